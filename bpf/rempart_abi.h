@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* rempart_abi.h — the one header shared by the BPF programs and userspace.
+ *
+ * Everything both sides must agree on lives here, with fixed-width fields,
+ * explicit padding and _Static_assert on sizes.  Reason codes are defined
+ * once, here, and used by BPF, metrics, events and `explain` alike.
+ */
+#ifndef REMPART_ABI_H
+#define REMPART_ABI_H
+
+#ifdef __BPF__
+#include <linux/types.h>
+#else
+#include <linux/types.h>
+#include <stddef.h>
+#endif
+
+/* Verdicts. */
+enum rp_verdict {
+	RP_DROP = 0,
+	RP_ALLOW = 1,
+};
+
+/* Reasons (SPEC §4, the `reason` label of metrics and events).  The X-macro
+ * keeps the enum and the names in one list; order is ABI (counter index). */
+#define RP_REASONS(X)                  \
+	X(RP_R_ALLOWED, "allowed")           \
+	X(RP_R_REPLY, "reply")               \
+	X(RP_R_CROSS_TENANT, "cross_tenant") \
+	X(RP_R_SPOOFED, "spoofed")           \
+	X(RP_R_NO_RULE, "no_rule")           \
+	X(RP_R_GEO_SITE, "geo_site")         \
+	X(RP_R_GEO_EGRESS, "geo_egress")     \
+	X(RP_R_NOT_WIREGUARD, "not_wireguard") \
+	X(RP_R_MANAGEMENT, "management")     \
+	X(RP_R_CLEARTEXT, "cleartext")       \
+	X(RP_R_FRAGMENT, "fragment")         \
+	X(RP_R_MALFORMED, "malformed")
+
+#define RP_REASON_ENUM(id, name) id,
+enum rp_reason {
+	RP_REASONS(RP_REASON_ENUM)
+	RP_R__COUNT
+};
+#undef RP_REASON_ENUM
+
+/* Where a packet is judged.  The tenant is implied by the interface (and the
+ * VLAN id on a cloud trunk); the uplink belongs to no tenant. */
+enum rp_hook {
+	RP_HOOK_UPLINK_IN = 0,	/* XDP on the uplink */
+	RP_HOOK_UPLINK_OUT = 1,	/* TC egress on the uplink */
+	RP_HOOK_CLOUD_IN = 2,	/* XDP on a cloud attachment (VLAN aware) */
+	RP_HOOK_TUNNEL_IN = 3,	/* TC ingress on a tenant's tunnel (L3) */
+	RP_HOOK__COUNT
+};
+
+/* Tenant index used for counters and events: 0 is `_gateway` (uplink packets
+ * that belong to no tenant); tenants use their configured id (1..4000). */
+#define RP_TENANT_GATEWAY 0
+#define RP_TENANT_ID_MAX 4000
+#define RP_TENANT_NAME_MAX 12		/* characters, without the NUL */
+#define RP_GATEWAY_TENANT_NAME "_gateway"
+
+/* Fragment positions. */
+enum rp_frag {
+	RP_FRAG_NONE = 0,
+	RP_FRAG_FIRST = 1,	/* offset 0, more fragments */
+	RP_FRAG_LATER = 2,	/* offset > 0 (middle or last) */
+};
+
+/* Bounds both parsers (BPF and the userspace reference) share. */
+#define RP_MAX_VLAN_TAGS 2	/* 802.1Q and QinQ; a third tag is malformed */
+#define RP_MAX_IPV6_EXT 6	/* longer extension-header chains are malformed */
+
+/* Countries: an ISO 3166-1 alpha-2 code "XY" is the number
+ * (X - 'A') * 26 + (Y - 'A'), 0..675.  RP_CC_NONE: an address in no country.
+ * A set of countries is a bitmap of RP_CC_COUNT bits. */
+#define RP_CC_COUNT 676
+#define RP_CC_NONE 0xffff
+#define RP_CC_WORDS ((RP_CC_COUNT + 63) / 64)	/* 11 __u64 */
+
+struct rp_ccset {
+	__u64 bits[RP_CC_WORDS];
+};
+_Static_assert(sizeof(struct rp_ccset) == 88, "rp_ccset layout");
+
+static inline int rp_ccset_has(const struct rp_ccset *s, __u32 cc)
+{
+	if (cc >= RP_CC_COUNT)
+		return 0;
+	return (s->bits[cc / 64] >> (cc % 64)) & 1;
+}
+
+/* Per-CPU counter cell: one per (tenant, reason). */
+struct rp_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct rp_counter) == 16, "rp_counter layout");
+
+#endif /* REMPART_ABI_H */

@@ -1,0 +1,32 @@
+/* geo.h — country databases (SPEC §5) in memory: sorted, merged,
+ * non-overlapping ranges per family, and an exact lookup.  The BPF lookup
+ * structure is built from these ranges (see geo_bpf.h when it exists). */
+#ifndef REMPART_GEO_H
+#define REMPART_GEO_H
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "addr.h"
+#include "config.h"
+#include "diag.h"
+
+struct geo_range4 { uint32_t lo, hi; uint16_t cc; };		/* host order, inclusive */
+struct geo_range6 { unsigned __int128 lo, hi; uint16_t cc; };	/* host order, inclusive */
+
+struct geo_db {
+	struct geo_range4 *v4; size_t n4;	/* sorted by lo, disjoint, adjacent same-cc merged */
+	struct geo_range6 *v6; size_t n6;
+	char *source_v4, *source_v6;		/* file names as loaded */
+	enum rp_geo_format format;
+	time_t loaded_at;
+};
+
+/* Load the files of cfg's [geo] section.  0, or -errno with one line per
+ * error (file and line) in *d; *db is untouched on failure. */
+int geo_load(const struct rp_config *cfg, struct geo_db *db, struct diag *d);
+/* Load one file of a given format into db (both families may appear). */
+int geo_load_file(struct geo_db *db, const char *path, enum rp_geo_format fmt,
+		  int family_hint, struct diag *d);
+void geo_free(struct geo_db *db);
+uint16_t geo_lookup(const struct geo_db *db, const struct rp_addr *a);	/* RP_CC_NONE if none */
+#endif

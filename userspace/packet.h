@@ -1,0 +1,43 @@
+/* packet.h — a packet as the policy sees it, and the reference parser that
+ * turns raw bytes into it with exactly the BPF parser's rules (bpf/parse.h):
+ * the differential test feeds both the same bytes. */
+#ifndef REMPART_PACKET_H
+#define REMPART_PACKET_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "addr.h"
+#include "rempart_abi.h"
+
+enum rp_pkt_kind {
+	RP_PKT_IP = 0,		/* IPv4 or IPv6, fields below valid */
+	RP_PKT_ARP,		/* ARP (allowed where the link needs it) */
+	RP_PKT_OTHER_L2,	/* another ethertype */
+};
+
+struct rp_packet {
+	enum rp_pkt_kind kind;
+	uint16_t vlan;			/* outer 802.1Q VID seen on a cloud trunk, 0: none */
+	struct rp_addr src, dst;	/* same family */
+	uint8_t proto;			/* IPPROTO_TCP/UDP/ICMP/ICMPV6/other */
+	uint16_t sport, dport;		/* TCP/UDP, host order; 0 otherwise */
+	uint8_t icmp_type, icmp_code;	/* ICMP/ICMPv6 */
+	uint8_t tcp_flags;
+	uint8_t hop_limit;		/* IPv6 hop limit / IPv4 TTL */
+	enum rp_frag frag;		/* RP_FRAG_* */
+	uint32_t frag_id;		/* IPv4 id or IPv6 fragment id */
+	bool l4_present;		/* ports/ICMP header parsed */
+	/* ICMP errors: the embedded packet's header (for replies to flows). */
+	bool has_inner;
+	struct rp_addr inner_src, inner_dst;
+	uint8_t inner_proto;
+	uint16_t inner_sport, inner_dport;
+	uint32_t len;			/* bytes on the wire (counters) */
+};
+
+/* Parse a frame: l2 = true for Ethernet (XDP hooks), false for a bare IP
+ * packet (the tunnel's TC hook; family from the first nibble).  Returns 0,
+ * or RP_R_MALFORMED when the bytes are truncated or malformed per the rules
+ * of docs/policy.md. */
+int packet_parse(const void *data, size_t len, bool l2, struct rp_packet *p);
+#endif
