@@ -98,4 +98,45 @@ struct rp_counter {
 };
 _Static_assert(sizeof(struct rp_counter) == 16, "rp_counter layout");
 
+/* Pinned objects live under RP_PIN_DIR; names below are the contract between
+ * the loader (dataplane), the daemon (metrics, monitor) and `status`. */
+#define RP_PIN_DIR "/sys/fs/bpf/rempart"
+#define RP_PIN_COUNTERS "rp_counters"	/* PERCPU_ARRAY of struct rp_counter */
+#define RP_PIN_GEO_DROPS "rp_geo_drops"	/* PERCPU_ARRAY of struct rp_counter, key = cc */
+#define RP_PIN_EVENTS "rp_events"	/* RINGBUF of struct rp_event */
+#define RP_PIN_STATE "rp_state"		/* ARRAY[1] of struct rp_state */
+
+/* rp_counters key: tenant id (0 = _gateway) * RP_R__COUNT + reason. */
+#define RP_COUNTERS_MAX ((RP_TENANT_ID_MAX + 1) * RP_R__COUNT)
+/* rp_geo_drops key: country number, RP_CC_COUNT for "no country". */
+#define RP_GEO_DROPS_MAX (RP_CC_COUNT + 1)
+
+/* A dataplane event (drops, rate-limited in BPF) in the ring buffer. */
+struct rp_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u32 ifindex;
+	__u16 tenant;		/* id, 0 = _gateway */
+	__u8 verdict;		/* enum rp_verdict */
+	__u8 reason;		/* enum rp_reason */
+	__u8 hook;		/* enum rp_hook */
+	__u8 family;		/* AF_INET (2) | AF_INET6 (10) | 0 for non-IP */
+	__u8 proto;
+	__u8 pad0;
+	__u16 sport, dport;	/* host order */
+	__u16 country;		/* the country that mattered, RP_CC_NONE if none */
+	__u16 vlan;
+	__u8 src[16], dst[16];	/* IPv4 in the first 4 bytes */
+	__u32 len;
+	__u32 pad1;
+};
+_Static_assert(sizeof(struct rp_event) == 64, "rp_event layout");
+
+/* Dataplane-wide state: which policy generation is live. */
+struct rp_state {
+	__u64 generation;	/* bumped by every successful policy swap */
+	__u32 active_slot;	/* which of the two policy slots the programs read */
+	__u32 flags;
+};
+_Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
+
 #endif /* REMPART_ABI_H */

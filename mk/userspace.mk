@@ -27,7 +27,9 @@ $(BUILD)/librempart.a: $(US_LIB_OBJS) $(WG_EMBED_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/rempart: $(BUILD)/us/main.o $(BUILD)/librempart.a
+# Objects linked directly (not through the archive) so that a strong cmd_*
+# definition always replaces main.c's weak "not implemented" stub.
+$(BUILD)/rempart: $(US_OBJS) $(WG_EMBED_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(US_CFLAGS) -o $@ $^ $(US_LDLIBS)
 

@@ -1,0 +1,20 @@
+/* dataplane.h — the BPF side seen from the commands: compile the policy into
+ * maps, load/adopt the pinned programs, attach them to the configured
+ * interfaces, swap the policy atomically, detach.  Implemented by the
+ * dataplane module (policy compiler + loader). */
+#ifndef REMPART_DATAPLANE_H
+#define REMPART_DATAPLANE_H
+#include "config.h"
+#include "diag.h"
+#include "geo.h"
+
+/* Make the dataplane enforce cfg (+ geo): load or adopt the pinned state
+ * under RP_PIN_DIR, write the new policy into the inactive slot, flip the
+ * active slot (SPEC §4.8), attach to interfaces that lack it.  Idempotent.
+ * 0, or -errno with one line per problem in *d; on failure the running
+ * policy stays. */
+int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d);
+/* Detach every program rempart attached and remove RP_PIN_DIR.  0 or -errno. */
+int dataplane_down(struct diag *d);
+/* fail_mode = open at exit: detach (same as down for the BPF side). */
+#endif
