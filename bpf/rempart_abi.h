@@ -127,7 +127,6 @@ struct rp_event {
 	__u16 vlan;
 	__u8 src[16], dst[16];	/* IPv4 in the first 4 bytes */
 	__u32 len;
-	__u32 pad1;
 };
 _Static_assert(sizeof(struct rp_event) == 64, "rp_event layout");
 
