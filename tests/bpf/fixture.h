@@ -27,9 +27,9 @@ static const char *const fx_ifnames[] = {
 	"dpup", "dpcloud", "dptrunk", "dptun1", "dptun2", "dptun3", "dptun4",
 };
 
-static int fx_netns(void)
+static __attribute__((unused)) int fx_netns(void)
 {
-	char cmd[512];
+	char cmd[2048];
 	size_t n;
 
 	if (unshare(CLONE_NEWNET)) {
@@ -38,8 +38,8 @@ static int fx_netns(void)
 	}
 	n = snprintf(cmd, sizeof(cmd), "ip link set lo up");
 	for (size_t i = 0; i < sizeof(fx_ifnames) / sizeof(fx_ifnames[0]); i++)
-		n += snprintf(cmd + n, sizeof(cmd) - n, " && ip link add %s type veth peer name %sp && ip link set %s up",
-			      fx_ifnames[i], fx_ifnames[i], fx_ifnames[i]);
+		n += snprintf(cmd + n, sizeof(cmd) - n, " && ip link add %s type veth peer name %sp && ip link set %s up && ip link set %sp up",
+			      fx_ifnames[i], fx_ifnames[i], fx_ifnames[i], fx_ifnames[i]);
 	if (system(cmd)) {
 		fprintf(stderr, "cannot create the test interfaces\n");
 		return -EIO;
@@ -49,7 +49,7 @@ static int fx_netns(void)
 
 /* ---- configs built in C -------------------------------------------------- */
 
-static struct rp_prefix_list fx_plist(const char *csv)
+static __attribute__((unused)) struct rp_prefix_list fx_plist(const char *csv)
 {
 	struct rp_prefix_list l = { 0 };
 	char *dup, *tok, *save;
@@ -67,7 +67,7 @@ static struct rp_prefix_list fx_plist(const char *csv)
 	return l;
 }
 
-static struct rp_port_list fx_ports(const char *csv)
+static __attribute__((unused)) struct rp_port_list fx_ports(const char *csv)
 {
 	struct rp_port_list l = { 0 };
 	char *dup, *tok, *save;
@@ -83,7 +83,7 @@ static struct rp_port_list fx_ports(const char *csv)
 	return l;
 }
 
-static struct rp_prefix_list fx_pcat(struct rp_prefix_list a, const struct rp_prefix_list *b)
+static __attribute__((unused)) struct rp_prefix_list fx_pcat(struct rp_prefix_list a, const struct rp_prefix_list *b)
 {
 	a.v = realloc(a.v, (a.n + b->n + 1) * sizeof(*a.v));
 	memcpy(a.v + a.n, b->v, b->n * sizeof(*a.v));
@@ -91,7 +91,7 @@ static struct rp_prefix_list fx_pcat(struct rp_prefix_list a, const struct rp_pr
 	return a;
 }
 
-static void fx_cfg_init(struct rp_config *c, size_t max_tenants)
+static __attribute__((unused)) void fx_cfg_init(struct rp_config *c, size_t max_tenants)
 {
 	memset(c, 0, sizeof(*c));
 	c->name = strdup("gw-test");
@@ -99,7 +99,7 @@ static void fx_cfg_init(struct rp_config *c, size_t max_tenants)
 	c->tenants = calloc(max_tenants, sizeof(*c->tenants));
 }
 
-static struct rp_tenant *fx_tenant(struct rp_config *c, const char *name, unsigned id,
+static __attribute__((unused)) struct rp_tenant *fx_tenant(struct rp_config *c, const char *name, unsigned id,
 				   size_t max_rules)
 {
 	struct rp_tenant *t = &c->tenants[c->n_tenants++];
@@ -117,7 +117,7 @@ static struct rp_tenant *fx_tenant(struct rp_config *c, const char *name, unsign
 	return t;
 }
 
-static struct rp_site *fx_site(struct rp_tenant *t, const char *name, const char *allowed,
+static __attribute__((unused)) struct rp_site *fx_site(struct rp_tenant *t, const char *name, const char *allowed,
 			       const char *allow_from)
 {
 	struct rp_site *s = &t->sites[t->n_sites++];
@@ -128,7 +128,7 @@ static struct rp_site *fx_site(struct rp_tenant *t, const char *name, const char
 	return s;
 }
 
-static enum rp_proto fx_proto(const char *p)
+static __attribute__((unused)) enum rp_proto fx_proto(const char *p)
 {
 	return !p || !strcmp(p, "any") ? RP_PROTO_ANY : !strcmp(p, "tcp") ? RP_PROTO_TCP :
 	       !strcmp(p, "udp") ? RP_PROTO_UDP : RP_PROTO_ICMP;
@@ -136,7 +136,7 @@ static enum rp_proto fx_proto(const char *p)
 
 /* from/to: "sites", "cloud", "site:NAME" or prefixes (expanded here, as
  * config_load does). */
-static struct rp_prefix_list fx_sel(const struct rp_tenant *t, const char *sel)
+static __attribute__((unused)) struct rp_prefix_list fx_sel(const struct rp_tenant *t, const char *sel)
 {
 	struct rp_prefix_list l = { 0 };
 
@@ -156,7 +156,7 @@ static struct rp_prefix_list fx_sel(const struct rp_tenant *t, const char *sel)
 	return fx_plist(sel);
 }
 
-static struct rp_rule *fx_rule(struct rp_tenant *t, const char *name, const char *from,
+static __attribute__((unused)) struct rp_rule *fx_rule(struct rp_tenant *t, const char *name, const char *from,
 			       const char *to, const char *proto, const char *ports, bool allow)
 {
 	struct rp_rule *r = &t->rules[t->n_rules++];
@@ -173,7 +173,7 @@ static struct rp_rule *fx_rule(struct rp_tenant *t, const char *name, const char
 }
 
 /* tenants: "*" or comma-separated names (resolved by fx_resolve). */
-static struct rp_share *fx_share(struct rp_tenant *t, const char *name, const char *to,
+static __attribute__((unused)) struct rp_share *fx_share(struct rp_tenant *t, const char *name, const char *to,
 				 const char *proto, const char *ports, const char *tenants)
 {
 	struct rp_share *s = &t->shares[t->n_shares++];
@@ -195,7 +195,7 @@ static struct rp_share *fx_share(struct rp_tenant *t, const char *name, const ch
 	return s;
 }
 
-static void fx_resolve(struct rp_config *c)
+static __attribute__((unused)) void fx_resolve(struct rp_config *c)
 {
 	for (size_t i = 0; i < c->n_tenants; i++)
 		for (size_t s = 0; s < c->tenants[i].n_shares; s++) {
@@ -221,7 +221,7 @@ struct fx {
 	int pass_prog;
 };
 
-static int fx_load(struct fx *f, bool stateless)
+static __attribute__((unused)) int fx_load(struct fx *f, bool stateless)
 {
 	int err;
 
@@ -246,21 +246,21 @@ static int fx_load(struct fx *f, bool stateless)
 	return 0;
 }
 
-static void fx_unload(struct fx *f)
+static __attribute__((unused)) void fx_unload(struct fx *f)
 {
 	if (f->skel)
 		rempart__destroy(f->skel);
 	f->skel = NULL;
 }
 
-static bool fx_is_xdp(int hook)
+static __attribute__((unused)) bool fx_is_xdp(int hook)
 {
 	return hook == RP_HOOK_UPLINK_IN || hook == RP_HOOK_CLOUD_IN;
 }
 
 /* Run one frame; *allow from the program's return code.  repeat > 1 for
  * the benchmark (*ns_per: average duration). */
-static int fx_run_prog(int prog_fd, bool xdp, unsigned ifindex, const void *pkt, size_t len,
+static __attribute__((unused)) int fx_run_prog(int prog_fd, bool xdp, unsigned ifindex, const void *pkt, size_t len,
 		       unsigned repeat, int *retval, unsigned *ns_per)
 {
 	struct xdp_md xctx = { .data = 0, .data_end = len, .ingress_ifindex = ifindex };
@@ -288,12 +288,12 @@ static int fx_run_prog(int prog_fd, bool xdp, unsigned ifindex, const void *pkt,
 	return 0;
 }
 
-static bool fx_allowed(int hook, int retval)
+static __attribute__((unused)) bool fx_allowed(int hook, int retval)
 {
 	return fx_is_xdp(hook) ? retval == XDP_PASS : retval == TC_ACT_OK;
 }
 
-static unsigned long long fx_counter(struct fx *f, unsigned tenant, unsigned reason)
+static __attribute__((unused)) unsigned long long fx_counter(struct fx *f, unsigned tenant, unsigned reason)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct rp_counter c[ncpu > 0 ? ncpu : 1];
