@@ -181,6 +181,9 @@ void config_check(struct rp_config *cfg, bool complete, struct diag *d, unsigned
 {
 	struct check c = { .cfg = cfg, .d = d, .errors = errors };
 
+	for (size_t i = 0; i < cfg->n_tenants; i++)
+		complete &= cfg->tenants[i].name != NULL;	/* a bad name: unknown to shares */
+
 	for (size_t j = 0; j < cfg->n_tenants; j++) {
 		for (size_t i = 0; i < j; i++)
 			check_pair(&c, &cfg->tenants[i], &cfg->tenants[j]);

@@ -121,8 +121,22 @@ static char *parse_value(char *v)
 	return strip(v);
 }
 
+/* Where the reader is: the current section, or none (before the first one,
+ * or after a bad or duplicate header, whose keys are then skipped). */
+struct ini_state {
+	struct ini_section *cur;
+	bool skipping;
+};
+
+static int bad_header(struct ini_state *st)
+{
+	st->cur = NULL;
+	st->skipping = true;
+	return -EINVAL;
+}
+
 /* One logical line: returns 0, or -EINVAL after reporting it. */
-static int parse_line(struct ini_file *f, struct ini_section **cur, char *line, int lineno,
+static int parse_line(struct ini_file *f, struct ini_state *st, char *line, int lineno,
 		      struct diag *d)
 {
 	char bad[64], *p = strip(line), *eq, *end, *key, *val;
@@ -135,30 +149,30 @@ static int parse_line(struct ini_file *f, struct ini_section **cur, char *line, 
 		if (!end) {
 			diag_add(d, "%s:%d: syntax error: section header '%s' has no closing ']'",
 				 f->rel, lineno, bad);
-			return -EINVAL;
+			return bad_header(st);
 		}
 		*end = '\0';
 		char *rest = strip(end + 1);
 		if (*rest && *rest != ';' && *rest != '#') {
 			diag_add(d, "%s:%d: syntax error: text after the section header: '%s'",
 				 f->rel, lineno, bad);
-			return -EINVAL;
+			return bad_header(st);
 		}
 		char *name = strip(p + 1);
 		collapse_spaces(name);	/* "site  lyon" and "site lyon" are one section */
 		lower(name);
 		if (!*name || strchr(name, ':') || strchr(name, '[')) {
 			diag_add(d, "%s:%d: syntax error: bad section name '%s'", f->rel, lineno, bad);
-			return -EINVAL;
+			return bad_header(st);
 		}
 		struct ini_section *prev = find_section(f, name);
 		if (prev) {
 			diag_add(d, "%s:%d: [%s]: duplicate section (first at line %d)",
 				 f->rel, lineno, name, prev->line);
-			*cur = NULL;	/* its keys are not checked twice */
-			return -EINVAL;
+			return bad_header(st);
 		}
-		*cur = add_section(f, name, lineno);
+		st->cur = add_section(f, name, lineno);
+		st->skipping = false;
 		return 0;
 	}
 	eq = strchr(p, '=');
@@ -179,19 +193,19 @@ static int parse_line(struct ini_file *f, struct ini_section **cur, char *line, 
 		return -EINVAL;
 	}
 	val = parse_value(eq + 1);
-	if (!*cur) {
-		if (f->n)	/* inside a duplicate section: already reported */
+	if (!st->cur) {
+		if (st->skipping)	/* under a bad header: already reported */
 			return -EINVAL;
 		diag_add(d, "%s:%d: %s: key outside of any section", f->rel, lineno, key);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < (*cur)->n; i++)
-		if (!strcmp((*cur)->e[i].key, key)) {
+	for (size_t i = 0; i < st->cur->n; i++)
+		if (!strcmp(st->cur->e[i].key, key)) {
 			diag_add(d, "%s:%d: [%s] %s: duplicate key (first at line %d)",
-				 f->rel, lineno, (*cur)->name, key, (*cur)->e[i].line);
+				 f->rel, lineno, st->cur->name, key, st->cur->e[i].line);
 			return -EINVAL;
 		}
-	add_entry(f, *cur, key, val, lineno);
+	add_entry(f, st->cur, key, val, lineno);
 	return 0;
 }
 
@@ -200,7 +214,7 @@ int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag 
 	char *buf = NULL, *logical = NULL;
 	size_t cap = 0, llen = 0;
 	int lineno = 0, first = 0, ret = 0;
-	struct ini_section *cur = NULL;
+	struct ini_state st = { 0 };
 	ssize_t n;
 	FILE *in;
 
@@ -247,14 +261,14 @@ int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag 
 			logical[--llen] = '\0';
 			continue;
 		}
-		if (parse_line(f, &cur, logical, first, d))
+		if (parse_line(f, &st, logical, first, d))
 			ret = -EINVAL;
 		llen = 0;
 	}
 	if (ferror(in)) {
 		ret = -EIO;
 		diag_add(d, "%s: read error", rel);
-	} else if (llen && parse_line(f, &cur, logical, first, d)) {
+	} else if (llen && parse_line(f, &st, logical, first, d)) {
 		ret = -EINVAL;
 	}
 	free(logical);
