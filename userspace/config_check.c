@@ -197,6 +197,7 @@ void config_check(struct rp_config *cfg, bool complete, struct diag *d, unsigned
 			 config_rel(cfg, cfg->path));
 		(*errors)++;
 	}
-	qsort(cfg->tenants, cfg->n_tenants, sizeof(*cfg->tenants), by_id);
+	if (cfg->n_tenants)
+		qsort(cfg->tenants, cfg->n_tenants, sizeof(*cfg->tenants), by_id);
 	resolve_shares(cfg);
 }

@@ -52,6 +52,16 @@ int key_file_read(const char *path, uint8_t key[32], char *why, size_t whylen)
 	ssize_t n;
 	int fd, ret = 0;
 
+	/* Never open what is not a regular file (a device may act on open). */
+	if (stat(path, &st)) {
+		ret = -errno;
+		snprintf(why, whylen, "cannot be opened: %s", strerror(-ret));
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "is not a regular file");
+		return -EINVAL;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
