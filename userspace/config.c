@@ -189,6 +189,13 @@ static void load_main(struct rp_config *cfg, const struct ini_file *f, unsigned 
 		have_gateway |= k == 0;
 		parse_section(&w, &f->s[i], main_sections[k].keys, cfg);
 	}
+	/* management is reachable only with both */
+	if (!ini_get(f, "management", "allow_from") != !ini_get(f, "management", "tcp_ports")) {
+		w.section = "management";
+		w.key = ini_get(f, "management", "allow_from") ? "tcp_ports" : "allow_from";
+		cfg_err(&w, "missing: allow_from and tcp_ports go together (management is "
+			    "reachable only with both)");
+	}
 	if (!have_gateway) {
 		w.section = "gateway";
 		w.key = NULL;

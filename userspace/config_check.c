@@ -40,6 +40,15 @@ static const char *tname(const struct rp_tenant *t)
 	return t->name ? t->name : "?";
 }
 
+static bool key_zero(const uint8_t *k)
+{
+	uint8_t acc = 0;
+
+	for (int i = 0; i < RP_KEY_LEN; i++)
+		acc |= k[i];
+	return !acc;
+}
+
 static void check_pair(struct check *c, const struct rp_tenant *a, const struct rp_tenant *b)
 {
 	const char *arel = config_rel(c->cfg, a->file);
@@ -66,6 +75,9 @@ static void check_pair(struct check *c, const struct rp_tenant *a, const struct 
 	    !strcmp(b->tunnel_interface, a->cloud_interface))
 		err(c, b, "tenant", "tunnel_interface", "'%s' is the cloud interface of tenant '%s' (%s)",
 		    b->tunnel_interface, tname(a), arel);
+	if (!key_zero(a->public_key) && !memcmp(a->public_key, b->public_key, RP_KEY_LEN))
+		err(c, b, "tenant", "private_key_file", "the same key as tenant '%s' (%s): "
+		    "every tenant needs its own", tname(a), arel);
 	if (a->cloud_interface && b->cloud_interface &&
 	    !strcmp(a->cloud_interface, b->cloud_interface)) {
 		if (!a->vlan || !b->vlan)
@@ -77,15 +89,6 @@ static void check_pair(struct check *c, const struct rp_tenant *a, const struct 
 			    "%u is already the vlan of tenant '%s' (%s) on cloud interface '%s'",
 			    b->vlan, tname(a), arel, b->cloud_interface);
 	}
-}
-
-static bool key_zero(const uint8_t *k)
-{
-	uint8_t acc = 0;
-
-	for (int i = 0; i < RP_KEY_LEN; i++)
-		acc |= k[i];
-	return !acc;
 }
 
 /* Site public keys, unique across every tenant. */

@@ -286,6 +286,35 @@ int val_countries(struct where *w, const char *v, struct rp_ccset *out)
 	return 0;
 }
 
+/* Collapse "//", "/./" and "dir/../" of an absolute path, in place
+ * (lexically: the file need not exist yet). */
+static void normalize_path(char *path)
+{
+	char *out = path, *p = path;
+
+	while (*p) {
+		while (*p == '/')
+			p++;
+		char *end = p + strcspn(p, "/");
+		size_t len = end - p;
+
+		if (len == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+		} else if (len) {
+			*out++ = '/';
+			memmove(out, p, len);
+			out += len;
+		}
+		p = end;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
+
 int val_path(struct where *w, const char *v, char **out)
 {
 	char *r;
@@ -296,6 +325,7 @@ int val_path(struct where *w, const char *v, char **out)
 		r = xstrdup(v);
 	else if (asprintf(&r, "%s/%s", w->f->dir, v) < 0)
 		abort();
+	normalize_path(r);
 	free(*out);
 	*out = r;
 	return 0;
