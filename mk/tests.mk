@@ -4,7 +4,7 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/*.h tests/*/*.h)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/librempart.a $(TEST_HDRS)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/librempart.a $(TEST_HDRS) $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(US_CFLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -I tests -o $@ $< $(BUILD)/librempart.a $(US_LDLIBS)
