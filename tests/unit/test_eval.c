@@ -211,9 +211,12 @@ static void test_judge(void)
 
 int main(void)
 {
+	void *volatile probe;
+
 	counting = 1;
-	free(strdup("probe"));
+	probe = malloc(16);
 	counting = 0;
+	free(probe);
 	tap_result(allocations == 1, "eval: the allocation counter sees malloc (%d)", allocations);
 	allocations = 0;
 	build_config();
