@@ -16,7 +16,7 @@
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
-static int counting, allocations;
+static volatile int counting, allocations;
 void *malloc(size_t n) { allocations += counting; return __libc_malloc(n); }
 void *calloc(size_t a, size_t b) { allocations += counting; return __libc_calloc(a, b); }
 void *realloc(void *p, size_t n) { allocations += counting; return __libc_realloc(p, n); }
