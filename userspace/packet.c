@@ -256,3 +256,29 @@ malformed:
 	p->malformed = true;
 	return RP_R_MALFORMED;
 }
+
+void packet_from_tuple(struct rp_packet *p, const struct rp_addr *src, const struct rp_addr *dst,
+		       uint8_t proto, uint16_t sport, uint16_t dport, enum rp_frag frag)
+{
+	bool v6 = src->family == AF_INET6;
+
+	memset(p, 0, sizeof(*p));
+	p->kind = RP_PKT_IP;
+	p->src = *src;
+	p->dst = *dst;
+	p->proto = proto;
+	p->hop_limit = 64;
+	p->frag = frag;
+	p->len = (v6 ? IPV6_HDR_LEN : 20) + TCP_HDR_MIN;
+	if (frag == RP_FRAG_LATER)
+		return;
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		p->sport = sport;
+		p->dport = dport;
+		p->tcp_flags = proto == IPPROTO_TCP ? 0x02 : 0;	/* SYN */
+		p->l4_present = true;
+	} else if (proto == (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)) {
+		p->icmp_type = v6 ? 128 : 8;	/* echo request */
+		p->l4_present = true;
+	}
+}

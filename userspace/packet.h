@@ -45,4 +45,10 @@ struct rp_packet {
  * `malformed`), p->vlan holds the outer VID if it was read, the other fields
  * are partial. */
 int packet_parse(const void *data, size_t len, bool l2, struct rp_packet *p);
+/* A packet from its 5-tuple, as `explain` and tests describe one: TCP (SYN)
+ * and UDP get the ports, ICMP (1 with IPv4, 58 with IPv6) is an echo
+ * request, other protocols have no L4; a later fragment has no L4 either.
+ * Hop limit 64, not malformed, no VLAN. */
+void packet_from_tuple(struct rp_packet *p, const struct rp_addr *src, const struct rp_addr *dst,
+		       uint8_t proto, uint16_t sport, uint16_t dport, enum rp_frag frag);
 #endif
