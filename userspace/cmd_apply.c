@@ -15,11 +15,9 @@
 #include "log.h"
 #include "net.h"
 
-/* Modules written in parallel: linked when present.  Drop the weak
- * attributes once net.c and geo.c are in the tree. */
+/* net.c is written in parallel: linked when present.  Drop the weak
+ * attribute once it is in the tree. */
 int net_apply(const struct rp_config *cfg, struct diag *d) __attribute__((weak));
-int geo_load(const struct rp_config *cfg, struct geo_db *db, struct diag *d) __attribute__((weak));
-void geo_free(struct geo_db *db) __attribute__((weak));
 
 static const char usage[] =
 	"Usage: rempart [-c PATH] apply\n\n"
@@ -47,7 +45,7 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 		rc = RP_EXIT_RUNTIME;
 		goto out;
 	}
-	if ((cfg.geo_ipv4 || cfg.geo_ipv6) && geo_load) {
+	if (cfg.geo_ipv4 || cfg.geo_ipv6) {
 		err = geo_load(&cfg, &geo, &d);
 		if (err)
 			goto fail;
@@ -69,7 +67,7 @@ fail:
 		fprintf(stderr, "rempart: apply: %s\n", strerror(-err));
 	rc = RP_EXIT_RUNTIME;
 out:
-	if (geop && geo_free)
+	if (geop)
 		geo_free(geop);
 	diag_free(&d);
 	config_free(&cfg);

@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include "dataplane.h"
 #include "dataplane_maps.h"
+#include "geo_bpf.h"
 #include "log.h"
 #include "rempart.skel.h"
 
@@ -237,6 +238,26 @@ static int add_att(struct att *v, size_t *n, enum att_kind k, const char *ifname
 	return 0;
 }
 
+/* The database into rp_geo, unless the same one is already there. */
+static int load_geo(struct rempart *s, const struct geo_db *geo, struct diag *d)
+{
+	int fd = bpf_map__fd(s->maps.rp_geo);
+	struct geo_bpf_view v;
+
+	if (!geo)
+		return 0;
+	if (!geo_bpf_view_open(fd, &v)) {
+		bool same = v.n > RP_GEO_H_HASH && v.w[RP_GEO_H_HASH] == geo_db_hash(geo);
+
+		geo_bpf_view_close(&v);
+		if (same) {
+			pr_debug("geo: same database already loaded");
+			return 0;
+		}
+	}
+	return geo_bpf_load(fd, geo, d);
+}
+
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
 {
 	struct rempart *s = NULL;
@@ -245,7 +266,6 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 	size_t n = 0;
 	int err;
 
-	(void)geo;	/* the geo module fills its own maps (geo_bpf.c) */
 	err = ensure_bpffs(d);
 	if (err)
 		return err;
@@ -271,7 +291,10 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 	}
 	if (err)
 		goto out;
-	/* the policy first, so that a new attachment filters from its first packet */
+	/* geo and policy first, so that a new attachment filters from its first packet */
+	err = load_geo(s, geo, d);
+	if (err)
+		goto out;
 	err = dp_policy_install(&m, cfg, NULL, NULL, d);
 	if (err)
 		goto out;
