@@ -90,9 +90,35 @@ static bool pick_iface(const void *k, unsigned s) { return ((const struct rp_ifa
 static bool pick_port(const void *k, unsigned s) { return ((const struct rp_port_key *)k)->slot == s; }
 static bool pick_all(const void *k, unsigned s) { return true; }
 
-int dp_slot_clear(const struct dp_maps *m, unsigned slot)
+/* Zero the valid tenant entries of a slot: one batch read, few writes. */
+static int clear_tenants(const struct dp_maps *m, unsigned slot)
 {
-	struct rp_tenant_cfg tc, zero_tc = { 0 };
+	const __u32 n = RP_TENANT_ID_MAX + 1;
+	__u32 *keys = calloc(n, sizeof(*keys)), count = n, prev = slot * n - 1, out = 0;
+	struct rp_tenant_cfg *vals = calloc(n, sizeof(*vals)), zero = { 0 };
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_batch(m->tenants, slot ? &prev : NULL, &out, keys, vals, &count, &o) &&
+	    errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (__u32 i = 0; i < count; i++)
+		if (vals[i].flags && bpf_map_update_elem(m->tenants, &keys[i], &zero, BPF_ANY))
+			err = -errno;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int slot_clear(const struct dp_maps *m, unsigned slot, bool all)
+{
 	struct rp_global_cfg zero_g = { 0 };
 	__u32 k = slot;
 	int err = 0, e;
@@ -107,16 +133,26 @@ int dp_slot_clear(const struct dp_maps *m, unsigned slot)
 		err = e;
 	if ((e = clear_keys(m->ports, sizeof(struct rp_port_key), pick_port, slot)))
 		err = e;
-	for (unsigned id = 0; id <= RP_TENANT_ID_MAX; id++) {
-		k = slot * (RP_TENANT_ID_MAX + 1) + id;
-		if (!bpf_map_lookup_elem(m->tenants, &k, &tc) && tc.flags &&
-		    bpf_map_update_elem(m->tenants, &k, &zero_tc, BPF_ANY))
-			err = -errno;
-	}
+	/* rp_tenants entries are reached only through the ifaces and ports
+	 * of their slot, cleared above: a stale one is unreachable, and the
+	 * next policy written into this slot overwrites what it uses.  Zero
+	 * them anyway when asked to (dp_slot_clear_all). */
+	if (all && (e = clear_tenants(m, slot)))
+		err = e;
 	k = slot;
 	if (bpf_map_update_elem(m->global, &k, &zero_g, BPF_ANY))
 		err = -errno;
 	return err;
+}
+
+int dp_slot_clear(const struct dp_maps *m, unsigned slot)
+{
+	return slot_clear(m, slot, false);
+}
+
+int dp_slot_clear_all(const struct dp_maps *m, unsigned slot)
+{
+	return slot_clear(m, slot, true);
 }
 
 int dp_state_clear(const struct dp_maps *m)
