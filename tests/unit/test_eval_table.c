@@ -19,12 +19,15 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "country.h"
 #include "eval.h"
 #include "reason.h"
 #include "tap.h"
 
 #define MIN_CASES 80
+#define BENCH_ROUNDS 20000	/* every case of a config judged this many times */
+#define BENCH_MAX_NS 20000	/* a loose bound: the machine is shared */
 
 struct state {
 	const char *dir;		/* tests/eval */
@@ -32,6 +35,11 @@ struct state {
 	struct rp_config cfg;
 	struct geo_db geo;
 	int cases;
+	/* the cases of the loaded config, judged again for timing */
+	struct { struct eval_where w; struct rp_packet p; } batch[512];
+	int nbatch;
+	unsigned long judged;
+	double ns;
 };
 
 static int cmp4(const void *a, const void *b)
@@ -92,10 +100,41 @@ static int load_cidr(const char *path, struct geo_db *db)
 	return 0;
 }
 
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* Judge the batch BENCH_ROUNDS times; the verdicts feed a checksum so the
+ * loop is not optimised away. */
+static void bench(struct state *st)
+{
+	struct eval_ctx ctx = { .cfg = &st->cfg, .geo = &st->geo };
+	struct eval_result r;
+	unsigned long sum = 0;
+	double t0 = now_ns();
+
+	for (int round = 0; round < BENCH_ROUNDS; round++) {
+		for (int i = 0; i < st->nbatch; i++) {
+			eval_packet(&ctx, &st->batch[i].w, &st->batch[i].p, &r);
+			sum += r.reason + r.verdict;
+		}
+	}
+	st->ns += now_ns() - t0;
+	st->judged += (unsigned long)BENCH_ROUNDS * st->nbatch;
+	st->nbatch = 0;
+	if (sum == 1)
+		printf("# checksum %lu\n", sum);
+}
+
 static void unload(struct state *st)
 {
 	if (!st->loaded)
 		return;
+	bench(st);
 	config_free(&st->cfg);
 	free(st->geo.v4);
 	free(st->geo.v6);
@@ -236,6 +275,10 @@ static void run_case(struct state *st, char *line, int lineno)
 		return;
 	}
 	eval_packet(&ctx, &w, &p, &r);
+	if (st->nbatch < (int)(sizeof(st->batch) / sizeof(st->batch[0]))) {
+		st->batch[st->nbatch].w = w;
+		st->batch[st->nbatch++].p = p;
+	}
 	cc_format(r.country, got_cc);
 	if (r.country == RP_CC_NONE)
 		strcpy(got_cc, "-");
@@ -285,5 +328,9 @@ int main(int argc, char **argv)
 	fclose(f);
 	unload(&st);
 	tap_result(st.cases >= MIN_CASES, "eval_table: %d cases (at least %d)", st.cases, MIN_CASES);
+	if (st.judged)
+		tap_result(st.ns / st.judged < BENCH_MAX_NS,
+			   "eval_table: %lu packets judged in %.0f ms: %.0f ns/packet (bound %d)",
+			   st.judged, st.ns / 1e6, st.ns / st.judged, BENCH_MAX_NS);
 	tap_exit();
 }
