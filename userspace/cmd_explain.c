@@ -352,6 +352,12 @@ int cmd_explain(int argc, char **argv, const struct globals *g)
 		ret = RP_EXIT_CONFIG;
 		goto out;
 	}
+	if (a.vlan && w.hook != RP_HOOK_CLOUD_IN) {
+		fprintf(stderr, "rempart: explain: --vlan: %s is not a cloud interface; "
+			"VLAN ids select tenants only there\n", a.iface);
+		ret = RP_EXIT_CONFIG;
+		goto out;
+	}
 	if (cfg.geo_ipv4 || cfg.geo_ipv6) {
 		struct diag d = { 0 };
 
