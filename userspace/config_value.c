@@ -365,8 +365,8 @@ int val_hostport(struct where *w, const char *v, bool ip_only, char **out)
 	char host[256], *colon;
 	const char *hs = v;
 	size_t hlen;
+	struct rp_port_range port;
 	struct rp_addr a;
-	uint16_t port;
 
 	if (empty(w, v))
 		return -EINVAL;
@@ -397,16 +397,8 @@ int val_hostport(struct where *w, const char *v, bool ip_only, char **out)
 	} else if (a.family != AF_INET) {
 		goto bad;
 	}
-	{
-		struct where quiet = *w;
-		struct diag dummy = { 0 };
-
-		quiet.d = &dummy;
-		if (val_port(&quiet, colon + 1, &port)) {
-			diag_free(&dummy);
-			goto bad;
-		}
-	}
+	if (port_range_parse(colon + 1, &port) || port.lo != port.hi || strchr(colon + 1, '-'))
+		goto bad;
 	free(*out);
 	*out = xstrdup(v);
 	return 0;
