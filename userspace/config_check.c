@@ -27,8 +27,42 @@ static void check_ports_proto(struct where *w, enum rp_proto proto, const struct
 }
 
 /* Expand "sites", "cloud", "site:NAME" and prefixes into out. */
+static bool overlaps_list(const struct rp_prefix *p, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (prefix_overlap(p, &l->v[i]))
+			return true;
+	return false;
+}
+
+static bool overlaps_host(const struct rp_prefix *p, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct rp_addr a;
+
+		prefix_host(&l->v[i], &a);
+		if (prefix_contains(p, &a))
+			return true;
+	}
+	return false;
+}
+
+/* Rules judge only traffic between the tenant's own networks (docs/policy.md):
+ * a prefix of a rule outside them is a typo that would never match.  `to`
+ * also covers the gateway's own addresses. */
+static bool in_tenant(const struct rp_tenant *t, const struct rp_prefix *p, bool to)
+{
+	for (size_t s = 0; s < t->n_sites; s++)
+		if (overlaps_list(p, &t->sites[s].allowed_ips))
+			return true;
+	return overlaps_list(p, &t->cloud_prefixes) ||
+	       (to && (overlaps_host(p, &t->tunnel_address) || overlaps_host(p, &t->cloud_address)));
+}
+
+/* check_scope: complain about prefixes outside the tenant (only when the
+ * file has no other error: its networks are then known). */
 static void expand_selectors(struct where *w, const struct rp_tenant *t, const char *text,
-			     struct rp_prefix_list *out)
+			     bool to, bool check_scope, struct rp_prefix_list *out)
 {
 	size_t n;
 	char **items = list_split(text, &n);
@@ -61,8 +95,12 @@ static void expand_selectors(struct where *w, const struct rp_tenant *t, const c
 				cfg_err(w, "'%s' is neither a prefix nor one of sites, cloud, site:NAME", it);
 				continue;
 			}
-			if (!val_prefixes(w, it, true, &l))
+			if (!val_prefixes(w, it, true, &l)) {
+				if (check_scope && !in_tenant(t, &p, to))
+					cfg_err(w, "'%s' is outside the tenant's networks (sites, cloud%s): "
+						   "the rule would never match", it, to ? ", own addresses" : "");
 				prefix_list_append(out, &l);
+			}
 			free(l.v);
 		}
 	}
@@ -115,6 +153,7 @@ static bool inside(const struct rp_prefix *p, const struct rp_prefix_list *l)
 
 void tenant_finish(struct where *w, struct rp_tenant *t, bool have_tenant)
 {
+	unsigned errors = w->errors;
 	char sec[64], buf[64];
 
 	if (!have_tenant) {
@@ -140,11 +179,11 @@ void tenant_finish(struct where *w, struct rp_tenant *t, bool have_tenant)
 		check_ports_proto(w, r->proto, &r->ports);
 		if (r->from_text) {
 			w->key = "from";
-			expand_selectors(w, t, r->from_text, &r->from);
+			expand_selectors(w, t, r->from_text, false, !errors, &r->from);
 		}
 		if (r->to_text) {
 			w->key = "to";
-			expand_selectors(w, t, r->to_text, &r->to);
+			expand_selectors(w, t, r->to_text, true, !errors, &r->to);
 		}
 	}
 	for (size_t i = 0; i < t->n_shares; i++) {

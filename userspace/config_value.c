@@ -23,6 +23,9 @@ void cfg_err(struct where *w, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
+	for (char *p = msg; p && *p; p++)	/* a quoted value stays on one line */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (w->key)
 		diag_add(w->d, "%s: [%s] %s: %s", w->f->rel, w->section, w->key, msg ? msg : "?");
 	else
