@@ -15,10 +15,6 @@
 #include "log.h"
 #include "net.h"
 
-/* net.c is written in parallel: linked when present.  Drop the weak
- * attribute once it is in the tree. */
-int net_apply(const struct rp_config *cfg, struct diag *d) __attribute__((weak));
-
 static const char usage[] =
 	"Usage: rempart [-c PATH] apply\n\n"
 	"Make the system match the configuration: interfaces, addresses, routes,\n"
@@ -51,11 +47,9 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 			goto fail;
 		geop = &geo;
 	}
-	if (net_apply) {
-		err = net_apply(&cfg, &d);
-		if (err)
-			goto fail;
-	}
+	err = net_apply(&cfg, &d);
+	if (err)
+		goto fail;
 	err = dataplane_apply(&cfg, geop, &d);
 	if (err)
 		goto fail;
