@@ -43,6 +43,11 @@ tenants = tenants.d
 state_dir = $S
 fail_mode = closed
 
+[geo]
+ipv4 = /usr/share/tor/geoip
+ipv6 = /usr/share/tor/geoip6
+format = tor
+
 [management]
 allow_from = 192.0.2.0/24
 tcp_ports = $1

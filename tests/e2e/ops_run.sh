@@ -44,7 +44,7 @@ ip -n "$GW" link set opu$$ up
 ip -n "$PE" link set opp$$ up
 mkdir -p "$T/tenants.d" "$T/state"
 
-write_cfg() {	# write_cfg MGMT_PORT [EXTRA_GATEWAY_LINES]
+write_cfg() {	# write_cfg MGMT_PORT [FAIL_MODE [EXTRA_GATEWAY_LINE]]
 	cat >"$T/rempart.ini" <<EOF
 [gateway]
 name = op-gw
@@ -52,8 +52,8 @@ uplink = opu$$
 public_endpoint = 198.51.100.1
 tenants = tenants.d
 state_dir = $T/state
-fail_mode = closed
-${2:-}
+fail_mode = ${2:-closed}
+${3:-}
 
 [geo]
 ipv4 = /usr/share/tor/geoip
@@ -93,8 +93,7 @@ if [ -e "$PIN/rp_state" ]; then dp=1; else dp=; fi
 
 # --- SIGHUP: a bad config (two errors) --------------------------------------
 gen0=$(gen)
-write_cfg 2222 "bogus_key = 1
-fail_mode = sometimes"
+write_cfg 2222 sometimes "bogus_key = 1"
 kill -HUP "$run_pid"
 wait_for 10 bash -c "[ \"\$(nsenter --net=/run/netns/$GW curl -sf http://127.0.0.1:$PORT/metrics |
 	awk '/result=\"error\"/{print \$2}')\" = 1 ]"
