@@ -144,7 +144,8 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
  * __u64 words (2 MB), replaced as a whole by one update (atomic reload).
  * Words are numbered across blocks (word w is in block w >> SHIFT); all
  * host order:
- *   [0, RP_GEO_HDR_WORDS)   header, indexed by enum rp_geo_hdr
+ *   [0, RP_GEO_HDR_WORDS)   header, indexed by enum rp_geo_hdr, then the
+ *                           source file names (RP_GEO_H_NAMES)
  *   RP_GEO_IDX4 + (addr >> 16)        IPv4 index, 65536 words
  *   RP_GEO_IDX6 + (addr[0..1])        IPv6 index on the top 16 bits
  *   from H_OFF4: IPv4 intervals as __u32 (u32 number u is in word u / 2,
@@ -166,7 +167,9 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 #define RP_GEO_MAGIC 0x3230425244474552ULL	/* "REGDRB02" */
 #define RP_GEO_BLOCK_SHIFT 18
 #define RP_GEO_BLOCK_WORDS (1u << RP_GEO_BLOCK_SHIFT)
-#define RP_GEO_HDR_WORDS 16
+#define RP_GEO_H_NAMES 16		/* source file names, "v4\0v6\0" */
+#define RP_GEO_NAMES_BYTES 1024
+#define RP_GEO_HDR_WORDS (RP_GEO_H_NAMES + RP_GEO_NAMES_BYTES / 8)
 #define RP_GEO_IDX4 RP_GEO_HDR_WORDS
 #define RP_GEO_IDX6 (RP_GEO_IDX4 + 65536)
 #define RP_GEO_FIXED_WORDS (RP_GEO_IDX6 + 65536)

@@ -193,6 +193,8 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 	w[RP_GEO_H_RANGES6] = db->n6;
 	w[RP_GEO_H_FORMAT] = db->format;
 	w[RP_GEO_H_HASH] = geo_db_hash(db);
+	snprintf((char *)&w[RP_GEO_H_NAMES], RP_GEO_NAMES_BYTES - 1, "%s%c%s",
+		 db->source_v4 ? db->source_v4 : "", 0, db->source_v6 ? db->source_v6 : "");
 	pu = 2 * (size_t)RP_GEO_FIXED_WORDS;
 	for (uint32_t b = 0; b < 65536; b++) {
 		uint32_t c = b4->count[b];
@@ -408,6 +410,27 @@ int geo_bpf_view_open(int outer_fd, struct geo_bpf_view *v)
 fail:
 	geo_bpf_view_close(v);
 	return err;
+}
+
+int geo_bpf_info(const uint64_t *w, size_t n, struct geo_bpf_info *info)
+{
+	const char *names = (const char *)&w[RP_GEO_H_NAMES];
+
+	memset(info, 0, sizeof(*info));
+	if (n < RP_GEO_FIXED_WORDS || w[RP_GEO_H_MAGIC] != RP_GEO_MAGIC)
+		return -EINVAL;
+	info->ranges_v4 = w[RP_GEO_H_RANGES4];
+	info->ranges_v6 = w[RP_GEO_H_RANGES6];
+	info->loaded_at = (time_t)w[RP_GEO_H_LOADED_AT];
+	info->format = (enum rp_geo_format)w[RP_GEO_H_FORMAT];
+	info->hash = w[RP_GEO_H_HASH];
+	info->bytes = n * 8;
+	snprintf(info->source_v4, sizeof(info->source_v4), "%.*s", RP_GEO_NAMES_BYTES - 1, names);
+	names += strnlen(names, RP_GEO_NAMES_BYTES - 1) + 1;
+	if (names < (const char *)&w[RP_GEO_HDR_WORDS])
+		snprintf(info->source_v6, sizeof(info->source_v6), "%.*s",
+			 (int)((const char *)&w[RP_GEO_HDR_WORDS] - names - 1), names);
+	return 0;
 }
 
 void geo_bpf_view_close(struct geo_bpf_view *v)
