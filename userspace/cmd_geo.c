@@ -67,10 +67,10 @@ static void print_text(const struct answer *a, struct rp_addr *addrs, char **arg
 		printf(" %s", i->source_v4);
 	if (i->source_v6[0] && strcmp(i->source_v6, i->source_v4))
 		printf("%s %s", i->source_v4[0] ? "," : "", i->source_v6);
-	printf(" (%llu IPv4 + %llu IPv6 ranges), loaded %s, %s\n",
+	printf(" (%llu IPv4 + %llu IPv6 ranges), loaded %s, %s (%s)\n",
 	       (unsigned long long)i->ranges_v4, (unsigned long long)i->ranges_v6, when,
-	       a->from_maps ? "answered from the dataplane maps (" RP_PIN_DIR "/" RP_PIN_GEO ")" :
-			      "answered from the files (no database in the dataplane)");
+	       a->from_maps ? "answered from the dataplane maps" : "answered from the files",
+	       a->from_maps ? geo_bpf_pin_path() : "no database in the dataplane");
 }
 
 static void print_json(const struct answer *a, struct rp_addr *addrs, char **argv, int n)
@@ -101,7 +101,7 @@ static void print_json(const struct answer *a, struct rp_addr *addrs, char **arg
 		json_object_array_add(res, r);
 	}
 	json_object_object_add(o, "results", res);
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -238,8 +238,8 @@ static int geo_reload_cmd(int argc, char **argv, const struct globals *g)
 	ret = RP_EXIT_RUNTIME;
 	outer = geo_bpf_open_pinned();
 	if (outer < 0) {
-		fprintf(stderr, "rempart: geo reload: %s/%s: %s (is the dataplane loaded? `rempart apply` loads it)\n",
-			RP_PIN_DIR, RP_PIN_GEO, strerror(-outer));
+		fprintf(stderr, "rempart: geo reload: %s: %s (is the dataplane loaded? `rempart apply` loads it)\n",
+			geo_bpf_pin_path(), strerror(-outer));
 		goto out;
 	}
 	err = geo_load(&cfg, &db, &d);

@@ -364,9 +364,18 @@ int geo_bpf_load(int outer_fd, const struct geo_db *db, struct diag *d)
 	return err;
 }
 
+const char *geo_bpf_pin_path(void)
+{
+	static char buf[512];
+	const char *dir = getenv("REMPART_PIN_DIR");
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir && *dir ? dir : RP_PIN_DIR, RP_PIN_GEO);
+	return buf;
+}
+
 int geo_bpf_open_pinned(void)
 {
-	int fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_GEO);
+	int fd = bpf_obj_get(geo_bpf_pin_path());
 
 	return fd < 0 ? -errno : fd;
 }

@@ -37,8 +37,11 @@ int geo_bpf_load(int outer_fd, const struct geo_db *db, struct diag *d);
 /* Swap an image already built (geo_bpf_load = build + this). */
 int geo_bpf_swap(int outer_fd, const struct geo_image *img, struct diag *d);
 
-/* The pinned rp_geo: an fd, or -errno (-ENOENT: no dataplane loaded). */
+/* The pinned rp_geo: an fd, or -errno (-ENOENT: no dataplane loaded).
+ * The path is RP_PIN_DIR/RP_PIN_GEO; the environment variable
+ * REMPART_PIN_DIR replaces RP_PIN_DIR (for tests). */
 int geo_bpf_open_pinned(void);
+const char *geo_bpf_pin_path(void);
 
 /* The active database, mapped read-only, for `geo lookup` and `status`. */
 struct geo_bpf_view {
