@@ -4,7 +4,7 @@
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/librempart.a $(TEST_HDRS)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/librempart.a $(TEST_HDRS) $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(US_CFLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -I tests -o $@ $< $(BUILD)/librempart.a $(US_LDLIBS)
