@@ -249,6 +249,7 @@ int daemon_run(const struct daemon_opts *o)
 		ret = err == -EINVAL ? RP_EXIT_CONFIG : RP_EXIT_RUNTIME;
 		goto out_nocfg;
 	}
+	write_pidfile(&dm.cfg);	/* before confirm_resume: its rollback HUPs us */
 	if (confirm_resume(&dm.cfg, o->config_path, &d))
 		log_diag("run", &d);
 	diag_free(&d);
@@ -257,6 +258,7 @@ int daemon_run(const struct daemon_opts *o)
 		pr_err("run: applying %s failed: %s", o->config_path, strerror(-err));
 		log_diag("run", &d);
 		ret = RP_EXIT_RUNTIME;
+		remove_pidfile(&dm.cfg);
 		goto out;
 	}
 	daemon_generation(&gen);
@@ -265,12 +267,11 @@ int daemon_run(const struct daemon_opts *o)
 		dm.cfg.fail_mode == RP_FAIL_OPEN ? "open" : "closed");
 	cfg_fingerprint(&dm.cfg, &dm.fp);
 	record_applied(&dm);
-	write_pidfile(&dm.cfg);
 	services_update(&dm);
 	/* TODO(tunnels): supervise wireguard-go (restart it with its peers when
 	 * it dies) once net.h exposes a hook for it. */
-	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu\nMAINPID=%d",
-		   dm.cfg.n_tenants, (unsigned long long)gen, getpid());
+	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu",
+		   dm.cfg.n_tenants, (unsigned long long)gen);
 	ret = loop(&dm);
 	sd_notify(0, "STOPPING=1");
 	if (shutdown_dataplane(&dm))

@@ -128,7 +128,8 @@ fi
 ip netns exec "$PE" ping -q -i 0.05 198.51.100.1 >"$T/ping.out" 2>&1 &
 ping_pid=$!
 if [ -n "$dp" ]; then
-	gw "$REMPART" -c "$T" monitor --json >"$T/events.json" 2>"$T/mon.err" &
+	nsenter --net=/run/netns/"$GW" "$REMPART" -c "$T" monitor --json \
+		>"$T/events.json" 2>"$T/mon.err" &
 	mon_pid=$!
 	wait_for 10 grep -q '"src": *"198.51.100.2"' "$T/events.json"
 	kill "$mon_pid"; wait "$mon_pid"; rc=$?; mon_pid=
@@ -155,7 +156,7 @@ sleep 1
 start_run "$T/run2.log"
 check "ops_run: a new run after kill -9 is READY" grep -q READY=1 "$T/notify.log"
 sleep 1
-kill "$ping_pid"; wait "$ping_pid" 2>/dev/null; ping_pid=
+kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null; ping_pid=	# SIGINT: ping prints its statistics
 received=$(awk -F', ' '/packets transmitted/ { split($2, a, " "); print a[1] }' "$T/ping.out")
 if [ -n "$dp" ]; then
 	after=$(gateway_packets)
