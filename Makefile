@@ -30,6 +30,7 @@ include mk/tests.mk
 -include mk/image.mk
 -include mk/bench.mk
 -include mk/demo.mk
+-include mk/configs.mk
 
 .PHONY: all clean install
 all: $(BUILD)/rempart

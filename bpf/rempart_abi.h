@@ -138,4 +138,48 @@ struct rp_state {
 };
 _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 
+/* Geo database in BPF (bpf/geo.h looks up, userspace/geo_bpf.c builds).
+ * RP_PIN_GEO is an ARRAY_OF_MAPS with one slot (key 0) holding the active
+ * database: one ARRAY map of __u64 words, replaced as a whole by one update
+ * (atomic live reload).  Layout of the words, all host order:
+ *   [0, RP_GEO_HDR_WORDS)   header, indexed by enum rp_geo_hdr
+ *   RP_GEO_IDX4 + (addr >> 16)        IPv4 index, 65536 words
+ *   RP_GEO_IDX6 + (addr[0..1])        IPv6 index on the top 16 bits
+ *   H_OFF4:   IPv4 intervals, two __u32 per word (entry i in word i / 2,
+ *             low half first): (start & 0xffff) << 16 | cc
+ *   H_OFF6HI / H_OFF6LO: IPv6 interval starts, high and low 64 bits
+ *   H_OFF6CC: IPv6 interval countries, four __u16 per word (low first)
+ * An index word with RP_GEO_DIRECT set means the whole /16 is one country
+ * (cc in the low 16 bits, RP_CC_NONE for none); otherwise the low 32 bits
+ * are the first interval of the /16 and bits 32..62 their count (>= 2).  The
+ * first interval of every /16 starts at the /16's first address, so the
+ * answer is the last interval whose start is <= the address: a binary
+ * search of at most RP_GEO_MAX_STEPS steps.  Intervals cover gaps too (cc
+ * RP_CC_NONE), so every address has exactly one. */
+#define RP_PIN_GEO "rp_geo"
+#define RP_CC_NODB 0xfffe		/* lookup result: no database loaded */
+#define RP_GEO_MAGIC 0x3130425244474552ULL	/* "REGDRB01" */
+#define RP_GEO_HDR_WORDS 16
+#define RP_GEO_IDX4 RP_GEO_HDR_WORDS
+#define RP_GEO_IDX6 (RP_GEO_IDX4 + 65536)
+#define RP_GEO_FIXED_WORDS (RP_GEO_IDX6 + 65536)
+#define RP_GEO_DIRECT (1ULL << 63)
+#define RP_GEO_MAX_STEPS 24		/* up to 2^24 intervals in one /16 */
+
+enum rp_geo_hdr {
+	RP_GEO_H_MAGIC = 0,
+	RP_GEO_H_N4,		/* IPv4 intervals (with gaps) */
+	RP_GEO_H_N6,
+	RP_GEO_H_OFF4,		/* word offsets of the regions */
+	RP_GEO_H_OFF6HI,
+	RP_GEO_H_OFF6LO,
+	RP_GEO_H_OFF6CC,
+	RP_GEO_H_WORDS,		/* total words */
+	RP_GEO_H_LOADED_AT,	/* unix seconds */
+	RP_GEO_H_RANGES4,	/* ranges with a country, as `geo` counts them */
+	RP_GEO_H_RANGES6,
+	RP_GEO_H_FORMAT,	/* enum rp_geo_format */
+	RP_GEO_H_HASH,		/* FNV-1a 64 of the ranges: same data, same hash */
+};
+
 #endif /* REMPART_ABI_H */

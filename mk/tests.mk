@@ -4,7 +4,7 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/*.h tests/*/*.h)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/librempart.a $(TEST_HDRS)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/librempart.a $(TEST_HDRS) $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(US_CFLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -I tests -o $@ $< $(BUILD)/librempart.a $(US_LDLIBS)
@@ -20,9 +20,16 @@ $(BUILD)/fuzz/us/%.o: userspace/%.c $(wildcard userspace/*.h) $(BPF_HDRS) $(BPF_
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -c $< -o $@
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_US_OBJS) $(WG_EMBED_OBJ)
+# Through an archive, like the unit tests: a harness pulls in only the objects
+# it needs (cmd_*.o need main.c's helpers, which a harness does not link).
+FUZZ_LIB := $(BUILD)/fuzz/librempart.a
+$(FUZZ_LIB): $(FUZZ_US_OBJS) $(WG_EMBED_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,FUZZLD,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CFLAGS_WARN) $(US_CPPFLAGS) -I tests -o $@ $^ $(US_LDLIBS)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CFLAGS_WARN) $(US_CPPFLAGS) -I tests -o $@ $< $(FUZZ_LIB) $(US_LDLIBS)
 
 .PHONY: tests check check-only fuzz golden-regen
 tests: all $(TEST_BINS) $(FUZZ_BINS)

@@ -36,7 +36,8 @@ static bool in_list(const char *list, uint16_t cc)
 	char code[3];
 
 	cc_format(cc, code);
-	for (const char *p = list; *p; p += 3)
+	/* codes are 3 characters apart; the last has no space after it */
+	for (const char *p = list; p < list + strlen(list); p += 3)
 		if (p[0] == code[0] && p[1] == code[1])
 			return true;
 	return false;
@@ -74,7 +75,7 @@ int ccset_add_item(struct rp_ccset *s, const char *item)
 	uint16_t cc;
 
 	if (!strcasecmp(item, "EU")) {
-		for (const char *p = eu_codes; *p; p += 3) {
+		for (const char *p = eu_codes; p < eu_codes + strlen(eu_codes); p += 3) {
 			char code[3] = { p[0], p[1], 0 };
 
 			two_letters(code, &cc);

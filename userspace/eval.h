@@ -30,9 +30,15 @@ struct eval_result {
 };
 
 /* Map an interface name (and VLAN id, 0 none) to a hook; -ENOENT if rempart
- * does not manage it.  `out` = true for the uplink's egress hook. */
+ * does not manage it.  `out` = true for the uplink's egress hook (only the
+ * uplink has one).  "eth1.110" is interface eth1 with VLAN 110.  A cloud
+ * interface with a VLAN id of none of its tenants (or untagged when every
+ * tenant there is tagged) gives RP_HOOK_CLOUD_IN with tenant -1, which
+ * eval_packet drops `malformed` against _gateway. */
 int eval_where_from_ifname(const struct rp_config *cfg, const char *ifname, uint16_t vlan,
 			   bool out, struct eval_where *w);
+/* Judge p (from packet_parse, or built by hand) at w.  No allocation. */
 void eval_packet(const struct eval_ctx *ctx, const struct eval_where *w,
 		 const struct rp_packet *p, struct eval_result *r);
+const char *eval_hook_name(enum rp_hook h);	/* "uplink_in", …, "?" */
 #endif

@@ -16,8 +16,11 @@ enum rp_pkt_kind {
 };
 
 struct rp_packet {
+	bool malformed;			/* packet_parse said RP_R_MALFORMED: judged so first */
 	enum rp_pkt_kind kind;
-	uint16_t vlan;			/* outer 802.1Q VID seen on a cloud trunk, 0: none */
+	uint16_t vlan;			/* outer 802.1Q VID seen on a cloud trunk, 0: none
+					 * (set as soon as the whole outer tag is present,
+					 * also in a frame that turns out malformed) */
 	struct rp_addr src, dst;	/* same family */
 	uint8_t proto;			/* IPPROTO_TCP/UDP/ICMP/ICMPV6/other */
 	uint16_t sport, dport;		/* TCP/UDP, host order; 0 otherwise */
@@ -38,6 +41,14 @@ struct rp_packet {
 /* Parse a frame: l2 = true for Ethernet (XDP hooks), false for a bare IP
  * packet (the tunnel's TC hook; family from the first nibble).  Returns 0,
  * or RP_R_MALFORMED when the bytes are truncated or malformed per the rules
- * of docs/policy.md. */
+ * of docs/policy.md; then p->malformed is true (and eval_packet drops it
+ * `malformed`), p->vlan holds the outer VID if it was read, the other fields
+ * are partial. */
 int packet_parse(const void *data, size_t len, bool l2, struct rp_packet *p);
+/* A packet from its 5-tuple, as `explain` and tests describe one: TCP (SYN)
+ * and UDP get the ports, ICMP (1 with IPv4, 58 with IPv6) is an echo
+ * request, other protocols have no L4; a later fragment has no L4 either.
+ * Hop limit 64, not malformed, no VLAN. */
+void packet_from_tuple(struct rp_packet *p, const struct rp_addr *src, const struct rp_addr *dst,
+		       uint8_t proto, uint16_t sport, uint16_t dport, enum rp_frag frag);
 #endif

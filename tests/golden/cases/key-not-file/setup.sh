@@ -1,0 +1,1 @@
+rm keys/alpha.key; mkdir keys/alpha.key

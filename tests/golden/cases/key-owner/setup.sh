@@ -1,0 +1,1 @@
+chown 65534 keys/alpha.key

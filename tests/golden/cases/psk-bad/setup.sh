@@ -1,0 +1,1 @@
+chmod 604 keys/a1.psk

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/* config_ini.c — read one INI file, the way iniparser 4.1 reads it (section
+ * and key names lower-cased, values unquoted, inline ';' and '#' comments
+ * stripped, a trailing '\' continues a line), into an iniparser dictionary
+ * plus an ordered list of sections and entries with their line numbers.
+ *
+ * Why not iniparser_load() alone: it cannot say on which line a key was
+ * (every later error must name its place), it merges duplicate sections and
+ * silently keeps the last of duplicate keys (a typo must never silently
+ * weaken policy), and it rejects a comment after a section header
+ * ("[rule web]   ; why"), which SPEC §2 itself writes. */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <iniparser/iniparser.h>
+#include "config_internal.h"
+
+#define INI_MAX_LINE 4096
+
+static char *strip(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = tolower((unsigned char)*s);
+}
+
+static void collapse_spaces(char *s)
+{
+	char *o = s;
+
+	for (char *p = s; *p; p++) {
+		if (isspace((unsigned char)*p)) {
+			if (o > s && o[-1] == ' ')
+				continue;
+			*p = ' ';
+		}
+		*o++ = *p;
+	}
+	*o = '\0';
+}
+
+/* Quote at most 40 characters of a bad line. */
+static void excerpt(const char *s, char *buf, size_t len)
+{
+	size_t n = strlen(s);
+
+	snprintf(buf, len, "%.40s%s", s, n > 40 ? "…" : "");
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+static struct ini_section *find_section(struct ini_file *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->s[i].name, name))
+			return &f->s[i];
+	return NULL;
+}
+
+static struct ini_section *add_section(struct ini_file *f, const char *name, int line)
+{
+	struct ini_section *v = realloc(f->s, (f->n + 1) * sizeof(*v));
+
+	if (!v)
+		abort();
+	f->s = v;
+	v = &f->s[f->n++];
+	memset(v, 0, sizeof(*v));
+	v->name = xstrdup(name);
+	v->line = line;
+	iniparser_set(f->dict, name, NULL);
+	return v;
+}
+
+static void add_entry(struct ini_file *f, struct ini_section *s, const char *key,
+		      const char *value, int line)
+{
+	struct ini_entry *v = realloc(s->e, (s->n + 1) * sizeof(*v));
+	char *full;
+
+	if (!v)
+		abort();
+	s->e = v;
+	v = &s->e[s->n++];
+	v->key = xstrdup(key);
+	v->value = xstrdup(value);
+	v->line = line;
+	if (asprintf(&full, "%s:%s", s->name, key) < 0)
+		abort();
+	iniparser_set(f->dict, full, value);
+	free(full);
+}
+
+/* The value part after '=': "quoted" or 'quoted' as is, otherwise up to an
+ * inline comment, stripped. */
+static char *parse_value(char *v)
+{
+	char *end;
+
+	v = strip(v);
+	if ((v[0] == '"' || v[0] == '\'') && (end = strchr(v + 1, v[0]))) {
+		*end = '\0';
+		return v + 1;
+	}
+	v[strcspn(v, ";#")] = '\0';
+	return strip(v);
+}
+
+/* Where the reader is: the current section, or none (before the first one,
+ * or after a bad or duplicate header, whose keys are then skipped). */
+struct ini_state {
+	struct ini_section *cur;
+	bool skipping;
+};
+
+static int bad_header(struct ini_state *st)
+{
+	st->cur = NULL;
+	st->skipping = true;
+	return -EINVAL;
+}
+
+/* One logical line: returns 0, or -EINVAL after reporting it. */
+static int parse_line(struct ini_file *f, struct ini_state *st, char *line, int lineno,
+		      struct diag *d)
+{
+	char bad[64], *p = strip(line), *eq, *end, *key, *val;
+
+	if (!*p || *p == ';' || *p == '#')
+		return 0;
+	excerpt(p, bad, sizeof(bad));
+	if (*p == '[') {
+		end = strchr(p, ']');
+		if (!end) {
+			diag_add(d, "%s:%d: syntax error: section header '%s' has no closing ']'",
+				 f->rel, lineno, bad);
+			return bad_header(st);
+		}
+		*end = '\0';
+		char *rest = strip(end + 1);
+		if (*rest && *rest != ';' && *rest != '#') {
+			diag_add(d, "%s:%d: syntax error: text after the section header: '%s'",
+				 f->rel, lineno, bad);
+			return bad_header(st);
+		}
+		char *name = strip(p + 1);
+		collapse_spaces(name);	/* "site  lyon" and "site lyon" are one section */
+		lower(name);
+		if (!*name || strchr(name, ':') || strchr(name, '[')) {
+			diag_add(d, "%s:%d: syntax error: bad section name '%s'", f->rel, lineno, bad);
+			return bad_header(st);
+		}
+		struct ini_section *prev = find_section(f, name);
+		if (prev) {
+			diag_add(d, "%s:%d: [%s]: duplicate section (first at line %d)",
+				 f->rel, lineno, name, prev->line);
+			return bad_header(st);
+		}
+		st->cur = add_section(f, name, lineno);
+		st->skipping = false;
+		return 0;
+	}
+	eq = strchr(p, '=');
+	if (!eq) {
+		diag_add(d, "%s:%d: syntax error: expected '[section]' or 'key = value', got '%s'",
+			 f->rel, lineno, bad);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = strip(p);
+	lower(key);
+	if (!*key) {
+		diag_add(d, "%s:%d: syntax error: no key before '=' in '%s'", f->rel, lineno, bad);
+		return -EINVAL;
+	}
+	if (strpbrk(key, " \t:[]")) {
+		diag_add(d, "%s:%d: syntax error: bad key name '%s'", f->rel, lineno, key);
+		return -EINVAL;
+	}
+	val = parse_value(eq + 1);
+	if (!st->cur) {
+		if (st->skipping)	/* under a bad header: already reported */
+			return -EINVAL;
+		diag_add(d, "%s:%d: %s: key outside of any section", f->rel, lineno, key);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < st->cur->n; i++)
+		if (!strcmp(st->cur->e[i].key, key)) {
+			diag_add(d, "%s:%d: [%s] %s: duplicate key (first at line %d)",
+				 f->rel, lineno, st->cur->name, key, st->cur->e[i].line);
+			return -EINVAL;
+		}
+	add_entry(f, st->cur, key, val, lineno);
+	return 0;
+}
+
+int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag *d)
+{
+	char *buf = NULL, *logical = NULL;
+	size_t cap = 0, llen = 0;
+	int lineno = 0, first = 0, ret = 0;
+	struct ini_state st = { 0 };
+	ssize_t n;
+	FILE *in;
+
+	memset(f, 0, sizeof(*f));
+	f->path = xstrdup(path);
+	f->rel = xstrdup(rel);
+	char *tmp = xstrdup(path);
+	f->dir = xstrdup(dirname(tmp));
+	free(tmp);
+	f->dict = dictionary_new(0);
+	if (!f->dict)
+		abort();
+
+	in = fopen(path, "re");
+	if (!in) {
+		ret = -errno;
+		diag_add(d, "%s: cannot open: %s", rel, strerror(-ret));
+		return ret;
+	}
+	while ((n = getline(&buf, &cap, in)) >= 0) {
+		lineno++;
+		if (memchr(buf, '\0', n)) {
+			diag_add(d, "%s:%d: syntax error: NUL byte in the line", rel, lineno);
+			ret = -EINVAL;
+			continue;
+		}
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			buf[--n] = '\0';
+		if (llen + n >= INI_MAX_LINE) {
+			diag_add(d, "%s:%d: syntax error: line longer than %d characters",
+				 rel, lineno, INI_MAX_LINE);
+			ret = -EINVAL;
+			llen = 0;
+			continue;
+		}
+		if (!llen) {
+			first = lineno;
+			free(logical);
+			logical = xcalloc(1, INI_MAX_LINE);
+		}
+		memcpy(logical + llen, buf, n + 1);
+		llen += n;
+		if (llen && logical[llen - 1] == '\\') {	/* continued on the next line */
+			logical[--llen] = '\0';
+			continue;
+		}
+		if (parse_line(f, &st, logical, first, d))
+			ret = -EINVAL;
+		llen = 0;
+	}
+	if (ferror(in)) {
+		ret = -EIO;
+		diag_add(d, "%s: read error", rel);
+	} else if (llen && parse_line(f, &st, logical, first, d)) {
+		ret = -EINVAL;
+	}
+	free(logical);
+	free(buf);
+	fclose(in);
+	return ret;
+}
+
+const char *ini_get(const struct ini_file *f, const char *section, const char *key)
+{
+	const char *v;
+	char *full;
+
+	if (asprintf(&full, "%s:%s", section, key) < 0)
+		abort();
+	v = iniparser_getstring(f->dict, full, NULL);
+	free(full);
+	return v;
+}
+
+void ini_free(struct ini_file *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		for (size_t j = 0; j < f->s[i].n; j++) {
+			free(f->s[i].e[j].key);
+			free(f->s[i].e[j].value);
+		}
+		free(f->s[i].e);
+		free(f->s[i].name);
+	}
+	free(f->s);
+	if (f->dict)
+		iniparser_freedict(f->dict);
+	free(f->path);
+	free(f->rel);
+	free(f->dir);
+	memset(f, 0, sizeof(*f));
+}

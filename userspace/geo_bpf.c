@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/* geo_bpf.c — build the BPF lookup image of a geo database and swap it into
+ * the rp_geo map; see geo_bpf.h and the layout in rempart_abi.h.
+ *
+ * Why this structure (DXR, Zec/Rizzo/Mikuc 2012, simplified): an LPM trie
+ * chases up to 32/128 pointers through ~80 MB per family, a cache miss at
+ * almost every step under random sources.  Here the top 16 bits index a
+ * 512 KB table per family, which names the country of the whole /16 or a
+ * slice of a sorted interval array; a binary search over that slice (IPv4:
+ * 4-byte entries, 16 per cache line) ends the lookup.  The Tor database is
+ * ~8 MB this way.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "geo_bpf.h"
+#include "geo_int.h"
+
+struct ival4 { uint32_t start; uint16_t cc; };
+struct ival6 { u128 start; uint16_t cc; };
+
+/* Ranges with gaps filled: intervals covering the whole space. */
+static size_t ivals4(const struct geo_db *db, struct ival4 *out)
+{
+	uint64_t next = 0;	/* first address not yet covered */
+	size_t n = 0;
+
+	for (size_t i = 0; i < db->n4; i++) {
+		if (db->v4[i].lo > next)
+			out[n++] = (struct ival4){ (uint32_t)next, RP_CC_NONE };
+		out[n++] = (struct ival4){ db->v4[i].lo, db->v4[i].cc };
+		next = (uint64_t)db->v4[i].hi + 1;
+	}
+	if (next <= UINT32_MAX)
+		out[n++] = (struct ival4){ (uint32_t)next, RP_CC_NONE };
+	return n;
+}
+
+static size_t ivals6(const struct geo_db *db, struct ival6 *out)
+{
+	u128 next = 0;
+	bool full = false;	/* the last range ends at the last address */
+	size_t n = 0;
+
+	for (size_t i = 0; i < db->n6; i++) {
+		if (db->v6[i].lo > next)
+			out[n++] = (struct ival6){ next, RP_CC_NONE };
+		out[n++] = (struct ival6){ db->v6[i].lo, db->v6[i].cc };
+		next = db->v6[i].hi + 1;
+		full = next == 0;
+	}
+	if (!full)
+		out[n++] = (struct ival6){ next, RP_CC_NONE };
+	return n;
+}
+
+uint64_t geo_db_hash(const struct geo_db *db)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+#define MIX(p, len) do { const uint8_t *b_ = (const uint8_t *)(p); \
+	for (size_t k_ = 0; k_ < (len); k_++) h = (h ^ b_[k_]) * 0x100000001b3ULL; } while (0)
+	for (size_t i = 0; i < db->n4; i++) {
+		MIX(&db->v4[i].lo, 4);
+		MIX(&db->v4[i].hi, 4);
+		MIX(&db->v4[i].cc, 2);
+	}
+	for (size_t i = 0; i < db->n6; i++) {
+		MIX(&db->v6[i].lo, 16);
+		MIX(&db->v6[i].hi, 16);
+		MIX(&db->v6[i].cc, 2);
+	}
+#undef MIX
+	return h;
+}
+
+int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag *d)
+{
+	struct ival4 *i4 = malloc((2 * db->n4 + 2) * sizeof(*i4));
+	struct ival6 *i6 = malloc((2 * db->n6 + 2) * sizeof(*i6));
+	uint32_t *e4 = NULL;
+	uint64_t *w = NULL, *e6hi = NULL, *e6lo = NULL;
+	uint16_t *e6cc = NULL;
+	size_t n4, n6, m4 = 0, m6 = 0, j, words;
+	int err = -ENOMEM;
+
+	if (!i4 || !i6)
+		goto out;
+	n4 = ivals4(db, i4);
+	n6 = ivals6(db, i6);
+	e4 = malloc((n4 + 65536) * sizeof(*e4));
+	e6hi = malloc((n6 + 65536) * sizeof(*e6hi));
+	e6lo = malloc((n6 + 65536) * sizeof(*e6lo));
+	e6cc = malloc((n6 + 65536) * sizeof(*e6cc));
+	w = calloc(RP_GEO_FIXED_WORDS, sizeof(*w));
+	if (!e4 || !e6hi || !e6lo || !e6cc || !w)
+		goto out;
+
+	/* IPv4: per /16, the interval covering its start, then those inside. */
+	j = 0;
+	for (uint32_t b = 0; b < 65536; b++) {
+		uint64_t start = (uint64_t)b << 16, end = start + 65536;
+		size_t first = m4, k;
+
+		while (j + 1 < n4 && i4[j + 1].start <= start)
+			j++;
+		e4[m4++] = i4[j].cc;	/* offset 0 */
+		for (k = j + 1; k < n4 && i4[k].start < end; k++)
+			e4[m4++] = (i4[k].start & 0xffff) << 16 | i4[k].cc;
+		if (m4 - first == 1) {
+			m4 = first;
+			w[RP_GEO_IDX4 + b] = RP_GEO_DIRECT | i4[j].cc;
+		} else {
+			w[RP_GEO_IDX4 + b] = (uint64_t)(m4 - first) << 32 | first;
+		}
+	}
+	/* IPv6: the same on the top 16 bits. */
+	j = 0;
+	for (uint32_t b = 0; b < 65536; b++) {
+		u128 start = (u128)b << 112, end = (u128)(b + 1) << 112;
+		size_t first = m6, k;
+
+		while (j + 1 < n6 && i6[j + 1].start <= start)
+			j++;
+		e6hi[m6] = (uint64_t)(start >> 64);
+		e6lo[m6] = 0;
+		e6cc[m6++] = i6[j].cc;
+		for (k = j + 1; k < n6 && (b == 65535 || i6[k].start < end); k++) {
+			e6hi[m6] = (uint64_t)(i6[k].start >> 64);
+			e6lo[m6] = (uint64_t)i6[k].start;
+			e6cc[m6++] = i6[k].cc;
+		}
+		if (m6 - first == 1) {
+			m6 = first;
+			w[RP_GEO_IDX6 + b] = RP_GEO_DIRECT | i6[j].cc;
+		} else if (m6 - first > (1u << RP_GEO_MAX_STEPS)) {
+			diag_add(d, "geo: %zu IPv6 intervals in %x::/16, more than the lookup can search",
+				 m6 - first, b);
+			err = -E2BIG;
+			goto out;
+		} else {
+			w[RP_GEO_IDX6 + b] = (uint64_t)(m6 - first) << 32 | first;
+		}
+	}
+
+	words = RP_GEO_FIXED_WORDS + (m4 + 1) / 2 + 2 * m6 + (m6 + 3) / 4;
+	if (words > UINT32_MAX / 2) {
+		diag_add(d, "geo: database too large for the BPF map (%zu words)", words);
+		err = -E2BIG;
+		goto out;
+	}
+	{
+		uint64_t *nw = realloc(w, words * sizeof(*w));
+
+		if (!nw)
+			goto out;
+		w = nw;
+	}
+	memset(w + RP_GEO_FIXED_WORDS, 0, (words - RP_GEO_FIXED_WORDS) * sizeof(*w));
+	w[RP_GEO_H_MAGIC] = RP_GEO_MAGIC;
+	w[RP_GEO_H_N4] = m4;
+	w[RP_GEO_H_N6] = m6;
+	w[RP_GEO_H_OFF4] = RP_GEO_FIXED_WORDS;
+	w[RP_GEO_H_OFF6HI] = w[RP_GEO_H_OFF4] + (m4 + 1) / 2;
+	w[RP_GEO_H_OFF6LO] = w[RP_GEO_H_OFF6HI] + m6;
+	w[RP_GEO_H_OFF6CC] = w[RP_GEO_H_OFF6LO] + m6;
+	w[RP_GEO_H_WORDS] = words;
+	w[RP_GEO_H_LOADED_AT] = db->loaded_at ? (uint64_t)db->loaded_at : (uint64_t)time(NULL);
+	w[RP_GEO_H_RANGES4] = db->n4;
+	w[RP_GEO_H_RANGES6] = db->n6;
+	w[RP_GEO_H_FORMAT] = db->format;
+	w[RP_GEO_H_HASH] = geo_db_hash(db);
+	for (size_t i = 0; i < m4; i++)
+		w[w[RP_GEO_H_OFF4] + i / 2] |= (uint64_t)e4[i] << ((i & 1) * 32);
+	for (size_t i = 0; i < m6; i++) {
+		w[w[RP_GEO_H_OFF6HI] + i] = e6hi[i];
+		w[w[RP_GEO_H_OFF6LO] + i] = e6lo[i];
+		w[w[RP_GEO_H_OFF6CC] + i / 4] |= (uint64_t)e6cc[i] << ((i & 3) * 16);
+	}
+	img->w = w;
+	img->n = words;
+	w = NULL;
+	err = 0;
+out:
+	if (err == -ENOMEM)
+		diag_add(d, "geo: out of memory building the lookup structure");
+	free(w);
+	free(i4);
+	free(i6);
+	free(e4);
+	free(e6hi);
+	free(e6lo);
+	free(e6cc);
+	return err;
+}
+
+void geo_image_free(struct geo_image *img)
+{
+	free(img->w);
+	img->w = NULL;
+	img->n = 0;
+}
+
+/* Mirrors rp_geo_lookup_v4/v6 of bpf/geo.h step by step; out-of-range words
+ * (a corrupt map) give RP_CC_NODB as the BPF side does. */
+#define WORD(i) ({ size_t i_ = (i); if (i_ >= n) return RP_CC_NODB; w[i_]; })
+
+static uint16_t words_lookup4(const uint64_t *w, size_t n, uint32_t x)
+{
+	uint64_t ix = WORD(RP_GEO_IDX4 + (x >> 16)), off;
+	uint32_t base, cnt;
+
+	if (ix & RP_GEO_DIRECT)
+		return (uint16_t)ix;
+	off = (uint32_t)WORD(RP_GEO_H_OFF4);
+	base = (uint32_t)ix;
+	cnt = (uint32_t)(ix >> 32);
+	x &= 0xffff;
+	for (int i = 0; i < RP_GEO_MAX_STEPS && cnt > 1; i++) {
+		uint32_t half = cnt >> 1, mid = base + half;
+
+		if ((uint32_t)(WORD(off + (mid >> 1)) >> ((mid & 1) * 32)) >> 16 <= x)
+			base = mid;
+		cnt -= half;
+	}
+	return (uint16_t)(WORD(off + (base >> 1)) >> ((base & 1) * 32));
+}
+
+static uint16_t words_lookup6(const uint64_t *w, size_t n, uint64_t xhi, uint64_t xlo)
+{
+	uint64_t ix = WORD(RP_GEO_IDX6 + (xhi >> 48));
+	uint32_t base, cnt, ohi, olo, occ;
+
+	if (ix & RP_GEO_DIRECT)
+		return (uint16_t)ix;
+	ohi = (uint32_t)WORD(RP_GEO_H_OFF6HI);
+	olo = (uint32_t)WORD(RP_GEO_H_OFF6LO);
+	occ = (uint32_t)WORD(RP_GEO_H_OFF6CC);
+	base = (uint32_t)ix;
+	cnt = (uint32_t)(ix >> 32);
+	for (int i = 0; i < RP_GEO_MAX_STEPS && cnt > 1; i++) {
+		uint32_t half = cnt >> 1, mid = base + half;
+		uint64_t khi = WORD(ohi + mid);
+
+		if (khi < xhi || (khi == xhi && WORD(olo + mid) <= xlo))
+			base = mid;
+		cnt -= half;
+	}
+	return (uint16_t)(WORD(occ + (base >> 2)) >> ((base & 3) * 16));
+}
+#undef WORD
+
+uint16_t geo_words_lookup(const uint64_t *w, size_t n, const struct rp_addr *a)
+{
+	u128 v = geo_addr_to_u128(a);
+
+	if (n < RP_GEO_FIXED_WORDS || w[RP_GEO_H_MAGIC] != RP_GEO_MAGIC)
+		return RP_CC_NODB;
+	if (a->family == AF_INET)
+		return words_lookup4(w, n, (uint32_t)v);
+	return words_lookup6(w, n, (uint64_t)(v >> 64), (uint64_t)v);
+}
+
+int geo_bpf_swap(int outer_fd, const struct geo_image *img, struct diag *d)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	size_t len = (img->n * sizeof(uint64_t) + getpagesize() - 1) & ~((size_t)getpagesize() - 1);
+	__u32 zero = 0;
+	void *p;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rp_geo_db", sizeof(__u32), sizeof(__u64),
+			    img->n, &opts);
+	if (fd < 0) {
+		err = -errno;
+		diag_add(d, "geo: cannot create the database map (%zu words): %s", img->n,
+			 strerror(-err));
+		return err;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		err = -errno;
+		diag_add(d, "geo: cannot map the database map: %s", strerror(-err));
+		goto out;
+	}
+	memcpy(p, img->w, img->n * sizeof(uint64_t));
+	munmap(p, len);
+	/* The swap: one update replaces the inner map; BPF programs running
+	 * now finish with the old one (freed after an RCU grace period). */
+	if (bpf_map_update_elem(outer_fd, &zero, &fd, BPF_ANY)) {
+		err = -errno;
+		diag_add(d, "geo: cannot install the new database in rp_geo: %s", strerror(-err));
+	}
+out:
+	close(fd);
+	return err;
+}
+
+int geo_bpf_load(int outer_fd, const struct geo_db *db, struct diag *d)
+{
+	struct geo_image img = { 0 };
+	int err;
+
+	err = geo_image_build(db, &img, d);
+	if (!err)
+		err = geo_bpf_swap(outer_fd, &img, d);
+	geo_image_free(&img);
+	return err;
+}
+
+int geo_bpf_open_pinned(void)
+{
+	int fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_GEO);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int geo_bpf_view_open(int outer_fd, struct geo_bpf_view *v)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), zero = 0, id;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	v->fd = -1;
+	if (bpf_map_lookup_elem(outer_fd, &zero, &id))
+		return errno == ENOENT ? -ENOENT : -errno;
+	v->fd = bpf_map_get_fd_by_id(id);
+	if (v->fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	if (bpf_obj_get_info_by_fd(v->fd, &info, &len)) {
+		err = -errno;
+		goto fail;
+	}
+	if (info.value_size != 8 || info.max_entries < RP_GEO_FIXED_WORDS) {
+		err = -EINVAL;
+		goto fail;
+	}
+	v->n = info.max_entries;
+	v->map_len = ((size_t)v->n * 8 + getpagesize() - 1) & ~((size_t)getpagesize() - 1);
+	v->w = mmap(NULL, v->map_len, PROT_READ, MAP_SHARED, v->fd, 0);
+	if (v->w == MAP_FAILED) {
+		err = -errno;
+		v->w = NULL;
+		goto fail;
+	}
+	if (v->w[RP_GEO_H_MAGIC] != RP_GEO_MAGIC) {
+		err = -EINVAL;
+		goto fail;
+	}
+	return 0;
+fail:
+	geo_bpf_view_close(v);
+	return err;
+}
+
+void geo_bpf_view_close(struct geo_bpf_view *v)
+{
+	if (v->w)
+		munmap((void *)v->w, v->map_len);
+	if (v->fd >= 0)
+		close(v->fd);
+	memset(v, 0, sizeof(*v));
+	v->fd = -1;
+}
