@@ -43,10 +43,7 @@ TOP=$(cd "$LAB_DIR/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 REMPART=${REMPART:-$BUILD/rempart}
 LAB_STATE=${LAB_STATE:-/run/rempart-lab}
-if [ -z "${LAB_CONFIG_SRC:-}" ]; then
-	LAB_CONFIG_SRC=$TOP/configs/lab
-	[ -f "$LAB_CONFIG_SRC/rempart.ini" ] || LAB_CONFIG_SRC=$LAB_DIR/fallback
-fi
+LAB_CONFIG_SRC=${LAB_CONFIG_SRC:-$TOP/configs/lab}
 PY=/usr/bin/python3
 LABNET=$LAB_DIR/labnet.py
 CFG=$LAB_STATE/config
@@ -54,24 +51,25 @@ MNTNS=$LAB_STATE/ns/mnt
 
 NAMESPACES="rp-gw rp-inet rp-site-a1 rp-site-a2 rp-site-b1 rp-abroad rp-cloud-a rp-cloud-b rp-svc rp-net"
 
-# Public side (rp-inet): router address, leaves.  IPv6 equivalents live in
-# 2001:db8::/32 and are mapped in the lab geo database.
+# Public side (rp-inet): router address, leaves.  Addresses and countries as
+# in configs/lab/geo.csv: 198.18.0.0/24 + 2001:db8:18::/64 FR (sites),
+# .66 RU (abroad), .99 DE and .77 CN (internet hosts).
 INET4=198.18.255.1
 INET6=fe80::1
 # site table: NAME TENANT NAMESPACE WG-IFACE PUBLIC4 PUBLIC6
-SITES="alpha-1 alpha rp-site-a1 wgs-a1 198.18.0.11 2001:db8:100::11
-alpha-2 alpha rp-site-a2 wgs-a2 198.18.0.12 2001:db8:100::12
-bravo-1 bravo rp-site-b1 wgs-b1 198.18.0.21 2001:db8:100::21"
+SITES="alpha-1 alpha rp-site-a1 wgs-a1 198.18.0.11 2001:db8:18::11
+alpha-2 alpha rp-site-a2 wgs-a2 198.18.0.12 2001:db8:18::12
+bravo-1 bravo rp-site-b1 wgs-b1 198.18.0.21 2001:db8:18::21"
 # the embassy abroad: a site of alpha connecting from a blocked country
 ABROAD_SITE=alpha-x
 ABROAD_TENANT=alpha
 ABROAD_ALLOWED="10.120.66.0/24,fd01:66::/64"
 ABROAD4=198.18.66.10
-ABROAD6=2001:db8:166::10
+ABROAD6=2001:db8:18:66::10
 NET_DE4=198.18.99.10
-NET_DE6=2001:db8:199::10
+NET_DE6=2001:db8:18:99::10
 NET_CN4=198.18.77.10
-NET_CN6=2001:db8:177::10
+NET_CN6=2001:db8:18:77::10
 # cloud hosts: tenant -> namespace; both tenants' hosts use the same address
 CLOUD_HOST4=10.20.1.10
 CLOUD_HOST6=fd00:20::10
@@ -79,7 +77,7 @@ CLOUD_B_ONLY4=10.20.2.20
 CLOUD_B_ONLY6=fd00:20::2:20
 SVC4=10.99.0.53
 SVC6=fd00:99::53
-GW_V6=2001:db8:101::1		# the uplink's IPv6 address (egress, management)
+GW_V6=2001:db8:18:1::1		# the uplink's IPv6 address (egress NAT, management)
 
 say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -300,9 +298,9 @@ site_conf() { # TENANT SITE -> stdout
 	pub=$(wg pubkey <"$(key_path "$f" tenant private_key_file)") || return 1
 	port=$(ini_get "$f" tenant listen_port)
 	ep=$(ini_get "$CFG/rempart.ini" gateway public_endpoint)
-	printf '[Interface]\nPrivateKey = REPLACE_WITH_SITE_PRIVATE_KEY\nAddress = %s\n\n[Peer]\nPublicKey = %s\nEndpoint = %s:%s\nAllowedIPs = %s\nPersistentKeepalive = 5\n' \
-		"$(split_list "$(ini_get "$f" "site $s" allowed_ips)" | head -n 2 | while read -r p; do nth_host "$p" 10; done | paste -sd, | sed 's/,/, /')" \
-		"$pub" "$ep" "$port" "$(ini_get "$f" tenant cloud_prefixes)"
+	printf '[Interface]\nPrivateKey = REPLACE_WITH_SITE_PRIVATE_KEY\n\n[Peer]\nPublicKey = %s\n' "$pub"
+	[ -n "$(ini_get "$f" "site $s" preshared_key_file)" ] && printf 'PresharedKey = %s\n' "$(cat "$(key_path "$f" "site $s" preshared_key_file)")"
+	printf 'Endpoint = %s:%s\nAllowedIPs = %s\n' "$ep" "$port" "$(ini_get "$f" tenant cloud_prefixes)"
 }
 key_path() { local p; p=$(ini_get "$1" "$2" "$3"); case $p in /*) echo "$p" ;; *) echo "$(dirname "$1")/$p" ;; esac; }
 
@@ -341,8 +339,14 @@ site_up() {
 		if is_v6 "$p"; then ip -n "$ns" -6 route replace "$p" dev "$ifc" ${lan6:+src $lan6}
 		else ip -n "$ns" route replace "$p" dev "$ifc" ${lan4:+src $lan4}; fi
 	done
-	# first packet into the tunnel starts the handshake
-	ip netns exec "$ns" wg set "$ifc" peer "$(ip netns exec "$ns" wg show "$ifc" peers | head -n1)" persistent-keepalive 5 2>/dev/null
+	# the first packet into the tunnel starts the handshake
+	kick_handshake "$ns" "$ifc"
+	return 0
+}
+kick_handshake() { # NS IFACE: one ping to host 1 of the peer's first AllowedIPs
+	local net
+	net=$(ip netns exec "$1" wg show "$2" allowed-ips 2>/dev/null | awk '{ print $2; exit }')
+	[ -n "$net" ] && ip netns exec "$1" ping -c1 -W1 -q "$(nth_host "$net" 1)" >/dev/null 2>&1
 	return 0
 }
 handshake_done() { # NS IFACE
@@ -431,8 +435,8 @@ cmd_up() {
 	serve svc rp-svc 53,80 53,123
 	serve net rp-net 80,443 53
 	serve gateway rp-gw 22,2222 ""
-	while read -r site tenant ns ifc p4 p6; do serve "$site" "$ns" 80 5000; done <<<"$SITES"
-	serve "$ABROAD_SITE" rp-abroad 80 5000
+	while read -r site tenant ns ifc p4 p6; do serve "$site" "$ns" 22,80 5000; done <<<"$SITES"
+	serve "$ABROAD_SITE" rp-abroad 22,80 5000
 	for ns in rp-cloud-a rp-cloud-b rp-svc rp-net rp-gw rp-site-a1 rp-site-a2 rp-site-b1 rp-abroad; do
 		wait_for 5 grep -q '^ready' "$LAB_STATE/logs/hits-$ns.log" 2>/dev/null || { say "responder in $ns did not start"; return 1; }
 	done
@@ -454,7 +458,8 @@ cmd_up() {
 	fi
 	if [ $rc = 0 ]; then
 		while read -r site tenant ns ifc p4 p6; do
-			wait_for 10 handshake_done "$ns" "$ifc" || { say "$site: no WireGuard handshake with the gateway"; rc=2; }
+			wait_for 10 eval 'handshake_done "$ns" "$ifc" || { kick_handshake "$ns" "$ifc"; false; }' \
+				|| { say "$site: no WireGuard handshake with the gateway"; rc=2; }
 		done <<<"$SITES"
 	fi
 	[ -s "$LAB_STATE/site-config-fallback" ] && say "WARNING: 'rempart site config' failed for: $(paste -sd' ' "$LAB_STATE/site-config-fallback"); the lab rendered those configs itself"

@@ -117,10 +117,11 @@ def cmd_shape(a):
     from scapy.all import (Ether, Dot1Q, Dot1AD, IP, IPv6, UDP, TCP, ICMP,
                            IPOption_NOP, IPOption_RR, IPv6ExtHdrHopByHop,
                            IPv6ExtHdrDestOpt, IPv6ExtHdrRouting,
-                           IPv6ExtHdrFragment, Raw, fragment, sendp)
+                           IPv6ExtHdrFragment, Raw, fragment, sendp,
+                           get_if_hwaddr)
     v6 = ":" in a.dst
     payload = Raw(b"lab shape %s\n" % a.kind.encode())
-    eth = Ether(dst=a.dst_mac)
+    eth = Ether(src=get_if_hwaddr(a.iface), dst=a.dst_mac)
     l3 = IPv6(src=a.src, dst=a.dst) if v6 else IP(src=a.src, dst=a.dst)
     l4 = UDP(sport=a.sport, dport=a.dport)
     frames = []
@@ -143,10 +144,10 @@ def cmd_shape(a):
     elif k in ("frags", "frag-later-only", "frag-first-only"):
         big = l4 / Raw(b"x" * 1200)
         if v6:
-            fh = IPv6ExtHdrFragment(id=0x1234 + a.sport, m=1, offset=0)
-            pkt = bytes(big)
-            first = eth / IPv6(src=a.src, dst=a.dst) / IPv6ExtHdrFragment(id=fh.id, m=1, offset=0) / Raw(pkt[:608])
-            later = eth / IPv6(src=a.src, dst=a.dst) / IPv6ExtHdrFragment(id=fh.id, m=0, offset=608 // 8) / Raw(pkt[608:])
+            fid = 0x1234 + a.sport
+            full = bytes(IPv6(src=a.src, dst=a.dst) / big)[40:]  # UDP with its checksum
+            first = eth / IPv6(src=a.src, dst=a.dst) / IPv6ExtHdrFragment(id=fid, m=1, offset=0, nh=17) / Raw(full[:608])
+            later = eth / IPv6(src=a.src, dst=a.dst) / IPv6ExtHdrFragment(id=fid, m=0, offset=608 // 8, nh=17) / Raw(full[608:])
             parts = [first, later]
         else:
             ipp = IP(src=a.src, dst=a.dst, id=0x1234 + a.sport) / big

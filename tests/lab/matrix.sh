@@ -23,10 +23,8 @@ probe() {
 	wg)
 		# the site's interface $target: a packet into the tunnel starts a
 		# handshake; the gateway's answer would set latest-handshakes
-		local peer_net
-		peer_net=$(ip netns exec "$from" wg show "$target" allowed-ips 2>/dev/null | awk '{ print $2; exit }')
-		[ -n "$peer_net" ] || { echo "no-interface"; return 0; }
-		ip netns exec "$from" ping -c1 -W1 -q "$(nth_host "$peer_net" 1)" >/dev/null 2>&1
+		ip netns exec "$from" wg show "$target" >/dev/null 2>&1 || { echo "no-interface"; return 0; }
+		kick_handshake "$from" "$target"
 		if wait_for 3 handshake_done "$from" "$target"; then echo pass; else echo drop; fi
 		return 0 ;;
 	tcp | udp) ;;
@@ -90,10 +88,10 @@ egress_expect() {
 
 # The demo matrix: every row names what SPEC §4 expects in the lab config.
 matrix_run() {
-	local pub a1lan4 a1lan6 b1lan4 b1lan6 a2lan4
+	local pub a1lan4 a1lan6 b1lan4 b1lan6 a2lan4 a2lan6
 	pub=$(cat "$LAB_STATE/public4" 2>/dev/null) || { echo "lab is not up" >&2; return 1; }
 	read -r a1lan4 a1lan6 <"$LAB_STATE/sites/wgs-a1.lan" 2>/dev/null
-	read -r a2lan4 _ <"$LAB_STATE/sites/wgs-a2.lan" 2>/dev/null
+	read -r a2lan4 a2lan6 <"$LAB_STATE/sites/wgs-a2.lan" 2>/dev/null
 	read -r b1lan4 b1lan6 <"$LAB_STATE/sites/wgs-b1.lan" 2>/dev/null
 	: "${a1lan4:=10.120.1.10}" "${a1lan6:=fd01:1::10}" "${a2lan4:=10.120.2.10}" "${b1lan4:=10.130.1.10}" "${b1lan6:=fd02:1::10}"
 	MATRIX_WRONG=0 MATRIX_ROWS=0
@@ -113,10 +111,19 @@ matrix_run() {
 	matrix_row rp-cloud-a "cloud alpha" "host only in bravo's cloud" tcp $CLOUD_B_ONLY4 80 drop rp-cloud-b
 	matrix_row rp-cloud-a "cloud alpha" "host only in bravo's cloud" tcp $CLOUD_B_ONLY6 80 drop rp-cloud-b
 	matrix_row rp-cloud-b "cloud bravo" "site alpha-1" tcp "$a1lan4" 80 drop rp-site-a1
-	# intra-tenant
+	# intra-tenant: alpha intra = allow except [rule no-ssh-a1]; bravo intra = deny + rules
 	matrix_row rp-cloud-a "cloud alpha" "site alpha-1" tcp "$a1lan4" 80 pass:alpha-1 rp-site-a1
 	matrix_row rp-cloud-a "cloud alpha" "site alpha-1" tcp "$a1lan6" 80 pass:alpha-1 rp-site-a1
 	matrix_row rp-site-a1 "site alpha-1" "site alpha-2" tcp "$a2lan4" 80 pass:alpha-2 rp-site-a2
+	matrix_row rp-site-a2 "site alpha-2" "site alpha-1" tcp "$a1lan4" 80 pass:alpha-1 rp-site-a1
+	matrix_row rp-site-a2 "site alpha-2" "site alpha-1 (no-ssh-a1)" tcp "$a1lan4" 22 drop rp-site-a1
+	matrix_row rp-site-a2 "site alpha-2" "site alpha-1 (no-ssh-a1)" tcp "$a1lan6" 22 drop rp-site-a1
+	matrix_row rp-site-b1 "site bravo-1" "own cloud (rule web)" tcp $CLOUD_HOST4 443 pass:cloud-b rp-cloud-b
+	matrix_row rp-site-b1 "site bravo-1" "own cloud (no rule)" tcp $CLOUD_HOST4 22 drop rp-cloud-b
+	matrix_row rp-site-b1 "site bravo-1" "own cloud (no rule)" udp $CLOUD_HOST6 5000 drop rp-cloud-b
+	# flows: cloud -> site is allowed in bravo, the site's answer is a reply
+	matrix_row rp-cloud-b "cloud bravo" "site bravo-1 (+reply)" udp "$b1lan4" 5000 pass:bravo-1 rp-site-b1
+	matrix_row rp-cloud-b "cloud bravo" "site bravo-1 (+reply)" udp "$b1lan6" 5000 pass:bravo-1 rp-site-b1
 	# shares
 	matrix_row rp-site-a1 "site alpha-1" "shared DNS" udp $SVC4 53 pass:svc rp-svc
 	matrix_row rp-site-a1 "site alpha-1" "shared DNS" udp $SVC6 53 pass:svc rp-svc
