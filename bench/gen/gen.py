@@ -44,8 +44,7 @@ OTHER_CC = ['IT', 'ES', 'PT', 'NL', 'AT', 'PL', 'SE', 'FI', 'DK', 'IE', 'GB',
             'NO', 'GR', 'RO', 'CZ', 'HU', 'SK', 'SI', 'HR', 'BG', 'EE', 'LV',
             'LT', 'MT', 'CY', 'RE', 'GP', 'MQ', 'GF', 'YT', 'PF', 'NC', 'MA',
             'TN', 'SN', 'CA', 'US', 'JP']
-SMALL_GEO = set(TARGET_CC + ['IT', 'ES', 'NL', 'GB', 'US', 'CN', 'RU', 'BR',
-                             'IN', 'JP'])
+SMALL_GEO = set(TARGET_CC + ['IT', 'ES', 'NL', 'GB', 'AT', 'PT'])
 
 
 def hexi(i):
