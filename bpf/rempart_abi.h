@@ -370,41 +370,55 @@ struct rp_ratelimit {
 
 /* Geo database in BPF (bpf/geo.h looks up, userspace/geo_bpf.c builds).
  * RP_PIN_GEO is an ARRAY_OF_MAPS with one slot (key 0) holding the active
- * database: one ARRAY map of __u64 words, replaced as a whole by one update
- * (atomic live reload).  Layout of the words, all host order:
- *   [0, RP_GEO_HDR_WORDS)   header, indexed by enum rp_geo_hdr
+ * database: one ARRAY map whose values are blocks of RP_GEO_BLOCK_WORDS
+ * __u64 words (2 MB), replaced as a whole by one update (atomic reload).
+ * Words are numbered across blocks (word w is in block w >> SHIFT); all
+ * host order:
+ *   [0, RP_GEO_HDR_WORDS)   header, indexed by enum rp_geo_hdr, then the
+ *                           source file names (RP_GEO_H_NAMES)
  *   RP_GEO_IDX4 + (addr >> 16)        IPv4 index, 65536 words
  *   RP_GEO_IDX6 + (addr[0..1])        IPv6 index on the top 16 bits
- *   H_OFF4:   IPv4 intervals, two __u32 per word (entry i in word i / 2,
+ *   from H_OFF4: IPv4 intervals as __u32 (u32 number u is in word u / 2,
  *             low half first): (start & 0xffff) << 16 | cc
- *   H_OFF6HI / H_OFF6LO: IPv6 interval starts, high and low 64 bits
- *   H_OFF6CC: IPv6 interval countries, four __u16 per word (low first)
+ *   from H_OFF6HI: IPv6 interval starts, high 64 bits, one word each;
+ *             slot s = word - H_OFF6HI has its low 64 bits at word
+ *             H_OFF6LO + s and its country at __u16 number s from H_OFF6CC
  * An index word with RP_GEO_DIRECT set means the whole /16 is one country
- * (cc in the low 16 bits, RP_CC_NONE for none); otherwise the low 32 bits
- * are the first interval of the /16 and bits 32..62 their count (>= 2).  The
- * first interval of every /16 starts at the /16's first address, so the
- * answer is the last interval whose start is <= the address: a binary
- * search of at most RP_GEO_MAX_STEPS steps.  Intervals cover gaps too (cc
- * RP_CC_NONE), so every address has exactly one. */
+ * (cc in the low 16 bits, RP_CC_NONE for none); otherwise bits 32..62 count
+ * the /16's intervals (>= 2) and the low 32 bits number the first (IPv4: its
+ * __u32 number, IPv6: its word).  The intervals of one /16 never straddle a
+ * block, so the search runs on one block with plain loads.  The first
+ * interval of every /16 starts at the /16's first address, so the answer is
+ * the last interval whose start is <= the address.  Intervals cover gaps
+ * too (cc RP_CC_NONE), so every address has exactly one.  Block 0 holds the
+ * header and both indexes. */
 #define RP_PIN_GEO "rp_geo"
 #define RP_CC_NODB 0xfffe		/* lookup result: no database loaded */
-#define RP_GEO_MAGIC 0x3130425244474552ULL	/* "REGDRB01" */
-#define RP_GEO_HDR_WORDS 16
+#define RP_GEO_MAGIC 0x3230425244474552ULL	/* "REGDRB02" */
+#define RP_GEO_BLOCK_SHIFT 18
+#define RP_GEO_BLOCK_WORDS (1u << RP_GEO_BLOCK_SHIFT)
+#define RP_GEO_H_NAMES 16		/* source file names, "v4\0v6\0" */
+#define RP_GEO_NAMES_BYTES 1024
+#define RP_GEO_HDR_WORDS (RP_GEO_H_NAMES + RP_GEO_NAMES_BYTES / 8)
 #define RP_GEO_IDX4 RP_GEO_HDR_WORDS
 #define RP_GEO_IDX6 (RP_GEO_IDX4 + 65536)
 #define RP_GEO_FIXED_WORDS (RP_GEO_IDX6 + 65536)
 #define RP_GEO_DIRECT (1ULL << 63)
-#define RP_GEO_MAX_STEPS 24		/* up to 2^24 intervals in one /16 */
+#define RP_GEO_MAX_STEPS 20		/* > log2 of the most intervals in a block */
+
+struct rp_geo_block {
+	__u64 w[RP_GEO_BLOCK_WORDS];
+};
 
 enum rp_geo_hdr {
 	RP_GEO_H_MAGIC = 0,
 	RP_GEO_H_N4,		/* IPv4 intervals (with gaps) */
-	RP_GEO_H_N6,
+	RP_GEO_H_N6,		/* IPv6 slots (intervals and padding) */
 	RP_GEO_H_OFF4,		/* word offsets of the regions */
 	RP_GEO_H_OFF6HI,
 	RP_GEO_H_OFF6LO,
 	RP_GEO_H_OFF6CC,
-	RP_GEO_H_WORDS,		/* total words */
+	RP_GEO_H_WORDS,		/* total words (blocks * RP_GEO_BLOCK_WORDS) */
 	RP_GEO_H_LOADED_AT,	/* unix seconds */
 	RP_GEO_H_RANGES4,	/* ranges with a country, as `geo` counts them */
 	RP_GEO_H_RANGES6,

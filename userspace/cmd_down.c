@@ -11,9 +11,6 @@
 #include "dataplane.h"
 #include "net.h"
 
-/* net.c is written in parallel: linked when present (drop "weak" then). */
-int net_down(const struct rp_config *cfg, struct diag *d) __attribute__((weak));
-
 static const char usage[] =
 	"Usage: rempart [-c PATH] down\n\n"
 	"Detach the BPF programs, remove the pinned maps, and remove the interfaces,\n"
@@ -37,15 +34,13 @@ int cmd_down(int argc, char **argv, const struct globals *g)
 	}
 	if (dataplane_down(&d))
 		rc = RP_EXIT_RUNTIME;
-	if (net_down) {
-		/* net.c needs the config for its state_dir */
-		if (load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg) == RP_EXIT_OK) {
-			if (net_down(&cfg, &d))
-				rc = RP_EXIT_RUNTIME;
-			config_free(&cfg);
-		} else {
-			rc = RP_EXIT_CONFIG;
-		}
+	/* net.c needs the config for its state_dir */
+	if (load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg) == RP_EXIT_OK) {
+		if (net_down(&cfg, &d))
+			rc = RP_EXIT_RUNTIME;
+		config_free(&cfg);
+	} else {
+		rc = RP_EXIT_CONFIG;
 	}
 	diag_print(&d, stderr);
 	diag_free(&d);
