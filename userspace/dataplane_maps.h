@@ -9,7 +9,7 @@
 #include "policy.h"
 
 struct dp_maps {
-	int state, lpm4, lpm6, rules, tenants, global, ifaces, ports;
+	int state, nodes, atoms, rules, tenants, global, ifaces, ports;
 	int sync, sync_inner, flows, frags, counters, rule_counters, geo_drops;
 };
 
