@@ -136,6 +136,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RP_FLOW_MAX);
+	__type(key, struct rp_flow4_key);
+	__type(value, struct rp_flow_val);
+} rp_flows4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, RP_FRAG_MAX);
 	__type(key, struct rp_frag_key);
 	__type(value, struct rp_frag_val);
@@ -361,26 +368,64 @@ static __always_inline void table_lookup(__u32 slot, int kind, __u16 tenant, __u
 
 /* ---- flows and fragments ------------------------------------------------- */
 
-static __always_inline void flow_key(struct rp_flow_key *k, __u16 zone, const struct rp_pkt *p, int reverse)
+/* Flow keys: IPv4 flows in their own map with a 16-byte key (hashing and
+ * comparing 40 bytes is most of a flow lookup's cost). */
+struct rp_fk {
+	union {
+		struct rp_flow4_key k4;
+		__u64 w4[2];
+	};
+	struct rp_flow_key k6;
+};
+
+struct rp_flow_last {
+	__u64 w[2];		/* an rp_flow4_key */
+	__u64 to;
+	__u64 fresh_until;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_flow_last);
+} rp_flow_last SEC(".maps");
+
+static __always_inline void *fk_make(struct rp_fk *k, __u16 zone, int family, __u8 proto, __u16 sp,
+				     __u16 dp, const __u32 *src, const __u32 *dst, void **map)
+{
+	if (family == RP_AF_INET) {
+		k->k4.zone = zone;
+		k->k4.proto = proto;
+		k->k4.sport = sp;
+		k->k4.dport = dp;
+		k->k4.src = src[0];
+		k->k4.dst = dst[0];
+		*map = &rp_flows4;
+		return &k->k4;
+	}
+	k->k6.zone = zone;
+	k->k6.family = family;
+	k->k6.proto = proto;
+	k->k6.sport = sp;
+	k->k6.dport = dp;
+	__builtin_memcpy(k->k6.src, src, 16);
+	__builtin_memcpy(k->k6.dst, dst, 16);
+	*map = &rp_flows;
+	return &k->k6;
+}
+
+/* The key of p's 5-tuple (reverse: of its reply); ICMP echo: id as ports. */
+static __always_inline void *flow_key(struct rp_fk *k, __u16 zone, const struct rp_pkt *p, int reverse,
+				      void **map)
 {
 	__u16 sp = p->sport, dp = p->dport;
 
 	if (p->is_echo)
 		sp = dp = p->echo_id;
-	k->zone = zone;
-	k->family = p->family;
-	k->proto = p->proto;
-	if (!reverse) {
-		k->sport = sp;
-		k->dport = dp;
-		__builtin_memcpy(k->src, p->src, 16);
-		__builtin_memcpy(k->dst, p->dst, 16);
-	} else {
-		k->sport = dp;
-		k->dport = sp;
-		__builtin_memcpy(k->src, p->dst, 16);
-		__builtin_memcpy(k->dst, p->src, 16);
-	}
+	if (!reverse)
+		return fk_make(k, zone, p->family, p->proto, sp, dp, p->src, p->dst, map);
+	return fk_make(k, zone, p->family, p->proto, dp, sp, p->dst, p->src, map);
 }
 
 static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
@@ -395,7 +440,7 @@ static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
 }
 
 /* Keep an entry alive for `to` from now; writes at most about once a second. */
-static __always_inline void flow_touch(struct rp_flow_key *k, struct rp_flow_val *cur, __u64 to)
+static __always_inline void flow_touch(void *map, void *k, struct rp_flow_val *cur, __u64 to)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct rp_flow_val v = { .expires_ns = now + to, .created_ns = now };
@@ -406,50 +451,71 @@ static __always_inline void flow_touch(struct rp_flow_key *k, struct rp_flow_val
 		cur->expires_ns = now + to;
 		return;
 	}
-	bpf_map_update_elem(&rp_flows, k, &v, BPF_ANY);
+	bpf_map_update_elem(map, k, &v, BPF_ANY);
 }
 
+/* Record (or keep alive) the flow of an allowed packet.  A per-CPU note of
+ * the last IPv4 flow recorded, and until when that needs no refresh, spares
+ * the LRU lookup for the following packets of the same flow (a burst). */
 static __always_inline void flow_record(__u16 zone, const struct rp_pkt *p)
 {
-	struct rp_flow_key k = {};
+	struct rp_flow_last *last = NULL;
+	struct rp_fk k = {};
+	void *map, *key;
+	__u32 zero = 0;
+	__u64 now, to;
 
 	if (stateless || p->frag == RP_FRAG_LATER)
 		return;
-	flow_key(&k, zone, p, 0);
-	flow_touch(&k, bpf_map_lookup_elem(&rp_flows, &k), flow_timeout(p));
+	key = flow_key(&k, zone, p, 0, &map);
+	now = bpf_ktime_get_coarse_ns();
+	to = flow_timeout(p);
+	if (p->family == RP_AF_INET) {
+		last = bpf_map_lookup_elem(&rp_flow_last, &zero);
+		if (last && last->fresh_until > now && last->to == to &&
+		    last->w[0] == k.w4[0] && last->w[1] == k.w4[1])
+			return;
+	}
+	flow_touch(map, key, bpf_map_lookup_elem(map, key), to);
+	if (last) {
+		/* refreshed by flow_touch to at least now + to - 1 s: the next
+		 * refresh is due in a second at the earliest */
+		last->w[0] = k.w4[0];
+		last->w[1] = k.w4[1];
+		last->to = to;
+		last->fresh_until = now + RP_NS / 2;
+	}
 }
 
 static __always_inline int flow_is_reply(__u16 zone, const struct rp_pkt *p)
 {
-	struct rp_flow_key k = {};
 	struct rp_flow_val *v;
+	struct rp_fk k = {};
+	void *map, *key;
 
 	if (stateless)
 		return 0;
-	flow_key(&k, zone, p, 1);
-	v = bpf_map_lookup_elem(&rp_flows, &k);
+	key = flow_key(&k, zone, p, 1, &map);
+	v = bpf_map_lookup_elem(map, key);
 	if (!v || v->expires_ns < bpf_ktime_get_coarse_ns())
 		return 0;
 	/* a reply keeps the flow alive; a TCP answer makes it established */
-	flow_touch(&k, v, p->proto == IPPROTO_TCP ? RP_TO_TCP_EST : flow_timeout(p));
+	flow_touch(map, key, v, p->proto == IPPROTO_TCP ? RP_TO_TCP_EST : flow_timeout(p));
 	return 1;
 }
 
 /* An ICMP error about a flow the gateway opened (uplink_in step 5). */
 static __always_inline int flow_inner_known(const struct rp_pkt *p)
 {
-	struct rp_flow_key k = { .zone = RP_TENANT_GATEWAY };
 	struct rp_flow_val *v;
+	struct rp_fk k = {};
+	void *map, *key;
 
 	if (stateless || !p->has_inner)
 		return 0;
-	k.family = p->family;
-	k.proto = p->iproto;
-	k.sport = p->isport;
-	k.dport = p->idport;
-	__builtin_memcpy(k.src, p->isrc, 16);
-	__builtin_memcpy(k.dst, p->idst, 16);
-	v = bpf_map_lookup_elem(&rp_flows, &k);
+	key = fk_make(&k, RP_TENANT_GATEWAY, p->family, p->iproto, p->isport, p->idport, p->isrc,
+		      p->idst, &map);
+	v = bpf_map_lookup_elem(map, key);
 	return v && v->expires_ns >= bpf_ktime_get_coarse_ns();
 }
 
@@ -677,7 +743,8 @@ int tunnel_in(struct __sk_buff *skb)
 		goto out;
 	}
 	v.tenant = t;
-	if (skb->len > tunnel_l2_skip)
+	/* headers beyond the linear part: pull them (rarely needed) */
+	if ((__u32)(skb->data_end - skb->data) < (skb->len < 256 ? skb->len : 256))
 		bpf_skb_pull_data(skb, skb->len < 1024 ? skb->len : 1024);
 	c.data = (void *)(long)skb->data;
 	c.data_end = (void *)(long)skb->data_end;
@@ -798,7 +865,8 @@ int uplink_out(struct __sk_buff *skb)
 	struct rp_atom *ga;
 	struct rp_cur c;
 
-	bpf_skb_pull_data(skb, skb->len < 1024 ? skb->len : 1024);
+	if ((__u32)(skb->data_end - skb->data) < (skb->len < 256 ? skb->len : 256))
+		bpf_skb_pull_data(skb, skb->len < 1024 ? skb->len : 1024);
 	c.data = (void *)(long)skb->data;
 	c.data_end = (void *)(long)skb->data_end;
 	c.off = 0;

@@ -153,7 +153,8 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 #define RP_PIN_GLOBAL "rp_global"	/* ARRAY slot -> rp_global_cfg */
 #define RP_PIN_IFACES "rp_ifaces"	/* HASH rp_iface_key -> rp_iface_val */
 #define RP_PIN_PORTS "rp_ports"		/* HASH rp_port_key -> rp_port_val */
-#define RP_PIN_FLOWS "rp_flows"		/* LRU_HASH rp_flow_key -> rp_flow_val */
+#define RP_PIN_FLOWS "rp_flows"		/* LRU_HASH rp_flow_key -> rp_flow_val (IPv6) */
+#define RP_PIN_FLOWS4 "rp_flows4"	/* LRU_HASH rp_flow4_key -> rp_flow_val (IPv4) */
 #define RP_PIN_FRAGS "rp_frags"		/* LRU_HASH rp_frag_key -> rp_frag_val */
 #define RP_PIN_RULE_COUNTERS "rp_rule_counters"	/* PERCPU_ARRAY rule id -> rp_counter */
 #define RP_PIN_SYNC "rp_sync"		/* ARRAY_OF_MAPS, updated only to wait for an RCU grace period */
@@ -161,7 +162,7 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 #define RP_RULES_MAX (1 << 20)
 #define RP_IFACES_MAX 16384
 #define RP_PORTS_MAX 16384
-#define RP_FLOW_MAX 262144
+#define RP_FLOW_MAX 65536		/* per family */
 #define RP_FRAG_MAX 16384
 #define RP_RULE_COUNTERS_MAX 262144	/* rule ids 1.., 0 = no rule */
 
@@ -325,6 +326,15 @@ struct rp_flow_key {
 	__u8 src[16], dst[16];
 };
 _Static_assert(sizeof(struct rp_flow_key) == 40, "rp_flow_key layout");
+struct rp_flow4_key {
+	__u16 zone;
+	__u8 proto;
+	__u8 pad;
+	__u16 sport, dport;
+	__u32 src, dst;		/* network order */
+};
+_Static_assert(sizeof(struct rp_flow4_key) == 16, "rp_flow4_key layout");
+
 struct rp_flow_val {
 	__u64 expires_ns;
 	__u64 created_ns;

@@ -31,6 +31,7 @@ void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 	m->sync = bpf_map__fd(s->maps.rp_sync);
 	m->sync_inner = bpf_map__fd(s->maps.rp_sync_inner);
 	m->flows = bpf_map__fd(s->maps.rp_flows);
+	m->flows4 = bpf_map__fd(s->maps.rp_flows4);
 	m->frags = bpf_map__fd(s->maps.rp_frags);
 	m->counters = bpf_map__fd(s->maps.rp_counters);
 	m->rule_counters = bpf_map__fd(s->maps.rp_rule_counters);
@@ -77,9 +78,19 @@ static int clear_keys(int fd, size_t ksz, bool (*pick)(const void *key, unsigned
 		memcpy(cur, next, ksz);
 		prev = cur;
 	}
-	for (size_t i = 0; i < n; i++)
+	/* in batches; a kernel without batch ops for this map: one by one */
+	for (size_t i = 0; i < n;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 cnt = n - i < 8192 ? n - i : 8192;
+
+		if (!bpf_map_delete_batch(fd, keys + i * ksz, &cnt, &o)) {
+			i += cnt;
+			continue;
+		}
 		if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT && !err)
 			err = -errno;
+		i++;
+	}
 out:
 	free(keys);
 	return err;
@@ -156,9 +167,10 @@ int dp_slot_clear_all(const struct dp_maps *m, unsigned slot)
 int dp_state_clear(const struct dp_maps *m)
 {
 	int err = clear_keys(m->flows, sizeof(struct rp_flow_key), pick_all, 0);
-	int e = clear_keys(m->frags, sizeof(struct rp_frag_key), pick_all, 0);
+	int e = clear_keys(m->flows4, sizeof(struct rp_flow4_key), pick_all, 0);
+	int e2 = clear_keys(m->frags, sizeof(struct rp_frag_key), pick_all, 0);
 
-	return err ? err : e;
+	return err ? err : e ? e : e2;
 }
 
 static int put(int fd, const void *k, const void *v, const char *what, struct diag *d)
@@ -189,9 +201,40 @@ static int put_region(int fd, size_t sz, size_t total, size_t first, const void 
 	return 0;
 }
 
+/* The rule tables, in batches of RULE_BATCH. */
+#define RULE_BATCH 4096
+static int put_rules(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+{
+	struct rp_rule_key *keys = calloc(RULE_BATCH, sizeof(*keys));
+	struct rp_rule_val *vals = calloc(RULE_BATCH, sizeof(*vals));
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < p->n_rules; i += RULE_BATCH) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 n = p->n_rules - i < RULE_BATCH ? p->n_rules - i : RULE_BATCH;
+
+		for (__u32 j = 0; j < n; j++) {
+			keys[j] = p->rules[i + j].k;
+			policy_rule_val(p, &p->rules[i + j], &vals[j]);
+		}
+		if (!bpf_map_update_batch(m->rules, keys, vals, &n, &o))
+			continue;
+		for (__u32 j = 0; j < n; j++)	/* no batch ops here: one by one */
+			if ((err = put(m->rules, &keys[j], &vals[j], RP_PIN_RULES, d)))
+				goto out;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
 {
-	struct rp_rule_val rv;
 	__u32 k;
 	int err;
 
@@ -203,11 +246,9 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 				 (size_t)p->slot * RP_ATOMS_PER_SLOT, p->atoms, p->n_atoms, RP_PIN_ATOMS, d);
 	if (err)
 		return err;
-	for (size_t i = 0; i < p->n_rules; i++) {
-		policy_rule_val(p, &p->rules[i], &rv);
-		if ((err = put(m->rules, &p->rules[i].k, &rv, RP_PIN_RULES, d)))
-			return err;
-	}
+	err = put_rules(m, p, d);
+	if (err)
+		return err;
 	for (size_t i = 0; i < p->n_tenants; i++)
 		if ((err = put(m->tenants, &p->tenants[i].key, &p->tenants[i].v, RP_PIN_TENANTS, d)))
 			return err;

@@ -10,7 +10,7 @@
 
 struct dp_maps {
 	int state, nodes, atoms, rules, tenants, global, ifaces, ports;
-	int sync, sync_inner, flows, frags, counters, rule_counters, geo_drops;
+	int sync, sync_inner, flows, flows4, frags, counters, rule_counters, geo_drops;
 };
 
 struct rempart;	/* the skeleton (build/bpf/rempart.skel.h) */
