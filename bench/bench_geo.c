@@ -36,7 +36,8 @@
 #include "geo_int.h"
 #include "../tests/geo_probe.h"
 
-#define NADDR 65536
+#define NADDR_MAX 65536
+static unsigned naddr = NADDR_MAX;	/* GEO_NADDR: fewer, to see the cost without cache misses */
 
 static int rounds = 5;
 static unsigned repeat = 1000000;
@@ -344,7 +345,7 @@ static void fill_addrs(struct geo_probe *skel, const struct geo_db *db, int fami
 {
 	int fd = bpf_map__fd(skel->maps.probe_addrs);
 
-	for (__u32 k = 0; k < NADDR; k++) {
+	for (__u32 k = 0; k < naddr; k++) {
 		struct rp_addr a;
 		u128 lo, hi, span;
 		size_t r;
@@ -362,7 +363,7 @@ static void fill_addrs(struct geo_probe *skel, const struct geo_db *db, int fami
 		geo_u128_to_addr(family, span == ~(u128)0 ? lo : lo + (((u128)rnd64() << 64 | rnd64()) % (span + 1)), &a);
 		bpf_map_update_elem(fd, &k, a.addr, BPF_ANY);
 	}
-	skel->bss->n_addrs = NADDR;
+	skel->bss->n_addrs = naddr;
 }
 
 static void bench_family(struct geo_probe *skel, const struct geo_db *db, int family)
@@ -417,6 +418,10 @@ int main(int argc, char **argv)
 		repeat = strtoul(argv[2], NULL, 10);
 	if (rounds < 1 || rounds > 16)
 		rounds = 5;
+	if (getenv("GEO_NADDR"))
+		naddr = strtoul(getenv("GEO_NADDR"), NULL, 10);
+	if (naddr < 1 || naddr > NADDR_MAX)
+		naddr = NADDR_MAX;
 	memcg_setup();
 	for (int r = 0; r < (rounds < 3 ? rounds : 3); r++) {
 		geo_free(&db);
@@ -438,7 +443,7 @@ int main(int argc, char **argv)
 	skel = geo_probe__open();
 	if (!skel)
 		goto fail;
-	bpf_map__set_max_entries(skel->maps.probe_addrs, NADDR);
+	bpf_map__set_max_entries(skel->maps.probe_addrs, NADDR_MAX);
 	bpf_map__set_max_entries(skel->maps.probe_trie4, np4);
 	bpf_map__set_max_entries(skel->maps.probe_trie6, np6);
 	if (geo_probe__load(skel))
