@@ -407,7 +407,7 @@ int main(int argc, char **argv)
 	struct geo_db db = { 0 };
 	struct diag d = { 0 };
 	struct geo_probe *skel = NULL;
-	double t0, t1, ms[16];
+	double t0, t1, ms[16], build_ms;
 	long long k0, k1;
 	size_t np4, np6;
 	int err;
@@ -452,7 +452,8 @@ int main(int argc, char **argv)
 	t0 = now_ms();
 	err = geo_image_build(&db, &img, &d);
 	t1 = now_ms();
-	emit1("build_ms", t1 - t0, "ms", "build the lookup image from the ranges");
+	build_ms = t1 - t0;
+	emit1("build_ms", build_ms, "ms", "build the lookup image from the ranges");
 	k0 = kmem_now();
 	t0 = now_ms();
 	err = err ?: geo_bpf_swap(bpf_map__fd(skel->maps.rp_geo), &img, &d);
@@ -463,6 +464,11 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	emit1("bpf_load_ms", t1 - t0, "ms", "create, fill and swap in the database map");
+	{
+		double total = ms[(rounds < 3 ? rounds : 3) / 2] + build_ms + (t1 - t0);
+
+		emit1("load_ms", total, "ms", "files to swapped-in map: parse_ms + build_ms + bpf_load_ms (target <= 500)");
+	}
 	emit1("geo_map_bytes", (double)(k1 - k0), "bytes", mem_method);
 	emit1("geo_image_bytes", img.n * 8.0, "bytes", "words of the lookup image");
 	{
