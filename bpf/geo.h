@@ -20,7 +20,9 @@
  * (or reuses the pinned one) and fills it with geo_bpf_load(). */
 #ifndef REMPART_BPF_GEO_H
 #define REMPART_BPF_GEO_H
+#ifndef __VMLINUX_H__		/* a program built on vmlinux.h has these types */
 #include <linux/bpf.h>
+#endif
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "rempart_abi.h"
