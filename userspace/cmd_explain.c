@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "country.h"
 #include "eval.h"
+#include "eval_zone.h"
 #include "reason.h"
 
 static const char usage[] =
@@ -198,6 +199,45 @@ static const struct rp_rule *find_rule(const struct rp_config *cfg, int t, const
 	return NULL;
 }
 
+/* Where the source and the destination are, for a tenant's hook. */
+static void print_zones(const struct rp_config *cfg, const struct explain_args *a,
+			const struct eval_where *w)
+{
+	const struct rp_tenant *T;
+	const struct rp_site *site;
+	struct zone z;
+
+	if (w->tenant < 0)
+		return;
+	T = &cfg->tenants[w->tenant];
+	site = site_of(T, &a->src);
+	if (w->hook == RP_HOOK_TUNNEL_IN)
+		printf("  source: %s%s\n", site ? "site " : "in no site of the tenant",
+		       site ? site->name : "");
+	zone_of(cfg, w->tenant, &a->dst, &z);
+	switch (z.kind) {
+	case ZONE_SITE:
+		printf("  destination: site %s of %s\n", z.site->name, T->name);
+		break;
+	case ZONE_CLOUD:
+		printf("  destination: the cloud of %s\n", T->name);
+		break;
+	case ZONE_GATEWAY:
+		printf("  destination: the gateway's own address in %s\n", T->name);
+		break;
+	case ZONE_SHARE:
+		printf("  destination: share %s of tenant %s (%s", z.share->name,
+		       cfg->tenants[z.owner].name, proto_name(z.share->proto));
+		print_ports(&z.share->ports);
+		printf(")\n");
+		break;
+	case ZONE_NONE:
+		printf("  destination: %s\n", in_other_tenants(cfg, w->tenant, &a->dst)
+			? "another tenant's networks" : "outside every tenant network (the internet)");
+		break;
+	}
+}
+
 static void print_text(const struct rp_config *cfg, const struct explain_args *a,
 		       const struct eval_where *w, const struct eval_result *r)
 {
@@ -230,6 +270,7 @@ static void print_text(const struct rp_config *cfg, const struct explain_args *a
 	if (w->tenant >= 0)
 		printf(" (tenant %s)", cfg->tenants[w->tenant].name);
 	printf("\n");
+	print_zones(cfg, a, w);
 	if (rule) {
 		printf("  rule %s: from %s to %s, %s", rule->name,
 		       rule->from_text ? rule->from_text : "?", rule->to_text ? rule->to_text : "?",
@@ -308,6 +349,12 @@ int cmd_explain(int argc, char **argv, const struct globals *g)
 		return ret;
 	if (eval_where_from_ifname(&cfg, a.iface, (uint16_t)a.vlan, a.out, &w)) {
 		print_bad_iface(&cfg, &a);
+		ret = RP_EXIT_CONFIG;
+		goto out;
+	}
+	if (a.vlan && w.hook != RP_HOOK_CLOUD_IN) {
+		fprintf(stderr, "rempart: explain: --vlan: %s is not a cloud interface; "
+			"VLAN ids select tenants only there\n", a.iface);
 		ret = RP_EXIT_CONFIG;
 		goto out;
 	}

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* config_check.c — checks across tenant files and between rempart.ini and
- * the tenants: duplicate names, ids, listen ports, interfaces and site keys,
- * cloud interfaces shared without distinct VLANs, shares naming unknown
- * tenants, countries without a geo database.  Then tenants are sorted by id
+/* config_check.c — checks between the sections of a tenant file (sites
+ * overlapping, rule selectors expanded, shares inside the cloud), then
+ * across tenant files and between rempart.ini and the tenants: duplicate
+ * names, ids, listen ports, interfaces and keys, cloud interfaces shared
+ * without distinct VLANs, shares naming unknown tenants, countries without
+ * a geo database.  Then tenants are sorted by id
  * and shares resolved to tenant indexes.  Errors are reported on the later
  * file (tenant files are read in name order). */
 #include <stdarg.h>
@@ -11,6 +13,200 @@
 #include <string.h>
 #include "config_internal.h"
 #include "country.h"
+
+/* ---- within one tenant file --------------------------------------------- */
+
+/* ports make sense only for protocols that have them. */
+static void check_ports_proto(struct where *w, enum rp_proto proto, const struct rp_port_list *ports)
+{
+	if (ports->n && proto != RP_PROTO_TCP && proto != RP_PROTO_UDP && proto != RP_PROTO_ANY) {
+		w->key = "ports";
+		cfg_err(w, "only with proto tcp, udp or any (proto is %s)", proto_name(proto));
+	}
+	w->key = NULL;
+}
+
+/* Expand "sites", "cloud", "site:NAME" and prefixes into out. */
+static bool overlaps_list(const struct rp_prefix *p, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (prefix_overlap(p, &l->v[i]))
+			return true;
+	return false;
+}
+
+static bool overlaps_host(const struct rp_prefix *p, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct rp_addr a;
+
+		prefix_host(&l->v[i], &a);
+		if (prefix_contains(p, &a))
+			return true;
+	}
+	return false;
+}
+
+/* Rules judge only traffic between the tenant's own networks (docs/policy.md):
+ * a prefix of a rule outside them is a typo that would never match.  `to`
+ * also covers the gateway's own addresses. */
+static bool in_tenant(const struct rp_tenant *t, const struct rp_prefix *p, bool to)
+{
+	for (size_t s = 0; s < t->n_sites; s++)
+		if (overlaps_list(p, &t->sites[s].allowed_ips))
+			return true;
+	return overlaps_list(p, &t->cloud_prefixes) ||
+	       (to && (overlaps_host(p, &t->tunnel_address) || overlaps_host(p, &t->cloud_address)));
+}
+
+/* check_scope: complain about prefixes outside the tenant (only when the
+ * file has no other error: its networks are then known). */
+static void expand_selectors(struct where *w, const struct rp_tenant *t, const char *text,
+			     bool to, bool check_scope, struct rp_prefix_list *out)
+{
+	size_t n;
+	char **items = list_split(text, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *it = items[i];
+
+		if (!strcmp(it, "sites")) {
+			if (!t->n_sites)
+				cfg_err(w, "'sites': the tenant has no sites");
+			for (size_t s = 0; s < t->n_sites; s++)
+				prefix_list_append(out, &t->sites[s].allowed_ips);
+		} else if (!strcmp(it, "cloud")) {
+			prefix_list_append(out, &t->cloud_prefixes);
+		} else if (!strncmp(it, "site:", 5)) {
+			size_t s;
+
+			for (s = 0; s < t->n_sites; s++)
+				if (!strcmp(t->sites[s].name, it + 5))
+					break;
+			if (s == t->n_sites)
+				cfg_err(w, "'%s': no site '%s' in this tenant", it, it + 5);
+			else
+				prefix_list_append(out, &t->sites[s].allowed_ips);
+		} else {
+			struct rp_prefix_list l = { 0 };
+			struct rp_prefix p;
+
+			if (prefix_parse(it, &p)) {
+				cfg_err(w, "'%s' is neither a prefix nor one of sites, cloud, site:NAME", it);
+				continue;
+			}
+			if (!val_prefixes(w, it, true, &l)) {
+				if (check_scope && !in_tenant(t, &p, to))
+					cfg_err(w, "'%s' is outside the tenant's networks (sites, cloud%s): "
+						   "the rule would never match", it, to ? ", own addresses" : "");
+				prefix_list_append(out, &l);
+			}
+			free(l.v);
+		}
+	}
+	list_free(items, n);
+}
+
+static void check_sites_overlap(struct where *w, const struct rp_tenant *t)
+{
+	char a[64], b[64];
+
+	for (size_t i = 0; i < t->n_sites; i++) {
+		const struct rp_site *s = &t->sites[i];
+		char sec[64];
+
+		snprintf(sec, sizeof(sec), "site %s", s->name);
+		w->section = sec;
+		w->key = "allowed_ips";
+		for (size_t k = 0; k < s->allowed_ips.n; k++) {
+			const struct rp_prefix *p = &s->allowed_ips.v[k];
+
+			prefix_format(p, a, sizeof(a));
+			for (size_t j = 0; j < i; j++)
+				for (size_t m = 0; m < t->sites[j].allowed_ips.n; m++)
+					if (prefix_overlap(p, &t->sites[j].allowed_ips.v[m])) {
+						prefix_format(&t->sites[j].allowed_ips.v[m], b, sizeof(b));
+						cfg_err(w, "'%s' overlaps '%s' of site '%s'", a, b,
+							t->sites[j].name);
+					}
+			for (size_t m = 0; m < t->cloud_prefixes.n; m++)
+				if (prefix_overlap(p, &t->cloud_prefixes.v[m])) {
+					prefix_format(&t->cloud_prefixes.v[m], b, sizeof(b));
+					cfg_err(w, "'%s' overlaps the tenant's cloud_prefixes '%s'", a, b);
+				}
+		}
+	}
+	w->key = NULL;
+}
+
+static bool inside(const struct rp_prefix *p, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct rp_addr a;
+
+		prefix_host(p, &a);
+		if (l->v[i].len <= p->len && prefix_contains(&l->v[i], &a))
+			return true;
+	}
+	return false;
+}
+
+void tenant_finish(struct where *w, struct rp_tenant *t, bool have_tenant)
+{
+	unsigned errors = w->errors;
+	char sec[64], buf[64];
+
+	if (!have_tenant) {
+		w->section = "tenant";
+		w->key = NULL;
+		cfg_err(w, "missing section (every tenant file has one)");
+	}
+	if (t->name && !t->tunnel_interface) {
+		if (asprintf(&t->tunnel_interface, "wg-%s", t->name) < 0)
+			abort();
+	}
+	if (t->has_egress_countries && t->egress != RP_EGRESS_NAT) {
+		w->section = "tenant";
+		w->key = "egress_countries";
+		cfg_err(w, "only with egress = nat (egress is none: nothing leaves anyway)");
+	}
+	check_sites_overlap(w, t);
+	for (size_t i = 0; i < t->n_rules; i++) {
+		struct rp_rule *r = &t->rules[i];
+
+		snprintf(sec, sizeof(sec), "rule %s", r->name);
+		w->section = sec;
+		check_ports_proto(w, r->proto, &r->ports);
+		if (r->from_text) {
+			w->key = "from";
+			expand_selectors(w, t, r->from_text, false, !errors, &r->from);
+		}
+		if (r->to_text) {
+			w->key = "to";
+			expand_selectors(w, t, r->to_text, true, !errors, &r->to);
+		}
+	}
+	for (size_t i = 0; i < t->n_shares; i++) {
+		struct rp_share *sh = &t->shares[i];
+
+		snprintf(sec, sizeof(sec), "share %s", sh->name);
+		w->section = sec;
+		check_ports_proto(w, sh->proto, &sh->ports);
+		w->key = "to";
+		for (size_t k = 0; k < sh->to.n && t->cloud_prefixes.n; k++)
+			if (!inside(&sh->to.v[k], &t->cloud_prefixes)) {
+				prefix_format(&sh->to.v[k], buf, sizeof(buf));
+				cfg_err(w, "'%s' is not inside the tenant's cloud_prefixes", buf);
+			}
+		w->key = "tenants";
+		for (size_t k = 0; k < sh->n_tenants && t->name; k++)
+			if (!strcmp(sh->tenants[k], t->name))
+				cfg_err(w, "'%s' is this tenant itself", t->name);
+	}
+	w->key = NULL;
+}
+
+/* ---- across files ------------------------------------------------------- */
 
 struct check {
 	struct rp_config *cfg;

@@ -105,6 +105,9 @@ void parse_section(struct where *w, const struct ini_section *s,
 void tenant_load(const struct ini_file *f, unsigned flags, struct rp_tenant *t,
 		 struct diag *d, unsigned *errors);
 void tenant_free(struct rp_tenant *t);
+/* After its sections: defaults, checks between sections, rule selectors
+ * expanded (config_check.c). */
+void tenant_finish(struct where *w, struct rp_tenant *t, bool have_tenant);
 
 /* Checks across tenants and between rempart.ini and the tenants; also
  * resolves shares to tenant indexes (after sorting by id). */

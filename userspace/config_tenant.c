@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* config_tenant.c — one tenant file: [tenant], [site NAME], [rule NAME],
- * [share NAME].  Checks that need only this file are here (sites of the
- * tenant overlapping, rule selectors, shares inside the cloud); checks
- * across tenants are in config_check.c. */
+ * [share NAME]: one validator per key.  The checks between sections of the
+ * file, and across files, are in config_check.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,156 +312,38 @@ static void *grow(void *v, size_t n, size_t size)
 	return v;
 }
 
-/* ports make sense only for protocols that have them. */
-static void check_ports_proto(struct where *w, enum rp_proto proto, const struct rp_port_list *ports)
+/* Append a zeroed site, rule or share named NAME; returns it. */
+static void *add_site(struct rp_tenant *t, char *name)
 {
-	if (ports->n && proto != RP_PROTO_TCP && proto != RP_PROTO_UDP && proto != RP_PROTO_ANY) {
-		w->key = "ports";
-		cfg_err(w, "only with proto tcp, udp or any (proto is %s)", proto_name(proto));
-	}
-	w->key = NULL;
+	t->sites = grow(t->sites, t->n_sites, sizeof(*t->sites));
+	t->sites[t->n_sites].name = name;
+	return &t->sites[t->n_sites++];
 }
 
-/* Expand "sites", "cloud", "site:NAME" and prefixes into out. */
-static void expand_selectors(struct where *w, const struct rp_tenant *t, const char *text,
-			     struct rp_prefix_list *out)
+static void *add_rule(struct rp_tenant *t, char *name)
 {
-	size_t n;
-	char **items = list_split(text, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		const char *it = items[i];
-
-		if (!strcmp(it, "sites")) {
-			if (!t->n_sites)
-				cfg_err(w, "'sites': the tenant has no sites");
-			for (size_t s = 0; s < t->n_sites; s++)
-				prefix_list_append(out, &t->sites[s].allowed_ips);
-		} else if (!strcmp(it, "cloud")) {
-			prefix_list_append(out, &t->cloud_prefixes);
-		} else if (!strncmp(it, "site:", 5)) {
-			size_t s;
-
-			for (s = 0; s < t->n_sites; s++)
-				if (!strcmp(t->sites[s].name, it + 5))
-					break;
-			if (s == t->n_sites)
-				cfg_err(w, "'%s': no site '%s' in this tenant", it, it + 5);
-			else
-				prefix_list_append(out, &t->sites[s].allowed_ips);
-		} else {
-			struct rp_prefix_list l = { 0 };
-			struct rp_prefix p;
-
-			if (prefix_parse(it, &p)) {
-				cfg_err(w, "'%s' is neither a prefix nor one of sites, cloud, site:NAME", it);
-				continue;
-			}
-			if (!val_prefixes(w, it, true, &l))
-				prefix_list_append(out, &l);
-			free(l.v);
-		}
-	}
-	list_free(items, n);
+	t->rules = grow(t->rules, t->n_rules, sizeof(*t->rules));
+	t->rules[t->n_rules].name = name;
+	return &t->rules[t->n_rules++];
 }
 
-static void check_sites_overlap(struct where *w, const struct rp_tenant *t)
+static void *add_share(struct rp_tenant *t, char *name)
 {
-	char a[64], b[64];
-
-	for (size_t i = 0; i < t->n_sites; i++) {
-		const struct rp_site *s = &t->sites[i];
-		char sec[64];
-
-		snprintf(sec, sizeof(sec), "site %s", s->name);
-		w->section = sec;
-		w->key = "allowed_ips";
-		for (size_t k = 0; k < s->allowed_ips.n; k++) {
-			const struct rp_prefix *p = &s->allowed_ips.v[k];
-
-			prefix_format(p, a, sizeof(a));
-			for (size_t j = 0; j < i; j++)
-				for (size_t m = 0; m < t->sites[j].allowed_ips.n; m++)
-					if (prefix_overlap(p, &t->sites[j].allowed_ips.v[m])) {
-						prefix_format(&t->sites[j].allowed_ips.v[m], b, sizeof(b));
-						cfg_err(w, "'%s' overlaps '%s' of site '%s'", a, b,
-							t->sites[j].name);
-					}
-			for (size_t m = 0; m < t->cloud_prefixes.n; m++)
-				if (prefix_overlap(p, &t->cloud_prefixes.v[m])) {
-					prefix_format(&t->cloud_prefixes.v[m], b, sizeof(b));
-					cfg_err(w, "'%s' overlaps the tenant's cloud_prefixes '%s'", a, b);
-				}
-		}
-	}
-	w->key = NULL;
+	t->shares = grow(t->shares, t->n_shares, sizeof(*t->shares));
+	t->shares[t->n_shares].name = name;
+	return &t->shares[t->n_shares++];
 }
 
-static bool inside(const struct rp_prefix *p, const struct rp_prefix_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		struct rp_addr a;
-
-		prefix_host(p, &a);
-		if (l->v[i].len <= p->len && prefix_contains(&l->v[i], &a))
-			return true;
-	}
-	return false;
-}
-
-static void finish_tenant(struct where *w, struct rp_tenant *t, bool have_tenant)
-{
-	char sec[64], buf[64];
-
-	if (!have_tenant) {
-		w->section = "tenant";
-		w->key = NULL;
-		cfg_err(w, "missing section (every tenant file has one)");
-	}
-	if (t->name && !t->tunnel_interface) {
-		if (asprintf(&t->tunnel_interface, "wg-%s", t->name) < 0)
-			abort();
-	}
-	if (t->has_egress_countries && t->egress != RP_EGRESS_NAT) {
-		w->section = "tenant";
-		w->key = "egress_countries";
-		cfg_err(w, "only with egress = nat (egress is none: nothing leaves anyway)");
-	}
-	check_sites_overlap(w, t);
-	for (size_t i = 0; i < t->n_rules; i++) {
-		struct rp_rule *r = &t->rules[i];
-
-		snprintf(sec, sizeof(sec), "rule %s", r->name);
-		w->section = sec;
-		check_ports_proto(w, r->proto, &r->ports);
-		if (r->from_text) {
-			w->key = "from";
-			expand_selectors(w, t, r->from_text, &r->from);
-		}
-		if (r->to_text) {
-			w->key = "to";
-			expand_selectors(w, t, r->to_text, &r->to);
-		}
-	}
-	for (size_t i = 0; i < t->n_shares; i++) {
-		struct rp_share *sh = &t->shares[i];
-
-		snprintf(sec, sizeof(sec), "share %s", sh->name);
-		w->section = sec;
-		check_ports_proto(w, sh->proto, &sh->ports);
-		w->key = "to";
-		for (size_t k = 0; k < sh->to.n && t->cloud_prefixes.n; k++)
-			if (!inside(&sh->to.v[k], &t->cloud_prefixes)) {
-				prefix_format(&sh->to.v[k], buf, sizeof(buf));
-				cfg_err(w, "'%s' is not inside the tenant's cloud_prefixes", buf);
-			}
-		w->key = "tenants";
-		for (size_t k = 0; k < sh->n_tenants && t->name; k++)
-			if (!strcmp(sh->tenants[k], t->name))
-				cfg_err(w, "'%s' is this tenant itself", t->name);
-	}
-	w->key = NULL;
-}
+/* The named sections of a tenant file: [KIND NAME]. */
+static const struct {
+	const char *kind;
+	const struct key_spec *keys;
+	void *(*add)(struct rp_tenant *t, char *name);
+} named_sections[] = {
+	{ "site", site_keys, add_site },
+	{ "rule", rule_keys, add_rule },
+	{ "share", share_keys, add_share },
+};
 
 void tenant_load(const struct ini_file *f, unsigned flags, struct rp_tenant *t,
 		 struct diag *d, unsigned *errors)
@@ -476,7 +357,7 @@ void tenant_load(const struct ini_file *f, unsigned flags, struct rp_tenant *t,
 	for (size_t i = 0; i < f->n; i++) {
 		const struct ini_section *s = &f->s[i];
 		const char *arg = strchr(s->name, ' ');
-		size_t kind = arg ? (size_t)(arg - s->name) : strlen(s->name);
+		size_t kind_len = arg ? (size_t)(arg - s->name) : strlen(s->name), k;
 		char *name = NULL;
 
 		w.section = s->name;
@@ -486,38 +367,27 @@ void tenant_load(const struct ini_file *f, unsigned flags, struct rp_tenant *t,
 			parse_section(&w, s, tenant_keys, t);
 			continue;
 		}
-		if (!strncmp(s->name, "tenant ", 7)) {
+		if (arg && kind_len == 6 && !strncmp(s->name, "tenant", 6)) {
 			cfg_err(&w, "the tenant section has no name: write [tenant] and name = ...");
 			continue;
 		}
-		if ((kind == 4 && !strncmp(s->name, "site", 4)) ||
-		    (kind == 4 && !strncmp(s->name, "rule", 4)) ||
-		    (kind == 5 && !strncmp(s->name, "share", 5))) {
-			if (!arg) {
-				cfg_err(&w, "needs a name: [%s NAME]", s->name);
-				continue;
-			}
-			if (val_name(&w, arg + 1, RP_NAME_MAX, &name))
-				continue;
-		} else {
+		for (k = 0; k < sizeof(named_sections) / sizeof(named_sections[0]); k++)
+			if (strlen(named_sections[k].kind) == kind_len &&
+			    !strncmp(s->name, named_sections[k].kind, kind_len))
+				break;
+		if (k == sizeof(named_sections) / sizeof(named_sections[0])) {
 			cfg_err(&w, "unknown section (valid: tenant, site NAME, rule NAME, share NAME)");
 			continue;
 		}
-		if (s->name[1] == 'i') {
-			t->sites = grow(t->sites, t->n_sites, sizeof(*t->sites));
-			t->sites[t->n_sites].name = name;
-			parse_section(&w, s, site_keys, &t->sites[t->n_sites++]);
-		} else if (s->name[1] == 'u') {
-			t->rules = grow(t->rules, t->n_rules, sizeof(*t->rules));
-			t->rules[t->n_rules].name = name;
-			parse_section(&w, s, rule_keys, &t->rules[t->n_rules++]);
-		} else {
-			t->shares = grow(t->shares, t->n_shares, sizeof(*t->shares));
-			t->shares[t->n_shares].name = name;
-			parse_section(&w, s, share_keys, &t->shares[t->n_shares++]);
+		if (!arg) {
+			cfg_err(&w, "needs a name: [%s NAME]", s->name);
+			continue;
 		}
+		if (val_name(&w, arg + 1, RP_NAME_MAX, &name))
+			continue;
+		parse_section(&w, s, named_sections[k].keys, named_sections[k].add(t, name));
 	}
-	finish_tenant(&w, t, have_tenant);
+	tenant_finish(&w, t, have_tenant);
 	*errors += w.errors;
 }
 

@@ -23,6 +23,9 @@ void cfg_err(struct where *w, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
+	for (char *p = msg; p && *p; p++)	/* a quoted value stays on one line */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (w->key)
 		diag_add(w->d, "%s: [%s] %s: %s", w->f->rel, w->section, w->key, msg ? msg : "?");
 	else
@@ -365,8 +368,8 @@ int val_hostport(struct where *w, const char *v, bool ip_only, char **out)
 	char host[256], *colon;
 	const char *hs = v;
 	size_t hlen;
+	struct rp_port_range port;
 	struct rp_addr a;
-	uint16_t port;
 
 	if (empty(w, v))
 		return -EINVAL;
@@ -397,16 +400,8 @@ int val_hostport(struct where *w, const char *v, bool ip_only, char **out)
 	} else if (a.family != AF_INET) {
 		goto bad;
 	}
-	{
-		struct where quiet = *w;
-		struct diag dummy = { 0 };
-
-		quiet.d = &dummy;
-		if (val_port(&quiet, colon + 1, &port)) {
-			diag_free(&dummy);
-			goto bad;
-		}
-	}
+	if (port_range_parse(colon + 1, &port) || port.lo != port.hi || strchr(colon + 1, '-'))
+		goto bad;
 	free(*out);
 	*out = xstrdup(v);
 	return 0;

@@ -160,7 +160,6 @@ static void judge_listen_port(const struct eval_ctx *ctx, int t, const struct rp
 {
 	const struct rp_tenant *T = &ctx->cfg->tenants[t];
 
-	r->tenant = t;
 	r->country = country_of(ctx, &p->src);
 	for (size_t i = 0; i < T->n_sites; i++) {
 		if (prefix_list_longest_match(&T->sites[i].allow_from, &p->src) >= 0) {
@@ -185,25 +184,32 @@ static bool management_allows(const struct eval_ctx *ctx, const struct rp_packet
 {
 	const struct rp_config *cfg = ctx->cfg;
 
-	if (p->proto != IPPROTO_TCP || !cfg->mgmt_tcp_ports.n ||
+	if (p->proto != IPPROTO_TCP || !p->l4_present || !cfg->mgmt_tcp_ports.n ||
 	    !port_list_contains(&cfg->mgmt_tcp_ports, p->dport) ||
 	    prefix_list_longest_match(&cfg->mgmt_allow_from, &p->src) < 0)
 		return false;
-	r->country = country_of(ctx, &p->src);
 	if (!cfg->has_mgmt_countries)
 		return true;
+	/* The country matters only here: reported whether it lets in or not. */
+	r->country = country_of(ctx, &p->src);
 	if (rp_ccset_has(&cfg->mgmt_countries, r->country))
 		return true;
-	if (r->country == RP_CC_NONE && cfg->geo_unknown_allow)
-		return true;
-	r->country = RP_CC_NONE;
-	return false;
+	return r->country == RP_CC_NONE && cfg->geo_unknown_allow;
+}
+
+static int listen_port_owner(const struct rp_config *cfg, uint16_t port)
+{
+	for (size_t i = 0; i < cfg->n_tenants; i++)
+		if (cfg->tenants[i].listen_port && cfg->tenants[i].listen_port == port)
+			return (int)i;
+	return -1;
 }
 
 static void judge_uplink_in(const struct eval_ctx *ctx, const struct rp_packet *p,
 			    struct eval_result *r)
 {
 	const struct rp_config *cfg = ctx->cfg;
+	int listen = -1;
 
 	if (p->malformed) {
 		verdict(r, RP_DROP, RP_R_MALFORMED, "the frame is truncated or malformed");
@@ -217,6 +223,10 @@ static void judge_uplink_in(const struct eval_ctx *ctx, const struct rp_packet *
 		verdict(r, RP_DROP, RP_R_NOT_WIREGUARD, "neither IP nor ARP on the uplink");
 		return;
 	}
+	/* The tenant is the listen port's owner, whichever step decides. */
+	if (p->proto == IPPROTO_UDP && p->l4_present)
+		listen = listen_port_owner(cfg, p->dport);
+	r->tenant = listen;
 	if (is_ndp(p)) {
 		verdict(r, RP_ALLOW, RP_R_ALLOWED,
 			"IPv6 neighbour/router discovery with hop limit 255: the link needs it");
@@ -231,13 +241,9 @@ static void judge_uplink_in(const struct eval_ctx *ctx, const struct rp_packet *
 			"a non-first fragment whose first fragment was not seen");
 		return;
 	}
-	if (p->proto == IPPROTO_UDP && p->l4_present) {
-		for (size_t i = 0; i < cfg->n_tenants; i++) {
-			if (cfg->tenants[i].listen_port && cfg->tenants[i].listen_port == p->dport) {
-				judge_listen_port(ctx, (int)i, p, r);
-				return;
-			}
-		}
+	if (listen >= 0) {
+		judge_listen_port(ctx, listen, p, r);
+		return;
 	}
 	if (management_allows(ctx, p, r)) {
 		verdict(r, RP_ALLOW, RP_R_MANAGEMENT,

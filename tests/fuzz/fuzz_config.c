@@ -3,7 +3,8 @@
  *
  * The input is rempart.ini, then a line "%%", then one tenant file; both are
  * written into a private temporary directory (with a valid key file at
- * keys/t.key, mode 0600, so the key-reading path runs too) and loaded with
+ * keys/t.key, mode 0600, so the key-reading path runs too, and a geo.csv)
+ * and loaded with
  * config_load(), then freed.  ASan/UBSan and the leak checker do the rest.
  * Build: make tests (build/fuzz/fuzz_config); run: tests/fuzz/run.sh. */
 #include <errno.h>
@@ -55,6 +56,8 @@ static void setup(void)
 	unlink(path);
 	key_file_write(path, key);
 	explicit_bzero(key, sizeof(key));
+	snprintf(path, sizeof(path), "%s/geo.csv", dir);	/* the seeds name it */
+	write_file(path, (const uint8_t *)"198.18.0.0/24,FR\n", 17);
 	snprintf(main_path, sizeof(main_path), "%s/rempart.ini", dir);
 	snprintf(tenant_path, sizeof(tenant_path), "%s/tenants.d/t.ini", dir);
 }
@@ -80,8 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		write_file(tenant_path, tenant, size - (tenant - data));
 	else
 		unlink(tenant_path);
-	/* The first byte picks whether key files are read, to cover both. */
-	if (!config_load(dir, size && (data[0] & 1) ? RP_CFG_SKIP_KEY_FILES : 0, &cfg, &d))
+	/* The parity of the size picks whether key files are read: both run. */
+	if (!config_load(dir, (size & 1) ? RP_CFG_SKIP_KEY_FILES : 0, &cfg, &d))
 		config_free(&cfg);
 	diag_free(&d);
 	return 0;

@@ -19,12 +19,16 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "country.h"
 #include "eval.h"
+#include "frame.h"
 #include "reason.h"
 #include "tap.h"
 
 #define MIN_CASES 80
+#define BENCH_ROUNDS 20000	/* every case of a config judged this many times */
+#define BENCH_MAX_NS 20000	/* a loose bound: the machine is shared */
 
 struct state {
 	const char *dir;		/* tests/eval */
@@ -32,6 +36,12 @@ struct state {
 	struct rp_config cfg;
 	struct geo_db geo;
 	int cases;
+	/* the cases of the loaded config, judged again for timing */
+	struct { struct eval_where w; struct rp_packet p; } batch[512];
+	int nbatch;
+	unsigned long judged;
+	double ns;
+	int bytes_checked, bytes_failed;
 };
 
 static int cmp4(const void *a, const void *b)
@@ -92,10 +102,41 @@ static int load_cidr(const char *path, struct geo_db *db)
 	return 0;
 }
 
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* Judge the batch BENCH_ROUNDS times; the verdicts feed a checksum so the
+ * loop is not optimised away. */
+static void bench(struct state *st)
+{
+	struct eval_ctx ctx = { .cfg = &st->cfg, .geo = &st->geo };
+	struct eval_result r;
+	unsigned long sum = 0;
+	double t0 = now_ns();
+
+	for (int round = 0; round < BENCH_ROUNDS; round++) {
+		for (int i = 0; i < st->nbatch; i++) {
+			eval_packet(&ctx, &st->batch[i].w, &st->batch[i].p, &r);
+			sum += r.reason + r.verdict;
+		}
+	}
+	st->ns += now_ns() - t0;
+	st->judged += (unsigned long)BENCH_ROUNDS * st->nbatch;
+	st->nbatch = 0;
+	if (sum == 1)
+		printf("# checksum %lu\n", sum);
+}
+
 static void unload(struct state *st)
 {
 	if (!st->loaded)
 		return;
+	bench(st);
 	config_free(&st->cfg);
 	free(st->geo.v4);
 	free(st->geo.v6);
@@ -206,6 +247,87 @@ static int build(const struct state *st, char **tok, int n, struct rp_packet *p,
 	return eval_where_from_ifname(&st->cfg, tok[1], (uint16_t)vlan, tok[0][0] == 'o', w) ? -1 : 0;
 }
 
+/* The case's packet as bytes: Ethernet (+ one 802.1Q tag for vlan) unless
+ * l2 is false, IPv4 or IPv6 (a fragment header for IPv6 fragments), then
+ * the L4 header, or 8 bytes of payload for a later fragment. */
+static void frame_of(struct fb *f, const struct rp_packet *p, bool l2, uint16_t vlan)
+{
+	uint16_t tpid = ETH_P_8021Q;
+	bool v6 = p->src.family == AF_INET6;
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+
+	addr_format(&p->src, s, sizeof(s));
+	addr_format(&p->dst, d, sizeof(d));
+	f->n = 0;
+	if (l2)
+		eth(f, vlan ? 1 : 0, &tpid, &vlan, v6 ? ETH_P_IPV6 : ETH_P_IP);
+	if (!v6) {
+		ip4(f, p->proto, 0, p->frag == RP_FRAG_FIRST ? 0x2000 : p->frag == RP_FRAG_LATER ? 0x2001 : 0,
+		    s, d);
+		f->b[f->ip + 8] = p->hop_limit;
+	} else if (p->frag) {
+		ip6(f, IPPROTO_FRAGMENT, p->hop_limit, s, d);
+		frag6(f, p->proto, p->frag == RP_FRAG_LATER ? 1 : 0, 1, 99);
+	} else {
+		ip6(f, p->proto, p->hop_limit, s, d);
+	}
+	if (p->frag == RP_FRAG_LATER || !p->l4_present)
+		pz(f, 8);
+	else if (p->proto == IPPROTO_TCP)
+		tcp(f, p->sport, p->dport, p->tcp_flags, 5);
+	else if (p->proto == IPPROTO_UDP)
+		udp(f, p->sport, p->dport);
+	else
+		icmp(f, p->icmp_type, p->icmp_code);
+	fin(f);
+}
+
+/* The interface without a ".VID" suffix, and that VID. */
+static void split_iface(const char *in, char *base, size_t len, uint16_t *vid)
+{
+	const char *dot = strrchr(in, '.');
+
+	snprintf(base, len, "%s", in);
+	if (dot && dot[1] >= '0' && dot[1] <= '9' && strspn(dot + 1, "0123456789") == strlen(dot + 1)) {
+		base[dot - in] = '\0';
+		*vid = (uint16_t)atoi(dot + 1);
+	}
+}
+
+/* Judge the case again as the dataplane sees it: bytes through
+ * packet_parse, the hook from the interface and the parsed VLAN id. */
+static bool same_from_bytes(struct state *st, const struct eval_ctx *ctx, char **tok,
+			    const struct eval_where *w, const struct rp_packet *p,
+			    const struct eval_result *want, int lineno)
+{
+	bool l2 = w->hook != RP_HOOK_TUNNEL_IN;
+	struct eval_where w2;
+	struct eval_result r;
+	struct rp_packet q;
+	char base[64];
+	uint16_t vid = p->vlan;
+	struct fb f;
+
+	if (p->kind != RP_PKT_IP || p->malformed)
+		return true;
+	split_iface(tok[1], base, sizeof(base), &vid);
+	frame_of(&f, p, l2, w->hook == RP_HOOK_CLOUD_IN ? vid : 0);
+	st->bytes_checked++;
+	if (packet_parse(f.b, f.n, l2, &q) ||
+	    eval_where_from_ifname(&st->cfg, base, l2 ? q.vlan : 0, tok[0][0] == 'o', &w2)) {
+		tap_result(0, "eval_table:%d: the case's frame does not parse, or its hook is unknown", lineno);
+		return false;
+	}
+	eval_packet(ctx, &w2, &q, &r);
+	if (r.verdict == want->verdict && r.reason == want->reason && r.tenant == want->tenant &&
+	    r.rule == want->rule && r.country == want->country)
+		return true;
+	tap_result(0, "eval_table:%d: judged from its bytes: %s %s tenant %d (from the tuple: %s %s tenant %d)",
+		   lineno, verdict_name(r.verdict), reason_name(r.reason), r.tenant,
+		   verdict_name(want->verdict), reason_name(want->reason), want->tenant);
+	return false;
+}
+
 static const char *tenant_name(const struct rp_config *cfg, int t)
 {
 	return t < 0 ? RP_GATEWAY_TENANT_NAME : cfg->tenants[t].name;
@@ -236,6 +358,12 @@ static void run_case(struct state *st, char *line, int lineno)
 		return;
 	}
 	eval_packet(&ctx, &w, &p, &r);
+	if (!same_from_bytes(st, &ctx, tok, &w, &p, &r, lineno))
+		st->bytes_failed++;
+	if (st->nbatch < (int)(sizeof(st->batch) / sizeof(st->batch[0]))) {
+		st->batch[st->nbatch].w = w;
+		st->batch[st->nbatch++].p = p;
+	}
 	cc_format(r.country, got_cc);
 	if (r.country == RP_CC_NONE)
 		strcpy(got_cc, "-");
@@ -285,5 +413,12 @@ int main(int argc, char **argv)
 	fclose(f);
 	unload(&st);
 	tap_result(st.cases >= MIN_CASES, "eval_table: %d cases (at least %d)", st.cases, MIN_CASES);
+	tap_result(st.bytes_checked >= MIN_CASES && !st.bytes_failed,
+		   "eval_table: %d IP cases judged alike from their bytes (packet_parse) and from "
+		   "their tuple (%d differ)", st.bytes_checked, st.bytes_failed);
+	if (st.judged)
+		tap_result(st.ns / st.judged < BENCH_MAX_NS,
+			   "eval_table: %lu packets judged in %.0f ms: %.0f ns/packet (bound %d)",
+			   st.judged, st.ns / 1e6, st.ns / st.judged, BENCH_MAX_NS);
 	tap_exit();
 }
