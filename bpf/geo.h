@@ -224,4 +224,6 @@ static __always_inline __u16 rp_geo_lookup_v6(const __u8 *addr)
 	j += rp_geo_le6(b, k0 + 7, l0 + 7, xhi, xlo);
 	return (__u16)(b->w[(k0 + j) & RP_GEO_WMASK] >> 48);
 }
+#undef RP_GEO_LE4
+#undef RP_GEO_LES
 #endif /* REMPART_BPF_GEO_H */
