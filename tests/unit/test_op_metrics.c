@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/* test_op_metrics — a metrics server over maps this program creates and pins
+ * with the documented types (no dataplane needed).  Driven by
+ * tests/e2e/ops_metrics.sh, which scrapes it with curl and promtool:
+ *
+ *   test_op_metrics PIN_DIR   pins rp_counters, rp_geo_drops, rp_state in
+ *                             PIN_DIR (on bpffs), writes per-CPU values,
+ *                             serves 127.0.0.1:0, prints "port N", then the
+ *                             expected samples ("expect LINE"), then "ready",
+ *                             and serves until stdin closes.
+ * The values written are split over the CPUs so the per-CPU sum is tested. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "metrics.h"
+#include "reason.h"
+
+static int make_pinned(const char *dir, const char *name, enum bpf_map_type type,
+		       __u32 vsize, __u32 max)
+{
+	char path[512];
+	int fd = bpf_map_create(type, name, 4, vsize, max, NULL);
+
+	if (fd < 0) {
+		fprintf(stderr, "bpf_map_create %s: %s\n", name, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (bpf_obj_pin(fd, path)) {
+		fprintf(stderr, "pin %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Write (pk, by) split over the CPUs; the last CPU takes the remainder. */
+static int put_percpu(int fd, __u32 key, __u64 pk, __u64 by, int ncpu)
+{
+	struct rp_counter *cells = calloc(ncpu, sizeof(*cells));
+	int err;
+
+	for (int c = 0; c < ncpu; c++) {
+		cells[c].packets = pk / ncpu;
+		cells[c].bytes = by / ncpu;
+	}
+	cells[ncpu - 1].packets = pk - (pk / ncpu) * (ncpu - 1);
+	cells[ncpu - 1].bytes = by - (by / ncpu) * (ncpu - 1);
+	err = bpf_map_update_elem(fd, &key, cells, BPF_ANY);
+	free(cells);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct rp_tenant tenants[2] = { { .name = "interieur", .id = 10 },
+					{ .name = "justice", .id = 20 } };
+	struct rp_config cfg = { .tenants = tenants, .n_tenants = 2 };
+	struct metrics_state st = { .cfg = &cfg, .reload_success = 3, .reload_error = 2 };
+	struct rp_state state = { .generation = 42 };
+	struct metrics *m = NULL;
+	struct diag d = { 0 };
+	int ncpu = libbpf_num_possible_cpus();
+	int cfd, gfd, sfd, err;
+	__u32 zero = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_op_metrics PIN_DIR\n");
+		return 2;
+	}
+	st.pin_dir = argv[1];
+	if (mkdir(argv[1], 0700) && errno != EEXIST)
+		return 2;
+	cfd = make_pinned(argv[1], RP_PIN_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY,
+			  sizeof(struct rp_counter), RP_COUNTERS_MAX);
+	gfd = make_pinned(argv[1], RP_PIN_GEO_DROPS, BPF_MAP_TYPE_PERCPU_ARRAY,
+			  sizeof(struct rp_counter), RP_GEO_DROPS_MAX);
+	sfd = make_pinned(argv[1], RP_PIN_STATE, BPF_MAP_TYPE_ARRAY, sizeof(struct rp_state), 1);
+	if (cfd < 0 || gfd < 0 || sfd < 0)
+		return 2;
+	err = put_percpu(cfd, 10 * RP_R__COUNT + RP_R_NO_RULE, 1001, 150150, ncpu);
+	err |= put_percpu(cfd, 20 * RP_R__COUNT + RP_R_ALLOWED, 77, 7700, ncpu);
+	err |= put_percpu(cfd, 0 * RP_R__COUNT + RP_R_NOT_WIREGUARD, 5, 300, ncpu);
+	err |= put_percpu(gfd, 2 * 26 + 13 /* CN */, 9, 900, ncpu);
+	err |= put_percpu(gfd, RP_CC_COUNT, 4, 400, ncpu);
+	err |= bpf_map_update_elem(sfd, &zero, &state, BPF_ANY);
+	if (err) {
+		fprintf(stderr, "writing the maps: %s\n", strerror(errno));
+		return 2;
+	}
+	if (metrics_start(&m, "127.0.0.1:0", &st, &d)) {
+		diag_print(&d, stderr);
+		return 2;
+	}
+	printf("port %u\n", metrics_port(m));
+	printf("expect rempart_packets_total{tenant=\"interieur\",reason=\"no_rule\"} 1001\n");
+	printf("expect rempart_bytes_total{tenant=\"interieur\",reason=\"no_rule\"} 150150\n");
+	printf("expect rempart_packets_total{tenant=\"justice\",reason=\"allowed\"} 77\n");
+	printf("expect rempart_packets_total{tenant=\"justice\",reason=\"no_rule\"} 0\n");
+	printf("expect rempart_packets_total{tenant=\"_gateway\",reason=\"not_wireguard\"} 5\n");
+	printf("expect rempart_bytes_total{tenant=\"_gateway\",reason=\"not_wireguard\"} 300\n");
+	printf("expect rempart_geo_drops_total{country=\"CN\"} 9\n");
+	printf("expect rempart_geo_drops_total{country=\"unknown\"} 4\n");
+	printf("expect rempart_policy_generation 42\n");
+	printf("expect rempart_reload_total{result=\"success\"} 3\n");
+	printf("expect rempart_reload_total{result=\"error\"} 2\n");
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = metrics_fd(m), .events = POLLIN },
+				       { .fd = 0, .events = POLLIN } };
+
+		if (poll(p, 2, metrics_timeout_ms(m)) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;	/* stdin closed (or anything on it): stop */
+		metrics_run(m);
+	}
+	metrics_stop(m);
+	return 0;
+}

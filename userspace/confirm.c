@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: GPL-2.0
+/* confirm.c — apply --confirm / confirm / the rollback timer; see confirm.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-journal.h>
+#include "commands.h"
+#include "confirm.h"
+#include "daemon.h"
+#include "log.h"
+
+const char *confirm_exe;
+
+static void spath(char *buf, const char *state_dir, const char *rel)
+{
+	snprintf(buf, PATH_MAX, "%s/%s", state_dir, rel);
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int copy_file(const char *src, const char *dst)
+{
+	char tmp[PATH_MAX + 8], buf[8192];
+	struct stat st;
+	int in, out = -1, err = 0;
+	ssize_t n;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st))
+		return -errno;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0777);
+	if (out < 0) {
+		err = -errno;
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n) {
+			err = -EIO;
+			goto out;
+		}
+	if (n < 0 || fsync(out))
+		err = -errno;
+out:
+	close(in);
+	if (out >= 0 && close(out) && !err)
+		err = -errno;
+	if (!err && rename(tmp, dst))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	int err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	if (fputs(text, f) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	return err;
+}
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return 0;
+}
+
+static bool is_ini(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcmp(name + n - 4, ".ini") && name[0] != '.';
+}
+
+/* Copy every *.ini of src into dst (a directory that exists). */
+static int copy_inis(const char *src, const char *dst)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct dirent *e;
+	DIR *dir = opendir(src);
+	int err = 0;
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while (!err && (e = readdir(dir))) {
+		if (!is_ini(e->d_name))
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", src, e->d_name);
+		snprintf(b, sizeof(b), "%s/%s", dst, e->d_name);
+		err = copy_file(a, b);
+	}
+	closedir(dir);
+	return err;
+}
+
+/* Snapshot MAIN and the .ini files of TENANTS into DIR (replaced whole), with SOURCE. */
+static int snap_save(const char *dir, const char *main, const char *tenants, const char *source)
+{
+	char tmp[PATH_MAX], p[PATH_MAX + 16];
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", dir);
+	rm_rf(tmp);
+	snprintf(p, sizeof(p), "%s/tenants", tmp);
+	err = mkdir_p(p);
+	if (err)
+		return err;
+	snprintf(p, sizeof(p), "%s/rempart.ini", tmp);
+	err = copy_file(main, p);
+	if (!err) {
+		snprintf(p, sizeof(p), "%s/tenants", tmp);
+		err = copy_inis(tenants, p);
+	}
+	if (!err) {
+		snprintf(p, sizeof(p), "%s/source", tmp);
+		err = write_text(p, source);
+	}
+	if (!err) {
+		rm_rf(dir);
+		if (rename(tmp, dir))
+			err = -errno;
+	}
+	if (err)
+		rm_rf(tmp);
+	return err;
+}
+
+static int snap_copy(const char *src, const char *dst)
+{
+	char main[PATH_MAX + 16], tenants[PATH_MAX + 16], source[2 * PATH_MAX + 32];
+	char p[PATH_MAX + 16];
+	int err;
+
+	snprintf(p, sizeof(p), "%s/source", src);
+	err = read_text(p, source, sizeof(source));
+	if (err)
+		return err;
+	snprintf(main, sizeof(main), "%s/rempart.ini", src);
+	snprintf(tenants, sizeof(tenants), "%s/tenants", src);
+	return snap_save(dst, main, tenants, source);
+}
+
+/* "config PATH\ntenants DIR\n" */
+static int snap_source(const char *snap, char *main, char *tenants)
+{
+	char p[PATH_MAX + 16], text[2 * PATH_MAX + 32];
+	int err;
+
+	snprintf(p, sizeof(p), "%s/source", snap);
+	err = read_text(p, text, sizeof(text));
+	if (err)
+		return err;
+	if (sscanf(text, "config %4095[^\n]\ntenants %4095[^\n]", main, tenants) != 2)
+		return -EINVAL;
+	return 0;
+}
+
+static int lock_state(const char *state_dir)
+{
+	char p[PATH_MAX];
+	int fd, err = mkdir_p(state_dir);
+
+	if (err)
+		return err;
+	spath(p, state_dir, "confirm.lock");
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int confirm_record_applied(const struct rp_config *cfg, const char *config_path, struct diag *d)
+{
+	char main[PATH_MAX], tenants[PATH_MAX], dir[PATH_MAX], source[2 * PATH_MAX + 32];
+	int lock, err;
+
+	if (!realpath(cfg->path, main) || !realpath(cfg->tenants_dir, tenants)) {
+		err = -errno;
+		diag_add(d, "%s: %s", cfg->path, strerror(-err));
+		return err;
+	}
+	lock = lock_state(cfg->state_dir);
+	if (lock < 0) {
+		diag_add(d, "%s: %s", cfg->state_dir, strerror(-lock));
+		return lock;
+	}
+	snprintf(source, sizeof(source), "config %s\ntenants %s\n", main, tenants);
+	spath(dir, cfg->state_dir, "applied");
+	err = snap_save(dir, main, tenants, source);
+	if (err)
+		diag_add(d, "%s: cannot record the applied configuration: %s", dir, strerror(-err));
+	close(lock);
+	return err;
+}
+
+static bool timer_alive(const char *state_dir, const char *token)
+{
+	char p[PATH_MAX], buf[64], cmd[4096];
+	ssize_t n;
+	int fd;
+
+	spath(p, state_dir, "confirm/timer.pid");
+	if (read_text(p, buf, sizeof(buf)))
+		return false;
+	snprintf(p, sizeof(p), "/proc/%d/cmdline", atoi(buf));
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	close(fd);
+	for (ssize_t i = 0; i < n; i++)
+		cmd[i] = cmd[i] ? cmd[i] : ' ';
+	cmd[n > 0 ? n : 0] = 0;
+	return strstr(cmd, "--rollback-at") && strstr(cmd, token);
+}
+
+static void timer_kill(const char *state_dir, const char *token)
+{
+	char p[PATH_MAX], buf[64];
+
+	spath(p, state_dir, "confirm/timer.pid");
+	if (timer_alive(state_dir, token) && !read_text(p, buf, sizeof(buf)) &&
+	    atoi(buf) != getpid())
+		kill(atoi(buf), SIGTERM);
+}
+
+/* Start the detached timer: double fork, setsid, exec rempart. */
+static int timer_spawn(const char *state_dir, const char *config_path, long long deadline,
+		       const char *token)
+{
+	char exe[PATH_MAX], dl[32], logp[PATH_MAX], p[PATH_MAX], buf[32];
+	char *args[] = { "rempart", "-c", (char *)config_path, "confirm", "--rollback-at", dl,
+			 "--token", (char *)token, "--state-dir", (char *)state_dir, NULL };
+	int pfd[2], err = 0;
+	pid_t pid, gpid = -1;
+
+	snprintf(exe, sizeof(exe), "%s", confirm_exe ? confirm_exe : "/proc/self/exe");
+	snprintf(dl, sizeof(dl), "%lld", deadline);
+	spath(logp, state_dir, "confirm.log");
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (!pid) {
+		sigset_t none;
+
+		setsid();
+		gpid = fork();
+		if (!gpid) {
+			int null = open("/dev/null", O_RDWR), log;
+
+			log = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+			dup2(null, 0);
+			dup2(log >= 0 ? log : null, 1);
+			dup2(log >= 0 ? log : null, 2);
+			close_range(3, ~0U, 0);
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			if (chdir("/")) {
+				/* nothing: paths are absolute */
+			}
+			execv(exe, args);
+			_exit(127);
+		}
+		if (write(pfd[1], &gpid, sizeof(gpid)) != sizeof(gpid))
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (read(pfd[0], &gpid, sizeof(gpid)) != sizeof(gpid) || gpid <= 0)
+		err = -ECHILD;
+	waitpid(pid, NULL, 0);
+	if (!err) {
+		snprintf(buf, sizeof(buf), "%d\n", gpid);
+		spath(p, state_dir, "confirm/timer.pid");
+		err = write_text(p, buf);
+	}
+out:
+	close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	return err;
+}
+
+int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned seconds,
+		struct diag *d)
+{
+	char p[PATH_MAX], q[PATH_MAX], token[40], old[40], buf[32], main[PATH_MAX];
+	unsigned char rnd[16];
+	long long deadline = (long long)time(NULL) + seconds;
+	int lock, err;
+
+	if (!realpath(cfg->path, main)) {
+		err = -errno;
+		diag_add(d, "%s: %s", cfg->path, strerror(-err));
+		return err;
+	}
+	lock = lock_state(cfg->state_dir);
+	if (lock < 0) {
+		diag_add(d, "%s: %s", cfg->state_dir, strerror(-lock));
+		return lock;
+	}
+	spath(p, cfg->state_dir, "confirm/token");
+	if (!read_text(p, old, sizeof(old))) {
+		timer_kill(cfg->state_dir, old);	/* re-arm: same rollback target */
+		pr_info("confirm: re-armed, the rollback target stays the configuration "
+			"applied before the first unconfirmed apply");
+	} else {
+		spath(p, cfg->state_dir, "applied");
+		spath(q, cfg->state_dir, "confirm/previous");
+		if (access(p, F_OK)) {
+			err = -ENOENT;
+			diag_add(d, "%s: no configuration recorded as applied, nothing to roll back "
+				 "to (apply once without --confirm)", p);
+			goto out;
+		}
+		err = snap_copy(p, q);
+		if (err) {
+			diag_add(d, "%s: cannot keep the previous configuration: %s", q,
+				 strerror(-err));
+			goto out;
+		}
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		err = -EIO;
+		diag_add(d, "confirm: no random token: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		sprintf(token + 2 * i, "%02x", rnd[i]);
+	spath(p, cfg->state_dir, "confirm/token");
+	err = write_text(p, token);
+	snprintf(buf, sizeof(buf), "%lld\n", deadline);
+	spath(p, cfg->state_dir, "confirm/deadline");
+	if (!err)
+		err = write_text(p, buf);
+	if (!err)
+		err = timer_spawn(cfg->state_dir, main, deadline, token);
+	if (err) {
+		diag_add(d, "%s/confirm: cannot arm the rollback: %s", cfg->state_dir,
+			 strerror(-err));
+		spath(p, cfg->state_dir, "confirm");
+		rm_rf(p);
+		goto out;
+	}
+	pr_info("confirm: armed, rollback to the previous configuration in %u s unless "
+		"`rempart confirm`", seconds);
+out:
+	close(lock);
+	return err;
+}
+
+bool confirm_pending(const char *state_dir, long long *deadline)
+{
+	char p[PATH_MAX], buf[32];
+
+	spath(p, state_dir, "confirm/token");
+	if (access(p, F_OK))
+		return false;
+	spath(p, state_dir, "confirm/deadline");
+	if (deadline)
+		*deadline = read_text(p, buf, sizeof(buf)) ? 0 : atoll(buf);
+	return true;
+}
+
+int confirm_cancel(const char *state_dir, struct diag *d)
+{
+	char p[PATH_MAX], token[40];
+	int lock = lock_state(state_dir);
+
+	if (lock < 0) {
+		diag_add(d, "%s: %s", state_dir, strerror(-lock));
+		return lock;
+	}
+	spath(p, state_dir, "confirm/token");
+	if (read_text(p, token, sizeof(token))) {
+		diag_add(d, "%s: nothing to confirm (no `apply --confirm` is pending)", p);
+		close(lock);
+		return -ENOENT;
+	}
+	timer_kill(state_dir, token);
+	spath(p, state_dir, "confirm");
+	rm_rf(p);
+	pr_info("confirm: configuration confirmed, the pending rollback is cancelled");
+	close(lock);
+	return 0;
+}
+
+static void hup_daemon(const char *state_dir)
+{
+	char p[PATH_MAX], buf[32];
+	pid_t pid;
+
+	spath(p, state_dir, "rempart.pid");
+	if (read_text(p, buf, sizeof(buf)))
+		return;
+	pid = atoi(buf);
+	if (pid > 1 && !kill(pid, SIGHUP))
+		pr_info("rollback: asked the running daemon (pid %d) to reload", pid);
+}
+
+/* Under the lock: restore confirm/previous, apply it, clear the pending state. */
+static int rollback_locked(const char *state_dir, struct diag *d)
+{
+	char prev[PATH_MAX], p[PATH_MAX], q[2 * PATH_MAX + 300], main[PATH_MAX], tenants[PATH_MAX];
+	char source[2 * PATH_MAX + 32];
+	struct dirent *e;
+	DIR *dir;
+	int err, ret;
+
+	spath(prev, state_dir, "confirm/previous");
+	err = snap_source(prev, main, tenants);
+	if (err) {
+		diag_add(d, "%s: no configuration to roll back to: %s", prev, strerror(-err));
+		return RP_EXIT_RUNTIME;
+	}
+	snprintf(source, sizeof(source), "config %s\ntenants %s\n", main, tenants);
+	spath(p, state_dir, "rejected");
+	if (snap_save(p, main, tenants, source))
+		pr_warn("rollback: cannot keep the undone configuration in %s", p);
+	/* Tenant files the previous config did not have go away. */
+	dir = opendir(tenants);
+	while (dir && (e = readdir(dir))) {
+		snprintf(q, sizeof(q), "%s/tenants/%s", prev, e->d_name);
+		if (is_ini(e->d_name) && access(q, F_OK)) {
+			snprintf(q, sizeof(q), "%s/%s", tenants, e->d_name);
+			unlink(q);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	snprintf(q, sizeof(q), "%s/tenants", prev);
+	err = copy_inis(q, tenants);
+	snprintf(q, sizeof(q), "%s/rempart.ini", prev);
+	if (!err)
+		err = copy_file(q, main);
+	if (err) {
+		diag_add(d, "rollback: restoring %s: %s", main, strerror(-err));
+		return RP_EXIT_RUNTIME;
+	}
+	pr_info("rollback: restored the previous configuration into %s (the undone one is "
+		"kept in %s/rejected)", main, state_dir);
+	ret = daemon_apply_path(main, "rollback");
+	spath(p, state_dir, "applied");
+	if (!ret && snap_copy(prev, p))
+		pr_warn("rollback: cannot record %s as applied", main);
+	spath(p, state_dir, "confirm");
+	rm_rf(p);
+	hup_daemon(state_dir);
+	return ret;
+}
+
+int confirm_rollback_now(const char *state_dir, struct diag *d)
+{
+	char p[PATH_MAX], token[40];
+	int lock = lock_state(state_dir), ret;
+
+	if (lock < 0) {
+		diag_add(d, "%s: %s", state_dir, strerror(-lock));
+		return RP_EXIT_RUNTIME;
+	}
+	spath(p, state_dir, "confirm/token");
+	if (!read_text(p, token, sizeof(token)))
+		timer_kill(state_dir, token);
+	ret = rollback_locked(state_dir, d);
+	close(lock);
+	return ret;
+}
+
+int confirm_resume(const struct rp_config *cfg, const char *config_path, struct diag *d)
+{
+	char p[PATH_MAX], token[40], main[PATH_MAX];
+	long long deadline;
+	int lock, err = 0;
+
+	if (!confirm_pending(cfg->state_dir, NULL))
+		return 0;
+	lock = lock_state(cfg->state_dir);
+	if (lock < 0)
+		return lock;
+	spath(p, cfg->state_dir, "confirm/token");
+	if (confirm_pending(cfg->state_dir, &deadline) && !read_text(p, token, sizeof(token)) &&
+	    !timer_alive(cfg->state_dir, token) && realpath(cfg->path, main)) {
+		pr_warn("confirm: a rollback was pending without its timer; re-armed for %lld "
+			"(%lld s from now)", deadline, deadline - (long long)time(NULL));
+		err = timer_spawn(cfg->state_dir, main, deadline, token);
+		if (err)
+			diag_add(d, "%s/confirm: cannot re-arm the rollback: %s", cfg->state_dir,
+				 strerror(-err));
+	}
+	close(lock);
+	return err;
+}
+
+int confirm_timer_main(const char *state_dir, long long deadline, const char *token)
+{
+	struct timespec ts = { .tv_sec = deadline };
+	char p[PATH_MAX], cur[40];
+	struct diag d = { 0 };
+	int lock, j, ret = RP_EXIT_OK;
+
+	j = sd_journal_stream_fd("rempart", LOG_INFO, 0);
+	if (j >= 0) {
+		dup2(j, 2);
+		close(j);
+	}
+	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+	lock = lock_state(state_dir);
+	if (lock < 0) {
+		pr_err("rollback: %s: %s", state_dir, strerror(-lock));
+		return RP_EXIT_RUNTIME;
+	}
+	spath(p, state_dir, "confirm/token");
+	if (read_text(p, cur, sizeof(cur)) || strcmp(cur, token))
+		goto out;	/* confirmed, or re-armed by a newer apply */
+	pr_warn("rollback: no `rempart confirm` before the deadline, rolling back");
+	ret = rollback_locked(state_dir, &d);
+	for (size_t i = 0; i < d.n; i++)
+		pr_err("%s", d.msgs[i]);
+	diag_free(&d);
+out:
+	close(lock);
+	return ret;
+}
