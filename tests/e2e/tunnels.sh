@@ -13,8 +13,9 @@
 #   egress = nat)                 10.20.0.0/16, egress none)
 #
 # Sites of a are 10.110.N.0/24 (+ fd10:110:N::/64), of b 10.120.N.0/24.
-# APPLY: `rempart apply` when it exists in this build, else the net-only
-# driver build/tests/unit/test_tn_netdrv (same net_apply code, no BPF).
+# APPLY: `rempart apply` (net + BPF dataplane) when it exists in this build,
+# else (or with TN_APPLY=driver) the net-only driver
+# build/tests/unit/test_tn_netdrv: the same net_apply(), no BPF.
 # TN_DEBUG=1 keeps everything up on failure and opens a shell.
 set -u
 cd "$(dirname "$0")/../.."
@@ -24,7 +25,15 @@ REMPART=${REMPART:-$BUILD/rempart}
 DRV=$BUILD/tests/unit/test_tn_netdrv
 
 if [ "$(id -u)" != 0 ]; then skip "tunnels: needs root"; exit 0; fi
-for t in wireguard-go wg wg-quick ip nft tcpdump; do
+# Our own mount namespace with a fresh bpffs, so the dataplane that
+# `rempart apply` pins (RP_PIN_DIR) never meets another suite's; the
+# gateway's network namespace is entered with nsenter --net, which keeps it
+# (`ip netns exec` would remount /sys without the bpffs).
+if [ -z "${TN_PRIVATE_NS:-}" ]; then
+	TN_PRIVATE_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
+fi
+mount -t bpf bpf /sys/fs/bpf || { skip "tunnels: cannot mount a private bpffs"; exit 0; }
+for t in wireguard-go wg wg-quick ip nft tcpdump nsenter; do
 	command -v $t >/dev/null || { skip "tunnels: $t not installed"; exit 0; }
 done
 
@@ -34,7 +43,7 @@ umask 077
 CFG=$T/etc
 NS_ALL="tngw tninet tnca tncb tnsa1 tnsa2 tnsa3 tnsb1 tnsb2 tnsb3"
 SITES="a1 a2 a3 b1 b2 b3"
-gw() { ip netns exec tngw "$@"; }
+gw() { nsenter --net=/run/netns/tngw "$@"; }
 
 cleanup() {
 	local rc=$?
@@ -43,7 +52,7 @@ cleanup() {
 		bash -i </dev/tty >/dev/tty 2>&1 || true
 	fi
 	for f in "$T"/sites/*.gopid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
-	[ -d "$CFG" ] && ip netns exec tngw "$DRV" "$CFG" down >/dev/null 2>&1
+	[ -d "$CFG" ] && [ -n "${APPLY_KIND:-}" ] && do_down >/dev/null 2>&1
 	for f in "$T"/state/wg/*.pid "$T"/state/wg/*.gopid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
@@ -60,14 +69,15 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # ---- apply: `rempart apply` if this build has it, else the driver ----
-if "$REMPART" apply --help 2>&1 | grep -q "not implemented"; then
-	APPLY_KIND=driver
-	do_apply() { ip netns exec tngw "$DRV" "$CFG" apply; }
-	do_down() { ip netns exec tngw "$DRV" "$CFG" down; }
+APPLY_KIND=${TN_APPLY:-rempart}
+"$REMPART" apply --help 2>&1 | grep -q "not implemented" && APPLY_KIND=driver
+if [ "$APPLY_KIND" = driver ]; then
+	do_apply() { gw "$DRV" "$CFG" apply; }
+	do_down() { gw "$DRV" "$CFG" down; }
 else
 	APPLY_KIND=rempart
-	do_apply() { ip netns exec tngw "$REMPART" -c "$CFG" apply; }
-	do_down() { ip netns exec tngw "$REMPART" -c "$CFG" down; }
+	do_apply() { gw "$REMPART" -c "$CFG" apply; }
+	do_down() { gw "$REMPART" -c "$CFG" down; }
 fi
 echo "# apply through: $APPLY_KIND"
 
@@ -263,7 +273,7 @@ out=$(do_apply 2>&1); rc=$?
 echo "$out" | sed 's/^/# /'
 check "reconcile: apply with site a2 changed succeeds" test $rc = 0
 check "reconcile: a2's new prefix is on its peer" \
-	bash -c "ip netns exec tngw wg show tnwga allowed-ips | grep -q '10.111.2.0/24'"
+	bash -c "nsenter --net=/run/netns/tngw wg show tnwga allowed-ips | grep -q '10.111.2.0/24'"
 check "reconcile: a2's new prefix routes through the tunnel" \
 	bash -c "ip -n tngw route show table 1010 | grep -q '10.111.2.0/24 dev tnwga'"
 [ $APPLY_KIND = driver ] && check "reconcile: exactly the changed peer and its 2 routes changed" \
@@ -300,7 +310,7 @@ old=$(cat "$T/state/wg/tnwga.gopid")
 kill -9 "$old"
 restarted() { [ "$(cat "$T/state/wg/tnwga.gopid")" != "$old" ] && gw wg show tnwga peers 2>/dev/null | grep -q .; }
 check "supervise: wireguard-go is restarted" wait_for 10 restarted
-check "supervise: the restarted device has its 3 peers" bash -c "[ \$(ip netns exec tngw wg show tnwga peers | wc -l) = 3 ]"
+check "supervise: the restarted device has its 3 peers" bash -c "[ \$(nsenter --net=/run/netns/tngw wg show tnwga peers | wc -l) = 3 ]"
 check "supervise: its addresses and routes are back" \
 	wait_for 5 bash -c "ip -n tngw addr show tnwga | grep -q 100.64.10.1/24 && ip -n tngw route show table 1010 | grep -q '10.110.2.0/24 dev tnwga'"
 check "supervise: site a2 reaches its cloud again" wait_for 10 ping_ok tnsa2 10.20.0.5
