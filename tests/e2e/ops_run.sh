@@ -76,11 +76,13 @@ start_run() {	# start_run LOG: rempart run with NOTIFY_SOCKET, wait for READY=1
 	sock_pid=$!
 	wait_for 5 test -S "$T/notify"
 	NOTIFY_SOCKET=$T/notify nsenter --net=/run/netns/"$GW" "$REMPART" -c "$T" run \
-		2>>"$1" &
+		--log-events 5 2>>"$1" &
 	run_pid=$!
 	wait_for 20 grep -q READY=1 "$T/notify.log"
 }
 
+check "ops_run: control: the probed path is open without rempart" \
+	ip netns exec "$PE" ping -c 1 -W 2 198.51.100.1 >/dev/null
 write_cfg 22
 if start_run "$T/run1.log"; then
 	pass "ops_run: run sends READY=1 over NOTIFY_SOCKET"
@@ -158,12 +160,15 @@ check "ops_run: a new run after kill -9 is READY" grep -q READY=1 "$T/notify.log
 sleep 1
 kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null; ping_pid=	# SIGINT: ping prints its statistics
 received=$(awk -F', ' '/packets transmitted/ { split($2, a, " "); print a[1] }' "$T/ping.out")
+sent=$(awk '/packets transmitted/ { print $1 }' "$T/ping.out")
 if [ -n "$dp" ]; then
 	after=$(gateway_packets)
 	check "ops_run: the new run adopted the counters ($before -> $after, not reset)" \
 		test "${after:-0}" -gt "${before:-0}"
-	check "ops_run: the probe of a forbidden path got 0 replies through reloads, kill -9 and restart (got $received)" \
-		test "${received:-1}" -eq 0
+	check "ops_run: the probe of a forbidden path got 0 replies of ${sent:-0} through kill -9 and restart (got $received)" \
+		test "${received:-1}" -eq 0 -a "${sent:-0}" -gt 20
+	check "ops_run: drop events in the log at a bounded rate (5/s), the rest counted as suppressed" \
+		bash -c "grep -q 'event: .* drop .*198.51.100.2' '$T/run1.log' && grep -q 'suppressed [0-9]* more events' '$T/run1.log'"
 else
 	skip "ops_run: kill -9 keeps the state and a new run adopts it: $NODP"
 	skip "ops_run: no open window during kill -9 and restart: $NODP"
