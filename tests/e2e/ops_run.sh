@@ -82,7 +82,7 @@ start_run() {	# start_run LOG: rempart run with NOTIFY_SOCKET, wait for READY=1
 }
 
 check "ops_run: control: the probed path is open without rempart" \
-	ip netns exec "$PE" ping -c 1 -W 2 198.51.100.1 >/dev/null
+	bash -c "ip netns exec $PE ping -c 1 -W 2 198.51.100.1 >/dev/null"
 write_cfg 22
 if start_run "$T/run1.log"; then
 	pass "ops_run: run sends READY=1 over NOTIFY_SOCKET"
