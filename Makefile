@@ -29,6 +29,7 @@ include mk/userspace.mk
 include mk/tests.mk
 -include mk/image.mk
 -include mk/bench.mk
+-include mk/compare.mk
 -include mk/demo.mk
 -include mk/configs.mk
 

@@ -138,43 +138,287 @@ struct rp_state {
 };
 _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 
+/* ---- Policy maps (written by the compiler, userspace/policy.c) ----------
+ *
+ * The policy lives in two slots; every key carries its slot and the programs
+ * read rp_state.active_slot once per packet (SPEC §4.8).  The compiler fills
+ * the inactive slot completely, flips active_slot, waits for running
+ * programs to finish (an RCU grace period) and clears the old slot.
+ */
+#define RP_SLOTS 2
+#define RP_PIN_LPM4 "rp_lpm4"		/* LPM_TRIE rp_lpm4_key -> rp_atom */
+#define RP_PIN_LPM6 "rp_lpm6"		/* LPM_TRIE rp_lpm6_key -> rp_atom */
+#define RP_PIN_RULES "rp_rules"		/* HASH rp_rule_key -> rp_rule_val */
+#define RP_PIN_TENANTS "rp_tenants"	/* ARRAY slot*(RP_TENANT_ID_MAX+1)+id -> rp_tenant_cfg */
+#define RP_PIN_GLOBAL "rp_global"	/* ARRAY slot -> rp_global_cfg */
+#define RP_PIN_IFACES "rp_ifaces"	/* HASH rp_iface_key -> rp_iface_val */
+#define RP_PIN_PORTS "rp_ports"		/* HASH rp_port_key -> rp_port_val */
+#define RP_PIN_FLOWS "rp_flows"		/* LRU_HASH rp_flow_key -> rp_flow_val */
+#define RP_PIN_FRAGS "rp_frags"		/* LRU_HASH rp_frag_key -> rp_frag_val */
+#define RP_PIN_RULE_COUNTERS "rp_rule_counters"	/* PERCPU_ARRAY rule id -> rp_counter */
+#define RP_PIN_SYNC "rp_sync"		/* ARRAY_OF_MAPS, updated only to wait for an RCU grace period */
+
+#define RP_LPM4_MAX (1 << 20)
+#define RP_LPM6_MAX (1 << 20)
+#define RP_RULES_MAX (1 << 21)
+#define RP_IFACES_MAX 16384
+#define RP_PORTS_MAX 16384
+#define RP_FLOW_MAX 262144
+#define RP_FRAG_MAX 16384
+#define RP_RULE_COUNTERS_MAX 262144	/* rule ids 1.., 0 = no rule */
+
+/* Address lookups: one trie per family, scoped by (slot, tenant).  Tenant 0
+ * holds the gateway-wide prefixes (management, every tenant's networks and
+ * site prefixes).  prefixlen counts the 32 bits of slot/pad/tenant. */
+#define RP_LPM_HDR_BITS 32
+struct rp_lpm4_key {
+	__u32 prefixlen;
+	__u8 slot;
+	__u8 pad;
+	__u16 tenant;		/* host order; always fully matched */
+	__u8 addr[4];
+};
+_Static_assert(sizeof(struct rp_lpm4_key) == 12, "rp_lpm4_key layout");
+
+struct rp_lpm6_key {
+	__u32 prefixlen;
+	__u8 slot;
+	__u8 pad;
+	__u16 tenant;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct rp_lpm6_key) == 24, "rp_lpm6_key layout");
+
+/* Zones of docs/policy.md. */
+enum rp_zone {
+	RP_Z_NONE = 0,
+	RP_Z_SITE = 1,
+	RP_Z_CLOUD = 2,
+	RP_Z_GATEWAY = 3,
+	RP_Z_SHARE = 4,
+};
+
+/* rp_atom.flags */
+#define RP_A_IN_SITE 0x01	/* in one of the tenant's sites' allowed_ips */
+#define RP_A_IN_CLOUD 0x02	/* in the tenant's cloud_prefixes */
+#define RP_A_ALLOW_FROM 0x04	/* in one of the tenant's sites' allow_from */
+#define RP_A_MGMT 0x08		/* tenant 0: in [management] allow_from */
+
+/* The value of an address lookup: everything the policy needs to know about
+ * the longest prefix that matched (the compiler folds every shorter prefix
+ * of the same tenant into it). */
+struct rp_atom {
+	__u32 src_class;	/* rule classes: 0 = matches no rule's from */
+	__u32 dst_class;	/* 0 = matches no rule's to */
+	__u32 share_id;		/* zone share: the share's id (rp_rule_key.dst_class) */
+	__u16 flags;		/* RP_A_* */
+	__u8 zone;		/* enum rp_zone */
+	__u8 pad;
+	__u16 share_owner;	/* zone share: the offering tenant's id */
+	__u16 site_owner;	/* tenant 0: lowest tenant id with a site prefix here, 0 none */
+	__u16 owner_a, owner_b;	/* tenant 0: two lowest ids owning a network here, 0 none */
+};
+_Static_assert(sizeof(struct rp_atom) == 24, "rp_atom layout");
+
+/* Protocol classes of rule tables. */
+enum rp_pcls {
+	RP_PC_TCP = 0,
+	RP_PC_UDP = 1,
+	RP_PC_ICMP = 2,		/* ICMP and ICMPv6 */
+	RP_PC_OTHER = 3,
+	RP_PC__COUNT
+};
+
+enum rp_rule_kind {
+	RP_RK_RULES = 0,	/* (tenant, src_class, dst_class): intra rules */
+	RP_RK_SHARE = 1,	/* (0, 0, share id): a share's proto/ports */
+};
+
+struct rp_rule_key {
+	__u8 slot;
+	__u8 kind;		/* enum rp_rule_kind */
+	__u8 pcls;		/* enum rp_pcls */
+	__u8 pad;
+	__u16 tenant;
+	__u16 pad2;
+	__u32 src_class;
+	__u32 dst_class;
+};
+_Static_assert(sizeof(struct rp_rule_key) == 16, "rp_rule_key layout");
+
+/* A destination-port table: segments sorted by lo, the first at 0, each
+ * running to the next one's lo - 1 (the last to 65535).  Protocols without
+ * ports use segment 0 only. */
+#define RP_SEGS_MAX 32
+#define RP_SEGS_LOG2 5
+enum rp_act { RP_ACT_NONE = 0, RP_ACT_ALLOW = 1, RP_ACT_DENY = 2 };
+struct rp_seg {
+	__u16 lo;
+	__u8 act;		/* enum rp_act */
+	__u8 pad;
+	__u32 rule;		/* rule id (rp_rule_counters), 0 none */
+};
+struct rp_rule_val {
+	__u32 n;		/* segments used, 1..RP_SEGS_MAX */
+	__u32 pad;
+	struct rp_seg seg[RP_SEGS_MAX];
+};
+_Static_assert(sizeof(struct rp_seg) == 8, "rp_seg layout");
+_Static_assert(sizeof(struct rp_rule_val) == 8 + 8 * RP_SEGS_MAX, "rp_rule_val layout");
+
+/* rp_tenant_cfg.flags */
+#define RP_T_VALID 0x01
+#define RP_T_INTRA_ALLOW 0x02
+#define RP_T_EGRESS_NAT 0x04
+#define RP_T_EGRESS_CC 0x08	/* egress_countries set */
+struct rp_tenant_cfg {
+	__u16 id;
+	__u16 flags;
+	__u32 pad;
+	struct rp_ccset site_cc;
+	struct rp_ccset egress_cc;
+};
+_Static_assert(sizeof(struct rp_tenant_cfg) == 184, "rp_tenant_cfg layout");
+#define RP_TENANT_SLOTS (RP_SLOTS * (RP_TENANT_ID_MAX + 1))
+
+/* rp_global_cfg.flags */
+#define RP_G_VALID 0x01
+#define RP_G_UNKNOWN_ALLOW 0x02	/* [geo] unknown = allow */
+#define RP_G_MGMT_CC 0x04	/* [management] countries set */
+#define RP_MGMT_PORTS_MAX 16
+struct rp_port_span {
+	__u16 lo, hi;
+};
+struct rp_global_cfg {
+	__u32 flags;
+	__u32 n_mgmt_ports;
+	struct rp_port_span mgmt_ports[RP_MGMT_PORTS_MAX];
+	struct rp_ccset mgmt_cc;
+};
+_Static_assert(sizeof(struct rp_global_cfg) == 8 + 64 + 88, "rp_global_cfg layout");
+
+/* Interfaces: (ifindex, outer VLAN id, hook) -> tenant. */
+struct rp_iface_key {
+	__u32 ifindex;
+	__u16 vid;		/* cloud: outer VID, 0 untagged; tunnel: 0 */
+	__u8 slot;
+	__u8 hook;		/* RP_HOOK_CLOUD_IN | RP_HOOK_TUNNEL_IN */
+};
+_Static_assert(sizeof(struct rp_iface_key) == 8, "rp_iface_key layout");
+struct rp_iface_val {
+	__u16 tenant;
+	__u16 pad;
+};
+
+/* Uplink UDP listen ports -> tenant. */
+struct rp_port_key {
+	__u8 slot;
+	__u8 pad;
+	__u16 port;		/* host order */
+};
+struct rp_port_val {
+	__u16 tenant;
+	__u16 pad;
+};
+
+/* Flows (docs/policy.md "Flows"): the 5-tuple of the packet that was
+ * allowed, in the zone it was recorded for.  ICMP echo: the id in both
+ * ports. */
+struct rp_flow_key {
+	__u16 zone;		/* tenant id, 0 = _gateway */
+	__u8 family;
+	__u8 proto;
+	__u16 sport, dport;	/* host order */
+	__u8 src[16], dst[16];
+};
+_Static_assert(sizeof(struct rp_flow_key) == 40, "rp_flow_key layout");
+struct rp_flow_val {
+	__u64 expires_ns;
+	__u64 created_ns;
+};
+
+struct rp_frag_key {
+	__u16 zone;
+	__u8 family;
+	__u8 proto;
+	__u32 id;
+	__u8 src[16], dst[16];
+};
+_Static_assert(sizeof(struct rp_frag_key) == 40, "rp_frag_key layout");
+struct rp_frag_val {
+	__u64 expires_ns;
+	__u8 reason;		/* the first fragment's (allowed) reason */
+	__u8 pad[3];
+	__u16 tenant;		/* counted against */
+	__u16 pad2;
+};
+
+/* Timeouts (docs/policy.md). */
+#define RP_NS 1000000000ULL
+#define RP_TO_TCP_EST (7200 * RP_NS)
+#define RP_TO_TCP_SYN (60 * RP_NS)
+#define RP_TO_UDP (60 * RP_NS)
+#define RP_TO_ICMP (30 * RP_NS)
+#define RP_TO_OTHER (60 * RP_NS)
+#define RP_TO_FRAG (30 * RP_NS)
+
+/* Event rate limit (token bucket per CPU). */
+struct rp_ratelimit {
+	__u64 last_ns;
+	__u64 tokens;		/* in 1/1000 of an event */
+};
+
 /* Geo database in BPF (bpf/geo.h looks up, userspace/geo_bpf.c builds).
  * RP_PIN_GEO is an ARRAY_OF_MAPS with one slot (key 0) holding the active
- * database: one ARRAY map of __u64 words, replaced as a whole by one update
- * (atomic live reload).  Layout of the words, all host order:
- *   [0, RP_GEO_HDR_WORDS)   header, indexed by enum rp_geo_hdr
+ * database: one ARRAY map whose values are blocks of RP_GEO_BLOCK_WORDS
+ * __u64 words (2 MB), replaced as a whole by one update (atomic reload).
+ * Words are numbered across blocks (word w is in block w >> SHIFT); all
+ * host order:
+ *   [0, RP_GEO_HDR_WORDS)   header, indexed by enum rp_geo_hdr, then the
+ *                           source file names (RP_GEO_H_NAMES)
  *   RP_GEO_IDX4 + (addr >> 16)        IPv4 index, 65536 words
  *   RP_GEO_IDX6 + (addr[0..1])        IPv6 index on the top 16 bits
- *   H_OFF4:   IPv4 intervals, two __u32 per word (entry i in word i / 2,
+ *   from H_OFF4: IPv4 intervals as __u32 (u32 number u is in word u / 2,
  *             low half first): (start & 0xffff) << 16 | cc
- *   H_OFF6HI / H_OFF6LO: IPv6 interval starts, high and low 64 bits
- *   H_OFF6CC: IPv6 interval countries, four __u16 per word (low first)
+ *   from H_OFF6HI: IPv6 interval starts, high 64 bits, one word each;
+ *             slot s = word - H_OFF6HI has its low 64 bits at word
+ *             H_OFF6LO + s and its country at __u16 number s from H_OFF6CC
  * An index word with RP_GEO_DIRECT set means the whole /16 is one country
- * (cc in the low 16 bits, RP_CC_NONE for none); otherwise the low 32 bits
- * are the first interval of the /16 and bits 32..62 their count (>= 2).  The
- * first interval of every /16 starts at the /16's first address, so the
- * answer is the last interval whose start is <= the address: a binary
- * search of at most RP_GEO_MAX_STEPS steps.  Intervals cover gaps too (cc
- * RP_CC_NONE), so every address has exactly one. */
+ * (cc in the low 16 bits, RP_CC_NONE for none); otherwise bits 32..62 count
+ * the /16's intervals (>= 2) and the low 32 bits number the first (IPv4: its
+ * __u32 number, IPv6: its word).  The intervals of one /16 never straddle a
+ * block, so the search runs on one block with plain loads.  The first
+ * interval of every /16 starts at the /16's first address, so the answer is
+ * the last interval whose start is <= the address.  Intervals cover gaps
+ * too (cc RP_CC_NONE), so every address has exactly one.  Block 0 holds the
+ * header and both indexes. */
 #define RP_PIN_GEO "rp_geo"
 #define RP_CC_NODB 0xfffe		/* lookup result: no database loaded */
-#define RP_GEO_MAGIC 0x3130425244474552ULL	/* "REGDRB01" */
-#define RP_GEO_HDR_WORDS 16
+#define RP_GEO_MAGIC 0x3230425244474552ULL	/* "REGDRB02" */
+#define RP_GEO_BLOCK_SHIFT 18
+#define RP_GEO_BLOCK_WORDS (1u << RP_GEO_BLOCK_SHIFT)
+#define RP_GEO_H_NAMES 16		/* source file names, "v4\0v6\0" */
+#define RP_GEO_NAMES_BYTES 1024
+#define RP_GEO_HDR_WORDS (RP_GEO_H_NAMES + RP_GEO_NAMES_BYTES / 8)
 #define RP_GEO_IDX4 RP_GEO_HDR_WORDS
 #define RP_GEO_IDX6 (RP_GEO_IDX4 + 65536)
 #define RP_GEO_FIXED_WORDS (RP_GEO_IDX6 + 65536)
 #define RP_GEO_DIRECT (1ULL << 63)
-#define RP_GEO_MAX_STEPS 24		/* up to 2^24 intervals in one /16 */
+#define RP_GEO_MAX_STEPS 20		/* > log2 of the most intervals in a block */
+
+struct rp_geo_block {
+	__u64 w[RP_GEO_BLOCK_WORDS];
+};
 
 enum rp_geo_hdr {
 	RP_GEO_H_MAGIC = 0,
 	RP_GEO_H_N4,		/* IPv4 intervals (with gaps) */
-	RP_GEO_H_N6,
+	RP_GEO_H_N6,		/* IPv6 slots (intervals and padding) */
 	RP_GEO_H_OFF4,		/* word offsets of the regions */
 	RP_GEO_H_OFF6HI,
 	RP_GEO_H_OFF6LO,
 	RP_GEO_H_OFF6CC,
-	RP_GEO_H_WORDS,		/* total words */
+	RP_GEO_H_WORDS,		/* total words (blocks * RP_GEO_BLOCK_WORDS) */
 	RP_GEO_H_LOADED_AT,	/* unix seconds */
 	RP_GEO_H_RANGES4,	/* ranges with a country, as `geo` counts them */
 	RP_GEO_H_RANGES6,

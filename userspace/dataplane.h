@@ -17,4 +17,7 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 /* Detach every program rempart attached and remove RP_PIN_DIR.  0 or -errno. */
 int dataplane_down(struct diag *d);
 /* fail_mode = open at exit: detach (same as down for the BPF side). */
+
+/* How XDP runs on ifname, for `status`: "native", "generic", or "none". */
+const char *dataplane_xdp_mode(const char *ifname);
 #endif

@@ -77,17 +77,24 @@ uint64_t geo_db_hash(const struct geo_db *db)
 	return h;
 }
 
+/* Intervals of each /16, before layout. */
+struct buckets {
+	uint32_t first[65536], count[65536];	/* count 1: direct */
+	uint16_t direct[65536];
+};
+
 int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag *d)
 {
 	struct ival4 *i4 = malloc((2 * db->n4 + 2) * sizeof(*i4));
 	struct ival6 *i6 = malloc((2 * db->n6 + 2) * sizeof(*i6));
+	struct buckets *b4 = calloc(1, sizeof(*b4)), *b6 = calloc(1, sizeof(*b6));
 	uint32_t *e4 = NULL;
 	uint64_t *w = NULL, *e6hi = NULL, *e6lo = NULL;
 	uint16_t *e6cc = NULL;
-	size_t n4, n6, m4 = 0, m6 = 0, j, words;
+	size_t n4, n6, m4 = 0, m6 = 0, j, words, pu, pw, ohi, nslots;
 	int err = -ENOMEM;
 
-	if (!i4 || !i6)
+	if (!i4 || !i6 || !b4 || !b6)
 		goto out;
 	n4 = ivals4(db, i4);
 	n6 = ivals6(db, i6);
@@ -95,36 +102,36 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 	e6hi = malloc((n6 + 65536) * sizeof(*e6hi));
 	e6lo = malloc((n6 + 65536) * sizeof(*e6lo));
 	e6cc = malloc((n6 + 65536) * sizeof(*e6cc));
-	w = calloc(RP_GEO_FIXED_WORDS, sizeof(*w));
-	if (!e4 || !e6hi || !e6lo || !e6cc || !w)
+	if (!e4 || !e6hi || !e6lo || !e6cc)
 		goto out;
 
 	/* IPv4: per /16, the interval covering its start, then those inside. */
 	j = 0;
 	for (uint32_t b = 0; b < 65536; b++) {
 		uint64_t start = (uint64_t)b << 16, end = start + 65536;
-		size_t first = m4, k;
+		size_t k;
 
 		while (j + 1 < n4 && i4[j + 1].start <= start)
 			j++;
+		b4->first[b] = m4;
 		e4[m4++] = i4[j].cc;	/* offset 0 */
 		for (k = j + 1; k < n4 && i4[k].start < end; k++)
 			e4[m4++] = (i4[k].start & 0xffff) << 16 | i4[k].cc;
-		if (m4 - first == 1) {
-			m4 = first;
-			w[RP_GEO_IDX4 + b] = RP_GEO_DIRECT | i4[j].cc;
-		} else {
-			w[RP_GEO_IDX4 + b] = (uint64_t)(m4 - first) << 32 | first;
+		b4->count[b] = m4 - b4->first[b];
+		if (b4->count[b] == 1) {
+			m4 = b4->first[b];
+			b4->direct[b] = i4[j].cc;
 		}
 	}
 	/* IPv6: the same on the top 16 bits. */
 	j = 0;
 	for (uint32_t b = 0; b < 65536; b++) {
 		u128 start = (u128)b << 112, end = (u128)(b + 1) << 112;
-		size_t first = m6, k;
+		size_t k;
 
 		while (j + 1 < n6 && i6[j + 1].start <= start)
 			j++;
+		b6->first[b] = m6;
 		e6hi[m6] = (uint64_t)(start >> 64);
 		e6lo[m6] = 0;
 		e6cc[m6++] = i6[j].cc;
@@ -133,52 +140,93 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 			e6lo[m6] = (uint64_t)i6[k].start;
 			e6cc[m6++] = i6[k].cc;
 		}
-		if (m6 - first == 1) {
-			m6 = first;
-			w[RP_GEO_IDX6 + b] = RP_GEO_DIRECT | i6[j].cc;
-		} else if (m6 - first > (1u << RP_GEO_MAX_STEPS)) {
-			diag_add(d, "geo: %zu IPv6 intervals in %x::/16, more than the lookup can search",
-				 m6 - first, b);
+		b6->count[b] = m6 - b6->first[b];
+		if (b6->count[b] == 1) {
+			m6 = b6->first[b];
+			b6->direct[b] = i6[j].cc;
+		} else if (b6->count[b] > RP_GEO_BLOCK_WORDS) {
+			diag_add(d, "geo: %u IPv6 intervals in %x::/16, more than one block holds (%u)",
+				 b6->count[b], b, RP_GEO_BLOCK_WORDS);
 			err = -E2BIG;
 			goto out;
-		} else {
-			w[RP_GEO_IDX6 + b] = (uint64_t)(m6 - first) << 32 | first;
 		}
 	}
 
-	words = RP_GEO_FIXED_WORDS + (m4 + 1) / 2 + 2 * m6 + (m6 + 3) / 4;
-	if (words > UINT32_MAX / 2) {
-		diag_add(d, "geo: database too large for the BPF map (%zu words)", words);
+	/* Layout: no /16's intervals straddle a block. */
+	pu = 2 * (size_t)RP_GEO_FIXED_WORDS;	/* IPv4 in __u32 units */
+	for (uint32_t b = 0; b < 65536; b++) {
+		if (b4->count[b] < 2)
+			continue;
+		if (pu % (2 * RP_GEO_BLOCK_WORDS) + b4->count[b] > 2 * RP_GEO_BLOCK_WORDS)
+			pu = (pu / (2 * RP_GEO_BLOCK_WORDS) + 1) * 2 * RP_GEO_BLOCK_WORDS;
+		pu += b4->count[b];
+	}
+	ohi = pw = (pu + 1) / 2;
+	for (uint32_t b = 0; b < 65536; b++) {
+		if (b6->count[b] < 2)
+			continue;
+		if (pw % RP_GEO_BLOCK_WORDS + b6->count[b] > RP_GEO_BLOCK_WORDS)
+			pw = (pw / RP_GEO_BLOCK_WORDS + 1) * RP_GEO_BLOCK_WORDS;
+		pw += b6->count[b];
+	}
+	nslots = pw - ohi;
+	words = pw + nslots + (nslots + 3) / 4;
+	words = (words + RP_GEO_BLOCK_WORDS - 1) / RP_GEO_BLOCK_WORDS * RP_GEO_BLOCK_WORDS;
+	if (words / RP_GEO_BLOCK_WORDS > 64) {
+		diag_add(d, "geo: database too large for the BPF map (%zu MB)", words * 8 >> 20);
 		err = -E2BIG;
 		goto out;
 	}
-	{
-		uint64_t *nw = realloc(w, words * sizeof(*w));
-
-		if (!nw)
-			goto out;
-		w = nw;
-	}
-	memset(w + RP_GEO_FIXED_WORDS, 0, (words - RP_GEO_FIXED_WORDS) * sizeof(*w));
+	w = calloc(words, sizeof(*w));
+	if (!w)
+		goto out;
 	w[RP_GEO_H_MAGIC] = RP_GEO_MAGIC;
 	w[RP_GEO_H_N4] = m4;
-	w[RP_GEO_H_N6] = m6;
+	w[RP_GEO_H_N6] = nslots;
 	w[RP_GEO_H_OFF4] = RP_GEO_FIXED_WORDS;
-	w[RP_GEO_H_OFF6HI] = w[RP_GEO_H_OFF4] + (m4 + 1) / 2;
-	w[RP_GEO_H_OFF6LO] = w[RP_GEO_H_OFF6HI] + m6;
-	w[RP_GEO_H_OFF6CC] = w[RP_GEO_H_OFF6LO] + m6;
+	w[RP_GEO_H_OFF6HI] = ohi;
+	w[RP_GEO_H_OFF6LO] = pw;
+	w[RP_GEO_H_OFF6CC] = pw + nslots;
 	w[RP_GEO_H_WORDS] = words;
 	w[RP_GEO_H_LOADED_AT] = db->loaded_at ? (uint64_t)db->loaded_at : (uint64_t)time(NULL);
 	w[RP_GEO_H_RANGES4] = db->n4;
 	w[RP_GEO_H_RANGES6] = db->n6;
 	w[RP_GEO_H_FORMAT] = db->format;
 	w[RP_GEO_H_HASH] = geo_db_hash(db);
-	for (size_t i = 0; i < m4; i++)
-		w[w[RP_GEO_H_OFF4] + i / 2] |= (uint64_t)e4[i] << ((i & 1) * 32);
-	for (size_t i = 0; i < m6; i++) {
-		w[w[RP_GEO_H_OFF6HI] + i] = e6hi[i];
-		w[w[RP_GEO_H_OFF6LO] + i] = e6lo[i];
-		w[w[RP_GEO_H_OFF6CC] + i / 4] |= (uint64_t)e6cc[i] << ((i & 3) * 16);
+	snprintf((char *)&w[RP_GEO_H_NAMES], RP_GEO_NAMES_BYTES - 1, "%s%c%s",
+		 db->source_v4 ? db->source_v4 : "", 0, db->source_v6 ? db->source_v6 : "");
+	pu = 2 * (size_t)RP_GEO_FIXED_WORDS;
+	for (uint32_t b = 0; b < 65536; b++) {
+		uint32_t c = b4->count[b];
+
+		if (c < 2) {
+			w[RP_GEO_IDX4 + b] = RP_GEO_DIRECT | b4->direct[b];
+			continue;
+		}
+		if (pu % (2 * RP_GEO_BLOCK_WORDS) + c > 2 * RP_GEO_BLOCK_WORDS)
+			pu = (pu / (2 * RP_GEO_BLOCK_WORDS) + 1) * 2 * RP_GEO_BLOCK_WORDS;
+		w[RP_GEO_IDX4 + b] = (uint64_t)c << 32 | pu;
+		for (uint32_t i = 0; i < c; i++, pu++)
+			w[pu / 2] |= (uint64_t)e4[b4->first[b] + i] << ((pu & 1) * 32);
+	}
+	pw = ohi;
+	for (uint32_t b = 0; b < 65536; b++) {
+		uint32_t c = b6->count[b];
+
+		if (c < 2) {
+			w[RP_GEO_IDX6 + b] = RP_GEO_DIRECT | b6->direct[b];
+			continue;
+		}
+		if (pw % RP_GEO_BLOCK_WORDS + c > RP_GEO_BLOCK_WORDS)
+			pw = (pw / RP_GEO_BLOCK_WORDS + 1) * RP_GEO_BLOCK_WORDS;
+		w[RP_GEO_IDX6 + b] = (uint64_t)c << 32 | pw;
+		for (uint32_t i = 0; i < c; i++, pw++) {
+			size_t slot = pw - ohi, src = b6->first[b] + i;
+
+			w[pw] = e6hi[src];
+			w[w[RP_GEO_H_OFF6LO] + slot] = e6lo[src];
+			w[w[RP_GEO_H_OFF6CC] + slot / 4] |= (uint64_t)e6cc[src] << ((slot & 3) * 16);
+		}
 	}
 	img->w = w;
 	img->n = words;
@@ -190,6 +238,8 @@ out:
 	free(w);
 	free(i4);
 	free(i6);
+	free(b4);
+	free(b6);
 	free(e4);
 	free(e6hi);
 	free(e6lo);
@@ -204,35 +254,37 @@ void geo_image_free(struct geo_image *img)
 	img->n = 0;
 }
 
-/* Mirrors rp_geo_lookup_v4/v6 of bpf/geo.h step by step; out-of-range words
- * (a corrupt map) give RP_CC_NODB as the BPF side does. */
+/* Mirrors rp_geo_lookup_v4/v6 of bpf/geo.h step by step (block-relative
+ * offsets made absolute); out-of-range words (a corrupt map) give
+ * RP_CC_NODB as the BPF side does. */
 #define WORD(i) ({ size_t i_ = (i); if (i_ >= n) return RP_CC_NODB; w[i_]; })
 
 static uint16_t words_lookup4(const uint64_t *w, size_t n, uint32_t x)
 {
-	uint64_t ix = WORD(RP_GEO_IDX4 + (x >> 16)), off;
+	uint64_t ix = WORD(RP_GEO_IDX4 + (x >> 16));
 	uint32_t base, cnt;
 
+#define U32(u) ((uint32_t)(WORD((u) / 2) >> (((u) & 1) * 32)))
 	if (ix & RP_GEO_DIRECT)
 		return (uint16_t)ix;
-	off = (uint32_t)WORD(RP_GEO_H_OFF4);
 	base = (uint32_t)ix;
 	cnt = (uint32_t)(ix >> 32);
 	x &= 0xffff;
 	for (int i = 0; i < RP_GEO_MAX_STEPS && cnt > 1; i++) {
-		uint32_t half = cnt >> 1, mid = base + half;
+		uint32_t half = cnt >> 1;
 
-		if ((uint32_t)(WORD(off + (mid >> 1)) >> ((mid & 1) * 32)) >> 16 <= x)
-			base = mid;
+		if (U32(base + half) >> 16 <= x)
+			base += half;
 		cnt -= half;
 	}
-	return (uint16_t)(WORD(off + (base >> 1)) >> ((base & 1) * 32));
+	return (uint16_t)U32(base);
+#undef U32
 }
 
 static uint16_t words_lookup6(const uint64_t *w, size_t n, uint64_t xhi, uint64_t xlo)
 {
 	uint64_t ix = WORD(RP_GEO_IDX6 + (xhi >> 48));
-	uint32_t base, cnt, ohi, olo, occ;
+	uint32_t base, cnt, ohi, olo, occ, slot;
 
 	if (ix & RP_GEO_DIRECT)
 		return (uint16_t)ix;
@@ -243,13 +295,14 @@ static uint16_t words_lookup6(const uint64_t *w, size_t n, uint64_t xhi, uint64_
 	cnt = (uint32_t)(ix >> 32);
 	for (int i = 0; i < RP_GEO_MAX_STEPS && cnt > 1; i++) {
 		uint32_t half = cnt >> 1, mid = base + half;
-		uint64_t khi = WORD(ohi + mid);
+		uint64_t khi = WORD(mid);
 
-		if (khi < xhi || (khi == xhi && WORD(olo + mid) <= xlo))
+		if (khi < xhi || (khi == xhi && WORD(olo + mid - ohi) <= xlo))
 			base = mid;
 		cnt -= half;
 	}
-	return (uint16_t)(WORD(occ + (base >> 2)) >> ((base & 3) * 16));
+	slot = base - ohi;
+	return (uint16_t)(WORD(occ + slot / 4) >> ((slot & 3) * 16));
 }
 #undef WORD
 
@@ -272,8 +325,8 @@ int geo_bpf_swap(int outer_fd, const struct geo_image *img, struct diag *d)
 	void *p;
 	int fd, err = 0;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rp_geo_db", sizeof(__u32), sizeof(__u64),
-			    img->n, &opts);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rp_geo_db", sizeof(__u32),
+			    sizeof(struct rp_geo_block), img->n / RP_GEO_BLOCK_WORDS, &opts);
 	if (fd < 0) {
 		err = -errno;
 		diag_add(d, "geo: cannot create the database map (%zu words): %s", img->n,
@@ -311,9 +364,18 @@ int geo_bpf_load(int outer_fd, const struct geo_db *db, struct diag *d)
 	return err;
 }
 
+const char *geo_bpf_pin_path(void)
+{
+	static char buf[512];
+	const char *dir = getenv("REMPART_PIN_DIR");
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir && *dir ? dir : RP_PIN_DIR, RP_PIN_GEO);
+	return buf;
+}
+
 int geo_bpf_open_pinned(void)
 {
-	int fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_GEO);
+	int fd = bpf_obj_get(geo_bpf_pin_path());
 
 	return fd < 0 ? -errno : fd;
 }
@@ -337,11 +399,11 @@ int geo_bpf_view_open(int outer_fd, struct geo_bpf_view *v)
 		err = -errno;
 		goto fail;
 	}
-	if (info.value_size != 8 || info.max_entries < RP_GEO_FIXED_WORDS) {
+	if (info.value_size != sizeof(struct rp_geo_block) || info.max_entries < 1) {
 		err = -EINVAL;
 		goto fail;
 	}
-	v->n = info.max_entries;
+	v->n = (size_t)info.max_entries * RP_GEO_BLOCK_WORDS;
 	v->map_len = ((size_t)v->n * 8 + getpagesize() - 1) & ~((size_t)getpagesize() - 1);
 	v->w = mmap(NULL, v->map_len, PROT_READ, MAP_SHARED, v->fd, 0);
 	if (v->w == MAP_FAILED) {
@@ -357,6 +419,27 @@ int geo_bpf_view_open(int outer_fd, struct geo_bpf_view *v)
 fail:
 	geo_bpf_view_close(v);
 	return err;
+}
+
+int geo_bpf_info(const uint64_t *w, size_t n, struct geo_bpf_info *info)
+{
+	const char *names = (const char *)&w[RP_GEO_H_NAMES];
+
+	memset(info, 0, sizeof(*info));
+	if (n < RP_GEO_FIXED_WORDS || w[RP_GEO_H_MAGIC] != RP_GEO_MAGIC)
+		return -EINVAL;
+	info->ranges_v4 = w[RP_GEO_H_RANGES4];
+	info->ranges_v6 = w[RP_GEO_H_RANGES6];
+	info->loaded_at = (time_t)w[RP_GEO_H_LOADED_AT];
+	info->format = (enum rp_geo_format)w[RP_GEO_H_FORMAT];
+	info->hash = w[RP_GEO_H_HASH];
+	info->bytes = n * 8;
+	snprintf(info->source_v4, sizeof(info->source_v4), "%.*s", RP_GEO_NAMES_BYTES - 1, names);
+	names += strnlen(names, RP_GEO_NAMES_BYTES - 1) + 1;
+	if (names < (const char *)&w[RP_GEO_HDR_WORDS])
+		snprintf(info->source_v6, sizeof(info->source_v6), "%.*s",
+			 (int)((const char *)&w[RP_GEO_HDR_WORDS] - names - 1), names);
+	return 0;
 }
 
 void geo_bpf_view_close(struct geo_bpf_view *v)

@@ -37,8 +37,11 @@ int geo_bpf_load(int outer_fd, const struct geo_db *db, struct diag *d);
 /* Swap an image already built (geo_bpf_load = build + this). */
 int geo_bpf_swap(int outer_fd, const struct geo_image *img, struct diag *d);
 
-/* The pinned rp_geo: an fd, or -errno (-ENOENT: no dataplane loaded). */
+/* The pinned rp_geo: an fd, or -errno (-ENOENT: no dataplane loaded).
+ * The path is RP_PIN_DIR/RP_PIN_GEO; the environment variable
+ * REMPART_PIN_DIR replaces RP_PIN_DIR (for tests). */
 int geo_bpf_open_pinned(void);
+const char *geo_bpf_pin_path(void);
 
 /* The active database, mapped read-only, for `geo lookup` and `status`. */
 struct geo_bpf_view {
@@ -50,6 +53,18 @@ struct geo_bpf_view {
 /* 0, -ENOENT when no database is loaded, or -errno. */
 int geo_bpf_view_open(int outer_fd, struct geo_bpf_view *v);
 void geo_bpf_view_close(struct geo_bpf_view *v);
+
+/* What `status` and `geo lookup` say about a loaded database (from an
+ * image or a mapped view: geo_bpf_info(v.w, v.n, &info)). */
+struct geo_bpf_info {
+	uint64_t ranges_v4, ranges_v6;	/* entries = ranges_v4 + ranges_v6 */
+	time_t loaded_at;
+	enum rp_geo_format format;
+	uint64_t hash;
+	size_t bytes;			/* map size */
+	char source_v4[RP_GEO_NAMES_BYTES], source_v6[RP_GEO_NAMES_BYTES];
+};
+int geo_bpf_info(const uint64_t *w, size_t n, struct geo_bpf_info *info);
 
 /* FNV-1a 64 of db's ranges (the RP_GEO_H_HASH word). */
 uint64_t geo_db_hash(const struct geo_db *db);

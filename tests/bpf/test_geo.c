@@ -306,6 +306,18 @@ int main(int argc, char **argv)
 	struct geo_probe *skel;
 	struct rp_addr x;
 
+	if (argc > 2 && !strcmp(argv[1], "--pin")) {	/* for test_cmd_geo.sh */
+		char p[512];
+
+		skel = geo_probe__open_and_load();
+		snprintf(p, sizeof(p), "%s/%s", argv[2], RP_PIN_GEO);
+		if (!skel || bpf_map__pin(skel->maps.rp_geo, p)) {
+			fprintf(stderr, "test_geo: cannot pin rp_geo at %s: %s\n", p, strerror(errno));
+			return 1;
+		}
+		geo_probe__destroy(skel);
+		return 0;
+	}
 	if (argc > 1)
 		datadir = argv[1];
 	if (geteuid()) {

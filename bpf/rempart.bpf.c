@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: GPL-2.0
+/* rempart.bpf.c — the dataplane: docs/policy.md on real packets.
+ *
+ *   uplink_in   XDP on the uplink: WireGuard geo-fence, management, replies
+ *   uplink_out  TC egress on the uplink: clear-text guard, flow recording
+ *   cloud_in    XDP on cloud attachments (VLAN/QinQ aware)
+ *   tunnel_in   TC ingress on tunnel interfaces (L3, no Ethernet header)
+ *
+ * Every lookup is scoped by the policy slot read once per packet from
+ * rp_state, so a policy swap is atomic (SPEC §4.8).  The compiler
+ * (userspace/policy.c) has folded "longest prefix, then file order" into
+ * the maps: the programs only look things up.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "rempart_abi.h"
+#include "parse.h"
+#include "geo.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Load-time knobs (set through the skeleton before load). */
+const volatile __u32 tunnel_l2_skip = 0;	/* bytes before the IP header at tunnel_in (tests: 14) */
+const volatile __u32 stateless = 0;		/* 1: no flow/fragment state (differential test) */
+const volatile __u32 ev_rate = 200;		/* drop events per second per CPU */
+const volatile __u32 ev_burst = 100;
+
+/* ---- maps ---------------------------------------------------------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_state);
+} rp_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RP_COUNTERS_MAX);
+	__type(key, __u32);
+	__type(value, struct rp_counter);
+} rp_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RP_GEO_DROPS_MAX);
+	__type(key, __u32);
+	__type(value, struct rp_counter);
+} rp_geo_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RP_RULE_COUNTERS_MAX);
+	__type(key, __u32);
+	__type(value, struct rp_counter);
+} rp_rule_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} rp_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_ratelimit);
+} rp_evlimit SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, RP_LPM4_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rp_lpm4_key);
+	__type(value, struct rp_atom);
+} rp_lpm4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, RP_LPM6_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rp_lpm6_key);
+	__type(value, struct rp_atom);
+} rp_lpm6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RP_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rp_rule_key);
+	__type(value, struct rp_rule_val);
+} rp_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_TENANT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rp_tenant_cfg);
+} rp_tenants SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rp_global_cfg);
+} rp_global SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RP_IFACES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rp_iface_key);
+	__type(value, struct rp_iface_val);
+} rp_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RP_PORTS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rp_port_key);
+	__type(value, struct rp_port_val);
+} rp_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RP_FLOW_MAX);
+	__type(key, struct rp_flow_key);
+	__type(value, struct rp_flow_val);
+} rp_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RP_FRAG_MAX);
+	__type(key, struct rp_frag_key);
+	__type(value, struct rp_frag_val);
+} rp_frags SEC(".maps");
+
+/* Updated by userspace only: an update of a map-in-map waits for an RCU
+ * grace period, i.e. for every program still reading the old slot. */
+struct rp_sync_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} rp_sync_inner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct rp_sync_inner);
+} rp_sync SEC(".maps") = {
+	.values = { [0] = &rp_sync_inner },
+};
+
+/* ---- country lookup ------------------------------------------------------ */
+
+/* The one place that asks for a country (bpf/geo.h).  No database loaded
+ * is "no country", as for the reference evaluator without one: `unknown`
+ * decides (deny: nothing passes the fence). */
+static __always_inline __u16 rp_country_of(int family, const __u32 *addr)
+{
+	__u16 cc = family == RP_AF_INET ? rp_geo_lookup_v4(addr[0]) : rp_geo_lookup_v6((const __u8 *)addr);
+
+	return cc == RP_CC_NODB ? RP_CC_NONE : cc;
+}
+
+/* ---- verdict, accounting, events ----------------------------------------- */
+
+struct rp_verd {
+	__u32 rule;
+	__u16 tenant;		/* counted against */
+	__u16 country;
+	__u8 allow;
+	__u8 reason;
+	__u8 hook;
+	__u8 pad;
+};
+
+static __always_inline void set_v(struct rp_verd *v, int allow, int reason)
+{
+	v->allow = allow;
+	v->reason = reason;
+}
+
+static __always_inline void add_counter(void *map, __u32 key, __u32 len)
+{
+	struct rp_counter *c = bpf_map_lookup_elem(map, &key);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
+static __always_inline int take_token(void)
+{
+	__u32 zero = 0;
+	struct rp_ratelimit *rl = bpf_map_lookup_elem(&rp_evlimit, &zero);
+	__u64 now, cap;
+
+	if (!rl)
+		return 0;
+	now = bpf_ktime_get_ns();
+	cap = (__u64)ev_burst * 1000;
+	rl->tokens += (now - rl->last_ns) / 1000 * ev_rate / 1000;
+	rl->last_ns = now;
+	if (rl->tokens > cap)
+		rl->tokens = cap;
+	if (rl->tokens < 1000)
+		return 0;
+	rl->tokens -= 1000;
+	return 1;
+}
+
+static __always_inline void emit_event(const struct rp_pkt *p, const struct rp_verd *v, __u32 ifindex)
+{
+	struct rp_event *e;
+
+	if (!take_token())
+		return;
+	e = bpf_ringbuf_reserve(&rp_events, sizeof(*e), 0);
+	if (!e)
+		return;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ifindex = ifindex;
+	e->tenant = v->tenant;
+	e->verdict = v->allow ? RP_ALLOW : RP_DROP;
+	e->reason = v->reason;
+	e->hook = v->hook;
+	e->family = p->kind == RP_K_IP ? p->family : 0;
+	e->proto = p->proto;
+	e->pad0 = 0;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	e->country = v->country;
+	e->vlan = p->vlan;
+	__builtin_memcpy(e->src, p->src, 16);
+	__builtin_memcpy(e->dst, p->dst, 16);
+	e->len = p->len;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void account(const struct rp_pkt *p, const struct rp_verd *v, __u32 ifindex)
+{
+	__u32 t = v->tenant <= RP_TENANT_ID_MAX ? v->tenant : 0;
+
+	add_counter(&rp_counters, t * RP_R__COUNT + v->reason, p->len);
+	if (v->rule)
+		add_counter(&rp_rule_counters, v->rule, p->len);
+	if (v->allow)
+		return;
+	if (v->reason == RP_R_GEO_SITE || v->reason == RP_R_GEO_EGRESS)
+		add_counter(&rp_geo_drops, v->country < RP_CC_COUNT ? v->country : RP_CC_COUNT, p->len);
+	emit_event(p, v, ifindex);
+}
+
+/* ---- lookups ------------------------------------------------------------- */
+
+static __always_inline __u32 read_slot(void)
+{
+	__u32 zero = 0;
+	struct rp_state *st = bpf_map_lookup_elem(&rp_state, &zero);
+
+	return st ? st->active_slot & 1 : 0;
+}
+
+static __always_inline struct rp_atom *atom_of(__u32 slot, __u16 tenant, int family, const __u32 *addr)
+{
+	if (family == RP_AF_INET) {
+		struct rp_lpm4_key k = {
+			.prefixlen = RP_LPM_HDR_BITS + 32,
+			.slot = slot,
+			.tenant = tenant,
+		};
+
+		__builtin_memcpy(k.addr, addr, 4);
+		return bpf_map_lookup_elem(&rp_lpm4, &k);
+	} else {
+		struct rp_lpm6_key k = {
+			.prefixlen = RP_LPM_HDR_BITS + 128,
+			.slot = slot,
+			.tenant = tenant,
+		};
+
+		__builtin_memcpy(k.addr, addr, 16);
+		return bpf_map_lookup_elem(&rp_lpm6, &k);
+	}
+}
+
+static __always_inline struct rp_tenant_cfg *tenant_cfg(__u32 slot, __u16 id)
+{
+	__u32 k = slot * (RP_TENANT_ID_MAX + 1) + id;
+
+	return bpf_map_lookup_elem(&rp_tenants, &k);
+}
+
+static __always_inline int pcls_of(const struct rp_pkt *p, __u16 *port)
+{
+	*port = 0;
+	if (p->proto == IPPROTO_TCP) {
+		*port = p->dport;
+		return RP_PC_TCP;
+	}
+	if (p->proto == IPPROTO_UDP) {
+		*port = p->dport;
+		return RP_PC_UDP;
+	}
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		return RP_PC_ICMP;
+	return RP_PC_OTHER;
+}
+
+/* The port table of (kind, tenant, classes, protocol class): act + rule. */
+static __always_inline void table_lookup(__u32 slot, int kind, __u16 tenant, __u32 sc, __u32 dc,
+					 const struct rp_pkt *p, __u8 *act, __u32 *rule)
+{
+	struct rp_rule_key k = { .slot = slot, .kind = kind, .tenant = tenant,
+				 .src_class = sc, .dst_class = dc };
+	struct rp_rule_val *rv;
+	__u32 lo = 0, hi, n;
+	__u16 port;
+	int i;
+
+	k.pcls = pcls_of(p, &port);
+	*act = RP_ACT_NONE;
+	*rule = 0;
+	rv = bpf_map_lookup_elem(&rp_rules, &k);
+	if (!rv)
+		return;
+	n = rv->n;
+	if (n == 0 || n > RP_SEGS_MAX)
+		return;
+	hi = n;
+	/* the last segment whose lo <= port (segment 0 starts at 0) */
+	for (i = 0; i <= RP_SEGS_LOG2; i++) {
+		__u32 mid;
+
+		if (hi - lo <= 1)
+			break;
+		mid = (lo + hi) / 2;
+		if (rv->seg[mid & (RP_SEGS_MAX - 1)].lo <= port)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*act = rv->seg[lo & (RP_SEGS_MAX - 1)].act;
+	*rule = rv->seg[lo & (RP_SEGS_MAX - 1)].rule;
+}
+
+/* ---- flows and fragments ------------------------------------------------- */
+
+static __always_inline void flow_key(struct rp_flow_key *k, __u16 zone, const struct rp_pkt *p, int reverse)
+{
+	__u16 sp = p->sport, dp = p->dport;
+
+	if (p->is_echo)
+		sp = dp = p->echo_id;
+	k->zone = zone;
+	k->family = p->family;
+	k->proto = p->proto;
+	if (!reverse) {
+		k->sport = sp;
+		k->dport = dp;
+		__builtin_memcpy(k->src, p->src, 16);
+		__builtin_memcpy(k->dst, p->dst, 16);
+	} else {
+		k->sport = dp;
+		k->dport = sp;
+		__builtin_memcpy(k->src, p->dst, 16);
+		__builtin_memcpy(k->dst, p->src, 16);
+	}
+}
+
+static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
+{
+	if (p->proto == IPPROTO_TCP)
+		return (p->tcp_flags & 0x12) == 0x02 ? RP_TO_TCP_SYN : RP_TO_TCP_EST;
+	if (p->proto == IPPROTO_UDP)
+		return RP_TO_UDP;
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		return RP_TO_ICMP;
+	return RP_TO_OTHER;
+}
+
+/* Keep an entry alive for `to` from now; writes at most about once a second. */
+static __always_inline void flow_touch(struct rp_flow_key *k, struct rp_flow_val *cur, __u64 to)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct rp_flow_val v = { .expires_ns = now + to, .created_ns = now };
+
+	if (cur) {
+		if (cur->expires_ns + RP_NS >= now + to)
+			return;
+		cur->expires_ns = now + to;
+		return;
+	}
+	bpf_map_update_elem(&rp_flows, k, &v, BPF_ANY);
+}
+
+static __always_inline void flow_record(__u16 zone, const struct rp_pkt *p)
+{
+	struct rp_flow_key k = {};
+
+	if (stateless || p->frag == RP_FRAG_LATER)
+		return;
+	flow_key(&k, zone, p, 0);
+	flow_touch(&k, bpf_map_lookup_elem(&rp_flows, &k), flow_timeout(p));
+}
+
+static __always_inline int flow_is_reply(__u16 zone, const struct rp_pkt *p)
+{
+	struct rp_flow_key k = {};
+	struct rp_flow_val *v;
+
+	if (stateless)
+		return 0;
+	flow_key(&k, zone, p, 1);
+	v = bpf_map_lookup_elem(&rp_flows, &k);
+	if (!v || v->expires_ns < bpf_ktime_get_ns())
+		return 0;
+	/* a reply keeps the flow alive; a TCP answer makes it established */
+	flow_touch(&k, v, p->proto == IPPROTO_TCP ? RP_TO_TCP_EST : flow_timeout(p));
+	return 1;
+}
+
+/* An ICMP error about a flow the gateway opened (uplink_in step 5). */
+static __always_inline int flow_inner_known(const struct rp_pkt *p)
+{
+	struct rp_flow_key k = { .zone = RP_TENANT_GATEWAY };
+	struct rp_flow_val *v;
+
+	if (stateless || !p->has_inner)
+		return 0;
+	k.family = p->family;
+	k.proto = p->iproto;
+	k.sport = p->isport;
+	k.dport = p->idport;
+	__builtin_memcpy(k.src, p->isrc, 16);
+	__builtin_memcpy(k.dst, p->idst, 16);
+	v = bpf_map_lookup_elem(&rp_flows, &k);
+	return v && v->expires_ns >= bpf_ktime_get_ns();
+}
+
+static __always_inline void frag_key(struct rp_frag_key *k, __u16 zone, const struct rp_pkt *p)
+{
+	k->zone = zone;
+	k->family = p->family;
+	k->proto = p->proto;
+	k->id = p->frag_id;
+	__builtin_memcpy(k->src, p->src, 16);
+	__builtin_memcpy(k->dst, p->dst, 16);
+}
+
+/* A later fragment follows its first fragment's verdict, or is dropped. */
+static __always_inline void frag_judge(__u16 zone, const struct rp_pkt *p, struct rp_verd *v)
+{
+	struct rp_frag_key k = {};
+	struct rp_frag_val *fv;
+
+	set_v(v, 0, RP_R_FRAGMENT);
+	if (stateless)
+		return;
+	frag_key(&k, zone, p);
+	fv = bpf_map_lookup_elem(&rp_frags, &k);
+	if (!fv || fv->expires_ns < bpf_ktime_get_ns())
+		return;
+	set_v(v, 1, fv->reason);
+}
+
+static __always_inline void frag_remember(__u16 zone, const struct rp_pkt *p, const struct rp_verd *v)
+{
+	struct rp_frag_key k = {};
+	struct rp_frag_val fv = {};
+
+	if (stateless || p->frag != RP_FRAG_FIRST || !v->allow)
+		return;
+	frag_key(&k, zone, p);
+	fv.expires_ns = bpf_ktime_get_ns() + RP_TO_FRAG;
+	fv.reason = v->reason;
+	fv.tenant = v->tenant;
+	bpf_map_update_elem(&rp_frags, &k, &fv, BPF_ANY);
+}
+
+/* ---- judging ------------------------------------------------------------- */
+
+static __always_inline int is_nd(const struct rp_pkt *p)
+{
+	return p->family == RP_AF_INET6 && p->proto == IPPROTO_ICMPV6 && p->l4 &&
+	       p->icmp_type >= 133 && p->icmp_type <= 137 && p->hop == 255;
+}
+
+static __always_inline int country_allowed(const struct rp_ccset *set, __u16 cc, int unknown_allow)
+{
+	__u32 w = cc / 64;
+
+	if (cc == RP_CC_NONE)
+		return unknown_allow;
+	/* rp_ccset_has(), with the word index bounded for the verifier (the
+	 * empty asm keeps clang from folding the second test into the first) */
+	if (cc >= RP_CC_COUNT)
+		return 0;
+	asm volatile("" : "+r"(w));
+	if (w >= RP_CC_WORDS)
+		return 0;
+	return (set->bits[w] >> (cc % 64)) & 1;
+}
+
+static __always_inline struct rp_global_cfg *global_cfg(__u32 slot)
+{
+	return bpf_map_lookup_elem(&rp_global, &slot);
+}
+
+/* policy(T, from, src, dst) of docs/policy.md.  *flow_zone: where to record
+ * the flow when allowed (0xffffffff: not recorded). */
+static __always_inline void policy(__u32 slot, __u16 tid, const struct rp_tenant_cfg *tc,
+				   const struct rp_atom *sa, const struct rp_atom *da,
+				   const struct rp_pkt *p, struct rp_verd *v, __u32 *flow_zone)
+{
+	__u8 zone = da ? da->zone : RP_Z_NONE;
+	struct rp_global_cfg *g;
+	struct rp_atom *ga;
+	__u8 act;
+	__u32 rule;
+
+	if (zone == RP_Z_SITE || zone == RP_Z_CLOUD || zone == RP_Z_GATEWAY) {
+		act = RP_ACT_NONE;
+		rule = 0;
+		if (sa && sa->src_class && da->dst_class)
+			table_lookup(slot, RP_RK_RULES, tid, sa->src_class, da->dst_class, p, &act, &rule);
+		v->rule = rule;
+		if (act == RP_ACT_ALLOW)
+			set_v(v, 1, RP_R_ALLOWED);
+		else if (act == RP_ACT_DENY)
+			set_v(v, 0, RP_R_NO_RULE);
+		else if (tc->flags & RP_T_INTRA_ALLOW)
+			set_v(v, 1, RP_R_ALLOWED);
+		else
+			set_v(v, 0, RP_R_NO_RULE);
+		*flow_zone = tid;
+		return;
+	}
+	if (zone == RP_Z_SHARE) {
+		table_lookup(slot, RP_RK_SHARE, 0, 0, da->share_id, p, &act, &rule);
+		if (act == RP_ACT_ALLOW) {
+			v->rule = rule;
+			set_v(v, 1, RP_R_ALLOWED);
+			*flow_zone = da->share_owner;
+		} else {
+			set_v(v, 0, RP_R_CROSS_TENANT);
+		}
+		return;
+	}
+	ga = atom_of(slot, RP_TENANT_GATEWAY, p->family, p->dst);
+	if (ga && ((ga->owner_a && ga->owner_a != tid) || (ga->owner_b && ga->owner_b != tid))) {
+		set_v(v, 0, RP_R_CROSS_TENANT);
+		return;
+	}
+	if (!(tc->flags & RP_T_EGRESS_NAT)) {
+		set_v(v, 0, RP_R_NO_RULE);
+		return;
+	}
+	if (!(tc->flags & RP_T_EGRESS_CC)) {
+		set_v(v, 1, RP_R_ALLOWED);
+		return;
+	}
+	g = global_cfg(slot);
+	v->country = rp_country_of(p->family, p->dst);
+	if (country_allowed(&tc->egress_cc, v->country, g && (g->flags & RP_G_UNKNOWN_ALLOW)))
+		set_v(v, 1, RP_R_ALLOWED);
+	else
+		set_v(v, 0, RP_R_GEO_EGRESS);
+}
+
+/* cloud_in / tunnel_in after parsing: steps from "later fragment" on. */
+static __always_inline void judge_tenant(__u32 slot, __u16 tid, struct rp_pkt *p,
+					 struct rp_verd *v, int from_cloud)
+{
+	struct rp_tenant_cfg *tc = tenant_cfg(slot, tid);
+	struct rp_atom *sa, *da;
+	__u32 flow_zone = 0xffffffff;
+
+	if (!tc || !(tc->flags & RP_T_VALID)) {
+		set_v(v, 0, RP_R_MALFORMED);
+		return;
+	}
+	if (p->frag == RP_FRAG_LATER) {
+		frag_judge(tid, p, v);
+		return;
+	}
+	sa = atom_of(slot, tid, p->family, p->src);
+	if (!sa || !(sa->flags & (from_cloud ? RP_A_IN_CLOUD : RP_A_IN_SITE))) {
+		set_v(v, 0, RP_R_SPOOFED);
+		return;
+	}
+	if (flow_is_reply(tid, p)) {
+		set_v(v, 1, RP_R_REPLY);
+	} else {
+		da = atom_of(slot, tid, p->family, p->dst);
+		policy(slot, tid, tc, sa, da, p, v, &flow_zone);
+		if (v->allow && flow_zone != 0xffffffff)
+			flow_record(flow_zone, p);
+	}
+	frag_remember(tid, p, v);
+}
+
+/* ---- programs ------------------------------------------------------------ */
+
+static __always_inline int iface_tenant(__u32 slot, __u32 ifindex, __u16 vid, int hook)
+{
+	struct rp_iface_key k = { .ifindex = ifindex, .vid = vid, .slot = slot, .hook = hook };
+	struct rp_iface_val *iv = bpf_map_lookup_elem(&rp_ifaces, &k);
+
+	return iv ? iv->tenant : -1;
+}
+
+SEC("xdp")
+int cloud_in(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct rp_cur c = { .data = data, .data_end = data_end, .lim = data_end - data };
+	struct rp_verd v = { .hook = RP_HOOK_CLOUD_IN, .country = RP_CC_NONE };
+	struct rp_pkt p = { .len = data_end - data };
+	__u32 slot = read_slot();
+	int bad = parse_frame(&c, &p), t;
+
+	t = iface_tenant(slot, ctx->ingress_ifindex, p.vlan, RP_HOOK_CLOUD_IN);
+	if (t < 0) {
+		set_v(&v, 0, RP_R_MALFORMED);
+		goto out;
+	}
+	v.tenant = t;
+	if (bad)
+		set_v(&v, 0, RP_R_MALFORMED);
+	else if (p.kind == RP_K_ARP)
+		set_v(&v, 1, RP_R_ALLOWED);
+	else if (p.kind != RP_K_IP)
+		set_v(&v, 0, RP_R_MALFORMED);
+	else if (is_nd(&p))
+		set_v(&v, 1, RP_R_ALLOWED);
+	else
+		judge_tenant(slot, t, &p, &v, 1);
+out:
+	account(&p, &v, ctx->ingress_ifindex);
+	return v.allow ? XDP_PASS : XDP_DROP;
+}
+
+SEC("tc")
+int tunnel_in(struct __sk_buff *skb)
+{
+	struct rp_verd v = { .hook = RP_HOOK_TUNNEL_IN, .country = RP_CC_NONE };
+	struct rp_pkt p = { .len = skb->len };
+	__u32 slot = read_slot();
+	struct rp_cur c;
+	int t;
+
+	t = iface_tenant(slot, skb->ifindex, 0, RP_HOOK_TUNNEL_IN);
+	if (t < 0) {
+		set_v(&v, 0, RP_R_MALFORMED);
+		goto out;
+	}
+	v.tenant = t;
+	if (skb->len > tunnel_l2_skip)
+		bpf_skb_pull_data(skb, skb->len < 1024 ? skb->len : 1024);
+	c.data = (void *)(long)skb->data;
+	c.data_end = (void *)(long)skb->data_end;
+	c.off = tunnel_l2_skip;
+	c.lim = skb->len;
+	if (parse_ip(&c, &p, 0))
+		set_v(&v, 0, RP_R_MALFORMED);
+	else
+		judge_tenant(slot, t, &p, &v, 0);
+out:
+	account(&p, &v, skb->ifindex);
+	return v.allow ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+SEC("xdp")
+int uplink_in(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct rp_cur c = { .data = data, .data_end = data_end, .lim = data_end - data };
+	struct rp_verd v = { .hook = RP_HOOK_UPLINK_IN, .country = RP_CC_NONE };
+	struct rp_pkt p = { .len = data_end - data };
+	__u32 slot = read_slot();
+	struct rp_global_cfg *g;
+	struct rp_port_val *pv;
+	struct rp_atom *a;
+	__u32 i;
+
+	if (parse_frame(&c, &p)) {
+		set_v(&v, 0, RP_R_MALFORMED);
+		goto out;
+	}
+	if (p.kind == RP_K_ARP) {
+		set_v(&v, 1, RP_R_ALLOWED);
+		goto out;
+	}
+	if (p.kind != RP_K_IP) {
+		set_v(&v, 0, RP_R_NOT_WIREGUARD);
+		goto out;
+	}
+	if (p.proto == IPPROTO_UDP && p.l4) {
+		struct rp_port_key pk = { .slot = slot, .port = p.dport };
+
+		pv = bpf_map_lookup_elem(&rp_ports, &pk);
+		if (pv)
+			v.tenant = pv->tenant;
+	} else {
+		pv = NULL;
+	}
+	if (is_nd(&p) ||
+	    (p.proto == IPPROTO_UDP && p.l4 && p.family == RP_AF_INET && p.sport == 67 && p.dport == 68) ||
+	    (p.proto == IPPROTO_UDP && p.l4 && p.family == RP_AF_INET6 && p.sport == 547 && p.dport == 546)) {
+		set_v(&v, 1, RP_R_ALLOWED);
+		goto out;
+	}
+	if (p.frag == RP_FRAG_LATER) {
+		frag_judge(RP_TENANT_GATEWAY, &p, &v);
+		goto out;
+	}
+	if (flow_is_reply(RP_TENANT_GATEWAY, &p) || flow_inner_known(&p)) {
+		set_v(&v, 1, RP_R_REPLY);
+		goto frag;
+	}
+	g = global_cfg(slot);
+	if (pv) {
+		struct rp_tenant_cfg *tc = tenant_cfg(slot, pv->tenant);
+
+		v.country = rp_country_of(p.family, p.src);
+		a = atom_of(slot, pv->tenant, p.family, p.src);
+		if (a && (a->flags & RP_A_ALLOW_FROM))
+			set_v(&v, 1, RP_R_ALLOWED);
+		else if (tc && country_allowed(&tc->site_cc, v.country,
+					       g && (g->flags & RP_G_UNKNOWN_ALLOW)))
+			set_v(&v, 1, RP_R_ALLOWED);
+		else
+			set_v(&v, 0, RP_R_GEO_SITE);
+		goto frag;
+	}
+	set_v(&v, 0, RP_R_NOT_WIREGUARD);
+	if (p.proto == IPPROTO_TCP && p.l4 && g) {
+		int port_ok = 0;
+
+		for (i = 0; i < RP_MGMT_PORTS_MAX; i++) {
+			if (i >= g->n_mgmt_ports)
+				break;
+			if (p.dport >= g->mgmt_ports[i].lo && p.dport <= g->mgmt_ports[i].hi) {
+				port_ok = 1;
+				break;
+			}
+		}
+		a = port_ok ? atom_of(slot, RP_TENANT_GATEWAY, p.family, p.src) : NULL;
+		if (a && (a->flags & RP_A_MGMT)) {
+			if (!(g->flags & RP_G_MGMT_CC)) {
+				set_v(&v, 1, RP_R_MANAGEMENT);
+			} else {
+				v.country = rp_country_of(p.family, p.src);
+				if (country_allowed(&g->mgmt_cc, v.country, g->flags & RP_G_UNKNOWN_ALLOW))
+					set_v(&v, 1, RP_R_MANAGEMENT);
+			}
+		}
+	}
+frag:
+	frag_remember(RP_TENANT_GATEWAY, &p, &v);
+out:
+	account(&p, &v, ctx->ingress_ifindex);
+	return v.allow ? XDP_PASS : XDP_DROP;
+}
+
+SEC("tc")
+int uplink_out(struct __sk_buff *skb)
+{
+	struct rp_verd v = { .hook = RP_HOOK_UPLINK_OUT, .country = RP_CC_NONE };
+	struct rp_pkt p = { .len = skb->len };
+	__u32 slot = read_slot();
+	struct rp_atom *ga;
+	struct rp_cur c;
+
+	bpf_skb_pull_data(skb, skb->len < 1024 ? skb->len : 1024);
+	c.data = (void *)(long)skb->data;
+	c.data_end = (void *)(long)skb->data_end;
+	c.off = 0;
+	c.lim = skb->len;
+	if (parse_frame(&c, &p)) {
+		set_v(&v, 0, RP_R_MALFORMED);
+		goto out;
+	}
+	if (p.kind != RP_K_IP) {
+		set_v(&v, 1, RP_R_ALLOWED);
+		goto out;
+	}
+	ga = atom_of(slot, RP_TENANT_GATEWAY, p.family, p.dst);
+	if (ga && ga->site_owner) {
+		v.tenant = ga->site_owner;
+		set_v(&v, 0, RP_R_CLEARTEXT);
+		goto out;
+	}
+	set_v(&v, 1, RP_R_ALLOWED);
+	flow_record(RP_TENANT_GATEWAY, &p);
+out:
+	account(&p, &v, skb->ifindex);
+	return v.allow ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* The benchmark's reference point: the cheapest XDP program there is. */
+SEC("xdp")
+int xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}

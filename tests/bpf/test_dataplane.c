@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/* test_dataplane.c — the BPF programs, case by case, through
+ * BPF_PROG_TEST_RUN: a frame, the hook and interface it arrives on, the
+ * expected verdict and the (tenant, reason) counter that must move by one.
+ * Cases run in order with flow and fragment state on, so a case may rely
+ * on the state an earlier one created (replies, later fragments).
+ * Config: tests/bpf/fixture_cfg.h. */
+#include "fixture_cfg.h"
+#include "reason.h"
+#include "tap.h"
+
+#define UI RP_HOOK_UPLINK_IN, "dpup"
+#define UO RP_HOOK_UPLINK_OUT, "dpup"
+#define CL RP_HOOK_CLOUD_IN, "dpcloud"
+#define TK RP_HOOK_CLOUD_IN, "dptrunk"
+#define T1 RP_HOOK_TUNNEL_IN, "dptun1"
+#define T2 RP_HOOK_TUNNEL_IN, "dptun2"
+#define T3 RP_HOOK_TUNNEL_IN, "dptun3"
+#define T4 RP_HOOK_TUNNEL_IN, "dptun4"
+
+#define V4(S, D) .fam = 4, .src = S, .dst = D
+#define V6(S, D) .fam = 6, .src = S, .dst = D
+#define TCP(sp, dp) .proto = 6, .sport = sp, .dport = dp
+#define UDP(sp, dp) .proto = 17, .sport = sp, .dport = dp
+#define ICMP4(t) .proto = 1, .icmp_type = t
+#define ICMP6(t) .proto = 58, .icmp_type = t
+#define VLAN1(v) .nvlan = 1, .vid = { v }
+#define QINQ(o, i) .nvlan = 2, .tpid = { 0x88a8, 0x8100 }, .vid = { o, i }
+
+#define A 1
+#define D 0
+#define R(x) RP_R_##x
+
+struct tcase {
+	const char *name;
+	int hook;
+	const char *ifname;
+	struct ps s;
+	int allow;
+	int reason;
+	unsigned tenant;
+};
+
+/* Embedded packets of ICMP errors. */
+static const struct ps in_gw_flow = { V4("198.51.100.2", "93.184.216.34"), TCP(40000, 443) };
+static const struct ps in_unknown = { V4("198.51.100.2", "93.184.216.35"), TCP(40000, 443) };
+
+/* Ethernet 14, IPv4 20, IPv6 40, TCP 20, UDP 8 */
+static const struct tcase cases[] = {
+	/* ---- uplink_in: what the link needs ---- */
+	{ "up: ARP", UI, { .ethertype = 0x0806 }, A, R(ALLOWED), 0 },
+	{ "up: LLDP is not wireguard", UI, { .ethertype = 0x88cc }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMPv6 NS hop 255", UI, { V6("fe80::1", "ff02::1:ff00:1"), ICMP6(135), .ttl = 255 }, A, R(ALLOWED), 0 },
+	{ "up: ICMPv6 RA hop 255", UI, { V6("fe80::1", "ff02::1"), ICMP6(134), .ttl = 255 }, A, R(ALLOWED), 0 },
+	{ "up: ICMPv6 NS hop 64", UI, { V6("fe80::1", "ff02::1:ff00:1"), ICMP6(135), .ttl = 64 }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMPv6 type 138 hop 255", UI, { V6("fe80::1", "ff02::1"), ICMP6(138), .ttl = 255 }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: DHCP reply", UI, { V4("192.168.1.1", "255.255.255.255"), UDP(67, 68) }, A, R(ALLOWED), 0 },
+	{ "up: DHCPv6 reply", UI, { V6("fe80::1", "fe80::2"), UDP(547, 546) }, A, R(ALLOWED), 0 },
+	{ "up: DHCP ports over IPv6", UI, { V6("fe80::1", "fe80::2"), UDP(67, 68) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: DHCP request direction", UI, { V4("192.168.1.1", "255.255.255.255"), UDP(68, 67) }, D, R(NOT_WIREGUARD), 0 },
+	/* ---- uplink_in: WireGuard geo-fence (no country known: unknown = deny) ---- */
+	{ "up: wg port, no country", UI, { V4("8.8.8.8", "198.51.100.2"), UDP(40000, 51810) }, D, R(GEO_SITE), 10 },
+	{ "up: wg port, site allow_from", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(40000, 51810) }, A, R(ALLOWED), 10 },
+	{ "up: allow_from is per tenant", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(40000, 51820) }, D, R(GEO_SITE), 20 },
+	{ "up: other tenant's port", UI, { V4("8.8.4.4", "198.51.100.2"), UDP(1, 51830) }, D, R(GEO_SITE), 30 },
+	{ "up: wg port over IPv6", UI, { V6("2001:4860::8888", "2001:db8::2"), UDP(40000, 51810) }, D, R(GEO_SITE), 10 },
+	{ "up: tcp to wg port", UI, { V4("196.200.1.7", "198.51.100.2"), TCP(40000, 51810) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: udp elsewhere", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(40000, 9999) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: wg port through IPv4 options", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .ip_opts = 40 }, A, R(ALLOWED), 10 },
+	{ "up: wg port, one VLAN tag", UI, { VLAN1(7), V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810) }, A, R(ALLOWED), 10 },
+	{ "up: wg port, QinQ", UI, { QINQ(7, 8), V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810) }, A, R(ALLOWED), 10 },
+	{ "up: three tags", UI, { .nvlan = 3, .vid = { 1, 2, 3 }, V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810) }, D, R(MALFORMED), 0 },
+	/* ---- uplink_in: management ---- */
+	{ "up: ssh from management", UI, { V4("192.0.2.5", "198.51.100.2"), TCP(50000, 22) }, A, R(MANAGEMENT), 0 },
+	{ "up: ssh from management v6", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(50000, 22) }, A, R(MANAGEMENT), 0 },
+	{ "up: ssh from elsewhere", UI, { V4("198.18.0.1", "198.51.100.2"), TCP(50000, 22) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: other port from management", UI, { V4("192.0.2.5", "198.51.100.2"), TCP(50000, 23) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: udp 22 from management", UI, { V4("192.0.2.5", "198.51.100.2"), UDP(50000, 22) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: echo from internet", UI, { V4("8.8.8.8", "198.51.100.2"), ICMP4(8), .echo_id = 9 }, D, R(NOT_WIREGUARD), 0 },
+	/* ---- replies to the gateway's own connections ---- */
+	{ "up: unsolicited https", UI, { V4("93.184.216.34", "198.51.100.2"), TCP(443, 40000) }, D, R(NOT_WIREGUARD), 0 },
+	{ "out: gateway connects", UO, { V4("198.51.100.2", "93.184.216.34"), TCP(40000, 443), .tcp_flags = 0x02 }, A, R(ALLOWED), 0 },
+	{ "up: reply to the gateway", UI, { V4("93.184.216.34", "198.51.100.2"), TCP(443, 40000), .tcp_flags = 0x12 }, A, R(REPLY), 0 },
+	{ "up: other port is no reply", UI, { V4("93.184.216.34", "198.51.100.2"), TCP(443, 40001) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMP error about the flow", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 4, .inner = &in_gw_flow }, A, R(REPLY), 0 },
+	{ "up: ICMP error about no flow", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 4, .inner = &in_unknown }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMP error without inner bytes", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 4 }, D, R(NOT_WIREGUARD), 0 },
+	{ "out: gateway pings", UO, { V4("198.51.100.2", "9.9.9.9"), ICMP4(8), .echo_id = 77 }, A, R(ALLOWED), 0 },
+	{ "up: echo reply", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 77 }, A, R(REPLY), 0 },
+	{ "up: echo reply, other id", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 78 }, D, R(NOT_WIREGUARD), 0 },
+	{ "out: gateway DNS v6", UO, { V6("2001:db8::2", "2001:4860::8888"), UDP(5353, 53) }, A, R(ALLOWED), 0 },
+	{ "up: DNS reply v6", UI, { V6("2001:4860::8888", "2001:db8::2"), UDP(53, 5353) }, A, R(REPLY), 0 },
+	/* ---- uplink_in: fragments ---- */
+	{ "up: middle fragment alone", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .frag = 2, .frag_id = 1, .payload = 16 }, D, R(FRAGMENT), 0 },
+	{ "up: last fragment alone", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .frag = 3, .frag_id = 1, .payload = 16 }, D, R(FRAGMENT), 0 },
+	{ "up: first fragment allowed", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .frag = 1, .frag_id = 2, .payload = 16 }, A, R(ALLOWED), 10 },
+	{ "up: its middle fragment", UI, { V4("196.200.1.7", "198.51.100.2"), .proto = 17, .frag = 2, .frag_id = 2, .payload = 16 }, A, R(ALLOWED), 0 },
+	{ "up: its last fragment", UI, { V4("196.200.1.7", "198.51.100.2"), .proto = 17, .frag = 3, .frag_id = 2, .payload = 16 }, A, R(ALLOWED), 0 },
+	{ "up: other id is orphan", UI, { V4("196.200.1.7", "198.51.100.2"), .proto = 17, .frag = 3, .frag_id = 3, .payload = 16 }, D, R(FRAGMENT), 0 },
+	{ "up: first fragment dropped", UI, { V4("8.8.8.8", "198.51.100.2"), UDP(1, 51810), .frag = 1, .frag_id = 4, .payload = 16 }, D, R(GEO_SITE), 10 },
+	{ "up: ... so is its last", UI, { V4("8.8.8.8", "198.51.100.2"), .proto = 17, .frag = 3, .frag_id = 4, .payload = 16 }, D, R(FRAGMENT), 0 },
+	{ "up: v6 first fragment allowed", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 1, .ext = { 44 }, .frag = 1, .frag_id = 5 }, A, R(MANAGEMENT), 0 },
+	{ "up: v6 its last fragment", UI, { V6("2001:db8:ad::5", "2001:db8::2"), .proto = 6, .n_ext = 1, .ext = { 44 }, .frag = 3, .frag_id = 5, .payload = 8 }, A, R(MANAGEMENT), 0 },
+	{ "up: v6 orphan fragment", UI, { V6("2001:db8:ad::5", "2001:db8::2"), .proto = 6, .n_ext = 1, .ext = { 44 }, .frag = 3, .frag_id = 6, .payload = 8 }, D, R(FRAGMENT), 0 },
+	{ "up: first fragment without room for UDP", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .frag = 1, .frag_id = 7, .cut = 14 + 20 + 4 }, D, R(MALFORMED), 0 },
+	{ "up: v6 first fragment without room for TCP", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 1, .ext = { 44 }, .frag = 1, .frag_id = 8, .cut = 14 + 48 + 10 }, D, R(MALFORMED), 0 },
+	/* ---- uplink_in: IPv6 extension headers ---- */
+	{ "up: v6 hop-by-hop", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 1, .ext = { 0 } }, A, R(MANAGEMENT), 0 },
+	{ "up: v6 routing", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 1, .ext = { 43 } }, A, R(MANAGEMENT), 0 },
+	{ "up: v6 destination options", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 1, .ext = { 60 } }, A, R(MANAGEMENT), 0 },
+	{ "up: v6 long ext headers", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 2, .ext = { 0, 60 }, .ext_len = 30 }, A, R(MANAGEMENT), 0 },
+	{ "up: v6 chain of 6", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 6, .ext = { 0, 43, 60, 43, 60, 60 } }, A, R(MANAGEMENT), 0 },
+	{ "up: v6 chain of 7", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 7, .ext = { 0, 43, 60, 43, 60, 60, 60 } }, D, R(MALFORMED), 0 },
+	{ "up: v6 chain of 5 + fragment", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 6, .ext = { 0, 43, 60, 43, 60, 44 }, .frag = 1, .frag_id = 9 }, A, R(MANAGEMENT), 0 },
+	{ "up: v6 chain of 6 + fragment", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 7, .ext = { 0, 43, 60, 43, 60, 60, 44 }, .frag = 1, .frag_id = 10 }, D, R(MALFORMED), 0 },
+	{ "up: v6 ESP ends the chain", UI, { V6("2001:db8:ad::5", "2001:db8::2"), .proto = 50, .n_ext = 1, .ext = { 0 }, .payload = 20 }, D, R(NOT_WIREGUARD), 0 },
+	/* ---- truncated or malformed, at every header boundary ---- */
+	{ "cut: ethernet + 1", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .cut_raw = 15 }, D, R(MALFORMED), 0 },
+	{ "cut: VLAN tag", UI, { VLAN1(7), V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .cut_raw = 16 }, D, R(MALFORMED), 0 },
+	{ "cut: IPv4 header", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .cut_raw = 14 + 19 }, D, R(MALFORMED), 0 },
+	{ "cut: IPv4 options", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .ip_opts = 12, .cut = 14 + 28 }, D, R(MALFORMED), 0 },
+	{ "cut: IPv4 total length beyond the frame", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .cut_raw = 14 + 20 + 6 }, D, R(MALFORMED), 0 },
+	{ "cut: UDP header", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .cut = 14 + 20 + 7 }, D, R(MALFORMED), 0 },
+	{ "cut: TCP header", UI, { V4("192.0.2.5", "198.51.100.2"), TCP(1, 22), .cut = 14 + 20 + 19 }, D, R(MALFORMED), 0 },
+	{ "cut: ICMP header", UI, { V4("8.8.8.8", "198.51.100.2"), ICMP4(8), .cut = 14 + 20 + 3 }, D, R(MALFORMED), 0 },
+	{ "cut: IPv6 header", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .cut_raw = 14 + 39 }, D, R(MALFORMED), 0 },
+	{ "cut: IPv6 ext header", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 1, .ext = { 0 }, .cut = 14 + 40 + 4 }, D, R(MALFORMED), 0 },
+	{ "cut: IPv6 fragment header", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .n_ext = 1, .ext = { 44 }, .frag = 1, .cut = 14 + 40 + 6 }, D, R(MALFORMED), 0 },
+	{ "cut: TCP over IPv6", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .cut = 14 + 40 + 12 }, D, R(MALFORMED), 0 },
+	{ "cut: ICMPv6 header", UI, { V6("fe80::1", "ff02::1"), ICMP6(135), .ttl = 255, .cut = 14 + 40 + 2 }, D, R(MALFORMED), 0 },
+	{ "bad: IPv6 payload length beyond the frame", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .tot_len_delta = 1 }, D, R(MALFORMED), 0 },
+	{ "bad: IPv4 version 5", UI, { V4("192.0.2.5", "198.51.100.2"), TCP(1, 22), .version = 5 }, D, R(MALFORMED), 0 },
+	{ "bad: IPv4 IHL 4", UI, { V4("192.0.2.5", "198.51.100.2"), TCP(1, 22), .ihl = 4 }, D, R(MALFORMED), 0 },
+	{ "bad: IPv4 total < header", UI, { V4("192.0.2.5", "198.51.100.2"), TCP(1, 22), .tot_len_delta = -30 }, D, R(MALFORMED), 0 },
+	{ "bad: TCP data offset 4", UI, { V4("192.0.2.5", "198.51.100.2"), TCP(1, 22), .tcp_doff = 4 }, D, R(MALFORMED), 0 },
+	{ "ok: TCP data offset 15, options absent", UI, { V4("192.0.2.5", "198.51.100.2"), TCP(1, 22), .tcp_doff = 15 }, A, R(MANAGEMENT), 0 },
+	{ "ok: trailing padding after IPv4", UI, { V4("192.0.2.5", "198.51.100.2"), TCP(1, 22), .tot_len_delta = -4, .payload = 4 }, A, R(MANAGEMENT), 0 },
+	{ "bad: IPv6 version in IPv6 frame", UI, { V6("2001:db8:ad::5", "2001:db8::2"), TCP(1, 22), .version = 4 }, D, R(MALFORMED), 0 },
+
+	/* ---- uplink_out: clear-text guard ---- */
+	{ "out: ARP", UO, { .ethertype = 0x0806 }, A, R(ALLOWED), 0 },
+	{ "out: to alpha's site in clear", UO, { V4("198.51.100.2", "10.120.1.5"), TCP(1, 2) }, D, R(CLEARTEXT), 10 },
+	{ "out: to beta's site in clear", UO, { V4("198.51.100.2", "10.130.1.5"), UDP(1, 2) }, D, R(CLEARTEXT), 20 },
+	{ "out: to alpha's v6 site in clear", UO, { V6("2001:db8::2", "fd10:120:1::5"), UDP(1, 2) }, D, R(CLEARTEXT), 10 },
+	{ "out: to a cloud prefix is fine", UO, { V4("198.51.100.2", "10.20.1.1"), UDP(1, 2) }, A, R(ALLOWED), 0 },
+	{ "out: later fragment to a site", UO, { V4("198.51.100.2", "10.140.1.9"), .proto = 17, .frag = 3, .payload = 8 }, D, R(CLEARTEXT), 30 },
+	{ "out: malformed", UO, { V4("198.51.100.2", "8.8.8.8"), UDP(1, 2), .cut = 14 + 20 + 3 }, D, R(MALFORMED), 0 },
+
+	/* ---- tunnel_in alpha (intra = deny + rules) ---- */
+	{ "t1: web 443", T1, { V4("10.120.1.5", "10.20.1.10"), TCP(5555, 443) }, A, R(ALLOWED), 10 },
+	{ "t1: web 8445", T1, { V4("10.120.2.5", "10.20.1.10"), TCP(5555, 8445) }, A, R(ALLOWED), 10 },
+	{ "t1: web 8451 no rule", T1, { V4("10.120.1.5", "10.20.1.10"), TCP(5555, 8451) }, D, R(NO_RULE), 10 },
+	{ "t1: deny-host beats web (longer to)", T1, { V4("10.120.1.5", "10.20.1.66"), TCP(5555, 443) }, D, R(NO_RULE), 10 },
+	{ "t1: deny-host is lyon only", T1, { V4("10.120.2.5", "10.20.1.66"), TCP(5555, 443) }, A, R(ALLOWED), 10 },
+	{ "t1: dns udp 53", T1, { V4("10.120.1.5", "10.20.0.53"), UDP(5555, 53) }, A, R(ALLOWED), 10 },
+	{ "t1: dns tcp 53", T1, { V4("10.120.1.5", "10.20.0.53"), TCP(5555, 53) }, D, R(NO_RULE), 10 },
+	{ "t1: ping", T1, { V4("10.120.1.5", "10.20.5.5"), ICMP4(8), .echo_id = 3 }, A, R(ALLOWED), 10 },
+	{ "t1: ping under web's /24", T1, { V4("10.120.1.5", "10.20.1.10"), ICMP4(8), .echo_id = 3 }, A, R(ALLOWED), 10 },
+	{ "t1: udp no rule", T1, { V4("10.120.1.5", "10.20.5.5"), UDP(5555, 1234) }, D, R(NO_RULE), 10 },
+	{ "t1: gre no rule", T1, { V4("10.120.1.5", "10.20.5.5"), .proto = 47, .payload = 8 }, D, R(NO_RULE), 10 },
+	{ "t1: v6 web", T1, { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 80) }, A, R(ALLOWED), 10 },
+	{ "t1: v6 81", T1, { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 81) }, D, R(NO_RULE), 10 },
+	{ "t1: v6 web through hop-by-hop+dst", T1, { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 80), .n_ext = 2, .ext = { 0, 60 } }, A, R(ALLOWED), 10 },
+	{ "t1: spoofed source", T1, { V4("10.99.0.1", "10.20.1.10"), TCP(5555, 443) }, D, R(SPOOFED), 10 },
+	{ "t1: beta's site as source", T1, { V4("10.130.1.5", "10.20.1.10"), TCP(5555, 443) }, D, R(SPOOFED), 10 },
+	{ "t1: cloud address as source", T1, { V4("10.20.1.10", "10.20.1.11"), TCP(5555, 443) }, D, R(SPOOFED), 10 },
+	{ "t1: to beta's site", T1, { V4("10.120.1.5", "10.130.1.5"), TCP(5555, 443) }, D, R(CROSS_TENANT), 10 },
+	{ "t1: to beta's tunnel address", T1, { V4("10.120.1.5", "100.64.20.1"), TCP(5555, 443) }, D, R(CROSS_TENANT), 10 },
+	{ "t1: beta's dns share", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(4444, 53) }, A, R(ALLOWED), 10 },
+	{ "t1: beta's share, tcp", T1, { V4("10.120.1.5", "10.21.0.53"), TCP(4444, 53) }, D, R(CROSS_TENANT), 10 },
+	{ "t1: beta's share, port 54", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(4444, 54) }, D, R(CROSS_TENANT), 10 },
+	{ "t1: beta's unshared cloud", T1, { V4("10.120.1.5", "10.21.0.54"), UDP(4444, 53) }, D, R(CROSS_TENANT), 10 },
+	{ "t1: gamma's share to *", T1, { V4("10.120.1.5", "10.30.5.5"), TCP(4444, 80) }, A, R(ALLOWED), 10 },
+	{ "t1: gamma's share, port 81", T1, { V4("10.120.1.5", "10.30.5.5"), TCP(4444, 81) }, D, R(CROSS_TENANT), 10 },
+	{ "t1: gamma's cloud", T1, { V4("10.120.1.5", "10.30.1.1"), TCP(4444, 80) }, D, R(CROSS_TENANT), 10 },
+	{ "t1: internet, country not FR", T1, { V4("10.120.1.5", "8.8.8.8"), TCP(4444, 80) }, D, R(GEO_EGRESS), 10 },
+	{ "t1: own gateway address, no rule", T1, { V4("10.120.1.5", "100.64.10.1"), TCP(4444, 22) }, D, R(NO_RULE), 10 },
+	{ "t1: cloud_address inside the cloud, ping", T1, { V4("10.120.1.5", "10.20.0.1"), ICMP4(8) }, A, R(ALLOWED), 10 },
+	{ "t1: not IP", T1, { V4("10.120.1.5", "10.20.1.10"), TCP(1, 443), .version = 5 }, D, R(MALFORMED), 10 },
+	/* test_run wants a whole IP header behind an IP ethertype; the tunnel
+	 * program ignores the (fake) Ethernet header, so use another type */
+	{ "t1: truncated IPv4", T1, { .ethertype = 0x88b5, V4("10.120.1.5", "10.20.1.10"), TCP(1, 443), .cut_raw = 14 + 10 }, D, R(MALFORMED), 10 },
+	{ "t1: truncated IPv6", T1, { .ethertype = 0x88b5, V6("fd10:120:1::5", "fd00:20::10"), TCP(1, 80), .cut_raw = 14 + 39 }, D, R(MALFORMED), 10 },
+	{ "t1: IPv4 total length beyond the packet", T1, { V4("10.120.1.5", "10.20.1.10"), TCP(1, 443), .tot_len_delta = 1 }, D, R(MALFORMED), 10 },
+	{ "t1: empty packet", T1, { .ethertype = 0x88b5, V4("10.120.1.5", "10.20.1.10"), .cut_raw = 14 }, D, R(MALFORMED), 10 },
+	{ "t1: truncated TCP", T1, { V4("10.120.1.5", "10.20.1.10"), TCP(1, 443), .cut = 14 + 20 + 10 }, D, R(MALFORMED), 10 },
+	{ "t1: IPv4 options", T1, { V4("10.120.1.5", "10.20.1.10"), TCP(1, 443), .ip_opts = 20 }, A, R(ALLOWED), 10 },
+	{ "t1: orphan fragment", T1, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 2, .frag_id = 50, .payload = 8 }, D, R(FRAGMENT), 10 },
+	{ "t1: first fragment, dns", T1, { V4("10.120.1.5", "10.20.0.53"), UDP(5, 53), .frag = 1, .frag_id = 51, .payload = 8 }, A, R(ALLOWED), 10 },
+	{ "t1: its middle", T1, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 2, .frag_id = 51, .payload = 8 }, A, R(ALLOWED), 10 },
+	{ "t1: its last", T1, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, A, R(ALLOWED), 10 },
+	{ "t1: first fragment denied", T1, { V4("10.120.1.5", "10.20.0.53"), UDP(5, 54), .frag = 1, .frag_id = 52, .payload = 8 }, D, R(NO_RULE), 10 },
+	{ "t1: its last is dropped", T1, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 52, .payload = 8 }, D, R(FRAGMENT), 10 },
+	{ "t1: later fragment on another tunnel", T2, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, D, R(FRAGMENT), 20 },
+	{ "t1: v6 first fragment", T1, { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 80), .n_ext = 2, .ext = { 0, 44 }, .frag = 1, .frag_id = 53 }, A, R(ALLOWED), 10 },
+	{ "t1: v6 its last", T1, { V6("fd10:120:1::5", "fd00:20::10"), .proto = 6, .n_ext = 2, .ext = { 0, 44 }, .frag = 3, .frag_id = 53, .payload = 8 }, A, R(ALLOWED), 10 },
+	{ "t1: unknown tunnel interface", T4, { V4("10.120.1.5", "10.20.1.10"), TCP(5555, 443) }, D, R(MALFORMED), 0 },
+
+	/* ---- flows between a site and the cloud ---- */
+	{ "cl: unsolicited cloud->site", CL, { V4("10.20.1.10", "10.120.1.5"), TCP(443, 6000) }, D, R(NO_RULE), 10 },
+	{ "t1: site opens https", T1, { V4("10.120.1.5", "10.20.1.10"), TCP(6000, 443), .tcp_flags = 0x02 }, A, R(ALLOWED), 10 },
+	{ "cl: its reply", CL, { V4("10.20.1.10", "10.120.1.5"), TCP(443, 6000), .tcp_flags = 0x12 }, A, R(REPLY), 10 },
+	{ "cl: reply to other port", CL, { V4("10.20.1.10", "10.120.1.5"), TCP(443, 6001) }, D, R(NO_RULE), 10 },
+	{ "cl: reply on another tenant's cloud", TK, { VLAN1(200), V4("10.20.1.10", "10.120.1.5"), TCP(443, 6000) }, D, R(CROSS_TENANT), 20 },
+	{ "t1: site uses beta's dns", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(7000, 53) }, A, R(ALLOWED), 10 },
+	{ "tk: beta's dns answers", TK, { VLAN1(200), V4("10.21.0.53", "10.120.1.5"), UDP(53, 7000) }, A, R(REPLY), 20 },
+	{ "tk: beta's unsolicited", TK, { VLAN1(200), V4("10.21.0.53", "10.120.1.5"), UDP(53, 7001) }, D, R(CROSS_TENANT), 20 },
+
+	/* ---- cloud_in ---- */
+	{ "cl: cloud to site ssh (c2s)", CL, { V4("10.20.1.10", "10.120.2.9"), TCP(1, 22) }, A, R(ALLOWED), 10 },
+	{ "cl: cloud to site 23", CL, { V4("10.20.1.10", "10.120.2.9"), TCP(1, 23) }, D, R(NO_RULE), 10 },
+	{ "cl: spoofed (a site address)", CL, { V4("10.120.1.5", "10.20.1.10"), TCP(1, 22) }, D, R(SPOOFED), 10 },
+	{ "cl: spoofed v6", CL, { V6("fd99::1", "fd00:20::10"), TCP(1, 22) }, D, R(SPOOFED), 10 },
+	{ "cl: ARP", CL, { .ethertype = 0x0806 }, A, R(ALLOWED), 10 },
+	{ "cl: LLDP", CL, { .ethertype = 0x88cc }, D, R(MALFORMED), 10 },
+	{ "cl: RA hop 255", CL, { V6("fe80::1", "ff02::1"), ICMP6(134), .ttl = 255 }, A, R(ALLOWED), 10 },
+	{ "cl: beta's dns share", CL, { V4("10.20.1.10", "10.21.0.53"), UDP(1, 53) }, A, R(ALLOWED), 10 },
+	{ "cl: internet", CL, { V4("10.20.1.10", "1.1.1.1"), UDP(1, 53) }, D, R(GEO_EGRESS), 10 },
+	{ "cl: tagged frame on untagged attachment", CL, { VLAN1(200), V4("10.20.1.10", "10.120.2.9"), TCP(1, 22) }, D, R(MALFORMED), 0 },
+	{ "tk: beta intra allow", TK, { VLAN1(200), V4("10.20.1.10", "10.130.1.5"), TCP(1, 1) }, A, R(ALLOWED), 20 },
+	{ "tk: beta to gamma's share", TK, { VLAN1(200), V4("10.20.1.10", "10.30.5.1"), TCP(1, 80) }, A, R(ALLOWED), 20 },
+	{ "tk: beta no egress", TK, { VLAN1(200), V4("10.20.1.10", "8.8.8.8"), TCP(1, 80) }, D, R(NO_RULE), 20 },
+	{ "tk: beta to alpha's tunnel address", TK, { VLAN1(200), V4("10.20.1.10", "100.64.10.1"), TCP(1, 80) }, D, R(CROSS_TENANT), 20 },
+	{ "tk: gamma", TK, { VLAN1(300), V4("10.30.1.1", "10.140.1.5"), UDP(1, 1) }, A, R(ALLOWED), 30 },
+	{ "tk: gamma egress nat", TK, { VLAN1(300), V4("10.30.1.1", "8.8.8.8"), UDP(1, 1) }, A, R(ALLOWED), 30 },
+	{ "tk: gamma spoofed", TK, { VLAN1(300), V4("10.20.1.1", "10.140.1.5"), UDP(1, 1) }, D, R(SPOOFED), 30 },
+	{ "tk: QinQ outer 300", TK, { QINQ(300, 5), V4("10.30.1.1", "10.140.1.5"), UDP(1, 1) }, A, R(ALLOWED), 30 },
+	{ "tk: 802.1Q in 802.1Q", TK, { .nvlan = 2, .vid = { 300, 5 }, V4("10.30.1.1", "10.140.1.5"), UDP(1, 1) }, A, R(ALLOWED), 30 },
+	{ "tk: three tags", TK, { .nvlan = 3, .vid = { 300, 5, 6 }, V4("10.30.1.1", "10.140.1.5"), UDP(1, 1) }, D, R(MALFORMED), 30 },
+	{ "tk: unknown VLAN", TK, { VLAN1(999), V4("10.30.1.1", "10.140.1.5"), UDP(1, 1) }, D, R(MALFORMED), 0 },
+	{ "tk: untagged on a trunk", TK, { V4("10.30.1.1", "10.140.1.5"), UDP(1, 1) }, D, R(MALFORMED), 0 },
+	{ "tk: truncated inner tag", TK, { QINQ(300, 5), V4("10.30.1.1", "10.140.1.5"), UDP(1, 1), .cut_raw = 14 + 4 + 2 }, D, R(MALFORMED), 30 },
+	{ "tk: truncated IPv4 under a tag", TK, { VLAN1(300), V4("10.30.1.1", "10.140.1.5"), UDP(1, 1), .cut_raw = 18 + 12 }, D, R(MALFORMED), 30 },
+	{ "cl: v6 cloud to site, routing header", CL, { V6("fd00:20::10", "fd10:120:1::5"), TCP(1, 22), .n_ext = 1, .ext = { 43 } }, A, R(ALLOWED), 10 },
+	{ "cl: v6 chain of 7", CL, { V6("fd00:20::10", "fd10:120:1::5"), TCP(1, 22), .n_ext = 7, .ext = { 60, 60, 60, 60, 60, 60, 60 } }, D, R(MALFORMED), 10 },
+	{ "cl: orphan v6 fragment", CL, { V6("fd00:20::10", "fd10:120:1::5"), .proto = 6, .n_ext = 1, .ext = { 44 }, .frag = 2, .frag_id = 99, .payload = 8 }, D, R(FRAGMENT), 10 },
+
+	/* ---- tunnel_in beta and gamma ---- */
+	{ "t2: beta intra", T2, { V4("10.130.1.5", "10.20.3.3"), TCP(1, 1) }, A, R(ALLOWED), 20 },
+	{ "t2: beta to alpha's site", T2, { V4("10.130.1.5", "10.120.1.5"), TCP(1, 1) }, D, R(CROSS_TENANT), 20 },
+	{ "t2: beta no egress", T2, { V4("10.130.1.5", "8.8.8.8"), TCP(1, 1) }, D, R(NO_RULE), 20 },
+	{ "t2: alpha's source on beta's tunnel", T2, { V4("10.120.1.5", "10.20.3.3"), TCP(1, 1) }, D, R(SPOOFED), 20 },
+	{ "t3: gamma egress", T3, { V4("10.140.1.5", "8.8.8.8"), TCP(1, 1) }, A, R(ALLOWED), 30 },
+	{ "t3: v6 source not a site", T3, { V6("fd00::1", "2001:4860::8888"), TCP(1, 1) }, D, R(SPOOFED), 30 },
+};
+
+int main(void)
+{
+	unsigned tenants[] = { 0, 10, 20, 30 };
+	struct rp_config cfg;
+	struct diag d = { 0 };
+	struct fx f;
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+	int err;
+
+	if (geteuid() != 0) {
+		tap_skip("test_dataplane: needs root (BPF, network namespace)");
+		return 0;
+	}
+	if (fx_netns())
+		return 1;
+	err = fx_load(&f, false);
+	tap_result(!err, "dataplane: skeleton loads and the verifier accepts all programs (%d)", err);
+	if (err)
+		return 1;
+	fx_config_a(&cfg, false);
+	err = dp_policy_install(&f.m, &cfg, NULL, NULL, &d);
+	diag_print(&d, stderr);
+	tap_result(!err, "dataplane: policy compiled and installed (%d)", err);
+	if (err)
+		return 1;
+	printf("# %zu cases\n", n);
+	for (size_t i = 0; i < n; i++) {
+		const struct tcase *c = &cases[i];
+		uint8_t pkt[PK_MAX];
+		unsigned long long before[4][RP_R__COUNT], after;
+		size_t len = pk_build(&c->s, pkt);
+		bool ok_counter = true, allow;
+		int ret = -1, moved = 0;
+
+		for (int t = 0; t < 4; t++)
+			for (int r = 0; r < RP_R__COUNT; r++)
+				before[t][r] = fx_counter(&f, tenants[t], r);
+		err = fx_run_prog(f.prog[c->hook], fx_is_xdp(c->hook), if_nametoindex(c->ifname),
+				  pkt, len, 1, &ret, NULL);
+		if (err) {
+			tap_result(0, "%s: test run failed: %s", c->name, strerror(-err));
+			continue;
+		}
+		allow = fx_allowed(c->hook, ret);
+		for (int t = 0; t < 4; t++)
+			for (int r = 0; r < RP_R__COUNT; r++) {
+				after = fx_counter(&f, tenants[t], r);
+				moved += after - before[t][r];
+				if (tenants[t] == c->tenant && r == c->reason && after != before[t][r] + 1)
+					ok_counter = false;
+			}
+		if (moved != 1)
+			ok_counter = false;
+		tap_result(allow == c->allow && ok_counter, "%s: %s %s/tenant %u (got %s%s)", c->name,
+			   c->allow ? "allow" : "drop", reason_name(c->reason), c->tenant,
+			   allow ? "allow" : "drop", ok_counter ? "" : ", counter mismatch");
+		if (!ok_counter)
+			for (int t = 0; t < 4; t++)
+				for (int r = 0; r < RP_R__COUNT; r++)
+					if (fx_counter(&f, tenants[t], r) != before[t][r])
+						printf("#   counted: tenant %u %s\n", tenants[t], reason_name(r));
+	}
+	fx_unload(&f);
+	tap_exit();
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/* test_loader.c — dataplane_apply()/dataplane_down() for real, in private
+ * network and mount namespaces (a private BPF filesystem, so RP_PIN_DIR is
+ * ours alone):
+ *
+ *   dpup  <-veth->  dpupp     (uplink: XDP uplink_in + tcx egress uplink_out)
+ *   dpcloud <-veth-> dpcloudp (alpha's cloud: XDP cloud_in)
+ *   dptrunk <-veth-> dptrunkp (beta/gamma VLAN trunk: XDP cloud_in)
+ *   dptun1..3                 (tunnels: tcx ingress tunnel_in)
+ *
+ * Apply from a child process that exits (the links must stay: fail
+ * closed), frames sent into the peers are judged and counted, a second
+ * apply swaps programs into the same links, down removes everything. */
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "dataplane.h"
+#include "fixture_cfg.h"
+#include "tap.h"
+
+static int apply_in_child(const struct rp_config *cfg)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		struct diag d = { 0 };
+		int err = dataplane_apply(cfg, NULL, &d);
+
+		diag_print(&d, stderr);
+		_exit(err ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int link_prog_id(const char *name, __u32 *link_id)
+{
+	char path[256];
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	*link_id = info.id;
+	return info.prog_id;
+}
+
+static int send_frame(const char *ifname, const uint8_t *pkt, size_t len)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = if_nametoindex(ifname),
+				   .sll_halen = 6 };
+	int fd = socket(AF_PACKET, SOCK_RAW, 0), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = sendto(fd, pkt, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+	close(fd);
+	return rc == (int)len ? 0 : -EIO;
+}
+
+static unsigned long long pinned_counter(unsigned tenant, unsigned reason)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct rp_counter c[ncpu > 0 ? ncpu : 1];
+	__u32 k = tenant * RP_R__COUNT + reason;
+	unsigned long long sum = 0;
+	int fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_COUNTERS);
+
+	if (fd < 0)
+		return ~0ULL;
+	if (!bpf_map_lookup_elem(fd, &k, c))
+		for (int i = 0; i < ncpu; i++)
+			sum += c[i].packets;
+	close(fd);
+	return sum;
+}
+
+static bool wait_counter(unsigned tenant, unsigned reason, unsigned long long want)
+{
+	for (int i = 0; i < 100; i++) {
+		if (pinned_counter(tenant, reason) == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+int main(void)
+{
+	struct rp_config cfg;
+	struct diag d = { 0 };
+	struct stat st;
+	uint8_t pkt[PK_MAX];
+	unsigned long long c0;
+	__u32 l1 = 0, l2 = 0;
+	int p1, p2, err;
+
+	if (geteuid() != 0) {
+		tap_skip("test_loader: needs root");
+		return 0;
+	}
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		tap_skip("test_loader: no private mount namespace with a BPF filesystem: %s", strerror(errno));
+		return 0;
+	}
+	if (fx_netns())
+		return 1;
+	fx_config_a(&cfg, false);
+
+	err = apply_in_child(&cfg);
+	tap_result(err == 0, "loader: apply succeeds (tunnels absent are skipped)");
+	tap_result(!stat(RP_PIN_DIR "/" RP_PIN_COUNTERS, &st) && !stat(RP_PIN_DIR "/" RP_PIN_STATE, &st) &&
+		   !stat(RP_PIN_DIR "/" RP_PIN_EVENTS, &st) && !stat(RP_PIN_DIR "/" RP_PIN_GEO_DROPS, &st),
+		   "loader: maps pinned under %s", RP_PIN_DIR);
+	p1 = link_prog_id("link_xdp_dpup", &l1);
+	tap_result(p1 > 0, "loader: uplink XDP link pinned and alive after the applying process exited");
+	tap_result(link_prog_id("link_tcout_dpup", &l2) > 0, "loader: uplink tcx egress link pinned");
+	tap_result(link_prog_id("link_xdp_dptrunk", &l2) > 0 && link_prog_id("link_xdp_dpcloud", &l2) > 0,
+		   "loader: cloud XDP links pinned (one for the shared trunk)");
+	tap_result(link_prog_id("link_tcin_dptun1", &l2) > 0, "loader: tunnel tcx ingress link pinned");
+	tap_result(!strcmp(dataplane_xdp_mode("dpup"), "native") || !strcmp(dataplane_xdp_mode("dpup"), "generic"),
+		   "loader: XDP mode on the uplink reported (%s)", dataplane_xdp_mode("dpup"));
+
+	/* real frames through the attached programs */
+	{
+		struct ps s = { .fam = 4, .src = "8.8.8.8", .dst = "198.51.100.2", .proto = 17,
+				.sport = 1, .dport = 51810 };
+		size_t n = pk_build(&s, pkt);
+
+		c0 = pinned_counter(10, RP_R_GEO_SITE);
+		err = send_frame("dpupp", pkt, n);
+		tap_result(!err && wait_counter(10, RP_R_GEO_SITE, c0 + 1),
+			   "loader: a frame into the uplink is judged by uplink_in (geo_site, alpha)");
+	}
+	{
+		struct ps s = { .nvlan = 1, .vid = { 300 }, .fam = 4, .src = "10.20.1.1", .dst = "10.140.1.5",
+				.proto = 17, .sport = 1, .dport = 1 };
+		size_t n = pk_build(&s, pkt);
+
+		c0 = pinned_counter(30, RP_R_SPOOFED);
+		err = send_frame("dptrunkp", pkt, n);
+		tap_result(!err && wait_counter(30, RP_R_SPOOFED, c0 + 1),
+			   "loader: a tagged frame into the trunk is judged by cloud_in (spoofed, gamma)");
+	}
+	{
+		struct ps s = { .fam = 4, .src = "198.51.100.2", .dst = "10.120.1.9", .proto = 17,
+				.sport = 1, .dport = 9 };
+		size_t n = pk_build(&s, pkt);
+
+		c0 = pinned_counter(10, RP_R_CLEARTEXT);
+		err = send_frame("dpup", pkt, n);
+		(void)err;
+		tap_result(wait_counter(10, RP_R_CLEARTEXT, c0 + 1),
+			   "loader: a frame sent out of the uplink to a site prefix is dropped by uplink_out (cleartext)");
+	}
+
+	/* second apply: same links, new programs, counters kept */
+	c0 = pinned_counter(10, RP_R_GEO_SITE);
+	err = apply_in_child(&cfg);
+	p2 = link_prog_id("link_xdp_dpup", &l2);
+	tap_result(err == 0 && p2 > 0 && l2 == l1 && p2 != p1,
+		   "loader: second apply replaces the program inside the same link (link %u, prog %d -> %d)",
+		   l2, p1, p2);
+	tap_result(pinned_counter(10, RP_R_GEO_SITE) == c0, "loader: counters survive a second apply");
+
+	/* a tenant removed: its attachments go */
+	cfg.n_tenants = 1;
+	err = apply_in_child(&cfg);
+	tap_result(err == 0 && link_prog_id("link_xdp_dptrunk", &l2) < 0 && link_prog_id("link_tcin_dptun2", &l2) < 0,
+		   "loader: attachments of removed tenants are detached");
+
+	err = dataplane_down(&d);
+	diag_print(&d, stderr);
+	tap_result(err == 0 && stat(RP_PIN_DIR, &st) && errno == ENOENT, "loader: down removes %s", RP_PIN_DIR);
+	tap_result(!strcmp(dataplane_xdp_mode("dpup"), "none") && !strcmp(dataplane_xdp_mode("dpcloud"), "none"),
+		   "loader: down detaches XDP");
+	{
+		struct ps s = { .fam = 4, .src = "8.8.8.8", .dst = "198.51.100.2", .proto = 17, .sport = 1,
+				.dport = 51810 };
+		size_t n = pk_build(&s, pkt);
+
+		tap_result(send_frame("dpupp", pkt, n) == 0, "loader: traffic still flows after down");
+	}
+	err = dataplane_down(&d);
+	tap_result(err == 0, "loader: down twice is fine");
+	tap_exit();
+}

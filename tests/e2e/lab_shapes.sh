@@ -1,0 +1,78 @@
+#!/bin/bash
+# lab_shapes.sh — SPEC §4.7 no bypass by packet shape: frames built with
+# scapy (labnet.py shape) and sent raw from alpha's cloud host to the gateway:
+# IPv4 options, IPv6 extension-header chains, 802.1Q and QinQ tags,
+# fragments (whole, later-only), truncated headers.  Each is either judged
+# correctly (what the policy allows arrives, what it forbids does not) or
+# dropped and counted.
+. "$(dirname "$0")/../lab/e2e-lib.sh"
+lab_begin
+MAC=$(ip -n rp-gw -o link show "$(tenant_get alpha cloud_interface)" 2>/dev/null | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+# shape KIND SRC DST DPORT [extra labnet args]: send, print the sport used
+shape() {
+	local kind=$1 src=$2 dst=$3 dport=$4 sport=$((20000 + RANDOM % 40000)); shift 4
+	ip netns exec rp-cloud-a "$PY" "$LABNET" shape "$kind" --iface eth0 --dst-mac "$MAC" \
+		--src "$src" --dst "$dst" --sport "$sport" --dport "$dport" "$@" >/dev/null 2>&1
+	echo "$sport"
+}
+arrived() { # SPORT DPORT: the svc responder logged it (within 2 s)
+	wait_for 2 grep -q "^udp .* $1 $2\$" "$LAB_STATE/logs/hits-rp-svc.log"
+}
+drops() { # TENANT...: sum of the drop counters of those tenants
+	local t r n s=0
+	for t in "$@"; do
+		for r in cross_tenant spoofed no_rule fragment malformed; do
+			n=$(counter "$t" "$r"); s=$((s + ${n:-0}))
+		done
+	done
+	echo $s
+}
+# allowed_shape NAME KIND SRC DST [args]: to the shared DNS (allowed); PASS if
+# it arrives, or if it is dropped and a drop counter grew
+allowed_shape() {
+	local name=$1 kind=$2 src=$3 dst=$4 before sp; shift 4
+	before=$(drops alpha _gateway)
+	sp=$(shape "$kind" "$src" "$dst" 53 "$@")
+	if arrived "$sp" 53; then pass "$name: judged and delivered"
+	elif [ "$(drops alpha _gateway)" -gt "$before" ]; then pass "$name: dropped and counted"
+	else fail "$name: neither delivered nor counted as a drop"; fi
+}
+# forbidden_shape NAME KIND SRC DST DPORT [args]: must not arrive, must be counted
+forbidden_shape() {
+	local name=$1 kind=$2 src=$3 dst=$4 dport=$5 before sp; shift 5
+	before=$(drops alpha _gateway)
+	sp=$(shape "$kind" "$src" "$dst" "$dport" "$@")
+	if arrived "$sp" "$dport"; then fail "$name: delivered (bypass)"; return; fi
+	if [ "$(drops alpha _gateway)" -gt "$before" ]; then pass "$name: dropped and counted"
+	else fail "$name: not delivered but no drop counted"; fi
+}
+
+if [ -z "$MAC" ]; then
+	fail "4.7 shapes: no MAC for alpha's cloud interface in rp-gw"
+elif need_rempart "4.7 shapes"; then
+	sp=$(shape plain $CLOUD_HOST4 $SVC4 53)
+	check "4.7 control: a plain raw UDP frame to the shared DNS arrives" arrived "$sp" 53
+	sp=$(shape plain $CLOUD_HOST6 $SVC6 53)
+	check "4.7 control: a plain raw UDP frame to the shared DNS arrives (IPv6)" arrived "$sp" 53
+	allowed_shape "4.7 IPv4 options (NOP, RR), allowed flow" ipopts $CLOUD_HOST4 $SVC4
+	forbidden_shape "4.7 IPv4 options, spoofed source" ipopts 10.120.1.99 $SVC4 53
+	forbidden_shape "4.7 IPv4 options, port not shared" ipopts $CLOUD_HOST4 $SVC4 123
+	allowed_shape "4.7 IPv6 hop-by-hop + destination options, allowed flow" ext $CLOUD_HOST6 $SVC6
+	forbidden_shape "4.7 IPv6 extension headers, spoofed source" ext fd01:1::99 $SVC6 53
+	forbidden_shape "4.7 IPv6 extension headers, port not shared" ext $CLOUD_HOST6 $SVC6 123
+	forbidden_shape "4.7 IPv6 7 extension headers (over RP_MAX_IPV6_EXT)" ext7 $CLOUD_HOST6 $SVC6 53
+	forbidden_shape "4.7 802.1Q tag on an untagged attachment" vlan $CLOUD_HOST4 $SVC4 53 --vlan 42
+	forbidden_shape "4.7 QinQ tags on an untagged attachment" qinq $CLOUD_HOST6 $SVC6 53 --vlan 42
+	allowed_shape "4.7 IPv4 fragments (first + later), allowed flow" frags $CLOUD_HOST4 $SVC4
+	allowed_shape "4.7 IPv6 fragments (first + later), allowed flow" frags $CLOUD_HOST6 $SVC6
+	forbidden_shape "4.7 IPv4 fragments, port not shared" frags $CLOUD_HOST4 $SVC4 123
+	forbidden_shape "4.7 IPv6 fragments, port not shared" frags $CLOUD_HOST6 $SVC6 123
+	forbidden_shape "4.7 IPv4 fragments, spoofed source" frags 10.120.1.99 $SVC4 53
+	counter_grows "4.7 later fragment without its first (IPv4)" alpha fragment shape frag-later-only $CLOUD_HOST4 $SVC4 53
+	counter_grows "4.7 later fragment without its first (IPv6)" alpha fragment shape frag-later-only $CLOUD_HOST6 $SVC6 53
+	counter_grows "4.7 truncated IPv4 header" alpha malformed shape trunc $CLOUD_HOST4 $SVC4 53
+	counter_grows "4.7 truncated IPv6 header" alpha malformed shape trunc $CLOUD_HOST6 $SVC6 53
+	counter_grows "4.7 VLAN id of no tenant" _gateway malformed shape vlan $CLOUD_HOST4 $SVC4 53 --vlan 42
+	check "4.7 rempart still running" alive rempart
+fi
+[ "$T_FAILS" = 0 ]

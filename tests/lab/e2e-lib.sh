@@ -1,0 +1,129 @@
+# e2e-lib.sh — sourced by tests/e2e/lab_*.sh: brings the lab up, gives the
+# tests probes and counters, and tears everything down on exit (also on
+# failure or Ctrl-C), then checks that nothing of the lab is left.
+#   LAB_DEBUG=1: on failure keep the lab up and open a shell (when there is a
+#   terminal); `make demo-down` removes it afterwards.
+set -u
+E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$E2E_TOP/tests/lib.sh"
+. "$E2E_TOP/tests/lab/lab.sh"
+LAB_SH=$E2E_TOP/tests/lab/lab.sh
+E2E=$(basename "$0" .sh)
+E2E_UPLOG=$(mktemp /tmp/rempart-e2e-up.XXXXXX)
+LAB_UP_RC=1
+LAB_WHY=
+
+lab_begin() {
+	if [ "$(id -u)" != 0 ]; then skip "$E2E: needs root (network namespaces)"; exit 0; fi
+	[ -x "$REMPART" ] || { fail "$E2E: no $REMPART (make first)"; exit 0; }
+	trap lab_end EXIT
+	trap 'exit 130' INT TERM HUP
+	"$LAB_SH" up >"$E2E_UPLOG" 2>&1
+	LAB_UP_RC=$?
+	if [ $LAB_UP_RC = 1 ]; then
+		fail "$E2E: lab up: $(grep '^lab:' "$E2E_UPLOG" | tail -n 2 | tr '\n' ' ')"
+		exit 0
+	fi
+	LAB_WHY=$(grep '^lab: ' "$E2E_UPLOG" | grep -v 'lab up\|tearing it down' | head -n 3 | sed 's/^lab: //' | paste -sd';')
+	# the lab itself (not the product): namespaces and underlay are there
+	check "$E2E: lab namespaces up" test -e /run/netns/rp-gw -a -e /run/netns/rp-site-a1 -a -e /run/netns/rp-svc
+}
+
+lab_end() {
+	local pids p bad=0
+	trap - EXIT INT TERM HUP
+	if [ "$T_FAILS" -gt 0 ] && [ "${LAB_DEBUG:-0}" = 1 ]; then
+		echo "LAB_DEBUG: $T_FAILS failure(s); the lab stays up (logs: $LAB_STATE/logs; lab up output: $E2E_UPLOG)"
+		echo "LAB_DEBUG: tests/lab/lab.sh status | exec NS CMD | rempart ARGS; make demo-down when done"
+		if [ -t 0 ] || [ -e /dev/tty ]; then
+			(cd "$E2E_TOP" && PS1="lab-debug \\w# " bash --norc -i </dev/tty >/dev/tty 2>&1) || true
+		fi
+		return
+	fi
+	pids=$(cat "$LAB_STATE"/pids/* 2>/dev/null; for ns in $NAMESPACES; do ip netns pids "$ns" 2>/dev/null; done)
+	"$LAB_SH" down >>"$E2E_UPLOG" 2>&1
+	for p in $pids; do running "$p" && { bad=1; echo "# leftover process $p: $(ps -o args= -p "$p")"; }; done
+	if "$LAB_SH" leftovers 2>/dev/null && [ $bad = 0 ]; then
+		pass "$E2E: cleanup: no leftover namespace, process, mount or socket"
+	else
+		"$LAB_SH" leftovers 2>&1 | sed 's/^/# /'
+		fail "$E2E: cleanup: something of the lab is left"
+	fi
+	rm -f "$E2E_UPLOG"
+}
+
+# need_rempart NAME: rempart runs and enforces (programs attached, tunnels up,
+# sites handshaked); else FAIL NAME — a missing feature never passes.
+need_rempart() {
+	if [ "$LAB_UP_RC" = 0 ] && rempart_ready; then return 0; fi
+	if ! alive rempart; then
+		fail "$1: rempart run is not running (${LAB_WHY:-see logs})"
+	else
+		fail "$1: the lab is not fully up (${LAB_WHY:-see logs})"
+	fi
+	return 1
+}
+
+# --- counters (SPEC §4: every verdict counted per tenant and reason) -------
+REASONS="allowed reply cross_tenant spoofed no_rule geo_site geo_egress not_wireguard management cleartext fragment malformed"
+reason_index() { local i=0 r; for r in $REASONS; do [ "$r" = "$1" ] && { echo $i; return 0; }; i=$((i + 1)); done; return 1; }
+tenant_id() { [ "$1" = _gateway ] && { echo 0; return; }; tenant_get "$1" id; }
+# counter TENANT REASON: packets, from `rempart status --json`, else straight
+# from the pinned rp_counters map (the ABI); empty when neither answers
+counter() {
+	local n
+	n=$(rp status --json 2>/dev/null | "$PY" -c '
+import json, sys
+t, r = sys.argv[1], sys.argv[2]
+d = json.load(sys.stdin)
+for x in d.get("tenants", []):
+    if x.get("name") == t:
+        print(x.get("counters", {}).get(r, {}).get("packets", 0)); sys.exit(0)
+g = d.get("gateway") or d.get("_gateway")
+if t == "_gateway" and isinstance(g, dict):
+    print(g.get("counters", {}).get(r, {}).get("packets", 0)); sys.exit(0)
+sys.exit(1)' "$1" "$2" 2>/dev/null) && [ -n "$n" ] && { echo "$n"; return 0; }
+	local key
+	key=$(( $(tenant_id "$1") * 12 + $(reason_index "$2") ))
+	nsx rp-gw bpftool -j map lookup pinned "$RP_PIN/rp_counters" key $((key & 255)) $(((key >> 8) & 255)) $(((key >> 16) & 255)) $((key >> 24)) 2>/dev/null |
+		"$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+tot = 0
+vals = d.get("values") or d.get("formatted", {}).get("values") or []
+for v in vals:
+    val = v.get("value")
+    if isinstance(val, dict):
+        tot += int(val.get("packets", 0))
+    elif isinstance(val, list):
+        tot += int.from_bytes(bytes(int(b, 16) if isinstance(b, str) else b for b in val[:8]), "little")
+print(tot)' 2>/dev/null
+}
+RP_PIN=/sys/fs/bpf/rempart
+# counter_grows NAME TENANT REASON CMD...: PASS when CMD makes the counter grow
+counter_grows() {
+	local name=$1 t=$2 r=$3 before after; shift 3
+	before=$(counter "$t" "$r")
+	"$@" >/dev/null 2>&1
+	if [ -z "$before" ]; then fail "$name: counter $t/$r unreadable (status --json and rp_counters)"; return 1; fi
+	wait_for 3 eval '[ "$(counter "$t" "$r")" -gt "$before" ] 2>/dev/null'
+	after=$(counter "$t" "$r")
+	if [ -n "$after" ] && [ "$after" -gt "$before" ]; then pass "$name: counted $t/$r ($before -> $after)"
+	else fail "$name: counter $t/$r did not grow ($before -> ${after:-?})"; fi
+}
+
+# row FROM_NS WHAT TARGET PORT EXPECT TARGET_NS [SRC] -- DESCRIPTION: one
+# PASS/FAIL line
+row() {
+	local from=$1 what=$2 target=$3 port=$4 expect=$5 tns=$6 src="" seen desc
+	shift 6
+	[ "${1:-}" != -- ] && { src=$1; shift; }
+	[ "${1:-}" = -- ] && shift
+	desc="$*"
+	seen=$(probe "$from" "$what" "$target" "$port" "$tns" "$src")
+	if [ "$seen" = "$expect" ]; then pass "$desc: $seen"
+	else fail "$desc: expected $expect, saw $seen"; fi
+}
+lan() { # IFACE 4|6: a site's LAN address
+	local a b; read -r a b <"$LAB_STATE/sites/$1.lan"; [ "$2" = 4 ] && echo "$a" || echo "$b"
+}

@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""labnet.py - the lab's traffic tools (Debian's /usr/bin/python3; scapy only
+for the packet-shape senders).
+
+  serve NAME LOG --tcp P,P --udp P,P   answer "NAME\n" on every port, IPv4 and
+                                       IPv6; log "proto src sport dport" lines
+  probe tcp|udp HOST PORT [--src A] [--timeout S]
+                                       print what answered (the responder's
+                                       NAME) or "timeout"/"refused"/"error: ..";
+                                       exit 0 only when something answered
+  shape KIND --iface IF --dst-mac M --src A --dst B [--dport N] [--count N]
+                                       send one odd-shaped frame (see SHAPES)
+"""
+import argparse
+import os
+import socket
+import sys
+import threading
+
+
+def log_line(path, lock, text):
+    with lock:
+        with open(path, "a") as f:
+            f.write(text + "\n")
+
+
+def serve_tcp(name, port, logpath, lock):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
+    s.listen(64)
+    while True:
+        c, addr = s.accept()
+        try:
+            src = addr[0].removeprefix("::ffff:")
+            log_line(logpath, lock, "tcp %s %d %d" % (src, addr[1], port))
+            c.sendall((name + "\n").encode())
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def serve_udp(name, port, logpath, lock):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
+    while True:
+        data, addr = s.recvfrom(4096)
+        src = addr[0].removeprefix("::ffff:")
+        log_line(logpath, lock, "udp %s %d %d" % (src, addr[1], port))
+        try:
+            s.sendto((name + "\n").encode(), addr)
+        except OSError:
+            pass
+
+
+def ports(text):
+    return [int(p) for p in text.split(",") if p] if text else []
+
+
+def cmd_serve(a):
+    lock = threading.Lock()
+    open(a.log, "a").close()
+    threads = []
+    for p in ports(a.tcp):
+        threads.append(threading.Thread(target=serve_tcp, args=(a.name, p, a.log, lock), daemon=True))
+    for p in ports(a.udp):
+        threads.append(threading.Thread(target=serve_udp, args=(a.name, p, a.log, lock), daemon=True))
+    for t in threads:
+        t.start()
+    # readiness: the caller waits for this line in the log
+    log_line(a.log, lock, "ready")
+    for t in threads:
+        t.join()
+    return 0
+
+
+def cmd_probe(a):
+    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
+    kind = socket.SOCK_STREAM if a.proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(fam, kind)
+    s.settimeout(a.timeout)
+    try:
+        if a.src:
+            s.setsockopt(socket.SOL_IP, 19, 1)  # IP_FREEBIND: spoofed sources
+            if fam == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, 78, 1)  # IPV6_FREEBIND
+            s.bind((a.src, a.sport))
+        elif a.sport:
+            s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", a.sport))
+        if a.proto == "tcp":
+            s.connect((a.host, a.port))
+            data = s.recv(256)
+        else:
+            s.sendto(b"lab probe\n", (a.host, a.port))
+            data, _ = s.recvfrom(256)
+        print(data.decode(errors="replace").strip() or "empty")
+        return 0
+    except socket.timeout:
+        print("timeout")
+    except ConnectionRefusedError:
+        print("refused")
+    except OSError as e:
+        print("error: %s" % (e.strerror or e))
+    finally:
+        s.close()
+    return 1
+
+
+# Packet shapes (SPEC section 4.7).  Each builds one or more frames with scapy
+# and sends them on --iface at L2 towards --dst-mac.
+def cmd_shape(a):
+    import logging
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    from scapy.all import (Ether, Dot1Q, Dot1AD, IP, IPv6, UDP, TCP, ICMP,
+                           IPOption_NOP, IPOption_RR, IPv6ExtHdrHopByHop,
+                           IPv6ExtHdrDestOpt, IPv6ExtHdrRouting,
+                           IPv6ExtHdrFragment, Raw, fragment, sendp,
+                           get_if_hwaddr)
+    v6 = ":" in a.dst
+    payload = Raw(b"lab shape %s\n" % a.kind.encode())
+    eth = Ether(src=get_if_hwaddr(a.iface), dst=a.dst_mac)
+    l3 = IPv6(src=a.src, dst=a.dst) if v6 else IP(src=a.src, dst=a.dst)
+    l4 = UDP(sport=a.sport, dport=a.dport)
+    frames = []
+    k = a.kind
+    if k == "plain":
+        frames = [eth / l3 / l4 / payload]
+    elif k == "ipopts":  # IPv4 with options (NOP + record route)
+        frames = [eth / IP(src=a.src, dst=a.dst, options=[IPOption_NOP(), IPOption_RR()]) / l4 / payload]
+    elif k == "ext":  # IPv6 hop-by-hop + destination options + routing(type 0, no segments left)
+        frames = [eth / l3 / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / l4 / payload]
+    elif k == "ext7":  # 7 extension headers: more than RP_MAX_IPV6_EXT
+        h = IPv6ExtHdrHopByHop()
+        for _ in range(6):
+            h = h / IPv6ExtHdrDestOpt()
+        frames = [eth / l3 / h / l4 / payload]
+    elif k == "vlan":  # an 802.1Q tag on an untagged attachment
+        frames = [eth / Dot1Q(vlan=a.vlan) / l3 / l4 / payload]
+    elif k == "qinq":
+        frames = [eth / Dot1AD(vlan=a.vlan) / Dot1Q(vlan=a.vlan) / l3 / l4 / payload]
+    elif k in ("frags", "frag-later-only", "frag-first-only"):
+        big = l4 / Raw(b"x" * 1200)
+        if v6:
+            fid = 0x1234 + a.sport
+            full = bytes(IPv6(src=a.src, dst=a.dst) / big)[40:]  # UDP with its checksum
+            first = eth / IPv6(src=a.src, dst=a.dst) / IPv6ExtHdrFragment(id=fid, m=1, offset=0, nh=17) / Raw(full[:608])
+            later = eth / IPv6(src=a.src, dst=a.dst) / IPv6ExtHdrFragment(id=fid, m=0, offset=608 // 8, nh=17) / Raw(full[608:])
+            parts = [first, later]
+        else:
+            ipp = IP(src=a.src, dst=a.dst, id=0x1234 + a.sport) / big
+            parts = [eth / f for f in fragment(ipp, fragsize=600)]
+        if k == "frags":
+            frames = parts
+        elif k == "frag-later-only":
+            frames = parts[1:]
+        else:
+            frames = parts[:1]
+    elif k == "trunc":  # IPv4/IPv6 header cut short
+        raw = bytes(l3 / l4 / payload)
+        frames = [eth / Raw(raw[:14])]
+        frames[0].type = 0x86DD if v6 else 0x0800
+    elif k == "tcp-syn":
+        frames = [eth / l3 / TCP(sport=a.sport, dport=a.dport, flags="S")]
+    elif k == "icmp":
+        frames = [eth / l3 / ICMP()]
+    else:
+        print("unknown shape %s" % k, file=sys.stderr)
+        return 1
+    for _ in range(a.count):
+        sendp(frames, iface=a.iface, verbose=False)
+    print("sent %d frame(s) of %s" % (len(frames) * a.count, k))
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(prog="labnet.py")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("name")
+    s.add_argument("log")
+    s.add_argument("--tcp", default="")
+    s.add_argument("--udp", default="")
+    s = sub.add_parser("probe")
+    s.add_argument("proto", choices=["tcp", "udp"])
+    s.add_argument("host")
+    s.add_argument("port", type=int)
+    s.add_argument("--src")
+    s.add_argument("--sport", type=int, default=0)
+    s.add_argument("--timeout", type=float, default=1.5)
+    s = sub.add_parser("shape")
+    s.add_argument("kind")
+    s.add_argument("--iface", required=True)
+    s.add_argument("--dst-mac", required=True)
+    s.add_argument("--src", required=True)
+    s.add_argument("--dst", required=True)
+    s.add_argument("--sport", type=int, default=40000)
+    s.add_argument("--dport", type=int, default=53)
+    s.add_argument("--vlan", type=int, default=999)
+    s.add_argument("--count", type=int, default=1)
+    a = p.parse_args()
+    return {"serve": cmd_serve, "probe": cmd_probe, "shape": cmd_shape}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

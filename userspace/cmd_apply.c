@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cmd_apply.c — `rempart apply`: make the system match the configuration.
+ *
+ * Order: the kernel side (interfaces, addresses, routes, WireGuard: net.c)
+ * first, so that the tunnel interfaces exist, then the dataplane (policy
+ * swapped in atomically, programs attached or replaced in place). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include "commands.h"
+#include "confirm.h"
+#include "config.h"
+#include "dataplane.h"
+#include "geo.h"
+#include "log.h"
+#include "net.h"
+
+static const char usage[] =
+	"Usage: rempart [-c PATH] apply [--confirm SECONDS]\n\n"
+	"Make the system match the configuration: interfaces, addresses, routes,\n"
+	"WireGuard peers, BPF programs and maps.  Idempotent.\n\n"
+	"  --confirm SECONDS  roll back to the previous configuration by itself\n"
+	"                     unless `rempart confirm` comes within SECONDS\n";
+
+int cmd_apply(int argc, char **argv, const struct globals *g)
+{
+	struct rp_config cfg = { 0 };
+	struct geo_db geo = { 0 }, *geop = NULL;
+	struct diag d = { 0 };
+	unsigned long confirm_s = 0;
+	bool armed = false;
+	int rc, err = 0;
+
+	if (want_help(argc, argv, usage))
+		return RP_EXIT_OK;
+	for (int i = 1; i < argc; i++) {
+		char *end;
+
+		if (!strcmp(argv[i], "--confirm") && i + 1 < argc) {
+			errno = 0;
+			confirm_s = strtoul(argv[++i], &end, 10);
+			if (errno || *end || !confirm_s || confirm_s > 86400) {
+				fprintf(stderr, "rempart: apply: --confirm '%s': want seconds, 1..86400\n",
+					argv[i]);
+				return RP_EXIT_CONFIG;
+			}
+			continue;
+		}
+		fprintf(stderr, "rempart: apply: unexpected argument '%s' (try --help)\n", argv[i]);
+		return RP_EXIT_CONFIG;
+	}
+	rc = load_config_or_report(g, 0, &cfg);
+	if (rc)
+		return rc;
+	if (geteuid() != 0) {
+		fprintf(stderr, "rempart: apply: needs root (BPF programs, network configuration)\n");
+		rc = RP_EXIT_RUNTIME;
+		goto out;
+	}
+	if (confirm_s) {
+		err = confirm_arm(&cfg, g->config_path, confirm_s, &d);
+		if (err)
+			goto fail;
+		armed = true;
+	}
+	if (cfg.geo_ipv4 || cfg.geo_ipv6) {
+		err = geo_load(&cfg, &geo, &d);
+		if (err)
+			goto fail;
+		geop = &geo;
+	}
+	err = net_apply(&cfg, &d);
+	if (err)
+		goto fail;
+	err = dataplane_apply(&cfg, geop, &d);
+	if (err)
+		goto fail;
+	err = confirm_record_applied(&cfg, g->config_path, &d);
+	if (err)
+		goto fail;
+	if (armed)
+		printf("applied; run `rempart confirm` within %lu s to keep it, "
+		       "or the previous configuration comes back by itself\n", confirm_s);
+	rc = RP_EXIT_OK;
+	goto out;
+fail:
+	diag_print(&d, stderr);
+	if (!diag_count(&d))
+		fprintf(stderr, "rempart: apply: %s\n", strerror(-err));
+	rc = RP_EXIT_RUNTIME;
+	if (armed) {
+		struct diag rd = { 0 };
+
+		fprintf(stderr, "rempart: apply: failed; rolling back to the previous configuration\n");
+		confirm_rollback_now(cfg.state_dir, &rd);
+		diag_print(&rd, stderr);
+		diag_free(&rd);
+	}
+out:
+	if (geop)
+		geo_free(geop);
+	diag_free(&d);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dataplane.c — the loader: load (or adopt) the programs and pinned maps,
+ * install the policy, attach through pinned bpf_links, detach.
+ *
+ * Everything lives under RP_PIN_DIR: the maps by their names, and one link
+ * per attachment, "link_<hook>_<ifname>".  Links survive the process
+ * (fail closed, SPEC §4.9).  A second apply loads fresh programs that reuse
+ * the pinned maps (flows and counters survive) and swaps them into the
+ * existing links with bpf_link_update(): no moment without a program.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "dataplane.h"
+#include "dataplane_maps.h"
+#include "geo_bpf.h"
+#include "log.h"
+#include "rempart.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+/* tcx attach types (kernel 6.6+); libbpf 1.1's headers predate them. */
+#define RP_BPF_TCX_INGRESS 46
+#define RP_BPF_TCX_EGRESS 47
+
+enum att_kind { ATT_XDP_UPLINK, ATT_XDP_CLOUD, ATT_TC_TUNNEL, ATT_TC_UPLINK_OUT };
+static const char *const att_tag[] = { "xdp", "xdp", "tcin", "tcout" };
+
+struct att {
+	enum att_kind kind;
+	const char *ifname;
+	unsigned ifindex;
+	int prog_fd;
+};
+
+static int ensure_bpffs(struct diag *d)
+{
+	struct statfs st;
+	const char *root = "/sys/fs/bpf";
+
+	if (!statfs(root, &st) && st.f_type == BPF_FS_MAGIC)
+		goto mkdir;
+	if (mount("bpf", root, "bpf", 0, "mode=0700")) {
+		diag_add(d, "dataplane: cannot mount the BPF filesystem on %s: %s", root, strerror(errno));
+		return -errno;
+	}
+mkdir:
+	if (mkdir(RP_PIN_DIR, 0700) && errno != EEXIST) {
+		diag_add(d, "dataplane: cannot create %s: %s", RP_PIN_DIR, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void link_path(char *buf, size_t len, enum att_kind k, const char *ifname)
+{
+	snprintf(buf, len, "%s/link_%s_%s", RP_PIN_DIR, att_tag[k], ifname);
+}
+
+/* A fresh skeleton whose maps are (or become) the pinned ones. */
+static int open_and_load(struct rempart **out, struct diag *d)
+{
+	struct rempart *s = rempart__open();
+	struct bpf_map *m;
+	char path[256];
+	int err;
+
+	if (!s) {
+		diag_add(d, "dataplane: cannot open the BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	bpf_object__for_each_map(m, s->obj) {
+		if (bpf_map__is_internal(m))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, bpf_map__name(m));
+		err = bpf_map__set_pin_path(m, path);
+		if (err)
+			goto fail;
+	}
+	err = rempart__load(s);
+	if (err) {
+		diag_add(d, "dataplane: cannot load the BPF programs (verifier, or pinned maps in %s "
+			    "from an incompatible version: `rempart down` first): %s",
+			 RP_PIN_DIR, strerror(-err));
+		rempart__destroy(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+fail:
+	diag_add(d, "dataplane: cannot set pin paths: %s", strerror(-err));
+	rempart__destroy(s);
+	return err;
+}
+
+static int create_link(const struct att *a, struct diag *d, const char **mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, o);
+	int fd;
+
+	if (a->kind == ATT_XDP_UPLINK || a->kind == ATT_XDP_CLOUD) {
+		o.flags = XDP_FLAGS_DRV_MODE;
+		fd = bpf_link_create(a->prog_fd, a->ifindex, BPF_XDP, &o);
+		*mode = "native";
+		if (fd < 0) {
+			o.flags = XDP_FLAGS_SKB_MODE;
+			fd = bpf_link_create(a->prog_fd, a->ifindex, BPF_XDP, &o);
+			*mode = "generic";
+		}
+	} else {
+		fd = bpf_link_create(a->prog_fd, a->ifindex,
+				     a->kind == ATT_TC_TUNNEL ? RP_BPF_TCX_INGRESS : RP_BPF_TCX_EGRESS, NULL);
+		*mode = "tcx";
+	}
+	if (fd < 0) {
+		int err = errno;
+
+		diag_add(d, "dataplane: cannot attach to %s (%s): %s", a->ifname,
+			 a->kind == ATT_TC_TUNNEL ? "tc ingress" : a->kind == ATT_TC_UPLINK_OUT ? "tc egress" : "xdp",
+			 strerror(err));
+		return -err;
+	}
+	return fd;
+}
+
+/* Attach a, or swap the program of its pinned link. */
+static int attach_one(const struct att *a, struct diag *d)
+{
+	char path[256];
+	const char *mode = "updated";
+	int fd, err = 0;
+
+	link_path(path, sizeof(path), a->kind, a->ifname);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		struct bpf_link_info info = { 0 };
+		__u32 len = sizeof(info);
+		unsigned li = 0;
+
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			li = info.type == BPF_LINK_TYPE_XDP ? info.xdp.ifindex : a->ifindex;
+		if (li == a->ifindex && !bpf_link_update(fd, a->prog_fd, NULL)) {
+			pr_debug("%s: program replaced in place", path);
+			goto out;
+		}
+		/* the interface went away and came back: a stale link */
+		bpf_link_detach(fd);
+		close(fd);
+		unlink(path);
+	}
+	fd = create_link(a, d, &mode);
+	if (fd < 0)
+		return fd;
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		diag_add(d, "dataplane: cannot pin %s: %s", path, strerror(errno));
+		bpf_link_detach(fd);
+		goto out;
+	}
+	pr_info("%s: %s attached (%s)", a->ifname,
+		a->kind == ATT_XDP_UPLINK ? "uplink_in" : a->kind == ATT_XDP_CLOUD ? "cloud_in" :
+		a->kind == ATT_TC_TUNNEL ? "tunnel_in" : "uplink_out", mode);
+out:
+	close(fd);
+	return err;
+}
+
+static bool att_wanted(const struct att *v, size_t n, const char *name)
+{
+	char path[256];
+
+	for (size_t i = 0; i < n; i++) {
+		link_path(path, sizeof(path), v[i].kind, v[i].ifname);
+		if (!strcmp(strrchr(path, '/') + 1, name))
+			return true;
+	}
+	return false;
+}
+
+/* Links of interfaces no longer in the config. */
+static void detach_stale(const struct att *v, size_t n)
+{
+	DIR *dir = opendir(RP_PIN_DIR);
+	struct dirent *e;
+	char path[512];
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		int fd;
+
+		if (strncmp(e->d_name, "link_", 5) || att_wanted(v, n, e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+		unlink(path);
+		pr_info("%s: detached (no longer configured)", e->d_name + 5);
+	}
+	closedir(dir);
+}
+
+static int add_att(struct att *v, size_t *n, enum att_kind k, const char *ifname, int prog_fd,
+		   bool required, struct diag *d)
+{
+	unsigned ifi = ifname ? if_nametoindex(ifname) : 0;
+
+	if (!ifname)
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].kind == k && !strcmp(v[i].ifname, ifname))
+			return 0;	/* a trunk shared by several tenants */
+	if (!ifi) {
+		if (required) {
+			diag_add(d, "dataplane: interface %s does not exist", ifname);
+			return -ENODEV;
+		}
+		pr_info("%s: not present yet, not attached", ifname);
+		return 0;
+	}
+	v[*n] = (struct att){ k, ifname, ifi, prog_fd };
+	(*n)++;
+	return 0;
+}
+
+/* The database into rp_geo, unless the same one is already there. */
+static int load_geo(struct rempart *s, const struct geo_db *geo, struct diag *d)
+{
+	int fd = bpf_map__fd(s->maps.rp_geo);
+	struct geo_bpf_view v;
+
+	if (!geo)
+		return 0;
+	if (!geo_bpf_view_open(fd, &v)) {
+		bool same = v.n > RP_GEO_H_HASH && v.w[RP_GEO_H_HASH] == geo_db_hash(geo);
+
+		geo_bpf_view_close(&v);
+		if (same) {
+			pr_debug("geo: same database already loaded");
+			return 0;
+		}
+	}
+	return geo_bpf_load(fd, geo, d);
+}
+
+int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
+{
+	struct rempart *s = NULL;
+	struct dp_maps m;
+	struct att *v = NULL;
+	size_t n = 0;
+	int err;
+
+	err = ensure_bpffs(d);
+	if (err)
+		return err;
+	err = open_and_load(&s, d);
+	if (err)
+		return err;
+	dp_maps_from_skel(s, &m);
+	v = calloc(2 * cfg->n_tenants + 2, sizeof(*v));
+	if (!v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = add_att(v, &n, ATT_XDP_UPLINK, cfg->uplink, bpf_program__fd(s->progs.uplink_in), true, d);
+	if (!err)
+		err = add_att(v, &n, ATT_TC_UPLINK_OUT, cfg->uplink, bpf_program__fd(s->progs.uplink_out), true, d);
+	for (size_t i = 0; !err && i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		err = add_att(v, &n, ATT_XDP_CLOUD, t->cloud_interface, bpf_program__fd(s->progs.cloud_in), true, d);
+		if (!err)
+			err = add_att(v, &n, ATT_TC_TUNNEL, t->tunnel_interface,
+				      bpf_program__fd(s->progs.tunnel_in), false, d);
+	}
+	if (err)
+		goto out;
+	/* geo and policy first, so that a new attachment filters from its first packet */
+	err = load_geo(s, geo, d);
+	if (err)
+		goto out;
+	err = dp_policy_install(&m, cfg, NULL, NULL, d);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		int e = attach_one(&v[i], d);
+
+		if (e && !err)
+			err = e;
+	}
+	if (!err)
+		detach_stale(v, n);
+out:
+	free(v);
+	rempart__destroy(s);	/* links and pinned maps keep everything alive */
+	return err;
+}
+
+int dataplane_down(struct diag *d)
+{
+	DIR *dir = opendir(RP_PIN_DIR);
+	struct dirent *e;
+	char path[512];
+	int err = 0;
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	/* links first: traffic stops being filtered before the maps go */
+	while ((e = readdir(dir))) {
+		int fd;
+
+		if (strncmp(e->d_name, "link_", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL)
+				pr_warn("%s: detach: %s", path, strerror(errno));
+			close(fd);
+		}
+	}
+	rewinddir(dir);
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
+		if (unlink(path) && !err) {
+			err = -errno;
+			diag_add(d, "dataplane: cannot remove %s: %s", path, strerror(errno));
+		}
+	}
+	closedir(dir);
+	if (rmdir(RP_PIN_DIR) && errno != ENOENT && !err) {
+		err = -errno;
+		diag_add(d, "dataplane: cannot remove %s: %s", RP_PIN_DIR, strerror(errno));
+	}
+	return err;
+}
+
+const char *dataplane_xdp_mode(const char *ifname)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, o);
+	unsigned ifi = if_nametoindex(ifname);
+
+	if (!ifi || bpf_xdp_query(ifi, 0, &o))
+		return "none";
+	switch (o.attach_mode) {
+	case XDP_ATTACHED_DRV: return "native";
+	case XDP_ATTACHED_SKB: return "generic";
+	case XDP_ATTACHED_HW: return "offload";
+	case XDP_ATTACHED_MULTI: return "multi";
+	default: return "none";
+	}
+}

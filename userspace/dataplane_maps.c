@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dataplane_maps.c — write a compiled policy into its slot, swap slots.
+ *
+ * The swap (SPEC §4.8): the new policy is written completely into the slot
+ * no program reads, then one write of rp_state flips active_slot.  Programs
+ * read the slot once per packet, so each packet sees one policy.  Before the
+ * old slot is cleared, an update of the map-in-map rp_sync makes the kernel
+ * wait for an RCU grace period: every program that read the old index has
+ * finished by then.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "dataplane_maps.h"
+#include "rempart.skel.h"
+
+void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
+{
+	m->state = bpf_map__fd(s->maps.rp_state);
+	m->lpm4 = bpf_map__fd(s->maps.rp_lpm4);
+	m->lpm6 = bpf_map__fd(s->maps.rp_lpm6);
+	m->rules = bpf_map__fd(s->maps.rp_rules);
+	m->tenants = bpf_map__fd(s->maps.rp_tenants);
+	m->global = bpf_map__fd(s->maps.rp_global);
+	m->ifaces = bpf_map__fd(s->maps.rp_ifaces);
+	m->ports = bpf_map__fd(s->maps.rp_ports);
+	m->sync = bpf_map__fd(s->maps.rp_sync);
+	m->sync_inner = bpf_map__fd(s->maps.rp_sync_inner);
+	m->flows = bpf_map__fd(s->maps.rp_flows);
+	m->frags = bpf_map__fd(s->maps.rp_frags);
+	m->counters = bpf_map__fd(s->maps.rp_counters);
+	m->rule_counters = bpf_map__fd(s->maps.rp_rule_counters);
+	m->geo_drops = bpf_map__fd(s->maps.rp_geo_drops);
+}
+
+int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation)
+{
+	struct rp_state st;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->state, &zero, &st))
+		return -errno;
+	*slot = st.active_slot & 1;
+	if (generation)
+		*generation = st.generation;
+	return 0;
+}
+
+/* Delete every key of a hash/LPM map for which pick() says so. */
+static int clear_keys(int fd, size_t ksz, bool (*pick)(const void *key, unsigned slot), unsigned slot)
+{
+	size_t n = 0, cap = 0;
+	uint8_t *keys = NULL, cur[64], next[64];
+	void *prev = NULL;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		if (pick(next, slot)) {
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 1024;
+				uint8_t *p = realloc(keys, nc * ksz);
+
+				if (!p) {
+					err = -ENOMEM;
+					goto out;
+				}
+				keys = p;
+				cap = nc;
+			}
+			memcpy(keys + n * ksz, next, ksz);
+			n++;
+		}
+		memcpy(cur, next, ksz);
+		prev = cur;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT && !err)
+			err = -errno;
+out:
+	free(keys);
+	return err;
+}
+
+static bool pick_lpm4(const void *k, unsigned s) { return ((const struct rp_lpm4_key *)k)->slot == s; }
+static bool pick_lpm6(const void *k, unsigned s) { return ((const struct rp_lpm6_key *)k)->slot == s; }
+static bool pick_rule(const void *k, unsigned s) { return ((const struct rp_rule_key *)k)->slot == s; }
+static bool pick_iface(const void *k, unsigned s) { return ((const struct rp_iface_key *)k)->slot == s; }
+static bool pick_port(const void *k, unsigned s) { return ((const struct rp_port_key *)k)->slot == s; }
+static bool pick_all(const void *k, unsigned s) { return true; }
+
+int dp_slot_clear(const struct dp_maps *m, unsigned slot)
+{
+	struct rp_tenant_cfg tc, zero_tc = { 0 };
+	struct rp_global_cfg zero_g = { 0 };
+	__u32 k = slot;
+	int err = 0, e;
+
+	if ((e = clear_keys(m->lpm4, sizeof(struct rp_lpm4_key), pick_lpm4, slot)))
+		err = e;
+	if ((e = clear_keys(m->lpm6, sizeof(struct rp_lpm6_key), pick_lpm6, slot)))
+		err = e;
+	if ((e = clear_keys(m->rules, sizeof(struct rp_rule_key), pick_rule, slot)))
+		err = e;
+	if ((e = clear_keys(m->ifaces, sizeof(struct rp_iface_key), pick_iface, slot)))
+		err = e;
+	if ((e = clear_keys(m->ports, sizeof(struct rp_port_key), pick_port, slot)))
+		err = e;
+	for (unsigned id = 0; id <= RP_TENANT_ID_MAX; id++) {
+		k = slot * (RP_TENANT_ID_MAX + 1) + id;
+		if (!bpf_map_lookup_elem(m->tenants, &k, &tc) && tc.flags &&
+		    bpf_map_update_elem(m->tenants, &k, &zero_tc, BPF_ANY))
+			err = -errno;
+	}
+	k = slot;
+	if (bpf_map_update_elem(m->global, &k, &zero_g, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+int dp_state_clear(const struct dp_maps *m)
+{
+	int err = clear_keys(m->flows, sizeof(struct rp_flow_key), pick_all, 0);
+	int e = clear_keys(m->frags, sizeof(struct rp_frag_key), pick_all, 0);
+
+	return err ? err : e;
+}
+
+static int put(int fd, const void *k, const void *v, const char *what, struct diag *d)
+{
+	if (!bpf_map_update_elem(fd, k, v, BPF_ANY))
+		return 0;
+	diag_add(d, "dataplane: cannot write the %s map: %s", what, strerror(errno));
+	return -errno;
+}
+
+int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+{
+	struct rp_rule_val rv;
+	__u32 k;
+	int err;
+
+	for (size_t i = 0; i < p->n_lpm4; i++)
+		if ((err = put(m->lpm4, &p->lpm4[i].k, &p->lpm4[i].v, RP_PIN_LPM4, d)))
+			return err;
+	for (size_t i = 0; i < p->n_lpm6; i++)
+		if ((err = put(m->lpm6, &p->lpm6[i].k, &p->lpm6[i].v, RP_PIN_LPM6, d)))
+			return err;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		policy_rule_val(p, &p->rules[i], &rv);
+		if ((err = put(m->rules, &p->rules[i].k, &rv, RP_PIN_RULES, d)))
+			return err;
+	}
+	for (size_t i = 0; i < p->n_tenants; i++)
+		if ((err = put(m->tenants, &p->tenants[i].key, &p->tenants[i].v, RP_PIN_TENANTS, d)))
+			return err;
+	for (size_t i = 0; i < p->n_ifaces; i++)
+		if ((err = put(m->ifaces, &p->ifaces[i].k, &p->ifaces[i].v, RP_PIN_IFACES, d)))
+			return err;
+	for (size_t i = 0; i < p->n_ports; i++)
+		if ((err = put(m->ports, &p->ports[i].k, &p->ports[i].v, RP_PIN_PORTS, d)))
+			return err;
+	k = p->slot;
+	return put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
+}
+
+int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d)
+{
+	struct rp_state st = { 0 };
+	__u32 zero = 0;
+	int inner = m->sync_inner;
+
+	if (bpf_map_lookup_elem(m->state, &zero, &st)) {
+		diag_add(d, "dataplane: cannot read %s: %s", RP_PIN_STATE, strerror(errno));
+		return -errno;
+	}
+	st.generation++;
+	st.active_slot = new_slot & 1;
+	if (bpf_map_update_elem(m->state, &zero, &st, BPF_ANY)) {
+		diag_add(d, "dataplane: cannot flip the policy slot: %s", strerror(errno));
+		return -errno;
+	}
+	/* wait for every program that may still read the old slot */
+	if (bpf_map_update_elem(m->sync, &zero, &inner, BPF_ANY)) {
+		diag_add(d, "dataplane: cannot wait for running programs: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
+		      policy_ifindex_fn ifindex, void *arg, struct diag *d)
+{
+	struct rp_policy p;
+	unsigned active = 0, next;
+	int err;
+
+	err = dp_active_slot(m, &active, NULL);
+	if (err) {
+		diag_add(d, "dataplane: cannot read %s: %s", RP_PIN_STATE, strerror(-err));
+		return err;
+	}
+	next = active ^ 1;
+	err = dp_slot_clear(m, next);	/* leftovers of an interrupted apply */
+	if (err) {
+		diag_add(d, "dataplane: cannot clear policy slot %u: %s", next, strerror(-err));
+		return err;
+	}
+	err = policy_compile(cfg, next, ifindex, arg, &p, d);
+	if (err)
+		return err;
+	err = dp_policy_write(m, &p, d);
+	policy_free(&p);
+	if (!err)
+		err = dp_policy_flip(m, next, d);
+	if (err) {
+		dp_slot_clear(m, next);
+		return err;
+	}
+	/* no program reads the old slot any more */
+	err = dp_slot_clear(m, active);
+	if (err)
+		diag_add(d, "dataplane: policy swapped, but the old slot %u was not fully cleared: %s",
+			 active, strerror(-err));
+	return err;
+}

@@ -1,0 +1,33 @@
+/* dataplane_maps.h — the policy maps seen as file descriptors: write a
+ * compiled policy into the inactive slot and swap it in (SPEC §4.8).
+ * Used by the loader (dataplane.c) and by the BPF tests, which load the
+ * skeleton themselves. */
+#ifndef REMPART_DATAPLANE_MAPS_H
+#define REMPART_DATAPLANE_MAPS_H
+#include "config.h"
+#include "diag.h"
+#include "policy.h"
+
+struct dp_maps {
+	int state, lpm4, lpm6, rules, tenants, global, ifaces, ports;
+	int sync, sync_inner, flows, frags, counters, rule_counters, geo_drops;
+};
+
+struct rempart;	/* the skeleton (build/bpf/rempart.skel.h) */
+void dp_maps_from_skel(const struct rempart *skel, struct dp_maps *m);
+
+/* Compile cfg into the inactive slot, fill it, flip rp_state.active_slot,
+ * wait until no program still reads the old slot, then clear it.  On
+ * failure the running policy stays (the inactive slot is cleared).
+ * ifindex as in policy_compile(). */
+int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
+		      policy_ifindex_fn ifindex, void *arg, struct diag *d);
+/* Lower level, for the swap test: fill the inactive slot from a compiled
+ * policy (compiled for that slot), then flip. */
+int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct diag *d);
+int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d);
+int dp_slot_clear(const struct dp_maps *m, unsigned slot);
+int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation);
+/* Empty the flow and fragment tables. */
+int dp_state_clear(const struct dp_maps *m);
+#endif

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/* nat.c — egress = nat with nftables (`nft -f -`, one atomic transaction).
+ *
+ * Table "inet rempart", present only while some tenant has egress = nat:
+ *  - raw prerouting: packets entering a NAT tenant's tunnel or cloud
+ *    attachment get conntrack zone = tenant id in the ORIGINAL direction
+ *    only, so two tenants with the same addresses never share an entry,
+ *    while replies from the internet (reply direction, default zone) still
+ *    find theirs;
+ *  - forward: a tenant's connection leaving through the uplink is marked
+ *    RP_MARK_BASE | id (conntrack mark);
+ *  - prerouting mangle: replies coming back on the uplink carry that mark as
+ *    packet mark, and the rule "fwmark RP_MARK_BASE|id lookup 1000+id"
+ *    routes them in the tenant's own table (its cloud prefixes overlap
+ *    other tenants');
+ *  - postrouting: marked connections are masqueraded to the uplink address.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "net_priv.h"
+
+static void tenant_ifaces(FILE *f, const struct rp_tenant *t)
+{
+	if (t->vlan)
+		fprintf(f, "{ \"%s\", \"%s.%u\" }", t->tunnel_interface, t->cloud_interface, t->vlan);
+	else
+		fprintf(f, "{ \"%s\", \"%s\" }", t->tunnel_interface, t->cloud_interface);
+}
+
+char *nat_ruleset(const struct rp_config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0, n = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_tenants; i++)
+		n += cfg->tenants[i].egress == RP_EGRESS_NAT;
+	if (!n)
+		goto out;
+	fprintf(f, "table inet %s {\n", RP_NFT_TABLE);
+	fprintf(f, "\tchain raw_pre {\n\t\ttype filter hook prerouting priority raw; policy accept;\n");
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		if (t->egress != RP_EGRESS_NAT)
+			continue;
+		fprintf(f, "\t\tiifname ");
+		tenant_ifaces(f, t);
+		fprintf(f, " ct original zone set %u\n", t->id);
+	}
+	fprintf(f, "\t}\n");
+	fprintf(f, "\tchain forward_mark {\n\t\ttype filter hook forward priority mangle; policy accept;\n");
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		if (t->egress != RP_EGRESS_NAT)
+			continue;
+		fprintf(f, "\t\tiifname ");
+		tenant_ifaces(f, t);
+		fprintf(f, " oifname \"%s\" ct mark set 0x%08x\n", cfg->uplink, RP_MARK_BASE | t->id);
+	}
+	fprintf(f, "\t}\n");
+	fprintf(f, "\tchain reply_mark {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+		   "\t\tiifname \"%s\" ct mark & 0x%08x == 0x%08x meta mark set ct mark\n\t}\n",
+		cfg->uplink, RP_MARK_MASK, RP_MARK_BASE);
+	fprintf(f, "\tchain egress_nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+		   "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x masquerade\n\t}\n}\n",
+		cfg->uplink, RP_MARK_MASK, RP_MARK_BASE);
+out:
+	if (fclose(f))
+		return NULL;
+	return text;
+}
+
+/* Run `nft ARGS` with INPUT on stdin; stderr's first line goes to why. */
+static int run_nft(const char *const argv[], const char *input, char *why, size_t whylen)
+{
+	int in[2], errp[2], status;
+	size_t off = 0, ilen = input ? strlen(input) : 0;
+	char ebuf[1024];
+	size_t elen = 0;
+	pid_t pid;
+
+	why[0] = 0;
+	if (pipe2(in, O_CLOEXEC))
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC)) {
+		close(in[0]);
+		close(in[1]);
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(in[0]); close(in[1]); close(errp[0]); close(errp[1]);
+		return err;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(in[0], 0);
+		dup2(errp[1], 2);
+		if (null >= 0)
+			dup2(null, 1);
+		execvp("nft", (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(errp[1]);
+	while (off < ilen) {
+		ssize_t w = write(in[1], input + off, ilen - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	close(in[1]);
+	for (;;) {
+		ssize_t r = read(errp[0], ebuf + elen, sizeof(ebuf) - 1 - elen);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		elen += (size_t)r;
+		if (elen >= sizeof(ebuf) - 1)
+			break;
+	}
+	ebuf[elen] = 0;
+	close(errp[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	ebuf[strcspn(ebuf, "\n")] = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		snprintf(why, whylen, "cannot run nft");
+	else
+		snprintf(why, whylen, "%.400s", ebuf[0] ? ebuf : "nft failed");
+	return -EIO;
+}
+
+bool nat_present(void)
+{
+	const char *argv[] = { "nft", "list", "table", "inet", RP_NFT_TABLE, NULL };
+	char why[256];
+
+	return run_nft(argv, NULL, why, sizeof(why)) == 0;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f)
+		return NULL;
+	n = getdelim(&buf, &cap, 0, f);
+	fclose(f);
+	if (n < 0) {
+		free(buf);
+		return strdup("");
+	}
+	return buf;
+}
+
+int nat_apply(const struct rp_config *cfg, bool *changed, struct diag *d)
+{
+	const char *argv[] = { "nft", "-f", "-", NULL };
+	char *want = nat_ruleset(cfg), *have = NULL, *script = NULL, path[4096], why[512];
+	bool present = nat_present();
+	int err = 0;
+
+	*changed = false;
+	if (!want)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/nat.nft", cfg->state_dir);
+	if (!want[0]) {
+		if (present) {
+			err = nat_down(d);
+			*changed = true;
+		}
+		unlink(path);
+		goto out;
+	}
+	have = read_file(path);
+	if (present && have && !strcmp(have, want))
+		goto out;
+	/* Create-then-delete makes the delete valid whether or not the table
+	 * exists; the whole script is one transaction. */
+	if (asprintf(&script, "table inet %s\ndelete table inet %s\n%s", RP_NFT_TABLE,
+		     RP_NFT_TABLE, want) < 0) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = run_nft(argv, script, why, sizeof(why));
+	if (err) {
+		diag_add(d, "egress NAT: nftables refused table inet %s: %s", RP_NFT_TABLE, why);
+		goto out;
+	}
+	*changed = true;
+	FILE *f = fopen(path, "we");
+
+	if (f) {
+		fputs(want, f);
+		fclose(f);
+	}
+out:
+	free(want);
+	free(have);
+	free(script);
+	return err;
+}
+
+int nat_down(struct diag *d)
+{
+	const char *argv[] = { "nft", "delete", "table", "inet", RP_NFT_TABLE, NULL };
+	char why[512];
+	int err;
+
+	if (!nat_present())
+		return 0;
+	err = run_nft(argv, NULL, why, sizeof(why));
+	if (err)
+		diag_add(d, "egress NAT: cannot delete table inet %s: %s", RP_NFT_TABLE, why);
+	return err;
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/* net_state.c — the record of what rempart created; see net_state.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "net_state.h"
+
+#define STATE_FILE "net.state"
+
+int net_mkdir_p(const char *path, unsigned int mode)
+{
+	char buf[4096], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int push(struct net_state *st, char *line)
+{
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 64;
+		char **v = realloc(st->lines, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		st->lines = v;
+		st->cap = cap;
+	}
+	st->lines[st->n++] = line;
+	return 0;
+}
+
+int net_state_load(struct net_state *st, const char *state_dir)
+{
+	char path[4096], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(path, sizeof(path), "%s/" STATE_FILE, state_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		char *copy;
+
+		line[strcspn(line, "\n")] = 0;
+		if (!line[0] || line[0] == '#')
+			continue;
+		copy = strdup(line);
+		if (!copy || push(st, copy)) {
+			free(copy);
+			err = -ENOMEM;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+int net_state_save(const struct net_state *st, const char *state_dir)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+	int err;
+
+	err = net_mkdir_p(state_dir, 0700);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/" STATE_FILE, state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "# what rempart created; `rempart down` removes exactly this\n");
+	for (size_t i = 0; i < st->n; i++)
+		fprintf(f, "%s\n", st->lines[i]);
+	if (fclose(f)) {
+		err = -errno;
+		unlink(tmp);
+		return err;
+	}
+	if (rename(tmp, path))
+		return -errno;
+	return 0;
+}
+
+bool net_state_has(const struct net_state *st, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < st->n; i++)
+		if (!strcmp(st->lines[i], buf))
+			return true;
+	return false;
+}
+
+int net_state_add(struct net_state *st, const char *fmt, ...)
+{
+	char buf[512], *copy;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < st->n; i++)
+		if (!strcmp(st->lines[i], buf))
+			return 0;
+	copy = strdup(buf);
+	if (!copy)
+		return -ENOMEM;
+	if (push(st, copy)) {
+		free(copy);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void net_state_free(struct net_state *st)
+{
+	for (size_t i = 0; i < st->n; i++)
+		free(st->lines[i]);
+	free(st->lines);
+	memset(st, 0, sizeof(*st));
+}

@@ -1,0 +1,971 @@
+// SPDX-License-Identifier: GPL-2.0
+/* policy.c — the policy compiler; see policy.h and docs/policy.md.
+ *
+ * Per tenant T (and tenant 0 for the gateway-wide prefixes), every prefix
+ * the policy mentions is an item tagged with what it means (a zone, a flag,
+ * a rule's `from` group or `to`).  Items sorted by address then length are
+ * walked with a stack, so each prefix inherits the state of its nearest
+ * ancestor: the LPM entry of a prefix says everything about the addresses
+ * for which it is the longest match.  Rule `from` sets and `to` chains are
+ * interned into classes; a (source class, destination class) pair that
+ * shares a rule gets a port table with the first matching rule in
+ * "longest destination, then file order" already decided.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include "policy.h"
+#include "log.h"
+#include "policy_hmap.h"
+
+#define WORK_BUDGET 400000000ULL	/* candidate checks before giving up */
+
+enum tag {
+	TG_ZSITE, TG_ZCLOUD, TG_ZGW, TG_ZSHARE, TG_ALLOW_FROM, TG_FROM, TG_TO,
+	TG_MGMT, TG_SITE_OWNER, TG_OWNER,
+};
+
+struct item {
+	struct rp_prefix p;	/* host bits cleared */
+	uint8_t tag;
+	uint32_t a, b, c;
+};
+
+struct nstate {
+	struct rp_prefix p;
+	struct rp_atom v;
+	uint32_t zorder;
+};
+
+/* Source classes: full sorted sets of `from` groups.  Destination classes:
+ * (parent, rules at this prefix in file order) chains. */
+struct tctx {
+	const struct rp_config *cfg;
+	struct rp_policy *out;
+	struct diag *d;
+	unsigned tid;
+	const struct rp_tenant *t;
+	struct item *items;
+	size_t n_items, cap_items;
+	uint32_t *rule_group, *rule_id;
+	size_t n_groups;
+	struct hmap sc_map, dc_map;
+	uint32_t **sc_set; uint32_t *sc_n; uint8_t *sc_fam; size_t n_sc, cap_sc;
+	uint32_t *dc_parent; uint32_t **dc_rules; uint32_t *dc_n; uint8_t *dc_fam; size_t n_dc, cap_dc;
+	unsigned long long work;
+};
+
+#define GROW(arr, n, cap)                                                   \
+	({                                                                  \
+		int _e = 0;                                                 \
+		if ((n) >= (cap)) {                                         \
+			size_t _nc = (cap) ? (cap) * 2 : 64;                \
+			void *_p = realloc((arr), _nc * sizeof(*(arr)));    \
+			if (_p) {                                           \
+				(arr) = _p;                                 \
+				(cap) = _nc;                                \
+			} else {                                            \
+				_e = -ENOMEM;                               \
+			}                                                   \
+		}                                                           \
+		_e;                                                         \
+	})
+
+static unsigned bits_of(uint8_t family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+static void mask_prefix(struct rp_prefix *p)
+{
+	unsigned nbytes = bits_of(p->family) / 8;
+
+	(void)nbytes;
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned lo = i * 8;
+
+		if (lo >= p->len)
+			p->addr[i] = 0;
+		else if (p->len - lo < 8)
+			p->addr[i] &= (uint8_t)(0xff << (8 - (p->len - lo)));
+	}
+}
+
+static int add_item(struct tctx *x, const struct rp_prefix *p, int tag, uint32_t a, uint32_t b, uint32_t c)
+{
+	struct item *it;
+
+	if (GROW(x->items, x->n_items, x->cap_items))
+		return -ENOMEM;
+	it = &x->items[x->n_items++];
+	memset(it, 0, sizeof(*it));
+	it->p = *p;
+	mask_prefix(&it->p);
+	it->tag = tag;
+	it->a = a;
+	it->b = b;
+	it->c = c;
+	return 0;
+}
+
+static int add_list(struct tctx *x, const struct rp_prefix_list *l, int tag, uint32_t a, uint32_t b, uint32_t c)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (add_item(x, &l->v[i], tag, a, b, c))
+			return -ENOMEM;
+	return 0;
+}
+
+static int add_hosts(struct tctx *x, const struct rp_prefix_list *l, int tag, uint32_t a)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct rp_prefix h = l->v[i];
+
+		h.len = bits_of(h.family);
+		if (add_item(x, &h, tag, a, 0, 0))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int cmp_item(const void *pa, const void *pb)
+{
+	const struct item *a = pa, *b = pb;
+	int r = memcmp(a->p.addr, b->p.addr, 16);
+
+	if (r)
+		return r;
+	if (a->p.len != b->p.len)
+		return a->p.len < b->p.len ? -1 : 1;
+	if (a->tag != b->tag)
+		return a->tag < b->tag ? -1 : 1;
+	if (a->a != b->a)
+		return a->a < b->a ? -1 : 1;
+	return 0;
+}
+
+static bool is_ancestor(const struct rp_prefix *anc, const struct rp_prefix *p)
+{
+	struct rp_addr a = { .family = p->family };
+
+	if (anc->len > p->len)
+		return false;
+	memcpy(a.addr, p->addr, 16);
+	return prefix_contains(anc, &a);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Intern the source class "parent's groups + these" for family fam. */
+static int intern_src(struct tctx *x, uint8_t fam, uint32_t parent, const uint32_t *g, size_t ng, uint32_t *out)
+{
+	size_t pn = parent ? x->sc_n[parent] : 0, n = 0;
+	uint32_t *set = malloc((pn + ng + 1) * sizeof(*set)), *slot;
+	bool added;
+
+	if (!set)
+		return -ENOMEM;
+	set[n++] = fam;
+	if (pn)
+		memcpy(set + n, x->sc_set[parent], pn * sizeof(*set));
+	n += pn;
+	memcpy(set + n, g, ng * sizeof(*set));
+	n += ng;
+	qsort(set + 1, n - 1, sizeof(*set), cmp_u32);
+	{
+		size_t w = 1;
+
+		for (size_t i = 1; i < n; i++)
+			if (w == 1 || set[i] != set[w - 1])
+				set[w++] = set[i];
+		n = w;
+	}
+	slot = hmap_get_or_add(&x->sc_map, set, n * sizeof(*set), &added);
+	if (!slot) {
+		free(set);
+		return -ENOMEM;
+	}
+	if (added) {
+		if (x->n_sc == 0)
+			x->n_sc = 1;	/* class 0: none */
+		if (GROW(x->sc_set, x->n_sc, x->cap_sc) ||
+		    !(x->sc_n = realloc(x->sc_n, x->cap_sc * sizeof(*x->sc_n))) ||
+		    !(x->sc_fam = realloc(x->sc_fam, x->cap_sc * sizeof(*x->sc_fam)))) {
+			free(set);
+			return -ENOMEM;
+		}
+		memmove(set, set + 1, (n - 1) * sizeof(*set));
+		x->sc_set[x->n_sc] = set;
+		x->sc_n[x->n_sc] = n - 1;
+		x->sc_fam[x->n_sc] = fam;
+		*slot = x->n_sc++;
+	} else {
+		free(set);
+	}
+	*out = *slot;
+	return 0;
+}
+
+static int intern_dst(struct tctx *x, uint8_t fam, uint32_t parent, const uint32_t *r, size_t nr, uint32_t *out)
+{
+	uint32_t *key = malloc((nr + 2) * sizeof(*key)), *slot;
+	bool added;
+
+	if (!key)
+		return -ENOMEM;
+	key[0] = fam;
+	key[1] = parent;
+	memcpy(key + 2, r, nr * sizeof(*key));
+	slot = hmap_get_or_add(&x->dc_map, key, (nr + 2) * sizeof(*key), &added);
+	if (!slot) {
+		free(key);
+		return -ENOMEM;
+	}
+	if (added) {
+		if (x->n_dc == 0)
+			x->n_dc = 1;
+		if (GROW(x->dc_rules, x->n_dc, x->cap_dc) ||
+		    !(x->dc_n = realloc(x->dc_n, x->cap_dc * sizeof(*x->dc_n))) ||
+		    !(x->dc_parent = realloc(x->dc_parent, x->cap_dc * sizeof(*x->dc_parent))) ||
+		    !(x->dc_fam = realloc(x->dc_fam, x->cap_dc * sizeof(*x->dc_fam)))) {
+			free(key);
+			return -ENOMEM;
+		}
+		memmove(key, key + 2, nr * sizeof(*key));
+		x->dc_rules[x->n_dc] = key;
+		x->dc_n[x->n_dc] = nr;
+		x->dc_parent[x->n_dc] = parent;
+		x->dc_fam[x->n_dc] = fam;
+		*slot = x->n_dc++;
+	} else {
+		free(key);
+	}
+	*out = *slot;
+	return 0;
+}
+
+static int emit(struct tctx *x, const struct nstate *st)
+{
+	struct rp_policy *o = x->out;
+	unsigned len = st->p.len;
+
+	if (st->p.family == AF_INET) {
+		struct pol_lpm4 *e;
+
+		if (GROW(o->lpm4, o->n_lpm4, o->cap_lpm4))
+			return -ENOMEM;
+		e = &o->lpm4[o->n_lpm4++];
+		memset(e, 0, sizeof(*e));
+		e->k.prefixlen = RP_LPM_HDR_BITS + len;
+		e->k.slot = o->slot;
+		e->k.tenant = x->tid;
+		memcpy(e->k.addr, st->p.addr, 4);
+		e->v = st->v;
+	} else {
+		struct pol_lpm6 *e;
+
+		if (GROW(o->lpm6, o->n_lpm6, o->cap_lpm6))
+			return -ENOMEM;
+		e = &o->lpm6[o->n_lpm6++];
+		memset(e, 0, sizeof(*e));
+		e->k.prefixlen = RP_LPM_HDR_BITS + len;
+		e->k.slot = o->slot;
+		e->k.tenant = x->tid;
+		memcpy(e->k.addr, st->p.addr, 16);
+		e->v = st->v;
+	}
+	return 0;
+}
+
+/* Zone rank: lower wins at equal length. */
+static uint64_t zone_rank(const struct item *it)
+{
+	switch (it->tag) {
+	case TG_ZSITE: return 0;
+	case TG_ZCLOUD: return 1;
+	case TG_ZGW: return 2;
+	default: return 3 + (uint64_t)it->c;
+	}
+}
+
+static int apply_tags(struct tctx *x, struct nstate *st, const struct item *it, size_t n)
+{
+	uint32_t *groups = NULL, *rules = NULL;
+	size_t ng = 0, nr = 0;
+	const struct item *best = NULL;
+	int err = 0;
+
+	groups = malloc(n * sizeof(*groups));
+	rules = malloc(n * sizeof(*rules));
+	if (!groups || !rules) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct item *t = &it[i];
+
+		switch (t->tag) {
+		case TG_ZSITE: case TG_ZCLOUD: case TG_ZGW: case TG_ZSHARE:
+			if (!best || zone_rank(t) < zone_rank(best))
+				best = t;
+			if (t->tag == TG_ZSITE)
+				st->v.flags |= RP_A_IN_SITE;
+			if (t->tag == TG_ZCLOUD)
+				st->v.flags |= RP_A_IN_CLOUD;
+			break;
+		case TG_ALLOW_FROM:
+			st->v.flags |= RP_A_ALLOW_FROM;
+			break;
+		case TG_MGMT:
+			st->v.flags |= RP_A_MGMT;
+			break;
+		case TG_FROM:
+			groups[ng++] = t->a;
+			break;
+		case TG_TO:
+			if (!nr || rules[nr - 1] != t->a)
+				rules[nr++] = t->a;
+			break;
+		case TG_SITE_OWNER:
+			if (!st->v.site_owner || t->a < st->v.site_owner)
+				st->v.site_owner = t->a;
+			break;
+		case TG_OWNER: {
+			uint16_t id = t->a, a = st->v.owner_a, b = st->v.owner_b;
+
+			if (id == a || id == b)
+				break;
+			if (!a || id < a) {
+				b = a;
+				a = id;
+			} else if (!b || id < b) {
+				b = id;
+			}
+			st->v.owner_a = a;
+			st->v.owner_b = b;
+			break;
+		}
+		}
+	}
+	if (best) {
+		st->v.zone = best->tag == TG_ZSITE ? RP_Z_SITE : best->tag == TG_ZCLOUD ? RP_Z_CLOUD :
+			     best->tag == TG_ZGW ? RP_Z_GATEWAY : RP_Z_SHARE;
+		st->v.share_id = best->tag == TG_ZSHARE ? best->a : 0;
+		st->v.share_owner = best->tag == TG_ZSHARE ? best->b : 0;
+	}
+	if (ng)
+		err = intern_src(x, st->p.family, st->v.src_class, groups, ng, &st->v.src_class);
+	if (!err && nr)
+		err = intern_dst(x, st->p.family, st->v.dst_class, rules, nr, &st->v.dst_class);
+out:
+	free(groups);
+	free(rules);
+	return err;
+}
+
+static int walk_family(struct tctx *x, uint8_t family)
+{
+	struct nstate stack[130], root = { 0 };
+	struct item *it = x->items;
+	size_t n = 0, depth = 0;
+	int err = 0;
+
+	/* items of this family first */
+	for (size_t i = 0; i < x->n_items; i++)
+		if (x->items[i].p.family == family) {
+			struct item tmp = x->items[n];
+
+			x->items[n++] = x->items[i];
+			x->items[i] = tmp;
+		}
+	qsort(it, n, sizeof(*it), cmp_item);
+	for (size_t i = 0, j; i < n; i = j) {
+		struct nstate st;
+
+		for (j = i + 1; j < n && it[j].p.len == it[i].p.len &&
+				!memcmp(it[j].p.addr, it[i].p.addr, 16); j++)
+			;
+		while (depth && !is_ancestor(&stack[depth - 1].p, &it[i].p))
+			depth--;
+		st = depth ? stack[depth - 1] : root;
+		st.p = it[i].p;
+		err = apply_tags(x, &st, &it[i], j - i);
+		if (!err)
+			err = emit(x, &st);
+		if (err)
+			return err;
+		stack[depth++] = st;
+	}
+	return 0;
+}
+
+/* ---- rule tables --------------------------------------------------------- */
+
+struct cand {
+	enum rp_proto proto;
+	const struct rp_port_list *ports;
+	uint8_t act;
+	uint32_t rule;
+};
+
+static bool cand_pcls(const struct cand *c, int pcls)
+{
+	bool ports = c->ports->n > 0;
+
+	switch (pcls) {
+	case RP_PC_TCP: return c->proto == RP_PROTO_ANY || c->proto == RP_PROTO_TCP;
+	case RP_PC_UDP: return c->proto == RP_PROTO_ANY || c->proto == RP_PROTO_UDP;
+	case RP_PC_ICMP: return !ports && (c->proto == RP_PROTO_ANY || c->proto == RP_PROTO_ICMP);
+	default: return !ports && c->proto == RP_PROTO_ANY;
+	}
+}
+
+static bool cand_covers(const struct cand *c, uint32_t port)
+{
+	if (!c->ports->n)
+		return true;
+	for (size_t i = 0; i < c->ports->n; i++)
+		if (port >= c->ports->v[i].lo && port <= c->ports->v[i].hi)
+			return true;
+	return false;
+}
+
+/* Segments of the first-match table for pcls; *nseg 0 when nothing matches. */
+static int build_segs(struct tctx *x, const struct cand *cs, size_t n, int pcls,
+		      struct rp_seg *seg, size_t *nseg, const char *what)
+{
+	uint32_t *b = NULL;
+	size_t nb = 0, cap = 1, ns = 0, last = n;
+	bool any = false;
+	int err = 0;
+
+	*nseg = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!cand_pcls(&cs[i], pcls))
+			continue;
+		cap += 2 * cs[i].ports->n;
+		if (!cs[i].ports->n) {
+			last = i + 1;
+			break;
+		}
+	}
+	if (pcls == RP_PC_ICMP || pcls == RP_PC_OTHER) {
+		for (size_t i = 0; i < last; i++)
+			if (cand_pcls(&cs[i], pcls)) {
+				seg[0] = (struct rp_seg){ .lo = 0, .act = cs[i].act, .rule = cs[i].rule };
+				*nseg = 1;
+				break;
+			}
+		return 0;
+	}
+	b = malloc(cap * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b[nb++] = 0;
+	for (size_t i = 0; i < last; i++) {
+		if (!cand_pcls(&cs[i], pcls))
+			continue;
+		for (size_t k = 0; k < cs[i].ports->n; k++) {
+			b[nb++] = cs[i].ports->v[k].lo;
+			if (cs[i].ports->v[k].hi < 65535)
+				b[nb++] = cs[i].ports->v[k].hi + 1;
+		}
+	}
+	qsort(b, nb, sizeof(*b), cmp_u32);
+	for (size_t i = 0; i < nb; i++) {
+		struct rp_seg s = { .lo = b[i] };
+
+		if (i && b[i] == b[i - 1])
+			continue;
+		for (size_t k = 0; k < last; k++) {
+			x->work++;
+			if (cand_pcls(&cs[k], pcls) && cand_covers(&cs[k], b[i])) {
+				s.act = cs[k].act;
+				s.rule = cs[k].rule;
+				break;
+			}
+		}
+		if (s.act)
+			any = true;
+		if (ns && seg[ns - 1].act == s.act && seg[ns - 1].rule == s.rule)
+			continue;
+		if (ns == RP_SEGS_MAX) {
+			diag_add(x->d, "%s: more than %d distinct port ranges for one source/destination pair",
+				 what, RP_SEGS_MAX);
+			err = -E2BIG;
+			goto out;
+		}
+		seg[ns++] = s;
+	}
+	if (any)
+		*nseg = ns;
+out:
+	free(b);
+	return err;
+}
+
+static int add_table(struct tctx *x, int kind, uint16_t tenant, uint32_t sc, uint32_t dc,
+		     const struct cand *cs, size_t n, const char *what)
+{
+	struct rp_policy *o = x->out;
+	struct rp_seg seg[RP_SEGS_MAX];
+
+	for (int pc = 0; pc < RP_PC__COUNT; pc++) {
+		struct pol_rule *r;
+		size_t ns;
+		int err = build_segs(x, cs, n, pc, seg, &ns, what);
+
+		if (err)
+			return err;
+		if (!ns)
+			continue;
+		if (GROW(o->rules, o->n_rules, o->cap_rules))
+			return -ENOMEM;
+		while (o->n_segs + ns > o->cap_segs) {
+			size_t nc = o->cap_segs ? o->cap_segs * 2 : 1024;
+			void *p = realloc(o->segs, nc * sizeof(*o->segs));
+
+			if (!p)
+				return -ENOMEM;
+			o->segs = p;
+			o->cap_segs = nc;
+		}
+		r = &o->rules[o->n_rules++];
+		memset(r, 0, sizeof(*r));
+		r->k.slot = o->slot;
+		r->k.kind = kind;
+		r->k.pcls = pc;
+		r->k.tenant = tenant;
+		r->k.src_class = sc;
+		r->k.dst_class = dc;
+		r->n = ns;
+		r->off = o->n_segs;
+		memcpy(o->segs + o->n_segs, seg, ns * sizeof(*seg));
+		o->n_segs += ns;
+	}
+	return 0;
+}
+
+static bool set_has(const uint32_t *set, size_t n, uint32_t g)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (set[mid] == g)
+			return true;
+		if (set[mid] < g)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Every (source class, destination class) pair sharing a rule. */
+static int build_pairs(struct tctx *x)
+{
+	const struct rp_tenant *t = x->t;
+	uint32_t **g_sc = NULL, *g_n = NULL, *stamp = NULL, *L = NULL;
+	struct cand *cs = NULL;
+	size_t Lcap = 0;
+	char what[64];
+	int err = 0;
+
+	snprintf(what, sizeof(what), "tenant %s", t->name);
+	g_sc = calloc(x->n_groups + 1, sizeof(*g_sc));
+	g_n = calloc(x->n_groups + 1, sizeof(*g_n));
+	stamp = calloc(x->n_sc + 1, sizeof(*stamp));
+	cs = malloc((t->n_rules + 1) * sizeof(*cs));
+	if (!g_sc || !g_n || !stamp || !cs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t sc = 1; sc < x->n_sc; sc++)
+		for (size_t k = 0; k < x->sc_n[sc]; k++) {
+			uint32_t g = x->sc_set[sc][k];
+			uint32_t *p = realloc(g_sc[g], (g_n[g] + 1) * sizeof(*p));
+
+			if (!p) {
+				err = -ENOMEM;
+				goto out;
+			}
+			g_sc[g] = p;
+			p[g_n[g]++] = sc;
+		}
+	for (size_t dc = 1; dc < x->n_dc; dc++) {
+		size_t nL = 0;
+
+		for (uint32_t c = dc; c; c = x->dc_parent[c]) {
+			if (nL + x->dc_n[c] > Lcap) {
+				size_t nc = (nL + x->dc_n[c]) * 2;
+				uint32_t *p = realloc(L, nc * sizeof(*L));
+
+				if (!p) {
+					err = -ENOMEM;
+					goto out;
+				}
+				L = p;
+				Lcap = nc;
+			}
+			memcpy(L + nL, x->dc_rules[c], x->dc_n[c] * sizeof(*L));
+			nL += x->dc_n[c];
+		}
+		for (size_t i = 0; i < nL; i++) {
+			uint32_t g = x->rule_group[L[i]];
+
+			for (size_t k = 0; k < g_n[g]; k++) {
+				uint32_t sc = g_sc[g][k];
+				size_t nc = 0;
+
+				if (stamp[sc] == dc || x->sc_fam[sc] != x->dc_fam[dc])
+					continue;
+				stamp[sc] = dc;
+				for (size_t j = 0; j < nL; j++) {
+					const struct rp_rule *r = &t->rules[L[j]];
+
+					x->work++;
+					if (!set_has(x->sc_set[sc], x->sc_n[sc], x->rule_group[L[j]]))
+						continue;
+					cs[nc++] = (struct cand){ r->proto, &r->ports,
+								  r->allow ? RP_ACT_ALLOW : RP_ACT_DENY,
+								  x->rule_id[L[j]] };
+					if (nc > t->n_rules)
+						break;
+				}
+				err = add_table(x, RP_RK_RULES, x->tid, sc, dc, cs, nc, what);
+				if (err)
+					goto out;
+				if (x->work > WORK_BUDGET) {
+					diag_add(x->d, "%s: rules too entangled to compile (more than %llu steps)",
+						 what, WORK_BUDGET);
+					err = -E2BIG;
+					goto out;
+				}
+			}
+		}
+	}
+out:
+	for (size_t g = 0; g_sc && g <= x->n_groups; g++)
+		free(g_sc[g]);
+	free(g_sc);
+	free(g_n);
+	free(stamp);
+	free(L);
+	free(cs);
+	return err;
+}
+
+static void tctx_free(struct tctx *x)
+{
+	for (size_t i = 1; i < x->n_sc; i++)
+		free(x->sc_set[i]);
+	for (size_t i = 1; i < x->n_dc; i++)
+		free(x->dc_rules[i]);
+	free(x->sc_set); free(x->sc_n); free(x->sc_fam);
+	free(x->dc_rules); free(x->dc_n); free(x->dc_parent); free(x->dc_fam);
+	hmap_free(&x->sc_map);
+	hmap_free(&x->dc_map);
+	free(x->items);
+	free(x->rule_group);
+	free(x->rule_id);
+	memset(x, 0, sizeof(*x));
+}
+
+/* ---- tenants ------------------------------------------------------------- */
+
+static bool offered_to(const struct rp_share *sh, size_t ti)
+{
+	if (sh->all_tenants)
+		return true;
+	for (size_t i = 0; i < sh->n_tenants; i++)
+		if (sh->tenant_idx && sh->tenant_idx[i] == (int)ti)
+			return true;
+	return false;
+}
+
+static int name_rule(struct rp_policy *o, const char *tenant, const char *name, uint32_t *id)
+{
+	size_t cap = o->n_rule_names;
+	char **p;
+
+	if (o->n_rule_names + 1 >= RP_RULE_COUNTERS_MAX)
+		return -E2BIG;
+	p = realloc(o->rule_names, (cap + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	o->rule_names = p;
+	if (asprintf(&p[cap], "%s/%s", tenant, name) < 0)
+		return -ENOMEM;
+	o->n_rule_names++;
+	*id = o->n_rule_names;
+	return 0;
+}
+
+static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t *share_gid,
+			  struct rp_policy *o, struct diag *d)
+{
+	const struct rp_tenant *t = &cfg->tenants[ti];
+	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = t->id, .t = t };
+	struct hmap groups = { 0 };
+	uint32_t order = 0;
+	int err = -ENOMEM;
+
+	for (size_t s = 0; s < t->n_sites; s++) {
+		if (add_list(&x, &t->sites[s].allowed_ips, TG_ZSITE, s, 0, 0) ||
+		    add_list(&x, &t->sites[s].allow_from, TG_ALLOW_FROM, s, 0, 0))
+			goto out;
+	}
+	if (add_list(&x, &t->cloud_prefixes, TG_ZCLOUD, 0, 0, 0) ||
+	    add_hosts(&x, &t->tunnel_address, TG_ZGW, 0) ||
+	    add_hosts(&x, &t->cloud_address, TG_ZGW, 0))
+		goto out;
+	for (size_t ui = 0, gid_i = 0; ui < cfg->n_tenants; ui++) {
+		const struct rp_tenant *u = &cfg->tenants[ui];
+
+		for (size_t s = 0; s < u->n_shares; s++, gid_i++, order++) {
+			if (ui == ti || !offered_to(&u->shares[s], ti))
+				continue;
+			if (add_list(&x, &u->shares[s].to, TG_ZSHARE, share_gid[gid_i], u->id, order))
+				goto out;
+		}
+	}
+	x.rule_group = calloc(t->n_rules + 1, sizeof(uint32_t));
+	x.rule_id = calloc(t->n_rules + 1, sizeof(uint32_t));
+	if (!x.rule_group || !x.rule_id)
+		goto out;
+	for (size_t r = 0; r < t->n_rules; r++) {
+		const struct rp_rule *ru = &t->rules[r];
+		struct rp_prefix *key = malloc((ru->from.n + 1) * sizeof(*key));
+		uint32_t *g;
+		bool added;
+
+		if (!key)
+			goto out;
+		for (size_t k = 0; k < ru->from.n; k++) {
+			key[k] = ru->from.v[k];
+			mask_prefix(&key[k]);
+		}
+		g = hmap_get_or_add(&groups, key, ru->from.n * sizeof(*key), &added);
+		free(key);
+		if (!g)
+			goto out;
+		if (added)
+			*g = ++x.n_groups;
+		x.rule_group[r] = *g;
+		if (added && add_list(&x, &ru->from, TG_FROM, *g, 0, 0))
+			goto out;
+		if (add_list(&x, &ru->to, TG_TO, r, 0, 0))
+			goto out;
+		err = name_rule(o, t->name, ru->name, &x.rule_id[r]);
+		if (err)
+			goto out;
+		err = -ENOMEM;
+	}
+	err = walk_family(&x, AF_INET);
+	if (!err)
+		err = walk_family(&x, AF_INET6);
+	if (!err)
+		err = build_pairs(&x);
+out:
+	hmap_free(&groups);
+	tctx_free(&x);
+	if (err == -ENOMEM)
+		diag_add(d, "tenant %s: out of memory compiling the policy", t->name);
+	else if (err == -E2BIG && !diag_count(d))
+		diag_add(d, "tenant %s: policy larger than the dataplane's maps", t->name);
+	return err;
+}
+
+/* Tenant 0: management prefixes, every tenant's networks and site prefixes. */
+static int compile_gateway(const struct rp_config *cfg, struct rp_policy *o, struct diag *d)
+{
+	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = RP_TENANT_GATEWAY };
+	int err = -ENOMEM;
+
+	if (add_list(&x, &cfg->mgmt_allow_from, TG_MGMT, 0, 0, 0))
+		goto out;
+	for (size_t ti = 0; ti < cfg->n_tenants; ti++) {
+		const struct rp_tenant *t = &cfg->tenants[ti];
+
+		for (size_t s = 0; s < t->n_sites; s++)
+			if (add_list(&x, &t->sites[s].allowed_ips, TG_SITE_OWNER, t->id, 0, 0) ||
+			    add_list(&x, &t->sites[s].allowed_ips, TG_OWNER, t->id, 0, 0))
+				goto out;
+		if (add_list(&x, &t->cloud_prefixes, TG_OWNER, t->id, 0, 0) ||
+		    add_hosts(&x, &t->tunnel_address, TG_OWNER, t->id) ||
+		    add_hosts(&x, &t->cloud_address, TG_OWNER, t->id))
+			goto out;
+	}
+	err = walk_family(&x, AF_INET);
+	if (!err)
+		err = walk_family(&x, AF_INET6);
+out:
+	tctx_free(&x);
+	if (err == -ENOMEM)
+		diag_add(d, "out of memory compiling the gateway prefixes");
+	return err;
+}
+
+static unsigned default_ifindex(const char *name, void *arg)
+{
+	return if_nametoindex(name);
+}
+
+static int add_iface(struct rp_policy *o, unsigned ifindex, uint16_t vid, int hook, uint16_t tid)
+{
+	struct pol_iface *e;
+
+	if (GROW(o->ifaces, o->n_ifaces, o->cap_ifaces))
+		return -ENOMEM;
+	e = &o->ifaces[o->n_ifaces++];
+	memset(e, 0, sizeof(*e));
+	e->k.ifindex = ifindex;
+	e->k.vid = vid;
+	e->k.slot = o->slot;
+	e->k.hook = hook;
+	e->v.tenant = tid;
+	return 0;
+}
+
+static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
+			  policy_ifindex_fn ifindex, void *arg, struct diag *d)
+{
+	struct rp_global_cfg *g = &o->global;
+
+	g->flags = RP_G_VALID | (cfg->geo_unknown_allow ? RP_G_UNKNOWN_ALLOW : 0) |
+		   (cfg->has_mgmt_countries ? RP_G_MGMT_CC : 0);
+	g->mgmt_cc = cfg->mgmt_countries;
+	if (cfg->mgmt_tcp_ports.n > RP_MGMT_PORTS_MAX) {
+		diag_add(d, "[management] tcp_ports: more than %d ranges", RP_MGMT_PORTS_MAX);
+		return -E2BIG;
+	}
+	g->n_mgmt_ports = cfg->mgmt_tcp_ports.n;
+	for (size_t i = 0; i < cfg->mgmt_tcp_ports.n; i++) {
+		g->mgmt_ports[i].lo = cfg->mgmt_tcp_ports.v[i].lo;
+		g->mgmt_ports[i].hi = cfg->mgmt_tcp_ports.v[i].hi;
+	}
+	o->tenants = calloc(cfg->n_tenants + 1, sizeof(*o->tenants));
+	o->ports = calloc(cfg->n_tenants + 1, sizeof(*o->ports));
+	if (!o->tenants || !o->ports)
+		return -ENOMEM;
+	for (size_t ti = 0; ti < cfg->n_tenants; ti++) {
+		const struct rp_tenant *t = &cfg->tenants[ti];
+		struct pol_tenant *pt = &o->tenants[o->n_tenants++];
+		struct pol_port *pp;
+		unsigned ifi;
+
+		pt->key = o->slot * (RP_TENANT_ID_MAX + 1) + t->id;
+		pt->v.id = t->id;
+		pt->v.flags = RP_T_VALID | (t->intra_allow ? RP_T_INTRA_ALLOW : 0) |
+			      (t->egress == RP_EGRESS_NAT ? RP_T_EGRESS_NAT : 0) |
+			      (t->has_egress_countries ? RP_T_EGRESS_CC : 0);
+		pt->v.site_cc = t->site_countries;
+		pt->v.egress_cc = t->egress_countries;
+		if (t->listen_port) {
+			pp = &o->ports[o->n_ports++];
+			pp->k.slot = o->slot;
+			pp->k.port = t->listen_port;
+			pp->v.tenant = t->id;
+		}
+		ifi = t->cloud_interface ? ifindex(t->cloud_interface, arg) : 0;
+		if (ifi) {
+			if (add_iface(o, ifi, t->vlan, RP_HOOK_CLOUD_IN, t->id))
+				return -ENOMEM;
+		} else if (t->cloud_interface) {
+			diag_add(d, "tenant %s: cloud_interface %s does not exist (not filtered yet)",
+				 t->name, t->cloud_interface);
+		}
+		ifi = t->tunnel_interface ? ifindex(t->tunnel_interface, arg) : 0;
+		if (ifi && add_iface(o, ifi, 0, RP_HOOK_TUNNEL_IN, t->id))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn ifindex,
+		   void *arg, struct rp_policy *out, struct diag *d)
+{
+	struct diag warn = { 0 };
+	uint32_t *share_gid = NULL, *share_rid = NULL;
+	size_t n_shares = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->slot = slot & 1;
+	if (!ifindex)
+		ifindex = default_ifindex;
+	for (size_t ti = 0; ti < cfg->n_tenants; ti++)
+		n_shares += cfg->tenants[ti].n_shares;
+	share_gid = calloc(n_shares + 1, sizeof(*share_gid));
+	share_rid = calloc(n_shares + 1, sizeof(*share_rid));
+	err = -ENOMEM;
+	if (!share_gid || !share_rid)
+		goto out;
+	/* shares: an id and a port table each */
+	for (size_t ti = 0, k = 0; ti < cfg->n_tenants; ti++) {
+		const struct rp_tenant *u = &cfg->tenants[ti];
+
+		for (size_t s = 0; s < u->n_shares; s++, k++) {
+			const struct rp_share *sh = &u->shares[s];
+			struct tctx x = { .cfg = cfg, .out = out, .d = d };
+			struct cand c;
+
+			share_gid[k] = k + 1;
+			err = name_rule(out, u->name, sh->name, &share_rid[k]);
+			if (err)
+				goto out;
+			c = (struct cand){ sh->proto, &sh->ports, RP_ACT_ALLOW, share_rid[k] };
+			err = add_table(&x, RP_RK_SHARE, 0, 0, share_gid[k], &c, 1, u->name);
+			if (err)
+				goto out;
+		}
+	}
+	for (size_t ti = 0; ti < cfg->n_tenants; ti++) {
+		err = compile_tenant(cfg, ti, share_gid, out, d);
+		if (err)
+			goto out;
+	}
+	err = compile_gateway(cfg, out, d);
+	if (err)
+		goto out;
+	err = compile_tables(cfg, out, ifindex, arg, &warn);
+out:
+	for (size_t i = 0; i < warn.n; i++)
+		pr_warn("%s", warn.msgs[i]);
+	diag_free(&warn);
+	free(share_gid);
+	free(share_rid);
+	if (err)
+		policy_free(out);
+	return err;
+}
+
+void policy_rule_val(const struct rp_policy *p, const struct pol_rule *r, struct rp_rule_val *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->n = r->n;
+	memcpy(out->seg, p->segs + r->off, r->n * sizeof(*out->seg));
+}
+
+void policy_free(struct rp_policy *p)
+{
+	free(p->lpm4);
+	free(p->lpm6);
+	free(p->rules);
+	free(p->segs);
+	free(p->tenants);
+	free(p->ifaces);
+	free(p->ports);
+	for (size_t i = 0; i < p->n_rule_names; i++)
+		free(p->rule_names[i]);
+	free(p->rule_names);
+	memset(p, 0, sizeof(*p));
+}
