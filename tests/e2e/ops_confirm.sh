@@ -146,6 +146,6 @@ if pending; then
 	check "ops_confirm: rempart apply --confirm 2 rolls back by itself" \
 		test "$(mgmt_port "$T/rempart.ini")" = 2400
 else
-	skip "ops_confirm: rempart apply --confirm: not wired in this build ($(head -1 "$T/out"))"
+	skip "ops_confirm: rempart apply --confirm: not wired in this build ($(cat "$T/out" | tr '\n' '|'))"
 fi
 [ "$T_FAILS" -eq 0 ]

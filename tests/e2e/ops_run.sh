@@ -152,7 +152,7 @@ kill "$sock_pid"; wait "$sock_pid" 2>/dev/null; sock_pid=
 if [ -n "$dp" ]; then
 	check "ops_run: after kill -9 the pinned state is still there" test -e "$PIN/rp_state"
 	check "ops_run: after kill -9 programs are still attached to the uplink" \
-		bash -c "nsenter --net=/run/netns/$GW ip -d link show opu$$ | grep -q xdp"
+		bash -c "nsenter --net=/run/netns/$GW ip -d link show opu$$ 2>/dev/null | grep -q xdp"
 fi
 sleep 1
 start_run "$T/run2.log"
