@@ -121,4 +121,14 @@ if out=$(promtool check metrics <"$T/m1" 2>&1); then
 else
 	fail "ops_sites: promtool: $out"
 fi
+# fail_mode = open: SIGTERM detaches the programs and removes the pins.
+check "ops_sites: (fail_mode = open) the dataplane is pinned while running" test -e /sys/fs/bpf/rempart/rp_state
+check "ops_sites: (fail_mode = open) XDP attached to the uplink while running" \
+	bash -c "nsenter --net=/run/netns/$GW ip -d link show ou$$ 2>/dev/null | grep -q 'prog/xdp'"
+kill -TERM "$run_pid"; wait "$run_pid"; rc=$?; run_pid=
+check "ops_sites: fail_mode = open: SIGTERM exits 0" test "$rc" -eq 0
+check "ops_sites: fail_mode = open: the pinned state is gone after exit" test ! -e /sys/fs/bpf/rempart/rp_state
+check "ops_sites: fail_mode = open: no XDP program left on the uplink" \
+	bash -c "! nsenter --net=/run/netns/$GW ip -d link show ou$$ 2>/dev/null | grep -q 'prog/xdp'"
+check "ops_sites: fail_mode = open: logged" grep -q 'fail_mode = open: detaching' "$T/run.log"
 [ "$T_FAILS" -eq 0 ]
