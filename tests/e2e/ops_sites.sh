@@ -85,7 +85,7 @@ EOF2
 nsenter --net=/run/netns/"$GW" "$REMPART" -c "$T" run 2>"$T/run.log" &
 run_pid=$!
 scrape() { nsenter --net=/run/netns/"$GW" curl -sf "http://127.0.0.1:$PORT/metrics"; }
-if ! wait_for 30 bash -c "nsenter --net=/run/netns/$GW curl -sf -o /dev/null http://127.0.0.1:$PORT/metrics"; then
+if ! wait_for 90 bash -c "nsenter --net=/run/netns/$GW curl -sf -o /dev/null http://127.0.0.1:$PORT/metrics"; then
 	fail "ops_sites: rempart run did not come up: $(tail -5 "$T/run.log")"
 	exit 1
 fi
@@ -104,7 +104,7 @@ ip -n "$PE" link set "$SITEDEV" up
 ip -n "$PE" route add 100.64.10.0/24 dev "$SITEDEV"
 t0=$(date +%s)
 ip netns exec "$PE" ping -c 3 -i 0.3 -W 1 100.64.10.1 >/dev/null 2>&1
-wait_for 10 bash -c "nsenter --net=/run/netns/$GW curl -sf http://127.0.0.1:$PORT/metrics |
+wait_for 40 bash -c "nsenter --net=/run/netns/$GW curl -sf http://127.0.0.1:$PORT/metrics |
 	grep -q '^rempart_site_rx_bytes_total{tenant=\"opt\",site=\"s1\"} [1-9]'"
 scrape >"$T/m1"
 hs=$(awk '$1 == "rempart_site_last_handshake_seconds{tenant=\"opt\",site=\"s1\"}" { print $2 }' "$T/m1")
