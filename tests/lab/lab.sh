@@ -326,11 +326,25 @@ site_up() {
 	[ -n "$mtu" ] && ip -n "$ns" link set "$ifc" mtu "$mtu"
 	ip -n "$ns" link set "$ifc" up
 	# the site's LAN: host 10 (v4) / 16 (v6) of its allowed_ips, on lo
+	# the site's LAN address: the printed Address inside its allowed_ips,
+	# else host 10 (v4) / 16 (v6) of its allowed_ips, put on lo
 	allowed=$(ini_get "$(tenant_file "$tenant")" "site $site" allowed_ips)
-	lan4=$(nth_host "$(first_of_family "$allowed" 4)" 10 2>/dev/null)
-	lan6=$(nth_host "$(first_of_family "$allowed" 6)" 16 2>/dev/null)
-	[ -n "$lan4" ] && ip -n "$ns" addr add "$lan4/32" dev lo
-	[ -n "$lan6" ] && ip -n "$ns" addr add "$lan6/128" dev lo nodad
+	read -r lan4 lan6 < <("$PY" -c '
+import ipaddress, sys
+nets = [ipaddress.ip_network(p.strip(), strict=False) for p in sys.argv[1].split(",") if p.strip()]
+addrs = [ipaddress.ip_interface(a.strip()).ip for a in sys.argv[2].split(",") if a.strip()]
+out = []
+for v in (4, 6):
+    got = [a for a in addrs if a.version == v and any(a in n for n in nets)]
+    if not got:
+        fam = [n for n in nets if n.version == v]
+        got = [fam[0][10 if v == 4 else 16]] if fam else ["-"]
+    out.append(str(got[0]))
+print(" ".join(out))' "$allowed" "$(sed -n 's/^[ \t]*Address[ \t]*=//Ip' "$conf" | paste -sd,)")
+	[ "$lan4" = - ] && lan4=
+	[ "$lan6" = - ] && lan6=
+	[ -n "$lan4" ] && ! ip -n "$ns" -4 addr show | grep -q " $lan4/" && ip -n "$ns" addr add "$lan4/32" dev lo
+	[ -n "$lan6" ] && ! ip -n "$ns" -6 addr show | grep -q " $lan6/" && ip -n "$ns" addr add "$lan6/128" dev lo nodad
 	echo "$lan4 $lan6" >"$LAB_STATE/sites/$ifc.lan"
 	# keep the underlay reachable even with AllowedIPs = 0.0.0.0/0
 	ep4=$(sed -n 's/^[ \t]*Endpoint[ \t]*=[ \t]*//Ip' "$conf" | head -n1); ep4=${ep4%:*}
@@ -399,13 +413,16 @@ cmd_up() {
 	ip link add "$uplink" netns rp-gw type veth peer name i-gw netns rp-inet || return 1
 	ip -n rp-inet link set i-gw up
 	ip -n rp-inet addr add fe80::1/64 dev i-gw nodad
+	ip -n rp-inet addr add "${GW_V6%::*}::fe/64" dev i-gw nodad
 	ip -n rp-gw link set "$uplink" up
-	ip -n rp-gw addr add "$pub/32" dev "$uplink"
-	ip -n rp-gw addr add "$GW_V6/128" dev "$uplink" nodad
-	ip -n rp-gw route add default via $INET4 dev "$uplink" onlink
+	# the uplink has a connected /24 (like an appliance's eth0) with the
+	# router at .254 (.253 when the gateway is .254)
+	upgw=${pub%.*}.254; [ "$upgw" = "$pub" ] && upgw=${pub%.*}.253
+	ip -n rp-inet addr add "$upgw/24" dev i-gw
+	ip -n rp-gw addr add "$pub/24" dev "$uplink"
+	ip -n rp-gw addr add "$GW_V6/64" dev "$uplink" nodad
+	ip -n rp-gw route add default via "$upgw" dev "$uplink"
 	ip -n rp-gw -6 route add default via $INET6 dev "$uplink"
-	ip -n rp-inet route add "$pub/32" dev i-gw
-	ip -n rp-inet -6 route add "$GW_V6/128" dev i-gw
 	# sites, abroad, internet hosts
 	i=0
 	while read -r site tenant ns ifc p4 p6; do
