@@ -79,6 +79,19 @@ SVC4=10.99.0.53
 SVC6=fd00:99::53
 GW_V6=2001:db8:18:1::1		# the uplink's IPv6 address (egress NAT, management)
 
+# One lab per machine (the namespace names are the product's): every user
+# of the lab holds an flock on $LAB_LOCK while it works on it; the e2e suites
+# hold it for their whole run (and export LAB_LOCK_HELD=1 to lab.sh).
+LAB_LOCK=${LAB_LOCK:-/run/rempart-lab.lock}
+lab_lock() { # TIMEOUT_S: take the lock for the life of this shell
+	[ "${LAB_LOCK_HELD:-0}" = 1 ] && return 0
+	exec {LAB_LOCK_FD}>>"$LAB_LOCK" || return 1
+	if ! flock -n "$LAB_LOCK_FD"; then
+		say "another user of the lab holds $LAB_LOCK: waiting up to $1 s"
+		flock -w "$1" "$LAB_LOCK_FD" || { say "the lab is still in use after $1 s"; return 1; }
+	fi
+	export LAB_LOCK_HELD=1
+}
 say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -147,18 +160,26 @@ first_of_family() { # LIST 4|6 -> first entry of that family (without /len if $3
 }
 
 # --- running things ---------------------------------------------------------
-nsx() { # NS CMD...: run in a lab namespace (rp-gw: with its own mount ns)
-	local ns=$1; shift
-	if [ "$ns" = rp-gw ] && [ -e "$MNTNS" ] && mountpoint -q "$LAB_STATE/ns" 2>/dev/null; then
-		nsenter --net=/run/netns/rp-gw --mount="$MNTNS" -- "$@"
+# ns_prefix NS: the command prefix that runs in a lab namespace (rp-gw: with
+# its own mount namespace); every element execs the next, no fork
+ns_prefix() {
+	if [ "$1" = rp-gw ] && [ -e "$MNTNS" ] && mountpoint -q "$LAB_STATE/ns" 2>/dev/null; then
+		echo "nsenter --net=/run/netns/rp-gw --mount=$MNTNS --"
 	else
-		ip netns exec "$ns" "$@"
+		echo "ip netns exec $1"
 	fi
 }
-# start_bg NAME NS CMD...: setsid in NS, log in logs/NAME.log, pid in pids/NAME
+nsx() { # NS CMD...: run in a lab namespace
+	local ns=$1 pre; shift
+	read -ra pre <<<"$(ns_prefix "$ns")"
+	"${pre[@]}" "$@"
+}
+# start_bg NAME NS CMD...: setsid in NS, log in logs/NAME.log, pid in
+# pids/NAME (the PID of CMD itself: the prefix and setsid exec, not fork)
 start_bg() {
-	local name=$1 ns=$2; shift 2
-	nsx "$ns" setsid "$@" >"$LAB_STATE/logs/$name.log" 2>&1 </dev/null &
+	local name=$1 ns=$2 pre; shift 2
+	read -ra pre <<<"$(ns_prefix "$ns")"
+	"${pre[@]}" setsid "$@" >"$LAB_STATE/logs/$name.log" 2>&1 </dev/null &
 	echo $! >"$LAB_STATE/pids/$name"
 }
 pid_of() { cat "$LAB_STATE/pids/$1" 2>/dev/null; }
@@ -489,7 +510,8 @@ cmd_down() {
 	if [ -f "$LAB_STATE/pids/rempart" ]; then
 		stop_pid "$(pid_of rempart)"
 		if [ -x "$REMPART" ] && [ -d "$CFG" ] && [ -e "$MNTNS" ]; then
-			timeout 15 nsx rp-gw "$REMPART" -c "$CFG" down >>"$LAB_STATE/logs/rempart-down.log" 2>&1
+			local pre; read -ra pre <<<"$(ns_prefix rp-gw)"
+			timeout 15 "${pre[@]}" "$REMPART" -c "$CFG" down >>"$LAB_STATE/logs/rempart-down.log" 2>&1
 		fi
 	fi
 	for f in "$LAB_STATE"/pids/*; do
@@ -501,15 +523,15 @@ cmd_down() {
 		[ -e "/run/netns/$ns" ] || continue
 		for p in $(ip netns pids "$ns" 2>/dev/null); do stop_pid "$p"; done
 	done
-	if mountpoint -q "$LAB_STATE/ns" 2>/dev/null; then
-		umount "$MNTNS" 2>/dev/null
-		umount "$LAB_STATE/ns" || say "could not unmount $LAB_STATE/ns"
-	fi
 	for ns in $NAMESPACES; do
 		[ -e "/run/netns/$ns" ] && ip netns del "$ns"
 	done
+	if mountpoint -q "$LAB_STATE/ns" 2>/dev/null; then
+		umount "$MNTNS" 2>/dev/null || umount -l "$MNTNS" 2>/dev/null
+		umount "$LAB_STATE/ns" 2>/dev/null || umount -l "$LAB_STATE/ns" || say "could not unmount $LAB_STATE/ns"
+	fi
 	rm -f /run/wireguard/wgs-*.sock
-	rm -rf "$LAB_STATE"
+	rm -rf "$LAB_STATE" || say "could not remove $LAB_STATE"
 	cmd_leftovers
 }
 
@@ -551,8 +573,8 @@ $ABROAD_SITE $ABROAD_TENANT rp-abroad wgs-x $ABROAD4 $ABROAD6"
 [ "${BASH_SOURCE[0]}" != "$0" ] && { . "$LAB_DIR/matrix.sh"; return 0; }
 
 case ${1:-} in
-up) cmd_up ;;
-down) cmd_down ;;
+up) lab_lock 900 || exit 1; cmd_up ;;
+down) lab_lock 900 || exit 1; cmd_down ;;
 status) cmd_status ;;
 leftovers) cmd_leftovers ;;
 matrix) shift; . "$LAB_DIR/matrix.sh"; matrix_run "$@" ;;
