@@ -80,9 +80,9 @@ d = json.load(sys.stdin)
 for x in d.get("tenants", []):
     if x.get("name") == t:
         print(x.get("counters", {}).get(r, {}).get("packets", 0)); sys.exit(0)
-g = d.get("gateway") or d.get("_gateway")
+g = d.get("gateway_counters")
 if t == "_gateway" and isinstance(g, dict):
-    print(g.get("counters", {}).get(r, {}).get("packets", 0)); sys.exit(0)
+    print(g.get(r, {}).get("packets", 0)); sys.exit(0)
 sys.exit(1)' "$1" "$2" 2>/dev/null) && [ -n "$n" ] && { echo "$n"; return 0; }
 	local key
 	key=$(( $(tenant_id "$1") * 12 + $(reason_index "$2") ))
