@@ -169,7 +169,8 @@ in_cg() {
 cg_kmem() { [ $HAVE_MEMCG = 1 ] && cat "$CG/$1/memory.kmem.usage_in_bytes" || echo null; }
 cg_drop() {
 	[ $HAVE_MEMCG = 1 ] || return 0
-	echo 0 > "$CG/$1/memory.force_empty" 2>/dev/null
+	[ -d "$CG/$1" ] || return 0
+	echo 0 2>/dev/null > "$CG/$1/memory.force_empty"
 	rmdir "$CG/$1" 2>/dev/null
 }
 
