@@ -383,21 +383,26 @@ struct rp_ratelimit {
  *   RP_GEO_IDX6 + (addr[0..1])        IPv6 index on the top 16 bits
  *   from H_OFF4: IPv4 intervals as __u32 (u32 number u is in word u / 2,
  *             low half first): (start & 0xffff) << 16 | cc
- *   from H_OFF6HI: IPv6 interval starts, high 64 bits, one word each;
- *             slot s = word - H_OFF6HI has its low 64 bits at word
- *             H_OFF6LO + s and its country at __u16 number s from H_OFF6CC
+ *   from H_OFF6: IPv6 intervals, per /16 of c intervals in g = (c + 7) / 8
+ *             lines of 8: g summary words (the key of intervals 0, 8, 16...),
+ *             then from the next multiple of 8 words, 8g key words
+ *             cc << 48 | start bits 111..64 (bits 127..112 are the /16's),
+ *             the last line padded with copies of the last interval, then
+ *             8g words of start bits 63..0
  * An index word with RP_GEO_DIRECT set means the whole /16 is one country
  * (cc in the low 16 bits, RP_CC_NONE for none); otherwise bits 32..62 count
  * the /16's intervals (>= 2) and the low 32 bits number the first (IPv4: its
  * __u32 number, IPv6: its word).  The intervals of one /16 never straddle a
- * block, so the search runs on one block with plain loads.  The first
- * interval of every /16 starts at the /16's first address, so the answer is
- * the last interval whose start is <= the address.  Intervals cover gaps
- * too (cc RP_CC_NONE), so every address has exactly one.  Block 0 holds the
- * header and both indexes. */
+ * block, so the search runs on one block with plain loads: an 8-way search
+ * (7 probes split the slice in 8) while more than 8 remain, then a binary
+ * search; RP_GEO_KARY_STEPS 8-way steps at most (the builder checks).  The
+ * first interval of every /16 starts at the /16's first address, so the
+ * answer is the last interval whose start is <= the address.  Intervals
+ * cover gaps too (cc RP_CC_NONE), so every address has exactly one.  Block
+ * 0 holds the header and both indexes. */
 #define RP_PIN_GEO "rp_geo"
 #define RP_CC_NODB 0xfffe		/* lookup result: no database loaded */
-#define RP_GEO_MAGIC 0x3230425244474552ULL	/* "REGDRB02" */
+#define RP_GEO_MAGIC 0x3330425244474552ULL	/* "REGDRB03" */
 #define RP_GEO_BLOCK_SHIFT 18
 #define RP_GEO_BLOCK_WORDS (1u << RP_GEO_BLOCK_SHIFT)
 #define RP_GEO_H_NAMES 16		/* source file names, "v4\0v6\0" */
@@ -407,7 +412,7 @@ struct rp_ratelimit {
 #define RP_GEO_IDX6 (RP_GEO_IDX4 + 65536)
 #define RP_GEO_FIXED_WORDS (RP_GEO_IDX6 + 65536)
 #define RP_GEO_DIRECT (1ULL << 63)
-#define RP_GEO_MAX_STEPS 20		/* > log2 of the most intervals in a block */
+#define RP_GEO_KARY_STEPS 8
 
 struct rp_geo_block {
 	__u64 w[RP_GEO_BLOCK_WORDS];
@@ -416,11 +421,11 @@ struct rp_geo_block {
 enum rp_geo_hdr {
 	RP_GEO_H_MAGIC = 0,
 	RP_GEO_H_N4,		/* IPv4 intervals (with gaps) */
-	RP_GEO_H_N6,		/* IPv6 slots (intervals and padding) */
+	RP_GEO_H_N6,		/* IPv6 intervals (per /16, with gaps) */
 	RP_GEO_H_OFF4,		/* word offsets of the regions */
-	RP_GEO_H_OFF6HI,
-	RP_GEO_H_OFF6LO,
-	RP_GEO_H_OFF6CC,
+	RP_GEO_H_OFF6,
+	RP_GEO_H_RESERVED1,
+	RP_GEO_H_RESERVED2,
 	RP_GEO_H_WORDS,		/* total words (blocks * RP_GEO_BLOCK_WORDS) */
 	RP_GEO_H_LOADED_AT,	/* unix seconds */
 	RP_GEO_H_RANGES4,	/* ranges with a country, as `geo` counts them */

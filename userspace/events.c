@@ -249,6 +249,15 @@ void event_log_flush(struct event_ratelimit *rl)
 	rl->suppressed = 0;
 }
 
+void event_log_tick(struct event_ratelimit *rl)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != rl->window)
+		event_log_flush(rl);
+}
+
 void event_log(struct event_ratelimit *rl, const struct rp_event *e, const struct rp_config *cfg)
 {
 	struct timespec now;
