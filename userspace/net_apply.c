@@ -29,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/rtnetlink.h>
 #include "log.h"
@@ -67,6 +69,24 @@ struct apply {
 };
 
 static unsigned int last_changes;
+
+/* RP_NET_PROFILE=1: time of each stage on stderr (benchmarks). */
+static void stage(const char *name)
+{
+	static struct timespec last;
+	static int on = -1;
+	struct timespec now;
+
+	if (on < 0)
+		on = getenv("RP_NET_PROFILE") != NULL;
+	if (!on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (name)
+		fprintf(stderr, "net: %-12s %8.2f ms\n", name,
+			(now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6);
+	last = now;
+}
 
 unsigned int net_apply_changes(void)
 {
@@ -262,12 +282,71 @@ static int port_free(uint16_t port, int family)
 	return err;
 }
 
+struct get_job {
+	const struct wg_backend *wg;
+	const char *ifname;
+	wg_device *dev;
+	int err;
+};
+
+static void *get_thread(void *arg)
+{
+	struct get_job *j = arg;
+
+	j->err = j->wg->get(j->ifname, &j->dev);
+	return NULL;
+}
+
+/* Read every existing tunnel at once: each read is a round trip to a
+ * wireguard-go process (or the kernel), and they overlap. */
+static void get_all(struct apply *a, wg_device **cur, int *errs)
+{
+	const struct rp_config *cfg = a->cfg;
+	struct get_job *jobs = calloc(cfg->n_tenants + 1, sizeof(*jobs));
+	pthread_t th[32];
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg->n_tenants; i++)
+		errs[i] = -ENODEV;
+	if (!jobs)
+		return;
+	for (i = 0; i < cfg->n_tenants; i++) {
+		jobs[i].wg = a->wg;
+		jobs[i].ifname = cfg->tenants[i].tunnel_interface;
+		jobs[i].err = -ENODEV;
+	}
+	for (i = 0; i < cfg->n_tenants; i += n) {
+		size_t started = 0;
+
+		n = cfg->n_tenants - i < 32 ? cfg->n_tenants - i : 32;
+		for (size_t k = 0; k < n; k++) {
+			if (!find_link(a, jobs[i + k].ifname))
+				continue;
+			if (pthread_create(&th[k], NULL, get_thread, &jobs[i + k]))
+				get_thread(&jobs[i + k]);
+			else
+				started |= (size_t)1 << k;
+		}
+		for (size_t k = 0; k < n; k++)
+			if (started & ((size_t)1 << k))
+				pthread_join(th[k], NULL);
+	}
+	for (i = 0; i < cfg->n_tenants; i++) {
+		cur[i] = jobs[i].dev;
+		errs[i] = jobs[i].err;
+	}
+	free(jobs);
+}
+
 static int preflight(struct apply *a, wg_device **cur)
 {
 	const struct rp_config *cfg = a->cfg;
 	char name[IFNAMSIZ + 8], why[256];
-	int err = 0;
+	int err = 0, *errs = calloc(cfg->n_tenants + 1, sizeof(int));
 
+	if (!errs)
+		return -ENOMEM;
+	get_all(a, cur, errs);
 	if (!cfg->uplink || !find_link(a, cfg->uplink)) {
 		diag_add(a->d, "[gateway] uplink: interface '%s' does not exist",
 			 cfg->uplink ? cfg->uplink : "");
@@ -291,7 +370,7 @@ static int preflight(struct apply *a, wg_device **cur)
 			}
 		}
 		if (tl) {
-			int r = a->wg->get(t->tunnel_interface, &cur[i]);
+			int r = errs[i];
 
 			if (r) {
 				diag_add(a->d, "%s: [tenant] tunnel_interface: '%s' exists and is not a WireGuard device (%s backend: %s)",
@@ -324,6 +403,7 @@ static int preflight(struct apply *a, wg_device **cur)
 			}
 		}
 	}
+	free(errs);
 	return err;
 }
 
@@ -384,6 +464,18 @@ static int ensure_links(struct apply *a, wg_device **cur)
 		net_state_add(&a->st, "link %s wireguard", t->tunnel_interface);
 		created = true;
 		a->changes++;
+	}
+	/* Started all at once above; now wait for each to be ready. */
+	for (size_t i = 0; a->wg->create_wait && i < a->n_undo; i++) {
+		struct undo *u = &a->undo[i];
+
+		if (u->kind != U_WG_DESTROY)
+			continue;
+		err = a->wg->create_wait(u->ifname, cfg->state_dir, why, sizeof(why));
+		if (err) {
+			diag_add(a->d, "cannot create tunnel_interface '%s': %s", u->ifname, why);
+			return err;
+		}
 	}
 	if (created) {
 		err = refresh_links(a);
@@ -705,6 +797,29 @@ static int wanted_routes(struct apply *a, size_t i, const struct nl_route *main_
 	return err;
 }
 
+static int cmp_route_table(const void *x, const void *y)
+{
+	const struct nl_route *a = x, *b = y;
+
+	return a->table < b->table ? -1 : a->table > b->table;
+}
+
+/* First index of a route of TABLE or later, in routes sorted by table. */
+static size_t table_start(const struct nl_route *v, size_t n, uint32_t table)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v[mid].table < table)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int reconcile_routes(struct apply *a)
 {
 	struct nl_route *have = NULL;
@@ -718,9 +833,11 @@ static int reconcile_routes(struct apply *a)
 		diag_add(a->d, "cannot list routes: %s", nl_strerror(&a->nl, err));
 		return err;
 	}
+	qsort(have, n_have, sizeof(*have), cmp_route_table);
 	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
 		uint32_t table = RP_TABLE_BASE + a->cfg->tenants[i].id;
-		size_t first;
+		size_t first = table_start(have, n_have, table);
+		size_t last = table_start(have, n_have, table + 1);
 
 		want.n = 0;
 		err = wanted_routes(a, i, have, n_have, &want);
@@ -732,8 +849,8 @@ static int reconcile_routes(struct apply *a)
 			bool present = false;
 			struct undo *u;
 
-			for (size_t h = 0; h < n_have && !present; h++)
-				present = have[h].table == table && nl_route_same(&have[h], &want.v[w]);
+			for (size_t h = first; h < last && !present; h++)
+				present = nl_route_same(&have[h], &want.v[w]);
 			if (present)
 				continue;
 			err = nl_route_add(&a->nl, &want.v[w]);
@@ -755,13 +872,10 @@ static int reconcile_routes(struct apply *a)
 				a->changes++;
 			}
 		}
-		first = 0;
-		for (size_t h = first; h < n_have && !err; h++) {
+		for (size_t h = first; h < last && !err; h++) {
 			bool wanted = false;
 			struct undo *u;
 
-			if (have[h].table != table)
-				continue;
 			for (size_t w = 0; w < want.n && !wanted; w++)
 				wanted = nl_route_same(&have[h], &want.v[w]);
 			if (wanted)
@@ -999,23 +1113,20 @@ static int remove_stale_links(struct apply *a)
 
 /* ---- the supervisor's restore file ---- */
 
-static void write_tunnel_netstate(struct apply *a, const struct rp_tenant *t)
+static void write_tunnel_netstate(struct apply *a, const struct rp_tenant *t,
+				  const struct nl_route *rv, size_t rn)
 {
 	char path[4096], tmp[4200], pbuf[INET6_ADDRSTRLEN + 4], dst[INET6_ADDRSTRLEN];
 	const struct nl_link *tl = find_link(a, t->tunnel_interface);
-	struct nl_route *rv = NULL;
-	size_t rn = 0;
 	FILE *f;
 
-	if (!tl || nl_route_dump(&a->nl, AF_UNSPEC, 0, &rv, &rn))
+	if (!tl)
 		return;
 	snprintf(path, sizeof(path), "%s/wg/%s.net", a->cfg->state_dir, t->tunnel_interface);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "we");
-	if (!f) {
-		free(rv);
+	if (!f)
 		return;
-	}
 	fprintf(f, "mtu %d\n", RP_WG_MTU);
 	for (size_t k = 0; k < t->tunnel_address.n; k++) {
 		prefix_format(&t->tunnel_address.v[k], pbuf, sizeof(pbuf));
@@ -1028,7 +1139,6 @@ static void write_tunnel_netstate(struct apply *a, const struct rp_tenant *t)
 		inet_ntop(rv[k].family, rv[k].dst, dst, sizeof(dst));
 		fprintf(f, "route %s/%u %u %u\n", dst, rv[k].dst_len, rv[k].table, rv[k].metric);
 	}
-	free(rv);
 	if (fclose(f) == 0)
 		rename(tmp, path);
 }
@@ -1111,6 +1221,7 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	int lock, err;
 
 	last_changes = 0;
+	stage(NULL);
 	lock = lock_state(cfg->state_dir, d);
 	if (lock < 0)
 		return lock;
@@ -1135,9 +1246,11 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
 		goto out;
 	}
+	stage("start");
 	err = preflight(&a, cur);
 	if (err)
 		goto out;
+	stage("preflight");
 
 	/* Things rempart created and still wants stay recorded as created. */
 	for (size_t i = 0; i < a.old.n; i++)
@@ -1156,17 +1269,30 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	if ((err = set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
 	    (err = set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")))
 		goto fail;
-	if ((err = ensure_links(&a, cur)) || (err = configure_wg(&a, cur)) ||
-	    (err = reconcile_addrs(&a)) || (err = reconcile_routes(&a)) ||
-	    (err = reconcile_rules(&a)))
+	if ((err = ensure_links(&a, cur)))
 		goto fail;
+	stage("links");
+	if ((err = configure_wg(&a, cur)))
+		goto fail;
+	stage("wireguard");
+	if ((err = reconcile_addrs(&a)))
+		goto fail;
+	stage("addresses");
+	if ((err = reconcile_routes(&a)))
+		goto fail;
+	stage("routes");
+	if ((err = reconcile_rules(&a)))
+		goto fail;
+	stage("rules");
 	/* What the config no longer wants. */
 	if ((err = remove_stale_rules(&a)) || (err = remove_stale_tables(&a, true)) ||
 	    (err = remove_stale_addrs(&a)))
 		goto fail;
+	stage("stale");
 	err = nat_apply(cfg, &nat_changed, d);
 	if (err)
 		goto fail;
+	stage("nat");
 	a.changes += nat_changed;
 	if (nat_ruleset_nonempty(cfg))
 		net_state_add(&a.st, "nat");
@@ -1176,10 +1302,18 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		if (!strncmp(a.old.lines[i], "sysctl ", 7))
 			net_state_add(&a.st, "%s", a.old.lines[i]);
 	net_state_add(&a.st, "backend %s", a.wg->name);
-	if (a.wg == &wg_backend_uapi)
-		for (size_t i = 0; i < cfg->n_tenants; i++)
-			write_tunnel_netstate(&a, &cfg->tenants[i]);
+	if (a.wg == &wg_backend_uapi) {
+		struct nl_route *rv = NULL;
+		size_t rn = 0;
+
+		if (!nl_route_dump(&a.nl, AF_UNSPEC, 0, &rv, &rn))
+			for (size_t i = 0; i < cfg->n_tenants; i++)
+				write_tunnel_netstate(&a, &cfg->tenants[i], rv, rn);
+		free(rv);
+	}
+	stage("netstate");
 	err = net_state_save(&a.st, cfg->state_dir);
+	stage("save");
 	if (err)
 		diag_add(d, "cannot write %s/net.state: %s (`down` will not know what apply created)",
 			 cfg->state_dir, strerror(-err));

@@ -21,6 +21,9 @@ struct wg_backend {
 	/* Create the device IFNAME (no config yet).  state_dir: where the
 	 * userspace backend keeps its supervisor's pid and log. */
 	int (*create)(const char *ifname, const char *state_dir, char *why, size_t whylen);
+	/* If not NULL, create only started it: wait until it is ready (so
+	 * that many devices start in parallel). */
+	int (*create_wait)(const char *ifname, const char *state_dir, char *why, size_t whylen);
 	/* Remove it (and for userspace stop its supervisor). */
 	int (*destroy)(const char *ifname, const char *state_dir);
 	int (*get)(const char *ifname, wg_device **dev);
@@ -46,6 +49,8 @@ bool wg_uapi_alive(const char *ifname);		/* the socket answers */
 
 /* Supervisor (wg_supervise.c). */
 int wgs_start(const char *ifname, const char *state_dir, char *why, size_t whylen);
+int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whylen);	/* no wait */
+int wgs_wait(const char *ifname, const char *state_dir, char *why, size_t whylen);
 int wgs_stop(const char *ifname, const char *state_dir);
 int wgs_pid(const char *ifname, const char *state_dir);	/* > 0, or -ENOENT / -ESRCH */
 void wgs_notify(const char *ifname, const char *state_dir);

@@ -404,7 +404,7 @@ out:
 
 static int uapi_create(const char *ifname, const char *state_dir, char *why, size_t whylen)
 {
-	return wgs_start(ifname, state_dir, why, whylen);
+	return wgs_spawn(ifname, state_dir, why, whylen);
 }
 
 static int uapi_destroy(const char *ifname, const char *state_dir)
@@ -415,6 +415,7 @@ static int uapi_destroy(const char *ifname, const char *state_dir)
 const struct wg_backend wg_backend_uapi = {
 	.name = "wireguard-go",
 	.create = uapi_create,
+	.create_wait = wgs_wait,
 	.destroy = uapi_destroy,
 	.get = wg_uapi_get,
 	.set = wg_uapi_set,
