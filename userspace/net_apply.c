@@ -40,8 +40,9 @@
 #include "net_state.h"
 #include "net_wg.h"
 #include "netlink.h"
+#include "wg.h"
 
-enum undo_kind { U_LINK_DEL, U_LINK_DOWN, U_WG_DESTROY, U_WG_RESTORE, U_ADDR_DEL, U_ADDR_ADD,
+enum undo_kind { U_LINK_DEL, U_LINK_DOWN, U_WG_DESTROY, U_WG_STOP, U_WG_RESTORE, U_ADDR_DEL, U_ADDR_ADD,
 		 U_ROUTE_DEL, U_ROUTE_ADD, U_RULE_DEL, U_RULE_ADD, U_SYSCTL };
 
 struct undo {
@@ -123,6 +124,9 @@ static void rollback(struct apply *a)
 			break;
 		case U_WG_DESTROY:
 			a->wg->destroy(u->ifname, a->cfg->state_dir);
+			break;
+		case U_WG_STOP:
+			wgs_stop(u->ifname, a->cfg->state_dir);
 			break;
 		case U_WG_RESTORE:
 			net_wg_make_restore(u->dev);
@@ -372,6 +376,9 @@ static int preflight(struct apply *a, wg_device **cur)
 		if (tl) {
 			int r = errs[i];
 
+			/* Our persistent tun whose wireguard-go is gone: start it. */
+			if (r && a->wg->start && !strcmp(tl->kind, "tun"))
+				r = 0;
 			if (r) {
 				diag_add(a->d, "%s: [tenant] tunnel_interface: '%s' exists and is not a WireGuard device (%s backend: %s)",
 					 t->file ? t->file : t->name, t->tunnel_interface,
@@ -449,7 +456,7 @@ static int ensure_links(struct apply *a, wg_device **cur)
 		const struct rp_tenant *t = &cfg->tenants[i];
 		struct undo *u;
 
-		if (find_link(a, t->tunnel_interface) && cur[i])
+		if (find_link(a, t->tunnel_interface))
 			continue;
 		err = a->wg->create(t->tunnel_interface, cfg->state_dir, why, sizeof(why));
 		if (err) {
@@ -464,18 +471,6 @@ static int ensure_links(struct apply *a, wg_device **cur)
 		net_state_add(&a->st, "link %s wireguard", t->tunnel_interface);
 		created = true;
 		a->changes++;
-	}
-	/* Started all at once above; now wait for each to be ready. */
-	for (size_t i = 0; a->wg->create_wait && i < a->n_undo; i++) {
-		struct undo *u = &a->undo[i];
-
-		if (u->kind != U_WG_DESTROY)
-			continue;
-		err = a->wg->create_wait(u->ifname, cfg->state_dir, why, sizeof(why));
-		if (err) {
-			diag_add(a->d, "cannot create tunnel_interface '%s': %s", u->ifname, why);
-			return err;
-		}
 	}
 	if (created) {
 		err = refresh_links(a);
@@ -520,6 +515,50 @@ static int ensure_links(struct apply *a, wg_device **cur)
 		}
 	}
 	return refresh_links(a);
+}
+
+/* Userspace backend: start wireguard-go on every tunnel that has none (new,
+ * or its process is gone), all at once, then wait for each.  Done after
+ * addresses and routes: wireguard-go listens to route changes, and 100 of
+ * them woken by each of 20,000 route additions is what makes applies slow. */
+static int start_devices(struct apply *a, wg_device **cur)
+{
+	char why[512];
+	int err;
+
+	if (!a->wg->start)
+		return 0;
+	for (size_t i = 0; i < a->cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &a->cfg->tenants[i];
+		struct undo *u;
+
+		if (cur[i])
+			continue;
+		err = a->wg->start(t->tunnel_interface, a->cfg->state_dir, why, sizeof(why));
+		if (err) {
+			diag_add(a->d, "%s: [tenant] tunnel_interface: cannot start wireguard-go on '%s': %s",
+				 t->file ? t->file : t->name, t->tunnel_interface, why);
+			return err;
+		}
+		u = journal(a, U_WG_STOP);
+		if (!u)
+			return -ENOMEM;
+		snprintf(u->ifname, sizeof(u->ifname), "%s", t->tunnel_interface);
+		a->changes++;
+	}
+	for (size_t i = 0; i < a->cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &a->cfg->tenants[i];
+
+		if (cur[i])
+			continue;
+		err = a->wg->start_wait(t->tunnel_interface, a->cfg->state_dir, why, sizeof(why));
+		if (err) {
+			diag_add(a->d, "%s: [tenant] tunnel_interface: '%s': %s",
+				 t->file ? t->file : t->name, t->tunnel_interface, why);
+			return err;
+		}
+	}
+	return 0;
 }
 
 static int configure_wg(struct apply *a, wg_device **cur)
@@ -1272,9 +1311,6 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	if ((err = ensure_links(&a, cur)))
 		goto fail;
 	stage("links");
-	if ((err = configure_wg(&a, cur)))
-		goto fail;
-	stage("wireguard");
 	if ((err = reconcile_addrs(&a)))
 		goto fail;
 	stage("addresses");
@@ -1284,6 +1320,12 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	if ((err = reconcile_rules(&a)))
 		goto fail;
 	stage("rules");
+	if ((err = start_devices(&a, cur)))
+		goto fail;
+	stage("start");
+	if ((err = configure_wg(&a, cur)))
+		goto fail;
+	stage("wireguard");
 	/* What the config no longer wants. */
 	if ((err = remove_stale_rules(&a)) || (err = remove_stale_tables(&a, true)) ||
 	    (err = remove_stale_addrs(&a)))
