@@ -334,11 +334,12 @@ head -c 16 /dev/urandom | base64 > "$CFG/keys/a.key"
 bad_case "tenant key of 16 bytes" "a.key"
 cp "$T/a.key.good" "$CFG/keys/a.key"
 # 2. the listen port is taken
-ip netns exec tngw python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",51899)); time.sleep(60)' &
+gw ss -ulpn | sed "s/^/# ss: /"
+ip netns exec tngw python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",61899)); time.sleep(60)' &
 PORT_HOLDER=$!
 sleep 0.3
-sed -i 's/^listen_port = 51810/listen_port = 51899/' "$CFG/tenants.d/a.ini"
-bad_case "listen port in use" "listen_port.*51899.*in use"
+sed -i 's/^listen_port = 51810/listen_port = 61899/' "$CFG/tenants.d/a.ini"
+bad_case "listen port in use" "listen_port.*61899.*in use"
 kill $PORT_HOLDER; PORT_HOLDER=
 cp "$T/a.ini.good" "$CFG/tenants.d/a.ini"
 # 3. a cloud interface that does not exist
