@@ -324,14 +324,16 @@ else
 fi
 # The drop must be counted by the dataplane: geo_site for tenant interieur.
 status=$(echo "$guest_lines" | sed -n 's/^INFO status-json //p' | head -1)
+[ -n "$status" ] || status='{"error": "the guest printed no status --json"}'
 geo_drops=$(echo "$status" | python3 -c '
 import json, sys
+s = None
 try:
     s = json.load(sys.stdin)
     t = [t for t in s["tenants"] if t["name"] == "interieur"][0]
     print(t["counters"].get("geo_site", {}).get("packets", 0))
 except Exception as e:
-    print("error: %s" % e)
+    print("no counters in status --json (%s)" % (s.get("error", e) if isinstance(s, dict) else e))
 ' 2>/dev/null)
 result status "gateway counted the rogue site's packets as geo_site drops" \
 	"$([ "${geo_drops:-0}" -gt 0 ] 2>/dev/null && echo 1 || echo 0)" "geo_site packets: ${geo_drops:-no status}"
