@@ -201,7 +201,7 @@ ip netns exec "$ns" timeout --kill-after=10 "$budget" qemu-system-x86_64 \
 qpid=$!
 pids+=("$qpid")
 wait_tap() { ip -n "$ns" link show "$tap" > /dev/null 2>&1; }
-for ((i = 0; i < 100; i++)); do wait_tap && break; kill -0 "$qpid" 2> /dev/null || break; sleep 0.1; done
+for ((i = 0; i < 300; i++)); do wait_tap && break; kill -0 "$qpid" 2> /dev/null || break; sleep 0.1; done
 if ! wait_tap; then
 	result image "qemu started" 0 "$(head -3 "$work/qemu.log" | tr '\n' ' ')"
 	finish
@@ -214,7 +214,8 @@ start_site() {
 	local n=$1 ifn=$2 key=$3 addr=$4 i
 	WG_PROCESS_FOREGROUND=1 setsid ip netns exec "$n" wireguard-go "$ifn" > "$work/$ifn.log" 2>&1 &
 	pids+=($!)
-	for ((i = 0; i < 100; i++)); do [ -S "/var/run/wireguard/$ifn.sock" ] && break; sleep 0.05; done
+	for ((i = 0; i < 600; i++)); do [ -S "/var/run/wireguard/$ifn.sock" ] && break; sleep 0.05; done
+	[ -S "/var/run/wireguard/$ifn.sock" ] || { echo "wireguard-go $ifn: no UAPI socket after 30s: $(head -c 300 "$work/$ifn.log")" >&2; return 1; }
 	ip netns exec "$n" wg set "$ifn" private-key "$key" \
 		peer "$gw_pub" endpoint 198.51.100.10:51810 allowed-ips 10.20.0.0/16,100.64.10.0/24 \
 		persistent-keepalive 5 &&
@@ -222,8 +223,11 @@ start_site() {
 	ip -n "$n" link set "$ifn" up &&
 	ip -n "$n" route add 10.20.0.0/16 dev "$ifn"
 }
-start_site "$ns" "$wl" "$work/lyon.key" 10.120.1.1 || { result image "site lyon (wireguard-go)" 0; finish; }
-start_site "$abr" "$wr" "$work/rogue.key" 10.120.2.1 || { result image "site rogue (wireguard-go)" 0; finish; }
+# (not in a $(…) subshell: the PIDs must reach the cleanup)
+start_site "$ns" "$wl" "$work/lyon.key" 10.120.1.1 2> "$work/site.err" ||
+	{ result image "site lyon (wireguard-go)" 0 "$(tr '\n' ' ' < "$work/site.err")"; finish; }
+start_site "$abr" "$wr" "$work/rogue.key" 10.120.2.1 2> "$work/site.err" ||
+	{ result image "site rogue (wireguard-go)" 0 "$(tr '\n' ' ' < "$work/site.err")"; finish; }
 
 # --- wait for the guest ---------------------------------------------------------
 seen() { tr -d '\r' < "$console" | grep -q -- "$1"; }
