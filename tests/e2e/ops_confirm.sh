@@ -92,6 +92,28 @@ else
 	skip "ops_confirm: rollback re-applies the dataplane policy: dataplane not in this build"
 fi
 
+# --- under systemd (INVOCATION_ID set): a transient timer unit ------------
+# A stand-in systemd-run records its arguments and runs the command after
+# `--` detached, as the transient service would.
+cat >"$T/systemd-run" <<'EOF'
+#!/bin/bash
+printf '%s\n' "$@" >"$(dirname "$0")/systemd-run.args"
+while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done
+shift
+setsid "$@" </dev/null >/dev/null 2>&1 &
+EOF
+chmod +x "$T/systemd-run"
+write_cfg 2100
+in_ns "$APPLY" apply "$T" 2>"$T/err"
+write_cfg 2111
+INVOCATION_ID=op-test RP_SYSTEMD_RUN=$T/systemd-run in_ns "$APPLY" apply "$T" 2 2>"$T/err"
+check "ops_confirm: under systemd the timer is a transient unit (systemd-run --unit rempart-rollback-… --on-calendar @…)" \
+	bash -c "grep -qx -- '--unit' '$T/systemd-run.args' && grep -q '^rempart-rollback-' '$T/systemd-run.args' &&
+		 grep -qx -- '--on-calendar' '$T/systemd-run.args' && grep -qx '@[0-9]*' '$T/systemd-run.args' &&
+		 grep -qx -- '--rollback-at' '$T/systemd-run.args'"
+wait_for 40 bash -c "! test -f '$S/confirm/token'"
+check "ops_confirm: ...and that timer rolls back by itself" test "$(mgmt_port "$T/rempart.ini")" = 2100
+
 # --- confirm keeps it ----------------------------------------------------
 write_cfg 2200
 in_ns "$APPLY" apply "$T" 2 2>"$T/err"
