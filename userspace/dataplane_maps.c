@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dataplane_maps.h"
@@ -19,8 +21,8 @@
 void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 {
 	m->state = bpf_map__fd(s->maps.rp_state);
-	m->lpm4 = bpf_map__fd(s->maps.rp_lpm4);
-	m->lpm6 = bpf_map__fd(s->maps.rp_lpm6);
+	m->nodes = bpf_map__fd(s->maps.rp_nodes);
+	m->atoms = bpf_map__fd(s->maps.rp_atoms);
 	m->rules = bpf_map__fd(s->maps.rp_rules);
 	m->tenants = bpf_map__fd(s->maps.rp_tenants);
 	m->global = bpf_map__fd(s->maps.rp_global);
@@ -83,40 +85,72 @@ out:
 	return err;
 }
 
-static bool pick_lpm4(const void *k, unsigned s) { return ((const struct rp_lpm4_key *)k)->slot == s; }
-static bool pick_lpm6(const void *k, unsigned s) { return ((const struct rp_lpm6_key *)k)->slot == s; }
 static bool pick_rule(const void *k, unsigned s) { return ((const struct rp_rule_key *)k)->slot == s; }
 static bool pick_iface(const void *k, unsigned s) { return ((const struct rp_iface_key *)k)->slot == s; }
 static bool pick_port(const void *k, unsigned s) { return ((const struct rp_port_key *)k)->slot == s; }
 static bool pick_all(const void *k, unsigned s) { return true; }
 
-int dp_slot_clear(const struct dp_maps *m, unsigned slot)
+/* Zero the valid tenant entries of a slot: one batch read, few writes. */
+static int clear_tenants(const struct dp_maps *m, unsigned slot)
 {
-	struct rp_tenant_cfg tc, zero_tc = { 0 };
+	const __u32 n = RP_TENANT_ID_MAX + 1;
+	__u32 *keys = calloc(n, sizeof(*keys)), count = n, prev = slot * n - 1, out = 0;
+	struct rp_tenant_cfg *vals = calloc(n, sizeof(*vals)), zero = { 0 };
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_batch(m->tenants, slot ? &prev : NULL, &out, keys, vals, &count, &o) &&
+	    errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (__u32 i = 0; i < count; i++)
+		if (vals[i].flags && bpf_map_update_elem(m->tenants, &keys[i], &zero, BPF_ANY))
+			err = -errno;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int slot_clear(const struct dp_maps *m, unsigned slot, bool all)
+{
 	struct rp_global_cfg zero_g = { 0 };
 	__u32 k = slot;
 	int err = 0, e;
 
-	if ((e = clear_keys(m->lpm4, sizeof(struct rp_lpm4_key), pick_lpm4, slot)))
-		err = e;
-	if ((e = clear_keys(m->lpm6, sizeof(struct rp_lpm6_key), pick_lpm6, slot)))
-		err = e;
+	/* rp_nodes and rp_atoms of the slot are reached only from its roots
+	 * (rp_tenants): overwritten by the next policy written here. */
 	if ((e = clear_keys(m->rules, sizeof(struct rp_rule_key), pick_rule, slot)))
 		err = e;
 	if ((e = clear_keys(m->ifaces, sizeof(struct rp_iface_key), pick_iface, slot)))
 		err = e;
 	if ((e = clear_keys(m->ports, sizeof(struct rp_port_key), pick_port, slot)))
 		err = e;
-	for (unsigned id = 0; id <= RP_TENANT_ID_MAX; id++) {
-		k = slot * (RP_TENANT_ID_MAX + 1) + id;
-		if (!bpf_map_lookup_elem(m->tenants, &k, &tc) && tc.flags &&
-		    bpf_map_update_elem(m->tenants, &k, &zero_tc, BPF_ANY))
-			err = -errno;
-	}
+	/* rp_tenants entries are reached only through the ifaces and ports
+	 * of their slot, cleared above: a stale one is unreachable, and the
+	 * next policy written into this slot overwrites what it uses.  Zero
+	 * them anyway when asked to (dp_slot_clear_all). */
+	if (all && (e = clear_tenants(m, slot)))
+		err = e;
 	k = slot;
 	if (bpf_map_update_elem(m->global, &k, &zero_g, BPF_ANY))
 		err = -errno;
 	return err;
+}
+
+int dp_slot_clear(const struct dp_maps *m, unsigned slot)
+{
+	return slot_clear(m, slot, false);
+}
+
+int dp_slot_clear_all(const struct dp_maps *m, unsigned slot)
+{
+	return slot_clear(m, slot, true);
 }
 
 int dp_state_clear(const struct dp_maps *m)
@@ -135,18 +169,40 @@ static int put(int fd, const void *k, const void *v, const char *what, struct di
 	return -errno;
 }
 
+/* Copy n items of size sz into an mmapable array map, from item `first`. */
+static int put_region(int fd, size_t sz, size_t total, size_t first, const void *src, size_t n,
+		      const char *what, struct diag *d)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t len = (total * sz + pg - 1) / pg * pg;
+	void *mem;
+
+	if (!n)
+		return 0;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		diag_add(d, "dataplane: cannot map the %s map: %s", what, strerror(errno));
+		return -errno;
+	}
+	memcpy((char *)mem + first * sz, src, n * sz);
+	munmap(mem, len);
+	return 0;
+}
+
 int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
 {
 	struct rp_rule_val rv;
 	__u32 k;
 	int err;
 
-	for (size_t i = 0; i < p->n_lpm4; i++)
-		if ((err = put(m->lpm4, &p->lpm4[i].k, &p->lpm4[i].v, RP_PIN_LPM4, d)))
-			return err;
-	for (size_t i = 0; i < p->n_lpm6; i++)
-		if ((err = put(m->lpm6, &p->lpm6[i].k, &p->lpm6[i].v, RP_PIN_LPM6, d)))
-			return err;
+	err = put_region(m->nodes, sizeof(__u32) * RP_NODE_STRIDE,
+			 (size_t)RP_SLOTS * RP_NODES_PER_SLOT, (size_t)p->slot * RP_NODES_PER_SLOT,
+			 p->nodes, p->n_nodes, RP_PIN_NODES, d);
+	if (!err)
+		err = put_region(m->atoms, sizeof(struct rp_atom), (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT,
+				 (size_t)p->slot * RP_ATOMS_PER_SLOT, p->atoms, p->n_atoms, RP_PIN_ATOMS, d);
+	if (err)
+		return err;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		policy_rule_val(p, &p->rules[i], &rv);
 		if ((err = put(m->rules, &p->rules[i].k, &rv, RP_PIN_RULES, d)))

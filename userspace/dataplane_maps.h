@@ -9,7 +9,7 @@
 #include "policy.h"
 
 struct dp_maps {
-	int state, lpm4, lpm6, rules, tenants, global, ifaces, ports;
+	int state, nodes, atoms, rules, tenants, global, ifaces, ports;
 	int sync, sync_inner, flows, frags, counters, rule_counters, geo_drops;
 };
 
@@ -26,7 +26,8 @@ int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
  * policy (compiled for that slot), then flip. */
 int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct diag *d);
 int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d);
-int dp_slot_clear(const struct dp_maps *m, unsigned slot);
+int dp_slot_clear(const struct dp_maps *m, unsigned slot);	/* what lookups reach */
+int dp_slot_clear_all(const struct dp_maps *m, unsigned slot);	/* + tenant entries */
 int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation);
 /* Empty the flow and fragment tables. */
 int dp_state_clear(const struct dp_maps *m);

@@ -39,7 +39,7 @@
 #include "net_wg.h"
 #include "netlink.h"
 
-enum undo_kind { U_LINK_DEL, U_WG_DESTROY, U_WG_RESTORE, U_ADDR_DEL, U_ADDR_ADD,
+enum undo_kind { U_LINK_DEL, U_LINK_DOWN, U_WG_DESTROY, U_WG_RESTORE, U_ADDR_DEL, U_ADDR_ADD,
 		 U_ROUTE_DEL, U_ROUTE_ADD, U_RULE_DEL, U_RULE_ADD, U_SYSCTL };
 
 struct undo {
@@ -97,6 +97,9 @@ static void rollback(struct apply *a)
 		switch (u->kind) {
 		case U_LINK_DEL:
 			nl_link_del(&a->nl, u->ifindex);
+			break;
+		case U_LINK_DOWN:
+			nl_link_set_down(&a->nl, u->ifindex);
 			break;
 		case U_WG_DESTROY:
 			a->wg->destroy(u->ifname, a->cfg->state_dir);
@@ -333,26 +336,7 @@ static int ensure_links(struct apply *a, wg_device **cur)
 	bool created = false;
 	int err;
 
-	for (size_t i = 0; i < cfg->n_tenants; i++) {
-		const struct rp_tenant *t = &cfg->tenants[i];
-		struct undo *u;
-
-		if (find_link(a, t->tunnel_interface) && cur[i])
-			continue;
-		err = a->wg->create(t->tunnel_interface, cfg->state_dir, why, sizeof(why));
-		if (err) {
-			diag_add(a->d, "%s: [tenant] tunnel_interface: cannot create '%s': %s",
-				 t->file ? t->file : t->name, t->tunnel_interface, why);
-			return err;
-		}
-		u = journal(a, U_WG_DESTROY);
-		if (!u)
-			return -ENOMEM;
-		snprintf(u->ifname, sizeof(u->ifname), "%s", t->tunnel_interface);
-		net_state_add(&a->st, "link %s wireguard", t->tunnel_interface);
-		created = true;
-		a->changes++;
-	}
+	/* VLAN links first: the cheap failure (no 802.1Q) before any tunnel. */
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
 		const struct nl_link *parent = find_link(a, t->cloud_interface);
@@ -378,6 +362,26 @@ static int ensure_links(struct apply *a, wg_device **cur)
 			u->ifindex = l.ifindex;
 		}
 		net_state_add(&a->st, "link %s vlan", name);
+		created = true;
+		a->changes++;
+	}
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+		struct undo *u;
+
+		if (find_link(a, t->tunnel_interface) && cur[i])
+			continue;
+		err = a->wg->create(t->tunnel_interface, cfg->state_dir, why, sizeof(why));
+		if (err) {
+			diag_add(a->d, "%s: [tenant] tunnel_interface: cannot create '%s': %s",
+				 t->file ? t->file : t->name, t->tunnel_interface, why);
+			return err;
+		}
+		u = journal(a, U_WG_DESTROY);
+		if (!u)
+			return -ENOMEM;
+		snprintf(u->ifname, sizeof(u->ifname), "%s", t->tunnel_interface);
+		net_state_add(&a->st, "link %s wireguard", t->tunnel_interface);
 		created = true;
 		a->changes++;
 	}
@@ -408,12 +412,18 @@ static int ensure_links(struct apply *a, wg_device **cur)
 			a->changes++;
 		}
 		if (!(cl->flags & IFF_UP)) {
+			struct undo *u;
+
 			err = nl_link_set(&a->nl, cl->ifindex, 0, true);
 			if (err) {
 				diag_add(a->d, "tenant %s: cannot set %s up: %s", t->name, name,
 					 nl_strerror(&a->nl, err));
 				return err;
 			}
+			u = journal(a, U_LINK_DOWN);
+			if (!u)
+				return -ENOMEM;
+			u->ifindex = cl->ifindex;
 			a->changes++;
 		}
 	}

@@ -54,6 +54,15 @@ struct tctx {
 	uint32_t **sc_set; uint32_t *sc_n; uint8_t *sc_fam; size_t n_sc, cap_sc;
 	uint32_t *dc_parent; uint32_t **dc_rules; uint32_t *dc_n; uint8_t *dc_fam; size_t n_dc, cap_dc;
 	unsigned long long work;
+	struct hmap *atom_map;		/* atom contents -> local id, whole policy */
+	uint32_t *root[2];		/* where to put the IPv4 / IPv6 roots */
+	struct pent *ents;		/* prefixes of the family being walked */
+	size_t n_ents, cap_ents;
+};
+
+struct pent {
+	struct rp_prefix p;
+	uint32_t atom;			/* absolute atom id */
 };
 
 #define GROW(arr, n, cap)                                                   \
@@ -250,36 +259,128 @@ static int intern_dst(struct tctx *x, uint8_t fam, uint32_t parent, const uint32
 	return 0;
 }
 
-static int emit(struct tctx *x, const struct nstate *st)
+/* ---- multibit tries ------------------------------------------------------ */
+
+static int atom_id(struct tctx *x, const struct rp_atom *a, uint32_t *id)
 {
 	struct rp_policy *o = x->out;
-	unsigned len = st->p.len;
+	uint32_t *slot;
+	bool added;
 
-	if (st->p.family == AF_INET) {
-		struct pol_lpm4 *e;
-
-		if (GROW(o->lpm4, o->n_lpm4, o->cap_lpm4))
+	if (!o->n_atoms) {	/* local id 0: unused */
+		if (GROW(o->atoms, o->n_atoms, o->cap_atoms))
 			return -ENOMEM;
-		e = &o->lpm4[o->n_lpm4++];
-		memset(e, 0, sizeof(*e));
-		e->k.prefixlen = RP_LPM_HDR_BITS + len;
-		e->k.slot = o->slot;
-		e->k.tenant = x->tid;
-		memcpy(e->k.addr, st->p.addr, 4);
-		e->v = st->v;
-	} else {
-		struct pol_lpm6 *e;
-
-		if (GROW(o->lpm6, o->n_lpm6, o->cap_lpm6))
-			return -ENOMEM;
-		e = &o->lpm6[o->n_lpm6++];
-		memset(e, 0, sizeof(*e));
-		e->k.prefixlen = RP_LPM_HDR_BITS + len;
-		e->k.slot = o->slot;
-		e->k.tenant = x->tid;
-		memcpy(e->k.addr, st->p.addr, 16);
-		e->v = st->v;
+		memset(&o->atoms[o->n_atoms++], 0, sizeof(*o->atoms));
 	}
+	slot = hmap_get_or_add(x->atom_map, a, sizeof(*a), &added);
+	if (!slot)
+		return -ENOMEM;
+	if (added) {
+		if (o->n_atoms >= RP_ATOMS_PER_SLOT) {
+			diag_add(x->d, "policy: more than %d distinct address classes", RP_ATOMS_PER_SLOT - 1);
+			return -E2BIG;
+		}
+		if (GROW(o->atoms, o->n_atoms, o->cap_atoms))
+			return -ENOMEM;
+		o->atoms[o->n_atoms] = *a;
+		*slot = o->n_atoms++;
+	}
+	*id = o->slot * RP_ATOMS_PER_SLOT + *slot;
+	return 0;
+}
+
+static uint32_t *node_at(struct rp_policy *o, uint32_t abs)
+{
+	return o->nodes + (size_t)(abs - o->slot * RP_NODES_PER_SLOT) * RP_NODE_STRIDE;
+}
+
+static int node_new(struct tctx *x, uint32_t fill, uint32_t *abs)
+{
+	struct rp_policy *o = x->out;
+
+	if (!o->n_nodes)
+		o->n_nodes = 1;	/* local id 0: "no node" */
+	if (o->n_nodes >= RP_NODES_PER_SLOT) {
+		diag_add(x->d, "policy: address tries need more than %d nodes", RP_NODES_PER_SLOT - 1);
+		return -E2BIG;
+	}
+	if (o->n_nodes + 1 > o->cap_nodes) {
+		size_t nc = o->cap_nodes ? o->cap_nodes * 2 : 64;
+		uint32_t *p = realloc(o->nodes, nc * RP_NODE_STRIDE * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		memset(p + o->cap_nodes * RP_NODE_STRIDE, 0, (nc - o->cap_nodes) * RP_NODE_STRIDE * sizeof(*p));
+		o->nodes = p;
+		o->cap_nodes = nc;
+	}
+	for (unsigned i = 0; i < RP_NODE_STRIDE; i++)
+		o->nodes[o->n_nodes * RP_NODE_STRIDE + i] = fill;
+	*abs = o->slot * RP_NODES_PER_SLOT + o->n_nodes++;
+	return 0;
+}
+
+/* Prefixes come shortest first, so a prefix never covers a child node: the
+ * children made later start as copies of the entry they replace. */
+static int trie_insert(struct tctx *x, uint32_t root, const struct pent *e)
+{
+	unsigned len = e->p.len, d = len ? (len - 1) / 8 : 0, span, first;
+	uint32_t node = root;
+	int err;
+
+	for (unsigned lvl = 0; lvl < d; lvl++) {
+		uint32_t cur = node_at(x->out, node)[e->p.addr[lvl]], child;
+
+		if (cur & RP_NODE_CHILD) {
+			node = cur & ~RP_NODE_CHILD;
+			continue;
+		}
+		err = node_new(x, cur, &child);
+		if (err)
+			return err;
+		node_at(x->out, node)[e->p.addr[lvl]] = RP_NODE_CHILD | child;
+		node = child;
+	}
+	span = 8 * (d + 1) - len;
+	first = len ? e->p.addr[d] & (0xff << span) & 0xff : 0;
+	for (unsigned i = first; i < first + (1u << span); i++)
+		node_at(x->out, node)[i] = e->atom;
+	return 0;
+}
+
+static int cmp_pent(const void *a, const void *b)
+{
+	const struct pent *x = a, *y = b;
+
+	return x->p.len < y->p.len ? -1 : x->p.len > y->p.len;
+}
+
+static int build_trie(struct tctx *x, uint32_t *root)
+{
+	int err;
+
+	*root = 0;
+	if (!x->n_ents)
+		return 0;
+	qsort(x->ents, x->n_ents, sizeof(*x->ents), cmp_pent);
+	err = node_new(x, 0, root);
+	for (size_t i = 0; !err && i < x->n_ents; i++)
+		err = trie_insert(x, *root, &x->ents[i]);
+	x->n_ents = 0;
+	return err;
+}
+
+static int emit(struct tctx *x, const struct nstate *st)
+{
+	struct pent *e;
+
+	if (GROW(x->ents, x->n_ents, x->cap_ents))
+		return -ENOMEM;
+	e = &x->ents[x->n_ents];
+	e->p = st->p;
+	if (atom_id(x, &st->v, &e->atom))
+		return diag_count(x->d) ? -E2BIG : -ENOMEM;
+	x->n_ents++;
 	return 0;
 }
 
@@ -402,7 +503,7 @@ static int walk_family(struct tctx *x, uint8_t family)
 			return err;
 		stack[depth++] = st;
 	}
-	return 0;
+	return build_trie(x, x->root[family == AF_INET6]);
 }
 
 /* ---- rule tables --------------------------------------------------------- */
@@ -674,6 +775,7 @@ static void tctx_free(struct tctx *x)
 	hmap_free(&x->sc_map);
 	hmap_free(&x->dc_map);
 	free(x->items);
+	free(x->ents);
 	free(x->rule_group);
 	free(x->rule_id);
 	memset(x, 0, sizeof(*x));
@@ -710,10 +812,11 @@ static int name_rule(struct rp_policy *o, const char *tenant, const char *name, 
 }
 
 static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t *share_gid,
-			  struct rp_policy *o, struct diag *d)
+			  struct rp_policy *o, struct hmap *atoms, struct diag *d)
 {
 	const struct rp_tenant *t = &cfg->tenants[ti];
-	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = t->id, .t = t };
+	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = t->id, .t = t, .atom_map = atoms,
+			  .root = { &o->tenants[ti].v.root4, &o->tenants[ti].v.root6 } };
 	struct hmap groups = { 0 };
 	uint32_t order = 0;
 	int err = -ENOMEM;
@@ -785,9 +888,12 @@ out:
 }
 
 /* Tenant 0: management prefixes, every tenant's networks and site prefixes. */
-static int compile_gateway(const struct rp_config *cfg, struct rp_policy *o, struct diag *d)
+static int compile_gateway(const struct rp_config *cfg, struct rp_policy *o, struct hmap *atoms,
+			   struct diag *d)
 {
-	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = RP_TENANT_GATEWAY };
+	struct pol_tenant *g0 = &o->tenants[o->n_tenants - 1];	/* compile_tables put it last */
+	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = RP_TENANT_GATEWAY, .atom_map = atoms,
+			  .root = { &g0->v.root4, &g0->v.root6 } };
 	int err = -ENOMEM;
 
 	if (add_list(&x, &cfg->mgmt_allow_from, TG_MGMT, 0, 0, 0))
@@ -852,7 +958,7 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 		g->mgmt_ports[i].lo = cfg->mgmt_tcp_ports.v[i].lo;
 		g->mgmt_ports[i].hi = cfg->mgmt_tcp_ports.v[i].hi;
 	}
-	o->tenants = calloc(cfg->n_tenants + 1, sizeof(*o->tenants));
+	o->tenants = calloc(cfg->n_tenants + 2, sizeof(*o->tenants));
 	o->ports = calloc(cfg->n_tenants + 1, sizeof(*o->ports));
 	if (!o->tenants || !o->ports)
 		return -ENOMEM;
@@ -887,6 +993,8 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 		if (ifi && add_iface(o, ifi, 0, RP_HOOK_TUNNEL_IN, t->id))
 			return -ENOMEM;
 	}
+	/* tenant 0 of the slot: only the roots of the gateway-wide tries */
+	o->tenants[o->n_tenants++].key = o->slot * (RP_TENANT_ID_MAX + 1) + RP_TENANT_GATEWAY;
 	return 0;
 }
 
@@ -894,6 +1002,7 @@ int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn
 		   void *arg, struct rp_policy *out, struct diag *d)
 {
 	struct diag warn = { 0 };
+	struct hmap atoms = { 0 };
 	uint32_t *share_gid = NULL, *share_rid = NULL;
 	size_t n_shares = 0;
 	int err;
@@ -908,6 +1017,10 @@ int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn
 	share_rid = calloc(n_shares + 1, sizeof(*share_rid));
 	err = -ENOMEM;
 	if (!share_gid || !share_rid)
+		goto out;
+	/* interfaces, ports, tenant entries (the tries put their roots there) */
+	err = compile_tables(cfg, out, ifindex, arg, &warn);
+	if (err)
 		goto out;
 	/* shares: an id and a port table each */
 	for (size_t ti = 0, k = 0; ti < cfg->n_tenants; ti++) {
@@ -929,15 +1042,13 @@ int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn
 		}
 	}
 	for (size_t ti = 0; ti < cfg->n_tenants; ti++) {
-		err = compile_tenant(cfg, ti, share_gid, out, d);
+		err = compile_tenant(cfg, ti, share_gid, out, &atoms, d);
 		if (err)
 			goto out;
 	}
-	err = compile_gateway(cfg, out, d);
-	if (err)
-		goto out;
-	err = compile_tables(cfg, out, ifindex, arg, &warn);
+	err = compile_gateway(cfg, out, &atoms, d);
 out:
+	hmap_free(&atoms);
 	for (size_t i = 0; i < warn.n; i++)
 		pr_warn("%s", warn.msgs[i]);
 	diag_free(&warn);
@@ -957,8 +1068,8 @@ void policy_rule_val(const struct rp_policy *p, const struct pol_rule *r, struct
 
 void policy_free(struct rp_policy *p)
 {
-	free(p->lpm4);
-	free(p->lpm6);
+	free(p->nodes);
+	free(p->atoms);
 	free(p->rules);
 	free(p->segs);
 	free(p->tenants);

@@ -21,8 +21,9 @@ if need_rempart "4.8 reload"; then
 	p6=$(flood rp-site-b1 $CLOUD_HOST6 600 "$out6")
 	for i in 1 2 3 4 5 6; do
 		if [ $((i % 2)) = 1 ]; then cp "$LAB_STATE/services.b" "$SVCF"; else cp "$LAB_STATE/services.orig" "$SVCF"; fi
+		g=$(generation)
 		kill -HUP "$(pid_of rempart)"
-		sleep 0.7
+		wait_for 5 eval '[ "$(generation)" -gt "${g:-0}" ] 2>/dev/null' || sleep 0.5
 	done
 	wait "$p4" "$p6"
 	r4=$(received "$out4") r6=$(received "$out6")

@@ -4,6 +4,7 @@
 set -u
 LAB=$(cd "$(dirname "$0")" && pwd)/lab.sh
 . "$LAB"
+lab_lock 900 || exit 1
 
 echo "== lab up (tests/lab/lab.sh up)"
 "$LAB" up
