@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -100,18 +99,77 @@ static void timer_kill(const char *state_dir, const char *token)
 		kill(atoi(buf), SIGTERM);
 }
 
-/* Start the detached timer: double fork, setsid, exec rempart. */
+/* Inside a systemd service (`rempart run` re-arming at start) a child would
+ * share the service's sandbox (ProtectSystem=strict: /etc/rempart read-only)
+ * and die with it (KillMode): hand the timer to systemd as a transient timer
+ * unit instead.  RP_SYSTEMD_RUN overrides the tool's path (tests). */
+static const char *systemd_run_path(void)
+{
+	const char *p = getenv("RP_SYSTEMD_RUN");
+
+	if (!getenv("INVOCATION_ID"))
+		return NULL;	/* not started by systemd */
+	p = p ? p : "/usr/bin/systemd-run";
+	return access(p, X_OK) ? NULL : p;
+}
+
+static int timer_spawn_systemd(const char *tool, const char *exe, const char *state_dir,
+			       const char *config_path, const char *dl, const char *token)
+{
+	char unit[64], when[40];
+	char *args[] = { "systemd-run", "--quiet", "--collect", "--unit", unit,
+			 "--on-calendar", when, "--timer-property=AccuracySec=1s",
+			 "--", (char *)exe, "-c", (char *)config_path, "confirm",
+			 "--rollback-at", (char *)dl, "--token", (char *)token,
+			 "--state-dir", (char *)state_dir, NULL };
+	int status;
+	pid_t pid;
+
+	snprintf(unit, sizeof(unit), "rempart-rollback-%.12s", token);
+	snprintf(when, sizeof(when), "@%s", dl);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		execv(tool, args);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return -ECHILD;
+	pr_info("confirm: rollback timer handed to systemd as %s.timer", unit);
+	return 0;
+}
+
+/* Start the detached timer: double fork, setsid, exec rempart (or, under
+ * systemd, a transient timer unit). */
 static int timer_spawn(const char *state_dir, const char *config_path, long long deadline,
 		       const char *token)
 {
 	char exe[PATH_MAX], dl[32], logp[PATH_MAX], p[PATH_MAX], buf[32];
 	char *args[] = { "rempart", "-c", (char *)config_path, "confirm", "--rollback-at", dl,
 			 "--token", (char *)token, "--state-dir", (char *)state_dir, NULL };
+	const char *tool = systemd_run_path();
 	int pfd[2], err = 0;
 	pid_t pid, gpid = -1;
+	ssize_t n;
 
-	snprintf(exe, sizeof(exe), "%s", confirm_exe ? confirm_exe : "/proc/self/exe");
 	snprintf(dl, sizeof(dl), "%lld", deadline);
+	if (confirm_exe) {
+		snprintf(exe, sizeof(exe), "%s", confirm_exe);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n < 0)
+			return -errno;
+		exe[n] = 0;
+	}
+	if (tool && !timer_spawn_systemd(tool, exe, state_dir, config_path, dl, token))
+		return 0;
 	spath(logp, state_dir, "confirm.log");
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;

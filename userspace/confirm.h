@@ -28,6 +28,11 @@
  * net_apply, dataplane_apply), records it as applied, and sends SIGHUP to a
  * running `rempart run` (pid in state_dir/rempart.pid) so its view follows.
  * `rempart run` re-arms a pending timer that died (reboot) at start.
+ * Under systemd (INVOCATION_ID set, as in rempart.service) the timer is
+ * instead a transient timer unit, rempart-rollback-TOKEN.timer made with
+ * systemd-run, so that it runs outside the service's sandbox
+ * (ProtectSystem=strict makes /etc/rempart read-only there) and survives the
+ * service's stop; the double fork is the fallback.
  *
  * The call sequence for cmd_apply.c:
  *
