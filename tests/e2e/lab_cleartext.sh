@@ -9,9 +9,9 @@ A1_4=$(lan wgs-a1 4) A1_6=$(lan wgs-a1 6)
 WGA=$(tenant_get alpha tunnel_interface); [ -n "$WGA" ] || WGA=wg-alpha
 CAP=$LAB_STATE/cleartext.pcap
 start_capture() {
-	start_bg tcpdump rp-inet tcpdump -i i-gw -nn -U -w "$CAP" \
+	start_bg tcpdump rp-inet tcpdump -Z root -i i-gw -nn -U -w "$CAP" \
 		'(ip and net 10.120.0.0/16) or (ip6 and net fd01::/16)'
-	wait_for 5 grep -q 'listening on' "$LAB_STATE/logs/tcpdump.log"
+	wait_for 5 grep -q 'listening on' "$LAB_STATE/logs/tcpdump.log" && wait_for 2 test -s "$CAP"
 }
 clear_packets() { tcpdump -nn -r "$CAP" 2>/dev/null | wc -l; }
 send_to_site() {
