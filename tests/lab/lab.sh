@@ -3,9 +3,9 @@
 # namespaces joined by veth pairs, with real WireGuard (wireguard-go) and
 # real packets.
 #
-#   rp-site-a1  198.18.0.11 ─┐   (alpha-1: LAN 10.120.1.10, fd01:1::10)
-#   rp-site-a2  198.18.0.12 ─┤   (alpha-2: LAN 10.120.2.10, fd01:2::10)
-#   rp-site-b1  198.18.0.21 ─┤   (bravo-1: LAN 10.130.1.10, fd02:1::10)
+#   rp-site-a1  198.18.0.11 ─┐   (alpha-1: LAN = the printed Address, 10.120.1.1, fd01:1::1)
+#   rp-site-a2  198.18.0.12 ─┤   (alpha-2: 10.120.2.1, fd01:2::1)
+#   rp-site-b1  198.18.0.21 ─┤   (bravo-1: 10.130.1.1, fd02:1::1)
 #   rp-abroad   198.18.66.10 ┤   (RU: the embassy site alpha-x, geo-blocked)
 #                            │
 #                        rp-inet ── rp-net  198.18.99.10 (DE), 198.18.77.10 (CN)
@@ -210,10 +210,18 @@ ns_sysctls() {
 	ip netns exec "$1" sh -c 'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 		net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 2>/dev/null; ip link set lo up'
 }
+# veth IF1 NS1 IF2 NS2: a veth pair between two namespaces (iproute2 6.1
+# prints a harmless "Peer netns reference is invalid" on success)
+veth() {
+	local out
+	out=$(ip link add "$1" netns "$2" type veth peer name "$3" netns "$4" 2>&1) && return 0
+	say "veth $2/$1 - $4/$3: $out"
+	return 1
+}
 # leaf NS IFACE INET_IFACE ADDR4... : a host behind rp-inet with /32 and /128
 leaf() {
 	local ns=$1 ifc=$2 iifc=$3 a; shift 3
-	ip link add "$ifc" netns "$ns" type veth peer name "$iifc" netns rp-inet || return 1
+	veth "$ifc" "$ns" "$iifc" rp-inet || return 1
 	ip -n rp-inet link set "$iifc" up
 	ip -n rp-inet addr add fe80::1/64 dev "$iifc" nodad
 	ip -n "$ns" link set "$ifc" up
@@ -232,7 +240,7 @@ leaf() {
 # cloud TENANT IFACE_ON_GW NS ADDR...: a cloud host on the tenant's attachment
 cloud_host() {
 	local tenant=$1 gif=$2 ns=$3 a gw4 gw6 ca; shift 3
-	ip link add "$gif" netns rp-gw type veth peer name eth0 netns "$ns" || return 1
+	veth "$gif" rp-gw eth0 "$ns" || return 1
 	ip -n "$ns" link set eth0 up
 	for a in "$@"; do
 		if is_v6 "$a"; then ip -n "$ns" addr add "$a/128" dev eth0 nodad
@@ -253,7 +261,8 @@ make_key() { # FILE: a WireGuard private key, mode 0600
 prepare_config() {
 	local f sec key path dir site pub
 	[ -f "$LAB_CONFIG_SRC/rempart.ini" ] || die "no lab config at $LAB_CONFIG_SRC"
-	cp -a "$LAB_CONFIG_SRC" "$CFG"
+	rm -rf "$CFG"
+	cp -a "$LAB_CONFIG_SRC" "$CFG" && [ -f "$CFG/rempart.ini" ] || die "could not copy $LAB_CONFIG_SRC to $CFG"
 	ini_set "$CFG/rempart.ini" gateway state_dir "$LAB_STATE/var"
 	mkdir -p "$LAB_STATE/var" "$LAB_STATE/sitekeys"
 	# missing tenant private keys / preshared keys: generate them (0600)
@@ -431,7 +440,7 @@ cmd_up() {
 		|| { say "could not make the gateway's mount namespace"; return 1; }
 
 	# uplink
-	ip link add "$uplink" netns rp-gw type veth peer name i-gw netns rp-inet || return 1
+	veth "$uplink" rp-gw i-gw rp-inet || return 1
 	ip -n rp-inet link set i-gw up
 	ip -n rp-inet addr add fe80::1/64 dev i-gw nodad
 	ip -n rp-inet addr add "${GW_V6%::*}::fe/64" dev i-gw nodad
