@@ -59,6 +59,9 @@ format = tor
 [management]
 allow_from = 192.0.2.0/24, 198.51.100.2/32
 tcp_ports = $1
+
+[metrics]
+listen = 127.0.0.1:19544
 EOF
 }
 mgmt_port() { awk -F' *= *' '/^tcp_ports/{print $2}' "$1"; }
@@ -145,11 +148,6 @@ write_cfg 2300
 in_ns "$APPLY" apply "$T" 5 2>"$T/err"
 tp=$(timer_pid)
 kill -9 "$tp"
-cat >>"$T/rempart.ini" <<EOF
-
-[metrics]
-listen = 127.0.0.1:19544
-EOF
 nsenter --net=/run/netns/"$NS" "$REMPART" -c "$T" run 2>"$T/run.err" &
 run_pid=$!
 if wait_for 40 in_ns curl -sf -o /dev/null http://127.0.0.1:19544/metrics; then
@@ -158,7 +156,6 @@ if wait_for 40 in_ns curl -sf -o /dev/null http://127.0.0.1:19544/metrics; then
 	wait_for 40 bash -c "! test -f '$S/confirm/token'"
 	check "ops_confirm: ...and the rollback happened at the deadline" \
 		test "$(mgmt_port "$T/rempart.ini")" = 2200
-	# The restored config has no [metrics]: the reload (SIGHUP) stops the listener.
 	check "ops_confirm: the rollback made the running daemon reload" \
 		wait_for 60 grep -q 'reload: applied' "$T/run.err"
 else
