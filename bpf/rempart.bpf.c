@@ -120,6 +120,14 @@ struct {
 } rp_ifaces SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_SLOTS * RP_IFIDX_MAX);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct rp_ifidx_val);
+} rp_ifidx SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RP_PORTS_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -692,8 +700,16 @@ static __always_inline void judge_tenant(__u32 slot, __u16 tid, struct rp_pkt *p
 static __always_inline int iface_tenant(__u32 slot, __u32 ifindex, __u16 vid, int hook)
 {
 	struct rp_iface_key k = { .ifindex = ifindex, .vid = vid, .slot = slot, .hook = hook };
-	struct rp_iface_val *iv = bpf_map_lookup_elem(&rp_ifaces, &k);
+	struct rp_iface_val *iv;
 
+	if (vid == 0 && ifindex < RP_IFIDX_MAX) {
+		__u32 i = slot * RP_IFIDX_MAX + ifindex;
+		struct rp_ifidx_val *e = bpf_map_lookup_elem(&rp_ifidx, &i);
+		__u16 t = e ? (hook == RP_HOOK_CLOUD_IN ? e->cloud : e->tunnel) : 0;
+
+		return t ? t : -1;
+	}
+	iv = bpf_map_lookup_elem(&rp_ifaces, &k);
 	return iv ? iv->tenant : -1;
 }
 

@@ -153,6 +153,7 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 #define RP_PIN_GLOBAL "rp_global"	/* ARRAY slot -> rp_global_cfg */
 #define RP_PIN_IFACES "rp_ifaces"	/* HASH rp_iface_key -> rp_iface_val */
 #define RP_PIN_PORTS "rp_ports"		/* HASH rp_port_key -> rp_port_val */
+#define RP_PIN_IFIDX "rp_ifidx"		/* ARRAY slot * RP_IFIDX_MAX + ifindex -> rp_ifidx_val */
 #define RP_PIN_FLOWS "rp_flows"		/* LRU_HASH rp_flow_key -> rp_flow_val (IPv6) */
 #define RP_PIN_FLOWS4 "rp_flows4"	/* LRU_HASH rp_flow4_key -> rp_flow_val (IPv4) */
 #define RP_PIN_FRAGS "rp_frags"		/* LRU_HASH rp_frag_key -> rp_frag_val */
@@ -303,6 +304,17 @@ struct rp_iface_val {
 	__u16 tenant;
 	__u16 pad;
 };
+
+/* The same for untagged frames and tunnels on interfaces with a small
+ * ifindex: an array read instead of a hash lookup (rp_ifaces stays the
+ * reference, and the only table for VLANs and large ifindexes). */
+#define RP_IFIDX_MAX 4096
+struct rp_ifidx_val {
+	__u16 cloud;		/* tenant id of untagged frames, 0 none */
+	__u16 tunnel;		/* tenant id of the tunnel, 0 none */
+	__u32 pad;		/* 8 bytes: the mmap stride of an array */
+};
+_Static_assert(sizeof(struct rp_ifidx_val) == 8, "rp_ifidx_val layout");
 
 /* Uplink UDP listen ports -> tenant. */
 struct rp_port_key {

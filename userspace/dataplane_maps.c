@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dataplane_maps.h"
+#include "log.h"
 #include "rempart.skel.h"
 
 void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
@@ -23,6 +24,7 @@ void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 	m->state = bpf_map__fd(s->maps.rp_state);
 	m->nodes = bpf_map__fd(s->maps.rp_nodes);
 	m->atoms = bpf_map__fd(s->maps.rp_atoms);
+	m->ifidx = bpf_map__fd(s->maps.rp_ifidx);
 	m->rules = bpf_map__fd(s->maps.rp_rules);
 	m->tenants = bpf_map__fd(s->maps.rp_tenants);
 	m->global = bpf_map__fd(s->maps.rp_global);
@@ -128,12 +130,18 @@ out:
 	return err;
 }
 
+static int put_region(int fd, size_t sz, size_t total, size_t first, const void *src, size_t n,
+		      const char *what, struct diag *d);
+
 static int slot_clear(const struct dp_maps *m, unsigned slot, bool all)
 {
 	struct rp_global_cfg zero_g = { 0 };
 	__u32 k = slot;
 	int err = 0, e;
 
+	if ((e = put_region(m->ifidx, sizeof(struct rp_ifidx_val), (size_t)RP_SLOTS * RP_IFIDX_MAX,
+			    (size_t)slot * RP_IFIDX_MAX, NULL, RP_IFIDX_MAX, RP_PIN_IFIDX, NULL)))
+		err = e;
 	/* rp_nodes and rp_atoms of the slot are reached only from its roots
 	 * (rp_tenants): overwritten by the next policy written here. */
 	if ((e = clear_keys(m->rules, sizeof(struct rp_rule_key), pick_rule, slot)))
@@ -193,12 +201,42 @@ static int put_region(int fd, size_t sz, size_t total, size_t first, const void 
 		return 0;
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED) {
-		diag_add(d, "dataplane: cannot map the %s map: %s", what, strerror(errno));
-		return -errno;
+		int err = -errno;
+
+		if (d)
+			diag_add(d, "dataplane: cannot map the %s map: %s", what, strerror(errno));
+		return err;
 	}
-	memcpy((char *)mem + first * sz, src, n * sz);
+	if (src)
+		memcpy((char *)mem + first * sz, src, n * sz);
+	else
+		memset((char *)mem + first * sz, 0, n * sz);
 	munmap(mem, len);
 	return 0;
+}
+
+/* The ifindex array of the slot (untagged frames and tunnels). */
+static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+{
+	struct rp_ifidx_val *v = calloc(RP_IFIDX_MAX, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_ifaces; i++) {
+		const struct pol_iface *f = &p->ifaces[i];
+
+		if (f->k.vid || f->k.ifindex >= RP_IFIDX_MAX)
+			continue;
+		if (f->k.hook == RP_HOOK_CLOUD_IN)
+			v[f->k.ifindex].cloud = f->v.tenant;
+		else
+			v[f->k.ifindex].tunnel = f->v.tenant;
+	}
+	err = put_region(m->ifidx, sizeof(*v), (size_t)RP_SLOTS * RP_IFIDX_MAX,
+			 (size_t)p->slot * RP_IFIDX_MAX, v, RP_IFIDX_MAX, RP_PIN_IFIDX, d);
+	free(v);
+	return err;
 }
 
 /* The rule tables, in batches of RULE_BATCH. */
@@ -255,6 +293,9 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 	for (size_t i = 0; i < p->n_ifaces; i++)
 		if ((err = put(m->ifaces, &p->ifaces[i].k, &p->ifaces[i].v, RP_PIN_IFACES, d)))
 			return err;
+	err = put_ifidx(m, p, d);
+	if (err)
+		return err;
 	for (size_t i = 0; i < p->n_ports; i++)
 		if ((err = put(m->ports, &p->ports[i].k, &p->ports[i].v, RP_PIN_PORTS, d)))
 			return err;
@@ -315,10 +356,11 @@ int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
 		dp_slot_clear(m, next);
 		return err;
 	}
-	/* no program reads the old slot any more */
+	/* no program reads the old slot any more; leftovers are harmless (the
+	 * next install clears the slot before writing it) */
 	err = dp_slot_clear(m, active);
 	if (err)
-		diag_add(d, "dataplane: policy swapped, but the old slot %u was not fully cleared: %s",
-			 active, strerror(-err));
-	return err;
+		pr_warn("dataplane: policy swapped, but the old slot %u was not fully cleared: %s",
+			active, strerror(-err));
+	return 0;
 }
