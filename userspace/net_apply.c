@@ -1450,7 +1450,10 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	    (err = remove_stale_addrs(&a)))
 		goto fail;
 	stage("stale");
-	err = nat_apply(cfg, &nat_changed, d);
+	/* No NAT wanted and none made by us: nothing to ask nft. */
+	if (nat_ruleset_nonempty(cfg) || net_state_has(&a.old, "nat") || getenv("RP_NET_FULL"))
+		err = nat_apply(cfg, getenv("RP_NET_FULL") || !net_state_has(&a.old, "nat"),
+				&nat_changed, d);
 	if (err)
 		goto fail;
 	stage("nat");
@@ -1467,6 +1470,9 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		struct nl_route *rv = NULL;
 		size_t rn = 0;
 
+		/* Now that every link exists: the fingerprint the next apply
+		 * will compute if nothing changes. */
+		a.fp[i] = tenant_fp(&a, i);
 		net_state_add(&a.st, "fp %u %016llx", cfg->tenants[i].id, (unsigned long long)a.fp[i]);
 		if (a.wg != &wg_backend_uapi || a.clean[i])
 			continue;
