@@ -45,6 +45,9 @@ REMPART=${REMPART:-$BUILD/rempart}
 LAB_STATE=${LAB_STATE:-/run/rempart-lab}
 LAB_CONFIG_SRC=${LAB_CONFIG_SRC:-$TOP/configs/lab}
 PY=/usr/bin/python3
+# every process the lab starts (and theirs: rempart's wireguard-go) carries
+# this in its environment; `leftovers` looks for it after `down`
+export REMPART_LAB=$LAB_STATE
 LABNET=$LAB_DIR/labnet.py
 CFG=$LAB_STATE/config
 MNTNS=$LAB_STATE/ns/mnt
@@ -179,7 +182,12 @@ nsx() { # NS CMD...: run in a lab namespace
 start_bg() {
 	local name=$1 ns=$2 pre; shift 2
 	read -ra pre <<<"$(ns_prefix "$ns")"
-	"${pre[@]}" setsid "$@" >"$LAB_STATE/logs/$name.log" 2>&1 </dev/null &
+	# the lab's processes must not inherit the lab lock
+	if [ -n "${LAB_LOCK_FD:-}" ]; then
+		"${pre[@]}" setsid "$@" >"$LAB_STATE/logs/$name.log" 2>&1 </dev/null {LAB_LOCK_FD}>&- &
+	else
+		"${pre[@]}" setsid "$@" >"$LAB_STATE/logs/$name.log" 2>&1 </dev/null &
+	fi
 	echo $! >"$LAB_STATE/pids/$name"
 }
 pid_of() { cat "$LAB_STATE/pids/$1" 2>/dev/null; }
@@ -528,10 +536,22 @@ cmd_down() {
 		stop_pid "$(cat "$f")"
 	done
 	# anything still running inside the lab namespaces was started by the lab
-	for ns in $NAMESPACES; do
-		[ -e "/run/netns/$ns" ] || continue
-		for p in $(ip netns pids "$ns" 2>/dev/null); do stop_pid "$p"; done
+	# (rempart's wireguard-go supervisor may respawn one: repeat, then KILL)
+	local round left
+	for round in 1 2 3 4 5 6; do
+		left=
+		for ns in $NAMESPACES; do
+			[ -e "/run/netns/$ns" ] || continue
+			for p in $(ip netns pids "$ns" 2>/dev/null); do
+				running "$p" || continue
+				left="$left $p"
+				if [ $round -le 2 ]; then stop_pid "$p"; else kill -KILL "$p" 2>/dev/null; fi
+			done
+		done
+		[ -z "$left" ] && break
+		sleep 0.2
 	done
+	[ -n "$left" ] && say "processes still in the lab namespaces:$left"
 	for ns in $NAMESPACES; do
 		[ -e "/run/netns/$ns" ] && ip netns del "$ns"
 	done
@@ -552,6 +572,18 @@ cmd_leftovers() { # exit 1 and name them when anything of the lab remains
 	[ -e "$LAB_STATE" ] && { say "leftover $LAB_STATE"; bad=1; }
 	grep -q " $LAB_STATE/ns" /proc/self/mounts && { say "leftover mount $LAB_STATE/ns"; bad=1; }
 	ls /run/wireguard/wgs-*.sock >/dev/null 2>&1 && { say "leftover wireguard-go sockets $(ls /run/wireguard/wgs-*.sock)"; bad=1; }
+	# processes of the lab (by the REMPART_LAB mark), except this command's
+	# own ancestry (the shells that ran the lab carry the mark too)
+	local anc=" " p f
+	p=$BASHPID
+	while [ -n "$p" ] && [ "$p" -gt 1 ]; do anc="$anc$p "; p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null); done
+	for f in $(grep -lzx "REMPART_LAB=$LAB_STATE" /proc/[0-9]*/environ 2>/dev/null); do
+		p=${f#/proc/}; p=${p%/environ}
+		[[ $anc == *" $p "* ]] && continue
+		running "$p" || continue
+		case $(cat "/proc/$p/comm" 2>/dev/null) in grep | awk | cat | ps) continue ;; esac
+		say "leftover process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)"; bad=1
+	done
 	return $bad
 }
 
