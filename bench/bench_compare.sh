@@ -33,6 +33,7 @@
 #
 # Environment: BENCH_QUICK=1 (small and medium, one round, 1 s floods),
 # CMP_SCALES="small medium large", CMP_ROUNDS (3), CMP_FLOOD_S (3),
+# CMP_FILTERS="none nft ipt rempart" (rempart's ratios need nft in the run),
 # CMP_KEEP=1 keeps the work directory.  Needs root, nft, ipset,
 # iptables-legacy, ethtool; only namespaces named cmp* that it creates.
 set -u
@@ -47,6 +48,7 @@ else
 	SCALES=${CMP_SCALES:-small medium large}; ROUNDS=${CMP_ROUNDS:-3}; FLOOD_S=${CMP_FLOOD_S:-3}
 fi
 
+FILTERS=${CMP_FILTERS:-none nft ipt rempart}
 log() { echo "bench_compare: $(date -u +%T) $*" >&2; }
 if [ "$(id -u)" != 0 ]; then log "needs root (namespaces, nftables, BPF)"; exit 0; fi
 for t in nft ipset iptables-legacy-restore ip6tables-legacy-restore ethtool nsenter unshare taskset chrt; do
@@ -103,7 +105,7 @@ if b:
     o["baseline"] = r(statistics.median(b))
     if v and o["value"]:
         m = statistics.median(v); bm = statistics.median(b)
-        o["ratio"] = round(bm / m if better != 'higher' else m / bm, 3) if bm and m else None
+        o["ratio"] = round(bm / m if better != 'higher' else m / bm, 3) if bm > 0 and m > 0 else None
 if note:
     o["note"] = note
 print(json.dumps(o))
@@ -156,6 +158,23 @@ rp_mntns() {
 }
 rp_exec() { local ns=$1; shift; nsenter --net=/run/netns/$ns --mount="$W/mnt/$ns" "$@"; }
 
+# settle NS: wait (at most 180 s) until the kernel has finished tearing down
+# the namespaces deleted before: their cleanup holds the RTNL lock for long
+# (a large nft ruleset takes a minute to free), which would stall the next
+# load and wireguard-go's start.  Probe: a veth pair made and deleted in NS
+# within 100 ms.
+settle() {
+	local ns=$1 i t0
+	for i in $(seq 180); do
+		t0=$(now_ns)
+		ip -n "$ns" link add cmpq0 type veth peer name cmpq1 2>/dev/null
+		ip -n "$ns" link del cmpq0 2>/dev/null
+		[ $(( ($(now_ns) - t0) / 1000000 )) -lt 100 ] && return 0
+		sleep 1
+	done
+	log "the kernel is still busy after 180 s; measuring anyway"
+}
+
 # in_cg NAME CMD...: run CMD in a fresh child memory cgroup NAME
 in_cg() {
 	local name=$1; shift
@@ -195,6 +214,7 @@ change_rempart() { cp "$P/cfg$2/tenants.d/t001.ini" "$W/cur/tenants.d/t001.ini" 
 # rempart's tunnels running (no kmem_without_tunnels)
 load_round() {
 	local f=$1 ns=$2 t0 ms s0 s1 k rc
+	settle "$ns"
 	s0=$(slab_kb)
 	t0=$(now_ns)
 	in_cg "r$ns" load_$f "$ns"; rc=$?
@@ -376,7 +396,7 @@ run_scale() {
 		eval "MS_$f=''; KM_$f=''; SL_$f=''; KB_$f=''"
 	done
 	# round 1 of each load is the load into the packet tests' namespace
-	for f in none nft ipt rempart; do
+	for f in $FILTERS; do
 		rm -rf "$W/cur"; cp -a "$P/cfg0" "$W/cur"
 		mkns cmpG || return 1
 		gw_ifaces cmpG "$P/cfg0" || return 1
@@ -421,7 +441,8 @@ run_scale() {
 	done
 
 	# rounds 2.. of the loads, each in a fresh namespace
-	for f in nft ipt rempart; do
+	for f in $FILTERS; do
+		[ $f = none ] && continue
 		for r in $(seq 2 $ROUNDS); do
 			rm -rf "$W/cur"; cp -a "$P/cfg0" "$W/cur"
 			mkns cmpL || return 1
