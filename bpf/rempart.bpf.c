@@ -128,6 +128,14 @@ struct {
 } rp_ifidx SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_SLOTS * 65536);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct rp_portidx_val);
+} rp_portidx SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RP_PORTS_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -785,7 +793,7 @@ int uplink_in(struct xdp_md *ctx)
 	__u32 slot = read_slot();
 	struct rp_tenant_cfg *g0;
 	struct rp_global_cfg *g;
-	struct rp_port_val *pv;
+	struct rp_portidx_val *pv;
 	struct rp_atom *a;
 	__u32 i;
 
@@ -801,14 +809,15 @@ int uplink_in(struct xdp_md *ctx)
 		set_v(&v, 0, RP_R_NOT_WIREGUARD);
 		goto out;
 	}
+	pv = NULL;
 	if (p.proto == IPPROTO_UDP && p.l4) {
-		struct rp_port_key pk = { .slot = slot, .port = p.dport };
+		__u32 pi = slot * 65536 + p.dport;
 
-		pv = bpf_map_lookup_elem(&rp_ports, &pk);
+		pv = bpf_map_lookup_elem(&rp_portidx, &pi);
+		if (pv && !pv->tenant)
+			pv = NULL;
 		if (pv)
 			v.tenant = pv->tenant;
-	} else {
-		pv = NULL;
 	}
 	if (is_nd(&p) ||
 	    (p.proto == IPPROTO_UDP && p.l4 && p.family == RP_AF_INET && p.sport == 67 && p.dport == 68) ||

@@ -154,6 +154,7 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 #define RP_PIN_IFACES "rp_ifaces"	/* HASH rp_iface_key -> rp_iface_val */
 #define RP_PIN_PORTS "rp_ports"		/* HASH rp_port_key -> rp_port_val */
 #define RP_PIN_IFIDX "rp_ifidx"		/* ARRAY slot * RP_IFIDX_MAX + ifindex -> rp_ifidx_val */
+#define RP_PIN_PORTIDX "rp_portidx"	/* ARRAY slot * 65536 + port -> rp_portidx_val */
 #define RP_PIN_FLOWS "rp_flows"		/* LRU_HASH rp_flow_key -> rp_flow_val (IPv6) */
 #define RP_PIN_FLOWS4 "rp_flows4"	/* LRU_HASH rp_flow4_key -> rp_flow_val (IPv4) */
 #define RP_PIN_FRAGS "rp_frags"		/* LRU_HASH rp_frag_key -> rp_frag_val */
@@ -315,6 +316,14 @@ struct rp_ifidx_val {
 	__u32 pad;		/* 8 bytes: the mmap stride of an array */
 };
 _Static_assert(sizeof(struct rp_ifidx_val) == 8, "rp_ifidx_val layout");
+
+/* Uplink UDP listen ports -> tenant, as an array (what uplink_in reads);
+ * rp_ports holds the same as a hash, for tools. */
+struct rp_portidx_val {
+	__u16 tenant;		/* 0: no tenant listens there */
+	__u16 pad[3];		/* 8 bytes: the mmap stride of an array */
+};
+_Static_assert(sizeof(struct rp_portidx_val) == 8, "rp_portidx_val layout");
 
 /* Uplink UDP listen ports -> tenant. */
 struct rp_port_key {

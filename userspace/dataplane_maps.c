@@ -25,6 +25,7 @@ void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 	m->nodes = bpf_map__fd(s->maps.rp_nodes);
 	m->atoms = bpf_map__fd(s->maps.rp_atoms);
 	m->ifidx = bpf_map__fd(s->maps.rp_ifidx);
+	m->portidx = bpf_map__fd(s->maps.rp_portidx);
 	m->rules = bpf_map__fd(s->maps.rp_rules);
 	m->tenants = bpf_map__fd(s->maps.rp_tenants);
 	m->global = bpf_map__fd(s->maps.rp_global);
@@ -142,6 +143,9 @@ static int slot_clear(const struct dp_maps *m, unsigned slot, bool all)
 	if ((e = put_region(m->ifidx, sizeof(struct rp_ifidx_val), (size_t)RP_SLOTS * RP_IFIDX_MAX,
 			    (size_t)slot * RP_IFIDX_MAX, NULL, RP_IFIDX_MAX, RP_PIN_IFIDX, NULL)))
 		err = e;
+	if ((e = put_region(m->portidx, sizeof(struct rp_portidx_val), (size_t)RP_SLOTS * 65536,
+			    (size_t)slot * 65536, NULL, 65536, RP_PIN_PORTIDX, NULL)))
+		err = e;
 	/* rp_nodes and rp_atoms of the slot are reached only from its roots
 	 * (rp_tenants): overwritten by the next policy written here. */
 	if ((e = clear_keys(m->rules, sizeof(struct rp_rule_key), pick_rule, slot)))
@@ -239,6 +243,22 @@ static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct 
 	return err;
 }
 
+/* The listen-port array of the slot. */
+static int put_portidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+{
+	struct rp_portidx_val *v = calloc(65536, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_ports; i++)
+		v[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
+	err = put_region(m->portidx, sizeof(*v), (size_t)RP_SLOTS * 65536, (size_t)p->slot * 65536,
+			 v, 65536, RP_PIN_PORTIDX, d);
+	free(v);
+	return err;
+}
+
 /* The rule tables, in batches of RULE_BATCH. */
 #define RULE_BATCH 4096
 static int put_rules(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
@@ -294,6 +314,8 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 		if ((err = put(m->ifaces, &p->ifaces[i].k, &p->ifaces[i].v, RP_PIN_IFACES, d)))
 			return err;
 	err = put_ifidx(m, p, d);
+	if (!err)
+		err = put_portidx(m, p, d);
 	if (err)
 		return err;
 	for (size_t i = 0; i < p->n_ports; i++)

@@ -9,7 +9,7 @@
 #include "policy.h"
 
 struct dp_maps {
-	int state, nodes, atoms, ifidx, rules, tenants, global, ifaces, ports;
+	int state, nodes, atoms, ifidx, portidx, rules, tenants, global, ifaces, ports;
 	int sync, sync_inner, flows, flows4, frags, counters, rule_counters, geo_drops;
 };
 
