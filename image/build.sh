@@ -103,6 +103,9 @@ for c in gcc cc c99 clang tcc as ld; do
 	done
 done
 [ -x "$root/usr/local/sbin/rempart" ] || die "rempart was not installed in the image"
+# Every shared library rempart links must come from the image's packages.
+missing=$(chroot "$root" ldd /usr/local/sbin/rempart 2>&1 | grep 'not found' || :)
+[ -z "$missing" ] || die "rempart needs libraries the image lacks (add their packages to pkgs): $missing"
 step VERIFY "systemd-analyze verify (in the image root)"
 systemd-analyze verify --root="$root" rempart.service rempart-provision.service rempart-selftest.service \
 	> "$work/verify.log" 2>&1 || { cat "$work/verify.log" >&2; die "unit verification failed"; }

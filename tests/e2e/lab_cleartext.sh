@@ -9,9 +9,9 @@ A1_4=$(lan wgs-a1 4) A1_6=$(lan wgs-a1 6)
 WGA=$(tenant_get alpha tunnel_interface); [ -n "$WGA" ] || WGA=wg-alpha
 CAP=$LAB_STATE/cleartext.pcap
 start_capture() {
-	start_bg tcpdump rp-inet tcpdump -i i-gw -nn -U -w "$CAP" \
+	start_bg tcpdump rp-inet tcpdump -Z root -i i-gw -nn -U -w "$CAP" \
 		'(ip and net 10.120.0.0/16) or (ip6 and net fd01::/16)'
-	wait_for 5 grep -q 'listening on' "$LAB_STATE/logs/tcpdump.log"
+	wait_for 5 grep -q 'listening on' "$LAB_STATE/logs/tcpdump.log" && wait_for 2 test -s "$CAP"
 }
 clear_packets() { tcpdump -nn -r "$CAP" 2>/dev/null | wc -l; }
 send_to_site() {
@@ -39,6 +39,10 @@ if need_rempart "4.11 cleartext"; then
 	n=$(clear_packets)
 	check "4.11 tunnel $WGA deleted: nothing in clear on the uplink ($n packets)" test "$n" = 0
 	check "4.11 the cloud's packets were dropped, not delivered" eval "[ \"\$(probe rp-cloud-a tcp $A1_4 80 rp-site-a1)\" = drop ]"
+	# sanity of the capture itself: a clear-text frame put on that link is seen
+	ip netns exec rp-inet "$PY" "$LABNET" shape plain --iface i-gw --dst-mac ff:ff:ff:ff:ff:ff \
+		--src 198.18.1.254 --dst "$A1_4" --dport 9 >/dev/null 2>&1
+	check "4.11 control: the capture does see a clear-text packet to the site's LAN" wait_for 5 eval '[ "$(clear_packets)" -gt 0 ]'
 	stop_pid "$(pid_of tcpdump)"
 fi
 [ "$T_FAILS" = 0 ]

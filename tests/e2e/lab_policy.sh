@@ -9,6 +9,20 @@ A1_4=$(lan wgs-a1 4) A1_6=$(lan wgs-a1 6)
 A2_4=$(lan wgs-a2 4) A2_6=$(lan wgs-a2 6)
 B1_4=$(lan wgs-b1 4) B1_6=$(lan wgs-b1 6)
 
+if need_rempart "4.3 sites as printed"; then
+	# with exactly the config `rempart site config` prints, intra = allow
+	# lets a site reach the tenant's other sites
+	row rp-site-a1 tcp "$A2_4" 80 pass:alpha-2 rp-site-a2 -- "4.3 intra=allow with the printed site configs: site alpha-1 -> site alpha-2"
+	row rp-site-a2 tcp "$A1_6" 80 pass:alpha-1 rp-site-a1 -- "4.3 intra=allow with the printed site configs: site alpha-2 -> site alpha-1 (IPv6)"
+fi
+# From here on the sites send everything below into their tunnels (a
+# misconfigured or malicious site): the gateway's verdicts are what is tested.
+if [ -e /run/netns/rp-site-a1 ]; then
+	site_widen rp-site-a1 wgs-a1 10.120.0.0/16 fd01::/16 10.130.0.0/16 fd02::/16 100.64.0.0/16 10.99.0.0/24 fd00:99::/64
+	site_widen rp-site-a2 wgs-a2 10.120.0.0/16 fd01::/16 10.130.0.0/16 fd02::/16 100.64.0.0/16
+	site_widen rp-site-b1 wgs-b1 10.120.0.0/16 fd01::/16 100.64.0.0/16
+fi
+
 if need_rempart "4.1 isolation"; then
 	for d in $CLOUD_HOST4 $CLOUD_HOST6; do
 		row rp-site-a1 tcp $d 80 pass:cloud-a rp-cloud-a -- "4.1 isolation: site alpha-1 -> $d answered by alpha's cloud"
@@ -20,6 +34,7 @@ if need_rempart "4.1 isolation"; then
 	done
 	row rp-site-a1 tcp "$B1_4" 80 drop rp-site-b1 -- "4.1 isolation: site alpha-1 -> bravo's site $B1_4"
 	row rp-site-a1 udp "$B1_6" 5000 drop rp-site-b1 -- "4.1 isolation: site alpha-1 -> bravo's site $B1_6"
+	row rp-site-b1 tcp "$A1_4" 80 drop rp-site-a1 -- "4.1 isolation: site bravo-1 -> alpha's site $A1_4"
 	row rp-cloud-b tcp "$A1_4" 80 drop rp-site-a1 -- "4.1 isolation: cloud bravo -> alpha's site $A1_4"
 	row rp-cloud-b tcp "$A1_6" 80 drop rp-site-a1 -- "4.1 isolation: cloud bravo -> alpha's site $A1_6"
 	bt=$(first_of_family "$(tenant_get bravo tunnel_address)" 4 addr)
@@ -55,8 +70,8 @@ if need_rempart "4.2 anti-spoofing"; then
 fi
 
 if need_rempart "4.3 intra"; then
-	row rp-site-a1 tcp "$A2_4" 80 pass:alpha-2 rp-site-a2 -- "4.3 intra=allow: site alpha-1 -> site alpha-2 tcp/80"
-	row rp-site-a2 tcp "$A1_6" 80 pass:alpha-1 rp-site-a1 -- "4.3 intra=allow: site alpha-2 -> site alpha-1 tcp/80 (IPv6)"
+	row rp-site-a1 tcp "$A2_4" 80 pass:alpha-2 rp-site-a2 -- "4.3 intra=allow (routed sites): site alpha-1 -> site alpha-2 tcp/80"
+	row rp-site-a2 tcp "$A1_6" 80 pass:alpha-1 rp-site-a1 -- "4.3 intra=allow (routed sites): site alpha-2 -> site alpha-1 tcp/80 (IPv6)"
 	row rp-site-a2 tcp "$A1_4" 22 drop rp-site-a1 -- "4.3 rule no-ssh-a1: site alpha-2 -> alpha-1 tcp/22 denied"
 	row rp-site-a2 tcp "$A1_6" 22 drop rp-site-a1 -- "4.3 rule no-ssh-a1: site alpha-2 -> alpha-1 tcp/22 denied (IPv6)"
 	row rp-site-a1 tcp "$A2_4" 22 pass:alpha-2 rp-site-a2 -- "4.3 rule no-ssh-a1 is one-way: alpha-1 -> alpha-2 tcp/22"

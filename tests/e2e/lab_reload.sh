@@ -6,8 +6,8 @@
 lab_begin
 SVCF=$(tenant_file services)
 generation() { rp status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["policy_generation"])' 2>/dev/null; }
-# flood NS DST COUNT OUTFILE: ping every 10 ms in the background
-flood() { ip netns exec "$1" ping -q -i 0.01 -W 1 -c "$3" "$2" >"$4" 2>&1 & echo $!; }
+# flood NS DST COUNT OUTFILE: ping every 10 ms in the background ($! is it)
+flood() { ip netns exec "$1" ping -q -i 0.01 -W 1 -c "$3" "$2" >"$4" 2>&1 & }
 received() { sed -n 's/.* \([0-9]*\) received.*/\1/p' "$1"; }
 
 if need_rempart "4.8 reload"; then
@@ -17,12 +17,13 @@ if need_rempart "4.8 reload"; then
 	row rp-site-a1 udp $SVC4 53 pass:svc rp-svc -- "4.8 before: alpha-1 -> shared DNS"
 	g0=$(generation)
 	out4=$(mktemp) out6=$(mktemp)
-	p4=$(flood rp-site-a1 $CLOUD_HOST4 600 "$out4")
-	p6=$(flood rp-site-b1 $CLOUD_HOST6 600 "$out6")
+	flood rp-site-a1 $CLOUD_HOST4 600 "$out4"; p4=$!
+	flood rp-site-b1 $CLOUD_HOST6 600 "$out6"; p6=$!
 	for i in 1 2 3 4 5 6; do
 		if [ $((i % 2)) = 1 ]; then cp "$LAB_STATE/services.b" "$SVCF"; else cp "$LAB_STATE/services.orig" "$SVCF"; fi
+		g=$(generation)
 		kill -HUP "$(pid_of rempart)"
-		sleep 0.7
+		wait_for 5 eval '[ "$(generation)" -gt "${g:-0}" ] 2>/dev/null' || sleep 0.5
 	done
 	wait "$p4" "$p6"
 	r4=$(received "$out4") r6=$(received "$out6")

@@ -18,7 +18,7 @@ if need_rempart "4.5 geo-fence"; then
 	hs=$(gw_hs "$XPUB")
 	if [ "$hs" = 0 ]; then pass "4.5 geo-fence: the gateway's WireGuard never saw a handshake from abroad (peer $ABROAD_SITE latest-handshake 0)"
 	else fail "4.5 geo-fence: the gateway's WireGuard peer $ABROAD_SITE shows latest-handshake '${hs:-no such peer}'"; fi
-	counter_grows "4.5 geo-fence" alpha geo_site kick_handshake rp-abroad wgs-x
+	counter_grows "4.5 geo-fence" alpha geo_site probe rp-abroad udp "$PUB" "$PORTA" rp-gw
 	row rp-abroad udp "$PUB" "$PORTA" drop rp-gw -- "4.5 geo-fence: plain UDP from abroad to alpha's listen port"
 fi
 
@@ -36,11 +36,16 @@ fi
 if need_rempart "4.6 egress"; then
 	row rp-cloud-a tcp $NET_DE4 80 pass:net rp-net -- "4.6 egress: cloud alpha -> $NET_DE4 (DE, in EU)"
 	row rp-cloud-a tcp $NET_DE6 80 pass:net rp-net -- "4.6 egress: cloud alpha -> $NET_DE6 (DE, in EU)"
-	src=$(awk '$1 == "tcp" { s = $2 } END { print s }' "$LAB_STATE/logs/hits-rp-net.log")
-	check "4.6 egress is NATed to the uplink address (seen from $src)" test "$src" = "$PUB" -o "$src" = "$GW_V6"
+	src=$(awk '$1 == "tcp" && $2 !~ /:/ { s = $2 } END { print s }' "$LAB_STATE/logs/hits-rp-net.log")
+	check "4.6 egress is NATed to the uplink address (IPv4 seen from $src)" test "$src" = "$PUB"
+	src=$(awk '$1 == "tcp" && $2 ~ /:/ { s = $2 } END { print s }' "$LAB_STATE/logs/hits-rp-net.log")
+	check "4.6 egress is NATed to the uplink address (IPv6 seen from $src)" test "$src" = "$GW_V6"
 	row rp-cloud-a tcp $NET_CN4 80 drop rp-net -- "4.6 egress: cloud alpha -> $NET_CN4 (CN)"
 	row rp-cloud-a udp $NET_CN6 53 drop rp-net -- "4.6 egress: cloud alpha -> $NET_CN6 (CN)"
-	row rp-site-a1 tcp $NET_CN4 80 drop rp-net -- "4.6 egress: site alpha-1 -> $NET_CN4 (CN)"
+	# a site sending internet traffic into its tunnel
+	site_widen rp-site-a1 wgs-a1 198.18.77.0/24 198.18.99.0/24
+	row rp-site-a1 tcp $NET_DE4 80 pass:net rp-net -- "4.6 egress: site alpha-1 through its tunnel -> $NET_DE4 (DE)"
+	row rp-site-a1 tcp $NET_CN4 80 drop rp-net -- "4.6 egress: site alpha-1 through its tunnel -> $NET_CN4 (CN)"
 	row rp-cloud-b tcp $NET_DE4 80 drop rp-net -- "4.6 egress: bravo has egress = none"
 	counter_grows "4.6 egress geo-fence" alpha geo_egress probe rp-cloud-a tcp $NET_CN4 80 rp-net
 fi

@@ -4,6 +4,7 @@
 set -u
 LAB=$(cd "$(dirname "$0")" && pwd)/lab.sh
 . "$LAB"
+lab_lock 900 || exit 1
 
 echo "== lab up (tests/lab/lab.sh up)"
 "$LAB" up
@@ -28,16 +29,18 @@ uplink=$(ini_get "$CFG/rempart.ini" gateway uplink)
 pub=$(cat "$LAB_STATE/public4")
 wga=$(tenant_get alpha tunnel_interface); [ -n "$wga" ] || wga=wg-alpha
 porta=$(tenant_get alpha listen_port)
+read -r a1 _ <"$LAB_STATE/sites/wgs-a1.lan"
+read -r b1 _ <"$LAB_STATE/sites/wgs-b1.lan"
 cat <<TRY
 
 == try this (the lab stays up until 'make demo-down')
   tests/lab/lab.sh status                                   # namespaces, processes, handshakes
   tests/lab/lab.sh exec rp-site-a1 ping -c2 $CLOUD_HOST4        # site alpha-1 -> its cloud, through WireGuard
   tests/lab/lab.sh exec rp-site-b1 ping -c2 $CLOUD_HOST4        # bravo-1 -> the same address: bravo's own cloud
-  tests/lab/lab.sh exec rp-site-a1 ping -c2 10.130.1.10       # alpha -> bravo's site: dropped
+  tests/lab/lab.sh exec rp-cloud-b ping -c2 $a1          # bravo's cloud -> alpha's site: dropped
   tests/lab/lab.sh exec rp-gw wg show                         # the gateway's tunnels (its own mount namespace)
   tests/lab/lab.sh rempart monitor                          # drops as they happen (Ctrl-C to stop)
-  tests/lab/lab.sh rempart explain --in $wga --src 10.120.1.10 --dst $SVC4 --proto udp --dport 53
+  tests/lab/lab.sh rempart explain --in $wga --src $a1 --dst $SVC4 --proto udp --dport 53
   tests/lab/lab.sh rempart explain --in $uplink --src $ABROAD4 --dst $pub --proto udp --dport $porta
   tests/lab/lab.sh rempart status --json
   make demo-down                                            # remove it all

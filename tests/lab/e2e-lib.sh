@@ -16,6 +16,7 @@ LAB_WHY=
 lab_begin() {
 	if [ "$(id -u)" != 0 ]; then skip "$E2E: needs root (network namespaces)"; exit 0; fi
 	[ -x "$REMPART" ] || { fail "$E2E: no $REMPART (make first)"; exit 0; }
+	lab_lock 900 || { fail "$E2E: the lab stayed in use by someone else for 15 min"; exit 0; }
 	trap lab_end EXIT
 	trap 'exit 130' INT TERM HUP
 	"$LAB_SH" up >"$E2E_UPLOG" 2>&1
@@ -79,9 +80,9 @@ d = json.load(sys.stdin)
 for x in d.get("tenants", []):
     if x.get("name") == t:
         print(x.get("counters", {}).get(r, {}).get("packets", 0)); sys.exit(0)
-g = d.get("gateway") or d.get("_gateway")
+g = d.get("gateway_counters")
 if t == "_gateway" and isinstance(g, dict):
-    print(g.get("counters", {}).get(r, {}).get("packets", 0)); sys.exit(0)
+    print(g.get(r, {}).get("packets", 0)); sys.exit(0)
 sys.exit(1)' "$1" "$2" 2>/dev/null) && [ -n "$n" ] && { echo "$n"; return 0; }
 	local key
 	key=$(( $(tenant_id "$1") * 12 + $(reason_index "$2") ))
@@ -126,4 +127,19 @@ row() {
 }
 lan() { # IFACE 4|6: a site's LAN address
 	local a b; read -r a b <"$LAB_STATE/sites/$1.lan"; [ "$2" = 4 ] && echo "$a" || echo "$b"
+}
+# site_widen NS IFACE PREFIX...: a site that sends more into its tunnel than
+# its printed config routes there (a misconfigured or malicious site): adds
+# the prefixes to the peer's AllowedIPs and routes them into the tunnel, so
+# that the packets reach the gateway and the gateway's verdict is tested.
+site_widen() {
+	local ns=$1 ifc=$2 peer cur p lan4 lan6; shift 2
+	read -r lan4 lan6 <"$LAB_STATE/sites/$ifc.lan"
+	peer=$(ip netns exec "$ns" wg show "$ifc" peers | head -n1)
+	cur=$(ip netns exec "$ns" wg show "$ifc" allowed-ips | awk '{ $1 = ""; print }' | tr -s ' ' ',' | sed 's/^,//;s/,$//')
+	ip netns exec "$ns" wg set "$ifc" peer "$peer" allowed-ips "$cur,$(IFS=,; echo "$*")"
+	for p in "$@"; do
+		if is_v6 "$p"; then ip -n "$ns" -6 route replace "$p" dev "$ifc" ${lan6:+src $lan6}
+		else ip -n "$ns" route replace "$p" dev "$ifc" ${lan4:+src $lan4}; fi
+	done
 }

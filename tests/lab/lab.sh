@@ -3,9 +3,9 @@
 # namespaces joined by veth pairs, with real WireGuard (wireguard-go) and
 # real packets.
 #
-#   rp-site-a1  198.18.0.11 ─┐   (alpha-1: LAN 10.120.1.10, fd01:1::10)
-#   rp-site-a2  198.18.0.12 ─┤   (alpha-2: LAN 10.120.2.10, fd01:2::10)
-#   rp-site-b1  198.18.0.21 ─┤   (bravo-1: LAN 10.130.1.10, fd02:1::10)
+#   rp-site-a1  198.18.0.11 ─┐   (alpha-1: LAN = the printed Address, 10.120.1.1, fd01:1::1)
+#   rp-site-a2  198.18.0.12 ─┤   (alpha-2: 10.120.2.1, fd01:2::1)
+#   rp-site-b1  198.18.0.21 ─┤   (bravo-1: 10.130.1.1, fd02:1::1)
 #   rp-abroad   198.18.66.10 ┤   (RU: the embassy site alpha-x, geo-blocked)
 #                            │
 #                        rp-inet ── rp-net  198.18.99.10 (DE), 198.18.77.10 (CN)
@@ -45,6 +45,9 @@ REMPART=${REMPART:-$BUILD/rempart}
 LAB_STATE=${LAB_STATE:-/run/rempart-lab}
 LAB_CONFIG_SRC=${LAB_CONFIG_SRC:-$TOP/configs/lab}
 PY=/usr/bin/python3
+# every process the lab starts (and theirs: rempart's wireguard-go) carries
+# this in its environment; `leftovers` looks for it after `down`
+export REMPART_LAB=$LAB_STATE
 LABNET=$LAB_DIR/labnet.py
 CFG=$LAB_STATE/config
 MNTNS=$LAB_STATE/ns/mnt
@@ -79,6 +82,19 @@ SVC4=10.99.0.53
 SVC6=fd00:99::53
 GW_V6=2001:db8:18:1::1		# the uplink's IPv6 address (egress NAT, management)
 
+# One lab per machine (the namespace names are the product's): every user
+# of the lab holds an flock on $LAB_LOCK while it works on it; the e2e suites
+# hold it for their whole run (and export LAB_LOCK_HELD=1 to lab.sh).
+LAB_LOCK=${LAB_LOCK:-/run/rempart-lab.lock}
+lab_lock() { # TIMEOUT_S: take the lock for the life of this shell
+	[ "${LAB_LOCK_HELD:-0}" = 1 ] && return 0
+	exec {LAB_LOCK_FD}>>"$LAB_LOCK" || return 1
+	if ! flock -n "$LAB_LOCK_FD"; then
+		say "another user of the lab holds $LAB_LOCK: waiting up to $1 s"
+		flock -w "$1" "$LAB_LOCK_FD" || { say "the lab is still in use after $1 s"; return 1; }
+	fi
+	export LAB_LOCK_HELD=1
+}
 say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -147,18 +163,31 @@ first_of_family() { # LIST 4|6 -> first entry of that family (without /len if $3
 }
 
 # --- running things ---------------------------------------------------------
-nsx() { # NS CMD...: run in a lab namespace (rp-gw: with its own mount ns)
-	local ns=$1; shift
-	if [ "$ns" = rp-gw ] && [ -e "$MNTNS" ] && mountpoint -q "$LAB_STATE/ns" 2>/dev/null; then
-		nsenter --net=/run/netns/rp-gw --mount="$MNTNS" -- "$@"
+# ns_prefix NS: the command prefix that runs in a lab namespace (rp-gw: with
+# its own mount namespace); every element execs the next, no fork
+ns_prefix() {
+	if [ "$1" = rp-gw ] && [ -e "$MNTNS" ] && mountpoint -q "$LAB_STATE/ns" 2>/dev/null; then
+		echo "nsenter --net=/run/netns/rp-gw --mount=$MNTNS --"
 	else
-		ip netns exec "$ns" "$@"
+		echo "ip netns exec $1"
 	fi
 }
-# start_bg NAME NS CMD...: setsid in NS, log in logs/NAME.log, pid in pids/NAME
+nsx() { # NS CMD...: run in a lab namespace
+	local ns=$1 pre; shift
+	read -ra pre <<<"$(ns_prefix "$ns")"
+	"${pre[@]}" "$@"
+}
+# start_bg NAME NS CMD...: setsid in NS, log in logs/NAME.log, pid in
+# pids/NAME (the PID of CMD itself: the prefix and setsid exec, not fork)
 start_bg() {
-	local name=$1 ns=$2; shift 2
-	nsx "$ns" setsid "$@" >"$LAB_STATE/logs/$name.log" 2>&1 </dev/null &
+	local name=$1 ns=$2 pre; shift 2
+	read -ra pre <<<"$(ns_prefix "$ns")"
+	# the lab's processes must not inherit the lab lock
+	if [ -n "${LAB_LOCK_FD:-}" ]; then
+		"${pre[@]}" setsid "$@" >"$LAB_STATE/logs/$name.log" 2>&1 </dev/null {LAB_LOCK_FD}>&- &
+	else
+		"${pre[@]}" setsid "$@" >"$LAB_STATE/logs/$name.log" 2>&1 </dev/null &
+	fi
 	echo $! >"$LAB_STATE/pids/$name"
 }
 pid_of() { cat "$LAB_STATE/pids/$1" 2>/dev/null; }
@@ -189,10 +218,18 @@ ns_sysctls() {
 	ip netns exec "$1" sh -c 'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 		net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 2>/dev/null; ip link set lo up'
 }
+# veth IF1 NS1 IF2 NS2: a veth pair between two namespaces (iproute2 6.1
+# prints a harmless "Peer netns reference is invalid" on success)
+veth() {
+	local out
+	out=$(ip link add "$1" netns "$2" type veth peer name "$3" netns "$4" 2>&1) && return 0
+	say "veth $2/$1 - $4/$3: $out"
+	return 1
+}
 # leaf NS IFACE INET_IFACE ADDR4... : a host behind rp-inet with /32 and /128
 leaf() {
 	local ns=$1 ifc=$2 iifc=$3 a; shift 3
-	ip link add "$ifc" netns "$ns" type veth peer name "$iifc" netns rp-inet || return 1
+	veth "$ifc" "$ns" "$iifc" rp-inet || return 1
 	ip -n rp-inet link set "$iifc" up
 	ip -n rp-inet addr add fe80::1/64 dev "$iifc" nodad
 	ip -n "$ns" link set "$ifc" up
@@ -211,7 +248,7 @@ leaf() {
 # cloud TENANT IFACE_ON_GW NS ADDR...: a cloud host on the tenant's attachment
 cloud_host() {
 	local tenant=$1 gif=$2 ns=$3 a gw4 gw6 ca; shift 3
-	ip link add "$gif" netns rp-gw type veth peer name eth0 netns "$ns" || return 1
+	veth "$gif" rp-gw eth0 "$ns" || return 1
 	ip -n "$ns" link set eth0 up
 	for a in "$@"; do
 		if is_v6 "$a"; then ip -n "$ns" addr add "$a/128" dev eth0 nodad
@@ -232,7 +269,8 @@ make_key() { # FILE: a WireGuard private key, mode 0600
 prepare_config() {
 	local f sec key path dir site pub
 	[ -f "$LAB_CONFIG_SRC/rempart.ini" ] || die "no lab config at $LAB_CONFIG_SRC"
-	cp -a "$LAB_CONFIG_SRC" "$CFG"
+	rm -rf "$CFG"
+	cp -a "$LAB_CONFIG_SRC" "$CFG" && [ -f "$CFG/rempart.ini" ] || die "could not copy $LAB_CONFIG_SRC to $CFG"
 	ini_set "$CFG/rempart.ini" gateway state_dir "$LAB_STATE/var"
 	mkdir -p "$LAB_STATE/var" "$LAB_STATE/sitekeys"
 	# missing tenant private keys / preshared keys: generate them (0600)
@@ -326,11 +364,25 @@ site_up() {
 	[ -n "$mtu" ] && ip -n "$ns" link set "$ifc" mtu "$mtu"
 	ip -n "$ns" link set "$ifc" up
 	# the site's LAN: host 10 (v4) / 16 (v6) of its allowed_ips, on lo
+	# the site's LAN address: the printed Address inside its allowed_ips,
+	# else host 10 (v4) / 16 (v6) of its allowed_ips, put on lo
 	allowed=$(ini_get "$(tenant_file "$tenant")" "site $site" allowed_ips)
-	lan4=$(nth_host "$(first_of_family "$allowed" 4)" 10 2>/dev/null)
-	lan6=$(nth_host "$(first_of_family "$allowed" 6)" 16 2>/dev/null)
-	[ -n "$lan4" ] && ip -n "$ns" addr add "$lan4/32" dev lo
-	[ -n "$lan6" ] && ip -n "$ns" addr add "$lan6/128" dev lo nodad
+	read -r lan4 lan6 < <("$PY" -c '
+import ipaddress, sys
+nets = [ipaddress.ip_network(p.strip(), strict=False) for p in sys.argv[1].split(",") if p.strip()]
+addrs = [ipaddress.ip_interface(a.strip()).ip for a in sys.argv[2].split(",") if a.strip()]
+out = []
+for v in (4, 6):
+    got = [a for a in addrs if a.version == v and any(a in n for n in nets)]
+    if not got:
+        fam = [n for n in nets if n.version == v]
+        got = [fam[0][10 if v == 4 else 16]] if fam else ["-"]
+    out.append(str(got[0]))
+print(" ".join(out))' "$allowed" "$(sed -n 's/^[ \t]*Address[ \t]*=//Ip' "$conf" | paste -sd,)")
+	[ "$lan4" = - ] && lan4=
+	[ "$lan6" = - ] && lan6=
+	[ -n "$lan4" ] && ! ip -n "$ns" -4 addr show | grep -q " $lan4/" && ip -n "$ns" addr add "$lan4/32" dev lo
+	[ -n "$lan6" ] && ! ip -n "$ns" -6 addr show | grep -q " $lan6/" && ip -n "$ns" addr add "$lan6/128" dev lo nodad
 	echo "$lan4 $lan6" >"$LAB_STATE/sites/$ifc.lan"
 	# keep the underlay reachable even with AllowedIPs = 0.0.0.0/0
 	ep4=$(sed -n 's/^[ \t]*Endpoint[ \t]*=[ \t]*//Ip' "$conf" | head -n1); ep4=${ep4%:*}
@@ -396,16 +448,19 @@ cmd_up() {
 		|| { say "could not make the gateway's mount namespace"; return 1; }
 
 	# uplink
-	ip link add "$uplink" netns rp-gw type veth peer name i-gw netns rp-inet || return 1
+	veth "$uplink" rp-gw i-gw rp-inet || return 1
 	ip -n rp-inet link set i-gw up
 	ip -n rp-inet addr add fe80::1/64 dev i-gw nodad
+	ip -n rp-inet addr add "${GW_V6%::*}::fe/64" dev i-gw nodad
 	ip -n rp-gw link set "$uplink" up
-	ip -n rp-gw addr add "$pub/32" dev "$uplink"
-	ip -n rp-gw addr add "$GW_V6/128" dev "$uplink" nodad
-	ip -n rp-gw route add default via $INET4 dev "$uplink" onlink
+	# the uplink has a connected /24 (like an appliance's eth0) with the
+	# router at .254 (.253 when the gateway is .254)
+	upgw=${pub%.*}.254; [ "$upgw" = "$pub" ] && upgw=${pub%.*}.253
+	ip -n rp-inet addr add "$upgw/24" dev i-gw
+	ip -n rp-gw addr add "$pub/24" dev "$uplink"
+	ip -n rp-gw addr add "$GW_V6/64" dev "$uplink" nodad
+	ip -n rp-gw route add default via "$upgw" dev "$uplink"
 	ip -n rp-gw -6 route add default via $INET6 dev "$uplink"
-	ip -n rp-inet route add "$pub/32" dev i-gw
-	ip -n rp-inet -6 route add "$GW_V6/128" dev i-gw
 	# sites, abroad, internet hosts
 	i=0
 	while read -r site tenant ns ifc p4 p6; do
@@ -472,7 +527,8 @@ cmd_down() {
 	if [ -f "$LAB_STATE/pids/rempart" ]; then
 		stop_pid "$(pid_of rempart)"
 		if [ -x "$REMPART" ] && [ -d "$CFG" ] && [ -e "$MNTNS" ]; then
-			timeout 15 nsx rp-gw "$REMPART" -c "$CFG" down >>"$LAB_STATE/logs/rempart-down.log" 2>&1
+			local pre; read -ra pre <<<"$(ns_prefix rp-gw)"
+			timeout 15 "${pre[@]}" "$REMPART" -c "$CFG" down >>"$LAB_STATE/logs/rempart-down.log" 2>&1
 		fi
 	fi
 	for f in "$LAB_STATE"/pids/*; do
@@ -480,19 +536,31 @@ cmd_down() {
 		stop_pid "$(cat "$f")"
 	done
 	# anything still running inside the lab namespaces was started by the lab
-	for ns in $NAMESPACES; do
-		[ -e "/run/netns/$ns" ] || continue
-		for p in $(ip netns pids "$ns" 2>/dev/null); do stop_pid "$p"; done
+	# (rempart's wireguard-go supervisor may respawn one: repeat, then KILL)
+	local round left
+	for round in 1 2 3 4 5 6; do
+		left=
+		for ns in $NAMESPACES; do
+			[ -e "/run/netns/$ns" ] || continue
+			for p in $(ip netns pids "$ns" 2>/dev/null); do
+				running "$p" || continue
+				left="$left $p"
+				if [ $round -le 2 ]; then stop_pid "$p"; else kill -KILL "$p" 2>/dev/null; fi
+			done
+		done
+		[ -z "$left" ] && break
+		sleep 0.2
 	done
-	if mountpoint -q "$LAB_STATE/ns" 2>/dev/null; then
-		umount "$MNTNS" 2>/dev/null
-		umount "$LAB_STATE/ns" || say "could not unmount $LAB_STATE/ns"
-	fi
+	[ -n "$left" ] && say "processes still in the lab namespaces:$left"
 	for ns in $NAMESPACES; do
 		[ -e "/run/netns/$ns" ] && ip netns del "$ns"
 	done
+	if mountpoint -q "$LAB_STATE/ns" 2>/dev/null; then
+		umount "$MNTNS" 2>/dev/null || umount -l "$MNTNS" 2>/dev/null
+		umount "$LAB_STATE/ns" 2>/dev/null || umount -l "$LAB_STATE/ns" || say "could not unmount $LAB_STATE/ns"
+	fi
 	rm -f /run/wireguard/wgs-*.sock
-	rm -rf "$LAB_STATE"
+	rm -rf "$LAB_STATE" || say "could not remove $LAB_STATE"
 	cmd_leftovers
 }
 
@@ -504,6 +572,18 @@ cmd_leftovers() { # exit 1 and name them when anything of the lab remains
 	[ -e "$LAB_STATE" ] && { say "leftover $LAB_STATE"; bad=1; }
 	grep -q " $LAB_STATE/ns" /proc/self/mounts && { say "leftover mount $LAB_STATE/ns"; bad=1; }
 	ls /run/wireguard/wgs-*.sock >/dev/null 2>&1 && { say "leftover wireguard-go sockets $(ls /run/wireguard/wgs-*.sock)"; bad=1; }
+	# processes of the lab (by the REMPART_LAB mark), except this command's
+	# own ancestry (the shells that ran the lab carry the mark too)
+	local anc=" " p f
+	p=$BASHPID
+	while [ -n "$p" ] && [ "$p" -gt 1 ]; do anc="$anc$p "; p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null); done
+	for f in $(grep -lzx "REMPART_LAB=$LAB_STATE" /proc/[0-9]*/environ 2>/dev/null); do
+		p=${f#/proc/}; p=${p%/environ}
+		[[ $anc == *" $p "* ]] && continue
+		running "$p" || continue
+		case $(cat "/proc/$p/comm" 2>/dev/null) in grep | awk | cat | ps) continue ;; esac
+		say "leftover process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)"; bad=1
+	done
 	return $bad
 }
 
@@ -534,8 +614,8 @@ $ABROAD_SITE $ABROAD_TENANT rp-abroad wgs-x $ABROAD4 $ABROAD6"
 [ "${BASH_SOURCE[0]}" != "$0" ] && { . "$LAB_DIR/matrix.sh"; return 0; }
 
 case ${1:-} in
-up) cmd_up ;;
-down) cmd_down ;;
+up) lab_lock 900 || exit 1; cmd_up ;;
+down) lab_lock 900 || exit 1; cmd_down ;;
 status) cmd_status ;;
 leftovers) cmd_leftovers ;;
 matrix) shift; . "$LAB_DIR/matrix.sh"; matrix_run "$@" ;;

@@ -175,6 +175,70 @@ def cmd_shape(a):
     return 0
 
 
+# shaper SOCK: a long-lived sender (scapy is imported once) in the namespace;
+# `shape --via SOCK ...` hands it one request and waits for its answer.
+def cmd_shaper(a):
+    import contextlib
+    import io
+    import json
+    try:
+        os.unlink(a.sock)
+    except FileNotFoundError:
+        pass
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(a.sock)
+    os.chmod(a.sock, 0o600)
+    import logging
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    import scapy.all  # noqa: F401  (the import is the slow part: do it once)
+    print("ready", flush=True)
+    while True:
+        data, peer = s.recvfrom(65536)
+        argv = json.loads(data)
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                rc = cmd_shape(shape_parser().parse_args(argv))
+        except Exception as e:  # report, keep serving
+            rc, out = 1, io.StringIO("error: %s" % e)
+        try:
+            s.sendto(json.dumps([rc, out.getvalue()]).encode(), peer)
+        except OSError:
+            pass
+
+
+def shape_via(a, argv):
+    import json
+    import tempfile
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    me = tempfile.mktemp(prefix="labnet-", dir=os.path.dirname(a.via))
+    c.bind(me)
+    try:
+        c.settimeout(30)
+        c.sendto(json.dumps(argv).encode(), a.via)
+        rc, out = json.loads(c.recv(65536))
+        print(out, end="")
+        return rc
+    finally:
+        c.close()
+        os.unlink(me)
+
+
+def shape_parser():
+    s = argparse.ArgumentParser(prog="labnet.py shape")
+    s.add_argument("kind")
+    s.add_argument("--iface", required=True)
+    s.add_argument("--dst-mac", required=True)
+    s.add_argument("--src", required=True)
+    s.add_argument("--dst", required=True)
+    s.add_argument("--sport", type=int, default=40000)
+    s.add_argument("--dport", type=int, default=53)
+    s.add_argument("--vlan", type=int, default=999)
+    s.add_argument("--count", type=int, default=1)
+    s.add_argument("--via")
+    return s
+
+
 def main():
     p = argparse.ArgumentParser(prog="labnet.py")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -190,18 +254,17 @@ def main():
     s.add_argument("--src")
     s.add_argument("--sport", type=int, default=0)
     s.add_argument("--timeout", type=float, default=1.5)
-    s = sub.add_parser("shape")
-    s.add_argument("kind")
-    s.add_argument("--iface", required=True)
-    s.add_argument("--dst-mac", required=True)
-    s.add_argument("--src", required=True)
-    s.add_argument("--dst", required=True)
-    s.add_argument("--sport", type=int, default=40000)
-    s.add_argument("--dport", type=int, default=53)
-    s.add_argument("--vlan", type=int, default=999)
-    s.add_argument("--count", type=int, default=1)
+    sub.add_parser("shape", add_help=False)
+    s = sub.add_parser("shaper")
+    s.add_argument("sock")
+    if len(sys.argv) > 1 and sys.argv[1] == "shape":
+        a = shape_parser().parse_args(sys.argv[2:])
+        if a.via:
+            argv = [x for i, x in enumerate(sys.argv[2:]) if x != "--via" and (i == 0 or sys.argv[2:][i - 1] != "--via")]
+            return shape_via(a, argv)
+        return cmd_shape(a)
     a = p.parse_args()
-    return {"serve": cmd_serve, "probe": cmd_probe, "shape": cmd_shape}[a.cmd](a)
+    return {"serve": cmd_serve, "probe": cmd_probe, "shaper": cmd_shaper}[a.cmd](a)
 
 
 if __name__ == "__main__":
