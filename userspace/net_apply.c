@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +117,15 @@ static struct undo *journal(struct apply *a, enum undo_kind kind)
 
 static void rollback(struct apply *a)
 {
+	/* Tell every supervisor we started to stop first: they exit in
+	 * parallel instead of one after the other. */
+	for (size_t i = 0; a->wg->start && i < a->n_undo; i++)
+		if (a->undo[i].kind == U_WG_STOP || a->undo[i].kind == U_WG_DESTROY) {
+			int pid = wgs_pid(a->undo[i].ifname, a->cfg->state_dir);
+
+			if (pid > 0)
+				kill(pid, SIGTERM);
+		}
 	while (a->n_undo) {
 		struct undo *u = &a->undo[--a->n_undo];
 
@@ -1238,6 +1248,17 @@ static int remove_stale_links(struct apply *a)
 	char name[64], kind[32];
 	int err = 0;
 
+	/* Signal every supervisor first, so they all stop at once. */
+	for (size_t i = 0; a->wg->start && i < a->old.n; i++) {
+		int pid;
+
+		if (sscanf(a->old.lines[i], "link %63s %31s", name, kind) != 2 ||
+		    strcmp(kind, "wireguard") || net_state_has(&a->st, "%s", a->old.lines[i]))
+			continue;
+		pid = wgs_pid(name, a->cfg->state_dir);
+		if (pid > 0)
+			kill(pid, SIGTERM);
+	}
 	for (size_t i = 0; i < a->old.n; i++) {
 		const struct nl_link *l;
 		int e;
