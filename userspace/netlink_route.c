@@ -237,6 +237,10 @@ static int route_req(struct nl_ctx *nl, int type, const struct nl_route *r)
 								     : RT_SCOPE_UNIVERSE;
 	if (type == RTM_DELROUTE)
 		rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	/* A gateway route copied into a tenant table: its gateway is on the
+	 * device's link, but the table has no connected route to prove it. */
+	if (type == RTM_NEWROUTE && r->has_gw && r->oif && r->table != RT_TABLE_MAIN)
+		rtm->rtm_flags |= RTNH_F_ONLINK;
 	mnl_attr_put_u32(nlh, RTA_TABLE, r->table);
 	if (r->dst_len)
 		mnl_attr_put(nlh, RTA_DST, alen, r->dst);
