@@ -69,21 +69,25 @@ struct {
 	__type(value, struct rp_ratelimit);
 } rp_evlimit SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, RP_LPM4_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct rp_lpm4_key);
-	__type(value, struct rp_atom);
-} rp_lpm4 SEC(".maps");
+struct rp_node {
+	__u32 e[RP_NODE_STRIDE];
+};
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, RP_LPM6_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct rp_lpm6_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_SLOTS * RP_NODES_PER_SLOT);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct rp_node);
+} rp_nodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_SLOTS * RP_ATOMS_PER_SLOT);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
 	__type(value, struct rp_atom);
-} rp_lpm6 SEC(".maps");
+} rp_atoms SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -116,6 +120,22 @@ struct {
 } rp_ifaces SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_SLOTS * RP_IFIDX_MAX);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct rp_ifidx_val);
+} rp_ifidx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_SLOTS * 65536);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct rp_portidx_val);
+} rp_portidx SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RP_PORTS_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -129,6 +149,13 @@ struct {
 	__type(key, struct rp_flow_key);
 	__type(value, struct rp_flow_val);
 } rp_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RP_FLOW_MAX);
+	__type(key, struct rp_flow4_key);
+	__type(value, struct rp_flow_val);
+} rp_flows4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -203,7 +230,7 @@ static __always_inline int take_token(void)
 
 	if (!rl)
 		return 0;
-	now = bpf_ktime_get_ns();
+	now = bpf_ktime_get_coarse_ns();
 	cap = (__u64)ev_burst * 1000;
 	rl->tokens += (now - rl->last_ns) / 1000 * ev_rate / 1000;
 	rl->last_ns = now;
@@ -267,27 +294,32 @@ static __always_inline __u32 read_slot(void)
 	return st ? st->active_slot & 1 : 0;
 }
 
-static __always_inline struct rp_atom *atom_of(__u32 slot, __u16 tenant, int family, const __u32 *addr)
+/* The atom of the longest prefix holding addr in tc's trie, or NULL. */
+static __always_inline struct rp_atom *atom_of(const struct rp_tenant_cfg *tc, int family, const __u32 *addr)
 {
-	if (family == RP_AF_INET) {
-		struct rp_lpm4_key k = {
-			.prefixlen = RP_LPM_HDR_BITS + 32,
-			.slot = slot,
-			.tenant = tenant,
-		};
+	__u32 node = family == RP_AF_INET ? tc->root4 : tc->root6;
+	__u32 nbytes = family == RP_AF_INET ? 4 : 16, v = 0;
+	const __u8 *b = (const __u8 *)addr;
+	__u32 i;
 
-		__builtin_memcpy(k.addr, addr, 4);
-		return bpf_map_lookup_elem(&rp_lpm4, &k);
-	} else {
-		struct rp_lpm6_key k = {
-			.prefixlen = RP_LPM_HDR_BITS + 128,
-			.slot = slot,
-			.tenant = tenant,
-		};
+	if (!node)
+		return NULL;
+	for (i = 0; i < 16; i++) {
+		struct rp_node *n;
 
-		__builtin_memcpy(k.addr, addr, 16);
-		return bpf_map_lookup_elem(&rp_lpm6, &k);
+		if (i >= nbytes)
+			break;
+		n = bpf_map_lookup_elem(&rp_nodes, &node);
+		if (!n)
+			return NULL;
+		v = n->e[b[i]];
+		if (!(v & RP_NODE_CHILD))
+			break;
+		node = v & ~RP_NODE_CHILD;
 	}
+	if (!v || (v & RP_NODE_CHILD))
+		return NULL;
+	return bpf_map_lookup_elem(&rp_atoms, &v);
 }
 
 static __always_inline struct rp_tenant_cfg *tenant_cfg(__u32 slot, __u16 id)
@@ -352,26 +384,64 @@ static __always_inline void table_lookup(__u32 slot, int kind, __u16 tenant, __u
 
 /* ---- flows and fragments ------------------------------------------------- */
 
-static __always_inline void flow_key(struct rp_flow_key *k, __u16 zone, const struct rp_pkt *p, int reverse)
+/* Flow keys: IPv4 flows in their own map with a 16-byte key (hashing and
+ * comparing 40 bytes is most of a flow lookup's cost). */
+struct rp_fk {
+	union {
+		struct rp_flow4_key k4;
+		__u64 w4[2];
+	};
+	struct rp_flow_key k6;
+};
+
+struct rp_flow_last {
+	__u64 w[2];		/* an rp_flow4_key */
+	__u64 to;
+	__u64 fresh_until;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_flow_last);
+} rp_flow_last SEC(".maps");
+
+static __always_inline void *fk_make(struct rp_fk *k, __u16 zone, int family, __u8 proto, __u16 sp,
+				     __u16 dp, const __u32 *src, const __u32 *dst, void **map)
+{
+	if (family == RP_AF_INET) {
+		k->k4.zone = zone;
+		k->k4.proto = proto;
+		k->k4.sport = sp;
+		k->k4.dport = dp;
+		k->k4.src = src[0];
+		k->k4.dst = dst[0];
+		*map = &rp_flows4;
+		return &k->k4;
+	}
+	k->k6.zone = zone;
+	k->k6.family = family;
+	k->k6.proto = proto;
+	k->k6.sport = sp;
+	k->k6.dport = dp;
+	__builtin_memcpy(k->k6.src, src, 16);
+	__builtin_memcpy(k->k6.dst, dst, 16);
+	*map = &rp_flows;
+	return &k->k6;
+}
+
+/* The key of p's 5-tuple (reverse: of its reply); ICMP echo: id as ports. */
+static __always_inline void *flow_key(struct rp_fk *k, __u16 zone, const struct rp_pkt *p, int reverse,
+				      void **map)
 {
 	__u16 sp = p->sport, dp = p->dport;
 
 	if (p->is_echo)
 		sp = dp = p->echo_id;
-	k->zone = zone;
-	k->family = p->family;
-	k->proto = p->proto;
-	if (!reverse) {
-		k->sport = sp;
-		k->dport = dp;
-		__builtin_memcpy(k->src, p->src, 16);
-		__builtin_memcpy(k->dst, p->dst, 16);
-	} else {
-		k->sport = dp;
-		k->dport = sp;
-		__builtin_memcpy(k->src, p->dst, 16);
-		__builtin_memcpy(k->dst, p->src, 16);
-	}
+	if (!reverse)
+		return fk_make(k, zone, p->family, p->proto, sp, dp, p->src, p->dst, map);
+	return fk_make(k, zone, p->family, p->proto, dp, sp, p->dst, p->src, map);
 }
 
 static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
@@ -386,9 +456,9 @@ static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
 }
 
 /* Keep an entry alive for `to` from now; writes at most about once a second. */
-static __always_inline void flow_touch(struct rp_flow_key *k, struct rp_flow_val *cur, __u64 to)
+static __always_inline void flow_touch(void *map, void *k, struct rp_flow_val *cur, __u64 to)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct rp_flow_val v = { .expires_ns = now + to, .created_ns = now };
 
 	if (cur) {
@@ -397,51 +467,72 @@ static __always_inline void flow_touch(struct rp_flow_key *k, struct rp_flow_val
 		cur->expires_ns = now + to;
 		return;
 	}
-	bpf_map_update_elem(&rp_flows, k, &v, BPF_ANY);
+	bpf_map_update_elem(map, k, &v, BPF_ANY);
 }
 
+/* Record (or keep alive) the flow of an allowed packet.  A per-CPU note of
+ * the last IPv4 flow recorded, and until when that needs no refresh, spares
+ * the LRU lookup for the following packets of the same flow (a burst). */
 static __always_inline void flow_record(__u16 zone, const struct rp_pkt *p)
 {
-	struct rp_flow_key k = {};
+	struct rp_flow_last *last = NULL;
+	struct rp_fk k = {};
+	void *map, *key;
+	__u32 zero = 0;
+	__u64 now, to;
 
 	if (stateless || p->frag == RP_FRAG_LATER)
 		return;
-	flow_key(&k, zone, p, 0);
-	flow_touch(&k, bpf_map_lookup_elem(&rp_flows, &k), flow_timeout(p));
+	key = flow_key(&k, zone, p, 0, &map);
+	now = bpf_ktime_get_coarse_ns();
+	to = flow_timeout(p);
+	if (p->family == RP_AF_INET) {
+		last = bpf_map_lookup_elem(&rp_flow_last, &zero);
+		if (last && last->fresh_until > now && last->to == to &&
+		    last->w[0] == k.w4[0] && last->w[1] == k.w4[1])
+			return;
+	}
+	flow_touch(map, key, bpf_map_lookup_elem(map, key), to);
+	if (last) {
+		/* refreshed by flow_touch to at least now + to - 1 s: the next
+		 * refresh is due in a second at the earliest */
+		last->w[0] = k.w4[0];
+		last->w[1] = k.w4[1];
+		last->to = to;
+		last->fresh_until = now + RP_NS / 2;
+	}
 }
 
 static __always_inline int flow_is_reply(__u16 zone, const struct rp_pkt *p)
 {
-	struct rp_flow_key k = {};
 	struct rp_flow_val *v;
+	struct rp_fk k = {};
+	void *map, *key;
 
 	if (stateless)
 		return 0;
-	flow_key(&k, zone, p, 1);
-	v = bpf_map_lookup_elem(&rp_flows, &k);
-	if (!v || v->expires_ns < bpf_ktime_get_ns())
+	key = flow_key(&k, zone, p, 1, &map);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v || v->expires_ns < bpf_ktime_get_coarse_ns())
 		return 0;
 	/* a reply keeps the flow alive; a TCP answer makes it established */
-	flow_touch(&k, v, p->proto == IPPROTO_TCP ? RP_TO_TCP_EST : flow_timeout(p));
+	flow_touch(map, key, v, p->proto == IPPROTO_TCP ? RP_TO_TCP_EST : flow_timeout(p));
 	return 1;
 }
 
 /* An ICMP error about a flow the gateway opened (uplink_in step 5). */
 static __always_inline int flow_inner_known(const struct rp_pkt *p)
 {
-	struct rp_flow_key k = { .zone = RP_TENANT_GATEWAY };
 	struct rp_flow_val *v;
+	struct rp_fk k = {};
+	void *map, *key;
 
 	if (stateless || !p->has_inner)
 		return 0;
-	k.family = p->family;
-	k.proto = p->iproto;
-	k.sport = p->isport;
-	k.dport = p->idport;
-	__builtin_memcpy(k.src, p->isrc, 16);
-	__builtin_memcpy(k.dst, p->idst, 16);
-	v = bpf_map_lookup_elem(&rp_flows, &k);
-	return v && v->expires_ns >= bpf_ktime_get_ns();
+	key = fk_make(&k, RP_TENANT_GATEWAY, p->family, p->iproto, p->isport, p->idport, p->isrc,
+		      p->idst, &map);
+	v = bpf_map_lookup_elem(map, key);
+	return v && v->expires_ns >= bpf_ktime_get_coarse_ns();
 }
 
 static __always_inline void frag_key(struct rp_frag_key *k, __u16 zone, const struct rp_pkt *p)
@@ -465,7 +556,7 @@ static __always_inline void frag_judge(__u16 zone, const struct rp_pkt *p, struc
 		return;
 	frag_key(&k, zone, p);
 	fv = bpf_map_lookup_elem(&rp_frags, &k);
-	if (!fv || fv->expires_ns < bpf_ktime_get_ns())
+	if (!fv || fv->expires_ns < bpf_ktime_get_coarse_ns())
 		return;
 	set_v(v, 1, fv->reason);
 }
@@ -478,7 +569,7 @@ static __always_inline void frag_remember(__u16 zone, const struct rp_pkt *p, co
 	if (stateless || p->frag != RP_FRAG_FIRST || !v->allow)
 		return;
 	frag_key(&k, zone, p);
-	fv.expires_ns = bpf_ktime_get_ns() + RP_TO_FRAG;
+	fv.expires_ns = bpf_ktime_get_coarse_ns() + RP_TO_FRAG;
 	fv.reason = v->reason;
 	fv.tenant = v->tenant;
 	bpf_map_update_elem(&rp_frags, &k, &fv, BPF_ANY);
@@ -520,6 +611,7 @@ static __always_inline void policy(__u32 slot, __u16 tid, const struct rp_tenant
 				   const struct rp_pkt *p, struct rp_verd *v, __u32 *flow_zone)
 {
 	__u8 zone = da ? da->zone : RP_Z_NONE;
+	struct rp_tenant_cfg *g0;
 	struct rp_global_cfg *g;
 	struct rp_atom *ga;
 	__u8 act;
@@ -553,7 +645,8 @@ static __always_inline void policy(__u32 slot, __u16 tid, const struct rp_tenant
 		}
 		return;
 	}
-	ga = atom_of(slot, RP_TENANT_GATEWAY, p->family, p->dst);
+	g0 = tenant_cfg(slot, RP_TENANT_GATEWAY);
+	ga = g0 ? atom_of(g0, p->family, p->dst) : NULL;
 	if (ga && ((ga->owner_a && ga->owner_a != tid) || (ga->owner_b && ga->owner_b != tid))) {
 		set_v(v, 0, RP_R_CROSS_TENANT);
 		return;
@@ -590,18 +683,22 @@ static __always_inline void judge_tenant(__u32 slot, __u16 tid, struct rp_pkt *p
 		frag_judge(tid, p, v);
 		return;
 	}
-	sa = atom_of(slot, tid, p->family, p->src);
+	sa = atom_of(tc, p->family, p->src);
 	if (!sa || !(sa->flags & (from_cloud ? RP_A_IN_CLOUD : RP_A_IN_SITE))) {
 		set_v(v, 0, RP_R_SPOOFED);
 		return;
 	}
-	if (flow_is_reply(tid, p)) {
-		set_v(v, 1, RP_R_REPLY);
-	} else {
-		da = atom_of(slot, tid, p->family, p->dst);
-		policy(slot, tid, tc, sa, da, p, v, &flow_zone);
-		if (v->allow && flow_zone != 0xffffffff)
+	/* the policy first: the flow table is only asked about what the
+	 * policy would drop (a reply the policy allows anyway is `allowed`) */
+	da = atom_of(tc, p->family, p->dst);
+	policy(slot, tid, tc, sa, da, p, v, &flow_zone);
+	if (v->allow) {
+		if (flow_zone != 0xffffffff)
 			flow_record(flow_zone, p);
+	} else if (flow_is_reply(tid, p)) {
+		v->rule = 0;
+		v->country = RP_CC_NONE;
+		set_v(v, 1, RP_R_REPLY);
 	}
 	frag_remember(tid, p, v);
 }
@@ -611,8 +708,16 @@ static __always_inline void judge_tenant(__u32 slot, __u16 tid, struct rp_pkt *p
 static __always_inline int iface_tenant(__u32 slot, __u32 ifindex, __u16 vid, int hook)
 {
 	struct rp_iface_key k = { .ifindex = ifindex, .vid = vid, .slot = slot, .hook = hook };
-	struct rp_iface_val *iv = bpf_map_lookup_elem(&rp_ifaces, &k);
+	struct rp_iface_val *iv;
 
+	if (vid == 0 && ifindex < RP_IFIDX_MAX) {
+		__u32 i = slot * RP_IFIDX_MAX + ifindex;
+		struct rp_ifidx_val *e = bpf_map_lookup_elem(&rp_ifidx, &i);
+		__u16 t = e ? (hook == RP_HOOK_CLOUD_IN ? e->cloud : e->tunnel) : 0;
+
+		return t ? t : -1;
+	}
+	iv = bpf_map_lookup_elem(&rp_ifaces, &k);
 	return iv ? iv->tenant : -1;
 }
 
@@ -662,7 +767,8 @@ int tunnel_in(struct __sk_buff *skb)
 		goto out;
 	}
 	v.tenant = t;
-	if (skb->len > tunnel_l2_skip)
+	/* headers beyond the linear part: pull them (rarely needed) */
+	if ((__u32)(skb->data_end - skb->data) < (skb->len < 256 ? skb->len : 256))
 		bpf_skb_pull_data(skb, skb->len < 1024 ? skb->len : 1024);
 	c.data = (void *)(long)skb->data;
 	c.data_end = (void *)(long)skb->data_end;
@@ -685,8 +791,9 @@ int uplink_in(struct xdp_md *ctx)
 	struct rp_verd v = { .hook = RP_HOOK_UPLINK_IN, .country = RP_CC_NONE };
 	struct rp_pkt p = { .len = data_end - data };
 	__u32 slot = read_slot();
+	struct rp_tenant_cfg *g0;
 	struct rp_global_cfg *g;
-	struct rp_port_val *pv;
+	struct rp_portidx_val *pv;
 	struct rp_atom *a;
 	__u32 i;
 
@@ -702,14 +809,15 @@ int uplink_in(struct xdp_md *ctx)
 		set_v(&v, 0, RP_R_NOT_WIREGUARD);
 		goto out;
 	}
+	pv = NULL;
 	if (p.proto == IPPROTO_UDP && p.l4) {
-		struct rp_port_key pk = { .slot = slot, .port = p.dport };
+		__u32 pi = slot * 65536 + p.dport;
 
-		pv = bpf_map_lookup_elem(&rp_ports, &pk);
+		pv = bpf_map_lookup_elem(&rp_portidx, &pi);
+		if (pv && !pv->tenant)
+			pv = NULL;
 		if (pv)
 			v.tenant = pv->tenant;
-	} else {
-		pv = NULL;
 	}
 	if (is_nd(&p) ||
 	    (p.proto == IPPROTO_UDP && p.l4 && p.family == RP_AF_INET && p.sport == 67 && p.dport == 68) ||
@@ -721,16 +829,12 @@ int uplink_in(struct xdp_md *ctx)
 		frag_judge(RP_TENANT_GATEWAY, &p, &v);
 		goto out;
 	}
-	if (flow_is_reply(RP_TENANT_GATEWAY, &p) || flow_inner_known(&p)) {
-		set_v(&v, 1, RP_R_REPLY);
-		goto frag;
-	}
 	g = global_cfg(slot);
 	if (pv) {
 		struct rp_tenant_cfg *tc = tenant_cfg(slot, pv->tenant);
 
 		v.country = rp_country_of(p.family, p.src);
-		a = atom_of(slot, pv->tenant, p.family, p.src);
+		a = tc ? atom_of(tc, p.family, p.src) : NULL;
 		if (a && (a->flags & RP_A_ALLOW_FROM))
 			set_v(&v, 1, RP_R_ALLOWED);
 		else if (tc && country_allowed(&tc->site_cc, v.country,
@@ -738,7 +842,7 @@ int uplink_in(struct xdp_md *ctx)
 			set_v(&v, 1, RP_R_ALLOWED);
 		else
 			set_v(&v, 0, RP_R_GEO_SITE);
-		goto frag;
+		goto reply;
 	}
 	set_v(&v, 0, RP_R_NOT_WIREGUARD);
 	if (p.proto == IPPROTO_TCP && p.l4 && g) {
@@ -752,7 +856,8 @@ int uplink_in(struct xdp_md *ctx)
 				break;
 			}
 		}
-		a = port_ok ? atom_of(slot, RP_TENANT_GATEWAY, p.family, p.src) : NULL;
+		g0 = port_ok ? tenant_cfg(slot, RP_TENANT_GATEWAY) : NULL;
+		a = g0 ? atom_of(g0, p.family, p.src) : NULL;
 		if (a && (a->flags & RP_A_MGMT)) {
 			if (!(g->flags & RP_G_MGMT_CC)) {
 				set_v(&v, 1, RP_R_MANAGEMENT);
@@ -763,7 +868,12 @@ int uplink_in(struct xdp_md *ctx)
 			}
 		}
 	}
-frag:
+reply:
+	/* step 5 of docs/policy.md, asked only about what steps 6-8 drop */
+	if (!v.allow && (flow_is_reply(RP_TENANT_GATEWAY, &p) || flow_inner_known(&p))) {
+		v.country = RP_CC_NONE;
+		set_v(&v, 1, RP_R_REPLY);
+	}
 	frag_remember(RP_TENANT_GATEWAY, &p, &v);
 out:
 	account(&p, &v, ctx->ingress_ifindex);
@@ -776,10 +886,12 @@ int uplink_out(struct __sk_buff *skb)
 	struct rp_verd v = { .hook = RP_HOOK_UPLINK_OUT, .country = RP_CC_NONE };
 	struct rp_pkt p = { .len = skb->len };
 	__u32 slot = read_slot();
+	struct rp_tenant_cfg *g0;
 	struct rp_atom *ga;
 	struct rp_cur c;
 
-	bpf_skb_pull_data(skb, skb->len < 1024 ? skb->len : 1024);
+	if ((__u32)(skb->data_end - skb->data) < (skb->len < 256 ? skb->len : 256))
+		bpf_skb_pull_data(skb, skb->len < 1024 ? skb->len : 1024);
 	c.data = (void *)(long)skb->data;
 	c.data_end = (void *)(long)skb->data_end;
 	c.off = 0;
@@ -792,7 +904,8 @@ int uplink_out(struct __sk_buff *skb)
 		set_v(&v, 1, RP_R_ALLOWED);
 		goto out;
 	}
-	ga = atom_of(slot, RP_TENANT_GATEWAY, p.family, p.dst);
+	g0 = tenant_cfg(slot, RP_TENANT_GATEWAY);
+	ga = g0 ? atom_of(g0, p.family, p.dst) : NULL;
 	if (ga && ga->site_owner) {
 		v.tenant = ga->site_owner;
 		set_v(&v, 0, RP_R_CLEARTEXT);

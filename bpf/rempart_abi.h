@@ -146,48 +146,42 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
  * programs to finish (an RCU grace period) and clears the old slot.
  */
 #define RP_SLOTS 2
-#define RP_PIN_LPM4 "rp_lpm4"		/* LPM_TRIE rp_lpm4_key -> rp_atom */
-#define RP_PIN_LPM6 "rp_lpm6"		/* LPM_TRIE rp_lpm6_key -> rp_atom */
+#define RP_PIN_NODES "rp_nodes"		/* ARRAY of 256 x __u32 nodes: address tries, see below */
+#define RP_PIN_ATOMS "rp_atoms"		/* ARRAY rp_atom */
 #define RP_PIN_RULES "rp_rules"		/* HASH rp_rule_key -> rp_rule_val */
 #define RP_PIN_TENANTS "rp_tenants"	/* ARRAY slot*(RP_TENANT_ID_MAX+1)+id -> rp_tenant_cfg */
 #define RP_PIN_GLOBAL "rp_global"	/* ARRAY slot -> rp_global_cfg */
 #define RP_PIN_IFACES "rp_ifaces"	/* HASH rp_iface_key -> rp_iface_val */
 #define RP_PIN_PORTS "rp_ports"		/* HASH rp_port_key -> rp_port_val */
-#define RP_PIN_FLOWS "rp_flows"		/* LRU_HASH rp_flow_key -> rp_flow_val */
+#define RP_PIN_IFIDX "rp_ifidx"		/* ARRAY slot * RP_IFIDX_MAX + ifindex -> rp_ifidx_val */
+#define RP_PIN_PORTIDX "rp_portidx"	/* ARRAY slot * 65536 + port -> rp_portidx_val */
+#define RP_PIN_FLOWS "rp_flows"		/* LRU_HASH rp_flow_key -> rp_flow_val (IPv6) */
+#define RP_PIN_FLOWS4 "rp_flows4"	/* LRU_HASH rp_flow4_key -> rp_flow_val (IPv4) */
 #define RP_PIN_FRAGS "rp_frags"		/* LRU_HASH rp_frag_key -> rp_frag_val */
 #define RP_PIN_RULE_COUNTERS "rp_rule_counters"	/* PERCPU_ARRAY rule id -> rp_counter */
 #define RP_PIN_SYNC "rp_sync"		/* ARRAY_OF_MAPS, updated only to wait for an RCU grace period */
 
-#define RP_LPM4_MAX (1 << 20)
-#define RP_LPM6_MAX (1 << 20)
-#define RP_RULES_MAX (1 << 21)
+#define RP_RULES_MAX (1 << 20)
 #define RP_IFACES_MAX 16384
 #define RP_PORTS_MAX 16384
-#define RP_FLOW_MAX 262144
+#define RP_FLOW_MAX 65536		/* per family */
 #define RP_FRAG_MAX 16384
 #define RP_RULE_COUNTERS_MAX 262144	/* rule ids 1.., 0 = no rule */
 
-/* Address lookups: one trie per family, scoped by (slot, tenant).  Tenant 0
- * holds the gateway-wide prefixes (management, every tenant's networks and
- * site prefixes).  prefixlen counts the 32 bits of slot/pad/tenant. */
-#define RP_LPM_HDR_BITS 32
-struct rp_lpm4_key {
-	__u32 prefixlen;
-	__u8 slot;
-	__u8 pad;
-	__u16 tenant;		/* host order; always fully matched */
-	__u8 addr[4];
-};
-_Static_assert(sizeof(struct rp_lpm4_key) == 12, "rp_lpm4_key layout");
-
-struct rp_lpm6_key {
-	__u32 prefixlen;
-	__u8 slot;
-	__u8 pad;
-	__u16 tenant;
-	__u8 addr[16];
-};
-_Static_assert(sizeof(struct rp_lpm6_key) == 24, "rp_lpm6_key layout");
+/* Address lookups: per (slot, tenant, family) a multibit trie with 8-bit
+ * strides (4 levels for IPv4, up to 16 for IPv6), prefixes expanded into
+ * the slots they cover, so a lookup is a few array reads whatever the
+ * number of prefixes.  rp_nodes is an array of nodes, each 256 __u32
+ * entries (one per value of the next address byte).  An entry is 0 (no prefix covers
+ * it), RP_NODE_CHILD | child node, or the id of an rp_atom in rp_atoms.
+ * Node and atom ids are absolute: slot s owns ids [s * PER_SLOT,
+ * (s + 1) * PER_SLOT), id 0 of each region unused.  Roots are in
+ * rp_tenant_cfg (tenant 0 of a slot: the gateway-wide prefixes:
+ * management, every tenant's networks and site prefixes). */
+#define RP_NODE_STRIDE 256
+#define RP_NODES_PER_SLOT 16384
+#define RP_ATOMS_PER_SLOT 262144
+#define RP_NODE_CHILD 0x80000000u
 
 /* Zones of docs/policy.md. */
 enum rp_zone {
@@ -274,11 +268,13 @@ _Static_assert(sizeof(struct rp_rule_val) == 8 + 8 * RP_SEGS_MAX, "rp_rule_val l
 struct rp_tenant_cfg {
 	__u16 id;
 	__u16 flags;
+	__u32 root4;		/* trie roots (rp_nodes), 0: no prefix */
+	__u32 root6;
 	__u32 pad;
 	struct rp_ccset site_cc;
 	struct rp_ccset egress_cc;
 };
-_Static_assert(sizeof(struct rp_tenant_cfg) == 184, "rp_tenant_cfg layout");
+_Static_assert(sizeof(struct rp_tenant_cfg) == 192, "rp_tenant_cfg layout");
 #define RP_TENANT_SLOTS (RP_SLOTS * (RP_TENANT_ID_MAX + 1))
 
 /* rp_global_cfg.flags */
@@ -310,6 +306,25 @@ struct rp_iface_val {
 	__u16 pad;
 };
 
+/* The same for untagged frames and tunnels on interfaces with a small
+ * ifindex: an array read instead of a hash lookup (rp_ifaces stays the
+ * reference, and the only table for VLANs and large ifindexes). */
+#define RP_IFIDX_MAX 4096
+struct rp_ifidx_val {
+	__u16 cloud;		/* tenant id of untagged frames, 0 none */
+	__u16 tunnel;		/* tenant id of the tunnel, 0 none */
+	__u32 pad;		/* 8 bytes: the mmap stride of an array */
+};
+_Static_assert(sizeof(struct rp_ifidx_val) == 8, "rp_ifidx_val layout");
+
+/* Uplink UDP listen ports -> tenant, as an array (what uplink_in reads);
+ * rp_ports holds the same as a hash, for tools. */
+struct rp_portidx_val {
+	__u16 tenant;		/* 0: no tenant listens there */
+	__u16 pad[3];		/* 8 bytes: the mmap stride of an array */
+};
+_Static_assert(sizeof(struct rp_portidx_val) == 8, "rp_portidx_val layout");
+
 /* Uplink UDP listen ports -> tenant. */
 struct rp_port_key {
 	__u8 slot;
@@ -332,6 +347,15 @@ struct rp_flow_key {
 	__u8 src[16], dst[16];
 };
 _Static_assert(sizeof(struct rp_flow_key) == 40, "rp_flow_key layout");
+struct rp_flow4_key {
+	__u16 zone;
+	__u8 proto;
+	__u8 pad;
+	__u16 sport, dport;
+	__u32 src, dst;		/* network order */
+};
+_Static_assert(sizeof(struct rp_flow4_key) == 16, "rp_flow4_key layout");
+
 struct rp_flow_val {
 	__u64 expires_ns;
 	__u64 created_ns;
@@ -380,21 +404,26 @@ struct rp_ratelimit {
  *   RP_GEO_IDX6 + (addr[0..1])        IPv6 index on the top 16 bits
  *   from H_OFF4: IPv4 intervals as __u32 (u32 number u is in word u / 2,
  *             low half first): (start & 0xffff) << 16 | cc
- *   from H_OFF6HI: IPv6 interval starts, high 64 bits, one word each;
- *             slot s = word - H_OFF6HI has its low 64 bits at word
- *             H_OFF6LO + s and its country at __u16 number s from H_OFF6CC
+ *   from H_OFF6: IPv6 intervals, per /16 of c intervals in g = (c + 7) / 8
+ *             lines of 8: g summary words (the key of intervals 0, 8, 16...),
+ *             then from the next multiple of 8 words, 8g key words
+ *             cc << 48 | start bits 111..64 (bits 127..112 are the /16's),
+ *             the last line padded with copies of the last interval, then
+ *             8g words of start bits 63..0
  * An index word with RP_GEO_DIRECT set means the whole /16 is one country
  * (cc in the low 16 bits, RP_CC_NONE for none); otherwise bits 32..62 count
  * the /16's intervals (>= 2) and the low 32 bits number the first (IPv4: its
  * __u32 number, IPv6: its word).  The intervals of one /16 never straddle a
- * block, so the search runs on one block with plain loads.  The first
- * interval of every /16 starts at the /16's first address, so the answer is
- * the last interval whose start is <= the address.  Intervals cover gaps
- * too (cc RP_CC_NONE), so every address has exactly one.  Block 0 holds the
- * header and both indexes. */
+ * block, so the search runs on one block with plain loads: an 8-way search
+ * (7 probes split the slice in 8) while more than 8 remain, then a binary
+ * search; RP_GEO_KARY_STEPS 8-way steps at most (the builder checks).  The
+ * first interval of every /16 starts at the /16's first address, so the
+ * answer is the last interval whose start is <= the address.  Intervals
+ * cover gaps too (cc RP_CC_NONE), so every address has exactly one.  Block
+ * 0 holds the header and both indexes. */
 #define RP_PIN_GEO "rp_geo"
 #define RP_CC_NODB 0xfffe		/* lookup result: no database loaded */
-#define RP_GEO_MAGIC 0x3230425244474552ULL	/* "REGDRB02" */
+#define RP_GEO_MAGIC 0x3330425244474552ULL	/* "REGDRB03" */
 #define RP_GEO_BLOCK_SHIFT 18
 #define RP_GEO_BLOCK_WORDS (1u << RP_GEO_BLOCK_SHIFT)
 #define RP_GEO_H_NAMES 16		/* source file names, "v4\0v6\0" */
@@ -404,7 +433,7 @@ struct rp_ratelimit {
 #define RP_GEO_IDX6 (RP_GEO_IDX4 + 65536)
 #define RP_GEO_FIXED_WORDS (RP_GEO_IDX6 + 65536)
 #define RP_GEO_DIRECT (1ULL << 63)
-#define RP_GEO_MAX_STEPS 20		/* > log2 of the most intervals in a block */
+#define RP_GEO_KARY_STEPS 8
 
 struct rp_geo_block {
 	__u64 w[RP_GEO_BLOCK_WORDS];
@@ -413,11 +442,11 @@ struct rp_geo_block {
 enum rp_geo_hdr {
 	RP_GEO_H_MAGIC = 0,
 	RP_GEO_H_N4,		/* IPv4 intervals (with gaps) */
-	RP_GEO_H_N6,		/* IPv6 slots (intervals and padding) */
+	RP_GEO_H_N6,		/* IPv6 intervals (per /16, with gaps) */
 	RP_GEO_H_OFF4,		/* word offsets of the regions */
-	RP_GEO_H_OFF6HI,
-	RP_GEO_H_OFF6LO,
-	RP_GEO_H_OFF6CC,
+	RP_GEO_H_OFF6,
+	RP_GEO_H_RESERVED1,
+	RP_GEO_H_RESERVED2,
 	RP_GEO_H_WORDS,		/* total words (blocks * RP_GEO_BLOCK_WORDS) */
 	RP_GEO_H_LOADED_AT,	/* unix seconds */
 	RP_GEO_H_RANGES4,	/* ranges with a country, as `geo` counts them */

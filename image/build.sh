@@ -17,7 +17,9 @@
 # Environment: IMAGE_SOURCES (apt sources file for the image, deb822 or
 # one-line; default: this host's Debian sources), IMAGE_SIZE_MB (disk size,
 # default 1024), IMAGE_SUITE (default bookworm), IMAGE_SRC (the built tree
-# whose `make install` goes into the image; default: this one), MAKE.
+# whose `make install` goes into the image; default: this one),
+# IMAGE_KERNEL (stable: bookworm's 6.1 cloud kernel, the default;
+# backports: the bookworm-backports cloud kernel, from the same mirror), MAKE.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,18 +69,33 @@ if [ -z "$sources" ]; then
 	EOF
 fi
 grep -q -- "$suite-security" "$sources" || echo "image/build.sh: warning: $sources has no $suite-security suite" >&2
+kernel=linux-image-cloud-amd64
+case "${IMAGE_KERNEL:-stable}" in
+stable) ;;
+backports)
+	# The first Debian mirror of the sources, with the backports suite.
+	mirror=$(sed -n 's/^URIs: *\([^ ]*debian\)\/* *$/\1/p; s/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*debian\)\/* .*/\2/p' "$sources" | grep -v security | head -1)
+	[ -n "$mirror" ] || die "no Debian mirror in $sources for $suite-backports"
+	cp "$sources" "$work/sources.sources"
+	case "$sources" in *.list) mv "$work/sources.sources" "$work/sources.list"; echo "deb $mirror $suite-backports main" >> "$work/sources.list"; sources=$work/sources.list ;;
+	*) printf '\nTypes: deb\nURIs: %s\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" "$suite" >> "$work/sources.sources"; sources=$work/sources.sources ;;
+	esac
+	kernel=$kernel/$suite-backports
+	;;
+*) die "IMAGE_KERNEL=${IMAGE_KERNEL}: stable or backports" ;;
+esac
 
 # --- root file system ---------------------------------------------------------
 # Runtime libraries of build/rempart, the tools it drives, and what the
 # appliance needs to boot and be diagnosed.  Nothing that compiles.
 pkgs=(
-	linux-image-cloud-amd64 systemd systemd-sysv udev dbus kmod
+	"$kernel" systemd systemd-sysv udev dbus kmod
 	libbpf1 libelf1 zlib1g libmnl0 libiniparser1 libmaxminddb0 libjson-c5
 	libmicrohttpd12 libsystemd0 libqrencode4
 	wireguard-tools nftables iproute2 tor-geoipdb bpftool
 	iputils-ping procps e2fsprogs dosfstools
 )
-step IMAGE "root: mmdebstrap $suite (${#pkgs[@]} packages + minbase)"
+step IMAGE "root: mmdebstrap $suite, $kernel (${#pkgs[@]} packages + minbase)"
 mmdebstrap --quiet --variant=minbase --mode=root \
 	--include="$(IFS=,; echo "${pkgs[*]}")" \
 	--dpkgopt='path-exclude=/usr/share/man/*' \
@@ -103,6 +120,9 @@ for c in gcc cc c99 clang tcc as ld; do
 	done
 done
 [ -x "$root/usr/local/sbin/rempart" ] || die "rempart was not installed in the image"
+# Every shared library rempart links must come from the image's packages.
+missing=$(chroot "$root" ldd /usr/local/sbin/rempart 2>&1 | grep 'not found' || :)
+[ -z "$missing" ] || die "rempart needs libraries the image lacks (add their packages to pkgs): $missing"
 step VERIFY "systemd-analyze verify (in the image root)"
 systemd-analyze verify --root="$root" rempart.service rempart-provision.service rempart-selftest.service \
 	> "$work/verify.log" 2>&1 || { cat "$work/verify.log" >&2; die "unit verification failed"; }

@@ -2,7 +2,7 @@
 # translator (bench/translate/rp2fw.c, linked with librempart.a like the
 # tests) and the packet sender (bench/cmp_flood.c, plain C).  Built by
 # `make tests` (the compare suite checks the translator) and `make bench`.
-CMP_BINS := $(BUILD)/bench/rp2fw $(BUILD)/bench/cmp_flood
+CMP_BINS := $(BUILD)/bench/rp2fw $(if $(wildcard bench/cmp_flood.c),$(BUILD)/bench/cmp_flood)
 
 $(BUILD)/bench/rp2fw: bench/translate/rp2fw.c $(BUILD)/librempart.a $(BPF_SKELS)
 	$(call msg,CC,$@)

@@ -6,7 +6,8 @@ DEB_PACKAGES := \
 	libmicrohttpd-dev libsystemd-dev libqrencode-dev libclang-rt-14-dev \
 	wireguard-tools wireguard-go tor-geoipdb iproute2 nftables iptables ipset \
 	python3 python3-scapy tcpdump prometheus systemd procps psmisc kmod \
-	netcat-openbsd socat iputils-ping curl groff-base man-db bash-completion
+	netcat-openbsd socat iputils-ping curl groff-base man-db bash-completion \
+	ethtool iperf3
 
 .PHONY: deps
 deps:

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,199 +17,29 @@
 #include <systemd/sd-journal.h>
 #include "commands.h"
 #include "confirm.h"
+#include "confirm_files.h"
 #include "daemon.h"
 #include "log.h"
 
 const char *confirm_exe;
 
-static void spath(char *buf, const char *state_dir, const char *rel)
+/* The apply that armed the rollback (confirm/applying holds its pid) is done:
+ * the SECONDS window starts now, with the new configuration in place. */
+static void window_start(const char *state_dir)
 {
-	snprintf(buf, PATH_MAX, "%s/%s", state_dir, rel);
-}
+	char p[PATH_MAX], buf[32];
+	long long seconds;
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int copy_file(const char *src, const char *dst)
-{
-	char tmp[PATH_MAX + 8], buf[8192];
-	struct stat st;
-	int in, out = -1, err = 0;
-	ssize_t n;
-
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || fstat(in, &st))
-		return -errno;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0777);
-	if (out < 0) {
-		err = -errno;
-		goto out;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n) {
-			err = -EIO;
-			goto out;
-		}
-	if (n < 0 || fsync(out))
-		err = -errno;
-out:
-	close(in);
-	if (out >= 0 && close(out) && !err)
-		err = -errno;
-	if (!err && rename(tmp, dst))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
-
-static int write_text(const char *path, const char *text)
-{
-	char tmp[PATH_MAX + 8];
-	FILE *f;
-	int err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	if (fputs(text, f) < 0)
-		err = -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	return err;
-}
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return 0;
-}
-
-static bool is_ini(const char *name)
-{
-	size_t n = strlen(name);
-
-	return n > 4 && !strcmp(name + n - 4, ".ini") && name[0] != '.';
-}
-
-/* Copy every *.ini of src into dst (a directory that exists). */
-static int copy_inis(const char *src, const char *dst)
-{
-	char a[PATH_MAX], b[PATH_MAX];
-	struct dirent *e;
-	DIR *dir = opendir(src);
-	int err = 0;
-
-	if (!dir)
-		return errno == ENOENT ? 0 : -errno;
-	while (!err && (e = readdir(dir))) {
-		if (!is_ini(e->d_name))
-			continue;
-		snprintf(a, sizeof(a), "%s/%s", src, e->d_name);
-		snprintf(b, sizeof(b), "%s/%s", dst, e->d_name);
-		err = copy_file(a, b);
-	}
-	closedir(dir);
-	return err;
-}
-
-/* Snapshot MAIN and the .ini files of TENANTS into DIR (replaced whole), with SOURCE. */
-static int snap_save(const char *dir, const char *main, const char *tenants, const char *source)
-{
-	char tmp[PATH_MAX], p[PATH_MAX + 16];
-	int err;
-
-	snprintf(tmp, sizeof(tmp), "%s.new", dir);
-	rm_rf(tmp);
-	snprintf(p, sizeof(p), "%s/tenants", tmp);
-	err = mkdir_p(p);
-	if (err)
-		return err;
-	snprintf(p, sizeof(p), "%s/rempart.ini", tmp);
-	err = copy_file(main, p);
-	if (!err) {
-		snprintf(p, sizeof(p), "%s/tenants", tmp);
-		err = copy_inis(tenants, p);
-	}
-	if (!err) {
-		snprintf(p, sizeof(p), "%s/source", tmp);
-		err = write_text(p, source);
-	}
-	if (!err) {
-		rm_rf(dir);
-		if (rename(tmp, dir))
-			err = -errno;
-	}
-	if (err)
-		rm_rf(tmp);
-	return err;
-}
-
-static int snap_copy(const char *src, const char *dst)
-{
-	char main[PATH_MAX + 16], tenants[PATH_MAX + 16], source[2 * PATH_MAX + 32];
-	char p[PATH_MAX + 16];
-	int err;
-
-	snprintf(p, sizeof(p), "%s/source", src);
-	err = read_text(p, source, sizeof(source));
-	if (err)
-		return err;
-	snprintf(main, sizeof(main), "%s/rempart.ini", src);
-	snprintf(tenants, sizeof(tenants), "%s/tenants", src);
-	return snap_save(dst, main, tenants, source);
-}
-
-/* "config PATH\ntenants DIR\n" */
-static int snap_source(const char *snap, char *main, char *tenants)
-{
-	char p[PATH_MAX + 16], text[2 * PATH_MAX + 32];
-	int err;
-
-	snprintf(p, sizeof(p), "%s/source", snap);
-	err = read_text(p, text, sizeof(text));
-	if (err)
-		return err;
-	if (sscanf(text, "config %4095[^\n]\ntenants %4095[^\n]", main, tenants) != 2)
-		return -EINVAL;
-	return 0;
-}
-
-static int lock_state(const char *state_dir)
-{
-	char p[PATH_MAX];
-	int fd, err = mkdir_p(state_dir);
-
-	if (err)
-		return err;
-	spath(p, state_dir, "confirm.lock");
-	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
+	spath(p, state_dir, "confirm/applying");
+	if (read_text(p, buf, sizeof(buf)) || atoi(buf) != getpid())
+		return;
+	spath(p, state_dir, "confirm/seconds");
+	seconds = read_text(p, buf, sizeof(buf)) ? 0 : atoll(buf);
+	snprintf(buf, sizeof(buf), "%lld\n", (long long)time(NULL) + seconds);
+	spath(p, state_dir, "confirm/deadline");
+	write_text(p, buf);
+	spath(p, state_dir, "confirm/applying");
+	unlink(p);
 }
 
 int confirm_record_applied(const struct rp_config *cfg, const char *config_path, struct diag *d)
@@ -233,6 +62,8 @@ int confirm_record_applied(const struct rp_config *cfg, const char *config_path,
 	err = snap_save(dir, main, tenants, source);
 	if (err)
 		diag_add(d, "%s: cannot record the applied configuration: %s", dir, strerror(-err));
+	else
+		window_start(cfg->state_dir);
 	close(lock);
 	return err;
 }
@@ -268,18 +99,77 @@ static void timer_kill(const char *state_dir, const char *token)
 		kill(atoi(buf), SIGTERM);
 }
 
-/* Start the detached timer: double fork, setsid, exec rempart. */
+/* Inside a systemd service (`rempart run` re-arming at start) a child would
+ * share the service's sandbox (ProtectSystem=strict: /etc/rempart read-only)
+ * and die with it (KillMode): hand the timer to systemd as a transient timer
+ * unit instead.  RP_SYSTEMD_RUN overrides the tool's path (tests). */
+static const char *systemd_run_path(void)
+{
+	const char *p = getenv("RP_SYSTEMD_RUN");
+
+	if (!getenv("INVOCATION_ID"))
+		return NULL;	/* not started by systemd */
+	p = p ? p : "/usr/bin/systemd-run";
+	return access(p, X_OK) ? NULL : p;
+}
+
+static int timer_spawn_systemd(const char *tool, const char *exe, const char *state_dir,
+			       const char *config_path, const char *dl, const char *token)
+{
+	char unit[64], when[40];
+	char *args[] = { "systemd-run", "--quiet", "--collect", "--unit", unit,
+			 "--on-calendar", when, "--timer-property=AccuracySec=1s",
+			 "--", (char *)exe, "-c", (char *)config_path, "confirm",
+			 "--rollback-at", (char *)dl, "--token", (char *)token,
+			 "--state-dir", (char *)state_dir, NULL };
+	int status;
+	pid_t pid;
+
+	snprintf(unit, sizeof(unit), "rempart-rollback-%.12s", token);
+	snprintf(when, sizeof(when), "@%s", dl);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		execv(tool, args);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return -ECHILD;
+	pr_info("confirm: rollback timer handed to systemd as %s.timer", unit);
+	return 0;
+}
+
+/* Start the detached timer: double fork, setsid, exec rempart (or, under
+ * systemd, a transient timer unit). */
 static int timer_spawn(const char *state_dir, const char *config_path, long long deadline,
 		       const char *token)
 {
 	char exe[PATH_MAX], dl[32], logp[PATH_MAX], p[PATH_MAX], buf[32];
 	char *args[] = { "rempart", "-c", (char *)config_path, "confirm", "--rollback-at", dl,
 			 "--token", (char *)token, "--state-dir", (char *)state_dir, NULL };
+	const char *tool = systemd_run_path();
 	int pfd[2], err = 0;
 	pid_t pid, gpid = -1;
+	ssize_t n;
 
-	snprintf(exe, sizeof(exe), "%s", confirm_exe ? confirm_exe : "/proc/self/exe");
 	snprintf(dl, sizeof(dl), "%lld", deadline);
+	if (confirm_exe) {
+		snprintf(exe, sizeof(exe), "%s", confirm_exe);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n < 0)
+			return -errno;
+		exe[n] = 0;
+	}
+	if (tool && !timer_spawn_systemd(tool, exe, state_dir, config_path, dl, token))
+		return 0;
 	spath(logp, state_dir, "confirm.log");
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
@@ -380,6 +270,14 @@ int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned s
 	err = write_text(p, token);
 	snprintf(buf, sizeof(buf), "%lld\n", deadline);
 	spath(p, cfg->state_dir, "confirm/deadline");
+	if (!err)
+		err = write_text(p, buf);
+	snprintf(buf, sizeof(buf), "%u\n", seconds);
+	spath(p, cfg->state_dir, "confirm/seconds");
+	if (!err)
+		err = write_text(p, buf);
+	snprintf(buf, sizeof(buf), "%d\n", getpid());
+	spath(p, cfg->state_dir, "confirm/applying");	/* the timer waits for us */
 	if (!err)
 		err = write_text(p, buf);
 	if (!err)
@@ -552,8 +450,27 @@ int confirm_timer_main(const char *state_dir, long long deadline, const char *to
 		dup2(j, 2);
 		close(j);
 	}
-	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
+	/* Sleep to the deadline; it moves once the arming apply is done
+	 * (window_start), and an apply still running is waited for. */
+	for (;;) {
+		char buf[32];
+		long long dl;
+
+		while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		spath(p, state_dir, "confirm/deadline");
+		dl = read_text(p, buf, sizeof(buf)) ? 0 : atoll(buf);
+		if (dl > (long long)time(NULL)) {
+			ts.tv_sec = dl;
+			continue;
+		}
+		spath(p, state_dir, "confirm/applying");
+		if (!read_text(p, buf, sizeof(buf)) && atoi(buf) > 0 && !kill(atoi(buf), 0)) {
+			ts.tv_sec = time(NULL) + 1;
+			continue;
+		}
+		break;
+	}
 	lock = lock_state(state_dir);
 	if (lock < 0) {
 		pr_err("rollback: %s: %s", state_dir, strerror(-lock));

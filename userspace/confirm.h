@@ -9,7 +9,8 @@
  *                       where the config names them)
  *   confirm/previous/   the configuration to roll back to (a copy of applied/
  *                       taken when the first unconfirmed apply was armed)
- *   confirm/token, confirm/deadline, confirm/timer.pid
+ *   confirm/token, confirm/deadline, confirm/seconds, confirm/timer.pid
+ *   confirm/applying    pid of the apply that armed, until it is done
  *   rejected/           after a rollback: the configuration that was undone,
  *                       so the operator's edits are not lost
  *   confirm.lock        flock between `confirm` and the timer
@@ -17,12 +18,21 @@
  *
  * The timer is a detached process (double fork, setsid) running
  *   rempart -c CONFIG confirm --rollback-at UNIXTIME --token T --state-dir DIR
+ * The SECONDS window starts when the arming apply is done (its
+ * confirm_record_applied() moves the deadline); the timer never rolls back
+ * while that apply still runs, and if the apply dies the original deadline
+ * (arm time + SECONDS) holds.
  * At the deadline it takes confirm.lock and, if the token is still pending,
  * restores the files of confirm/previous into their places, keeps the undone
  * ones in rejected/, applies the restored config (config_load, geo_load,
  * net_apply, dataplane_apply), records it as applied, and sends SIGHUP to a
  * running `rempart run` (pid in state_dir/rempart.pid) so its view follows.
  * `rempart run` re-arms a pending timer that died (reboot) at start.
+ * Under systemd (INVOCATION_ID set, as in rempart.service) the timer is
+ * instead a transient timer unit, rempart-rollback-TOKEN.timer made with
+ * systemd-run, so that it runs outside the service's sandbox
+ * (ProtectSystem=strict makes /etc/rempart read-only there) and survives the
+ * service's stop; the double fork is the fallback.
  *
  * The call sequence for cmd_apply.c:
  *

@@ -189,7 +189,7 @@ static int loop(struct daemon *dm)
 			metrics_run(dm->metrics);
 		if (p[2].revents && events_consume(dm->ev) < 0)
 			pr_warn("events: %s", strerror(errno));
-		event_log_flush(&dm->rl);
+		event_log_tick(&dm->rl);
 		if (!(p[0].revents & POLLIN))
 			continue;
 		if (read(dm->sfd, &si, sizeof(si)) != sizeof(si))

@@ -22,6 +22,8 @@ int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, str
 	if (err)
 		return err;
 	memset(geo, 0, sizeof(*geo));
+	if (!cfg->geo_ipv4 && !cfg->geo_ipv6)
+		return 0;	/* no [geo]: every address in no country */
 	err = geo_load(cfg, geo, d);
 	if (err) {
 		config_free(cfg);
@@ -37,7 +39,8 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 	err = net_apply(cfg, d);
 	if (err)
 		return err;
-	return dataplane_apply(cfg, geo, d);
+	/* NULL when [geo] names no file, as `apply` does */
+	return dataplane_apply(cfg, cfg->geo_ipv4 || cfg->geo_ipv6 ? geo : NULL, d);
 }
 
 int daemon_apply_path(const char *path, const char *why)

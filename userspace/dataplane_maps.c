@@ -11,16 +11,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dataplane_maps.h"
+#include "log.h"
 #include "rempart.skel.h"
 
 void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 {
 	m->state = bpf_map__fd(s->maps.rp_state);
-	m->lpm4 = bpf_map__fd(s->maps.rp_lpm4);
-	m->lpm6 = bpf_map__fd(s->maps.rp_lpm6);
+	m->nodes = bpf_map__fd(s->maps.rp_nodes);
+	m->atoms = bpf_map__fd(s->maps.rp_atoms);
+	m->ifidx = bpf_map__fd(s->maps.rp_ifidx);
+	m->portidx = bpf_map__fd(s->maps.rp_portidx);
 	m->rules = bpf_map__fd(s->maps.rp_rules);
 	m->tenants = bpf_map__fd(s->maps.rp_tenants);
 	m->global = bpf_map__fd(s->maps.rp_global);
@@ -29,6 +34,7 @@ void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 	m->sync = bpf_map__fd(s->maps.rp_sync);
 	m->sync_inner = bpf_map__fd(s->maps.rp_sync_inner);
 	m->flows = bpf_map__fd(s->maps.rp_flows);
+	m->flows4 = bpf_map__fd(s->maps.rp_flows4);
 	m->frags = bpf_map__fd(s->maps.rp_frags);
 	m->counters = bpf_map__fd(s->maps.rp_counters);
 	m->rule_counters = bpf_map__fd(s->maps.rp_rule_counters);
@@ -75,56 +81,108 @@ static int clear_keys(int fd, size_t ksz, bool (*pick)(const void *key, unsigned
 		memcpy(cur, next, ksz);
 		prev = cur;
 	}
-	for (size_t i = 0; i < n; i++)
+	/* in batches; a kernel without batch ops for this map: one by one */
+	for (size_t i = 0; i < n;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 cnt = n - i < 8192 ? n - i : 8192;
+
+		if (!bpf_map_delete_batch(fd, keys + i * ksz, &cnt, &o)) {
+			i += cnt;
+			continue;
+		}
 		if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT && !err)
 			err = -errno;
+		i++;
+	}
 out:
 	free(keys);
 	return err;
 }
 
-static bool pick_lpm4(const void *k, unsigned s) { return ((const struct rp_lpm4_key *)k)->slot == s; }
-static bool pick_lpm6(const void *k, unsigned s) { return ((const struct rp_lpm6_key *)k)->slot == s; }
 static bool pick_rule(const void *k, unsigned s) { return ((const struct rp_rule_key *)k)->slot == s; }
 static bool pick_iface(const void *k, unsigned s) { return ((const struct rp_iface_key *)k)->slot == s; }
 static bool pick_port(const void *k, unsigned s) { return ((const struct rp_port_key *)k)->slot == s; }
 static bool pick_all(const void *k, unsigned s) { return true; }
 
-int dp_slot_clear(const struct dp_maps *m, unsigned slot)
+/* Zero the valid tenant entries of a slot: one batch read, few writes. */
+static int clear_tenants(const struct dp_maps *m, unsigned slot)
 {
-	struct rp_tenant_cfg tc, zero_tc = { 0 };
+	const __u32 n = RP_TENANT_ID_MAX + 1;
+	__u32 *keys = calloc(n, sizeof(*keys)), count = n, prev = slot * n - 1, out = 0;
+	struct rp_tenant_cfg *vals = calloc(n, sizeof(*vals)), zero = { 0 };
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_batch(m->tenants, slot ? &prev : NULL, &out, keys, vals, &count, &o) &&
+	    errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (__u32 i = 0; i < count; i++)
+		if (vals[i].flags && bpf_map_update_elem(m->tenants, &keys[i], &zero, BPF_ANY))
+			err = -errno;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int put_region(int fd, size_t sz, size_t total, size_t first, const void *src, size_t n,
+		      const char *what, struct diag *d);
+
+static int slot_clear(const struct dp_maps *m, unsigned slot, bool all)
+{
 	struct rp_global_cfg zero_g = { 0 };
 	__u32 k = slot;
 	int err = 0, e;
 
-	if ((e = clear_keys(m->lpm4, sizeof(struct rp_lpm4_key), pick_lpm4, slot)))
+	if ((e = put_region(m->ifidx, sizeof(struct rp_ifidx_val), (size_t)RP_SLOTS * RP_IFIDX_MAX,
+			    (size_t)slot * RP_IFIDX_MAX, NULL, RP_IFIDX_MAX, RP_PIN_IFIDX, NULL)))
 		err = e;
-	if ((e = clear_keys(m->lpm6, sizeof(struct rp_lpm6_key), pick_lpm6, slot)))
+	if ((e = put_region(m->portidx, sizeof(struct rp_portidx_val), (size_t)RP_SLOTS * 65536,
+			    (size_t)slot * 65536, NULL, 65536, RP_PIN_PORTIDX, NULL)))
 		err = e;
+	/* rp_nodes and rp_atoms of the slot are reached only from its roots
+	 * (rp_tenants): overwritten by the next policy written here. */
 	if ((e = clear_keys(m->rules, sizeof(struct rp_rule_key), pick_rule, slot)))
 		err = e;
 	if ((e = clear_keys(m->ifaces, sizeof(struct rp_iface_key), pick_iface, slot)))
 		err = e;
 	if ((e = clear_keys(m->ports, sizeof(struct rp_port_key), pick_port, slot)))
 		err = e;
-	for (unsigned id = 0; id <= RP_TENANT_ID_MAX; id++) {
-		k = slot * (RP_TENANT_ID_MAX + 1) + id;
-		if (!bpf_map_lookup_elem(m->tenants, &k, &tc) && tc.flags &&
-		    bpf_map_update_elem(m->tenants, &k, &zero_tc, BPF_ANY))
-			err = -errno;
-	}
+	/* rp_tenants entries are reached only through the ifaces and ports
+	 * of their slot, cleared above: a stale one is unreachable, and the
+	 * next policy written into this slot overwrites what it uses.  Zero
+	 * them anyway when asked to (dp_slot_clear_all). */
+	if (all && (e = clear_tenants(m, slot)))
+		err = e;
 	k = slot;
 	if (bpf_map_update_elem(m->global, &k, &zero_g, BPF_ANY))
 		err = -errno;
 	return err;
 }
 
+int dp_slot_clear(const struct dp_maps *m, unsigned slot)
+{
+	return slot_clear(m, slot, false);
+}
+
+int dp_slot_clear_all(const struct dp_maps *m, unsigned slot)
+{
+	return slot_clear(m, slot, true);
+}
+
 int dp_state_clear(const struct dp_maps *m)
 {
 	int err = clear_keys(m->flows, sizeof(struct rp_flow_key), pick_all, 0);
-	int e = clear_keys(m->frags, sizeof(struct rp_frag_key), pick_all, 0);
+	int e = clear_keys(m->flows4, sizeof(struct rp_flow4_key), pick_all, 0);
+	int e2 = clear_keys(m->frags, sizeof(struct rp_frag_key), pick_all, 0);
 
-	return err ? err : e;
+	return err ? err : e ? e : e2;
 }
 
 static int put(int fd, const void *k, const void *v, const char *what, struct diag *d)
@@ -135,29 +193,131 @@ static int put(int fd, const void *k, const void *v, const char *what, struct di
 	return -errno;
 }
 
+/* Copy n items of size sz into an mmapable array map, from item `first`. */
+static int put_region(int fd, size_t sz, size_t total, size_t first, const void *src, size_t n,
+		      const char *what, struct diag *d)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t len = (total * sz + pg - 1) / pg * pg;
+	void *mem;
+
+	if (!n)
+		return 0;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		int err = -errno;
+
+		if (d)
+			diag_add(d, "dataplane: cannot map the %s map: %s", what, strerror(errno));
+		return err;
+	}
+	if (src)
+		memcpy((char *)mem + first * sz, src, n * sz);
+	else
+		memset((char *)mem + first * sz, 0, n * sz);
+	munmap(mem, len);
+	return 0;
+}
+
+/* The ifindex array of the slot (untagged frames and tunnels). */
+static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+{
+	struct rp_ifidx_val *v = calloc(RP_IFIDX_MAX, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_ifaces; i++) {
+		const struct pol_iface *f = &p->ifaces[i];
+
+		if (f->k.vid || f->k.ifindex >= RP_IFIDX_MAX)
+			continue;
+		if (f->k.hook == RP_HOOK_CLOUD_IN)
+			v[f->k.ifindex].cloud = f->v.tenant;
+		else
+			v[f->k.ifindex].tunnel = f->v.tenant;
+	}
+	err = put_region(m->ifidx, sizeof(*v), (size_t)RP_SLOTS * RP_IFIDX_MAX,
+			 (size_t)p->slot * RP_IFIDX_MAX, v, RP_IFIDX_MAX, RP_PIN_IFIDX, d);
+	free(v);
+	return err;
+}
+
+/* The listen-port array of the slot. */
+static int put_portidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+{
+	struct rp_portidx_val *v = calloc(65536, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_ports; i++)
+		v[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
+	err = put_region(m->portidx, sizeof(*v), (size_t)RP_SLOTS * 65536, (size_t)p->slot * 65536,
+			 v, 65536, RP_PIN_PORTIDX, d);
+	free(v);
+	return err;
+}
+
+/* The rule tables, in batches of RULE_BATCH. */
+#define RULE_BATCH 4096
+static int put_rules(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+{
+	struct rp_rule_key *keys = calloc(RULE_BATCH, sizeof(*keys));
+	struct rp_rule_val *vals = calloc(RULE_BATCH, sizeof(*vals));
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < p->n_rules; i += RULE_BATCH) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 n = p->n_rules - i < RULE_BATCH ? p->n_rules - i : RULE_BATCH;
+
+		for (__u32 j = 0; j < n; j++) {
+			keys[j] = p->rules[i + j].k;
+			policy_rule_val(p, &p->rules[i + j], &vals[j]);
+		}
+		if (!bpf_map_update_batch(m->rules, keys, vals, &n, &o))
+			continue;
+		for (__u32 j = 0; j < n; j++)	/* no batch ops here: one by one */
+			if ((err = put(m->rules, &keys[j], &vals[j], RP_PIN_RULES, d)))
+				goto out;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
 {
-	struct rp_rule_val rv;
 	__u32 k;
 	int err;
 
-	for (size_t i = 0; i < p->n_lpm4; i++)
-		if ((err = put(m->lpm4, &p->lpm4[i].k, &p->lpm4[i].v, RP_PIN_LPM4, d)))
-			return err;
-	for (size_t i = 0; i < p->n_lpm6; i++)
-		if ((err = put(m->lpm6, &p->lpm6[i].k, &p->lpm6[i].v, RP_PIN_LPM6, d)))
-			return err;
-	for (size_t i = 0; i < p->n_rules; i++) {
-		policy_rule_val(p, &p->rules[i], &rv);
-		if ((err = put(m->rules, &p->rules[i].k, &rv, RP_PIN_RULES, d)))
-			return err;
-	}
+	err = put_region(m->nodes, sizeof(__u32) * RP_NODE_STRIDE,
+			 (size_t)RP_SLOTS * RP_NODES_PER_SLOT, (size_t)p->slot * RP_NODES_PER_SLOT,
+			 p->nodes, p->n_nodes, RP_PIN_NODES, d);
+	if (!err)
+		err = put_region(m->atoms, sizeof(struct rp_atom), (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT,
+				 (size_t)p->slot * RP_ATOMS_PER_SLOT, p->atoms, p->n_atoms, RP_PIN_ATOMS, d);
+	if (err)
+		return err;
+	err = put_rules(m, p, d);
+	if (err)
+		return err;
 	for (size_t i = 0; i < p->n_tenants; i++)
 		if ((err = put(m->tenants, &p->tenants[i].key, &p->tenants[i].v, RP_PIN_TENANTS, d)))
 			return err;
 	for (size_t i = 0; i < p->n_ifaces; i++)
 		if ((err = put(m->ifaces, &p->ifaces[i].k, &p->ifaces[i].v, RP_PIN_IFACES, d)))
 			return err;
+	err = put_ifidx(m, p, d);
+	if (!err)
+		err = put_portidx(m, p, d);
+	if (err)
+		return err;
 	for (size_t i = 0; i < p->n_ports; i++)
 		if ((err = put(m->ports, &p->ports[i].k, &p->ports[i].v, RP_PIN_PORTS, d)))
 			return err;
@@ -218,10 +378,11 @@ int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
 		dp_slot_clear(m, next);
 		return err;
 	}
-	/* no program reads the old slot any more */
+	/* no program reads the old slot any more; leftovers are harmless (the
+	 * next install clears the slot before writing it) */
 	err = dp_slot_clear(m, active);
 	if (err)
-		diag_add(d, "dataplane: policy swapped, but the old slot %u was not fully cleared: %s",
-			 active, strerror(-err));
-	return err;
+		pr_warn("dataplane: policy swapped, but the old slot %u was not fully cleared: %s",
+			active, strerror(-err));
+	return 0;
 }

@@ -9,8 +9,8 @@
 #include "policy.h"
 
 struct dp_maps {
-	int state, lpm4, lpm6, rules, tenants, global, ifaces, ports;
-	int sync, sync_inner, flows, frags, counters, rule_counters, geo_drops;
+	int state, nodes, atoms, ifidx, portidx, rules, tenants, global, ifaces, ports;
+	int sync, sync_inner, flows, flows4, frags, counters, rule_counters, geo_drops;
 };
 
 struct rempart;	/* the skeleton (build/bpf/rempart.skel.h) */
@@ -26,7 +26,8 @@ int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
  * policy (compiled for that slot), then flip. */
 int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct diag *d);
 int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d);
-int dp_slot_clear(const struct dp_maps *m, unsigned slot);
+int dp_slot_clear(const struct dp_maps *m, unsigned slot);	/* what lookups reach */
+int dp_slot_clear_all(const struct dp_maps *m, unsigned slot);	/* + tenant entries */
 int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation);
 /* Empty the flow and fragment tables. */
 int dp_state_clear(const struct dp_maps *m);

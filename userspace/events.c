@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,17 +99,17 @@ const char *hook_name(unsigned hook)
 const char *ip_proto_name(unsigned proto)
 {
 	switch (proto) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 58: return "icmpv6";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMPV6: return "icmpv6";
 	default: return NULL;
 	}
 }
 
 static bool has_ports(const struct rp_event *e)
 {
-	return e->family && (e->proto == 6 || e->proto == 17);
+	return e->family && (e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP);
 }
 
 /* bpf_ktime_get_ns() is CLOCK_MONOTONIC: move it to wall-clock time. */
@@ -150,7 +151,7 @@ static void tenant_name(const struct rp_event *e, const struct rp_config *cfg,
 
 static void addr_text(const struct rp_event *e, const __u8 *a, char *buf, size_t len)
 {
-	if (!inet_ntop(e->family == 10 ? AF_INET6 : AF_INET, a, buf, len))
+	if (!inet_ntop(e->family == AF_INET6 ? AF_INET6 : AF_INET, a, buf, len))
 		snprintf(buf, len, "?");
 }
 
@@ -162,7 +163,7 @@ static void endpoint_text(const struct rp_event *e, const __u8 *a, __u16 port,
 	addr_text(e, a, ip, sizeof(ip));
 	if (!has_ports(e))
 		snprintf(buf, len, "%s", ip);
-	else if (e->family == 10)
+	else if (e->family == AF_INET6)
 		snprintf(buf, len, "[%s]:%u", ip, port);
 	else
 		snprintf(buf, len, "%s:%u", ip, port);
@@ -207,7 +208,7 @@ struct json_object *event_to_json(const struct rp_event *e, const struct rp_conf
 	struct json_object *o = json_object_new_object();
 	char buf[64], dev[IF_NAMESIZE], cc[3];
 	const char *pn = ip_proto_name(e->proto);
-	bool ip = e->family == 2 || e->family == 10;
+	bool ip = e->family == AF_INET || e->family == AF_INET6;
 
 	if (!o)
 		return NULL;
@@ -225,7 +226,7 @@ struct json_object *event_to_json(const struct rp_event *e, const struct rp_conf
 	json_object_object_add(o, "ifindex", json_object_new_int64(e->ifindex));
 	json_object_object_add(o, "vlan", e->vlan ? json_object_new_int(e->vlan) : NULL);
 	json_object_object_add(o, "family", !ip ? NULL :
-				   json_object_new_string(e->family == 10 ? "ipv6" : "ipv4"));
+				   json_object_new_string(e->family == AF_INET6 ? "ipv6" : "ipv4"));
 	json_object_object_add(o, "proto", !ip ? NULL : pn ? json_object_new_string(pn) :
 				   json_object_new_int(e->proto));
 	addr_text(e, e->src, buf, sizeof(buf));
@@ -247,6 +248,15 @@ void event_log_flush(struct event_ratelimit *rl)
 		pr_info("event: suppressed %lu more events (log limit %u/s)", rl->suppressed,
 			rl->per_sec);
 	rl->suppressed = 0;
+}
+
+void event_log_tick(struct event_ratelimit *rl)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != rl->window)
+		event_log_flush(rl);
 }
 
 void event_log(struct event_ratelimit *rl, const struct rp_event *e, const struct rp_config *cfg)

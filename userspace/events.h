@@ -47,4 +47,5 @@ struct event_ratelimit {
 };
 void event_log(struct event_ratelimit *rl, const struct rp_event *e, const struct rp_config *cfg);
 void event_log_flush(struct event_ratelimit *rl);	/* report what was suppressed */
+void event_log_tick(struct event_ratelimit *rl);	/* flush once the second is over */
 #endif

@@ -292,7 +292,11 @@ static int normalize(struct geo_rawvec *v, int family, struct outvec *out)
 	out->v = malloc((2 * v->n + 1) * sizeof(*out->v));
 	if (!out->v)
 		return -ENOMEM;
-	qsort(v->v, v->n, sizeof(*v->v), raw_cmp_lo);
+	for (size_t i = 1; i < v->n; i++)	/* files are usually sorted already */
+		if (raw_cmp_lo(&v->v[i - 1], &v->v[i]) > 0) {
+			qsort(v->v, v->n, sizeof(*v->v), raw_cmp_lo);
+			break;
+		}
 	for (size_t i = 0; i < v->n; i++) {
 		if (i && v->v[i].lo <= maxhi)
 			overlap = true;

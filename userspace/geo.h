@@ -1,6 +1,6 @@
 /* geo.h — country databases (SPEC §5) in memory: sorted, merged,
  * non-overlapping ranges per family, and an exact lookup.  The BPF lookup
- * structure is built from these ranges (see geo_bpf.h when it exists). */
+ * structure is built from these ranges (geo_bpf.h, docs/geo.md). */
 #ifndef REMPART_GEO_H
 #define REMPART_GEO_H
 #include <stddef.h>

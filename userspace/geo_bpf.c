@@ -77,6 +77,28 @@ uint64_t geo_db_hash(const struct geo_db *db)
 	return h;
 }
 
+/* Words of one IPv6 /16 of c intervals placed at pw (see rempart_abi.h). */
+static size_t v6_words(size_t pw, size_t c)
+{
+	size_t g = (c + 7) / 8, k0 = (pw + g + 7) & ~(size_t)7;
+
+	return k0 + 16 * g - pw;
+}
+
+/* The BPF search ends within its fixed steps for c intervals. */
+static bool kary_ok(size_t n)
+{
+	int steps = 0;
+
+	while (n > 8) {
+		size_t s = n >> 3;
+
+		n = n - 7 * s > s ? n - 7 * s : s;	/* the larger part */
+		steps++;
+	}
+	return steps <= RP_GEO_KARY_STEPS;
+}
+
 /* Intervals of each /16, before layout. */
 struct buckets {
 	uint32_t first[65536], count[65536];	/* count 1: direct */
@@ -91,7 +113,7 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 	uint32_t *e4 = NULL;
 	uint64_t *w = NULL, *e6hi = NULL, *e6lo = NULL;
 	uint16_t *e6cc = NULL;
-	size_t n4, n6, m4 = 0, m6 = 0, j, words, pu, pw, ohi, nslots;
+	size_t n4, n6, m4 = 0, m6 = 0, j, words, pu, pw, ohi;
 	int err = -ENOMEM;
 
 	if (!i4 || !i6 || !b4 || !b6)
@@ -144,9 +166,10 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 		if (b6->count[b] == 1) {
 			m6 = b6->first[b];
 			b6->direct[b] = i6[j].cc;
-		} else if (b6->count[b] > RP_GEO_BLOCK_WORDS) {
-			diag_add(d, "geo: %u IPv6 intervals in %x::/16, more than one block holds (%u)",
-				 b6->count[b], b, RP_GEO_BLOCK_WORDS);
+		} else if (v6_words(0, b6->count[b]) > RP_GEO_BLOCK_WORDS ||
+			   !kary_ok((b6->count[b] + 7) / 8)) {
+			diag_add(d, "geo: %u IPv6 intervals in %x::/16, more than one block holds",
+				 b6->count[b], b);
 			err = -E2BIG;
 			goto out;
 		}
@@ -165,12 +188,11 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 	for (uint32_t b = 0; b < 65536; b++) {
 		if (b6->count[b] < 2)
 			continue;
-		if (pw % RP_GEO_BLOCK_WORDS + b6->count[b] > RP_GEO_BLOCK_WORDS)
+		if (pw % RP_GEO_BLOCK_WORDS + v6_words(pw, b6->count[b]) > RP_GEO_BLOCK_WORDS)
 			pw = (pw / RP_GEO_BLOCK_WORDS + 1) * RP_GEO_BLOCK_WORDS;
-		pw += b6->count[b];
+		pw += v6_words(pw, b6->count[b]);
 	}
-	nslots = pw - ohi;
-	words = pw + nslots + (nslots + 3) / 4;
+	words = pw;
 	words = (words + RP_GEO_BLOCK_WORDS - 1) / RP_GEO_BLOCK_WORDS * RP_GEO_BLOCK_WORDS;
 	if (words / RP_GEO_BLOCK_WORDS > 64) {
 		diag_add(d, "geo: database too large for the BPF map (%zu MB)", words * 8 >> 20);
@@ -182,11 +204,9 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 		goto out;
 	w[RP_GEO_H_MAGIC] = RP_GEO_MAGIC;
 	w[RP_GEO_H_N4] = m4;
-	w[RP_GEO_H_N6] = nslots;
+	w[RP_GEO_H_N6] = m6;
 	w[RP_GEO_H_OFF4] = RP_GEO_FIXED_WORDS;
-	w[RP_GEO_H_OFF6HI] = ohi;
-	w[RP_GEO_H_OFF6LO] = pw;
-	w[RP_GEO_H_OFF6CC] = pw + nslots;
+	w[RP_GEO_H_OFF6] = ohi;
 	w[RP_GEO_H_WORDS] = words;
 	w[RP_GEO_H_LOADED_AT] = db->loaded_at ? (uint64_t)db->loaded_at : (uint64_t)time(NULL);
 	w[RP_GEO_H_RANGES4] = db->n4;
@@ -217,16 +237,22 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 			w[RP_GEO_IDX6 + b] = RP_GEO_DIRECT | b6->direct[b];
 			continue;
 		}
-		if (pw % RP_GEO_BLOCK_WORDS + c > RP_GEO_BLOCK_WORDS)
+		size_t g = (c + 7) / 8, k0, l0;
+
+		if (pw % RP_GEO_BLOCK_WORDS + v6_words(pw, c) > RP_GEO_BLOCK_WORDS)
 			pw = (pw / RP_GEO_BLOCK_WORDS + 1) * RP_GEO_BLOCK_WORDS;
 		w[RP_GEO_IDX6 + b] = (uint64_t)c << 32 | pw;
-		for (uint32_t i = 0; i < c; i++, pw++) {
-			size_t slot = pw - ohi, src = b6->first[b] + i;
+		k0 = (pw + g + 7) & ~(size_t)7;
+		l0 = k0 + 8 * g;
+		for (uint32_t i = 0; i < 8 * g; i++) {
+			size_t src = b6->first[b] + (i < c ? i : c - 1);	/* pad: the last */
 
-			w[pw] = e6hi[src];
-			w[w[RP_GEO_H_OFF6LO] + slot] = e6lo[src];
-			w[w[RP_GEO_H_OFF6CC] + slot / 4] |= (uint64_t)e6cc[src] << ((slot & 3) * 16);
+			w[k0 + i] = (uint64_t)e6cc[src] << 48 | (e6hi[src] & 0xffffffffffffULL);
+			w[l0 + i] = e6lo[src];
+			if (i % 8 == 0)
+				w[pw + i / 8] = w[k0 + i];
 		}
+		pw += v6_words(pw, c);
 	}
 	img->w = w;
 	img->n = words;
@@ -262,47 +288,71 @@ void geo_image_free(struct geo_image *img)
 static uint16_t words_lookup4(const uint64_t *w, size_t n, uint32_t x)
 {
 	uint64_t ix = WORD(RP_GEO_IDX4 + (x >> 16));
-	uint32_t base, cnt;
+	uint32_t e0, base = 0, cnt;
 
-#define U32(u) ((uint32_t)(WORD((u) / 2) >> (((u) & 1) * 32)))
+#define LE4(i) ((uint32_t)(WORD((e0 + (i)) / 2) >> (((e0 + (i)) & 1) * 32)) >> 16 <= x)
 	if (ix & RP_GEO_DIRECT)
 		return (uint16_t)ix;
-	base = (uint32_t)ix;
+	e0 = (uint32_t)ix;
 	cnt = (uint32_t)(ix >> 32);
 	x &= 0xffff;
-	for (int i = 0; i < RP_GEO_MAX_STEPS && cnt > 1; i++) {
+	for (int i = 0; i < RP_GEO_KARY_STEPS && cnt > 8; i++) {
+		uint32_t s = cnt >> 3, j = 0;
+
+		for (uint32_t k = 1; k < 8; k++)
+			j += LE4(base + k * s);
+		base += s * j;
+		cnt = j == 7 ? cnt - 7 * s : s;
+	}
+	for (int i = 0; i < 3 && cnt > 1; i++) {
 		uint32_t half = cnt >> 1;
 
-		if (U32(base + half) >> 16 <= x)
+		if (LE4(base + half))
 			base += half;
 		cnt -= half;
 	}
-	return (uint16_t)U32(base);
-#undef U32
+	return (uint16_t)(WORD((e0 + base) / 2) >> (((e0 + base) & 1) * 32));
+#undef LE4
 }
 
 static uint16_t words_lookup6(const uint64_t *w, size_t n, uint64_t xhi, uint64_t xlo)
 {
 	uint64_t ix = WORD(RP_GEO_IDX6 + (xhi >> 48));
-	uint32_t base, cnt, ohi, olo, occ, slot;
+	uint32_t w0, k0, l0, g, base = 0, cnt, j = 0;
 
+#define K(kw) (WORD(kw) & 0xffffffffffffULL)
+#define LE6(kw, lw) (K(kw) != xhi ? K(kw) < xhi : WORD(lw) <= xlo)
 	if (ix & RP_GEO_DIRECT)
 		return (uint16_t)ix;
-	ohi = (uint32_t)WORD(RP_GEO_H_OFF6HI);
-	olo = (uint32_t)WORD(RP_GEO_H_OFF6LO);
-	occ = (uint32_t)WORD(RP_GEO_H_OFF6CC);
-	base = (uint32_t)ix;
-	cnt = (uint32_t)(ix >> 32);
-	for (int i = 0; i < RP_GEO_MAX_STEPS && cnt > 1; i++) {
-		uint32_t half = cnt >> 1, mid = base + half;
-		uint64_t khi = WORD(mid);
+	w0 = (uint32_t)ix;
+	g = cnt = ((uint32_t)(ix >> 32) + 7) >> 3;
+	k0 = (w0 + g + 7) & ~7u;
+	l0 = k0 + 8 * g;
+	xhi &= 0xffffffffffffULL;
+	for (int i = 0; i < RP_GEO_KARY_STEPS && cnt > 8; i++) {
+		uint32_t s = cnt >> 3;
 
-		if (khi < xhi || (khi == xhi && WORD(olo + mid - ohi) <= xlo))
-			base = mid;
+		j = 0;
+		for (uint32_t k = 1; k < 8; k++)
+			j += LE6(w0 + base + k * s, l0 + 8 * (base + k * s));
+		base += s * j;
+		cnt = j == 7 ? cnt - 7 * s : s;
+	}
+	for (int i = 0; i < 3 && cnt > 1; i++) {
+		uint32_t half = cnt >> 1;
+
+		if (LE6(w0 + base + half, l0 + 8 * (base + half)))
+			base += half;
 		cnt -= half;
 	}
-	slot = base - ohi;
-	return (uint16_t)(WORD(occ + slot / 4) >> ((slot & 3) * 16));
+	k0 += 8 * base;
+	l0 += 8 * base;
+	j = 0;
+	for (uint32_t k = 1; k < 8; k++)
+		j += LE6(k0 + k, l0 + k);
+	return (uint16_t)(WORD(k0 + j) >> 48);
+#undef LE6
+#undef K
 }
 #undef WORD
 

@@ -16,6 +16,7 @@
 
 struct walk {
 	MMDB_s *db;
+	uint64_t visits, max_visits;	/* aliasing bound: a DAG could hide 2^128 paths */
 	struct geo_acc *acc;
 	const char *path;
 	struct diag *d;
@@ -91,6 +92,12 @@ static int walk(struct walk *w, uint32_t node, int depth, u128 value, int bits, 
 		MMDB_search_node_s sn;
 		int rc;
 
+		if (++w->visits > w->max_visits) {
+			diag_add(w->d, "%s: the search tree reaches its %u nodes by more than %llu paths (corrupt or looping aliases)",
+				 w->path, w->db->metadata.node_count, (unsigned long long)w->max_visits);
+			err = -EINVAL;
+			break;
+		}
 		rc = MMDB_read_node(w->db, f.node, &sn);
 		if (rc != MMDB_SUCCESS) {
 			diag_add(w->d, "%s: node %u: %s", w->path, f.node, MMDB_strerror(rc));
@@ -185,7 +192,10 @@ int geo_read_mmdb(struct geo_acc *acc, const char *path, struct diag *d)
 		MMDB_close(&db);
 		return -ENOMEM;
 	}
-	*w = (struct walk){ .db = &db, .acc = acc, .path = path, .d = d };
+	/* MaxMind's IPv6 trees alias the IPv4 subtree twice (::ffff:0:0/96,
+	 * 2002::/16): each node is reached a few times, never more than 8. */
+	*w = (struct walk){ .db = &db, .acc = acc, .path = path, .d = d,
+			    .max_visits = 8ULL * db.metadata.node_count + 1024 };
 	if (db.metadata.ip_version == 4) {
 		err = walk(w, 0, 0, 0, 32, AF_INET);
 	} else if (db.metadata.ip_version == 6) {

@@ -6,12 +6,32 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include "geo_int.h"
 
 /* One bound: a decimal 32-bit integer, or an address. */
 static int parse_bound(const char *s, int *family, u128 *v)
 {
-	struct rp_addr a;
+	struct rp_addr a = { 0 };
+	const char *p = s;
+	uint64_t x = 0;
+
+	/* The common case first: up to 10 digits (strtoull is slower). */
+	while (*p >= '0' && *p <= '9' && p - s < 11)
+		x = x * 10 + (uint64_t)(*p++ - '0');
+	if (!*p && p > s && p - s <= 10 && x <= UINT32_MAX) {
+		*family = AF_INET;
+		*v = x;
+		return 0;
+	}
+	if (strchr(s, ':')) {
+		if (inet_pton(AF_INET6, s, a.addr) != 1)
+			return -EINVAL;
+		a.family = AF_INET6;
+		*family = AF_INET6;
+		*v = geo_addr_to_u128(&a);
+		return 0;
+	}
 
 	if (*s >= '0' && *s <= '9' && !strpbrk(s, ".:")) {
 		char *end;

@@ -155,9 +155,7 @@ int metrics_render(const struct metrics_state *st, FILE *f)
 	render_geo(st, f, ncpu, buf);
 	free(buf);
 	render_state(st, f);
-	/* rempart_site_last_handshake_seconds, rempart_site_rx_bytes_total and
-	 * rempart_site_tx_bytes_total{tenant,site} go here, once the tunnels
-	 * module exports a function that reads the WireGuard peers. */
+	metrics_render_sites(st, f);
 	fprintf(f, "# HELP rempart_reload_total Configuration reloads (SIGHUP), by result.\n"
 		   "# TYPE rempart_reload_total counter\n"
 		   "rempart_reload_total{result=\"success\"} %llu\n"

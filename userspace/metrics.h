@@ -36,4 +36,8 @@ void metrics_stop(struct metrics *m);		/* NULL is fine */
 /* Write the whole exposition text to f (what GET /metrics answers).
  * 0, or -errno on a write error; missing maps only leave their series out. */
 int metrics_render(const struct metrics_state *st, FILE *f);
+/* The rempart_site_* families, from each tenant's WireGuard device through
+ * the tunnels module's backend (metrics_sites.c); a tunnel that cannot be
+ * read leaves its sites out. */
+void metrics_render_sites(const struct metrics_state *st, FILE *f);
 #endif

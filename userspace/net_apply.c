@@ -29,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/rtnetlink.h>
 #include "log.h"
@@ -38,8 +41,9 @@
 #include "net_state.h"
 #include "net_wg.h"
 #include "netlink.h"
+#include "wg.h"
 
-enum undo_kind { U_LINK_DEL, U_WG_DESTROY, U_WG_RESTORE, U_ADDR_DEL, U_ADDR_ADD,
+enum undo_kind { U_LINK_DEL, U_LINK_DOWN, U_WG_DESTROY, U_WG_STOP, U_WG_RESTORE, U_ADDR_DEL, U_ADDR_ADD,
 		 U_ROUTE_DEL, U_ROUTE_ADD, U_RULE_DEL, U_RULE_ADD, U_SYSCTL };
 
 struct undo {
@@ -64,9 +68,31 @@ struct apply {
 	unsigned int changes;
 	struct nl_link *links;
 	size_t n_links;
+	struct nl_route *main_v;	/* the main table (egress copies its defaults) */
+	size_t main_n;
+	uint64_t *fp;			/* per tenant: fingerprint of what it wants */
+	bool *clean;			/* per tenant: same fingerprint as applied, links fine */
 };
 
 static unsigned int last_changes;
+
+/* RP_NET_PROFILE=1: time of each stage on stderr (benchmarks). */
+static void stage(const char *name)
+{
+	static struct timespec last;
+	static int on = -1;
+	struct timespec now;
+
+	if (on < 0)
+		on = getenv("RP_NET_PROFILE") != NULL;
+	if (!on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (name)
+		fprintf(stderr, "net: %-12s %8.2f ms\n", name,
+			(now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6);
+	last = now;
+}
 
 unsigned int net_apply_changes(void)
 {
@@ -91,6 +117,15 @@ static struct undo *journal(struct apply *a, enum undo_kind kind)
 
 static void rollback(struct apply *a)
 {
+	/* Tell every supervisor we started to stop first: they exit in
+	 * parallel instead of one after the other. */
+	for (size_t i = 0; a->wg->start && i < a->n_undo; i++)
+		if (a->undo[i].kind == U_WG_STOP || a->undo[i].kind == U_WG_DESTROY) {
+			int pid = wgs_pid(a->undo[i].ifname, a->cfg->state_dir);
+
+			if (pid > 0)
+				kill(pid, SIGTERM);
+		}
 	while (a->n_undo) {
 		struct undo *u = &a->undo[--a->n_undo];
 
@@ -98,8 +133,14 @@ static void rollback(struct apply *a)
 		case U_LINK_DEL:
 			nl_link_del(&a->nl, u->ifindex);
 			break;
+		case U_LINK_DOWN:
+			nl_link_set_down(&a->nl, u->ifindex);
+			break;
 		case U_WG_DESTROY:
 			a->wg->destroy(u->ifname, a->cfg->state_dir);
+			break;
+		case U_WG_STOP:
+			wgs_stop(u->ifname, a->cfg->state_dir);
 			break;
 		case U_WG_RESTORE:
 			net_wg_make_restore(u->dev);
@@ -240,6 +281,124 @@ static int set_sysctl(struct apply *a, const char *path, const char *want)
 	return 0;
 }
 
+static bool tenant_offers_to(const struct rp_tenant *prov, const struct rp_share *s, size_t consumer);
+
+/* ---- fingerprints: what a tenant wants, in 64 bits ----
+ *
+ * A tenant whose fingerprint equals the one recorded by the last successful
+ * apply, and whose links are present, up and (userspace) supervised, is not
+ * read again: with 100 tunnels of 100 peers and 20,000 routes, reading all
+ * of it costs most of a second, while a one-site change must take less than
+ * 100 ms.  RP_NET_FULL=1 reads and compares everything. */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static uint64_t fnv_list(uint64_t h, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		h = fnv(h, &l->v[i], sizeof(l->v[i]));
+	return fnv(h, &l->n, sizeof(l->n));
+}
+
+static uint64_t tenant_fp(const struct apply *a, size_t i)
+{
+	const struct rp_config *cfg = a->cfg;
+	const struct rp_tenant *t = &cfg->tenants[i];
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv(h, &t->id, sizeof(t->id));
+	h = fnv_str(h, t->tunnel_interface);
+	h = fnv_str(h, t->cloud_interface);
+	h = fnv(h, &t->vlan, sizeof(t->vlan));
+	h = fnv(h, &t->listen_port, sizeof(t->listen_port));
+	h = fnv(h, t->private_key, sizeof(t->private_key));
+	h = fnv(h, &t->egress, sizeof(t->egress));
+	h = fnv_str(h, cfg->uplink);
+	h = fnv_list(h, &t->tunnel_address);
+	h = fnv_list(h, &t->cloud_address);
+	h = fnv_list(h, &t->cloud_prefixes);
+	for (size_t s = 0; s < t->n_sites; s++) {
+		const struct rp_site *st = &t->sites[s];
+
+		h = fnv(h, st->public_key, sizeof(st->public_key));
+		h = fnv(h, &st->has_psk, sizeof(st->has_psk));
+		if (st->has_psk)
+			h = fnv(h, st->psk, sizeof(st->psk));
+		h = fnv_str(h, st->endpoint);
+		h = fnv(h, &st->keepalive, sizeof(st->keepalive));
+		h = fnv_list(h, &st->allowed_ips);
+	}
+	/* Shares both ways put other tenants' routes in this table. */
+	for (size_t p = 0; p < cfg->n_tenants; p++) {
+		const struct rp_tenant *o = &cfg->tenants[p];
+
+		if (p == i)
+			continue;
+		for (size_t k = 0; k < o->n_shares; k++)
+			if (tenant_offers_to(o, &o->shares[k], i)) {
+				h = fnv_str(h, o->cloud_interface);
+				h = fnv(h, &o->vlan, sizeof(o->vlan));
+				h = fnv_list(h, &o->shares[k].to);
+			}
+		for (size_t k = 0; k < t->n_shares; k++)
+			if (tenant_offers_to(t, &t->shares[k], p)) {
+				h = fnv_str(h, o->tunnel_interface);
+				for (size_t s = 0; s < o->n_sites; s++)
+					h = fnv_list(h, &o->sites[s].allowed_ips);
+			}
+	}
+	if (t->egress == RP_EGRESS_NAT)
+		for (size_t k = 0; k < a->main_n; k++)
+			if (!a->main_v[k].dst_len)
+				h = fnv(h, &a->main_v[k], sizeof(a->main_v[k]));
+	/* ifindexes: a link recreated by hand means routes to redo */
+	for (int w = 0; w < 2; w++) {
+		char name[IFNAMSIZ + 8];
+		const struct nl_link *l;
+
+		if (w)
+			net_cloud_ifname(t, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%s", t->tunnel_interface);
+		l = find_link(a, name);
+		h = fnv(h, l ? &l->ifindex : &w, sizeof(int));
+	}
+	return h;
+}
+
+static void compute_clean(struct apply *a)
+{
+	bool full = getenv("RP_NET_FULL") != NULL;
+
+	for (size_t i = 0; i < a->cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &a->cfg->tenants[i];
+		const struct nl_link *tl = find_link(a, t->tunnel_interface), *cl;
+		char name[IFNAMSIZ + 8];
+
+		a->fp[i] = tenant_fp(a, i);
+		net_cloud_ifname(t, name, sizeof(name));
+		cl = find_link(a, name);
+		a->clean[i] = !full && tl && cl && (tl->flags & IFF_UP) && (cl->flags & IFF_UP) &&
+			      tl->mtu == RP_WG_MTU &&
+			      net_state_has(&a->old, "fp %u %016llx", t->id, (unsigned long long)a->fp[i]) &&
+			      (!a->wg->start || wgs_pid(t->tunnel_interface, a->cfg->state_dir) > 0);
+	}
+}
+
 /* ---- preflight: everything that can be checked without changing anything ---- */
 
 static int port_free(uint16_t port, int family)
@@ -259,12 +418,71 @@ static int port_free(uint16_t port, int family)
 	return err;
 }
 
+struct get_job {
+	const struct wg_backend *wg;
+	const char *ifname;
+	wg_device *dev;
+	int err;
+};
+
+static void *get_thread(void *arg)
+{
+	struct get_job *j = arg;
+
+	j->err = j->wg->get(j->ifname, &j->dev);
+	return NULL;
+}
+
+/* Read every existing tunnel at once: each read is a round trip to a
+ * wireguard-go process (or the kernel), and they overlap. */
+static void get_all(struct apply *a, wg_device **cur, int *errs)
+{
+	const struct rp_config *cfg = a->cfg;
+	struct get_job *jobs = calloc(cfg->n_tenants + 1, sizeof(*jobs));
+	pthread_t th[32];
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg->n_tenants; i++)
+		errs[i] = -ENODEV;
+	if (!jobs)
+		return;
+	for (i = 0; i < cfg->n_tenants; i++) {
+		jobs[i].wg = a->wg;
+		jobs[i].ifname = cfg->tenants[i].tunnel_interface;
+		jobs[i].err = -ENODEV;
+	}
+	for (i = 0; i < cfg->n_tenants; i += n) {
+		size_t started = 0;
+
+		n = cfg->n_tenants - i < 32 ? cfg->n_tenants - i : 32;
+		for (size_t k = 0; k < n; k++) {
+			if (!find_link(a, jobs[i + k].ifname) || a->clean[i + k])
+				continue;
+			if (pthread_create(&th[k], NULL, get_thread, &jobs[i + k]))
+				get_thread(&jobs[i + k]);
+			else
+				started |= (size_t)1 << k;
+		}
+		for (size_t k = 0; k < n; k++)
+			if (started & ((size_t)1 << k))
+				pthread_join(th[k], NULL);
+	}
+	for (i = 0; i < cfg->n_tenants; i++) {
+		cur[i] = jobs[i].dev;
+		errs[i] = jobs[i].err;
+	}
+	free(jobs);
+}
+
 static int preflight(struct apply *a, wg_device **cur)
 {
 	const struct rp_config *cfg = a->cfg;
 	char name[IFNAMSIZ + 8], why[256];
-	int err = 0;
+	int err = 0, *errs = calloc(cfg->n_tenants + 1, sizeof(int));
 
+	if (!errs)
+		return -ENOMEM;
+	get_all(a, cur, errs);
 	if (!cfg->uplink || !find_link(a, cfg->uplink)) {
 		diag_add(a->d, "[gateway] uplink: interface '%s' does not exist",
 			 cfg->uplink ? cfg->uplink : "");
@@ -287,9 +505,14 @@ static int preflight(struct apply *a, wg_device **cur)
 				err = -EINVAL;
 			}
 		}
+		if (a->clean[i])
+			continue;
 		if (tl) {
-			int r = a->wg->get(t->tunnel_interface, &cur[i]);
+			int r = errs[i];
 
+			/* Our persistent tun whose wireguard-go is gone: start it. */
+			if (r && a->wg->start && !strcmp(tl->kind, "tun"))
+				r = 0;
 			if (r) {
 				diag_add(a->d, "%s: [tenant] tunnel_interface: '%s' exists and is not a WireGuard device (%s backend: %s)",
 					 t->file ? t->file : t->name, t->tunnel_interface,
@@ -321,6 +544,7 @@ static int preflight(struct apply *a, wg_device **cur)
 			}
 		}
 	}
+	free(errs);
 	return err;
 }
 
@@ -333,26 +557,7 @@ static int ensure_links(struct apply *a, wg_device **cur)
 	bool created = false;
 	int err;
 
-	for (size_t i = 0; i < cfg->n_tenants; i++) {
-		const struct rp_tenant *t = &cfg->tenants[i];
-		struct undo *u;
-
-		if (find_link(a, t->tunnel_interface) && cur[i])
-			continue;
-		err = a->wg->create(t->tunnel_interface, cfg->state_dir, why, sizeof(why));
-		if (err) {
-			diag_add(a->d, "%s: [tenant] tunnel_interface: cannot create '%s': %s",
-				 t->file ? t->file : t->name, t->tunnel_interface, why);
-			return err;
-		}
-		u = journal(a, U_WG_DESTROY);
-		if (!u)
-			return -ENOMEM;
-		snprintf(u->ifname, sizeof(u->ifname), "%s", t->tunnel_interface);
-		net_state_add(&a->st, "link %s wireguard", t->tunnel_interface);
-		created = true;
-		a->changes++;
-	}
+	/* VLAN links first: the cheap failure (no 802.1Q) before any tunnel. */
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
 		const struct nl_link *parent = find_link(a, t->cloud_interface);
@@ -378,6 +583,26 @@ static int ensure_links(struct apply *a, wg_device **cur)
 			u->ifindex = l.ifindex;
 		}
 		net_state_add(&a->st, "link %s vlan", name);
+		created = true;
+		a->changes++;
+	}
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+		struct undo *u;
+
+		if (find_link(a, t->tunnel_interface))
+			continue;
+		err = a->wg->create(t->tunnel_interface, cfg->state_dir, why, sizeof(why));
+		if (err) {
+			diag_add(a->d, "%s: [tenant] tunnel_interface: cannot create '%s': %s",
+				 t->file ? t->file : t->name, t->tunnel_interface, why);
+			return err;
+		}
+		u = journal(a, U_WG_DESTROY);
+		if (!u)
+			return -ENOMEM;
+		snprintf(u->ifname, sizeof(u->ifname), "%s", t->tunnel_interface);
+		net_state_add(&a->st, "link %s wireguard", t->tunnel_interface);
 		created = true;
 		a->changes++;
 	}
@@ -408,16 +633,66 @@ static int ensure_links(struct apply *a, wg_device **cur)
 			a->changes++;
 		}
 		if (!(cl->flags & IFF_UP)) {
+			struct undo *u;
+
 			err = nl_link_set(&a->nl, cl->ifindex, 0, true);
 			if (err) {
 				diag_add(a->d, "tenant %s: cannot set %s up: %s", t->name, name,
 					 nl_strerror(&a->nl, err));
 				return err;
 			}
+			u = journal(a, U_LINK_DOWN);
+			if (!u)
+				return -ENOMEM;
+			u->ifindex = cl->ifindex;
 			a->changes++;
 		}
 	}
 	return refresh_links(a);
+}
+
+/* Userspace backend: start wireguard-go on every tunnel that has none (new,
+ * or its process is gone), all at once, then wait for each.  Done after
+ * addresses and routes: wireguard-go listens to route changes, and 100 of
+ * them woken by each of 20,000 route additions is what makes applies slow. */
+static int start_devices(struct apply *a, wg_device **cur)
+{
+	char why[512];
+	int err;
+
+	if (!a->wg->start)
+		return 0;
+	for (size_t i = 0; i < a->cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &a->cfg->tenants[i];
+		struct undo *u;
+
+		if (cur[i] || a->clean[i])
+			continue;
+		err = a->wg->start(t->tunnel_interface, a->cfg->state_dir, why, sizeof(why));
+		if (err) {
+			diag_add(a->d, "%s: [tenant] tunnel_interface: cannot start wireguard-go on '%s': %s",
+				 t->file ? t->file : t->name, t->tunnel_interface, why);
+			return err;
+		}
+		u = journal(a, U_WG_STOP);
+		if (!u)
+			return -ENOMEM;
+		snprintf(u->ifname, sizeof(u->ifname), "%s", t->tunnel_interface);
+		a->changes++;
+	}
+	for (size_t i = 0; i < a->cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &a->cfg->tenants[i];
+
+		if (cur[i] || a->clean[i])
+			continue;
+		err = a->wg->start_wait(t->tunnel_interface, a->cfg->state_dir, why, sizeof(why));
+		if (err) {
+			diag_add(a->d, "%s: [tenant] tunnel_interface: '%s': %s",
+				 t->file ? t->file : t->name, t->tunnel_interface, why);
+			return err;
+		}
+	}
+	return 0;
 }
 
 static int configure_wg(struct apply *a, wg_device **cur)
@@ -431,6 +706,8 @@ static int configure_wg(struct apply *a, wg_device **cur)
 		unsigned int n = 0;
 		struct undo *u;
 
+		if (a->clean[i])
+			continue;
 		if (!cur[i]) {
 			err = a->wg->get(t->tunnel_interface, &cur[i]);
 			if (err) {
@@ -701,19 +978,27 @@ static int reconcile_routes(struct apply *a)
 	size_t n_have = 0;
 	struct route_set want = { 0 };
 	char buf[160];
-	int err;
+	int err = 0;
 
-	err = nl_route_dump(&a->nl, AF_UNSPEC, 0, &have, &n_have);
-	if (err) {
-		diag_add(a->d, "cannot list routes: %s", nl_strerror(&a->nl, err));
-		return err;
-	}
 	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
 		uint32_t table = RP_TABLE_BASE + a->cfg->tenants[i].id;
-		size_t first;
+		size_t first = 0, last;
 
+		if (a->clean[i]) {
+			net_state_add(&a->st, "table %u", table);
+			continue;
+		}
+		free(have);
+		have = NULL;
+		err = nl_route_dump(&a->nl, AF_UNSPEC, table, &have, &n_have);
+		if (err) {
+			diag_add(a->d, "cannot list the routes of table %u: %s", table,
+				 nl_strerror(&a->nl, err));
+			break;
+		}
+		last = n_have;
 		want.n = 0;
-		err = wanted_routes(a, i, have, n_have, &want);
+		err = wanted_routes(a, i, a->main_v, a->main_n, &want);
 		if (err)
 			break;
 		net_state_add(&a->st, "table %u", table);
@@ -722,8 +1007,8 @@ static int reconcile_routes(struct apply *a)
 			bool present = false;
 			struct undo *u;
 
-			for (size_t h = 0; h < n_have && !present; h++)
-				present = have[h].table == table && nl_route_same(&have[h], &want.v[w]);
+			for (size_t h = first; h < last && !present; h++)
+				present = nl_route_same(&have[h], &want.v[w]);
 			if (present)
 				continue;
 			err = nl_route_add(&a->nl, &want.v[w]);
@@ -745,13 +1030,10 @@ static int reconcile_routes(struct apply *a)
 				a->changes++;
 			}
 		}
-		first = 0;
-		for (size_t h = first; h < n_have && !err; h++) {
+		for (size_t h = first; h < last && !err; h++) {
 			bool wanted = false;
 			struct undo *u;
 
-			if (have[h].table != table)
-				continue;
 			for (size_t w = 0; w < want.n && !wanted; w++)
 				wanted = nl_route_same(&have[h], &want.v[w]);
 			if (wanted)
@@ -795,7 +1077,9 @@ static int remove_stale_tables(struct apply *a, bool journal_it)
 			continue;
 		if (net_state_has(&a->st, "table %u", table))
 			continue;
-		if (!have && (err = nl_route_dump(&a->nl, AF_UNSPEC, 0, &have, &n_have))) {
+		free(have);
+		have = NULL;
+		if ((err = nl_route_dump(&a->nl, AF_UNSPEC, table, &have, &n_have))) {
 			diag_add(a->d, "cannot list routes: %s", nl_strerror(&a->nl, err));
 			return err;
 		}
@@ -964,6 +1248,17 @@ static int remove_stale_links(struct apply *a)
 	char name[64], kind[32];
 	int err = 0;
 
+	/* Signal every supervisor first, so they all stop at once. */
+	for (size_t i = 0; a->wg->start && i < a->old.n; i++) {
+		int pid;
+
+		if (sscanf(a->old.lines[i], "link %63s %31s", name, kind) != 2 ||
+		    strcmp(kind, "wireguard") || net_state_has(&a->st, "%s", a->old.lines[i]))
+			continue;
+		pid = wgs_pid(name, a->cfg->state_dir);
+		if (pid > 0)
+			kill(pid, SIGTERM);
+	}
 	for (size_t i = 0; i < a->old.n; i++) {
 		const struct nl_link *l;
 		int e;
@@ -989,23 +1284,20 @@ static int remove_stale_links(struct apply *a)
 
 /* ---- the supervisor's restore file ---- */
 
-static void write_tunnel_netstate(struct apply *a, const struct rp_tenant *t)
+static void write_tunnel_netstate(struct apply *a, const struct rp_tenant *t,
+				  const struct nl_route *rv, size_t rn)
 {
 	char path[4096], tmp[4200], pbuf[INET6_ADDRSTRLEN + 4], dst[INET6_ADDRSTRLEN];
 	const struct nl_link *tl = find_link(a, t->tunnel_interface);
-	struct nl_route *rv = NULL;
-	size_t rn = 0;
 	FILE *f;
 
-	if (!tl || nl_route_dump(&a->nl, AF_UNSPEC, 0, &rv, &rn))
+	if (!tl)
 		return;
 	snprintf(path, sizeof(path), "%s/wg/%s.net", a->cfg->state_dir, t->tunnel_interface);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "we");
-	if (!f) {
-		free(rv);
+	if (!f)
 		return;
-	}
 	fprintf(f, "mtu %d\n", RP_WG_MTU);
 	for (size_t k = 0; k < t->tunnel_address.n; k++) {
 		prefix_format(&t->tunnel_address.v[k], pbuf, sizeof(pbuf));
@@ -1018,7 +1310,6 @@ static void write_tunnel_netstate(struct apply *a, const struct rp_tenant *t)
 		inet_ntop(rv[k].family, rv[k].dst, dst, sizeof(dst));
 		fprintf(f, "route %s/%u %u %u\n", dst, rv[k].dst_len, rv[k].table, rv[k].metric);
 	}
-	free(rv);
 	if (fclose(f) == 0)
 		rename(tmp, path);
 }
@@ -1101,6 +1392,7 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	int lock, err;
 
 	last_changes = 0;
+	stage(NULL);
 	lock = lock_state(cfg->state_dir, d);
 	if (lock < 0)
 		return lock;
@@ -1116,7 +1408,9 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		goto out;
 	}
 	cur = calloc(cfg->n_tenants + 1, sizeof(*cur));
-	if (!cur) {
+	a.fp = calloc(cfg->n_tenants + 1, sizeof(*a.fp));
+	a.clean = calloc(cfg->n_tenants + 1, sizeof(*a.clean));
+	if (!cur || !a.fp || !a.clean) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -1125,9 +1419,17 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
 		goto out;
 	}
+	err = nl_route_dump(&a.nl, AF_UNSPEC, RT_TABLE_MAIN, &a.main_v, &a.main_n);
+	if (err) {
+		diag_add(d, "cannot list the main routing table: %s", nl_strerror(&a.nl, err));
+		goto out;
+	}
+	compute_clean(&a);
+	stage("start");
 	err = preflight(&a, cur);
 	if (err)
 		goto out;
+	stage("preflight");
 
 	/* Things rempart created and still wants stay recorded as created. */
 	for (size_t i = 0; i < a.old.n; i++)
@@ -1146,17 +1448,36 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	if ((err = set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
 	    (err = set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")))
 		goto fail;
-	if ((err = ensure_links(&a, cur)) || (err = configure_wg(&a, cur)) ||
-	    (err = reconcile_addrs(&a)) || (err = reconcile_routes(&a)) ||
-	    (err = reconcile_rules(&a)))
+	if ((err = ensure_links(&a, cur)))
 		goto fail;
+	stage("links");
+	if ((err = reconcile_addrs(&a)))
+		goto fail;
+	stage("addresses");
+	if ((err = reconcile_routes(&a)))
+		goto fail;
+	stage("routes");
+	if ((err = reconcile_rules(&a)))
+		goto fail;
+	stage("rules");
+	if ((err = start_devices(&a, cur)))
+		goto fail;
+	stage("start");
+	if ((err = configure_wg(&a, cur)))
+		goto fail;
+	stage("wireguard");
 	/* What the config no longer wants. */
 	if ((err = remove_stale_rules(&a)) || (err = remove_stale_tables(&a, true)) ||
 	    (err = remove_stale_addrs(&a)))
 		goto fail;
-	err = nat_apply(cfg, &nat_changed, d);
+	stage("stale");
+	/* No NAT wanted and none made by us: nothing to ask nft. */
+	if (nat_ruleset_nonempty(cfg) || net_state_has(&a.old, "nat") || getenv("RP_NET_FULL"))
+		err = nat_apply(cfg, getenv("RP_NET_FULL") || !net_state_has(&a.old, "nat"),
+				&nat_changed, d);
 	if (err)
 		goto fail;
+	stage("nat");
 	a.changes += nat_changed;
 	if (nat_ruleset_nonempty(cfg))
 		net_state_add(&a.st, "nat");
@@ -1166,10 +1487,23 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		if (!strncmp(a.old.lines[i], "sysctl ", 7))
 			net_state_add(&a.st, "%s", a.old.lines[i]);
 	net_state_add(&a.st, "backend %s", a.wg->name);
-	if (a.wg == &wg_backend_uapi)
-		for (size_t i = 0; i < cfg->n_tenants; i++)
-			write_tunnel_netstate(&a, &cfg->tenants[i]);
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		struct nl_route *rv = NULL;
+		size_t rn = 0;
+
+		/* Now that every link exists: the fingerprint the next apply
+		 * will compute if nothing changes. */
+		a.fp[i] = tenant_fp(&a, i);
+		net_state_add(&a.st, "fp %u %016llx", cfg->tenants[i].id, (unsigned long long)a.fp[i]);
+		if (a.wg != &wg_backend_uapi || a.clean[i])
+			continue;
+		if (!nl_route_dump(&a.nl, AF_UNSPEC, RP_TABLE_BASE + cfg->tenants[i].id, &rv, &rn))
+			write_tunnel_netstate(&a, &cfg->tenants[i], rv, rn);
+		free(rv);
+	}
+	stage("netstate");
 	err = net_state_save(&a.st, cfg->state_dir);
+	stage("save");
 	if (err)
 		diag_add(d, "cannot write %s/net.state: %s (`down` will not know what apply created)",
 			 cfg->state_dir, strerror(-err));
@@ -1186,6 +1520,9 @@ out:
 	}
 	free_journal(&a);
 	free(a.links);
+	free(a.main_v);
+	free(a.fp);
+	free(a.clean);
 	net_state_free(&a.old);
 	net_state_free(&a.st);
 	nl_close(&a.nl);

@@ -29,7 +29,9 @@ int net_tunnel_restore(const char *ifname, const char *state_dir);
  * uplink, per-tenant conntrack zones and marks).  *changed tells whether the
  * kernel was touched.  nat_down removes the table if it exists. */
 #define RP_NFT_TABLE "rempart"
-int nat_apply(const struct rp_config *cfg, bool *changed, struct diag *d);
+/* verify: ask nft whether the table is there even when the recorded
+ * ruleset is unchanged (an nft run costs 10-30 ms). */
+int nat_apply(const struct rp_config *cfg, bool verify, bool *changed, struct diag *d);
 int nat_down(struct diag *d);
 bool nat_present(void);
 /* The ruleset text nat_apply would load ("" when no tenant has egress). */

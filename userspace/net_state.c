@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* net_state.c — the record of what rempart created; see net_state.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +88,18 @@ int net_state_save(const struct net_state *st, const char *state_dir)
 		return err;
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, state_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
+	{
+		/* 0600: it holds fingerprints of key material */
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!f) {
+			err = -errno;
+			if (fd >= 0)
+				close(fd);
+			return err;
+		}
+	}
 	fprintf(f, "# what rempart created; `rempart down` removes exactly this\n");
 	for (size_t i = 0; i < st->n; i++)
 		fprintf(f, "%s\n", st->lines[i]);

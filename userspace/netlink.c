@@ -335,3 +335,16 @@ int nl_link_set(struct nl_ctx *nl, int ifindex, unsigned int mtu, bool up)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	return nl_talk(nl, nlh, NULL, NULL);
 }
+
+int nl_link_set_down(struct nl_ctx *nl, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg_start(nl, buf, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = 0;
+	return nl_talk(nl, nlh, NULL, NULL);
+}

@@ -46,6 +46,7 @@ int nl_link_add_vlan(struct nl_ctx *nl, const char *name, int parent, uint16_t v
 int nl_link_del(struct nl_ctx *nl, int ifindex);
 /* Set the MTU (0: leave) and bring the link up (up) or leave it. */
 int nl_link_set(struct nl_ctx *nl, int ifindex, unsigned int mtu, bool up);
+int nl_link_set_down(struct nl_ctx *nl, int ifindex);
 
 /* Addresses (prefix: the address with its prefix length). */
 struct nl_addr {

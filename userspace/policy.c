@@ -5,7 +5,7 @@
  * the policy mentions is an item tagged with what it means (a zone, a flag,
  * a rule's `from` group or `to`).  Items sorted by address then length are
  * walked with a stack, so each prefix inherits the state of its nearest
- * ancestor: the LPM entry of a prefix says everything about the addresses
+ * ancestor: the entry (atom) of a prefix says everything about the addresses
  * for which it is the longest match.  Rule `from` sets and `to` chains are
  * interned into classes; a (source class, destination class) pair that
  * shares a rule gets a port table with the first matching rule in
@@ -17,60 +17,7 @@
 #include <string.h>
 #include "policy.h"
 #include "log.h"
-#include "policy_hmap.h"
-
-#define WORK_BUDGET 400000000ULL	/* candidate checks before giving up */
-
-enum tag {
-	TG_ZSITE, TG_ZCLOUD, TG_ZGW, TG_ZSHARE, TG_ALLOW_FROM, TG_FROM, TG_TO,
-	TG_MGMT, TG_SITE_OWNER, TG_OWNER,
-};
-
-struct item {
-	struct rp_prefix p;	/* host bits cleared */
-	uint8_t tag;
-	uint32_t a, b, c;
-};
-
-struct nstate {
-	struct rp_prefix p;
-	struct rp_atom v;
-	uint32_t zorder;
-};
-
-/* Source classes: full sorted sets of `from` groups.  Destination classes:
- * (parent, rules at this prefix in file order) chains. */
-struct tctx {
-	const struct rp_config *cfg;
-	struct rp_policy *out;
-	struct diag *d;
-	unsigned tid;
-	const struct rp_tenant *t;
-	struct item *items;
-	size_t n_items, cap_items;
-	uint32_t *rule_group, *rule_id;
-	size_t n_groups;
-	struct hmap sc_map, dc_map;
-	uint32_t **sc_set; uint32_t *sc_n; uint8_t *sc_fam; size_t n_sc, cap_sc;
-	uint32_t *dc_parent; uint32_t **dc_rules; uint32_t *dc_n; uint8_t *dc_fam; size_t n_dc, cap_dc;
-	unsigned long long work;
-};
-
-#define GROW(arr, n, cap)                                                   \
-	({                                                                  \
-		int _e = 0;                                                 \
-		if ((n) >= (cap)) {                                         \
-			size_t _nc = (cap) ? (cap) * 2 : 64;                \
-			void *_p = realloc((arr), _nc * sizeof(*(arr)));    \
-			if (_p) {                                           \
-				(arr) = _p;                                 \
-				(cap) = _nc;                                \
-			} else {                                            \
-				_e = -ENOMEM;                               \
-			}                                                   \
-		}                                                           \
-		_e;                                                         \
-	})
+#include "policy_int.h"
 
 static unsigned bits_of(uint8_t family)
 {
@@ -153,13 +100,6 @@ static bool is_ancestor(const struct rp_prefix *anc, const struct rp_prefix *p)
 		return false;
 	memcpy(a.addr, p->addr, 16);
 	return prefix_contains(anc, &a);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* Intern the source class "parent's groups + these" for family fam. */
@@ -252,34 +192,15 @@ static int intern_dst(struct tctx *x, uint8_t fam, uint32_t parent, const uint32
 
 static int emit(struct tctx *x, const struct nstate *st)
 {
-	struct rp_policy *o = x->out;
-	unsigned len = st->p.len;
+	struct pent *e;
 
-	if (st->p.family == AF_INET) {
-		struct pol_lpm4 *e;
-
-		if (GROW(o->lpm4, o->n_lpm4, o->cap_lpm4))
-			return -ENOMEM;
-		e = &o->lpm4[o->n_lpm4++];
-		memset(e, 0, sizeof(*e));
-		e->k.prefixlen = RP_LPM_HDR_BITS + len;
-		e->k.slot = o->slot;
-		e->k.tenant = x->tid;
-		memcpy(e->k.addr, st->p.addr, 4);
-		e->v = st->v;
-	} else {
-		struct pol_lpm6 *e;
-
-		if (GROW(o->lpm6, o->n_lpm6, o->cap_lpm6))
-			return -ENOMEM;
-		e = &o->lpm6[o->n_lpm6++];
-		memset(e, 0, sizeof(*e));
-		e->k.prefixlen = RP_LPM_HDR_BITS + len;
-		e->k.slot = o->slot;
-		e->k.tenant = x->tid;
-		memcpy(e->k.addr, st->p.addr, 16);
-		e->v = st->v;
-	}
+	if (GROW(x->ents, x->n_ents, x->cap_ents))
+		return -ENOMEM;
+	e = &x->ents[x->n_ents];
+	e->p = st->p;
+	if (atom_id(x, &st->v, &e->atom))
+		return diag_count(x->d) ? -E2BIG : -ENOMEM;
+	x->n_ents++;
 	return 0;
 }
 
@@ -402,265 +323,7 @@ static int walk_family(struct tctx *x, uint8_t family)
 			return err;
 		stack[depth++] = st;
 	}
-	return 0;
-}
-
-/* ---- rule tables --------------------------------------------------------- */
-
-struct cand {
-	enum rp_proto proto;
-	const struct rp_port_list *ports;
-	uint8_t act;
-	uint32_t rule;
-};
-
-static bool cand_pcls(const struct cand *c, int pcls)
-{
-	bool ports = c->ports->n > 0;
-
-	switch (pcls) {
-	case RP_PC_TCP: return c->proto == RP_PROTO_ANY || c->proto == RP_PROTO_TCP;
-	case RP_PC_UDP: return c->proto == RP_PROTO_ANY || c->proto == RP_PROTO_UDP;
-	case RP_PC_ICMP: return !ports && (c->proto == RP_PROTO_ANY || c->proto == RP_PROTO_ICMP);
-	default: return !ports && c->proto == RP_PROTO_ANY;
-	}
-}
-
-static bool cand_covers(const struct cand *c, uint32_t port)
-{
-	if (!c->ports->n)
-		return true;
-	for (size_t i = 0; i < c->ports->n; i++)
-		if (port >= c->ports->v[i].lo && port <= c->ports->v[i].hi)
-			return true;
-	return false;
-}
-
-/* Segments of the first-match table for pcls; *nseg 0 when nothing matches. */
-static int build_segs(struct tctx *x, const struct cand *cs, size_t n, int pcls,
-		      struct rp_seg *seg, size_t *nseg, const char *what)
-{
-	uint32_t *b = NULL;
-	size_t nb = 0, cap = 1, ns = 0, last = n;
-	bool any = false;
-	int err = 0;
-
-	*nseg = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!cand_pcls(&cs[i], pcls))
-			continue;
-		cap += 2 * cs[i].ports->n;
-		if (!cs[i].ports->n) {
-			last = i + 1;
-			break;
-		}
-	}
-	if (pcls == RP_PC_ICMP || pcls == RP_PC_OTHER) {
-		for (size_t i = 0; i < last; i++)
-			if (cand_pcls(&cs[i], pcls)) {
-				seg[0] = (struct rp_seg){ .lo = 0, .act = cs[i].act, .rule = cs[i].rule };
-				*nseg = 1;
-				break;
-			}
-		return 0;
-	}
-	b = malloc(cap * sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	b[nb++] = 0;
-	for (size_t i = 0; i < last; i++) {
-		if (!cand_pcls(&cs[i], pcls))
-			continue;
-		for (size_t k = 0; k < cs[i].ports->n; k++) {
-			b[nb++] = cs[i].ports->v[k].lo;
-			if (cs[i].ports->v[k].hi < 65535)
-				b[nb++] = cs[i].ports->v[k].hi + 1;
-		}
-	}
-	qsort(b, nb, sizeof(*b), cmp_u32);
-	for (size_t i = 0; i < nb; i++) {
-		struct rp_seg s = { .lo = b[i] };
-
-		if (i && b[i] == b[i - 1])
-			continue;
-		for (size_t k = 0; k < last; k++) {
-			x->work++;
-			if (cand_pcls(&cs[k], pcls) && cand_covers(&cs[k], b[i])) {
-				s.act = cs[k].act;
-				s.rule = cs[k].rule;
-				break;
-			}
-		}
-		if (s.act)
-			any = true;
-		if (ns && seg[ns - 1].act == s.act && seg[ns - 1].rule == s.rule)
-			continue;
-		if (ns == RP_SEGS_MAX) {
-			diag_add(x->d, "%s: more than %d distinct port ranges for one source/destination pair",
-				 what, RP_SEGS_MAX);
-			err = -E2BIG;
-			goto out;
-		}
-		seg[ns++] = s;
-	}
-	if (any)
-		*nseg = ns;
-out:
-	free(b);
-	return err;
-}
-
-static int add_table(struct tctx *x, int kind, uint16_t tenant, uint32_t sc, uint32_t dc,
-		     const struct cand *cs, size_t n, const char *what)
-{
-	struct rp_policy *o = x->out;
-	struct rp_seg seg[RP_SEGS_MAX];
-
-	for (int pc = 0; pc < RP_PC__COUNT; pc++) {
-		struct pol_rule *r;
-		size_t ns;
-		int err = build_segs(x, cs, n, pc, seg, &ns, what);
-
-		if (err)
-			return err;
-		if (!ns)
-			continue;
-		if (GROW(o->rules, o->n_rules, o->cap_rules))
-			return -ENOMEM;
-		while (o->n_segs + ns > o->cap_segs) {
-			size_t nc = o->cap_segs ? o->cap_segs * 2 : 1024;
-			void *p = realloc(o->segs, nc * sizeof(*o->segs));
-
-			if (!p)
-				return -ENOMEM;
-			o->segs = p;
-			o->cap_segs = nc;
-		}
-		r = &o->rules[o->n_rules++];
-		memset(r, 0, sizeof(*r));
-		r->k.slot = o->slot;
-		r->k.kind = kind;
-		r->k.pcls = pc;
-		r->k.tenant = tenant;
-		r->k.src_class = sc;
-		r->k.dst_class = dc;
-		r->n = ns;
-		r->off = o->n_segs;
-		memcpy(o->segs + o->n_segs, seg, ns * sizeof(*seg));
-		o->n_segs += ns;
-	}
-	return 0;
-}
-
-static bool set_has(const uint32_t *set, size_t n, uint32_t g)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (set[mid] == g)
-			return true;
-		if (set[mid] < g)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-/* Every (source class, destination class) pair sharing a rule. */
-static int build_pairs(struct tctx *x)
-{
-	const struct rp_tenant *t = x->t;
-	uint32_t **g_sc = NULL, *g_n = NULL, *stamp = NULL, *L = NULL;
-	struct cand *cs = NULL;
-	size_t Lcap = 0;
-	char what[64];
-	int err = 0;
-
-	snprintf(what, sizeof(what), "tenant %s", t->name);
-	g_sc = calloc(x->n_groups + 1, sizeof(*g_sc));
-	g_n = calloc(x->n_groups + 1, sizeof(*g_n));
-	stamp = calloc(x->n_sc + 1, sizeof(*stamp));
-	cs = malloc((t->n_rules + 1) * sizeof(*cs));
-	if (!g_sc || !g_n || !stamp || !cs) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t sc = 1; sc < x->n_sc; sc++)
-		for (size_t k = 0; k < x->sc_n[sc]; k++) {
-			uint32_t g = x->sc_set[sc][k];
-			uint32_t *p = realloc(g_sc[g], (g_n[g] + 1) * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				goto out;
-			}
-			g_sc[g] = p;
-			p[g_n[g]++] = sc;
-		}
-	for (size_t dc = 1; dc < x->n_dc; dc++) {
-		size_t nL = 0;
-
-		for (uint32_t c = dc; c; c = x->dc_parent[c]) {
-			if (nL + x->dc_n[c] > Lcap) {
-				size_t nc = (nL + x->dc_n[c]) * 2;
-				uint32_t *p = realloc(L, nc * sizeof(*L));
-
-				if (!p) {
-					err = -ENOMEM;
-					goto out;
-				}
-				L = p;
-				Lcap = nc;
-			}
-			memcpy(L + nL, x->dc_rules[c], x->dc_n[c] * sizeof(*L));
-			nL += x->dc_n[c];
-		}
-		for (size_t i = 0; i < nL; i++) {
-			uint32_t g = x->rule_group[L[i]];
-
-			for (size_t k = 0; k < g_n[g]; k++) {
-				uint32_t sc = g_sc[g][k];
-				size_t nc = 0;
-
-				if (stamp[sc] == dc || x->sc_fam[sc] != x->dc_fam[dc])
-					continue;
-				stamp[sc] = dc;
-				for (size_t j = 0; j < nL; j++) {
-					const struct rp_rule *r = &t->rules[L[j]];
-
-					x->work++;
-					if (!set_has(x->sc_set[sc], x->sc_n[sc], x->rule_group[L[j]]))
-						continue;
-					cs[nc++] = (struct cand){ r->proto, &r->ports,
-								  r->allow ? RP_ACT_ALLOW : RP_ACT_DENY,
-								  x->rule_id[L[j]] };
-					if (nc > t->n_rules)
-						break;
-				}
-				err = add_table(x, RP_RK_RULES, x->tid, sc, dc, cs, nc, what);
-				if (err)
-					goto out;
-				if (x->work > WORK_BUDGET) {
-					diag_add(x->d, "%s: rules too entangled to compile (more than %llu steps)",
-						 what, WORK_BUDGET);
-					err = -E2BIG;
-					goto out;
-				}
-			}
-		}
-	}
-out:
-	for (size_t g = 0; g_sc && g <= x->n_groups; g++)
-		free(g_sc[g]);
-	free(g_sc);
-	free(g_n);
-	free(stamp);
-	free(L);
-	free(cs);
-	return err;
+	return build_trie(x, x->root[family == AF_INET6]);
 }
 
 static void tctx_free(struct tctx *x)
@@ -674,6 +337,7 @@ static void tctx_free(struct tctx *x)
 	hmap_free(&x->sc_map);
 	hmap_free(&x->dc_map);
 	free(x->items);
+	free(x->ents);
 	free(x->rule_group);
 	free(x->rule_id);
 	memset(x, 0, sizeof(*x));
@@ -710,10 +374,11 @@ static int name_rule(struct rp_policy *o, const char *tenant, const char *name, 
 }
 
 static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t *share_gid,
-			  struct rp_policy *o, struct diag *d)
+			  struct rp_policy *o, struct hmap *atoms, struct diag *d)
 {
 	const struct rp_tenant *t = &cfg->tenants[ti];
-	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = t->id, .t = t };
+	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = t->id, .t = t, .atom_map = atoms,
+			  .root = { &o->tenants[ti].v.root4, &o->tenants[ti].v.root6 } };
 	struct hmap groups = { 0 };
 	uint32_t order = 0;
 	int err = -ENOMEM;
@@ -785,9 +450,12 @@ out:
 }
 
 /* Tenant 0: management prefixes, every tenant's networks and site prefixes. */
-static int compile_gateway(const struct rp_config *cfg, struct rp_policy *o, struct diag *d)
+static int compile_gateway(const struct rp_config *cfg, struct rp_policy *o, struct hmap *atoms,
+			   struct diag *d)
 {
-	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = RP_TENANT_GATEWAY };
+	struct pol_tenant *g0 = &o->tenants[o->n_tenants - 1];	/* compile_tables put it last */
+	struct tctx x = { .cfg = cfg, .out = o, .d = d, .tid = RP_TENANT_GATEWAY, .atom_map = atoms,
+			  .root = { &g0->v.root4, &g0->v.root6 } };
 	int err = -ENOMEM;
 
 	if (add_list(&x, &cfg->mgmt_allow_from, TG_MGMT, 0, 0, 0))
@@ -852,7 +520,7 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 		g->mgmt_ports[i].lo = cfg->mgmt_tcp_ports.v[i].lo;
 		g->mgmt_ports[i].hi = cfg->mgmt_tcp_ports.v[i].hi;
 	}
-	o->tenants = calloc(cfg->n_tenants + 1, sizeof(*o->tenants));
+	o->tenants = calloc(cfg->n_tenants + 2, sizeof(*o->tenants));
 	o->ports = calloc(cfg->n_tenants + 1, sizeof(*o->ports));
 	if (!o->tenants || !o->ports)
 		return -ENOMEM;
@@ -887,6 +555,8 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 		if (ifi && add_iface(o, ifi, 0, RP_HOOK_TUNNEL_IN, t->id))
 			return -ENOMEM;
 	}
+	/* tenant 0 of the slot: only the roots of the gateway-wide tries */
+	o->tenants[o->n_tenants++].key = o->slot * (RP_TENANT_ID_MAX + 1) + RP_TENANT_GATEWAY;
 	return 0;
 }
 
@@ -894,6 +564,7 @@ int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn
 		   void *arg, struct rp_policy *out, struct diag *d)
 {
 	struct diag warn = { 0 };
+	struct hmap atoms = { 0 };
 	uint32_t *share_gid = NULL, *share_rid = NULL;
 	size_t n_shares = 0;
 	int err;
@@ -908,6 +579,10 @@ int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn
 	share_rid = calloc(n_shares + 1, sizeof(*share_rid));
 	err = -ENOMEM;
 	if (!share_gid || !share_rid)
+		goto out;
+	/* interfaces, ports, tenant entries (the tries put their roots there) */
+	err = compile_tables(cfg, out, ifindex, arg, &warn);
+	if (err)
 		goto out;
 	/* shares: an id and a port table each */
 	for (size_t ti = 0, k = 0; ti < cfg->n_tenants; ti++) {
@@ -929,15 +604,13 @@ int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn
 		}
 	}
 	for (size_t ti = 0; ti < cfg->n_tenants; ti++) {
-		err = compile_tenant(cfg, ti, share_gid, out, d);
+		err = compile_tenant(cfg, ti, share_gid, out, &atoms, d);
 		if (err)
 			goto out;
 	}
-	err = compile_gateway(cfg, out, d);
-	if (err)
-		goto out;
-	err = compile_tables(cfg, out, ifindex, arg, &warn);
+	err = compile_gateway(cfg, out, &atoms, d);
 out:
+	hmap_free(&atoms);
 	for (size_t i = 0; i < warn.n; i++)
 		pr_warn("%s", warn.msgs[i]);
 	diag_free(&warn);
@@ -957,8 +630,8 @@ void policy_rule_val(const struct rp_policy *p, const struct pol_rule *r, struct
 
 void policy_free(struct rp_policy *p)
 {
-	free(p->lpm4);
-	free(p->lpm6);
+	free(p->nodes);
+	free(p->atoms);
 	free(p->rules);
 	free(p->segs);
 	free(p->tenants);

@@ -6,7 +6,8 @@
  * prefix the policy mentions becomes one LPM entry (an "atom") whose value
  * folds in everything the shorter prefixes above it say; rule decisions are
  * tables keyed by (tenant, source class, destination class, protocol class)
- * holding sorted destination-port segments.  The cost per packet does not
+ * holding sorted destination-port segments.  Address lookups are multibit
+ * tries (bpf/rempart_abi.h), built here with the prefixes expanded.  The cost per packet does not
  * depend on the number of rules.
  */
 #ifndef REMPART_POLICY_H
@@ -17,8 +18,6 @@
 #include "diag.h"
 #include "rempart_abi.h"
 
-struct pol_lpm4 { struct rp_lpm4_key k; struct rp_atom v; };
-struct pol_lpm6 { struct rp_lpm6_key k; struct rp_atom v; };
 struct pol_rule { struct rp_rule_key k; uint32_t n, off; };	/* segments in segs[off..off+n) */
 struct pol_tenant { uint32_t key; struct rp_tenant_cfg v; };
 struct pol_iface { struct rp_iface_key k; struct rp_iface_val v; };
@@ -26,8 +25,8 @@ struct pol_port { struct rp_port_key k; struct rp_port_val v; };
 
 struct rp_policy {
 	unsigned slot;
-	struct pol_lpm4 *lpm4; size_t n_lpm4;
-	struct pol_lpm6 *lpm6; size_t n_lpm6;
+	uint32_t *nodes; size_t n_nodes;	/* trie nodes of this slot, local ids (x RP_NODE_STRIDE) */
+	struct rp_atom *atoms; size_t n_atoms;	/* local ids; 0 unused */
 	struct pol_rule *rules; size_t n_rules;
 	struct rp_seg *segs; size_t n_segs;
 	struct pol_tenant *tenants; size_t n_tenants;
@@ -36,7 +35,7 @@ struct rp_policy {
 	struct pol_port *ports; size_t n_ports;
 	char **rule_names; size_t n_rule_names;	/* rule id - 1 -> "tenant/rule" */
 	/* growth bookkeeping */
-	size_t cap_lpm4, cap_lpm6, cap_rules, cap_segs, cap_ifaces;
+	size_t cap_nodes, cap_atoms, cap_rules, cap_segs, cap_ifaces;
 };
 
 /* Interface name -> ifindex, 0 when the interface does not exist. */

@@ -18,10 +18,17 @@
 
 struct wg_backend {
 	const char *name;		/* "kernel" | "wireguard-go" (status's "backend") */
-	/* Create the device IFNAME (no config yet).  state_dir: where the
-	 * userspace backend keeps its supervisor's pid and log. */
+	/* Create the link IFNAME, no WireGuard configuration yet (userspace: a
+	 * persistent tun device that wireguard-go attaches to later, so that
+	 * addresses and routes can be set before any wireguard-go listens to
+	 * route changes, and stay when it dies). */
 	int (*create)(const char *ifname, const char *state_dir, char *why, size_t whylen);
-	/* Remove it (and for userspace stop its supervisor). */
+	/* NULL for the kernel.  Userspace: start the supervisor and
+	 * wireguard-go on the link (start returns at once; start_wait waits
+	 * until the device answers, so many start in parallel). */
+	int (*start)(const char *ifname, const char *state_dir, char *why, size_t whylen);
+	int (*start_wait)(const char *ifname, const char *state_dir, char *why, size_t whylen);
+	/* Stop wireguard-go (userspace) and remove the link. */
 	int (*destroy)(const char *ifname, const char *state_dir);
 	int (*get)(const char *ifname, wg_device **dev);
 	int (*set)(wg_device *dev);
@@ -44,8 +51,13 @@ int wg_uapi_get(const char *ifname, wg_device **dev);
 int wg_uapi_set(wg_device *dev);
 bool wg_uapi_alive(const char *ifname);		/* the socket answers */
 
+/* A persistent tun device IFNAME (what wireguard-go attaches to). */
+int wg_tun_create(const char *ifname);
+
 /* Supervisor (wg_supervise.c). */
 int wgs_start(const char *ifname, const char *state_dir, char *why, size_t whylen);
+int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whylen);	/* no wait */
+int wgs_wait(const char *ifname, const char *state_dir, char *why, size_t whylen);
 int wgs_stop(const char *ifname, const char *state_dir);
 int wgs_pid(const char *ifname, const char *state_dir);	/* > 0, or -ENOENT / -ESRCH */
 void wgs_notify(const char *ifname, const char *state_dir);

@@ -31,7 +31,7 @@
 #include "wg.h"
 
 #define WG_GO_BIN "wireguard-go"
-#define START_TIMEOUT_MS 5000
+#define START_TIMEOUT_MS 30000	/* a hundred starting at once on two cores */
 
 extern char **environ;
 
@@ -123,14 +123,13 @@ static bool device_ready(const char *ifname)
 	return ok;
 }
 
-int wgs_start(const char *ifname, const char *state_dir, char *why, size_t whylen)
+int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whylen)
 {
 	char dir[4096], envbuf[2][4200], logpath[4096], pidpath[4096];
 	char *argv[] = { "rempart-wg-supervise", (char *)ifname, NULL };
 	char **envp = NULL;
 	size_t n = 0;
 	pid_t child;
-	long deadline;
 	int err, status;
 
 	if (wgs_pid(ifname, state_dir) > 0 && device_ready(ifname))
@@ -191,7 +190,15 @@ int wgs_start(const char *ifname, const char *state_dir, char *why, size_t whyle
 	}
 	free(envp);
 	waitpid(child, &status, 0);
+	return 0;
+}
 
+int wgs_wait(const char *ifname, const char *state_dir, char *why, size_t whylen)
+{
+	char logpath[4096];
+	long deadline;
+
+	wg_path(logpath, sizeof(logpath), state_dir, ifname, "log");
 	deadline = now_ms() + START_TIMEOUT_MS;
 	while (now_ms() < deadline) {
 		int pid = wgs_pid(ifname, state_dir);
@@ -205,6 +212,13 @@ int wgs_start(const char *ifname, const char *state_dir, char *why, size_t whyle
 	wgs_stop(ifname, state_dir);
 	snprintf(why, whylen, "wireguard-go did not start (see %s)", logpath);
 	return -ETIMEDOUT;
+}
+
+int wgs_start(const char *ifname, const char *state_dir, char *why, size_t whylen)
+{
+	int err = wgs_spawn(ifname, state_dir, why, whylen);
+
+	return err ? err : wgs_wait(ifname, state_dir, why, whylen);
 }
 
 int wgs_stop(const char *ifname, const char *state_dir)

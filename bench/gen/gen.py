@@ -194,7 +194,7 @@ action = allow
             # to: a /24 or a /28 of the cloud (never 10.i.200.0/24 for t001)
             third = rnd.randint(1, 199)
             if rnd.random() < 0.8:
-                to = '10.%d.%d.0/24, fd00:%s:%x::/64' % (i, third, hexi(i), third)
+                to = '10.%d.%d.0/24, fd00:%s:0:%x::/64' % (i, third, hexi(i), third)
             else:
                 to = '10.%d.%d.%d/28' % (i, third, 16 * rnd.randint(0, 15))
             proto = rnd.choice(['tcp', 'tcp', 'udp', 'icmp', 'any'])

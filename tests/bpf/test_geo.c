@@ -178,6 +178,37 @@ out:
 	diag_free(&d);
 }
 
+/* Every IPv6 range with a bound inside a /64 (where the high 64 bits alone
+ * cannot decide): lo, hi, lo-1, hi+1 through BPF. */
+static void unaligned6(struct geo_probe *skel, const struct geo_db *db)
+{
+	struct geo_image img = { 0 };
+	struct diag d = { 0 };
+	unsigned bad = 0, count = 0, ranges = 0;
+	const u128 m64 = ((u128)1 << 64) - 1;
+
+	if (geo_image_build(db, &img, &d)) {
+		tap_result(0, "tor: build the image");
+		return;
+	}
+	for (size_t i = 0; i < db->n6; i++) {
+		u128 lo = db->v6[i].lo, hi = db->v6[i].hi;
+
+		if (!(lo & m64) && (hi & m64) == m64)
+			continue;
+		ranges++;
+		check_one(skel, db, &img, AF_INET6, lo, &bad, "tor-unaligned");
+		check_one(skel, db, &img, AF_INET6, hi, &bad, "tor-unaligned");
+		check_one(skel, db, &img, AF_INET6, lo - 1, &bad, "tor-unaligned");
+		check_one(skel, db, &img, AF_INET6, hi + 1, &bad, "tor-unaligned");
+		count += 4;
+	}
+	tap_result(!bad && ranges > 0, "tor: all %u IPv6 ranges with a bound inside a /64: %u boundaries, BPF == binary search (%u differ)",
+		   ranges, count, bad);
+	geo_image_free(&img);
+	diag_free(&d);
+}
+
 static int load_cfg(struct geo_db *db, const char *v4, const char *v6, enum rp_geo_format fmt,
 		    struct diag *d)
 {
@@ -218,6 +249,7 @@ static void tor_full(struct geo_probe *skel)
 	naive_check(&db, "/usr/share/tor/geoip", AF_INET, 300);
 	naive_check(&db, "/usr/share/tor/geoip6", AF_INET6, 300);
 	compare_db(skel, &db, "tor", 10000, 1000);
+	unaligned6(skel, &db);
 out:
 	geo_free(&db);
 	diag_free(&d);

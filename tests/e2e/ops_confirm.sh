@@ -3,16 +3,20 @@
 # itself when no confirm comes (also when the applying process is gone, and
 # when the timer itself died: `rempart run` re-arms it).
 #
-#   netns opcfN:  opcfuN ══ opcfpN (veth, the uplink)      private bpffs
+#   netns opcfN (private bpffs)                 netns opcpN (the operator)
+#   opcfuN 198.51.100.1 (uplink) ═══ veth ═══ opcfpN 198.51.100.2
+#     socat TCP-LISTEN:22 (management)  ◄─── nc 198.51.100.1 22
 #   test_op_confirm apply CFG [SECONDS]  ─ the call sequence of confirm.h
 #   rempart confirm --rollback-at …      ─ the detached timer (setsid)
+# The last part is SPEC's case: `rempart apply --confirm` with a config that
+# cuts the operator's management path, which comes back by itself.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 . tests/e2e/ops_lib.sh
 op_private_bpffs "$0" "$@"
 APPLY=$BUILD/tests/unit/test_op_confirm
-NS=opcf$$
+NS=opcf$$ PE=opcp$$
 T=$(mktemp -d /tmp/op_confirm.XXXXXX)
 S=$T/state
 export REMPART
@@ -20,17 +24,21 @@ export REMPART
 cleanup() {
 	[ -n "${run_pid:-}" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
 	for f in "$S"/confirm/timer.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+	[ -n "${srv_pid:-}" ] && kill "$srv_pid" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
+	ip netns del "$PE" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
 in_ns() { nsenter --net=/run/netns/"$NS" "$@"; }
 
-ip netns add "$NS" || { skip "ops_confirm: cannot create a network namespace"; exit 0; }
-ip -n "$NS" link add opcfu$$ type veth peer name opcfp$$
+ip netns add "$NS" && ip netns add "$PE" || { skip "ops_confirm: cannot create network namespaces"; exit 0; }
+ip link add opcfu$$ netns "$NS" type veth peer name opcfp$$ netns "$PE"
+ip -n "$NS" addr add 198.51.100.1/24 dev opcfu$$
+ip -n "$PE" addr add 198.51.100.2/24 dev opcfp$$
 ip -n "$NS" link set lo up
 ip -n "$NS" link set opcfu$$ up
-ip -n "$NS" link set opcfp$$ up
+ip -n "$PE" link set opcfp$$ up
 mkdir -p "$T/tenants.d"
 
 # write_cfg PORT: a config whose management port tells the versions apart.
@@ -49,8 +57,11 @@ ipv6 = /usr/share/tor/geoip6
 format = tor
 
 [management]
-allow_from = 192.0.2.0/24
+allow_from = 192.0.2.0/24, 198.51.100.2/32
 tcp_ports = $1
+
+[metrics]
+listen = 127.0.0.1:19544
 EOF
 }
 mgmt_port() { awk -F' *= *' '/^tcp_ports/{print $2}' "$1"; }
@@ -76,7 +87,7 @@ check "ops_confirm: the timer is detached: another session, parent init ($tp)" \
 		 [ \"\$(ps -o ppid= -p ${tp:-0} | tr -d ' ')\" != $$ ]"
 check "ops_confirm: the new configuration is in place before the deadline" \
 	test "$(mgmt_port "$T/rempart.ini")" = 2222
-wait_for 10 bash -c "! test -f '$S/confirm/token'"
+wait_for 40 bash -c "! test -f '$S/confirm/token'"
 check "ops_confirm: no confirm: the rollback happened by itself" bash -c "! test -f '$S/confirm/token'"
 check "ops_confirm: the previous configuration is back in place" \
 	test "$(mgmt_port "$T/rempart.ini")" = 22
@@ -91,6 +102,28 @@ if [ -n "$gen0" ]; then
 else
 	skip "ops_confirm: rollback re-applies the dataplane policy: dataplane not in this build"
 fi
+
+# --- under systemd (INVOCATION_ID set): a transient timer unit ------------
+# A stand-in systemd-run records its arguments and runs the command after
+# `--` detached, as the transient service would.
+cat >"$T/systemd-run" <<'EOF'
+#!/bin/bash
+printf '%s\n' "$@" >"$(dirname "$0")/systemd-run.args"
+while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done
+shift
+setsid "$@" </dev/null >/dev/null 2>&1 &
+EOF
+chmod +x "$T/systemd-run"
+write_cfg 2100
+in_ns "$APPLY" apply "$T" 2>"$T/err"
+write_cfg 2111
+INVOCATION_ID=op-test RP_SYSTEMD_RUN=$T/systemd-run in_ns "$APPLY" apply "$T" 2 2>"$T/err"
+check "ops_confirm: under systemd the timer is a transient unit (systemd-run --unit rempart-rollback-… --on-calendar @…)" \
+	bash -c "grep -qx -- '--unit' '$T/systemd-run.args' && grep -q '^rempart-rollback-' '$T/systemd-run.args' &&
+		 grep -qx -- '--on-calendar' '$T/systemd-run.args' && grep -qx '@[0-9]*' '$T/systemd-run.args' &&
+		 grep -qx -- '--rollback-at' '$T/systemd-run.args'"
+wait_for 40 bash -c "! test -f '$S/confirm/token'"
+check "ops_confirm: ...and that timer rolls back by itself" test "$(mgmt_port "$T/rempart.ini")" = 2100
 
 # --- confirm keeps it ----------------------------------------------------
 write_cfg 2200
@@ -115,37 +148,45 @@ write_cfg 2300
 in_ns "$APPLY" apply "$T" 5 2>"$T/err"
 tp=$(timer_pid)
 kill -9 "$tp"
-cat >>"$T/rempart.ini" <<EOF
-
-[metrics]
-listen = 127.0.0.1:19544
-EOF
 nsenter --net=/run/netns/"$NS" "$REMPART" -c "$T" run 2>"$T/run.err" &
 run_pid=$!
-if wait_for 10 in_ns curl -sf -o /dev/null http://127.0.0.1:19544/metrics; then
+if wait_for 40 in_ns curl -sf -o /dev/null http://127.0.0.1:19544/metrics; then
 	check "ops_confirm: run re-armed the rollback whose timer was killed" \
 		grep -q 'pending without its timer; re-armed' "$T/run.err"
-	wait_for 10 bash -c "! test -f '$S/confirm/token'"
+	wait_for 40 bash -c "! test -f '$S/confirm/token'"
 	check "ops_confirm: ...and the rollback happened at the deadline" \
 		test "$(mgmt_port "$T/rempart.ini")" = 2200
-	# The restored config has no [metrics]: the reload (SIGHUP) stops the listener.
 	check "ops_confirm: the rollback made the running daemon reload" \
-		wait_for 5 grep -q 'reload: applied' "$T/run.err"
+		wait_for 60 grep -q 'reload: applied' "$T/run.err"
 else
 	fail "ops_confirm: rempart run did not start: $(tail -3 "$T/run.err")"
 fi
 kill "$run_pid"; wait "$run_pid"; run_pid=
 
-# --- rempart apply --confirm itself (once cmd_apply calls confirm_arm) ----
-write_cfg 2400
+# --- rempart apply --confirm with a config that cuts management ----------
+nsenter --net=/run/netns/"$NS" socat TCP-LISTEN:22,fork,reuseaddr SYSTEM:'echo ok' &
+srv_pid=$!
+mgmt_ok() { ip netns exec "$PE" nc -N -w 2 198.51.100.1 22 </dev/null 2>/dev/null | grep -qx ok; }
+write_cfg 22
 in_ns "$REMPART" -c "$T" apply >/dev/null 2>&1
-write_cfg 2500
-in_ns "$REMPART" -c "$T" apply --confirm 2 >"$T/out" 2>&1
+[ -n "$(gen)" ] && dp=1 || dp=
+[ -n "$dp" ] && check "ops_confirm: management TCP/22 works with the first config" wait_for 20 mgmt_ok
+write_cfg 2500			# management on 2500 only: the operator on 22 is cut off
+in_ns "$REMPART" -c "$T" apply --confirm 4 >"$T/out" 2>&1
 if pending; then
-	wait_for 10 bash -c "! test -f '$S/confirm/token'"
-	check "ops_confirm: rempart apply --confirm 2 rolls back by itself" \
-		test "$(mgmt_port "$T/rempart.ini")" = 2400
+	if [ -n "$dp" ]; then
+		check "ops_confirm: apply --confirm 4 with a config that cuts management: cut" \
+			bash -c "! ip netns exec $PE nc -N -w 1 198.51.100.1 22 </dev/null 2>/dev/null | grep -q ok"
+	fi
+	wait_for 40 bash -c "! test -f '$S/confirm/token'"
+	check "ops_confirm: rempart apply --confirm rolls back by itself" \
+		test "$(mgmt_port "$T/rempart.ini")" = 22
+	if [ -n "$dp" ]; then
+		check "ops_confirm: ...and the operator's management path is back" wait_for 20 mgmt_ok
+	else
+		skip "ops_confirm: management path cut and restored: dataplane not in this build"
+	fi
 else
-	skip "ops_confirm: rempart apply --confirm: not wired in this build ($(head -1 "$T/out"))"
+	skip "ops_confirm: rempart apply --confirm: not wired in this build ($(cat "$T/out" | tr '\n' '|'))"
 fi
 [ "$T_FAILS" -eq 0 ]

@@ -5,7 +5,8 @@
 #
 #   netns oppeN                        netns opgwN (rempart run, private bpffs)
 #   opp$$ 198.51.100.2/24 ══ veth ══ opu$$ 198.51.100.1/24  (uplink)
-#     └ ping -i 0.05 198.51.100.1: a forbidden path, probed throughout
+#     ├ ping -i 0.05 198.51.100.1: a forbidden path, probed throughout
+#     └ nc 198.51.100.1 22 every 50 ms: management, allowed by every policy
 #
 # Checks that need the dataplane (generation, pinned state, drops, events)
 # SKIP with "dataplane not in this build" when `run` pins nothing.
@@ -21,7 +22,8 @@ PIN=/sys/fs/bpf/rempart
 NODP="dataplane not in this build"
 
 cleanup() {
-	for p in ${run_pid:-} ${ping_pid:-} ${mon_pid:-} ${sock_pid:-}; do
+	[ -n "${loop_pid:-}" ] && touch "$T/stop"
+	for p in ${run_pid:-} ${ping_pid:-} ${mon_pid:-} ${sock_pid:-} ${srv_pid:-} ${loop_pid:-}; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
 	ip netns del "$GW" 2>/dev/null
@@ -62,7 +64,7 @@ format = tor
 unknown = deny
 
 [management]
-allow_from = 192.0.2.0/24
+allow_from = 192.0.2.0/24, 198.51.100.2/32
 tcp_ports = $1
 
 [metrics]
@@ -76,26 +78,47 @@ start_run() {	# start_run LOG: rempart run with NOTIFY_SOCKET, wait for READY=1
 	sock_pid=$!
 	wait_for 5 test -S "$T/notify"
 	NOTIFY_SOCKET=$T/notify nsenter --net=/run/netns/"$GW" "$REMPART" -c "$T" run \
-		2>>"$1" &
+		--log-events 5 2>>"$1" &
 	run_pid=$!
-	wait_for 20 grep -q READY=1 "$T/notify.log"
+	wait_for 90 grep -q READY=1 "$T/notify.log"
 }
 
+check "ops_run: control: the probed path is open without rempart" \
+	bash -c "ip netns exec $PE ping -c 1 -W 2 198.51.100.1 >/dev/null"
 write_cfg 22
+t_run1=$(date +%s)
 if start_run "$T/run1.log"; then
 	pass "ops_run: run sends READY=1 over NOTIFY_SOCKET"
 else
 	fail "ops_run: no READY=1 from run: $(tail -5 "$T/run1.log")"
 	exit 1
 fi
-check "ops_run: metrics are served once ready" wait_for 5 bash -c "nsenter --net=/run/netns/$GW curl -sf -o /dev/null http://127.0.0.1:$PORT/metrics"
+check "ops_run: metrics are served once ready" wait_for 30 bash -c "nsenter --net=/run/netns/$GW curl -sf -o /dev/null http://127.0.0.1:$PORT/metrics"
 if [ -e "$PIN/rp_state" ]; then dp=1; else dp=; fi
+
+# --- traffic during the reloads ----------------------------------------------
+# Forbidden: ICMP echo to the uplink (probed until after kill -9 and restart).
+# Allowed by both the old and the new policy: management TCP/22 from
+# 198.51.100.2, one connection every 50 ms until the reloads are done.
+ip netns exec "$PE" ping -q -i 0.05 198.51.100.1 >"$T/ping.out" 2>&1 &
+ping_pid=$!
+nsenter --net=/run/netns/"$GW" socat TCP-LISTEN:22,fork,reuseaddr SYSTEM:'echo ok' &
+srv_pid=$!
+mgmt_ok() { ip netns exec "$PE" nc -N -w 2 198.51.100.1 22 </dev/null 2>/dev/null | grep -qx ok; }
+if [ -n "$dp" ]; then
+	check "ops_run: management TCP/22 from an allowed source gets through" wait_for 30 mgmt_ok
+fi
+( while [ ! -e "$T/stop" ]; do
+	if mgmt_ok; then echo ok; else echo FAILED; fi
+	sleep 0.05
+  done >"$T/mgmt.out" ) &
+loop_pid=$!
 
 # --- SIGHUP: a bad config (two errors) --------------------------------------
 gen0=$(gen)
-write_cfg 2222 sometimes "bogus_key = 1"
+write_cfg "22, 2222" sometimes "bogus_key = 1"
 kill -HUP "$run_pid"
-wait_for 10 bash -c "[ \"\$(nsenter --net=/run/netns/$GW curl -sf http://127.0.0.1:$PORT/metrics |
+wait_for 60 bash -c "[ \"\$(nsenter --net=/run/netns/$GW curl -sf http://127.0.0.1:$PORT/metrics |
 	awk '/result=\"error\"/{print \$2}')\" = 1 ]"
 check "ops_run: a bad config is counted: rempart_reload_total{result=\"error\"} 1" \
 	test "$(metric 'rempart_reload_total{result="error"}')" = 1
@@ -110,10 +133,10 @@ else
 fi
 
 # --- SIGHUP: a good config ----------------------------------------------------
-write_cfg 2222
+write_cfg "22, 2222"
 kill -HUP "$run_pid"
 check "ops_run: a good config is counted: rempart_reload_total{result=\"success\"} 1" \
-	wait_for 10 bash -c "nsenter --net=/run/netns/$GW curl -sf http://127.0.0.1:$PORT/metrics |
+	wait_for 60 bash -c "nsenter --net=/run/netns/$GW curl -sf http://127.0.0.1:$PORT/metrics |
 		grep -qx 'rempart_reload_total{result=\"success\"} 1'"
 check "ops_run: the reload is logged as a config change" grep -q 'config change: rempart.ini changed' "$T/run1.log"
 check "ops_run: RELOADING=1 then READY=1 again" \
@@ -124,14 +147,22 @@ else
 	skip "ops_run: good config bumps the policy generation: $NODP"
 fi
 
+sleep 0.5
+touch "$T/stop"; wait "$loop_pid"; loop_pid=
+n_ok=$(grep -c '^ok' "$T/mgmt.out"); n_bad=$(grep -c FAILED "$T/mgmt.out")
+if [ -n "$dp" ]; then
+	check "ops_run: allowed traffic never dropped during the reloads ($n_ok connections ok, $n_bad failed)" \
+		test "$n_bad" -eq 0 -a "$n_ok" -gt 10
+else
+	skip "ops_run: allowed traffic during the reloads: $NODP"
+fi
+
 # --- monitor --json shows the drops the probe causes --------------------------
-ip netns exec "$PE" ping -q -i 0.05 198.51.100.1 >"$T/ping.out" 2>&1 &
-ping_pid=$!
 if [ -n "$dp" ]; then
 	nsenter --net=/run/netns/"$GW" "$REMPART" -c "$T" monitor --json \
 		>"$T/events.json" 2>"$T/mon.err" &
 	mon_pid=$!
-	wait_for 10 grep -q '"src": *"198.51.100.2"' "$T/events.json"
+	wait_for 60 grep -q '"src": *"198.51.100.2"' "$T/events.json"
 	kill "$mon_pid"; wait "$mon_pid"; rc=$?; mon_pid=
 	check "ops_run: monitor exits 0 on SIGTERM" test "$rc" -eq 0
 	check "ops_run: monitor --json shows the probe's drops (src 198.51.100.2, verdict drop)" \
@@ -146,11 +177,13 @@ fi
 sleep 1
 before=$(gateway_packets)
 kill -9 "$run_pid"; wait "$run_pid" 2>/dev/null; run_pid=
+secs1=$(( $(date +%s) - t_run1 + 2 ))
 kill "$sock_pid"; wait "$sock_pid" 2>/dev/null; sock_pid=
 if [ -n "$dp" ]; then
 	check "ops_run: after kill -9 the pinned state is still there" test -e "$PIN/rp_state"
 	check "ops_run: after kill -9 programs are still attached to the uplink" \
-		bash -c "nsenter --net=/run/netns/$GW ip -d link show opu$$ | grep -q xdp"
+		bash -c "nsenter --net=/run/netns/$GW ip -d link show opu$$ 2>/dev/null | grep -q xdp"
+	check "ops_run: with rempart dead, what the policy allowed still passes (management TCP/22)" mgmt_ok
 fi
 sleep 1
 start_run "$T/run2.log"
@@ -158,12 +191,16 @@ check "ops_run: a new run after kill -9 is READY" grep -q READY=1 "$T/notify.log
 sleep 1
 kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null; ping_pid=	# SIGINT: ping prints its statistics
 received=$(awk -F', ' '/packets transmitted/ { split($2, a, " "); print a[1] }' "$T/ping.out")
+sent=$(awk '/packets transmitted/ { print $1 }' "$T/ping.out")
 if [ -n "$dp" ]; then
 	after=$(gateway_packets)
 	check "ops_run: the new run adopted the counters ($before -> $after, not reset)" \
 		test "${after:-0}" -gt "${before:-0}"
-	check "ops_run: the probe of a forbidden path got 0 replies through reloads, kill -9 and restart (got $received)" \
-		test "${received:-1}" -eq 0
+	check "ops_run: the probe of a forbidden path got 0 replies of ${sent:-0} through reloads, kill -9 and restart (got $received)" \
+		test "${received:-1}" -eq 0 -a "${sent:-0}" -gt 20
+	n_ev=$(grep -c 'event: .* drop ' "$T/run1.log"); n_sup=$(grep -c 'suppressed [0-9]* more events' "$T/run1.log")
+	check "ops_run: drop events logged at most 5/s ($n_ev in ${secs1}s), the rest counted in at most one line a second ($n_sup)" \
+		test "$n_ev" -gt 0 -a "$n_ev" -le $((5 * secs1)) -a "$n_sup" -gt 0 -a "$n_sup" -le "$secs1"
 else
 	skip "ops_run: kill -9 keeps the state and a new run adopts it: $NODP"
 	skip "ops_run: no open window during kill -9 and restart: $NODP"

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/* confirm_files.c — the file work behind confirm.c: atomic copies,
+ * configuration snapshots, the state lock; see confirm_files.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "confirm_files.h"
+#include "daemon.h"
+
+void spath(char *buf, const char *state_dir, const char *rel)
+{
+	snprintf(buf, PATH_MAX, "%s/%s", state_dir, rel);
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+void rm_rf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int copy_file(const char *src, const char *dst)
+{
+	char tmp[PATH_MAX + 8], buf[8192];
+	struct stat st;
+	int in, out = -1, err = 0;
+	ssize_t n;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st))
+		return -errno;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0777);
+	if (out < 0) {
+		err = -errno;
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n) {
+			err = -EIO;
+			goto out;
+		}
+	if (n < 0 || fsync(out))
+		err = -errno;
+out:
+	close(in);
+	if (out >= 0 && close(out) && !err)
+		err = -errno;
+	if (!err && rename(tmp, dst))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int write_text(const char *path, const char *text)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	int err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	if (fputs(text, f) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	return err;
+}
+
+int read_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return 0;
+}
+
+bool is_ini(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcmp(name + n - 4, ".ini") && name[0] != '.';
+}
+
+/* Copy every *.ini of src into dst (a directory that exists). */
+int copy_inis(const char *src, const char *dst)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct dirent *e;
+	DIR *dir = opendir(src);
+	int err = 0;
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while (!err && (e = readdir(dir))) {
+		if (!is_ini(e->d_name))
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", src, e->d_name);
+		snprintf(b, sizeof(b), "%s/%s", dst, e->d_name);
+		err = copy_file(a, b);
+	}
+	closedir(dir);
+	return err;
+}
+
+/* Snapshot MAIN and the .ini files of TENANTS into DIR (replaced whole), with SOURCE. */
+int snap_save(const char *dir, const char *main, const char *tenants, const char *source)
+{
+	char tmp[PATH_MAX], p[PATH_MAX + 16];
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", dir);
+	rm_rf(tmp);
+	snprintf(p, sizeof(p), "%s/tenants", tmp);
+	err = mkdir_p(p);
+	if (err)
+		return err;
+	snprintf(p, sizeof(p), "%s/rempart.ini", tmp);
+	err = copy_file(main, p);
+	if (!err) {
+		snprintf(p, sizeof(p), "%s/tenants", tmp);
+		err = copy_inis(tenants, p);
+	}
+	if (!err) {
+		snprintf(p, sizeof(p), "%s/source", tmp);
+		err = write_text(p, source);
+	}
+	if (!err) {
+		rm_rf(dir);
+		if (rename(tmp, dir))
+			err = -errno;
+	}
+	if (err)
+		rm_rf(tmp);
+	return err;
+}
+
+int snap_copy(const char *src, const char *dst)
+{
+	char main[PATH_MAX + 16], tenants[PATH_MAX + 16], source[2 * PATH_MAX + 32];
+	char p[PATH_MAX + 16];
+	int err;
+
+	snprintf(p, sizeof(p), "%s/source", src);
+	err = read_text(p, source, sizeof(source));
+	if (err)
+		return err;
+	snprintf(main, sizeof(main), "%s/rempart.ini", src);
+	snprintf(tenants, sizeof(tenants), "%s/tenants", src);
+	return snap_save(dst, main, tenants, source);
+}
+
+/* "config PATH\ntenants DIR\n" */
+int snap_source(const char *snap, char *main, char *tenants)
+{
+	char p[PATH_MAX + 16], text[2 * PATH_MAX + 32];
+	int err;
+
+	snprintf(p, sizeof(p), "%s/source", snap);
+	err = read_text(p, text, sizeof(text));
+	if (err)
+		return err;
+	if (sscanf(text, "config %4095[^\n]\ntenants %4095[^\n]", main, tenants) != 2)
+		return -EINVAL;
+	return 0;
+}
+
+int lock_state(const char *state_dir)
+{
+	char p[PATH_MAX];
+	int fd, err = mkdir_p(state_dir);
+
+	if (err)
+		return err;
+	spath(p, state_dir, "confirm.lock");
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}

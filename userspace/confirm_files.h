@@ -1,0 +1,21 @@
+/* confirm_files.h — file helpers of confirm.c (internal).  Paths are
+ * PATH_MAX buffers; functions return 0 or -errno. */
+#ifndef REMPART_CONFIRM_FILES_H
+#define REMPART_CONFIRM_FILES_H
+#include <stdbool.h>
+#include <stddef.h>
+
+void spath(char *buf, const char *state_dir, const char *rel);	/* STATE_DIR/REL */
+void rm_rf(const char *path);
+int copy_file(const char *src, const char *dst);	/* via DST.tmp + rename, keeps the mode */
+int write_text(const char *path, const char *text);	/* via PATH.tmp + rename */
+int read_text(const char *path, char *buf, size_t len);
+bool is_ini(const char *name);
+int copy_inis(const char *src, const char *dst);	/* every *.ini of SRC into DST */
+/* A snapshot directory: rempart.ini, tenants/ (the .ini files) and "source"
+ * ("config PATH\ntenants DIR\n": where they came from).  Replaced whole. */
+int snap_save(const char *dir, const char *main, const char *tenants, const char *source);
+int snap_copy(const char *src, const char *dst);
+int snap_source(const char *snap, char *main, char *tenants);	/* PATH_MAX each */
+int lock_state(const char *state_dir);	/* flock STATE_DIR/confirm.lock: fd, or -errno */
+#endif
