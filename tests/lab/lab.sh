@@ -93,7 +93,7 @@ lab_lock() { # TIMEOUT_S: take the lock for the life of this shell
 		say "another user of the lab holds $LAB_LOCK: waiting up to $1 s"
 		flock -w "$1" "$LAB_LOCK_FD" || { say "the lab is still in use after $1 s"; return 1; }
 	fi
-	export LAB_LOCK_HELD=1
+	export LAB_LOCK_HELD=1 LAB_LOCK_FD
 }
 say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
