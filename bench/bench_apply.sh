@@ -135,7 +135,11 @@ for r in $(seq 1 "$ROUNDS"); do
 	gw "$DRV" "$CFG" down >/dev/null
 	# the whole `rempart apply`
 	t0=$(now_ms)
-	gw "$REMPART" -c "$CFG" apply >/dev/null 2>"$T/err" || { cat "$T/err" >&2; exit 1; }
+	gw "$REMPART" -c "$CFG" apply >/dev/null 2>"$T/err" || {
+		cat "$T/err" >&2
+		for f in "$T"/state/wg/*.log; do [ -s "$f" ] && { echo "== $f" >&2; tail -3 "$f" >&2; }; done | head -20 >&2
+		exit 1
+	}
 	t1=$(now_ms)
 	full_rp+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')")
 	flip_site

@@ -829,7 +829,7 @@ static int remove_stale_addrs(struct apply *a)
 		if (!lk || prefix_parse(pbuf, &p))
 			continue;	/* the link went away, and its addresses with it */
 		r = nl_addr_del(&a->nl, lk->ifindex, &p);
-		if (r && r != -EADDRNOTAVAIL) {
+		if (r && r != -EADDRNOTAVAIL && r != -ENODEV) {
 			diag_add(a->d, "cannot remove address %s from %s: %s", pbuf, ifname,
 				 nl_strerror(&a->nl, r));
 			err = r;
@@ -1558,13 +1558,15 @@ int net_down(const struct rp_config *cfg, struct diag *d)
 	}
 	if (net_state_has(&a.old, "nat") && nat_down(d))
 		ret = -EIO;
+	/* Links before tables: deleting a tunnel takes its routes with it at
+	 * once, and no wireguard-go is left to wake up for each route. */
 	if (remove_stale_rules(&a))
-		ret = -EIO;
-	if (remove_stale_tables(&a, false))
 		ret = -EIO;
 	if (remove_stale_addrs(&a))
 		ret = -EIO;
 	if (remove_stale_links(&a))
+		ret = -EIO;
+	if (remove_stale_tables(&a, false))
 		ret = -EIO;
 	for (size_t i = 0; i < a.old.n; i++) {
 		FILE *f;

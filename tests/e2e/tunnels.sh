@@ -255,6 +255,25 @@ handshakes=$(hs)
 check "handshakes: all six peers have a real handshake" \
 	test "$(echo "$handshakes" | awk '$2 > 0' | wc -l)" = 6
 
+# ---- status ----
+gw "$REMPART" -c "$CFG" status --json > "$T/status.json" 2>"$T/status.err"
+check "status --json: valid JSON with both tenants, backend and sites" python3 - "$T/status.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+t = {x["name"]: x for x in j["tenants"]}
+assert set(t) == {"a", "b"} and t["a"]["id"] == 10
+assert all(x["backend"] in ("kernel", "wireguard-go") for x in t.values())
+s = {x["name"]: x for x in t["a"]["sites"]}
+assert set(s) == {"sa1", "sa2", "sa3"}
+assert s["sa1"]["last_handshake"] > 0 and s["sa1"]["rx_bytes"] > 0 and s["sa1"]["endpoint"].startswith("192.0.2.")
+assert s["sa1"]["allowed_ips"] == ["10.110.1.0/24", "fd10:110:1::/64"]
+assert "geo" in j and "entries" in j["geo"] and "policy_generation" in j
+PY
+check "status: no private or preshared key in its output" bash -c \
+	"! grep -q -F -f <(cat '$T'/sites/*.key '$CFG'/keys/*) '$T/status.json'"
+check "status: text output names every site" bash -c \
+	"nsenter --net=/run/netns/tngw '$REMPART' -c '$CFG' status | grep -c '^  site ' | grep -qx 6"
+
 # ---- a second apply changes nothing ----
 before=$(dump_gw)
 out=$(do_apply 2>&1); rc=$?
