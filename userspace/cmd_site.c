@@ -29,8 +29,9 @@ static const char usage[] =
 	"config  print the site's wg-quick configuration (as a QR code with --qr),\n"
 	"        with 'PrivateKey = REPLACE_WITH_SITE_PRIVATE_KEY'.\n\n"
 	"The site's Address is the first address of each of its allowed IPs; its\n"
-	"AllowedIPs are the tenant's cloud prefixes, tunnel networks and the\n"
-	"shares offered to the tenant.  Apply the change with `rempart apply`.\n";
+	"AllowedIPs are the tenant's cloud prefixes, tunnel networks, its other\n"
+	"sites' allowed IPs and the shares offered to the tenant.  Apply the\n"
+	"change with `rempart apply`.\n";
 
 #define PLACEHOLDER "REPLACE_WITH_SITE_PRIVATE_KEY"
 
@@ -139,6 +140,11 @@ static char *wgquick_text(const struct rp_config *cfg, const struct rp_tenant *t
 		print_prefix_network(f, &t->cloud_prefixes.v[i], &first, &seen);
 	for (size_t i = 0; i < t->tunnel_address.n; i++)
 		print_prefix_network(f, &t->tunnel_address.v[i], &first, &seen);
+	/* the tenant's other sites: intra-tenant site-to-site goes through the
+	 * gateway too (judged by intra and the rules there) */
+	for (size_t o = 0; o < t->n_sites; o++)
+		for (size_t i = 0; &t->sites[o] != s && i < t->sites[o].allowed_ips.n; i++)
+			print_prefix_network(f, &t->sites[o].allowed_ips.v[i], &first, &seen);
 	for (size_t p = 0; p < cfg->n_tenants; p++) {
 		const struct rp_tenant *o = &cfg->tenants[p];
 
