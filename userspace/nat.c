@@ -14,6 +14,13 @@
  *    routes them in the tenant's own table (its cloud prefixes overlap
  *    other tenants');
  *  - postrouting: marked connections are masqueraded to the uplink address.
+ *
+ * Shares offered to a tenant's cloud work the same way: the cloud's overlapping
+ * prefixes cannot be routed back from the provider's side, so a connection
+ * from consumer T's cloud attachment out of provider U's cloud attachment is
+ * marked RP_MARK_BASE | T and masqueraded to the gateway's address in U's
+ * cloud; its replies are un-NATed and routed in T's table by the mark (the
+ * fwmark rule has a priority before every iif rule).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <net/if.h>
 #include "net_priv.h"
 
 static void tenant_ifaces(FILE *f, const struct rp_tenant *t)
@@ -34,16 +42,49 @@ static void tenant_ifaces(FILE *f, const struct rp_tenant *t)
 		fprintf(f, "{ \"%s\", \"%s\" }", t->tunnel_interface, t->cloud_interface);
 }
 
+/* Does provider tenant index p offer a share to consumer index c? */
+static bool share_offered(const struct rp_config *cfg, size_t p, size_t c)
+{
+	const struct rp_tenant *u = &cfg->tenants[p];
+
+	if (p == c)
+		return false;
+	for (size_t k = 0; k < u->n_shares; k++) {
+		const struct rp_share *sh = &u->shares[k];
+
+		if (sh->all_tenants)
+			return true;
+		for (size_t j = 0; j < sh->n_tenants; j++)
+			if (sh->tenant_idx && sh->tenant_idx[j] == (int)c)
+				return true;
+	}
+	return false;
+}
+
+bool nat_share_consumer(const struct rp_config *cfg, size_t c)
+{
+	for (size_t p = 0; p < cfg->n_tenants; p++)
+		if (share_offered(cfg, p, c))
+			return true;
+	return false;
+}
+
+static bool tenant_marked(const struct rp_config *cfg, size_t i)
+{
+	return cfg->tenants[i].egress == RP_EGRESS_NAT || nat_share_consumer(cfg, i);
+}
+
 char *nat_ruleset(const struct rp_config *cfg)
 {
 	char *text = NULL;
 	size_t len = 0, n = 0;
 	FILE *f = open_memstream(&text, &len);
+	char name[IFNAMSIZ + 8];
 
 	if (!f)
 		return NULL;
 	for (size_t i = 0; i < cfg->n_tenants; i++)
-		n += cfg->tenants[i].egress == RP_EGRESS_NAT;
+		n += tenant_marked(cfg, i);
 	if (!n)
 		goto out;
 	fprintf(f, "table inet %s {\n", RP_NFT_TABLE);
@@ -51,7 +92,7 @@ char *nat_ruleset(const struct rp_config *cfg)
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
 
-		if (t->egress != RP_EGRESS_NAT)
+		if (!tenant_marked(cfg, i))
 			continue;
 		fprintf(f, "\t\tiifname ");
 		tenant_ifaces(f, t);
@@ -68,13 +109,37 @@ char *nat_ruleset(const struct rp_config *cfg)
 		tenant_ifaces(f, t);
 		fprintf(f, " oifname \"%s\" ct mark set 0x%08x\n", cfg->uplink, RP_MARK_BASE | t->id);
 	}
+	for (size_t c = 0; c < cfg->n_tenants; c++) {
+		net_cloud_ifname(&cfg->tenants[c], name, sizeof(name));
+		for (size_t p = 0; p < cfg->n_tenants; p++) {
+			char pname[IFNAMSIZ + 8];
+
+			if (!share_offered(cfg, p, c))
+				continue;
+			net_cloud_ifname(&cfg->tenants[p], pname, sizeof(pname));
+			fprintf(f, "\t\tiifname \"%s\" oifname \"%s\" ct mark set 0x%08x\n",
+				name, pname, RP_MARK_BASE | cfg->tenants[c].id);
+		}
+	}
 	fprintf(f, "\t}\n");
 	fprintf(f, "\tchain reply_mark {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n"
-		   "\t\tiifname \"%s\" ct mark & 0x%08x == 0x%08x meta mark set ct mark\n\t}\n",
-		cfg->uplink, RP_MARK_MASK, RP_MARK_BASE);
+		   "\t\tct direction reply ct mark & 0x%08x == 0x%08x meta mark set ct mark\n\t}\n",
+		RP_MARK_MASK, RP_MARK_BASE);
 	fprintf(f, "\tchain egress_nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
-		   "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x masquerade\n\t}\n}\n",
+		   "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x masquerade\n",
 		cfg->uplink, RP_MARK_MASK, RP_MARK_BASE);
+	for (size_t p = 0; p < cfg->n_tenants; p++) {
+		bool provider = false;
+
+		for (size_t c = 0; c < cfg->n_tenants && !provider; c++)
+			provider = share_offered(cfg, p, c);
+		if (!provider)
+			continue;
+		net_cloud_ifname(&cfg->tenants[p], name, sizeof(name));
+		fprintf(f, "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x masquerade\n",
+			name, RP_MARK_MASK, RP_MARK_BASE);
+	}
+	fprintf(f, "\t}\n}\n");
 out:
 	if (fclose(f))
 		return NULL;

@@ -191,7 +191,7 @@ static void free_journal(struct apply *a)
 static bool nat_ruleset_nonempty(const struct rp_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_tenants; i++)
-		if (cfg->tenants[i].egress == RP_EGRESS_NAT)
+		if (cfg->tenants[i].egress == RP_EGRESS_NAT || nat_share_consumer(cfg, i))
 			return true;
 	return false;
 }
@@ -1169,8 +1169,10 @@ static int reconcile_rules(struct apply *a)
 			want[n++] = r;
 			ifname_copy(r.iif, name);
 			want[n++] = r;
-			if (t->egress == RP_EGRESS_NAT) {
+			if (t->egress == RP_EGRESS_NAT ||
+			    nat_share_consumer(a->cfg, (size_t)(t - a->cfg->tenants))) {
 				r.iif[0] = 0;
+				r.priority = RP_RULE_PRIO_MARK;
 				r.fwmark = RP_MARK_BASE | t->id;
 				r.fwmask = 0xffffffffu;
 				want[n++] = r;

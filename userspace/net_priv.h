@@ -36,4 +36,9 @@ int nat_down(struct diag *d);
 bool nat_present(void);
 /* The ruleset text nat_apply would load ("" when no tenant has egress). */
 char *nat_ruleset(const struct rp_config *cfg);
+/* Is tenant index c offered a share by another tenant (its cloud's
+ * connections to it are NATed and routed back by mark)? */
+bool nat_share_consumer(const struct rp_config *cfg, size_t c);
+/* fwmark rules route marked replies before any iif rule */
+#define RP_RULE_PRIO_MARK (RP_RULE_PRIO_BASE - 1)
 #endif
