@@ -24,7 +24,7 @@ $(IMAGE_QCOW2): $(IMAGE_INPUTS)
 # IMAGE_TEST_PENDING=feature,…: checks needing a feature not merged yet print
 # SKIP instead of FAIL (see image/test/boot-test.sh).
 image-test: $(IMAGE_QCOW2)
-	$(Q)IMAGE_TEST_PENDING="$(IMAGE_TEST_PENDING)" image/test/boot-test.sh $(IMAGE_QCOW2)
+	$(Q)IMAGE_TEST_PENDING="$(IMAGE_TEST_PENDING)" IMAGE_TEST_PENDING_WHY="$(IMAGE_TEST_PENDING_WHY)" image/test/boot-test.sh $(IMAGE_QCOW2)
 
 config-drive:
 	$(if $(CONFIG),,$(error usage: make config-drive CONFIG=dir [CONFIG_DRIVE=file]))

@@ -41,7 +41,7 @@ result() {
 	if [ "$ok" = 1 ]; then
 		out "PASS: image: [$tag] $name"; npass=$((npass + 1))
 	elif [[ $pending == *",$tag,"* ]]; then
-		out "SKIP: image: [$tag] $name: failed, feature '$tag' pending${why:+ ($why)}"; nskip=$((nskip + 1))
+		out "SKIP: image: [$tag] $name: failed, known gap: ${IMAGE_TEST_PENDING_WHY:-feature '$tag' pending}${why:+ ($why)}"; nskip=$((nskip + 1))
 	else
 		out "FAIL: image: [$tag] $name${why:+: $why}"; nfail=$((nfail + 1))
 	fi
