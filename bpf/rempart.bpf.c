@@ -184,14 +184,30 @@ struct {
 
 /* ---- country lookup ------------------------------------------------------ */
 
+/* Global (non-static, noinline) functions below are BPF-to-BPF calls that the
+ * verifier checks once, on their own, with only their argument types known,
+ * instead of once per path of every caller: the 6.1 verifier's 1M-insn
+ * budget does not survive inlining the trie and geo walks into every branch
+ * of the policy.  Their arguments are scalars (or one read-only pointer) and
+ * their results come back in the return value only: a global function's
+ * writes through a pointer to the caller's stack are not seen by the 6.1
+ * verifier's view of that stack. */
+#define RP_GLOBAL __attribute__((noinline))
+
 /* The one place that asks for a country (bpf/geo.h).  No database loaded
  * is "no country", as for the reference evaluator without one: `unknown`
- * decides (deny: nothing passes the fence). */
-static __always_inline __u16 rp_country_of(int family, const __u32 *addr)
+ * decides (deny: nothing passes the fence).  Address in network-order words. */
+RP_GLOBAL int rp_geo_cc(__u32 family, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
 {
-	__u16 cc = family == RP_AF_INET ? rp_geo_lookup_v4(addr[0]) : rp_geo_lookup_v6((const __u8 *)addr);
+	__u32 a[4] = { a0, a1, a2, a3 };
+	__u16 cc = family == RP_AF_INET ? rp_geo_lookup_v4(a0) : rp_geo_lookup_v6((const __u8 *)a);
 
 	return cc == RP_CC_NODB ? RP_CC_NONE : cc;
+}
+
+static __always_inline __u16 rp_country_of(int family, const __u32 *addr)
+{
+	return rp_geo_cc(family, addr[0], addr[1], addr[2], addr[3]) & 0xffff;
 }
 
 /* ---- verdict, accounting, events ----------------------------------------- */
@@ -294,16 +310,18 @@ static __always_inline __u32 read_slot(void)
 	return st ? st->active_slot & 1 : 0;
 }
 
-/* The atom of the longest prefix holding addr in tc's trie, or NULL. */
-static __always_inline struct rp_atom *atom_of(const struct rp_tenant_cfg *tc, int family, const __u32 *addr)
+/* The atom id of the longest prefix holding the address in the trie at
+ * node_fam's low 32 bits (family in the high 32), or 0. */
+RP_GLOBAL __u32 rp_atom_id(__u64 node_fam, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
 {
-	__u32 node = family == RP_AF_INET ? tc->root4 : tc->root6;
+	__u32 node = (__u32)node_fam, family = node_fam >> 32;
 	__u32 nbytes = family == RP_AF_INET ? 4 : 16, v = 0;
-	const __u8 *b = (const __u8 *)addr;
+	__u32 a[4] = { a0, a1, a2, a3 };
+	const __u8 *b = (const __u8 *)a;
 	__u32 i;
 
 	if (!node)
-		return NULL;
+		return 0;
 	for (i = 0; i < 16; i++) {
 		struct rp_node *n;
 
@@ -311,13 +329,27 @@ static __always_inline struct rp_atom *atom_of(const struct rp_tenant_cfg *tc, i
 			break;
 		n = bpf_map_lookup_elem(&rp_nodes, &node);
 		if (!n)
-			return NULL;
+			return 0;
 		v = n->e[b[i]];
 		if (!(v & RP_NODE_CHILD))
 			break;
 		node = v & ~RP_NODE_CHILD;
 	}
-	if (!v || (v & RP_NODE_CHILD))
+	if (v & RP_NODE_CHILD)
+		return 0;
+	return v;
+}
+
+/* The atom of the longest prefix holding addr in tc's trie, or NULL. */
+static __always_inline struct rp_atom *atom_of(const struct rp_tenant_cfg *tc, int family, const __u32 *addr)
+{
+	__u32 node = family == RP_AF_INET ? tc->root4 : tc->root6;
+	__u32 v;
+
+	if (!node)
+		return NULL;
+	v = rp_atom_id((__u64)(__u32)family << 32 | node, addr[0], addr[1], addr[2], addr[3]);
+	if (!v)
 		return NULL;
 	return bpf_map_lookup_elem(&rp_atoms, &v);
 }
@@ -668,8 +700,8 @@ static __always_inline void policy(__u32 slot, __u16 tid, const struct rp_tenant
 }
 
 /* cloud_in / tunnel_in after parsing: steps from "later fragment" on. */
-static __always_inline void judge_tenant(__u32 slot, __u16 tid, struct rp_pkt *p,
-					 struct rp_verd *v, int from_cloud)
+static __always_inline void judge_tenant_v(__u32 slot, __u16 tid, const struct rp_pkt *p,
+					   struct rp_verd *v, int from_cloud)
 {
 	struct rp_tenant_cfg *tc = tenant_cfg(slot, tid);
 	struct rp_atom *sa, *da;
@@ -701,6 +733,29 @@ static __always_inline void judge_tenant(__u32 slot, __u16 tid, struct rp_pkt *p
 		set_v(v, 1, RP_R_REPLY);
 	}
 	frag_remember(tid, p, v);
+}
+
+/* judge_tenant_v() as one global function for cloud_in and tunnel_in; the
+ * verdict packed: allow | reason << 8 | country << 16 | rule << 32. */
+RP_GLOBAL __u64 rp_judge_tenant(__u32 slot, __u32 tid, const struct rp_pkt *p, __u32 from_cloud)
+{
+	struct rp_verd v = { .tenant = tid, .country = RP_CC_NONE };
+
+	if (!p)
+		return RP_R_MALFORMED << 8 | (__u64)RP_CC_NONE << 16;
+	judge_tenant_v(slot, tid, p, &v, from_cloud);
+	return v.allow | (__u64)v.reason << 8 | (__u64)v.country << 16 | (__u64)v.rule << 32;
+}
+
+static __always_inline void judge_tenant(__u32 slot, __u16 tid, const struct rp_pkt *p,
+					 struct rp_verd *v, int from_cloud)
+{
+	__u64 r = rp_judge_tenant(slot, tid, p, from_cloud);
+
+	v->allow = r & 1;
+	v->reason = (r >> 8) & 0xff;
+	v->country = (r >> 16) & 0xffff;
+	v->rule = r >> 32;
 }
 
 /* ---- programs ------------------------------------------------------------ */
