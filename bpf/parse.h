@@ -188,6 +188,9 @@ static __always_inline int parse_ipv6(struct rp_cur *c, struct rp_pkt *pkt)
 	__builtin_memcpy(pkt->src, &ip6->saddr, 16);
 	__builtin_memcpy(pkt->dst, &ip6->daddr, 16);
 	nh = ip6->nexthdr;
+	/* unrolled: clang lays this loop out with a fall-through back-edge,
+	 * which the 6.1 verifier's CFG check rejects ("back-edge from insn") */
+#pragma unroll
 	for (i = 0; i <= RP_MAX_IPV6_EXT; i++) {
 		if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS) {
 			__u8 *h;
