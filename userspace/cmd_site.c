@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <qrencode.h>
 #include "commands.h"
+#include "fileutil.h"
 #include "config.h"
 #include "keys.h"
 
@@ -270,26 +271,6 @@ out:
 	return rc;
 }
 
-static char *read_whole(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
-	if (!f)
-		return NULL;
-	n = getdelim(&buf, &cap, 0, f);
-	fclose(f);
-	if (n < 0) {
-		free(buf);
-		buf = strdup("");
-		n = 0;
-	}
-	*len = (size_t)n;
-	return buf;
-}
-
 /* Replace PATH's content atomically, keeping its mode. */
 static int write_whole(const char *path, const char *data, size_t len)
 {
@@ -442,7 +423,7 @@ static int site_add(int argc, char **argv, const struct globals *g)
 	psk_written = true;
 
 	/* Append the section; the file stays valid INI. */
-	orig = read_whole(t->file, &orig_len);
+	orig = file_read_all(t->file, &orig_len);
 	if (!orig) {
 		fprintf(stderr, "rempart: site add: cannot read %s: %s\n", t->file, strerror(errno));
 		rc = RP_EXIT_RUNTIME;

@@ -96,6 +96,27 @@ static void judge_policy(const struct eval_ctx *ctx, int t, const struct rp_pack
 			"the destination is on the internet, outside the tenant's egress_countries");
 }
 
+/* The first steps of both Ethernet hooks (docs/policy.md): a malformed frame
+ * is dropped, ARP is what the link needs, any other non-IP frame is dropped
+ * with the hook's own reason.  True when it decided. */
+static bool link_layer(const struct rp_packet *p, enum rp_reason non_ip, const char *non_ip_why,
+		       struct eval_result *r)
+{
+	if (p->malformed) {
+		verdict(r, RP_DROP, RP_R_MALFORMED, "the frame is truncated or malformed");
+		return true;
+	}
+	if (p->kind == RP_PKT_ARP) {
+		verdict(r, RP_ALLOW, RP_R_ALLOWED, "ARP: the link needs it");
+		return true;
+	}
+	if (p->kind != RP_PKT_IP) {
+		verdict(r, RP_DROP, non_ip, non_ip_why);
+		return true;
+	}
+	return false;
+}
+
 static void judge_cloud_in(const struct eval_ctx *ctx, int t, const struct rp_packet *p,
 			   struct eval_result *r)
 {
@@ -104,18 +125,8 @@ static void judge_cloud_in(const struct eval_ctx *ctx, int t, const struct rp_pa
 			"the frame's VLAN id (or its absence) belongs to no tenant of this cloud interface");
 		return;
 	}
-	if (p->malformed) {
-		verdict(r, RP_DROP, RP_R_MALFORMED, "the frame is truncated or malformed");
+	if (link_layer(p, RP_R_MALFORMED, "neither IP nor ARP on a cloud attachment", r))
 		return;
-	}
-	if (p->kind == RP_PKT_ARP) {
-		verdict(r, RP_ALLOW, RP_R_ALLOWED, "ARP: the link needs it");
-		return;
-	}
-	if (p->kind != RP_PKT_IP) {
-		verdict(r, RP_DROP, RP_R_MALFORMED, "neither IP nor ARP on a cloud attachment");
-		return;
-	}
 	if (is_ndp(p)) {
 		verdict(r, RP_ALLOW, RP_R_ALLOWED,
 			"IPv6 neighbour/router discovery with hop limit 255: the link needs it");
@@ -211,18 +222,8 @@ static void judge_uplink_in(const struct eval_ctx *ctx, const struct rp_packet *
 	const struct rp_config *cfg = ctx->cfg;
 	int listen = -1;
 
-	if (p->malformed) {
-		verdict(r, RP_DROP, RP_R_MALFORMED, "the frame is truncated or malformed");
+	if (link_layer(p, RP_R_NOT_WIREGUARD, "neither IP nor ARP on the uplink", r))
 		return;
-	}
-	if (p->kind == RP_PKT_ARP) {
-		verdict(r, RP_ALLOW, RP_R_ALLOWED, "ARP: the link needs it");
-		return;
-	}
-	if (p->kind != RP_PKT_IP) {
-		verdict(r, RP_DROP, RP_R_NOT_WIREGUARD, "neither IP nor ARP on the uplink");
-		return;
-	}
 	/* The tenant is the listen port's owner, whichever step decides. */
 	if (p->proto == IPPROTO_UDP && p->l4_present)
 		listen = listen_port_owner(cfg, p->dport);

@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <net/if.h>
+#include "fileutil.h"
 #include "net_priv.h"
 
 static void tenant_ifaces(FILE *f, const struct rp_tenant *t)
@@ -225,24 +226,6 @@ bool nat_present(void)
 	return run_nft(argv, NULL, why, sizeof(why)) == 0;
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
-	if (!f)
-		return NULL;
-	n = getdelim(&buf, &cap, 0, f);
-	fclose(f);
-	if (n < 0) {
-		free(buf);
-		return strdup("");
-	}
-	return buf;
-}
-
 int nat_apply(const struct rp_config *cfg, bool verify, bool *changed, struct diag *d)
 {
 	const char *argv[] = { "nft", "-f", "-", NULL };
@@ -254,7 +237,7 @@ int nat_apply(const struct rp_config *cfg, bool verify, bool *changed, struct di
 	if (!want)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/nat.nft", cfg->state_dir);
-	have = read_file(path);
+	have = file_read_all(path, NULL);
 	/* Unchanged since the last apply that loaded it: trust the record. */
 	if (!verify && want[0] && have && !strcmp(have, want))
 		goto out;

@@ -1,0 +1,10 @@
+/* fileutil.h — small file helpers shared by the commands and modules. */
+#ifndef REMPART_FILEUTIL_H
+#define REMPART_FILEUTIL_H
+#include <stddef.h>
+
+/* The whole file as a NUL-terminated string (an unreadable body reads as
+ * ""); NULL if it cannot be opened (errno set).  *len gets its length when
+ * len is not NULL.  The caller frees. */
+char *file_read_all(const char *path, size_t *len);
+#endif
