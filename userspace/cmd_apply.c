@@ -16,6 +16,7 @@
 #include "geo.h"
 #include "log.h"
 #include "net.h"
+#include "pidfile.h"
 
 static const char usage[] =
 	"Usage: rempart [-c PATH] apply [--confirm SECONDS]\n\n"
@@ -31,6 +32,7 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 	struct diag d = { 0 };
 	unsigned long confirm_s = 0;
 	bool armed = false;
+	pid_t pid;
 	int rc, err = 0;
 
 	if (want_help(argc, argv, usage))
@@ -80,6 +82,9 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 	err = confirm_record_applied(&cfg, g->config_path, &d);
 	if (err)
 		goto fail;
+	pid = pidfile_hup(cfg.state_dir, cfg.path);
+	if (pid)	/* its metrics, events and reloads follow the new config */
+		printf("applied; the running daemon (pid %d) reloads it\n", (int)pid);
 	if (armed)
 		printf("applied; run `rempart confirm` within %lu s to keep it, "
 		       "or the previous configuration comes back by itself\n", confirm_s);
