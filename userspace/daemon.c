@@ -247,8 +247,8 @@ int daemon_run(const struct daemon_opts *o)
 	cfg_fingerprint(&dm.cfg, &dm.fp);
 	record_applied(&dm);
 	services_update(&dm);
-	/* TODO(tunnels): supervise wireguard-go (restart it with its peers when
-	 * it dies) once net.h exposes a hook for it. */
+	/* wireguard-go, where it is used, has its own supervisor process per
+	 * tunnel (wg_supervise.c) that outlives this one. */
 	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu",
 		   dm.cfg.n_tenants, (unsigned long long)gen);
 	ret = loop(&dm);
