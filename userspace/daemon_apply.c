@@ -42,7 +42,7 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 	 * through the geo-fence.  Best effort: the tunnels do not exist yet
 	 * (their programs come with the pass below), and a cloud interface
 	 * that net_apply creates fails this pass: the pass below reports it. */
-	if (!strcmp(dataplane_xdp_mode(cfg->uplink), "none")) {
+	if (cfg->uplink && !strcmp(dataplane_xdp_mode(cfg->uplink), "none")) {
 		struct diag pre = { 0 };
 
 		if (dataplane_apply(cfg, cfg->geo_ipv4 || cfg->geo_ipv6 ? geo : NULL, &pre))
