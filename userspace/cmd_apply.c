@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cmd_apply.c — `rempart apply`: make the system match the configuration.
  *
- * Order: the kernel side (interfaces, addresses, routes, WireGuard: net.c)
- * first, so that the tunnel interfaces exist, then the dataplane (policy
- * swapped in atomically, programs attached or replaced in place). */
+ * Order (daemon_enforce): the kernel side (interfaces, addresses, routes,
+ * WireGuard: net.c) first, so that the tunnel interfaces exist, then the
+ * dataplane (policy swapped in atomically, programs attached or replaced in
+ * place); on a first start the uplink is fenced before the tunnels open. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "commands.h"
 #include "confirm.h"
 #include "config.h"
+#include "daemon.h"
 #include "dataplane.h"
 #include "geo.h"
 #include "log.h"
@@ -73,10 +75,7 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 			goto fail;
 		geop = &geo;
 	}
-	err = net_apply(&cfg, &d);
-	if (err)
-		goto fail;
-	err = dataplane_apply(&cfg, geop, &d);
+	err = daemon_enforce(&cfg, &geo, &d);	/* net_apply, then dataplane_apply */
 	if (err)
 		goto fail;
 	err = confirm_record_applied(&cfg, g->config_path, &d);

@@ -36,6 +36,20 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 {
 	int err;
 
+	/* First start (no program on the uplink, e.g. after a boot): fence the
+	 * uplink before net_apply opens the tenants' WireGuard ports, or every
+	 * handshake during the programs' load (seconds on a slow machine) gets
+	 * through the geo-fence.  Best effort: the tunnels do not exist yet
+	 * (their programs come with the pass below), and a cloud interface
+	 * that net_apply creates fails this pass: the pass below reports it. */
+	if (cfg->uplink && !strcmp(dataplane_xdp_mode(cfg->uplink), "none")) {
+		struct diag pre = { 0 };
+
+		if (dataplane_apply(cfg, cfg->geo_ipv4 || cfg->geo_ipv6 ? geo : NULL, &pre))
+			pr_info("uplink not fenced before the tunnels open (%s)",
+				 pre.n ? pre.msgs[0] : "?");
+		diag_free(&pre);
+	}
 	err = net_apply(cfg, d);
 	if (err)
 		return err;

@@ -34,6 +34,12 @@
 /* tcx attach types (kernel 6.6+); libbpf 1.1's headers predate them. */
 #define RP_BPF_TCX_INGRESS 46
 #define RP_BPF_TCX_EGRESS 47
+/* Kernels without tcx (before 6.6, e.g. Debian 12's 6.1): a direct-action
+ * cls_bpf filter on the clsact qdisc, at this handle and priority.  It
+ * outlives the process as a link does; the program is pinned as
+ * "cls_<hook>_<ifname>" to remember where it is attached. */
+#define RP_TC_HANDLE 0x72707274u	/* "rprt" */
+#define RP_TC_PRIO 0x7270
 
 enum att_kind { ATT_XDP_UPLINK, ATT_XDP_CLOUD, ATT_TC_TUNNEL, ATT_TC_UPLINK_OUT };
 static const char *const att_tag[] = { "xdp", "xdp", "tcin", "tcout" };
@@ -67,6 +73,79 @@ mkdir:
 static void link_path(char *buf, size_t len, enum att_kind k, const char *ifname)
 {
 	snprintf(buf, len, "%s/link_%s_%s", RP_PIN_DIR, att_tag[k], ifname);
+}
+
+static void cls_path(char *buf, size_t len, enum att_kind k, const char *ifname)
+{
+	snprintf(buf, len, "%s/cls_%s_%s", RP_PIN_DIR, att_tag[k], ifname);
+}
+
+/* The tc hook of a cls_bpf filter named by its pin "cls_<tcin|tcout>_<ifname>";
+ * false if the name is not one or the interface is gone. */
+static bool cls_hook(const char *pin, struct bpf_tc_hook *h)
+{
+	const char *ifname;
+
+	if (!strncmp(pin, "cls_tcin_", 9)) {
+		h->attach_point = BPF_TC_INGRESS;
+		ifname = pin + 9;
+	} else if (!strncmp(pin, "cls_tcout_", 10)) {
+		h->attach_point = BPF_TC_EGRESS;
+		ifname = pin + 10;
+	} else {
+		return false;
+	}
+	h->ifindex = if_nametoindex(ifname);
+	return h->ifindex != 0;
+}
+
+/* Remove the cls_bpf filter a pin stands for (nothing if its interface is gone). */
+static void cls_detach(const char *pin)
+{
+	LIBBPF_OPTS(bpf_tc_hook, h);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIO);
+	int err;
+
+	if (!cls_hook(pin, &h))
+		return;
+	err = bpf_tc_detach(&h, &o);
+	if (err && err != -ENOENT)
+		pr_warn("%s: tc filter detach: %s", pin, strerror(-err));
+}
+
+/* Attach a's program as a cls_bpf filter, or swap it in place (NLM_F_REPLACE
+ * on the same handle and priority: no moment without a program). */
+static int cls_attach(const struct att *a, struct diag *d)
+{
+	LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = a->ifindex,
+		    .attach_point = a->kind == ATT_TC_TUNNEL ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIO,
+		    .prog_fd = a->prog_fd, .flags = BPF_TC_F_REPLACE);
+	const char *where = a->kind == ATT_TC_TUNNEL ? "tc ingress" : "tc egress";
+	char path[256];
+	int err;
+
+	err = bpf_tc_hook_create(&h);
+	if (err && err != -EEXIST) {
+		diag_add(d, "dataplane: cannot add the clsact qdisc to %s (%s, no tcx on this kernel): %s",
+			 a->ifname, where, strerror(-err));
+		return err;
+	}
+	err = bpf_tc_attach(&h, &o);
+	if (err) {
+		diag_add(d, "dataplane: cannot attach to %s (%s, cls_bpf: no tcx on this kernel): %s",
+			 a->ifname, where, strerror(-err));
+		return err;
+	}
+	cls_path(path, sizeof(path), a->kind, a->ifname);
+	unlink(path);
+	if (bpf_obj_pin(a->prog_fd, path)) {
+		err = -errno;
+		diag_add(d, "dataplane: cannot pin %s: %s", path, strerror(errno));
+		return err;
+	}
+	pr_info("%s: %s attached (cls_bpf)", a->ifname, a->kind == ATT_TC_TUNNEL ? "tunnel_in" : "uplink_out");
+	return 0;
 }
 
 /* A fresh skeleton whose maps are (or become) the pinned ones. */
@@ -123,6 +202,9 @@ static int create_link(const struct att *a, struct diag *d, const char **mode)
 		fd = bpf_link_create(a->prog_fd, a->ifindex,
 				     a->kind == ATT_TC_TUNNEL ? RP_BPF_TCX_INGRESS : RP_BPF_TCX_EGRESS, NULL);
 		*mode = "tcx";
+		/* no tcx (kernel < 6.6: unknown attach type): the caller uses cls_bpf */
+		if (fd < 0 && errno == EINVAL)
+			return -EOPNOTSUPP;
 	}
 	if (fd < 0) {
 		int err = errno;
@@ -161,6 +243,8 @@ static int attach_one(const struct att *a, struct diag *d)
 		unlink(path);
 	}
 	fd = create_link(a, d, &mode);
+	if (fd == -EOPNOTSUPP)
+		return cls_attach(a, d);
 	if (fd < 0)
 		return fd;
 	if (bpf_obj_pin(fd, path)) {
@@ -185,6 +269,9 @@ static bool att_wanted(const struct att *v, size_t n, const char *name)
 		link_path(path, sizeof(path), v[i].kind, v[i].ifname);
 		if (!strcmp(strrchr(path, '/') + 1, name))
 			return true;
+		cls_path(path, sizeof(path), v[i].kind, v[i].ifname);
+		if (!strcmp(strrchr(path, '/') + 1, name))
+			return true;
 	}
 	return false;
 }
@@ -201,16 +288,18 @@ static void detach_stale(const struct att *v, size_t n)
 	while ((e = readdir(dir))) {
 		int fd;
 
-		if (strncmp(e->d_name, "link_", 5) || att_wanted(v, n, e->d_name))
+		if ((strncmp(e->d_name, "link_", 5) && strncmp(e->d_name, "cls_", 4)) ||
+		    att_wanted(v, n, e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
+		if (e->d_name[0] == 'c') {
+			cls_detach(e->d_name);
+		} else if ((fd = bpf_obj_get(path)) >= 0) {
 			bpf_link_detach(fd);
 			close(fd);
 		}
 		unlink(path);
-		pr_info("%s: detached (no longer configured)", e->d_name + 5);
+		pr_info("%s: detached (no longer configured)", strchr(e->d_name, '_') + 1);
 	}
 	closedir(dir);
 }
@@ -325,6 +414,8 @@ int dataplane_down(struct diag *d)
 	while ((e = readdir(dir))) {
 		int fd;
 
+		if (!strncmp(e->d_name, "cls_", 4))
+			cls_detach(e->d_name);
 		if (strncmp(e->d_name, "link_", 5))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
