@@ -11,6 +11,7 @@
  * Apply from a child process that exits (the links must stay: fail
  * closed), frames sent into the peers are judged and counted, a second
  * apply swaps programs into the same links, down removes everything. */
+#include <dirent.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <sys/mount.h>
@@ -168,14 +169,38 @@ int main(void)
 			   "loader: a frame sent out of the uplink to a site prefix is dropped by uplink_out (cleartext)");
 	}
 
-	/* second apply: same links, new programs, counters kept */
+	/* second apply by the same build: same links, the pinned programs
+	 * adopted (nothing loaded), counters kept */
 	c0 = pinned_counter(10, RP_R_GEO_SITE);
 	err = apply_in_child(&cfg);
 	p2 = link_prog_id("link_xdp_dpup", &l2);
-	tap_result(err == 0 && p2 > 0 && l2 == l1 && p2 != p1,
-		   "loader: second apply replaces the program inside the same link (link %u, prog %d -> %d)",
+	tap_result(err == 0 && p2 > 0 && l2 == l1 && p2 == p1,
+		   "loader: second apply of the same build keeps the link and its program (link %u, prog %d -> %d)",
 		   l2, p1, p2);
 	tap_result(pinned_counter(10, RP_R_GEO_SITE) == c0, "loader: counters survive a second apply");
+	/* the programs of another build (no pinned programs of this one):
+	 * loaded, swapped into the same links */
+	{
+		DIR *dir = opendir(RP_PIN_DIR);
+		struct dirent *e;
+		char path[512];
+		int n = 0;
+
+		while (dir && (e = readdir(dir)))
+			if (!strncmp(e->d_name, "prog_", 5)) {
+				snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
+				n += !unlink(path);
+			}
+		if (dir)
+			closedir(dir);
+		tap_result(n == 4, "loader: the four programs are pinned (%d)", n);
+	}
+	err = apply_in_child(&cfg);
+	p2 = link_prog_id("link_xdp_dpup", &l2);
+	tap_result(err == 0 && p2 > 0 && l2 == l1 && p2 != p1,
+		   "loader: new programs replace the program inside the same link (link %u, prog %d -> %d)",
+		   l2, p1, p2);
+	tap_result(pinned_counter(10, RP_R_GEO_SITE) == c0, "loader: counters survive new programs");
 
 	/* a tenant removed: its attachments go */
 	cfg.n_tenants = 1;
