@@ -79,7 +79,9 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 			goto fail;
 		armed = true;
 	}
-	if (cfg.geo_ipv4 || cfg.geo_ipv6) {
+	if ((cfg.geo_ipv4 || cfg.geo_ipv6) && dataplane_geo_unchanged(&cfg)) {
+		pr_debug("apply: geo database files unchanged since loaded: not read");
+	} else if (cfg.geo_ipv4 || cfg.geo_ipv6) {
 		err = geo_load(&cfg, &geo, &d);
 		if (err)
 			goto fail;

@@ -281,17 +281,6 @@ struct dp_loaded {
 	bool adopted;			/* m, geo and prog are our own fds */
 };
 
-static uint64_t obj_tag(void)
-{
-	size_t sz = 0;
-	const unsigned char *b = rempart__elf_bytes(&sz);
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < sz; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 static void prog_path(char *buf, size_t len, uint64_t tag, int i)
 {
 	snprintf(buf, len, "%s/prog_%016llx_%s", RP_PIN_DIR, (unsigned long long)tag, prog_name[i]);
@@ -416,7 +405,7 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 	char rec_dir[4096];
 	struct timespec t0;
 	struct att *v = NULL;
-	uint64_t tag = obj_tag();
+	uint64_t tag = dp_obj_tag();
 	size_t n = 0;
 	int err;
 
@@ -456,6 +445,8 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 	err = load_geo(L.geo, geo, d);
 	if (err)
 		goto out;
+	if (geo)
+		dataplane_geo_record(cfg, geo);
 	pr_debug("dataplane: geo done (%.1f ms)", ms_since(&t0));
 	if (cfg->state_dir)
 		snprintf(rec_dir, sizeof(rec_dir), "%s/dataplane", cfg->state_dir);
