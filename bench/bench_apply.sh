@@ -12,7 +12,7 @@
 #   rempart  the whole `rempart apply` (net + BPF dataplane), wall clock.
 # Without kernel WireGuard (this machine) each tenant is one wireguard-go
 # process started and supervised by rempart.  One JSON line per metric.
-# TENANTS / SITES / ROUNDS override the sizes.
+# TENANTS / SITES / ROUNDS override the sizes, BENCH_NS the namespace's name.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-$PWD/build}
@@ -28,12 +28,15 @@ if [ -z "${TN_PRIVATE_NS:-}" ]; then
 	TN_PRIVATE_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
 mount -t bpf bpf /sys/fs/bpf || { echo "bench_apply: cannot mount bpffs" >&2; exit 1; }
+# wireguard-go's sockets in a directory of this run (/run/wireguard is shared)
+mkdir -p /run/wireguard && mount -t tmpfs -o mode=0700 tmpfs /run/wireguard ||
+	{ echo "bench_apply: cannot mount /run/wireguard" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/tn-bench.XXXXXX)
 chmod 700 "$T"
 umask 077
 CFG=$T/etc
-NS=tnbench
+NS=${BENCH_NS:-tnbench}
 gw() { nsenter --net=/run/netns/$NS "$@"; }
 cleanup() {
 	gw "$DRV" "$CFG" down >/dev/null 2>&1

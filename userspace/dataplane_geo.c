@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "daemon.h"
 #include "dataplane.h"
 #include "dataplane_maps.h"
 #include "geo_bpf.h"
@@ -137,6 +138,9 @@ void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
 		return;
 	len = strlen(text);
 	snprintf(text + len, sizeof(text) - len, "hash %016llx\n", (unsigned long long)geo_db_hash(geo));
+	snprintf(tmp, sizeof(tmp), "%s/dataplane", cfg->state_dir);
+	if (mkdir_p(tmp))
+		goto fail;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "daemon.h"
 #include "dataplane_maps.h"
 #include "log.h"
 
@@ -629,7 +630,7 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 		err = -ENOMEM;
 		goto out;
 	}
-	if (mkdir(rec_dir, 0700) && errno != EEXIST)
+	if (mkdir_p(rec_dir))
 		pr_warn("dataplane: cannot create %s: %s (full installs only)", rec_dir, strerror(errno));
 	if (!rec_ident(m, &id) && !rec_load(rec_dir, active, &id, true, &act) && act.h.gen == gen) {
 		have_act = true;
