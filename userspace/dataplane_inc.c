@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "daemon.h"
@@ -599,6 +600,14 @@ static void reslot(struct rp_policy *p, unsigned to)
 	p->slot = to;
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir, struct diag *d)
 {
@@ -611,8 +620,10 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 	unsigned long long gen;
 	unsigned active, next;
 	bool have_old = false, have_act = false;
+	struct timespec t0;
 	int err;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&last_stats, 0, sizeof(last_stats));
 	if (!rec_dir)
 		return dp_policy_install(m, cfg, ifindex, arg, d);
@@ -639,9 +650,12 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 	}
 	rec_drop(rec_dir, next);
 	st.incremental = have_old;
+	pr_debug("dataplane: compiled, records read (%.1f ms)", ms_since(&t0));
 	err = write_slot(m, &p, nr, idx, have_old ? &old : NULL, &st, d);
+	pr_debug("dataplane: slot %u written (%.1f ms)", next, ms_since(&t0));
 	if (!err)
 		err = dp_policy_flip(m, next, d);
+	pr_debug("dataplane: flipped (%.1f ms)", ms_since(&t0));
 	if (err) {
 		dp_slot_clear(m, next);
 		goto out;
@@ -664,6 +678,7 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 			active, strerror(-err));
 		rec_drop(rec_dir, active);
 	}
+	pr_debug("dataplane: old slot %u brought up to date (%.1f ms)", active, ms_since(&t0));
 	err = 0;
 out:
 	last_stats = st;
