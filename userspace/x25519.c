@@ -101,18 +101,41 @@ static void fe_mul_small(fe h, const fe f, uint64_t k)
 	h[0] &= MASK51;
 }
 
-/* z^(p-2) = 1/z; p - 2 = 2^255 - 21: bits 254..5 set, then 01011 */
+static void fe_sqn(fe h, const fe f, int n)
+{
+	fe_mul(h, f, f);
+	while (--n > 0)
+		fe_mul(h, h, h);
+}
+
+/* z^(p-2) = 1/z, p - 2 = 2^255 - 21: the usual chain, 254 squarings and
+ * 11 multiplications */
 static void fe_invert(fe out, const fe z)
 {
-	fe r;
+	fe z2, z9, z11, z5_0, z10_0, z20_0, z50_0, z100_0, t;
 
-	memcpy(r, z, sizeof(r));		/* bit 254 */
-	for (int b = 253; b >= 0; b--) {
-		fe_mul(r, r, r);
-		if (b >= 5 || ((11 >> b) & 1))	/* public exponent: branching is fine */
-			fe_mul(r, r, z);
-	}
-	memcpy(out, r, sizeof(r));
+	fe_mul(z2, z, z);
+	fe_sqn(t, z2, 2);
+	fe_mul(z9, t, z);
+	fe_mul(z11, z9, z2);
+	fe_mul(t, z11, z11);
+	fe_mul(z5_0, t, z9);		/* 2^5 - 1 */
+	fe_sqn(t, z5_0, 5);
+	fe_mul(z10_0, t, z5_0);		/* 2^10 - 1 */
+	fe_sqn(t, z10_0, 10);
+	fe_mul(z20_0, t, z10_0);	/* 2^20 - 1 */
+	fe_sqn(t, z20_0, 20);
+	fe_mul(t, t, z20_0);		/* 2^40 - 1 */
+	fe_sqn(t, t, 10);
+	fe_mul(z50_0, t, z10_0);	/* 2^50 - 1 */
+	fe_sqn(t, z50_0, 50);
+	fe_mul(z100_0, t, z50_0);	/* 2^100 - 1 */
+	fe_sqn(t, z100_0, 100);
+	fe_mul(t, t, z100_0);		/* 2^200 - 1 */
+	fe_sqn(t, t, 50);
+	fe_mul(t, t, z50_0);		/* 2^250 - 1 */
+	fe_sqn(t, t, 5);
+	fe_mul(out, t, z11);		/* 2^255 - 32 + 11 */
 }
 
 static void fe_tobytes(uint8_t s[32], const fe f)
