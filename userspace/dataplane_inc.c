@@ -37,7 +37,7 @@
 #include "dataplane_maps.h"
 #include "log.h"
 
-#define REC_MAGIC "RPSLOT2"
+#define REC_MAGIC "RPSLOT3"	/* a new rule order or layout: a new magic */
 #define BATCH 4096
 
 struct rec_rule {
@@ -209,9 +209,20 @@ static uint64_t hash_val(const struct rp_policy *p, const struct pol_rule *r)
 	return h;
 }
 
+/* The order of rule keys in records: as two 64-bit words (faster than
+ * memcmp on 300,000 keys); any total order does, the same on both sides.
+ * Keys differing only in their slot byte keep their order when every slot
+ * changes alike (reslot()). */
 static int cmp_rkey(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(struct rp_rule_key));
+	uint64_t x[2], y[2];
+
+	_Static_assert(sizeof(struct rp_rule_key) == sizeof(x), "rule key: two words");
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
 }
 
 /* The policy's rule keys sorted, with the hash of each value. */
