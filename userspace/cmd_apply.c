@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <stdlib.h>
 #include "commands.h"
 #include "confirm.h"
@@ -27,6 +28,14 @@ static const char usage[] =
 	"  --confirm SECONDS  roll back to the previous configuration by itself\n"
 	"                     unless `rempart confirm` comes within SECONDS\n";
 
+static double ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
 int cmd_apply(int argc, char **argv, const struct globals *g)
 {
 	struct rp_config cfg = { 0 };
@@ -36,6 +45,7 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 	bool armed = false;
 	pid_t pid;
 	int rc, err = 0;
+	double t0;
 
 	if (want_help(argc, argv, usage))
 		return RP_EXIT_OK;
@@ -55,7 +65,9 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 		fprintf(stderr, "rempart: apply: unexpected argument '%s' (try --help)\n", argv[i]);
 		return RP_EXIT_CONFIG;
 	}
+	t0 = ms_now();
 	rc = load_config_or_report(g, 0, &cfg);
+	pr_debug("apply: configuration read (%.1f ms)", ms_now() - t0);
 	if (rc)
 		return rc;
 	if (geteuid() != 0) {
@@ -69,18 +81,23 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 			goto fail;
 		armed = true;
 	}
-	if (cfg.geo_ipv4 || cfg.geo_ipv6) {
+	if ((cfg.geo_ipv4 || cfg.geo_ipv6) && dataplane_geo_unchanged(&cfg)) {
+		pr_debug("apply: geo database files unchanged since loaded: not read");
+	} else if (cfg.geo_ipv4 || cfg.geo_ipv6) {
 		err = geo_load(&cfg, &geo, &d);
 		if (err)
 			goto fail;
 		geop = &geo;
 	}
+	pr_debug("apply: geo database read (%.1f ms)", ms_now() - t0);
 	err = daemon_enforce(&cfg, &geo, &d);	/* net_apply, then dataplane_apply */
 	if (err)
 		goto fail;
+	pr_debug("apply: dataplane done (%.1f ms)", ms_now() - t0);
 	err = confirm_record_applied(&cfg, g->config_path, &d);
 	if (err)
 		goto fail;
+	pr_debug("apply: applied configuration recorded (%.1f ms)", ms_now() - t0);
 	pid = pidfile_hup(cfg.state_dir, cfg.path);
 	if (pid)	/* its metrics, events and reloads follow the new config */
 		printf("applied; the running daemon (pid %d) reloads it\n", (int)pid);

@@ -32,7 +32,7 @@ void key_to_base64(const uint8_t key[32], char out[RP_KEY_B64_LEN + 1])
 
 void key_public_from_private(uint8_t pub[32], const uint8_t priv[32])
 {
-	wg_generate_public_key(pub, priv);
+	x25519_public(pub, priv);	/* wg_generate_public_key()'s result, ~30 times faster */
 }
 
 void key_generate_private(uint8_t key[32])
