@@ -10,10 +10,6 @@
 int key_from_base64(const char *b64, uint8_t key[32]);		/* 0 or -EINVAL */
 void key_to_base64(const uint8_t key[32], char out[RP_KEY_B64_LEN + 1]);
 void key_public_from_private(uint8_t pub[32], const uint8_t priv[32]);
-/* X25519 (RFC 7748): out = scalar * point (x25519.c, 64-bit limbs);
- * x25519_public() is key_public_from_private(). */
-void x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t point[32]);
-void x25519_public(uint8_t pub[32], const uint8_t priv[32]);
 void key_generate_private(uint8_t key[32]);			/* clamped, as wg genkey */
 void key_generate_preshared(uint8_t key[32]);
 
