@@ -150,8 +150,50 @@ static int cls_attach(const struct att *a, struct diag *d)
 	return 0;
 }
 
-/* A fresh skeleton whose maps are (or become) the pinned ones. */
-static int open_and_load(struct rempart **out, struct diag *d)
+/* Trie nodes per slot for a new rp_nodes: what cfg's policy needs with a
+ * quarter to spare for growth, at least RP_NODES_PER_SLOT.  Counted by
+ * compiling it once (a fifth of a second at 10,000 sites). */
+static size_t nodes_wanted(const struct rp_config *cfg)
+{
+	struct rp_policy p = { 0 };
+	struct diag scratch = { 0 };
+	size_t need = 0, want;
+
+	policy_set_nodes_per_slot(1u << 24);
+	if (!policy_compile(cfg, 0, NULL, NULL, &p, &scratch))
+		need = p.n_nodes;
+	policy_free(&p);
+	diag_free(&scratch);
+	policy_set_nodes_per_slot(0);
+	want = (need + need / 4 + 1023) & ~(size_t)1023;
+	return want > RP_NODES_PER_SLOT ? want : RP_NODES_PER_SLOT;
+}
+
+/* rp_nodes as pinned (libbpf reuses a pinned map only of the same size),
+ * or, when it is new, as large as cfg needs. */
+static int size_nodes(struct rempart *s, const struct rp_config *cfg)
+{
+	int fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_NODES);
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	size_t per_slot;
+
+	if (fd >= 0) {
+		int err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+
+		close(fd);
+		return err ? err : bpf_map__set_max_entries(s->maps.rp_nodes, info.max_entries);
+	}
+	per_slot = nodes_wanted(cfg);
+	if (per_slot > RP_NODES_PER_SLOT)
+		pr_info("dataplane: rp_nodes sized for %zu trie nodes per slot (%zu MiB)", per_slot,
+			per_slot * RP_SLOTS * RP_NODE_STRIDE * sizeof(__u32) >> 20);
+	return bpf_map__set_max_entries(s->maps.rp_nodes, per_slot * RP_SLOTS);
+}
+
+/* A fresh skeleton whose maps are (or become) the pinned ones; a new
+ * rp_nodes gets room for cfg's policy. */
+static int open_and_load(struct rempart **out, const struct rp_config *cfg, struct diag *d)
 {
 	struct rempart *s = rempart__open();
 	struct bpf_map *m;
@@ -169,6 +211,12 @@ static int open_and_load(struct rempart **out, struct diag *d)
 		err = bpf_map__set_pin_path(m, path);
 		if (err)
 			goto fail;
+	}
+	err = size_nodes(s, cfg);
+	if (err) {
+		diag_add(d, "dataplane: cannot size %s/%s: %s", RP_PIN_DIR, RP_PIN_NODES, strerror(-err));
+		rempart__destroy(s);
+		return err;
 	}
 	err = rempart__load(s);
 	if (err) {
@@ -434,12 +482,12 @@ fail:
 	return err;
 }
 
-static int load_fresh(struct dp_loaded *L, struct diag *d)
+static int load_fresh(struct dp_loaded *L, const struct rp_config *cfg, struct diag *d)
 {
 	int err;
 
 	memset(L, 0, sizeof(*L));
-	err = open_and_load(&L->skel, d);
+	err = open_and_load(&L->skel, cfg, d);
 	if (err)
 		return err;
 	dp_maps_from_skel(L->skel, &L->m);
@@ -503,7 +551,7 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 	if (err)
 		return err;
 	if (adopt(&L, tag)) {
-		err = load_fresh(&L, d);
+		err = load_fresh(&L, cfg, d);
 		if (err)
 			return err;
 		pr_debug("dataplane: programs loaded (%.1f ms)", ms_since(&t0));

@@ -345,10 +345,10 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 
 	if (!ifx || !pix)
 		goto out;
-	err = mm_open(m->nodes, (size_t)RP_SLOTS * RP_NODES_PER_SLOT * nsz, &mm, RP_PIN_NODES, d);
+	err = mm_open(m->nodes, (size_t)RP_SLOTS * policy_nodes_per_slot() * nsz, &mm, RP_PIN_NODES, d);
 	if (err)
 		goto out;
-	st->nodes += sync_items((char *)mm.mem + (size_t)p->slot * RP_NODES_PER_SLOT * nsz, p->nodes,
+	st->nodes += sync_items((char *)mm.mem + (size_t)p->slot * policy_nodes_per_slot() * nsz, p->nodes,
 				p->n_nodes, nsz);
 	mm_close(&mm);
 	err = mm_open(m->atoms, (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT * sizeof(struct rp_atom), &mm,
@@ -583,7 +583,7 @@ static int write_slot(const struct dp_maps *m, const struct rp_policy *p, const 
 static void reslot(struct rp_policy *p, unsigned to)
 {
 	const uint32_t from = p->slot;
-	const uint32_t dn = (to - from) * RP_NODES_PER_SLOT, da = (to - from) * RP_ATOMS_PER_SLOT;
+	const uint32_t dn = (to - from) * (uint32_t)policy_nodes_per_slot(), da = (to - from) * RP_ATOMS_PER_SLOT;
 
 	for (size_t i = 0; i < p->n_nodes * RP_NODE_STRIDE; i++) {
 		uint32_t e = p->nodes[i];

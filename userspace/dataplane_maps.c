@@ -21,6 +21,16 @@
 #include "log.h"
 #include "rempart.skel.h"
 
+/* The policy compiler numbers nodes by the rp_nodes these maps have. */
+static void note_nodes_capacity(int nodes_fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (!bpf_obj_get_info_by_fd(nodes_fd, &info, &len))
+		policy_set_nodes_per_slot(info.max_entries / RP_SLOTS);
+}
+
 void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 {
 	m->state = bpf_map__fd(s->maps.rp_state);
@@ -41,6 +51,7 @@ void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 	m->counters = bpf_map__fd(s->maps.rp_counters);
 	m->rule_counters = bpf_map__fd(s->maps.rp_rule_counters);
 	m->geo_drops = bpf_map__fd(s->maps.rp_geo_drops);
+	note_nodes_capacity(m->nodes);
 }
 
 int dp_maps_open_pinned(struct dp_maps *m, const char *dir)
@@ -82,6 +93,7 @@ int dp_maps_open_pinned(struct dp_maps *m, const char *dir)
 		}
 		*(int *)((char *)m + tab[i].off) = fd;
 	}
+	note_nodes_capacity(m->nodes);
 	return 0;
 }
 
@@ -352,7 +364,7 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 	int err;
 
 	err = put_region(m->nodes, sizeof(__u32) * RP_NODE_STRIDE,
-			 (size_t)RP_SLOTS * RP_NODES_PER_SLOT, (size_t)p->slot * RP_NODES_PER_SLOT,
+			 (size_t)RP_SLOTS * policy_nodes_per_slot(), (size_t)p->slot * policy_nodes_per_slot(),
 			 p->nodes, p->n_nodes, RP_PIN_NODES, d);
 	if (!err)
 		err = put_region(m->atoms, sizeof(struct rp_atom), (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT,

@@ -71,7 +71,7 @@ static int check_slot(const struct dp_maps *m, const struct rp_config *cfg, unsi
 	}
 	diag_free(&d);
 #define BAD(...) do { if (!bad) snprintf(why, wlen, __VA_ARGS__); bad = 1; } while (0)
-	if (mm_cmp(m->nodes, (size_t)RP_SLOTS * RP_NODES_PER_SLOT, (size_t)slot * RP_NODES_PER_SLOT, p.nodes,
+	if (mm_cmp(m->nodes, (size_t)RP_SLOTS * policy_nodes_per_slot(), (size_t)slot * policy_nodes_per_slot(), p.nodes,
 		   p.n_nodes, sizeof(__u32) * RP_NODE_STRIDE))
 		BAD("slot %u: trie nodes differ (%zu nodes)", slot, p.n_nodes);
 	if (mm_cmp(m->atoms, (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT, (size_t)slot * RP_ATOMS_PER_SLOT, p.atoms,

@@ -288,6 +288,44 @@ int main(void)
 
 		tap_result(send_frame("dpupp", pkt, n) == 0, "loader: traffic still flows after down");
 	}
+	/* a policy larger than the default rp_nodes: the new map is sized for
+	 * it; one larger than the pinned map is refused and changes nothing */
+	{
+		struct rp_prefix_list *l = &cfg.tenants[0].cloud_prefixes;
+		size_t n0 = l->n, want = (size_t)RP_SLOTS * RP_NODES_PER_SLOT;
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		unsigned long long s = 88172645463325252ULL;
+		char text[64];
+		int fd;
+
+		l->v = realloc(l->v, (n0 + 12000) * sizeof(*l->v));
+		for (unsigned i = 0; i < 12000; i++) {	/* /64s with every byte random: ~6 nodes each */
+			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			snprintf(text, sizeof(text), "fd%02x:%04x:%04x:%04x::/64", (unsigned)(s & 0xff),
+				 (unsigned)(s >> 8 & 0xffff), (unsigned)(s >> 24 & 0xffff), (unsigned)(s >> 40 & 0xffff));
+			if (prefix_parse(text, &l->v[n0 + i]))
+				return 1;
+		}
+		l->n = n0 + 4000;
+		err = apply_in_child(&cfg);
+		fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_NODES);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			info.max_entries = 0;
+		tap_result(err == 0 && info.max_entries > want,
+			   "loader: 4,000 more IPv6 prefixes: rp_nodes created with %u entries (default %zu)",
+			   info.max_entries, want);
+		if (fd >= 0)
+			close(fd);
+		err = apply_in_child(&cfg);
+		tap_result(err == 0, "loader: ...and applied again into the same map");
+		l->n = n0 + 12000;
+		err = apply_in_child(&cfg);
+		tap_result(err == 1, "loader: a policy larger than the pinned rp_nodes is refused (see the message above)");
+		l->n = n0;
+		err = dataplane_down(&d);
+		tap_result(err == 0, "loader: down after the large policy");
+	}
 	err = dataplane_down(&d);
 	tap_result(err == 0, "loader: down twice is fine");
 	tap_exit();
