@@ -6,7 +6,8 @@
  * of a small change.  When the database is loaded, a fingerprint of its
  * files is written to <state_dir>/dataplane/geo.fp: per file its path,
  * device, inode, size, modification and change times; the format; the BPF
- * object of this build; and the hash of the ranges that went into rp_geo.
+ * object of this build; the rempart executable that parsed them (device,
+ * inode, time, size); and the hash of the ranges that went into rp_geo.
  * The next apply skips reading the files when the fingerprint is the same
  * and the pinned rp_geo still holds a database with that hash.  A changed
  * file (any write moves its change time), another format, another build,
@@ -69,26 +70,32 @@ static int fp_file(char *buf, size_t len, const char *path)
 /* The fingerprint taken before the files were read (dataplane_geo_unchanged()
  * runs before geo_load()): a file changed while being read then fails the
  * next comparison, never passes it. */
-static char fp_before[8600];
+static char fp_before[8800];
 
 /* The fingerprint text of cfg's database files, without the hash line. */
 static int fingerprint(const struct rp_config *cfg, char *buf, size_t len)
 {
 	char a[4200], b[4200];
+	struct stat exe;
 	int err = fp_file(a, sizeof(a), cfg->geo_ipv4);
 
 	if (!err)
 		err = fp_file(b, sizeof(b), cfg->geo_ipv6);
 	if (err)
 		return err;
-	snprintf(buf, len, "rempart geo fingerprint 1\nobject %016llx\nformat %d\n%s%s",
-		 (unsigned long long)dp_obj_tag(), (int)cfg->geo_format, a, b);
+	/* the program that parsed the files: a new parser reads them again */
+	if (stat("/proc/self/exe", &exe))
+		memset(&exe, 0, sizeof(exe));
+	snprintf(buf, len, "rempart geo fingerprint 2\nobject %016llx\nparser %llu %llu %lld.%09ld %lld\n"
+		 "format %d\n%s%s", (unsigned long long)dp_obj_tag(), (unsigned long long)exe.st_dev,
+		 (unsigned long long)exe.st_ino, (long long)exe.st_mtim.tv_sec, exe.st_mtim.tv_nsec,
+		 (long long)exe.st_size, (int)cfg->geo_format, a, b);
 	return 0;
 }
 
 bool dataplane_geo_unchanged(const struct rp_config *cfg)
 {
-	char path[4200], want[8600], have[8700], *h;
+	char path[4200], want[8800], have[9000], *h;
 	struct geo_bpf_view v;
 	unsigned long long hash;
 	bool same = false;
@@ -126,7 +133,7 @@ bool dataplane_geo_unchanged(const struct rp_config *cfg)
 
 void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
 {
-	char path[4200], tmp[4300], text[8700];
+	char path[4200], tmp[4300], text[8900];
 	size_t len;
 	int fd;
 
