@@ -434,6 +434,18 @@ struct rp_ratelimit {
 #define RP_GEO_FIXED_WORDS (RP_GEO_IDX6 + 65536)
 #define RP_GEO_DIRECT (1ULL << 63)
 #define RP_GEO_KARY_STEPS 8
+#define RP_GEO_FAN 8			/* IPv6 B-tree: entries per node (one line) */
+#define RP_GEO_FAN_SHIFT 3
+#define RP_GEO_V6_LEVELS 7		/* IPv6 B-tree levels at most */
+#define RP_GEO_V6_NMASK 0xffffff	/* IPv6 index word: bits 32..55 count */
+#define RP_GEO_V6_LSHIFT 56		/* bits 56..58: levels */
+#define RP_GEO_M48 0xffffffffffffULL
+#define RP_GEO_V6_KSHIFT 15		/* tree word: key << 15 | value */
+#define RP_GEO_V6_VMASK 0x7fffULL
+#define RP_GEO_V6_NONE 0x7fff		/* value: no country */
+#define RP_GEO_V6_EXC 0x4000		/* value: exception number | this */
+#define RP_GEO_V6_XMAX 0x3fff		/* exceptions per /16 */
+#define RP_GEO_V6_XSTEPS 20		/* binary steps in an exception */
 
 struct rp_geo_block {
 	__u64 w[RP_GEO_BLOCK_WORDS];
