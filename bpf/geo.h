@@ -167,6 +167,9 @@ static __always_inline __u16 rp_geo_lookup_v6(const __u8 *addr)
 	n = (__u32)(ix >> 32) & RP_GEO_V6_NMASK;
 	levels = (__u32)(ix >> RP_GEO_V6_LSHIFT) & 7;
 	x1 = ((xhi & RP_GEO_M48) << RP_GEO_V6_KSHIFT | RP_GEO_V6_VMASK) + 1;
+	/* Unrolled: no back-edge (clang lays this loop out with one on a
+	 * fall-through, which 6.1's check_cfg rejects), and l is a constant. */
+#pragma unroll
 	for (l = 0; l < RP_GEO_V6_LEVELS; l++) {
 		/* level l: m lines (n / FAN^(levels - l), rounded up) at o */
 		__u32 sh = RP_GEO_FAN_SHIFT * (levels - l), m, j;

@@ -99,7 +99,15 @@ int geo_cc_parse(const char *s, uint16_t *cc)
 	if (!isalpha((unsigned char)s[0]) || !isalpha((unsigned char)s[1]) || s[2] ||
 	    !isascii((unsigned char)s[0]) || !isascii((unsigned char)s[1]))
 		return -EINVAL;
-	*cc = (toupper((unsigned char)s[0]) - 'A') * 26 + (toupper((unsigned char)s[1]) - 'A');
+	/* A code is a country only if the config could name it (an assigned
+	 * ISO 3166-1 code); UK is ISO's reserved alias of GB.  Regions (EU,
+	 * AP: a registry's "somewhere in its region", which for RIPE's EU is
+	 * not the European Union) and retired or private codes (CS, AN, SU,
+	 * ZZ...) are no country: `unknown` decides (docs/geo.md). */
+	if (!strcasecmp(s, "UK"))
+		s = "GB";
+	if (cc_parse(s, cc))
+		*cc = RP_CC_NONE;
 	return 0;
 }
 
