@@ -270,6 +270,9 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 			c6max = b6->count[b];
 		}
 	}
+	/* scratch for one /16: each interval adds at most two keys (its own,
+	 * the /64 after an exception) and one exception entry */
+	c6max++;
 	k6.key = malloc(2 * c6max * sizeof(*k6.key));
 	k6.val = malloc(2 * c6max * sizeof(*k6.val));
 	k6.xfirst = malloc(c6max * sizeof(*k6.xfirst));
