@@ -6,11 +6,11 @@
  *   __u16 cc = rp_geo_lookup_v6(ip6h->saddr.in6_u.u6_addr8);	// RP_CC_NODB: no db
  *
  * The structure (layout in rempart_abi.h): a direct index on the top 16
- * bits of the address gives either the country of the whole /16 or a slice
- * of a sorted interval array, searched in a bounded number of steps: about
- * two map lookups (block 0, the /16's block) and an 8-way search of plain
- * loads (7 independent probes a step: their cache misses overlap); IPv6
- * searches a summary of every 8th start first, then one cache line of 8.
+ * bits of the address gives either the country of the whole /16 or the
+ * /16's search structure, in one block: two map lookups (block 0, the
+ * /16's block), then plain loads.  IPv4: a sorted interval array, 8-way
+ * steps (7 independent probes a step: their cache misses overlap).  IPv6:
+ * a static B-tree, one cache line a level (docs/geo.md says why).
  * Against up to 32 (IPv4) or 128 (IPv6) dependent pointer chases down an
  * LPM trie, each a likely cache miss under random sources.
  *
@@ -218,4 +218,5 @@ static __always_inline __u16 rp_geo_lookup_v6(const __u8 *addr)
 	return RP_CC_NODB;
 }
 #undef RP_GEO_LE4
+#undef RP_GEO_LE6
 #endif /* REMPART_BPF_GEO_H */
