@@ -6,11 +6,11 @@
  *   __u16 cc = rp_geo_lookup_v6(ip6h->saddr.in6_u.u6_addr8);	// RP_CC_NODB: no db
  *
  * The structure (layout in rempart_abi.h): a direct index on the top 16
- * bits of the address gives either the country of the whole /16 or a slice
- * of a sorted interval array, searched in a bounded number of steps: about
- * two map lookups (block 0, the /16's block) and an 8-way search of plain
- * loads (7 independent probes a step: their cache misses overlap); IPv6
- * searches a summary of every 8th start first, then one cache line of 8.
+ * bits of the address gives either the country of the whole /16 or the
+ * /16's search structure, in one block: two map lookups (block 0, the
+ * /16's block), then plain loads.  IPv4: a sorted interval array, 8-way
+ * steps (7 independent probes a step: their cache misses overlap).  IPv6:
+ * a static B-tree, one cache line a level (docs/geo.md says why).
  * Against up to 32 (IPv4) or 128 (IPv6) dependent pointer chases down an
  * LPM trie, each a likely cache miss under random sources.
  *
@@ -131,34 +131,20 @@ static __always_inline __u16 rp_geo_lookup_v4(__u32 addr_be)
 	return (__u16)e[(e0 + base) & RP_GEO_UMASK];
 }
 
-/* Is the IPv6 start (key word kw, low word at lw) at or below the address
- * (xk = its bits 111..64, xlo = bits 63..0)? */
-#define RP_GEO_M48 0xffffffffffffULL
-static __always_inline __u32 rp_geo_le6(const struct rp_geo_block *b, __u32 kw, __u32 lw,
-					__u64 xk, __u64 xlo)
-{
-	__u64 k = b->w[kw & RP_GEO_WMASK] & RP_GEO_M48;
-	__u32 le = rp_geo_lt48(k, xk);
+/* Tree words at or below x1 (= key << 15 | 0x7fff, + 1): all words < 2^63,
+ * so the sign of the difference says it. */
+#define RP_GEO_LE6(p, i, x1) ((p[i] - (x1)) >> 63)
 
-	if (k == xk) {	/* rare: a boundary inside this /64 */
-		__u64 klo = b->w[lw & RP_GEO_WMASK], d = xlo - klo;
-
-		asm volatile("" : "+r"(d));
-		/* klo <= xlo, unsigned: no borrow out of xlo - klo */
-		le = 1 - (__u32)(((~xlo & klo) | (~(xlo ^ klo) & d)) >> 63);
-	}
-	return le;
-}
-
-/* Summary entry i (interval 8i) at or below the address. */
-#define RP_GEO_LES(i) rp_geo_le6(b, w0 + (i), l0 + 8 * (i), xhi, xlo)
-
-/* Country of an IPv6 address (16 bytes, network order). */
+/* Country of an IPv6 address (16 bytes, network order).  The /16's keys
+ * (start bits 111..64) form a static B-tree of RP_GEO_FAN-word nodes, one
+ * cache line each (layout in rempart_abi.h): one line a level, its 7 keys
+ * compared without a branch.  A /64 with boundaries inside is one key whose
+ * value sends the search to that /64's short list, by the low 64 bits. */
 static __always_inline __u16 rp_geo_lookup_v6(const __u8 *addr)
 {
-	__u32 w0, k0, l0, g, base = 0, n, i, j, zero = 0;
+	__u32 o, n, levels, l, node = 0, zero = 0;
 	struct rp_geo_block *b;
-	__u64 xhi, xlo, ix;
+	__u64 xhi, xlo, ix, x1;
 	void *db;
 
 	__builtin_memcpy(&xhi, addr, 8);
@@ -177,53 +163,60 @@ static __always_inline __u16 rp_geo_lookup_v6(const __u8 *addr)
 	b = rp_geo_block(db, (__u32)ix >> RP_GEO_BLOCK_SHIFT);
 	if (!b)
 		return RP_CC_NODB;
-	/* The /16: g summary words (every 8th key), then its keys in lines of
-	 * 8 from the next 8-word boundary, then their low words. */
-	w0 = (__u32)ix & RP_GEO_WMASK;
-	g = n = ((__u32)(ix >> 32) + 7) >> 3;
-	k0 = (w0 + g + 7) & ~7u;
-	l0 = k0 + 8 * g;
-	xhi &= RP_GEO_M48;
-	/* Which line of 8: an 8-way search on the summary (small, cached). */
-	for (i = 0; i < RP_GEO_KARY_STEPS; i++) {
-		__u32 s;
+	o = (__u32)ix & RP_GEO_WMASK;
+	n = (__u32)(ix >> 32) & RP_GEO_V6_NMASK;
+	levels = (__u32)(ix >> RP_GEO_V6_LSHIFT) & 7;
+	x1 = ((xhi & RP_GEO_M48) << RP_GEO_V6_KSHIFT | RP_GEO_V6_VMASK) + 1;
+	/* Unrolled: no back-edge (clang lays this loop out with one on a
+	 * fall-through, which 6.1's check_cfg rejects), and l is a constant. */
+#pragma unroll
+	for (l = 0; l < RP_GEO_V6_LEVELS; l++) {
+		/* level l: m lines (n / FAN^(levels - l), rounded up) at o */
+		__u32 sh = RP_GEO_FAN_SHIFT * (levels - l), m, j;
+		const __u64 *p;
+		__u64 v;
 
-		if (n <= 8)
-			break;
-		s = n >> 3;
-		j = RP_GEO_LES(base + s);
-		j += RP_GEO_LES(base + 2 * s);
-		j += RP_GEO_LES(base + 3 * s);
-		j += RP_GEO_LES(base + 4 * s);
-		j += RP_GEO_LES(base + 5 * s);
-		j += RP_GEO_LES(base + 6 * s);
-		j += RP_GEO_LES(base + 7 * s);
-		base += s * j;
-		n = j == 7 ? n - 7 * s : s;
-	}
-	for (i = 0; i < 3; i++) {
-		__u32 half;
+		m = (n + (1u << sh) - 1) >> sh;
+		p = &b->w[(o + RP_GEO_FAN * node) & (RP_GEO_WMASK & ~(RP_GEO_FAN - 1))];
+		j = RP_GEO_LE6(p, 1, x1) + RP_GEO_LE6(p, 2, x1) + RP_GEO_LE6(p, 3, x1) +
+		    RP_GEO_LE6(p, 4, x1) + RP_GEO_LE6(p, 5, x1) + RP_GEO_LE6(p, 6, x1) +
+		    RP_GEO_LE6(p, 7, x1);
+		if (l + 1 < levels) {
+			o += RP_GEO_FAN * m;
+			node = node * RP_GEO_FAN + j;
+			/* a copied key past the level's last node: clamp */
+			sh -= RP_GEO_FAN_SHIFT;
+			m = (n + (1u << sh) - 1) >> sh;
+			if (node >= m)
+				node = m - 1;
+			continue;
+		}
+		/* the bottom: padding repeats the last key, same answer */
+		v = p[j & (RP_GEO_FAN - 1)] & RP_GEO_V6_VMASK;
+		if (v == RP_GEO_V6_NONE)
+			return RP_CC_NONE;
+		if (!(v & RP_GEO_V6_EXC))
+			return (__u16)v;
+		/* exception: the /64's (low bits, country) pairs, binary search */
+		{
+			__u64 dw = b->w[(o + RP_GEO_FAN * m + (__u32)(v & ~RP_GEO_V6_EXC)) & RP_GEO_WMASK];
+			__u32 off = (__u32)dw, cnt = (__u32)(dw >> 32), base = 0, i;
 
-		if (n <= 1)
-			break;
-		half = n >> 1;
-		if (RP_GEO_LES(base + half))
-			base += half;
-		n -= half;
+			for (i = 0; i < RP_GEO_V6_XSTEPS; i++) {
+				__u32 half;
+
+				if (cnt <= 1)
+					break;
+				half = cnt >> 1;
+				if (b->w[(off + 2 * (base + half)) & RP_GEO_WMASK] <= xlo)
+					base += half;
+				cnt -= half;
+			}
+			return (__u16)b->w[(off + 2 * base + 1) & RP_GEO_WMASK];
+		}
 	}
-	/* Within the line (one cache miss at most): its first key is <= the
-	 * address; padding repeats the last interval, so it answers the same. */
-	k0 += 8 * base;
-	l0 += 8 * base;
-	j = rp_geo_le6(b, k0 + 1, l0 + 1, xhi, xlo);
-	j += rp_geo_le6(b, k0 + 2, l0 + 2, xhi, xlo);
-	j += rp_geo_le6(b, k0 + 3, l0 + 3, xhi, xlo);
-	j += rp_geo_le6(b, k0 + 4, l0 + 4, xhi, xlo);
-	j += rp_geo_le6(b, k0 + 5, l0 + 5, xhi, xlo);
-	j += rp_geo_le6(b, k0 + 6, l0 + 6, xhi, xlo);
-	j += rp_geo_le6(b, k0 + 7, l0 + 7, xhi, xlo);
-	return (__u16)(b->w[(k0 + j) & RP_GEO_WMASK] >> 48);
+	return RP_CC_NODB;
 }
 #undef RP_GEO_LE4
-#undef RP_GEO_LES
+#undef RP_GEO_LE6
 #endif /* REMPART_BPF_GEO_H */

@@ -404,26 +404,37 @@ struct rp_ratelimit {
  *   RP_GEO_IDX6 + (addr[0..1])        IPv6 index on the top 16 bits
  *   from H_OFF4: IPv4 intervals as __u32 (u32 number u is in word u / 2,
  *             low half first): (start & 0xffff) << 16 | cc
- *   from H_OFF6: IPv6 intervals, per /16 of c intervals in g = (c + 7) / 8
- *             lines of 8: g summary words (the key of intervals 0, 8, 16...),
- *             then from the next multiple of 8 words, 8g key words
- *             cc << 48 | start bits 111..64 (bits 127..112 are the /16's),
- *             the last line padded with copies of the last interval, then
- *             8g words of start bits 63..0
+ *   from H_OFF6: IPv6, per /16 (from a multiple of 8 words), a static
+ *             B-tree of n keys, RP_GEO_FAN (8) words a node, one cache
+ *             line: levels = the least L with 8^L >= n; level l (0: root)
+ *             has m_l = ceil(n / 8^(L - l)) nodes, stored level after
+ *             level; node k of level l + 1 is child k % 8 of node k / 8.
+ *             A word is key << 15 | value, key = start bits 111..64; at
+ *             the bottom, entry i is key i, in internal nodes entry i is
+ *             the first key of child i; past the last child or key, a copy
+ *             of the last.  value: a country, RP_GEO_V6_NONE, or
+ *             RP_GEO_V6_EXC | x: the key's /64 has boundaries inside, its
+ *             intervals are exception x.  After the tree, one word per
+ *             exception (count << 32 | word of its list), then the lists:
+ *             (start bits 63..0, cc) word pairs, sorted, the first at 0.
+ *             Keys are distinct: the search compares 7 keys a level
+ *             without ties (key <= address bits 111..64).
  * An index word with RP_GEO_DIRECT set means the whole /16 is one country
- * (cc in the low 16 bits, RP_CC_NONE for none); otherwise bits 32..62 count
- * the /16's intervals (>= 2) and the low 32 bits number the first (IPv4: its
- * __u32 number, IPv6: its word).  The intervals of one /16 never straddle a
- * block, so the search runs on one block with plain loads: an 8-way search
- * (7 probes split the slice in 8) while more than 8 remain, then a binary
- * search; RP_GEO_KARY_STEPS 8-way steps at most (the builder checks).  The
+ * (cc in the low 16 bits, RP_CC_NONE for none); otherwise the low 32 bits
+ * number the /16's first word (IPv4: its first __u32), and the rest says
+ * how many: IPv4, bits 32..62 count the /16's intervals (>= 2), searched
+ * with 8-way steps (7 probes split the slice in 8) while more than 8
+ * remain, then a binary search, RP_GEO_KARY_STEPS 8-way steps at most;
+ * IPv6, bits 32..55 count the tree's keys, bits 56..58 its levels
+ * (RP_GEO_V6_LEVELS at most; the builder checks).  A /16's words never
+ * straddle a block, so the search runs on one block with plain loads.  The
  * first interval of every /16 starts at the /16's first address, so the
  * answer is the last interval whose start is <= the address.  Intervals
  * cover gaps too (cc RP_CC_NONE), so every address has exactly one.  Block
  * 0 holds the header and both indexes. */
 #define RP_PIN_GEO "rp_geo"
 #define RP_CC_NODB 0xfffe		/* lookup result: no database loaded */
-#define RP_GEO_MAGIC 0x3330425244474552ULL	/* "REGDRB03" */
+#define RP_GEO_MAGIC 0x3430425244474552ULL	/* "REGDRB04" */
 #define RP_GEO_BLOCK_SHIFT 18
 #define RP_GEO_BLOCK_WORDS (1u << RP_GEO_BLOCK_SHIFT)
 #define RP_GEO_H_NAMES 16		/* source file names, "v4\0v6\0" */
@@ -434,6 +445,18 @@ struct rp_ratelimit {
 #define RP_GEO_FIXED_WORDS (RP_GEO_IDX6 + 65536)
 #define RP_GEO_DIRECT (1ULL << 63)
 #define RP_GEO_KARY_STEPS 8
+#define RP_GEO_FAN 8			/* IPv6 B-tree: entries per node (one line) */
+#define RP_GEO_FAN_SHIFT 3
+#define RP_GEO_V6_LEVELS 7		/* IPv6 B-tree levels at most */
+#define RP_GEO_V6_NMASK 0xffffff	/* IPv6 index word: bits 32..55 count */
+#define RP_GEO_V6_LSHIFT 56		/* bits 56..58: levels */
+#define RP_GEO_M48 0xffffffffffffULL
+#define RP_GEO_V6_KSHIFT 15		/* tree word: key << 15 | value */
+#define RP_GEO_V6_VMASK 0x7fffULL
+#define RP_GEO_V6_NONE 0x7fff		/* value: no country */
+#define RP_GEO_V6_EXC 0x4000		/* value: exception number | this */
+#define RP_GEO_V6_XMAX 0x3fff		/* exceptions per /16 */
+#define RP_GEO_V6_XSTEPS 20		/* binary steps in an exception */
 
 struct rp_geo_block {
 	__u64 w[RP_GEO_BLOCK_WORDS];

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include "geo_int.h"
 #include "country.h"
@@ -90,6 +91,26 @@ void geo_u128_to_addr(int family, u128 v, struct rp_addr *a)
 		a->addr[i] = v & 0xff;
 }
 
+/* What a database code means for the fence, by number: itself if the
+ * config could name it (an assigned ISO 3166-1 code), GB for UK, else no
+ * country.  A table: cc_parse() scans the ISO list, too slow for a million
+ * lines. */
+static uint16_t code_map[RP_CC_COUNT];
+static pthread_once_t code_map_once = PTHREAD_ONCE_INIT;
+
+static void code_map_init(void)
+{
+	for (uint16_t c = 0; c < RP_CC_COUNT; c++) {
+		char code[3];
+		uint16_t v;
+
+		cc_format(c, code);
+		if (!strcmp(code, "UK"))
+			strcpy(code, "GB");
+		code_map[c] = cc_parse(code, &v) ? RP_CC_NONE : v;
+	}
+}
+
 int geo_cc_parse(const char *s, uint16_t *cc)
 {
 	if (!s[0] || !strcmp(s, "??")) {
@@ -99,7 +120,13 @@ int geo_cc_parse(const char *s, uint16_t *cc)
 	if (!isalpha((unsigned char)s[0]) || !isalpha((unsigned char)s[1]) || s[2] ||
 	    !isascii((unsigned char)s[0]) || !isascii((unsigned char)s[1]))
 		return -EINVAL;
-	*cc = (toupper((unsigned char)s[0]) - 'A') * 26 + (toupper((unsigned char)s[1]) - 'A');
+	/* A code is a country only if the config could name it; UK is ISO's
+	 * reserved alias of GB.  Regions (EU, AP: a registry's "somewhere in
+	 * its region", which for RIPE's EU is not the European Union) and
+	 * retired or private codes (CS, AN, SU, ZZ...) are no country:
+	 * `unknown` decides (docs/geo.md). */
+	pthread_once(&code_map_once, code_map_init);
+	*cc = code_map[(toupper((unsigned char)s[0]) - 'A') * 26 + (toupper((unsigned char)s[1]) - 'A')];
 	return 0;
 }
 

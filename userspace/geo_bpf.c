@@ -77,26 +77,125 @@ uint64_t geo_db_hash(const struct geo_db *db)
 	return h;
 }
 
-/* Words of one IPv6 /16 of c intervals placed at pw (see rempart_abi.h). */
-static size_t v6_words(size_t pw, size_t c)
+/* The IPv6 B-tree of one /16 (see rempart_abi.h): its levels for c keys,
+ * the lines of level l (m_l = c / FAN^(levels - l), rounded up). */
+static unsigned v6_levels(size_t c)
 {
-	size_t g = (c + 7) / 8, k0 = (pw + g + 7) & ~(size_t)7;
+	unsigned levels = 1;
 
-	return k0 + 16 * g - pw;
+	for (size_t cap = RP_GEO_FAN; cap < c; cap *= RP_GEO_FAN)
+		levels++;
+	return levels;
 }
 
-/* The BPF search ends within its fixed steps for c intervals. */
-static bool kary_ok(size_t n)
+static size_t v6_lines(size_t c, unsigned levels, unsigned l)
 {
-	int steps = 0;
+	unsigned sh = RP_GEO_FAN_SHIFT * (levels - l);
 
-	while (n > 8) {
-		size_t s = n >> 3;
+	return (c + ((size_t)1 << sh) - 1) >> sh;
+}
 
-		n = n - 7 * s > s ? n - 7 * s : s;	/* the larger part */
-		steps++;
+/* One /16's intervals made into tree keys: a /64 with a boundary inside
+ * (or several intervals starting in it) becomes one key whose value says
+ * "exception i": its intervals, by the low 64 bits of their starts, are
+ * searched apart.  So the keys are bits 111..64 alone, distinct, and the
+ * tree compares them without ties. */
+struct v6keys {
+	uint64_t *key;		/* start bits 111..64 */
+	uint16_t *val;		/* RP_GEO_V6_* value */
+	size_t n;
+	uint32_t *xfirst, *xcount;	/* exception i: its entries in xlo/xcc */
+	size_t nx;
+	uint64_t *xlo;
+	uint16_t *xcc;
+	size_t nxe;
+};
+
+static uint16_t v6_val(uint16_t cc)
+{
+	return cc == RP_CC_NONE ? RP_GEO_V6_NONE : cc;
+}
+
+static int v6_make_keys(const uint64_t *hi, const uint64_t *lo, const uint16_t *cc, size_t c,
+			struct v6keys *k)
+{
+	k->n = k->nx = k->nxe = 0;
+	for (size_t i = 0, e; i < c; i = e) {
+		uint64_t x = hi[i];
+
+		for (e = i; e < c && hi[e] == x; e++)
+			if (cc[e] != RP_CC_NONE && cc[e] >= RP_GEO_V6_EXC)
+				return -EINVAL;
+		if (e - i == 1 && lo[i] == 0) {
+			k->key[k->n] = x & RP_GEO_M48;
+			k->val[k->n++] = v6_val(cc[i]);
+			continue;
+		}
+		if (k->nx >= RP_GEO_V6_XMAX)
+			return -E2BIG;
+		/* the interval covering the /64's first address (the /16's
+		 * first interval starts at its first address: i > 0 here) */
+		k->xfirst[k->nx] = k->nxe;
+		k->xlo[k->nxe] = 0;
+		k->xcc[k->nxe++] = lo[i] == 0 ? cc[i] : cc[i - 1];
+		for (size_t t = i; t < e; t++)
+			if (lo[t]) {
+				k->xlo[k->nxe] = lo[t];
+				k->xcc[k->nxe++] = cc[t];
+			}
+		k->xcount[k->nx] = k->nxe - k->xfirst[k->nx];
+		k->key[k->n] = x & RP_GEO_M48;
+		k->val[k->n++] = RP_GEO_V6_EXC | k->nx++;
+		/* the next /64 starts in the last interval of this one */
+		if ((x & RP_GEO_M48) != RP_GEO_M48 && (e == c || hi[e] != x + 1)) {
+			k->key[k->n] = (x + 1) & RP_GEO_M48;
+			k->val[k->n++] = v6_val(cc[e - 1]);
+		}
 	}
-	return steps <= RP_GEO_KARY_STEPS;
+	return 0;
+}
+
+/* Words of the /16: the tree, the exception directory, the exceptions. */
+static size_t v6_words(const struct v6keys *k)
+{
+	unsigned levels = v6_levels(k->n);
+	size_t words = k->nx + 2 * k->nxe;
+
+	for (unsigned l = 0; l < levels; l++)
+		words += RP_GEO_FAN * v6_lines(k->n, levels, l);
+	return words;
+}
+
+/* Write the /16's words at w[o] (o: its absolute word number). */
+static void v6_write(const struct v6keys *k, uint64_t *w, size_t o)
+{
+	unsigned levels = v6_levels(k->n);
+	size_t dir;
+
+	/* Level l, entry i: the first key of the subtree of child i (the key
+	 * itself at the bottom); past the last child or key, a copy of the
+	 * last (the lookup clamps the child, the bottom answers the same). */
+	for (unsigned l = 0; l < levels; l++) {
+		size_t m = v6_lines(k->n, levels, l);
+		size_t span = (size_t)1 << (RP_GEO_FAN_SHIFT * (levels - 1 - l));
+		size_t last = l + 1 < levels ? v6_lines(k->n, levels, l + 1) - 1 : k->n - 1;
+
+		for (size_t i = 0; i < RP_GEO_FAN * m; i++) {
+			size_t src = (i < last ? i : last) * span;
+
+			w[o + i] = k->key[src] << RP_GEO_V6_KSHIFT | k->val[src];
+		}
+		o += RP_GEO_FAN * m;
+	}
+	dir = o;
+	o += k->nx;
+	for (size_t x = 0; x < k->nx; x++) {
+		w[dir + x] = (uint64_t)k->xcount[x] << 32 | o;
+		for (uint32_t t = 0; t < k->xcount[x]; t++, o += 2) {
+			w[o] = k->xlo[k->xfirst[x] + t];
+			w[o + 1] = k->xcc[k->xfirst[x] + t];
+		}
+	}
 }
 
 /* Intervals of each /16, before layout. */
@@ -113,7 +212,8 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 	uint32_t *e4 = NULL;
 	uint64_t *w = NULL, *e6hi = NULL, *e6lo = NULL;
 	uint16_t *e6cc = NULL;
-	size_t n4, n6, m4 = 0, m6 = 0, j, words, pu, pw, ohi;
+	struct v6keys k6 = { 0 };
+	size_t n4, n6, m4 = 0, m6 = 0, j, words, pu, pw, ohi, c6max = 0;
 	int err = -ENOMEM;
 
 	if (!i4 || !i6 || !b4 || !b6)
@@ -166,14 +266,21 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 		if (b6->count[b] == 1) {
 			m6 = b6->first[b];
 			b6->direct[b] = i6[j].cc;
-		} else if (v6_words(0, b6->count[b]) > RP_GEO_BLOCK_WORDS ||
-			   !kary_ok((b6->count[b] + 7) / 8)) {
-			diag_add(d, "geo: %u IPv6 intervals in %x::/16, more than one block holds",
-				 b6->count[b], b);
-			err = -E2BIG;
-			goto out;
+		} else if (b6->count[b] > c6max) {
+			c6max = b6->count[b];
 		}
 	}
+	/* scratch for one /16: each interval adds at most two keys (its own,
+	 * the /64 after an exception) and one exception entry */
+	c6max++;
+	k6.key = malloc(2 * c6max * sizeof(*k6.key));
+	k6.val = malloc(2 * c6max * sizeof(*k6.val));
+	k6.xfirst = malloc(c6max * sizeof(*k6.xfirst));
+	k6.xcount = malloc(c6max * sizeof(*k6.xcount));
+	k6.xlo = malloc(2 * c6max * sizeof(*k6.xlo));
+	k6.xcc = malloc(2 * c6max * sizeof(*k6.xcc));
+	if (!k6.key || !k6.val || !k6.xfirst || !k6.xcount || !k6.xlo || !k6.xcc)
+		goto out;
 
 	/* Layout: no /16's intervals straddle a block. */
 	pu = 2 * (size_t)RP_GEO_FIXED_WORDS;	/* IPv4 in __u32 units */
@@ -184,14 +291,26 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 			pu = (pu / (2 * RP_GEO_BLOCK_WORDS) + 1) * 2 * RP_GEO_BLOCK_WORDS;
 		pu += b4->count[b];
 	}
-	ohi = pw = (pu + 1) / 2;
+	ohi = pw = ((pu + 1) / 2 + RP_GEO_FAN - 1) & ~(size_t)(RP_GEO_FAN - 1);
 	for (uint32_t b = 0; b < 65536; b++) {
+		size_t nw;
+
 		if (b6->count[b] < 2)
 			continue;
-		if (pw % RP_GEO_BLOCK_WORDS + v6_words(pw, b6->count[b]) > RP_GEO_BLOCK_WORDS)
+		err = v6_make_keys(e6hi + b6->first[b], e6lo + b6->first[b], e6cc + b6->first[b],
+				   b6->count[b], &k6);
+		nw = err ? 0 : v6_words(&k6);
+		if (err || nw > RP_GEO_BLOCK_WORDS || v6_levels(k6.n) > RP_GEO_V6_LEVELS) {
+			diag_add(d, "geo: %u IPv6 intervals in %x::/16, more than the lookup structure holds",
+				 b6->count[b], b);
+			err = -E2BIG;
+			goto out;
+		}
+		if (pw % RP_GEO_BLOCK_WORDS + nw > RP_GEO_BLOCK_WORDS)
 			pw = (pw / RP_GEO_BLOCK_WORDS + 1) * RP_GEO_BLOCK_WORDS;
-		pw += v6_words(pw, b6->count[b]);
+		pw += (nw + RP_GEO_FAN - 1) & ~(size_t)(RP_GEO_FAN - 1);
 	}
+	err = -ENOMEM;
 	words = pw;
 	words = (words + RP_GEO_BLOCK_WORDS - 1) / RP_GEO_BLOCK_WORDS * RP_GEO_BLOCK_WORDS;
 	if (words / RP_GEO_BLOCK_WORDS > 64) {
@@ -237,22 +356,16 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 			w[RP_GEO_IDX6 + b] = RP_GEO_DIRECT | b6->direct[b];
 			continue;
 		}
-		size_t g = (c + 7) / 8, k0, l0;
+		size_t nw;
 
-		if (pw % RP_GEO_BLOCK_WORDS + v6_words(pw, c) > RP_GEO_BLOCK_WORDS)
+		v6_make_keys(e6hi + b6->first[b], e6lo + b6->first[b], e6cc + b6->first[b], c, &k6);
+		nw = v6_words(&k6);
+		if (pw % RP_GEO_BLOCK_WORDS + nw > RP_GEO_BLOCK_WORDS)
 			pw = (pw / RP_GEO_BLOCK_WORDS + 1) * RP_GEO_BLOCK_WORDS;
-		w[RP_GEO_IDX6 + b] = (uint64_t)c << 32 | pw;
-		k0 = (pw + g + 7) & ~(size_t)7;
-		l0 = k0 + 8 * g;
-		for (uint32_t i = 0; i < 8 * g; i++) {
-			size_t src = b6->first[b] + (i < c ? i : c - 1);	/* pad: the last */
-
-			w[k0 + i] = (uint64_t)e6cc[src] << 48 | (e6hi[src] & 0xffffffffffffULL);
-			w[l0 + i] = e6lo[src];
-			if (i % 8 == 0)
-				w[pw + i / 8] = w[k0 + i];
-		}
-		pw += v6_words(pw, c);
+		w[RP_GEO_IDX6 + b] = (uint64_t)v6_levels(k6.n) << RP_GEO_V6_LSHIFT |
+				     (uint64_t)k6.n << 32 | pw;
+		v6_write(&k6, w, pw);
+		pw += (nw + RP_GEO_FAN - 1) & ~(size_t)(RP_GEO_FAN - 1);
 	}
 	img->w = w;
 	img->n = words;
@@ -270,6 +383,12 @@ out:
 	free(e6hi);
 	free(e6lo);
 	free(e6cc);
+	free(k6.key);
+	free(k6.val);
+	free(k6.xfirst);
+	free(k6.xcount);
+	free(k6.xlo);
+	free(k6.xcc);
 	return err;
 }
 
@@ -317,42 +436,45 @@ static uint16_t words_lookup4(const uint64_t *w, size_t n, uint32_t x)
 
 static uint16_t words_lookup6(const uint64_t *w, size_t n, uint64_t xhi, uint64_t xlo)
 {
-	uint64_t ix = WORD(RP_GEO_IDX6 + (xhi >> 48));
-	uint32_t w0, k0, l0, g, base = 0, cnt, j = 0;
+	uint64_t ix = WORD(RP_GEO_IDX6 + (xhi >> 48)), x1, v, dw;
+	uint32_t o, cnt, levels, node = 0, base = 0, off;
 
-#define K(kw) (WORD(kw) & 0xffffffffffffULL)
-#define LE6(kw, lw) (K(kw) != xhi ? K(kw) < xhi : WORD(lw) <= xlo)
 	if (ix & RP_GEO_DIRECT)
 		return (uint16_t)ix;
-	w0 = (uint32_t)ix;
-	g = cnt = ((uint32_t)(ix >> 32) + 7) >> 3;
-	k0 = (w0 + g + 7) & ~7u;
-	l0 = k0 + 8 * g;
-	xhi &= 0xffffffffffffULL;
-	for (int i = 0; i < RP_GEO_KARY_STEPS && cnt > 8; i++) {
-		uint32_t s = cnt >> 3;
+	o = (uint32_t)ix;
+	cnt = (uint32_t)(ix >> 32) & RP_GEO_V6_NMASK;
+	levels = (uint32_t)(ix >> RP_GEO_V6_LSHIFT) & 7;
+	x1 = (xhi & RP_GEO_M48) << RP_GEO_V6_KSHIFT | RP_GEO_V6_VMASK;
+	for (uint32_t l = 0; l < RP_GEO_V6_LEVELS; l++) {
+		uint32_t m = v6_lines(cnt, levels, l), line = o + RP_GEO_FAN * node, j = 0;
 
-		j = 0;
-		for (uint32_t k = 1; k < 8; k++)
-			j += LE6(w0 + base + k * s, l0 + 8 * (base + k * s));
-		base += s * j;
-		cnt = j == 7 ? cnt - 7 * s : s;
-	}
-	for (int i = 0; i < 3 && cnt > 1; i++) {
-		uint32_t half = cnt >> 1;
+		for (uint32_t k = 1; k < RP_GEO_FAN; k++)
+			j += WORD(line + k) <= x1;
+		if (l + 1 >= levels) {
+			v = WORD(line + j) & RP_GEO_V6_VMASK;
+			if (v == RP_GEO_V6_NONE)
+				return RP_CC_NONE;
+			if (!(v & RP_GEO_V6_EXC))
+				return (uint16_t)v;
+			dw = WORD(o + RP_GEO_FAN * m + (v & ~RP_GEO_V6_EXC));
+			off = (uint32_t)dw;
+			cnt = (uint32_t)(dw >> 32);
+			for (int i = 0; i < RP_GEO_V6_XSTEPS && cnt > 1; i++) {
+				uint32_t half = cnt >> 1;
 
-		if (LE6(w0 + base + half, l0 + 8 * (base + half)))
-			base += half;
-		cnt -= half;
+				if (WORD(off + 2 * (base + half)) <= xlo)
+					base += half;
+				cnt -= half;
+			}
+			return (uint16_t)WORD(off + 2 * base + 1);
+		}
+		o += RP_GEO_FAN * m;
+		node = node * RP_GEO_FAN + j;
+		m = v6_lines(cnt, levels, l + 1);
+		if (node >= m)
+			node = m - 1;
 	}
-	k0 += 8 * base;
-	l0 += 8 * base;
-	j = 0;
-	for (uint32_t k = 1; k < 8; k++)
-		j += LE6(k0 + k, l0 + k);
-	return (uint16_t)(WORD(k0 + j) >> 48);
-#undef LE6
-#undef K
+	return RP_CC_NODB;
 }
 #undef WORD
 

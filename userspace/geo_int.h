@@ -44,7 +44,8 @@ int geo_lines_next(struct geo_lines *l, struct diag *d);
 void geo_lines_close(struct geo_lines *l);
 
 /* Country code in a database: two letters A-Z (any case) -> number;
- * "??", "" -> RP_CC_NONE.  -EINVAL otherwise. */
+ * "??", "", and two letters that are no assigned ISO 3166-1 code (EU, AP,
+ * CS...) -> RP_CC_NONE; UK -> GB.  -EINVAL otherwise. */
 int geo_cc_parse(const char *s, uint16_t *cc);
 /* Trim blanks at both ends, in place. */
 char *geo_trim(char *s);

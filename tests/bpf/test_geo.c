@@ -304,6 +304,87 @@ out:
 	diag_free(&d);
 }
 
+/* The IPv6 B-tree's corners, in a Tor-format file the test writes: a /16 of
+ * ~50,000 intervals (6 levels), /64s with boundaries inside (the first and
+ * the last /64 of the /16, two adjacent ones, one whose last interval runs
+ * into the next /64, ranges crossing a /64 boundary), a /16 whose only
+ * boundaries are inside one /64, region codes; every boundary checked. */
+static void fmt6(char *buf, size_t len, u128 v)
+{
+	struct rp_addr a;
+
+	geo_u128_to_addr(AF_INET6, v, &a);
+	addr_format(&a, buf, len);
+}
+
+static void line6(FILE *f, u128 lo, u128 hi, const char *cc)
+{
+	char a[64], b[64];
+
+	fmt6(a, sizeof(a), lo);
+	fmt6(b, sizeof(b), hi);
+	fprintf(f, "%s,%s,%s\n", a, b, cc);
+}
+
+static void synthetic6(struct geo_probe *skel)
+{
+	static const char *ccs[] = { "DE", "IT", "ES", "??", "EU", "FR", "NL", "uk" };
+	char tmp[] = "/tmp/geo-test6-XXXXXX";
+	u128 p16 = (u128)0x2a10 << 112, one64 = (u128)1 << 64;
+	struct geo_db db = { 0 };
+	struct diag d = { 0 };
+	int fd = mkstemp(tmp);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		tap_result(0, "synthetic6: write the test database");
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	line6(f, p16, p16 | (((u128)1 << 112) - 1), "FR");
+	for (int i = 0; i < 25000; i++) {	/* /48s: ~50,000 intervals */
+		u128 lo = p16 | (u128)(rnd64() & 0xffffffffULL) << 80;
+
+		line6(f, lo, lo | (((u128)1 << 80) - 1), ccs[i % 8]);
+	}
+	for (int i = 0; i < 300; i++) {		/* /64s with boundaries inside */
+		u128 x = p16 | (u128)(rnd64() & 0xffffffffffffULL) << 64;
+		int k = 1 + rnd64() % 12;
+
+		if (i == 0)
+			x = p16;			/* the /16's first /64 */
+		if (i == 1)
+			x = p16 | (((u128)1 << 112) - one64);	/* its last */
+		if (i == 2 || i == 3)
+			x = p16 | (u128)0x123456789aULL << 64 | (u128)(i - 2) << 64;	/* adjacent */
+		for (int j = 0; j < k; j++) {
+			u128 lo = x | (rnd64() & ~0xffULL), hi = lo + (rnd64() & 0xffffffff);
+
+			if (hi < lo || hi >> 64 != x >> 64)
+				hi = x | (one64 - 1);	/* runs to the end of the /64 */
+			line6(f, lo, hi, ccs[(i + j) % 8]);
+		}
+		if (i % 10 == 4)		/* crossing into the next /64 */
+			line6(f, x | 0x8000000000000000ULL, (x + one64) | 0x7fffffffULL, "SE");
+	}
+	/* a /16 whose boundaries are all inside one /64 */
+	line6(f, ((u128)0x2b00 << 112) | 5, ((u128)0x2b00 << 112) | 9, "JP");
+	line6(f, ((u128)0x2b00 << 112) | 0x100, ((u128)0x2b00 << 112) | 0x1ff, "AP");
+	line6(f, ((u128)0x2b00 << 112) | 0x200, ((u128)0x2b00 << 112) | 0x2ff, "KR");
+	fclose(f);
+	if (load_cfg(&db, NULL, tmp, RP_GEO_TOR, &d)) {
+		tap_result(0, "synthetic6: load the test database");
+		diag_print(&d, stdout);
+		goto out;
+	}
+	compare_db(skel, &db, "synthetic6", 20000, 1000000);
+out:
+	unlink(tmp);
+	geo_free(&db);
+	diag_free(&d);
+}
+
 /* A database swapped in is answered at once; a failed load keeps the old. */
 static void swap(struct geo_probe *skel)
 {
@@ -368,6 +449,7 @@ int main(int argc, char **argv)
 	tor_full(skel);
 	formats(skel);
 	mmdb(skel);
+	synthetic6(skel);
 	swap(skel);
 	geo_probe__destroy(skel);
 	tap_exit();

@@ -23,6 +23,7 @@
 #include "country.h"
 #include "eval.h"
 #include "frame.h"
+#include "geo_int.h"
 #include "reason.h"
 #include "tap.h"
 
@@ -58,7 +59,8 @@ static int cmp6(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* "PREFIX,CC" lines (disjoint prefixes) into sorted ranges. */
+/* "PREFIX,CC" lines (disjoint prefixes) into sorted ranges; codes read as
+ * the geo module reads them (geo_cc_parse: EU is no country, UK is GB). */
 static int load_cidr(const char *path, struct geo_db *db)
 {
 	char line[256];
@@ -78,7 +80,7 @@ static int load_cidr(const char *path, struct geo_db *db)
 			continue;
 		*comma = '\0';
 		comma[strcspn(comma + 1, "\r\n") + 1] = '\0';
-		if (prefix_parse(line, &pf) || cc_parse(comma + 1, &cc) || db->n4 == 256 || db->n6 == 256) {
+		if (prefix_parse(line, &pf) || geo_cc_parse(comma + 1, &cc) || db->n4 == 256 || db->n6 == 256) {
 			fclose(f);
 			return -EINVAL;
 		}

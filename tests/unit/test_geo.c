@@ -162,8 +162,12 @@ static void rules(const char *dir)
 	expect(&db, "tor", "1.2.3.4", "DE");	/* narrower wins */
 	expect(&db, "tor", "1.2.2.255", "FR");
 	expect(&db, "tor", "1.2.4.0", "FR");
-	expect(&db, "tor", "10.200.0.1", "EU");
-	expect(&db, "tor", "11.0.0.255", "AP");
+	/* Region and retired codes are no country (the fence's `unknown`
+	 * decides), UK is GB. */
+	expect(&db, "tor", "10.200.0.1", "--");
+	expect(&db, "tor", "11.0.0.255", "--");
+	expect(&db, "tor", "192.168.0.9", "GB");
+	expect(&db, "tor", "192.168.2.9", "--");
 	expect(&db, "tor", "192.0.2.1", "--");
 	expect(&db, "tor", "0.0.0.0", "US");
 	expect(&db, "tor", "255.255.255.255", "NZ");
@@ -172,7 +176,7 @@ static void rules(const char *dir)
 	expect(&db, "tor", "2a00:1:2:3:4::1", "CH");	/* narrower, not /64 aligned */
 	expect(&db, "tor", "2a00:1:2:3:3:ffff:ffff:ffff", "GB");
 	expect(&db, "tor", "2a00:1:2:3:5::", "GB");
-	expect(&db, "tor", "::", "EU");
+	expect(&db, "tor", "::", "--");
 	expect(&db, "tor", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "AQ");
 	/* 1.0.0.0/24 AU and 1.0.4.0/22 AU are not adjacent (CN between);
 	 * 1.0.4.0-1.0.7.255 AU and 1.0.8.0-1.0.15.255 AU are: one range. */
@@ -195,6 +199,17 @@ static void rules(const char *dir)
 	/* Same size, later line wins, whatever the order of the lines. */
 	err = load(&db, put("dup-a", "16777216,16777471,AU\n16777216,16777471,NZ\n"), NULL, RP_GEO_TOR, &d);
 	tap_result(!err && look(&db, "1.0.0.1") == cc_of("NZ"), "same range twice: the later line wins");
+	geo_free(&db);
+
+	/* Every format reads codes alike: a region code is no country, so a
+	 * narrower EU prefix is a hole in FR, as "??" is; uk is GB. */
+	err = load(&db, put("eu-cidr", "10.0.0.0/8,FR\n10.9.0.0/16,eu\n10.10.0.0/16,uk\n"
+			    "2001:db8::/32,AP\n"), NULL, RP_GEO_CIDR, &d);
+	tap_result(!err, "cidr with region codes loads");
+	expect(&db, "eu-cidr", "10.8.0.1", "FR");
+	expect(&db, "eu-cidr", "10.9.0.1", "--");
+	expect(&db, "eu-cidr", "10.10.0.1", "GB");
+	expect(&db, "eu-cidr", "2001:db8::1", "--");
 	geo_free(&db);
 
 	/* CIDR: longest prefix wins, ?? punches a hole, lower case codes. */
