@@ -292,28 +292,37 @@ static int rec_save(const char *dir, const struct rec_hdr *id, unsigned slot, ui
 
 /* ---- writing by difference ------------------------------------------------ */
 
+/* A window [off, off + bytes) of an mmapable array map: only the pages of
+ * the slot's items in use are mapped (mapping a whole 100 MB map costs
+ * more than the change it carries). */
 struct mm {
-	void *mem;
+	void *map, *at;		/* at: the byte at off */
 	size_t len;
 };
 
-static int mm_open(int fd, size_t bytes, struct mm *mm, const char *what, struct diag *d)
+static int mm_open(int fd, size_t off, size_t bytes, struct mm *mm, const char *what, struct diag *d)
 {
-	long pg = sysconf(_SC_PAGESIZE);
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), start = off / pg * pg;
 
-	mm->len = (bytes + pg - 1) / pg * pg;
-	mm->mem = mmap(NULL, mm->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (mm->mem != MAP_FAILED)
+	mm->map = mm->at = NULL;
+	mm->len = (off + bytes - start + pg - 1) / pg * pg;
+	if (!bytes)
 		return 0;
+	mm->map = mmap(NULL, mm->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start);
+	if (mm->map != MAP_FAILED) {
+		mm->at = (char *)mm->map + (off - start);
+		return 0;
+	}
 	diag_add(d, "dataplane: cannot map the %s map: %s", what, strerror(errno));
-	mm->mem = NULL;
+	mm->map = NULL;
 	return -errno;
 }
 
 static void mm_close(struct mm *mm)
 {
-	if (mm->mem)
-		munmap(mm->mem, mm->len);
+	if (mm->map)
+		munmap(mm->map, mm->len);
+	mm->map = mm->at = NULL;
 }
 
 /* Items [0, n) of size sz at dst (the map) made equal to src; returns how
@@ -345,18 +354,17 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 
 	if (!ifx || !pix)
 		goto out;
-	err = mm_open(m->nodes, (size_t)RP_SLOTS * policy_nodes_per_slot() * nsz, &mm, RP_PIN_NODES, d);
+	err = mm_open(m->nodes, (size_t)p->slot * policy_nodes_per_slot() * nsz, p->n_nodes * nsz, &mm,
+		      RP_PIN_NODES, d);
 	if (err)
 		goto out;
-	st->nodes += sync_items((char *)mm.mem + (size_t)p->slot * policy_nodes_per_slot() * nsz, p->nodes,
-				p->n_nodes, nsz);
+	st->nodes += sync_items(mm.at, p->nodes, p->n_nodes, nsz);
 	mm_close(&mm);
-	err = mm_open(m->atoms, (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT * sizeof(struct rp_atom), &mm,
-		      RP_PIN_ATOMS, d);
+	err = mm_open(m->atoms, (size_t)p->slot * RP_ATOMS_PER_SLOT * sizeof(struct rp_atom),
+		      p->n_atoms * sizeof(struct rp_atom), &mm, RP_PIN_ATOMS, d);
 	if (err)
 		goto out;
-	st->atoms += sync_items((struct rp_atom *)mm.mem + (size_t)p->slot * RP_ATOMS_PER_SLOT, p->atoms,
-				p->n_atoms, sizeof(struct rp_atom));
+	st->atoms += sync_items(mm.at, p->atoms, p->n_atoms, sizeof(struct rp_atom));
 	mm_close(&mm);
 	for (size_t i = 0; i < p->n_ifaces; i++) {
 		const struct pol_iface *f = &p->ifaces[i];
@@ -370,17 +378,17 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 	}
 	for (size_t i = 0; i < p->n_ports; i++)
 		pix[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
-	err = mm_open(m->ifidx, (size_t)RP_SLOTS * RP_IFIDX_MAX * sizeof(*ifx), &mm, RP_PIN_IFIDX, d);
+	err = mm_open(m->ifidx, (size_t)p->slot * RP_IFIDX_MAX * sizeof(*ifx), RP_IFIDX_MAX * sizeof(*ifx), &mm,
+		      RP_PIN_IFIDX, d);
 	if (err)
 		goto out;
-	st->other += sync_items((struct rp_ifidx_val *)mm.mem + (size_t)p->slot * RP_IFIDX_MAX, ifx,
-				RP_IFIDX_MAX, sizeof(*ifx));
+	st->other += sync_items(mm.at, ifx, RP_IFIDX_MAX, sizeof(*ifx));
 	mm_close(&mm);
-	err = mm_open(m->portidx, (size_t)RP_SLOTS * 65536 * sizeof(*pix), &mm, RP_PIN_PORTIDX, d);
+	err = mm_open(m->portidx, (size_t)p->slot * 65536 * sizeof(*pix), 65536 * sizeof(*pix), &mm,
+		      RP_PIN_PORTIDX, d);
 	if (err)
 		goto out;
-	st->other += sync_items((struct rp_portidx_val *)mm.mem + (size_t)p->slot * 65536, pix, 65536,
-				sizeof(*pix));
+	st->other += sync_items(mm.at, pix, 65536, sizeof(*pix));
 	mm_close(&mm);
 out:
 	free(ifx);
