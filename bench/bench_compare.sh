@@ -206,7 +206,12 @@ load_ipt() {
 	ip netns exec "$1" iptables-legacy-restore < "$P/ipt/iptables.rules" &&
 	ip netns exec "$1" ip6tables-legacy-restore < "$P/ipt/ip6tables.rules"
 }
-load_rempart() { rp_exec "$1" "$REMPART" -c "$W/cur" apply >"$W/apply.log" 2>&1; }
+# RP_NET_PROFILE: net_apply's stages on stderr ("net: STAGE MS ms"): their
+# sum is the tunnels' part of the apply (links, addresses, routes, rules,
+# wireguard-go processes and peers, NAT table); the rest is the policy's
+# (config, geo database, BPF programs and maps)
+load_rempart() { RP_NET_PROFILE=1 rp_exec "$1" "$REMPART" -c "$W/cur" apply >"$W/apply.log" 2>&1; }
+net_ms() { awk '$1 == "net:" {s += $3} END {printf "%.1f", s}' "$W/apply.log"; }
 load_none() { :; }
 change_nft() { ip netns exec "$1" nft -f "$P/change$2.nft"; }
 change_ipt() {
@@ -216,7 +221,7 @@ change_ipt() {
 change_rempart() { cp "$P/cfg$2/tenants.d/t001.ini" "$W/cur/tenants.d/t001.ini" && load_rempart "$1"; }
 
 # load_round FILTER NS [keep]: one load in namespace NS (fresh, interfaces
-# made): prints "ms kmem slab_kb kmem_without_tunnels"; keep: leave
+# made): prints "ms kmem slab_kb kmem_without_tunnels tunnels_ms"; keep: leave
 # rempart's tunnels running (no kmem_without_tunnels)
 load_round() {
 	local f=$1 ns=$2 t0 ms s0 s1 k rc
@@ -228,6 +233,8 @@ load_round() {
 	s1=$(slab_kb)
 	k=$(cg_kmem "r$ns")
 	KB_AFTER_TUNNELS=null
+	local tn=null
+	[ $f = rempart ] && [ $rc = 0 ] && tn=$(net_ms)
 	if [ $rc = 0 ] && [ $f = rempart ] && [ $HAVE_MEMCG = 1 ] && [ "${3:-}" != keep ]; then
 		# what stays once the tunnels' wireguard-go processes are gone:
 		# the BPF programs, maps and links (pinned)
@@ -243,7 +250,7 @@ load_round() {
 		echo "fail"
 		return 1
 	fi
-	echo "$ms $k $((s1 - s0)) $KB_AFTER_TUNNELS"
+	echo "$ms $k $((s1 - s0)) $KB_AFTER_TUNNELS $tn"
 }
 
 # ---- floods --------------------------------------------------------------
@@ -436,7 +443,7 @@ run_scale() {
 
 	local f r res d bm bk bs note
 	for f in none nft ipt rempart; do
-		eval "MS_$f=''; KM_$f=''; SL_$f=''; KB_$f=''; CM_$f=''; LF_$f=''"
+		eval "MS_$f=''; KM_$f=''; SL_$f=''; KB_$f=''; TN_$f=''; CM_$f=''; LF_$f=''"
 		for kind in blocked allowed fwd; do eval "NSP_${kind}_$f=''; PPS_${kind}_$f=''"; done
 	done
 	# round 1 of each load is the load into the packet tests' namespace
@@ -452,7 +459,7 @@ run_scale() {
 			:
 		elif res=$(load_round $f cmpG keep) && [ "$res" != fail ]; then
 			set -- $res
-			eval "MS_$f=\"\$MS_$f $1\"; KM_$f=\"\$KM_$f $2\"; SL_$f=\"\$SL_$f $3\"; KB_$f=\"\$KB_$f $4\""
+			eval "MS_$f=\"\$MS_$f $1\"; KM_$f=\"\$KM_$f $2\"; SL_$f=\"\$SL_$f $3\"; KB_$f=\"\$KB_$f $4\"; TN_$f=\"\$TN_$f $5\""
 		else
 			for d in cmpG cmpS cmpC; do delns $d; done
 			continue
@@ -500,7 +507,7 @@ run_scale() {
 			cg_drop rcmpL
 			[ "$res" = fail ] && break
 			set -- $res
-			eval "MS_$f=\"\$MS_$f $1\"; KM_$f=\"\$KM_$f $2\"; SL_$f=\"\$SL_$f $3\"; KB_$f=\"\$KB_$f $4\""
+			eval "MS_$f=\"\$MS_$f $1\"; KM_$f=\"\$KM_$f $2\"; SL_$f=\"\$SL_$f $3\"; KB_$f=\"\$KB_$f $4\"; TN_$f=\"\$TN_$f $5\""
 		done
 		bm=""; bk=""; bs=""; note=""
 		if [ $f = rempart ]; then
@@ -510,6 +517,16 @@ run_scale() {
 		eval "ms=\$MS_$f; km=\$KM_$f; sl=\$SL_$f; kb=\$KB_$f"
 		[ -z "$ms" ] && note="load failed${note:+; $note}"
 		emit "${SCALE}_load_ms_$f" ms "$ms" "$bm" lower "$note"
+		if [ $f = rempart ]; then
+			local tn pol="" a b
+			eval "tn=\$TN_$f"
+			set -- $tn
+			for a in $ms; do b=${1:-null}; shift; [ "$b" != null ] && pol="$pol $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.1f", a - b}')"; done
+			emit "${SCALE}_load_policy_ms_rempart" ms "$pol" "$bm" lower \
+				"rempart apply less its tunnels' part (net_apply's stages, RP_NET_PROFILE): config, geo database, BPF programs and maps, what nft -f loads"
+			emit "${SCALE}_load_tunnels_ms_rempart" ms "$tn" "" lower \
+				"net_apply's part of rempart apply: $TENANTS tunnels (links, addresses, routes, rules, wireguard-go started in parallel, peers) and the NAT table"
+		fi
 		emit "${SCALE}_kmem_bytes_$f" bytes "$km" "$bk" lower "kernel memory charged to the loader's memory cgroup (v1 memory.kmem.usage_in_bytes), held after it exits"
 		emit "${SCALE}_slab_kb_$f" kB "$sl" "$bs" lower "/proc/meminfo Slab change around the load (system-wide; other work on the machine included)"
 		[ $f = rempart ] && emit "${SCALE}_kmem_bpf_bytes_rempart" bytes "$kb" "$KM_nft" lower \

@@ -6,11 +6,13 @@
 # and attached its programs; iperf3 (TCP, site -> cloud host, port 5201,
 # allowed by the rule "fwd", made proto any for this) measures the goodput.
 # "off": the same tunnel with rempart's programs detached (their link pins
-# removed from the gateway's private bpffs); "on": `rempart apply` again.
+# removed from the gateway's private bpffs) and its nftables table (egress
+# NAT of t002) deleted; "on": `rempart apply` again.
 # Rounds alternate on/off.  Prints bench_compare.sh's JSON lines.
 #
 # Environment: BENCH_QUICK=1 (one round of 2 s), CMP_WG_ROUNDS (3),
-# CMP_WG_SECONDS (5).  Only namespaces named cmpw* that it creates.
+# CMP_WG_SECONDS (5), CMP_WG_OFF (what "off" removes, for diagnosis: words of
+# "uplink_in uplink_out tunnel_in cloud_in nft"; default all).  Only namespaces named cmpw* that it creates.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
@@ -113,8 +115,29 @@ ip netns exec cmpWC iperf3 -s -D -p 5201 --logfile "$W/iperf-s.log" || { log "ip
 sleep 0.5
 
 attached() { ip -n cmpWG link show cmpup | grep -q ' xdp'; }
-policy_off() { gw sh -c 'rm -f /sys/fs/bpf/rempart/link_*'; sleep 0.3; ! attached; }
-policy_on() { gw "$REMPART" -c "$W/cfg" apply >"$W/apply.log" 2>&1 && attached; }
+nat_table() { ip netns exec cmpWG nft list table inet rempart >/dev/null 2>&1; }
+# off: rempart's programs detached and its nftables table (NAT for t002,
+# which untracks the rest) deleted: nothing of rempart's on the packets' path
+# CMP_WG_OFF (diagnosis): what "off" removes, a subset of the words
+# "uplink_in uplink_out tunnel_in cloud_in nft" (default: all of them)
+OFF_PARTS=${CMP_WG_OFF:-uplink_in uplink_out tunnel_in cloud_in nft}
+policy_off() {
+	local p
+	for p in $OFF_PARTS; do
+		case $p in
+		nft) ip netns exec cmpWG nft delete table inet rempart 2>/dev/null ;;
+		uplink_in) gw rm -f /sys/fs/bpf/rempart/link_xdp_cmpup ;;
+		cloud_in) gw sh -c 'rm -f /sys/fs/bpf/rempart/link_xdp_cl-*' ;;
+		tunnel_in) gw sh -c 'rm -f /sys/fs/bpf/rempart/link_tcin_*' ;;
+		uplink_out) gw sh -c 'rm -f /sys/fs/bpf/rempart/link_tcout_*' ;;
+		esac
+	done
+	sleep 0.3
+	[ -n "${CMP_WG_OFF:-}" ] || { ! attached && ! nat_table; }
+}
+# on: a full apply (RP_NET_FULL: the NAT table is checked against the kernel,
+# not trusted from the state file)
+policy_on() { RP_NET_FULL=1 gw "$REMPART" -c "$W/cfg" apply >"$W/apply.log" 2>&1 && attached && nat_table; }
 run_iperf() {	# prints Mbit/s received
 	ip netns exec cmpWS iperf3 -c 10.1.200.10 -p 5201 -t "$SECS" -J 2>/dev/null |
 		python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.1f" % (d["end"]["sum_received"]["bits_per_second"] / 1e6))'
@@ -135,6 +158,6 @@ for r in $(seq $ROUNDS); do
 		log "round $r: policy $mode: $v Mbit/s"
 	done
 done
-emit tunnel_mbps_off Mbit/s "$OFF" "" "iperf3 TCP site -> cloud through wireguard-go (both ends), rempart's programs detached"
+emit tunnel_mbps_off Mbit/s "$OFF" "" "iperf3 TCP site -> cloud through wireguard-go (both ends), rempart's programs detached and its nftables table deleted"
 emit tunnel_mbps_on Mbit/s "$ON" "$OFF" "the same tunnel with rempart's policy attached; ratio = on / off (target >= 0.97)"
 exit 0
