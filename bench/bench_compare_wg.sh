@@ -91,6 +91,18 @@ ip netns exec cmpWG sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter
 ip link add cmpup netns cmpWG type veth peer name cmpws0 netns cmpWS || exit 1
 ip -n cmpWG addr add 192.0.2.1/24 dev cmpup; ip -n cmpWG link set cmpup up
 ip -n cmpWS addr add 192.0.2.2/24 dev cmpws0; ip -n cmpWS link set cmpws0 up
+# The underlay behaves like a wire between two machines: the site's side
+# sends MTU-sized frames (no UDP/TCP segmentation offload: a veth would
+# otherwise carry wireguard-go's 64 KB UDP GSO batches across as one
+# packet), the gateway's side receives them through NAPI with GRO, as a
+# NIC's driver does.  Without this, XDP on the gateway's veth turns the
+# peer's segmentation offload off by itself (veth cannot hand a GSO packet
+# to XDP), so "on" would pay ~45 packets for each one "off" pays
+# (CMP_WG_GSO=1 keeps the offloads, to see that artefact).
+if [ -z "${CMP_WG_GSO:-}" ]; then
+	ip netns exec cmpWS ethtool -K cmpws0 tso off gso off tx-udp-segmentation off >/dev/null 2>&1
+	ip netns exec cmpWG ethtool -K cmpup gro on >/dev/null 2>&1
+fi
 # cloud: gateway cl-t001 <-> cloud host cmpwc0 10.1.200.10/16
 ip link add cl-t001 netns cmpWG type veth peer name cmpwc0 netns cmpWC || exit 1
 ip -n cmpWG link set cl-t001 up
