@@ -40,6 +40,7 @@
 # CMP_SCALES="small medium large", CMP_ROUNDS (3), CMP_FLOOD_S (3),
 # CMP_FILTERS="none nft ipt rempart" (rempart's ratios need nft in the run),
 # CMP_PRE_FLOOD (a command eval'ed in the loaded namespace before the floods),
+# CMP_KINDS="blocked allowed fwd" (which floods),
 # CMP_KEEP=1 keeps the work directory.  Needs root, nft, ipset,
 # iptables-legacy, ethtool; only namespaces named cmp* that it creates.
 set -u
@@ -337,7 +338,7 @@ print(sent, rx, "0.000", "%.0f" % (cpu / sent), "%.0f" % (cpu / sent), "%.0f" % 
 # flood_set FILTER: every flood measure of one filter loaded in cmpG
 flood_set() {
 	local f=$1 kind i res nsp cpu pps loss dlv rate ok hi lo
-	for kind in blocked allowed fwd; do
+	for kind in ${CMP_KINDS:-blocked allowed fwd}; do
 		nsp=""; cpu=""; pps=""; loss=""; dlv=""
 		for i in $(seq $ROUNDS); do
 			res=$(flood $kind 0) || { log "$SCALE: $f: $kind flood failed"; continue; }
