@@ -156,20 +156,44 @@ run_iperf() {	# prints Mbit/s received
 }
 # warm up: the handshake and the first TCP connection, not measured
 SECS_SAVED=$SECS; SECS=1; run_iperf >/dev/null; SECS=$SECS_SAVED
-ON=""; OFF=""
+# "pass": off, plus the cheapest XDP program there is (XDP_PASS) on the
+# uplink veth: what XDP on a veth costs by itself (veth copies each frame
+# into a page of its own for XDP and builds a new skb after XDP_PASS; a NIC
+# driver runs XDP on its receive buffer before any skb exists)
+XDP_PASS_O=""
+if command -v clang >/dev/null; then
+	cat > "$W/xdp_pass.c" <<'C'
+#include <linux/bpf.h>
+__attribute__((section("xdp"), used)) int xdp_pass(struct xdp_md *c) { return XDP_PASS; }
+__attribute__((section("license"), used)) char _license[] = "GPL";
+C
+	clang -O2 -target bpf -c "$W/xdp_pass.c" -o "$W/xdp_pass.o" 2>/dev/null && XDP_PASS_O=$W/xdp_pass.o
+fi
+xdp_pass_on() { policy_off && ip -n cmpWG link set dev cmpup xdpdrv obj "$XDP_PASS_O" sec xdp && attached; }
+xdp_pass_off() { ip -n cmpWG link set dev cmpup xdpdrv off; }
+MODES="on off"
+[ -n "$XDP_PASS_O" ] && MODES="on off pass"
+ON=""; OFF=""; PASS=""
 for r in $(seq $ROUNDS); do
-	# odd rounds on then off, even rounds off then on
-	for mode in $([ $((r % 2)) = 1 ] && echo "on off" || echo "off on"); do
-		if [ $mode = on ]; then
-			policy_on || { log "policy on: programs not attached"; head -3 "$W/apply.log" >&2; break 2; }
-		else
-			policy_off || { log "policy off: programs still attached"; break 2; }
-		fi
+	# the order of the modes turns from round to round
+	set -- $MODES
+	order=$(for i in $(seq 0 $(( $# - 1 ))); do k=$(( (i + r - 1) % $# + 1 )); eval echo \${$k}; done)
+	for mode in $order; do
+		case $mode in
+		on) policy_on || { log "policy on: programs not attached"; head -3 "$W/apply.log" >&2; break 2; } ;;
+		off) policy_off || { log "policy off: programs still attached"; break 2; } ;;
+		pass) xdp_pass_on || { log "xdp_pass: not attached"; break 2; } ;;
+		esac
 		v=$(run_iperf) || { log "iperf3 with the policy $mode failed"; break 2; }
-		[ $mode = on ] && ON="$ON $v" || OFF="$OFF $v"
+		[ $mode = pass ] && xdp_pass_off
+		case $mode in on) ON="$ON $v" ;; off) OFF="$OFF $v" ;; pass) PASS="$PASS $v" ;; esac
 		log "round $r: policy $mode: $v Mbit/s"
 	done
 done
 emit tunnel_mbps_off Mbit/s "$OFF" "" "iperf3 TCP site -> cloud through wireguard-go (both ends), rempart's programs detached and its nftables table deleted"
 emit tunnel_mbps_on Mbit/s "$ON" "$OFF" "the same tunnel with rempart's policy attached; ratio = on / off (target >= 0.97)"
+[ -n "$PASS" ] && emit tunnel_mbps_xdp_pass Mbit/s "$PASS" "$OFF" \
+	"off, plus a program that only returns XDP_PASS on the uplink veth: what XDP on a veth costs by itself; ratio = xdp_pass / off"
+[ -n "$PASS" ] && emit tunnel_mbps_on_vs_xdp_pass Mbit/s "$ON" "$PASS" \
+	"rempart's policy against the trivial XDP program: rempart's own cost once veth's XDP cost is set aside; ratio = on / xdp_pass"
 exit 0

@@ -173,7 +173,7 @@ char *nat_ruleset(const struct rp_config *cfg)
 	if (n_ports) {
 		fprintf(f, "\t\tiifname \"%s\" udp dport ", cfg->uplink);
 		print_ports(f, ports, n_ports);
-		fprintf(f, " notrack\n");
+		fprintf(f, " notrack accept\n");
 	}
 	k = 0;
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
@@ -183,7 +183,7 @@ char *nat_ruleset(const struct rp_config *cfg)
 		tenant_ifaces(f, &cfg->tenants[i], "");
 	}
 	if (k)
-		fprintf(f, " } notrack\n");
+		fprintf(f, " } notrack accept\n");
 	fprintf(f, "\t\tct original zone set iifname map { ");
 	k = 0;
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
