@@ -207,8 +207,14 @@ static long long cpu_ns(void)
 static int tun_open(const char *ifname)
 {
 	struct ifreq ifr = { 0 };
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	int fd;
 
+	/* TUNSETIFF would make a new device of that name: only existing ones */
+	if (!if_nametoindex(ifname)) {
+		fprintf(stderr, "cmp_flood: tun %s: %s\n", ifname, strerror(errno));
+		return -1;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "cmp_flood: /dev/net/tun: %s\n", strerror(errno));
 		return -1;
