@@ -8,10 +8,12 @@
  *  - raw prerouting / raw output: WireGuard on the uplink (UDP to or from a
  *    tenant's listen port) is not tracked: uplink_in already judged it, and
  *    tracking it would make conntrack create and look up an entry per site
- *    for every tunnel packet; nor is the traffic of tenants that neither NAT
- *    nor take part in a share (their tunnel and cloud interfaces);
- *  - raw prerouting: packets entering a NAT tenant's tunnel or cloud
- *    attachment get conntrack zone = tenant id (one map of interface names)
+ *    for every tunnel packet; nor is what enters a tunnel of a tenant
+ *    without egress NAT, or a cloud attachment of a tenant that neither
+ *    NATs nor takes part in a share;
+ *  - raw prerouting: packets entering a NAT tenant's tunnel, or the cloud
+ *    attachment of a NAT tenant or share consumer, get conntrack zone =
+ *    tenant id (one map of interface names)
  *    in the ORIGINAL direction only, so two tenants with the same addresses
  *    never share an entry, while replies from the internet (reply
  *    direction, default zone) still find theirs;
@@ -54,6 +56,13 @@ static void tenant_ifaces(FILE *f, const struct rp_tenant *t, const char *suffix
 
 	net_cloud_ifname(t, cloud, sizeof(cloud));
 	fprintf(f, "\"%s\"%s, \"%s\"%s", t->tunnel_interface, suffix, cloud, suffix);
+}
+
+/* NAME, quoted, with SUFFIX, as the next element of the set or map that
+ * OPEN starts (*k: elements printed so far). */
+static void elem(FILE *f, size_t *k, const char *open, const char *name, const char *suffix)
+{
+	fprintf(f, "%s\"%s\"%s", (*k)++ ? ", " : open, name, suffix);
 }
 
 /* Does provider tenant index p offer a share to consumer index c? */
@@ -175,25 +184,34 @@ char *nat_ruleset(const struct rp_config *cfg)
 		print_ports(f, ports, n_ports);
 		fprintf(f, " notrack accept\n");
 	}
-	k = 0;
-	for (size_t i = 0; i < cfg->n_tenants; i++) {
-		if (tenant_marked(cfg, i) || share_provider(cfg, i))
-			continue;
-		fprintf(f, k++ ? ", " : "\t\tiifname { ");
-		tenant_ifaces(f, &cfg->tenants[i], "");
-	}
-	if (k)
-		fprintf(f, " } notrack accept\n");
-	fprintf(f, "\t\tct original zone set iifname map { ");
+	/* A tunnel needs conntrack only for egress NAT (shares are NATed from
+	 * the consumer's cloud attachment); a cloud attachment for egress
+	 * NAT and for shares, consumer or provider side. */
 	k = 0;
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
 
+		if (t->egress != RP_EGRESS_NAT)
+			elem(f, &k, "\t\tiifname { ", t->tunnel_interface, "");
+		if (!tenant_marked(cfg, i) && !share_provider(cfg, i)) {
+			net_cloud_ifname(t, name, sizeof(name));
+			elem(f, &k, "\t\tiifname { ", name, "");
+		}
+	}
+	if (k)
+		fprintf(f, " } notrack accept\n");
+	k = 0;
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+		const char *open = "\t\tct original zone set iifname map { ";
+
 		if (!tenant_marked(cfg, i))
 			continue;
 		snprintf(sfx, sizeof(sfx), " : %u", t->id);
-		fprintf(f, k++ ? ", " : "");
-		tenant_ifaces(f, t, sfx);
+		if (t->egress == RP_EGRESS_NAT)
+			elem(f, &k, open, t->tunnel_interface, sfx);
+		net_cloud_ifname(t, name, sizeof(name));
+		elem(f, &k, open, name, sfx);
 	}
 	fprintf(f, " }\n\t}\n");
 	if (n_ports) {
