@@ -91,7 +91,7 @@ esac
 pkgs=(
 	"$kernel" systemd systemd-sysv udev dbus kmod
 	libbpf1 libelf1 zlib1g libmnl0 libiniparser1 libmaxminddb0 libjson-c5
-	libmicrohttpd12 libsystemd0 libqrencode4
+	libmicrohttpd12 libsystemd0 libqrencode4 libssl3
 	wireguard-tools nftables iproute2 tor-geoipdb bpftool
 	iputils-ping procps e2fsprogs dosfstools
 )

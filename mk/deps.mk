@@ -3,7 +3,7 @@
 DEB_PACKAGES := \
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libmnl-dev libiniparser-dev libmaxminddb-dev libjson-c-dev \
-	libmicrohttpd-dev libsystemd-dev libqrencode-dev libclang-rt-14-dev \
+	libmicrohttpd-dev libsystemd-dev libqrencode-dev libssl-dev libclang-rt-14-dev \
 	wireguard-tools wireguard-go tor-geoipdb iproute2 nftables iptables ipset \
 	python3 python3-scapy tcpdump prometheus systemd procps psmisc kmod \
 	netcat-openbsd socat iputils-ping curl groff-base man-db bash-completion \

@@ -1,21 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cmd_apply.c — `rempart apply`: make the system match the configuration.
  *
- * Order: the kernel side (interfaces, addresses, routes, WireGuard: net.c)
- * first, so that the tunnel interfaces exist, then the dataplane (policy
- * swapped in atomically, programs attached or replaced in place). */
+ * Order (daemon_enforce): the kernel side (interfaces, addresses, routes,
+ * WireGuard: net.c) first, so that the tunnel interfaces exist, then the
+ * dataplane (policy swapped in atomically, programs attached or replaced in
+ * place); on a first start the uplink is fenced before the tunnels open. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <stdlib.h>
 #include "commands.h"
 #include "confirm.h"
 #include "config.h"
+#include "daemon.h"
 #include "dataplane.h"
 #include "geo.h"
 #include "log.h"
 #include "net.h"
+#include "pidfile.h"
 
 static const char usage[] =
 	"Usage: rempart [-c PATH] apply [--confirm SECONDS]\n\n"
@@ -24,6 +28,14 @@ static const char usage[] =
 	"  --confirm SECONDS  roll back to the previous configuration by itself\n"
 	"                     unless `rempart confirm` comes within SECONDS\n";
 
+static double ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
 int cmd_apply(int argc, char **argv, const struct globals *g)
 {
 	struct rp_config cfg = { 0 };
@@ -31,7 +43,9 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 	struct diag d = { 0 };
 	unsigned long confirm_s = 0;
 	bool armed = false;
+	pid_t pid;
 	int rc, err = 0;
+	double t0;
 
 	if (want_help(argc, argv, usage))
 		return RP_EXIT_OK;
@@ -51,7 +65,9 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 		fprintf(stderr, "rempart: apply: unexpected argument '%s' (try --help)\n", argv[i]);
 		return RP_EXIT_CONFIG;
 	}
+	t0 = ms_now();
 	rc = load_config_or_report(g, 0, &cfg);
+	pr_debug("apply: configuration read (%.1f ms)", ms_now() - t0);
 	if (rc)
 		return rc;
 	if (geteuid() != 0) {
@@ -65,21 +81,26 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 			goto fail;
 		armed = true;
 	}
-	if (cfg.geo_ipv4 || cfg.geo_ipv6) {
+	if ((cfg.geo_ipv4 || cfg.geo_ipv6) && dataplane_geo_unchanged(&cfg)) {
+		pr_debug("apply: geo database files unchanged since loaded: not read");
+	} else if (cfg.geo_ipv4 || cfg.geo_ipv6) {
 		err = geo_load(&cfg, &geo, &d);
 		if (err)
 			goto fail;
 		geop = &geo;
 	}
-	err = net_apply(&cfg, &d);
+	pr_debug("apply: geo database read (%.1f ms)", ms_now() - t0);
+	err = daemon_enforce(&cfg, &geo, &d);	/* net_apply, then dataplane_apply */
 	if (err)
 		goto fail;
-	err = dataplane_apply(&cfg, geop, &d);
-	if (err)
-		goto fail;
+	pr_debug("apply: dataplane done (%.1f ms)", ms_now() - t0);
 	err = confirm_record_applied(&cfg, g->config_path, &d);
 	if (err)
 		goto fail;
+	pr_debug("apply: applied configuration recorded (%.1f ms)", ms_now() - t0);
+	pid = pidfile_hup(cfg.state_dir, cfg.path);
+	if (pid)	/* its metrics, events and reloads follow the new config */
+		printf("applied; the running daemon (pid %d) reloads it\n", (int)pid);
 	if (armed)
 		printf("applied; run `rempart confirm` within %lu s to keep it, "
 		       "or the previous configuration comes back by itself\n", confirm_s);

@@ -287,38 +287,97 @@ static void check_pair(struct check *c, const struct rp_tenant *a, const struct 
 	}
 }
 
-/* Site public keys, unique across every tenant. */
+/* Site public keys, unique across every tenant.  Sorted once (10,000 sites
+ * compared pairwise would be 50 million comparisons); each duplicate names
+ * the first site, in file order, with the same key; messages in file order. */
+struct keyref {
+	const uint8_t *key;
+	size_t i, s;		/* tenant, site */
+	size_t fi, fs;		/* the first site with this key */
+	bool dup;
+};
+
+static int cmp_keyref(const void *pa, const void *pb)
+{
+	const struct keyref *a = pa, *b = pb;
+	int r = memcmp(a->key, b->key, RP_KEY_LEN);
+
+	if (r)
+		return r;
+	if (a->i != b->i)
+		return a->i < b->i ? -1 : 1;
+	return a->s < b->s ? -1 : a->s > b->s;
+}
+
+static int cmp_keypos(const void *pa, const void *pb)
+{
+	const struct keyref *a = pa, *b = pb;
+
+	if (a->i != b->i)
+		return a->i < b->i ? -1 : 1;
+	return a->s < b->s ? -1 : a->s > b->s;
+}
+
+static int cmp_key(const void *pa, const void *pb)
+{
+	return memcmp(*(const uint8_t *const *)pa, *(const uint8_t *const *)pb, RP_KEY_LEN);
+}
+
 static void check_site_keys(struct check *c)
 {
 	struct rp_config *cfg = c->cfg;
+	struct keyref *v = NULL;
+	const uint8_t **tk = NULL;
+	size_t n = 0, ntk = 0, total = 0;
 	char sec[64];
 
 	for (size_t i = 0; i < cfg->n_tenants; i++)
-		for (size_t s = 0; s < cfg->tenants[i].n_sites; s++) {
-			const struct rp_site *site = &cfg->tenants[i].sites[s];
-			bool dup = false;
-
-			if (key_zero(site->public_key))
-				continue;	/* missing or malformed: already reported */
-			for (size_t j = 0; j <= i && !dup; j++)
-				for (size_t u = 0; u < (j == i ? s : cfg->tenants[j].n_sites) && !dup; u++)
-					if (!memcmp(cfg->tenants[j].sites[u].public_key, site->public_key,
-						    RP_KEY_LEN)) {
-						snprintf(sec, sizeof(sec), "site %s", site->name);
-						err(c, &cfg->tenants[i], sec, "public_key",
-						    "already the key of site '%s' of tenant '%s'",
-						    cfg->tenants[j].sites[u].name, tname(&cfg->tenants[j]));
-						dup = true;
-					}
-			for (size_t j = 0; j < cfg->n_tenants && !dup; j++)
-				if (!key_zero(cfg->tenants[j].public_key) &&
-				    !memcmp(cfg->tenants[j].public_key, site->public_key, RP_KEY_LEN)) {
-					snprintf(sec, sizeof(sec), "site %s", site->name);
-					err(c, &cfg->tenants[i], sec, "public_key",
-					    "is the gateway's own key of tenant '%s'", tname(&cfg->tenants[j]));
-					dup = true;
-				}
+		total += cfg->tenants[i].n_sites;
+	v = calloc(total + 1, sizeof(*v));
+	tk = calloc(cfg->n_tenants + 1, sizeof(*tk));
+	if (!v || !tk)
+		goto out;	/* out of memory: config_load fails elsewhere */
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		if (!key_zero(cfg->tenants[i].public_key))
+			tk[ntk++] = cfg->tenants[i].public_key;
+		for (size_t s = 0; s < cfg->tenants[i].n_sites; s++)
+			if (!key_zero(cfg->tenants[i].sites[s].public_key))	/* else already reported */
+				v[n++] = (struct keyref){ .key = cfg->tenants[i].sites[s].public_key, .i = i, .s = s };
+	}
+	qsort(v, n, sizeof(*v), cmp_keyref);
+	qsort(tk, ntk, sizeof(*tk), cmp_key);
+	for (size_t k = 1, f = 0; k < n; k++) {
+		if (memcmp(v[k].key, v[f].key, RP_KEY_LEN)) {
+			f = k;
+			continue;
 		}
+		v[k].dup = true;
+		v[k].fi = v[f].i;
+		v[k].fs = v[f].s;
+	}
+	qsort(v, n, sizeof(*v), cmp_keypos);
+	for (size_t k = 0; k < n; k++) {
+		const struct rp_tenant *t = &cfg->tenants[v[k].i];
+
+		snprintf(sec, sizeof(sec), "site %s", t->sites[v[k].s].name);
+		if (v[k].dup) {
+			err(c, t, sec, "public_key", "already the key of site '%s' of tenant '%s'",
+			    cfg->tenants[v[k].fi].sites[v[k].fs].name, tname(&cfg->tenants[v[k].fi]));
+			continue;
+		}
+		if (!bsearch(&v[k].key, tk, ntk, sizeof(*tk), cmp_key))
+			continue;
+		for (size_t j = 0; j < cfg->n_tenants; j++)
+			if (!key_zero(cfg->tenants[j].public_key) &&
+			    !memcmp(cfg->tenants[j].public_key, v[k].key, RP_KEY_LEN)) {
+				err(c, t, sec, "public_key", "is the gateway's own key of tenant '%s'",
+				    tname(&cfg->tenants[j]));
+				break;
+			}
+	}
+out:
+	free(v);
+	free(tk);
 }
 
 static void check_against_gateway(struct check *c, const struct rp_tenant *t)

@@ -20,18 +20,6 @@
 
 #define INI_MAX_LINE 4096
 
-static char *strip(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 static void lower(char *s)
 {
 	for (; *s; s++)
@@ -112,13 +100,13 @@ static char *parse_value(char *v)
 {
 	char *end;
 
-	v = strip(v);
+	v = str_trim(v);
 	if ((v[0] == '"' || v[0] == '\'') && (end = strchr(v + 1, v[0]))) {
 		*end = '\0';
 		return v + 1;
 	}
 	v[strcspn(v, ";#")] = '\0';
-	return strip(v);
+	return str_trim(v);
 }
 
 /* Where the reader is: the current section, or none (before the first one,
@@ -139,7 +127,7 @@ static int bad_header(struct ini_state *st)
 static int parse_line(struct ini_file *f, struct ini_state *st, char *line, int lineno,
 		      struct diag *d)
 {
-	char bad[64], *p = strip(line), *eq, *end, *key, *val;
+	char bad[64], *p = str_trim(line), *eq, *end, *key, *val;
 
 	if (!*p || *p == ';' || *p == '#')
 		return 0;
@@ -152,13 +140,13 @@ static int parse_line(struct ini_file *f, struct ini_state *st, char *line, int 
 			return bad_header(st);
 		}
 		*end = '\0';
-		char *rest = strip(end + 1);
+		char *rest = str_trim(end + 1);
 		if (*rest && *rest != ';' && *rest != '#') {
 			diag_add(d, "%s:%d: syntax error: text after the section header: '%s'",
 				 f->rel, lineno, bad);
 			return bad_header(st);
 		}
-		char *name = strip(p + 1);
+		char *name = str_trim(p + 1);
 		collapse_spaces(name);	/* "site  lyon" and "site lyon" are one section */
 		lower(name);
 		if (!*name || strchr(name, ':') || strchr(name, '[')) {
@@ -182,7 +170,7 @@ static int parse_line(struct ini_file *f, struct ini_state *st, char *line, int 
 		return -EINVAL;
 	}
 	*eq = '\0';
-	key = strip(p);
+	key = str_trim(p);
 	lower(key);
 	if (!*key) {
 		diag_add(d, "%s:%d: syntax error: no key before '=' in '%s'", f->rel, lineno, bad);

@@ -52,7 +52,7 @@ void *xcalloc(size_t n, size_t size)
 	return r;
 }
 
-static char *trim(char *s)
+char *str_trim(char *s)
 {
 	char *e;
 
@@ -77,7 +77,7 @@ char **list_split(const char *v, size_t *n)
 		items = realloc(items, (*n + 1) * sizeof(*items));
 		if (!items)
 			abort();
-		items[(*n)++] = xstrdup(trim(p));
+		items[(*n)++] = xstrdup(str_trim(p));
 		if (!comma)
 			break;
 		p = comma + 1;

@@ -20,6 +20,7 @@
 #include "confirm_files.h"
 #include "daemon.h"
 #include "log.h"
+#include "pidfile.h"
 
 const char *confirm_exe;
 
@@ -334,15 +335,10 @@ int confirm_cancel(const char *state_dir, struct diag *d)
 
 static void hup_daemon(const char *state_dir)
 {
-	char p[PATH_MAX], buf[32];
-	pid_t pid;
+	pid_t pid = pidfile_hup(state_dir, NULL);
 
-	spath(p, state_dir, "rempart.pid");
-	if (read_text(p, buf, sizeof(buf)))
-		return;
-	pid = atoi(buf);
-	if (pid > 1 && !kill(pid, SIGHUP))
-		pr_info("rollback: asked the running daemon (pid %d) to reload", pid);
+	if (pid)
+		pr_info("rollback: asked the running daemon (pid %d) to reload", (int)pid);
 }
 
 /* Under the lock: restore confirm/previous, apply it, clear the pending state. */

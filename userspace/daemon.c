@@ -18,6 +18,7 @@
 #include "dataplane.h"
 #include "events.h"
 #include "log.h"
+#include "pidfile.h"
 #include "metrics.h"
 #include "net.h"
 
@@ -76,29 +77,6 @@ static void services_update(struct daemon *dm)
 	else if (!dm->ev)
 		pr_warn("events: not available: %s", d.n ? d.msgs[0] : "?");
 	diag_free(&d);
-}
-
-static void write_pidfile(const struct rp_config *cfg)
-{
-	char p[PATH_MAX];
-	FILE *f;
-
-	if (mkdir_p(cfg->state_dir))
-		return;
-	snprintf(p, sizeof(p), "%s/rempart.pid", cfg->state_dir);
-	f = fopen(p, "we");
-	if (f) {
-		fprintf(f, "%d\n", getpid());
-		fclose(f);
-	}
-}
-
-static void remove_pidfile(const struct rp_config *cfg)
-{
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/rempart.pid", cfg->state_dir);
-	unlink(p);
 }
 
 static void record_applied(struct daemon *dm)
@@ -249,7 +227,8 @@ int daemon_run(const struct daemon_opts *o)
 		ret = err == -EINVAL ? RP_EXIT_CONFIG : RP_EXIT_RUNTIME;
 		goto out_nocfg;
 	}
-	write_pidfile(&dm.cfg);	/* before confirm_resume: its rollback HUPs us */
+	if (!mkdir_p(dm.cfg.state_dir))
+		pidfile_write(dm.cfg.state_dir, dm.cfg.path);	/* before confirm_resume: its rollback HUPs us */
 	if (confirm_resume(&dm.cfg, o->config_path, &d))
 		log_diag("run", &d);
 	diag_free(&d);
@@ -258,7 +237,7 @@ int daemon_run(const struct daemon_opts *o)
 		pr_err("run: applying %s failed: %s", o->config_path, strerror(-err));
 		log_diag("run", &d);
 		ret = RP_EXIT_RUNTIME;
-		remove_pidfile(&dm.cfg);
+		pidfile_remove(dm.cfg.state_dir);
 		goto out;
 	}
 	daemon_generation(&gen);
@@ -268,15 +247,15 @@ int daemon_run(const struct daemon_opts *o)
 	cfg_fingerprint(&dm.cfg, &dm.fp);
 	record_applied(&dm);
 	services_update(&dm);
-	/* TODO(tunnels): supervise wireguard-go (restart it with its peers when
-	 * it dies) once net.h exposes a hook for it. */
+	/* wireguard-go, where it is used, has its own supervisor process per
+	 * tunnel (wg_supervise.c) that outlives this one. */
 	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu",
 		   dm.cfg.n_tenants, (unsigned long long)gen);
 	ret = loop(&dm);
 	sd_notify(0, "STOPPING=1");
 	if (shutdown_dataplane(&dm))
 		ret = RP_EXIT_RUNTIME;
-	remove_pidfile(&dm.cfg);
+	pidfile_remove(dm.cfg.state_dir);
 out:
 	metrics_stop(dm.metrics);
 	free(dm.metrics_listen);

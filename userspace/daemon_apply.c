@@ -24,6 +24,10 @@ int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, str
 	memset(geo, 0, sizeof(*geo));
 	if (!cfg->geo_ipv4 && !cfg->geo_ipv6)
 		return 0;	/* no [geo]: every address in no country */
+	if (dataplane_geo_unchanged(cfg)) {
+		pr_debug("geo database files unchanged since loaded: not read");
+		return 0;	/* geo left empty: daemon_enforce() keeps the loaded one */
+	}
 	err = geo_load(cfg, geo, d);
 	if (err) {
 		config_free(cfg);
@@ -36,11 +40,27 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 {
 	int err;
 
+	/* First start (no program on the uplink, e.g. after a boot): fence the
+	 * uplink before net_apply opens the tenants' WireGuard ports, or every
+	 * handshake during the programs' load (seconds on a slow machine) gets
+	 * through the geo-fence.  Best effort: the tunnels do not exist yet
+	 * (their programs come with the pass below), and a cloud interface
+	 * that net_apply creates fails this pass: the pass below reports it. */
+	if (cfg->uplink && !strcmp(dataplane_xdp_mode(cfg->uplink), "none")) {
+		struct diag pre = { 0 };
+
+		if (dataplane_apply(cfg, cfg->geo_ipv4 || cfg->geo_ipv6 ? geo : NULL, &pre))
+			pr_info("uplink not fenced before the tunnels open (%s)",
+				 pre.n ? pre.msgs[0] : "?");
+		diag_free(&pre);
+	}
 	err = net_apply(cfg, d);
 	if (err)
 		return err;
-	/* NULL when [geo] names no file, as `apply` does */
-	return dataplane_apply(cfg, cfg->geo_ipv4 || cfg->geo_ipv6 ? geo : NULL, d);
+	/* NULL when [geo] names no file, as `apply` does, or when the files
+	 * were not read (unchanged since loaded: daemon_load()) */
+	return dataplane_apply(cfg, (cfg->geo_ipv4 || cfg->geo_ipv6) && (geo->source_v4 || geo->source_v6) ?
+			       geo : NULL, d);
 }
 
 int daemon_apply_path(const char *path, const char *why)

@@ -18,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
@@ -34,6 +35,12 @@
 /* tcx attach types (kernel 6.6+); libbpf 1.1's headers predate them. */
 #define RP_BPF_TCX_INGRESS 46
 #define RP_BPF_TCX_EGRESS 47
+/* Kernels without tcx (before 6.6, e.g. Debian 12's 6.1): a direct-action
+ * cls_bpf filter on the clsact qdisc, at this handle and priority.  It
+ * outlives the process as a link does; the program is pinned as
+ * "cls_<hook>_<ifname>" to remember where it is attached. */
+#define RP_TC_HANDLE 0x72707274u	/* "rprt" */
+#define RP_TC_PRIO 0x7270
 
 enum att_kind { ATT_XDP_UPLINK, ATT_XDP_CLOUD, ATT_TC_TUNNEL, ATT_TC_UPLINK_OUT };
 static const char *const att_tag[] = { "xdp", "xdp", "tcin", "tcout" };
@@ -43,6 +50,7 @@ struct att {
 	const char *ifname;
 	unsigned ifindex;
 	int prog_fd;
+	unsigned prog_id;	/* the link already running it needs no update */
 };
 
 static int ensure_bpffs(struct diag *d)
@@ -69,8 +77,123 @@ static void link_path(char *buf, size_t len, enum att_kind k, const char *ifname
 	snprintf(buf, len, "%s/link_%s_%s", RP_PIN_DIR, att_tag[k], ifname);
 }
 
-/* A fresh skeleton whose maps are (or become) the pinned ones. */
-static int open_and_load(struct rempart **out, struct diag *d)
+static void cls_path(char *buf, size_t len, enum att_kind k, const char *ifname)
+{
+	snprintf(buf, len, "%s/cls_%s_%s", RP_PIN_DIR, att_tag[k], ifname);
+}
+
+/* The tc hook of a cls_bpf filter named by its pin "cls_<tcin|tcout>_<ifname>";
+ * false if the name is not one or the interface is gone. */
+static bool cls_hook(const char *pin, struct bpf_tc_hook *h)
+{
+	const char *ifname;
+
+	if (!strncmp(pin, "cls_tcin_", 9)) {
+		h->attach_point = BPF_TC_INGRESS;
+		ifname = pin + 9;
+	} else if (!strncmp(pin, "cls_tcout_", 10)) {
+		h->attach_point = BPF_TC_EGRESS;
+		ifname = pin + 10;
+	} else {
+		return false;
+	}
+	h->ifindex = if_nametoindex(ifname);
+	return h->ifindex != 0;
+}
+
+/* Remove the cls_bpf filter a pin stands for (nothing if its interface is gone). */
+static void cls_detach(const char *pin)
+{
+	LIBBPF_OPTS(bpf_tc_hook, h);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIO);
+	int err;
+
+	if (!cls_hook(pin, &h))
+		return;
+	err = bpf_tc_detach(&h, &o);
+	if (err && err != -ENOENT)
+		pr_warn("%s: tc filter detach: %s", pin, strerror(-err));
+}
+
+/* Attach a's program as a cls_bpf filter, or swap it in place (NLM_F_REPLACE
+ * on the same handle and priority: no moment without a program). */
+static int cls_attach(const struct att *a, struct diag *d)
+{
+	LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = a->ifindex,
+		    .attach_point = a->kind == ATT_TC_TUNNEL ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIO,
+		    .prog_fd = a->prog_fd, .flags = BPF_TC_F_REPLACE);
+	const char *where = a->kind == ATT_TC_TUNNEL ? "tc ingress" : "tc egress";
+	char path[256];
+	int err;
+
+	err = bpf_tc_hook_create(&h);
+	if (err && err != -EEXIST) {
+		diag_add(d, "dataplane: cannot add the clsact qdisc to %s (%s, no tcx on this kernel): %s",
+			 a->ifname, where, strerror(-err));
+		return err;
+	}
+	err = bpf_tc_attach(&h, &o);
+	if (err) {
+		diag_add(d, "dataplane: cannot attach to %s (%s, cls_bpf: no tcx on this kernel): %s",
+			 a->ifname, where, strerror(-err));
+		return err;
+	}
+	cls_path(path, sizeof(path), a->kind, a->ifname);
+	unlink(path);
+	if (bpf_obj_pin(a->prog_fd, path)) {
+		err = -errno;
+		diag_add(d, "dataplane: cannot pin %s: %s", path, strerror(errno));
+		return err;
+	}
+	pr_info("%s: %s attached (cls_bpf)", a->ifname, a->kind == ATT_TC_TUNNEL ? "tunnel_in" : "uplink_out");
+	return 0;
+}
+
+/* Trie nodes per slot for a new rp_nodes: what cfg's policy needs with a
+ * quarter to spare for growth, at least RP_NODES_PER_SLOT.  Counted by
+ * compiling it once (a fifth of a second at 10,000 sites). */
+static size_t nodes_wanted(const struct rp_config *cfg)
+{
+	struct rp_policy p = { 0 };
+	struct diag scratch = { 0 };
+	size_t need = 0, want;
+
+	policy_set_nodes_per_slot(1u << 24);
+	if (!policy_compile(cfg, 0, NULL, NULL, &p, &scratch))
+		need = p.n_nodes;
+	policy_free(&p);
+	diag_free(&scratch);
+	policy_set_nodes_per_slot(0);
+	want = (need + need / 4 + 1023) & ~(size_t)1023;
+	return want > RP_NODES_PER_SLOT ? want : RP_NODES_PER_SLOT;
+}
+
+/* rp_nodes as pinned (libbpf reuses a pinned map only of the same size),
+ * or, when it is new, as large as cfg needs. */
+static int size_nodes(struct rempart *s, const struct rp_config *cfg)
+{
+	int fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_NODES);
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	size_t per_slot;
+
+	if (fd >= 0) {
+		int err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+
+		close(fd);
+		return err ? err : bpf_map__set_max_entries(s->maps.rp_nodes, info.max_entries);
+	}
+	per_slot = nodes_wanted(cfg);
+	if (per_slot > RP_NODES_PER_SLOT)
+		pr_info("dataplane: rp_nodes sized for %zu trie nodes per slot (%zu MiB)", per_slot,
+			per_slot * RP_SLOTS * RP_NODE_STRIDE * sizeof(__u32) >> 20);
+	return bpf_map__set_max_entries(s->maps.rp_nodes, per_slot * RP_SLOTS);
+}
+
+/* A fresh skeleton whose maps are (or become) the pinned ones; a new
+ * rp_nodes gets room for cfg's policy. */
+static int open_and_load(struct rempart **out, const struct rp_config *cfg, struct diag *d)
 {
 	struct rempart *s = rempart__open();
 	struct bpf_map *m;
@@ -88,6 +211,12 @@ static int open_and_load(struct rempart **out, struct diag *d)
 		err = bpf_map__set_pin_path(m, path);
 		if (err)
 			goto fail;
+	}
+	err = size_nodes(s, cfg);
+	if (err) {
+		diag_add(d, "dataplane: cannot size %s/%s: %s", RP_PIN_DIR, RP_PIN_NODES, strerror(-err));
+		rempart__destroy(s);
+		return err;
 	}
 	err = rempart__load(s);
 	if (err) {
@@ -123,6 +252,9 @@ static int create_link(const struct att *a, struct diag *d, const char **mode)
 		fd = bpf_link_create(a->prog_fd, a->ifindex,
 				     a->kind == ATT_TC_TUNNEL ? RP_BPF_TCX_INGRESS : RP_BPF_TCX_EGRESS, NULL);
 		*mode = "tcx";
+		/* no tcx (kernel < 6.6: unknown attach type): the caller uses cls_bpf */
+		if (fd < 0 && errno == EINVAL)
+			return -EOPNOTSUPP;
 	}
 	if (fd < 0) {
 		int err = errno;
@@ -151,6 +283,8 @@ static int attach_one(const struct att *a, struct diag *d)
 
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
 			li = info.type == BPF_LINK_TYPE_XDP ? info.xdp.ifindex : a->ifindex;
+		if (li == a->ifindex && a->prog_id && info.prog_id == a->prog_id)
+			goto out;	/* already runs this program */
 		if (li == a->ifindex && !bpf_link_update(fd, a->prog_fd, NULL)) {
 			pr_debug("%s: program replaced in place", path);
 			goto out;
@@ -161,6 +295,8 @@ static int attach_one(const struct att *a, struct diag *d)
 		unlink(path);
 	}
 	fd = create_link(a, d, &mode);
+	if (fd == -EOPNOTSUPP)
+		return cls_attach(a, d);
 	if (fd < 0)
 		return fd;
 	if (bpf_obj_pin(fd, path)) {
@@ -185,6 +321,9 @@ static bool att_wanted(const struct att *v, size_t n, const char *name)
 		link_path(path, sizeof(path), v[i].kind, v[i].ifname);
 		if (!strcmp(strrchr(path, '/') + 1, name))
 			return true;
+		cls_path(path, sizeof(path), v[i].kind, v[i].ifname);
+		if (!strcmp(strrchr(path, '/') + 1, name))
+			return true;
 	}
 	return false;
 }
@@ -201,22 +340,24 @@ static void detach_stale(const struct att *v, size_t n)
 	while ((e = readdir(dir))) {
 		int fd;
 
-		if (strncmp(e->d_name, "link_", 5) || att_wanted(v, n, e->d_name))
+		if ((strncmp(e->d_name, "link_", 5) && strncmp(e->d_name, "cls_", 4)) ||
+		    att_wanted(v, n, e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
+		if (e->d_name[0] == 'c') {
+			cls_detach(e->d_name);
+		} else if ((fd = bpf_obj_get(path)) >= 0) {
 			bpf_link_detach(fd);
 			close(fd);
 		}
 		unlink(path);
-		pr_info("%s: detached (no longer configured)", e->d_name + 5);
+		pr_info("%s: detached (no longer configured)", strchr(e->d_name, '_') + 1);
 	}
 	closedir(dir);
 }
 
 static int add_att(struct att *v, size_t *n, enum att_kind k, const char *ifname, int prog_fd,
-		   bool required, struct diag *d)
+		   unsigned prog_id, bool required, struct diag *d)
 {
 	unsigned ifi = ifname ? if_nametoindex(ifname) : 0;
 
@@ -233,15 +374,14 @@ static int add_att(struct att *v, size_t *n, enum att_kind k, const char *ifname
 		pr_info("%s: not present yet, not attached", ifname);
 		return 0;
 	}
-	v[*n] = (struct att){ k, ifname, ifi, prog_fd };
+	v[*n] = (struct att){ k, ifname, ifi, prog_fd, prog_id };
 	(*n)++;
 	return 0;
 }
 
 /* The database into rp_geo, unless the same one is already there. */
-static int load_geo(struct rempart *s, const struct geo_db *geo, struct diag *d)
+static int load_geo(int fd, const struct geo_db *geo, struct diag *d)
 {
-	int fd = bpf_map__fd(s->maps.rp_geo);
 	struct geo_bpf_view v;
 
 	if (!geo)
@@ -258,46 +398,199 @@ static int load_geo(struct rempart *s, const struct geo_db *geo, struct diag *d)
 	return geo_bpf_load(fd, geo, d);
 }
 
+/* ---- programs: loaded once per build, pinned, adopted by later applies -----
+ *
+ * Loading the programs (the verifier) is most of what an apply costs when
+ * little changed.  The programs are pinned as RP_PIN_DIR/prog_<tag>_<name>,
+ * tag = a hash of the BPF object this binary carries: an apply by the same
+ * build adopts them and the pinned maps without loading anything; another
+ * build loads its own (reusing the pinned maps), swaps them into the links
+ * and removes the old pins. */
+enum { P_UPLINK_IN, P_UPLINK_OUT, P_CLOUD_IN, P_TUNNEL_IN, P__COUNT };
+static const char *const prog_name[P__COUNT] = { "uplink_in", "uplink_out", "cloud_in", "tunnel_in" };
+
+struct dp_loaded {
+	struct rempart *skel;		/* loaded here; NULL when adopted */
+	int prog[P__COUNT];
+	unsigned prog_id[P__COUNT];
+	int geo;
+	struct dp_maps m;
+	bool adopted;			/* m, geo and prog are our own fds */
+};
+
+static void prog_path(char *buf, size_t len, uint64_t tag, int i)
+{
+	snprintf(buf, len, "%s/prog_%016llx_%s", RP_PIN_DIR, (unsigned long long)tag, prog_name[i]);
+}
+
+static void loaded_close(struct dp_loaded *L)
+{
+	if (L->adopted) {
+		for (int i = 0; i < P__COUNT; i++)
+			if (L->prog[i] >= 0)
+				close(L->prog[i]);
+		if (L->geo >= 0)
+			close(L->geo);
+		dp_maps_close(&L->m);
+	}
+	rempart__destroy(L->skel);	/* links and pinned maps keep everything alive */
+	memset(L, 0, sizeof(*L));
+}
+
+static void fill_prog_ids(struct dp_loaded *L)
+{
+	for (int i = 0; i < P__COUNT; i++) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		L->prog_id[i] = bpf_obj_get_info_by_fd(L->prog[i], &info, &len) ? 0 : info.id;
+	}
+}
+
+/* The programs and maps this build pinned before, if they are all there. */
+static int adopt(struct dp_loaded *L, uint64_t tag)
+{
+	char path[256];
+	int err;
+
+	memset(L, 0, sizeof(*L));
+	memset(&L->m, 0xff, sizeof(L->m));	/* every fd -1 */
+	L->adopted = true;
+	L->geo = -1;
+	for (int i = 0; i < P__COUNT; i++)
+		L->prog[i] = -1;
+	for (int i = 0; i < P__COUNT; i++) {
+		prog_path(path, sizeof(path), tag, i);
+		L->prog[i] = bpf_obj_get(path);
+		if (L->prog[i] < 0) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	L->geo = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_GEO);
+	if (L->geo < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = dp_maps_open_pinned(&L->m, RP_PIN_DIR);
+	if (err)
+		goto fail;
+	fill_prog_ids(L);
+	return 0;
+fail:
+	loaded_close(L);
+	return err;
+}
+
+static int load_fresh(struct dp_loaded *L, const struct rp_config *cfg, struct diag *d)
+{
+	int err;
+
+	memset(L, 0, sizeof(*L));
+	err = open_and_load(&L->skel, cfg, d);
+	if (err)
+		return err;
+	dp_maps_from_skel(L->skel, &L->m);
+	L->geo = bpf_map__fd(L->skel->maps.rp_geo);
+	L->prog[P_UPLINK_IN] = bpf_program__fd(L->skel->progs.uplink_in);
+	L->prog[P_UPLINK_OUT] = bpf_program__fd(L->skel->progs.uplink_out);
+	L->prog[P_CLOUD_IN] = bpf_program__fd(L->skel->progs.cloud_in);
+	L->prog[P_TUNNEL_IN] = bpf_program__fd(L->skel->progs.tunnel_in);
+	fill_prog_ids(L);
+	return 0;
+}
+
+/* Pin the freshly loaded programs under tag; remove the pins of other builds
+ * (the links hold what they run).  Failure only costs the next apply a load. */
+static void pin_progs(const struct dp_loaded *L, uint64_t tag)
+{
+	DIR *dir = opendir(RP_PIN_DIR);
+	char path[512], mine[64];
+	struct dirent *e;
+
+	snprintf(mine, sizeof(mine), "prog_%016llx_", (unsigned long long)tag);
+	while (dir && (e = readdir(dir))) {
+		if (strncmp(e->d_name, "prog_", 5) || !strncmp(e->d_name, mine, strlen(mine)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
+		unlink(path);
+	}
+	if (dir)
+		closedir(dir);
+	for (int i = 0; i < P__COUNT; i++) {
+		prog_path(path, sizeof(path), tag, i);
+		unlink(path);
+		if (bpf_obj_pin(L->prog[i], path)) {
+			pr_warn("dataplane: cannot pin %s (the next apply loads the programs again): %s",
+				path, strerror(errno));
+			return;
+		}
+	}
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
 {
-	struct rempart *s = NULL;
-	struct dp_maps m;
+	struct dp_loaded L = { 0 };
+	char rec_dir[4096];
+	struct timespec t0;
 	struct att *v = NULL;
+	uint64_t tag = dp_obj_tag();
 	size_t n = 0;
 	int err;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = ensure_bpffs(d);
 	if (err)
 		return err;
-	err = open_and_load(&s, d);
-	if (err)
-		return err;
-	dp_maps_from_skel(s, &m);
+	if (adopt(&L, tag)) {
+		err = load_fresh(&L, cfg, d);
+		if (err)
+			return err;
+		pr_debug("dataplane: programs loaded (%.1f ms)", ms_since(&t0));
+	} else {
+		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", ms_since(&t0));
+	}
 	v = calloc(2 * cfg->n_tenants + 2, sizeof(*v));
 	if (!v) {
 		err = -ENOMEM;
 		goto out;
 	}
-	err = add_att(v, &n, ATT_XDP_UPLINK, cfg->uplink, bpf_program__fd(s->progs.uplink_in), true, d);
+	err = add_att(v, &n, ATT_XDP_UPLINK, cfg->uplink, L.prog[P_UPLINK_IN], L.prog_id[P_UPLINK_IN], true, d);
 	if (!err)
-		err = add_att(v, &n, ATT_TC_UPLINK_OUT, cfg->uplink, bpf_program__fd(s->progs.uplink_out), true, d);
+		err = add_att(v, &n, ATT_TC_UPLINK_OUT, cfg->uplink, L.prog[P_UPLINK_OUT],
+			      L.prog_id[P_UPLINK_OUT], true, d);
 	for (size_t i = 0; !err && i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
 
-		err = add_att(v, &n, ATT_XDP_CLOUD, t->cloud_interface, bpf_program__fd(s->progs.cloud_in), true, d);
+		err = add_att(v, &n, ATT_XDP_CLOUD, t->cloud_interface, L.prog[P_CLOUD_IN],
+			      L.prog_id[P_CLOUD_IN], true, d);
 		if (!err)
-			err = add_att(v, &n, ATT_TC_TUNNEL, t->tunnel_interface,
-				      bpf_program__fd(s->progs.tunnel_in), false, d);
+			err = add_att(v, &n, ATT_TC_TUNNEL, t->tunnel_interface, L.prog[P_TUNNEL_IN],
+				      L.prog_id[P_TUNNEL_IN], false, d);
 	}
 	if (err)
 		goto out;
 	/* geo and policy first, so that a new attachment filters from its first packet */
-	err = load_geo(s, geo, d);
+	err = load_geo(L.geo, geo, d);
 	if (err)
 		goto out;
-	err = dp_policy_install(&m, cfg, NULL, NULL, d);
+	if (geo)
+		dataplane_geo_record(cfg, geo);
+	pr_debug("dataplane: geo done (%.1f ms)", ms_since(&t0));
+	if (cfg->state_dir)
+		snprintf(rec_dir, sizeof(rec_dir), "%s/dataplane", cfg->state_dir);
+	err = dp_policy_install_inc(&L.m, cfg, NULL, NULL, cfg->state_dir ? rec_dir : NULL, d);
 	if (err)
 		goto out;
+	pr_debug("dataplane: policy installed (%.1f ms)", ms_since(&t0));
 	for (size_t i = 0; i < n; i++) {
 		int e = attach_one(&v[i], d);
 
@@ -306,9 +599,12 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 	}
 	if (!err)
 		detach_stale(v, n);
+	if (!err && !L.adopted)
+		pin_progs(&L, tag);
+	pr_debug("dataplane: attached (%.1f ms)", ms_since(&t0));
 out:
 	free(v);
-	rempart__destroy(s);	/* links and pinned maps keep everything alive */
+	loaded_close(&L);
 	return err;
 }
 
@@ -325,6 +621,8 @@ int dataplane_down(struct diag *d)
 	while ((e = readdir(dir))) {
 		int fd;
 
+		if (!strncmp(e->d_name, "cls_", 4))
+			cls_detach(e->d_name);
 		if (strncmp(e->d_name, "link_", 5))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);

@@ -14,6 +14,14 @@
  * 0, or -errno with one line per problem in *d; on failure the running
  * policy stays. */
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d);
+/* Whether the geo database cfg names is, as far as its files tell (path,
+ * inode, size, times, format), the one already loaded in the pinned rp_geo
+ * by this build: then it need not be read, and dataplane_apply() gets NULL
+ * for it (the loaded one stays).  dataplane_apply() records the fingerprint
+ * in <state_dir>/dataplane/geo.fp when it loads a database. */
+bool dataplane_geo_unchanged(const struct rp_config *cfg);
+void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo);
+
 /* Detach every program rempart attached and remove RP_PIN_DIR.  0 or -errno. */
 int dataplane_down(struct diag *d);
 /* fail_mode = open at exit: detach (same as down for the BPF side). */

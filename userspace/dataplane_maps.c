@@ -9,6 +9,8 @@
  * finished by then.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,6 +20,16 @@
 #include "dataplane_maps.h"
 #include "log.h"
 #include "rempart.skel.h"
+
+/* The policy compiler numbers nodes by the rp_nodes these maps have. */
+static void note_nodes_capacity(int nodes_fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (!bpf_obj_get_info_by_fd(nodes_fd, &info, &len))
+		policy_set_nodes_per_slot(info.max_entries / RP_SLOTS);
+}
 
 void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 {
@@ -39,6 +51,61 @@ void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 	m->counters = bpf_map__fd(s->maps.rp_counters);
 	m->rule_counters = bpf_map__fd(s->maps.rp_rule_counters);
 	m->geo_drops = bpf_map__fd(s->maps.rp_geo_drops);
+	note_nodes_capacity(m->nodes);
+}
+
+int dp_maps_open_pinned(struct dp_maps *m, const char *dir)
+{
+	static const struct { size_t off; const char *name; } tab[] = {
+		{ offsetof(struct dp_maps, state), RP_PIN_STATE },
+		{ offsetof(struct dp_maps, nodes), RP_PIN_NODES },
+		{ offsetof(struct dp_maps, atoms), RP_PIN_ATOMS },
+		{ offsetof(struct dp_maps, ifidx), RP_PIN_IFIDX },
+		{ offsetof(struct dp_maps, portidx), RP_PIN_PORTIDX },
+		{ offsetof(struct dp_maps, rules), RP_PIN_RULES },
+		{ offsetof(struct dp_maps, tenants), RP_PIN_TENANTS },
+		{ offsetof(struct dp_maps, global), RP_PIN_GLOBAL },
+		{ offsetof(struct dp_maps, ifaces), RP_PIN_IFACES },
+		{ offsetof(struct dp_maps, ports), RP_PIN_PORTS },
+		{ offsetof(struct dp_maps, sync), RP_PIN_SYNC },
+		{ offsetof(struct dp_maps, sync_inner), "rp_sync_inner" },
+		{ offsetof(struct dp_maps, flows), RP_PIN_FLOWS },
+		{ offsetof(struct dp_maps, flows4), RP_PIN_FLOWS4 },
+		{ offsetof(struct dp_maps, frags), RP_PIN_FRAGS },
+		{ offsetof(struct dp_maps, counters), RP_PIN_COUNTERS },
+		{ offsetof(struct dp_maps, rule_counters), RP_PIN_RULE_COUNTERS },
+		{ offsetof(struct dp_maps, geo_drops), RP_PIN_GEO_DROPS },
+	};
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		*(int *)((char *)m + tab[i].off) = -1;
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, tab[i].name);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			int err = -errno;
+
+			dp_maps_close(m);
+			return err;
+		}
+		*(int *)((char *)m + tab[i].off) = fd;
+	}
+	note_nodes_capacity(m->nodes);
+	return 0;
+}
+
+void dp_maps_close(struct dp_maps *m)
+{
+	int *fd = (int *)m;
+
+	for (size_t i = 0; i < sizeof(*m) / sizeof(int); i++)
+		if (fd[i] > 0) {
+			close(fd[i]);
+			fd[i] = -1;
+		}
 }
 
 int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation)
@@ -297,7 +364,7 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 	int err;
 
 	err = put_region(m->nodes, sizeof(__u32) * RP_NODE_STRIDE,
-			 (size_t)RP_SLOTS * RP_NODES_PER_SLOT, (size_t)p->slot * RP_NODES_PER_SLOT,
+			 (size_t)RP_SLOTS * policy_nodes_per_slot(), (size_t)p->slot * policy_nodes_per_slot(),
 			 p->nodes, p->n_nodes, RP_PIN_NODES, d);
 	if (!err)
 		err = put_region(m->atoms, sizeof(struct rp_atom), (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT,

@@ -29,6 +29,30 @@ int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d);
 int dp_slot_clear(const struct dp_maps *m, unsigned slot);	/* what lookups reach */
 int dp_slot_clear_all(const struct dp_maps *m, unsigned slot);	/* + tenant entries */
 int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation);
+/* The pinned maps under dir (RP_PIN_DIR) by name; every fd -1 on failure.
+ * dp_maps_close() closes what is open (for maps opened this way). */
+int dp_maps_open_pinned(struct dp_maps *m, const char *dir);
+void dp_maps_close(struct dp_maps *m);
+
+/* dp_policy_install(), incremental: with rec_dir (a directory rempart owns,
+ * e.g. <state_dir>/dataplane), a record of what each slot holds is kept
+ * there, and a slot whose record is still valid is written with only what
+ * differs from the new policy (then flipped as always); the old slot is left
+ * as it is (no program reads it; the next install diffs against it).  When
+ * a record is missing or stale, the slot is cleared and written in full.
+ * rec_dir NULL: dp_policy_install(). */
+int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
+			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir, struct diag *d);
+/* Statistics of the last install in this process (tests, bench, debug). */
+struct dp_install_stats {
+	bool incremental;		/* slot written by difference */
+	size_t nodes, atoms, rules, rules_deleted, other;	/* entries written */
+};
+void dp_install_last_stats(struct dp_install_stats *st);
+
+/* A hash of the BPF object this binary carries (names its pinned programs). */
+uint64_t dp_obj_tag(void);
+
 /* Empty the flow and fragment tables. */
 int dp_state_clear(const struct dp_maps *m);
 #endif

@@ -47,6 +47,12 @@ typedef unsigned (*policy_ifindex_fn)(const char *ifname, void *arg);
 int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn ifindex,
 		   void *arg, struct rp_policy *out, struct diag *d);
 void policy_free(struct rp_policy *p);
+
+/* Trie nodes per slot in rp_nodes: RP_NODES_PER_SLOT unless the map was
+ * created larger for a large configuration (dataplane.c sizes it when it
+ * creates it; dataplane_maps.c sets this from the map it opens). */
+size_t policy_nodes_per_slot(void);
+void policy_set_nodes_per_slot(size_t n);
 /* Fill a map value from a compiled rule table. */
 void policy_rule_val(const struct rp_policy *p, const struct pol_rule *r, struct rp_rule_val *out);
 #endif

@@ -32,9 +32,21 @@ int atom_id(struct tctx *x, const struct rp_atom *a, uint32_t *id)
 	return 0;
 }
 
+static size_t nodes_per_slot = RP_NODES_PER_SLOT;
+
+size_t policy_nodes_per_slot(void)
+{
+	return nodes_per_slot;
+}
+
+void policy_set_nodes_per_slot(size_t n)
+{
+	nodes_per_slot = n ? n : RP_NODES_PER_SLOT;
+}
+
 static uint32_t *node_at(struct rp_policy *o, uint32_t abs)
 {
-	return o->nodes + (size_t)(abs - o->slot * RP_NODES_PER_SLOT) * RP_NODE_STRIDE;
+	return o->nodes + (size_t)(abs - o->slot * nodes_per_slot) * RP_NODE_STRIDE;
 }
 
 static int node_new(struct tctx *x, uint32_t fill, uint32_t *abs)
@@ -43,8 +55,10 @@ static int node_new(struct tctx *x, uint32_t fill, uint32_t *abs)
 
 	if (!o->n_nodes)
 		o->n_nodes = 1;	/* local id 0: "no node" */
-	if (o->n_nodes >= RP_NODES_PER_SLOT) {
-		diag_add(x->d, "policy: address tries need more than %d nodes", RP_NODES_PER_SLOT - 1);
+	if (o->n_nodes >= nodes_per_slot) {
+		diag_add(x->d, "policy: address tries need more than the %zu nodes per slot of the pinned "
+			    "rp_nodes map (sized when it was created): `rempart down`, then `rempart apply`, "
+			    "creates it for this configuration", nodes_per_slot - 1);
 		return -E2BIG;
 	}
 	if (o->n_nodes + 1 > o->cap_nodes) {
@@ -59,7 +73,7 @@ static int node_new(struct tctx *x, uint32_t fill, uint32_t *abs)
 	}
 	for (unsigned i = 0; i < RP_NODE_STRIDE; i++)
 		o->nodes[o->n_nodes * RP_NODE_STRIDE + i] = fill;
-	*abs = o->slot * RP_NODES_PER_SLOT + o->n_nodes++;
+	*abs = o->slot * nodes_per_slot + o->n_nodes++;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <linux/if_tun.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "keys.h"
 #include "netlink.h"
 #include "wg.h"
 
@@ -227,7 +228,7 @@ int wg_uapi_get(const char *ifname, wg_device **out)
 		if (!strcmp(line, "private_key")) {
 			if (!hex_to_key(val, dev->private_key)) {
 				dev->flags |= WGDEVICE_HAS_PRIVATE_KEY;
-				wg_generate_public_key(dev->public_key, dev->private_key);
+				key_public_from_private(dev->public_key, dev->private_key);
 				dev->flags |= WGDEVICE_HAS_PUBLIC_KEY;
 			}
 		} else if (!strcmp(line, "listen_port")) {

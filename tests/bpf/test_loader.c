@@ -11,13 +11,16 @@
  * Apply from a child process that exits (the links must stay: fail
  * closed), frames sent into the peers are judged and counted, a second
  * apply swaps programs into the same links, down removes everything. */
+#include <dirent.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include "dataplane.h"
+#include "geo.h"
 #include "fixture_cfg.h"
 #include "tap.h"
 
@@ -32,6 +35,28 @@ static int apply_in_child(const struct rp_config *cfg)
 
 		diag_print(&d, stderr);
 		_exit(err ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* apply with the geo database cfg names, read as `rempart apply` does */
+static int apply_geo_in_child(const struct rp_config *cfg)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		struct diag d = { 0 };
+		struct geo_db geo = { 0 };
+		bool skip = dataplane_geo_unchanged(cfg);
+		int err = skip ? 0 : geo_load(cfg, &geo, &d);
+
+		if (!err)
+			err = dataplane_apply(cfg, skip ? NULL : &geo, &d);
+		diag_print(&d, stderr);
+		_exit(err ? 1 : skip ? 2 : 0);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) < 0)
 		return -1;
@@ -168,14 +193,82 @@ int main(void)
 			   "loader: a frame sent out of the uplink to a site prefix is dropped by uplink_out (cleartext)");
 	}
 
-	/* second apply: same links, new programs, counters kept */
+	/* second apply by the same build: same links, the pinned programs
+	 * adopted (nothing loaded), counters kept */
 	c0 = pinned_counter(10, RP_R_GEO_SITE);
 	err = apply_in_child(&cfg);
 	p2 = link_prog_id("link_xdp_dpup", &l2);
-	tap_result(err == 0 && p2 > 0 && l2 == l1 && p2 != p1,
-		   "loader: second apply replaces the program inside the same link (link %u, prog %d -> %d)",
+	tap_result(err == 0 && p2 > 0 && l2 == l1 && p2 == p1,
+		   "loader: second apply of the same build keeps the link and its program (link %u, prog %d -> %d)",
 		   l2, p1, p2);
 	tap_result(pinned_counter(10, RP_R_GEO_SITE) == c0, "loader: counters survive a second apply");
+	/* the programs of another build (no pinned programs of this one):
+	 * loaded, swapped into the same links */
+	{
+		DIR *dir = opendir(RP_PIN_DIR);
+		struct dirent *e;
+		char path[512];
+		int n = 0;
+
+		while (dir && (e = readdir(dir)))
+			if (!strncmp(e->d_name, "prog_", 5)) {
+				snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
+				n += !unlink(path);
+			}
+		if (dir)
+			closedir(dir);
+		tap_result(n == 4, "loader: the four programs are pinned (%d)", n);
+	}
+	err = apply_in_child(&cfg);
+	p2 = link_prog_id("link_xdp_dpup", &l2);
+	tap_result(err == 0 && p2 > 0 && l2 == l1 && p2 != p1,
+		   "loader: new programs replace the program inside the same link (link %u, prog %d -> %d)",
+		   l2, p1, p2);
+	tap_result(pinned_counter(10, RP_R_GEO_SITE) == c0, "loader: counters survive new programs");
+
+	/* a state directory: policy records and the geo fingerprint */
+	{
+		char dir[] = "/tmp/ap-loader.XXXXXX", geo[64], rec[96];
+		FILE *f;
+
+		if (!mkdtemp(dir))
+			return 1;
+		snprintf(geo, sizeof(geo), "%s/geo.txt", dir);
+		f = fopen(geo, "w");
+		fputs("198.51.100.0/24,FR\n", f);
+		fclose(f);
+		cfg.state_dir = strdup(dir);
+		cfg.geo_ipv4 = strdup(geo);
+		cfg.geo_format = RP_GEO_CIDR;
+		tap_result(!dataplane_geo_unchanged(&cfg), "loader: geo: no fingerprint yet, the files are read");
+		err = apply_geo_in_child(&cfg);
+		tap_result(err == 0, "loader: apply with a geo database and a state directory (%d)", err);
+		tap_result(dataplane_geo_unchanged(&cfg), "loader: geo: files unchanged since loaded are not read again");
+		err = apply_geo_in_child(&cfg);
+		snprintf(rec, sizeof(rec), "%s/dataplane/slot0.rec", dir);
+		tap_result(err == 2 && !stat(rec, &st), "loader: second apply skips the geo files, slot records kept (%d)", err);
+		sleep(1);	/* a visible change of the times, whatever the file system's resolution */
+		f = fopen(geo, "a");
+		fputs("203.0.113.0/24,DE\n", f);
+		fclose(f);
+		tap_result(!dataplane_geo_unchanged(&cfg), "loader: geo: a changed file is read again");
+		err = apply_geo_in_child(&cfg);
+		tap_result(err == 0 && dataplane_geo_unchanged(&cfg), "loader: geo: the changed file loaded and recorded");
+		utimensat(AT_FDCWD, geo, NULL, 0);
+		tap_result(!dataplane_geo_unchanged(&cfg), "loader: geo: a touched file is read again");
+		err = apply_geo_in_child(&cfg);
+		tap_result(err == 0, "loader: geo: apply after touch");
+		cfg.geo_format = RP_GEO_TOR;
+		tap_result(!dataplane_geo_unchanged(&cfg), "loader: geo: another format is read again");
+		cfg.geo_format = RP_GEO_CIDR;
+		free(cfg.geo_ipv4);
+		cfg.geo_ipv4 = NULL;
+		free(cfg.state_dir);
+		cfg.state_dir = NULL;
+		snprintf(rec, sizeof(rec), "rm -rf %s", dir);
+		if (system(rec) != 0)
+			printf("# could not remove %s\n", dir);
+	}
 
 	/* a tenant removed: its attachments go */
 	cfg.n_tenants = 1;
@@ -194,6 +287,44 @@ int main(void)
 		size_t n = pk_build(&s, pkt);
 
 		tap_result(send_frame("dpupp", pkt, n) == 0, "loader: traffic still flows after down");
+	}
+	/* a policy larger than the default rp_nodes: the new map is sized for
+	 * it; one larger than the pinned map is refused and changes nothing */
+	{
+		struct rp_prefix_list *l = &cfg.tenants[0].cloud_prefixes;
+		size_t n0 = l->n, want = (size_t)RP_SLOTS * RP_NODES_PER_SLOT;
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		unsigned long long s = 88172645463325252ULL;
+		char text[64];
+		int fd;
+
+		l->v = realloc(l->v, (n0 + 12000) * sizeof(*l->v));
+		for (unsigned i = 0; i < 12000; i++) {	/* /64s with every byte random: ~6 nodes each */
+			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			snprintf(text, sizeof(text), "fd%02x:%04x:%04x:%04x::/64", (unsigned)(s & 0xff),
+				 (unsigned)(s >> 8 & 0xffff), (unsigned)(s >> 24 & 0xffff), (unsigned)(s >> 40 & 0xffff));
+			if (prefix_parse(text, &l->v[n0 + i]))
+				return 1;
+		}
+		l->n = n0 + 4000;
+		err = apply_in_child(&cfg);
+		fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_NODES);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			info.max_entries = 0;
+		tap_result(err == 0 && info.max_entries > want,
+			   "loader: 4,000 more IPv6 prefixes: rp_nodes created with %u entries (default %zu)",
+			   info.max_entries, want);
+		if (fd >= 0)
+			close(fd);
+		err = apply_in_child(&cfg);
+		tap_result(err == 0, "loader: ...and applied again into the same map");
+		l->n = n0 + 12000;
+		err = apply_in_child(&cfg);
+		tap_result(err == 1, "loader: a policy larger than the pinned rp_nodes is refused (see the message above)");
+		l->n = n0;
+		err = dataplane_down(&d);
+		tap_result(err == 0, "loader: down after the large policy");
 	}
 	err = dataplane_down(&d);
 	tap_result(err == 0, "loader: down twice is fine");

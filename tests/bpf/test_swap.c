@@ -8,7 +8,9 @@
  * at least 1,000 times with the full install path (compile, fill the
  * inactive slot, flip, wait, clear).  Every sent frame must pass; after each
  * swap to B returns, the old-only frame must be dropped, and after each
- * swap to A it must pass again. */
+ * swap to A it must pass again.  Then the same with the incremental
+ * install (slots written by difference, the old slot brought up to date
+ * after the flip). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -84,12 +86,13 @@ int main(void)
 	struct timespec t0, t1;
 	unsigned slot;
 	double secs;
+	char dir[] = "/tmp/ap-swap.XXXXXX";
 
 	if (geteuid() != 0) {
 		tap_skip("test_swap: needs root");
 		return 0;
 	}
-	if (fx_netns() || fx_load(&f, false)) {
+	if (fx_netns() || fx_load(&f, false) || !mkdtemp(dir)) {
 		tap_result(0, "swap: set-up");
 		return 1;
 	}
@@ -105,6 +108,16 @@ int main(void)
 	tap_result(run_one(RP_HOOK_TUNNEL_IN, "dptun1", &old_only) == 1 &&
 		   run_one(RP_HOOK_TUNNEL_IN, "dptun1", &new_only) == 0,
 		   "swap: policy A allows the old-only frame, not the new-only one");
+	for (int inc = 0; inc < 2; inc++) {
+	const char *lbl = inc ? "swap (incremental): " : "swap: ";
+	unsigned n_inc = 0;
+
+	atomic_store(&stop, 0);
+	atomic_store(&sent, 0);
+	atomic_store(&dropped, 0);
+	atomic_store(&errors, 0);
+	bad_old = bad_new = swaps = 0;
+	gens_ok = 1;
 	dp_active_slot(&f.m, &slot, &gen0);
 	pthread_create(&th, NULL, send_loop, (void *)senders);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -112,11 +125,17 @@ int main(void)
 		const struct rp_config *c = i % 2 == 0 ? &b : &a;
 		int o, nw;
 
-		if (dp_policy_install(&f.m, c, NULL, NULL, &d)) {
+		if (inc ? dp_policy_install_inc(&f.m, c, NULL, NULL, dir, &d) : dp_policy_install(&f.m, c, NULL, NULL, &d)) {
 			diag_print(&d, stdout);
 			break;
 		}
 		swaps++;
+		if (inc) {
+			struct dp_install_stats st;
+
+			dp_install_last_stats(&st);
+			n_inc += st.incremental;
+		}
 		o = run_one(RP_HOOK_TUNNEL_IN, "dptun1", &old_only);
 		nw = run_one(RP_HOOK_TUNNEL_IN, "dptun1", &new_only);
 		if (c == &b) {
@@ -136,14 +155,25 @@ int main(void)
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("# %u swaps in %.2fs (%.2f ms each), %lu frames sent meanwhile\n", swaps, secs,
 	       swaps ? secs * 1000 / swaps : 0, atomic_load(&sent));
-	tap_result(swaps == SWAPS, "swap: %u policy swaps under traffic", swaps);
+	tap_result(swaps == SWAPS, "%s%u policy swaps under traffic", lbl, swaps);
 	tap_result(atomic_load(&dropped) == 0 && atomic_load(&errors) == 0 && atomic_load(&sent) > SWAPS,
-		   "swap: %lu frames that both policies allow, none dropped (%lu run errors)",
-		   atomic_load(&sent), atomic_load(&errors));
-	tap_result(bad_old == 0, "swap: the old-only frame is dropped as soon as every swap to B returned, "
-		   "allowed again after every swap back (%u wrong)", bad_old);
-	tap_result(bad_new == 0, "swap: the new-only frame follows the new policy at once (%u wrong)", bad_new);
-	tap_result(gens_ok, "swap: rp_state.generation counts every swap");
+		   "%s%lu frames that both policies allow, none dropped (%lu run errors)",
+		   lbl, atomic_load(&sent), atomic_load(&errors));
+	tap_result(bad_old == 0, "%sthe old-only frame is dropped as soon as every swap to B returned, "
+		   "allowed again after every swap back (%u wrong)", lbl, bad_old);
+	tap_result(bad_new == 0, "%sthe new-only frame follows the new policy at once (%u wrong)", lbl, bad_new);
+	tap_result(gens_ok, "%srp_state.generation counts every swap", lbl);
+	if (inc)
+		tap_result(n_inc + 2 >= swaps, "%sthe slots were written by difference (%u of %u swaps)", lbl, n_inc,
+			   swaps);
+	}
 	fx_unload(&f);
+	{
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			printf("# could not remove %s\n", dir);
+	}
 	tap_exit();
 }

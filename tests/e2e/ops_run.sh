@@ -147,6 +147,17 @@ else
 	skip "ops_run: good config bumps the policy generation: $NODP"
 fi
 
+# --- apply while run is running: the daemon follows -----------------------------
+write_cfg "22, 2223"
+nsenter --net=/run/netns/"$GW" "$REMPART" -c "$T" apply >"$T/apply.out" 2>&1; rc=$?
+check "ops_run: apply during run exits 0 and says the daemon reloads ($(head -1 "$T/apply.out"))" \
+	bash -c "[ $rc = 0 ] && grep -q 'running daemon (pid $run_pid) reloads' '$T/apply.out'"
+check "ops_run: ...and the daemon counts it: rempart_reload_total{result=\"success\"} 2" \
+	wait_for 60 bash -c "nsenter --net=/run/netns/$GW curl -sf http://127.0.0.1:$PORT/metrics |
+		grep -qx 'rempart_reload_total{result=\"success\"} 2'"
+check "ops_run: the daemon logs a second reload (the one apply asked for)" \
+	test "$(grep -c 'reload: applied' "$T/run1.log")" -ge 2
+
 sleep 0.5
 touch "$T/stop"; wait "$loop_pid"; loop_pid=
 n_ok=$(grep -c '^ok' "$T/mgmt.out"); n_bad=$(grep -c FAILED "$T/mgmt.out")

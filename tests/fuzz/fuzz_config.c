@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "diag.h"
+#include "fileutil.h"
 #include "keys.h"
 
 static char dir[64];
@@ -24,19 +25,8 @@ static char main_path[128], tenant_path[128];
 
 static void write_file(const char *path, const uint8_t *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd < 0)
+	if (file_write_all(path, data, len, 0600))
 		abort();
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n <= 0)
-			abort();
-		data += n;
-		len -= n;
-	}
-	close(fd);
 }
 
 static void setup(void)

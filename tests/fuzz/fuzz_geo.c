@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fileutil.h"
 #include "geo.h"
 #include "geo_bpf.h"
 #include "geo_int.h"
@@ -24,19 +25,8 @@ static char dir[64], path[128];
 
 static void write_file(const char *p, const uint8_t *data, size_t len)
 {
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd < 0)
+	if (file_write_all(p, data, len, 0600))
 		abort();
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n <= 0)
-			abort();
-		data += n;
-		len -= n;
-	}
-	close(fd);
 }
 
 static void setup(void)
