@@ -388,6 +388,12 @@ topology() {	# the flood namespaces around cmpG (cmpG exists, interfaces made)
 	ip -n cmpG addr add 2001:db8::1/64 dev cmpup nodad
 	ip -n cmpS link set cmps0 up
 	ip netns exec cmpS ethtool -K cmps0 tso off gso off >/dev/null 2>&1
+	# a default route on the uplink, as a gateway has (the kernel's source
+	# validation and the ICMP errors for the allowed flood look the random
+	# sources up; without it every lookup falls through every policy rule)
+	ip -n cmpG neigh add 192.0.2.2 lladdr "$(ip netns exec cmpS cat /sys/class/net/cmps0/address)" \
+		dev cmpup nud permanent
+	ip -n cmpG route add default via 192.0.2.2 dev cmpup
 	# the cloud side of t001: cl-t001 <-> cmpc0, frames to a MAC nobody has
 	ip -n cmpG link del cl-t001 2>/dev/null
 	ip link add cl-t001 netns cmpG type veth peer name cmpc0 netns cmpC || return 1

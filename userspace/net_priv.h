@@ -41,4 +41,5 @@ char *nat_ruleset(const struct rp_config *cfg);
 bool nat_share_consumer(const struct rp_config *cfg, size_t c);
 /* fwmark rules route marked replies before any iif rule */
 #define RP_RULE_PRIO_MARK (RP_RULE_PRIO_BASE - 1)
+#define RP_RULE_PRIO_GW (RP_RULE_PRIO_BASE - 2)	/* uplink and lo, unmarked: main */
 #endif
