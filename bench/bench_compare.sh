@@ -23,9 +23,14 @@
 #                it): ns_per_pkt = CPU time of that kthread / packets it
 #                received; pps = packets received per second at full speed;
 #                lossfree_pps = the highest paced rate with < 0.1 % loss
-#   fwd_*        allowed site-to-cloud UDP forwarded by the gateway namespace
-#                (in on a veth named like the tenant's tunnel interface, out on
-#                its cloud interface), the same measures
+#   fwd_*        allowed site-to-cloud UDP forwarded by the gateway namespace,
+#                written into the tenant's tunnel interface wg-t001 (a tun:
+#                rempart's own, or one made here for the others) the way
+#                wireguard-go hands over what it decrypted, and forwarded out
+#                its cloud interface: the writer (bench/cmp_flood --tun, CPU 1,
+#                SCHED_FIFO) runs the whole receive-and-forward path in its own
+#                context, so ns_per_pkt = its CPU time / packets written;
+#                pps = packets written per second
 # Every figure is the median of CMP_ROUNDS rounds (min and max beside it);
 # the rempart lines carry nftables' median as baseline and ratio = how many
 # times better rempart is (nft/rempart for times, bytes and ns;
@@ -34,6 +39,8 @@
 # Environment: BENCH_QUICK=1 (small and medium, one round, 1 s floods),
 # CMP_SCALES="small medium large", CMP_ROUNDS (3), CMP_FLOOD_S (3),
 # CMP_FILTERS="none nft ipt rempart" (rempart's ratios need nft in the run),
+# CMP_PRE_FLOOD (a command eval'ed in the loaded namespace before the floods),
+# CMP_KINDS="blocked allowed fwd" (which floods),
 # CMP_KEEP=1 keeps the work directory.  Needs root, nft, ipset,
 # iptables-legacy, ethtool; only namespaces named cmp* that it creates.
 set -u
@@ -200,7 +207,12 @@ load_ipt() {
 	ip netns exec "$1" iptables-legacy-restore < "$P/ipt/iptables.rules" &&
 	ip netns exec "$1" ip6tables-legacy-restore < "$P/ipt/ip6tables.rules"
 }
-load_rempart() { rp_exec "$1" "$REMPART" -c "$W/cur" apply >"$W/apply.log" 2>&1; }
+# RP_NET_PROFILE: net_apply's stages on stderr ("net: STAGE MS ms"): their
+# sum is the tunnels' part of the apply (links, addresses, routes, rules,
+# wireguard-go processes and peers, NAT table); the rest is the policy's
+# (config, geo database, BPF programs and maps)
+load_rempart() { RP_NET_PROFILE=1 rp_exec "$1" "$REMPART" -c "$W/cur" apply >"$W/apply.log" 2>&1; }
+net_ms() { awk '$1 == "net:" {s += $3} END {printf "%.1f", s}' "$W/apply.log"; }
 load_none() { :; }
 change_nft() { ip netns exec "$1" nft -f "$P/change$2.nft"; }
 change_ipt() {
@@ -210,7 +222,7 @@ change_ipt() {
 change_rempart() { cp "$P/cfg$2/tenants.d/t001.ini" "$W/cur/tenants.d/t001.ini" && load_rempart "$1"; }
 
 # load_round FILTER NS [keep]: one load in namespace NS (fresh, interfaces
-# made): prints "ms kmem slab_kb kmem_without_tunnels"; keep: leave
+# made): prints "ms kmem slab_kb kmem_without_tunnels tunnels_ms"; keep: leave
 # rempart's tunnels running (no kmem_without_tunnels)
 load_round() {
 	local f=$1 ns=$2 t0 ms s0 s1 k rc
@@ -222,6 +234,8 @@ load_round() {
 	s1=$(slab_kb)
 	k=$(cg_kmem "r$ns")
 	KB_AFTER_TUNNELS=null
+	local tn=null
+	[ $f = rempart ] && [ $rc = 0 ] && tn=$(net_ms)
 	if [ $rc = 0 ] && [ $f = rempart ] && [ $HAVE_MEMCG = 1 ] && [ "${3:-}" != keep ]; then
 		# what stays once the tunnels' wireguard-go processes are gone:
 		# the BPF programs, maps and links (pinned)
@@ -237,13 +251,13 @@ load_round() {
 		echo "fail"
 		return 1
 	fi
-	echo "$ms $k $((s1 - s0)) $KB_AFTER_TUNNELS"
+	echo "$ms $k $((s1 - s0)) $KB_AFTER_TUNNELS $tn"
 }
 
 # ---- floods --------------------------------------------------------------
 # The gateway namespace cmpG: uplink cmpup <-> cmpS:cmps0 (sender), tunnel
-# side wg-t001 <-> cmpF:cmpf0 (site sender; not for rempart, whose tunnel is
-# wireguard-go's), cloud cl-t001 <-> cmpC:cmpc0.
+# side the tun wg-t001 (rempart's, its wireguard-go stopped; or tunnel_tun's),
+# cloud cl-t001 <-> cmpC:cmpc0.
 napi_setup() {	# NS DEV: threaded NAPI on DEV, its kthread on CPU 1, SCHED_FIFO
 	local ns=$1 dev=$2 pid i
 	ip netns exec "$ns" ethtool -K "$dev" gro on >/dev/null 2>&1
@@ -269,9 +283,7 @@ flood() {
 	blocked|allowed)
 		snd=cmpS; sdev=cmps0; rns=cmpG; rdev=cmpup; pid=$NAPI_UP
 		args="-s $P/src-$kind -d 192.0.2.1 -p $TARGET_PORT" ;;
-	fwd)
-		snd=cmpF; sdev=cmpf0; rns=cmpG; rdev=wg-t001; pid=$NAPI_FWD
-		args="--src-net $FWD_SRC --dst-net $FWD_DST -p 5000-5999" ;;
+	fwd)	flood_tun "$rate"; return ;;
 	esac
 	local mac; mac=$(ip netns exec $rns cat /sys/class/net/$rdev/address)
 	r0=$(stat1 $rns $rdev rx_packets); d0=$(stat1 $snd $sdev tx_dropped)
@@ -299,15 +311,34 @@ print(sent, proc, "%.3f" % (100.0 * drop / max(sent + drop, 1)), "%.0f" % (napi 
 ' "$sent" "$proc" $((d1 - d0)) "$secs" $((s1 - s0)) $((c1 - c0)) $((n1 - n0)) $((o1 - o0)) $kind
 }
 
+# flood_tun RATE: the forwarded flow written into wg-t001 from CPU 1; prints
+# the same fields as flood (loss: none, a write() does not fail on a full
+# queue; CPU 1 busy is the writer's whole CPU time per packet too)
+flood_tun() {
+	local rate=$1 out o0 o1 r0 r1
+	# forwarded = transmitted on cl-t001, or dropped there by veth because
+	# the cloud host's ring was full (that host is not what is measured)
+	o0=$(( $(stat1 cmpG cl-t001 tx_packets) + $(stat1 cmpG cl-t001 tx_dropped) ))
+	r0=$(stat1 cmpG wg-t001 rx_packets)
+	out=$(ip netns exec cmpG taskset -c 1 chrt -f 50 "$FLOOD" --tun wg-t001 \
+		--src-net $FWD_SRC --dst-net $FWD_DST -p 5000-5999 -t "$FLOOD_S" -r "$rate") || return 1
+	sleep 0.2
+	o1=$(( $(stat1 cmpG cl-t001 tx_packets) + $(stat1 cmpG cl-t001 tx_dropped) ))
+	r1=$(stat1 cmpG wg-t001 rx_packets)
+	set -- $out
+	python3 -c '
+import sys
+sent, secs, cpu, rx, fwd = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+sent = max(sent, 1)
+print(sent, rx, "0.000", "%.0f" % (cpu / sent), "%.0f" % (cpu / sent), "%.0f" % (sent / secs),
+      "%.1f" % (100.0 * fwd / sent))
+' "$2" "$4" "$8" $((r1 - r0)) $((o1 - o0))
+}
+
 # flood_set FILTER: every flood measure of one filter loaded in cmpG
 flood_set() {
 	local f=$1 kind i res nsp cpu pps loss dlv rate ok hi lo
-	for kind in blocked allowed fwd; do
-		if [ $kind = fwd ] && [ $f = rempart ]; then
-			emit "${SCALE}_fwd_ns_per_pkt_rempart" ns/packet "" "" lower \
-				"not measured: rempart's tunnel_in runs on the WireGuard interface that wireguard-go makes; site traffic reaches it only decrypted by wireguard-go, whose cost dominates"
-			continue
-		fi
+	for kind in ${CMP_KINDS:-blocked allowed fwd}; do
 		nsp=""; cpu=""; pps=""; loss=""; dlv=""
 		for i in $(seq $ROUNDS); do
 			res=$(flood $kind 0) || { log "$SCALE: $f: $kind flood failed"; continue; }
@@ -317,9 +348,14 @@ flood_set() {
 		eval "NSP_${kind}_$f='$nsp'; PPS_${kind}_$f='$pps'"
 		local bn="" bp="" note
 		if [ $f = rempart ]; then eval "bn=\$NSP_${kind}_nft; bp=\$PPS_${kind}_nft"; fi
-		note="loss at full speed $(median $loss)%; $([ $kind = fwd ] && echo 'forwarded out the cloud interface' || echo 'reached UDP') $(median $dlv)% of those received; CPU 1 busy per packet $(median $cpu) ns (system-wide, other work included)"
+		if [ $kind = fwd ]; then
+			note="written into the tun wg-t001 from CPU 1; forwarded out the cloud interface $(median $dlv)% of those written; ns_per_pkt = the writer's CPU time (write() + the kernel's receive, filter and forward) per packet"
+		else
+			note="loss at full speed $(median $loss)%; reached UDP $(median $dlv)% of those received; CPU 1 busy per packet $(median $cpu) ns (system-wide, other work included)"
+		fi
 		emit "${SCALE}_${kind}_ns_per_pkt_$f" ns/packet "$nsp" "$bn" lower "$note"
-		emit "${SCALE}_${kind}_pps_$f" packets/s "$pps" "$bp" higher "processed by the receive core at full sender speed"
+		emit "${SCALE}_${kind}_pps_$f" packets/s "$pps" "$bp" higher \
+			"$([ $kind = fwd ] && echo 'written into the tunnel interface and taken in per second by one core' || echo 'processed by the receive core at full sender speed')"
 		# the highest paced rate absorbed without loss (< 0.1 %): down from the
 		# full-speed rate by 20 % steps, at most 8 tries of 1 s
 		if [ $kind = blocked ]; then
@@ -341,7 +377,7 @@ flood_set() {
 }
 
 topology() {	# the flood namespaces around cmpG (cmpG exists, interfaces made)
-	mkns cmpS && mkns cmpF && mkns cmpC || return 1
+	mkns cmpS && mkns cmpC || return 1
 	ip link add cmps0 netns cmpS type veth peer name cmpupy netns cmpS || return 1
 	# the uplink: move the test peer in place of gw_ifaces' placeholder peer
 	ip -n cmpG link del cmpup 2>/dev/null
@@ -352,21 +388,42 @@ topology() {	# the flood namespaces around cmpG (cmpG exists, interfaces made)
 	ip -n cmpG addr add 2001:db8::1/64 dev cmpup nodad
 	ip -n cmpS link set cmps0 up
 	ip netns exec cmpS ethtool -K cmps0 tso off gso off >/dev/null 2>&1
+	# a default route on the uplink, as a gateway has (the kernel's source
+	# validation and the ICMP errors for the allowed flood look the random
+	# sources up; without it every lookup falls through every policy rule)
+	ip -n cmpG neigh add 192.0.2.2 lladdr "$(ip netns exec cmpS cat /sys/class/net/cmps0/address)" \
+		dev cmpup nud permanent
+	ip -n cmpG route add default via 192.0.2.2 dev cmpup
 	# the cloud side of t001: cl-t001 <-> cmpc0, frames to a MAC nobody has
 	ip -n cmpG link del cl-t001 2>/dev/null
 	ip link add cl-t001 netns cmpG type veth peer name cmpc0 netns cmpC || return 1
 	ip -n cmpG link set cl-t001 up; ip -n cmpC link set cmpc0 up
 	ip -n cmpG addr add 10.1.0.1/24 dev cl-t001
-	ip -n cmpG neigh add 10.1.0.2 lladdr 02:00:00:00:00:99 dev cl-t001 nud permanent
-	ip -n cmpG route add 10.1.0.0/16 via 10.1.0.2 dev cl-t001
+	# the cloud prefixes are on-link (as rempart routes them in the tenant's
+	# table): permanent neighbours for every forwarded destination
+	local a
+	for a in $(seq 0 255); do
+		echo "neigh replace 10.1.200.$a lladdr 02:00:00:00:00:99 dev cl-t001 nud permanent"
+	done | ip -n cmpG -batch - || return 1
+	ip -n cmpG route add 10.1.0.0/16 dev cl-t001
 	ip netns exec cmpG ethtool -K cl-t001 tso off gso off >/dev/null 2>&1
+	# the cloud host's receive (frames to a MAC nobody has: dropped at
+	# once) runs in its own NAPI kthread on CPU 0, not in the forwarder's
+	# context on CPU 1
+	ip netns exec cmpC ethtool -K cmpc0 gro on >/dev/null 2>&1
+	ip netns exec cmpC sh -c 'echo 1 > /sys/class/net/cmpc0/threaded' || return 1
+	local pid i
+	for i in $(seq 50); do
+		pid=$(ps -eo pid,comm | awk 'index($2, "napi/cmpc0-") == 1 {print $1}' | tail -1)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	[ -n "$pid" ] && taskset -pc 0 "$pid" >/dev/null
 }
-tunnel_veth() {	# the site side for nft/iptables: a veth named like the tunnel
-	ip link add wg-t001 netns cmpG type veth peer name cmpf0 netns cmpF || return 1
-	ip -n cmpG link set wg-t001 up; ip -n cmpF link set cmpf0 up
+tunnel_tun() {	# nft/iptables/none: a tun named like rempart's tunnel (persistent, as rempart makes it)
+	ip -n cmpG tuntap add dev wg-t001 mode tun || return 1
+	ip -n cmpG link set wg-t001 up
 	ip -n cmpG route add 10.128.0.0/24 dev wg-t001
-	ip netns exec cmpF ethtool -K cmpf0 tso off gso off >/dev/null 2>&1
-	NAPI_FWD=$(napi_setup cmpG wg-t001) || return 1
 }
 
 # ---- one scale -----------------------------------------------------------
@@ -393,7 +450,8 @@ run_scale() {
 
 	local f r res d bm bk bs note
 	for f in none nft ipt rempart; do
-		eval "MS_$f=''; KM_$f=''; SL_$f=''; KB_$f=''"
+		eval "MS_$f=''; KM_$f=''; SL_$f=''; KB_$f=''; TN_$f=''; CM_$f=''; LF_$f=''"
+		for kind in blocked allowed fwd; do eval "NSP_${kind}_$f=''; PPS_${kind}_$f=''"; done
 	done
 	# round 1 of each load is the load into the packet tests' namespace
 	for f in $FILTERS; do
@@ -402,15 +460,15 @@ run_scale() {
 		gw_ifaces cmpG "$P/cfg0" || return 1
 		topology || return 1
 		[ $f = rempart ] && { rp_mntns cmpG || return 1; }
-		[ $f != rempart ] && { tunnel_veth || return 1; }
+		[ $f != rempart ] && { tunnel_tun || return 1; }
 		log "$SCALE: $f: load (round 1) and packet tests"
 		if [ $f = none ]; then
 			:
 		elif res=$(load_round $f cmpG keep) && [ "$res" != fail ]; then
 			set -- $res
-			eval "MS_$f=\"\$MS_$f $1\"; KM_$f=\"\$KM_$f $2\"; SL_$f=\"\$SL_$f $3\"; KB_$f=\"\$KB_$f $4\""
+			eval "MS_$f=\"\$MS_$f $1\"; KM_$f=\"\$KM_$f $2\"; SL_$f=\"\$SL_$f $3\"; KB_$f=\"\$KB_$f $4\"; TN_$f=\"\$TN_$f $5\""
 		else
-			for d in cmpG cmpS cmpF cmpC; do delns $d; done
+			for d in cmpG cmpS cmpC; do delns $d; done
 			continue
 		fi
 		# the one-rule change first, while rempart's tunnels are up
@@ -434,9 +492,11 @@ run_scale() {
 		fi
 		# after the load: attaching XDP may remake the veth's NAPI
 		NAPI_UP=$(napi_setup cmpG cmpup) || return 1
-		[ $f = rempart ] && NAPI_FWD=$NAPI_UP
+		# CMP_PRE_FLOOD: a command run (eval) before the floods, e.g. to try
+		# a change by hand: CMP_PRE_FLOOD='ip netns exec cmpG nft list ruleset'
+		[ -n "${CMP_PRE_FLOOD:-}" ] && eval "$CMP_PRE_FLOOD" >&2
 		flood_set $f
-		for d in cmpG cmpS cmpF cmpC; do delns $d; done
+		for d in cmpG cmpS cmpC; do delns $d; done
 		cg_drop rcmpG
 	done
 
@@ -454,7 +514,7 @@ run_scale() {
 			cg_drop rcmpL
 			[ "$res" = fail ] && break
 			set -- $res
-			eval "MS_$f=\"\$MS_$f $1\"; KM_$f=\"\$KM_$f $2\"; SL_$f=\"\$SL_$f $3\"; KB_$f=\"\$KB_$f $4\""
+			eval "MS_$f=\"\$MS_$f $1\"; KM_$f=\"\$KM_$f $2\"; SL_$f=\"\$SL_$f $3\"; KB_$f=\"\$KB_$f $4\"; TN_$f=\"\$TN_$f $5\""
 		done
 		bm=""; bk=""; bs=""; note=""
 		if [ $f = rempart ]; then
@@ -464,6 +524,16 @@ run_scale() {
 		eval "ms=\$MS_$f; km=\$KM_$f; sl=\$SL_$f; kb=\$KB_$f"
 		[ -z "$ms" ] && note="load failed${note:+; $note}"
 		emit "${SCALE}_load_ms_$f" ms "$ms" "$bm" lower "$note"
+		if [ $f = rempart ]; then
+			local tn pol="" a b
+			eval "tn=\$TN_$f"
+			set -- $tn
+			for a in $ms; do b=${1:-null}; shift; [ "$b" != null ] && pol="$pol $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.1f", a - b}')"; done
+			emit "${SCALE}_load_policy_ms_rempart" ms "$pol" "$bm" lower \
+				"rempart apply less its tunnels' part (net_apply's stages, RP_NET_PROFILE): config, geo database, BPF programs and maps, what nft -f loads"
+			emit "${SCALE}_load_tunnels_ms_rempart" ms "$tn" "" lower \
+				"net_apply's part of rempart apply: $TENANTS tunnels (links, addresses, routes, rules, wireguard-go started in parallel, peers) and the NAT table"
+		fi
 		emit "${SCALE}_kmem_bytes_$f" bytes "$km" "$bk" lower "kernel memory charged to the loader's memory cgroup (v1 memory.kmem.usage_in_bytes), held after it exits"
 		emit "${SCALE}_slab_kb_$f" kB "$sl" "$bs" lower "/proc/meminfo Slab change around the load (system-wide; other work on the machine included)"
 		[ $f = rempart ] && emit "${SCALE}_kmem_bpf_bytes_rempart" bytes "$kb" "$KM_nft" lower \

@@ -6,11 +6,13 @@
 # and attached its programs; iperf3 (TCP, site -> cloud host, port 5201,
 # allowed by the rule "fwd", made proto any for this) measures the goodput.
 # "off": the same tunnel with rempart's programs detached (their link pins
-# removed from the gateway's private bpffs); "on": `rempart apply` again.
+# removed from the gateway's private bpffs) and its nftables table (egress
+# NAT of t002) deleted; "on": `rempart apply` again.
 # Rounds alternate on/off.  Prints bench_compare.sh's JSON lines.
 #
 # Environment: BENCH_QUICK=1 (one round of 2 s), CMP_WG_ROUNDS (3),
-# CMP_WG_SECONDS (5).  Only namespaces named cmpw* that it creates.
+# CMP_WG_SECONDS (5), CMP_WG_OFF (what "off" removes, for diagnosis: words of
+# "uplink_in uplink_out tunnel_in cloud_in nft"; default all).  Only namespaces named cmpw* that it creates.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
@@ -89,6 +91,18 @@ ip netns exec cmpWG sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter
 ip link add cmpup netns cmpWG type veth peer name cmpws0 netns cmpWS || exit 1
 ip -n cmpWG addr add 192.0.2.1/24 dev cmpup; ip -n cmpWG link set cmpup up
 ip -n cmpWS addr add 192.0.2.2/24 dev cmpws0; ip -n cmpWS link set cmpws0 up
+# The underlay behaves like a wire between two machines: the site's side
+# sends MTU-sized frames (no UDP/TCP segmentation offload: a veth would
+# otherwise carry wireguard-go's 64 KB UDP GSO batches across as one
+# packet), the gateway's side receives them through NAPI with GRO, as a
+# NIC's driver does.  Without this, XDP on the gateway's veth turns the
+# peer's segmentation offload off by itself (veth cannot hand a GSO packet
+# to XDP), so "on" would pay ~45 packets for each one "off" pays
+# (CMP_WG_GSO=1 keeps the offloads, to see that artefact).
+if [ -z "${CMP_WG_GSO:-}" ]; then
+	ip netns exec cmpWS ethtool -K cmpws0 tso off gso off tx-udp-segmentation off >/dev/null 2>&1
+	ip netns exec cmpWG ethtool -K cmpup gro on >/dev/null 2>&1
+fi
 # cloud: gateway cl-t001 <-> cloud host cmpwc0 10.1.200.10/16
 ip link add cl-t001 netns cmpWG type veth peer name cmpwc0 netns cmpWC || exit 1
 ip -n cmpWG link set cl-t001 up
@@ -113,28 +127,73 @@ ip netns exec cmpWC iperf3 -s -D -p 5201 --logfile "$W/iperf-s.log" || { log "ip
 sleep 0.5
 
 attached() { ip -n cmpWG link show cmpup | grep -q ' xdp'; }
-policy_off() { gw sh -c 'rm -f /sys/fs/bpf/rempart/link_*'; sleep 0.3; ! attached; }
-policy_on() { gw "$REMPART" -c "$W/cfg" apply >"$W/apply.log" 2>&1 && attached; }
+nat_table() { ip netns exec cmpWG nft list table inet rempart >/dev/null 2>&1; }
+# off: rempart's programs detached and its nftables table (NAT for t002,
+# which untracks the rest) deleted: nothing of rempart's on the packets' path
+# CMP_WG_OFF (diagnosis): what "off" removes, a subset of the words
+# "uplink_in uplink_out tunnel_in cloud_in nft" (default: all of them)
+OFF_PARTS=${CMP_WG_OFF:-uplink_in uplink_out tunnel_in cloud_in nft}
+policy_off() {
+	local p
+	for p in $OFF_PARTS; do
+		case $p in
+		nft) ip netns exec cmpWG nft delete table inet rempart 2>/dev/null ;;
+		uplink_in) gw rm -f /sys/fs/bpf/rempart/link_xdp_cmpup ;;
+		cloud_in) gw sh -c 'rm -f /sys/fs/bpf/rempart/link_xdp_cl-*' ;;
+		tunnel_in) gw sh -c 'rm -f /sys/fs/bpf/rempart/link_tcin_*' ;;
+		uplink_out) gw sh -c 'rm -f /sys/fs/bpf/rempart/link_tcout_*' ;;
+		esac
+	done
+	sleep 0.3
+	[ -n "${CMP_WG_OFF:-}" ] || { ! attached && ! nat_table; }
+}
+# on: a full apply (RP_NET_FULL: the NAT table is checked against the kernel,
+# not trusted from the state file)
+policy_on() { RP_NET_FULL=1 gw "$REMPART" -c "$W/cfg" apply >"$W/apply.log" 2>&1 && attached && nat_table; }
 run_iperf() {	# prints Mbit/s received
 	ip netns exec cmpWS iperf3 -c 10.1.200.10 -p 5201 -t "$SECS" -J 2>/dev/null |
 		python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.1f" % (d["end"]["sum_received"]["bits_per_second"] / 1e6))'
 }
 # warm up: the handshake and the first TCP connection, not measured
 SECS_SAVED=$SECS; SECS=1; run_iperf >/dev/null; SECS=$SECS_SAVED
-ON=""; OFF=""
+# "pass": off, plus the cheapest XDP program there is (XDP_PASS) on the
+# uplink veth: what XDP on a veth costs by itself (veth copies each frame
+# into a page of its own for XDP and builds a new skb after XDP_PASS; a NIC
+# driver runs XDP on its receive buffer before any skb exists)
+XDP_PASS_O=""
+if command -v clang >/dev/null; then
+	cat > "$W/xdp_pass.c" <<'C'
+#include <linux/bpf.h>
+__attribute__((section("xdp"), used)) int xdp_pass(struct xdp_md *c) { return XDP_PASS; }
+__attribute__((section("license"), used)) char _license[] = "GPL";
+C
+	clang -O2 -target bpf -c "$W/xdp_pass.c" -o "$W/xdp_pass.o" 2>/dev/null && XDP_PASS_O=$W/xdp_pass.o
+fi
+xdp_pass_on() { policy_off && ip -n cmpWG link set dev cmpup xdpdrv obj "$XDP_PASS_O" sec xdp && attached; }
+xdp_pass_off() { ip -n cmpWG link set dev cmpup xdpdrv off; }
+MODES="on off"
+[ -n "$XDP_PASS_O" ] && MODES="on off pass"
+ON=""; OFF=""; PASS=""
 for r in $(seq $ROUNDS); do
-	# odd rounds on then off, even rounds off then on
-	for mode in $([ $((r % 2)) = 1 ] && echo "on off" || echo "off on"); do
-		if [ $mode = on ]; then
-			policy_on || { log "policy on: programs not attached"; head -3 "$W/apply.log" >&2; break 2; }
-		else
-			policy_off || { log "policy off: programs still attached"; break 2; }
-		fi
+	# the order of the modes turns from round to round
+	set -- $MODES
+	order=$(for i in $(seq 0 $(( $# - 1 ))); do k=$(( (i + r - 1) % $# + 1 )); eval echo \${$k}; done)
+	for mode in $order; do
+		case $mode in
+		on) policy_on || { log "policy on: programs not attached"; head -3 "$W/apply.log" >&2; break 2; } ;;
+		off) policy_off || { log "policy off: programs still attached"; break 2; } ;;
+		pass) xdp_pass_on || { log "xdp_pass: not attached"; break 2; } ;;
+		esac
 		v=$(run_iperf) || { log "iperf3 with the policy $mode failed"; break 2; }
-		[ $mode = on ] && ON="$ON $v" || OFF="$OFF $v"
+		[ $mode = pass ] && xdp_pass_off
+		case $mode in on) ON="$ON $v" ;; off) OFF="$OFF $v" ;; pass) PASS="$PASS $v" ;; esac
 		log "round $r: policy $mode: $v Mbit/s"
 	done
 done
-emit tunnel_mbps_off Mbit/s "$OFF" "" "iperf3 TCP site -> cloud through wireguard-go (both ends), rempart's programs detached"
+emit tunnel_mbps_off Mbit/s "$OFF" "" "iperf3 TCP site -> cloud through wireguard-go (both ends), rempart's programs detached and its nftables table deleted"
 emit tunnel_mbps_on Mbit/s "$ON" "$OFF" "the same tunnel with rempart's policy attached; ratio = on / off (target >= 0.97)"
+[ -n "$PASS" ] && emit tunnel_mbps_xdp_pass Mbit/s "$PASS" "$OFF" \
+	"off, plus a program that only returns XDP_PASS on the uplink veth: what XDP on a veth costs by itself; ratio = xdp_pass / off"
+[ -n "$PASS" ] && emit tunnel_mbps_on_vs_xdp_pass Mbit/s "$ON" "$PASS" \
+	"rempart's policy against the trivial XDP program: rempart's own cost once veth's XDP cost is set aside; ratio = on / xdp_pass"
 exit 0

@@ -2,6 +2,7 @@
  *
  *   cmp_flood -i IFACE --dmac MAC (-s SRCFILE | --src-net CIDR) (-d DST | --dst-net CIDR)
  *             -p DPORT[-DPORT2] [-n COUNT] [-t SECONDS] [-r PPS] [-b BATCH]
+ *   cmp_flood --tun IFACE (-s SRCFILE | --src-net CIDR) (-d DST | --dst-net CIDR) ...
  *
  * Builds a pool of up to 65,536 Ethernet + IPv4/IPv6 + UDP frames (18 bytes
  * of payload) with sources from SRCFILE (one address per line, e.g. from
@@ -10,13 +11,23 @@
  * round-robin through an AF_PACKET socket with PACKET_QDISC_BYPASS and
  * sendmmsg() batches, at most COUNT frames (default 10,000,000) and SECONDS
  * (default 5), paced to PPS when given (0: as fast as possible).  Prints
- * one line "sent N seconds S pps P" on stdout.  Only for interfaces of
+ * one line "sent N seconds S pps P cpu_ns C" on stdout (C: this process's
+ * CPU time, user + system, while sending).  Only for interfaces of
  * namespaces the benchmark creates: the caller runs it inside one.
+ *
+ * --tun IFACE: write the IP packets (no Ethernet header) into the existing
+ * tun device IFACE, one write() each, the way wireguard-go hands the
+ * packets it decrypted to the kernel: the kernel takes each one in (the
+ * device's TC ingress, routing, forwarding, netfilter) in this process's
+ * context, so cpu_ns / N is the receive-and-forward cost per packet plus a
+ * write() system call.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <fcntl.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/ip.h>
@@ -26,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,16 +194,52 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static long long cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Attach to the existing tun device IFNAME (IFF_TUN | IFF_NO_PI, as
+ * rempart and wireguard-go make it); -1 with a message on failure. */
+static int tun_open(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int fd;
+
+	/* TUNSETIFF would make a new device of that name: only existing ones */
+	if (!if_nametoindex(ifname)) {
+		fprintf(stderr, "cmp_flood: tun %s: %s\n", ifname, strerror(errno));
+		return -1;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "cmp_flood: /dev/net/tun: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		fprintf(stderr, "cmp_flood: attach to tun %s: %s\n", ifname, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t frames[POOL_MAX][FRAME_MAX];
 	static int flen[POOL_MAX];
 	static struct mmsghdr msgs[256];
 	static struct iovec iov[256];
-	const char *ifname = NULL, *srcfile = NULL, *src_net = NULL, *dst_net = NULL;
+	const char *ifname = NULL, *tun = NULL, *srcfile = NULL, *src_net = NULL, *dst_net = NULL;
 	uint8_t dmac[6] = { 0 }, smac[6] = { 0x02, 0, 0, 0, 0, 1 };
 	long count = 10000000, pool = 0, sent = 0;
 	double seconds = 5, rate = 0, t0, t1;
+	long long c0;
 	int dport_lo = 0, dport_hi = 0, batch = 64, fd, one = 1, i, c;
 	struct sockaddr_ll sll = { 0 };
 	struct net dn, sn;
@@ -200,12 +248,14 @@ int main(int argc, char **argv)
 		{ "smac", required_argument, NULL, 'M' },
 		{ "src-net", required_argument, NULL, 'N' },
 		{ "dst-net", required_argument, NULL, 'd' },
+		{ "tun", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 
 	while ((c = getopt_long(argc, argv, "i:s:d:p:n:t:r:b:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': ifname = optarg; break;
+		case 'T': tun = optarg; break;
 		case 's': srcfile = optarg; break;
 		case 'N': src_net = optarg; break;
 		case 'd': dst_net = optarg; break;
@@ -233,9 +283,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (!ifname || !dst_net || (!srcfile && !src_net) || dport_lo <= 0 || dport_hi < dport_lo ||
+	if ((!ifname == !tun) || !dst_net || (!srcfile && !src_net) || dport_lo <= 0 || dport_hi < dport_lo ||
 	    dport_hi > 65535 || batch < 1 || batch > 256 || count <= 0 || seconds <= 0) {
-		fprintf(stderr, "usage: cmp_flood -i IFACE --dmac MAC (-s SRCFILE | --src-net CIDR) "
+		fprintf(stderr, "usage: cmp_flood (-i IFACE --dmac MAC | --tun IFACE) (-s SRCFILE | --src-net CIDR) "
 			"(-d|--dst-net CIDR) -p PORT[-PORT] [-n COUNT] [-t SECONDS] [-r PPS] [-b BATCH]\n");
 		return 1;
 	}
@@ -291,6 +341,36 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cmp_flood: no source address\n");
 		return 1;
 	}
+	if (tun) {
+		fd = tun_open(tun);
+		if (fd < 0)
+			return 2;
+		c0 = cpu_ns();
+		t0 = now();
+		while (sent < count) {
+			long k = sent % pool;
+
+			if (rate > 0) {
+				while ((double)sent >= rate * (now() - t0) && now() - t0 < seconds)
+					;
+			}
+			if (((sent & 255) == 0 || rate > 0) && now() - t0 >= seconds)
+				break;
+			if (write(fd, frames[k] + 14, (size_t)flen[k] - 14) < 0) {
+				if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)
+					continue;
+				fprintf(stderr, "cmp_flood: write to tun %s: %s\n", tun, strerror(errno));
+				close(fd);
+				return 2;
+			}
+			sent++;
+		}
+		t1 = now();
+		close(fd);
+		printf("sent %ld seconds %.3f pps %.0f cpu_ns %lld\n", sent, t1 - t0, sent / (t1 - t0),
+		       cpu_ns() - c0);
+		return 0;
+	}
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
 	if (fd < 0) {
 		fprintf(stderr, "cmp_flood: socket(AF_PACKET): %s\n", strerror(errno));
@@ -316,6 +396,7 @@ int main(int argc, char **argv)
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
+	c0 = cpu_ns();
 	t0 = now();
 	t1 = t0;
 	while (sent < count) {
@@ -356,6 +437,7 @@ int main(int argc, char **argv)
 	}
 	t1 = now();
 	close(fd);
-	printf("sent %ld seconds %.3f pps %.0f\n", sent, t1 - t0, sent / (t1 - t0));
+	printf("sent %ld seconds %.3f pps %.0f cpu_ns %lld\n", sent, t1 - t0, sent / (t1 - t0),
+	       cpu_ns() - c0);
 	return 0;
 }

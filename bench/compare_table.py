@@ -13,6 +13,8 @@ import sys
 FILTERS = ['rempart', 'nft', 'ipt', 'none']
 ROWS = [
     ('load_ms', 'load from nothing (ms)'),
+    ('load_policy_ms', '… rempart: the policy alone (config, geo, BPF) (ms)'),
+    ('load_tunnels_ms', '… rempart: the tunnels alone (links, routes, wireguard-go, NAT) (ms)'),
     ('change_ms', 'change one rule (ms)'),
     ('kmem_bytes', 'kernel memory, memcg (MB)'),
     ('kmem_bpf_bytes', '… rempart without its wireguard-go tunnels (MB)'),

@@ -331,8 +331,6 @@ static int rule_dump_cb(const struct nlmsghdr *nlh, void *data)
 			break;
 		}
 	}
-	if (!r->fwmark)
-		r->fwmask = 0;
 	return 0;
 }
 
@@ -369,7 +367,7 @@ static int rule_req(struct nl_ctx *nl, int type, const struct nl_rule *r)
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, r->priority);
 	if (r->iif[0])
 		mnl_attr_put_strz(nlh, FRA_IIFNAME, r->iif);
-	if (r->fwmark) {
+	if (r->fwmark || r->fwmask) {	/* mark 0 with a mask: "these bits clear" */
 		mnl_attr_put_u32(nlh, FRA_FWMARK, r->fwmark);
 		mnl_attr_put_u32(nlh, FRA_FWMASK, r->fwmask ? r->fwmask : 0xffffffffu);
 	}
@@ -390,13 +388,18 @@ int nl_rule_del(struct nl_ctx *nl, const struct nl_rule *r)
 	return rule_req(nl, RTM_DELRULE, r);
 }
 
+/* The mask a rule matches with: none without mark and mask, all bits for a
+ * mark without a mask. */
+static uint32_t rule_mask(const struct nl_rule *r)
+{
+	return r->fwmask ? r->fwmask : r->fwmark ? 0xffffffffu : 0;
+}
+
 bool nl_rule_same(const struct nl_rule *a, const struct nl_rule *b)
 {
 	return a->family == b->family && a->priority == b->priority && a->table == b->table &&
-	       !strcmp(a->iif, b->iif) && a->fwmark == b->fwmark && a->src_len == b->src_len &&
-	       !memcmp(a->src, b->src, a->family == AF_INET ? 4 : 16) &&
-	       (!a->fwmark || (a->fwmask ? a->fwmask : 0xffffffffu) ==
-				      (b->fwmask ? b->fwmask : 0xffffffffu));
+	       !strcmp(a->iif, b->iif) && a->fwmark == b->fwmark && rule_mask(a) == rule_mask(b) &&
+	       a->src_len == b->src_len && !memcmp(a->src, b->src, a->family == AF_INET ? 4 : 16);
 }
 
 void nl_rule_format(const struct nl_rule *r, char *buf, size_t len)
@@ -409,9 +412,8 @@ void nl_rule_format(const struct nl_rule *r, char *buf, size_t len)
 		inet_ntop(r->family, r->src, a, sizeof(a));
 		snprintf(src, sizeof(src), " from %s/%u", a, r->src_len);
 	}
-	if (r->fwmark)
-		snprintf(mark, sizeof(mark), " fwmark 0x%x/0x%x", r->fwmark,
-			 r->fwmask ? r->fwmask : 0xffffffffu);
+	if (r->fwmark || r->fwmask)
+		snprintf(mark, sizeof(mark), " fwmark 0x%x/0x%x", r->fwmark, rule_mask(r));
 	snprintf(buf, len, "%s priority %u%s%s%s%s lookup %u",
 		 r->family == AF_INET ? "ipv4" : "ipv6", r->priority, src,
 		 r->iif[0] ? " iif " : "", r->iif, mark, r->table);

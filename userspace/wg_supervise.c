@@ -123,6 +123,32 @@ static bool device_ready(const char *ifname)
 	return ok;
 }
 
+/* Each wireguard-go holds one inotify instance (it watches its UAPI socket);
+ * the kernel's default of 128 per user would stop the 128th tunnel with
+ * "Failed to listen on uapi socket: too many open files".  Raise the limit
+ * (never lower it) before starting one; failure only means a later start
+ * may fail with that message in its log. */
+#define WG_INOTIFY_INSTANCES 8192
+static void raise_inotify_limit(void)
+{
+	const char *path = "/proc/sys/fs/inotify/max_user_instances";
+	FILE *f = fopen(path, "re");
+	long cur = 0;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%ld", &cur) != 1)
+		cur = 0;
+	fclose(f);
+	if (cur >= WG_INOTIFY_INSTANCES)
+		return;
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f, "%d\n", WG_INOTIFY_INSTANCES);
+	fclose(f);
+}
+
 int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whylen)
 {
 	char dir[4096], envbuf[2][4200], logpath[4096], pidpath[4096];
@@ -148,6 +174,7 @@ int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whyle
 	wg_path(logpath, sizeof(logpath), state_dir, ifname, "log");
 	wg_path(pidpath, sizeof(pidpath), state_dir, ifname, "pid");
 	unlink(pidpath);
+	raise_inotify_limit();
 	/* Everything the child needs is built before fork: after it, only
 	 * async-signal-safe calls. */
 	for (char **e = environ; *e; e++)

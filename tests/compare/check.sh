@@ -75,4 +75,20 @@ while read -r a; do
 	[ -z "$cc" ] && bad=$((bad + 1))
 done < <(head -10 "$tmp/blocked")
 check "compare: blocked sources lie in countries outside t001's (geo lookup)" test "$bad" = 0
+# the forwarding test's writer: packets written into a tun are what the
+# kernel takes in on it
+FLOOD=$BUILD/bench/cmp_flood
+if [ -x "$FLOOD" ]; then
+	ip -n $ns tuntap add dev cmpchkt mode tun && ip -n $ns link set cmpchkt up
+	r0=$(ip netns exec $ns cat /sys/class/net/cmpchkt/statistics/rx_packets)
+	out=$(ip netns exec $ns "$FLOOD" --tun cmpchkt --src-net 10.128.0.0/24 --dst-net 10.1.200.0/24 -p 5000-5999 -n 1000 -t 10)
+	r1=$(ip netns exec $ns cat /sys/class/net/cmpchkt/statistics/rx_packets)
+	check "compare: cmp_flood --tun writes 1000 packets" test "$(echo "$out" | awk '{print $2}')" = 1000
+	check "compare: ... and the tun took in 1000 packets" test $((r1 - r0)) = 1000
+	check "compare: ... and reports the CPU time it used" test "$(echo "$out" | awk '{print $8}')" -gt 0
+	check "compare: cmp_flood --tun refuses a device that is not there" \
+		bash -c "! ip netns exec $ns '$FLOOD' --tun cmpchk-none --src-net 10.128.0.0/24 --dst-net 10.1.200.0/24 -p 5000 -n 1 2>/dev/null"
+else
+	skip "compare: $FLOOD missing (make bench-bins): cmp_flood --tun not checked"
+fi
 [ $T_FAILS = 0 ]

@@ -259,6 +259,21 @@ check "isolation: site a1 gets no answer from tenant b's tunnel address" \
 	bash -c "! ip netns exec tnsa1 ping -c 1 -W 1 100.64.20.1 >/dev/null 2>&1"
 check "egress nat: cloud a reaches the internet host, masqueraded" wait_for 5 ping_ok tnca 192.0.2.254
 check "egress none: cloud b cannot reach the internet host" bash -c "! ip netns exec tncb ping -c 1 -W 1 192.0.2.254 >/dev/null 2>&1"
+# conntrack sees only what NAT needs (nat.c): not the WireGuard packets on
+# the uplink, not tenant b (no NAT, no share); and a NATed UDP flow from a
+# listen port's number leaves from another port (its replies would
+# otherwise be taken for untracked WireGuard)
+ip netns exec tnca python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', 51820)); s.sendto(b'x', ('192.0.2.254', 9))"
+check "egress nat: a NATed UDP flow from port 51820 is tracked" \
+	bash -c "ip netns exec tngw cat /proc/net/nf_conntrack | grep -q 'src=10.20.0.5 dst=192.0.2.254 sport=51820'"
+check "egress nat: ... and masqueraded to a port that is no listen port" \
+	bash -c "ip netns exec tngw cat /proc/net/nf_conntrack | grep 'src=10.20.0.5 dst=192.0.2.254 sport=51820' | grep -o 'dport=[0-9]*' | tail -1 | grep -qv -E 'dport=(51810|51820)\$'"
+check "conntrack: no entry for WireGuard on the uplink (untracked)" \
+	bash -c "! ip netns exec tngw cat /proc/net/nf_conntrack | grep -E 'udp .*(sport|dport)=(51810|51820) ' | grep -v 'src=10.20.0.5'"
+check "conntrack: no entry for tenant b (no NAT: untracked)" \
+	bash -c "! ip netns exec tngw cat /proc/net/nf_conntrack | grep -q 'src=10.120\.'"
+check "conntrack: tenant a's traffic is tracked (zone 10)" \
+	bash -c "ip netns exec tngw cat /proc/net/nf_conntrack | grep -q 'zone-orig=10'"
 hs() { { gw wg show tnwga latest-handshakes; gw wg show tnwgb latest-handshakes; } | sort; }
 handshakes=$(hs)
 check "handshakes: all six peers have a real handshake" \
