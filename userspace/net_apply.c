@@ -1136,12 +1136,8 @@ static void rule_state_line(const struct nl_rule *r, char *buf, size_t len)
 
 	if (r->fwmask && r->fwmask != 0xffffffffu)	/* a mark without a mask matches all bits */
 		snprintf(mask, sizeof(mask), "/0x%x", r->fwmask);
-	char act[32] = "";
-
-	if (r->goto_prio)
-		snprintf(act, sizeof(act), " goto=%u%s", r->goto_prio, r->invert ? " not" : "");
-	snprintf(buf, len, "rule %u %u %u iif=%s mark=0x%x%s%s%s", r->family == AF_INET ? 4 : 6,
-		 r->priority, r->table, r->iif[0] ? r->iif : "-", r->fwmark, mask, src, act);
+	snprintf(buf, len, "rule %u %u %u iif=%s mark=0x%x%s%s", r->family == AF_INET ? 4 : 6,
+		 r->priority, r->table, r->iif[0] ? r->iif : "-", r->fwmark, mask, src);
 }
 
 static int rule_from_state(const char *line, struct nl_rule *r)
@@ -1158,10 +1154,6 @@ static int rule_from_state(const char *line, struct nl_rule *r)
 		ifname_copy(r->iif, iif);
 	if (strstr(line, " mark=") && sscanf(strstr(line, " mark=") + 6, "0x%*x/0x%x", &r->fwmask) != 1)
 		r->fwmask = r->fwmark ? 0xffffffffu : 0;
-	if (strstr(line, " goto=")) {
-		r->goto_prio = (uint32_t)strtoul(strstr(line, " goto=") + 6, NULL, 10);
-		r->invert = strstr(line, " not") != NULL;
-	}
 	if (strstr(line, " from=")) {
 		struct rp_prefix p;
 
@@ -1213,7 +1205,6 @@ static size_t gw_addr_rules(const struct rp_config *cfg, const struct rp_tenant 
 				continue;
 			r.src_len = family == AF_INET ? 32 : 128;
 			memcpy(r.src, a->addr, sizeof(r.src));
-			ifname_copy(r.iif, "lo");	/* the gateway's own output only */
 			want[n++] = r;
 		}
 	return n;
@@ -1281,27 +1272,6 @@ static int reconcile_rules(struct apply *a)
 			ifname_copy(r.iif, "lo");
 			err = want_rule(a, &r, have, n_have, "[gateway] uplink");
 		}
-	}
-	/* Everything but the gateway's own output jumps over the per-address
-	 * rules of gw_addr_rules() (one rule walked instead of hundreds). */
-	for (int fam = 0; fam < 2 && !err; fam++) {
-		struct nl_rule r = { .family = fam ? AF_INET6 : AF_INET, .priority = RP_RULE_PRIO_GWSKIP,
-				     .goto_prio = RP_RULE_PRIO_GW, .invert = true };
-		struct nl_rule probe[8];
-		bool any = false;
-
-		for (size_t i = 0; i < a->cfg->n_tenants && !any; i++) {
-			const struct rp_tenant *t = &a->cfg->tenants[i];
-
-			if (t->tunnel_address.n + t->cloud_address.n <= 8)
-				any = gw_addr_rules(a->cfg, t, r.family, probe, 0) > 0;
-			else
-				any = true;
-		}
-		if (!any)
-			continue;
-		ifname_copy(r.iif, "lo");
-		err = want_rule(a, &r, have, n_have, "[gateway] tenant addresses");
 	}
 	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
 		const struct rp_tenant *t = &a->cfg->tenants[i];

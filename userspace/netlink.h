@@ -82,8 +82,6 @@ struct nl_rule {
 	uint32_t fwmark, fwmask;	/* 0: none */
 	uint8_t src_len;		/* 0: any source */
 	uint8_t src[16];		/* with src_len: the source prefix */
-	uint32_t goto_prio;		/* not 0: "goto goto_prio" instead of a table */
-	bool invert;			/* "not": the selectors above must not match */
 };
 int nl_rule_dump(struct nl_ctx *nl, int family, struct nl_rule **v, size_t *n);
 int nl_rule_add(struct nl_ctx *nl, const struct nl_rule *r);

@@ -300,7 +300,7 @@ static int rule_dump_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *attr;
 	struct nl_rule *r;
 
-	if (nlh->nlmsg_type != RTM_NEWRULE || (frh->action != FR_ACT_TO_TBL && frh->action != FR_ACT_GOTO))
+	if (nlh->nlmsg_type != RTM_NEWRULE || frh->action != FR_ACT_TO_TBL)
 		return 0;
 	r = nl_vec_push(&rd->vec);
 	if (!r)
@@ -308,7 +308,6 @@ static int rule_dump_cb(const struct nlmsghdr *nlh, void *data)
 	r->family = frh->family;
 	r->table = frh->table;
 	r->src_len = frh->src_len;
-	r->invert = frh->flags & FIB_RULE_INVERT;
 	mnl_attr_for_each(attr, nlh, sizeof(*frh)) {
 		switch (mnl_attr_get_type(attr)) {
 		case FRA_PRIORITY:
@@ -325,10 +324,6 @@ static int rule_dump_cb(const struct nlmsghdr *nlh, void *data)
 			break;
 		case FRA_FWMASK:
 			r->fwmask = mnl_attr_get_u32(attr);
-			break;
-		case FRA_GOTO:
-			if (frh->action == FR_ACT_GOTO)
-				r->goto_prio = mnl_attr_get_u32(attr);
 			break;
 		case FRA_SRC:
 			if (mnl_attr_get_payload_len(attr) <= sizeof(r->src))
@@ -366,14 +361,9 @@ static int rule_req(struct nl_ctx *nl, int type, const struct nl_rule *r)
 	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
 
 	frh->family = r->family;
-	frh->action = r->goto_prio ? FR_ACT_GOTO : FR_ACT_TO_TBL;
-	if (r->invert)
-		frh->flags |= FIB_RULE_INVERT;
-	if (r->goto_prio)
-		mnl_attr_put_u32(nlh, FRA_GOTO, r->goto_prio);
+	frh->action = FR_ACT_TO_TBL;
 	frh->table = r->table < 256 ? (uint8_t)r->table : RT_TABLE_UNSPEC;
-	if (r->table)
-		mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
+	mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, r->priority);
 	if (r->iif[0])
 		mnl_attr_put_strz(nlh, FRA_IIFNAME, r->iif);
@@ -409,8 +399,7 @@ bool nl_rule_same(const struct nl_rule *a, const struct nl_rule *b)
 {
 	return a->family == b->family && a->priority == b->priority && a->table == b->table &&
 	       !strcmp(a->iif, b->iif) && a->fwmark == b->fwmark && rule_mask(a) == rule_mask(b) &&
-	       a->src_len == b->src_len && !memcmp(a->src, b->src, a->family == AF_INET ? 4 : 16) &&
-	       a->goto_prio == b->goto_prio && a->invert == b->invert;
+	       a->src_len == b->src_len && !memcmp(a->src, b->src, a->family == AF_INET ? 4 : 16);
 }
 
 void nl_rule_format(const struct nl_rule *r, char *buf, size_t len)
@@ -425,13 +414,7 @@ void nl_rule_format(const struct nl_rule *r, char *buf, size_t len)
 	}
 	if (r->fwmark || r->fwmask)
 		snprintf(mark, sizeof(mark), " fwmark 0x%x/0x%x", r->fwmark, rule_mask(r));
-	char act[32];
-
-	if (r->goto_prio)
-		snprintf(act, sizeof(act), "goto %u", r->goto_prio);
-	else
-		snprintf(act, sizeof(act), "lookup %u", r->table);
-	snprintf(buf, len, "%s priority %u%s%s%s%s%s %s",
-		 r->family == AF_INET ? "ipv4" : "ipv6", r->priority, r->invert ? " not" : "", src,
-		 r->iif[0] ? " iif " : "", r->iif, mark, act);
+	snprintf(buf, len, "%s priority %u%s%s%s%s lookup %u",
+		 r->family == AF_INET ? "ipv4" : "ipv6", r->priority, src,
+		 r->iif[0] ? " iif " : "", r->iif, mark, r->table);
 }
