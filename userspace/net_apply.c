@@ -1123,21 +1123,12 @@ static void ifname_copy(char dst[IFNAMSIZ], const char *src)
 
 static void rule_state_line(const struct nl_rule *r, char *buf, size_t len)
 {
-	char src[INET6_ADDRSTRLEN + 16] = "";
-
-	if (r->src_len) {
-		struct rp_prefix p = { .family = r->family, .len = r->src_len };
-
-		memcpy(p.addr, r->src, sizeof(p.addr));
-		strcpy(src, " from=");
-		prefix_format(&p, src + 6, sizeof(src) - 6);
-	}
 	char mask[24] = "";
 
 	if (r->fwmask && r->fwmask != 0xffffffffu)	/* a mark without a mask matches all bits */
 		snprintf(mask, sizeof(mask), "/0x%x", r->fwmask);
-	snprintf(buf, len, "rule %u %u %u iif=%s mark=0x%x%s%s", r->family == AF_INET ? 4 : 6,
-		 r->priority, r->table, r->iif[0] ? r->iif : "-", r->fwmark, mask, src);
+	snprintf(buf, len, "rule %u %u %u iif=%s mark=0x%x%s", r->family == AF_INET ? 4 : 6,
+		 r->priority, r->table, r->iif[0] ? r->iif : "-", r->fwmark, mask);
 }
 
 static int rule_from_state(const char *line, struct nl_rule *r)
@@ -1154,60 +1145,7 @@ static int rule_from_state(const char *line, struct nl_rule *r)
 		ifname_copy(r->iif, iif);
 	if (strstr(line, " mark=") && sscanf(strstr(line, " mark=") + 6, "0x%*x/0x%x", &r->fwmask) != 1)
 		r->fwmask = r->fwmark ? 0xffffffffu : 0;
-	if (strstr(line, " from=")) {
-		struct rp_prefix p;
-
-		if (prefix_parse(strstr(line, " from=") + 6, &p) || p.family != r->family)
-			return -EINVAL;
-		r->src_len = p.len;
-		memcpy(r->src, p.addr, sizeof(r->src));
-	}
 	return 0;
-}
-
-/* Is the host address a of tenant t also a gateway address of another
- * tenant?  Then a reply from it cannot tell whose it is. */
-static bool gw_addr_shared(const struct rp_config *cfg, const struct rp_tenant *t,
-			   const struct rp_prefix *a)
-{
-	for (size_t i = 0; i < cfg->n_tenants; i++) {
-		const struct rp_tenant *o = &cfg->tenants[i];
-		const struct rp_prefix_list *l[2] = { &o->tunnel_address, &o->cloud_address };
-
-		if (o == t)
-			continue;
-		for (int k = 0; k < 2; k++)
-			for (size_t j = 0; j < l[k]->n; j++)
-				if (l[k]->v[j].family == a->family &&
-				    !memcmp(l[k]->v[j].addr, a->addr, a->family == AF_INET ? 4 : 16))
-					return true;
-	}
-	return false;
-}
-
-/* What the gateway itself sends from a tenant's own addresses (replies to
- * its sites' pings, DNS, ...) is routed by the tenant's table, not out of
- * the uplink: one rule per address no other tenant uses, in front of the
- * rule that sends the gateway's other output to the main table. */
-static size_t gw_addr_rules(const struct rp_config *cfg, const struct rp_tenant *t, int family,
-			    struct nl_rule *want, size_t n)
-{
-	const struct rp_prefix_list *l[2] = { &t->tunnel_address, &t->cloud_address };
-
-	for (int k = 0; k < 2; k++)
-		for (size_t j = 0; j < l[k]->n; j++) {
-			const struct rp_prefix *a = &l[k]->v[j];
-			struct nl_rule r = { .family = (uint8_t)family,
-					     .priority = RP_RULE_PRIO_GWADDR,
-					     .table = RP_TABLE_BASE + t->id };
-
-			if (a->family != family || gw_addr_shared(cfg, t, a))
-				continue;
-			r.src_len = family == AF_INET ? 32 : 128;
-			memcpy(r.src, a->addr, sizeof(r.src));
-			want[n++] = r;
-		}
-	return n;
 }
 
 /* Add WANT unless it is in HAVE; either way it goes in the new state. */
@@ -1275,13 +1213,8 @@ static int reconcile_rules(struct apply *a)
 	}
 	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
 		const struct rp_tenant *t = &a->cfg->tenants[i];
-		struct nl_rule *want = calloc(6 + t->tunnel_address.n + t->cloud_address.n, sizeof(*want));
+		struct nl_rule want[6];
 		size_t n = 0;
-
-		if (!want) {
-			err = -ENOMEM;
-			break;
-		}
 
 		net_cloud_ifname(t, name, sizeof(name));
 		for (int fam = 0; fam < 2; fam++) {
@@ -1301,12 +1234,10 @@ static int reconcile_rules(struct apply *a)
 				r.fwmask = 0xffffffffu;
 				want[n++] = r;
 			}
-			n = gw_addr_rules(a->cfg, t, fam ? AF_INET6 : AF_INET, want, n);
 		}
 		snprintf(who, sizeof(who), "tenant %s", t->name);
 		for (size_t w = 0; w < n && !err; w++)
 			err = want_rule(a, &want[w], have, n_have, who);
-		free(want);
 	}
 	free(have);
 	return err;

@@ -42,5 +42,4 @@ bool nat_share_consumer(const struct rp_config *cfg, size_t c);
 /* fwmark rules route marked replies before any iif rule */
 #define RP_RULE_PRIO_MARK (RP_RULE_PRIO_BASE - 1)
 #define RP_RULE_PRIO_GW (RP_RULE_PRIO_BASE - 2)	/* uplink and lo, unmarked: main */
-#define RP_RULE_PRIO_GWADDR (RP_RULE_PRIO_BASE - 3)	/* from a tenant's own address: its table */
 #endif

@@ -80,8 +80,6 @@ struct nl_rule {
 	uint32_t priority, table;
 	char iif[IFNAMSIZ];		/* "" if none */
 	uint32_t fwmark, fwmask;	/* 0: none */
-	uint8_t src_len;		/* 0: any source */
-	uint8_t src[16];		/* with src_len: the source prefix */
 };
 int nl_rule_dump(struct nl_ctx *nl, int family, struct nl_rule **v, size_t *n);
 int nl_rule_add(struct nl_ctx *nl, const struct nl_rule *r);

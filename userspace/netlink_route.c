@@ -307,7 +307,6 @@ static int rule_dump_cb(const struct nlmsghdr *nlh, void *data)
 		return -ENOMEM;
 	r->family = frh->family;
 	r->table = frh->table;
-	r->src_len = frh->src_len;
 	mnl_attr_for_each(attr, nlh, sizeof(*frh)) {
 		switch (mnl_attr_get_type(attr)) {
 		case FRA_PRIORITY:
@@ -324,10 +323,6 @@ static int rule_dump_cb(const struct nlmsghdr *nlh, void *data)
 			break;
 		case FRA_FWMASK:
 			r->fwmask = mnl_attr_get_u32(attr);
-			break;
-		case FRA_SRC:
-			if (mnl_attr_get_payload_len(attr) <= sizeof(r->src))
-				memcpy(r->src, mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr));
 			break;
 		}
 	}
@@ -371,10 +366,6 @@ static int rule_req(struct nl_ctx *nl, int type, const struct nl_rule *r)
 		mnl_attr_put_u32(nlh, FRA_FWMARK, r->fwmark);
 		mnl_attr_put_u32(nlh, FRA_FWMASK, r->fwmask ? r->fwmask : 0xffffffffu);
 	}
-	if (r->src_len) {
-		frh->src_len = r->src_len;
-		mnl_attr_put(nlh, FRA_SRC, r->family == AF_INET ? 4 : 16, r->src);
-	}
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
@@ -398,23 +389,16 @@ static uint32_t rule_mask(const struct nl_rule *r)
 bool nl_rule_same(const struct nl_rule *a, const struct nl_rule *b)
 {
 	return a->family == b->family && a->priority == b->priority && a->table == b->table &&
-	       !strcmp(a->iif, b->iif) && a->fwmark == b->fwmark && rule_mask(a) == rule_mask(b) &&
-	       a->src_len == b->src_len && !memcmp(a->src, b->src, a->family == AF_INET ? 4 : 16);
+	       !strcmp(a->iif, b->iif) && a->fwmark == b->fwmark && rule_mask(a) == rule_mask(b);
 }
 
 void nl_rule_format(const struct nl_rule *r, char *buf, size_t len)
 {
-	char mark[48] = "", src[INET6_ADDRSTRLEN + 16] = "";
+	char mark[48] = "";
 
-	if (r->src_len) {
-		char a[INET6_ADDRSTRLEN];
-
-		inet_ntop(r->family, r->src, a, sizeof(a));
-		snprintf(src, sizeof(src), " from %s/%u", a, r->src_len);
-	}
 	if (r->fwmark || r->fwmask)
 		snprintf(mark, sizeof(mark), " fwmark 0x%x/0x%x", r->fwmark, rule_mask(r));
-	snprintf(buf, len, "%s priority %u%s%s%s%s lookup %u",
-		 r->family == AF_INET ? "ipv4" : "ipv6", r->priority, src,
+	snprintf(buf, len, "%s priority %u%s%s%s lookup %u",
+		 r->family == AF_INET ? "ipv4" : "ipv6", r->priority,
 		 r->iif[0] ? " iif " : "", r->iif, mark, r->table);
 }
