@@ -35,6 +35,7 @@
 #include <bpf/bpf.h>
 #include "daemon.h"
 #include "dataplane_maps.h"
+#include "fileutil.h"
 #include "log.h"
 
 #define REC_MAGIC "RPSLOT3"	/* a new rule order or layout: a new magic */
@@ -121,21 +122,6 @@ static int read_all(int fd, void *buf, size_t len)
 
 	while (len) {
 		ssize_t n = read(fd, p, len);
-
-		if (n <= 0)
-			return n ? -errno : -EIO;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
 
 		if (n <= 0)
 			return n ? -errno : -EIO;
@@ -270,15 +256,15 @@ static int rec_save(const char *dir, const struct rec_hdr *id, unsigned slot, ui
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	err = write_all(fd, &h, sizeof(h));
+	err = fd_write_all(fd, &h, sizeof(h));
 	if (!err)
-		err = write_all(fd, rules, p->n_rules * sizeof(*rules));
+		err = fd_write_all(fd, rules, p->n_rules * sizeof(*rules));
 	if (!err)
-		err = write_all(fd, p->tenants, p->n_tenants * sizeof(*p->tenants));
+		err = fd_write_all(fd, p->tenants, p->n_tenants * sizeof(*p->tenants));
 	if (!err)
-		err = write_all(fd, p->ifaces, p->n_ifaces * sizeof(*p->ifaces));
+		err = fd_write_all(fd, p->ifaces, p->n_ifaces * sizeof(*p->ifaces));
 	if (!err)
-		err = write_all(fd, p->ports, p->n_ports * sizeof(*p->ports));
+		err = fd_write_all(fd, p->ports, p->n_ports * sizeof(*p->ports));
 	if (close(fd) && !err)
 		err = -errno;
 	/* no fsync: the maps do not outlive a reboot, and the boot id makes a

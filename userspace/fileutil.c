@@ -29,26 +29,31 @@ char *file_read_all(const char *path, size_t *len)
 	return buf;
 }
 
-int file_write_all(const char *path, const void *data, size_t len, mode_t mode)
+int fd_write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = data;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	int err = 0;
+	const char *p = buf;
 
-	if (fd < 0)
-		return -errno;
 	while (len) {
 		ssize_t n = write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int file_write_all(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = fd_write_all(fd, data, len);
 	if (close(fd) && !err)
 		err = -errno;
 	return err;

@@ -9,6 +9,10 @@
  * len is not NULL.  The caller frees. */
 char *file_read_all(const char *path, size_t *len);
 
+/* All len bytes of buf to fd (retrying short writes and EINTR); 0 or a
+ * negative errno (-EIO when write makes no progress). */
+int fd_write_all(int fd, const void *buf, size_t len);
+
 /* Create or truncate path with mode and write all len bytes of data.
  * 0 or a negative errno. */
 int file_write_all(const char *path, const void *data, size_t len, mode_t mode);

@@ -15,6 +15,7 @@
 #include <linux/if_tun.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "fileutil.h"
 #include "keys.h"
 #include "netlink.h"
 #include "wg.h"
@@ -49,22 +50,6 @@ bool wg_uapi_alive(const char *ifname)
 		return false;
 	close(fd);
 	return true;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Read the reply up to the empty line that ends it.  *out is NUL-terminated. */
@@ -204,7 +189,7 @@ int wg_uapi_get(const char *ifname, wg_device **out)
 	fd = uapi_connect(ifname);
 	if (fd < 0)
 		return fd;
-	err = write_all(fd, "get=1\n\n", 7);
+	err = fd_write_all(fd, "get=1\n\n", 7);
 	if (!err)
 		err = read_reply(fd, &reply);
 	close(fd);
@@ -394,7 +379,7 @@ int wg_uapi_set(wg_device *dev)
 		err = fd;
 		goto out;
 	}
-	err = write_all(fd, b.s, b.len);
+	err = fd_write_all(fd, b.s, b.len);
 	if (!err)
 		err = read_reply(fd, &reply);
 	close(fd);
