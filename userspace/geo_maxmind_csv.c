@@ -31,8 +31,15 @@ static int loc_cmp(const void *pa, const void *pb)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
+#define MAX_COLUMNS 16
+
+/* The index of the header column called name, or -1; n is what
+ * geo_split_csv returned, which is MAX_COLUMNS + 1 when the line had more
+ * columns than f holds: only the first MAX_COLUMNS are looked at. */
 static int column(char **f, int n, const char *name)
 {
+	if (n > MAX_COLUMNS)
+		n = MAX_COLUMNS;
 	for (int i = 0; i < n; i++)
 		if (!strcmp(f[i], name))
 			return i;
@@ -95,13 +102,13 @@ static int read_locations(const char *path, struct locs *ls, struct diag *d)
 {
 	struct geo_lines l;
 	int c_id = -1, c_cc = -1, err;
-	char *f[16];
+	char *f[MAX_COLUMNS];
 
 	err = geo_lines_open(&l, path, d);
 	if (err)
 		return err;
 	while ((err = geo_lines_next(&l, d)) > 0) {
-		int n = geo_split_csv(l.buf, f, 16);
+		int n = geo_split_csv(l.buf, f, MAX_COLUMNS);
 		struct loc lo;
 
 		if (l.lineno == 1) {
@@ -116,7 +123,12 @@ static int read_locations(const char *path, struct locs *ls, struct diag *d)
 		}
 		if (n == 1 && !*f[0])
 			continue;
-		if (n <= c_id || n <= c_cc || n > 16) {
+		if (n > MAX_COLUMNS) {
+			diag_add(d, "%s:%lu: more than %d fields", path, l.lineno, MAX_COLUMNS);
+			err = -EINVAL;
+			break;
+		}
+		if (n <= c_id || n <= c_cc) {
 			diag_add(d, "%s:%lu: expected at least %d fields, got %d", path, l.lineno,
 				 (c_id > c_cc ? c_id : c_cc) + 1, n);
 			err = -EINVAL;
@@ -169,7 +181,7 @@ int geo_read_maxmind_csv(struct geo_acc *acc, const char *path, struct diag *d)
 	struct locs ls = { 0 };
 	char *locpath = NULL;
 	struct geo_lines l = { 0 };
-	char *f[16];
+	char *f[MAX_COLUMNS];
 
 	err = find_locations(path, &locpath, d);
 	if (err)
@@ -181,7 +193,7 @@ int geo_read_maxmind_csv(struct geo_acc *acc, const char *path, struct diag *d)
 	if (err)
 		goto out;
 	while ((err = geo_lines_next(&l, d)) > 0) {
-		int n = geo_split_csv(l.buf, f, 16);
+		int n = geo_split_csv(l.buf, f, MAX_COLUMNS);
 		struct rp_prefix p;
 		unsigned long id;
 		const char *ids;
@@ -201,7 +213,12 @@ int geo_read_maxmind_csv(struct geo_acc *acc, const char *path, struct diag *d)
 		}
 		if (n == 1 && !*f[0])
 			continue;
-		if (n <= c_net || n <= c_geo || n <= c_reg || n > 16) {
+		if (n > MAX_COLUMNS) {
+			diag_add(d, "%s:%lu: more than %d fields", path, l.lineno, MAX_COLUMNS);
+			err = -EINVAL;
+			break;
+		}
+		if (n <= c_net || n <= c_geo || n <= c_reg) {
 			diag_add(d, "%s:%lu: too few fields (%d)", path, l.lineno, n);
 			err = -EINVAL;
 			break;
