@@ -10,9 +10,10 @@
  * IPv4 and IPv6).  The table holds
  *   - the tenant's cloud_prefixes via the cloud attachment   (metric 100)
  *   - every site's allowed_ips via the tunnel                 (metric 100)
- *   - "unreachable" for every site prefix                     (metric 10000)
- *     so that a site's traffic never falls through to another route when
- *     the tunnel is gone;
+ *   - "unreachable" for every site prefix that another route of the table
+ *     also covers (the uplink's default of an egress = nat tenant, a cloud
+ *     or shared prefix; metric 10000), so that a site's traffic never falls
+ *     through to that route when the tunnel is gone;
  *   - the shares offered to the tenant via the provider's cloud (metric 200),
  *     and in the provider's table the consumer's sites via the consumer's
  *     tunnel (replies);
@@ -70,6 +71,7 @@ struct apply {
 	size_t n_links;
 	struct nl_route *main_v;	/* the main table (egress copies its defaults) */
 	size_t main_n;
+	int *tun_ifindex;		/* per tenant: its tunnel's (while routing) */
 	uint64_t *fp;			/* per tenant: fingerprint of what it wants */
 	bool *clean;			/* per tenant: same fingerprint as applied, links fine */
 };
@@ -896,6 +898,59 @@ static bool tenant_offers_to(const struct rp_tenant *prov, const struct rp_share
 	return false;
 }
 
+static bool is_tunnel(const struct apply *a, int ifindex)
+{
+	for (size_t i = 0; i < a->cfg->n_tenants; i++)
+		if (a->tun_ifindex[i] == ifindex)
+			return true;
+	return false;
+}
+
+static bool route_covers(const struct nl_route *outer, const struct nl_route *inner)
+{
+	struct rp_prefix p = { .family = inner->family, .len = outer->dst_len };
+
+	if (outer->family != inner->family || outer->dst_len > inner->dst_len)
+		return false;
+	memcpy(p.addr, inner->dst, 16);
+	net_prefix_mask(&p);
+	return !memcmp(p.addr, outer->dst, 16);
+}
+
+/* A route through a tunnel (a site prefix) gets its own "unreachable"
+ * fallback (metric RP_METRIC_UNREACH) when another unicast route of the
+ * table, through some other interface, also covers it: the uplink's default
+ * of an egress = nat tenant, a cloud or shared prefix.  With the tunnel gone
+ * the packet then stops here instead of taking that route.  A prefix that
+ * nothing else covers falls to the table's "unreachable default" already,
+ * and one route fewer per site prefix is one netlink notification fewer on
+ * every change (each one wakes every wireguard-go). */
+static int push_site_fallbacks(const struct apply *a, struct route_set *rs)
+{
+	size_t n = rs->n;
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct nl_route *r = &rs->v[i];
+		bool covered = false;
+
+		if (r->type != RTN_UNICAST || !is_tunnel(a, r->oif))
+			continue;
+		for (size_t j = 0; j < n && !covered; j++)
+			covered = rs->v[j].type == RTN_UNICAST && rs->v[j].oif != r->oif &&
+				  route_covers(&rs->v[j], r);
+		if (covered) {
+			struct nl_route u = { .family = r->family, .dst_len = r->dst_len,
+					      .type = RTN_UNREACHABLE, .table = r->table,
+					      .metric = RP_METRIC_UNREACH };
+
+			memcpy(u.dst, r->dst, 16);
+			err = rs_push(rs, &u, true);
+		}
+	}
+	return err;
+}
+
 /* The routes tenant I's table must hold. */
 static int wanted_routes(struct apply *a, size_t i, const struct nl_route *main_v, size_t main_n,
 			 struct route_set *rs)
@@ -914,13 +969,9 @@ static int wanted_routes(struct apply *a, size_t i, const struct nl_route *main_
 		err = push_prefix(rs, &t->cloud_prefixes.v[k], table, cl->ifindex, RTN_UNICAST,
 				  RP_METRIC_ROUTE, false);
 	for (size_t s = 0; s < t->n_sites && !err; s++)
-		for (size_t k = 0; k < t->sites[s].allowed_ips.n && !err; k++) {
+		for (size_t k = 0; k < t->sites[s].allowed_ips.n && !err; k++)
 			err = push_prefix(rs, &t->sites[s].allowed_ips.v[k], table, tl->ifindex,
 					  RTN_UNICAST, RP_METRIC_ROUTE, false);
-			if (!err)
-				err = push_prefix(rs, &t->sites[s].allowed_ips.v[k], table, 0,
-						  RTN_UNREACHABLE, RP_METRIC_UNREACH, false);
-		}
 	/* Shares: offered to us by others (forward path), and ours offered to
 	 * others (their sites, for the replies). */
 	for (size_t p = 0; p < cfg->n_tenants && !err; p++) {
@@ -969,6 +1020,8 @@ static int wanted_routes(struct apply *a, size_t i, const struct nl_route *main_
 		if (!err)
 			err = push_prefix(rs, &any, table, 0, RTN_UNREACHABLE, RP_METRIC_UNREACH, false);
 	}
+	if (!err)
+		err = push_site_fallbacks(a, rs);
 	return err;
 }
 
@@ -980,6 +1033,14 @@ static int reconcile_routes(struct apply *a)
 	char buf[160];
 	int err = 0;
 
+	a->tun_ifindex = calloc(a->cfg->n_tenants + 1, sizeof(*a->tun_ifindex));
+	if (!a->tun_ifindex)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->cfg->n_tenants; i++) {
+		const struct nl_link *l = find_link(a, a->cfg->tenants[i].tunnel_interface);
+
+		a->tun_ifindex[i] = l ? l->ifindex : -1;
+	}
 	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
 		uint32_t table = RP_TABLE_BASE + a->cfg->tenants[i].id;
 		size_t first = 0, last;
@@ -1060,6 +1121,8 @@ static int reconcile_routes(struct apply *a)
 	}
 	free(want.v);
 	free(have);
+	free(a->tun_ifindex);
+	a->tun_ifindex = NULL;
 	return err;
 }
 

@@ -204,8 +204,12 @@ check "apply: two WireGuard interfaces up with MTU 1420" \
 	bash -c "ip -n tngw link show tnwga | grep -q 'UP.*mtu 1420' && ip -n tngw link show tnwgb | grep -q 'UP.*mtu 1420'"
 check "apply: rules select table 1010 for tnwga and tnca0" \
 	bash -c "ip -n tngw rule | grep -q 'iif tnwga lookup 1010' && ip -n tngw rule | grep -q 'iif tnca0 lookup 1010'"
-check "apply: table 1010 has an unreachable route for every site prefix" \
+check "apply: table 1010 (egress nat: a default via the uplink) has an unreachable route for every site prefix" \
 	test "$(ip -n tngw route show table 1010 | grep -c '^unreachable 10.110')" = 3
+check "apply: table 1020 (egress none) ends in 'unreachable default', no per-site fallback needed" \
+	bash -c "ip -n tngw route show table 1020 | grep -q '^unreachable default' &&
+		! ip -n tngw route show table 1020 | grep -q '^unreachable 10.120' &&
+		! ip -n tngw route show table 1020 | grep -q '^default'"
 check "apply: wireguard-go runs under rempart's supervisor" \
 	bash -c "kill -0 \$(cat '$T'/state/wg/tnwga.gopid) && kill -0 \$(cat '$T'/state/wg/tnwga.pid)"
 
