@@ -167,7 +167,7 @@ static const struct {
 	{ "metrics", metrics_keys },
 };
 
-static void load_main(struct rp_config *cfg, const struct ini_file *f, unsigned flags,
+static void load_main(struct rp_config *cfg, struct ini_file *f, unsigned flags,
 		      struct diag *d, unsigned *errors)
 {
 	struct where w = { .d = d, .f = f, .flags = flags };
@@ -228,7 +228,7 @@ const char *config_rel(const struct rp_config *cfg, const char *path)
 }
 
 /* Returns false when some tenant file could not be read. */
-static bool load_tenants(struct rp_config *cfg, const struct ini_file *main, unsigned flags,
+static bool load_tenants(struct rp_config *cfg, struct ini_file *main, unsigned flags,
 			 struct diag *d, unsigned *errors)
 {
 	struct dirent **names = NULL;

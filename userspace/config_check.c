@@ -107,30 +107,37 @@ static void expand_selectors(struct where *w, const struct rp_tenant *t, const c
 	list_free(items, n);
 }
 
+/* Name site I's section in w and the prefix p in a, for a message. */
+static void site_where(struct where *w, const struct rp_site *s, const struct rp_prefix *p,
+		       char *sec, size_t sec_len, char *a, size_t a_len)
+{
+	snprintf(sec, sec_len, "site %s", s->name);
+	w->section = sec;
+	w->key = "allowed_ips";
+	prefix_format(p, a, a_len);
+}
+
 static void check_sites_overlap(struct where *w, const struct rp_tenant *t)
 {
-	char a[64], b[64];
+	char a[64], b[64], sec[64];
 
 	for (size_t i = 0; i < t->n_sites; i++) {
 		const struct rp_site *s = &t->sites[i];
-		char sec[64];
 
-		snprintf(sec, sizeof(sec), "site %s", s->name);
-		w->section = sec;
-		w->key = "allowed_ips";
 		for (size_t k = 0; k < s->allowed_ips.n; k++) {
 			const struct rp_prefix *p = &s->allowed_ips.v[k];
 
-			prefix_format(p, a, sizeof(a));
 			for (size_t j = 0; j < i; j++)
 				for (size_t m = 0; m < t->sites[j].allowed_ips.n; m++)
 					if (prefix_overlap(p, &t->sites[j].allowed_ips.v[m])) {
+						site_where(w, s, p, sec, sizeof(sec), a, sizeof(a));
 						prefix_format(&t->sites[j].allowed_ips.v[m], b, sizeof(b));
 						cfg_err(w, "'%s' overlaps '%s' of site '%s'", a, b,
 							t->sites[j].name);
 					}
 			for (size_t m = 0; m < t->cloud_prefixes.n; m++)
 				if (prefix_overlap(p, &t->cloud_prefixes.v[m])) {
+					site_where(w, s, p, sec, sizeof(sec), a, sizeof(a));
 					prefix_format(&t->cloud_prefixes.v[m], b, sizeof(b));
 					cfg_err(w, "'%s' overlaps the tenant's cloud_prefixes '%s'", a, b);
 				}
@@ -297,25 +304,17 @@ struct keyref {
 	bool dup;
 };
 
+/* Pointers into the keyref array, by key, then by place in the config (the
+ * array is in config order). */
 static int cmp_keyref(const void *pa, const void *pb)
 {
-	const struct keyref *a = pa, *b = pb;
+	const struct keyref *a = *(const struct keyref *const *)pa;
+	const struct keyref *b = *(const struct keyref *const *)pb;
 	int r = memcmp(a->key, b->key, RP_KEY_LEN);
 
 	if (r)
 		return r;
-	if (a->i != b->i)
-		return a->i < b->i ? -1 : 1;
-	return a->s < b->s ? -1 : a->s > b->s;
-}
-
-static int cmp_keypos(const void *pa, const void *pb)
-{
-	const struct keyref *a = pa, *b = pb;
-
-	if (a->i != b->i)
-		return a->i < b->i ? -1 : 1;
-	return a->s < b->s ? -1 : a->s > b->s;
+	return a < b ? -1 : a > b;
 }
 
 static int cmp_key(const void *pa, const void *pb)
@@ -326,7 +325,7 @@ static int cmp_key(const void *pa, const void *pb)
 static void check_site_keys(struct check *c)
 {
 	struct rp_config *cfg = c->cfg;
-	struct keyref *v = NULL;
+	struct keyref *v = NULL, **by_key = NULL;
 	const uint8_t **tk = NULL;
 	size_t n = 0, ntk = 0, total = 0;
 	char sec[64];
@@ -334,8 +333,9 @@ static void check_site_keys(struct check *c)
 	for (size_t i = 0; i < cfg->n_tenants; i++)
 		total += cfg->tenants[i].n_sites;
 	v = calloc(total + 1, sizeof(*v));
+	by_key = calloc(total + 1, sizeof(*by_key));
 	tk = calloc(cfg->n_tenants + 1, sizeof(*tk));
-	if (!v || !tk)
+	if (!v || !by_key || !tk)
 		goto out;	/* out of memory: config_load fails elsewhere */
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		if (!key_zero(cfg->tenants[i].public_key))
@@ -344,29 +344,30 @@ static void check_site_keys(struct check *c)
 			if (!key_zero(cfg->tenants[i].sites[s].public_key))	/* else already reported */
 				v[n++] = (struct keyref){ .key = cfg->tenants[i].sites[s].public_key, .i = i, .s = s };
 	}
-	qsort(v, n, sizeof(*v), cmp_keyref);
+	for (size_t k = 0; k < n; k++)
+		by_key[k] = &v[k];
+	qsort(by_key, n, sizeof(*by_key), cmp_keyref);
 	qsort(tk, ntk, sizeof(*tk), cmp_key);
 	for (size_t k = 1, f = 0; k < n; k++) {
-		if (memcmp(v[k].key, v[f].key, RP_KEY_LEN)) {
+		if (memcmp(by_key[k]->key, by_key[f]->key, RP_KEY_LEN)) {
 			f = k;
 			continue;
 		}
-		v[k].dup = true;
-		v[k].fi = v[f].i;
-		v[k].fs = v[f].s;
+		by_key[k]->dup = true;
+		by_key[k]->fi = by_key[f]->i;
+		by_key[k]->fs = by_key[f]->s;
 	}
-	qsort(v, n, sizeof(*v), cmp_keypos);
 	for (size_t k = 0; k < n; k++) {
 		const struct rp_tenant *t = &cfg->tenants[v[k].i];
 
+		if (!v[k].dup && !bsearch(&v[k].key, tk, ntk, sizeof(*tk), cmp_key))
+			continue;
 		snprintf(sec, sizeof(sec), "site %s", t->sites[v[k].s].name);
 		if (v[k].dup) {
 			err(c, t, sec, "public_key", "already the key of site '%s' of tenant '%s'",
 			    cfg->tenants[v[k].fi].sites[v[k].fs].name, tname(&cfg->tenants[v[k].fi]));
 			continue;
 		}
-		if (!bsearch(&v[k].key, tk, ntk, sizeof(*tk), cmp_key))
-			continue;
 		for (size_t j = 0; j < cfg->n_tenants; j++)
 			if (!key_zero(cfg->tenants[j].public_key) &&
 			    !memcmp(cfg->tenants[j].public_key, v[k].key, RP_KEY_LEN)) {
@@ -377,6 +378,7 @@ static void check_site_keys(struct check *c)
 	}
 out:
 	free(v);
+	free(by_key);
 	free(tk);
 }
 

@@ -41,57 +41,93 @@ static void collapse_spaces(char *s)
 	*o = '\0';
 }
 
-/* Quote at most 40 characters of a bad line. */
+/* Quote at most 40 characters of a line, in case it is bad (every line
+ * passes here before it is cut up, so no printf). */
 static void excerpt(const char *s, char *buf, size_t len)
 {
-	size_t n = strlen(s);
+	size_t n = strnlen(s, 41), k = n > 40 ? 40 : n;
 
-	snprintf(buf, len, "%.40s%s", s, n > 40 ? "…" : "");
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	if (len < 40 + sizeof("…"))
+		abort();
+	memcpy(buf, s, k);
+	for (size_t i = 0; i < k; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	strcpy(buf + k, n > 40 ? "…" : "");
+}
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
 }
 
 static struct ini_section *find_section(struct ini_file *f, const char *name)
 {
+	uint32_t h = name_hash(name);
+
 	for (size_t i = 0; i < f->n; i++)
-		if (!strcmp(f->s[i].name, name))
+		if (f->s[i].hash == h && !strcmp(f->s[i].name, name))
 			return &f->s[i];
 	return NULL;
 }
 
-static struct ini_section *add_section(struct ini_file *f, const char *name, int line)
+/* Room for one more element in *v (n used of *cap, each size bytes). */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
 {
-	struct ini_section *v = realloc(f->s, (f->n + 1) * sizeof(*v));
-
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 8;
+	v = realloc(v, *cap * size);
 	if (!v)
 		abort();
-	f->s = v;
-	v = &f->s[f->n++];
-	memset(v, 0, sizeof(*v));
-	v->name = xstrdup(name);
-	v->line = line;
-	iniparser_set(f->dict, name, NULL);
 	return v;
 }
 
-static void add_entry(struct ini_file *f, struct ini_section *s, const char *key,
-		      const char *value, int line)
+static struct ini_section *add_section(struct ini_file *f, const char *name, int line)
 {
-	struct ini_entry *v = realloc(s->e, (s->n + 1) * sizeof(*v));
-	char *full;
+	struct ini_section *v;
 
-	if (!v)
-		abort();
-	s->e = v;
+	f->s = grow(f->s, f->n, &f->cap, sizeof(*f->s));
+	v = &f->s[f->n++];
+	memset(v, 0, sizeof(*v));
+	v->name = xstrdup(name);
+	v->hash = name_hash(name);
+	v->line = line;
+	return v;
+}
+
+static void add_entry(struct ini_section *s, const char *key, const char *value, int line)
+{
+	struct ini_entry *v;
+
+	s->e = grow(s->e, s->n, &s->cap, sizeof(*s->e));
 	v = &s->e[s->n++];
 	v->key = xstrdup(key);
 	v->value = xstrdup(value);
 	v->line = line;
-	if (asprintf(&full, "%s:%s", s->name, key) < 0)
+}
+
+/* iniparser's dictionary of f: "section" and "section:key" entries. */
+static void fill_dict(struct ini_file *f)
+{
+	f->dict = dictionary_new(0);
+	if (!f->dict)
 		abort();
-	iniparser_set(f->dict, full, value);
-	free(full);
+	for (size_t i = 0; i < f->n; i++) {
+		iniparser_set(f->dict, f->s[i].name, NULL);
+		for (size_t j = 0; j < f->s[i].n; j++) {
+			char *full;
+
+			if (asprintf(&full, "%s:%s", f->s[i].name, f->s[i].e[j].key) < 0)
+				abort();
+			iniparser_set(f->dict, full, f->s[i].e[j].value);
+			free(full);
+		}
+	}
 }
 
 /* The value part after '=': "quoted" or 'quoted' as is, otherwise up to an
@@ -193,7 +229,7 @@ static int parse_line(struct ini_file *f, struct ini_state *st, char *line, int 
 				 f->rel, lineno, st->cur->name, key, st->cur->e[i].line);
 			return -EINVAL;
 		}
-	add_entry(f, st->cur, key, val, lineno);
+	add_entry(st->cur, key, val, lineno);
 	return 0;
 }
 
@@ -212,10 +248,6 @@ int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag 
 	char *tmp = xstrdup(path);
 	f->dir = xstrdup(dirname(tmp));
 	free(tmp);
-	f->dict = dictionary_new(0);
-	if (!f->dict)
-		abort();
-
 	in = fopen(path, "re");
 	if (!in) {
 		ret = -errno;
@@ -240,8 +272,8 @@ int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag 
 		}
 		if (!llen) {
 			first = lineno;
-			free(logical);
-			logical = xcalloc(1, INI_MAX_LINE);
+			if (!logical)
+				logical = xcalloc(1, INI_MAX_LINE);
 		}
 		memcpy(logical + llen, buf, n + 1);
 		llen += n;
@@ -265,11 +297,13 @@ int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag 
 	return ret;
 }
 
-const char *ini_get(const struct ini_file *f, const char *section, const char *key)
+const char *ini_get(struct ini_file *f, const char *section, const char *key)
 {
 	const char *v;
 	char *full;
 
+	if (!f->dict)
+		fill_dict(f);
 	if (asprintf(&full, "%s:%s", section, key) < 0)
 		abort();
 	v = iniparser_getstring(f->dict, full, NULL);

@@ -20,9 +20,10 @@ struct ini_entry {
 
 struct ini_section {
 	char *name;		/* lower-cased: "tenant", "site lyon" */
+	uint32_t hash;		/* of name, to find it among many */
 	int line;
 	struct ini_entry *e;
-	size_t n;
+	size_t n, cap;
 };
 
 struct ini_file {
@@ -30,8 +31,9 @@ struct ini_file {
 	char *rel;		/* relative to the config's directory, for messages */
 	char *dir;		/* directory of the file: relative paths start here */
 	struct ini_section *s;
-	size_t n;
-	void *dict;		/* the iniparser dictionary holding the same values */
+	size_t n, cap;
+	void *dict;		/* the iniparser dictionary holding the same values,
+				 * built by the first ini_get() */
 };
 
 /* Read PATH.  Syntax errors, duplicate sections and duplicate keys are
@@ -39,8 +41,10 @@ struct ini_file {
  * cannot be read: -errno, one line in d. */
 int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag *d);
 void ini_free(struct ini_file *f);
-/* The value of SECTION:KEY through iniparser, NULL if absent. */
-const char *ini_get(const struct ini_file *f, const char *section, const char *key);
+/* The value of SECTION:KEY through iniparser, NULL if absent.  The first
+ * call fills f's dictionary (the tenant files, read on every apply and
+ * walked section by section, never pay for it). */
+const char *ini_get(struct ini_file *f, const char *section, const char *key);
 
 /* ---- where an error is (every message names file, section and key) ------ */
 

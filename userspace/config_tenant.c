@@ -303,11 +303,15 @@ static const struct key_spec share_keys[] = {
 
 /* ---- the file ----------------------------------------------------------- */
 
+/* Room for element n of v, zeroed: the array doubles whenever n reaches a
+ * power of two (no capacity to keep, no copy per element). */
 static void *grow(void *v, size_t n, size_t size)
 {
-	v = realloc(v, (n + 1) * size);
-	if (!v)
-		abort();
+	if (!(n & (n - 1))) {
+		v = realloc(v, (n ? 2 * n : 1) * size);
+		if (!v)
+			abort();
+	}
 	memset((char *)v + n * size, 0, size);
 	return v;
 }

@@ -313,18 +313,23 @@ out:
 	return err;
 }
 
+/* Is NAME "<what>_<tag of k>_<ifname>"? */
+static bool pin_is(const char *name, const char *what, enum att_kind k, const char *ifname)
+{
+	size_t lw = strlen(what), lt = strlen(att_tag[k]);
+
+	return !strncmp(name, what, lw) && name[lw] == '_' &&
+	       !strncmp(name + lw + 1, att_tag[k], lt) && name[lw + 1 + lt] == '_' &&
+	       !strcmp(name + lw + lt + 2, ifname);
+}
+
+/* Is the pin NAME (link_... or cls_..., see link_path and cls_path) one of v? */
 static bool att_wanted(const struct att *v, size_t n, const char *name)
 {
-	char path[256];
-
-	for (size_t i = 0; i < n; i++) {
-		link_path(path, sizeof(path), v[i].kind, v[i].ifname);
-		if (!strcmp(strrchr(path, '/') + 1, name))
+	for (size_t i = 0; i < n; i++)
+		if (pin_is(name, "link", v[i].kind, v[i].ifname) ||
+		    pin_is(name, "cls", v[i].kind, v[i].ifname))
 			return true;
-		cls_path(path, sizeof(path), v[i].kind, v[i].ifname);
-		if (!strcmp(strrchr(path, '/') + 1, name))
-			return true;
-	}
 	return false;
 }
 

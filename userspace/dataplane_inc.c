@@ -11,10 +11,14 @@
  *   there: <rec_dir>/slot<N>.rec (rule keys with a hash of their value).
  *
  * The swap guarantee is the full install's: only the slot no program reads
- * is written, then one write of rp_state flips it and rp_sync waits for the
- * programs that read the old one.  After the flip, the old slot is brought
- * up to date the same way, so both slots hold the same policy and the next
- * change is again a small difference.
+ * is written, then one write of rp_state flips it.  "No program reads it"
+ * is rp_sync's RCU grace period between the flip that retired a slot and
+ * the next write into it; it is waited for in a thread while the policy
+ * compiles, so it costs an apply nothing.  The old slot is left one
+ * generation behind: its record says what it holds, and the next install
+ * writes into it the difference of two changes instead of one.  Only an
+ * old slot without a valid record (after an install in full) is brought up
+ * to date at once, so that the next change is again a small difference.
  *
  * A record is trusted only if it names the same maps (kernel map ids, boot
  * id) and its generation fits rp_state's: the active slot's record was
@@ -25,6 +29,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,6 +618,19 @@ static double ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+struct grace {
+	const struct dp_maps *m;
+	int err;
+};
+
+static void *grace_thread(void *arg)
+{
+	struct grace *g = arg;
+
+	g->err = dp_policy_wait(g->m);
+	return NULL;
+}
+
 int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir, struct diag *d)
 {
@@ -625,7 +643,10 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 	unsigned long long gen;
 	unsigned active, next;
 	bool have_old = false, have_act = false;
+	struct grace g = { .m = m };
 	struct timespec t0;
+	pthread_t tid;
+	bool waiting;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -638,9 +659,21 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 		return err;
 	}
 	next = active ^ 1;
+	/* programs that started before the last flip may still read slot
+	 * next: wait for them while compiling */
+	waiting = !pthread_create(&tid, NULL, grace_thread, &g);
 	err = policy_compile(cfg, next, ifindex, arg, &p, d);
+	if (waiting)
+		pthread_join(tid, NULL);
+	else
+		g.err = dp_policy_wait(m);
 	if (err)
 		return err;
+	if (g.err) {
+		diag_add(d, "dataplane: cannot wait for running programs: %s", strerror(-g.err));
+		policy_free(&p);
+		return g.err;
+	}
 	nr = sorted_rules(&p, &idx);
 	if (!nr) {
 		err = -ENOMEM;
@@ -659,7 +692,7 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 	err = write_slot(m, &p, nr, idx, have_old ? &old : NULL, &st, d);
 	pr_debug("dataplane: slot %u written (%.1f ms)", next, ms_since(&t0));
 	if (!err)
-		err = dp_policy_flip(m, next, d);
+		err = dp_policy_flip_nowait(m, next, d);
 	pr_debug("dataplane: flipped (%.1f ms)", ms_since(&t0));
 	if (err) {
 		dp_slot_clear(m, next);
@@ -669,12 +702,23 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 	if ((err = rec_save(rec_dir, &id, next, gen, &p, nr)))
 		pr_warn("dataplane: cannot write the record of policy slot %u in %s: %s (the next "
 			"install writes it in full)", next, rec_dir, strerror(-err));
-	/* no program reads the old slot any more: bring it up to date */
+	err = 0;
+	if (have_act)
+		goto out;	/* the old slot and its record stay: the next install's base */
+	/* no valid record of the old slot: once no program reads it, bring it
+	 * up to date, so the next install is a difference again */
+	if ((err = dp_policy_wait(m))) {
+		pr_warn("dataplane: policy swapped, but cannot wait for running programs: %s",
+			strerror(-err));
+		err = 0;
+		goto out;
+	}
+	st.old_updated = true;
 	rec_drop(rec_dir, active);
 	reslot(&p, active);
 	for (size_t i = 0; i < p.n_rules; i++)
 		nr[i].k.slot = active;	/* the slot is the first key byte: the order stays */
-	err = write_slot(m, &p, nr, idx, have_act ? &act : NULL, &st, d);
+	err = write_slot(m, &p, nr, idx, NULL, &st, d);
 	if (!err && (err = rec_save(rec_dir, &id, active, gen, &p, nr)))
 		pr_warn("dataplane: cannot write the record of policy slot %u in %s: %s", active, rec_dir,
 			strerror(-err));
@@ -682,6 +726,7 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 		pr_warn("dataplane: policy swapped, but the old slot %u was not brought up to date: %s",
 			active, strerror(-err));
 		rec_drop(rec_dir, active);
+		st.old_updated = false;
 	}
 	pr_debug("dataplane: old slot %u brought up to date (%.1f ms)", active, ms_since(&t0));
 	err = 0;

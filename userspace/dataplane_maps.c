@@ -392,11 +392,19 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 	return put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
 }
 
-int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d)
+int dp_policy_wait(const struct dp_maps *m)
+{
+	__u32 zero = 0;
+	int inner = m->sync_inner;
+
+	/* a map-in-map update returns after an RCU grace period */
+	return bpf_map_update_elem(m->sync, &zero, &inner, BPF_ANY) ? -errno : 0;
+}
+
+int dp_policy_flip_nowait(const struct dp_maps *m, unsigned new_slot, struct diag *d)
 {
 	struct rp_state st = { 0 };
 	__u32 zero = 0;
-	int inner = m->sync_inner;
 
 	if (bpf_map_lookup_elem(m->state, &zero, &st)) {
 		diag_add(d, "dataplane: cannot read %s: %s", RP_PIN_STATE, strerror(errno));
@@ -408,12 +416,17 @@ int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d)
 		diag_add(d, "dataplane: cannot flip the policy slot: %s", strerror(errno));
 		return -errno;
 	}
-	/* wait for every program that may still read the old slot */
-	if (bpf_map_update_elem(m->sync, &zero, &inner, BPF_ANY)) {
-		diag_add(d, "dataplane: cannot wait for running programs: %s", strerror(errno));
-		return -errno;
-	}
 	return 0;
+}
+
+int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d)
+{
+	int err = dp_policy_flip_nowait(m, new_slot, d);
+
+	/* wait for every program that may still read the old slot */
+	if (!err && (err = dp_policy_wait(m)))
+		diag_add(d, "dataplane: cannot wait for running programs: %s", strerror(-err));
+	return err;
 }
 
 int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,

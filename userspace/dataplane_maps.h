@@ -26,6 +26,10 @@ int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
  * policy (compiled for that slot), then flip. */
 int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct diag *d);
 int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d);
+/* The flip alone, and the wait alone: returns once no program still runs
+ * that started before the call (an RCU grace period, through rp_sync). */
+int dp_policy_flip_nowait(const struct dp_maps *m, unsigned new_slot, struct diag *d);
+int dp_policy_wait(const struct dp_maps *m);
 int dp_slot_clear(const struct dp_maps *m, unsigned slot);	/* what lookups reach */
 int dp_slot_clear_all(const struct dp_maps *m, unsigned slot);	/* + tenant entries */
 int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation);
@@ -37,15 +41,17 @@ void dp_maps_close(struct dp_maps *m);
 /* dp_policy_install(), incremental: with rec_dir (a directory rempart owns,
  * e.g. <state_dir>/dataplane), a record of what each slot holds is kept
  * there, and a slot whose record is still valid is written with only what
- * differs from the new policy (then flipped as always); the old slot is left
- * as it is (no program reads it; the next install diffs against it).  When
- * a record is missing or stale, the slot is cleared and written in full.
- * rec_dir NULL: dp_policy_install(). */
+ * differs from the new policy, then flipped.  The old slot is left as it is
+ * (the next install diffs against it, after an RCU grace period waited for
+ * while it compiles), unless it has no valid record: then it is brought up
+ * to date at once.  When a record is missing or stale, the slot is cleared
+ * and written in full.  rec_dir NULL: dp_policy_install(). */
 int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir, struct diag *d);
 /* Statistics of the last install in this process (tests, bench, debug). */
 struct dp_install_stats {
 	bool incremental;		/* slot written by difference */
+	bool old_updated;		/* the old slot now holds the same policy */
 	size_t nodes, atoms, rules, rules_deleted, other;	/* entries written */
 };
 void dp_install_last_stats(struct dp_install_stats *st);

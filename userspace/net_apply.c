@@ -556,6 +556,7 @@ static int ensure_links(struct apply *a, wg_device **cur)
 {
 	const struct rp_config *cfg = a->cfg;
 	char name[IFNAMSIZ + 8], why[512];
+	unsigned int changes = a->changes;
 	bool created = false;
 	int err;
 
@@ -650,7 +651,8 @@ static int ensure_links(struct apply *a, wg_device **cur)
 			a->changes++;
 		}
 	}
-	return refresh_links(a);
+	/* flags and MTU as they are now, if anything was changed */
+	return a->changes == changes ? 0 : refresh_links(a);
 }
 
 /* Userspace backend: start wireguard-go on every tunnel that has none (new,

@@ -31,8 +31,51 @@ int net_mkdir_p(const char *path, unsigned int mode)
 	return 0;
 }
 
+static size_t line_hash(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void index_put(struct net_state *st, size_t pos)
+{
+	size_t m = st->n_slot - 1, i = line_hash(st->lines[pos]) & m;
+
+	while (st->slot[i])
+		i = (i + 1) & m;
+	st->slot[i] = pos + 1;
+}
+
+/* The position of LINE, or -1. */
+static ssize_t find(const struct net_state *st, const char *line)
+{
+	size_t m = st->n_slot - 1;
+
+	if (!st->n_slot)
+		return -1;
+	for (size_t i = line_hash(line) & m; st->slot[i]; i = (i + 1) & m)
+		if (!strcmp(st->lines[st->slot[i] - 1], line))
+			return st->slot[i] - 1;
+	return -1;
+}
+
 static int push(struct net_state *st, char *line)
 {
+	if (2 * (st->n + 1) >= st->n_slot) {
+		size_t n_slot = st->n_slot ? st->n_slot * 2 : 256;
+		size_t *slot = calloc(n_slot, sizeof(*slot));
+
+		if (!slot)
+			return -ENOMEM;
+		free(st->slot);
+		st->slot = slot;
+		st->n_slot = n_slot;
+		for (size_t i = 0; i < st->n; i++)
+			index_put(st, i);
+	}
 	if (st->n == st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 64;
 		char **v = realloc(st->lines, cap * sizeof(*v));
@@ -42,7 +85,8 @@ static int push(struct net_state *st, char *line)
 		st->lines = v;
 		st->cap = cap;
 	}
-	st->lines[st->n++] = line;
+	st->lines[st->n] = line;
+	index_put(st, st->n++);
 	return 0;
 }
 
@@ -121,10 +165,7 @@ bool net_state_has(const struct net_state *st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	for (size_t i = 0; i < st->n; i++)
-		if (!strcmp(st->lines[i], buf))
-			return true;
-	return false;
+	return find(st, buf) >= 0;
 }
 
 int net_state_add(struct net_state *st, const char *fmt, ...)
@@ -135,9 +176,8 @@ int net_state_add(struct net_state *st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	for (size_t i = 0; i < st->n; i++)
-		if (!strcmp(st->lines[i], buf))
-			return 0;
+	if (find(st, buf) >= 0)
+		return 0;
 	copy = strdup(buf);
 	if (!copy)
 		return -ENOMEM;
@@ -153,5 +193,6 @@ void net_state_free(struct net_state *st)
 	for (size_t i = 0; i < st->n; i++)
 		free(st->lines[i]);
 	free(st->lines);
+	free(st->slot);
 	memset(st, 0, sizeof(*st));
 }

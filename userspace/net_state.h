@@ -10,6 +10,8 @@
 struct net_state {
 	char **lines;
 	size_t n, cap;
+	size_t *slot;		/* hash index of lines: position + 1, 0 = empty */
+	size_t n_slot;		/* a power of two, more than twice n */
 };
 
 int net_state_load(struct net_state *st, const char *state_dir);	/* missing file: empty */

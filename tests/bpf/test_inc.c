@@ -11,8 +11,10 @@
  * policy is checked against a from-scratch compile of it for that slot:
  * trie nodes and atoms, the rule tables of the slot (the same set of keys,
  * the same values), tenants, interfaces, listen ports, the two index arrays
- * and the global entry.  For F that is both slots (the old one is brought
- * up to date after the flip), for G the active one.  The test also checks
+ * and the global entry.  For F that is the active slot, and the old one
+ * against the policy installed before (it is left one generation behind)
+ * or, when the install says it brought the old slot up to date, against
+ * the same policy; for G the active one.  The test also checks
  * that F really took the incremental path, and that a stale record (maps
  * changed behind its back: generation moved) is not trusted.
  * INC_ROUNDS (default 60), INC_SEED. */
@@ -180,10 +182,28 @@ static const char *mutate(struct rp_config *c)
 	}
 }
 
+/* Round k's configuration (the same every time it is asked for); every
+ * third round a new one, else the previous round's, edited. */
+static const char *round_config(uint64_t seed, unsigned k, struct rp_config *c)
+{
+	const char *what = "a new configuration";
+
+	rs = seed * 0x9e3779b97f4a7c15ULL + (k % 3 ? k - 1 : k) + 1;
+	rnd64();
+	rand_config(c);
+	if (k % 3) {
+		rs = seed ^ (k * 0x51ed27ULL + 7);
+		rnd64();
+		what = mutate(c);
+	}
+	return what;
+}
+
 int main(void)
 {
 	const char *env = getenv("INC_ROUNDS");
-	unsigned rounds = env ? strtoul(env, NULL, 0) : 60, incr = 0;
+	unsigned rounds = env ? strtoul(env, NULL, 0) : 60, incr = 0, prev = 0, lagging = 0;
+	bool have_prev = false;
 	uint64_t seed = getenv("INC_SEED") ? strtoull(getenv("INC_SEED"), NULL, 0) : (uint64_t)time(NULL);
 	char dir[] = "/tmp/ap-inc.XXXXXX", why[256] = "";
 	struct fx F, G;
@@ -202,19 +222,11 @@ int main(void)
 		struct rp_config c;
 		struct dp_install_stats st;
 		struct diag d = { 0 };
-		const char *what = "a new configuration";
+		const char *what;
 		unsigned slot;
 		int e1, e2;
 
-		/* every third round: the previous configuration, edited */
-		rs = seed * 0x9e3779b97f4a7c15ULL + (k % 3 ? k - 1 : k) + 1;
-		rnd64();
-		rand_config(&c);
-		if (k % 3) {
-			rs = seed ^ (k * 0x51ed27ULL + 7);
-			rnd64();
-			what = mutate(&c);
-		}
+		what = round_config(seed, k, &c);
 		e1 = dp_policy_install_inc(&F.m, &c, NULL, NULL, dir, &d);
 		dp_install_last_stats(&st);
 		e2 = dp_policy_install(&G.m, &c, NULL, NULL, &d);
@@ -235,11 +247,31 @@ int main(void)
 			bad = 1;
 		}
 		dp_active_slot(&F.m, &slot, NULL);
-		if (check_slot(&F.m, &c, slot, why, sizeof(why)) ||
-		    check_slot(&F.m, &c, slot ^ 1, why, sizeof(why))) {
+		if (check_slot(&F.m, &c, slot, why, sizeof(why))) {
 			printf("FAIL: inc: round %u (%s): incremental: %s\n", k, what, why);
 			bad = 1;
 		}
+		if (st.old_updated) {
+			if (check_slot(&F.m, &c, slot ^ 1, why, sizeof(why))) {
+				printf("FAIL: inc: round %u (%s): old slot brought up to date: %s\n", k, what, why);
+				bad = 1;
+			}
+		} else if (!have_prev) {
+			printf("FAIL: inc: round %u: the first install left the old slot empty\n", k);
+			bad = 1;
+		} else {
+			struct rp_config pc;
+
+			round_config(seed, prev, &pc);
+			if (check_slot(&F.m, &pc, slot ^ 1, why, sizeof(why))) {
+				printf("FAIL: inc: round %u (%s): old slot is not round %u's policy: %s\n",
+				       k, what, prev, why);
+				bad = 1;
+			}
+			lagging++;
+		}
+		prev = k;
+		have_prev = true;
 		dp_active_slot(&G.m, &slot, NULL);
 		if (check_slot(&G.m, &c, slot, why, sizeof(why))) {
 			printf("FAIL: inc: round %u (%s): full install: %s\n", k, what, why);
@@ -253,11 +285,18 @@ int main(void)
 			rand_config(&c2);
 			dp_policy_install(&F.m, &c2, NULL, NULL, &d);
 			diag_free(&d);
+			/* the old slot now holds round k's policy still */
 		}
 	}
 	if (!bad)
-		printf("PASS: inc: %u installs (%u incremental) leave both slots as a from-scratch compile "
-		       "(nodes, atoms, rule tables, tenants, interfaces, ports, arrays, global)\n", rounds, incr);
+		printf("PASS: inc: %u installs (%u incremental) leave the active slot as a from-scratch compile, "
+		       "and the old one as the previous policy's (%u times) or the same "
+		       "(nodes, atoms, rule tables, tenants, interfaces, ports, arrays, global)\n", rounds, incr,
+		       lagging);
+	if (!bad && !lagging) {
+		printf("FAIL: inc: the old slot was never left behind (always brought up to date)\n");
+		bad = 1;
+	}
 	{
 		char cmd[64];
 

@@ -9,8 +9,8 @@
  * inactive slot, flip, wait, clear).  Every sent frame must pass; after each
  * swap to B returns, the old-only frame must be dropped, and after each
  * swap to A it must pass again.  Then the same with the incremental
- * install (slots written by difference, the old slot brought up to date
- * after the flip). */
+ * install (slots written by difference; the old slot is left one policy
+ * behind and written at the next swap, after the grace period). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
