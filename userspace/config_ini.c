@@ -12,6 +12,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,14 +236,51 @@ static int parse_line(struct ini_file *f, struct ini_state *st, char *line, int 
 	return 0;
 }
 
+/* The whole of fd, NUL-terminated (it may hold NULs: *len says where it
+ * ends); NULL with errno. */
+static char *read_whole(int fd, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	struct stat sb;
+	char *buf;
+
+	if (!fstat(fd, &sb) && sb.st_size > 0)
+		cap = (size_t)sb.st_size + 1;
+	buf = malloc(cap + 1);
+	if (!buf)
+		abort();
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+			if (!buf)
+				abort();
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (!r)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
 int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag *d)
 {
-	char *buf = NULL, *logical = NULL;
-	size_t cap = 0, llen = 0;
+	char *data, *p, *end, *logical = NULL;
+	size_t size, llen = 0;
 	int lineno = 0, first = 0, ret = 0;
 	struct ini_state st = { 0 };
-	ssize_t n;
-	FILE *in;
+	int fd;
 
 	memset(f, 0, sizeof(*f));
 	f->path = xstrdup(path);
@@ -248,21 +288,32 @@ int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag 
 	char *tmp = xstrdup(path);
 	f->dir = xstrdup(dirname(tmp));
 	free(tmp);
-	in = fopen(path, "re");
-	if (!in) {
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		ret = -errno;
 		diag_add(d, "%s: cannot open: %s", rel, strerror(-ret));
 		return ret;
 	}
-	while ((n = getline(&buf, &cap, in)) >= 0) {
+	data = read_whole(fd, &size);
+	if (!data)
+		diag_add(d, "%s: read error: %s", rel, strerror(errno));
+	close(fd);
+	if (!data)
+		return -EIO;
+	for (p = data, end = data + size; p < end; ) {
+		char *nl = memchr(p, '\n', end - p), *line = p;
+		size_t n = (nl ? nl + 1 : end) - p;
+
+		p += n;
 		lineno++;
-		if (memchr(buf, '\0', n)) {
+		if (memchr(line, '\0', n)) {
 			diag_add(d, "%s:%d: syntax error: NUL byte in the line", rel, lineno);
 			ret = -EINVAL;
 			continue;
 		}
-		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-			buf[--n] = '\0';
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		line[n] = '\0';
 		if (llen + n >= INI_MAX_LINE) {
 			diag_add(d, "%s:%d: syntax error: line longer than %d characters",
 				 rel, lineno, INI_MAX_LINE);
@@ -275,7 +326,7 @@ int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag 
 			if (!logical)
 				logical = xcalloc(1, INI_MAX_LINE);
 		}
-		memcpy(logical + llen, buf, n + 1);
+		memcpy(logical + llen, line, n + 1);
 		llen += n;
 		if (llen && logical[llen - 1] == '\\') {	/* continued on the next line */
 			logical[--llen] = '\0';
@@ -285,15 +336,10 @@ int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag 
 			ret = -EINVAL;
 		llen = 0;
 	}
-	if (ferror(in)) {
-		ret = -EIO;
-		diag_add(d, "%s: read error", rel);
-	} else if (llen && parse_line(f, &st, logical, first, d)) {
+	if (llen && parse_line(f, &st, logical, first, d))
 		ret = -EINVAL;
-	}
 	free(logical);
-	free(buf);
-	fclose(in);
+	free(data);
 	return ret;
 }
 

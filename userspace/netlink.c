@@ -177,6 +177,16 @@ static int link_info_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+static int link_xdp_cb(const struct nlattr *attr, void *data)
+{
+	struct nl_link *l = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_XDP_ATTACHED &&
+	    !mnl_attr_validate(attr, MNL_TYPE_U8))
+		l->xdp_attached = mnl_attr_get_u8(attr);
+	return MNL_CB_OK;
+}
+
 static void link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
@@ -198,6 +208,9 @@ static void link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 			break;
 		case IFLA_LINKINFO:
 			mnl_attr_parse_nested(attr, link_info_cb, l);
+			break;
+		case IFLA_XDP:
+			mnl_attr_parse_nested(attr, link_xdp_cb, l);
 			break;
 		}
 	}

@@ -38,6 +38,7 @@ struct nl_link {
 	unsigned int flags;		/* IFF_* */
 	int parent;			/* IFLA_LINK, 0 if none */
 	uint16_t vlan_id;		/* kind "vlan" */
+	uint8_t xdp_attached;		/* XDP_ATTACHED_*, 0: no XDP program */
 };
 int nl_link_get(struct nl_ctx *nl, const char *name, struct nl_link *out);	/* -ENODEV if none */
 int nl_link_dump(struct nl_ctx *nl, struct nl_link **v, size_t *n);
