@@ -5,6 +5,8 @@
  * nothing stops at the first. */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,10 +229,65 @@ const char *config_rel(const struct rp_config *cfg, const char *path)
 	return path;
 }
 
+/* One tenant file, read by whichever loader thread takes it. */
+struct tenant_job {
+	char *path;
+	struct rp_tenant t;
+	struct diag d;		/* its messages, merged in file order */
+	unsigned errors;
+	bool read;		/* the file could be read (t is loaded) */
+};
+
+struct tenant_jobs {
+	const struct rp_config *cfg;
+	unsigned flags;
+	struct tenant_job *v;
+	size_t n;
+	atomic_size_t next;
+};
+
+static void *load_tenant_files(void *arg)
+{
+	struct tenant_jobs *js = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&js->next, 1)) < js->n) {
+		struct tenant_job *j = &js->v[i];
+		struct ini_file f;
+
+		if (ini_read(j->path, config_rel(js->cfg, j->path), &f, &j->d)) {
+			j->errors++;
+		} else {
+			tenant_load(&f, js->flags, &j->t, &j->d, &j->errors);
+			j->read = true;
+		}
+		ini_free(&f);
+	}
+	return NULL;
+}
+
+/* Tenant files are independent until config_check: with many of them
+ * (100 tenants x 100 sites is some 40,000 lines and 100 key derivations),
+ * they are read by one thread per CPU, up to 4. */
+static void load_tenant_jobs(struct tenant_jobs *js)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = js->n < 16 ? 1 : cpus < 1 ? 1 : cpus > 4 ? 4 : (size_t)cpus;
+	pthread_t tid[4];
+	size_t started = 0;
+
+	while (started + 1 < want && !pthread_create(&tid[started], NULL, load_tenant_files, js))
+		started++;
+	load_tenant_files(js);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+}
+
 /* Returns false when some tenant file could not be read. */
 static bool load_tenants(struct rp_config *cfg, struct ini_file *main, unsigned flags,
 			 struct diag *d, unsigned *errors)
 {
+	struct tenant_jobs js = { .cfg = cfg, .flags = flags };
 	struct dirent **names = NULL;
 	bool complete = true;
 	int n;
@@ -245,26 +302,28 @@ static bool load_tenants(struct rp_config *cfg, struct ini_file *main, unsigned 
 		(*errors)++;
 		return false;
 	}
-	cfg->tenants = xcalloc(n, sizeof(*cfg->tenants));
+	js.v = xcalloc(n + 1, sizeof(*js.v));
+	js.n = n;
 	for (int i = 0; i < n; i++) {
-		struct rp_tenant *t = &cfg->tenants[cfg->n_tenants];
-		struct ini_file f;
-		char *path;
-
-		if (asprintf(&path, "%s/%s", cfg->tenants_dir, names[i]->d_name) < 0)
+		if (asprintf(&js.v[i].path, "%s/%s", cfg->tenants_dir, names[i]->d_name) < 0)
 			abort();
 		free(names[i]);
-		if (ini_read(path, config_rel(cfg, path), &f, d)) {
-			(*errors)++;
-			complete = false;
-		} else {
-			tenant_load(&f, flags, t, d, errors);
-			cfg->n_tenants++;
-		}
-		ini_free(&f);
-		free(path);
 	}
 	free(names);
+	load_tenant_jobs(&js);
+	cfg->tenants = xcalloc(n, sizeof(*cfg->tenants));
+	for (int i = 0; i < n; i++) {
+		struct tenant_job *j = &js.v[i];
+
+		diag_move(d, &j->d);
+		*errors += j->errors;
+		if (j->read)
+			cfg->tenants[cfg->n_tenants++] = j->t;
+		else
+			complete = false;
+		free(j->path);
+	}
+	free(js.v);
 	return complete;
 }
 

@@ -26,6 +26,13 @@ void diag_add(struct diag *d, const char *fmt, ...)
 		d->msgs[d->n++] = m;
 }
 
+void diag_move(struct diag *to, struct diag *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		diag_add(to, "%s", from->msgs[i]);
+	diag_free(from);
+}
+
 void diag_print(const struct diag *d, FILE *f)
 {
 	for (size_t i = 0; i < d->n; i++)
