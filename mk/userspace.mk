@@ -10,7 +10,7 @@ CFLAGS_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 US_CFLAGS  ?= -O2 -g
 US_CPPFLAGS := -D_GNU_SOURCE -I userspace -I bpf -I $(BUILD)/bpf -I $(WG_EMBED_DIR)
 US_LDLIBS  := -lbpf -lelf -lz -lmnl -liniparser -lmaxminddb -ljson-c \
-	-lmicrohttpd -lsystemd -lqrencode -lcrypto -lm
+	-lcrypto -lm
 
 $(BUILD)/us/%.o: userspace/%.c $(wildcard userspace/*.h) $(BPF_HDRS) $(BPF_SKELS)
 	$(call msg,CC,$@)

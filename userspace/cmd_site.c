@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <qrencode.h>
+#include "lazylib.h"
 #include "commands.h"
 #include "fileutil.h"
 #include "config.h"
@@ -190,7 +191,7 @@ static void wipe_free(char *s)
  * modules drawn (like `qrencode -t UTF8`), a quiet zone of 2. */
 static int print_qr(const char *text)
 {
-	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
+	QRcode *qr = LAZY(LAZY_QR, QRcode_encodeString)(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
 	const int q = 2;
 
 	if (!qr)
@@ -208,7 +209,7 @@ static int print_qr(const char *text)
 		}
 		putchar('\n');
 	}
-	QRcode_free(qr);
+	LAZY(LAZY_QR, QRcode_free)(qr);
 	return 0;
 }
 

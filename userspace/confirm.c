@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <systemd/sd-journal.h>
+#include "lazylib.h"
 #include "commands.h"
 #include "confirm.h"
 #include "confirm_files.h"
@@ -441,7 +442,7 @@ int confirm_timer_main(const char *state_dir, long long deadline, const char *to
 	struct diag d = { 0 };
 	int lock, j, ret = RP_EXIT_OK;
 
-	j = sd_journal_stream_fd("rempart", LOG_INFO, 0);
+	j = LAZY(LAZY_SYSTEMD, sd_journal_stream_fd)("rempart", LOG_INFO, 0);
 	if (j >= 0) {
 		dup2(j, 2);
 		close(j);

@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
+#include "lazylib.h"
 #include "commands.h"
 #include "confirm.h"
 #include "daemon.h"
@@ -97,7 +98,7 @@ static void reload(struct daemon *dm)
 	uint64_t gen = 0;
 	int err;
 
-	sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+	LAZY(LAZY_SYSTEMD, sd_notify)(0, "RELOADING=1\nSTATUS=reloading the configuration");
 	pr_info("reload: SIGHUP, reading %s", dm->o->config_path);
 	err = daemon_load(dm->o->config_path, &cfg, &geo, &d);
 	if (err) {
@@ -132,13 +133,13 @@ static void reload(struct daemon *dm)
 	record_applied(dm);
 	services_update(dm);
 	diag_free(&d);
-	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu",
+	LAZY(LAZY_SYSTEMD, sd_notifyf)(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu",
 		   dm->cfg.n_tenants, (unsigned long long)gen);
 	return;
 fail:
 	dm->mst.reload_error++;
 	diag_free(&d);
-	sd_notify(0, "READY=1\nSTATUS=last reload failed, previous policy enforced");
+	LAZY(LAZY_SYSTEMD, sd_notify)(0, "READY=1\nSTATUS=last reload failed, previous policy enforced");
 }
 
 static int loop(struct daemon *dm)
@@ -249,10 +250,10 @@ int daemon_run(const struct daemon_opts *o)
 	services_update(&dm);
 	/* wireguard-go, where it is used, has its own supervisor process per
 	 * tunnel (wg_supervise.c) that outlives this one. */
-	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu",
+	LAZY(LAZY_SYSTEMD, sd_notifyf)(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu",
 		   dm.cfg.n_tenants, (unsigned long long)gen);
 	ret = loop(&dm);
-	sd_notify(0, "STOPPING=1");
+	LAZY(LAZY_SYSTEMD, sd_notify)(0, "STOPPING=1");
 	if (shutdown_dataplane(&dm))
 		ret = RP_EXIT_RUNTIME;
 	pidfile_remove(dm.cfg.state_dir);

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
+#include "lazylib.h"
 #include "country.h"
 #include "log.h"
 #include "metrics.h"
@@ -192,14 +193,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	}
 	if (!text)
 		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	resp = LAZY(LAZY_MHD, MHD_create_response_from_buffer)(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	ret = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
+	LAZY(LAZY_MHD, MHD_add_response_header)(resp, "Content-Type",
+						 "text/plain; version=0.0.4; charset=utf-8");
+	ret = LAZY(LAZY_MHD, MHD_queue_response)(conn, status, resp);
+	LAZY(LAZY_MHD, MHD_destroy_response)(resp);
 	return ret;
 }
 
@@ -255,7 +257,7 @@ int metrics_start(struct metrics **mp, const char *listen, const struct metrics_
 	m->st = st;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, answer, m,
+	m->mhd = LAZY(LAZY_MHD, MHD_start_daemon)(flags, 0, NULL, NULL, answer, m,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT, 32u,
 				  MHD_OPTION_CONNECTION_TIMEOUT, 10u,
@@ -266,7 +268,7 @@ int metrics_start(struct metrics **mp, const char *listen, const struct metrics_
 		free(m);
 		return err;
 	}
-	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	info = LAZY(LAZY_MHD, MHD_get_daemon_info)(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	m->port = info ? info->port : 0;
 	*mp = m;
 	return 0;
@@ -274,7 +276,8 @@ int metrics_start(struct metrics **mp, const char *listen, const struct metrics_
 
 int metrics_fd(const struct metrics *m)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *info =
+		LAZY(LAZY_MHD, MHD_get_daemon_info)(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 
 	return info ? info->epoll_fd : -1;
 }
@@ -283,14 +286,14 @@ int metrics_timeout_ms(const struct metrics *m)
 {
 	MHD_UNSIGNED_LONG_LONG t;
 
-	if (MHD_get_timeout(m->mhd, &t) != MHD_YES)
+	if (LAZY(LAZY_MHD, MHD_get_timeout)(m->mhd, &t) != MHD_YES)
 		return -1;
 	return t > INT_MAX ? INT_MAX : (int)t;
 }
 
 void metrics_run(struct metrics *m)
 {
-	MHD_run(m->mhd);
+	LAZY(LAZY_MHD, MHD_run)(m->mhd);
 }
 
 unsigned metrics_port(const struct metrics *m)
@@ -302,6 +305,6 @@ void metrics_stop(struct metrics *m)
 {
 	if (!m)
 		return;
-	MHD_stop_daemon(m->mhd);
+	LAZY(LAZY_MHD, MHD_stop_daemon)(m->mhd);
 	free(m);
 }
