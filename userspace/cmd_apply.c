@@ -41,6 +41,7 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 	struct rp_config cfg = { 0 };
 	struct geo_db geo = { 0 }, *geop = NULL;
 	struct diag d = { 0 };
+	struct confirm_record rec = { 0 };
 	unsigned long confirm_s = 0;
 	bool armed = false;
 	pid_t pid;
@@ -81,6 +82,10 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 			goto fail;
 		armed = true;
 	}
+	/* the snapshot of what is applied is made meanwhile */
+	err = confirm_record_begin(&cfg, &rec, &d);
+	if (err)
+		goto fail;
 	if ((cfg.geo_ipv4 || cfg.geo_ipv6) && dataplane_geo_unchanged(&cfg)) {
 		pr_debug("apply: geo database files unchanged since loaded: not read");
 	} else if (cfg.geo_ipv4 || cfg.geo_ipv6) {
@@ -94,7 +99,7 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 	if (err)
 		goto fail;
 	pr_debug("apply: dataplane done (%.1f ms)", ms_now() - t0);
-	err = confirm_record_applied(&cfg, g->config_path, &d);
+	err = confirm_record_end(&rec, true, &d);
 	if (err)
 		goto fail;
 	pr_debug("apply: applied configuration recorded (%.1f ms)", ms_now() - t0);
@@ -107,6 +112,7 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 	rc = RP_EXIT_OK;
 	goto out;
 fail:
+	confirm_record_end(&rec, false, &d);
 	diag_print(&d, stderr);
 	if (!diag_count(&d))
 		fprintf(stderr, "rempart: apply: %s\n", strerror(-err));

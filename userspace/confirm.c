@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,30 +45,77 @@ static void window_start(const char *state_dir)
 	unlink(p);
 }
 
-int confirm_record_applied(const struct rp_config *cfg, const char *config_path, struct diag *d)
+static void *record_prepare(void *arg)
 {
-	char main[PATH_MAX], tenants[PATH_MAX], dir[PATH_MAX], source[2 * PATH_MAX + 32];
-	int lock, err;
+	struct confirm_record *r = arg;
+	char source[2 * PATH_MAX + 32];
 
-	if (!realpath(cfg->path, main) || !realpath(cfg->tenants_dir, tenants)) {
+	snprintf(source, sizeof(source), "config %s\ntenants %s\n", r->main, r->tenants);
+	r->err = snap_prepare(r->dir, r->main, r->tenants, source, r->tmp);
+	return NULL;
+}
+
+int confirm_record_begin(const struct rp_config *cfg, struct confirm_record *r, struct diag *d)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->state_dir = cfg->state_dir;
+	if (!realpath(cfg->path, r->main) || !realpath(cfg->tenants_dir, r->tenants)) {
 		err = -errno;
 		diag_add(d, "%s: %s", cfg->path, strerror(-err));
 		return err;
 	}
-	lock = lock_state(cfg->state_dir);
+	spath(r->dir, cfg->state_dir, "applied");
+	r->started = !pthread_create(&r->tid, NULL, record_prepare, r);
+	if (!r->started)
+		record_prepare(r);
+	r->begun = true;
+	return 0;
+}
+
+int confirm_record_end(struct confirm_record *r, bool commit, struct diag *d)
+{
+	int lock, err;
+
+	if (!r->begun)
+		return 0;
+	if (r->started)
+		pthread_join(r->tid, NULL);
+	r->begun = false;
+	if (r->err) {
+		if (commit)
+			diag_add(d, "%s: cannot record the applied configuration: %s", r->dir,
+				 strerror(-r->err));
+		return commit ? r->err : 0;
+	}
+	if (!commit) {
+		rm_rf(r->tmp);
+		return 0;
+	}
+	lock = lock_state(r->state_dir);
 	if (lock < 0) {
-		diag_add(d, "%s: %s", cfg->state_dir, strerror(-lock));
+		rm_rf(r->tmp);
+		diag_add(d, "%s: %s", r->state_dir, strerror(-lock));
 		return lock;
 	}
-	snprintf(source, sizeof(source), "config %s\ntenants %s\n", main, tenants);
-	spath(dir, cfg->state_dir, "applied");
-	err = snap_save(dir, main, tenants, source);
+	err = snap_commit(r->dir, r->tmp);
 	if (err)
-		diag_add(d, "%s: cannot record the applied configuration: %s", dir, strerror(-err));
+		diag_add(d, "%s: cannot record the applied configuration: %s", r->dir, strerror(-err));
 	else
-		window_start(cfg->state_dir);
+		window_start(r->state_dir);
 	close(lock);
 	return err;
+}
+
+int confirm_record_applied(const struct rp_config *cfg, const char *config_path, struct diag *d)
+{
+	struct confirm_record r;
+	int err;
+
+	(void)config_path;
+	err = confirm_record_begin(cfg, &r, d);
+	return err ? err : confirm_record_end(&r, true, d);
 }
 
 static bool timer_alive(const char *state_dir, const char *token)

@@ -52,6 +52,8 @@
  * and keeps that same rollback target. */
 #ifndef REMPART_CONFIRM_H
 #define REMPART_CONFIRM_H
+#include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include "config.h"
 #include "diag.h"
@@ -63,6 +65,19 @@ extern const char *confirm_exe;
 /* Record cfg (read from config_path) as the last applied configuration.
  * 0 or -errno with a message in *d. */
 int confirm_record_applied(const struct rp_config *cfg, const char *config_path, struct diag *d);
+/* The same in two steps, for `apply`: begin right after the configuration
+ * is read (the snapshot is built in a thread while the network and the
+ * dataplane are changed), end once they are: commit swaps it in as the
+ * applied configuration, !commit drops it. */
+struct confirm_record {
+	const char *state_dir;
+	char main[PATH_MAX], tenants[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX];
+	pthread_t tid;
+	bool begun, started;
+	int err;
+};
+int confirm_record_begin(const struct rp_config *cfg, struct confirm_record *r, struct diag *d);
+int confirm_record_end(struct confirm_record *r, bool commit, struct diag *d);
 
 /* Before applying cfg with --confirm: keep the previously applied config as
  * the rollback target and start the detached timer.  -ENOENT (with a

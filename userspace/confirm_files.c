@@ -165,13 +165,16 @@ int copy_inis(const char *src, const char *dst)
 	return copy_inis_from(src, dst, NULL);
 }
 
-/* Snapshot MAIN and the .ini files of TENANTS into DIR (replaced whole), with SOURCE. */
-int snap_save(const char *dir, const char *main, const char *tenants, const char *source)
+/* Build the snapshot of MAIN and the .ini files of TENANTS, with SOURCE,
+ * beside DIR in a directory of this process (tmp, PATH_MAX): files that did
+ * not change since DIR are hard links to DIR's. */
+int snap_prepare(const char *dir, const char *main, const char *tenants, const char *source,
+		 char *tmp)
 {
-	char tmp[PATH_MAX], p[PATH_MAX + 16], prev[PATH_MAX + 16];
+	char p[PATH_MAX + 16], prev[PATH_MAX + 16];
 	int err;
 
-	snprintf(tmp, sizeof(tmp), "%s.new", dir);
+	snprintf(tmp, PATH_MAX, "%s.new.%d", dir, (int)getpid());
 	rm_rf(tmp);
 	snprintf(p, sizeof(p), "%s/tenants", tmp);
 	err = mkdir_p(p);
@@ -189,14 +192,38 @@ int snap_save(const char *dir, const char *main, const char *tenants, const char
 		snprintf(p, sizeof(p), "%s/source", tmp);
 		err = write_text(p, source);
 	}
-	if (!err) {
-		rm_rf(dir);
-		if (rename(tmp, dir))
-			err = -errno;
-	}
 	if (err)
 		rm_rf(tmp);
 	return err;
+}
+
+/* Put the prepared snapshot tmp in DIR's place: one atomic exchange (a plain
+ * rename the first time), then the old one is removed. */
+int snap_commit(const char *dir, const char *tmp)
+{
+	int err;
+
+	if (!renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE)) {
+		rm_rf(tmp);	/* now the old snapshot */
+		return 0;
+	}
+	if (errno == ENOENT && !rename(tmp, dir))
+		return 0;
+	rm_rf(dir);	/* no exchange here (filesystem): remove, then rename */
+	if (!rename(tmp, dir))
+		return 0;
+	err = -errno;
+	rm_rf(tmp);
+	return err;
+}
+
+/* Snapshot MAIN and the .ini files of TENANTS into DIR (replaced whole), with SOURCE. */
+int snap_save(const char *dir, const char *main, const char *tenants, const char *source)
+{
+	char tmp[PATH_MAX];
+	int err = snap_prepare(dir, main, tenants, source, tmp);
+
+	return err ? err : snap_commit(dir, tmp);
 }
 
 int snap_copy(const char *src, const char *dst)

@@ -15,6 +15,11 @@ int copy_inis(const char *src, const char *dst);	/* every *.ini of SRC into DST 
 /* A snapshot directory: rempart.ini, tenants/ (the .ini files) and "source"
  * ("config PATH\ntenants DIR\n": where they came from).  Replaced whole. */
 int snap_save(const char *dir, const char *main, const char *tenants, const char *source);
+/* snap_save in two steps: build it beside DIR (tmp: PATH_MAX, this
+ * process's), then swap it in (under the state lock); rm_rf(tmp) drops it. */
+int snap_prepare(const char *dir, const char *main, const char *tenants, const char *source,
+		 char *tmp);
+int snap_commit(const char *dir, const char *tmp);
 int snap_copy(const char *src, const char *dst);
 int snap_source(const char *snap, char *main, char *tenants);	/* PATH_MAX each */
 int lock_state(const char *state_dir);	/* flock STATE_DIR/confirm.lock: fd, or -errno */
