@@ -69,6 +69,8 @@ struct apply {
 	unsigned int changes;
 	struct nl_link *links;
 	size_t n_links;
+	unsigned int links_gen;		/* bumped by each refresh_links() */
+	unsigned int fp_links_gen;	/* links_gen when fp was computed */
 	struct nl_route *main_v;	/* the main table (egress copies its defaults) */
 	size_t main_n;
 	int *tun_ifindex;		/* per tenant: its tunnel's (while routing) */
@@ -211,6 +213,7 @@ static int refresh_links(struct apply *a)
 	free(a->links);
 	a->links = NULL;
 	a->n_links = 0;
+	a->links_gen++;
 	return nl_link_dump(&a->nl, &a->links, &a->n_links);
 }
 
@@ -386,6 +389,7 @@ static void compute_clean(struct apply *a)
 {
 	bool full = getenv("RP_NET_FULL") != NULL;
 
+	a->fp_links_gen = a->links_gen;
 	for (size_t i = 0; i < a->cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &a->cfg->tenants[i];
 		const struct nl_link *tl = find_link(a, t->tunnel_interface), *cl;
@@ -1591,8 +1595,10 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		size_t rn = 0;
 
 		/* Now that every link exists: the fingerprint the next apply
-		 * will compute if nothing changes. */
-		a.fp[i] = tenant_fp(&a, i);
+		 * will compute if nothing changes (the same as before, a
+		 * function of the config and the links, if no link changed). */
+		if (a.links_gen != a.fp_links_gen)
+			a.fp[i] = tenant_fp(&a, i);
 		net_state_add(&a.st, "fp %u %016llx", cfg->tenants[i].id, (unsigned long long)a.fp[i]);
 		if (a.wg != &wg_backend_uapi || a.clean[i])
 			continue;
