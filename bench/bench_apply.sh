@@ -117,7 +117,9 @@ if vals:
                       "rounds": len(vals)}))
 PY
 }
-now_ms() { date +%s%N | awk '{printf "%.1f", $1 / 1e6}'; }
+# Timestamps without a fork: bash's clock in microseconds (a `date` process
+# on each side would add its own start and exit, some 2 ms, to a measure).
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", (b - a) / 1000}'; }
 drv_ms() { sed -n 's/.* ms \([0-9.]*\)$/\1/p'; }
 ONE=$CFG/tenants.d/t$(( (TENANTS + 1) / 2 )).ini
 flip_site() {	# add or remove a second prefix on one site
@@ -147,24 +149,24 @@ for r in $(seq 1 "$ROUNDS"); do
 	noop_net+=("$(gw "$DRV" "$CFG" apply | drv_ms)")
 	gw "$DRV" "$CFG" down >/dev/null
 	# the whole `rempart apply`
-	t0=$(now_ms)
+	t0=${EPOCHREALTIME/[.,]/}
 	gw "$REMPART" -c "$CFG" apply >/dev/null 2>"$T/err" || {
 		cat "$T/err" >&2
 		for f in "$T"/state/wg/*.log; do [ -s "$f" ] && { echo "== $f" >&2; tail -3 "$f" >&2; }; done | head -20 >&2
 		exit 1
 	}
-	t1=$(now_ms)
-	full_rp+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')")
+	t1=${EPOCHREALTIME/[.,]/}
+	full_rp+=("$(elapsed "$t0" "$t1")")
 	flip_site
-	t0=$(now_ms)
+	t0=${EPOCHREALTIME/[.,]/}
 	gw "$REMPART" -c "$CFG" apply >/dev/null 2>"$T/err" || { cat "$T/err" >&2; exit 1; }
-	t1=$(now_ms)
-	one_rp+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')")
+	t1=${EPOCHREALTIME/[.,]/}
+	one_rp+=("$(elapsed "$t0" "$t1")")
 	flip_rule
-	t0=$(now_ms)
+	t0=${EPOCHREALTIME/[.,]/}
 	gw "$REMPART" -c "$CFG" apply >/dev/null 2>"$T/err" || { cat "$T/err" >&2; exit 1; }
-	t1=$(now_ms)
-	rule_rp+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')")
+	t1=${EPOCHREALTIME/[.,]/}
+	rule_rp+=("$(elapsed "$t0" "$t1")")
 	gw "$REMPART" -c "$CFG" down >/dev/null 2>&1
 done
 echo "bench_apply: $TENANTS tenants x $SITES sites = $peers peers, backend $(gw "$DRV" "$CFG" down | sed 's/.*backend \([^ ]*\).*/\1/')" >&2
