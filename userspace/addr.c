@@ -104,16 +104,14 @@ void prefix_format(const struct rp_prefix *p, char *buf, size_t len)
 	snprintf(buf, len, "%s/%u", a, p->len);
 }
 
+/* The first BITS (0..128) of two 16-byte addresses are the same. */
 static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
 {
-	unsigned full = bits / 8, rest = bits % 8;
+	uint64_t x = addr_be64(a) ^ addr_be64(b);
 
-	if (memcmp(a, b, full))
-		return false;
-	if (!rest)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a[full] & mask) == (b[full] & mask);
+	if (bits <= 64)
+		return !bits || !(x >> (64 - bits));
+	return !x && !((addr_be64(a + 8) ^ addr_be64(b + 8)) >> (128 - bits));
 }
 
 bool prefix_contains(const struct rp_prefix *p, const struct rp_addr *a)

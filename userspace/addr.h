@@ -1,9 +1,11 @@
 /* addr.h — IPv4/IPv6 addresses and prefixes, ports and port ranges. */
 #ifndef REMPART_ADDR_H
 #define REMPART_ADDR_H
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>	/* AF_INET, AF_INET6 */
 
 /* An address: IPv4 in the first 4 bytes of addr, network byte order. */
@@ -19,6 +21,16 @@ struct rp_prefix {
 	uint8_t len;		/* 0..32 or 0..128 */
 	uint8_t addr[16];
 };
+
+/* Eight bytes of an address as a number (network order: compares as the
+ * address does). */
+static inline uint64_t addr_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be64toh(v);
+}
 
 struct rp_prefix_list {
 	struct rp_prefix *v;
