@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "daemon.h"
 #include "dataplane.h"
+#include "dataplane_maps.h"
 #include "log.h"
 #include "net.h"
 
@@ -38,6 +39,7 @@ int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, str
 
 int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
 {
+	struct dp_precompiled *pc;
 	int err;
 
 	/* First start (no program on the uplink, e.g. after a boot): fence the
@@ -54,13 +56,16 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 				 pre.n ? pre.msgs[0] : "?");
 		diag_free(&pre);
 	}
+	/* the policy compiles on the other core while the network changes */
+	pc = dp_precompile_start(cfg);
 	err = net_apply(cfg, d);
-	if (err)
-		return err;
 	/* NULL when [geo] names no file, as `apply` does, or when the files
 	 * were not read (unchanged since loaded: daemon_load()) */
-	return dataplane_apply(cfg, (cfg->geo_ipv4 || cfg->geo_ipv6) && (geo->source_v4 || geo->source_v6) ?
-			       geo : NULL, d);
+	if (!err)
+		err = dataplane_apply_pre(cfg, (cfg->geo_ipv4 || cfg->geo_ipv6) &&
+					  (geo->source_v4 || geo->source_v6) ? geo : NULL, pc, d);
+	dp_precompile_drop(pc);
+	return err;
 }
 
 int daemon_apply_path(const char *path, const char *why)

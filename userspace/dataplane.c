@@ -544,6 +544,12 @@ static double ms_since(const struct timespec *t0)
 
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
 {
+	return dataplane_apply_pre(cfg, geo, NULL, d);
+}
+
+int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
+			struct dp_precompiled *pc, struct diag *d)
+{
 	struct dp_loaded L = { 0 };
 	char rec_dir[4096];
 	struct timespec t0;
@@ -593,7 +599,7 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 	pr_debug("dataplane: geo done (%.1f ms)", ms_since(&t0));
 	if (cfg->state_dir)
 		snprintf(rec_dir, sizeof(rec_dir), "%s/dataplane", cfg->state_dir);
-	err = dp_policy_install_inc(&L.m, cfg, NULL, NULL, cfg->state_dir ? rec_dir : NULL, d);
+	err = dp_policy_install_pre(&L.m, cfg, NULL, NULL, cfg->state_dir ? rec_dir : NULL, pc, d);
 	if (err)
 		goto out;
 	pr_debug("dataplane: policy installed (%.1f ms)", ms_since(&t0));

@@ -14,6 +14,11 @@
  * 0, or -errno with one line per problem in *d; on failure the running
  * policy stays. */
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d);
+/* The same with the policy compiled ahead (dp_precompile_start(), while the
+ * network was changed), when it still fits; pc NULL: dataplane_apply. */
+struct dp_precompiled;
+int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
+			struct dp_precompiled *pc, struct diag *d);
 /* Whether the geo database cfg names is, as far as its files tell (path,
  * inode, size, times, format), the one already loaded in the pinned rp_geo
  * by this build: then it need not be read, and dataplane_apply() gets NULL

@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -631,8 +632,118 @@ static void *grace_thread(void *arg)
 	return NULL;
 }
 
+/* ---- a policy compiled ahead (dataplane_maps.h) ---- */
+
+struct seen_ifindex {
+	const char *name;
+	unsigned ifindex;
+};
+
+struct dp_precompiled {
+	const struct rp_config *cfg;
+	pthread_t tid;
+	bool started;
+	struct rp_policy p;
+	int err;			/* of the compile */
+	bool waited;			/* a grace period passed after the thread started */
+	struct seen_ifindex *seen;	/* every ifindex the compile asked for */
+	size_t n_seen, cap_seen;
+};
+
+static unsigned record_ifindex(const char *name, void *arg)
+{
+	struct dp_precompiled *pc = arg;
+	unsigned ifi = if_nametoindex(name);
+
+	if (pc->n_seen == pc->cap_seen) {
+		size_t cap = pc->cap_seen ? 2 * pc->cap_seen : 64;
+		struct seen_ifindex *v = realloc(pc->seen, cap * sizeof(*v));
+
+		if (!v) {
+			pc->err = -ENOMEM;
+			return ifi;
+		}
+		pc->seen = v;
+		pc->cap_seen = cap;
+	}
+	pc->seen[pc->n_seen++] = (struct seen_ifindex){ name, ifi };
+	return ifi;
+}
+
+static void *precompile_thread(void *arg)
+{
+	struct dp_precompiled *pc = arg;
+	struct diag scratch = { 0 };	/* errors come again from the compile in place */
+	struct dp_maps m;
+	int err;
+
+	/* the grace period the next install needs, if the maps are pinned */
+	if (!dp_maps_open_pinned(&m, RP_PIN_DIR)) {
+		pc->waited = !dp_policy_wait(&m);
+		dp_maps_close(&m);
+	}
+	/* for slot 0, with room for any number of trie nodes (this thread's
+	 * limit): the install checks the pinned map's and renumbers */
+	policy_set_nodes_per_slot(1u << 24);
+	err = policy_compile(pc->cfg, 0, record_ifindex, pc, &pc->p, &scratch);
+	if (!pc->err)
+		pc->err = err;
+	diag_free(&scratch);
+	return NULL;
+}
+
+struct dp_precompiled *dp_precompile_start(const struct rp_config *cfg)
+{
+	struct dp_precompiled *pc = calloc(1, sizeof(*pc));
+
+	if (!pc)
+		return NULL;
+	pc->cfg = cfg;
+	pc->started = !pthread_create(&pc->tid, NULL, precompile_thread, pc);
+	if (!pc->started) {
+		free(pc);
+		return NULL;
+	}
+	return pc;
+}
+
+/* Join the thread; true when its policy can be installed for cfg into
+ * slot: compiled without error, every interface it named still has the
+ * same ifindex, its trie fits a slot of the maps. */
+static bool precompiled_usable(struct dp_precompiled *pc, const struct rp_config *cfg)
+{
+	if (pc->started) {
+		pthread_join(pc->tid, NULL);
+		pc->started = false;
+	}
+	if (pc->err || pc->cfg != cfg || pc->p.n_nodes >= policy_nodes_per_slot())
+		return false;
+	for (size_t i = 0; i < pc->n_seen; i++)
+		if (if_nametoindex(pc->seen[i].name) != pc->seen[i].ifindex)
+			return false;
+	return true;
+}
+
+void dp_precompile_drop(struct dp_precompiled *pc)
+{
+	if (!pc)
+		return;
+	if (pc->started)
+		pthread_join(pc->tid, NULL);
+	policy_free(&pc->p);
+	free(pc->seen);
+	free(pc);
+}
+
 int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir, struct diag *d)
+{
+	return dp_policy_install_pre(m, cfg, ifindex, arg, rec_dir, NULL, d);
+}
+
+int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
+			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir,
+			  struct dp_precompiled *pc, struct diag *d)
 {
 	struct dp_install_stats st = { 0 };
 	struct rec old = { 0 }, act = { 0 };
@@ -659,16 +770,28 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 		return err;
 	}
 	next = active ^ 1;
-	/* programs that started before the last flip may still read slot
-	 * next: wait for them while compiling */
-	waiting = !pthread_create(&tid, NULL, grace_thread, &g);
-	err = policy_compile(cfg, next, ifindex, arg, &p, d);
-	if (waiting)
-		pthread_join(tid, NULL);
-	else
-		g.err = dp_policy_wait(m);
-	if (err)
-		return err;
+	if (pc && !ifindex && precompiled_usable(pc, cfg)) {
+		/* compiled while the network changed; its thread also waited
+		 * for the grace period (maps pinned) */
+		p = pc->p;
+		memset(&pc->p, 0, sizeof(pc->p));
+		if (next != p.slot)
+			reslot(&p, next);
+		g.err = pc->waited ? 0 : dp_policy_wait(m);
+		st.precompiled = true;
+		pr_debug("dataplane: compiled ahead, %s", pc->waited ? "grace period passed" : "waited");
+	} else {
+		/* programs that started before the last flip may still read
+		 * slot next: wait for them while compiling */
+		waiting = !pthread_create(&tid, NULL, grace_thread, &g);
+		err = policy_compile(cfg, next, ifindex, arg, &p, d);
+		if (waiting)
+			pthread_join(tid, NULL);
+		else
+			g.err = dp_policy_wait(m);
+		if (err)
+			return err;
+	}
 	if (g.err) {
 		diag_add(d, "dataplane: cannot wait for running programs: %s", strerror(-g.err));
 		policy_free(&p);

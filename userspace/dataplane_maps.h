@@ -48,9 +48,23 @@ void dp_maps_close(struct dp_maps *m);
  * and written in full.  rec_dir NULL: dp_policy_install(). */
 int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir, struct diag *d);
+/* A policy compiled ahead, in a thread started by dp_precompile_start()
+ * while the caller changes the network: for slot 0, with the ifindexes the
+ * interfaces have at that time.  The thread also waits for the grace period
+ * of the last flip (the pinned maps).  dp_policy_install_pre() installs it
+ * (renumbered for the slot) when every interface it names still has that
+ * ifindex and it fits the slot, and compiles in place otherwise.  NULL from
+ * start (no thread): install compiles.  drop joins and frees. */
+struct dp_precompiled;
+struct dp_precompiled *dp_precompile_start(const struct rp_config *cfg);
+void dp_precompile_drop(struct dp_precompiled *pc);
+int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
+			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir,
+			  struct dp_precompiled *pc, struct diag *d);
 /* Statistics of the last install in this process (tests, bench, debug). */
 struct dp_install_stats {
 	bool incremental;		/* slot written by difference */
+	bool precompiled;		/* the policy compiled ahead was used */
 	bool old_updated;		/* the old slot now holds the same policy */
 	size_t nodes, atoms, rules, rules_deleted, other;	/* entries written */
 };

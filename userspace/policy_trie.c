@@ -32,7 +32,7 @@ int atom_id(struct tctx *x, const struct rp_atom *a, uint32_t *id)
 	return 0;
 }
 
-static size_t nodes_per_slot = RP_NODES_PER_SLOT;
+static __thread size_t nodes_per_slot = RP_NODES_PER_SLOT;	/* per thread: a compile ahead has its own */
 
 size_t policy_nodes_per_slot(void)
 {
