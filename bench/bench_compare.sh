@@ -10,10 +10,11 @@
 #                memory.kmem.usage_in_bytes) by the loading processes, still
 #                held after they exit; slab_kb: /proc/meminfo Slab change
 #                (system-wide: noisy on a shared machine)
-#   change_ms    time to change one rule (nft: one chain flushed and refilled
-#                in one transaction; iptables-restore --noflush of one chain;
-#                rempart: `rempart apply` of the edited config, which parses,
-#                compiles and swaps the whole policy)
+#   change_ms    time to change one rule, to a new port range each time (nft:
+#                one chain flushed and refilled in one transaction;
+#                iptables-restore --noflush of one chain; rempart: `rempart
+#                apply` of the edited config, which parses and compiles the
+#                whole policy and writes what differs into the inactive slot)
 #   rx_*         a UDP flood to the target tenant's listen port from random
 #                sources of the geo database (blocked: countries outside its
 #                site_countries; allowed: inside), sent from CPU 0
@@ -430,16 +431,20 @@ tunnel_tun() {	# nft/iptables/none: a tun named like rempart's tunnel (persisten
 run_scale() {
 	SCALE=$1
 	P=$W/$SCALE
-	mkdir -p "$P/ipt" "$P/change0" "$P/change1"
+	mkdir -p "$P/ipt"
 	log "$SCALE: generating"
 	python3 "$TOP/bench/gen/gen.py" "$SCALE" "$P/cfg0" --rempart "$REMPART" 2>/dev/null || return 1
 	. "$P/cfg0/bench.env"
-	rm -rf "$P/cfg1"; cp -a "$P/cfg0" "$P/cfg1"
-	sed -i 's/^ports = 5000-5999$/ports = 5000-6000/' "$P/cfg1/tenants.d/t001.ini"
-	grep -q '^ports = 5000-6000$' "$P/cfg1/tenants.d/t001.ini" || { log "$SCALE: no rule fwd to change"; return 1; }
 	"$RP2FW" nft "$P/cfg0" > "$P/ruleset.nft" || return 1
 	"$RP2FW" ipt "$P/cfg0" "$P/ipt" || return 1
-	for i in 0 1; do
+	# change I (1..2 x rounds): the rule's range ends at 5999 + I, so that
+	# no change goes back to a policy the filter had before (rempart keeps
+	# the previous policy in its inactive slot: going back would be free)
+	for i in $(seq $((ROUNDS * 2))); do
+		rm -rf "$P/cfg$i"; cp -a "$P/cfg0" "$P/cfg$i"; mkdir -p "$P/change$i"
+		sed -i "s/^ports = 5000-5999\$/ports = 5000-$((5999 + i))/" "$P/cfg$i/tenants.d/t001.ini"
+		grep -q "^ports = 5000-$((5999 + i))\$" "$P/cfg$i/tenants.d/t001.ini" ||
+			{ log "$SCALE: no rule fwd to change"; return 1; }
 		"$RP2FW" nft-tenant "$P/cfg$i" t001 > "$P/change$i.nft" || return 1
 		"$RP2FW" ipt-tenant "$P/cfg$i" t001 "$P/change$i" || return 1
 	done
@@ -476,13 +481,13 @@ run_scale() {
 			local cm="" t0 i
 			for i in $(seq $((ROUNDS * 2))); do
 				t0=$(now_ns)
-				change_$f cmpG $((i % 2)) >/dev/null 2>&1 || { log "$SCALE: $f: change failed"; cm=""; break; }
+				change_$f cmpG $i >/dev/null 2>&1 || { log "$SCALE: $f: change failed"; cm=""; break; }
 				cm="$cm $(ms_since $t0)"
 			done
 			eval "CM_$f='$cm'"
 			local bc=""; [ $f = rempart ] && bc=$CM_nft
 			emit "${SCALE}_change_ms_$f" ms "$cm" "$bc" lower \
-				"one rule's ports changed, alternately; nft: one chain flushed and refilled in one transaction; iptables: iptables-restore --noflush of that chain (v4 + v6); rempart: rempart apply of the whole edited config (parse, geo, compile, swap)"
+				"one rule's ports changed, a new range each time; nft: one chain flushed and refilled in one transaction; iptables: iptables-restore --noflush of that chain (v4 + v6); rempart: rempart apply of the whole edited config (parse, geo, compile, swap)"
 		fi
 		if [ $f = rempart ]; then
 			# the tunnels' wireguard-go would take the allowed flood (nft and
