@@ -81,25 +81,12 @@ static struct ini_section *find_section(struct ini_file *f, const char *name)
 	return NULL;
 }
 
-/* Room for one more element in *v (n used of *cap, each size bytes). */
-static void *grow(void *v, size_t n, size_t *cap, size_t size)
-{
-	if (n < *cap)
-		return v;
-	*cap = *cap ? *cap * 2 : 8;
-	v = realloc(v, *cap * size);
-	if (!v)
-		abort();
-	return v;
-}
-
 static struct ini_section *add_section(struct ini_file *f, const char *name, int line)
 {
 	struct ini_section *v;
 
-	f->s = grow(f->s, f->n, &f->cap, sizeof(*f->s));
+	f->s = xgrow(f->s, f->n, sizeof(*f->s));
 	v = &f->s[f->n++];
-	memset(v, 0, sizeof(*v));
 	v->name = xstrdup(name);
 	v->hash = name_hash(name);
 	v->line = line;
@@ -110,7 +97,7 @@ static void add_entry(struct ini_section *s, const char *key, const char *value,
 {
 	struct ini_entry *v;
 
-	s->e = grow(s->e, s->n, &s->cap, sizeof(*s->e));
+	s->e = xgrow(s->e, s->n, sizeof(*s->e));
 	v = &s->e[s->n++];
 	v->key = xstrdup(key);
 	v->value = xstrdup(value);

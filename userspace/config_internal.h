@@ -23,7 +23,7 @@ struct ini_section {
 	uint32_t hash;		/* of name, to find it among many */
 	int line;
 	struct ini_entry *e;
-	size_t n, cap;
+	size_t n;
 };
 
 struct ini_file {
@@ -31,7 +31,7 @@ struct ini_file {
 	char *rel;		/* relative to the config's directory, for messages */
 	char *dir;		/* directory of the file: relative paths start here */
 	struct ini_section *s;
-	size_t n, cap;
+	size_t n;
 	void *dict;		/* the iniparser dictionary holding the same values,
 				 * built by the first ini_get() */
 };
@@ -64,6 +64,9 @@ void cfg_err(struct where *w, const char *fmt, ...);
 
 char *xstrdup(const char *s);	/* aborts on ENOMEM: a config loader has no way on */
 void *xcalloc(size_t n, size_t size);
+/* Room for element n (zeroed) of the array v of n elements of size bytes:
+ * it doubles whenever n reaches a power of two, so no capacity is kept. */
+void *xgrow(void *v, size_t n, size_t size);
 
 #define RP_TENANT_NAME_MAX 12	/* "wg-" + name fits IFNAMSIZ */
 #define RP_NAME_MAX 32		/* sites, rules, shares */

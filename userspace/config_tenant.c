@@ -303,37 +303,24 @@ static const struct key_spec share_keys[] = {
 
 /* ---- the file ----------------------------------------------------------- */
 
-/* Room for element n of v, zeroed: the array doubles whenever n reaches a
- * power of two (no capacity to keep, no copy per element). */
-static void *grow(void *v, size_t n, size_t size)
-{
-	if (!(n & (n - 1))) {
-		v = realloc(v, (n ? 2 * n : 1) * size);
-		if (!v)
-			abort();
-	}
-	memset((char *)v + n * size, 0, size);
-	return v;
-}
-
 /* Append a zeroed site, rule or share named NAME; returns it. */
 static void *add_site(struct rp_tenant *t, char *name)
 {
-	t->sites = grow(t->sites, t->n_sites, sizeof(*t->sites));
+	t->sites = xgrow(t->sites, t->n_sites, sizeof(*t->sites));
 	t->sites[t->n_sites].name = name;
 	return &t->sites[t->n_sites++];
 }
 
 static void *add_rule(struct rp_tenant *t, char *name)
 {
-	t->rules = grow(t->rules, t->n_rules, sizeof(*t->rules));
+	t->rules = xgrow(t->rules, t->n_rules, sizeof(*t->rules));
 	t->rules[t->n_rules].name = name;
 	return &t->rules[t->n_rules++];
 }
 
 static void *add_share(struct rp_tenant *t, char *name)
 {
-	t->shares = grow(t->shares, t->n_shares, sizeof(*t->shares));
+	t->shares = xgrow(t->shares, t->n_shares, sizeof(*t->shares));
 	t->shares[t->n_shares].name = name;
 	return &t->shares[t->n_shares++];
 }

@@ -52,6 +52,17 @@ void *xcalloc(size_t n, size_t size)
 	return r;
 }
 
+void *xgrow(void *v, size_t n, size_t size)
+{
+	if (!(n & (n - 1))) {
+		v = realloc(v, (n ? 2 * n : 1) * size);
+		if (!v)
+			abort();
+	}
+	memset((char *)v + n * size, 0, size);
+	return v;
+}
+
 char *str_trim(char *s)
 {
 	char *e;
