@@ -272,28 +272,15 @@ out:
 	return rc;
 }
 
-/* Replace PATH's content atomically, keeping its mode. */
+/* Replace PATH's content atomically and durably, keeping its mode. */
 static int write_whole(const char *path, const char *data, size_t len)
 {
-	char tmp[4200];
+	const struct iovec iov = { (void *)data, len };
 	struct stat st;
-	int fd, err = 0;
 
 	if (stat(path, &st))
 		return -errno;
-	snprintf(tmp, sizeof(tmp), "%s.rempart-tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd))
-		err = -errno ? -errno : -EIO;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return file_replace(path, &iov, 1, st.st_mode & 07777, true);
 }
 
 /* INI values: no newline, no ';' or '#' that would start a comment. */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <iniparser/iniparser.h>
 #include "config_internal.h"
+#include "fileutil.h"
 
 #define INI_MAX_LINE 4096
 
@@ -226,44 +227,6 @@ static int parse_line(struct ini_file *f, struct ini_state *st, char *line, int 
 	return 0;
 }
 
-/* The whole of fd, NUL-terminated (it may hold NULs: *len says where it
- * ends); NULL with errno. */
-static char *read_whole(int fd, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	struct stat sb;
-	char *buf;
-
-	if (!fstat(fd, &sb) && sb.st_size > 0)
-		cap = (size_t)sb.st_size + 1;
-	buf = malloc(cap + 1);
-	if (!buf)
-		abort();
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-			if (!buf)
-				abort();
-		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return NULL;
-		}
-		if (!r)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag *d)
 {
 	char *data, *p, *end, *logical = NULL;
@@ -284,7 +247,7 @@ int ini_read(const char *path, const char *rel, struct ini_file *f, struct diag 
 		diag_add(d, "%s: cannot open: %s", rel, strerror(-ret));
 		return ret;
 	}
-	data = read_whole(fd, &size);
+	data = fd_read_all(fd, &size);
 	if (!data)
 		diag_add(d, "%s: read error: %s", rel, strerror(errno));
 	close(fd);

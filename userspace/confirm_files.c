@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "confirm_files.h"
 #include "daemon.h"
+#include "fileutil.h"
 
 void spath(char *buf, const char *state_dir, const char *rel)
 {
@@ -32,55 +33,31 @@ void rm_rf(const char *path)
 
 int copy_file(const char *src, const char *dst)
 {
-	char tmp[PATH_MAX + 8], buf[8192];
+	struct iovec iov;
 	struct stat st;
-	int in, out = -1, err = 0;
-	ssize_t n;
+	size_t len;
+	char *data;
+	int in, err;
 
 	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || fstat(in, &st))
+	if (in < 0)
 		return -errno;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0777);
-	if (out < 0) {
-		err = -errno;
-		goto out;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n) {
-			err = -EIO;
-			goto out;
-		}
-	if (n < 0 || fsync(out))
-		err = -errno;
-out:
+	data = fstat(in, &st) ? NULL : fd_read_all(in, &len);
+	err = data ? 0 : -errno;
 	close(in);
-	if (out >= 0 && close(out) && !err)
-		err = -errno;
-	if (!err && rename(tmp, dst))
-		err = -errno;
 	if (err)
-		unlink(tmp);
+		return err;
+	iov = (struct iovec){ data, len };
+	err = file_replace(dst, &iov, 1, st.st_mode & 0777, true);
+	free(data);
 	return err;
 }
 
 int write_text(const char *path, const char *text)
 {
-	char tmp[PATH_MAX + 8];
-	FILE *f;
-	int err = 0;
+	const struct iovec iov = { (void *)text, strlen(text) };
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	if (fputs(text, f) < 0)
-		err = -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	return err;
+	return file_replace(path, &iov, 1, 0600, false);
 }
 
 int read_text(const char *path, char *buf, size_t len)

@@ -7,8 +7,8 @@
 
 void spath(char *buf, const char *state_dir, const char *rel);	/* STATE_DIR/REL */
 void rm_rf(const char *path);
-int copy_file(const char *src, const char *dst);	/* via DST.tmp + rename, keeps the mode */
-int write_text(const char *path, const char *text);	/* via PATH.tmp + rename */
+int copy_file(const char *src, const char *dst);	/* file_replace(): keeps the mode, durable */
+int write_text(const char *path, const char *text);	/* file_replace(), mode 0600 */
 int read_text(const char *path, char *buf, size_t len);
 bool is_ini(const char *name);
 int copy_inis(const char *src, const char *dst);	/* every *.ini of SRC into DST */

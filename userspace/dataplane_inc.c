@@ -246,8 +246,14 @@ static int rec_save(const char *dir, const struct rec_hdr *id, unsigned slot, ui
 		    const struct rp_policy *p, const struct rec_rule *rules)
 {
 	struct rec_hdr h = *id;
-	char path[512], tmp[520];
-	int fd, err;
+	char path[512];
+	const struct iovec iov[] = {
+		{ &h, sizeof(h) },
+		{ (void *)rules, p->n_rules * sizeof(*rules) },
+		{ p->tenants, p->n_tenants * sizeof(*p->tenants) },
+		{ p->ifaces, p->n_ifaces * sizeof(*p->ifaces) },
+		{ p->ports, p->n_ports * sizeof(*p->ports) },
+	};
 
 	memcpy(h.magic, REC_MAGIC, sizeof(REC_MAGIC));
 	h.slot = slot;
@@ -258,28 +264,9 @@ static int rec_save(const char *dir, const struct rec_hdr *id, unsigned slot, ui
 	h.n_ports = p->n_ports;
 	h.global = p->global;
 	rec_path(path, sizeof(path), dir, slot);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	err = fd_write_all(fd, &h, sizeof(h));
-	if (!err)
-		err = fd_write_all(fd, rules, p->n_rules * sizeof(*rules));
-	if (!err)
-		err = fd_write_all(fd, p->tenants, p->n_tenants * sizeof(*p->tenants));
-	if (!err)
-		err = fd_write_all(fd, p->ifaces, p->n_ifaces * sizeof(*p->ifaces));
-	if (!err)
-		err = fd_write_all(fd, p->ports, p->n_ports * sizeof(*p->ports));
-	if (close(fd) && !err)
-		err = -errno;
-	/* no fsync: the maps do not outlive a reboot, and the boot id makes a
-	 * record of an earlier boot stale anyway */
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	/* not durable: the maps do not outlive a reboot, and the boot id
+	 * makes a record of an earlier boot stale anyway */
+	return file_replace(path, iov, sizeof(iov) / sizeof(iov[0]), 0600, false);
 }
 
 /* ---- writing by difference ------------------------------------------------ */
