@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <iniparser/iniparser.h>
 #include "config_internal.h"
+#include "fnv.h"
 #include "fileutil.h"
 
 #define INI_MAX_LINE 4096
@@ -63,18 +64,9 @@ static void excerpt(const char *s, char *buf, size_t len)
 	strcpy(buf + k, n > 40 ? "…" : "");
 }
 
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static struct ini_section *find_section(struct ini_file *f, const char *name)
 {
-	uint32_t h = name_hash(name);
+	uint64_t h = fnv1a_str(FNV1A_BASIS, name);
 
 	for (size_t i = 0; i < f->n; i++)
 		if (f->s[i].hash == h && !strcmp(f->s[i].name, name))
@@ -89,7 +81,7 @@ static struct ini_section *add_section(struct ini_file *f, const char *name, int
 	f->s = xgrow(f->s, f->n, sizeof(*f->s));
 	v = &f->s[f->n++];
 	v->name = xstrdup(name);
-	v->hash = name_hash(name);
+	v->hash = fnv1a_str(FNV1A_BASIS, name);
 	v->line = line;
 	return v;
 }

@@ -20,7 +20,7 @@ struct ini_entry {
 
 struct ini_section {
 	char *name;		/* lower-cased: "tenant", "site lyon" */
-	uint32_t hash;		/* of name, to find it among many */
+	uint64_t hash;		/* of name (fnv.h), to find it among many */
 	int line;
 	struct ini_entry *e;
 	size_t n;

@@ -42,6 +42,7 @@
 #include "daemon.h"
 #include "dataplane_maps.h"
 #include "fileutil.h"
+#include "fnv.h"
 #include "log.h"
 
 #define REC_MAGIC "RPSLOT3"	/* a new rule order or layout: a new magic */
@@ -193,12 +194,7 @@ static void rec_drop(const char *dir, unsigned slot)
 
 static uint64_t hash_val(const struct rp_policy *p, const struct pol_rule *r)
 {
-	const unsigned char *b = (const unsigned char *)(p->segs + r->off);
-	uint64_t h = 0xcbf29ce484222325ULL ^ r->n;
-
-	for (size_t i = 0; i < r->n * sizeof(*p->segs); i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
+	return fnv1a(FNV1A_BASIS ^ r->n, p->segs + r->off, r->n * sizeof(*p->segs));
 }
 
 /* The order of rule keys in records: as two 64-bit words (faster than

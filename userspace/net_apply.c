@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/rtnetlink.h>
+#include "fnv.h"
 #include "log.h"
 #include "net.h"
 #include "net_priv.h"
@@ -296,27 +297,16 @@ static bool tenant_offers_to(const struct rp_tenant *prov, const struct rp_share
  * of it costs most of a second, while a one-site change must take less than
  * 100 ms.  RP_NET_FULL=1 reads and compares everything. */
 
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
-	return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+	return fnv1a(h, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
 static uint64_t fnv_list(uint64_t h, const struct rp_prefix_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
-		h = fnv(h, &l->v[i], sizeof(l->v[i]));
-	return fnv(h, &l->n, sizeof(l->n));
+		h = fnv1a(h, &l->v[i], sizeof(l->v[i]));
+	return fnv1a(h, &l->n, sizeof(l->n));
 }
 
 static uint64_t tenant_fp(const struct apply *a, size_t i)
@@ -325,13 +315,13 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 	const struct rp_tenant *t = &cfg->tenants[i];
 	uint64_t h = 0xcbf29ce484222325ULL;
 
-	h = fnv(h, &t->id, sizeof(t->id));
+	h = fnv1a(h, &t->id, sizeof(t->id));
 	h = fnv_str(h, t->tunnel_interface);
 	h = fnv_str(h, t->cloud_interface);
-	h = fnv(h, &t->vlan, sizeof(t->vlan));
-	h = fnv(h, &t->listen_port, sizeof(t->listen_port));
-	h = fnv(h, t->private_key, sizeof(t->private_key));
-	h = fnv(h, &t->egress, sizeof(t->egress));
+	h = fnv1a(h, &t->vlan, sizeof(t->vlan));
+	h = fnv1a(h, &t->listen_port, sizeof(t->listen_port));
+	h = fnv1a(h, t->private_key, sizeof(t->private_key));
+	h = fnv1a(h, &t->egress, sizeof(t->egress));
 	h = fnv_str(h, cfg->uplink);
 	h = fnv_list(h, &t->tunnel_address);
 	h = fnv_list(h, &t->cloud_address);
@@ -339,12 +329,12 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 	for (size_t s = 0; s < t->n_sites; s++) {
 		const struct rp_site *st = &t->sites[s];
 
-		h = fnv(h, st->public_key, sizeof(st->public_key));
-		h = fnv(h, &st->has_psk, sizeof(st->has_psk));
+		h = fnv1a(h, st->public_key, sizeof(st->public_key));
+		h = fnv1a(h, &st->has_psk, sizeof(st->has_psk));
 		if (st->has_psk)
-			h = fnv(h, st->psk, sizeof(st->psk));
+			h = fnv1a(h, st->psk, sizeof(st->psk));
 		h = fnv_str(h, st->endpoint);
-		h = fnv(h, &st->keepalive, sizeof(st->keepalive));
+		h = fnv1a(h, &st->keepalive, sizeof(st->keepalive));
 		h = fnv_list(h, &st->allowed_ips);
 	}
 	/* Shares both ways put other tenants' routes in this table. */
@@ -356,7 +346,7 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 		for (size_t k = 0; k < o->n_shares; k++)
 			if (tenant_offers_to(o, &o->shares[k], i)) {
 				h = fnv_str(h, o->cloud_interface);
-				h = fnv(h, &o->vlan, sizeof(o->vlan));
+				h = fnv1a(h, &o->vlan, sizeof(o->vlan));
 				h = fnv_list(h, &o->shares[k].to);
 			}
 		for (size_t k = 0; k < t->n_shares; k++)
@@ -369,7 +359,7 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 	if (t->egress == RP_EGRESS_NAT)
 		for (size_t k = 0; k < a->main_n; k++)
 			if (!a->main_v[k].dst_len)
-				h = fnv(h, &a->main_v[k], sizeof(a->main_v[k]));
+				h = fnv1a(h, &a->main_v[k], sizeof(a->main_v[k]));
 	/* ifindexes: a link recreated by hand means routes to redo */
 	for (int w = 0; w < 2; w++) {
 		char name[IFNAMSIZ + 8];
@@ -380,7 +370,7 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 		else
 			snprintf(name, sizeof(name), "%s", t->tunnel_interface);
 		l = find_link(a, name);
-		h = fnv(h, l ? &l->ifindex : &w, sizeof(int));
+		h = fnv1a(h, l ? &l->ifindex : &w, sizeof(int));
 	}
 	return h;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fnv.h"
 #include "net_state.h"
 
 #define STATE_FILE "net.state"
@@ -31,18 +32,9 @@ int net_mkdir_p(const char *path, unsigned int mode)
 	return 0;
 }
 
-static size_t line_hash(const char *s)
-{
-	size_t h = 14695981039346656037ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static void index_put(struct net_state *st, size_t pos)
 {
-	size_t m = st->n_slot - 1, i = line_hash(st->lines[pos]) & m;
+	size_t m = st->n_slot - 1, i = fnv1a_str(FNV1A_BASIS, st->lines[pos]) & m;
 
 	while (st->slot[i])
 		i = (i + 1) & m;
@@ -56,7 +48,7 @@ static ssize_t find(const struct net_state *st, const char *line)
 
 	if (!st->n_slot)
 		return -1;
-	for (size_t i = line_hash(line) & m; st->slot[i]; i = (i + 1) & m)
+	for (size_t i = fnv1a_str(FNV1A_BASIS, line) & m; st->slot[i]; i = (i + 1) & m)
 		if (!strcmp(st->lines[st->slot[i] - 1], line))
 			return st->slot[i] - 1;
 	return -1;

@@ -2,17 +2,13 @@
 /* policy_hmap.c — see policy_hmap.h.  Open addressing, FNV-1a. */
 #include <stdlib.h>
 #include <string.h>
+#include "fnv.h"
 #include "policy_hmap.h"
 
 static uint64_t fnv(const void *key, size_t len)
 {
-	const uint8_t *p = key;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = fnv1a(FNV1A_BASIS, key, len);
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
 	return h ? h : 1;
 }
 
