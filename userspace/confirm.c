@@ -108,12 +108,11 @@ int confirm_record_end(struct confirm_record *r, bool commit, struct diag *d)
 	return err;
 }
 
-int confirm_record_applied(const struct rp_config *cfg, const char *config_path, struct diag *d)
+int confirm_record_applied(const struct rp_config *cfg, struct diag *d)
 {
 	struct confirm_record r;
 	int err;
 
-	(void)config_path;
 	err = confirm_record_begin(cfg, &r, d);
 	return err ? err : confirm_record_end(&r, true, d);
 }

@@ -39,12 +39,15 @@
  *   config_load(path, 0, &cfg, &d)            errors: exit 1, nothing armed
  *   if (--confirm SECONDS)
  *       confirm_arm(&cfg, path, SECONDS, &d)  errors: exit 2, apply nothing
+ *   confirm_record_begin(&cfg, &rec, &d)      the snapshot, built in a thread
  *   geo_load, net_apply, dataplane_apply      as a plain apply
  *   on success:
- *       confirm_record_applied(&cfg, path, &d)   (also without --confirm)
+ *       confirm_record_end(&rec, true, &d)    (also without --confirm)
  *       if armed: print "confirm within SECONDS s (rempart confirm), or ..."
- *   on failure, if armed:
- *       confirm_rollback_now(cfg.state_dir, &d)  back to the previous config
+ *   on failure:
+ *       confirm_record_end(&rec, false, &d)   the snapshot is dropped
+ *       if armed: confirm_rollback_now(cfg.state_dir, &d)  back to the
+ *       previous config
  *
  * A plain `apply` (without --confirm) does not confirm a pending one: the
  * rollback still goes back to the configuration before the first unconfirmed
@@ -64,7 +67,7 @@ extern const char *confirm_exe;
 
 /* Record cfg (read from config_path) as the last applied configuration.
  * 0 or -errno with a message in *d. */
-int confirm_record_applied(const struct rp_config *cfg, const char *config_path, struct diag *d);
+int confirm_record_applied(const struct rp_config *cfg, struct diag *d);
 /* The same in two steps, for `apply`: begin right after the configuration
  * is read (the snapshot is built in a thread while the network and the
  * dataplane are changed), end once they are: commit swaps it in as the

@@ -84,7 +84,7 @@ static void record_applied(struct daemon *dm)
 {
 	struct diag d = { 0 };
 
-	if (confirm_record_applied(&dm->cfg, dm->o->config_path, &d))
+	if (confirm_record_applied(&dm->cfg, &d))
 		log_diag("run", &d);
 	diag_free(&d);
 }

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 			confirm_rollback_now(cfg.state_dir, &d);
 		goto out;
 	}
-	if (confirm_record_applied(&cfg, argv[2], &d))
+	if (confirm_record_applied(&cfg, &d))
 		ret = RP_EXIT_RUNTIME;
 out:
 	diag_print(&d, stderr);
