@@ -112,6 +112,28 @@ static int t_intra(struct where *w, const char *v, void *obj)
 	return 0;
 }
 
+static int t_mtu(struct where *w, const char *v, void *obj)
+{
+	unsigned long x;
+	char *end;
+
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (!*v || *v < '0' || *v > '9' || *end || errno || x < RP_MTU_MIN || x > RP_MTU_MAX) {
+		cfg_err(w, "'%s' is not a tunnel MTU from %d (IPv6's minimum link MTU: the tunnel "
+			   "carries IPv6) to %d (a 9000-byte jumbo uplink less WireGuard's 80 bytes "
+			   "over IPv6)", v, RP_MTU_MIN, RP_MTU_MAX);
+		return -EINVAL;
+	}
+	T->mtu = x;
+	return 0;
+}
+
+static int t_site_dns(struct where *w, const char *v, void *obj)
+{
+	return val_addresses(w, v, &T->site_dns);
+}
+
 static const struct key_spec tenant_keys[] = {
 	{ "name", t_name, true },
 	{ "id", t_id, true },
@@ -127,6 +149,8 @@ static const struct key_spec tenant_keys[] = {
 	{ "egress", t_egress, false },
 	{ "egress_countries", t_egress_countries, false },
 	{ "intra", t_intra, false },
+	{ "mtu", t_mtu, false },
+	{ "site_dns", t_site_dns, false },
 	{ 0 }
 };
 
@@ -172,6 +196,27 @@ static int s_allow_from(struct where *w, const char *v, void *obj)
 	return val_prefixes(w, v, true, &S->allow_from);
 }
 
+static int s_tunnel_ip(struct where *w, const char *v, void *obj)
+{
+	return val_addresses(w, v, &S->tunnel_ip);
+}
+
+static int s_previous_public_key(struct where *w, const char *v, void *obj)
+{
+	if (val_key(w, v, S->previous_public_key))
+		return -EINVAL;
+	S->has_previous = true;
+	return 0;
+}
+
+static int s_previous_preshared_key_file(struct where *w, const char *v, void *obj)
+{
+	if (val_key_file(w, v, &S->previous_preshared_key_file, S->previous_psk))
+		return -EINVAL;
+	S->has_previous_psk = true;
+	return 0;
+}
+
 static const struct key_spec site_keys[] = {
 	{ "public_key", s_public_key, true },
 	{ "preshared_key_file", s_preshared_key_file, false },
@@ -179,6 +224,9 @@ static const struct key_spec site_keys[] = {
 	{ "endpoint", s_endpoint, false },
 	{ "keepalive", s_keepalive, false },
 	{ "allow_from", s_allow_from, false },
+	{ "tunnel_ip", s_tunnel_ip, false },
+	{ "previous_public_key", s_previous_public_key, false },
+	{ "previous_preshared_key_file", s_previous_preshared_key_file, false },
 	{ 0 }
 };
 
@@ -345,6 +393,7 @@ void tenant_load(const struct ini_file *f, unsigned flags, struct rp_tenant *t,
 	memset(t, 0, sizeof(*t));
 	t->file = xstrdup(f->path);
 	t->intra_allow = true;
+	t->mtu = RP_MTU_DEFAULT;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct ini_section *s = &f->s[i];
 		const char *arg = strchr(s->name, ' ');
@@ -388,7 +437,10 @@ void tenant_free(struct rp_tenant *t)
 		struct rp_site *s = &t->sites[i];
 
 		explicit_bzero(s->psk, sizeof(s->psk));
+		explicit_bzero(s->previous_psk, sizeof(s->previous_psk));
 		free(s->name);
+		free(s->previous_preshared_key_file);
+		free(s->tunnel_ip.v);
 		free(s->preshared_key_file);
 		free(s->allowed_ips.v);
 		free(s->endpoint);
@@ -426,6 +478,7 @@ void tenant_free(struct rp_tenant *t)
 	free(t->cloud_prefixes.v);
 	free(t->tunnel_interface);
 	free(t->tunnel_address.v);
+	free(t->site_dns.v);
 	free(t->private_key_file);
 	memset(t, 0, sizeof(*t));
 }

@@ -9,7 +9,7 @@
  * rules "iif TUNNEL lookup T" and "iif CLOUD lookup T" (priority 1000+ID,
  * IPv4 and IPv6).  The table holds
  *   - the tenant's cloud_prefixes via the cloud attachment   (metric 100)
- *   - every site's allowed_ips via the tunnel                 (metric 100)
+ *   - every site's allowed_ips and tunnel_ip via the tunnel  (metric 100)
  *   - "unreachable" for every site prefix that another route of the table
  *     also covers (the uplink's default of an egress = nat tenant, a cloud
  *     or shared prefix; metric 10000), so that a site's traffic never falls
@@ -336,6 +336,7 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 		h = fnv_str(h, st->endpoint);
 		h = fnv1a(h, &st->keepalive, sizeof(st->keepalive));
 		h = fnv_list(h, &st->allowed_ips);
+		h = fnv_list(h, &st->tunnel_ip);
 	}
 	/* Shares both ways put other tenants' routes in this table. */
 	for (size_t p = 0; p < cfg->n_tenants; p++) {
@@ -352,8 +353,10 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 		for (size_t k = 0; k < t->n_shares; k++)
 			if (tenant_offers_to(t, &t->shares[k], p)) {
 				h = fnv_str(h, o->tunnel_interface);
-				for (size_t s = 0; s < o->n_sites; s++)
+				for (size_t s = 0; s < o->n_sites; s++) {
 					h = fnv_list(h, &o->sites[s].allowed_ips);
+					h = fnv_list(h, &o->sites[s].tunnel_ip);
+				}
 			}
 	}
 	if (t->egress == RP_EGRESS_NAT)
@@ -389,7 +392,7 @@ static void compute_clean(struct apply *a)
 		net_cloud_ifname(t, name, sizeof(name));
 		cl = find_link(a, name);
 		a->clean[i] = !full && tl && cl && (tl->flags & IFF_UP) && (cl->flags & IFF_UP) &&
-			      tl->mtu == RP_WG_MTU &&
+			      tl->mtu == t->mtu &&
 			      net_state_has(&a->old, "fp %u %016llx", t->id, (unsigned long long)a->fp[i]) &&
 			      (!a->wg->start || wgs_pid(t->tunnel_interface, a->cfg->state_dir) > 0);
 	}
@@ -620,11 +623,11 @@ static int ensure_links(struct apply *a, wg_device **cur)
 				 tl ? name : t->tunnel_interface);
 			return -ENODEV;
 		}
-		if (tl->mtu != RP_WG_MTU || !(tl->flags & IFF_UP)) {
-			err = nl_link_set(&a->nl, tl->ifindex, RP_WG_MTU, true);
+		if (tl->mtu != t->mtu || !(tl->flags & IFF_UP)) {
+			err = nl_link_set(&a->nl, tl->ifindex, t->mtu, true);
 			if (err) {
-				diag_add(a->d, "tenant %s: cannot set %s up with MTU %d: %s", t->name,
-					 t->tunnel_interface, RP_WG_MTU, nl_strerror(&a->nl, err));
+				diag_add(a->d, "tenant %s: cannot set %s up with MTU %u: %s", t->name,
+					 t->tunnel_interface, t->mtu, nl_strerror(&a->nl, err));
 				return err;
 			}
 			a->changes++;
@@ -964,10 +967,14 @@ static int wanted_routes(struct apply *a, size_t i, const struct nl_route *main_
 	for (size_t k = 0; k < t->cloud_prefixes.n && !err; k++)
 		err = push_prefix(rs, &t->cloud_prefixes.v[k], table, cl->ifindex, RTN_UNICAST,
 				  RP_METRIC_ROUTE, false);
-	for (size_t s = 0; s < t->n_sites && !err; s++)
+	for (size_t s = 0; s < t->n_sites && !err; s++) {
 		for (size_t k = 0; k < t->sites[s].allowed_ips.n && !err; k++)
 			err = push_prefix(rs, &t->sites[s].allowed_ips.v[k], table, tl->ifindex,
 					  RTN_UNICAST, RP_METRIC_ROUTE, false);
+		for (size_t k = 0; k < t->sites[s].tunnel_ip.n && !err; k++)
+			err = push_prefix(rs, &t->sites[s].tunnel_ip.v[k], table, tl->ifindex,
+					  RTN_UNICAST, RP_METRIC_ROUTE, false);
+	}
 	/* Shares: offered to us by others (forward path), and ours offered to
 	 * others (their sites, for the replies). */
 	for (size_t p = 0; p < cfg->n_tenants && !err; p++) {
@@ -989,10 +996,14 @@ static int wanted_routes(struct apply *a, size_t i, const struct nl_route *main_
 		for (size_t s = 0; s < t->n_shares && !err; s++) {
 			if (!tenant_offers_to(t, &t->shares[s], p))
 				continue;
-			for (size_t st = 0; st < o->n_sites && !err; st++)
+			for (size_t st = 0; st < o->n_sites && !err; st++) {
 				for (size_t k = 0; k < o->sites[st].allowed_ips.n && !err; k++)
 					err = push_prefix(rs, &o->sites[st].allowed_ips.v[k], table,
 							  otl->ifindex, RTN_UNICAST, RP_METRIC_SHARED, true);
+				for (size_t k = 0; k < o->sites[st].tunnel_ip.n && !err; k++)
+					err = push_prefix(rs, &o->sites[st].tunnel_ip.v[k], table,
+							  otl->ifindex, RTN_UNICAST, RP_METRIC_SHARED, true);
+			}
 		}
 	}
 	/* The way out. */
@@ -1391,7 +1402,7 @@ static void write_tunnel_netstate(struct apply *a, const struct rp_tenant *t,
 	f = fopen(tmp, "we");
 	if (!f)
 		return;
-	fprintf(f, "mtu %d\n", RP_WG_MTU);
+	fprintf(f, "mtu %u\n", t->mtu);
 	for (size_t k = 0; k < t->tunnel_address.n; k++) {
 		prefix_format(&t->tunnel_address.v[k], pbuf, sizeof(pbuf));
 		fprintf(f, "addr %s\n", pbuf);
@@ -1426,11 +1437,13 @@ int net_tunnel_restore(const char *ifname, const char *state_dir)
 	err = nl_link_get(&nl, ifname, &l);
 	if (err)
 		goto out_nl;
-	err = nl_link_set(&nl, l.ifindex, RP_WG_MTU, true);
+	err = nl_link_set(&nl, l.ifindex, RP_MTU_DEFAULT, true);
 	while (!err && fgets(line, sizeof(line), f)) {
 		struct rp_prefix p;
 
-		if (sscanf(line, "addr %79s", a1) == 1 && !prefix_parse(a1, &p)) {
+		if (sscanf(line, "mtu %u", &u1) == 1 && u1 >= RP_MTU_MIN && u1 <= RP_MTU_MAX) {
+			err = nl_link_set(&nl, l.ifindex, u1, true);
+		} else if (sscanf(line, "addr %79s", a1) == 1 && !prefix_parse(a1, &p)) {
 			int e = nl_addr_add(&nl, l.ifindex, &p);
 
 			if (e && e != -EEXIST)

@@ -13,7 +13,6 @@
 #define RP_METRIC_UNREACH 10000		/* the unreachable fallbacks */
 #define RP_MARK_BASE 0x52500000u	/* fwmark of NATed replies: base | id */
 #define RP_MARK_MASK 0xffff0000u
-#define RP_WG_MTU 1420
 
 /* "CLOUD" or "CLOUD.VLAN": the tenant's cloud attachment link. */
 struct rp_tenant;

@@ -71,27 +71,33 @@ static bool allowedip_matches(const wg_allowedip *a, const struct rp_prefix *p)
 		       p->addr, a->family == AF_INET ? 4 : 16);
 }
 
-static bool allowedips_equal(const wg_peer *cur, const struct rp_prefix_list *want)
+static bool in_list(const wg_allowedip *a, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct rp_prefix p = l->v[i];
+
+		net_prefix_mask(&p);
+		if (allowedip_matches(a, &p))
+			return true;
+	}
+	return false;
+}
+
+/* The peer's allowed IPs are the site's addresses: its allowed_ips (LANs)
+ * and its own tunnel_ip (host prefixes). */
+static bool allowedips_equal(const wg_peer *cur, const struct rp_site *s)
 {
 	const wg_allowedip *a;
 	size_t n = 0;
 
 	wg_for_each_allowedip((wg_peer *)cur, a) {
-		bool found = false;
-
 		n++;
-		for (size_t i = 0; i < want->n && !found; i++) {
-			struct rp_prefix p = want->v[i];
-
-			net_prefix_mask(&p);
-			found = allowedip_matches(a, &p);
-		}
-		if (!found)
+		if (!in_list(a, &s->allowed_ips) && !in_list(a, &s->tunnel_ip))
 			return false;
 	}
 	/* Every current one is wanted; equal sizes (config has no duplicates
 	 * after masking in practice) mean the same set. */
-	return n == want->n;
+	return n == s->allowed_ips.n + s->tunnel_ip.n;
 }
 
 static bool endpoint_equal(const wg_peer *a, const wg_peer *b)
@@ -198,7 +204,7 @@ int net_wg_diff(const struct rp_tenant *t, const wg_device *cur, wg_device **out
 			ka_diff = c->persistent_keepalive_interval != s->keepalive;
 			/* A site without a configured endpoint roams: leave it. */
 			ep_diff = s->endpoint && !endpoint_equal(c, &want);
-			ips_diff = !allowedips_equal(c, &s->allowed_ips);
+			ips_diff = !allowedips_equal(c, s);
 			if (!psk_diff && !ka_diff && !ep_diff && !ips_diff)
 				continue;
 		} else {
@@ -227,6 +233,8 @@ int net_wg_diff(const struct rp_tenant *t, const wg_device *cur, wg_device **out
 		if (ips_diff) {
 			p->flags |= WGPEER_REPLACE_ALLOWEDIPS;
 			err = add_allowedips(p, &s->allowed_ips);
+			if (!err)
+				err = add_allowedips(p, &s->tunnel_ip);
 			if (err)
 				goto fail;
 		}
