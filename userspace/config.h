@@ -84,13 +84,16 @@ struct rp_tenant {
 	uint16_t listen_port;
 	char *private_key_file;		/* absolute */
 	uint8_t private_key[RP_KEY_LEN];	/* wiped by config_free */
-	uint8_t public_key[RP_KEY_LEN];		/* derived */
+	uint8_t public_key[RP_KEY_LEN];		/* derived, or public_key as written;
+						 * zero when neither is known */
+	bool has_public_key;		/* public_key written in [tenant] */
 	struct rp_ccset site_countries;
 	enum rp_egress egress;
 	bool has_egress_countries;
 	struct rp_ccset egress_countries;
 	bool intra_allow;		/* intra = allow (default) */
 	uint16_t mtu;			/* the tunnel's MTU; RP_MTU_DEFAULT if not set */
+	bool has_mtu;			/* mtu written: site configs carry it */
 	struct rp_prefix_list site_dns;	/* host prefixes: resolvers for the sites */
 
 	struct rp_site *sites;

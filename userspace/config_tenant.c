@@ -68,12 +68,46 @@ static int t_listen_port(struct where *w, const char *v, void *obj)
 	return val_port(w, v, &T->listen_port);
 }
 
+/* The tenant's public key is derived from its private key.  public_key, if
+ * written, must be that same key: commands that print site configs (site
+ * add, config, rekey) then need no access to the private key. */
 static int t_private_key_file(struct where *w, const char *v, void *obj)
 {
+	uint8_t pub[RP_KEY_LEN];
+
 	if (val_key_file(w, v, &T->private_key_file, T->private_key))
 		return -EINVAL;
-	if (!(w->flags & RP_CFG_SKIP_KEY_FILES))
-		key_public_from_private(T->public_key, T->private_key);
+	if (w->flags & RP_CFG_SKIP_KEY_FILES)
+		return 0;
+	key_public_from_private(pub, T->private_key);
+	if (T->has_public_key && memcmp(pub, T->public_key, RP_KEY_LEN)) {
+		char b64[RP_KEY_B64_LEN + 1];
+
+		key_to_base64(pub, b64);
+		cfg_err(w, "'%s' is not the private key of public_key (its public key is %s)", v, b64);
+		return -EINVAL;
+	}
+	memcpy(T->public_key, pub, RP_KEY_LEN);
+	return 0;
+}
+
+static int t_public_key(struct where *w, const char *v, void *obj)
+{
+	uint8_t pub[RP_KEY_LEN], derived = 0;
+
+	if (val_key(w, v, pub))
+		return -EINVAL;
+	for (int i = 0; i < RP_KEY_LEN; i++)
+		derived |= T->public_key[i];	/* private_key_file came first */
+	if (derived && memcmp(pub, T->public_key, RP_KEY_LEN)) {
+		char b64[RP_KEY_B64_LEN + 1];
+
+		key_to_base64(T->public_key, b64);
+		cfg_err(w, "'%s' is not the public key of private_key_file (that is %s)", v, b64);
+		return -EINVAL;
+	}
+	memcpy(T->public_key, pub, RP_KEY_LEN);
+	T->has_public_key = true;
 	return 0;
 }
 
@@ -126,6 +160,7 @@ static int t_mtu(struct where *w, const char *v, void *obj)
 		return -EINVAL;
 	}
 	T->mtu = x;
+	T->has_mtu = true;
 	return 0;
 }
 
@@ -145,6 +180,7 @@ static const struct key_spec tenant_keys[] = {
 	{ "tunnel_address", t_tunnel_address, true },
 	{ "listen_port", t_listen_port, true },
 	{ "private_key_file", t_private_key_file, true },
+	{ "public_key", t_public_key, false },
 	{ "site_countries", t_site_countries, false },
 	{ "egress", t_egress, false },
 	{ "egress_countries", t_egress_countries, false },

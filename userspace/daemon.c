@@ -22,6 +22,7 @@
 #include "pidfile.h"
 #include "metrics.h"
 #include "net.h"
+#include "rekey_watch.h"
 
 struct daemon {
 	const struct daemon_opts *o;
@@ -33,6 +34,7 @@ struct daemon {
 	char *metrics_listen;		/* what metrics is bound to */
 	struct events *ev;
 	struct event_ratelimit rl;
+	struct rekey_watch rekey;	/* sites in key rotation: a fast poll */
 	int sfd;
 };
 
@@ -158,6 +160,12 @@ static int loop(struct daemon *dm)
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
+		{
+			int t = rekey_watch_timeout(&dm->rekey, &dm->cfg);
+
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
 		if (poll(p, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -166,6 +174,7 @@ static int loop(struct daemon *dm)
 		}
 		if (dm->metrics)
 			metrics_run(dm->metrics);
+		rekey_watch_run(&dm->rekey, &dm->cfg);
 		if (p[2].revents && events_consume(dm->ev) < 0)
 			pr_warn("events: %s", strerror(errno));
 		event_log_tick(&dm->rl);

@@ -14,6 +14,8 @@
 #include "dataplane_maps.h"
 #include "log.h"
 #include "net.h"
+#include "rekey_watch.h"
+#include "site_conf.h"
 
 int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, struct diag *d)
 {
@@ -65,6 +67,14 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 		err = dataplane_apply_pre(cfg, (cfg->geo_ipv4 || cfg->geo_ipv6) &&
 					  (geo->source_v4 || geo->source_v6) ? geo : NULL, pc, d);
 	dp_precompile_drop(pc);
+	if (!err) {
+		int e = site_pubkeys_save(cfg);
+
+		if (e)	/* only site add without the private key needs it */
+			pr_warn("%s/pubkeys: cannot keep the tenants' public keys: %s",
+				cfg->state_dir, strerror(-e));
+		rekey_tidy_switched(cfg);
+	}
 	return err;
 }
 

@@ -43,6 +43,7 @@
 #include "net_state.h"
 #include "net_wg.h"
 #include "netlink.h"
+#include "rekey.h"
 #include "wg.h"
 
 enum undo_kind { U_LINK_DEL, U_LINK_DOWN, U_WG_DESTROY, U_WG_STOP, U_WG_RESTORE, U_ADDR_DEL, U_ADDR_ADD,
@@ -335,6 +336,11 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 			h = fnv1a(h, st->psk, sizeof(st->psk));
 		h = fnv_str(h, st->endpoint);
 		h = fnv1a(h, &st->keepalive, sizeof(st->keepalive));
+		h = fnv1a(h, &st->has_previous, sizeof(st->has_previous));
+		if (st->has_previous) {
+			h = fnv1a(h, st->previous_public_key, sizeof(st->previous_public_key));
+			h = fnv1a(h, st->previous_psk, sizeof(st->previous_psk));
+		}
 		h = fnv_list(h, &st->allowed_ips);
 		h = fnv_list(h, &st->tunnel_ip);
 	}
@@ -391,7 +397,9 @@ static void compute_clean(struct apply *a)
 		a->fp[i] = tenant_fp(a, i);
 		net_cloud_ifname(t, name, sizeof(name));
 		cl = find_link(a, name);
-		a->clean[i] = !full && tl && cl && (tl->flags & IFF_UP) && (cl->flags & IFF_UP) &&
+		/* a site in rotation may have switched: its peers are looked at */
+		a->clean[i] = !full && !rekey_pending(t) && tl && cl && (tl->flags & IFF_UP) &&
+			      (cl->flags & IFF_UP) &&
 			      tl->mtu == t->mtu &&
 			      net_state_has(&a->old, "fp %u %016llx", t->id, (unsigned long long)a->fp[i]) &&
 			      (!a->wg->start || wgs_pid(t->tunnel_interface, a->cfg->state_dir) > 0);
