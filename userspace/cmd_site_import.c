@@ -40,7 +40,7 @@ struct peer {
 	char name[RP_NAME_MAX + 1];
 	bool named;			/* from a comment */
 	uint8_t pub[32], psk[32];
-	bool has_pub, has_psk;
+	bool has_pub, has_psk, pub_seen;
 	char *lans, *tips;		/* comma-separated, as written into the INI */
 	char *endpoint;
 	int keepalive;
@@ -172,6 +172,7 @@ static void peer_key(struct import *im, struct peer *p, const char *key, char *v
 	if (!strcasecmp(key, "PublicKey") || !strcasecmp(key, "PresharedKey")) {
 		bool pub = !strcasecmp(key, "PublicKey");
 
+		p->pub_seen |= pub;
 		if (key_from_base64(v, pub ? p->pub : p->psk)) {
 			err_at(im, line, "[Peer] %s: '%s' is not a key (base64 of 32 bytes, 44 "
 			       "characters)", key, pub ? v : "(hidden)");
@@ -285,7 +286,7 @@ static void check(struct import *im)
 
 		if (!p->named)
 			snprintf(p->name, sizeof(p->name), "peer-%zu", i + 1);
-		if (!p->has_pub)
+		if (!p->pub_seen)
 			err_at(im, p->line, "[Peer] PublicKey: missing");
 		if (!p->lans)
 			err_at(im, p->line, "[Peer] '%s': no AllowedIPs outside the tenant's tunnel "

@@ -404,8 +404,8 @@ int site_next_tunnel_ips(const struct rp_tenant *t, const struct rp_prefix_list 
 
 		mask(&net);
 		/* IPv4: skip the network and broadcast addresses of a /30 or wider;
-		 * IPv6: skip the subnet-router anycast address */
-		for (n = 1; n < count; n++) {
+		 * IPv6: the subnet-router anycast address of a /126 or wider */
+		for (n = host >= 2 ? 1 : 0; n < count; n++) {
 			add_low(&a, net.addr, n);
 			if (net.family == AF_INET && host >= 2 && n == count - 1 && host <= 16)
 				continue;
