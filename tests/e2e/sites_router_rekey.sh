@@ -33,8 +33,15 @@ rekey_once() { # RUN
 	else
 		fail "sites_router: rekey $n pending: peers $(gw wg show "$TUN" allowed-ips | tr '\n\t' '; ')"
 	fi
-	[ "$n" = 1 ] && check "sites_router: rekey pending: previous_public_key in the tenant file" \
-		test "$(ini_site previous_public_key)" = "$prev"
+	if [ "$n" = 1 ]; then
+		check "sites_router: rekey pending: previous_public_key in the tenant file" \
+			test "$(ini_site previous_public_key)" = "$prev"
+		rp status --json >"$T/status.json" 2>/dev/null
+		check "sites_router: rekey pending: status shows it, with the handshake of the key in use" \
+			"$PY" -c 'import json, sys
+s = [x for t in json.load(open(sys.argv[1]))["tenants"] for x in t["sites"] if x["name"] == "rtr"][0]
+sys.exit(not (s["rekey_pending"] and s["last_handshake"] > 0 and s["tunnel_ip"] == ["100.64.7.2", "fd64:7::2"]))' "$T/status.json"
+	fi
 	sleep 0.5
 	ip netns exec "$RT" wg syncconf "$WGQ" <(wg-quick strip "$out")
 	if ! wait_for 10 switched_after "$before"; then
