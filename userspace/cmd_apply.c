@@ -20,6 +20,7 @@
 #include "log.h"
 #include "net.h"
 #include "pidfile.h"
+#include "rekey_watch.h"
 
 static const char usage[] =
 	"Usage: rempart [-c PATH] apply [--confirm SECONDS]\n\n"
@@ -71,6 +72,7 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 	pr_debug("apply: configuration read (%.1f ms)", ms_now() - t0);
 	if (rc)
 		return rc;
+	rekey_done_load(&cfg, true);	/* site rotations the tunnel finished */
 	if (geteuid() != 0) {
 		fprintf(stderr, "rempart: apply: needs root (BPF programs, network configuration)\n");
 		rc = RP_EXIT_RUNTIME;

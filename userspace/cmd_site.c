@@ -16,6 +16,7 @@
 #include "fileutil.h"
 #include "ini_edit.h"
 #include "keys.h"
+#include "rekey_watch.h"
 #include "site_conf.h"
 
 static const char usage[] =
@@ -61,7 +62,11 @@ static const char usage[] =
 
 int site_load(const struct globals *g, struct rp_config *cfg)
 {
-	return load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, cfg);
+	int rc = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, cfg);
+
+	if (!rc)
+		rekey_done_load(cfg, false);	/* rotations the tunnel finished */
+	return rc;
 }
 
 int site_check_name(const char *cmd, const char *name)

@@ -19,6 +19,7 @@
 #include "net_state.h"
 #include "reason.h"
 #include "rekey.h"
+#include "rekey_watch.h"
 #include "rempart_abi.h"
 #include "wg.h"
 
@@ -290,6 +291,7 @@ int cmd_status(int argc, char **argv, const struct globals *g)
 	rc = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (rc)
 		return rc;
+	rekey_done_load(&cfg, false);	/* site rotations the tunnel finished */
 	root = build(&cfg);
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |

@@ -96,7 +96,7 @@ static int collect_keys(const struct rp_config *cfg, struct confirm_record *r)
 		err = add_key(r, t->private_key_file);
 		for (size_t s = 0; s < t->n_sites && !err; s++) {
 			err = add_key(r, t->sites[s].preshared_key_file);
-			if (!err)
+			if (!err && t->sites[s].has_previous)
 				err = add_key(r, t->sites[s].previous_preshared_key_file);
 		}
 	}

@@ -24,6 +24,7 @@ int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, str
 	err = config_load(path, 0, cfg, d);
 	if (err)
 		return err;
+	rekey_done_load(cfg, true);	/* site rotations the tunnel finished */
 	memset(geo, 0, sizeof(*geo));
 	if (!cfg->geo_ipv4 && !cfg->geo_ipv6)
 		return 0;	/* no [geo]: every address in no country */

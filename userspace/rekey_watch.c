@@ -3,12 +3,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "fileutil.h"
 #include "ini_edit.h"
+#include "keys.h"
 #include "log.h"
 #include "rekey.h"
 #include "rekey_watch.h"
@@ -54,6 +57,111 @@ int rekey_tidy_file(const struct rp_tenant *t, const struct rp_site *s, struct d
 	return err;
 }
 
+/* ---- the record of finished rotations ---------------------------------------
+ * The daemon may not write the tenant files (under systemd /etc/rempart is
+ * read-only to it): a rotation finished on the tunnel whose file still
+ * names the previous key is recorded in STATE_DIR/rekeyed, one line
+ * "TENANT SITE NEWKEY" each, until the file is tidied. */
+
+static void done_path(const struct rp_config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/rekeyed", cfg->state_dir);
+}
+
+static int done_append(const struct rp_config *cfg, const struct rp_tenant *t,
+		       const struct rp_site *s)
+{
+	char path[4096], b64[RP_KEY_B64_LEN + 1];
+	FILE *f;
+	int err = 0;
+
+	done_path(cfg, path, sizeof(path));
+	f = fopen(path, "ae");
+	if (!f)
+		return -errno;
+	key_to_base64(s->public_key, b64);
+	fprintf(f, "%s %s %s\n", t->name, s->name, b64);
+	if (fflush(f) || fsync(fileno(f)))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+/* Tidy the file, else record the rotation as done in the state directory. */
+static void done(const struct rp_config *cfg, const struct rp_tenant *t, const struct rp_site *s)
+{
+	struct diag d = { 0 };
+	int err;
+
+	if (!rekey_tidy_file(t, s, &d)) {
+		diag_free(&d);
+		return;
+	}
+	err = done_append(cfg, t, s);
+	if (err)
+		pr_err("rekey: %s, and %s/rekeyed cannot record it either (%s): the next apply "
+		       "gives site %s its previous key again until its next handshake",
+		       d.n ? d.msgs[0] : "?", cfg->state_dir, strerror(-err), s->name);
+	else
+		pr_info("rekey: %s (recorded in %s/rekeyed): remove the previous_* lines of "
+			"[site %s] at the next edit", d.n ? d.msgs[0] : "?", cfg->state_dir, s->name);
+	diag_free(&d);
+}
+
+int rekey_done_load(struct rp_config *cfg, bool tidy)
+{
+	char path[4096], tenant[64], site[64], b64[64], *text, *line, *save = NULL;
+	char *keep = NULL;
+	size_t keep_len = 0, dropped = 0;
+	FILE *k;
+
+	done_path(cfg, path, sizeof(path));
+	text = file_read_all(path, NULL);
+	if (!text)
+		return errno == ENOENT ? 0 : -errno;
+	k = open_memstream(&keep, &keep_len);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct rp_tenant *t;
+		uint8_t key[32];
+		bool pending = false;
+
+		if (sscanf(line, "%63s %63s %63s", tenant, site, b64) != 3 || key_from_base64(b64, key))
+			continue;
+		t = config_tenant_by_name(cfg, tenant);
+		for (size_t i = 0; t && i < t->n_sites; i++) {
+			struct rp_site *s = &t->sites[i];
+			struct diag d = { 0 };
+
+			if (strcmp(s->name, site) || !s->has_previous || memcmp(s->public_key, key, 32))
+				continue;
+			/* done on the tunnel: the new key alone */
+			pending = !tidy || rekey_tidy_file(t, s, &d);
+			s->has_previous = false;
+			s->has_previous_psk = false;
+			explicit_bzero(s->previous_psk, sizeof(s->previous_psk));
+			free(s->previous_preshared_key_file);
+			s->previous_preshared_key_file = NULL;
+			diag_free(&d);
+		}
+		if (pending && k)
+			fprintf(k, "%s\n", line);
+		else
+			dropped++;
+	}
+	free(text);
+	if (k && !fclose(k) && dropped && tidy) {
+		const struct iovec iov = { keep, keep_len };
+
+		if (keep_len)
+			file_replace(path, &iov, 1, 0600, true);
+		else
+			unlink(path);
+	}
+	free(keep);
+	return 0;
+}
+
 void rekey_tidy_switched(const struct rp_config *cfg)
 {
 	const struct wg_backend *wg = wg_backend_get();
@@ -65,15 +173,11 @@ void rekey_tidy_switched(const struct rp_config *cfg)
 		if (!rekey_pending(t) || wg->get(t->tunnel_interface, &dev) || !dev)
 			continue;
 		for (size_t k = 0; k < t->n_sites; k++) {
-			struct diag d = { 0 };
-
 			if (!rekey_switched(&t->sites[k], dev))
 				continue;
 			pr_info("rekey: site %s of tenant %s uses its new key: the previous one is "
 				"removed", t->sites[k].name, t->name);
-			if (rekey_tidy_file(t, &t->sites[k], &d))
-				pr_err("rekey: %s", d.n ? d.msgs[0] : "?");
-			diag_free(&d);
+			done(cfg, t, &t->sites[k]);
 		}
 		wg_device_wipe_free(dev);
 	}
@@ -127,7 +231,6 @@ static void finish(const struct wg_backend *wg, struct rp_config *cfg, struct rp
 		   struct rp_site *s, const wg_device *dev)
 {
 	const wg_peer *p = rekey_peer_in_use(s, dev);
-	struct diag d = { 0 };
 	struct timespec now;
 	double after_ms = -1;
 	int err;
@@ -147,10 +250,7 @@ static void finish(const struct wg_backend *wg, struct rp_config *cfg, struct rp
 	pr_info("rekey: site %s of tenant %s switched to its new key: its addresses moved to it "
 		"%.1f ms after its first handshake, the previous key is removed", s->name, t->name,
 		after_ms);
-	if (rekey_tidy_file(t, s, &d))
-		pr_err("rekey: %s (the rotation is done on the tunnel; remove the previous_* "
-		       "lines of [site %s] by hand)", d.n ? d.msgs[0] : "?", s->name);
-	diag_free(&d);
+	done(cfg, t, s);
 	s->has_previous = false;
 }
 

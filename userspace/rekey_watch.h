@@ -12,8 +12,15 @@
 int rekey_tidy_file(const struct rp_tenant *t, const struct rp_site *s, struct diag *d);
 
 /* After apply: tidy the tenant files of the sites whose rotation apply
- * found done (their new key had a handshake). */
+ * found done (their new key had a handshake), or record them as done in
+ * STATE_DIR/rekeyed when the files cannot be written (the daemon under
+ * systemd: /etc/rempart is read-only to it). */
 void rekey_tidy_switched(const struct rp_config *cfg);
+/* After config_load: the sites STATE_DIR/rekeyed records as done get
+ * has_previous cleared (the new key alone).  tidy: also tidy their tenant
+ * files where that can be done, and drop the records that are no longer
+ * needed (stale: the file names other keys).  0 or -errno. */
+int rekey_done_load(struct rp_config *cfg, bool tidy);
 
 /* The daemon's watch: every RP_REKEY_POLL_MS while some site is in rotation,
  * read the devices of those tenants and finish the rotations of the sites

@@ -57,6 +57,7 @@ cleanup() {
 	[ -f "$T/state/confirm/timer.pid" ] && kill "$(cat "$T/state/confirm/timer.pid")" 2>/dev/null
 	rm -f /var/run/wireguard/"$TUN".sock /var/run/wireguard/"$WGQ".sock /var/run/wireguard/"$OLDIF".sock
 	rm -rf "$T"
+	at "cleanup: done"
 }
 trap cleanup EXIT
 for c in wireguard-go wg-quick wg; do
@@ -127,7 +128,11 @@ site_dns = 10.20.0.53
 EOF
 
 # ---- the gateway -----------------------------------------------------------
-gw "$REMPART" -c "$T" run >"$T/run.log" 2>&1 &
+# As under systemd (ProtectSystem=strict), the daemon cannot write the
+# configuration: tenants.d and keys are read-only in its own mount namespace.
+unshare --mount --propagation private sh -c "mount --bind -o ro '$T/tenants.d' '$T/tenants.d' &&
+	mount --bind -o ro '$T/keys' '$T/keys' &&
+	exec nsenter --net=/run/netns/$GW '$REMPART' -c '$T' run" >"$T/run.log" 2>&1 &
 run_pid=$!
 if ! wait_for 60 bash -c "nsenter --net=/run/netns/$GW ip link show $TUN >/dev/null 2>&1 &&
 	grep -q 'applied' '$T/run.log'"; then
