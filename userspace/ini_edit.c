@@ -14,7 +14,7 @@ bool ini_value_ok(const char *v)
 {
 	size_t n = v ? strlen(v) : 0;
 
-	return n && !strpbrk(v, "\n\r;#[]=\"'\\") && !isspace((unsigned char)v[0]) &&
+	return n && !strpbrk(v, "\n\r;#=\"'\\") && !isspace((unsigned char)v[0]) &&
 	       !isspace((unsigned char)v[n - 1]);
 }
 

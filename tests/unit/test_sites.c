@@ -75,7 +75,7 @@ static void test_ini_edit(void)
 	free(s);
 	tap_result(ini_text_has_section(in, "site lyon") && !ini_text_has_section(in, "site nice"),
 		   "ini_edit: has_section");
-	tap_result(ini_value_ok("10.1.0.0/24, fd00::/64") && !ini_value_ok("a;b") &&
+	tap_result(ini_value_ok("10.1.0.0/24, fd00::/64") && !ini_value_ok("a;b") && ini_value_ok("[2001:db8::1]:51820") &&
 		   !ini_value_ok("a\nb") && !ini_value_ok(" a") && !ini_value_ok("a=b") &&
 		   !ini_value_ok(""), "ini_edit: values that INI can hold");
 }
