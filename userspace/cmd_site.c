@@ -128,6 +128,7 @@ int site_emit(const char *cmd, const struct rp_config *cfg, const struct rp_tena
 		json_object *o = site_conf_json(cfg, t, s, &k);
 
 		if (!o) {
+			fprintf(stderr, "rempart: site %s: out of memory\n", cmd);
 			rc = RP_EXIT_RUNTIME;
 		} else {
 			if (extra) {
@@ -142,6 +143,7 @@ int site_emit(const char *cmd, const struct rp_config *cfg, const struct rp_tena
 		int err;
 
 		if (!text) {
+			fprintf(stderr, "rempart: site %s: out of memory\n", cmd);
 			rc = RP_EXIT_RUNTIME;
 		} else if (out == SITE_OUT_QR) {
 			err = site_conf_qr(stdout, text);
@@ -159,8 +161,6 @@ int site_emit(const char *cmd, const struct rp_config *cfg, const struct rp_tena
 		}
 	}
 	json_object_put(extra);
-	if (rc == RP_EXIT_RUNTIME && errno == ENOMEM)
-		fprintf(stderr, "rempart: site %s: out of memory\n", cmd);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "rempart: site %s: stdout: %s\n", cmd, strerror(errno));
 		rc = RP_EXIT_RUNTIME;
