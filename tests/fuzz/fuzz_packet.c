@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "eval.h"
+#include "eval/eval.h"
 
 static struct rp_config cfg;
 static struct geo_db geo;

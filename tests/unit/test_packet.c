@@ -5,8 +5,8 @@
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <string.h>
+#include "eval/packet.h"
 #include "frame.h"
-#include "packet.h"
 #include "tap.h"
 
 static int parse(const struct fb *f, struct rp_packet *p)
