@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "app/confirm_files.h"
-#include "app/daemon.h"
 #include "lib/fileutil.h"
 
 void spath(char *buf, const char *state_dir, const char *rel)
@@ -154,7 +153,7 @@ int snap_prepare(const char *dir, const char *main, const char *tenants, const c
 	snprintf(tmp, PATH_MAX, "%s.new.%d", dir, (int)getpid());
 	rm_rf(tmp);
 	snprintf(p, sizeof(p), "%s/tenants", tmp);
-	err = mkdir_p(p);
+	err = mkdir_p(p, 0700);
 	if (err)
 		return err;
 	snprintf(p, sizeof(p), "%s/rempart.ini", tmp);
@@ -236,7 +235,7 @@ int snap_source(const char *snap, char *main, char *tenants)
 int lock_state(const char *state_dir)
 {
 	char p[PATH_MAX];
-	int fd, err = mkdir_p(state_dir);
+	int fd, err = mkdir_p(state_dir, 0700);
 
 	if (err)
 		return err;

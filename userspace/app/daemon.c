@@ -18,6 +18,7 @@
 #include "app/metrics.h"
 #include "cli/commands.h"
 #include "dataplane/dataplane.h"
+#include "lib/fileutil.h"
 #include "lib/lazylib.h"
 #include "lib/log.h"
 #include "lib/pidfile.h"
@@ -228,7 +229,7 @@ int daemon_run(const struct daemon_opts *o)
 		ret = err == -EINVAL ? RP_EXIT_CONFIG : RP_EXIT_RUNTIME;
 		goto out_nocfg;
 	}
-	if (!mkdir_p(dm.cfg.state_dir))
+	if (!mkdir_p(dm.cfg.state_dir, 0700))
 		pidfile_write(dm.cfg.state_dir, dm.cfg.path);	/* before confirm_resume: its rollback HUPs us */
 	if (confirm_resume(&dm.cfg, o->config_path, &d))
 		log_diag("run", &d);

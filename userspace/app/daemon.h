@@ -41,6 +41,4 @@ int cfg_fingerprint_log(const struct cfg_fingerprint *old, const struct cfg_fing
 			const char *prefix);
 void cfg_fingerprint_free(struct cfg_fingerprint *fp);
 
-/* mkdir -p with mode 0700 for state directories.  0 or -errno. */
-int mkdir_p(const char *path);
 #endif

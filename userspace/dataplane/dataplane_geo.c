@@ -20,10 +20,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "app/daemon.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_maps.h"
 #include "geo/geo_bpf.h"
+#include "lib/fileutil.h"
 #include "lib/log.h"
 #include "rempart.skel.h"
 
@@ -146,7 +146,7 @@ void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
 	len = strlen(text);
 	snprintf(text + len, sizeof(text) - len, "hash %016llx\n", (unsigned long long)geo_db_hash(geo));
 	snprintf(tmp, sizeof(tmp), "%s/dataplane", cfg->state_dir);
-	if (mkdir_p(tmp))
+	if (mkdir_p(tmp, 0700))
 		goto fail;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

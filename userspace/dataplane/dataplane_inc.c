@@ -39,7 +39,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "app/daemon.h"
 #include "dataplane/dataplane_maps.h"
 #include "lib/fileutil.h"
 #include "lib/fnv.h"
@@ -785,7 +784,7 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 		err = -ENOMEM;
 		goto out;
 	}
-	if (mkdir_p(rec_dir))
+	if (mkdir_p(rec_dir, 0700))
 		pr_warn("dataplane: cannot create %s: %s (full installs only)", rec_dir, strerror(errno));
 	if (!rec_ident(m, &id) && !rec_load(rec_dir, active, &id, true, &act) && act.h.gen == gen) {
 		have_act = true;

@@ -29,4 +29,8 @@ int file_write_all(const char *path, const void *data, size_t len, mode_t mode);
  * survive a crash, like the operator's config).  0 or a negative errno;
  * the temporary file is gone on failure. */
 int file_replace(const char *path, const struct iovec *iov, size_t n, mode_t mode, bool durable);
+
+/* mkdir -p: path and every missing parent, each with mode (0700 for the
+ * state directory and its parts).  0 or a negative errno. */
+int mkdir_p(const char *path, mode_t mode);
 #endif

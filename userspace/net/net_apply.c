@@ -38,6 +38,7 @@
 #include <linux/rtnetlink.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/fileutil.h"
 #include "lib/fnv.h"
 #include "lib/log.h"
 #include "net/net.h"
@@ -1460,7 +1461,7 @@ static int lock_state(const char *state_dir, struct diag *d)
 	char path[4096];
 	int fd, err;
 
-	err = net_mkdir_p(state_dir, 0700);
+	err = mkdir_p(state_dir, 0700);
 	if (err) {
 		diag_add(d, "cannot create state directory %s: %s", state_dir, strerror(-err));
 		return err;

@@ -8,29 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "lib/fileutil.h"
 #include "lib/fnv.h"
 #include "net/net_state.h"
 
 #define STATE_FILE "net.state"
-
-int net_mkdir_p(const char *path, unsigned int mode)
-{
-	char buf[4096], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, mode) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static void index_put(struct net_state *st, size_t pos)
 {
@@ -119,7 +101,7 @@ int net_state_save(const struct net_state *st, const char *state_dir)
 	FILE *f;
 	int err;
 
-	err = net_mkdir_p(state_dir, 0700);
+	err = mkdir_p(state_dir, 0700);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, state_dir);

@@ -21,5 +21,4 @@ bool net_state_has(const struct net_state *st, const char *fmt, ...);
 __attribute__((format(printf, 2, 3)))
 int net_state_add(struct net_state *st, const char *fmt, ...);	/* no duplicates */
 void net_state_free(struct net_state *st);
-int net_mkdir_p(const char *path, unsigned int mode);
 #endif

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/fileutil.h"
 #include "net/net_priv.h"
 #include "net/net_state.h"
 #include "net/net_wg.h"
@@ -166,7 +167,7 @@ int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whyle
 		return -EEXIST;
 	}
 	snprintf(dir, sizeof(dir), "%s/wg", state_dir);
-	err = net_mkdir_p(dir, 0700);
+	err = mkdir_p(dir, 0700);
 	if (err) {
 		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(-err));
 		return err;
