@@ -220,15 +220,6 @@ static int name_cmp(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-const char *config_rel(const struct rp_config *cfg, const char *path)
-{
-	size_t len = strlen(cfg->dir);
-
-	if (!strncmp(path, cfg->dir, len) && path[len] == '/')
-		return path + len + 1;
-	return path;
-}
-
 /* One tenant file, read by whichever loader thread takes it. */
 struct tenant_job {
 	char *path;
@@ -419,34 +410,4 @@ void config_free(struct rp_config *cfg)
 	free(cfg->mgmt_tcp_ports.v);
 	free(cfg->metrics_listen);
 	memset(cfg, 0, sizeof(*cfg));
-}
-
-struct rp_tenant *config_tenant_by_name(const struct rp_config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_tenants; i++)
-		if (cfg->tenants[i].name && !strcmp(cfg->tenants[i].name, name))
-			return &cfg->tenants[i];
-	return NULL;
-}
-
-struct rp_tenant *config_tenant_by_id(const struct rp_config *cfg, unsigned id)
-{
-	for (size_t i = 0; i < cfg->n_tenants; i++)
-		if (cfg->tenants[i].id == id)
-			return &cfg->tenants[i];
-	return NULL;
-}
-
-const char *proto_name(enum rp_proto p)
-{
-	switch (p) {
-	case RP_PROTO_TCP:
-		return "tcp";
-	case RP_PROTO_UDP:
-		return "udp";
-	case RP_PROTO_ICMP:
-		return "icmp";
-	default:
-		return "any";
-	}
 }
