@@ -3,10 +3,20 @@
  * line reader that knows file and line for error messages. */
 #ifndef REMPART_GEO_INT_H
 #define REMPART_GEO_INT_H
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include "geo/geo.h"
 
 typedef unsigned __int128 u128;
+
+#define U128_MAX (~(u128)0)
+
+/* The largest key of a family: 2^32 - 1 (IPv4) or 2^128 - 1. */
+static inline u128 geo_family_max(int family)
+{
+	return family == AF_INET ? (u128)UINT32_MAX : U128_MAX;
+}
 
 /* One range as read, before sorting: both families in 128-bit keys. */
 struct geo_raw {
