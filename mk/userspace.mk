@@ -30,8 +30,7 @@ $(BUILD)/librempart.a: $(US_LIB_OBJS) $(WG_EMBED_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# Objects linked directly (not through the archive) so that a strong cmd_*
-# definition always replaces main.c's weak "not implemented" stub.
+# The binary links every object (the archive is for the tests).
 $(BUILD)/rempart: $(US_OBJS) $(WG_EMBED_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(US_CFLAGS) -o $@ $^ $(US_LDLIBS)

@@ -92,7 +92,7 @@ int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned s
 int confirm_cancel(const char *state_dir, struct diag *d);
 
 /* Roll back now (the timer at its deadline; apply after a failure).
- * Returns an exit code (commands.h). */
+ * Returns an exit code (exitcode.h). */
 int confirm_rollback_now(const char *state_dir, struct diag *d);
 
 /* True when a rollback is pending; *deadline gets its time. */

@@ -12,7 +12,7 @@ struct daemon_opts {
 	unsigned event_log_per_sec;	/* drop events logged per second; 0: none */
 };
 
-/* The foreground daemon; returns an exit code (commands.h). */
+/* The foreground daemon; returns an exit code (exitcode.h). */
 int daemon_run(const struct daemon_opts *o);
 
 /* config_load (every check) then geo_load.  0; -EINVAL (config or geo
@@ -22,7 +22,7 @@ int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, str
 /* net_apply then dataplane_apply.  0 or -errno with messages in *d. */
 int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d);
 /* Load and enforce PATH in one go (confirm's rollback); logs what it does.
- * Returns an exit code (commands.h). */
+ * Returns an exit code (exitcode.h). */
 int daemon_apply_path(const char *path, const char *why);
 
 /* The live policy generation from the pinned rp_state; -errno if none. */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "app/daemon.h"
-#include "cli/commands.h"
+#include "app/exitcode.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_maps.h"
 #include "lib/log.h"

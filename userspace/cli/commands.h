@@ -1,10 +1,10 @@
 /* commands.h — `rempart COMMAND`: the table lives in main.c, one file per
- * command (cmd_*.c).  Exit codes are SPEC §3's. */
+ * command (cmd_*.c), their shared helpers in common.c.  Exit codes are SPEC
+ * §3's (app/exitcode.h). */
 #ifndef REMPART_COMMANDS_H
 #define REMPART_COMMANDS_H
 #include <stdbool.h>
-
-enum { RP_EXIT_OK = 0, RP_EXIT_CONFIG = 1, RP_EXIT_RUNTIME = 2 };
+#include "app/exitcode.h"
 
 #define RP_DEFAULT_CONFIG "/etc/rempart/rempart.ini"
 
@@ -15,7 +15,8 @@ struct globals {
 /* Each command gets argv with argv[0] = its name; returns an exit code. */
 typedef int (*command_fn)(int argc, char **argv, const struct globals *g);
 
-/* True (and the usage printed to stdout) when argv holds --help / -h. */
+/* True (and the usage printed to stdout) when argv holds --help / -h
+ * (common.c). */
 bool want_help(int argc, char **argv, const char *usage);
 
 /* Load the config named by g, printing every error to stderr.  Returns 0,

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
-#include "config/config.h"
 #include "lib/log.h"
 
 static const struct {
@@ -24,25 +23,6 @@ static const struct {
 	{ "keygen", cmd_keygen, "Print a new private key" },
 };
 
-/* Commands not built yet: a strong definition in cmd_NAME.c replaces these. */
-#define NOT_YET(fn)                                                              \
-	__attribute__((weak)) int fn(int argc, char **argv, const struct globals *g) \
-	{                                                                          \
-		fprintf(stderr, "rempart: %s: not implemented in this build\n", argv[0]); \
-		return RP_EXIT_RUNTIME;                                            \
-	}
-NOT_YET(cmd_check)
-NOT_YET(cmd_apply)
-NOT_YET(cmd_confirm)
-NOT_YET(cmd_run)
-NOT_YET(cmd_down)
-NOT_YET(cmd_status)
-NOT_YET(cmd_monitor)
-NOT_YET(cmd_explain)
-NOT_YET(cmd_geo)
-NOT_YET(cmd_site)
-NOT_YET(cmd_keygen)
-
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: rempart [-c PATH] COMMAND [ARGS…]\n\n"
@@ -51,34 +31,6 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].description);
 	fprintf(f, "\n`rempart COMMAND --help` tells more.\n");
-}
-
-bool want_help(int argc, char **argv, const char *usage_text)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage_text, stdout);
-			return true;
-		}
-	}
-	return false;
-}
-
-int load_config_or_report(const struct globals *g, unsigned flags, struct rp_config *cfg)
-{
-	struct diag d = { 0 };
-
-	if (config_load(g->config_path, flags, cfg, &d)) {
-		diag_print(&d, stderr);
-		if (!diag_count(&d))
-			fprintf(stderr, "rempart: %s: cannot load the configuration\n", g->config_path);
-		diag_free(&d);
-		return RP_EXIT_CONFIG;
-	}
-	diag_free(&d);
-	return RP_EXIT_OK;
 }
 
 int main(int argc, char **argv)

@@ -169,7 +169,6 @@ out:
 static bool pick_rule(const void *k, unsigned s) { return ((const struct rp_rule_key *)k)->slot == s; }
 static bool pick_iface(const void *k, unsigned s) { return ((const struct rp_iface_key *)k)->slot == s; }
 static bool pick_port(const void *k, unsigned s) { return ((const struct rp_port_key *)k)->slot == s; }
-static bool pick_all(const void *k, unsigned s) { return true; }
 
 /* Zero the valid tenant entries of a slot: one batch read, few writes. */
 static int clear_tenants(const struct dp_maps *m, unsigned slot)
@@ -241,15 +240,6 @@ int dp_slot_clear(const struct dp_maps *m, unsigned slot)
 int dp_slot_clear_all(const struct dp_maps *m, unsigned slot)
 {
 	return slot_clear(m, slot, true);
-}
-
-int dp_state_clear(const struct dp_maps *m)
-{
-	int err = clear_keys(m->flows, sizeof(struct rp_flow_key), pick_all, 0);
-	int e = clear_keys(m->flows4, sizeof(struct rp_flow4_key), pick_all, 0);
-	int e2 = clear_keys(m->frags, sizeof(struct rp_frag_key), pick_all, 0);
-
-	return err ? err : e ? e : e2;
 }
 
 static int put(int fd, const void *k, const void *v, const char *what, struct diag *d)

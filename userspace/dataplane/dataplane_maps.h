@@ -72,7 +72,4 @@ void dp_install_last_stats(struct dp_install_stats *st);
 
 /* A hash of the BPF object this binary carries (names its pinned programs). */
 uint64_t dp_obj_tag(void);
-
-/* Empty the flow and fragment tables. */
-int dp_state_clear(const struct dp_maps *m);
 #endif

@@ -7,11 +7,8 @@
 #include "lib/log.h"
 
 static enum log_level cur_level = LOG_LVL_INFO;
-static int with_prefix = 1;
 
 void log_set_level(enum log_level lvl) { cur_level = lvl; }
-enum log_level log_get_level(void) { return cur_level; }
-void log_set_prefix(int on) { with_prefix = on; }
 
 static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {
@@ -19,8 +16,7 @@ static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 
 	if (lvl > cur_level)
 		goto out;
-	if (with_prefix)
-		fputs("rempart: ", stderr);
+	fputs("rempart: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 out:
@@ -43,8 +39,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	int saved = errno;
 
 	if (lvl <= cur_level) {
-		if (with_prefix)
-			fputs("rempart: libbpf: ", stderr);
+		fputs("rempart: libbpf: ", stderr);
 		vfprintf(stderr, fmt, ap);	/* libbpf's lines end in \n */
 	}
 	errno = saved;

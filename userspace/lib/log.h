@@ -1,13 +1,12 @@
 /* log.h — the logging module: stderr (the journal under systemd), levels,
- * errno preserved, libbpf's own output routed through it. */
+ * "rempart: " before each line, errno preserved, libbpf's own output routed
+ * through it. */
 #ifndef REMPART_LOG_H
 #define REMPART_LOG_H
 
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_set_level(enum log_level lvl);
-enum log_level log_get_level(void);
-void log_set_prefix(int on);	/* "rempart: " before each line; on by default */
 void log_route_libbpf(void);	/* libbpf_set_print() to us, warnings and up */
 __attribute__((format(printf, 2, 3)))
 void log_msg(enum log_level lvl, const char *fmt, ...);
