@@ -19,10 +19,11 @@
 #include "app/confirm.h"
 #include "app/confirm_files.h"
 #include "app/daemon.h"
-#include "cli/commands.h"
+#include "app/exitcode.h"
 #include "lib/lazylib.h"
 #include "lib/log.h"
 #include "lib/pidfile.h"
+#include "lib/statedir.h"
 
 const char *confirm_exe;
 
@@ -33,15 +34,15 @@ static void window_start(const char *state_dir)
 	char p[PATH_MAX], buf[32];
 	long long seconds;
 
-	spath(p, state_dir, "confirm/applying");
+	statedir_path(p, state_dir, SD_CONFIRM_APPLYING);
 	if (read_text(p, buf, sizeof(buf)) || atoi(buf) != getpid())
 		return;
-	spath(p, state_dir, "confirm/seconds");
+	statedir_path(p, state_dir, SD_CONFIRM_SECONDS);
 	seconds = read_text(p, buf, sizeof(buf)) ? 0 : atoll(buf);
 	snprintf(buf, sizeof(buf), "%lld\n", (long long)time(NULL) + seconds);
-	spath(p, state_dir, "confirm/deadline");
+	statedir_path(p, state_dir, SD_CONFIRM_DEADLINE);
 	write_text(p, buf);
-	spath(p, state_dir, "confirm/applying");
+	statedir_path(p, state_dir, SD_CONFIRM_APPLYING);
 	unlink(p);
 }
 
@@ -66,7 +67,7 @@ int confirm_record_begin(const struct rp_config *cfg, struct confirm_record *r, 
 		diag_add(d, "%s: %s", cfg->path, strerror(-err));
 		return err;
 	}
-	spath(r->dir, cfg->state_dir, "applied");
+	statedir_path(r->dir, cfg->state_dir, SD_APPLIED);
 	r->started = !pthread_create(&r->tid, NULL, record_prepare, r);
 	if (!r->started)
 		record_prepare(r);
@@ -93,7 +94,7 @@ int confirm_record_end(struct confirm_record *r, bool commit, struct diag *d)
 		rm_rf(r->tmp);
 		return 0;
 	}
-	lock = lock_state(r->state_dir);
+	lock = statedir_lock(r->state_dir, SD_CONFIRM_LOCK);
 	if (lock < 0) {
 		rm_rf(r->tmp);
 		diag_add(d, "%s: %s", r->state_dir, strerror(-lock));
@@ -123,7 +124,7 @@ static bool timer_alive(const char *state_dir, const char *token)
 	ssize_t n;
 	int fd;
 
-	spath(p, state_dir, "confirm/timer.pid");
+	statedir_path(p, state_dir, SD_CONFIRM_TIMER_PID);
 	if (read_text(p, buf, sizeof(buf)))
 		return false;
 	snprintf(p, sizeof(p), "/proc/%d/cmdline", atoi(buf));
@@ -142,7 +143,7 @@ static void timer_kill(const char *state_dir, const char *token)
 {
 	char p[PATH_MAX], buf[64];
 
-	spath(p, state_dir, "confirm/timer.pid");
+	statedir_path(p, state_dir, SD_CONFIRM_TIMER_PID);
 	if (timer_alive(state_dir, token) && !read_text(p, buf, sizeof(buf)) &&
 	    atoi(buf) != getpid())
 		kill(atoi(buf), SIGTERM);
@@ -219,7 +220,7 @@ static int timer_spawn(const char *state_dir, const char *config_path, long long
 	}
 	if (tool && !timer_spawn_systemd(tool, exe, state_dir, config_path, dl, token))
 		return 0;
-	spath(logp, state_dir, "confirm.log");
+	statedir_path(logp, state_dir, SD_CONFIRM_LOG);
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
 	pid = fork();
@@ -259,7 +260,7 @@ static int timer_spawn(const char *state_dir, const char *config_path, long long
 	waitpid(pid, NULL, 0);
 	if (!err) {
 		snprintf(buf, sizeof(buf), "%d\n", gpid);
-		spath(p, state_dir, "confirm/timer.pid");
+		statedir_path(p, state_dir, SD_CONFIRM_TIMER_PID);
 		err = write_text(p, buf);
 	}
 out:
@@ -282,19 +283,19 @@ int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned s
 		diag_add(d, "%s: %s", cfg->path, strerror(-err));
 		return err;
 	}
-	lock = lock_state(cfg->state_dir);
+	lock = statedir_lock(cfg->state_dir, SD_CONFIRM_LOCK);
 	if (lock < 0) {
 		diag_add(d, "%s: %s", cfg->state_dir, strerror(-lock));
 		return lock;
 	}
-	spath(p, cfg->state_dir, "confirm/token");
+	statedir_path(p, cfg->state_dir, SD_CONFIRM_TOKEN);
 	if (!read_text(p, old, sizeof(old))) {
 		timer_kill(cfg->state_dir, old);	/* re-arm: same rollback target */
 		pr_info("confirm: re-armed, the rollback target stays the configuration "
 			"applied before the first unconfirmed apply");
 	} else {
-		spath(p, cfg->state_dir, "applied");
-		spath(q, cfg->state_dir, "confirm/previous");
+		statedir_path(p, cfg->state_dir, SD_APPLIED);
+		statedir_path(q, cfg->state_dir, SD_CONFIRM_PREVIOUS);
 		if (access(p, F_OK)) {
 			err = -ENOENT;
 			diag_add(d, "%s: no configuration recorded as applied, nothing to roll back "
@@ -315,18 +316,18 @@ int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned s
 	}
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		sprintf(token + 2 * i, "%02x", rnd[i]);
-	spath(p, cfg->state_dir, "confirm/token");
+	statedir_path(p, cfg->state_dir, SD_CONFIRM_TOKEN);
 	err = write_text(p, token);
 	snprintf(buf, sizeof(buf), "%lld\n", deadline);
-	spath(p, cfg->state_dir, "confirm/deadline");
+	statedir_path(p, cfg->state_dir, SD_CONFIRM_DEADLINE);
 	if (!err)
 		err = write_text(p, buf);
 	snprintf(buf, sizeof(buf), "%u\n", seconds);
-	spath(p, cfg->state_dir, "confirm/seconds");
+	statedir_path(p, cfg->state_dir, SD_CONFIRM_SECONDS);
 	if (!err)
 		err = write_text(p, buf);
 	snprintf(buf, sizeof(buf), "%d\n", getpid());
-	spath(p, cfg->state_dir, "confirm/applying");	/* the timer waits for us */
+	statedir_path(p, cfg->state_dir, SD_CONFIRM_APPLYING);	/* the timer waits for us */
 	if (!err)
 		err = write_text(p, buf);
 	if (!err)
@@ -334,7 +335,7 @@ int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned s
 	if (err) {
 		diag_add(d, "%s/confirm: cannot arm the rollback: %s", cfg->state_dir,
 			 strerror(-err));
-		spath(p, cfg->state_dir, "confirm");
+		statedir_path(p, cfg->state_dir, SD_CONFIRM_DIR);
 		rm_rf(p);
 		goto out;
 	}
@@ -349,10 +350,10 @@ bool confirm_pending(const char *state_dir, long long *deadline)
 {
 	char p[PATH_MAX], buf[32];
 
-	spath(p, state_dir, "confirm/token");
+	statedir_path(p, state_dir, SD_CONFIRM_TOKEN);
 	if (access(p, F_OK))
 		return false;
-	spath(p, state_dir, "confirm/deadline");
+	statedir_path(p, state_dir, SD_CONFIRM_DEADLINE);
 	if (deadline)
 		*deadline = read_text(p, buf, sizeof(buf)) ? 0 : atoll(buf);
 	return true;
@@ -361,20 +362,20 @@ bool confirm_pending(const char *state_dir, long long *deadline)
 int confirm_cancel(const char *state_dir, struct diag *d)
 {
 	char p[PATH_MAX], token[40];
-	int lock = lock_state(state_dir);
+	int lock = statedir_lock(state_dir, SD_CONFIRM_LOCK);
 
 	if (lock < 0) {
 		diag_add(d, "%s: %s", state_dir, strerror(-lock));
 		return lock;
 	}
-	spath(p, state_dir, "confirm/token");
+	statedir_path(p, state_dir, SD_CONFIRM_TOKEN);
 	if (read_text(p, token, sizeof(token))) {
 		diag_add(d, "%s: nothing to confirm (no `apply --confirm` is pending)", p);
 		close(lock);
 		return -ENOENT;
 	}
 	timer_kill(state_dir, token);
-	spath(p, state_dir, "confirm");
+	statedir_path(p, state_dir, SD_CONFIRM_DIR);
 	rm_rf(p);
 	pr_info("confirm: configuration confirmed, the pending rollback is cancelled");
 	close(lock);
@@ -398,14 +399,14 @@ static int rollback_locked(const char *state_dir, struct diag *d)
 	DIR *dir;
 	int err, ret;
 
-	spath(prev, state_dir, "confirm/previous");
+	statedir_path(prev, state_dir, SD_CONFIRM_PREVIOUS);
 	err = snap_source(prev, main, tenants);
 	if (err) {
 		diag_add(d, "%s: no configuration to roll back to: %s", prev, strerror(-err));
 		return RP_EXIT_RUNTIME;
 	}
 	snprintf(source, sizeof(source), "config %s\ntenants %s\n", main, tenants);
-	spath(p, state_dir, "rejected");
+	statedir_path(p, state_dir, SD_REJECTED);
 	if (snap_save(p, main, tenants, source))
 		pr_warn("rollback: cannot keep the undone configuration in %s", p);
 	/* Tenant files the previous config did not have go away. */
@@ -431,10 +432,10 @@ static int rollback_locked(const char *state_dir, struct diag *d)
 	pr_info("rollback: restored the previous configuration into %s (the undone one is "
 		"kept in %s/rejected)", main, state_dir);
 	ret = daemon_apply_path(main, "rollback");
-	spath(p, state_dir, "applied");
+	statedir_path(p, state_dir, SD_APPLIED);
 	if (!ret && snap_copy(prev, p))
 		pr_warn("rollback: cannot record %s as applied", main);
-	spath(p, state_dir, "confirm");
+	statedir_path(p, state_dir, SD_CONFIRM_DIR);
 	rm_rf(p);
 	hup_daemon(state_dir);
 	return ret;
@@ -443,13 +444,13 @@ static int rollback_locked(const char *state_dir, struct diag *d)
 int confirm_rollback_now(const char *state_dir, struct diag *d)
 {
 	char p[PATH_MAX], token[40];
-	int lock = lock_state(state_dir), ret;
+	int lock = statedir_lock(state_dir, SD_CONFIRM_LOCK), ret;
 
 	if (lock < 0) {
 		diag_add(d, "%s: %s", state_dir, strerror(-lock));
 		return RP_EXIT_RUNTIME;
 	}
-	spath(p, state_dir, "confirm/token");
+	statedir_path(p, state_dir, SD_CONFIRM_TOKEN);
 	if (!read_text(p, token, sizeof(token)))
 		timer_kill(state_dir, token);
 	ret = rollback_locked(state_dir, d);
@@ -465,10 +466,10 @@ int confirm_resume(const struct rp_config *cfg, const char *config_path, struct 
 
 	if (!confirm_pending(cfg->state_dir, NULL))
 		return 0;
-	lock = lock_state(cfg->state_dir);
+	lock = statedir_lock(cfg->state_dir, SD_CONFIRM_LOCK);
 	if (lock < 0)
 		return lock;
-	spath(p, cfg->state_dir, "confirm/token");
+	statedir_path(p, cfg->state_dir, SD_CONFIRM_TOKEN);
 	if (confirm_pending(cfg->state_dir, &deadline) && !read_text(p, token, sizeof(token)) &&
 	    !timer_alive(cfg->state_dir, token) && realpath(cfg->path, main)) {
 		pr_warn("confirm: a rollback was pending without its timer; re-armed for %lld "
@@ -502,25 +503,25 @@ int confirm_timer_main(const char *state_dir, long long deadline, const char *to
 
 		while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
-		spath(p, state_dir, "confirm/deadline");
+		statedir_path(p, state_dir, SD_CONFIRM_DEADLINE);
 		dl = read_text(p, buf, sizeof(buf)) ? 0 : atoll(buf);
 		if (dl > (long long)time(NULL)) {
 			ts.tv_sec = dl;
 			continue;
 		}
-		spath(p, state_dir, "confirm/applying");
+		statedir_path(p, state_dir, SD_CONFIRM_APPLYING);
 		if (!read_text(p, buf, sizeof(buf)) && atoi(buf) > 0 && !kill(atoi(buf), 0)) {
 			ts.tv_sec = time(NULL) + 1;
 			continue;
 		}
 		break;
 	}
-	lock = lock_state(state_dir);
+	lock = statedir_lock(state_dir, SD_CONFIRM_LOCK);
 	if (lock < 0) {
 		pr_err("rollback: %s: %s", state_dir, strerror(-lock));
 		return RP_EXIT_RUNTIME;
 	}
-	spath(p, state_dir, "confirm/token");
+	statedir_path(p, state_dir, SD_CONFIRM_TOKEN);
 	if (read_text(p, cur, sizeof(cur)) || strcmp(cur, token))
 		goto out;	/* confirmed, or re-armed by a newer apply */
 	pr_warn("rollback: no `rempart confirm` before the deadline, rolling back");

@@ -15,11 +15,6 @@
 #include "app/confirm_files.h"
 #include "lib/fileutil.h"
 
-void spath(char *buf, const char *state_dir, const char *rel)
-{
-	snprintf(buf, PATH_MAX, "%s/%s", state_dir, rel);
-}
-
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	return remove(p);
@@ -230,23 +225,4 @@ int snap_source(const char *snap, char *main, char *tenants)
 	if (sscanf(text, "config %4095[^\n]\ntenants %4095[^\n]", main, tenants) != 2)
 		return -EINVAL;
 	return 0;
-}
-
-int lock_state(const char *state_dir)
-{
-	char p[PATH_MAX];
-	int fd, err = mkdir_p(state_dir, 0700);
-
-	if (err)
-		return err;
-	spath(p, state_dir, "confirm.lock");
-	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
 }

@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-void spath(char *buf, const char *state_dir, const char *rel);	/* STATE_DIR/REL */
 void rm_rf(const char *path);
 int copy_file(const char *src, const char *dst);	/* file_replace(): keeps the mode, durable */
 int write_text(const char *path, const char *text);	/* file_replace(), mode 0600 */
@@ -22,5 +21,4 @@ int snap_prepare(const char *dir, const char *main, const char *tenants, const c
 int snap_commit(const char *dir, const char *tmp);
 int snap_copy(const char *src, const char *dst);
 int snap_source(const char *snap, char *main, char *tenants);	/* PATH_MAX each */
-int lock_state(const char *state_dir);	/* flock STATE_DIR/confirm.lock: fd, or -errno */
 #endif

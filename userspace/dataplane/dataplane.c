@@ -28,6 +28,7 @@
 #include "geo/geo_bpf.h"
 #include "kernel/netlink.h"
 #include "lib/log.h"
+#include "lib/statedir.h"
 #include "rempart.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -551,7 +552,7 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 			struct dp_precompiled *pc, struct diag *d)
 {
 	struct dp_loaded L = { 0 };
-	char rec_dir[4096];
+	char rec_dir[PATH_MAX];
 	struct timespec t0;
 	struct att *v = NULL;
 	uint64_t tag = dp_obj_tag();
@@ -598,7 +599,7 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 		dataplane_geo_record(cfg, geo);
 	pr_debug("dataplane: geo done (%.1f ms)", ms_since(&t0));
 	if (cfg->state_dir)
-		snprintf(rec_dir, sizeof(rec_dir), "%s/dataplane", cfg->state_dir);
+		statedir_path(rec_dir, cfg->state_dir, SD_DATAPLANE_DIR);
 	err = dp_policy_install_pre(&L.m, cfg, NULL, NULL, cfg->state_dir ? rec_dir : NULL, pc, d);
 	if (err)
 		goto out;

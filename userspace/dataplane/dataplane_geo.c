@@ -25,6 +25,7 @@
 #include "geo/geo_bpf.h"
 #include "lib/fileutil.h"
 #include "lib/log.h"
+#include "lib/statedir.h"
 #include "rempart.skel.h"
 
 uint64_t dp_obj_tag(void)
@@ -43,12 +44,11 @@ uint64_t dp_obj_tag(void)
 	return tag;
 }
 
-static int fp_path(char *buf, size_t len, const struct rp_config *cfg)
+static int fp_path(char buf[PATH_MAX], const struct rp_config *cfg)
 {
 	if (!cfg->state_dir)
 		return -ENOENT;
-	snprintf(buf, len, "%s/dataplane/geo.fp", cfg->state_dir);
-	return 0;
+	return statedir_path(buf, cfg->state_dir, SD_GEO_FP);
 }
 
 static int fp_file(char *buf, size_t len, const char *path)
@@ -95,7 +95,7 @@ static int fingerprint(const struct rp_config *cfg, char *buf, size_t len)
 
 bool dataplane_geo_unchanged(const struct rp_config *cfg)
 {
-	char path[4200], want[8800], have[9000], *h;
+	char path[PATH_MAX], want[8800], have[9000], *h;
 	struct geo_bpf_view v;
 	unsigned long long hash;
 	bool same = false;
@@ -103,7 +103,7 @@ bool dataplane_geo_unchanged(const struct rp_config *cfg)
 	int fd, outer;
 
 	fp_before[0] = 0;
-	if ((!cfg->geo_ipv4 && !cfg->geo_ipv6) || fp_path(path, sizeof(path), cfg) ||
+	if ((!cfg->geo_ipv4 && !cfg->geo_ipv6) || fp_path(path, cfg) ||
 	    fingerprint(cfg, want, sizeof(want)))
 		return false;
 	memcpy(fp_before, want, sizeof(fp_before));
@@ -133,11 +133,11 @@ bool dataplane_geo_unchanged(const struct rp_config *cfg)
 
 void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
 {
-	char path[4200], tmp[4300], text[8900];
+	char path[PATH_MAX], tmp[PATH_MAX + 8], text[8900];
 	size_t len;
 	int fd;
 
-	if (fp_path(path, sizeof(path), cfg))
+	if (fp_path(path, cfg))
 		return;
 	if (fp_before[0])
 		snprintf(text, sizeof(text) - 64, "%s", fp_before);
@@ -145,7 +145,7 @@ void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
 		return;
 	len = strlen(text);
 	snprintf(text + len, sizeof(text) - len, "hash %016llx\n", (unsigned long long)geo_db_hash(geo));
-	snprintf(tmp, sizeof(tmp), "%s/dataplane", cfg->state_dir);
+	statedir_path(tmp, cfg->state_dir, SD_DATAPLANE_DIR);
 	if (mkdir_p(tmp, 0700))
 		goto fail;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);

@@ -8,18 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 #include "lib/pidfile.h"
-
-static void pid_path(char *buf, size_t len, const char *state_dir)
-{
-	snprintf(buf, len, "%s/rempart.pid", state_dir);
-}
+#include "lib/statedir.h"
 
 void pidfile_write(const char *state_dir, const char *config_path)
 {
 	char p[PATH_MAX], real[PATH_MAX];
 	FILE *f;
 
-	pid_path(p, sizeof(p), state_dir);
+	statedir_path(p, state_dir, SD_PID_FILE);
 	if (!realpath(config_path, real))
 		snprintf(real, sizeof(real), "%s", config_path);
 	f = fopen(p, "we");
@@ -33,7 +29,7 @@ void pidfile_remove(const char *state_dir)
 {
 	char p[PATH_MAX];
 
-	pid_path(p, sizeof(p), state_dir);
+	statedir_path(p, state_dir, SD_PID_FILE);
 	unlink(p);
 }
 
@@ -43,7 +39,7 @@ pid_t pidfile_hup(const char *state_dir, const char *config_path)
 	pid_t pid = 0;
 	FILE *f;
 
-	pid_path(p, sizeof(p), state_dir);
+	statedir_path(p, state_dir, SD_PID_FILE);
 	f = fopen(p, "re");
 	if (!f)
 		return 0;

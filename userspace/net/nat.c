@@ -46,6 +46,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include "lib/fileutil.h"
+#include "lib/statedir.h"
 #include "net/net_priv.h"
 
 /* Print a tenant's tunnel and cloud interface names, comma-separated, each
@@ -363,7 +364,7 @@ int nat_apply(const struct rp_config *cfg, bool verify, bool *changed, struct di
 	*changed = false;
 	if (!want)
 		return -ENOMEM;
-	snprintf(path, sizeof(path), "%s/nat.nft", cfg->state_dir);
+	statedir_path(path, cfg->state_dir, SD_NAT_RULESET);
 	have = file_read_all(path, NULL);
 	/* Unchanged since the last apply that loaded it: trust the record. */
 	if (!verify && want[0] && have && !strcmp(have, want))

@@ -10,9 +10,8 @@
 #include <unistd.h>
 #include "lib/fileutil.h"
 #include "lib/fnv.h"
+#include "lib/statedir.h"
 #include "net/net_state.h"
-
-#define STATE_FILE "net.state"
 
 static void index_put(struct net_state *st, size_t pos)
 {
@@ -73,7 +72,7 @@ int net_state_load(struct net_state *st, const char *state_dir)
 	int err = 0;
 
 	memset(st, 0, sizeof(*st));
-	snprintf(path, sizeof(path), "%s/" STATE_FILE, state_dir);
+	statedir_path(path, state_dir, SD_NET_STATE);
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
@@ -104,7 +103,7 @@ int net_state_save(const struct net_state *st, const char *state_dir)
 	err = mkdir_p(state_dir, 0700);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "%s/" STATE_FILE, state_dir);
+	statedir_path(path, state_dir, SD_NET_STATE);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	{
 		/* 0600: it holds fingerprints of key material */
