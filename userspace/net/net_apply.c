@@ -41,6 +41,7 @@
 #include "lib/fileutil.h"
 #include "lib/fnv.h"
 #include "lib/log.h"
+#include "lib/statedir.h"
 #include "net/net.h"
 #include "net/net_priv.h"
 #include "net/net_state.h"
@@ -125,13 +126,9 @@ static void rollback(struct apply *a)
 {
 	/* Tell every supervisor we started to stop first: they exit in
 	 * parallel instead of one after the other. */
-	for (size_t i = 0; a->wg->start && i < a->n_undo; i++)
-		if (a->undo[i].kind == U_WG_STOP || a->undo[i].kind == U_WG_DESTROY) {
-			int pid = wgs_pid(a->undo[i].ifname, a->cfg->state_dir);
-
-			if (pid > 0)
-				kill(pid, SIGTERM);
-		}
+	for (size_t i = 0; a->wg->stop_async && i < a->n_undo; i++)
+		if (a->undo[i].kind == U_WG_STOP || a->undo[i].kind == U_WG_DESTROY)
+			a->wg->stop_async(a->undo[i].ifname, a->cfg->state_dir);
 	while (a->n_undo) {
 		struct undo *u = &a->undo[--a->n_undo];
 
@@ -146,10 +143,10 @@ static void rollback(struct apply *a)
 			a->wg->destroy(u->ifname, a->cfg->state_dir);
 			break;
 		case U_WG_STOP:
-			wgs_stop(u->ifname, a->cfg->state_dir);
+			a->wg->stop(u->ifname, a->cfg->state_dir);
 			break;
 		case U_WG_RESTORE:
-			net_wg_make_restore(u->dev);
+			wg_device_make_restore(u->dev);
 			a->wg->set(u->dev);
 			break;
 		case U_ADDR_DEL:
@@ -200,14 +197,6 @@ static bool nat_ruleset_nonempty(const struct rp_config *cfg)
 		if (cfg->tenants[i].egress == RP_EGRESS_NAT || nat_share_consumer(cfg, i))
 			return true;
 	return false;
-}
-
-void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len)
-{
-	if (t->vlan)
-		snprintf(buf, len, "%s.%u", t->cloud_interface, t->vlan);
-	else
-		snprintf(buf, len, "%s", t->cloud_interface);
 }
 
 static int refresh_links(struct apply *a)
@@ -288,8 +277,6 @@ static int set_sysctl(struct apply *a, const char *path, const char *want)
 	return 0;
 }
 
-static bool tenant_offers_to(const struct rp_tenant *prov, const struct rp_share *s, size_t consumer);
-
 /* ---- fingerprints: what a tenant wants, in 64 bits ----
  *
  * A tenant whose fingerprint equals the one recorded by the last successful
@@ -345,13 +332,13 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 		if (p == i)
 			continue;
 		for (size_t k = 0; k < o->n_shares; k++)
-			if (tenant_offers_to(o, &o->shares[k], i)) {
+			if (net_share_offers_to(&o->shares[k], i)) {
 				h = fnv_str(h, o->cloud_interface);
 				h = fnv1a(h, &o->vlan, sizeof(o->vlan));
 				h = fnv_list(h, &o->shares[k].to);
 			}
 		for (size_t k = 0; k < t->n_shares; k++)
-			if (tenant_offers_to(t, &t->shares[k], p)) {
+			if (net_share_offers_to(&t->shares[k], p)) {
 				h = fnv_str(h, o->tunnel_interface);
 				for (size_t s = 0; s < o->n_sites; s++)
 					h = fnv_list(h, &o->sites[s].allowed_ips);
@@ -392,7 +379,7 @@ static void compute_clean(struct apply *a)
 		a->clean[i] = !full && tl && cl && (tl->flags & IFF_UP) && (cl->flags & IFF_UP) &&
 			      tl->mtu == RP_WG_MTU &&
 			      net_state_has(&a->old, "fp %u %016llx", t->id, (unsigned long long)a->fp[i]) &&
-			      (!a->wg->start || wgs_pid(t->tunnel_interface, a->cfg->state_dir) > 0);
+			      (!a->wg->running || a->wg->running(t->tunnel_interface, a->cfg->state_dir));
 	}
 }
 
@@ -884,17 +871,6 @@ static int push_prefix(struct route_set *rs, const struct rp_prefix *p, uint32_t
 	return rs_push(rs, &r, dedupe);
 }
 
-static bool tenant_offers_to(const struct rp_tenant *prov, const struct rp_share *s, size_t consumer)
-{
-	if (s->all_tenants)
-		return true;
-	for (size_t k = 0; k < s->n_tenants; k++)
-		if (s->tenant_idx && s->tenant_idx[k] == (int)consumer)
-			return true;
-	(void)prov;
-	return false;
-}
-
 static bool is_tunnel(const struct apply *a, int ifindex)
 {
 	for (size_t i = 0; i < a->cfg->n_tenants; i++)
@@ -981,14 +957,14 @@ static int wanted_routes(struct apply *a, size_t i, const struct nl_route *main_
 		net_cloud_ifname(o, oname, sizeof(oname));
 		ocl = find_link(a, oname);
 		for (size_t s = 0; s < o->n_shares && !err; s++) {
-			if (!tenant_offers_to(o, &o->shares[s], i))
+			if (!net_share_offers_to(&o->shares[s], i))
 				continue;
 			for (size_t k = 0; k < o->shares[s].to.n && !err; k++)
 				err = push_prefix(rs, &o->shares[s].to.v[k], table, ocl->ifindex,
 						  RTN_UNICAST, RP_METRIC_SHARED, true);
 		}
 		for (size_t s = 0; s < t->n_shares && !err; s++) {
-			if (!tenant_offers_to(t, &t->shares[s], p))
+			if (!net_share_offers_to(&t->shares[s], p))
 				continue;
 			for (size_t st = 0; st < o->n_sites && !err; st++)
 				for (size_t k = 0; k < o->sites[st].allowed_ips.n && !err; k++)
@@ -1343,15 +1319,11 @@ static int remove_stale_links(struct apply *a)
 	int err = 0;
 
 	/* Signal every supervisor first, so they all stop at once. */
-	for (size_t i = 0; a->wg->start && i < a->old.n; i++) {
-		int pid;
-
+	for (size_t i = 0; a->wg->stop_async && i < a->old.n; i++) {
 		if (sscanf(a->old.lines[i], "link %63s %31s", name, kind) != 2 ||
 		    strcmp(kind, "wireguard") || net_state_has(&a->st, "%s", a->old.lines[i]))
 			continue;
-		pid = wgs_pid(name, a->cfg->state_dir);
-		if (pid > 0)
-			kill(pid, SIGTERM);
+		a->wg->stop_async(name, a->cfg->state_dir);
 	}
 	for (size_t i = 0; i < a->old.n; i++) {
 		const struct nl_link *l;
@@ -1378,87 +1350,35 @@ static int remove_stale_links(struct apply *a)
 
 /* ---- the supervisor's restore file ---- */
 
-static void write_tunnel_netstate(struct apply *a, const struct rp_tenant *t,
-				  const struct nl_route *rv, size_t rn)
+/* A userspace tunnel's addresses and the routes through it, for its
+ * supervisor to put back if wireguard-go restarts (kernel/wg/wg_restore.c). */
+static void remember_tunnel(struct apply *a, const struct rp_tenant *t,
+			    const struct nl_route *rv, size_t rn)
 {
-	char path[4096], tmp[4200], pbuf[INET6_ADDRSTRLEN + 4], dst[INET6_ADDRSTRLEN];
 	const struct nl_link *tl = find_link(a, t->tunnel_interface);
-	FILE *f;
+	struct nl_route *mine = calloc(rn + 1, sizeof(*mine));
+	struct wg_netstate ns = { .addrs = t->tunnel_address.v, .n_addrs = t->tunnel_address.n,
+				  .routes = mine };
 
-	if (!tl)
+	if (!tl || !mine) {
+		free(mine);
 		return;
-	snprintf(path, sizeof(path), "%s/wg/%s.net", a->cfg->state_dir, t->tunnel_interface);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return;
-	fprintf(f, "mtu %d\n", RP_WG_MTU);
-	for (size_t k = 0; k < t->tunnel_address.n; k++) {
-		prefix_format(&t->tunnel_address.v[k], pbuf, sizeof(pbuf));
-		fprintf(f, "addr %s\n", pbuf);
 	}
 	for (size_t k = 0; k < rn; k++) {
 		if (rv[k].oif != tl->ifindex || rv[k].table < RP_TABLE_BASE ||
 		    rv[k].table > RP_TABLE_BASE + RP_TENANT_ID_MAX || rv[k].type != RTN_UNICAST)
 			continue;
-		inet_ntop(rv[k].family, rv[k].dst, dst, sizeof(dst));
-		fprintf(f, "route %s/%u %u %u\n", dst, rv[k].dst_len, rv[k].table, rv[k].metric);
+		mine[ns.n_routes++] = rv[k];
 	}
-	if (fclose(f) == 0)
-		rename(tmp, path);
-}
-
-int net_tunnel_restore(const char *ifname, const char *state_dir)
-{
-	char path[4096], line[256], a1[80];
-	unsigned int u1, u2;
-	struct nl_ctx nl;
-	struct nl_link l;
-	FILE *f;
-	int err;
-
-	snprintf(path, sizeof(path), "%s/wg/%s.net", state_dir, ifname);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	err = nl_open(&nl);
-	if (err)
-		goto out;
-	err = nl_link_get(&nl, ifname, &l);
-	if (err)
-		goto out_nl;
-	err = nl_link_set(&nl, l.ifindex, RP_WG_MTU, true);
-	while (!err && fgets(line, sizeof(line), f)) {
-		struct rp_prefix p;
-
-		if (sscanf(line, "addr %79s", a1) == 1 && !prefix_parse(a1, &p)) {
-			int e = nl_addr_add(&nl, l.ifindex, &p);
-
-			if (e && e != -EEXIST)
-				err = e;
-		} else if (sscanf(line, "route %79s %u %u", a1, &u1, &u2) == 3 && !prefix_parse(a1, &p)) {
-			struct nl_route r = { .family = p.family, .dst_len = p.len, .type = RTN_UNICAST,
-					      .oif = l.ifindex, .table = u1, .metric = u2 };
-			int e;
-
-			memcpy(r.dst, p.addr, 16);
-			e = nl_route_add(&nl, &r);
-			if (e && e != -EEXIST)
-				err = e;
-		}
-	}
-out_nl:
-	nl_close(&nl);
-out:
-	fclose(f);
-	return err;
+	a->wg->remember(t->tunnel_interface, a->cfg->state_dir, &ns);
+	free(mine);
 }
 
 /* ---- entry points ---- */
 
-static int lock_state(const char *state_dir, struct diag *d)
+/* One network reconcile at a time: STATE_DIR/net.lock (lib/statedir.h). */
+static int net_lock(const char *state_dir, struct diag *d)
 {
-	char path[4096];
 	int fd, err;
 
 	err = mkdir_p(state_dir, 0700);
@@ -1466,15 +1386,9 @@ static int lock_state(const char *state_dir, struct diag *d)
 		diag_add(d, "cannot create state directory %s: %s", state_dir, strerror(-err));
 		return err;
 	}
-	snprintf(path, sizeof(path), "%s/net.lock", state_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		err = -errno;
-		diag_add(d, "cannot lock %s: %s", path, strerror(-err));
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
+	fd = statedir_lock(state_dir, SD_NET_LOCK);
+	if (fd < 0)
+		diag_add(d, "cannot lock %s/%s: %s", state_dir, SD_NET_LOCK, strerror(-fd));
 	return fd;
 }
 
@@ -1487,7 +1401,7 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 
 	last_changes = 0;
 	stage(NULL);
-	lock = lock_state(cfg->state_dir, d);
+	lock = net_lock(cfg->state_dir, d);
 	if (lock < 0)
 		return lock;
 	a.wg = wg_backend_get();
@@ -1591,10 +1505,10 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		if (a.links_gen != a.fp_links_gen)
 			a.fp[i] = tenant_fp(&a, i);
 		net_state_add(&a.st, "fp %u %016llx", cfg->tenants[i].id, (unsigned long long)a.fp[i]);
-		if (a.wg != &wg_backend_uapi || a.clean[i])
+		if (!a.wg->remember || a.clean[i])
 			continue;
 		if (!nl_route_dump(&a.nl, AF_UNSPEC, RP_TABLE_BASE + cfg->tenants[i].id, &rv, &rn))
-			write_tunnel_netstate(&a, &cfg->tenants[i], rv, rn);
+			remember_tunnel(&a, &cfg->tenants[i], rv, rn);
 		free(rv);
 	}
 	stage("netstate");
@@ -1633,7 +1547,7 @@ int net_down(const struct rp_config *cfg, struct diag *d)
 	char path[4096], val[64];
 	int lock, err, ret = 0;
 
-	lock = lock_state(cfg->state_dir, d);
+	lock = net_lock(cfg->state_dir, d);
 	if (lock < 0)
 		return lock;
 	a.wg = wg_backend_get();
@@ -1677,9 +1591,9 @@ int net_down(const struct rp_config *cfg, struct diag *d)
 	}
 	/* Anything left over by an older, unrecorded run is not ours to touch. */
 	if (!ret) {
-		snprintf(path, sizeof(path), "%s/net.state", cfg->state_dir);
+		statedir_path(path, cfg->state_dir, SD_NET_STATE);
 		unlink(path);
-		snprintf(path, sizeof(path), "%s/nat.nft", cfg->state_dir);
+		statedir_path(path, cfg->state_dir, SD_NAT_RULESET);
 		unlink(path);
 	}
 	err = ret;

@@ -13,17 +13,13 @@
 #define RP_METRIC_UNREACH 10000		/* the unreachable fallbacks */
 #define RP_MARK_BASE 0x52500000u	/* fwmark of NATed replies: base | id */
 #define RP_MARK_MASK 0xffff0000u
-#define RP_WG_MTU 1420
 
-/* "CLOUD" or "CLOUD.VLAN": the tenant's cloud attachment link. */
-struct rp_tenant;
+/* "CLOUD" or "CLOUD.VLAN": the tenant's cloud attachment link (tenant.c). */
 void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len);
+/* Does share S (of some provider) reach tenant index CONSUMER? */
+bool net_share_offers_to(const struct rp_share *s, size_t consumer);
 /* Objects the last net_apply changed (0: it was a no-op). */
 unsigned int net_apply_changes(void);
-
-/* Re-add a userspace tunnel's MTU, up state, addresses and routes after its
- * wireguard-go restarted (read from STATE_DIR/wg/IFNAME.net). */
-int net_tunnel_restore(const char *ifname, const char *state_dir);
 
 /* nat.c: the nftables table "inet rempart" (egress = nat: masquerade to the
  * uplink, per-tenant conntrack zones and marks).  *changed tells whether the

@@ -261,15 +261,3 @@ fail:
 	wg_device_wipe_free(set);
 	return err;
 }
-
-/* A "set" that puts back what `get` returned (rollback, restart). */
-void net_wg_make_restore(wg_device *dev)
-{
-	wg_peer *p;
-
-	dev->flags |= WGDEVICE_REPLACE_PEERS | WGDEVICE_HAS_LISTEN_PORT;
-	dev->flags &= ~WGDEVICE_HAS_PUBLIC_KEY;
-	wg_for_each_peer(dev, p)
-		p->flags |= WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PERSISTENT_KEEPALIVE_INTERVAL |
-			    WGPEER_HAS_PRESHARED_KEY;
-}

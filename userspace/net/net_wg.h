@@ -11,8 +11,6 @@ int net_wg_diff(const struct rp_tenant *t, const wg_device *cur, wg_device **out
 		unsigned int *n_changes, char *why, size_t whylen);
 /* Resolve "host:port" into p->endpoint. */
 int net_wg_endpoint(const char *s, wg_peer *p, char *why, size_t whylen);
-/* Turn a `get` result into a `set` that restores it exactly. */
-void net_wg_make_restore(wg_device *dev);
 /* Clear the host bits of a prefix. */
 void net_prefix_mask(struct rp_prefix *p);
 #endif

@@ -8,13 +8,29 @@
  *    restarts it, with its peers, addresses and routes, if it dies.
  *
  * Both speak the embeddable library's wg_device model, so the reconcile code
- * is the same for both.  wg_backend_get() probes the kernel once.
+ * is the same for both.  wg_backend_get() probes the kernel once.  Code
+ * outside kernel/wg/ uses a backend only through this table (the files of
+ * the userspace backend share wg_int.h).
  */
 #ifndef REMPART_WG_H
 #define REMPART_WG_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <wireguard.h>
+#include "kernel/netlink.h"
+#include "lib/addr.h"
+
+#define RP_WG_MTU 1420		/* every tunnel's MTU */
+
+/* What a userspace tunnel gets back when its wireguard-go restarts (the
+ * kernel keeps a link's addresses and routes; a tun device that wireguard-go
+ * re-creates does not): its addresses, and the routes through it. */
+struct wg_netstate {
+	const struct rp_prefix *addrs;
+	size_t n_addrs;
+	const struct nl_route *routes;	/* unicast, oif = the tunnel */
+	size_t n_routes;
+};
 
 struct wg_backend {
 	const char *name;		/* "kernel" | "wireguard-go" (status's "backend") */
@@ -23,17 +39,27 @@ struct wg_backend {
 	 * addresses and routes can be set before any wireguard-go listens to
 	 * route changes, and stay when it dies). */
 	int (*create)(const char *ifname, const char *state_dir, char *why, size_t whylen);
-	/* NULL for the kernel.  Userspace: start the supervisor and
-	 * wireguard-go on the link (start returns at once; start_wait waits
-	 * until the device answers, so many start in parallel). */
-	int (*start)(const char *ifname, const char *state_dir, char *why, size_t whylen);
-	int (*start_wait)(const char *ifname, const char *state_dir, char *why, size_t whylen);
 	/* Stop wireguard-go (userspace) and remove the link. */
 	int (*destroy)(const char *ifname, const char *state_dir);
 	int (*get)(const char *ifname, wg_device **dev);
 	int (*set)(wg_device *dev);
 	/* Tell the supervisor the running config changed (userspace only). */
 	void (*changed)(const char *ifname, const char *state_dir);
+
+	/* The rest is NULL for the kernel.  Userspace: start the supervisor
+	 * and wireguard-go on the link (start returns at once; start_wait
+	 * waits until the device answers, so many start in parallel). */
+	int (*start)(const char *ifname, const char *state_dir, char *why, size_t whylen);
+	int (*start_wait)(const char *ifname, const char *state_dir, char *why, size_t whylen);
+	/* Stop wireguard-go and its supervisor, keep the link: stop waits
+	 * until they are gone, stop_async only asks (many stop in parallel,
+	 * then stop or destroy waits for each). */
+	int (*stop)(const char *ifname, const char *state_dir);
+	void (*stop_async)(const char *ifname, const char *state_dir);
+	/* The supervisor is alive. */
+	bool (*running)(const char *ifname, const char *state_dir);
+	/* Record what the supervisor re-adds after a restart. */
+	int (*remember)(const char *ifname, const char *state_dir, const struct wg_netstate *ns);
 };
 
 extern const struct wg_backend wg_backend_kernel;
@@ -42,26 +68,10 @@ extern const struct wg_backend wg_backend_uapi;
 /* Probe once: a link of kind "wireguard" can be created -> kernel, else
  * wireguard-go.  RP_WG_BACKEND=kernel|wireguard-go overrides (tests). */
 const struct wg_backend *wg_backend_get(void);
-/* True if the kernel accepts links of kind "wireguard". */
-bool wg_kernel_available(void);
 
-/* UAPI client (wg_uapi.c). */
-#define WG_UAPI_DIR "/var/run/wireguard"
-int wg_uapi_get(const char *ifname, wg_device **dev);
-int wg_uapi_set(wg_device *dev);
-bool wg_uapi_alive(const char *ifname);		/* the socket answers */
-
-/* A persistent tun device IFNAME (what wireguard-go attaches to). */
-int wg_tun_create(const char *ifname);
-
-/* Supervisor (wg_supervise.c). */
-int wgs_start(const char *ifname, const char *state_dir, char *why, size_t whylen);
-int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whylen);	/* no wait */
-int wgs_wait(const char *ifname, const char *state_dir, char *why, size_t whylen);
-int wgs_stop(const char *ifname, const char *state_dir);
-int wgs_pid(const char *ifname, const char *state_dir);	/* > 0, or -ENOENT / -ESRCH */
-void wgs_notify(const char *ifname, const char *state_dir);
-
-/* Utilities. */
+/* Devices (wg_device.c). */
 void wg_device_wipe_free(wg_device *dev);	/* explicit_bzero keys, then free */
+/* Turn a `get` result into a `set` that puts it back exactly (rollback,
+ * restart). */
+void wg_device_make_restore(wg_device *dev);
 #endif

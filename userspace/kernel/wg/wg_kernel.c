@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "kernel/wg/wg_int.h"
 
 static int kernel_create(const char *ifname, const char *state_dir, char *why, size_t whylen)
 {
@@ -77,16 +78,4 @@ const struct wg_backend *wg_backend_get(void)
 	if (force && !strcmp(force, "wireguard-go"))
 		return &wg_backend_uapi;
 	return wg_kernel_available() ? &wg_backend_kernel : &wg_backend_uapi;
-}
-
-void wg_device_wipe_free(wg_device *dev)
-{
-	wg_peer *p;
-
-	if (!dev)
-		return;
-	explicit_bzero(dev->private_key, sizeof(dev->private_key));
-	wg_for_each_peer(dev, p)
-		explicit_bzero(p->preshared_key, sizeof(p->preshared_key));
-	wg_free_device(dev);
 }

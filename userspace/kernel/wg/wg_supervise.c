@@ -11,8 +11,8 @@
  * constructor below catches that before main() runs.  Exec, rather than a
  * bare fork, so that a multi-threaded caller (`rempart run`) is safe.
  *
- * Files in STATE_DIR/wg/: IFNAME.pid (supervisor), IFNAME.gopid
- * (wireguard-go), IFNAME.log (their output).
+ * Files in STATE_DIR/wg/ (lib/statedir.h): IFNAME.pid (supervisor),
+ * IFNAME.gopid (wireguard-go), IFNAME.log (their output).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,22 +26,14 @@
 #include <unistd.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "kernel/wg/wg_int.h"
 #include "lib/fileutil.h"
-#include "net/net_priv.h"
-#include "net/net_state.h"
-#include "net/net_wg.h"
+#include "lib/statedir.h"
 
 #define WG_GO_BIN "wireguard-go"
 #define START_TIMEOUT_MS 30000	/* a hundred starting at once on two cores */
 
 extern char **environ;
-
-static void wg_path(char *buf, size_t len, const char *state_dir, const char *ifname,
-		    const char *ext)
-{
-	if ((size_t)snprintf(buf, len, "%s/wg/%s.%s", state_dir, ifname, ext) >= len)
-		buf[0] = 0;	/* too long: no such file */
-}
 
 static int read_pid(const char *path)
 {
@@ -70,12 +62,13 @@ static void write_pid(const char *path, int pid)
 		rename(tmp, path);
 }
 
-int wgs_pid(const char *ifname, const char *state_dir)
+/* The supervisor's pid: > 0, or -ENOENT / -ESRCH. */
+static int wgs_pid(const char *ifname, const char *state_dir)
 {
 	char path[4096];
 	int pid;
 
-	wg_path(path, sizeof(path), state_dir, ifname, "pid");
+	statedir_wg_path(path, state_dir, ifname, "pid");
 	pid = read_pid(path);
 	if (pid < 0)
 		return pid;
@@ -90,6 +83,19 @@ void wgs_notify(const char *ifname, const char *state_dir)
 
 	if (pid > 0)
 		kill(pid, SIGUSR1);
+}
+
+bool wgs_running(const char *ifname, const char *state_dir)
+{
+	return wgs_pid(ifname, state_dir) > 0;
+}
+
+void wgs_stop_async(const char *ifname, const char *state_dir)
+{
+	int pid = wgs_pid(ifname, state_dir);
+
+	if (pid > 0)
+		kill(pid, SIGTERM);
 }
 
 static long now_ms(void)
@@ -166,14 +172,14 @@ int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whyle
 			 "this interface name", WG_UAPI_DIR, ifname);
 		return -EEXIST;
 	}
-	snprintf(dir, sizeof(dir), "%s/wg", state_dir);
+	statedir_path(dir, state_dir, SD_WG_DIR);
 	err = mkdir_p(dir, 0700);
 	if (err) {
 		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(-err));
 		return err;
 	}
-	wg_path(logpath, sizeof(logpath), state_dir, ifname, "log");
-	wg_path(pidpath, sizeof(pidpath), state_dir, ifname, "pid");
+	statedir_wg_path(logpath, state_dir, ifname, "log");
+	statedir_wg_path(pidpath, state_dir, ifname, "pid");
 	unlink(pidpath);
 	raise_inotify_limit();
 	/* Everything the child needs is built before fork: after it, only
@@ -226,7 +232,7 @@ int wgs_wait(const char *ifname, const char *state_dir, char *why, size_t whylen
 	char logpath[4096];
 	long deadline;
 
-	wg_path(logpath, sizeof(logpath), state_dir, ifname, "log");
+	statedir_wg_path(logpath, state_dir, ifname, "log");
 	deadline = now_ms() + START_TIMEOUT_MS;
 	while (now_ms() < deadline) {
 		int pid = wgs_pid(ifname, state_dir);
@@ -240,13 +246,6 @@ int wgs_wait(const char *ifname, const char *state_dir, char *why, size_t whylen
 	wgs_stop(ifname, state_dir);
 	snprintf(why, whylen, "wireguard-go did not start (see %s)", logpath);
 	return -ETIMEDOUT;
-}
-
-int wgs_start(const char *ifname, const char *state_dir, char *why, size_t whylen)
-{
-	int err = wgs_spawn(ifname, state_dir, why, whylen);
-
-	return err ? err : wgs_wait(ifname, state_dir, why, whylen);
 }
 
 int wgs_stop(const char *ifname, const char *state_dir)
@@ -263,9 +262,9 @@ int wgs_stop(const char *ifname, const char *state_dir)
 		if (kill(pid, 0) == 0)
 			kill(pid, SIGKILL);
 	}
-	wg_path(path, sizeof(path), state_dir, ifname, "pid");
+	statedir_wg_path(path, state_dir, ifname, "pid");
 	unlink(path);
-	wg_path(path, sizeof(path), state_dir, ifname, "gopid");
+	statedir_wg_path(path, state_dir, ifname, "gopid");
 	pid = read_pid(path);
 	if (pid > 0 && kill(pid, 0) == 0)
 		kill(pid, SIGTERM);
@@ -333,12 +332,12 @@ static void sv_restore(const char *ifname, const char *state_dir, wg_device *sna
 	int err;
 
 	if (snap) {
-		net_wg_make_restore(snap);
+		wg_device_make_restore(snap);
 		err = wg_uapi_set(snap);
 		if (err)
 			sv_log(ifname, "cannot restore the device: %s", strerror(-err));
 	}
-	err = net_tunnel_restore(ifname, state_dir);
+	err = wg_restore_apply(ifname, state_dir);
 	if (err)
 		sv_log(ifname, "cannot restore addresses and routes: %s", strerror(-err));
 }
@@ -355,8 +354,8 @@ static __attribute__((noreturn)) void sv_main(const char *ifname, const char *st
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
-	wg_path(pidpath, sizeof(pidpath), state_dir, ifname, "pid");
-	wg_path(gopidpath, sizeof(gopidpath), state_dir, ifname, "gopid");
+	statedir_wg_path(pidpath, state_dir, ifname, "pid");
+	statedir_wg_path(gopidpath, state_dir, ifname, "gopid");
 	write_pid(pidpath, getpid());
 
 	while (!sv_stop) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "kernel/wg/wg_int.h"
 #include "lib/fileutil.h"
 #include "lib/keys.h"
 
@@ -391,58 +392,3 @@ out:
 	free(reply);
 	return err;
 }
-
-int wg_tun_create(const char *ifname)
-{
-	struct ifreq ifr = { 0 };
-	int fd, err = 0;
-
-	if (strlen(ifname) >= IFNAMSIZ)
-		return -ENAMETOOLONG;
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	memcpy(ifr.ifr_name, ifname, strlen(ifname));
-	/* The flags wireguard-go opens it with; otherwise it cannot attach. */
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-static int uapi_create(const char *ifname, const char *state_dir, char *why, size_t whylen)
-{
-	int err = wg_tun_create(ifname);
-
-	(void)state_dir;
-	if (err)
-		snprintf(why, whylen, "cannot create the tun device for wireguard-go: %s",
-			 strerror(-err));
-	return err;
-}
-
-static int uapi_destroy(const char *ifname, const char *state_dir)
-{
-	struct nl_ctx nl;
-	struct nl_link l;
-	int err = wgs_stop(ifname, state_dir);
-
-	if (!nl_open(&nl)) {
-		if (!nl_link_get(&nl, ifname, &l))
-			err = nl_link_del(&nl, l.ifindex);
-		nl_close(&nl);
-	}
-	return err;
-}
-
-const struct wg_backend wg_backend_uapi = {
-	.name = "wireguard-go",
-	.create = uapi_create,
-	.start = wgs_spawn,
-	.start_wait = wgs_wait,
-	.destroy = uapi_destroy,
-	.get = wg_uapi_get,
-	.set = wg_uapi_set,
-	.changed = wgs_notify,
-};
