@@ -21,6 +21,7 @@
 #include "fixture.h"
 #include "fixture_rand.h"
 #include "geo/geo_bpf.h"
+#include "packet_parse.h"
 #include "tap.h"
 
 /* A random geo database: random boundaries, random countries, gaps. */

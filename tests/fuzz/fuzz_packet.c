@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "eval/eval.h"
+#include "packet_parse.h"
 
 static struct rp_config cfg;
 static struct geo_db geo;

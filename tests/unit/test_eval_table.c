@@ -25,6 +25,7 @@
 #include "eval/reason.h"
 #include "frame.h"
 #include "geo/geo_int.h"
+#include "packet_parse.h"
 #include "tap.h"
 
 #define MIN_CASES 80

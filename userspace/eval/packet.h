@@ -1,6 +1,7 @@
-/* packet.h — a packet as the policy sees it, and the reference parser that
- * turns raw bytes into it with exactly the BPF parser's rules (bpf/parse.h):
- * the differential test feeds both the same bytes. */
+/* packet.h — a packet as the policy sees it.  The reference parser that
+ * turns raw bytes into one with exactly the BPF parser's rules (bpf/parse.h)
+ * is a test library, tests/lib/packet_parse.h: the differential test feeds
+ * both the same bytes. */
 #ifndef REMPART_PACKET_H
 #define REMPART_PACKET_H
 #include <stdbool.h>
@@ -38,13 +39,6 @@ struct rp_packet {
 	uint32_t len;			/* bytes on the wire (counters) */
 };
 
-/* Parse a frame: l2 = true for Ethernet (XDP hooks), false for a bare IP
- * packet (the tunnel's TC hook; family from the first nibble).  Returns 0,
- * or RP_R_MALFORMED when the bytes are truncated or malformed per the rules
- * of docs/policy.md; then p->malformed is true (and eval_packet drops it
- * `malformed`), p->vlan holds the outer VID if it was read, the other fields
- * are partial. */
-int packet_parse(const void *data, size_t len, bool l2, struct rp_packet *p);
 /* A packet from its 5-tuple, as `explain` and tests describe one: TCP (SYN)
  * and UDP get the ports, ICMP (1 with IPv4, 58 with IPv6) is an echo
  * request, other protocols have no L4; a later fragment has no L4 either.
