@@ -52,7 +52,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,FUZZLD,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CFLAGS_WARN) $(US_CPPFLAGS) $(TEST_CPPFLAGS) -o $@ $< $(FUZZ_LIB) $(US_LDLIBS)
 
-.PHONY: tests check check-only fuzz golden-regen
+.PHONY: tests check check-only check-layers fuzz golden-regen
 tests: all $(TEST_BINS) $(FUZZ_BINS)
 
 check: deps
@@ -62,6 +62,11 @@ check: deps
 # Run the suites without re-checking deps (developer loop).  SUITES=name,...
 check-only: tests
 	$(Q)BUILD=$(abspath $(BUILD)) tests/run-all.sh
+
+# userspace/ keeps its layers (userspace/LAYERS): no upward include, no include
+# or call cycle.  Also the "layers" suite of `make check`, with its self-test.
+check-layers: all
+	$(Q)tests/layers/check_layers.py --objs $(BUILD)/us
 
 golden-regen: all
 	$(Q)BUILD=$(abspath $(BUILD)) tests/golden/run.sh --regen
