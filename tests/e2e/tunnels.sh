@@ -365,7 +365,9 @@ cp "$T/a.key.good" "$CFG/keys/a.key"
 gw ss -ulpn | sed "s/^/# ss: /"
 ip netns exec tngw python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",61899)); time.sleep(60)' &
 PORT_HOLDER=$!
-sleep 0.3
+# python's start takes more than a moment on a busy machine: wait for the bind
+wait_for 10 bash -c "nsenter --net=/run/netns/tngw ss -Huln 'sport = :61899' | grep -q ." ||
+	echo "# the port holder did not bind 61899"
 sed -i 's/^listen_port = 51810/listen_port = 61899/' "$CFG/tenants.d/a.ini"
 bad_case "listen port in use" "listen_port.*61899.*in use"
 kill $PORT_HOLDER; PORT_HOLDER=
