@@ -1,11 +1,14 @@
-/* net_priv.h — what the tunnels module's files share (not an API). */
+/* net_priv.h — what the files of net/ share (not an API). */
 #ifndef REMPART_NET_PRIV_H
 #define REMPART_NET_PRIV_H
 #include <stdbool.h>
+#include <string.h>
+#include <net/if.h>
 #include "config/config.h"
 #include "lib/diag.h"
 
-/* Metrics and marks of what rempart installs (docs in net_apply.c). */
+/* Tables, rule priorities, metrics and marks of what rempart installs
+ * (route_plan.h tells how they fit). */
 #define RP_TABLE_BASE 1000		/* tenant table = 1000 + id */
 #define RP_RULE_PRIO_BASE 1000		/* rule priority = 1000 + id */
 #define RP_METRIC_ROUTE 100		/* a tenant's reachable routes */
@@ -18,6 +21,14 @@
 void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len);
 /* Does share S (of some provider) reach tenant index CONSUMER? */
 bool net_share_offers_to(const struct rp_share *s, size_t consumer);
+/* An interface name into a struct nl_rule / nl_link field. */
+static inline void net_ifname_copy(char dst[IFNAMSIZ], const char *src)
+{
+	size_t n = strnlen(src, IFNAMSIZ - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
 /* Objects the last net_apply changed (0: it was a no-op). */
 unsigned int net_apply_changes(void);
 
