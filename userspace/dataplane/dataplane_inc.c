@@ -26,6 +26,9 @@
  * the previous one.  A record is removed before its slot is written, so an
  * install that fails half-way leaves no record behind: the next install
  * clears that slot and writes it in full.
+ *
+ * The records are dataplane_rec.c's; a policy compiled ahead, while the
+ * network changes, dataplane_precompile.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,228 +43,17 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "dataplane/dataplane_maps.h"
+#include "dataplane/dataplane_rec.h"
 #include "lib/fileutil.h"
-#include "lib/fnv.h"
 #include "lib/log.h"
 
-#define REC_MAGIC "RPSLOT3"	/* a new rule order or layout: a new magic */
 #define BATCH 4096
-
-struct rec_rule {
-	struct rp_rule_key k;
-	uint64_t h;			/* hash of the value */
-};
-
-struct rec_hdr {
-	char magic[8];
-	uint32_t slot, pad;
-	uint64_t gen;
-	uint32_t ids[4];		/* map ids: state, rules, ifaces, tenants */
-	char boot[40];
-	uint64_t n_rules, n_tenants, n_ifaces, n_ports;
-	struct rp_global_cfg global;
-};
-
-struct rec {
-	struct rec_hdr h;
-	struct rec_rule *rules;
-	struct pol_tenant *tenants;
-	struct pol_iface *ifaces;
-	struct pol_port *ports;
-};
 
 static struct dp_install_stats last_stats;
 
 void dp_install_last_stats(struct dp_install_stats *st)
 {
 	*st = last_stats;
-}
-
-static void rec_free(struct rec *r)
-{
-	free(r->rules);
-	free(r->tenants);
-	free(r->ifaces);
-	free(r->ports);
-	memset(r, 0, sizeof(*r));
-}
-
-static uint32_t map_id(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
-/* What a record must name to describe these maps. */
-static int rec_ident(const struct dp_maps *m, struct rec_hdr *h)
-{
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	memset(h->boot, 0, sizeof(h->boot));
-	if (fd < 0)
-		return -errno;
-	n = read(fd, h->boot, sizeof(h->boot) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	h->ids[0] = map_id(m->state);
-	h->ids[1] = map_id(m->rules);
-	h->ids[2] = map_id(m->ifaces);
-	h->ids[3] = map_id(m->tenants);
-	for (int i = 0; i < 4; i++)
-		if (!h->ids[i])
-			return -ENOENT;
-	return 0;
-}
-
-static void rec_path(char *buf, size_t len, const char *dir, unsigned slot)
-{
-	snprintf(buf, len, "%s/slot%u.rec", dir, slot);
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n <= 0)
-			return n ? -errno : -EIO;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/* The record of slot, if it describes these maps; header only unless full. */
-static int rec_load(const char *dir, unsigned slot, const struct rec_hdr *id, bool full, struct rec *r)
-{
-	char path[512];
-	int fd, err;
-
-	memset(r, 0, sizeof(*r));
-	rec_path(path, sizeof(path), dir, slot);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = read_all(fd, &r->h, sizeof(r->h));
-	if (err)
-		goto out;
-	err = -ESTALE;
-	if (memcmp(r->h.magic, REC_MAGIC, sizeof(REC_MAGIC)) || r->h.slot != slot ||
-	    memcmp(r->h.ids, id->ids, sizeof(id->ids)) || memcmp(r->h.boot, id->boot, sizeof(id->boot)) ||
-	    r->h.n_rules > RP_RULES_MAX || r->h.n_tenants > RP_TENANT_ID_MAX + 2 ||
-	    r->h.n_ifaces > RP_IFACES_MAX || r->h.n_ports > 65536)
-		goto out;
-	err = 0;
-	if (!full)
-		goto out;
-	r->rules = malloc((r->h.n_rules + 1) * sizeof(*r->rules));
-	r->tenants = malloc((r->h.n_tenants + 1) * sizeof(*r->tenants));
-	r->ifaces = malloc((r->h.n_ifaces + 1) * sizeof(*r->ifaces));
-	r->ports = malloc((r->h.n_ports + 1) * sizeof(*r->ports));
-	if (!r->rules || !r->tenants || !r->ifaces || !r->ports) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = read_all(fd, r->rules, r->h.n_rules * sizeof(*r->rules));
-	if (!err)
-		err = read_all(fd, r->tenants, r->h.n_tenants * sizeof(*r->tenants));
-	if (!err)
-		err = read_all(fd, r->ifaces, r->h.n_ifaces * sizeof(*r->ifaces));
-	if (!err)
-		err = read_all(fd, r->ports, r->h.n_ports * sizeof(*r->ports));
-out:
-	close(fd);
-	if (err)
-		rec_free(r);
-	return err;
-}
-
-static void rec_drop(const char *dir, unsigned slot)
-{
-	char path[512];
-
-	rec_path(path, sizeof(path), dir, slot);
-	if (unlink(path) && errno != ENOENT)
-		pr_warn("dataplane: cannot remove %s: %s", path, strerror(errno));
-}
-
-static uint64_t hash_val(const struct rp_policy *p, const struct pol_rule *r)
-{
-	return fnv1a(FNV1A_BASIS ^ r->n, p->segs + r->off, r->n * sizeof(*p->segs));
-}
-
-/* The order of rule keys in records: as two 64-bit words (faster than
- * memcmp on 300,000 keys); any total order does, the same on both sides.
- * Keys differing only in their slot byte keep their order when every slot
- * changes alike (reslot()). */
-static int cmp_rkey(const void *a, const void *b)
-{
-	uint64_t x[2], y[2];
-
-	_Static_assert(sizeof(struct rp_rule_key) == sizeof(x), "rule key: two words");
-	memcpy(x, a, sizeof(x));
-	memcpy(y, b, sizeof(y));
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	return x[1] < y[1] ? -1 : x[1] > y[1];
-}
-
-/* The policy's rule keys sorted, with the hash of each value. */
-static struct rec_rule *sorted_rules(const struct rp_policy *p, uint32_t **idx_out)
-{
-	struct rec_rule *v = malloc((p->n_rules + 1) * sizeof(*v));
-	uint32_t *idx = malloc((p->n_rules + 1) * sizeof(*idx));
-
-	if (!v || !idx) {
-		free(v);
-		free(idx);
-		return NULL;
-	}
-	for (size_t i = 0; i < p->n_rules; i++) {
-		v[i].k = p->rules[i].k;
-		/* the index rides in the hash until sorted */
-		v[i].h = i;
-	}
-	qsort(v, p->n_rules, sizeof(*v), cmp_rkey);
-	for (size_t i = 0; i < p->n_rules; i++) {
-		idx[i] = v[i].h;
-		v[i].h = hash_val(p, &p->rules[idx[i]]);
-	}
-	*idx_out = idx;
-	return v;
-}
-
-static int rec_save(const char *dir, const struct rec_hdr *id, unsigned slot, uint64_t gen,
-		    const struct rp_policy *p, const struct rec_rule *rules)
-{
-	struct rec_hdr h = *id;
-	char path[512];
-	const struct iovec iov[] = {
-		{ &h, sizeof(h) },
-		{ (void *)rules, p->n_rules * sizeof(*rules) },
-		{ p->tenants, p->n_tenants * sizeof(*p->tenants) },
-		{ p->ifaces, p->n_ifaces * sizeof(*p->ifaces) },
-		{ p->ports, p->n_ports * sizeof(*p->ports) },
-	};
-
-	memcpy(h.magic, REC_MAGIC, sizeof(REC_MAGIC));
-	h.slot = slot;
-	h.gen = gen;
-	h.n_rules = p->n_rules;
-	h.n_tenants = p->n_tenants;
-	h.n_ifaces = p->n_ifaces;
-	h.n_ports = p->n_ports;
-	h.global = p->global;
-	rec_path(path, sizeof(path), dir, slot);
-	/* not durable: the maps do not outlive a reboot, and the boot id
-	 * makes a record of an earlier boot stale anyway */
-	return file_replace(path, iov, sizeof(iov) / sizeof(iov[0]), 0600, false);
 }
 
 /* ---- writing by difference ------------------------------------------------ */
@@ -429,7 +221,7 @@ static int sync_rules(const struct dp_maps *m, const struct rp_policy *p, const 
 	if (!b)
 		return -ENOMEM;
 	while (!err && (i < p->n_rules || j < old->h.n_rules)) {
-		int c = i == p->n_rules ? 1 : j == old->h.n_rules ? -1 : cmp_rkey(&nr[i].k, &old->rules[j].k);
+		int c = i == p->n_rules ? 1 : j == old->h.n_rules ? -1 : dp_rec_cmp_key(&nr[i].k, &old->rules[j].k);
 
 		if (c > 0) {		/* only in the slot: delete */
 			b->dk[b->nd++] = old->rules[j++].k;
@@ -614,109 +406,6 @@ static void *grace_thread(void *arg)
 	return NULL;
 }
 
-/* ---- a policy compiled ahead (dataplane_maps.h) ---- */
-
-struct seen_ifindex {
-	const char *name;
-	unsigned ifindex;
-};
-
-struct dp_precompiled {
-	const struct rp_config *cfg;
-	pthread_t tid;
-	bool started;
-	struct rp_policy p;
-	int err;			/* of the compile */
-	bool waited;			/* a grace period passed after the thread started */
-	struct seen_ifindex *seen;	/* every ifindex the compile asked for */
-	size_t n_seen, cap_seen;
-};
-
-static unsigned record_ifindex(const char *name, void *arg)
-{
-	struct dp_precompiled *pc = arg;
-	unsigned ifi = if_nametoindex(name);
-
-	if (pc->n_seen == pc->cap_seen) {
-		size_t cap = pc->cap_seen ? 2 * pc->cap_seen : 64;
-		struct seen_ifindex *v = realloc(pc->seen, cap * sizeof(*v));
-
-		if (!v) {
-			pc->err = -ENOMEM;
-			return ifi;
-		}
-		pc->seen = v;
-		pc->cap_seen = cap;
-	}
-	pc->seen[pc->n_seen++] = (struct seen_ifindex){ name, ifi };
-	return ifi;
-}
-
-static void *precompile_thread(void *arg)
-{
-	struct dp_precompiled *pc = arg;
-	struct diag scratch = { 0 };	/* errors come again from the compile in place */
-	struct dp_maps m;
-	int err;
-
-	/* the grace period the next install needs, if the maps are pinned */
-	if (!dp_maps_open_pinned(&m, RP_PIN_DIR)) {
-		pc->waited = !dp_policy_wait(&m);
-		dp_maps_close(&m);
-	}
-	/* for slot 0, with room for any number of trie nodes (this thread's
-	 * limit): the install checks the pinned map's and renumbers */
-	policy_set_nodes_per_slot(1u << 24);
-	err = policy_compile(pc->cfg, 0, record_ifindex, pc, &pc->p, &scratch);
-	if (!pc->err)
-		pc->err = err;
-	diag_free(&scratch);
-	return NULL;
-}
-
-struct dp_precompiled *dp_precompile_start(const struct rp_config *cfg)
-{
-	struct dp_precompiled *pc = calloc(1, sizeof(*pc));
-
-	if (!pc)
-		return NULL;
-	pc->cfg = cfg;
-	pc->started = !pthread_create(&pc->tid, NULL, precompile_thread, pc);
-	if (!pc->started) {
-		free(pc);
-		return NULL;
-	}
-	return pc;
-}
-
-/* Join the thread; true when its policy can be installed for cfg into
- * slot: compiled without error, every interface it named still has the
- * same ifindex, its trie fits a slot of the maps. */
-static bool precompiled_usable(struct dp_precompiled *pc, const struct rp_config *cfg)
-{
-	if (pc->started) {
-		pthread_join(pc->tid, NULL);
-		pc->started = false;
-	}
-	if (pc->err || pc->cfg != cfg || pc->p.n_nodes >= policy_nodes_per_slot())
-		return false;
-	for (size_t i = 0; i < pc->n_seen; i++)
-		if (if_nametoindex(pc->seen[i].name) != pc->seen[i].ifindex)
-			return false;
-	return true;
-}
-
-void dp_precompile_drop(struct dp_precompiled *pc)
-{
-	if (!pc)
-		return;
-	if (pc->started)
-		pthread_join(pc->tid, NULL);
-	policy_free(&pc->p);
-	free(pc->seen);
-	free(pc);
-}
-
 int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir, struct diag *d)
 {
@@ -739,7 +428,7 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 	struct grace g = { .m = m };
 	struct timespec t0;
 	pthread_t tid;
-	bool waiting;
+	bool waiting, waited;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -752,16 +441,14 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 		return err;
 	}
 	next = active ^ 1;
-	if (pc && !ifindex && precompiled_usable(pc, cfg)) {
+	if (pc && !ifindex && dp_precompiled_take(pc, cfg, &p, &waited)) {
 		/* compiled while the network changed; its thread also waited
 		 * for the grace period (maps pinned) */
-		p = pc->p;
-		memset(&pc->p, 0, sizeof(pc->p));
 		if (next != p.slot)
 			reslot(&p, next);
-		g.err = pc->waited ? 0 : dp_policy_wait(m);
+		g.err = waited ? 0 : dp_policy_wait(m);
 		st.precompiled = true;
-		pr_debug("dataplane: compiled ahead, %s", pc->waited ? "grace period passed" : "waited");
+		pr_debug("dataplane: compiled ahead, %s", waited ? "grace period passed" : "waited");
 	} else {
 		/* programs that started before the last flip may still read
 		 * slot next: wait for them while compiling */
@@ -779,19 +466,19 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 		policy_free(&p);
 		return g.err;
 	}
-	nr = sorted_rules(&p, &idx);
+	nr = dp_rec_sorted_rules(&p, &idx);
 	if (!nr) {
 		err = -ENOMEM;
 		goto out;
 	}
 	if (mkdir_p(rec_dir, 0700))
 		pr_warn("dataplane: cannot create %s: %s (full installs only)", rec_dir, strerror(errno));
-	if (!rec_ident(m, &id) && !rec_load(rec_dir, active, &id, true, &act) && act.h.gen == gen) {
+	if (!dp_rec_ident(m, &id) && !dp_rec_load(rec_dir, active, &id, true, &act) && act.h.gen == gen) {
 		have_act = true;
-		have_old = !rec_load(rec_dir, next, &id, true, &old) &&
+		have_old = !dp_rec_load(rec_dir, next, &id, true, &old) &&
 			   (old.h.gen == gen || old.h.gen + 1 == gen);
 	}
-	rec_drop(rec_dir, next);
+	dp_rec_drop(rec_dir, next);
 	st.incremental = have_old;
 	pr_debug("dataplane: compiled, records read (%.1f ms)", ms_since(&t0));
 	err = write_slot(m, &p, nr, idx, have_old ? &old : NULL, &st, d);
@@ -804,7 +491,7 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 		goto out;
 	}
 	gen++;
-	if ((err = rec_save(rec_dir, &id, next, gen, &p, nr)))
+	if ((err = dp_rec_save(rec_dir, &id, next, gen, &p, nr)))
 		pr_warn("dataplane: cannot write the record of policy slot %u in %s: %s (the next "
 			"install writes it in full)", next, rec_dir, strerror(-err));
 	err = 0;
@@ -819,18 +506,18 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 		goto out;
 	}
 	st.old_updated = true;
-	rec_drop(rec_dir, active);
+	dp_rec_drop(rec_dir, active);
 	reslot(&p, active);
 	for (size_t i = 0; i < p.n_rules; i++)
 		nr[i].k.slot = active;	/* the slot is the first key byte: the order stays */
 	err = write_slot(m, &p, nr, idx, NULL, &st, d);
-	if (!err && (err = rec_save(rec_dir, &id, active, gen, &p, nr)))
+	if (!err && (err = dp_rec_save(rec_dir, &id, active, gen, &p, nr)))
 		pr_warn("dataplane: cannot write the record of policy slot %u in %s: %s", active, rec_dir,
 			strerror(-err));
 	if (err) {
 		pr_warn("dataplane: policy swapped, but the old slot %u was not brought up to date: %s",
 			active, strerror(-err));
-		rec_drop(rec_dir, active);
+		dp_rec_drop(rec_dir, active);
 		st.old_updated = false;
 	}
 	pr_debug("dataplane: old slot %u brought up to date (%.1f ms)", active, ms_since(&t0));
@@ -842,8 +529,8 @@ out:
 		 st.nodes, st.atoms, st.rules, st.rules_deleted, st.other);
 	free(nr);
 	free(idx);
-	rec_free(&old);
-	rec_free(&act);
+	dp_rec_free(&old);
+	dp_rec_free(&act);
 	policy_free(&p);
 	return err;
 }

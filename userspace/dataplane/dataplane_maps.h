@@ -58,6 +58,12 @@ int dp_policy_install_inc(const struct dp_maps *m, const struct rp_config *cfg,
 struct dp_precompiled;
 struct dp_precompiled *dp_precompile_start(const struct rp_config *cfg);
 void dp_precompile_drop(struct dp_precompiled *pc);
+/* Join its thread; if its policy can be installed for cfg (compiled without
+ * error, every interface it named still has the same ifindex, its trie fits
+ * a slot), move the policy into *p (the caller frees it), tell whether the
+ * thread waited for a grace period, and return true. */
+bool dp_precompiled_take(struct dp_precompiled *pc, const struct rp_config *cfg,
+			 struct rp_policy *p, bool *waited);
 int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 			  policy_ifindex_fn ifindex, void *arg, const char *rec_dir,
 			  struct dp_precompiled *pc, struct diag *d);
