@@ -2,7 +2,7 @@
 /* cmd_apply.c — `rempart apply`: make the system match the configuration.
  *
  * Order (daemon_enforce): the kernel side (interfaces, addresses, routes,
- * WireGuard: net.c) first, so that the tunnel interfaces exist, then the
+ * WireGuard: net/net_apply.c) first, so that the tunnel interfaces exist, then the
  * dataplane (policy swapped in atomically, programs attached or replaced in
  * place); on a first start the uplink is fenced before the tunnels open. */
 #include <errno.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cmd_down.c — `rempart down`: remove everything rempart created, and
  * nothing else: the BPF side (links, pinned maps under RP_PIN_DIR), then
- * the kernel configuration recorded by net.c. */
+ * the kernel configuration recorded by net/ (net.state). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +34,7 @@ int cmd_down(int argc, char **argv, const struct globals *g)
 	}
 	if (dataplane_down(&d))
 		rc = RP_EXIT_RUNTIME;
-	/* net.c needs the config for its state_dir */
+	/* net_down needs the config for its state_dir */
 	if (load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg) == RP_EXIT_OK) {
 		if (net_down(&cfg, &d))
 			rc = RP_EXIT_RUNTIME;
