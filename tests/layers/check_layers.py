@@ -105,6 +105,26 @@ def sccs(nodes, edges):
     return out
 
 
+def cycle_in(comp, edges):
+    """A shortest cycle through the first node of COMP: [a, b, ..., a]."""
+    start, members = comp[0], set(comp)
+    prev, todo = {start: None}, [start]
+    while todo:
+        nxt = []
+        for v in todo:
+            for w in sorted(edges.get(v, ())):
+                if w == start:
+                    path = [v]
+                    while prev[path[-1]] is not None:
+                        path.append(prev[path[-1]])
+                    return [start] + path[::-1][1:] + [start] if v != start else [start, start]
+                if w in members and w not in prev:
+                    prev[w] = v
+                    nxt.append(w)
+        todo = nxt
+    return comp + [comp[0]]
+
+
 def folder_of(rel):
     return os.path.dirname(rel)
 
@@ -152,11 +172,12 @@ def check_includes(root, order, allowed, rank, errors):
                               f'{folder}/ in userspace/LAYERS ({folder}/ may include: '
                               f'{", ".join(f + "/" for f in order if f in allowed[folder]) or "nothing"})')
     for comp in sccs(sorted(fedges), fedges):
-        errors.append(f"userspace/{comp[0]}:1: include cycle between files: {' -> '.join(comp)}")
+        cyc = cycle_in(comp, fedges)
+        errors.append(f"userspace/{cyc[0]}:1: include cycle between files: {' -> '.join(cyc)}")
     for comp in sccs(sorted(dedges), dedges):
-        hops = [f"{a}/ -> {b}/ ({dedges[a][b]})" for a in comp for b in dedges[a] if b in comp]
-        errors.append(f"{hops[0].split('(')[1][:-1]}: include cycle between folders: "
-                      + "; ".join(hops))
+        cyc = cycle_in(comp, dedges)
+        hops = " -> ".join(f"{b}/ ({dedges[a][b]})" for a, b in zip(cyc, cyc[1:]))
+        errors.append(f"{dedges[cyc[0]][cyc[1]]}: include cycle between folders: {cyc[0]}/ -> {hops}")
     return len(files), n_inc
 
 
@@ -212,8 +233,9 @@ def check_calls(root, objdir, errors):
                 fedges[unit].add(d)
                 why.setdefault((unit, d), s)
     for comp in sccs(sorted(fedges), fedges):
-        hops = [f"{a} -> {b} ({why[(a, b)]})" for a in comp for b in fedges[a] if b in comp]
-        errors.append(f"userspace/{comp[0]}.c:1: call cycle between files: " + "; ".join(hops))
+        cyc = cycle_in(comp, fedges)
+        hops = " -> ".join(f"{b} ({why[(a, b)]})" for a, b in zip(cyc, cyc[1:]))
+        errors.append(f"userspace/{cyc[0]}.c:1: call cycle between files: {cyc[0]} -> {hops}")
     dedges = collections.defaultdict(set)
     for a, bs in fedges.items():
         for b in bs:
@@ -221,8 +243,9 @@ def check_calls(root, objdir, errors):
                 dedges[folder_of(a)].add(folder_of(b))
                 why.setdefault((folder_of(a), folder_of(b)), f"{a} -> {b}: {why[(a, b)]}")
     for comp in sccs(sorted(dedges), dedges):
-        hops = [f"{a}/ -> {b}/ ({why[(a, b)]})" for a in comp for b in dedges[a] if b in comp]
-        errors.append(f"userspace/{comp[0]}:1: call cycle between folders: " + "; ".join(hops))
+        cyc = cycle_in(comp, dedges)
+        hops = " -> ".join(f"{b}/ ({why[(a, b)]})" for a, b in zip(cyc, cyc[1:]))
+        errors.append(f"userspace/{cyc[0]}:1: call cycle between folders: {cyc[0]}/ -> {hops}")
     return len(units)
 
 
