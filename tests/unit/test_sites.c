@@ -5,13 +5,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
-#include "fileutil.h"
-#include "ini_edit.h"
-#include "keys.h"
-#include "net_wg.h"
-#include "rekey.h"
-#include "site_conf.h"
+#include "app/site_conf.h"
+#include "config/config.h"
+#include "lib/fileutil.h"
+#include "lib/ini_edit.h"
+#include "lib/keys.h"
+#include "net/net_wg.h"
+#include "net/rekey.h"
 #include "tap.h"
 
 static struct rp_prefix_list pl(const char *text)
