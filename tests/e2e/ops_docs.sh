@@ -55,8 +55,8 @@ complete_words() {
 		echo "${COMPREPLY[*]}"' _ "$@"
 }
 check "ops_docs: completes commands ('mo' -> monitor)" test "$(complete_words rempart mo)" = monitor
-check "ops_docs: completes options (apply --c -> --confirm)" \
-	test "$(complete_words rempart apply --c)" = --confirm
+check "ops_docs: completes options (apply --confi -> --confirm)" \
+	test "$(complete_words rempart apply --confir)" = --confirm
 check "ops_docs: completes site subcommands ('site re' -> rekey)" \
 	test "$(complete_words rempart site re)" = rekey
 check "ops_docs: completes site rekey options (--psk -> --psk-only)" \

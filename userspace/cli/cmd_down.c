@@ -11,23 +11,27 @@
 #include "dataplane/dataplane.h"
 #include "net/net.h"
 
-static const char usage[] =
-	"Usage: rempart [-c PATH] down\n\n"
-	"Detach the BPF programs, remove the pinned maps, and remove the interfaces,\n"
-	"addresses, routes and rules rempart created.  Nothing else is touched.\n";
+static int cmd_down(int argc, char **argv, struct globals *g);
 
-int cmd_down(int argc, char **argv, const struct globals *g)
+const struct cli_cmd def_down = {
+	.name = "down",
+	.summary = "Remove everything rempart created",
+	.text = "Detach the BPF programs, remove the pinned maps, and remove the interfaces,\n"
+		"addresses, routes and rules rempart created.  Nothing else is touched.\n",
+	.fn = cmd_down,
+};
+
+static int cmd_down(int argc, char **argv, struct globals *g)
 {
 	struct rp_config cfg = { 0 };
 	struct diag d = { 0 };
-	int rc = RP_EXIT_OK;
+	struct cli_parse p;
+	bool done;
+	int rc;
 
-	if (want_help(argc, argv, usage))
-		return RP_EXIT_OK;
-	if (argc > 1) {
-		fprintf(stderr, "rempart: down: unexpected argument '%s' (try --help)\n", argv[1]);
-		return RP_EXIT_CONFIG;
-	}
+	rc = cli_parse_simple(&p, argc, argv, g, 0, &done);
+	if (done)
+		return rc;
 	if (geteuid() != 0) {
 		fprintf(stderr, "rempart: down: needs root\n");
 		return RP_EXIT_RUNTIME;
