@@ -22,6 +22,7 @@ done
 for w in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	rempart_site_last_handshake_seconds rempart_site_rx_bytes_total \
 	rempart_site_tx_bytes_total rempart_policy_generation rempart_reload_total \
+	rempart_build_info rempart_rule_packets_total rempart_site_up rempart_events_lost_total \
 	check apply confirm run down status monitor explain geo site keygen; do
 	man -l dist/rempart.8 2>/dev/null | grep -q -- "$w" || fail "ops_docs: rempart(8) lacks $w"
 done

@@ -18,6 +18,7 @@
 #include "app/exitcode.h"
 #include "app/metrics.h"
 #include "app/rekey_watch.h"
+#include "app/site_watch.h"
 #include "dataplane/dataplane.h"
 #include "lib/fileutil.h"
 #include "lib/lazylib.h"
@@ -36,6 +37,8 @@ struct daemon {
 	struct events *ev;
 	struct event_ratelimit rl;
 	struct rekey_watch rekey;	/* sites in key rotation: a fast poll */
+	struct site_watch sites;	/* sites up and down, logged */
+	struct metrics_rules rules;	/* the per-rule series, by name */
 	int sfd;
 };
 
@@ -60,6 +63,7 @@ static void services_update(struct daemon *dm)
 	struct diag d = { 0 };
 
 	dm->mst.cfg = &dm->cfg;
+	dm->mst.rules = &dm->rules;
 	if (dm->metrics && (!want || strcmp(want, dm->metrics_listen))) {
 		pr_info("metrics: stop listening on %s", dm->metrics_listen);
 		metrics_stop(dm->metrics);
@@ -121,6 +125,7 @@ static void reload(struct daemon *dm)
 		config_free(&cfg);
 		goto fail;
 	}
+	metrics_rules_follow(&dm->rules, &cfg, NULL);	/* ids may have moved */
 	cfg_fingerprint(&cfg, &fp);
 	cfg_fingerprint_log(&dm->fp, &fp, "config change");
 	cfg_fingerprint_free(&dm->fp);
@@ -166,6 +171,9 @@ static int loop(struct daemon *dm)
 
 			if (t >= 0 && t < timeout)
 				timeout = t;
+			t = site_watch_timeout(&dm->sites);
+			if (t < timeout)
+				timeout = t;
 		}
 		if (poll(p, 3, timeout) < 0) {
 			if (errno == EINTR)
@@ -176,6 +184,7 @@ static int loop(struct daemon *dm)
 		if (dm->metrics)
 			metrics_run(dm->metrics);
 		rekey_watch_run(&dm->rekey, &dm->cfg);
+		site_watch_run(&dm->sites, &dm->cfg);
 		if (p[2].revents && events_consume(dm->ev) < 0)
 			pr_warn("events: %s", strerror(errno));
 		event_log_tick(&dm->rl);
@@ -256,6 +265,7 @@ int daemon_run(const struct daemon_opts *o)
 		o->config_path, dm.cfg.n_tenants, (unsigned long long)gen,
 		dm.cfg.fail_mode == RP_FAIL_OPEN ? "open" : "closed");
 	cfg_fingerprint(&dm.cfg, &dm.fp);
+	metrics_rules_follow(&dm.rules, &dm.cfg, NULL);
 	record_applied(&dm);
 	services_update(&dm);
 	/* wireguard-go, where it is used, has its own supervisor process per
@@ -271,6 +281,8 @@ out:
 	metrics_stop(dm.metrics);
 	free(dm.metrics_listen);
 	events_close(dm.ev);
+	site_watch_free(&dm.sites);
+	metrics_rules_free(&dm.rules);
 	cfg_fingerprint_free(&dm.fp);
 	geo_free(&dm.geo);
 	config_free(&dm.cfg);

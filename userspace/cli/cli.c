@@ -21,7 +21,7 @@ int cli_err(const struct globals *g, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "rempart: %s: ", g->cmd_name ? g->cmd_name : "?");
+	fprintf(stderr, "%srempart: %s: ", log_prefix(LOG_LVL_ERR), g->cmd_name ? g->cmd_name : "?");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

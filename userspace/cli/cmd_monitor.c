@@ -41,7 +41,7 @@ struct monitor {
 static void on_event(const struct rp_event *e, void *ctx)
 {
 	struct monitor *m = ctx;
-	char line[256];
+	char line[512];
 
 	if (m->json) {
 		struct json_object *o = event_to_json(e, m->cfg);
