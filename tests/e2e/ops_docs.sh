@@ -1,9 +1,11 @@
 #!/bin/bash
-# ops_docs: the man pages render without a warning, and bash completion
-# completes commands, options and tenant names.
+# ops_docs: the man pages render without a warning, the docs stay inside
+# the repository and document every command, option and metric, and bash
+# completion completes commands, options and tenant names.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+BUILD=${BUILD:-$PWD/build}
 export LC_ALL=C.UTF-8
 
 for page in dist/rempart.8 dist/rempart.ini.5; do
@@ -36,6 +38,59 @@ for k in name uplink public_endpoint tenants state_dir fail_mode ipv4 ipv6 forma
 	man -l dist/rempart.ini.5 2>/dev/null | grep -qw -- "$k" || fail "ops_docs: rempart.ini(5) lacks $k"
 done
 pass "ops_docs: rempart.ini(5) names every key of SPEC §2"
+
+# The docs stay inside the repository: every Markdown link of a tracked
+# page resolves to a file of the repository, none leaves it (../ above the
+# top, another host), and no page of README, docs/ or dist/ sends the
+# reader to a contract that is not here.
+links=$(python3 - <<'PY'
+import os, re, subprocess
+root = os.path.realpath('.')
+files = subprocess.check_output(['git', 'ls-files', '--cached', '--others', '--exclude-standard', '*.md']).decode().split()
+for f in files:
+    if f.startswith('build/'):
+        continue
+    for m in re.finditer(r'\]\(([^)\s]+)\)', open(f, encoding='utf-8').read()):
+        t = m.group(1)
+        if t.startswith('#'):
+            continue
+        if re.match(r'[a-z][a-z0-9+.-]*:', t):
+            print(f'{f}: {t} (outside the repository)')
+            continue
+        p = os.path.realpath(os.path.join(os.path.dirname(f), t.split('#')[0]))
+        if not (p + '/').startswith(root + '/'):
+            print(f'{f}: {t} (outside the repository)')
+        elif not os.path.exists(p):
+            print(f'{f}: {t} (no such file)')
+PY
+)
+check "ops_docs: every Markdown link stays in the repository and resolves${links:+: $links}" test -z "$links"
+spec=$(grep -rlE 'SPEC(\.md| §)|shared/' README.md docs dist image/README.md 2>/dev/null)
+check "ops_docs: README, docs/, dist/ cite no document outside the repository${spec:+ ($spec)}" test -z "$spec"
+# docs/reference.md: every command, subcommand and option of the command
+# table, and every metric the daemon serves (the real scrape's families).
+miss=$("$BUILD/rempart" help --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin); ref = open("docs/reference.md").read()
+for c in d["commands"]:
+    subs = c.get("subcommands") or [c]
+    for s in subs:
+        name = c["name"] + ("" if s is c else " " + s["name"])
+        if "`" + name not in ref:
+            print(name)
+        for o in s.get("options") or []:
+            if not o.get("hidden") and "--" + o["name"] not in ref:
+                print(name + " --" + o["name"])
+')
+check "ops_docs: docs/reference.md names every command and option${miss:+ (lacks: $(echo $miss))}" test -z "$miss"
+for m in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
+	rempart_site_last_handshake_seconds rempart_site_rx_bytes_total rempart_site_tx_bytes_total \
+	rempart_policy_generation rempart_reload_total rempart_build_info rempart_rule_packets_total \
+	rempart_site_up rempart_events_lost_total rempart_events_ratelimited_total \
+	rempart_dataplane_loaded; do
+	grep -q "$m" docs/reference.md || miss_m="${miss_m:-} $m"
+done
+check "ops_docs: docs/reference.md documents every metric served${miss_m:+ (lacks$miss_m)}" test -z "${miss_m:-}"
 
 BC=/usr/share/bash-completion/bash_completion
 if [ ! -r "$BC" ]; then

@@ -63,7 +63,7 @@ static const struct cli_cmd *const geo_subs[] = { &def_geo_lookup, &def_geo_relo
 const struct cli_cmd def_geo = {
 	.name = "geo",
 	.summary = "Geo database: lookup, reload",
-	.text = "The geo database ([geo] of rempart.ini, SPEC §5).\n",
+	.text = "The geo database ([geo] of rempart.ini; formats: docs/geo.md).\n",
 	.subs = geo_subs,
 };
 

@@ -20,7 +20,7 @@ const struct cli_cmd def_run = {
 	.summary = "Foreground daemon: apply, serve metrics and events",
 	.text = "The daemon for systemd (Type=notify): apply the configuration, report\n"
 		"READY=1, serve metrics on [metrics] listen, log drop events.  SIGHUP (or\n"
-		"`rempart reload`) reloads the configuration: a bad one is logged with all\n"
+		"`rempart apply` of the same configuration) reloads it: a bad one is logged with all\n"
 		"its errors and the running policy stays.  SIGTERM and SIGINT exit: with\n"
 		"fail_mode = closed the programs stay attached and the last policy stays\n"
 		"enforced, with fail_mode = open they are detached.\n",

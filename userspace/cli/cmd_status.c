@@ -26,7 +26,7 @@
 enum { O_JSON = 256 };
 
 static const struct cli_opt opts[] = {
-	{ "json", O_JSON, NULL, NULL, "one JSON object (SPEC §3's shape)" },
+	{ "json", O_JSON, NULL, NULL, "one JSON object (shape: docs/reference.md)" },
 	{ 0 }
 };
 
