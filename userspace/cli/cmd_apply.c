@@ -23,11 +23,13 @@
 #include "lib/pidfile.h"
 #include "net/net.h"
 
-enum { O_CONFIRM = 256, O_JSON };
+enum { O_CONFIRM = 256, O_JSON, O_DRY_RUN };
 
 static const struct cli_opt opts[] = {
 	{ "confirm", O_CONFIRM, "SECONDS", NULL,
 	  "roll back by itself unless `rempart confirm` comes within SECONDS" },
+	{ "dry-run", O_DRY_RUN, NULL, NULL,
+	  "print what apply would change (as `rempart diff`), change nothing" },
 	{ "json", O_JSON, NULL, NULL, "the outcome as one JSON object on stdout" },
 	{ 0 }
 };
@@ -42,7 +44,8 @@ const struct cli_cmd def_apply = {
 		"A configuration that fails a check changes nothing.  A running\n"
 		"`rempart run` of the same configuration is asked to reload.  With\n"
 		"--confirm, the configuration applied before comes back by itself at the\n"
-		"deadline unless `rempart confirm` keeps the new one.\n",
+		"deadline unless `rempart confirm` keeps the new one.  With --dry-run,\n"
+		"one line per change it would make, and nothing changed.\n",
 	.opts = opts,
 	.fn = cmd_apply,
 };
@@ -83,7 +86,7 @@ static int cmd_apply(int argc, char **argv, struct globals *g)
 	bool armed = false;
 	pid_t pid = 0;
 	struct cli_parse p;
-	bool json = false;
+	bool json = false, dry = false;
 	int rc, err = 0, key;
 	double t0;
 
@@ -95,6 +98,7 @@ static int cmd_apply(int argc, char **argv, struct globals *g)
 				return RP_EXIT_CONFIG;
 			break;
 		case O_JSON: json = true; break;
+		case O_DRY_RUN: dry = true; break;
 		}
 	if (key < 0)
 		return cli_status(key);
@@ -111,7 +115,16 @@ static int cmd_apply(int argc, char **argv, struct globals *g)
 		return RP_EXIT_CONFIG;
 	}
 	pr_debug("apply: configuration read (%.1f ms)", ms_now() - t0);
-	rekey_done_load(&cfg, true);	/* site rotations the tunnel finished */
+	if (dry && confirm_s) {
+		cli_err(g, "--dry-run and --confirm: a dry run applies nothing to confirm");
+		rc = RP_EXIT_CONFIG;
+		goto out;
+	}
+	rekey_done_load(&cfg, !dry);	/* site rotations the tunnel finished */
+	if (dry) {
+		rc = plan_print(g, &cfg, json);
+		goto out;
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "rempart: apply: needs root (BPF programs, network configuration)\n");
 		rc = RP_EXIT_RUNTIME;

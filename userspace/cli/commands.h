@@ -18,6 +18,10 @@ int load_config_or_report(const struct globals *g, unsigned flags, struct rp_con
 struct json_object;
 int print_json(const struct globals *g, struct json_object *o, bool pretty);
 
+/* What `apply` would change, one line each (or --json), changing nothing
+ * (cmd_diff.c: `diff`, `apply --dry-run`).  An exit code. */
+int plan_print(const struct globals *g, const struct rp_config *cfg, bool json);
+
 extern const struct cli_cmd def_check, def_apply, def_confirm, def_run, def_down, def_status,
-	def_monitor, def_explain, def_geo, def_site, def_keygen, def_help;
+	def_monitor, def_explain, def_diff, def_geo, def_site, def_keygen, def_help;
 #endif

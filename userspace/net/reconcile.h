@@ -88,6 +88,10 @@ int net_remove_stale_addrs(struct apply *a);
 int net_reconcile_routes(struct apply *a);
 int net_remove_stale_tables(struct apply *a, bool journal_it);
 int net_reconcile_rules(struct apply *a);
+/* A rule as its net.state line ("rule 4 1010 1010 iif=wg-a mark=0x0"), and
+ * back (0 or -EINVAL). */
+void net_rule_state_line(const struct nl_rule *r, char *buf, size_t len);
+int net_rule_from_state(const char *line, struct nl_rule *r);
 int net_remove_stale_rules(struct apply *a);
 
 /* tunnel_restore.c: hand a userspace tunnel's addresses and routes (RV:
