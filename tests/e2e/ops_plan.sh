@@ -1,6 +1,7 @@
 #!/bin/bash
 # ops_plan: `apply --dry-run` and `rempart diff` say what `apply` changes,
-# and change nothing.
+# and change nothing; `history` lists what was applied, `rollback N` goes
+# back to it, keys included.
 #
 #   netns oppN (private bpffs)
 #     oppuN 198.51.100.1/24 (uplink)     oppcN 10.20.0.1/24 (tenant a's cloud)
@@ -171,6 +172,49 @@ check "ops_plan: the peers are the dry run's: s3 in, s2 out" \
 dry "$T/p3" diff
 check "ops_plan: after that apply, nothing left to change ($(head -3 "$T/p3" | tr '\n' ' '))" \
 	has "$T/p3" "no change: the system matches the configuration"
+
+# --- history, rollback N ---------------------------------------------------
+rp history >"$T/h1" 2>&1
+check "ops_plan: history: 0 is the configuration applied now (s1 s3 + a rule): $(head -1 "$T/h1")" \
+	grep -qE '^ 0  .* 1 tenant, 2 sites, 1 rule, 0 shares  \(applied now\)$' "$T/h1"
+check "ops_plan: history: 1 the one before it, with the geo files of then" \
+	grep -qE '^ 1  .* 1 tenant, 2 sites, 0 rules, 0 shares; geo /usr/share/tor/geoip \([0-9]+ bytes\)' "$T/h1"
+# a new private key for the tenant, applied: history 0 holds it, 2 the first
+old_key=$(cat "$T/keys/a.key")
+"$REMPART" keygen >"$T/keys/a.key"
+new_key=$(cat "$T/keys/a.key")
+rp apply >"$T/out" 2>&1 || fail "ops_plan: apply with a new key failed: $(head -3 "$T/out" | tr '\n' ' ')"
+check "ops_plan: the tunnel runs the new key" \
+	test "$(in_ns wg show "$TUN" private-key)" = "$new_key"
+rp history --json >"$T/h2.json"
+check "ops_plan: history --json: three entries, numbered 0 1 2" \
+	test "$(jq -c '[.history[].n]' "$T/h2.json" 2>/dev/null)" = "[0,1,2]"
+check "ops_plan: the history is root's alone: directory 0700, key files 0600" \
+	bash -c "[ \"\$(stat -c %a '$S/history')\" = 700 ] && [ -n \"\$(find '$S/history' -path '*/keys/*' -type f)\" ] &&
+		 [ -z \"\$(find '$S/history' -path '*/keys/*' -type f -perm /077)\" ]"
+rp rollback 2 >"$T/out" 2>&1
+rc=$?
+check "ops_plan: rollback 2 exits 0 ($(tail -1 "$T/out"))" test "$rc" = 0
+check "ops_plan: ... the tenant file of then is back (s2, no rule)" \
+	bash -c "grep -q '^\[site s2\]' '$T/tenants.d/a.ini' && ! grep -q '^\[rule' '$T/tenants.d/a.ini'"
+check "ops_plan: ... the key file of then is back, mode 0600" \
+	bash -c "[ \"\$(cat '$T/keys/a.key')\" = '$old_key' ] && [ \"\$(stat -c %a '$T/keys/a.key')\" = 600 ]"
+check "ops_plan: ... and applied: the tunnel runs the old key, s2's peer is back, s3's gone" \
+	bash -c "[ \"\$(nsenter --net=/run/netns/$NS wg show $TUN private-key)\" = '$old_key' ] &&
+		 nsenter --net=/run/netns/$NS wg show $TUN peers | grep -qxF '$K2' &&
+		 ! nsenter --net=/run/netns/$NS wg show $TUN peers | grep -qxF '$K3'"
+check "ops_plan: ... the files it replaced are kept in rejected/" \
+	grep -q '^\[rule no-ssh\]' "$S/rejected/tenants/a.ini"
+rp history >"$T/h3" 2>&1
+check "ops_plan: ... and it is history 0 now, the one it replaced 1" \
+	bash -c "grep -qE '^ 0  .* 2 sites, 0 rules' '$T/h3' && grep -qE '^ 1  .* 2 sites, 1 rule' '$T/h3'"
+dry "$T/p4" diff
+check "ops_plan: after the rollback, nothing left to change" \
+	has "$T/p4" "no change: the system matches the configuration"
+rp rollback 9 >/dev/null 2>"$T/err"
+rc=$?
+check "ops_plan: rollback to a number not in the history: exit 1, one line ($(cat "$T/err"))" \
+	test "$rc" = 1 -a "$(wc -l <"$T/err")" = 1
 
 # --- usage ----------------------------------------------------------------
 rp apply --dry-run --confirm 30 >/dev/null 2>"$T/err"

@@ -29,6 +29,9 @@
  *                        app/site_conf.c)
  *   rekeyed              site key rotations done on the tunnel whose tenant
  *                        file still names the previous key (app/rekey_watch.c)
+ *   history/N/           the last applied configurations, 0 the current one
+ *                        (applied/'s layout, keys 0600) with "meta" and the
+ *                        geo fingerprint of the time (app/history.c)
  *
  * The two locks guard different things and nest (a rollback holds
  * confirm.lock while its apply takes net.lock); both are taken through
@@ -58,6 +61,7 @@
 #define SD_CONFIRM_LOG		"confirm.log"
 #define SD_PUBKEYS_DIR		"pubkeys"
 #define SD_REKEYED		"rekeyed"
+#define SD_HISTORY_DIR		"history"
 
 /* STATE_DIR/REL into buf.  0, or -ENAMETOOLONG with buf "" (no such file). */
 int statedir_path(char buf[PATH_MAX], const char *state_dir, const char *rel);
