@@ -95,7 +95,7 @@ dump() {
 		in_ns ip -o route show table all
 		in_ns ip -o -6 route show table all
 		in_ns ip rule; in_ns ip -6 rule
-		in_ns wg show all dump 2>/dev/null | cut -f1-9 | sort	# without the handshake and bytes
+		in_ns wg show "$TUN" dump 2>/dev/null | cut -f1-4 | sort	# ours (the UAPI sockets are shared); no handshake, bytes
 		in_ns nft list ruleset
 		in_ns bpftool map dump pinned /sys/fs/bpf/rempart/rp_state 2>/dev/null
 		find "$S" -type f ! -name '*.log' -printf '%p %s %T@\n' 2>/dev/null | sort
