@@ -93,7 +93,7 @@ dump() {
 		in_ns ip -o link show | sed -E 's/^[0-9]+: //; s/ link\/.*//'
 		# the kernel's own link-local addresses and routes (DAD) change on their own
 		in_ns ip -o addr show | grep -v 'scope link'
-		in_ns ip -o route show table all
+		in_ns ip -o route show table all | grep -v -e 'fe80::' -e 'ff00::'
 		in_ns ip -o -6 route show table all | grep -v -e 'fe80::' -e 'ff00::'
 		in_ns ip rule; in_ns ip -6 rule
 		in_ns wg show "$TUN" dump 2>/dev/null | cut -f1-4 | sort	# ours (the UAPI sockets are shared); no handshake, bytes
