@@ -24,6 +24,7 @@
 #include "dataplane/dataplane_maps.h"
 #include "geo/geo_bpf.h"
 #include "lib/fileutil.h"
+#include "lib/fnv.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
 #include "rempart.skel.h"
@@ -33,14 +34,11 @@ uint64_t dp_obj_tag(void)
 	static uint64_t tag;
 	size_t sz = 0;
 	const unsigned char *b;
-	uint64_t h = 0xcbf29ce484222325ULL;
 
 	if (tag)
 		return tag;
 	b = rempart__elf_bytes(&sz);
-	for (size_t i = 0; i < sz; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	tag = h;
+	tag = fnv1a(FNV1A_BASIS, b, sz);
 	return tag;
 }
 
