@@ -131,9 +131,9 @@ bool dataplane_geo_unchanged(const struct rp_config *cfg)
 
 void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8], text[8900];
+	char path[PATH_MAX], dir[PATH_MAX], text[8900];
 	size_t len;
-	int fd;
+	int err;
 
 	if (fp_path(path, cfg))
 		return;
@@ -143,24 +143,12 @@ void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
 		return;
 	len = strlen(text);
 	snprintf(text + len, sizeof(text) - len, "hash %016llx\n", (unsigned long long)geo_db_hash(geo));
-	statedir_path(tmp, cfg->state_dir, SD_DATAPLANE_DIR);
-	if (mkdir_p(tmp, 0700))
-		goto fail;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	len = strlen(text);
-	if (write(fd, text, len) != (ssize_t)len) {
-		close(fd);
-		unlink(tmp);
-		goto fail;
-	}
-	close(fd);
-	if (!rename(tmp, path))
-		return;
-	unlink(tmp);
-fail:
-	pr_debug("geo: cannot record the fingerprint in %s: %s (the next apply reads the files)", path,
-		 strerror(errno));
+	err = statedir_path(dir, cfg->state_dir, SD_DATAPLANE_DIR);
+	if (!err)
+		err = mkdir_p(dir, 0700);
+	if (!err)
+		err = file_replace(path, &(struct iovec){ text, strlen(text) }, 1, 0600, false);
+	if (err)
+		pr_debug("geo: cannot record the fingerprint in %s: %s (the next apply reads the files)",
+			 path, strerror(-err));
 }

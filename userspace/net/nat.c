@@ -393,12 +393,7 @@ int nat_apply(const struct rp_config *cfg, bool verify, bool *changed, struct di
 		goto out;
 	}
 	*changed = true;
-	FILE *f = fopen(path, "we");
-
-	if (f) {
-		fputs(want, f);
-		fclose(f);
-	}
+	file_replace(path, &(struct iovec){ want, strlen(want) }, 1, 0644, false);
 out:
 	free(want);
 	free(have);

@@ -50,16 +50,10 @@ static int read_pid(const char *path)
 
 static void write_pid(const char *path, int pid)
 {
-	char tmp[4200];
-	FILE *f;
+	char text[24];
+	int len = snprintf(text, sizeof(text), "%d\n", pid);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return;
-	fprintf(f, "%d\n", pid);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	file_replace(path, &(struct iovec){ text, (size_t)len }, 1, 0644, false);
 }
 
 /* The supervisor's pid: > 0, or -ENOENT / -ESRCH. */
