@@ -27,6 +27,7 @@
 #include "dataplane/dataplane_maps.h"
 #include "geo/geo_bpf.h"
 #include "kernel/netlink.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
 #include "rempart.skel.h"
@@ -535,14 +536,6 @@ static void pin_progs(const struct dp_loaded *L, uint64_t tag)
 	}
 }
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
 {
 	return dataplane_apply_pre(cfg, geo, NULL, d);
@@ -553,13 +546,13 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 {
 	struct dp_loaded L = { 0 };
 	char rec_dir[PATH_MAX];
-	struct timespec t0;
+	double t0;
 	struct att *v = NULL;
 	uint64_t tag = dp_obj_tag();
 	size_t n = 0;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms();
 	err = ensure_bpffs(d);
 	if (err)
 		return err;
@@ -567,9 +560,9 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 		err = load_fresh(&L, cfg, d);
 		if (err)
 			return err;
-		pr_debug("dataplane: programs loaded (%.1f ms)", ms_since(&t0));
+		pr_debug("dataplane: programs loaded (%.1f ms)", clock_ms() - t0);
 	} else {
-		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", ms_since(&t0));
+		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", clock_ms() - t0);
 	}
 	v = calloc(2 * cfg->n_tenants + 2, sizeof(*v));
 	if (!v) {
@@ -597,13 +590,13 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 		goto out;
 	if (geo)
 		dataplane_geo_record(cfg, geo);
-	pr_debug("dataplane: geo done (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: geo done (%.1f ms)", clock_ms() - t0);
 	if (cfg->state_dir)
 		statedir_path(rec_dir, cfg->state_dir, SD_DATAPLANE_DIR);
 	err = dp_policy_install_pre(&L.m, cfg, NULL, NULL, cfg->state_dir ? rec_dir : NULL, pc, d);
 	if (err)
 		goto out;
-	pr_debug("dataplane: policy installed (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: policy installed (%.1f ms)", clock_ms() - t0);
 	for (size_t i = 0; i < n; i++) {
 		int e = attach_one(&v[i], d);
 
@@ -614,7 +607,7 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 		detach_stale(v, n);
 	if (!err && !L.adopted)
 		pin_progs(&L, tag);
-	pr_debug("dataplane: attached (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: attached (%.1f ms)", clock_ms() - t0);
 out:
 	free(v);
 	loaded_close(&L);

@@ -44,6 +44,7 @@
 #include <bpf/bpf.h>
 #include "dataplane/dataplane_maps.h"
 #include "dataplane/dataplane_rec.h"
+#include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/log.h"
 
@@ -385,14 +386,6 @@ static void reslot(struct rp_policy *p, unsigned to)
 	p->slot = to;
 }
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 struct grace {
 	const struct dp_maps *m;
 	int err;
@@ -426,12 +419,12 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 	unsigned active, next;
 	bool have_old = false, have_act = false;
 	struct grace g = { .m = m };
-	struct timespec t0;
+	double t0;
 	pthread_t tid;
 	bool waiting, waited;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms();
 	memset(&last_stats, 0, sizeof(last_stats));
 	if (!rec_dir)
 		return dp_policy_install(m, cfg, ifindex, arg, d);
@@ -480,12 +473,12 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 	}
 	dp_rec_drop(rec_dir, next);
 	st.incremental = have_old;
-	pr_debug("dataplane: compiled, records read (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: compiled, records read (%.1f ms)", clock_ms() - t0);
 	err = write_slot(m, &p, nr, idx, have_old ? &old : NULL, &st, d);
-	pr_debug("dataplane: slot %u written (%.1f ms)", next, ms_since(&t0));
+	pr_debug("dataplane: slot %u written (%.1f ms)", next, clock_ms() - t0);
 	if (!err)
 		err = dp_policy_flip_nowait(m, next, d);
-	pr_debug("dataplane: flipped (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: flipped (%.1f ms)", clock_ms() - t0);
 	if (err) {
 		dp_slot_clear(m, next);
 		goto out;
@@ -520,7 +513,7 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 		dp_rec_drop(rec_dir, active);
 		st.old_updated = false;
 	}
-	pr_debug("dataplane: old slot %u brought up to date (%.1f ms)", active, ms_since(&t0));
+	pr_debug("dataplane: old slot %u brought up to date (%.1f ms)", active, clock_ms() - t0);
 	err = 0;
 out:
 	last_stats = st;

@@ -21,6 +21,7 @@
 #include <linux/rtnetlink.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
@@ -34,18 +35,17 @@ static unsigned int last_changes;
 /* RP_NET_PROFILE=1: time of each stage on stderr (benchmarks). */
 static void stage(const char *name)
 {
-	static struct timespec last;
+	static double last;
 	static int on = -1;
-	struct timespec now;
+	double now;
 
 	if (on < 0)
 		on = getenv("RP_NET_PROFILE") != NULL;
 	if (!on)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	now = clock_ms();
 	if (name)
-		fprintf(stderr, "net: %-12s %8.2f ms\n", name,
-			(now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6);
+		fprintf(stderr, "net: %-12s %8.2f ms\n", name, now - last);
 	last = now;
 }
 

@@ -27,6 +27,7 @@
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
 #include "kernel/wg/wg_int.h"
+#include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/statedir.h"
 
@@ -90,14 +91,6 @@ void wgs_stop_async(const char *ifname, const char *state_dir)
 
 	if (pid > 0)
 		kill(pid, SIGTERM);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(long ms)
@@ -224,11 +217,11 @@ int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whyle
 int wgs_wait(const char *ifname, const char *state_dir, char *why, size_t whylen)
 {
 	char logpath[4096];
-	long deadline;
+	double deadline;
 
 	statedir_wg_path(logpath, state_dir, ifname, "log");
-	deadline = now_ms() + START_TIMEOUT_MS;
-	while (now_ms() < deadline) {
+	deadline = clock_ms() + START_TIMEOUT_MS;
+	while (clock_ms() < deadline) {
 		int pid = wgs_pid(ifname, state_dir);
 
 		if (pid > 0 && device_ready(ifname))
@@ -246,12 +239,12 @@ int wgs_stop(const char *ifname, const char *state_dir)
 {
 	char path[4096];
 	int pid = wgs_pid(ifname, state_dir);
-	long deadline;
+	double deadline;
 
 	if (pid > 0) {
 		kill(pid, SIGTERM);
-		deadline = now_ms() + 3000;
-		while (kill(pid, 0) == 0 && now_ms() < deadline)
+		deadline = clock_ms() + 3000;
+		while (kill(pid, 0) == 0 && clock_ms() < deadline)
 			sleep_ms(10);
 		if (kill(pid, 0) == 0)
 			kill(pid, SIGKILL);
@@ -353,7 +346,7 @@ static __attribute__((noreturn)) void sv_main(const char *ifname, const char *st
 	write_pid(pidpath, getpid());
 
 	while (!sv_stop) {
-		long started = now_ms(), last_snap = 0;
+		double started = clock_ms(), last_snap = 0;
 		pid_t go = sv_spawn(ifname);
 		int status;
 
@@ -362,7 +355,7 @@ static __attribute__((noreturn)) void sv_main(const char *ifname, const char *st
 			break;
 		}
 		write_pid(gopidpath, go);
-		while (!sv_stop && now_ms() - started < START_TIMEOUT_MS && !device_ready(ifname)) {
+		while (!sv_stop && clock_ms() - started < START_TIMEOUT_MS && !device_ready(ifname)) {
 			if (waitpid(go, &status, WNOHANG) == go)
 				break;
 			sleep_ms(10);
@@ -382,17 +375,17 @@ static __attribute__((noreturn)) void sv_main(const char *ifname, const char *st
 				waitpid(go, &status, 0);
 				break;
 			}
-			if (sv_refresh || now_ms() - last_snap > 2000) {
+			if (sv_refresh || clock_ms() - last_snap > 2000) {
 				sv_refresh = 0;
 				sv_snapshot(ifname, &snap);
-				last_snap = now_ms();
+				last_snap = clock_ms();
 			}
 			sleep_ms(50);
 		}
 		if (sv_stop)
 			break;
 		/* It died: try again, slower if it keeps dying at once. */
-		backoff = now_ms() - started < 2000 ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 100;
+		backoff = clock_ms() - started < 2000 ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 100;
 		sleep_ms(backoff);
 		restore = snap != NULL;
 	}
