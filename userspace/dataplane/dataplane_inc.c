@@ -163,22 +163,6 @@ out:
 	return err;
 }
 
-static int put(int fd, const void *k, const void *v, const char *what, struct diag *d)
-{
-	if (!bpf_map_update_elem(fd, k, v, BPF_ANY))
-		return 0;
-	diag_add(d, "dataplane: cannot write the %s map: %s", what, strerror(errno));
-	return -errno;
-}
-
-static int del(int fd, const void *k, const char *what, struct diag *d)
-{
-	if (!bpf_map_delete_elem(fd, k) || errno == ENOENT)
-		return 0;
-	diag_add(d, "dataplane: cannot delete from the %s map: %s", what, strerror(errno));
-	return -errno;
-}
-
 /* Pending rule writes and deletes, flushed in batches. */
 struct rbatch {
 	struct rp_rule_key uk[BATCH], dk[BATCH];
@@ -194,7 +178,7 @@ static int flush_updates(int fd, struct rbatch *b, struct diag *d)
 
 	if (n && bpf_map_update_batch(fd, b->uk, b->uv, &n, &o))
 		for (__u32 i = 0; i < b->nu && !err; i++)	/* no batch ops here: one by one */
-			err = put(fd, &b->uk[i], &b->uv[i], RP_PIN_RULES, d);
+			err = dp_map_put(fd, &b->uk[i], &b->uv[i], RP_PIN_RULES, d);
 	b->nu = 0;
 	return err;
 }
@@ -207,7 +191,7 @@ static int flush_deletes(int fd, struct rbatch *b, struct diag *d)
 
 	if (n && bpf_map_delete_batch(fd, b->dk, &n, &o))
 		for (__u32 i = 0; i < b->nd && !err; i++)
-			err = del(fd, &b->dk[i], RP_PIN_RULES, d);
+			err = dp_map_del(fd, &b->dk[i], RP_PIN_RULES, d);
 	b->nd = 0;
 	return err;
 }
@@ -264,7 +248,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t j = 0; !kept && j < p->n_tenants; j++)
 			kept = p->tenants[j].key == old->tenants[i].key;
 		if (!kept) {
-			err = put(m->tenants, &old->tenants[i].key, &zero, RP_PIN_TENANTS, d);
+			err = dp_map_put(m->tenants, &old->tenants[i].key, &zero, RP_PIN_TENANTS, d);
 			st->other++;
 		}
 	}
@@ -276,7 +260,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 				o = &old->tenants[i];
 		if (o && !memcmp(&o->v, &p->tenants[j].v, sizeof(o->v)))
 			continue;
-		err = put(m->tenants, &p->tenants[j].key, &p->tenants[j].v, RP_PIN_TENANTS, d);
+		err = dp_map_put(m->tenants, &p->tenants[j].key, &p->tenants[j].v, RP_PIN_TENANTS, d);
 		st->other++;
 	}
 	/* interfaces and listen ports */
@@ -286,7 +270,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t j = 0; !kept && j < p->n_ifaces; j++)
 			kept = !memcmp(&p->ifaces[j].k, &old->ifaces[i].k, sizeof(old->ifaces[i].k));
 		if (!kept) {
-			err = del(m->ifaces, &old->ifaces[i].k, RP_PIN_IFACES, d);
+			err = dp_map_del(m->ifaces, &old->ifaces[i].k, RP_PIN_IFACES, d);
 			st->other++;
 		}
 	}
@@ -296,7 +280,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t i = 0; !same && i < old->h.n_ifaces; i++)
 			same = !memcmp(&p->ifaces[j], &old->ifaces[i], sizeof(old->ifaces[i]));
 		if (!same) {
-			err = put(m->ifaces, &p->ifaces[j].k, &p->ifaces[j].v, RP_PIN_IFACES, d);
+			err = dp_map_put(m->ifaces, &p->ifaces[j].k, &p->ifaces[j].v, RP_PIN_IFACES, d);
 			st->other++;
 		}
 	}
@@ -306,7 +290,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t j = 0; !kept && j < p->n_ports; j++)
 			kept = !memcmp(&p->ports[j].k, &old->ports[i].k, sizeof(old->ports[i].k));
 		if (!kept) {
-			err = del(m->ports, &old->ports[i].k, RP_PIN_PORTS, d);
+			err = dp_map_del(m->ports, &old->ports[i].k, RP_PIN_PORTS, d);
 			st->other++;
 		}
 	}
@@ -316,13 +300,13 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t i = 0; !same && i < old->h.n_ports; i++)
 			same = !memcmp(&p->ports[j], &old->ports[i], sizeof(old->ports[i]));
 		if (!same) {
-			err = put(m->ports, &p->ports[j].k, &p->ports[j].v, RP_PIN_PORTS, d);
+			err = dp_map_put(m->ports, &p->ports[j].k, &p->ports[j].v, RP_PIN_PORTS, d);
 			st->other++;
 		}
 	}
 	if (!err && memcmp(&old->h.global, &p->global, sizeof(p->global))) {
 		k = p->slot;
-		err = put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
+		err = dp_map_put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
 		st->other++;
 	}
 	return err;

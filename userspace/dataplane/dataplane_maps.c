@@ -242,11 +242,19 @@ int dp_slot_clear_all(const struct dp_maps *m, unsigned slot)
 	return slot_clear(m, slot, true);
 }
 
-static int put(int fd, const void *k, const void *v, const char *what, struct diag *d)
+int dp_map_put(int fd, const void *k, const void *v, const char *what, struct diag *d)
 {
 	if (!bpf_map_update_elem(fd, k, v, BPF_ANY))
 		return 0;
 	diag_add(d, "dataplane: cannot write the %s map: %s", what, strerror(errno));
+	return -errno;
+}
+
+int dp_map_del(int fd, const void *k, const char *what, struct diag *d)
+{
+	if (!bpf_map_delete_elem(fd, k) || errno == ENOENT)
+		return 0;
+	diag_add(d, "dataplane: cannot delete from the %s map: %s", what, strerror(errno));
 	return -errno;
 }
 
@@ -339,7 +347,7 @@ static int put_rules(const struct dp_maps *m, const struct rp_policy *p, struct 
 		if (!bpf_map_update_batch(m->rules, keys, vals, &n, &o))
 			continue;
 		for (__u32 j = 0; j < n; j++)	/* no batch ops here: one by one */
-			if ((err = put(m->rules, &keys[j], &vals[j], RP_PIN_RULES, d)))
+			if ((err = dp_map_put(m->rules, &keys[j], &vals[j], RP_PIN_RULES, d)))
 				goto out;
 	}
 out:
@@ -365,10 +373,10 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 	if (err)
 		return err;
 	for (size_t i = 0; i < p->n_tenants; i++)
-		if ((err = put(m->tenants, &p->tenants[i].key, &p->tenants[i].v, RP_PIN_TENANTS, d)))
+		if ((err = dp_map_put(m->tenants, &p->tenants[i].key, &p->tenants[i].v, RP_PIN_TENANTS, d)))
 			return err;
 	for (size_t i = 0; i < p->n_ifaces; i++)
-		if ((err = put(m->ifaces, &p->ifaces[i].k, &p->ifaces[i].v, RP_PIN_IFACES, d)))
+		if ((err = dp_map_put(m->ifaces, &p->ifaces[i].k, &p->ifaces[i].v, RP_PIN_IFACES, d)))
 			return err;
 	err = put_ifidx(m, p, d);
 	if (!err)
@@ -376,10 +384,10 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 	if (err)
 		return err;
 	for (size_t i = 0; i < p->n_ports; i++)
-		if ((err = put(m->ports, &p->ports[i].k, &p->ports[i].v, RP_PIN_PORTS, d)))
+		if ((err = dp_map_put(m->ports, &p->ports[i].k, &p->ports[i].v, RP_PIN_PORTS, d)))
 			return err;
 	k = p->slot;
-	return put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
+	return dp_map_put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
 }
 
 int dp_policy_wait(const struct dp_maps *m)

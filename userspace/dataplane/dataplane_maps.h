@@ -33,6 +33,10 @@ int dp_policy_wait(const struct dp_maps *m);
 int dp_slot_clear(const struct dp_maps *m, unsigned slot);	/* what lookups reach */
 int dp_slot_clear_all(const struct dp_maps *m, unsigned slot);	/* + tenant entries */
 int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation);
+/* One entry of the map fd (named what in the error added to d) written, or
+ * deleted (an entry already gone is no error).  0 or -errno. */
+int dp_map_put(int fd, const void *k, const void *v, const char *what, struct diag *d);
+int dp_map_del(int fd, const void *k, const char *what, struct diag *d);
 /* The pinned maps under dir (RP_PIN_DIR) by name; every fd -1 on failure.
  * dp_maps_close() closes what is open (for maps opened this way). */
 int dp_maps_open_pinned(struct dp_maps *m, const char *dir);
