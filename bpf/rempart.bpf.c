@@ -129,7 +129,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RP_SLOTS * 65536);
+	__uint(max_entries, RP_SLOTS * RP_PORTIDX_PER_SLOT);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct rp_portidx_val);
@@ -290,7 +290,7 @@ static __always_inline void account(const struct rp_pkt *p, const struct rp_verd
 {
 	__u32 t = v->tenant <= RP_TENANT_ID_MAX ? v->tenant : 0;
 
-	add_counter(&rp_counters, t * RP_R__COUNT + v->reason, p->len);
+	add_counter(&rp_counters, rp_counter_key(t, v->reason), p->len);
 	if (v->rule)
 		add_counter(&rp_rule_counters, v->rule, p->len);
 	if (v->allow)
@@ -356,7 +356,7 @@ static __always_inline struct rp_atom *atom_of(const struct rp_tenant_cfg *tc, i
 
 static __always_inline struct rp_tenant_cfg *tenant_cfg(__u32 slot, __u16 id)
 {
-	__u32 k = slot * (RP_TENANT_ID_MAX + 1) + id;
+	__u32 k = rp_tenant_key(slot, id);
 
 	return bpf_map_lookup_elem(&rp_tenants, &k);
 }
@@ -766,7 +766,7 @@ static __always_inline int iface_tenant(__u32 slot, __u32 ifindex, __u16 vid, in
 	struct rp_iface_val *iv;
 
 	if (vid == 0 && ifindex < RP_IFIDX_MAX) {
-		__u32 i = slot * RP_IFIDX_MAX + ifindex;
+		__u32 i = rp_ifidx_key(slot, ifindex);
 		struct rp_ifidx_val *e = bpf_map_lookup_elem(&rp_ifidx, &i);
 		__u16 t = e ? (hook == RP_HOOK_CLOUD_IN ? e->cloud : e->tunnel) : 0;
 
@@ -866,7 +866,7 @@ int uplink_in(struct xdp_md *ctx)
 	}
 	pv = NULL;
 	if (p.proto == IPPROTO_UDP && p.l4) {
-		__u32 pi = slot * 65536 + p.dport;
+		__u32 pi = rp_portidx_key(slot, p.dport);
 
 		pv = bpf_map_lookup_elem(&rp_portidx, &pi);
 		if (pv && !pv->tenant)

@@ -100,7 +100,7 @@ static unsigned long long pinned_counter(unsigned tenant, unsigned reason)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct rp_counter c[ncpu > 0 ? ncpu : 1];
-	__u32 k = tenant * RP_R__COUNT + reason;
+	__u32 k = rp_counter_key(tenant, reason);
 	unsigned long long sum = 0;
 	int fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_COUNTERS);
 

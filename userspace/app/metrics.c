@@ -77,7 +77,7 @@ static void render_counters(const struct metrics_state *st, FILE *f, int ncpu,
 		unsigned id = t ? st->cfg->tenants[t - 1].id : RP_TENANT_GATEWAY;
 
 		for (int r = 0; r < RP_R__COUNT; r++)
-			percpu_sum(fd, id * RP_R__COUNT + r, &cells[t * RP_R__COUNT + r], buf, ncpu);
+			percpu_sum(fd, rp_counter_key(id, r), &cells[t * RP_R__COUNT + r], buf, ncpu);
 	}
 	for (int which = 0; which < 2; which++) {
 		const char *m = which ? "rempart_bytes_total" : "rempart_packets_total";

@@ -127,7 +127,7 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 		goto out;
 	st->nodes += sync_items(mm.at, p->nodes, p->n_nodes, nsz);
 	mm_close(&mm);
-	err = mm_open(m->atoms, (size_t)p->slot * RP_ATOMS_PER_SLOT * sizeof(struct rp_atom),
+	err = mm_open(m->atoms, (size_t)rp_atom_key(p->slot, 0) * sizeof(struct rp_atom),
 		      p->n_atoms * sizeof(struct rp_atom), &mm, RP_PIN_ATOMS, d);
 	if (err)
 		goto out;
@@ -145,17 +145,18 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 	}
 	for (size_t i = 0; i < p->n_ports; i++)
 		pix[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
-	err = mm_open(m->ifidx, (size_t)p->slot * RP_IFIDX_MAX * sizeof(*ifx), RP_IFIDX_MAX * sizeof(*ifx), &mm,
+	err = mm_open(m->ifidx, (size_t)rp_ifidx_key(p->slot, 0) * sizeof(*ifx), RP_IFIDX_MAX * sizeof(*ifx), &mm,
 		      RP_PIN_IFIDX, d);
 	if (err)
 		goto out;
 	st->other += sync_items(mm.at, ifx, RP_IFIDX_MAX, sizeof(*ifx));
 	mm_close(&mm);
-	err = mm_open(m->portidx, (size_t)p->slot * 65536 * sizeof(*pix), 65536 * sizeof(*pix), &mm,
+	err = mm_open(m->portidx, (size_t)rp_portidx_key(p->slot, 0) * sizeof(*pix),
+		      RP_PORTIDX_PER_SLOT * sizeof(*pix), &mm,
 		      RP_PIN_PORTIDX, d);
 	if (err)
 		goto out;
-	st->other += sync_items(mm.at, pix, 65536, sizeof(*pix));
+	st->other += sync_items(mm.at, pix, RP_PORTIDX_PER_SLOT, sizeof(*pix));
 	mm_close(&mm);
 out:
 	free(ifx);
@@ -342,7 +343,8 @@ static int write_slot(const struct dp_maps *m, const struct rp_policy *p, const 
 static void reslot(struct rp_policy *p, unsigned to)
 {
 	const uint32_t from = p->slot;
-	const uint32_t dn = (to - from) * (uint32_t)policy_nodes_per_slot(), da = (to - from) * RP_ATOMS_PER_SLOT;
+	const uint32_t dn = (to - from) * (uint32_t)policy_nodes_per_slot();
+	const uint32_t da = rp_atom_key(to, 0) - rp_atom_key(from, 0);
 
 	for (size_t i = 0; i < p->n_nodes * RP_NODE_STRIDE; i++) {
 		uint32_t e = p->nodes[i];
@@ -355,7 +357,7 @@ static void reslot(struct rp_policy *p, unsigned to)
 	for (size_t i = 0; i < p->n_tenants; i++) {
 		struct pol_tenant *t = &p->tenants[i];
 
-		t->key = t->key - from * (RP_TENANT_ID_MAX + 1) + to * (RP_TENANT_ID_MAX + 1);
+		t->key = rp_tenant_key(to, t->key - rp_tenant_key(from, 0));
 		if (t->v.root4)
 			t->v.root4 += dn;
 		if (t->v.root6)

@@ -174,7 +174,7 @@ static bool pick_port(const void *k, unsigned s) { return ((const struct rp_port
 static int clear_tenants(const struct dp_maps *m, unsigned slot)
 {
 	const __u32 n = RP_TENANT_ID_MAX + 1;
-	__u32 *keys = calloc(n, sizeof(*keys)), count = n, prev = slot * n - 1, out = 0;
+	__u32 *keys = calloc(n, sizeof(*keys)), count = n, prev = rp_tenant_key(slot, 0) - 1, out = 0;
 	struct rp_tenant_cfg *vals = calloc(n, sizeof(*vals)), zero = { 0 };
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
 	int err = 0;
@@ -207,10 +207,10 @@ static int slot_clear(const struct dp_maps *m, unsigned slot, bool all)
 	int err = 0, e;
 
 	if ((e = put_region(m->ifidx, sizeof(struct rp_ifidx_val), (size_t)RP_SLOTS * RP_IFIDX_MAX,
-			    (size_t)slot * RP_IFIDX_MAX, NULL, RP_IFIDX_MAX, RP_PIN_IFIDX, NULL)))
+			    rp_ifidx_key(slot, 0), NULL, RP_IFIDX_MAX, RP_PIN_IFIDX, NULL)))
 		err = e;
-	if ((e = put_region(m->portidx, sizeof(struct rp_portidx_val), (size_t)RP_SLOTS * 65536,
-			    (size_t)slot * 65536, NULL, 65536, RP_PIN_PORTIDX, NULL)))
+	if ((e = put_region(m->portidx, sizeof(struct rp_portidx_val), (size_t)RP_SLOTS * RP_PORTIDX_PER_SLOT,
+			    rp_portidx_key(slot, 0), NULL, RP_PORTIDX_PER_SLOT, RP_PIN_PORTIDX, NULL)))
 		err = e;
 	/* rp_nodes and rp_atoms of the slot are reached only from its roots
 	 * (rp_tenants): overwritten by the next policy written here. */
@@ -303,7 +303,7 @@ static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct 
 			v[f->k.ifindex].tunnel = f->v.tenant;
 	}
 	err = put_region(m->ifidx, sizeof(*v), (size_t)RP_SLOTS * RP_IFIDX_MAX,
-			 (size_t)p->slot * RP_IFIDX_MAX, v, RP_IFIDX_MAX, RP_PIN_IFIDX, d);
+			 rp_ifidx_key(p->slot, 0), v, RP_IFIDX_MAX, RP_PIN_IFIDX, d);
 	free(v);
 	return err;
 }
@@ -311,15 +311,15 @@ static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct 
 /* The listen-port array of the slot. */
 static int put_portidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
 {
-	struct rp_portidx_val *v = calloc(65536, sizeof(*v));
+	struct rp_portidx_val *v = calloc(RP_PORTIDX_PER_SLOT, sizeof(*v));
 	int err;
 
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_ports; i++)
 		v[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
-	err = put_region(m->portidx, sizeof(*v), (size_t)RP_SLOTS * 65536, (size_t)p->slot * 65536,
-			 v, 65536, RP_PIN_PORTIDX, d);
+	err = put_region(m->portidx, sizeof(*v), (size_t)RP_SLOTS * RP_PORTIDX_PER_SLOT,
+			 rp_portidx_key(p->slot, 0), v, RP_PORTIDX_PER_SLOT, RP_PIN_PORTIDX, d);
 	free(v);
 	return err;
 }
@@ -366,7 +366,7 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 			 p->nodes, p->n_nodes, RP_PIN_NODES, d);
 	if (!err)
 		err = put_region(m->atoms, sizeof(struct rp_atom), (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT,
-				 (size_t)p->slot * RP_ATOMS_PER_SLOT, p->atoms, p->n_atoms, RP_PIN_ATOMS, d);
+				 rp_atom_key(p->slot, 0), p->atoms, p->n_atoms, RP_PIN_ATOMS, d);
 	if (err)
 		return err;
 	err = put_rules(m, p, d);

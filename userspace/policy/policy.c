@@ -536,7 +536,7 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 		struct pol_port *pp;
 		unsigned ifi;
 
-		pt->key = o->slot * (RP_TENANT_ID_MAX + 1) + t->id;
+		pt->key = rp_tenant_key(o->slot, t->id);
 		pt->v.id = t->id;
 		pt->v.flags = RP_T_VALID | (t->intra_allow ? RP_T_INTRA_ALLOW : 0) |
 			      (t->egress == RP_EGRESS_NAT ? RP_T_EGRESS_NAT : 0) |
@@ -562,7 +562,7 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 			return -ENOMEM;
 	}
 	/* tenant 0 of the slot: only the roots of the gateway-wide tries */
-	o->tenants[o->n_tenants++].key = o->slot * (RP_TENANT_ID_MAX + 1) + RP_TENANT_GATEWAY;
+	o->tenants[o->n_tenants++].key = rp_tenant_key(o->slot, RP_TENANT_GATEWAY);
 	return 0;
 }
 
