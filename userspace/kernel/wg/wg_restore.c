@@ -29,7 +29,7 @@ int wg_restore_save(const char *ifname, const char *state_dir, const struct wg_n
 	FILE *f;
 	int err;
 
-	if (statedir_wg_path(path, state_dir, ifname, "net"))
+	if (statedir_wg_path(path, state_dir, ifname, SD_WG_NET))
 		return -ENAMETOOLONG;
 	f = open_memstream(&text, &len);
 	if (!f)
@@ -63,7 +63,7 @@ int wg_restore_apply(const char *ifname, const char *state_dir)
 	FILE *f;
 	int err;
 
-	statedir_wg_path(path, state_dir, ifname, "net");
+	statedir_wg_path(path, state_dir, ifname, SD_WG_NET);
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;

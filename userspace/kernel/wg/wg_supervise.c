@@ -63,7 +63,7 @@ static int wgs_pid(const char *ifname, const char *state_dir)
 	char path[4096];
 	int pid;
 
-	statedir_wg_path(path, state_dir, ifname, "pid");
+	statedir_wg_path(path, state_dir, ifname, SD_WG_PID);
 	pid = read_pid(path);
 	if (pid < 0)
 		return pid;
@@ -165,8 +165,8 @@ int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whyle
 		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(-err));
 		return err;
 	}
-	statedir_wg_path(logpath, state_dir, ifname, "log");
-	statedir_wg_path(pidpath, state_dir, ifname, "pid");
+	statedir_wg_path(logpath, state_dir, ifname, SD_WG_LOG);
+	statedir_wg_path(pidpath, state_dir, ifname, SD_WG_PID);
 	unlink(pidpath);
 	raise_inotify_limit();
 	/* Everything the child needs is built before fork: after it, only
@@ -219,7 +219,7 @@ int wgs_wait(const char *ifname, const char *state_dir, char *why, size_t whylen
 	char logpath[4096];
 	double deadline;
 
-	statedir_wg_path(logpath, state_dir, ifname, "log");
+	statedir_wg_path(logpath, state_dir, ifname, SD_WG_LOG);
 	deadline = clock_ms() + START_TIMEOUT_MS;
 	while (clock_ms() < deadline) {
 		int pid = wgs_pid(ifname, state_dir);
@@ -249,9 +249,9 @@ int wgs_stop(const char *ifname, const char *state_dir)
 		if (kill(pid, 0) == 0)
 			kill(pid, SIGKILL);
 	}
-	statedir_wg_path(path, state_dir, ifname, "pid");
+	statedir_wg_path(path, state_dir, ifname, SD_WG_PID);
 	unlink(path);
-	statedir_wg_path(path, state_dir, ifname, "gopid");
+	statedir_wg_path(path, state_dir, ifname, SD_WG_GOPID);
 	pid = read_pid(path);
 	if (pid > 0 && kill(pid, 0) == 0)
 		kill(pid, SIGTERM);
@@ -341,8 +341,8 @@ static __attribute__((noreturn)) void sv_main(const char *ifname, const char *st
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
-	statedir_wg_path(pidpath, state_dir, ifname, "pid");
-	statedir_wg_path(gopidpath, state_dir, ifname, "gopid");
+	statedir_wg_path(pidpath, state_dir, ifname, SD_WG_PID);
+	statedir_wg_path(gopidpath, state_dir, ifname, SD_WG_GOPID);
 	write_pid(pidpath, getpid());
 
 	while (!sv_stop) {
