@@ -202,13 +202,12 @@ static bool host_bits_set(const struct rp_prefix *p, struct rp_prefix *net)
 	return memcmp(net->addr, p->addr, sizeof(p->addr)) != 0;
 }
 
-/* network: a network prefix (host bits must be zero); otherwise an
- * interface address with its prefix length ("10.20.0.1/24"). */
-int val_prefixes(struct where *w, const char *v, bool network, struct rp_prefix_list *out)
+/* Each item of the comma-separated list v to one(w, item, ctx), which
+ * quotes an item it refuses.  0, or -EINVAL if v is empty or any item was
+ * refused (every item is tried: one message each). */
+static int each_item(struct where *w, const char *v,
+		     int (*one)(struct where *w, const char *item, void *ctx), void *ctx)
 {
-	struct rp_prefix_list l = { 0 };
-	char buf[INET6_ADDRSTRLEN + 8];
-	struct rp_prefix p, net;
 	unsigned bad = 0;
 	size_t n;
 	char **items;
@@ -216,59 +215,78 @@ int val_prefixes(struct where *w, const char *v, bool network, struct rp_prefix_
 	if (empty(w, v))
 		return -EINVAL;
 	items = list_split(v, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (!*items[i]) {
-			cfg_err(w, "empty item in the list '%s'", v);
+	for (size_t i = 0; i < n; i++)
+		if (one(w, items[i], ctx))
 			bad++;
-		} else if (prefix_parse(items[i], &p)) {
-			cfg_err(w, "'%s' is not a prefix", items[i]);
-			bad++;
-		} else if (network && host_bits_set(&p, &net)) {
-			prefix_format(&net, buf, sizeof(buf));
-			cfg_err(w, "'%s' has host bits set (did you mean '%s'?)", items[i], buf);
-			bad++;
-		} else if (!network && !strchr(items[i], '/')) {
-			cfg_err(w, "'%s' needs a prefix length ('%s/24' or '/64')", items[i], items[i]);
-			bad++;
-		} else {
-			prefix_list_add(&l, &p);
-		}
-	}
 	list_free(items, n);
-	if (bad) {
-		free(l.v);
+	return bad ? -EINVAL : 0;
+}
+
+struct prefix_item {
+	const char *list;	/* the whole value, for an empty item */
+	bool network;
+	struct rp_prefix_list l;
+};
+
+static int prefix_item(struct where *w, const char *item, void *ctx)
+{
+	struct prefix_item *x = ctx;
+	char buf[INET6_ADDRSTRLEN + 8];
+	struct rp_prefix p, net;
+
+	if (!*item) {
+		cfg_err(w, "empty item in the list '%s'", x->list);
+	} else if (prefix_parse(item, &p)) {
+		cfg_err(w, "'%s' is not a prefix", item);
+	} else if (x->network && host_bits_set(&p, &net)) {
+		prefix_format(&net, buf, sizeof(buf));
+		cfg_err(w, "'%s' has host bits set (did you mean '%s'?)", item, buf);
+	} else if (!x->network && !strchr(item, '/')) {
+		cfg_err(w, "'%s' needs a prefix length ('%s/24' or '/64')", item, item);
+	} else {
+		prefix_list_add(&x->l, &p);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* network: a network prefix (host bits must be zero); otherwise an
+ * interface address with its prefix length ("10.20.0.1/24"). */
+int val_prefixes(struct where *w, const char *v, bool network, struct rp_prefix_list *out)
+{
+	struct prefix_item x = { .list = v, .network = network };
+
+	if (each_item(w, v, prefix_item, &x)) {
+		free(x.l.v);
 		return -EINVAL;
 	}
 	free(out->v);
-	*out = l;
+	*out = x.l;
+	return 0;
+}
+
+static int port_item(struct where *w, const char *item, void *ctx)
+{
+	struct rp_port_list *l = ctx;
+	struct rp_port_range r, *nv;
+
+	if (port_range_parse(item, &r)) {
+		cfg_err(w, "'%s' is not a port (1-65535) or a range 'a-b' with a <= b", item);
+		return -EINVAL;
+	}
+	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (!nv)
+		abort();
+	l->v = nv;
+	l->v[l->n++] = r;
 	return 0;
 }
 
 int val_ports(struct where *w, const char *v, struct rp_port_list *out)
 {
 	struct rp_port_list l = { 0 };
-	struct rp_port_range r;
-	unsigned bad = 0;
-	size_t n;
-	char **items;
 
-	if (empty(w, v))
-		return -EINVAL;
-	items = list_split(v, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (port_range_parse(items[i], &r)) {
-			cfg_err(w, "'%s' is not a port (1-65535) or a range 'a-b' with a <= b", items[i]);
-			bad++;
-			continue;
-		}
-		struct rp_port_range *nv = realloc(l.v, (l.n + 1) * sizeof(*nv));
-		if (!nv)
-			abort();
-		l.v = nv;
-		l.v[l.n++] = r;
-	}
-	list_free(items, n);
-	if (bad) {
+	if (each_item(w, v, port_item, &l)) {
 		free(l.v);
 		return -EINVAL;
 	}
@@ -277,24 +295,19 @@ int val_ports(struct where *w, const char *v, struct rp_port_list *out)
 	return 0;
 }
 
+static int country_item(struct where *w, const char *item, void *ctx)
+{
+	if (!ccset_add_item(ctx, item))
+		return 0;
+	cfg_err(w, "'%s' is not an ISO 3166-1 alpha-2 country code (or EU)", item);
+	return -EINVAL;
+}
+
 int val_countries(struct where *w, const char *v, struct rp_ccset *out)
 {
 	struct rp_ccset s = { 0 };
-	unsigned bad = 0;
-	size_t n;
-	char **items;
 
-	if (empty(w, v))
-		return -EINVAL;
-	items = list_split(v, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (ccset_add_item(&s, items[i])) {
-			cfg_err(w, "'%s' is not an ISO 3166-1 alpha-2 country code (or EU)", items[i]);
-			bad++;
-		}
-	}
-	list_free(items, n);
-	if (bad)
+	if (each_item(w, v, country_item, &s))
 		return -EINVAL;
 	*out = s;
 	return 0;
