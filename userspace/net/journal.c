@@ -72,15 +72,9 @@ void net_rollback(struct apply *a)
 		case U_RULE_ADD:
 			nl_rule_add(&a->nl, &u->rule);
 			break;
-		case U_SYSCTL: {
-			FILE *f = fopen(u->path, "we");
-
-			if (f) {
-				fputs(u->val, f);
-				fclose(f);
-			}
+		case U_SYSCTL:
+			net_sysctl_write(u->path, u->val);
 			break;
-		}
 		}
 	}
 }

@@ -264,17 +264,9 @@ int net_down(const struct rp_config *cfg, struct diag *d)
 		ret = -EIO;
 	if (net_remove_stale_tables(&a, false))
 		ret = -EIO;
-	for (size_t i = 0; i < a.old.n; i++) {
-		FILE *f;
-
-		if (sscanf(a.old.lines[i], "sysctl %4095s %63s", path, val) != 2)
-			continue;
-		f = fopen(path, "we");
-		if (f) {
-			fputs(val, f);
-			fclose(f);
-		}
-	}
+	for (size_t i = 0; i < a.old.n; i++)
+		if (sscanf(a.old.lines[i], "sysctl %4095s %63s", path, val) == 2)
+			net_sysctl_write(path, val);
 	/* Anything left over by an older, unrecorded run is not ours to touch. */
 	if (!ret) {
 		statedir_path(path, cfg->state_dir, SD_NET_STATE);

@@ -25,11 +25,19 @@ static int read_sysctl(const char *path, char *val, size_t len)
 	return 0;
 }
 
+int net_sysctl_write(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fputs(val, f) < 0 || fclose(f))
+		return -errno;
+	return 0;
+}
+
 int net_set_sysctl(struct apply *a, const char *path, const char *want)
 {
 	char cur[32];
 	struct undo *u;
-	FILE *f;
 	int err;
 
 	err = read_sysctl(path, cur, sizeof(cur));
@@ -39,9 +47,8 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 	}
 	if (!strcmp(cur, want))
 		return 0;
-	f = fopen(path, "we");
-	if (!f || fputs(want, f) < 0 || fclose(f)) {
-		err = -errno;
+	err = net_sysctl_write(path, want);
+	if (err) {
 		diag_add(a->d, "cannot write %s: %s", path, strerror(-err));
 		return err;
 	}
