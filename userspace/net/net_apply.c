@@ -73,9 +73,37 @@ static int net_lock(const char *state_dir, struct diag *d)
 		return err;
 	}
 	fd = statedir_lock(state_dir, SD_NET_LOCK);
-	if (fd < 0)
-		diag_add(d, "cannot lock %s/%s: %s", state_dir, SD_NET_LOCK, strerror(-fd));
+	if (fd < 0) {
+		char path[PATH_MAX];
+
+		statedir_path(path, state_dir, SD_NET_LOCK);
+		diag_add(d, "cannot lock %s: %s", path, strerror(-fd));
+	}
 	return fd;
+}
+
+/* What apply and down start from: rtnetlink, net.state, the links. */
+static int net_begin(struct apply *a)
+{
+	char path[PATH_MAX];
+	int err;
+
+	a->wg = wg_backend_get();
+	err = nl_open(&a->nl);
+	if (err) {
+		diag_add(a->d, "cannot open rtnetlink: %s", strerror(-err));
+		return err;
+	}
+	err = net_state_load(&a->old, a->cfg->state_dir);
+	if (err) {
+		statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
+		diag_add(a->d, "cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = net_links_refresh(a);
+	if (err)
+		diag_add(a->d, "cannot list links: %s", nl_strerror(&a->nl, err));
+	return err;
 }
 
 int net_apply(const struct rp_config *cfg, struct diag *d)
@@ -90,27 +118,14 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	lock = net_lock(cfg->state_dir, d);
 	if (lock < 0)
 		return lock;
-	a.wg = wg_backend_get();
-	err = nl_open(&a.nl);
-	if (err) {
-		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
-		goto out_lock;
-	}
-	err = net_state_load(&a.old, cfg->state_dir);
-	if (err) {
-		diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
+	err = net_begin(&a);
+	if (err)
 		goto out;
-	}
 	cur = calloc(cfg->n_tenants + 1, sizeof(*cur));
 	a.fp = calloc(cfg->n_tenants + 1, sizeof(*a.fp));
 	a.clean = calloc(cfg->n_tenants + 1, sizeof(*a.clean));
 	if (!cur || !a.fp || !a.clean) {
 		err = -ENOMEM;
-		goto out;
-	}
-	err = net_links_refresh(&a);
-	if (err) {
-		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
 		goto out;
 	}
 	err = nl_route_dump(&a.nl, AF_UNSPEC, RT_TABLE_MAIN, &a.main_v, &a.main_n);
@@ -200,9 +215,13 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	stage("netstate");
 	err = net_state_save(&a.st, cfg->state_dir);
 	stage("save");
-	if (err)
-		diag_add(d, "cannot write %s/net.state: %s (`down` will not know what apply created)",
-			 cfg->state_dir, strerror(-err));
+	if (err) {
+		char path[PATH_MAX];
+
+		statedir_path(path, cfg->state_dir, SD_NET_STATE);
+		diag_add(d, "cannot write %s: %s (`down` will not know what apply created)", path,
+			 strerror(-err));
+	}
 	last_changes = a.changes;
 	pr_debug("net: %u change(s)", a.changes);
 	goto out;
@@ -222,7 +241,6 @@ out:
 	net_state_free(&a.old);
 	net_state_free(&a.st);
 	nl_close(&a.nl);
-out_lock:
 	close(lock);
 	return err;
 }
@@ -236,22 +254,10 @@ int net_down(const struct rp_config *cfg, struct diag *d)
 	lock = net_lock(cfg->state_dir, d);
 	if (lock < 0)
 		return lock;
-	a.wg = wg_backend_get();
-	err = nl_open(&a.nl);
-	if (err) {
-		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
-		goto out;
-	}
-	err = net_state_load(&a.old, cfg->state_dir);
-	if (err) {
-		diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
-		goto out;
-	}
 	/* a.st stays empty: nothing is wanted any more. */
-	if ((err = net_links_refresh(&a))) {
-		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
+	err = net_begin(&a);
+	if (err)
 		goto out;
-	}
 	if (net_state_has(&a.old, "nat") && nat_down(d))
 		ret = -EIO;
 	/* Links before tables: deleting a tunnel takes its routes with it at
