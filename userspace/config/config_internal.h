@@ -4,6 +4,7 @@
  * cross-file checks (config_check.c). */
 #ifndef REMPART_CONFIG_INTERNAL_H
 #define REMPART_CONFIG_INTERNAL_H
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,11 @@ struct where {
 
 __attribute__((format(printf, 2, 3)))
 void cfg_err(struct where *w, const char *fmt, ...);
+/* "FILE: [SECTION] KEY: MESSAGE" added to d ("FILE: [SECTION]: MESSAGE"
+ * without a key), control characters of the message shown as '?'. */
+__attribute__((format(printf, 5, 0)))
+void cfg_verr(struct diag *d, const char *file, const char *section, const char *key,
+	      const char *fmt, va_list ap);
 
 /* ---- per-key validators (config_value.c): 0, or -EINVAL after cfg_err ---- */
 

@@ -14,23 +14,30 @@
 #include "config/country.h"
 #include "lib/keys.h"
 
-void cfg_err(struct where *w, const char *fmt, ...)
+void cfg_verr(struct diag *d, const char *file, const char *section, const char *key,
+	      const char *fmt, va_list ap)
 {
 	char *msg = NULL;
-	va_list ap;
 
-	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	va_end(ap);
 	for (char *p = msg; p && *p; p++)	/* a quoted value stays on one line */
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	if (w->key)
-		diag_add(w->d, "%s: [%s] %s: %s", w->f->rel, w->section, w->key, msg ? msg : "?");
+	if (key)
+		diag_add(d, "%s: [%s] %s: %s", file, section, key, msg ? msg : "?");
 	else
-		diag_add(w->d, "%s: [%s]: %s", w->f->rel, w->section, msg ? msg : "?");
+		diag_add(d, "%s: [%s]: %s", file, section, msg ? msg : "?");
 	free(msg);
+}
+
+void cfg_err(struct where *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_verr(w->d, w->f->rel, w->section, w->key, fmt, ap);
+	va_end(ap);
 	w->errors++;
 }
 
