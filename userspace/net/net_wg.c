@@ -120,11 +120,7 @@ static int add_allowedips(wg_peer *p, const struct rp_prefix_list *l)
 		a->cidr = pf.len;
 		memcpy(pf.family == AF_INET ? (void *)&a->ip4 : (void *)&a->ip6, pf.addr,
 		       pf.family == AF_INET ? 4 : 16);
-		if (p->last_allowedip)
-			p->last_allowedip->next_allowedip = a;
-		else
-			p->first_allowedip = a;
-		p->last_allowedip = a;
+		wg_peer_append_allowedip(p, a);
 	}
 	return 0;
 }
@@ -133,13 +129,8 @@ static wg_peer *append_peer(wg_device *dev)
 {
 	wg_peer *p = calloc(1, sizeof(*p));
 
-	if (!p)
-		return NULL;
-	if (dev->last_peer)
-		dev->last_peer->next_peer = p;
-	else
-		dev->first_peer = p;
-	dev->last_peer = p;
+	if (p)
+		wg_device_append_peer(dev, p);
 	return p;
 }
 
