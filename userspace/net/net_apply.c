@@ -82,12 +82,16 @@ static int net_lock(const char *state_dir, struct diag *d)
 	return fd;
 }
 
-/* What apply and down start from: rtnetlink, net.state, the links. */
-static int net_begin(struct apply *a)
+/* What apply and down start from: the lock (*lock, -1 if not taken),
+ * rtnetlink, net.state, the links. */
+static int net_begin(struct apply *a, int *lock)
 {
 	char path[PATH_MAX];
 	int err;
 
+	*lock = net_lock(a->cfg->state_dir, a->d);
+	if (*lock < 0)
+		return *lock;
 	a->wg = wg_backend_get();
 	err = nl_open(&a->nl);
 	if (err) {
@@ -115,10 +119,7 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 
 	last_changes = 0;
 	stage(NULL);
-	lock = net_lock(cfg->state_dir, d);
-	if (lock < 0)
-		return lock;
-	err = net_begin(&a);
+	err = net_begin(&a, &lock);
 	if (err)
 		goto out;
 	cur = calloc(cfg->n_tenants + 1, sizeof(*cur));
@@ -241,7 +242,8 @@ out:
 	net_state_free(&a.old);
 	net_state_free(&a.st);
 	nl_close(&a.nl);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	return err;
 }
 
@@ -251,11 +253,8 @@ int net_down(const struct rp_config *cfg, struct diag *d)
 	char path[4096], val[64];
 	int lock, err, ret = 0;
 
-	lock = net_lock(cfg->state_dir, d);
-	if (lock < 0)
-		return lock;
 	/* a.st stays empty: nothing is wanted any more. */
-	err = net_begin(&a);
+	err = net_begin(&a, &lock);
 	if (err)
 		goto out;
 	if (net_state_has(&a.old, "nat") && nat_down(d))
@@ -286,6 +285,7 @@ out:
 	free(a.links);
 	net_state_free(&a.old);
 	nl_close(&a.nl);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	return err;
 }
