@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "../tests/geo_probe.h"
+#include "../tests/xorshift.h"
 #include "geo/geo.h"
 #include "geo/geo_bpf.h"
 #include "geo/geo_int.h"
@@ -46,10 +47,7 @@ static unsigned repeat = 1000000;
 static uint64_t rng = 0x853c49e6748fea9bULL;
 static uint64_t rnd64(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static double cpu_ms(void)	/* this process's CPU time: steady on a busy machine */
