@@ -4,10 +4,12 @@
 # `make tests` (the compare suite checks the translator) and `make bench`.
 CMP_BINS := $(BUILD)/bench/rp2fw $(if $(wildcard bench/cmp_flood.c),$(BUILD)/bench/cmp_flood)
 
-$(BUILD)/bench/rp2fw: bench/translate/rp2fw.c $(BUILD)/librempart.a $(BPF_SKELS)
+RP2FW_SRCS := $(wildcard bench/translate/*.c)
+
+$(BUILD)/bench/rp2fw: $(RP2FW_SRCS) bench/translate/rp2fw.h $(BUILD)/librempart.a $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(US_CFLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -o $@ $< $(BUILD)/librempart.a $(US_LDLIBS)
+	$(Q)$(CC) $(US_CFLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -o $@ $(RP2FW_SRCS) $(BUILD)/librempart.a $(US_LDLIBS)
 
 $(BUILD)/bench/cmp_flood: bench/cmp_flood.c
 	$(call msg,CC,$@)
