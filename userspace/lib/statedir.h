@@ -27,6 +27,11 @@
  *                        `confirm`, the rollback timer)
  *   confirm.log          the rollback timer's log without a journal
  *                        (app/confirm.c, app/confirm_files.c)
+ *   pubkeys/TENANT.pub   each tenant's public key as last applied, for the
+ *                        site commands without the private key (mode 0644;
+ *                        app/site_conf.c)
+ *   rekeyed              site key rotations done on the tunnel whose tenant
+ *                        file still names the previous key (app/rekey_watch.c)
  *
  * The two locks guard different things and nest (a rollback holds
  * confirm.lock while its apply takes net.lock); both are taken through
@@ -54,6 +59,8 @@
 #define SD_CONFIRM_PREVIOUS	"confirm/previous"
 #define SD_CONFIRM_LOCK		"confirm.lock"
 #define SD_CONFIRM_LOG		"confirm.log"
+#define SD_PUBKEYS_DIR		"pubkeys"
+#define SD_REKEYED		"rekeyed"
 /* In a snapshot directory (applied/, rejected/, confirm/previous/). */
 #define SD_SNAP_CONFIG		"rempart.ini"
 #define SD_SNAP_TENANTS		"tenants"
@@ -73,8 +80,13 @@ int statedir_wg_path(char buf[PATH_MAX], const char *state_dir, const char *ifna
 /* DIR/slotN.rec: DIR is STATE_DIR/dataplane (SD_DATAPLANE_DIR), or a
  * directory of a test's own. */
 int statedir_slot_rec(char buf[PATH_MAX], const char *dir, unsigned slot);
+/* STATE_DIR/pubkeys/TENANT.pub. */
+int statedir_pubkey_path(char buf[PATH_MAX], const char *state_dir, const char *tenant);
 /* Create the state directory (0700) if needed and flock LOCK (SD_NET_LOCK
  * or SD_CONFIRM_LOCK) in it, waiting for the holder.  The fd to close to
  * release it, or -errno. */
 int statedir_lock(const char *state_dir, const char *lock);
+/* The same without waiting: -EBUSY while another holds it (the daemon's
+ * rekey watch skips a poll rather than wait for an apply). */
+int statedir_trylock(const char *state_dir, const char *lock);
 #endif
