@@ -8,6 +8,7 @@
 #include <string.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/fileutil.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
@@ -73,7 +74,7 @@ void net_rollback(struct apply *a)
 			nl_rule_add(&a->nl, &u->rule);
 			break;
 		case U_SYSCTL:
-			net_sysctl_write(u->path, u->val);
+			file_write_all(u->path, u->val, strlen(u->val), 0644);
 			break;
 		}
 	}

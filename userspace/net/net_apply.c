@@ -271,7 +271,7 @@ int net_down(const struct rp_config *cfg, struct diag *d)
 		ret = -EIO;
 	for (size_t i = 0; i < a.old.n; i++)
 		if (sscanf(a.old.lines[i], "sysctl %4095s %63s", path, val) == 2)
-			net_sysctl_write(path, val);
+			file_write_all(path, val, strlen(val), 0644);
 	/* Anything left over by an older, unrecorded run is not ours to touch. */
 	if (!ret) {
 		statedir_path(path, cfg->state_dir, SD_NET_STATE);

@@ -71,8 +71,6 @@ int net_remove_stale_links(struct apply *a);
 
 /* sysctl.c: PATH set to WANT, the old value journalled and recorded. */
 int net_set_sysctl(struct apply *a, const char *path, const char *want);
-/* The value alone written (undo, down).  0 or -errno. */
-int net_sysctl_write(const char *path, const char *val);
 
 /* fingerprint.c: what tenant I wants, in 64 bits; a->fp and a->clean for
  * every tenant. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/fileutil.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
@@ -25,15 +26,6 @@ static int read_sysctl(const char *path, char *val, size_t len)
 	return 0;
 }
 
-int net_sysctl_write(const char *path, const char *val)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f || fputs(val, f) < 0 || fclose(f))
-		return -errno;
-	return 0;
-}
-
 int net_set_sysctl(struct apply *a, const char *path, const char *want)
 {
 	char cur[32];
@@ -47,7 +39,7 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 	}
 	if (!strcmp(cur, want))
 		return 0;
-	err = net_sysctl_write(path, want);
+	err = file_write_all(path, want, strlen(want), 0644);
 	if (err) {
 		diag_add(a->d, "cannot write %s: %s", path, strerror(-err));
 		return err;
