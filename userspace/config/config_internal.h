@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "config/config.h"
 #include "lib/diag.h"
+#include "lib/text.h"
 
 /* ---- the INI reader (config_ini.c) ------------------------------------- */
 
@@ -95,8 +96,6 @@ int val_key_file(struct where *w, const char *v, char **path, uint8_t key[RP_KEY
 /* Split a comma-separated list into trimmed items (a copy; free with
  * list_free).  Empty items are kept so callers can complain about them. */
 char **list_split(const char *v, size_t *n);
-/* s without its leading and trailing white space (in place). */
-char *str_trim(char *s);
 void list_free(char **items, size_t n);
 
 int prefix_list_add(struct rp_prefix_list *l, const struct rp_prefix *p);

@@ -70,18 +70,6 @@ void *xgrow(void *v, size_t n, size_t size)
 	return v;
 }
 
-char *str_trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 char **list_split(const char *v, size_t *n)
 {
 	char *copy = xstrdup(v), *p = copy, *comma;
