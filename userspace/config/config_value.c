@@ -282,50 +282,50 @@ static int port_item(struct where *w, const char *item, void *ctx)
 	return 0;
 }
 
+struct address_item {
+	const char *list;
+	struct rp_prefix_list l;
+};
+
+static int address_item(struct where *w, const char *item, void *ctx)
+{
+	struct address_item *x = ctx;
+	struct rp_prefix p;
+
+	if (!*item) {
+		cfg_err(w, "empty item in the list '%s'", x->list);
+		return -EINVAL;
+	}
+	if (prefix_parse(item, &p)) {
+		cfg_err(w, "'%s' is not an IP address", item);
+		return -EINVAL;
+	}
+	if (p.len != (p.family == AF_INET ? 32 : 128)) {
+		cfg_err(w, "'%s' is not one address (write it without a length, or /%d)", item,
+			p.family == AF_INET ? 32 : 128);
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < x->l.n; k++)
+		if (!memcmp(&x->l.v[k], &p, sizeof(p))) {
+			cfg_err(w, "'%s' is listed twice", item);
+			return -EINVAL;
+		}
+	prefix_list_add(&x->l, &p);
+	return 0;
+}
+
 /* Host addresses: "10.0.0.5" or "10.0.0.5/32", "fd00::5" or "fd00::5/128";
  * kept as host prefixes.  A repeated address is an error. */
 int val_addresses(struct where *w, const char *v, struct rp_prefix_list *out)
 {
-	struct rp_prefix_list l = { 0 };
-	struct rp_prefix p;
-	unsigned bad = 0;
-	size_t n;
-	char **items;
+	struct address_item x = { .list = v };
 
-	if (empty(w, v))
-		return -EINVAL;
-	items = list_split(v, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (!*items[i]) {
-			cfg_err(w, "empty item in the list '%s'", v);
-			bad++;
-		} else if (prefix_parse(items[i], &p)) {
-			cfg_err(w, "'%s' is not an IP address", items[i]);
-			bad++;
-		} else if (p.len != (p.family == AF_INET ? 32 : 128)) {
-			cfg_err(w, "'%s' is not one address (write it without a length, or /%d)",
-				items[i], p.family == AF_INET ? 32 : 128);
-			bad++;
-		} else {
-			bool dup = false;
-
-			for (size_t k = 0; k < l.n && !dup; k++)
-				dup = !memcmp(&l.v[k], &p, sizeof(p));
-			if (dup) {
-				cfg_err(w, "'%s' is listed twice", items[i]);
-				bad++;
-			} else {
-				prefix_list_add(&l, &p);
-			}
-		}
-	}
-	list_free(items, n);
-	if (bad) {
-		free(l.v);
+	if (each_item(w, v, address_item, &x)) {
+		free(x.l.v);
 		return -EINVAL;
 	}
 	free(out->v);
-	*out = l;
+	*out = x.l;
 	return 0;
 }
 
