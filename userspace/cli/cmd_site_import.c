@@ -136,8 +136,7 @@ static void allowed_ips(struct import *im, struct peer *p, char *v, int line)
 			append(&p->tips, buf);
 			continue;
 		}
-		for (unsigned b = pf.len; b < (pf.family == AF_INET ? 32u : 128u); b++)
-			pf.addr[b / 8] &= ~(0x80 >> (b % 8));
+		prefix_mask(&pf);
 		prefix_format(&pf, buf, sizeof(buf));
 		append(&p->lans, buf);
 	}

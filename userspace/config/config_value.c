@@ -194,11 +194,8 @@ int prefix_list_append(struct rp_prefix_list *l, const struct rp_prefix_list *fr
 
 static bool host_bits_set(const struct rp_prefix *p, struct rp_prefix *net)
 {
-	unsigned bits = p->family == AF_INET ? 32 : 128;
-
 	*net = *p;
-	for (unsigned b = p->len; b < bits; b++)
-		net->addr[b / 8] &= ~(0x80 >> (b % 8));
+	prefix_mask(net);
 	return memcmp(net->addr, p->addr, sizeof(p->addr)) != 0;
 }
 

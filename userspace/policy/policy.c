@@ -24,21 +24,6 @@ static unsigned bits_of(uint8_t family)
 	return family == AF_INET ? 32 : 128;
 }
 
-static void mask_prefix(struct rp_prefix *p)
-{
-	unsigned nbytes = bits_of(p->family) / 8;
-
-	(void)nbytes;
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned lo = i * 8;
-
-		if (lo >= p->len)
-			p->addr[i] = 0;
-		else if (p->len - lo < 8)
-			p->addr[i] &= (uint8_t)(0xff << (8 - (p->len - lo)));
-	}
-}
-
 static int add_item(struct tctx *x, const struct rp_prefix *p, int tag, uint32_t a, uint32_t b, uint32_t c)
 {
 	struct item *it;
@@ -48,7 +33,7 @@ static int add_item(struct tctx *x, const struct rp_prefix *p, int tag, uint32_t
 	it = &x->items[x->n_items++];
 	memset(it, 0, sizeof(*it));
 	it->p = *p;
-	mask_prefix(&it->p);
+	prefix_mask(&it->p);
 	it->tag = tag;
 	it->a = a;
 	it->b = b;
@@ -423,7 +408,7 @@ static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t
 			goto out;
 		for (size_t k = 0; k < ru->from.n; k++) {
 			key[k] = ru->from.v[k];
-			mask_prefix(&key[k]);
+			prefix_mask(&key[k]);
 		}
 		g = hmap_get_or_add(&groups, key, ru->from.n * sizeof(*key), &added);
 		free(key);
