@@ -66,33 +66,6 @@ static void elem(FILE *f, size_t *k, const char *open, const char *name, const c
 	fprintf(f, "%s\"%s\"%s", (*k)++ ? ", " : open, name, suffix);
 }
 
-/* Does provider tenant index p offer a share to consumer index c? */
-static bool share_offered(const struct rp_config *cfg, size_t p, size_t c)
-{
-	const struct rp_tenant *u = &cfg->tenants[p];
-
-	if (p == c)
-		return false;
-	for (size_t k = 0; k < u->n_shares; k++) {
-		const struct rp_share *sh = &u->shares[k];
-
-		if (sh->all_tenants)
-			return true;
-		for (size_t j = 0; j < sh->n_tenants; j++)
-			if (sh->tenant_idx && sh->tenant_idx[j] == (int)c)
-				return true;
-	}
-	return false;
-}
-
-bool nat_share_consumer(const struct rp_config *cfg, size_t c)
-{
-	for (size_t p = 0; p < cfg->n_tenants; p++)
-		if (share_offered(cfg, p, c))
-			return true;
-	return false;
-}
-
 static bool tenant_marked(const struct rp_config *cfg, size_t i)
 {
 	return cfg->tenants[i].egress == RP_EGRESS_NAT || nat_share_consumer(cfg, i);
@@ -101,7 +74,7 @@ static bool tenant_marked(const struct rp_config *cfg, size_t i)
 static bool share_provider(const struct rp_config *cfg, size_t p)
 {
 	for (size_t c = 0; c < cfg->n_tenants; c++)
-		if (share_offered(cfg, p, c))
+		if (net_share_offered(cfg, p, c))
 			return true;
 	return false;
 }
@@ -240,7 +213,7 @@ char *nat_ruleset(const struct rp_config *cfg)
 		for (size_t p = 0; p < cfg->n_tenants; p++) {
 			char pname[IFNAMSIZ + 8];
 
-			if (!share_offered(cfg, p, c))
+			if (!net_share_offered(cfg, p, c))
 				continue;
 			net_cloud_ifname(&cfg->tenants[p], pname, sizeof(pname));
 			fprintf(f, "%s\"%s\" . \"%s\" : 0x%08x", k++ ? ", " : "\t\tct mark set iifname . oifname map { ",
