@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "country.h"
 #include "eval.h"
+#include "hostaddr.h"
 #include "eval_zone.h"
 #include "reason.h"
 
@@ -347,6 +348,9 @@ int cmd_explain(int argc, char **argv, const struct globals *g)
 	ret = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (ret)
 		return ret;
+	/* the gateway's own addresses, as the dataplane has them (none when
+	 * they cannot be read: public_endpoint still stands for the uplink) */
+	host_addrs_read(cfg.uplink, &cfg.host);
 	if (eval_where_from_ifname(&cfg, a.iface, (uint16_t)a.vlan, a.out, &w)) {
 		print_bad_iface(&cfg, &a);
 		ret = RP_EXIT_CONFIG;
