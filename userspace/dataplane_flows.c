@@ -56,21 +56,13 @@ static void stats_zero(int stats, __u32 table)
 	free(z);
 }
 
-/* Make sure `table` has its map in outer (a new one, empty, if it had none
- * or one of another size). */
-static int ensure(int outer, int stats, bool v6, __u32 table, struct diag *d)
+/* A new, empty map for `table` in outer. */
+static int create(int outer, int stats, bool v6, __u32 table, struct diag *d)
 {
 	unsigned want = table_size(table);
 	char name[16];
-	int fd = inner_fd(outer, table), err = 0;
+	int fd, err = 0;
 
-	if (fd >= 0) {
-		bool ok = inner_max(fd) == want;
-
-		close(fd);
-		if (ok)
-			return 0;
-	}
 	snprintf(name, sizeof(name), "rp_flow%c_%u", v6 ? '6' : '4', table);
 	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, name,
 			    v6 ? sizeof(struct rp_flow_key) : sizeof(struct rp_flow4_key),
@@ -101,29 +93,72 @@ static bool wanted(const struct rp_config *cfg, __u32 table)
 	return false;
 }
 
+/* Which tables outer holds: have[t] = the inner map's id, 0 none.  One
+ * batch read (an array of maps walked key by key is RP_FLOW_TABLES
+ * syscalls). */
+static int present(int outer, __u32 *have)
+{
+	__u32 *keys = calloc(RP_FLOW_TABLES, sizeof(*keys)), n = RP_FLOW_TABLES, out = 0;
+	__u32 *ids = calloc(RP_FLOW_TABLES, sizeof(*ids));
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	int err = 0;
+
+	memset(have, 0, RP_FLOW_TABLES * sizeof(*have));
+	if (!keys || !ids) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (!bpf_map_lookup_batch(outer, NULL, &out, keys, ids, &n, &o) || errno == ENOENT) {
+		for (__u32 i = 0; i < n; i++)
+			if (keys[i] < RP_FLOW_TABLES)
+				have[keys[i]] = ids[i];
+		goto out;
+	}
+	for (__u32 t = 0; t < RP_FLOW_TABLES; t++)	/* no batch ops here */
+		if (bpf_map_lookup_elem(outer, &t, &have[t]))
+			have[t] = 0;
+out:
+	free(keys);
+	free(ids);
+	return err;
+}
+
 int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, struct diag *d)
 {
-	int err = 0;
+	static __u32 checked[2][RP_FLOW_TABLES];	/* inner map ids whose size was checked */
+	__u32 *have = calloc(RP_FLOW_TABLES, sizeof(*have));
+	int err = have ? 0 : -ENOMEM;
 
 	for (int fam = 0; fam < 2 && !err; fam++) {
 		int outer = fam ? m->flowt6 : m->flowt4;
-		__u32 key, next, *prev = NULL;
 
-		err = ensure(outer, m->flow_stats, fam, RP_TENANT_GATEWAY, d);
-		if (!err)
-			err = ensure(outer, m->flow_stats, fam, RP_FLOW_NAT, d);
-		for (size_t i = 0; cfg && i < cfg->n_tenants && !err; i++)
-			err = ensure(outer, m->flow_stats, fam, cfg->tenants[i].id, d);
-		/* tables of tenants no longer configured: their flows go */
-		while (!err && !bpf_map_get_next_key(outer, prev, &next)) {
-			__u32 id;
+		err = present(outer, have);
+		for (__u32 t = 0; t < RP_FLOW_TABLES && !err; t++) {
+			bool want = wanted(cfg, t);
 
-			key = next;
-			prev = &key;
-			if (!bpf_map_lookup_elem(outer, &key, &id) && !wanted(cfg, key))
-				bpf_map_delete_elem(outer, &key);
+			if (have[t] && !want) {
+				/* a tenant no longer configured: its flows go */
+				bpf_map_delete_elem(outer, &t);
+				continue;
+			}
+			if (!want)
+				continue;
+			if (have[t] && checked[fam][t] != have[t]) {
+				/* a table of another size (another build): anew */
+				int fd = bpf_map_get_fd_by_id(have[t]);
+
+				if (fd >= 0 && inner_max(fd) != table_size(t))
+					have[t] = 0;
+				else
+					checked[fam][t] = have[t];
+				if (fd >= 0)
+					close(fd);
+			}
+			if (!have[t])
+				err = create(outer, m->flow_stats, fam, t, d);
 		}
 	}
+	free(have);
 	return err;
 }
 

@@ -672,7 +672,12 @@ static void *precompile_thread(void *arg)
 	/* for slot 0, with room for any number of trie nodes (this thread's
 	 * limit): the install checks the pinned map's and renumbers */
 	policy_set_nodes_per_slot(1u << 24);
-	err = host_addrs_read(c.uplink, &pc->host);
+	/* the gateway's addresses: as given, else as the install will read
+	 * them from the kernel (dataplane_apply_pre) */
+	if (c.host.all.n || c.host.uplink.n)
+		err = host_addrs_copy(&pc->host, &c.host);
+	else
+		err = host_addrs_read(c.uplink, &pc->host);
 	c.host = pc->host;
 	if (!err)
 		err = policy_compile(&c, 0, record_ifindex, pc, &pc->p, &scratch);
