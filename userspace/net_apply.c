@@ -5,10 +5,18 @@
  * Reconcile: read the running state, compute the difference, change only
  * what differs.  A second apply with the same config changes nothing.
  *
- * Routing (SPEC §1, §4.11): tenant ID has table 1000+ID, selected by the
- * rules "iif TUNNEL lookup T" and "iif CLOUD lookup T" (priority 1000+ID,
- * IPv4 and IPv6).  The table holds
+ * Routing (SPEC §1, §4.11, §4.12, §4.14): tenant ID has table 1000+ID,
+ * selected by the rules "fwmark RP_MARK_BASE|ID lookup T" (priority 999:
+ * the mark the programs give the tenant's packets at its ingress, that the
+ * kernel reflects onto the gateway's answers and conntrack restores on NAT
+ * replies), then "iif TUNNEL lookup T" and "iif CLOUD lookup T" (priority
+ * 1000+ID), IPv4 and IPv6.  The tenant's own addresses (tunnel_address,
+ * cloud_address) are added without their prefix route: the main table,
+ * which routes what comes from the uplink, holds no route into a tenant.
+ * The table holds
  *   - the tenant's cloud_prefixes via the cloud attachment   (metric 100)
+ *   - the subnets of its cloud_address and tunnel_address, via the
+ *     attachment and the tunnel                               (metric 100)
  *   - every site's allowed_ips via the tunnel                 (metric 100)
  *   - "unreachable" for every site prefix that another route of the table
  *     also covers (the uplink's default of an egress = nat tenant, a cloud
@@ -35,6 +43,7 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include "fnv.h"
 #include "log.h"
@@ -315,6 +324,9 @@ static uint64_t tenant_fp(const struct apply *a, size_t i)
 	const struct rp_tenant *t = &cfg->tenants[i];
 	uint64_t h = 0xcbf29ce484222325ULL;
 
+	/* what wanted_routes() makes of a tenant: a table recorded by an
+	 * older version is read again */
+	h = fnv_str(h, "routes 2: the subnets of its own addresses");
 	h = fnv1a(h, &t->id, sizeof(t->id));
 	h = fnv_str(h, t->tunnel_interface);
 	h = fnv_str(h, t->cloud_interface);
@@ -767,16 +779,38 @@ static int reconcile_addrs(struct apply *a)
 				snprintf(name, sizeof(name), "%s", t->tunnel_interface);
 			lk = find_link(a, name);
 			for (size_t k = 0; k < l->n && !err; k++) {
-				bool present = false;
+				const struct nl_addr *present = NULL;
 				struct undo *u;
 
 				prefix_format(&l->v[k], pbuf, sizeof(pbuf));
 				for (size_t h = 0; h < n_have && !present; h++)
-					present = have[h].ifindex == lk->ifindex &&
-						  have[h].p.family == l->v[k].family &&
-						  have[h].p.len == l->v[k].len &&
-						  !memcmp(have[h].p.addr, l->v[k].addr,
-							  l->v[k].family == AF_INET ? 4 : 16);
+					if (have[h].ifindex == lk->ifindex &&
+					    have[h].p.family == l->v[k].family &&
+					    have[h].p.len == l->v[k].len &&
+					    !memcmp(have[h].p.addr, l->v[k].addr,
+						    l->v[k].family == AF_INET ? 4 : 16))
+						present = &have[h];
+				if (present && !(present->flags & IFA_F_NOPREFIXROUTE)) {
+					/* with a prefix route in the main table (an older
+					 * apply, or someone else's): added again without */
+					err = nl_addr_del(&a->nl, lk->ifindex, &l->v[k]);
+					if (err) {
+						diag_add(a->d, "%s: [tenant] %s: cannot re-add %s to %s "
+							 "without its main-table route: %s",
+							 t->file ? t->file : t->name,
+							 which ? "cloud_address" : "tunnel_address", pbuf, name,
+							 nl_strerror(&a->nl, err));
+						break;
+					}
+					u = journal(a, U_ADDR_ADD);
+					if (!u) {
+						err = -ENOMEM;
+						break;
+					}
+					u->ifindex = lk->ifindex;
+					u->p = l->v[k];
+					present = NULL;
+				}
 				if (present) {
 					/* Ours if we added it before. */
 					if (net_state_has(&a->old, "addr %s %s", name, pbuf))
@@ -964,6 +998,15 @@ static int wanted_routes(struct apply *a, size_t i, const struct nl_route *main_
 	for (size_t k = 0; k < t->cloud_prefixes.n && !err; k++)
 		err = push_prefix(rs, &t->cloud_prefixes.v[k], table, cl->ifindex, RTN_UNICAST,
 				  RP_METRIC_ROUTE, false);
+	/* The subnets of the tenant's own addresses: here only, never in the
+	 * main table (the addresses are added without their prefix route), so
+	 * that nothing from the uplink is routed into them (SPEC §4.12). */
+	for (size_t k = 0; k < t->cloud_address.n && !err; k++)
+		err = push_prefix(rs, &t->cloud_address.v[k], table, cl->ifindex, RTN_UNICAST,
+				  RP_METRIC_ROUTE, true);
+	for (size_t k = 0; k < t->tunnel_address.n && !err; k++)
+		err = push_prefix(rs, &t->tunnel_address.v[k], table, tl->ifindex, RTN_UNICAST,
+				  RP_METRIC_ROUTE, true);
 	for (size_t s = 0; s < t->n_sites && !err; s++)
 		for (size_t k = 0; k < t->sites[s].allowed_ips.n && !err; k++)
 			err = push_prefix(rs, &t->sites[s].allowed_ips.v[k], table, tl->ifindex,
@@ -1285,14 +1328,13 @@ static int reconcile_rules(struct apply *a)
 			want[n++] = r;
 			ifname_copy(r.iif, name);
 			want[n++] = r;
-			if (t->egress == RP_EGRESS_NAT ||
-			    nat_share_consumer(a->cfg, (size_t)(t - a->cfg->tenants))) {
-				r.iif[0] = 0;
-				r.priority = RP_RULE_PRIO_MARK;
-				r.fwmark = RP_MARK_BASE | t->id;
-				r.fwmask = 0xffffffffu;
-				want[n++] = r;
-			}
+			/* the tenant's mark (set at its ingress, reflected onto the
+			 * gateway's answers, restored on NAT replies): its table */
+			r.iif[0] = 0;
+			r.priority = RP_RULE_PRIO_MARK;
+			r.fwmark = RP_MARK_BASE | t->id;
+			r.fwmask = 0xffffffffu;
+			want[n++] = r;
 		}
 		snprintf(who, sizeof(who), "tenant %s", t->name);
 		for (size_t w = 0; w < n && !err; w++)
@@ -1538,8 +1580,13 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 			}
 			break;
 		}
+	/* fwmark_reflect: what the gateway answers a tenant (echo, TCP resets,
+	 * ICMP errors) carries the tenant's mark, and goes back through the
+	 * tenant's own table and interface (SPEC §4.14) */
 	if ((err = set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
-	    (err = set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")))
+	    (err = set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")) ||
+	    (err = set_sysctl(&a, "/proc/sys/net/ipv4/fwmark_reflect", "1")) ||
+	    (err = set_sysctl(&a, "/proc/sys/net/ipv6/fwmark_reflect", "1")))
 		goto fail;
 	if ((err = ensure_links(&a, cur)))
 		goto fail;
