@@ -219,7 +219,7 @@ int main(void)
 			}
 		if (dir)
 			closedir(dir);
-		tap_result(n == 4, "loader: the four programs are pinned (%d)", n);
+		tap_result(n == 5, "loader: the five programs (cloud_mark too) are pinned (%d)", n);
 	}
 	err = apply_in_child(&cfg);
 	p2 = link_prog_id("link_xdp_dpup", &l2);

@@ -48,6 +48,15 @@ def serve_tcp(name, port, logpath, lock):
             c.close()
 
 
+def sender_port(data, port):
+    """The source port the lab's sender says it used ("lab ... PORT" in the
+    payload), which NAT on the way may have changed; else the one seen."""
+    words = data.split(b"\n", 1)[0].split()
+    if len(words) >= 3 and words[0] == b"lab" and words[-1].isdigit():
+        return int(words[-1])
+    return port
+
+
 def serve_udp(name, port, logpath, lock):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -55,7 +64,7 @@ def serve_udp(name, port, logpath, lock):
     while True:
         data, addr = s.recvfrom(4096)
         src = addr[0].removeprefix("::ffff:")
-        log_line(logpath, lock, "udp %s %d %d" % (src, addr[1], port))
+        log_line(logpath, lock, "udp %s %d %d" % (src, sender_port(data, addr[1]), port))
         try:
             s.sendto((name + "\n").encode(), addr)
         except OSError:
@@ -100,7 +109,9 @@ def cmd_probe(a):
             s.connect((a.host, a.port))
             data = s.recv(256)
         else:
-            s.sendto(b"lab probe\n", (a.host, a.port))
+            # the port in the payload: the responder logs it even when NAT
+            # changed the packet's (sender_port)
+            s.sendto(b"lab probe %d\n" % a.sport if a.sport else b"lab probe\n", (a.host, a.port))
             data, _ = s.recvfrom(256)
         print(data.decode(errors="replace").strip() or "empty")
         return 0
@@ -126,7 +137,7 @@ def cmd_shape(a):
                            IPv6ExtHdrFragment, Raw, fragment, sendp,
                            get_if_hwaddr)
     v6 = ":" in a.dst
-    payload = Raw(b"lab shape %s\n" % a.kind.encode())
+    payload = Raw(b"lab shape %s %d\n" % (a.kind.encode(), a.sport))
     eth = Ether(src=get_if_hwaddr(a.iface), dst=a.dst_mac)
     l3 = IPv6(src=a.src, dst=a.dst) if v6 else IP(src=a.src, dst=a.dst)
     l4 = UDP(sport=a.sport, dport=a.dport)
