@@ -5,9 +5,9 @@
  * Cases run in order with flow and fragment state on, so a case may rely
  * on the state an earlier one created (replies, later fragments).
  * Config: tests/bpf/fixture_cfg.h. */
+#include "eval/reason.h"
 #include "fixture_cfg.h"
-#include "dataplane_flows.h"
-#include "reason.h"
+#include "dataplane/dataplane_flows.h"
 #include "tap.h"
 
 #define UI RP_HOOK_UPLINK_IN, "dpup"
@@ -191,6 +191,9 @@ static const struct tcase cases[] = {
 	{ "t1: v6 web", T1, { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 80) }, A, R(ALLOWED), 10 },
 	{ "t1: v6 81", T1, { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 81) }, D, R(NO_RULE), 10 },
 	{ "t1: v6 web through hop-by-hop+dst", T1, { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 80), .n_ext = 2, .ext = { 0, 60 } }, A, R(ALLOWED), 10 },
+	{ "t1: lyon's tunnel_ip pings the cloud", T1, { V4("100.64.10.11", "10.20.5.5"), ICMP4(8), .echo_id = 3 }, A, R(ALLOWED), 10 },
+	{ "t1: lyon's v6 tunnel_ip, web", T1, { V6("fd64:10::11", "fd00:20::10"), TCP(5555, 80) }, A, R(ALLOWED), 10 },
+	{ "t1: a tunnel address no site has", T1, { V4("100.64.10.12", "10.20.5.5"), ICMP4(8), .echo_id = 3 }, D, R(SPOOFED), 10 },
 	{ "t1: spoofed source", T1, { V4("10.99.0.1", "10.20.1.10"), TCP(5555, 443) }, D, R(SPOOFED), 10 },
 	{ "t1: beta's site as source", T1, { V4("10.130.1.5", "10.20.1.10"), TCP(5555, 443) }, D, R(SPOOFED), 10 },
 	{ "t1: cloud address as source", T1, { V4("10.20.1.10", "10.20.1.11"), TCP(5555, 443) }, D, R(SPOOFED), 10 },

@@ -14,14 +14,15 @@
  * config number and the frame in hex, and `test_diff --replay FILE` runs it
  * again with a verbose comparison. */
 #include <time.h>
-#include "country.h"
-#include "eval.h"
+#include "config/country.h"
+#include "eval/eval.h"
+#include "eval/packet.h"
+#include "eval/reason.h"
 #include "fixture.h"
 #include "fixture_rand.h"
-#include "geo_bpf.h"
-#include "gwaddr.h"
-#include "packet.h"
-#include "reason.h"
+#include "geo/geo_bpf.h"
+#include "packet_parse.h"
+#include "policy/gwaddr.h"
 #include "tap.h"
 
 /* A random geo database: random boundaries, random countries, gaps. */
@@ -136,6 +137,7 @@ static void gen_init(struct gen *g, const struct rp_config *c)
 		collect(g, &t->tunnel_address);
 		for (size_t s = 0; s < t->n_sites; s++) {
 			collect(g, &t->sites[s].allowed_ips);
+			collect(g, &t->sites[s].tunnel_ip);
 			collect(g, &t->sites[s].allow_from);
 		}
 		for (size_t r = 0; r < t->n_rules; r++) {
@@ -297,6 +299,8 @@ static void rand_frame(const struct gen *g, struct frame *f)
 		f->tenant = ti;
 		s.ethertype = 0x88b5;	/* test_run's fake L2: see test_dataplane.c */
 		sl = chance(90) ? &t->sites[rnd(t->n_sites)].allowed_ips : NULL;
+		if (sl && chance(20))	/* the site's own tunnel address */
+			sl = &t->sites[rnd(t->n_sites)].tunnel_ip;
 		dl = pick_dst(t);
 	}
 	rand_addr(g, sl, v6, src);
