@@ -21,27 +21,27 @@
 # has its line in mk/bench.mk or mk/compare.mk.
 
 SRCS_unit/test_config      := config lib testlib
-SRCS_unit/test_eval        := eval geo config lib
-SRCS_unit/test_eval_table  := eval geo config lib testlib
+SRCS_unit/test_eval        := eval policy geo config lib
+SRCS_unit/test_eval_table  := eval policy geo config lib testlib
 SRCS_unit/test_geo         := geo config lib
 SRCS_unit/test_op_confirm  := app net dataplane kernel/wg kernel policy geo config lib
-SRCS_unit/test_op_events   := app eval config lib
-SRCS_unit/test_op_metrics  := app net kernel/wg kernel eval config lib
+SRCS_unit/test_op_events   := app eval policy geo config lib
+SRCS_unit/test_op_metrics  := app net dataplane kernel/wg kernel policy eval geo config lib
 SRCS_unit/test_packet      := testlib lib
 SRCS_unit/test_route_plan  := net/route_plan.c net/tenant.c kernel config lib testlib
 SRCS_unit/test_sites       := app net kernel/wg config lib
-SRCS_unit/test_tn_netdrv   := net kernel/wg kernel config lib
+SRCS_unit/test_tn_netdrv   := net kernel/wg kernel policy config lib
 SRCS_unit/test_x25519      := lib
 SRCS_bpf/test_dataplane    := dataplane policy eval config lib
 SRCS_bpf/test_diff         := dataplane policy eval geo config lib testlib
 SRCS_bpf/test_geo          := geo config lib
-SRCS_bpf/test_inc          := dataplane policy config lib
+SRCS_bpf/test_inc          := dataplane kernel policy config lib
 SRCS_bpf/test_loader       := dataplane kernel policy geo config lib
-SRCS_bpf/test_swap         := dataplane policy config lib
+SRCS_bpf/test_swap         := dataplane kernel policy config lib
 SRCS_bpf/test_verifier     := none
 SRCS_fuzz/fuzz_config      := config lib
 SRCS_fuzz/fuzz_geo         := geo config lib
-SRCS_fuzz/fuzz_packet      := eval geo config lib testlib
+SRCS_fuzz/fuzz_packet      := eval policy geo config lib testlib
 
 # ---- how the lines above are linked -----------------------------------------
 
