@@ -595,7 +595,7 @@ int uplink_in(struct xdp_md *ctx)
 			v.tenant = pv->tenant;
 	}
 	/* every exception below is for the gateway itself: it must be
-	 * addressed to it (SPEC §4.12) */
+	 * addressed to it (docs/policy.md) */
 	g = global_cfg(slot);
 	to_gw = to_uplink(g, &p);
 	if ((is_nd(&p) && (to_gw || dst_ll6(&p) || dst_llmc6(&p))) ||

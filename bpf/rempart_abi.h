@@ -21,11 +21,11 @@ enum rp_verdict {
 	RP_ALLOW = 1,
 };
 
-/* Reasons (SPEC §4, the `reason` label of metrics and events).  The X-macro
+/* Reasons (docs/policy.md, the `reason` label of metrics and events).  The X-macro
  * keeps the enum and the names in one list; order is ABI (counter index):
  * a new reason is appended.  `gateway`: a tenant's packet addressed to the
  * gateway itself that is not ICMP echo on that tenant's own gateway address
- * (SPEC §4.14). */
+ * (docs/policy.md). */
 #define RP_REASONS(X)                  \
 	X(RP_R_ALLOWED, "allowed")           \
 	X(RP_R_REPLY, "reply")               \
@@ -149,7 +149,7 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 /* ---- Policy maps (written by the compiler, userspace/policy/policy.c) ----------
  *
  * The policy lives in two slots; every key carries its slot and the programs
- * read rp_state.active_slot once per packet (SPEC §4.8).  The compiler fills
+ * read rp_state.active_slot once per packet (docs/dataplane.md).  The compiler fills
  * the inactive slot completely, flips active_slot, waits for running
  * programs to finish (an RCU grace period) and clears the old slot.
  */

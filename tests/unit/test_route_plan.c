@@ -128,7 +128,7 @@ static void test_routes(const struct rp_config *cfg)
 		   count(&rs, route("100.64.10.0/24", RTN_UNICAST, 11, 1010, 100)) == 1 &&
 		   count(&rs, route("fd64:10::/64", RTN_UNICAST, 11, 1010, 100)) == 1,
 		   "route plan: the subnets of cloud_address and tunnel_address in the tenant's table "
-		   "(the main table has none: SPEC 4.12)");
+		   "(the main table has none: docs/policy.md)");
 	/* 2 cloud + 4 own subnets + 7 site prefixes + 4 tunnel_ip + 3 shared + 2 unreachable */
 	tap_result(rs.n == 22, "route plan: interieur's table holds nothing else (%zu routes)", rs.n);
 

@@ -123,10 +123,10 @@ static void render_geo(const struct metrics_state *st, FILE *f, int ncpu, struct
 	close(fd);
 }
 
-/* Connection state (SPEC §6 rempart_flows{tenant}, §4.15): what each
- * tenant holds across the tables (its own, the NAT one), and per table its
- * size, use and evictions: a tenant's sweep shows as evictions in its own
- * table only. */
+/* Connection state (rempart_flows{tenant} of rempart(8), docs/policy.md
+ * "Flows"): what each tenant holds across the tables (its own, the NAT
+ * one), and per table its size, use and evictions: a tenant's sweep shows
+ * as evictions in its own table only. */
 static void render_flows(const struct metrics_state *st, FILE *f)
 {
 	int t4 = pinned_fd(st, RP_PIN_FLOWT4), t6 = pinned_fd(st, RP_PIN_FLOWT6);

@@ -4,7 +4,7 @@
  *
  * Everything lives under RP_PIN_DIR: the maps by their names, and one link
  * per attachment, "link_<hook>_<ifname>".  Links survive the process
- * (fail closed, SPEC §4.9).  A second apply loads fresh programs that reuse
+ * (fail closed, docs/dataplane.md).  A second apply loads fresh programs that reuse
  * the pinned maps (flows and counters survive) and swaps them into the
  * existing links with bpf_link_update(): no moment without a program.
  */

@@ -3,7 +3,7 @@
  * tenant, one for the gateway's own connections and one for the tenants'
  * NATed connections, held by the map-in-maps rp_flowt4 / rp_flowt6
  * (bpf/rempart_abi.h).  A tenant's flows can only push out its own: a port
- * sweep fills its table, never another's (SPEC §4.15).
+ * sweep fills its table, never another's (docs/policy.md).
  *
  * An entry leaves a table only when the LRU evicts it (nothing deletes
  * one; an expired entry stays until then), so evictions = entries created

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* dataplane_maps.c — write a compiled policy into its slot, swap slots.
  *
- * The swap (SPEC §4.8): the new policy is written completely into the slot
+ * The swap (docs/dataplane.md): the new policy is written completely into the slot
  * no program reads, then one write of rp_state flips active_slot.  Programs
  * read the slot once per packet, so each packet sees one policy.  Before the
  * old slot is cleared, an update of the map-in-map rp_sync makes the kernel

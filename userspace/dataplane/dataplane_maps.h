@@ -1,5 +1,5 @@
 /* dataplane_maps.h — the policy maps seen as file descriptors: write a
- * compiled policy into the inactive slot and swap it in (SPEC §4.8).
+ * compiled policy into the inactive slot and swap it in (docs/dataplane.md).
  * Used by the loader (dataplane.c) and by the BPF tests, which load the
  * skeleton themselves. */
 #ifndef REMPART_DATAPLANE_MAPS_H

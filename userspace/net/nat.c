@@ -27,7 +27,7 @@
  *    TCP and UDP to the NAT source ports (gw_nat_ports(): above the kernel's
  *    ephemeral range and clear of every port the gateway serves: listen
  *    ports, management, metrics), so that a NATed connection never holds a
- *    port of the gateway's own (SPEC §4.12: a tenant host connecting out
+ *    port of the gateway's own (docs/policy.md: a tenant host connecting out
  *    from port 22 must not open the gateway's port 22 to the remote side),
  *    and no NATed reply is ever taken for untracked WireGuard;
  *  - input: what reaches the gateway itself on a NAT port and is not part

@@ -157,7 +157,7 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		}
 	/* fwmark_reflect: what the gateway answers a tenant (echo, TCP resets,
 	 * ICMP errors) carries the tenant's mark, and goes back through the
-	 * tenant's own table and interface (SPEC §4.14) */
+	 * tenant's own table and interface (docs/policy.md) */
 	if ((err = net_set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
 	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")) ||
 	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv4/fwmark_reflect", "1")) ||

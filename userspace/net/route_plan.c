@@ -106,7 +106,7 @@ int net_plan_routes(const struct rp_config *cfg, const struct net_ifindex *ix, s
 				  RP_METRIC_ROUTE, false);
 	/* The subnets of the tenant's own addresses: here only, never in the
 	 * main table (the addresses are added without their prefix route), so
-	 * that nothing from the uplink is routed into them (SPEC §4.12). */
+	 * that nothing from the uplink is routed into them (docs/policy.md). */
 	for (size_t k = 0; k < t->cloud_address.n && !err; k++)
 		err = push_prefix(rs, &t->cloud_address.v[k], table, ix->cloud[i], RTN_UNICAST,
 				  RP_METRIC_ROUTE, true);
