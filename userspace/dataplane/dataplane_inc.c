@@ -116,7 +116,7 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 {
 	const size_t nsz = sizeof(__u32) * RP_NODE_STRIDE;
 	struct rp_ifidx_val *ifx = calloc(RP_IFIDX_MAX, sizeof(*ifx));
-	struct rp_portidx_val *pix = calloc(65536, sizeof(*pix));
+	struct rp_portidx_val *pix = calloc(RP_PORTIDX_PER_SLOT, sizeof(*pix));
 	struct mm mm = { 0 };
 	int err = -ENOMEM;
 
@@ -134,18 +134,8 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 		goto out;
 	st->atoms += sync_items(mm.at, p->atoms, p->n_atoms, sizeof(struct rp_atom));
 	mm_close(&mm);
-	for (size_t i = 0; i < p->n_ifaces; i++) {
-		const struct pol_iface *f = &p->ifaces[i];
-
-		if (f->k.vid || f->k.ifindex >= RP_IFIDX_MAX)
-			continue;
-		if (f->k.hook == RP_HOOK_CLOUD_IN)
-			ifx[f->k.ifindex].cloud = f->v.tenant;
-		else
-			ifx[f->k.ifindex].tunnel = f->v.tenant;
-	}
-	for (size_t i = 0; i < p->n_ports; i++)
-		pix[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
+	dp_ifidx_fill(p, ifx);
+	dp_portidx_fill(p, pix);
 	err = mm_open(m->ifidx, (size_t)rp_ifidx_key(p->slot, 0) * sizeof(*ifx), RP_IFIDX_MAX * sizeof(*ifx), &mm,
 		      RP_PIN_IFIDX, d);
 	if (err)

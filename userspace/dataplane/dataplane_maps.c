@@ -287,14 +287,8 @@ static int put_region(int fd, size_t sz, size_t total, size_t first, const void 
 	return 0;
 }
 
-/* The ifindex array of the slot (untagged frames and tunnels). */
-static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+void dp_ifidx_fill(const struct rp_policy *p, struct rp_ifidx_val *v)
 {
-	struct rp_ifidx_val *v = calloc(RP_IFIDX_MAX, sizeof(*v));
-	int err;
-
-	if (!v)
-		return -ENOMEM;
 	for (size_t i = 0; i < p->n_ifaces; i++) {
 		const struct pol_iface *f = &p->ifaces[i];
 
@@ -305,6 +299,23 @@ static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct 
 		else
 			v[f->k.ifindex].tunnel = f->v.tenant;
 	}
+}
+
+void dp_portidx_fill(const struct rp_policy *p, struct rp_portidx_val *v)
+{
+	for (size_t i = 0; i < p->n_ports; i++)
+		v[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
+}
+
+/* The ifindex array of the slot (untagged frames and tunnels). */
+static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+{
+	struct rp_ifidx_val *v = calloc(RP_IFIDX_MAX, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	dp_ifidx_fill(p, v);
 	err = put_region(m->ifidx, sizeof(*v), (size_t)RP_SLOTS * RP_IFIDX_MAX,
 			 rp_ifidx_key(p->slot, 0), v, RP_IFIDX_MAX, RP_PIN_IFIDX, d);
 	free(v);
@@ -319,8 +330,7 @@ static int put_portidx(const struct dp_maps *m, const struct rp_policy *p, struc
 
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->n_ports; i++)
-		v[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
+	dp_portidx_fill(p, v);
 	err = put_region(m->portidx, sizeof(*v), (size_t)RP_SLOTS * RP_PORTIDX_PER_SLOT,
 			 rp_portidx_key(p->slot, 0), v, RP_PORTIDX_PER_SLOT, RP_PIN_PORTIDX, d);
 	free(v);

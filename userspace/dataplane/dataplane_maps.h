@@ -37,6 +37,11 @@ int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *
  * deleted (an entry already gone is no error).  0 or -errno. */
 int dp_map_put(int fd, const void *k, const void *v, const char *what, struct diag *d);
 int dp_map_del(int fd, const void *k, const char *what, struct diag *d);
+/* The slot's ifindex array (RP_IFIDX_MAX entries: untagged cloud frames and
+ * tunnels) and listen-port array (RP_PORTIDX_PER_SLOT entries) as the
+ * programs read them, filled from p into zeroed arrays. */
+void dp_ifidx_fill(const struct rp_policy *p, struct rp_ifidx_val *v);
+void dp_portidx_fill(const struct rp_policy *p, struct rp_portidx_val *v);
 /* The pinned maps under dir (RP_PIN_DIR) by name; every fd -1 on failure.
  * dp_maps_close() closes what is open (for maps opened this way). */
 int dp_maps_open_pinned(struct dp_maps *m, const char *dir);
