@@ -162,6 +162,15 @@ static void nft_tenant_chains(FILE *f, const struct rp_config *cfg, const struct
 
 static void put_mark(FILE *f, uint16_t cc) { fprintf(f, "0x%x", (unsigned)cc + 1); }
 
+/* The tenants' WireGuard listen ports, a set of the table being written. */
+static void nft_listen_set(FILE *f, const struct rp_config *cfg)
+{
+	fputs("\tset listen {\n\t\ttype inet_service;\n", f);
+	for (size_t u = 0; u < cfg->n_tenants; u++)
+		fprintf(f, "%s%u", u ? ", " : "\t\telements = { ", cfg->tenants[u].listen_port);
+	fputs(cfg->n_tenants ? " }\n\t}\n" : "\t}\n", f);
+}
+
 int render_nft(FILE *f, const struct rp_config *cfg, const struct geo_db *db)
 {
 	struct ccsets fences = { 0 }, egress = { 0 };
@@ -209,10 +218,7 @@ int render_nft(FILE *f, const struct rp_config *cfg, const struct geo_db *db)
 		}
 	}
 	fputs(first ? "\t}\n" : " }\n\t}\n", f);
-	fputs("\tset listen {\n\t\ttype inet_service;\n", f);
-	for (u = 0; u < cfg->n_tenants; u++)
-		fprintf(f, "%s%u", u ? ", " : "\t\telements = { ", cfg->tenants[u].listen_port);
-	fputs(cfg->n_tenants ? " }\n\t}\n" : "\t}\n", f);
+	nft_listen_set(f, cfg);
 	for (fi = 0; fi < 2; fi++) {
 		int family = fi ? AF_INET6 : AF_INET;
 		fprintf(f, "\tset pin%d {\n\t\ttype inet_service . %s; flags interval;\n", fi ? 6 : 4,
@@ -261,10 +267,7 @@ int render_nft(FILE *f, const struct rp_config *cfg, const struct geo_db *db)
 
 	/* inet: input, forward, the tenants */
 	fputs("table inet rp {\n", f);
-	fputs("\tset listen {\n\t\ttype inet_service;\n", f);
-	for (u = 0; u < cfg->n_tenants; u++)
-		fprintf(f, "%s%u", u ? ", " : "\t\telements = { ", cfg->tenants[u].listen_port);
-	fputs(cfg->n_tenants ? " }\n\t}\n" : "\t}\n", f);
+	nft_listen_set(f, cfg);
 	for (fi = 0; fi < 2; fi++) {
 		int family = fi ? AF_INET6 : AF_INET;
 		struct ivals a = { 0 }, m = { 0 }, st = { 0 };
