@@ -405,15 +405,10 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 	memset(&last_stats, 0, sizeof(last_stats));
 	if (!rec_dir)
 		return dp_policy_install(m, cfg, ifindex, arg, d);
-	err = dp_active_slot(m, &active, &gen);
-	if (err) {
-		diag_add(d, "dataplane: cannot read %s: %s", RP_PIN_STATE, strerror(-err));
-		return err;
-	}
-	next = active ^ 1;
-	err = dp_flow_tables_sync(m, cfg, d);	/* every tenant of the policy has its flow tables */
+	err = dp_install_begin(m, cfg, &active, &gen, d);
 	if (err)
 		return err;
+	next = active ^ 1;
 	if (pc && !ifindex && dp_precompiled_take(pc, cfg, &p, &waited)) {
 		/* compiled while the network changed; its thread also waited
 		 * for the grace period (maps pinned) */

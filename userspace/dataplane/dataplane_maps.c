@@ -440,6 +440,18 @@ int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d)
 	return err;
 }
 
+int dp_install_begin(const struct dp_maps *m, const struct rp_config *cfg, unsigned *active,
+		     unsigned long long *generation, struct diag *d)
+{
+	int err = dp_active_slot(m, active, generation);
+
+	if (err) {
+		diag_add(d, "dataplane: cannot read %s: %s", RP_PIN_STATE, strerror(-err));
+		return err;
+	}
+	return dp_flow_tables_sync(m, cfg, d);	/* every tenant of the policy has its flow tables */
+}
+
 int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
 		      policy_ifindex_fn ifindex, void *arg, struct diag *d)
 {
@@ -447,15 +459,10 @@ int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
 	unsigned active = 0, next;
 	int err;
 
-	err = dp_active_slot(m, &active, NULL);
-	if (err) {
-		diag_add(d, "dataplane: cannot read %s: %s", RP_PIN_STATE, strerror(-err));
-		return err;
-	}
-	next = active ^ 1;
-	err = dp_flow_tables_sync(m, cfg, d);	/* every tenant of the policy has its flow tables */
+	err = dp_install_begin(m, cfg, &active, NULL, d);
 	if (err)
 		return err;
+	next = active ^ 1;
 	err = dp_slot_clear(m, next);	/* leftovers of an interrupted apply */
 	if (err) {
 		diag_add(d, "dataplane: cannot clear policy slot %u: %s", next, strerror(-err));

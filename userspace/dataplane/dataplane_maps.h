@@ -33,6 +33,11 @@ int dp_policy_wait(const struct dp_maps *m);
 int dp_slot_clear(const struct dp_maps *m, unsigned slot);	/* what lookups reach */
 int dp_slot_clear_all(const struct dp_maps *m, unsigned slot);	/* + tenant entries */
 int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation);
+/* The start of every install: the active slot (and its generation, if
+ * asked) read, and every tenant of cfg given its flow tables.  0 or -errno,
+ * the reason added to d. */
+int dp_install_begin(const struct dp_maps *m, const struct rp_config *cfg, unsigned *active,
+		     unsigned long long *generation, struct diag *d);
 /* One entry of the map fd (named what in the error added to d) written, or
  * deleted (an entry already gone is no error).  0 or -errno. */
 int dp_map_put(int fd, const void *k, const void *v, const char *what, struct diag *d);
