@@ -280,29 +280,36 @@ static int share_lists(const struct rp_share *sh, const struct rp_tenant *t,
 	return 0;
 }
 
+/* The other tenants' shares that list t, in config order, into out (when
+ * not NULL); how many. */
+static size_t shares_to(const struct rp_config *cfg, const struct rp_tenant *t, struct zshare *out)
+{
+	size_t n = 0;
+
+	for (size_t u = 0; u < cfg->n_tenants; u++) {
+		const struct rp_tenant *o = &cfg->tenants[u];
+
+		if (o == t)
+			continue;
+		for (size_t s = 0; s < o->n_shares; s++) {
+			if (!share_lists(&o->shares[s], t, cfg))
+				continue;
+			if (out)
+				out[n] = (struct zshare){ o, &o->shares[s] };
+			n++;
+		}
+	}
+	return n;
+}
+
 void tenant_zones(const struct rp_config *cfg, const struct rp_tenant *t, struct tzones *z)
 {
-	size_t u, s, fi;
+	size_t s, fi;
 
 	memset(z, 0, sizeof(*z));
-	for (u = 0; u < cfg->n_tenants; u++) {
-		const struct rp_tenant *o = &cfg->tenants[u];
-		if (o == t)
-			continue;
-		for (s = 0; s < o->n_shares; s++)
-			if (share_lists(&o->shares[s], t, cfg))
-				z->n_shares++;
-	}
+	z->n_shares = shares_to(cfg, t, NULL);
 	z->shares = fw_calloc(z->n_shares, sizeof(*z->shares));
-	z->n_shares = 0;
-	for (u = 0; u < cfg->n_tenants; u++) {
-		const struct rp_tenant *o = &cfg->tenants[u];
-		if (o == t)
-			continue;
-		for (s = 0; s < o->n_shares; s++)
-			if (share_lists(&o->shares[s], t, cfg))
-				z->shares[z->n_shares++] = (struct zshare){ o, &o->shares[s] };
-	}
+	shares_to(cfg, t, z->shares);
 	for (fi = 0; fi < 2; fi++) {
 		int family = fi ? AF_INET6 : AF_INET;
 		struct pfx_item *it = NULL;
