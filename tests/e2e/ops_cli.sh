@@ -1,7 +1,7 @@
 #!/bin/bash
-# ops_cli: the command line's conventions (SPEC §3), and the command table
-# (`rempart help --json`) held against the man page and the bash completion
-# so the three cannot drift apart.
+# ops_cli: the command line's conventions (rempart(8), docs/reference.md
+# "Commands"), and the command table (`rempart help --json`) held against
+# the man page and the bash completion so the three cannot drift apart.
 #
 #   - getopt_long everywhere: --opt=value and --opt value, options after the
 #     arguments, -c PATH after the command, `--` ends the options;

@@ -20,15 +20,17 @@ for page in dist/rempart.8 dist/rempart.ini.5; do
 		fail "ops_docs: man -l $page: $out"
 	fi
 done
-# Every metric name of SPEC §6 and every command is documented.
+# Every metric name of rempart(8) and every command is documented.
 for w in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	rempart_site_last_handshake_seconds rempart_site_rx_bytes_total \
 	rempart_site_tx_bytes_total rempart_policy_generation rempart_reload_total \
 	rempart_build_info rempart_rule_packets_total rempart_site_up rempart_events_lost_total \
+	rempart_flows rempart_flow_table_capacity rempart_flow_table_entries \
+	rempart_flow_evictions_total rempart_flow_refused_total \
 	check apply confirm run down status monitor explain geo site keygen; do
 	man -l dist/rempart.8 2>/dev/null | grep -q -- "$w" || fail "ops_docs: rempart(8) lacks $w"
 done
-pass "ops_docs: rempart(8) names every command and metric of SPEC"
+pass "ops_docs: rempart(8) names every command and metric"
 for k in name uplink public_endpoint tenants state_dir fail_mode ipv4 ipv6 format unknown \
 	allow_from tcp_ports countries listen id cloud_interface vlan cloud_address \
 	cloud_prefixes tunnel_interface tunnel_address listen_port private_key_file \
@@ -37,7 +39,7 @@ for k in name uplink public_endpoint tenants state_dir fail_mode ipv4 ipv6 forma
 	previous_public_key previous_preshared_key_file; do
 	man -l dist/rempart.ini.5 2>/dev/null | grep -qw -- "$k" || fail "ops_docs: rempart.ini(5) lacks $k"
 done
-pass "ops_docs: rempart.ini(5) names every key of SPEC §2"
+pass "ops_docs: rempart.ini(5) names every key of docs/config.md"
 
 # The docs stay inside the repository: every Markdown link of a tracked
 # page resolves to a file of the repository, none leaves it (../ above the
@@ -87,10 +89,20 @@ for m in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	rempart_site_last_handshake_seconds rempart_site_rx_bytes_total rempart_site_tx_bytes_total \
 	rempart_policy_generation rempart_reload_total rempart_build_info rempart_rule_packets_total \
 	rempart_site_up rempart_events_lost_total rempart_events_ratelimited_total \
-	rempart_dataplane_loaded; do
+	rempart_dataplane_loaded rempart_flows rempart_flow_table_capacity \
+	rempart_flow_table_entries rempart_flow_evictions_total rempart_flow_refused_total; do
 	grep -q "$m" docs/reference.md || miss_m="${miss_m:-} $m"
 done
 check "ops_docs: docs/reference.md documents every metric served${miss_m:+ (lacks$miss_m)}" test -z "${miss_m:-}"
+# Every reason of bpf/rempart_abi.h (RP_REASONS) in reference.md's table
+# and in rempart(8).
+for r in $(sed -n 's/^[[:space:]]*X(RP_R_[A-Z_]*, "\([a-z_]*\)").*/\1/p' bpf/rempart_abi.h); do
+	grep -q "^| \`$r\` |" docs/reference.md || miss_r="${miss_r:-} reference.md:$r"
+	grep -qE "^\.B[IR]* $r( |$)" dist/rempart.8 || miss_r="${miss_r:-} rempart.8:$r"
+	n_r=$(( ${n_r:-0} + 1 ))
+done
+check "ops_docs: the ${n_r:-0} reasons of rempart_abi.h are in docs/reference.md and rempart(8)${miss_r:+ (lacks$miss_r)}" \
+	test -z "${miss_r:-}" -a "${n_r:-0}" -ge 13
 
 BC=/usr/share/bash-completion/bash_completion
 if [ ! -r "$BC" ]; then

@@ -4,19 +4,21 @@
  * tests/e2e/ops_metrics.sh, which scrapes it with curl and promtool:
  *
  *   test_op_metrics PIN_DIR   pins rp_counters, rp_geo_drops, rp_state,
- *                             rp_rule_counters, rp_evstats in PIN_DIR (on
- *                             bpffs), writes per-CPU values,
+ *                             rp_rule_counters, rp_evstats, the flow
+ *                             tables (rp_flowt4/6, rp_flow_stats) in
+ *                             PIN_DIR (on bpffs), writes per-CPU values,
  *                             serves 127.0.0.1:0, prints "port N", then the
  *                             expected samples ("expect LINE"), then "ready",
  *                             and serves until stdin closes.
  * The values written are split over the CPUs so the per-CPU sum is tested.
  * The tenants' sites have no tunnel here (no such interface): their series
- * are there all the same, at 0 (SPEC §6: a site's series never vanish). */
+ * are there all the same, at 0 (rempart(8), docs/reference.md "Metrics": a site's series never vanish). */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -57,6 +59,52 @@ static int put_percpu(int fd, __u32 key, __u64 pk, __u64 by, int ncpu)
 	cells[ncpu - 1].bytes = by - (by / ncpu) * (ncpu - 1);
 	err = bpf_map_update_elem(fd, &key, cells, BPF_ANY);
 	free(cells);
+	return err;
+}
+
+/* The flow tables (rp_flowt4/6 + rp_flow_stats) with one table, tenant
+ * 10's: two live entries and an expired one, five created. */
+static int make_flows(const char *dir, int ncpu)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	struct rp_flow_stat *st = calloc(ncpu, sizeof(*st));
+	struct timespec ts;
+	char path[512];
+	int in4, in6, o4, o6, sfd, err = 0;
+	__u32 t = 10;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	in4 = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "f4", sizeof(struct rp_flow4_key),
+			     sizeof(struct rp_flow_val), 64, NULL);
+	in6 = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "f6", sizeof(struct rp_flow_key),
+			     sizeof(struct rp_flow_val), 64, NULL);
+	if (in4 < 0 || in6 < 0 || !st)
+		return -1;
+	o.inner_map_fd = in4;
+	o4 = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, RP_PIN_FLOWT4, 4, 4, RP_FLOW_TABLES, &o);
+	o.inner_map_fd = in6;
+	o6 = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, RP_PIN_FLOWT6, 4, 4, RP_FLOW_TABLES, &o);
+	sfd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, RP_PIN_FLOW_STATS, 4, sizeof(*st), RP_FLOW_TABLES, NULL);
+	if (o4 < 0 || o6 < 0 || sfd < 0)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		struct rp_flow4_key k = { .zone = 10, .proto = 6, .sport = 1000 + i, .dport = 443 };
+		struct rp_flow_val v = { .owner = 10,
+					 .expires_ns = i < 2 ? (ts.tv_sec + 3600) * 1000000000ULL : 1 };
+
+		err |= bpf_map_update_elem(in4, &k, &v, BPF_ANY);
+	}
+	st[0].created = 5;
+	err |= bpf_map_update_elem(sfd, &t, st, BPF_ANY);
+	err |= bpf_map_update_elem(o4, &t, &in4, BPF_ANY);
+	err |= bpf_map_update_elem(o6, &t, &in6, BPF_ANY);
+	snprintf(path, sizeof(path), "%s/%s", dir, RP_PIN_FLOWT4);
+	err |= bpf_obj_pin(o4, path);
+	snprintf(path, sizeof(path), "%s/%s", dir, RP_PIN_FLOWT6);
+	err |= bpf_obj_pin(o6, path);
+	snprintf(path, sizeof(path), "%s/%s", dir, RP_PIN_FLOW_STATS);
+	err |= bpf_obj_pin(sfd, path);
+	free(st);
 	return err;
 }
 
@@ -103,9 +151,9 @@ int main(int argc, char **argv)
 			  sizeof(struct rp_evstats), 1);
 	if (cfd < 0 || gfd < 0 || sfd < 0 || rfd < 0 || efd < 0)
 		return 2;
-	err = put_percpu(cfd, 10 * RP_R__COUNT + RP_R_NO_RULE, 1001, 150150, ncpu);
-	err |= put_percpu(cfd, 20 * RP_R__COUNT + RP_R_ALLOWED, 77, 7700, ncpu);
-	err |= put_percpu(cfd, 0 * RP_R__COUNT + RP_R_NOT_WIREGUARD, 5, 300, ncpu);
+	err = put_percpu(cfd, rp_counter_key(10, RP_R_NO_RULE), 1001, 150150, ncpu);
+	err |= put_percpu(cfd, rp_counter_key(20, RP_R_ALLOWED), 77, 7700, ncpu);
+	err |= put_percpu(cfd, rp_counter_key(0, RP_R_NOT_WIREGUARD), 5, 300, ncpu);
 	err |= put_percpu(gfd, 2 * 26 + 13 /* CN */, 9, 900, ncpu);
 	err |= put_percpu(gfd, RP_CC_COUNT, 4, 400, ncpu);
 	err |= bpf_map_update_elem(sfd, &zero, &state, BPF_ANY);
@@ -119,6 +167,7 @@ int main(int argc, char **argv)
 	}
 	err |= !ev || bpf_map_update_elem(efd, &zero, ev, BPF_ANY);
 	free(ev);
+	err |= make_flows(argv[1], ncpu);
 	if (err) {
 		fprintf(stderr, "writing the maps: %s\n", strerror(errno));
 		return 2;
@@ -152,6 +201,12 @@ int main(int argc, char **argv)
 	printf("expect rempart_site_last_handshake_seconds{tenant=\"justice\",site=\"vendome\"} 0\n");
 	printf("expect rempart_site_rx_bytes_total{tenant=\"interieur\",site=\"lyon\"} 0\n");
 	printf("expect rempart_site_tx_bytes_total{tenant=\"interieur\",site=\"lyon\"} 0\n");
+	printf("expect rempart_packets_total{tenant=\"justice\",reason=\"gateway\"} 0\n");
+	printf("expect rempart_flows{tenant=\"interieur\"} 2\n");
+	printf("expect rempart_flows{tenant=\"justice\"} 0\n");
+	printf("expect rempart_flow_table_capacity{table=\"interieur\"} 128\n");
+	printf("expect rempart_flow_table_entries{table=\"interieur\"} 3\n");
+	printf("expect rempart_flow_evictions_total{table=\"interieur\"} 2\n");
 	printf("ready\n");
 	fflush(stdout);
 	for (;;) {

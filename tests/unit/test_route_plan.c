@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "net/net_priv.h"
 #include "net/route_plan.h"
+#include "scratch.h"
 #include "tap.h"
 
 enum { UPLINK = 2, OTHER = 5 };
@@ -122,8 +123,14 @@ static void test_routes(const struct rp_config *cfg)
 		   count(&rs, route("fd64:10::2/128", RTN_UNICAST, 11, 1010, 100)) == 1 &&
 		   count(&rs, route("100.64.10.3/32", RTN_UNICAST, 11, 1010, 100)) == 1,
 		   "route plan: every site's tunnel_ip via the tunnel, a host route, metric 100");
-	/* 2 cloud + 7 site prefixes + 4 tunnel_ip + 3 shared + 2 unreachable */
-	tap_result(rs.n == 18, "route plan: interieur's table holds nothing else (%zu routes)", rs.n);
+	tap_result(count(&rs, route("10.20.0.0/24", RTN_UNICAST, 21, 1010, 100)) == 1 &&
+		   count(&rs, route("fd00:20::/64", RTN_UNICAST, 21, 1010, 100)) == 1 &&
+		   count(&rs, route("100.64.10.0/24", RTN_UNICAST, 11, 1010, 100)) == 1 &&
+		   count(&rs, route("fd64:10::/64", RTN_UNICAST, 11, 1010, 100)) == 1,
+		   "route plan: the subnets of cloud_address and tunnel_address in the tenant's table "
+		   "(the main table has none: docs/policy.md)");
+	/* 2 cloud + 4 own subnets + 7 site prefixes + 4 tunnel_ip + 3 shared + 2 unreachable */
+	tap_result(rs.n == 22, "route plan: interieur's table holds nothing else (%zu routes)", rs.n);
 
 	/* sante (id 30): egress nat, the share's provider */
 	err = plan(cfg, &ix, "sante", main_v, main_n, &rs);
@@ -220,8 +227,7 @@ static void test_rules(const struct rp_config *cfg)
 		ok += find_rule(v, n, f, 999, 1010, "", 0x5250000au, 0xffffffffu) != NULL;
 		ok += find_rule(v, n, f, 999, 1020, "", 0x52500014u, 0xffffffffu) != NULL;
 	}
-	tap_result(ok == 6, "rule plan: fwmark 0x5250<id> lookup 1000+id (999) for the NAT tenant and "
-		   "for the share's consumers");
+	tap_result(ok == 6, "rule plan: fwmark 0x5250<id> lookup 1000+id (999) for every tenant");
 	ok = 1;
 	for (size_t i = 4; i < n; i++)
 		ok &= v[i].tenant >= 0 &&
@@ -232,20 +238,8 @@ static void test_rules(const struct rp_config *cfg)
 
 static char tmp[64];
 
-static void put(const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmp, name);
-	f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f)) {
-		fprintf(stderr, "cannot write %s\n", path);
-		exit(2);
-	}
-}
-
-/* Two tenants with egress none and no share: no fwmark rule. */
+/* Two tenants with egress none and no share: their fwmark rules all the
+ * same (what the gateway answers them goes back by their mark). */
 static void test_rules_plain(void)
 {
 	struct rp_config cfg;
@@ -255,18 +249,15 @@ static void test_rules_plain(void)
 	char path[128];
 	int err;
 
-	snprintf(tmp, sizeof(tmp), "/tmp/rempart-test-plan.XXXXXX");
-	if (!mkdtemp(tmp)) {
+	if (scratch_make(tmp, "plan")) {
 		tap_skip("rule plan: no temporary directory");
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/tenants.d", tmp);
-	mkdir(path, 0700);
-	put("rempart.ini", "[gateway]\nuplink = up0\n");
-	put("tenants.d/a.ini", "[tenant]\nname = a\nid = 7\ncloud_interface = c1\n"
+	scratch_put(tmp, "rempart.ini", "[gateway]\nuplink = up0\n");
+	scratch_put(tmp, "tenants.d/a.ini", "[tenant]\nname = a\nid = 7\ncloud_interface = c1\n"
 			       "cloud_prefixes = 10.1.0.0/16\ntunnel_address = 100.64.1.1/24\n"
 			       "listen_port = 51820\nprivate_key_file = /nonexistent\n");
-	put("tenants.d/b.ini", "[tenant]\nname = b\nid = 8\ncloud_interface = c0\nvlan = 44\n"
+	scratch_put(tmp, "tenants.d/b.ini", "[tenant]\nname = b\nid = 8\ncloud_interface = c0\nvlan = 44\n"
 			       "cloud_prefixes = 10.2.0.0/16\ntunnel_address = 100.64.2.1/24\n"
 			       "listen_port = 51821\nprivate_key_file = /nonexistent\n");
 	err = config_load(tmp, RP_CFG_SKIP_KEY_FILES, &cfg, &d);
@@ -275,12 +266,14 @@ static void test_rules_plain(void)
 	tap_result(!err, "rule plan: a config of two plain tenants loads (%d)", err);
 	if (!err) {
 		err = net_plan_rules(&cfg, &v, &n);
-		tap_result(!err && n == 4 + 2 * 4 &&
+		tap_result(!err && n == 4 + 2 * 6 &&
 			   find_rule(v, n, AF_INET, 1007, 1007, "wg-a", 0, 0) &&
 			   find_rule(v, n, AF_INET6, 1007, 1007, "c1", 0, 0) &&
 			   find_rule(v, n, AF_INET, 1008, 1008, "c0.44", 0, 0) &&
+			   find_rule(v, n, AF_INET6, 999, 1008, "", 0x52500008u, 0xffffffffu) &&
 			   find_rule(v, n, AF_INET, 998, RT_TABLE_MAIN, "up0", 0, 0xffff0000u),
-			   "rule plan: egress none and no share: tunnel and cloud rules only, no fwmark (%zu)", n);
+			   "rule plan: egress none and no share: tunnel and cloud rules, and the fwmark "
+			   "rule (the gateway's echo replies) (%zu)", n);
 		free(v);
 		config_free(&cfg);
 	}
@@ -297,9 +290,7 @@ static void test_rules_plain(void)
 	} else {
 		tap_skip("rule plan: a config without tenants does not load (%d)", err);
 	}
-	snprintf(path, sizeof(path), "rm -rf '%s'", tmp);
-	if (system(path))
-		fprintf(stderr, "cannot remove %s\n", tmp);
+	scratch_remove(tmp);
 }
 
 int main(void)

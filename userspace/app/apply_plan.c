@@ -291,7 +291,7 @@ int apply_plan_policy(const struct rp_config *cfg, net_diff_fn emit, void *ctx, 
 	int err;
 
 	statedir_path(snap, cfg->state_dir, SD_APPLIED);
-	snprintf(path, sizeof(path), "%s/rempart.ini", snap);
+	statedir_path(path, snap, SD_SNAP_CONFIG);
 	first = stat(path, &st) != 0;	/* nothing applied yet */
 	if (!first && ini_read(path, &om)) {
 		diag_add(d, "cannot read %s: %s", path, strerror(errno));
@@ -302,7 +302,7 @@ int apply_plan_policy(const struct rp_config *cfg, net_diff_fn emit, void *ctx, 
 		diag_add(d, "cannot read %s: %s", cfg->path, strerror(-err));
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/tenants", snap);
+	statedir_path(path, snap, SD_SNAP_TENANTS);
 	if ((!first && (err = read_tenants(path, &ov, &on))) ||
 	    (err = read_tenants(cfg->tenants_dir, &nv, &nn))) {
 		diag_add(d, "cannot read the tenant files: %s", strerror(-err));

@@ -391,9 +391,8 @@ int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned s
 	if (!err)
 		err = timer_spawn(cfg->state_dir, main, deadline, token);
 	if (err) {
-		diag_add(d, "%s/confirm: cannot arm the rollback: %s", cfg->state_dir,
-			 strerror(-err));
 		statedir_path(p, cfg->state_dir, SD_CONFIRM_DIR);
+		diag_add(d, "%s: cannot arm the rollback: %s", p, strerror(-err));
 		rm_rf(p);
 		goto out;
 	}
@@ -453,6 +452,7 @@ int confirm_restore_locked(const char *state_dir, const char *snap, const char *
 			   bool *restored, struct diag *d)
 {
 	char p[PATH_MAX], q[2 * PATH_MAX + 300], main[PATH_MAX], tenants[PATH_MAX];
+	char snap_tenants[PATH_MAX];
 	char source[2 * PATH_MAX + 32];
 	struct dirent *e;
 	DIR *dir;
@@ -468,9 +468,10 @@ int confirm_restore_locked(const char *state_dir, const char *snap, const char *
 	if (snap_save(p, main, tenants, source))
 		pr_warn("%s: cannot keep the undone configuration in %s", why, p);
 	/* Tenant files the restored config did not have go away. */
+	statedir_path(snap_tenants, snap, SD_SNAP_TENANTS);
 	dir = opendir(tenants);
 	while (dir && (e = readdir(dir))) {
-		snprintf(q, sizeof(q), "%s/tenants/%s", snap, e->d_name);
+		snprintf(q, sizeof(q), "%s/%s", snap_tenants, e->d_name);
 		if (is_ini(e->d_name) && access(q, F_OK)) {
 			snprintf(q, sizeof(q), "%s/%s", tenants, e->d_name);
 			unlink(q);
@@ -484,9 +485,8 @@ int confirm_restore_locked(const char *state_dir, const char *snap, const char *
 		diag_add(d, "%s: restoring the key files: %s", why, q);
 		return RP_EXIT_RUNTIME;
 	}
-	snprintf(q, sizeof(q), "%s/tenants", snap);
-	err = copy_inis(q, tenants);
-	snprintf(q, sizeof(q), "%s/rempart.ini", snap);
+	err = copy_inis(snap_tenants, tenants);
+	statedir_path(q, snap, SD_SNAP_CONFIG);
 	if (!err)
 		err = copy_file(q, main);
 	if (err) {
@@ -494,8 +494,9 @@ int confirm_restore_locked(const char *state_dir, const char *snap, const char *
 		return RP_EXIT_RUNTIME;
 	}
 	*restored = true;
-	pr_info("%s: restored %s into %s (the undone configuration is kept in %s/rejected)", why,
-		snap, main, state_dir);
+	statedir_path(p, state_dir, SD_REJECTED);
+	pr_info("%s: restored %s into %s (the undone configuration is kept in %s)", why,
+		snap, main, p);
 	ret = daemon_apply_path(main, why);
 	statedir_path(p, state_dir, SD_APPLIED);
 	if (!ret && snap_copy(snap, p))
@@ -556,9 +557,10 @@ int confirm_resume(const struct rp_config *cfg, const char *config_path, struct 
 		pr_warn("confirm: a rollback was pending without its timer; re-armed for %lld "
 			"(%lld s from now)", deadline, deadline - (long long)time(NULL));
 		err = timer_spawn(cfg->state_dir, main, deadline, token);
-		if (err)
-			diag_add(d, "%s/confirm: cannot re-arm the rollback: %s", cfg->state_dir,
-				 strerror(-err));
+		if (err) {
+			statedir_path(p, cfg->state_dir, SD_CONFIRM_DIR);
+			diag_add(d, "%s: cannot re-arm the rollback: %s", p, strerror(-err));
+		}
 	}
 	close(lock);
 	return err;

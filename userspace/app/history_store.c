@@ -34,7 +34,7 @@ static void summarize(const char *snap, char *buf, size_t len)
 	size_t cap = 0;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/tenants", snap);
+	statedir_path(dir, snap, SD_SNAP_TENANTS);
 	d = opendir(dir);
 	while (d && (e = readdir(d))) {
 		FILE *f;

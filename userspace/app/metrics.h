@@ -1,4 +1,4 @@
-/* metrics.h — Prometheus text exposition (SPEC §6) on `[metrics] listen`,
+/* metrics.h — Prometheus text exposition (rempart(8)) on `[metrics] listen`,
  * served at /metrics by libmicrohttpd driven from the caller's poll loop (no
  * thread: MHD's epoll fd is polled with the rest, then metrics_run()).
  *
@@ -58,7 +58,7 @@ int metrics_rules_follow(struct metrics_rules *r, const struct rp_config *cfg, c
 void metrics_rules_free(struct metrics_rules *r);
 void metrics_render_rules(const struct metrics_state *st, FILE *f);
 
-/* A site is up while its last handshake is younger than this (SPEC §6:
+/* A site is up while its last handshake is younger than this (rempart(8):
  * 180 s; $RP_SITE_DOWN_AFTER, seconds, for tests). */
 unsigned metrics_site_up_seconds(void);
 #endif

@@ -1,7 +1,7 @@
 /* site_watch.h — one log line per site up and down: the daemon reads every
  * tenant's WireGuard device every few seconds and logs a site "up" when it
  * gained a handshake (its last one is younger than the up time of
- * metrics.h, SPEC §6: 180 s) and "down" when it has had none for that
+ * metrics.h, rempart(8): 180 s) and "down" when it has had none for that
  * long; a site whose tunnel is gone is down.  Lines are notices with the
  * journal fields TENANT= SITE= SITE_STATE=up|down. */
 #ifndef REMPART_SITE_WATCH_H

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "dataplane/dataplane.h"
 #include "geo/geo.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/pidfile.h"
 #include "net/net.h"
@@ -49,14 +50,6 @@ const struct cli_cmd def_apply = {
 	.opts = opts,
 	.fn = cmd_apply,
 };
-
-static double ms_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 static void print_outcome(const struct globals *g, bool ok, const struct diag *d, pid_t pid,
 			  unsigned long confirm_s)
@@ -104,7 +97,7 @@ static int cmd_apply(int argc, char **argv, struct globals *g)
 		return cli_status(key);
 	if (cli_args(&p, 0, 0))
 		return RP_EXIT_CONFIG;
-	t0 = ms_now();
+	t0 = clock_ms();
 	if (config_load(g->config_path, 0, &cfg, &d)) {
 		if (!diag_count(&d))
 			diag_add(&d, "rempart: %s: cannot load the configuration", g->config_path);
@@ -114,7 +107,7 @@ static int cmd_apply(int argc, char **argv, struct globals *g)
 		diag_free(&d);
 		return RP_EXIT_CONFIG;
 	}
-	pr_debug("apply: configuration read (%.1f ms)", ms_now() - t0);
+	pr_debug("apply: configuration read (%.1f ms)", clock_ms() - t0);
 	if (dry && confirm_s) {
 		cli_err(g, "--dry-run and --confirm: a dry run applies nothing to confirm");
 		rc = RP_EXIT_CONFIG;
@@ -148,15 +141,15 @@ static int cmd_apply(int argc, char **argv, struct globals *g)
 			goto fail;
 		geop = &geo;
 	}
-	pr_debug("apply: geo database read (%.1f ms)", ms_now() - t0);
+	pr_debug("apply: geo database read (%.1f ms)", clock_ms() - t0);
 	err = daemon_enforce(&cfg, &geo, &d);	/* net_apply, then dataplane_apply */
 	if (err)
 		goto fail;
-	pr_debug("apply: dataplane done (%.1f ms)", ms_now() - t0);
+	pr_debug("apply: dataplane done (%.1f ms)", clock_ms() - t0);
 	err = confirm_record_end(&rec, true, &d);
 	if (err)
 		goto fail;
-	pr_debug("apply: applied configuration recorded (%.1f ms)", ms_now() - t0);
+	pr_debug("apply: applied configuration recorded (%.1f ms)", clock_ms() - t0);
 	pid = pidfile_hup(cfg.state_dir, cfg.path);
 	if (json)
 		print_outcome(g, true, NULL, pid, armed ? confirm_s : 0);
