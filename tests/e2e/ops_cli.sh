@@ -94,7 +94,9 @@ check "ops_cli: --version is the build's ($got, make version: $want)" test "$got
 if [ -e .git ] && command -v git >/dev/null; then
 	check "ops_cli: the version is git describe --always --dirty ($want)" \
 		test "$want" = "$(git describe --always --dirty)"
-	mkdir -p "$T/tb" && cp -r Makefile mk "$T/tb/"	# a tree without .git
+	# a tree without .git, as `make dist` packs it (the makefiles read
+	# userspace/ and tests/ when they are parsed)
+	mkdir -p "$T/tb" && git archive HEAD | tar -x -C "$T/tb"
 	echo 9.8.7 >"$T/tb/VERSION"
 	check "ops_cli: from a tarball, the VERSION file" \
 		test "$(make -s --no-print-directory -C "$T/tb" version 2>/dev/null)" = 9.8.7
