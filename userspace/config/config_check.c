@@ -443,4 +443,6 @@ void config_check(struct rp_config *cfg, bool complete, struct diag *d, unsigned
 	if (cfg->n_tenants)
 		qsort(cfg->tenants, cfg->n_tenants, sizeof(*cfg->tenants), by_id);
 	resolve_shares(cfg);
+	if (complete)
+		config_check_net(cfg, d, errors);
 }
