@@ -431,7 +431,7 @@ static int rollback_locked(const char *state_dir, struct diag *d)
 	}
 	pr_info("rollback: restored the previous configuration into %s (the undone one is "
 		"kept in %s/rejected)", main, state_dir);
-	ret = daemon_apply_path(main, "rollback");
+	ret = daemon_apply_path(main, "rollback", CH_ROLLBACK);
 	statedir_path(p, state_dir, SD_APPLIED);
 	if (!ret && snap_copy(prev, p))
 		pr_warn("rollback: cannot record %s as applied", main);

@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* daemon.c — `rempart run`: apply, READY=1, then one poll loop over a
- * signalfd (SIGHUP reload, SIGTERM/SIGINT exit), the metrics server and the
- * event ring buffer.  fail_mode decides what exit leaves behind. */
+ * signalfd (SIGHUP reload, SIGTERM/SIGINT exit), the metrics server, the
+ * event ring buffer and the rtnetlink watch (watch.c): what the config wants
+ * and went away — a tunnel or cloud link recreated or up again after a flap,
+ * a route, an address, a rule — is restored within a second, logged
+ * (SPEC §4.15).  Every change (start, reload, restore) holds the change
+ * lock; a change made meanwhile by another process (an apply, a rollback)
+ * makes a restore reload the configuration instead, and after a `down` the
+ * daemon restores nothing until the next reload.  fail_mode decides what
+ * exit leaves behind. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,13 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
+#include "app/changelock.h"
 #include "app/confirm.h"
 #include "app/daemon.h"
 #include "app/events.h"
 #include "app/exitcode.h"
 #include "app/metrics.h"
+#include "app/watch.h"
 #include "dataplane/dataplane.h"
 #include "lib/fileutil.h"
 #include "lib/lazylib.h"
@@ -34,6 +44,10 @@ struct daemon {
 	char *metrics_listen;		/* what metrics is bound to */
 	struct events *ev;
 	struct event_ratelimit rl;
+	struct watch *watch;		/* NULL: not watching (could not open it) */
+	uint64_t seq;			/* the last change this daemon made (changelock.h) */
+	bool paused;			/* a `down` ran: restore nothing until a reload */
+	unsigned restore_failures;	/* in a row */
 	int sfd;
 };
 
@@ -90,17 +104,25 @@ static void record_applied(struct daemon *dm)
 	diag_free(&d);
 }
 
+/* What the daemon did itself is no news to the watch. */
+static void watch_rebase(struct daemon *dm)
+{
+	if (dm->watch)
+		watch_reset(dm->watch, &dm->cfg);
+}
+
 static void reload(struct daemon *dm)
 {
 	struct rp_config cfg;
 	struct geo_db geo;
 	struct cfg_fingerprint fp;
 	struct diag d = { 0 };
+	struct enforce e = { .kind = CH_RELOAD };
 	uint64_t gen = 0;
 	int err;
 
 	LAZY(LAZY_SYSTEMD, sd_notify)(0, "RELOADING=1\nSTATUS=reloading the configuration");
-	pr_info("reload: SIGHUP, reading %s", dm->o->config_path);
+	pr_info("reload: reading %s", dm->o->config_path);
 	err = daemon_load(dm->o->config_path, &cfg, &geo, &d);
 	if (err) {
 		pr_err("reload: %s: configuration rejected (%zu errors), the running policy stays:",
@@ -108,17 +130,22 @@ static void reload(struct daemon *dm)
 		log_diag("reload", &d);
 		goto fail;
 	}
-	err = daemon_enforce(&cfg, &geo, &d);
+	err = daemon_enforce(&cfg, &geo, &e, &d);
 	if (err) {
 		pr_err("reload: applying failed (%s), the running policy stays:", strerror(-err));
 		log_diag("reload", &d);
 		diag_free(&d);
-		if (net_apply(&dm->cfg, &d))	/* put back what net_apply changed */
-			log_diag("reload: restoring the previous network state", &d);
+		/* put back what the failed change did, under the lock too */
+		if (daemon_enforce(&dm->cfg, &dm->geo, &e, &d))
+			log_diag("reload: restoring the previous state", &d);
+		dm->seq = e.seq;
 		geo_free(&geo);
 		config_free(&cfg);
+		watch_rebase(dm);
 		goto fail;
 	}
+	dm->seq = e.seq;
+	dm->paused = false;
 	cfg_fingerprint(&cfg, &fp);
 	cfg_fingerprint_log(&dm->fp, &fp, "config change");
 	cfg_fingerprint_free(&dm->fp);
@@ -128,6 +155,7 @@ static void reload(struct daemon *dm)
 	dm->cfg = cfg;
 	dm->geo = geo;
 	dm->mst.reload_success++;
+	watch_rebase(dm);
 	daemon_generation(&gen);
 	pr_info("reload: applied (%zu tenants, policy generation %llu)", dm->cfg.n_tenants,
 		(unsigned long long)gen);
@@ -143,23 +171,100 @@ fail:
 	LAZY(LAZY_SYSTEMD, sd_notify)(0, "READY=1\nSTATUS=last reload failed, previous policy enforced");
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Put back what the configuration wants and the watch saw go (SPEC §4.15):
+ * the same change as a reload of the running configuration, with the
+ * tenants concerned compared in full.  If another process changed the
+ * system since this daemon last did, its configuration may be stale: a
+ * reload instead (or nothing, after a `down`). */
+static void restore(struct daemon *dm)
+{
+	const bool *verify;
+	const char *why;
+	char because[512];
+	struct diag d = { 0 };
+	struct enforce e = { .kind = CH_RESTORE, .check_seq = true, .seq = dm->seq };
+	struct timespec t0;
+	int err;
+
+	if (!watch_due(dm->watch, &verify, &why))
+		return;
+	snprintf(because, sizeof(because), "%s", why);
+	if (dm->paused) {
+		pr_info("watch: %s: not restored (`rempart down` ran; SIGHUP to enforce again)", because);
+		watch_done(dm->watch, true, 0);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	e.verify = verify;
+	err = daemon_enforce(&dm->cfg, &dm->geo, &e, &d);
+	if (err == -ESTALE) {
+		watch_done(dm->watch, true, 0);
+		if (e.other == CH_DOWN) {
+			pr_warn("watch: %s; `rempart down` ran meanwhile: nothing restored until the "
+				"next reload (SIGHUP)", because);
+			dm->paused = true;
+			dm->seq = e.seq;
+			watch_rebase(dm);
+		} else {
+			pr_info("watch: %s; another %s changed the system meanwhile: reloading the "
+				"configuration", because, change_kind_name(e.other));
+			reload(dm);
+		}
+		goto out;
+	}
+	dm->seq = e.seq;
+	if (err) {
+		/* a link that is still coming back, a wireguard-go restarting:
+		 * again in a second, logged once */
+		if (!dm->restore_failures++) {
+			pr_err("watch: %s; restoring failed (%s), trying again every second:", because,
+			       strerror(-err));
+			log_diag("watch", &d);
+		}
+		watch_done(dm->watch, false, 1000);
+		goto out;
+	}
+	if (dm->restore_failures)
+		pr_info("watch: restored after %u failed attempt(s)", dm->restore_failures);
+	dm->restore_failures = 0;
+	watch_done(dm->watch, true, 0);
+	watch_rebase(dm);
+	pr_info("watch: %s: restored: links, addresses, routes, rules and programs as the "
+		"configuration wants (%u network change(s), %.0f ms)", because, net_apply_changes(),
+		ms_since(&t0));
+out:
+	diag_free(&d);
+}
+
 static int loop(struct daemon *dm)
 {
 	for (;;) {
-		struct pollfd p[3] = { { .fd = dm->sfd, .events = POLLIN },
+		struct pollfd p[4] = { { .fd = dm->sfd, .events = POLLIN },
 				       { .fd = dm->metrics ? metrics_fd(dm->metrics) : -1,
 					 .events = POLLIN },
-				       { .fd = dm->ev ? events_fd(dm->ev) : -1, .events = POLLIN } };
+				       { .fd = dm->ev ? events_fd(dm->ev) : -1, .events = POLLIN },
+				       { .fd = dm->watch ? watch_fd(dm->watch) : -1, .events = POLLIN } };
 		int timeout = 1000;	/* flush the "suppressed" count each second */
 		struct signalfd_siginfo si;
+		int t;
 
 		if (dm->metrics) {
-			int t = metrics_timeout_ms(dm->metrics);
-
+			t = metrics_timeout_ms(dm->metrics);
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
-		if (poll(p, 3, timeout) < 0) {
+		t = watch_timeout_ms(dm->watch);
+		if (t >= 0 && t < timeout)
+			timeout = t;
+		if (poll(p, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("run: poll: %s", strerror(errno));
@@ -170,11 +275,19 @@ static int loop(struct daemon *dm)
 		if (p[2].revents && events_consume(dm->ev) < 0)
 			pr_warn("events: %s", strerror(errno));
 		event_log_tick(&dm->rl);
+		if (dm->watch) {
+			if (p[3].revents)
+				watch_read(dm->watch, &dm->cfg);
+			if (watch_addrs_changed(dm->watch))
+				pr_debug("watch: the gateway's addresses changed");
+			restore(dm);
+		}
 		if (!(p[0].revents & POLLIN))
 			continue;
 		if (read(dm->sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
+			pr_info("reload: SIGHUP");
 			reload(dm);
 		} else {
 			pr_info("run: %s, exiting", strsignal(si.ssi_signo));
@@ -205,6 +318,7 @@ static int shutdown_dataplane(struct daemon *dm)
 int daemon_run(const struct daemon_opts *o)
 {
 	struct daemon dm = { .o = o, .sfd = -1, .rl = { .per_sec = o->event_log_per_sec } };
+	struct enforce start = { .kind = CH_RELOAD };
 	struct diag d = { 0 };
 	uint64_t gen = 0;
 	sigset_t mask;
@@ -234,7 +348,13 @@ int daemon_run(const struct daemon_opts *o)
 	if (confirm_resume(&dm.cfg, o->config_path, &d))
 		log_diag("run", &d);
 	diag_free(&d);
-	err = daemon_enforce(&dm.cfg, &dm.geo, &d);
+	/* watching before the first change: what goes meanwhile is news */
+	if (watch_open(&dm.watch, &d)) {
+		log_diag("run", &d);
+		pr_warn("run: links are not watched: what goes away is restored only by a reload");
+	}
+	diag_free(&d);
+	err = daemon_enforce(&dm.cfg, &dm.geo, &start, &d);
 	if (err) {
 		pr_err("run: applying %s failed: %s", o->config_path, strerror(-err));
 		log_diag("run", &d);
@@ -242,6 +362,8 @@ int daemon_run(const struct daemon_opts *o)
 		pidfile_remove(dm.cfg.state_dir);
 		goto out;
 	}
+	dm.seq = start.seq;
+	watch_rebase(&dm);
 	daemon_generation(&gen);
 	pr_info("run: %s applied (%zu tenants, policy generation %llu, fail_mode %s)",
 		o->config_path, dm.cfg.n_tenants, (unsigned long long)gen,
@@ -262,6 +384,7 @@ out:
 	metrics_stop(dm.metrics);
 	free(dm.metrics_listen);
 	events_close(dm.ev);
+	watch_close(dm.watch);
 	cfg_fingerprint_free(&dm.fp);
 	geo_free(&dm.geo);
 	config_free(&dm.cfg);

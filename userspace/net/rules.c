@@ -11,7 +11,7 @@
 #include "net/reconcile.h"
 #include "net/route_plan.h"
 
-static void rule_state_line(const struct nl_rule *r, char *buf, size_t len)
+void net_rule_state_line(const struct nl_rule *r, char *buf, size_t len)
 {
 	char mask[24] = "";
 
@@ -47,7 +47,7 @@ static int want_rule(struct apply *a, const struct nl_rule *want, const struct n
 	struct undo *u;
 	int err;
 
-	rule_state_line(want, line, sizeof(line));
+	net_rule_state_line(want, line, sizeof(line));
 	for (size_t h = 0; h < n_have && !present; h++)
 		present = nl_rule_same(&have[h], want);
 	if (present) {
