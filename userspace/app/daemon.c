@@ -27,6 +27,7 @@
 #include "app/exitcode.h"
 #include "app/metrics.h"
 #include "app/watch.h"
+#include "app/rekey_watch.h"
 #include "dataplane/dataplane.h"
 #include "lib/fileutil.h"
 #include "lib/lazylib.h"
@@ -48,6 +49,7 @@ struct daemon {
 	uint64_t seq;			/* the last change this daemon made (changelock.h) */
 	bool paused;			/* a `down` ran: restore nothing until a reload */
 	unsigned restore_failures;	/* in a row */
+	struct rekey_watch rekey;	/* sites in key rotation: a fast poll */
 	int sfd;
 };
 
@@ -264,6 +266,9 @@ static int loop(struct daemon *dm)
 		t = watch_timeout_ms(dm->watch);
 		if (t >= 0 && t < timeout)
 			timeout = t;
+		t = rekey_watch_timeout(&dm->rekey, &dm->cfg);
+		if (t >= 0 && t < timeout)
+			timeout = t;
 		if (poll(p, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -272,6 +277,7 @@ static int loop(struct daemon *dm)
 		}
 		if (dm->metrics)
 			metrics_run(dm->metrics);
+		rekey_watch_run(&dm->rekey, &dm->cfg);
 		if (p[2].revents && events_consume(dm->ev) < 0)
 			pr_warn("events: %s", strerror(errno));
 		event_log_tick(&dm->rl);

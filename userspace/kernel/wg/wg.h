@@ -27,6 +27,7 @@
  * re-creates does not): its addresses, and the routes through it. */
 struct wg_netstate {
 	int ifindex;			/* the link they were on */
+	unsigned int mtu;		/* the tenant's (RP_WG_MTU when not set) */
 	const struct rp_prefix *addrs;
 	size_t n_addrs;
 	const struct nl_route *routes;	/* unicast, oif = the tunnel */
