@@ -7,20 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_addr.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
-static bool addr_present(const struct nl_addr *have, size_t n_have, int ifindex,
-			 const struct rp_prefix *p)
+static const struct nl_addr *addr_present(const struct nl_addr *have, size_t n_have,
+					   int ifindex, const struct rp_prefix *p)
 {
 	for (size_t h = 0; h < n_have; h++)
 		if (have[h].ifindex == ifindex && have[h].p.family == p->family &&
 		    have[h].p.len == p->len &&
 		    !memcmp(have[h].p.addr, p->addr, p->family == AF_INET ? 4 : 16))
-			return true;
-	return false;
+			return &have[h];
+	return NULL;
 }
 
 /* The addresses about to be added go into net.state first (one write). */
@@ -42,7 +43,11 @@ static int intend_addrs(struct apply *a, const struct nl_addr *have, size_t n_ha
 				snprintf(name, sizeof(name), "%s", t->tunnel_interface);
 			lk = net_link_find(a, name);
 			for (size_t k = 0; lk && k < l->n && !err; k++) {
-				if (addr_present(have, n_have, lk->ifindex, &l->v[k]))
+				const struct nl_addr *h = addr_present(have, n_have, lk->ifindex,
+								       &l->v[k]);
+
+				/* present with its main-table route: re-added below */
+				if (h && (h->flags & IFA_F_NOPREFIXROUTE))
 					continue;
 				prefix_format(&l->v[k], pbuf, sizeof(pbuf));
 				err = net_intend(a, "addr %s %s", name, pbuf);
@@ -78,11 +83,33 @@ int net_reconcile_addrs(struct apply *a)
 				snprintf(name, sizeof(name), "%s", t->tunnel_interface);
 			lk = net_link_find(a, name);
 			for (size_t k = 0; k < l->n && !err; k++) {
-				bool present = false;
+				const struct nl_addr *present = NULL;
 				struct undo *u;
 
 				prefix_format(&l->v[k], pbuf, sizeof(pbuf));
 				present = addr_present(have, n_have, lk->ifindex, &l->v[k]);
+				if (present && !(present->flags & IFA_F_NOPREFIXROUTE)) {
+					/* with a prefix route in the main table (an older
+					 * apply, or someone else's): added again without
+					 * (SPEC §4.12: the main table routes the uplink) */
+					err = nl_addr_del(&a->nl, lk->ifindex, &l->v[k]);
+					if (err) {
+						diag_add(a->d, "%s: [tenant] %s: cannot re-add %s to %s "
+							 "without its main-table route: %s",
+							 t->file ? t->file : t->name,
+							 which ? "cloud_address" : "tunnel_address", pbuf, name,
+							 nl_strerror(&a->nl, err));
+						break;
+					}
+					u = net_journal(a, U_ADDR_ADD);
+					if (!u) {
+						err = -ENOMEM;
+						break;
+					}
+					u->ifindex = lk->ifindex;
+					u->p = l->v[k];
+					present = NULL;
+				}
 				if (present) {
 					/* Ours if we added it before. */
 					if (net_state_has(&a->old, "addr %s %s", name, pbuf))
