@@ -80,6 +80,8 @@ static int push(struct net_state *st, char *line)
 static const char *const known_sysctls[] = {
 	"/proc/sys/net/ipv4/ip_forward",
 	"/proc/sys/net/ipv6/conf/all/forwarding",
+	"/proc/sys/net/ipv4/fwmark_reflect",
+	"/proc/sys/net/ipv6/fwmark_reflect",
 };
 
 static bool ifname_ok(const char *s)
