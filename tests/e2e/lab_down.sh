@@ -132,11 +132,12 @@ if [[ $PARTS == *,down,* ]] && need_rempart "down"; then
 	check "5 down: no route in rempart's tables" eval '[ -z "$(nsx rp-gw ip route show table all | grep -E "table (1[0-9]{3}|[2-4][0-9]{3}|5000)\b")" ] && [ -z "$(nsx rp-gw ip -6 route show table all | grep -E "table (1[0-9]{3}|[2-4][0-9]{3}|5000)\b")" ]'
 	check "5 down: no nftables table of rempart" eval '! nsx rp-gw nft list table inet rempart >/dev/null 2>&1'
 	check "5 down: no cloud_address left on gw-ca" eval '! nsx rp-gw ip addr show dev gw-ca | grep -q "10.20.0.1/"'
-	check "5 down: forwarding sysctls back to what they were (0)" \
-		test "$(nsx rp-gw cat /proc/sys/net/ipv4/ip_forward)$(nsx rp-gw cat /proc/sys/net/ipv6/conf/all/forwarding)" = 00
+	check "5 down: forwarding and fwmark_reflect sysctls back to what they were (0)" \
+		test "$(nsx rp-gw cat /proc/sys/net/ipv4/ip_forward)$(nsx rp-gw cat /proc/sys/net/ipv6/conf/all/forwarding)$(nsx rp-gw cat /proc/sys/net/ipv4/fwmark_reflect)$(nsx rp-gw cat /proc/sys/net/ipv6/fwmark_reflect)" = 0000
 	check "5 down: no pinned program or map left" eval '! nsx rp-gw test -e /sys/fs/bpf/rempart'
 	check "5 down: no program attached to the uplink" eval '! attached $UPLINK | grep -q "xdp=[a-z]"'
-	check "5 down: no wireguard-go left" eval '! nsx rp-gw pgrep -f "wireguard-go wg-" >/dev/null'
+	# (the gateway's namespace only: other wireguard-go may run on the host)
+	check "5 down: no wireguard-go left" eval '! for p in $(ip netns pids rp-gw); do tr "\\0" " " </proc/$p/cmdline 2>/dev/null; echo; done | grep -q "wireguard-go wg-"'
 	check "5 down: net.state removed" test ! -e "$STATE_DIR/net.state"
 	check "5 down: the uplink and its routes are the operator's, untouched" eval 'nsx rp-gw ip route show default | grep -q "dev $UPLINK"'
 fi

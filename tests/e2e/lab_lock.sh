@@ -46,7 +46,7 @@ open_ifaces() {
 		[ "$st" = up ] || continue
 		case $ifc in
 		"$UPLINK") grep -q 'xdp=uplink_in' <<<"$rest" && grep -Eq 'tc_out=([^ ]*,)?uplink_out' <<<"$rest" || echo "$ifc" ;;
-		gw-c?) grep -q 'xdp=cloud_in' <<<"$rest" || echo "$ifc" ;;
+		gw-c?) grep -q 'xdp=cloud_in' <<<"$rest" && grep -Eq 'tc_in=([^ ]*,)?cloud_mark' <<<"$rest" || echo "$ifc" ;;
 		wg-*) grep -Eq 'tc_in=([^ ]*,)?tunnel_in' <<<"$rest" || echo "$ifc" ;;
 		esac
 	done | paste -sd' '

@@ -11,7 +11,13 @@
 #   - a flap of wg-alpha and of gw-ca: alpha-1's pings to its cloud come
 #     back within a second of the link coming up;
 #   - gw-ca deleted and recreated (down) while the daemon runs: the daemon
-#     attaches cloud_in, brings it up, restores the routes.
+#     attaches cloud_in, brings it up, restores the routes;
+#   - addresses added to the uplink while the daemon runs (DHCP, an HA
+#     address moved in): the policy follows them (SPEC §4.12, §4.14): the
+#     management port answers on the new address from [management]
+#     allow_from, and alpha's cloud (egress = nat, to DE) cannot reach the
+#     gateway's port 22 through a new address in DE; once removed, the
+#     management exception no longer names it.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin
 WGA=$(tenant_get alpha tunnel_interface); [ -n "$WGA" ] || WGA=wg-alpha
@@ -67,7 +73,7 @@ restore_time() {
 	fi
 }
 
-if need_rempart "4.15 always attached"; then
+if [ -z "${RESTORE_ONLY:-}" ] && need_rempart "4.15 always attached"; then
 	bravo_filtered "4.15 control"
 
 	# --- item 3 with `rempart apply`: the daemon is stopped (fail closed
@@ -122,10 +128,10 @@ if need_rempart "4.15 always attached"; then
 	ca6=$(first_of_family "$(tenant_get alpha cloud_address)" 6 addr)
 	ip -n rp-cloud-a route add default via "$ca4" dev eth0 onlink
 	ip -n rp-cloud-a -6 route add default via "$ca6" dev eth0 onlink
-	if wait_for 5 eval 'link_up $CA && prog_on $CA xdp cloud_in'; then
-		pass "4.15 daemon: the recreated $CA is up with cloud_in ($(attached "$CA" | cut -d' ' -f2-))"
+	if wait_for 5 eval 'link_up $CA && prog_on $CA xdp cloud_in && prog_on $CA tc_in cloud_mark'; then
+		pass "4.15 daemon: the recreated $CA is up with cloud_in and cloud_mark ($(attached "$CA" | cut -d' ' -f2-))"
 	else
-		fail "4.15 daemon: the recreated $CA is not up with cloud_in after 5 s: $(attached "$CA")"
+		fail "4.15 daemon: the recreated $CA is not up with cloud_in and cloud_mark after 5 s: $(attached "$CA")"
 		link_up "$CA" || nsx rp-gw ip link set "$CA" up	# what follows needs it up
 	fi
 	wait_for 5 eval '[ "$(probe rp-site-a1 tcp $CLOUD_HOST4 80 rp-cloud-a)" = pass:cloud-a ]'
@@ -135,5 +141,37 @@ if need_rempart "4.15 always attached"; then
 	row rp-cloud-a udp $SVC4 123 drop rp-svc -- "4.15 recreated $CA: an unshared port of the services tenant is dropped"
 	row rp-cloud-a tcp "$(lan wgs-b1 4)" 80 drop rp-site-b1 -- "4.15 recreated $CA: cloud alpha -> bravo's site dropped"
 	check "4.15 the daemon is still running" alive rempart
+fi
+# ---- the gateway's addresses change while the daemon runs -----------------
+# RESTORE_ONLY=addrs: only this part (debugging)
+if need_rempart "4.12/4.14 the gateway's addresses follow"; then
+	UPIF=$(ini_get "$CFG/rempart.ini" gateway uplink)
+	PUB=$(cat "$LAB_STATE/public4")
+	NEW4=${PUB%.*}.77		# on the uplink's segment: rp-inet reaches it on the link
+	NEWDE4=198.18.99.77		# in DE, where alpha's egress = nat may go
+	ATK4=198.18.0.99		# on rp-inet, in [management] allow_from
+	ip -n rp-inet addr add $ATK4/32 dev lo 2>/dev/null
+	row rp-inet tcp "$PUB" 22 pass:gateway rp-gw $ATK4 -- "addrs control: management to the uplink address"
+	row rp-cloud-a tcp $NET_DE4 80 pass:net rp-net -- "addrs control: cloud alpha -> $NET_DE4 (egress nat)"
+	nsx rp-gw ip addr add $NEW4/24 dev "$UPIF"
+	nsx rp-gw ip addr add $NEWDE4/32 dev "$UPIF"
+	t0=$EPOCHREALTIME
+	if wait_for 5 eval '[ "$(probe rp-inet tcp $NEW4 22 rp-gw $ATK4)" = pass:gateway ]'; then
+		pass "addrs: management answers on the new uplink address $NEW4 within $("$PY" -c "import sys; print('%.2f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$EPOCHREALTIME" "$t0") s"
+	else
+		fail "addrs: management does not answer on the new uplink address $NEW4 after 5 s (uplink_in does not know it)"
+	fi
+	row rp-cloud-a tcp $NEWDE4 22 drop rp-gw -- "addrs: cloud alpha -> the gateway's new address $NEWDE4 tcp/22 (egress = nat to DE) dropped"
+	row rp-cloud-a tcp $NEWDE4 2222 drop rp-gw -- "addrs: cloud alpha -> $NEWDE4 tcp/2222 dropped"
+	row rp-site-a1 tcp $NEW4 22 drop rp-gw "$A1_4" -- "addrs: site alpha-1 -> the gateway's new address $NEW4 tcp/22 dropped"
+	counter_grows "addrs: counted as gateway" alpha gateway \
+		ip netns exec rp-cloud-a "$PY" "$LABNET" probe tcp $NEWDE4 22 --timeout 1
+	check "addrs: the daemon logged that the policy follows the gateway's addresses" \
+		grep -q "watch: the gateway's addresses changed .*the policy follows them" "$LAB_STATE/logs/rempart.log"
+	nsx rp-gw ip addr del $NEWDE4/32 dev "$UPIF"
+	nsx rp-gw ip addr del $NEW4/24 dev "$UPIF"
+	row rp-inet tcp "$PUB" 22 pass:gateway rp-gw $ATK4 -- "addrs: after both were removed, management to the uplink address still answers"
+	row rp-cloud-a tcp $NET_DE4 80 pass:net rp-net -- "addrs: after both were removed, cloud alpha -> $NET_DE4 still passes"
+	check "addrs: the daemon is still running" alive rempart
 fi
 [ "$T_FAILS" = 0 ]

@@ -29,6 +29,7 @@
 #include "app/watch.h"
 #include "app/rekey_watch.h"
 #include "dataplane/dataplane.h"
+#include "kernel/hostaddr.h"
 #include "lib/fileutil.h"
 #include "lib/lazylib.h"
 #include "lib/log.h"
@@ -49,6 +50,8 @@ struct daemon {
 	uint64_t seq;			/* the last change this daemon made (changelock.h) */
 	bool paused;			/* a `down` ran: restore nothing until a reload */
 	unsigned restore_failures;	/* in a row */
+	struct rp_host_addrs host;	/* the gateway's addresses the policy has */
+	bool addrs_retry;		/* updating the policy for them failed */
 	struct rekey_watch rekey;	/* sites in key rotation: a fast poll */
 	int sfd;
 };
@@ -109,8 +112,13 @@ static void record_applied(struct daemon *dm)
 /* What the daemon did itself is no news to the watch. */
 static void watch_rebase(struct daemon *dm)
 {
-	if (dm->watch)
-		watch_reset(dm->watch, &dm->cfg);
+	if (!dm->watch)
+		return;
+	watch_reset(dm->watch, &dm->cfg);
+	/* the change just made compiled the policy against these */
+	if (host_addrs_read(dm->cfg.uplink, &dm->host))
+		host_addrs_free(&dm->host);	/* unknown: the next notification updates */
+	dm->addrs_retry = false;
 }
 
 static void reload(struct daemon *dm)
@@ -246,6 +254,60 @@ out:
 	diag_free(&d);
 }
 
+/* The gateway's addresses changed (an address added to or removed from
+ * the uplink: DHCP, SLAAC, an HA address moved): the policy, which lets
+ * through the uplink for the gateway's own sake only what is addressed to
+ * them and drops what a tenant sends to any of them (SPEC §4.12, §4.14),
+ * is compiled against them again, under the change lock. */
+static void gateway_addrs(struct daemon *dm)
+{
+	struct enforce e = { .kind = CH_RESTORE, .check_seq = true, .seq = dm->seq };
+	struct rp_host_addrs now = { 0 };
+	struct diag d = { 0 };
+	struct timespec t0;
+	int err;
+
+	if (dm->paused)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = host_addrs_read(dm->cfg.uplink, &now);
+	if (!err && !dm->addrs_retry && host_addrs_equal(&now, &dm->host)) {
+		host_addrs_free(&now);
+		return;		/* another interface's link-local, or our own change */
+	}
+	err = daemon_addrs_changed(&dm->cfg, &e, &d);
+	if (err == -ESTALE) {
+		host_addrs_free(&now);
+		if (e.other == CH_DOWN) {
+			dm->paused = true;
+			dm->seq = e.seq;
+			watch_rebase(dm);
+			return;
+		}
+		pr_info("watch: the gateway's addresses changed; another %s changed the system "
+			"meanwhile: reloading the configuration", change_kind_name(e.other));
+		reload(dm);
+		return;
+	}
+	dm->seq = e.seq;
+	if (err) {
+		if (!dm->addrs_retry)
+			pr_err("watch: the gateway's addresses changed; the policy could not follow "
+			       "them (%s), trying again every second:", strerror(-err));
+		if (!dm->addrs_retry)
+			log_diag("watch", &d);
+		dm->addrs_retry = true;
+		host_addrs_free(&now);
+	} else {
+		pr_info("watch: the gateway's addresses changed (%zu, %zu on the uplink): the "
+			"policy follows them (%.0f ms)", now.all.n, now.uplink.n, ms_since(&t0));
+		host_addrs_free(&dm->host);
+		dm->host = now;
+		dm->addrs_retry = false;
+	}
+	diag_free(&d);
+}
+
 static int loop(struct daemon *dm)
 {
 	for (;;) {
@@ -284,9 +346,9 @@ static int loop(struct daemon *dm)
 		if (dm->watch) {
 			if (p[3].revents)
 				watch_read(dm->watch, &dm->cfg);
-			if (watch_addrs_changed(dm->watch))
-				pr_debug("watch: the gateway's addresses changed");
 			restore(dm);
+			if (watch_addrs_changed(dm->watch) || dm->addrs_retry)
+				gateway_addrs(dm);
 		}
 		if (!(p[0].revents & POLLIN))
 			continue;
@@ -391,6 +453,7 @@ out:
 	free(dm.metrics_listen);
 	events_close(dm.ev);
 	watch_close(dm.watch);
+	host_addrs_free(&dm.host);
 	cfg_fingerprint_free(&dm.fp);
 	geo_free(&dm.geo);
 	config_free(&dm.cfg);

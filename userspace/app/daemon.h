@@ -38,6 +38,11 @@ struct enforce {
  * e may be NULL.  0 or -errno with messages in *d. */
 int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct enforce *e,
 		   struct diag *d);
+/* The gateway's addresses changed (the daemon's watch): the policy is
+ * compiled against them and installed (dataplane_addrs_changed), under the
+ * change lock, with e's rule on the last change (-ESTALE).  0 or -errno
+ * with messages in *d. */
+int daemon_addrs_changed(const struct rp_config *cfg, struct enforce *e, struct diag *d);
 /* Load and enforce PATH in one go (confirm's rollback); logs what it does.
  * Returns an exit code (exitcode.h). */
 int daemon_apply_path(const char *path, const char *why, enum change_kind kind);

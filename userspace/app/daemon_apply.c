@@ -119,6 +119,26 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 	return err;
 }
 
+int daemon_addrs_changed(const struct rp_config *cfg, struct enforce *e, struct diag *d)
+{
+	struct change_lock lock;
+	int err;
+
+	err = change_lock(cfg->state_dir, &lock, d);
+	if (err)
+		return err;
+	if (e->check_seq && lock.seq != e->seq) {
+		e->other = lock.last;
+		e->seq = lock.seq;
+		change_unlock(&lock, CH_NONE);
+		return -ESTALE;
+	}
+	err = dataplane_addrs_changed(cfg, d);
+	change_unlock(&lock, e->kind ? e->kind : CH_RESTORE);
+	e->seq = lock.seq;
+	return err;
+}
+
 int daemon_apply_path(const char *path, const char *why, enum change_kind kind)
 {
 	struct rp_config cfg;
