@@ -115,10 +115,8 @@ static void watch_rebase(struct daemon *dm)
 	if (!dm->watch)
 		return;
 	watch_reset(dm->watch, &dm->cfg);
-	/* the change just made compiled the policy against these */
-	if (host_addrs_read(dm->cfg.uplink, &dm->host))
-		host_addrs_free(&dm->host);	/* unknown: the next notification updates */
-	dm->addrs_retry = false;
+	/* dm->host stays what gateway_addrs last compiled against: an address
+	 * that changed while this change compiled is still news */
 }
 
 static void reload(struct daemon *dm)
@@ -278,6 +276,8 @@ static void gateway_addrs(struct daemon *dm)
 	err = daemon_addrs_changed(&dm->cfg, &e, &d);
 	if (err == -ESTALE) {
 		host_addrs_free(&now);
+		diag_free(&d);
+		dm->addrs_retry = false;
 		if (e.other == CH_DOWN) {
 			dm->paused = true;
 			dm->seq = e.seq;
@@ -286,7 +286,7 @@ static void gateway_addrs(struct daemon *dm)
 		}
 		pr_info("watch: the gateway's addresses changed; another %s changed the system "
 			"meanwhile: reloading the configuration", change_kind_name(e.other));
-		reload(dm);
+		reload(dm);	/* compiles against the addresses of now */
 		return;
 	}
 	dm->seq = e.seq;
