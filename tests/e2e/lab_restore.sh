@@ -163,7 +163,9 @@ if need_rempart "4.12/4.14 the gateway's addresses follow"; then
 	fi
 	row rp-cloud-a tcp $NEWDE4 22 drop rp-gw -- "addrs: cloud alpha -> the gateway's new address $NEWDE4 tcp/22 (egress = nat to DE) dropped"
 	row rp-cloud-a tcp $NEWDE4 2222 drop rp-gw -- "addrs: cloud alpha -> $NEWDE4 tcp/2222 dropped"
-	row rp-site-a1 tcp $NEW4 22 drop rp-gw "$A1_4" -- "addrs: site alpha-1 -> the gateway's new address $NEW4 tcp/22 dropped"
+	# a site that routes the new address into its tunnel (alpha: egress = nat)
+	site_widen rp-site-a1 wgs-a1 $NEWDE4/32
+	row rp-site-a1 tcp $NEWDE4 22 drop rp-gw "$A1_4" -- "addrs: site alpha-1 -> the gateway's new address $NEWDE4 tcp/22 through its tunnel dropped"
 	counter_grows "addrs: counted as gateway" alpha gateway \
 		ip netns exec rp-cloud-a "$PY" "$LABNET" probe tcp $NEWDE4 22 --timeout 1
 	check "addrs: the daemon logged that the policy follows the gateway's addresses" \
