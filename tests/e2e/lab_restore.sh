@@ -151,6 +151,10 @@ if need_rempart "4.12/4.14 the gateway's addresses follow"; then
 	NEWDE4=198.18.99.77		# in DE, where alpha's egress = nat may go
 	ATK4=198.18.0.99		# on rp-inet, in [management] allow_from
 	ip -n rp-inet addr add $ATK4/32 dev lo 2>/dev/null
+	# the daemon's first change is over (it would read the addresses anyway)
+	wait_for 20 eval 'grep -q "applied" "$LAB_STATE/logs/rempart.log"' ||
+		fail "addrs: the daemon did not log its first change"
+	sleep 1
 	row rp-inet tcp "$PUB" 22 pass:gateway rp-gw $ATK4 -- "addrs control: management to the uplink address"
 	row rp-cloud-a tcp $NET_DE4 80 pass:net rp-net -- "addrs control: cloud alpha -> $NET_DE4 (egress nat)"
 	nsx rp-gw ip addr add $NEW4/24 dev "$UPIF"
@@ -175,5 +179,6 @@ if need_rempart "4.12/4.14 the gateway's addresses follow"; then
 	row rp-inet tcp "$PUB" 22 pass:gateway rp-gw $ATK4 -- "addrs: after both were removed, management to the uplink address still answers"
 	row rp-cloud-a tcp $NET_DE4 80 pass:net rp-net -- "addrs: after both were removed, cloud alpha -> $NET_DE4 still passes"
 	check "addrs: the daemon is still running" alive rempart
+	grep "watch: the gateway's addresses" "$LAB_STATE/logs/rempart.log" | sed 's/^/# /'
 fi
 [ "$T_FAILS" = 0 ]
