@@ -58,12 +58,13 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
 		return 0;
 	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
-		if (mnl_attr_get_payload_len(attr) < family_bytes(ifa->ifa_family))
-			continue;
-		if (mnl_attr_get_type(attr) == IFA_LOCAL)
+		bool addr_sized = mnl_attr_get_payload_len(attr) >= family_bytes(ifa->ifa_family);
+
+		if (mnl_attr_get_type(attr) == IFA_LOCAL && addr_sized)
 			local = mnl_attr_get_payload(attr);
-		else if (mnl_attr_get_type(attr) == IFA_ADDRESS)
+		else if (mnl_attr_get_type(attr) == IFA_ADDRESS && addr_sized)
 			address = mnl_attr_get_payload(attr);
+		/* 4 bytes: not address-sized for IPv6 */
 		else if (mnl_attr_get_type(attr) == IFA_FLAGS && mnl_attr_get_payload_len(attr) >= 4)
 			flags = mnl_attr_get_u32(attr);
 	}
