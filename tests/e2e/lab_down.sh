@@ -48,6 +48,7 @@ if [[ $PARTS == *,hijack,* ]] && need_rempart "share hijack"; then
 	cp "$LAB_STATE/services.ini.good" "$SVCF"
 	# (status reads the configuration: only once it is the good one again)
 	check "4.1 the running policy stayed (generation $gen -> $(generation))" test "$(generation)" = "$gen"
+	grep -E "watch|reload" "$LAB_STATE/logs/rempart.log" | tail -n 12 | cut -c1-300 | sed 's/^/# /'
 	out=$(rp apply 2>&1); rc=$?
 	check "4.1 the good configuration applies again ($(tail -n1 <<<"$out"))" test $rc = 0
 	row rp-site-a1 udp $SVC4 53 pass:svc rp-svc -- "4.1 the share works (alpha-1 -> DNS)"

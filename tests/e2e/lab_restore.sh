@@ -179,6 +179,6 @@ if need_rempart "4.12/4.14 the gateway's addresses follow"; then
 	row rp-inet tcp "$PUB" 22 pass:gateway rp-gw $ATK4 -- "addrs: after both were removed, management to the uplink address still answers"
 	row rp-cloud-a tcp $NET_DE4 80 pass:net rp-net -- "addrs: after both were removed, cloud alpha -> $NET_DE4 still passes"
 	check "addrs: the daemon is still running" alive rempart
-	grep "watch: the gateway's addresses" "$LAB_STATE/logs/rempart.log" | sed 's/^/# /'
+	grep "watch: \|reload" "$LAB_STATE/logs/rempart.log" | tail -n 8 | sed 's/^/# /'
 fi
 [ "$T_FAILS" = 0 ]
