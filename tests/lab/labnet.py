@@ -140,7 +140,8 @@ def cmd_stream(a):
     n = 0
     while not os.path.exists(a.until):
         try:
-            s.sendto(b"lab stream %d\n" % n, (a.host, a.port))
+            # the port last: the responder logs it (sender_port)
+            s.sendto(b"lab stream %d %d\n" % (n, a.sport), (a.host, a.port))
             n += 1
         except OSError:
             pass  # no route for a moment: keep trying
