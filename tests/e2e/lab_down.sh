@@ -94,10 +94,11 @@ if [[ $PARTS == *,down,* ]] && need_rempart "down"; then
 	stream_start x3 rp-cloud-b "$A1_4" 5000 41125
 	# the control: the same sender to an allowed port arrives
 	stream_start ok rp-site-a1 $SVC4 53 41153
-	sleep 1
+	t0=$SECONDS
+	wait_for 10 eval '[ "$(arrivals rp-svc 41153 53)" -gt 50 ] 2>/dev/null'
 	stream_stop ok
 	n_ok=$(arrivals rp-svc 41153 53)
-	check "5 control: the stream to an allowed port arrives ($n_ok datagrams)" test "${n_ok:-0}" -gt 50
+	check "5 control: the stream to an allowed port arrives ($n_ok datagrams in $((SECONDS - t0)) s)" test "${n_ok:-0}" -gt 50
 	# the daemon first (fail_mode = closed keeps the programs), then the
 	# config no longer loads: an unknown key in a tenant file
 	stop_pid "$(pid_of rempart)"
