@@ -4,7 +4,7 @@
  *
  * Everything lives under RP_PIN_DIR: the maps by their names, and one link
  * per attachment, "link_<hook>_<ifname>".  Links survive the process
- * (fail closed, SPEC §4.9).  A second apply loads fresh programs that reuse
+ * (fail closed, docs/dataplane.md).  A second apply loads fresh programs that reuse
  * the pinned maps (flows and counters survive) and swaps them into the
  * existing links with bpf_link_update(): no moment without a program.
  */
@@ -28,6 +28,7 @@
 #include "geo/geo_bpf.h"
 #include "kernel/hostaddr.h"
 #include "kernel/netlink.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
 #include "rempart.skel.h"
@@ -346,7 +347,7 @@ static int attach_one(const struct att *a, bool keep, struct diag *d)
 
 		/* The interface the link is attached to, as the kernel has it
 		 * now: 0 once that interface is gone, even if another one has
-		 * its name since (deleted and recreated: SPEC §4.15).  A link
+		 * its name since (deleted and recreated: docs/dataplane.md).  A link
 		 * of any other type is not one of ours: replaced. */
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
 		    (info.type == BPF_LINK_TYPE_XDP || info.type == RP_BPF_LINK_TYPE_TCX))
@@ -603,14 +604,6 @@ static void pin_progs(const struct dp_loaded *L, uint64_t tag)
 	}
 }
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		      struct dp_precompiled *pc, struct diag *d);
 
@@ -622,7 +615,7 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 /* The programs this build pinned, else loaded now (and then pinned once
  * attached: pin_progs). */
 static int programs(struct dp_loaded *L, const struct rp_config *cfg, uint64_t tag,
-		    const struct timespec *t0, struct diag *d)
+		    double t0, struct diag *d)
 {
 	int err = ensure_bpffs(d);
 
@@ -632,9 +625,9 @@ static int programs(struct dp_loaded *L, const struct rp_config *cfg, uint64_t t
 		err = load_fresh(L, cfg, d);
 		if (err)
 			return err;
-		pr_debug("dataplane: programs loaded (%.1f ms)", ms_since(t0));
+		pr_debug("dataplane: programs loaded (%.1f ms)", clock_ms() - t0);
 	} else {
-		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", ms_since(t0));
+		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", clock_ms() - t0);
 	}
 	return 0;
 }
@@ -728,14 +721,14 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 {
 	struct dp_loaded L = { 0 };
 	char rec_dir[PATH_MAX];
-	struct timespec t0;
+	double t0;
 	struct att *v = NULL;
 	uint64_t tag = dp_obj_tag();
 	size_t n = 0;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = programs(&L, cfg, tag, &t0, d);
+	t0 = clock_ms();
+	err = programs(&L, cfg, tag, t0, d);
 	if (err)
 		return err;
 	err = want_atts(cfg, &L, NULL, true, &v, &n, d);
@@ -747,13 +740,13 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		goto out;
 	if (geo)
 		dataplane_geo_record(cfg, geo);
-	pr_debug("dataplane: geo done (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: geo done (%.1f ms)", clock_ms() - t0);
 	if (cfg->state_dir)
 		statedir_path(rec_dir, cfg->state_dir, SD_DATAPLANE_DIR);
 	err = dp_policy_install_pre(&L.m, cfg, NULL, NULL, cfg->state_dir ? rec_dir : NULL, pc, d);
 	if (err)
 		goto out;
-	pr_debug("dataplane: policy installed (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: policy installed (%.1f ms)", clock_ms() - t0);
 	for (size_t i = 0; i < n; i++) {
 		int e = attach_one(&v[i], false, d);
 
@@ -764,7 +757,7 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		detach_stale(v, n);
 	if (!err && !L.adopted)
 		pin_progs(&L, tag);
-	pr_debug("dataplane: attached (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: attached (%.1f ms)", clock_ms() - t0);
 out:
 	free(v);
 	loaded_close(&L);
@@ -774,14 +767,14 @@ out:
 int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct diag *d)
 {
 	struct dp_loaded L = { 0 };
-	struct timespec t0;
+	double t0;
 	struct att *v = NULL;
 	uint64_t tag = dp_obj_tag();
 	size_t n = 0;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = programs(&L, cfg, tag, &t0, d);
+	t0 = clock_ms();
+	err = programs(&L, cfg, tag, t0, d);
 	if (err)
 		return err;
 	err = want_atts(cfg, &L, ifname, false, &v, &n, d);
@@ -790,7 +783,7 @@ int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct dia
 	if (!err && !L.adopted)
 		pin_progs(&L, tag);
 	pr_debug("dataplane: %s: attached before it carries traffic (%.1f ms)",
-		 ifname ? ifname : "every interface", ms_since(&t0));
+		 ifname ? ifname : "every interface", clock_ms() - t0);
 	free(v);
 	loaded_close(&L);
 	return err;

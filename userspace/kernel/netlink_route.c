@@ -118,7 +118,7 @@ static int addr_req(struct nl_ctx *nl, int type, int ifindex, const struct rp_pr
 	mnl_attr_put(nlh, IFA_LOCAL, alen, p->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen, p->addr);
 	/* no prefix route: a tenant's subnets are routed in its own table
-	 * only, never in the main table that routes the uplink (SPEC §4.12) */
+	 * only, never in the main table that routes the uplink (docs/policy.md) */
 	if (type == RTM_NEWADDR)
 		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NOPREFIXROUTE |
 				 (p->family == AF_INET6 ? IFA_F_NODAD : 0));

@@ -21,6 +21,7 @@
 #include <linux/rtnetlink.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
@@ -35,18 +36,17 @@ static unsigned int last_changes;
 /* RP_NET_PROFILE=1: time of each stage on stderr (benchmarks). */
 static void stage(const char *name)
 {
-	static struct timespec last;
+	static double last;
 	static int on = -1;
-	struct timespec now;
+	double now;
 
 	if (on < 0)
 		on = getenv("RP_NET_PROFILE") != NULL;
 	if (!on)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	now = clock_ms();
 	if (name)
-		fprintf(stderr, "net: %-12s %8.2f ms\n", name,
-			(now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6);
+		fprintf(stderr, "net: %-12s %8.2f ms\n", name, now - last);
 	last = now;
 }
 
@@ -88,6 +88,37 @@ static int intend_tables_and_rules(struct apply *a)
 	return err ? err : net_intent_flush(a);
 }
 
+/* What apply and down start from (the caller holds the change lock,
+ * app/changelock.h): rtnetlink, net.state (checked line by line: a bad
+ * record refuses the change), the links, and the links net.state names
+ * checked against the kernel's. */
+static int net_begin(struct apply *a)
+{
+	char path[PATH_MAX];
+	int err;
+
+	a->wg = wg_backend_get();
+	err = nl_open(&a->nl);
+	if (err) {
+		diag_add(a->d, "cannot open rtnetlink: %s", strerror(-err));
+		return err;
+	}
+	err = net_state_load(&a->old, a->cfg->state_dir, a->d);
+	if (err) {
+		if (err != -EINVAL) {
+			statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
+			diag_add(a->d, "cannot read %s: %s", path, strerror(-err));
+		}
+		return err;
+	}
+	err = net_links_refresh(a);
+	if (err) {
+		diag_add(a->d, "cannot list links: %s", nl_strerror(&a->nl, err));
+		return err;
+	}
+	return net_check_recorded_links(a);
+}
+
 int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct diag *d)
 {
 	struct apply a = { .cfg = cfg, .hooks = h, .d = d };
@@ -102,18 +133,9 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 		diag_add(d, "cannot create state directory %s: %s", cfg->state_dir, strerror(-err));
 		return err;
 	}
-	a.wg = wg_backend_get();
-	err = nl_open(&a.nl);
-	if (err) {
-		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
-		return err;
-	}
-	err = net_state_load(&a.old, cfg->state_dir, d);
-	if (err) {
-		if (err != -EINVAL)
-			diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
+	err = net_begin(&a);
+	if (err)
 		goto out;
-	}
 	cur = calloc(cfg->n_tenants + 1, sizeof(*cur));
 	a.fp = calloc(cfg->n_tenants + 1, sizeof(*a.fp));
 	a.clean = calloc(cfg->n_tenants + 1, sizeof(*a.clean));
@@ -122,13 +144,6 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 		err = -ENOMEM;
 		goto out;
 	}
-	err = net_links_refresh(&a);
-	if (err) {
-		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
-		goto out;
-	}
-	if ((err = net_check_recorded_links(&a)))
-		goto out;
 	err = nl_route_dump(&a.nl, AF_UNSPEC, RT_TABLE_MAIN, &a.main_v, &a.main_n);
 	if (err) {
 		diag_add(d, "cannot list the main routing table: %s", nl_strerror(&a.nl, err));
@@ -159,7 +174,7 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 		goto out;
 	/* fwmark_reflect: what the gateway answers a tenant (echo, TCP resets,
 	 * ICMP errors) carries the tenant's mark, and goes back through the
-	 * tenant's own table and interface (SPEC §4.14) */
+	 * tenant's own table and interface (docs/policy.md) */
 	if ((err = net_set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
 	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")) ||
 	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv4/fwmark_reflect", "1")) ||
@@ -229,9 +244,13 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 	stage("netstate");
 	err = net_state_save(&a.st, cfg->state_dir);
 	stage("save");
-	if (err)
-		diag_add(d, "cannot write %s/net.state: %s (`down` will not know what apply created)",
-			 cfg->state_dir, strerror(-err));
+	if (err) {
+		char path[PATH_MAX];
+
+		statedir_path(path, cfg->state_dir, SD_NET_STATE);
+		diag_add(d, "cannot write %s: %s (`down` will not know what apply created)", path,
+			 strerror(-err));
+	}
 	last_changes = a.changes;
 	pr_debug("net: %u change(s)", a.changes);
 	goto out;
@@ -262,13 +281,13 @@ static int restore_sysctls(struct apply *a)
 	int err = 0;
 
 	for (size_t i = 0; i < a->old.n; i++) {
-		FILE *f;
+		int e;
 
 		if (sscanf(a->old.lines[i], "sysctl %4095s %63s", path, val) != 2)
 			continue;
-		f = fopen(path, "we");
-		if (!f || fputs(val, f) < 0 || fclose(f)) {
-			diag_add(a->d, "cannot write %s back to %s: %s", path, val, strerror(errno));
+		e = file_write_all(path, val, strlen(val), 0644);
+		if (e) {
+			diag_add(a->d, "cannot write %s back to %s: %s", path, val, strerror(-e));
 			err = -EIO;
 		}
 	}
@@ -282,24 +301,9 @@ int net_down(const char *state_dir, struct diag *d)
 	char path[4096];
 	int err, ret = 0;
 
-	a.wg = wg_backend_get();
-	err = nl_open(&a.nl);
-	if (err) {
-		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
-		return err;
-	}
-	err = net_state_load(&a.old, state_dir, d);
-	if (err) {
-		if (err != -EINVAL)
-			diag_add(d, "cannot read %s/net.state: %s", state_dir, strerror(-err));
-		goto out;
-	}
 	/* a.st stays empty: nothing is wanted any more. */
-	if ((err = net_links_refresh(&a))) {
-		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
-		goto out;
-	}
-	if ((err = net_check_recorded_links(&a)))
+	err = net_begin(&a);
+	if (err)
 		goto out;
 	/* Forwarding paths first, while the programs still judge every packet
 	 * (the caller removes them after this): forwarding back to what it

@@ -9,7 +9,6 @@
  * to a temporary file, synced and renamed (file_replace): a crash leaves the
  * old record or the new one. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,16 +228,16 @@ int net_state_load(struct net_state *st, const char *state_dir, struct diag *d)
 
 int net_state_save(const struct net_state *st, const char *state_dir)
 {
-	char path[4096], *text = NULL;
+	char path[PATH_MAX], *text = NULL;
 	size_t len = 0;
-	struct iovec iov;
 	FILE *f;
 	int err;
 
 	err = mkdir_p(state_dir, 0700);
+	if (!err)
+		err = statedir_path(path, state_dir, SD_NET_STATE);
 	if (err)
 		return err;
-	statedir_path(path, state_dir, SD_NET_STATE);
 	f = open_memstream(&text, &len);
 	if (!f)
 		return -errno;
@@ -249,10 +248,9 @@ int net_state_save(const struct net_state *st, const char *state_dir)
 		free(text);
 		return -ENOMEM;
 	}
-	iov = (struct iovec){ text, len };
 	/* 0600: it holds fingerprints of key material; synced before the
 	 * rename: `down` after a crash must find what was made */
-	err = file_replace(path, &iov, 1, 0600, true);
+	err = file_replace(path, &(struct iovec){ text, len }, 1, 0600, true);
 	free(text);
 	return err;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/fileutil.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
@@ -30,7 +31,6 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 	char cur[32];
 	bool known = false;
 	struct undo *u;
-	FILE *f;
 	int err;
 
 	err = read_sysctl(path, cur, sizeof(cur));
@@ -48,9 +48,8 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 			a->old.lines[i][7 + strlen(path)] == ' ';
 	if (!known && ((err = net_intend(a, "sysctl %s %s", path, cur)) || (err = net_intent_flush(a))))
 		return err;
-	f = fopen(path, "we");
-	if (!f || fputs(want, f) < 0 || fclose(f)) {
-		err = -errno;
+	err = file_write_all(path, want, strlen(want), 0644);
+	if (err) {
 		diag_add(a->d, "cannot write %s: %s", path, strerror(-err));
 		return err;
 	}
