@@ -11,7 +11,7 @@
 #           what was recorded, removes the forwarding paths (tunnels, rules,
 #           routes, forwarding sysctls) before the programs, and no
 #           forbidden packet passes at any moment, also when `down` is
-#           killed half-way (SPEC §4.15).
+#           killed half-way (rempart(8), down).
 # LAB_DOWN_PARTS=hijack,state,down (the default) picks the parts.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin

@@ -1,12 +1,12 @@
 #!/bin/bash
-# lab_lock.sh — one change at a time, and a killed change leaves no open
-# path (SPEC §4.8, §4.15).  Applies that add and remove a tenant (a new
-# tunnel each time) are killed with SIGKILL at random moments while the
-# daemon reloads (SIGHUP) and `apply --confirm` rollbacks run alongside.
-# After every kill: each of the gateway's interfaces that is up runs its
-# program (asked of the kernel, tests/lab/attached.py); all along, forbidden
-# datagrams stream from a site and a cloud and none may arrive.  At the end
-# the configuration applies cleanly and the policy holds.
+# lab_lock.sh — one change at a time, and a killed change leaves no open path
+# (docs/dataplane.md "Atomic swap", "Loader").  Applies that add and remove a
+# tenant (a new tunnel each time) are killed with SIGKILL at random moments
+# while the daemon reloads (SIGHUP) and `apply --confirm` rollbacks run
+# alongside.  After every kill: each of the gateway's interfaces that is up
+# runs its program (asked of the kernel, tests/lab/attached.py); all along,
+# forbidden datagrams stream from a site and a cloud and none may arrive.  At
+# the end the configuration applies cleanly and the policy holds.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin
 ROUNDS=${LOCK_ROUNDS:-16}

@@ -1,8 +1,8 @@
 #!/bin/bash
-# lab_restore.sh — SPEC §4.15 always attached: a tunnel or cloud interface
-# that was deleted and recreated, or went down and up, gets its program and
-# its routes back: from `rempart apply`, and from the daemon by itself
-# within a second, logged.  Real traffic through the lab:
+# lab_restore.sh — always attached (docs/dataplane.md "Loader"): a tunnel or
+# cloud interface that was deleted and recreated, or went down and up, gets
+# its program and its routes back: from `rempart apply`, and from the daemon
+# by itself within a second, logged.  Real traffic through the lab:
 #   - bravo-1 -> bravo's cloud tcp/22 is refused by the policy (intra =
 #     deny, rule web allows 80, 443, 8000-8099): it must stay refused after
 #     wg-bravo was recreated (tunnel_in back on the new interface);
@@ -13,11 +13,11 @@
 #   - gw-ca deleted and recreated (down) while the daemon runs: the daemon
 #     attaches cloud_in, brings it up, restores the routes;
 #   - addresses added to the uplink while the daemon runs (DHCP, an HA
-#     address moved in): the policy follows them (SPEC §4.12, §4.14): the
-#     management port answers on the new address from [management]
-#     allow_from, and alpha's cloud (egress = nat, to DE) cannot reach the
-#     gateway's port 22 through a new address in DE; once removed, the
-#     management exception no longer names it.
+#     address moved in): the policy follows them (docs/policy.md "The gateway
+#     itself"): the management port answers on the new address from
+#     [management] allow_from, and alpha's cloud (egress = nat, to DE) cannot
+#     reach the gateway's port 22 through a new address in DE; once removed,
+#     the management exception no longer names it.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin
 WGA=$(tenant_get alpha tunnel_interface); [ -n "$WGA" ] || WGA=wg-alpha

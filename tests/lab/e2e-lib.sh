@@ -146,7 +146,7 @@ site_widen() {
 	done
 }
 
-# --- attachments and streams (SPEC §4.15: lab_restore, lab_down, lab_lock) --
+# --- attachments and streams (lab_restore, lab_down, lab_lock) -------------
 # attached IFNAME...: what the kernel runs on each interface of the gateway
 # (tests/lab/attached.py: rtnetlink, BPF_PROG_QUERY, tc; not rempart's pins)
 attached() { nsx rp-gw "$PY" "$E2E_TOP/tests/lab/attached.py" "$@"; }

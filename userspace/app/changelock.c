@@ -46,9 +46,12 @@ static void read_record(int fd, uint64_t *seq, enum change_kind *kind, int *pid)
 
 int change_lock(const char *state_dir, struct change_lock *l, struct diag *d)
 {
+	char path[PATH_MAX];
+
 	l->fd = statedir_lock(state_dir, SD_CHANGE_LOCK);
 	if (l->fd < 0) {
-		diag_add(d, "cannot lock %s/%s: %s", state_dir, SD_CHANGE_LOCK, strerror(-l->fd));
+		statedir_path(path, state_dir, SD_CHANGE_LOCK);
+		diag_add(d, "cannot lock %s: %s", path, strerror(-l->fd));
 		return l->fd;
 	}
 	read_record(l->fd, &l->seq, &l->last, &l->last_pid);

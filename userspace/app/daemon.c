@@ -4,7 +4,7 @@
  * event ring buffer and the rtnetlink watch (watch.c): what the config wants
  * and went away — a tunnel or cloud link recreated or up again after a flap,
  * a route, an address, a rule — is restored within a second, logged
- * (SPEC §4.15).  Every change (start, reload, restore) holds the change
+ * (rempart(8), run).  Every change (start, reload, restore) holds the change
  * lock; a change made meanwhile by another process (an apply, a rollback)
  * makes a restore reload the configuration instead, and after a `down` the
  * daemon restores nothing until the next reload.  fail_mode decides what
@@ -30,6 +30,7 @@
 #include "app/rekey_watch.h"
 #include "dataplane/dataplane.h"
 #include "kernel/hostaddr.h"
+#include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/lazylib.h"
 #include "lib/log.h"
@@ -179,15 +180,7 @@ fail:
 	LAZY(LAZY_SYSTEMD, sd_notify)(0, "READY=1\nSTATUS=last reload failed, previous policy enforced");
 }
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-/* Put back what the configuration wants and the watch saw go (SPEC §4.15):
+/* Put back what the configuration wants and the watch saw go (rempart(8)):
  * the same change as a reload of the running configuration, with the
  * tenants concerned compared in full.  If another process changed the
  * system since this daemon last did, its configuration may be stale: a
@@ -199,7 +192,7 @@ static void restore(struct daemon *dm)
 	char because[512];
 	struct diag d = { 0 };
 	struct enforce e = { .kind = CH_RESTORE, .check_seq = true, .seq = dm->seq };
-	struct timespec t0;
+	double t0;
 	int err;
 
 	if (!watch_due(dm->watch, &verify, &why))
@@ -210,7 +203,7 @@ static void restore(struct daemon *dm)
 		watch_done(dm->watch, true, 0);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms();
 	e.verify = verify;
 	err = daemon_enforce(&dm->cfg, &dm->geo, &e, &d);
 	if (err == -ESTALE) {
@@ -247,7 +240,7 @@ static void restore(struct daemon *dm)
 	watch_rebase(dm);
 	pr_info("watch: %s: restored: links, addresses, routes, rules and programs as the "
 		"configuration wants (%u network change(s), %.0f ms)", because, net_apply_changes(),
-		ms_since(&t0));
+		clock_ms() - t0);
 out:
 	diag_free(&d);
 }
@@ -255,19 +248,20 @@ out:
 /* The gateway's addresses changed (an address added to or removed from
  * the uplink: DHCP, SLAAC, an HA address moved): the policy, which lets
  * through the uplink for the gateway's own sake only what is addressed to
- * them and drops what a tenant sends to any of them (SPEC §4.12, §4.14),
+ * them and drops what a tenant sends to any of them (docs/policy.md "The
+ * gateway itself"),
  * is compiled against them again, under the change lock. */
 static void gateway_addrs(struct daemon *dm)
 {
 	struct enforce e = { .kind = CH_RESTORE, .check_seq = true, .seq = dm->seq };
 	struct rp_host_addrs now = { 0 };
 	struct diag d = { 0 };
-	struct timespec t0;
+	double t0;
 	int err;
 
 	if (dm->paused)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms();
 	err = host_addrs_read(dm->cfg.uplink, &now);
 	if (!err && !dm->addrs_retry && host_addrs_equal(&now, &dm->host)) {
 		host_addrs_free(&now);
@@ -300,7 +294,7 @@ static void gateway_addrs(struct daemon *dm)
 		host_addrs_free(&now);
 	} else {
 		pr_info("watch: the gateway's addresses changed (%zu, %zu on the uplink): the "
-			"policy follows them (%.0f ms)", now.all.n, now.uplink.n, ms_since(&t0));
+			"policy follows them (%.0f ms)", now.all.n, now.uplink.n, clock_ms() - t0);
 		host_addrs_free(&dm->host);
 		dm->host = now;
 		dm->addrs_retry = false;

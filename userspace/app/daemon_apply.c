@@ -43,7 +43,7 @@ int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, str
 }
 
 /* net's hooks->before_up: a link gets its programs before it carries
- * traffic (SPEC §4.15). */
+ * traffic (docs/dataplane.md "Loader"). */
 static int attach_before_up(const char *ifname, void *arg, struct diag *d)
 {
 	const struct rp_config *cfg = arg;

@@ -24,11 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <net/if.h>
 #include <linux/rtnetlink.h>
 #include "app/watch.h"
 #include "kernel/netlink.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "net/net.h"
 
@@ -52,18 +52,10 @@ struct watch {
 	size_t n;
 	bool *verify;		/* per tenant index */
 	size_t n_tenants;
-	long long due;		/* monotonic ms; 0: nothing pending */
+	double due;		/* monotonic ms (clock_ms); 0: nothing pending */
 	char why[512];
 	bool addrs;
 };
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
 
 int watch_open(struct watch **out, struct diag *d)
 {
@@ -102,7 +94,7 @@ int watch_fd(const struct watch *w)
 __attribute__((format(printf, 4, 5)))
 static void schedule(struct watch *w, int tenant, int delay, const char *fmt, ...)
 {
-	long long due = now_ms() + delay;
+	double due = clock_ms() + delay;
 	size_t len = strlen(w->why);
 	va_list ap;
 
@@ -306,17 +298,17 @@ void watch_read(struct watch *w, const struct rp_config *cfg)
 
 int watch_timeout_ms(const struct watch *w)
 {
-	long long left;
+	double left;
 
 	if (!w || !w->due)
 		return -1;
-	left = w->due - now_ms();
+	left = w->due - clock_ms();
 	return left < 0 ? 0 : (int)(left > 60000 ? 60000 : left);
 }
 
 bool watch_due(const struct watch *w, const bool **verify, const char **why)
 {
-	if (!w || !w->due || now_ms() < w->due)
+	if (!w || !w->due || clock_ms() < w->due)
 		return false;
 	*verify = w->verify;
 	*why = w->why;
@@ -326,7 +318,7 @@ bool watch_due(const struct watch *w, const bool **verify, const char **why)
 void watch_done(struct watch *w, bool ok, int retry_ms)
 {
 	if (!ok) {
-		w->due = now_ms() + retry_ms;
+		w->due = clock_ms() + retry_ms;
 		return;
 	}
 	w->due = 0;

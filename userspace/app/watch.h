@@ -1,4 +1,4 @@
-/* watch.h — the daemon's watch over what it configured (SPEC §4.15): an
+/* watch.h — the daemon's watch over what it configured (rempart(8), run): an
  * rtnetlink socket (links, addresses, routes, rules of both families) read
  * in the daemon's poll loop.  It tells when something the configuration
  * wants went away and must be put back — a tunnel or cloud link that came

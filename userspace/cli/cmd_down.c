@@ -6,7 +6,7 @@
  * that no packet is forwarded unjudged at any moment; a `down` that fails
  * or is killed half-way leaves the programs in place, and the next one
  * finishes.  It needs no loadable configuration: only its state_dir (read
- * from rempart.ini even when the rest is broken; SPEC §4.15). */
+ * from rempart.ini even when the rest is broken; rempart(8), down). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "dataplane/dataplane.h"
+#include "lib/statedir.h"
 #include "net/net.h"
 
 static const char usage[] =
@@ -38,10 +39,12 @@ static char *state_dir_of(const struct globals *g)
 		config_free(&cfg);
 	} else {
 		int from_file = config_state_dir(g->config_path, &dir);
+		char rec[PATH_MAX];
 
+		statedir_path(rec, dir ? dir : "", SD_NET_STATE);
 		fprintf(stderr, "rempart: down: the configuration does not load (%s%s); removing "
-			"what %s/net.state and %s record (state_dir %s)\n",
-			d.n ? d.msgs[0] : "?", d.n > 1 ? ", ..." : "", dir, RP_PIN_DIR,
+			"what %s and %s record (state_dir %s)\n",
+			d.n ? d.msgs[0] : "?", d.n > 1 ? ", ..." : "", rec, RP_PIN_DIR,
 			from_file ? "from rempart.ini" : "by default");
 	}
 	diag_free(&d);

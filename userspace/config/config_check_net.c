@@ -12,7 +12,8 @@
  *    of another consumer of the same provider, would take the more specific
  *    route: the provider's own traffic into the consumer's tunnel, or one
  *    consumer's answers into another's tunnel.  Refused, naming both
- *    tenants, the share and the prefixes (SPEC §4.1).
+ *    tenants, the share and the prefixes (docs/config.md "Checks across
+ *    files").
  *
  * The overlap check sorts the prefixes of one provider's table and walks
  * them with a stack of the prefixes that contain the current one: O(n log n)
@@ -33,16 +34,11 @@ __attribute__((format(printf, 5, 6)))
 static void nerr(struct ncheck *c, const struct rp_tenant *t, const char *section,
 		 const char *key, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	cfg_verr(c->d, config_rel(c->cfg, t->file), section, key, fmt, ap);
 	va_end(ap);
-	diag_add(c->d, "%s: [%s] %s: %s", config_rel(c->cfg, t->file), section, key,
-		 msg ? msg : "?");
-	free(msg);
 	(*c->errors)++;
 }
 
@@ -120,20 +116,6 @@ static const struct rp_share *share_to(const struct rp_tenant *p, size_t c)
 	return NULL;
 }
 
-static void mask(struct rp_prefix *p)
-{
-	size_t bytes = p->family == AF_INET ? 4 : 16;
-
-	for (size_t i = 0; i < 16; i++) {
-		int keep = (int)p->len - 8 * (int)i;
-
-		if (i >= bytes || keep <= 0)
-			p->addr[i] = 0;
-		else if (keep < 8)
-			p->addr[i] &= (uint8_t)(0xff00 >> keep);
-	}
-}
-
 static int by_prefix(const void *x, const void *y)
 {
 	const struct rent *a = x, *b = y;
@@ -159,7 +141,7 @@ static void push(struct rent **v, size_t *n, const struct rp_prefix *p, int owne
 	*v = xgrow(*v, *n, sizeof(**v));
 	e = &(*v)[(*n)++];
 	e->p = *p;
-	mask(&e->p);
+	prefix_mask(&e->p);
 	e->owner = owner;
 	snprintf(e->what, sizeof(e->what), "%s", what);
 }

@@ -11,7 +11,7 @@
  * checked cheaply: the recorded line also holds how many routes its table
  * had, and a table that lost routes (its tunnel or cloud link went down and
  * up: the kernel drops the routes through a link that goes down) makes the
- * tenant unclean, so that `apply` puts them back (SPEC §4.15).  The daemon
+ * tenant unclean, so that `apply` puts them back (rempart(8), apply).  The daemon
  * also names tenants to verify (hooks->verify) from what it watched go. */
 #include <stdlib.h>
 #include <string.h>

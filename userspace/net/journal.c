@@ -12,6 +12,7 @@
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
 #include "lib/fileutil.h"
+#include "lib/statedir.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
@@ -108,14 +109,16 @@ int net_intend(struct apply *a, const char *fmt, ...)
 
 int net_intent_flush(struct apply *a)
 {
+	char path[PATH_MAX];
 	int err;
 
 	if (!a->intent_dirty)
 		return 0;
 	err = net_state_save(&a->old, a->cfg->state_dir);
 	if (err) {
-		diag_add(a->d, "cannot write %s/net.state before changing the system: %s",
-			 a->cfg->state_dir, strerror(-err));
+		statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
+		diag_add(a->d, "cannot write %s before changing the system: %s", path,
+			 strerror(-err));
 		return err;
 	}
 	a->intent_dirty = false;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/statedir.h"
 #include "net/net_priv.h"
 #include "net/net_wg.h"
 #include "net/reconcile.h"
@@ -44,9 +45,10 @@ static bool kind_matches(const char *recorded, const char *kernel)
 
 int net_check_recorded_links(struct apply *a)
 {
-	char name[64], kind[32];
+	char name[64], kind[32], path[PATH_MAX];
 	int err = 0;
 
+	statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
 	for (size_t i = 0; i < a->old.n; i++) {
 		const struct nl_link *l;
 
@@ -55,8 +57,8 @@ int net_check_recorded_links(struct apply *a)
 		l = net_link_find(a, name);
 		if (!l || kind_matches(kind, l->kind))
 			continue;
-		diag_add(a->d, "%s/net.state: '%s': the kernel's %s is a %s link, not one rempart "
-			 "makes: nothing done (fix or remove the line)", a->cfg->state_dir,
+		diag_add(a->d, "%s: '%s': the kernel's %s is a %s link, not one rempart "
+			 "makes: nothing done (fix or remove the line)", path,
 			 a->old.lines[i], name, l->kind[0] ? l->kind : "physical");
 		err = -EPERM;
 	}

@@ -14,7 +14,7 @@
  * (ifindex): a tunnel that was deleted is a new link when wireguard-go
  * makes it again, without the tunnel_in program that rempart attached to
  * the old one; it stays down until rempart attaches the program and brings
- * it up (`apply`, or the daemon within a second: SPEC §4.15). */
+ * it up (`apply`, or the daemon within a second: rempart(8), run). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
