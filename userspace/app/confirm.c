@@ -497,7 +497,7 @@ int confirm_restore_locked(const char *state_dir, const char *snap, const char *
 	statedir_path(p, state_dir, SD_REJECTED);
 	pr_info("%s: restored %s into %s (the undone configuration is kept in %s)", why,
 		snap, main, p);
-	ret = daemon_apply_path(main, why);
+	ret = daemon_apply_path(main, why, CH_ROLLBACK);
 	statedir_path(p, state_dir, SD_APPLIED);
 	if (!ret && snap_copy(snap, p))
 		pr_warn("%s: cannot record %s as applied", why, main);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cmd_apply.c — `rempart apply`: make the system match the configuration.
  *
- * Order (daemon_enforce): the kernel side (interfaces, addresses, routes,
- * WireGuard: net/net_apply.c) first, so that the tunnel interfaces exist, then the
- * dataplane (policy swapped in atomically, programs attached or replaced in
- * place); on a first start the uplink is fenced before the tunnels open. */
+ * Order (daemon_enforce, under the change lock: one change at a time): the
+ * programs on every configured interface that exists, the kernel side
+ * (interfaces, addresses, routes, WireGuard: net/net_apply.c; a link it
+ * brings up gets its programs first), then the dataplane (policy swapped in
+ * atomically, programs attached or replaced in place); on a first start the
+ * uplink is fenced before the tunnels open. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -142,7 +144,7 @@ static int cmd_apply(int argc, char **argv, struct globals *g)
 		geop = &geo;
 	}
 	pr_debug("apply: geo database read (%.1f ms)", clock_ms() - t0);
-	err = daemon_enforce(&cfg, &geo, &d);	/* net_apply, then dataplane_apply */
+	err = daemon_enforce(&cfg, &geo, NULL, &d);	/* net_apply, then dataplane_apply */
 	if (err)
 		goto fail;
 	pr_debug("apply: dataplane done (%.1f ms)", clock_ms() - t0);

@@ -50,7 +50,7 @@ static const char *backend_name(const struct rp_config *cfg)
 	struct net_state st;
 	const char *ret = NULL;
 
-	if (!net_state_load(&st, cfg->state_dir)) {
+	if (!net_state_load(&st, cfg->state_dir, NULL)) {
 		for (size_t i = 0; i < st.n && !ret; i++)
 			if (sscanf(st.lines[i], "backend %31s", name) == 1)
 				ret = name;

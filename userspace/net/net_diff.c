@@ -524,9 +524,10 @@ int net_diff(const struct rp_config *cfg, net_diff_fn emit, void *ctx, struct di
 		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
 		return err;
 	}
-	err = net_state_load(&a->old, cfg->state_dir);
+	err = net_state_load(&a->old, cfg->state_dir, d);
 	if (err) {
-		diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
+		if (err != -EINVAL)	/* a refused line: the message is in *d */
+			diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
 		goto out;
 	}
 	a->fp = calloc(cfg->n_tenants + 1, sizeof(*a->fp));
