@@ -532,8 +532,9 @@ int net_diff(const struct rp_config *cfg, net_diff_fn emit, void *ctx, struct di
 	}
 	a->fp = calloc(cfg->n_tenants + 1, sizeof(*a->fp));
 	a->clean = calloc(cfg->n_tenants + 1, sizeof(*a->clean));
+	a->routes = calloc(cfg->n_tenants + 1, sizeof(*a->routes));
 	err = -ENOMEM;
-	if (!a->fp || !a->clean)
+	if (!a->fp || !a->clean || !a->routes)
 		goto out;
 	err = net_links_refresh(a);
 	if (err) {
@@ -548,6 +549,8 @@ int net_diff(const struct rp_config *cfg, net_diff_fn emit, void *ctx, struct di
 	net_compute_clean(a);
 	diff_sysctl(&df, "/proc/sys/net/ipv4/ip_forward", "1");
 	diff_sysctl(&df, "/proc/sys/net/ipv6/conf/all/forwarding", "1");
+	diff_sysctl(&df, "/proc/sys/net/ipv4/fwmark_reflect", "1");
+	diff_sysctl(&df, "/proc/sys/net/ipv6/fwmark_reflect", "1");
 	if ((err = diff_links(&df)) || (err = diff_addrs(&df)) || (err = diff_routes(&df)) ||
 	    (err = diff_rules(&df)) || (err = diff_peers(&df)))
 		goto out;
@@ -559,6 +562,7 @@ out:
 	free(a->main_v);
 	free(a->fp);
 	free(a->clean);
+	free(a->routes);
 	net_state_free(&a->old);
 	nl_close(&a->nl);
 	return err ? err : (int)df.n;
