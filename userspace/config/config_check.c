@@ -334,24 +334,6 @@ void tenant_finish(struct where *w, struct rp_tenant *t, bool have_tenant)
 
 /* ---- across files ------------------------------------------------------- */
 
-struct check {
-	struct rp_config *cfg;
-	struct diag *d;
-	unsigned *errors;
-};
-
-__attribute__((format(printf, 5, 6)))
-static void err(struct check *c, const struct rp_tenant *t, const char *section,
-		const char *key, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cfg_verr(c->d, config_rel(c->cfg, t->file), section, key, fmt, ap);
-	va_end(ap);
-	(*c->errors)++;
-}
-
 static const char *tname(const struct rp_tenant *t)
 {
 	return t->name ? t->name : "?";
@@ -366,45 +348,51 @@ static bool key_zero(const uint8_t *k)
 	return !acc;
 }
 
-static void check_pair(struct check *c, const struct rp_tenant *a, const struct rp_tenant *b)
+static void check_pair(struct cfg_check *c, const struct rp_tenant *a, const struct rp_tenant *b)
 {
 	const char *arel = config_rel(c->cfg, a->file);
 
 	if (a->name && b->name && !strcmp(a->name, b->name))
-		err(c, b, "tenant", "name", "'%s' is already the name of the tenant in %s",
-		    b->name, arel);
+		cfg_check_err(c, b, "tenant", "name",
+			      "'%s' is already the name of the tenant in %s",
+			      b->name, arel);
 	if (a->id && a->id == b->id)
-		err(c, b, "tenant", "id", "%u is already the id of tenant '%s' (%s)", b->id,
-		    tname(a), arel);
+		cfg_check_err(c, b, "tenant", "id",
+			      "%u is already the id of tenant '%s' (%s)", b->id,
+			      tname(a), arel);
 	if (a->listen_port && a->listen_port == b->listen_port)
-		err(c, b, "tenant", "listen_port", "%u is already the listen_port of tenant '%s' (%s)",
-		    b->listen_port, tname(a), arel);
+		cfg_check_err(c, b, "tenant", "listen_port",
+			      "%u is already the listen_port of tenant '%s' (%s)",
+			      b->listen_port, tname(a), arel);
 	if (a->tunnel_interface && b->tunnel_interface &&
 	    !strcmp(a->tunnel_interface, b->tunnel_interface))
-		err(c, b, "tenant", "tunnel_interface",
-		    "'%s' is already the tunnel interface of tenant '%s' (%s)", b->tunnel_interface,
-		    tname(a), arel);
+		cfg_check_err(c, b, "tenant", "tunnel_interface",
+			      "'%s' is already the tunnel interface of tenant '%s' (%s)", b->tunnel_interface,
+			      tname(a), arel);
 	if (a->tunnel_interface && b->cloud_interface &&
 	    !strcmp(a->tunnel_interface, b->cloud_interface))
-		err(c, b, "tenant", "cloud_interface", "'%s' is the tunnel interface of tenant '%s' (%s)",
-		    b->cloud_interface, tname(a), arel);
+		cfg_check_err(c, b, "tenant", "cloud_interface",
+			      "'%s' is the tunnel interface of tenant '%s' (%s)",
+			      b->cloud_interface, tname(a), arel);
 	if (b->tunnel_interface && a->cloud_interface &&
 	    !strcmp(b->tunnel_interface, a->cloud_interface))
-		err(c, b, "tenant", "tunnel_interface", "'%s' is the cloud interface of tenant '%s' (%s)",
-		    b->tunnel_interface, tname(a), arel);
+		cfg_check_err(c, b, "tenant", "tunnel_interface",
+			      "'%s' is the cloud interface of tenant '%s' (%s)",
+			      b->tunnel_interface, tname(a), arel);
 	if (!key_zero(a->public_key) && !memcmp(a->public_key, b->public_key, RP_KEY_LEN))
-		err(c, b, "tenant", "private_key_file", "the same key as tenant '%s' (%s): "
-		    "every tenant needs its own", tname(a), arel);
+		cfg_check_err(c, b, "tenant", "private_key_file",
+			      "the same key as tenant '%s' (%s): "
+			      "every tenant needs its own", tname(a), arel);
 	if (a->cloud_interface && b->cloud_interface &&
 	    !strcmp(a->cloud_interface, b->cloud_interface)) {
 		if (!a->vlan || !b->vlan)
-			err(c, b, "tenant", "vlan",
-			    "cloud interface '%s' is shared with tenant '%s' (%s): both need a vlan id",
-			    b->cloud_interface, tname(a), arel);
+			cfg_check_err(c, b, "tenant", "vlan",
+				      "cloud interface '%s' is shared with tenant '%s' (%s): both need a vlan id",
+				      b->cloud_interface, tname(a), arel);
 		else if (a->vlan == b->vlan)
-			err(c, b, "tenant", "vlan",
-			    "%u is already the vlan of tenant '%s' (%s) on cloud interface '%s'",
-			    b->vlan, tname(a), arel, b->cloud_interface);
+			cfg_check_err(c, b, "tenant", "vlan",
+				      "%u is already the vlan of tenant '%s' (%s) on cloud interface '%s'",
+				      b->vlan, tname(a), arel, b->cloud_interface);
 	}
 }
 
@@ -430,9 +418,9 @@ static struct key_seen *key_find(struct key_seen *tab, size_t mask, const uint8_
 	return &tab[k];
 }
 
-static void check_site_keys(struct check *c)
+static void check_site_keys(struct cfg_check *c)
 {
-	struct rp_config *cfg = c->cfg;
+	const struct rp_config *cfg = c->cfg;
 	struct key_seen *tab;
 	size_t total = cfg->n_tenants, size = 16;
 	char sec[64];
@@ -474,38 +462,43 @@ static void check_site_keys(struct check *c)
 					continue;	/* the same as its public_key: said elsewhere */
 				snprintf(sec, sizeof(sec), "site %s", site->name);
 				if (e->s == SIZE_MAX)
-					err(c, t, sec, what, "is the gateway's own key of tenant '%s'",
-					    tname(&cfg->tenants[e->i]));
+					cfg_check_err(c, t, sec, what,
+						      "is the gateway's own key of tenant '%s'",
+						      tname(&cfg->tenants[e->i]));
 				else
-					err(c, t, sec, what, "already the key of site '%s' of tenant '%s'",
-					    cfg->tenants[e->i].sites[e->s].name, tname(&cfg->tenants[e->i]));
+					cfg_check_err(c, t, sec, what,
+						      "already the key of site '%s' of tenant '%s'",
+						      cfg->tenants[e->i].sites[e->s].name, tname(&cfg->tenants[e->i]));
 			}
 	}
 	free(tab);
 }
 
-static void check_against_gateway(struct check *c, const struct rp_tenant *t)
+static void check_against_gateway(struct cfg_check *c, const struct rp_tenant *t)
 {
 	const struct rp_config *cfg = c->cfg;
 	bool geo = cfg->geo_ipv4 || cfg->geo_ipv6;
 
 	if (cfg->uplink && t->cloud_interface && !strcmp(cfg->uplink, t->cloud_interface))
-		err(c, t, "tenant", "cloud_interface", "'%s' is the uplink", t->cloud_interface);
+		cfg_check_err(c, t, "tenant", "cloud_interface",
+			      "'%s' is the uplink", t->cloud_interface);
 	if (cfg->uplink && t->tunnel_interface && !strcmp(cfg->uplink, t->tunnel_interface))
-		err(c, t, "tenant", "tunnel_interface", "'%s' is the uplink", t->tunnel_interface);
+		cfg_check_err(c, t, "tenant", "tunnel_interface",
+			      "'%s' is the uplink", t->tunnel_interface);
 	if (t->cloud_interface && t->tunnel_interface &&
 	    !strcmp(t->cloud_interface, t->tunnel_interface))
-		err(c, t, "tenant", "tunnel_interface", "'%s' is also the tenant's cloud_interface",
-		    t->tunnel_interface);
+		cfg_check_err(c, t, "tenant", "tunnel_interface",
+			      "'%s' is also the tenant's cloud_interface",
+			      t->tunnel_interface);
 	if (!geo && !ccset_empty(&t->site_countries))
-		err(c, t, "tenant", "site_countries",
-		    "needs a geo database ([geo] ipv4 or ipv6 in rempart.ini)");
+		cfg_check_err(c, t, "tenant", "site_countries",
+			      "needs a geo database ([geo] ipv4 or ipv6 in rempart.ini)");
 	if (!geo && t->has_egress_countries)
-		err(c, t, "tenant", "egress_countries",
-		    "needs a geo database ([geo] ipv4 or ipv6 in rempart.ini)");
+		cfg_check_err(c, t, "tenant", "egress_countries",
+			      "needs a geo database ([geo] ipv4 or ipv6 in rempart.ini)");
 }
 
-static void check_shares(struct check *c, const struct rp_tenant *t)
+static void check_shares(struct cfg_check *c, const struct rp_tenant *t)
 {
 	char sec[64];
 
@@ -513,7 +506,8 @@ static void check_shares(struct check *c, const struct rp_tenant *t)
 		for (size_t k = 0; k < t->shares[i].n_tenants; k++)
 			if (!config_tenant_by_name(c->cfg, t->shares[i].tenants[k])) {
 				snprintf(sec, sizeof(sec), "share %s", t->shares[i].name);
-				err(c, t, sec, "tenants", "'%s': no such tenant", t->shares[i].tenants[k]);
+				cfg_check_err(c, t, sec, "tenants",
+					      "'%s': no such tenant", t->shares[i].tenants[k]);
 			}
 }
 
@@ -562,7 +556,7 @@ static bool dns_offered(const struct rp_config *cfg, size_t ti, const struct rp_
 	return false;
 }
 
-static void check_site_dns(struct check *c)
+static void check_site_dns(struct cfg_check *c)
 {
 	char buf[64];
 
@@ -577,16 +571,17 @@ static void check_site_dns(struct check *c)
 			    dns_offered(c->cfg, i, &a))
 				continue;
 			addr_format(&a, buf, sizeof(buf));
-			err(c, t, "tenant", "site_dns", "'%s' is neither in the tenant's cloud_prefixes "
-			    "nor offered to it by a [share] with udp port 53: its sites could not "
-			    "reach it", buf);
+			cfg_check_err(c, t, "tenant", "site_dns",
+				      "'%s' is neither in the tenant's cloud_prefixes "
+				      "nor offered to it by a [share] with udp port 53: its sites could not "
+				      "reach it", buf);
 		}
 	}
 }
 
 void config_check(struct rp_config *cfg, bool complete, struct diag *d, unsigned *errors)
 {
-	struct check c = { .cfg = cfg, .d = d, .errors = errors };
+	struct cfg_check c = { .cfg = cfg, .d = d, .errors = errors };
 
 	for (size_t i = 0; i < cfg->n_tenants; i++)
 		complete &= cfg->tenants[i].name != NULL;	/* a bad name: unknown to shares */

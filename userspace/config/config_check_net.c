@@ -24,24 +24,6 @@
 #include <string.h>
 #include "config/config_internal.h"
 
-struct ncheck {
-	const struct rp_config *cfg;
-	struct diag *d;
-	unsigned *errors;
-};
-
-__attribute__((format(printf, 5, 6)))
-static void nerr(struct ncheck *c, const struct rp_tenant *t, const char *section,
-		 const char *key, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cfg_verr(c->d, config_rel(c->cfg, t->file), section, key, fmt, ap);
-	va_end(ap);
-	(*c->errors)++;
-}
-
 static bool same_name(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
@@ -49,7 +31,7 @@ static bool same_name(const char *a, const char *b)
 
 /* ---- link names ---------------------------------------------------------- */
 
-static void check_vlan_names(struct ncheck *c)
+static void check_vlan_names(struct cfg_check *c)
 {
 	const struct rp_config *cfg = c->cfg;
 	char v[64];
@@ -61,28 +43,28 @@ static void check_vlan_names(struct ncheck *c)
 			continue;
 		snprintf(v, sizeof(v), "%s.%u", t->cloud_interface, t->vlan);
 		if (same_name(cfg->uplink, v))
-			nerr(c, t, "tenant", "vlan",
-			     "%u on '%s' makes the VLAN link '%s', which is the uplink", t->vlan,
-			     t->cloud_interface, v);
+			cfg_check_err(c, t, "tenant", "vlan",
+				      "%u on '%s' makes the VLAN link '%s', which is the uplink", t->vlan,
+				      t->cloud_interface, v);
 		if (same_name(t->tunnel_interface, v))
-			nerr(c, t, "tenant", "tunnel_interface",
-			     "'%s' is also the tenant's own VLAN link (cloud_interface %s, vlan %u)", v,
-			     t->cloud_interface, t->vlan);
+			cfg_check_err(c, t, "tenant", "tunnel_interface",
+				      "'%s' is also the tenant's own VLAN link (cloud_interface %s, vlan %u)", v,
+				      t->cloud_interface, t->vlan);
 		for (size_t j = 0; j < cfg->n_tenants; j++) {
 			const struct rp_tenant *u = &cfg->tenants[j];
 
 			if (j == i)
 				continue;
 			if (same_name(u->cloud_interface, v))
-				nerr(c, u, "tenant", "cloud_interface",
-				     "'%s' is the VLAN link that rempart makes for tenant '%s' "
-				     "(%s: cloud_interface %s, vlan %u)", v, t->name,
-				     config_rel(cfg, t->file), t->cloud_interface, t->vlan);
+				cfg_check_err(c, u, "tenant", "cloud_interface",
+					      "'%s' is the VLAN link that rempart makes for tenant '%s' "
+					      "(%s: cloud_interface %s, vlan %u)", v, t->name,
+					      config_rel(cfg, t->file), t->cloud_interface, t->vlan);
 			if (same_name(u->tunnel_interface, v))
-				nerr(c, u, "tenant", "tunnel_interface",
-				     "'%s' is the VLAN link that rempart makes for tenant '%s' "
-				     "(%s: cloud_interface %s, vlan %u)", v, t->name,
-				     config_rel(cfg, t->file), t->cloud_interface, t->vlan);
+				cfg_check_err(c, u, "tenant", "tunnel_interface",
+					      "'%s' is the VLAN link that rempart makes for tenant '%s' "
+					      "(%s: cloud_interface %s, vlan %u)", v, t->name,
+					      config_rel(cfg, t->file), t->cloud_interface, t->vlan);
 		}
 	}
 }
@@ -155,7 +137,7 @@ static void push_list(struct rent **v, size_t *n, const struct rp_prefix_list *l
 
 /* One error for the pair (outer contains inner, different owners, at
  * least one a consumer), on the provider's share section. */
-static void report(struct ncheck *c, size_t pi, const struct rent *outer, const struct rent *inner)
+static void report(struct cfg_check *c, size_t pi, const struct rent *outer, const struct rent *inner)
 {
 	const struct rp_config *cfg = c->cfg;
 	const struct rp_tenant *p = &cfg->tenants[pi];
@@ -169,30 +151,30 @@ static void report(struct ncheck *c, size_t pi, const struct rent *outer, const 
 	prefix_format(&other->p, b, sizeof(b));
 	snprintf(sec, sizeof(sec), "share %s", sh ? sh->name : "?");
 	if (other->owner < 0 && cons->p.len > other->p.len) {
-		nerr(c, p, sec, "tenants",
-		     "the share's replies to tenant '%s' are routed to its sites by destination, "
-		     "and its %s allowed_ips '%s' lies inside %s's own %s '%s': %s's own traffic "
-		     "to '%s' would go into %s's tunnel", ct->name, cons->what, a, p->name,
-		     other->what, b, p->name, a, ct->name);
+		cfg_check_err(c, p, sec, "tenants",
+			      "the share's replies to tenant '%s' are routed to its sites by destination, "
+			      "and its %s allowed_ips '%s' lies inside %s's own %s '%s': %s's own traffic "
+			      "to '%s' would go into %s's tunnel", ct->name, cons->what, a, p->name,
+			      other->what, b, p->name, a, ct->name);
 		return;
 	}
 	if (other->owner < 0) {
-		nerr(c, p, sec, "tenants",
-		     "the share's replies to tenant '%s' are routed to its sites by destination, "
-		     "and its %s allowed_ips '%s' overlaps %s's own %s '%s': the replies to %s's "
-		     "hosts in '%s' would go to %s's own network instead", ct->name, cons->what, a,
-		     p->name, other->what, b, ct->name, b, p->name);
+		cfg_check_err(c, p, sec, "tenants",
+			      "the share's replies to tenant '%s' are routed to its sites by destination, "
+			      "and its %s allowed_ips '%s' overlaps %s's own %s '%s': the replies to %s's "
+			      "hosts in '%s' would go to %s's own network instead", ct->name, cons->what, a,
+			      p->name, other->what, b, ct->name, b, p->name);
 		return;
 	}
-	nerr(c, p, sec, "tenants",
-	     "tenants '%s' and '%s' both get this tenant's replies, routed to their sites by "
-	     "destination, and %s's %s allowed_ips '%s' overlaps %s's %s allowed_ips '%s': "
-	     "the replies to one would go into the other's tunnel", ct->name,
-	     cfg->tenants[other->owner].name, ct->name, cons->what, a,
-	     cfg->tenants[other->owner].name, other->what, b);
+	cfg_check_err(c, p, sec, "tenants",
+		      "tenants '%s' and '%s' both get this tenant's replies, routed to their sites by "
+		      "destination, and %s's %s allowed_ips '%s' overlaps %s's %s allowed_ips '%s': "
+		      "the replies to one would go into the other's tunnel", ct->name,
+		      cfg->tenants[other->owner].name, ct->name, cons->what, a,
+		      cfg->tenants[other->owner].name, other->what, b);
 }
 
-static void check_provider(struct ncheck *c, size_t pi)
+static void check_provider(struct cfg_check *c, size_t pi)
 {
 	const struct rp_config *cfg = c->cfg;
 	const struct rp_tenant *p = &cfg->tenants[pi];
@@ -251,7 +233,7 @@ static void check_provider(struct ncheck *c, size_t pi)
 
 void config_check_net(const struct rp_config *cfg, struct diag *d, unsigned *errors)
 {
-	struct ncheck c = { .cfg = cfg, .d = d, .errors = errors };
+	struct cfg_check c = { .cfg = cfg, .d = d, .errors = errors };
 
 	check_vlan_names(&c);
 	for (size_t p = 0; p < cfg->n_tenants; p++)

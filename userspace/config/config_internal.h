@@ -67,6 +67,19 @@ __attribute__((format(printf, 5, 0)))
 void cfg_verr(struct diag *d, const char *file, const char *section, const char *key,
 	      const char *fmt, va_list ap);
 
+/* The checks across files (config_check.c, config_check_net.c) collect
+ * their errors here: cfg_check_err writes "FILE: [SECTION] KEY: MESSAGE"
+ * with FILE the tenant's file (config_rel) and bumps *errors. */
+struct cfg_check {
+	const struct rp_config *cfg;
+	struct diag *d;
+	unsigned *errors;
+};
+
+__attribute__((format(printf, 5, 6)))
+void cfg_check_err(struct cfg_check *c, const struct rp_tenant *t, const char *section,
+		   const char *key, const char *fmt, ...);
+
 /* ---- per-key validators (config_value.c): 0, or -EINVAL after cfg_err ---- */
 
 char *xstrdup(const char *s);	/* aborts on ENOMEM: a config loader has no way on */

@@ -41,6 +41,17 @@ void cfg_err(struct where *w, const char *fmt, ...)
 	w->errors++;
 }
 
+void cfg_check_err(struct cfg_check *c, const struct rp_tenant *t, const char *section,
+		   const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_verr(c->d, config_rel(c->cfg, t->file), section, key, fmt, ap);
+	va_end(ap);
+	(*c->errors)++;
+}
+
 char *xstrdup(const char *s)
 {
 	char *r = strdup(s);
