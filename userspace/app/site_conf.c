@@ -39,20 +39,12 @@ static void add_network(struct rp_prefix_list *l, const struct rp_prefix *p)
 	l->v[l->n++] = m;
 }
 
-static bool offered(const struct rp_config *cfg, const struct rp_share *sh, const struct rp_tenant *t)
-{
-	if (sh->all_tenants)
-		return true;
-	for (size_t j = 0; j < sh->n_tenants; j++)
-		if (sh->tenant_idx && sh->tenant_idx[j] == (int)(t - cfg->tenants))
-			return true;
-	return false;
-}
-
 /* What the site may reach through the gateway. */
 static void allowed_ips(const struct rp_config *cfg, const struct rp_tenant *t,
 			const struct rp_site *s, struct rp_prefix_list *out)
 {
+	size_t ti = (size_t)(t - cfg->tenants);
+
 	for (size_t i = 0; i < t->cloud_prefixes.n; i++)
 		add_network(out, &t->cloud_prefixes.v[i]);
 	for (size_t i = 0; i < t->tunnel_address.n; i++)
@@ -66,7 +58,8 @@ static void allowed_ips(const struct rp_config *cfg, const struct rp_tenant *t,
 		const struct rp_tenant *o = &cfg->tenants[p];
 
 		for (size_t k = 0; o != t && k < o->n_shares; k++)
-			for (size_t j = 0; offered(cfg, &o->shares[k], t) && j < o->shares[k].to.n; j++)
+			for (size_t j = 0; config_share_offered_to(&o->shares[k], ti) &&
+					   j < o->shares[k].to.n; j++)
 				add_network(out, &o->shares[k].to.v[j]);
 	}
 }

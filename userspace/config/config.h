@@ -163,6 +163,9 @@ int config_state_dir(const char *path, char **out);
 struct rp_tenant *config_tenant_by_name(const struct rp_config *cfg, const char *name);
 struct rp_tenant *config_tenant_by_id(const struct rp_config *cfg, unsigned id);
 const char *proto_name(enum rp_proto p);	/* "any" | "tcp" | "udp" | "icmp" */
+/* Whether share SH is offered to the tenant at index TENANT of the config
+ * (tenants = *, or named there once the shares are resolved). */
+bool config_share_offered_to(const struct rp_share *sh, size_t tenant);
 /* The rule for names of sites, rules and shares (what `check` accepts):
  * a-z 0-9 '-', not first, at most RP_NAME_MAX characters. */
 #define RP_NAME_MAX 32

@@ -543,11 +543,9 @@ static bool dns_offered(const struct rp_config *cfg, size_t ti, const struct rp_
 			continue;
 		for (size_t k = 0; k < cfg->tenants[u].n_shares; k++) {
 			const struct rp_share *sh = &cfg->tenants[u].shares[k];
-			bool offered = sh->all_tenants;
 
-			for (size_t j = 0; j < sh->n_tenants && !offered; j++)
-				offered = sh->tenant_idx && sh->tenant_idx[j] == (int)ti;
-			if (offered && (sh->proto == RP_PROTO_UDP || sh->proto == RP_PROTO_ANY) &&
+			if (config_share_offered_to(sh, ti) &&
+			    (sh->proto == RP_PROTO_UDP || sh->proto == RP_PROTO_ANY) &&
 			    port_list_contains(&sh->ports, 53) &&
 			    prefix_list_longest_match(&sh->to, a) >= 0)
 				return true;

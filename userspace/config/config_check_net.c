@@ -79,21 +79,11 @@ struct rent {
 	char what[96];		/* "cloud_prefixes", "site 'NAME'", "share 'NAME' of tenant 'T'" */
 };
 
-static bool offered(const struct rp_share *s, size_t consumer)
-{
-	if (s->all_tenants)
-		return true;
-	for (size_t k = 0; k < s->n_tenants; k++)
-		if (s->tenant_idx && s->tenant_idx[k] == (int)consumer)
-			return true;
-	return false;
-}
-
 /* The first share of P offered to C, NULL if none. */
 static const struct rp_share *share_to(const struct rp_tenant *p, size_t c)
 {
 	for (size_t s = 0; s < p->n_shares; s++)
-		if (offered(&p->shares[s], c))
+		if (config_share_offered_to(&p->shares[s], c))
 			return &p->shares[s];
 	return NULL;
 }
@@ -207,7 +197,7 @@ static void check_provider(struct cfg_check *c, size_t pi)
 		if (qi == pi)
 			continue;
 		for (size_t s = 0; s < q->n_shares; s++)
-			if (offered(&q->shares[s], pi)) {
+			if (config_share_offered_to(&q->shares[s], pi)) {
 				snprintf(what, sizeof(what), "share '%s' of tenant '%s'",
 					 q->shares[s].name, q->name);
 				push_list(&v, &n, &q->shares[s].to, -1, what);

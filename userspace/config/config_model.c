@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* config_model.c — questions asked of a loaded config (config.h): a tenant by
- * name or id, a protocol's name, a path as messages print it.  Only the
+ * name or id, a protocol's name, whom a share is offered to, a path as
+ * messages print it.  Only the
  * model: the loader (config.c) and the checks (config_check.c) both use it.
  */
 #include <string.h>
@@ -34,6 +35,16 @@ const char *proto_name(enum rp_proto p)
 	default:
 		return "any";
 	}
+}
+
+bool config_share_offered_to(const struct rp_share *sh, size_t tenant)
+{
+	if (sh->all_tenants)
+		return true;
+	for (size_t k = 0; k < sh->n_tenants; k++)
+		if (sh->tenant_idx && sh->tenant_idx[k] == (int)tenant)
+			return true;
+	return false;
 }
 
 const char *config_rel(const struct rp_config *cfg, const char *path)

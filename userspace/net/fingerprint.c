@@ -78,13 +78,13 @@ uint64_t net_tenant_fp(const struct apply *a, size_t i)
 		if (p == i)
 			continue;
 		for (size_t k = 0; k < o->n_shares; k++)
-			if (net_share_offers_to(&o->shares[k], i)) {
+			if (config_share_offered_to(&o->shares[k], i)) {
 				h = fnv_str(h, o->cloud_interface);
 				h = fnv1a(h, &o->vlan, sizeof(o->vlan));
 				h = fnv_list(h, &o->shares[k].to);
 			}
 		for (size_t k = 0; k < t->n_shares; k++)
-			if (net_share_offers_to(&t->shares[k], p)) {
+			if (config_share_offered_to(&t->shares[k], p)) {
 				h = fnv_str(h, o->tunnel_interface);
 				for (size_t s = 0; s < o->n_sites; s++) {
 					h = fnv_list(h, &o->sites[s].allowed_ips);

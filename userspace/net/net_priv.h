@@ -18,8 +18,6 @@
 
 /* "CLOUD" or "CLOUD.VLAN": the tenant's cloud attachment link (tenant.c). */
 void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len);
-/* Does share S (of some provider) reach tenant index CONSUMER? */
-bool net_share_offers_to(const struct rp_share *s, size_t consumer);
 /* Does tenant index P offer one of its shares to another, C? */
 bool net_share_offered(const struct rp_config *cfg, size_t p, size_t c);
 /* Is tenant index c offered a share by another tenant (its cloud's

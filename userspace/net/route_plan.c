@@ -129,14 +129,14 @@ int net_plan_routes(const struct rp_config *cfg, const struct net_ifindex *ix, s
 		if (p == i)
 			continue;
 		for (size_t s = 0; s < o->n_shares && !err; s++) {
-			if (!net_share_offers_to(&o->shares[s], i))
+			if (!config_share_offered_to(&o->shares[s], i))
 				continue;
 			for (size_t k = 0; k < o->shares[s].to.n && !err; k++)
 				err = push_prefix(rs, &o->shares[s].to.v[k], table, ix->cloud[p],
 						  RTN_UNICAST, RP_METRIC_SHARED, true);
 		}
 		for (size_t s = 0; s < t->n_shares && !err; s++) {
-			if (!net_share_offers_to(&t->shares[s], p))
+			if (!config_share_offered_to(&t->shares[s], p))
 				continue;
 			for (size_t st = 0; st < o->n_sites && !err; st++) {
 				for (size_t k = 0; k < o->sites[st].allowed_ips.n && !err; k++)

@@ -14,16 +14,6 @@ void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len)
 		snprintf(buf, len, "%s", t->cloud_interface);
 }
 
-bool net_share_offers_to(const struct rp_share *s, size_t consumer)
-{
-	if (s->all_tenants)
-		return true;
-	for (size_t k = 0; k < s->n_tenants; k++)
-		if (s->tenant_idx && s->tenant_idx[k] == (int)consumer)
-			return true;
-	return false;
-}
-
 uint32_t net_tenant_table(const struct rp_tenant *t)
 {
 	return RP_TABLE_BASE + t->id;
@@ -41,7 +31,7 @@ bool net_share_offered(const struct rp_config *cfg, size_t p, size_t c)
 	if (p == c)
 		return false;
 	for (size_t k = 0; k < u->n_shares; k++)
-		if (net_share_offers_to(&u->shares[k], c))
+		if (config_share_offered_to(&u->shares[k], c))
 			return true;
 	return false;
 }

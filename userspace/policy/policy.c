@@ -342,16 +342,6 @@ static void tctx_free(struct tctx *x)
 
 /* ---- tenants ------------------------------------------------------------- */
 
-static bool offered_to(const struct rp_share *sh, size_t ti)
-{
-	if (sh->all_tenants)
-		return true;
-	for (size_t i = 0; i < sh->n_tenants; i++)
-		if (sh->tenant_idx && sh->tenant_idx[i] == (int)ti)
-			return true;
-	return false;
-}
-
 static int name_rule(struct rp_policy *o, const char *tenant, const char *name, uint32_t *id)
 {
 	size_t cap = o->n_rule_names;
@@ -500,7 +490,7 @@ static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t
 		const struct rp_tenant *u = &cfg->tenants[ui];
 
 		for (size_t s = 0; s < u->n_shares; s++, gid_i++, order++) {
-			if (ui == ti || !offered_to(&u->shares[s], ti))
+			if (ui == ti || !config_share_offered_to(&u->shares[s], ti))
 				continue;
 			if (add_list(&x, &u->shares[s].to, TG_ZSHARE, share_gid[gid_i], u->id, order))
 				goto out;
