@@ -13,8 +13,8 @@
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
-static const struct nl_addr *addr_present(const struct nl_addr *have, size_t n_have,
-					   int ifindex, const struct rp_prefix *p)
+const struct nl_addr *net_addr_present(const struct nl_addr *have, size_t n_have, int ifindex,
+				       const struct rp_prefix *p)
 {
 	for (size_t h = 0; h < n_have; h++)
 		if (have[h].ifindex == ifindex && have[h].p.family == p->family &&
@@ -24,44 +24,106 @@ static const struct nl_addr *addr_present(const struct nl_addr *have, size_t n_h
 	return NULL;
 }
 
-/* The addresses about to be added go into net.state first (one write). */
-static int intend_addrs(struct apply *a, const struct nl_addr *have, size_t n_have)
+int net_addrs_walk(struct apply *a, const struct nl_addr *have, size_t n_have,
+		   int (*fn)(struct apply *a, const struct addr_want *w, void *ctx), void *ctx)
 {
-	char name[IFNAMSIZ + 8], pbuf[INET6_ADDRSTRLEN + 4];
+	char name[IFNAMSIZ + 8];
 	int err = 0;
 
 	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
 		const struct rp_tenant *t = &a->cfg->tenants[i];
 
 		for (int which = 0; which < 2 && !err; which++) {
-			const struct rp_prefix_list *l = which ? &t->cloud_address : &t->tunnel_address;
-			const struct nl_link *lk;
+			const struct rp_prefix_list *l = net_tenant_addrs(t, which, name,
+									  sizeof(name));
+			struct addr_want w = {
+				.t = t,
+				.key = which ? "cloud_address" : "tunnel_address",
+				.ifname = name,
+			};
 
-			if (which)
-				net_cloud_ifname(t, name, sizeof(name));
-			else
-				snprintf(name, sizeof(name), "%s", t->tunnel_interface);
-			lk = net_link_find(a, name);
-			for (size_t k = 0; lk && k < l->n && !err; k++) {
-				const struct nl_addr *h = addr_present(have, n_have, lk->ifindex,
-								       &l->v[k]);
-
-				/* present with its main-table route: re-added below */
-				if (h && (h->flags & IFA_F_NOPREFIXROUTE))
-					continue;
-				prefix_format(&l->v[k], pbuf, sizeof(pbuf));
-				err = net_intend(a, "addr %s %s", name, pbuf);
+			w.lk = net_link_find(a, name);
+			for (size_t k = 0; k < l->n && !err; k++) {
+				w.p = &l->v[k];
+				w.have = w.lk ? net_addr_present(have, n_have, w.lk->ifindex, w.p) : NULL;
+				err = fn(a, &w, ctx);
 			}
 		}
 	}
-	return err ? err : net_intent_flush(a);
+	return err;
+}
+
+/* The addresses about to be added go into net.state first (one write). */
+static int intend_addr(struct apply *a, const struct addr_want *w, void *ctx)
+{
+	char pbuf[INET6_ADDRSTRLEN + 4];
+
+	(void)ctx;
+	if (!w->lk)
+		return 0;
+	/* present with its main-table route: re-added below */
+	if (w->have && (w->have->flags & IFA_F_NOPREFIXROUTE))
+		return 0;
+	prefix_format(w->p, pbuf, sizeof(pbuf));
+	return net_intend(a, "addr %s %s", w->ifname, pbuf);
+}
+
+static int reconcile_addr(struct apply *a, const struct addr_want *w, void *ctx)
+{
+	const struct nl_addr *present = w->have;
+	int ifindex = w->lk->ifindex;
+	char pbuf[INET6_ADDRSTRLEN + 4];
+	struct undo *u;
+	int err;
+
+	(void)ctx;
+	prefix_format(w->p, pbuf, sizeof(pbuf));
+	if (present && !(present->flags & IFA_F_NOPREFIXROUTE)) {
+		/* with a prefix route in the main table (an older apply, or
+		 * someone else's): added again without (docs/policy.md: the
+		 * main table routes the uplink) */
+		err = nl_addr_del(&a->nl, ifindex, w->p);
+		if (err) {
+			diag_add(a->d, "%s: [tenant] %s: cannot re-add %s to %s "
+				 "without its main-table route: %s",
+				 w->t->file ? w->t->file : w->t->name, w->key, pbuf, w->ifname,
+				 nl_strerror(&a->nl, err));
+			return err;
+		}
+		u = net_journal(a, U_ADDR_ADD);
+		if (!u)
+			return -ENOMEM;
+		u->ifindex = ifindex;
+		u->p = *w->p;
+		present = NULL;
+	}
+	if (present) {
+		/* Ours if we added it before. */
+		if (net_state_has(&a->old, "addr %s %s", w->ifname, pbuf))
+			net_state_add(&a->st, "addr %s %s", w->ifname, pbuf);
+		return 0;
+	}
+	err = nl_addr_add(&a->nl, ifindex, w->p);
+	if (err) {
+		diag_add(a->d, "%s: [tenant] %s: cannot add %s to %s: %s",
+			 w->t->file ? w->t->file : w->t->name, w->key, pbuf, w->ifname,
+			 nl_strerror(&a->nl, err));
+		return err;
+	}
+	u = net_journal(a, U_ADDR_DEL);
+	if (!u)
+		return -ENOMEM;
+	u->ifindex = ifindex;
+	u->p = *w->p;
+	net_state_add(&a->st, "addr %s %s", w->ifname, pbuf);
+	a->changes++;
+	return 0;
 }
 
 int net_reconcile_addrs(struct apply *a)
 {
 	struct nl_addr *have = NULL;
 	size_t n_have = 0;
-	char name[IFNAMSIZ + 8], pbuf[INET6_ADDRSTRLEN + 4];
 	int err;
 
 	err = nl_addr_dump(&a->nl, 0, &have, &n_have);
@@ -69,73 +131,11 @@ int net_reconcile_addrs(struct apply *a)
 		diag_add(a->d, "cannot list addresses: %s", nl_strerror(&a->nl, err));
 		return err;
 	}
-	err = intend_addrs(a, have, n_have);
-	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
-		const struct rp_tenant *t = &a->cfg->tenants[i];
-
-		for (int which = 0; which < 2 && !err; which++) {
-			const struct rp_prefix_list *l = which ? &t->cloud_address : &t->tunnel_address;
-			const struct nl_link *lk;
-
-			if (which)
-				net_cloud_ifname(t, name, sizeof(name));
-			else
-				snprintf(name, sizeof(name), "%s", t->tunnel_interface);
-			lk = net_link_find(a, name);
-			for (size_t k = 0; k < l->n && !err; k++) {
-				const struct nl_addr *present = NULL;
-				struct undo *u;
-
-				prefix_format(&l->v[k], pbuf, sizeof(pbuf));
-				present = addr_present(have, n_have, lk->ifindex, &l->v[k]);
-				if (present && !(present->flags & IFA_F_NOPREFIXROUTE)) {
-					/* with a prefix route in the main table (an older
-					 * apply, or someone else's): added again without
-					 * (docs/policy.md: the main table routes the uplink) */
-					err = nl_addr_del(&a->nl, lk->ifindex, &l->v[k]);
-					if (err) {
-						diag_add(a->d, "%s: [tenant] %s: cannot re-add %s to %s "
-							 "without its main-table route: %s",
-							 t->file ? t->file : t->name,
-							 which ? "cloud_address" : "tunnel_address", pbuf, name,
-							 nl_strerror(&a->nl, err));
-						break;
-					}
-					u = net_journal(a, U_ADDR_ADD);
-					if (!u) {
-						err = -ENOMEM;
-						break;
-					}
-					u->ifindex = lk->ifindex;
-					u->p = l->v[k];
-					present = NULL;
-				}
-				if (present) {
-					/* Ours if we added it before. */
-					if (net_state_has(&a->old, "addr %s %s", name, pbuf))
-						net_state_add(&a->st, "addr %s %s", name, pbuf);
-					continue;
-				}
-				err = nl_addr_add(&a->nl, lk->ifindex, &l->v[k]);
-				if (err) {
-					diag_add(a->d, "%s: [tenant] %s: cannot add %s to %s: %s",
-						 t->file ? t->file : t->name,
-						 which ? "cloud_address" : "tunnel_address", pbuf, name,
-						 nl_strerror(&a->nl, err));
-					break;
-				}
-				u = net_journal(a, U_ADDR_DEL);
-				if (!u) {
-					err = -ENOMEM;
-					break;
-				}
-				u->ifindex = lk->ifindex;
-				u->p = l->v[k];
-				net_state_add(&a->st, "addr %s %s", name, pbuf);
-				a->changes++;
-			}
-		}
-	}
+	err = net_addrs_walk(a, have, n_have, intend_addr, NULL);
+	if (!err)
+		err = net_intent_flush(a);
+	if (!err)
+		err = net_addrs_walk(a, have, n_have, reconcile_addr, NULL);
 	free(have);
 	return err;
 }

@@ -178,31 +178,34 @@ static bool addr_wanted(const struct rp_config *cfg, const char *ifname, const s
 {
 	char name[IFNAMSIZ + 8];
 
-	for (size_t i = 0; i < cfg->n_tenants; i++) {
-		const struct rp_tenant *t = &cfg->tenants[i];
-
+	for (size_t i = 0; i < cfg->n_tenants; i++)
 		for (int which = 0; which < 2; which++) {
-			const struct rp_prefix_list *l = which ? &t->cloud_address : &t->tunnel_address;
+			const struct rp_prefix_list *l = net_tenant_addrs(&cfg->tenants[i], which,
+									  name, sizeof(name));
 
-			if (which)
-				net_cloud_ifname(t, name, sizeof(name));
-			else
-				snprintf(name, sizeof(name), "%s", t->tunnel_interface);
-			if (strcmp(name, ifname))
-				continue;
-			for (size_t k = 0; k < l->n; k++)
+			for (size_t k = 0; k < l->n && !strcmp(name, ifname); k++)
 				if (l->v[k].family == p->family && l->v[k].len == p->len &&
 				    !memcmp(l->v[k].addr, p->addr, p->family == AF_INET ? 4 : 16))
 					return true;
 		}
-	}
 	return false;
+}
+
+static int diff_addr(struct apply *a, const struct addr_want *w, void *ctx)
+{
+	char pbuf[INET6_ADDRSTRLEN + 4];
+
+	(void)a;
+	if (w->have)
+		return 0;
+	prefix_format(w->p, pbuf, sizeof(pbuf));
+	say(ctx, '+', "addr", "%s dev %s", pbuf, w->ifname);
+	return 0;
 }
 
 static int diff_addrs(struct differ *df)
 {
-	const struct rp_config *cfg = df->a.cfg;
-	char name[IFNAMSIZ + 8], pbuf[INET6_ADDRSTRLEN + 4], ifname[64];
+	char pbuf[INET6_ADDRSTRLEN + 4], ifname[64];
 	struct nl_addr *have = NULL;
 	size_t n_have = 0;
 	int err;
@@ -212,49 +215,17 @@ static int diff_addrs(struct differ *df)
 		diag_add(df->a.d, "cannot list addresses: %s", nl_strerror(&df->a.nl, err));
 		return err;
 	}
-	for (size_t i = 0; i < cfg->n_tenants; i++) {
-		const struct rp_tenant *t = &cfg->tenants[i];
-
-		for (int which = 0; which < 2; which++) {
-			const struct rp_prefix_list *l = which ? &t->cloud_address : &t->tunnel_address;
-			const struct nl_link *lk;
-
-			if (which)
-				net_cloud_ifname(t, name, sizeof(name));
-			else
-				snprintf(name, sizeof(name), "%s", t->tunnel_interface);
-			lk = net_link_find(&df->a, name);
-			for (size_t k = 0; k < l->n; k++) {
-				bool present = false;
-
-				for (size_t h = 0; lk && h < n_have && !present; h++)
-					present = have[h].ifindex == lk->ifindex &&
-						  have[h].p.family == l->v[k].family &&
-						  have[h].p.len == l->v[k].len &&
-						  !memcmp(have[h].p.addr, l->v[k].addr,
-							  l->v[k].family == AF_INET ? 4 : 16);
-				if (present)
-					continue;
-				prefix_format(&l->v[k], pbuf, sizeof(pbuf));
-				say(df, '+', "addr", "%s dev %s", pbuf, name);
-			}
-		}
-	}
+	net_addrs_walk(&df->a, have, n_have, diff_addr, df);
 	/* addresses rempart added that the config no longer names */
 	for (size_t i = 0; i < df->a.old.n; i++) {
 		const struct nl_link *lk;
 		struct rp_prefix p;
-		bool present = false;
 
 		if (sscanf(df->a.old.lines[i], "addr %63s %45s", ifname, pbuf) != 2 ||
-		    prefix_parse(pbuf, &p) || addr_wanted(cfg, ifname, &p))
+		    prefix_parse(pbuf, &p) || addr_wanted(df->a.cfg, ifname, &p))
 			continue;
 		lk = net_link_find(&df->a, ifname);
-		for (size_t h = 0; lk && h < n_have && !present; h++)
-			present = have[h].ifindex == lk->ifindex && have[h].p.family == p.family &&
-				  have[h].p.len == p.len &&
-				  !memcmp(have[h].p.addr, p.addr, p.family == AF_INET ? 4 : 16);
-		if (present)
+		if (lk && net_addr_present(have, n_have, lk->ifindex, &p))
 			say(df, '-', "addr", "%s dev %s", pbuf, ifname);
 	}
 	free(have);

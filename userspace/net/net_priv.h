@@ -18,6 +18,11 @@
 
 /* "CLOUD" or "CLOUD.VLAN": the tenant's cloud attachment link (tenant.c). */
 void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len);
+/* The addresses the config gives one of tenant T's links, NAME the link's:
+ * WHICH 0, its tunnel_address on its tunnel interface; 1, its cloud_address
+ * on its cloud link (tenant.c). */
+const struct rp_prefix_list *net_tenant_addrs(const struct rp_tenant *t, int which, char *name,
+					      size_t len);
 /* Does tenant index P offer one of its shares to another, C? */
 bool net_share_offered(const struct rp_config *cfg, size_t p, size_t c);
 /* Is tenant index c offered a share by another tenant (its cloud's

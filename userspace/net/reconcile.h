@@ -108,6 +108,24 @@ int net_preflight(struct apply *a, wg_device **cur);
  * remove what rempart added before and the config no longer wants. */
 int net_reconcile_addrs(struct apply *a);
 int net_remove_stale_addrs(struct apply *a);
+/* addrs.c: one address the config gives a tenant's link, as
+ * net_addrs_walk() hands it out. */
+struct addr_want {
+	const struct rp_tenant *t;
+	const char *key;		/* "tunnel_address" or "cloud_address" */
+	const char *ifname;		/* the tunnel interface, or the cloud link */
+	const struct nl_link *lk;	/* NULL: no such link (yet) */
+	const struct rp_prefix *p;
+	const struct nl_addr *have;	/* p on lk among HAVE, NULL if not there */
+};
+/* FN for every address of every tenant (its tunnel_address on its tunnel
+ * interface, then its cloud_address on its cloud link), in config order;
+ * stops at the first nonzero return, and returns it. */
+int net_addrs_walk(struct apply *a, const struct nl_addr *have, size_t n_have,
+		   int (*fn)(struct apply *a, const struct addr_want *w, void *ctx), void *ctx);
+/* P on IFINDEX among HAVE, NULL if not there. */
+const struct nl_addr *net_addr_present(const struct nl_addr *have, size_t n_have, int ifindex,
+				       const struct rp_prefix *p);
 int net_reconcile_routes(struct apply *a);
 int net_remove_stale_tables(struct apply *a, bool journal_it);
 int net_reconcile_rules(struct apply *a);

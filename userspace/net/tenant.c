@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tenant.c — what the network side derives from a tenant of the config:
- * the name of its cloud attachment link, and whom its shares reach
- * (net_priv.h).  Pure functions of the config. */
+ * the name of its cloud attachment link, the addresses on its links, and
+ * whom its shares reach (net_priv.h).  Pure functions of the config. */
 #include <stdio.h>
 #include "net/net.h"
 #include "net/net_priv.h"
@@ -22,6 +22,16 @@ uint32_t net_tenant_table(const struct rp_tenant *t)
 bool net_rule_priority_ours(uint32_t priority)
 {
 	return priority >= RP_RULE_PRIO_GW && priority <= RP_RULE_PRIO_BASE + RP_TENANT_ID_MAX;
+}
+
+const struct rp_prefix_list *net_tenant_addrs(const struct rp_tenant *t, int which, char *name,
+					      size_t len)
+{
+	if (which)
+		net_cloud_ifname(t, name, len);
+	else
+		snprintf(name, len, "%s", t->tunnel_interface);
+	return which ? &t->cloud_address : &t->tunnel_address;
 }
 
 bool net_share_offered(const struct rp_config *cfg, size_t p, size_t c)
