@@ -387,25 +387,13 @@ static const char *peer_site(const struct rp_tenant *t, const uint8_t *key, bool
 	return NULL;
 }
 
-static const wg_peer *cur_peer(const wg_device *cur, const uint8_t *key)
-{
-	wg_peer *p;
-
-	if (!cur)
-		return NULL;
-	wg_for_each_peer((wg_device *)cur, p)
-		if (!memcmp(p->public_key, key, 32))
-			return p;
-	return NULL;
-}
-
 static void say_peer(struct differ *df, const struct rp_tenant *t, const wg_device *cur,
 		     const wg_peer *p)
 {
 	char key[RP_KEY_B64_LEN + 1], what[160] = "";
 	bool previous = false;
 	const char *site = peer_site(t, p->public_key, &previous);
-	const wg_peer *c = cur_peer(cur, p->public_key);
+	const wg_peer *c = wg_device_find_peer(cur, p->public_key);
 
 	key_to_base64(p->public_key, key);
 	if (p->flags & WGPEER_REMOVE_ME) {

@@ -126,18 +126,6 @@ static wg_peer *append_peer(wg_device *dev)
 	return p;
 }
 
-static const wg_peer *find_peer(const wg_device *cur, const uint8_t key[32])
-{
-	wg_peer *p;
-
-	if (!cur)
-		return NULL;
-	wg_for_each_peer((wg_device *)cur, p)
-		if (!memcmp(p->public_key, key, 32))
-			return p;
-	return NULL;
-}
-
 /* One peer the device must have: KEY with PSK (NULL: none), the site's
  * endpoint, keepalive KA, and the site's addresses as allowed IPs unless
  * !ips (the new key of a site in rotation: WireGuard gives an allowed IP to
@@ -147,7 +135,7 @@ static int sync_peer(wg_device *set, const wg_device *cur, const struct rp_site 
 		     const uint8_t *key, const uint8_t *psk, uint16_t ka, bool ips,
 		     unsigned int *changes, char *why, size_t whylen)
 {
-	const wg_peer *c = find_peer(cur, key);
+	const wg_peer *c = wg_device_find_peer(cur, key);
 	wg_peer want = { 0 }, *p;
 	bool psk_diff, ka_diff, ep_diff, ips_diff;
 	int err;

@@ -13,33 +13,21 @@ bool rekey_pending(const struct rp_tenant *t)
 	return false;
 }
 
-static const wg_peer *peer_of(const wg_device *dev, const uint8_t *key)
-{
-	wg_peer *p;
-
-	if (!dev)
-		return NULL;
-	wg_for_each_peer((wg_device *)dev, p)
-		if (!memcmp(p->public_key, key, 32))
-			return p;
-	return NULL;
-}
-
 bool rekey_switched(const struct rp_site *s, const wg_device *dev)
 {
 	const wg_peer *p;
 
 	if (!s->has_previous)
 		return false;
-	p = peer_of(dev, s->public_key);
+	p = wg_device_find_peer(dev, s->public_key);
 	return p && (p->last_handshake_time.tv_sec || p->last_handshake_time.tv_nsec);
 }
 
 const wg_peer *rekey_peer_in_use(const struct rp_site *s, const wg_device *dev)
 {
 	if (s->has_previous && !rekey_switched(s, dev))
-		return peer_of(dev, s->previous_public_key);
-	return peer_of(dev, s->public_key);
+		return wg_device_find_peer(dev, s->previous_public_key);
+	return wg_device_find_peer(dev, s->public_key);
 }
 
 static int add_ips(wg_peer *p, const struct rp_prefix_list *l)

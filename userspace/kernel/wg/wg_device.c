@@ -34,6 +34,18 @@ void wg_peer_append_allowedip(wg_peer *p, wg_allowedip *a)
 	p->last_allowedip = a;
 }
 
+const wg_peer *wg_device_find_peer(const wg_device *dev, const uint8_t key[32])
+{
+	wg_peer *p;
+
+	if (!dev)
+		return NULL;
+	wg_for_each_peer((wg_device *)dev, p)
+		if (!memcmp(p->public_key, key, 32))
+			return p;
+	return NULL;
+}
+
 void wg_device_make_restore(wg_device *dev)
 {
 	wg_peer *p;
