@@ -181,28 +181,9 @@ static void keys_changed(const struct ini_sec *a, const struct ini_sec *b, char 
 	}
 }
 
-struct plan {
-	net_diff_fn emit;
-	void *ctx;
-	int n;
-};
-
-__attribute__((format(printf, 4, 5)))
-static void say(struct plan *p, char op, const char *what, const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	p->emit(p->ctx, op, what, text);
-	p->n++;
-}
-
 /* Sections of OLD and NEW (either may be NULL: all added / all removed),
  * said under PREFIX ("tenant interieur", "gateway"). */
-static void diff_sections(struct plan *p, const char *prefix, const struct ini_file *old,
+static void diff_sections(struct net_plan *p, const char *prefix, const struct ini_file *old,
 			  const struct ini_file *new)
 {
 	char keys[256];
@@ -212,16 +193,16 @@ static void diff_sections(struct plan *p, const char *prefix, const struct ini_f
 
 		if (!o) {
 			if (old)
-				say(p, '+', "policy", "%s [%s]", prefix, new->s[i].name);
+				net_plan_say(p, '+', "policy", "%s [%s]", prefix, new->s[i].name);
 			continue;
 		}
 		keys_changed(o, &new->s[i], keys, sizeof(keys));
 		if (keys[0])
-			say(p, '~', "policy", "%s [%s]: %s", prefix, new->s[i].name, keys);
+			net_plan_say(p, '~', "policy", "%s [%s]: %s", prefix, new->s[i].name, keys);
 	}
 	for (size_t i = 0; old && new && i < old->n; i++)
 		if (!sec_find(new, old->s[i].name))
-			say(p, '-', "policy", "%s [%s]", prefix, old->s[i].name);
+			net_plan_say(p, '-', "policy", "%s [%s]", prefix, old->s[i].name);
 }
 
 /* The tenant files of DIR, by their [tenant] name. */
@@ -281,7 +262,7 @@ static const struct tenant_file *tenant_find(const struct tenant_file *v, size_t
 
 int apply_plan_policy(const struct rp_config *cfg, net_diff_fn emit, void *ctx, struct diag *d)
 {
-	struct plan p = { .emit = emit, .ctx = ctx };
+	struct net_plan p = { .emit = emit, .ctx = ctx };
 	struct tenant_file *ov = NULL, *nv = NULL;
 	struct ini_file om = { 0 }, nm = { 0 };
 	char snap[PATH_MAX], path[PATH_MAX + 16];
@@ -316,8 +297,10 @@ int apply_plan_policy(const struct rp_config *cfg, net_diff_fn emit, void *ctx, 
 		const struct tenant_file *n = tenant_find(nv, nn, name);
 
 		if (!o) {
-			say(&p, '+', "policy", "tenant %s: %zu sites, %zu rules, %zu shares", name,
-			    cfg->tenants[i].n_sites, cfg->tenants[i].n_rules, cfg->tenants[i].n_shares);
+			net_plan_say(&p, '+', "policy",
+				     "tenant %s: %zu sites, %zu rules, %zu shares", name,
+				     cfg->tenants[i].n_sites, cfg->tenants[i].n_rules,
+				     cfg->tenants[i].n_shares);
 			continue;
 		}
 		if (!n)
@@ -327,19 +310,19 @@ int apply_plan_policy(const struct rp_config *cfg, net_diff_fn emit, void *ctx, 
 	}
 	for (size_t i = 0; i < on; i++)
 		if (!config_tenant_by_name(cfg, ov[i].name))
-			say(&p, '-', "policy", "tenant %s", ov[i].name);
+			net_plan_say(&p, '-', "policy", "tenant %s", ov[i].name);
 	err = 0;
 out:
 	free_tenants(ov, on);
 	free_tenants(nv, nn);
 	ini_free(&om);
 	ini_free(&nm);
-	return err ? err : p.n;
+	return err ? err : (int)p.n;
 }
 
 int apply_plan(const struct rp_config *cfg, net_diff_fn emit, void *ctx, struct diag *d)
 {
-	struct plan p = { .emit = emit, .ctx = ctx };
+	struct net_plan p = { .emit = emit, .ctx = ctx };
 	uint64_t gen;
 	int n, m;
 
@@ -347,13 +330,15 @@ int apply_plan(const struct rp_config *cfg, net_diff_fn emit, void *ctx, struct 
 	if (n < 0)
 		return n;
 	if (daemon_generation(&gen))
-		say(&p, '+', "dataplane", "programs loaded and attached (fail_mode = %s)",
-		    cfg->fail_mode == RP_FAIL_OPEN ? "open" : "closed");
+		net_plan_say(&p, '+', "dataplane", "programs loaded and attached (fail_mode = %s)",
+			     cfg->fail_mode == RP_FAIL_OPEN ? "open" : "closed");
 	if ((cfg->geo_ipv4 || cfg->geo_ipv6) && !dataplane_geo_unchanged(cfg))
-		say(&p, '~', "geo", "database loaded from %s%s%s", cfg->geo_ipv4 ? cfg->geo_ipv4 : "",
-		    cfg->geo_ipv4 && cfg->geo_ipv6 ? ", " : "", cfg->geo_ipv6 ? cfg->geo_ipv6 : "");
+		net_plan_say(&p, '~', "geo", "database loaded from %s%s%s",
+			     cfg->geo_ipv4 ? cfg->geo_ipv4 : "",
+			     cfg->geo_ipv4 && cfg->geo_ipv6 ? ", " : "",
+			     cfg->geo_ipv6 ? cfg->geo_ipv6 : "");
 	m = apply_plan_policy(cfg, emit, ctx, d);
 	if (m < 0)
 		return m;
-	return n + p.n + m;
+	return n + (int)p.n + m;
 }

@@ -42,6 +42,15 @@ unsigned int net_apply_changes(void);
  * -errno with messages in *d. */
 typedef void (*net_diff_fn)(void *ctx, char op, const char *what, const char *text);
 int net_diff(const struct rp_config *cfg, net_diff_fn emit, void *ctx, struct diag *d);
+/* A plan being said (net_diff, apply_plan): net_plan_say formats one line,
+ * hands it to emit and counts it in n. */
+struct net_plan {
+	net_diff_fn emit;
+	void *ctx;
+	unsigned int n;
+};
+__attribute__((format(printf, 4, 5)))
+void net_plan_say(struct net_plan *p, char op, const char *what, const char *fmt, ...);
 /* Remove exactly what rempart created, as recorded in STATE_DIR/net.state
  * (no configuration needed: it may no longer load): the forwarding sysctls
  * back to what they were, then tunnels and VLAN links, policy rules, routing

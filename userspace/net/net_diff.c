@@ -27,17 +27,14 @@
 
 struct differ {
 	struct apply a;
-	net_diff_fn emit;
-	void *ctx;
-	unsigned n;
+	struct net_plan out;
 	/* ifindexes planned for links that do not exist yet: negative, so
 	 * they name nothing in the kernel; names by index */
 	char (*planned)[IFNAMSIZ + 8];
 	size_t n_planned;
 };
 
-__attribute__((format(printf, 4, 5)))
-static void say(struct differ *df, char op, const char *what, const char *fmt, ...)
+void net_plan_say(struct net_plan *p, char op, const char *what, const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
@@ -45,8 +42,8 @@ static void say(struct differ *df, char op, const char *what, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	df->emit(df->ctx, op, what, text);
-	df->n++;
+	p->emit(p->ctx, op, what, text);
+	p->n++;
 }
 
 static const char *ifname_of(const struct differ *df, int ifindex)
@@ -95,8 +92,8 @@ static void diff_sysctl(struct differ *df, const char *path, const char *want)
 		fclose(f);
 	}
 	if (strcmp(cur, want))
-		say(df, '~', "sysctl", "%s %s -> %s", path + strlen("/proc/sys/"), cur[0] ? cur : "?",
-		    want);
+		net_plan_say(&df->out, '~', "sysctl", "%s %s -> %s", path + strlen("/proc/sys/"),
+			     cur[0] ? cur : "?", want);
 }
 
 static int plan_link(struct differ *df, const char *name)
@@ -121,7 +118,8 @@ static int diff_links(struct differ *df)
 
 		net_cloud_ifname(t, name, sizeof(name));
 		if (t->vlan && !net_link_find(&df->a, name)) {
-			say(df, '+', "link", "%s vlan %u on %s", name, t->vlan, t->cloud_interface);
+			net_plan_say(&df->out, '+', "link", "%s vlan %u on %s", name, t->vlan,
+				     t->cloud_interface);
 			if ((err = plan_link(df, name)))
 				return err;
 		}
@@ -133,16 +131,16 @@ static int diff_links(struct differ *df)
 		net_cloud_ifname(t, name, sizeof(name));
 		cl = net_link_find(&df->a, name);
 		if (!tl) {
-			say(df, '+', "link", "%s wireguard (%s), mtu %u, up", t->tunnel_interface,
-			    df->a.wg->name, t->mtu);
+			net_plan_say(&df->out, '+', "link", "%s wireguard (%s), mtu %u, up",
+				     t->tunnel_interface, df->a.wg->name, t->mtu);
 			if ((err = plan_link(df, t->tunnel_interface)))
 				return err;
 		} else if (tl->mtu != t->mtu || !(tl->flags & IFF_UP)) {
-			say(df, '~', "link", "%s mtu %u%s", t->tunnel_interface, t->mtu,
-			    tl->flags & IFF_UP ? "" : ", up");
+			net_plan_say(&df->out, '~', "link", "%s mtu %u%s", t->tunnel_interface,
+				     t->mtu, tl->flags & IFF_UP ? "" : ", up");
 		}
 		if (cl && !(cl->flags & IFF_UP))
-			say(df, '~', "link", "%s up", name);
+			net_plan_say(&df->out, '~', "link", "%s up", name);
 	}
 	return 0;
 }
@@ -169,7 +167,7 @@ static void diff_stale_links(struct differ *df)
 	for (size_t i = 0; i < df->a.old.n; i++)
 		if (sscanf(df->a.old.lines[i], "link %63s %31s", name, kind) == 2 &&
 		    !link_wanted(df->a.cfg, name, kind) && net_link_find(&df->a, name))
-			say(df, '-', "link", "%s %s", name, kind);
+			net_plan_say(&df->out, '-', "link", "%s %s", name, kind);
 }
 
 /* ---- addresses ---- */
@@ -193,13 +191,14 @@ static bool addr_wanted(const struct rp_config *cfg, const char *ifname, const s
 
 static int diff_addr(struct apply *a, const struct addr_want *w, void *ctx)
 {
+	struct differ *df = ctx;
 	char pbuf[INET6_ADDRSTRLEN + 4];
 
 	(void)a;
 	if (w->have)
 		return 0;
 	prefix_format(w->p, pbuf, sizeof(pbuf));
-	say(ctx, '+', "addr", "%s dev %s", pbuf, w->ifname);
+	net_plan_say(&df->out, '+', "addr", "%s dev %s", pbuf, w->ifname);
 	return 0;
 }
 
@@ -226,7 +225,7 @@ static int diff_addrs(struct differ *df)
 			continue;
 		lk = net_link_find(&df->a, ifname);
 		if (lk && net_addr_present(have, n_have, lk->ifindex, &p))
-			say(df, '-', "addr", "%s dev %s", pbuf, ifname);
+			net_plan_say(&df->out, '-', "addr", "%s dev %s", pbuf, ifname);
 	}
 	free(have);
 	return 0;
@@ -281,7 +280,7 @@ static int diff_routes(struct differ *df)
 			if (present || dup)
 				continue;
 			route_text(df, &want.v[w], buf, sizeof(buf));
-			say(df, '+', "route", "%s", buf);
+			net_plan_say(&df->out, '+', "route", "%s", buf);
 		}
 		for (size_t h = 0; h < n_have && !err; h++) {
 			bool wanted = false;
@@ -291,7 +290,7 @@ static int diff_routes(struct differ *df)
 			if (wanted)
 				continue;
 			route_text(df, &have[h], buf, sizeof(buf));
-			say(df, '-', "route", "%s", buf);
+			net_plan_say(&df->out, '-', "route", "%s", buf);
 		}
 	}
 	/* the tables of tenants that are gone */
@@ -311,7 +310,7 @@ static int diff_routes(struct differ *df)
 		for (size_t h = 0; h < n_have; h++)
 			if (have[h].table == table) {
 				route_text(df, &have[h], buf, sizeof(buf));
-				say(df, '-', "route", "%s", buf);
+				net_plan_say(&df->out, '-', "route", "%s", buf);
 			}
 	}
 out:
@@ -348,7 +347,7 @@ static int diff_rules(struct differ *df)
 		if (present)
 			continue;
 		nl_rule_format(&want[w].rule, buf, sizeof(buf));
-		say(df, '+', "rule", "%s", buf);
+		net_plan_say(&df->out, '+', "rule", "%s", buf);
 	}
 	/* rules rempart added that the plan no longer has */
 	for (size_t i = 0; i < df->a.old.n; i++) {
@@ -366,7 +365,7 @@ static int diff_rules(struct differ *df)
 		if (wanted || !present)
 			continue;
 		nl_rule_format(&r, buf, sizeof(buf));
-		say(df, '-', "rule", "%s", buf);
+		net_plan_say(&df->out, '-', "rule", "%s", buf);
 	}
 out:
 	free(want);
@@ -397,13 +396,14 @@ static void say_peer(struct differ *df, const struct rp_tenant *t, const wg_devi
 
 	key_to_base64(p->public_key, key);
 	if (p->flags & WGPEER_REMOVE_ME) {
-		say(df, '-', "peer", "%s %s%s", t->tunnel_interface, site ? site : key,
-		    site ? (previous ? " (its previous key)" : "") : "");
+		net_plan_say(&df->out, '-', "peer", "%s %s%s", t->tunnel_interface,
+			     site ? site : key,
+			     site ? (previous ? " (its previous key)" : "") : "");
 		return;
 	}
 	if (!c) {
-		say(df, '+', "peer", "%s %s%s (%s)", t->tunnel_interface, site ? site : "?",
-		    previous ? " (its previous key)" : "", key);
+		net_plan_say(&df->out, '+', "peer", "%s %s%s (%s)", t->tunnel_interface,
+			     site ? site : "?", previous ? " (its previous key)" : "", key);
 		return;
 	}
 	snprintf(what, sizeof(what), "%s%s%s%s",
@@ -411,8 +411,8 @@ static void say_peer(struct differ *df, const struct rp_tenant *t, const wg_devi
 		 p->endpoint.addr.sa_family ? ", endpoint" : "",
 		 p->flags & WGPEER_HAS_PERSISTENT_KEEPALIVE_INTERVAL ? ", keepalive" : "",
 		 p->flags & WGPEER_HAS_PRESHARED_KEY ? ", preshared key" : "");
-	say(df, '~', "peer", "%s %s%s: %s", t->tunnel_interface, site ? site : key,
-	    previous ? " (its previous key)" : "", what[0] ? what + 2 : "?");
+	net_plan_say(&df->out, '~', "peer", "%s %s%s: %s", t->tunnel_interface, site ? site : key,
+		     previous ? " (its previous key)" : "", what[0] ? what + 2 : "?");
 }
 
 static int diff_peers(struct differ *df)
@@ -432,15 +432,17 @@ static int diff_peers(struct differ *df)
 		if (net_link_find(&df->a, t->tunnel_interface) && df->a.wg->get(t->tunnel_interface, &cur))
 			cur = NULL;
 		if (!cur && df->a.wg->start)
-			say(df, '+', "device", "%s: wireguard-go started", t->tunnel_interface);
+			net_plan_say(&df->out, '+', "device", "%s: wireguard-go started",
+				     t->tunnel_interface);
 		err = net_wg_diff(t, cur, &set, &n, why, sizeof(why));
 		if (err) {
 			diag_add(df->a.d, "tenant %s: %s", t->name, why[0] ? why : strerror(-err));
 		} else if (set) {
 			if (set->flags & (WGDEVICE_HAS_PRIVATE_KEY | WGDEVICE_HAS_LISTEN_PORT))
-				say(df, '~', "device", "%s:%s%s", t->tunnel_interface,
-				    set->flags & WGDEVICE_HAS_PRIVATE_KEY ? " private key" : "",
-				    set->flags & WGDEVICE_HAS_LISTEN_PORT ? " listen port" : "");
+				net_plan_say(&df->out, '~', "device", "%s:%s%s",
+					     t->tunnel_interface,
+					     set->flags & WGDEVICE_HAS_PRIVATE_KEY ? " private key" : "",
+					     set->flags & WGDEVICE_HAS_LISTEN_PORT ? " listen port" : "");
 			wg_for_each_peer(set, p)
 				say_peer(df, t, cur, p);
 		}
@@ -462,18 +464,19 @@ static void diff_nat(struct differ *df)
 	if (had)
 		have = file_read_all(path, &len);
 	if (wants && !had)
-		say(df, '+', "nat", "nftables table inet %s (egress = nat)", RP_NFT_TABLE);
+		net_plan_say(&df->out, '+', "nat", "nftables table inet %s (egress = nat)",
+			     RP_NFT_TABLE);
 	else if (!wants && had)
-		say(df, '-', "nat", "nftables table inet %s", RP_NFT_TABLE);
+		net_plan_say(&df->out, '-', "nat", "nftables table inet %s", RP_NFT_TABLE);
 	else if (wants && (!have || strcmp(have, want)))
-		say(df, '~', "nat", "nftables table inet %s", RP_NFT_TABLE);
+		net_plan_say(&df->out, '~', "nat", "nftables table inet %s", RP_NFT_TABLE);
 	free(want);
 	free(have);
 }
 
 int net_diff(const struct rp_config *cfg, net_diff_fn emit, void *ctx, struct diag *d)
 {
-	struct differ df = { .a = { .cfg = cfg, .d = d }, .emit = emit, .ctx = ctx };
+	struct differ df = { .a = { .cfg = cfg, .d = d }, .out = { emit, ctx } };
 	struct apply *a = &df.a;
 	int err;
 
@@ -524,5 +527,5 @@ out:
 	free(a->routes);
 	net_state_free(&a->old);
 	nl_close(&a->nl);
-	return err ? err : (int)df.n;
+	return err ? err : (int)df.out.n;
 }
