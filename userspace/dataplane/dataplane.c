@@ -716,77 +716,101 @@ int dataplane_apply_pre(const struct rp_config *cfg_in, const struct geo_db *geo
 	return err;
 }
 
+/* One pass over the programs (apply, attach): loaded, or adopted from this
+ * build's pins, and the attachments wanted on ONLY (NULL: every interface). */
+struct dp_pass {
+	struct dp_loaded L;
+	bool loaded;
+	uint64_t tag;
+	double t0;
+	struct att *v;
+	size_t n;
+};
+
+static int pass_open(struct dp_pass *p, const struct rp_config *cfg, const char *only,
+		     bool required, struct diag *d)
+{
+	int err;
+
+	p->tag = dp_obj_tag();
+	p->t0 = clock_ms();
+	err = programs(&p->L, cfg, p->tag, p->t0, d);
+	if (err)
+		return err;
+	p->loaded = true;
+	return want_atts(cfg, &p->L, only, required, &p->v, &p->n, d);
+}
+
+/* After a pass that went well: programs loaded afresh are pinned, for the
+ * next pass to adopt. */
+static void pass_pin(const struct dp_pass *p)
+{
+	if (!p->L.adopted)
+		pin_progs(&p->L, p->tag);
+}
+
+static int pass_close(struct dp_pass *p, int err)
+{
+	if (p->loaded) {
+		free(p->v);
+		loaded_close(&p->L);
+	}
+	return err;
+}
+
 static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		      struct dp_precompiled *pc, struct diag *d)
 {
-	struct dp_loaded L = { 0 };
+	struct dp_pass p = { 0 };
 	char rec_dir[PATH_MAX];
-	double t0;
-	struct att *v = NULL;
-	uint64_t tag = dp_obj_tag();
-	size_t n = 0;
 	int err;
 
-	t0 = clock_ms();
-	err = programs(&L, cfg, tag, t0, d);
-	if (err)
-		return err;
-	err = want_atts(cfg, &L, NULL, true, &v, &n, d);
+	err = pass_open(&p, cfg, NULL, true, d);
 	if (err)
 		goto out;
 	/* geo and policy first, so that a new attachment filters from its first packet */
-	err = load_geo(L.geo, geo, d);
+	err = load_geo(p.L.geo, geo, d);
 	if (err)
 		goto out;
 	if (geo)
 		dataplane_geo_record(cfg, geo);
-	pr_debug("dataplane: geo done (%.1f ms)", clock_ms() - t0);
+	pr_debug("dataplane: geo done (%.1f ms)", clock_ms() - p.t0);
 	if (cfg->state_dir)
 		statedir_path(rec_dir, cfg->state_dir, SD_DATAPLANE_DIR);
-	err = dp_policy_install_pre(&L.m, cfg, NULL, NULL, cfg->state_dir ? rec_dir : NULL, pc, d);
+	err = dp_policy_install_pre(&p.L.m, cfg, NULL, NULL, cfg->state_dir ? rec_dir : NULL, pc, d);
 	if (err)
 		goto out;
-	pr_debug("dataplane: policy installed (%.1f ms)", clock_ms() - t0);
-	for (size_t i = 0; i < n; i++) {
-		int e = attach_one(&v[i], false, d);
+	pr_debug("dataplane: policy installed (%.1f ms)", clock_ms() - p.t0);
+	for (size_t i = 0; i < p.n; i++) {
+		int e = attach_one(&p.v[i], false, d);
 
 		if (e && !err)
 			err = e;
 	}
 	if (!err)
-		detach_stale(v, n);
-	if (!err && !L.adopted)
-		pin_progs(&L, tag);
-	pr_debug("dataplane: attached (%.1f ms)", clock_ms() - t0);
+		detach_stale(p.v, p.n);
+	if (!err)
+		pass_pin(&p);
+	pr_debug("dataplane: attached (%.1f ms)", clock_ms() - p.t0);
 out:
-	free(v);
-	loaded_close(&L);
-	return err;
+	return pass_close(&p, err);
 }
 
 int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct diag *d)
 {
-	struct dp_loaded L = { 0 };
-	double t0;
-	struct att *v = NULL;
-	uint64_t tag = dp_obj_tag();
-	size_t n = 0;
+	struct dp_pass p = { 0 };
 	int err;
 
-	t0 = clock_ms();
-	err = programs(&L, cfg, tag, t0, d);
-	if (err)
+	err = pass_open(&p, cfg, ifname, false, d);
+	if (!p.loaded)
 		return err;
-	err = want_atts(cfg, &L, ifname, false, &v, &n, d);
-	for (size_t i = 0; !err && i < n; i++)
-		err = attach_one(&v[i], true, d);
-	if (!err && !L.adopted)
-		pin_progs(&L, tag);
+	for (size_t i = 0; !err && i < p.n; i++)
+		err = attach_one(&p.v[i], true, d);
+	if (!err)
+		pass_pin(&p);
 	pr_debug("dataplane: %s: attached before it carries traffic (%.1f ms)",
-		 ifname ? ifname : "every interface", clock_ms() - t0);
-	free(v);
-	loaded_close(&L);
-	return err;
+		 ifname ? ifname : "every interface", clock_ms() - p.t0);
+	return pass_close(&p, err);
 }
 
 int dataplane_addrs_changed(const struct rp_config *cfg, struct diag *d)
