@@ -126,22 +126,30 @@ int cli_args(const struct cli_parse *p, int min, int max)
 	return 0;
 }
 
-int cli_parse_simple(struct cli_parse *p, int argc, char **argv, struct globals *g, int max,
-		     bool *done)
+int cli_parse_flag(struct cli_parse *p, int argc, char **argv, struct globals *g, int max,
+		   int flag_key, bool *flag, bool *done)
 {
 	int key;
 
 	*done = true;
 	cli_begin(p, argc, argv, g);
-	key = cli_next(p);
+	while ((key = cli_next(p)) > 0) {
+		if (!flag || key != flag_key)	/* the table has an option not handled here */
+			return cli_err(g, "option not handled (a bug)"), RP_EXIT_CONFIG;
+		*flag = true;
+	}
 	if (key < 0)
 		return cli_status(key);
-	if (key > 0)	/* the table has an option the command does not handle */
-		return cli_err(g, "option not handled (a bug)"), RP_EXIT_CONFIG;
 	if (cli_args(p, 0, max))
 		return RP_EXIT_CONFIG;
 	*done = false;
 	return RP_EXIT_OK;
+}
+
+int cli_parse_simple(struct cli_parse *p, int argc, char **argv, struct globals *g, int max,
+		     bool *done)
+{
+	return cli_parse_flag(p, argc, argv, g, max, 0, NULL, done);
 }
 
 int cli_ulong(const struct globals *g, const char *name, const char *v, unsigned long min,

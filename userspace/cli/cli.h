@@ -101,6 +101,10 @@ int cli_args(const struct cli_parse *p, int min, int max);
  * with *done true. */
 int cli_parse_simple(struct cli_parse *p, int argc, char **argv, struct globals *g, int max,
 		     bool *done);
+/* The same for a command whose one option of its own is the flag KEY
+ * (--json): *flag set when it is given. */
+int cli_parse_flag(struct cli_parse *p, int argc, char **argv, struct globals *g, int max,
+		   int key, bool *flag, bool *done);
 
 /* One error line: "rempart: CMD: ..." on stderr.  Returns -1. */
 __attribute__((format(printf, 2, 3)))

@@ -96,17 +96,12 @@ static int cmd_diff(int argc, char **argv, struct globals *g)
 {
 	struct rp_config cfg = { 0 };
 	struct cli_parse p;
-	bool json = false;
-	int key, rc;
+	bool json = false, done;
+	int rc;
 
-	cli_begin(&p, argc, argv, g);
-	while ((key = cli_next(&p)) > 0)
-		if (key == O_JSON)
-			json = true;
-	if (key < 0)
-		return cli_status(key);
-	if (cli_args(&p, 0, 0))
-		return RP_EXIT_CONFIG;
+	rc = cli_parse_flag(&p, argc, argv, g, 0, O_JSON, &json, &done);
+	if (done)
+		return rc;
 	rc = load_config_or_report(g, 0, &cfg);
 	if (rc)
 		return rc;

@@ -257,17 +257,12 @@ static int geo_reload_cmd(int argc, char **argv, struct globals *g)
 	struct geo_db db = { 0 };
 	struct diag d = { 0 };
 	struct cli_parse p;
-	bool json = false;
+	bool json = false, done;
 	int ret, outer = -1, err;
 
-	cli_begin(&p, argc, argv, g);
-	while ((ret = cli_next(&p)) > 0)
-		if (ret == O_JSON)
-			json = true;
-	if (ret < 0)
-		return cli_status(ret);
-	if (cli_args(&p, 0, 0))
-		return RP_EXIT_CONFIG;
+	ret = cli_parse_flag(&p, argc, argv, g, 0, O_JSON, &json, &done);
+	if (done)
+		return ret;
 	ret = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (ret)
 		return ret;

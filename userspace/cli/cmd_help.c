@@ -82,17 +82,13 @@ static int cmd_help(int argc, char **argv, struct globals *g)
 {
 	const struct cli_cmd *c = NULL, *sub = NULL;
 	struct cli_parse p;
-	bool json = false;
+	bool json = false, done;
 	char name[64];
-	int key;
+	int rc;
 
-	cli_begin(&p, argc, argv, g);
-	while ((key = cli_next(&p)) > 0)
-		json = json || key == O_JSON;
-	if (key < 0)
-		return cli_status(key);
-	if (cli_args(&p, 0, 2))
-		return RP_EXIT_CONFIG;
+	rc = cli_parse_flag(&p, argc, argv, g, 2, O_JSON, &json, &done);
+	if (done)
+		return rc;
 	if (p.npos >= 1 && !(c = find(g->commands, p.pos[0]))) {
 		cli_err(g, "unknown command '%s'", p.pos[0]);
 		return RP_EXIT_CONFIG;

@@ -63,17 +63,12 @@ static int cmd_history(int argc, char **argv, struct globals *g)
 	struct history_entry v[HISTORY_MAX];
 	struct rp_config cfg = { 0 };
 	struct cli_parse p;
-	bool json = false;
-	int key, rc, n;
+	bool json = false, done;
+	int rc, n;
 
-	cli_begin(&p, argc, argv, g);
-	while ((key = cli_next(&p)) > 0)
-		if (key == O_JSON)
-			json = true;
-	if (key < 0)
-		return cli_status(key);
-	if (cli_args(&p, 0, 0))
-		return RP_EXIT_CONFIG;
+	rc = cli_parse_flag(&p, argc, argv, g, 0, O_JSON, &json, &done);
+	if (done)
+		return rc;
 	rc = state_dir_of(g, &cfg);
 	if (rc)
 		return rc;

@@ -67,16 +67,12 @@ static int cmd_monitor(int argc, char **argv, struct globals *g)
 	bool have_cfg = false;
 	sigset_t mask;
 	struct cli_parse p;
-	int sfd = -1, ret = RP_EXIT_RUNTIME, key;
+	bool done;
+	int sfd = -1, ret = RP_EXIT_RUNTIME, rc;
 
-	cli_begin(&p, argc, argv, g);
-	while ((key = cli_next(&p)) > 0)
-		if (key == O_JSON)
-			m.json = true;
-	if (key < 0)
-		return cli_status(key);
-	if (cli_args(&p, 0, 0))
-		return RP_EXIT_CONFIG;
+	rc = cli_parse_flag(&p, argc, argv, g, 0, O_JSON, &m.json, &done);
+	if (done)
+		return rc;
 	if (!config_load(g->config_path, RP_CFG_SKIP_KEY_FILES, &cfg, &d)) {
 		have_cfg = true;
 		m.cfg = &cfg;

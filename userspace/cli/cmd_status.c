@@ -288,17 +288,12 @@ static int cmd_status(int argc, char **argv, struct globals *g)
 	struct rp_config cfg = { 0 };
 	struct cli_parse p;
 	json_object *root;
-	bool json = false;
+	bool json = false, done;
 	int rc;
 
-	cli_begin(&p, argc, argv, g);
-	while ((rc = cli_next(&p)) > 0)
-		if (rc == O_JSON)
-			json = true;
-	if (rc < 0)
-		return cli_status(rc);
-	if (cli_args(&p, 0, 0))
-		return RP_EXIT_CONFIG;
+	rc = cli_parse_flag(&p, argc, argv, g, 0, O_JSON, &json, &done);
+	if (done)
+		return rc;
 	/* Site keys are public; private keys are not needed to report. */
 	rc = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (rc)
