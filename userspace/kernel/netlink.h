@@ -77,6 +77,8 @@ int nl_route_add(struct nl_ctx *nl, const struct nl_route *r);	/* create, exclus
 int nl_route_del(struct nl_ctx *nl, const struct nl_route *r);
 bool nl_route_same(const struct nl_route *a, const struct nl_route *b);
 void nl_route_format(const struct nl_route *r, char *buf, size_t len);	/* "10.0.0.0/8 dev#3 table 1010 metric 100" */
+/* The same with the device as DEV says it (" dev wg-a"; "": none). */
+void nl_route_text(const struct nl_route *r, const char *dev, char *buf, size_t len);
 
 /* Policy rules: "[iif NAME] [fwmark M/MASK] lookup TABLE priority P". */
 struct nl_rule {

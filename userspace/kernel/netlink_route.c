@@ -283,16 +283,24 @@ bool nl_route_same(const struct nl_route *a, const struct nl_route *b)
 	       a->table == b->table && a->metric == b->metric;
 }
 
-void nl_route_format(const struct nl_route *r, char *buf, size_t len)
+void nl_route_text(const struct nl_route *r, const char *dev, char *buf, size_t len)
 {
 	char dst[INET6_ADDRSTRLEN], gw[INET6_ADDRSTRLEN] = "";
 
 	inet_ntop(r->family, r->dst, dst, sizeof(dst));
 	if (r->has_gw)
 		inet_ntop(r->family, r->gw, gw, sizeof(gw));
-	snprintf(buf, len, "%s%s/%u%s%s dev#%d table %u metric %u",
+	snprintf(buf, len, "%s%s/%u%s%s%s table %u metric %u",
 		 r->type == RTN_UNREACHABLE ? "unreachable " : "", dst, r->dst_len,
-		 r->has_gw ? " via " : "", gw, r->oif, r->table, r->metric);
+		 r->has_gw ? " via " : "", gw, dev, r->table, r->metric);
+}
+
+void nl_route_format(const struct nl_route *r, char *buf, size_t len)
+{
+	char dev[24];
+
+	snprintf(dev, sizeof(dev), " dev#%d", r->oif);
+	nl_route_text(r, dev, buf, len);
 }
 
 /* ---- rules ---- */

@@ -68,15 +68,11 @@ static int link_index(struct differ *df, const char *name)
 
 static void route_text(const struct differ *df, const struct nl_route *r, char *buf, size_t len)
 {
-	char dst[INET6_ADDRSTRLEN], gw[INET6_ADDRSTRLEN] = "";
+	char dev[IFNAMSIZ + 16] = "";
 
-	inet_ntop(r->family, r->dst, dst, sizeof(dst));
-	if (r->has_gw)
-		inet_ntop(r->family, r->gw, gw, sizeof(gw));
-	snprintf(buf, len, "%s%s/%u%s%s%s%s table %u metric %u",
-		 r->type == RTN_UNREACHABLE ? "unreachable " : "", dst, r->dst_len,
-		 r->has_gw ? " via " : "", gw, r->oif ? " dev " : "",
-		 r->oif ? ifname_of(df, r->oif) : "", r->table, r->metric);
+	if (r->oif)
+		snprintf(dev, sizeof(dev), " dev %s", ifname_of(df, r->oif));
+	nl_route_text(r, dev, buf, len);
 }
 
 /* ---- sysctls, links ---- */
