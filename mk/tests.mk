@@ -31,8 +31,16 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,FUZZLD,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CFLAGS_WARN) $(US_CPPFLAGS) -I tests -o $@ $< $(FUZZ_LIB) $(US_LDLIBS)
 
+# The invariant oracle (tests/oracle, docs/testing.md): one program of its own.
+ORACLE_SRCS := $(wildcard tests/oracle/*.c)
+ORACLE_BIN := $(BUILD)/tests/oracle/oracle
+$(ORACLE_BIN): $(ORACLE_SRCS) $(wildcard tests/oracle/*.h) $(BUILD)/librempart.a $(BPF_SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(US_CFLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -I tests -I tests/oracle -o $@ $(ORACLE_SRCS) $(BUILD)/librempart.a $(US_LDLIBS)
+
 .PHONY: tests check check-only fuzz golden-regen
-tests: all $(TEST_BINS) $(FUZZ_BINS)
+tests: all $(TEST_BINS) $(FUZZ_BINS) $(ORACLE_BIN)
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory tests
