@@ -23,17 +23,20 @@ for w in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	rempart_site_last_handshake_seconds rempart_site_rx_bytes_total \
 	rempart_site_tx_bytes_total rempart_policy_generation rempart_reload_total \
 	check apply confirm run down status monitor explain geo site keygen; do
-	man -l dist/rempart.8 2>/dev/null | grep -q -- "$w" || fail "ops_docs: rempart(8) lacks $w"
+	man -l dist/rempart.8 2>/dev/null | grep -q -- "$w" || missing="${missing:-} $w"
 done
-pass "ops_docs: rempart(8) names every command and metric of SPEC"
+if [ -z "${missing:-}" ]; then pass "ops_docs: rempart(8) names every command and metric of SPEC"
+else fail "ops_docs: rempart(8) lacks:$missing"; fi
+missing=
 for k in name uplink public_endpoint tenants state_dir fail_mode ipv4 ipv6 format unknown \
 	allow_from tcp_ports countries listen id cloud_interface vlan cloud_address \
 	cloud_prefixes tunnel_interface tunnel_address listen_port private_key_file \
 	site_countries egress egress_countries intra public_key preshared_key_file \
 	allowed_ips endpoint keepalive from to proto ports action; do
-	man -l dist/rempart.ini.5 2>/dev/null | grep -qw -- "$k" || fail "ops_docs: rempart.ini(5) lacks $k"
+	man -l dist/rempart.ini.5 2>/dev/null | grep -qw -- "$k" || missing="$missing $k"
 done
-pass "ops_docs: rempart.ini(5) names every key of SPEC §2"
+if [ -z "$missing" ]; then pass "ops_docs: rempart.ini(5) names every key of SPEC §2"
+else fail "ops_docs: rempart.ini(5) lacks:$missing"; fi
 
 BC=/usr/share/bash-completion/bash_completion
 if [ ! -r "$BC" ]; then
