@@ -356,10 +356,8 @@ static int do_replay(struct run *r, const char *path)
 			fclose(f);
 			return 2;
 		}
-		if (is_twin) {
-			p.twin = 1;
-			r->twin_pending = true;
-		}
+		if (is_twin)
+			p.twin = 1;	/* compared only if the packet before it asked for its twin */
 		pkt_describe(&r->w, &p, d, sizeof(d));
 		printf("%s %d: %s\n", is_pkt ? "packet" : is_twin ? "twin" : "context", ++n, d);
 		r->replay_violation = false;
@@ -382,7 +380,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct run r = { .examples = 3, .xdp_hook = { [OH_UPLINK_IN] = true, [OH_CLOUD_IN] = true } };
-	const char *config = "/etc/rempart", *replay = NULL;
+	const char *config = "/etc/rempart", *replay[256];
+	int n_replay = 0;
 	unsigned long long packets = 10000000;
 	char err[512] = "";
 	double t0, t1;
@@ -396,10 +395,13 @@ int main(int argc, char **argv)
 		case 's': r.seed = strtoull(optarg, NULL, 0); break;
 		case 'f': r.found = optarg; break;
 		case 'e': r.examples = atoi(optarg); break;
-		case 'r': replay = optarg; break;
+		case 'r':
+			if (n_replay < 256)
+				replay[n_replay++] = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: oracle [-c CONFIG] [--packets N] [--seed S] [--found DIR] [--examples K]\n"
-					"       oracle [-c CONFIG] --replay FILE\n");
+					"       oracle [-c CONFIG] --replay FILE [--replay FILE...]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -428,8 +430,24 @@ int main(int argc, char **argv)
 		printf("FAIL: oracle: the lab's programs: %s\n", err);
 		return 1;
 	}
-	if (replay)
-		return do_replay(&r, replay);
+	if (n_replay) {		/* each from clean maps and a clean memory */
+		int rc = 0;
+
+		for (int i = 0; i < n_replay; i++) {
+			if (i) {
+				progs_close(r.pr);
+				state_reset();
+				r.pr = progs_open(&r.w, stderr, err, sizeof(err));
+				if (!r.pr) {
+					printf("FAIL: oracle: the lab's programs: %s\n", err);
+					return 1;
+				}
+			}
+			r.twin_pending = false;
+			rc |= do_replay(&r, replay[i]);
+		}
+		return rc;
+	}
 	memset(r.checked, 0, sizeof(r.checked));
 	memset(r.viol, 0, sizeof(r.viol));
 	memset(r.delivered, 0, sizeof(r.delivered));

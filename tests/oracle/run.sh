@@ -8,7 +8,10 @@
 #   ORACLE_SEED     seed (default: a new one, printed)
 #   ORACLE_FOUND    where violations are saved for --replay (default
 #                   $BUILD/oracle-found)
-#   ORACLE_REPLAY   a replay file: replay it instead of generating
+#   ORACLE_REPLAY   replay files: replay them instead of generating
+#
+# Every tests/oracle/found/*.replay is replayed too (one PASS/FAIL line
+# each: FAIL while the violation it records still reproduces).
 #
 # Replay by hand in a lab that is up:
 #   tests/lab/lab.sh exec rp-gw build/tests/oracle/oracle -c /run/rempart-lab/config --replay FILE
@@ -19,8 +22,13 @@ ORACLE=$BUILD/tests/oracle/oracle
 lab_begin
 if need_rempart "oracle"; then
 	if [ -n "${ORACLE_REPLAY:-}" ]; then
-		nsx rp-gw "$ORACLE" -c "$CFG" --replay "$ORACLE_REPLAY"
+		args=()
+		for f in $ORACLE_REPLAY; do args+=(--replay "$(realpath "$f")"); done
+		nsx rp-gw "$ORACLE" -c "$CFG" "${args[@]}"
 	else
+		args=()
+		for f in "$E2E_TOP"/tests/oracle/found/*.replay; do [ -e "$f" ] && args+=(--replay "$f"); done
+		[ ${#args[@]} -gt 0 ] && nsx rp-gw "$ORACLE" -c "$CFG" "${args[@]}" | grep -E '^(PASS|FAIL|SKIP): oracle replay'
 		found=${ORACLE_FOUND:-$BUILD/oracle-found}
 		rm -rf "$found"
 		start=${EPOCHREALTIME/./}
