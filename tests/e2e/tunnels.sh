@@ -178,8 +178,6 @@ intra = allow
 EOF
 }
 tenant_ini a 10 tnca0 tnwga 100.64.10.1/24 51810 nat > "$CFG/tenants.d/a.ini"
-# a port only the dataplane closes (routing and WireGuard let it through)
-printf '\n[rule no-telnet]\nfrom = sites\nto = cloud\nproto = tcp\nports = 23\naction = deny\n' >> "$CFG/tenants.d/a.ini"
 tenant_ini b 20 tncb0 tnwgb 100.64.20.1/24 51820 none > "$CFG/tenants.d/b.ini"
 
 # ---- sites: `site add` (private key printed once), then `site config` ----
@@ -199,6 +197,9 @@ check "site add: preshared keys written with mode 0600" \
 check "site add: the tenant file still loads (check)" "$REMPART" -c "$CFG" check
 check "site add: no private key left in the tenant files" \
 	bash -c "! grep -q -f <(cat '$T'/sites/*.key) '$CFG'/tenants.d/*.ini"
+
+# a port only the dataplane closes (routing and WireGuard let it through)
+printf '\n[rule no-telnet]\nfrom = sites\nto = cloud\nproto = tcp\nports = 23\naction = deny\n' >> "$CFG/tenants.d/a.ini"
 
 # ---- apply ----
 out=$(do_apply 2>&1); rc=$?

@@ -7,7 +7,7 @@
  * inside a header it announces (802.1Q tags, the IP header with its
  * options, an IPv6 extension header) or before the end of what the policy
  * reads of the upper-layer header (TCP and UDP ports, ICMP type and code,
- * an echo's identifier), or whose IP length fields disagree
+ * ), or whose IP length fields disagree
  * with the frame (longer than the frame, or ending inside those headers),
  * an IPv4 ihl below 5, a version nibble that is not the ethertype's.  An
  * IPv4 option with a bad length is not "malformed" here (ihl still bounds
@@ -68,21 +68,19 @@ static bool is_bcast4(const struct world *w, const uint8_t *a)
 }
 
 /* What the policy needs of the upper-layer header: the ports (TCP, UDP),
- * type and code (ICMP), the identifier of an echo.  Shorter is malformed:
- * it cannot be judged correctly. */
+ * type and code (ICMP).  Shorter is malformed: it cannot be judged.  (An
+ * echo without its identifier can still be judged, but not as a reply:
+ * o_view.ids says whether the identifier is inside the packet.) */
 static unsigned l4_min(int family, const struct o_pkt *p)
 {
-	bool echo = (family == 4 && (p->icmp_type == 0 || p->icmp_type == 8)) ||
-		    (family == 6 && (p->icmp_type == 128 || p->icmp_type == 129));
-
 	switch (p->proto) {
 	case 6:
 	case 17:
 		return 4;
 	case 1:
-		return family == 4 ? (echo ? 6 : 4) : 0;
+		return family == 4 ? 4 : 0;
 	case 58:
-		return family == 6 ? (echo ? 6 : 4) : 0;
+		return family == 6 ? 4 : 0;
 	default:
 		return 0;
 	}
@@ -377,6 +375,14 @@ damage:
 		}
 		break;
 	}
+	case OD_LEN_L4:
+		if ((p->family == 4 || p->family == 6) && l4 && hdr_end > l4) {
+			if (p->family == 4)
+				put16(buf + l3 + 2, hdr_end - l3);
+			else
+				put16(buf + l3 + 4, hdr_end - l3 - 40);
+		}
+		break;
 	case OD_BAD_OPT:	/* the kernel drops it; ihl still bounds the header */
 		if (p->family == 4 && p->optlen >= 2) {
 			buf[l3 + 20] = 7;
@@ -401,6 +407,26 @@ damage:
 		v->malformed = true;
 	if (v->malformed)
 		v->l4 = false;
+	/* ports or echo identifier inside both the frame and the IP length */
+	if (v->l4 && l4) {
+		unsigned end = v->len, iplen;
+
+		if (p->family == 4) {
+			iplen = (buf[l3 + 2] << 8 | buf[l3 + 3]) + l3;
+			if (iplen < end)
+				end = iplen;
+		} else {
+			iplen = (buf[l3 + 4] << 8 | buf[l3 + 5]) + l3 + 40;
+			if (iplen < end)
+				end = iplen;
+		}
+		if (p->proto == 6 || p->proto == 17)
+			v->ids = end >= l4 + 4;
+		else if (p->proto == 1 || p->proto == 58)
+			v->ids = end >= l4 + 6;
+		else
+			v->ids = true;	/* no ports */
+	}
 	v->kernel_drops = v->malformed || (p->family == 4 && (p->damage == OD_BAD_CSUM || p->damage == OD_BAD_OPT)) ||
 			  (p->family == 4 && p->srr && !w->v4_source_route);
 	return 0;

@@ -436,6 +436,11 @@ static void set_ingress(struct gen *g, struct o_pkt *p, int hook, int tenant)
 	case OH_CLOUD_IN:
 		p->tenant = tenant;
 		p->ifi = w->t[tenant].cloud_if;
+		if (w->cfg.tenants[tenant].vlan) {	/* a trunk: the tenant's tag */
+			p->ntags = 1;
+			p->tpid[0] = 0x8100;
+			p->vid[0] = w->cfg.tenants[tenant].vlan;
+		}
 		break;
 	case OH_TUNNEL_IN:
 		p->tenant = tenant;

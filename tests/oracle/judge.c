@@ -319,9 +319,12 @@ static void tuple(struct o_fkey *k, int from, const struct o_pkt *p, bool rev)
 
 /* P (from origin o) is a reply to a flow that `from` sent towards o;
  * from < 0: any sender */
-static bool is_reply(const struct world *w, const struct o_pkt *p, int o, int from, bool *nat)
+static bool is_reply(const struct world *w, const struct o_pkt *p, const struct o_view *v, int o, int from, bool *nat)
 {
 	struct o_fkey k;
+
+	if (!v->ids)	/* a reply is known by its ports or identifier */
+		return false;
 
 	if ((p->proto == 1 || p->proto == 58) && !icmp_echo(p))
 		return false;
@@ -381,7 +384,8 @@ void remember(const struct world *w, const struct o_pkt *p, const struct o_view 
 	}
 	if (v->malformed)
 		return;
-	if (res->allowed != 1 || p->frag == OF_LATER || !v->l4 || ((p->proto == 1 || p->proto == 58) && !icmp_echo(p)))
+	if (res->allowed != 1 || p->frag == OF_LATER || !v->l4 || !v->ids ||
+	    ((p->proto == 1 || p->proto == 58) && !icmp_echo(p)))
 		return;
 	if (res->d.intended == OWN_NONE)
 		return;
@@ -421,10 +425,11 @@ static char *ip_txt(int family, const uint8_t *a, char *buf)
 	return buf;
 }
 
-#define VIOL(which, ...) do {                                                      \
+#define VIOL(which, fmt, ...) do {                                                 \
 	if (j->n < O_MAX_VIOL) {                                                   \
 		j->v[j->n].inv = (which);                                          \
-		snprintf(j->v[j->n].why, sizeof(j->v[j->n].why), __VA_ARGS__);    \
+		j->v[j->n].kind = (fmt);                                           \
+		snprintf(j->v[j->n].why, sizeof(j->v[j->n].why), fmt, ##__VA_ARGS__); \
 		j->n++;                                                            \
 	}                                                                          \
 } while (0)
@@ -476,8 +481,8 @@ static bool shared(const struct world *w, int a, int b, const struct o_pkt *p)
 	return false;
 }
 
-static void judge_uplink(const struct world *w, const struct o_pkt *p, const struct o_result *res,
-			 struct o_judgement *j)
+static void judge_uplink(const struct world *w, const struct o_pkt *p, const struct o_view *v,
+			 const struct o_result *res, struct o_judgement *j)
 {
 	char a[INET6_ADDRSTRLEN], cb[4];
 	struct rp_addr s = mk(p->family, p->src);
@@ -486,7 +491,7 @@ static void judge_uplink(const struct world *w, const struct o_pkt *p, const str
 	int owner = res->d.owner;
 
 	/* §4.5: a listen port only from allowed countries or a site's allow_from */
-	if (p->proto == 17 && p->frag != OF_LATER && w->have_geo) {
+	if (p->proto == 17 && p->frag != OF_LATER && w->have_geo && (addressed || owner == OWN_GW)) {
 		for (size_t t = 0; t < w->cfg.n_tenants; t++) {
 			const struct rp_tenant *tn = &w->cfg.tenants[t];
 			uint16_t cc;
@@ -503,7 +508,7 @@ static void judge_uplink(const struct world *w, const struct o_pkt *p, const str
 	/* §4.12: into a tenant only as a reply to its egress */
 	if (owner >= OWN_T0) {
 		j->checked[OI_UPLINK_TENANT] = true;
-		if (is_reply(w, p, OWN_INET, owner, NULL) || is_error_about(w, p, OWN_INET, owner))
+		if (is_reply(w, p, v, OWN_INET, owner, NULL) || is_error_about(w, p, OWN_INET, owner))
 			j->reply = true;
 		else
 			VIOL(OI_UPLINK_TENANT, "delivered into %s (%s), not a reply to its egress",
@@ -512,7 +517,7 @@ static void judge_uplink(const struct world *w, const struct o_pkt *p, const str
 	}
 	/* §4.5, §4.12: the exceptions, addressed to the gateway */
 	j->checked[OI_UPLINK_GATEWAY] = true;
-	if (is_reply(w, p, OWN_INET, -1, &nat) || is_error_about(w, p, OWN_INET, -1)) {
+	if (is_reply(w, p, v, OWN_INET, -1, &nat) || is_error_about(w, p, OWN_INET, -1)) {
 		j->reply = true;
 		if (owner == OWN_INET)
 			VIOL(OI_UPLINK_GATEWAY, "a reply forwarded back out of the uplink (%s)", res->d.why);
@@ -557,8 +562,8 @@ static void judge_uplink(const struct world *w, const struct o_pkt *p, const str
 		VIOL(OI_UPLINK_GATEWAY, "%s forwarded back out of the uplink (%s)", what, res->d.why);
 }
 
-static void judge_tenant(const struct world *w, const struct o_pkt *p, const struct o_result *res,
-			 struct o_judgement *j, bool exempt)
+static void judge_tenant(const struct world *w, const struct o_pkt *p, const struct o_view *v,
+			 const struct o_result *res, struct o_judgement *j, bool exempt)
 {
 	int t = p->tenant, owner = res->d.owner;
 	const struct rp_tenant *tn = &w->cfg.tenants[t];
@@ -584,7 +589,7 @@ static void judge_tenant(const struct world *w, const struct o_pkt *p, const str
 		if (in_list(&w->t[t].sites, p->family, p->dst))
 			VIOL(OI_CLEARTEXT, "to %s, a prefix of %s's sites, out of the uplink in clear",
 			     ip_txt(p->family, p->dst, a), tn->name);
-		if (is_reply(w, p, OWN_T0 + t, OWN_INET, NULL)) {
+		if (is_reply(w, p, v, OWN_T0 + t, OWN_INET, NULL)) {
 			j->reply = true;
 			return;
 		}
@@ -601,7 +606,7 @@ static void judge_tenant(const struct world *w, const struct o_pkt *p, const str
 		j->checked[OI_ISOLATION] = true;
 		if (p->frag != OF_LATER && shared(w, t, b, p))
 			return;
-		if (is_reply(w, p, OWN_T0 + t, owner, NULL) || is_error_about(w, p, OWN_T0 + t, owner)) {
+		if (is_reply(w, p, v, OWN_T0 + t, owner, NULL) || is_error_about(w, p, OWN_T0 + t, owner)) {
 			j->reply = true;
 			return;
 		}
@@ -650,7 +655,8 @@ void judge(const struct world *w, const struct o_pkt *p, const struct o_view *v,
 			j->want_twin = true;
 	}
 	if (p->hook == OH_UPLINK_IN) {
-		judge_uplink(w, p, res, j);
+		if (p->frag != OF_LATER)	/* a later fragment: its first one was judged */
+			judge_uplink(w, p, v, res, j);
 		return;
 	}
 	if (p->tenant < 0 || (p->family != 4 && p->family != 6))
@@ -670,5 +676,5 @@ void judge(const struct world *w, const struct o_pkt *p, const struct o_view *v,
 	}
 	if (p->frag == OF_LATER)
 		return;
-	judge_tenant(w, p, res, j, exempt);
+	judge_tenant(w, p, v, res, j, exempt);
 }

@@ -20,6 +20,7 @@ struct o_judgement {
 	int n;
 	struct {
 		int inv;
+		const char *kind;	/* the message's format: what kind of violation */
 		char why[320];
 	} v[O_MAX_VIOL];
 	bool checked[OI__COUNT];

@@ -46,7 +46,79 @@ struct run {
 	bool replay_violation;
 	unsigned tun_off;		/* bytes of the frame not given to tunnel_in's test_run */
 	bool xdp_hook[OH__COUNT];
+	/* violations by invariant, kind (message) and packet shape */
+	struct kind_count {
+		int inv;
+		const char *kind;
+		unsigned long long n, shape[8];
+	} kinds[64];
+	int n_kinds;
 };
+
+static const char *const shape_name[8] = {
+	"AH header", "link shape", "ICMP error", "other ICMP", "later fragment", "reply", "tagged", "plain",
+};
+
+static int shape_of(const struct o_pkt *p)
+{
+	for (int i = 0; i < p->n_ext; i++)
+		if (p->ext[i] == 51)
+			return 0;
+	if (link_shape(p, p->hook == OH_UPLINK_IN))
+		return 1;
+	if ((p->proto == 1 || p->proto == 58) && p->frag != OF_LATER) {
+		bool err = p->family == 4 ? p->icmp_type == 3 || p->icmp_type == 11 || p->icmp_type == 12 ||
+					   p->icmp_type == 4 : p->icmp_type >= 1 && p->icmp_type <= 4;
+		bool echo = p->family == 4 ? p->icmp_type == 0 || p->icmp_type == 8 :
+					     p->icmp_type == 128 || p->icmp_type == 129;
+
+		if (err)
+			return 2;
+		if (!echo)
+			return 3;
+	}
+	if (p->frag == OF_LATER)
+		return 4;
+	if (p->why == W_REPLY || p->why == W_REPLY_MUT)
+		return 5;
+	return p->ntags ? 6 : 7;
+}
+
+static void count_kind(struct run *r, const struct o_pkt *p, int inv, const char *kind)
+{
+	int i;
+
+	for (i = 0; i < r->n_kinds; i++)
+		if (r->kinds[i].inv == inv && r->kinds[i].kind == kind)
+			break;
+	if (i == r->n_kinds) {
+		if (r->n_kinds == 64)
+			return;
+		r->n_kinds++;
+		memset(&r->kinds[i], 0, sizeof(r->kinds[i]));
+		r->kinds[i].inv = inv;
+		r->kinds[i].kind = kind;
+	}
+	r->kinds[i].n++;
+	r->kinds[i].shape[shape_of(p)]++;
+}
+
+static void print_kinds(const struct run *r, int inv)
+{
+	for (int i = 0; i < r->n_kinds; i++) {
+		const struct kind_count *k = &r->kinds[i];
+
+		if (k->inv != inv)
+			continue;
+		printf("  %llu x \"%s\" (", k->n, k->kind);
+		for (int s = 0, first = 1; s < 8; s++)
+			if (k->shape[s]) {
+				printf("%s%s %llu", first ? "" : ", ", shape_name[s], k->shape[s]);
+				first = 0;
+			}
+		printf(")\n");
+	}
+}
 
 static double now(void)
 {
@@ -221,8 +293,10 @@ static int process(struct run *r, struct o_pkt *p)
 	judge(w, p, &v, &res, &j);
 	for (int i = 0; i < OI__COUNT; i++)
 		r->checked[i] += j.checked[i];
-	for (int i = 0; i < j.n; i++)
+	for (int i = 0; i < j.n; i++) {
+		count_kind(r, p, j.v[i].inv, j.v[i].kind);
 		report(r, p, &res, j.v[i].inv, j.v[i].why, NULL);
+	}
 	if (p->twin && r->twin_pending) {
 		/* §4.13: a link shape to a non-link destination gets no more than
 		 * the same packet without the shape */
@@ -235,6 +309,7 @@ static int process(struct run *r, struct o_pkt *p)
 			snprintf(why, sizeof(why), "a link-shaped packet to a non-link destination passed, "
 				 "the same packet without the shape is dropped");
 			deliver(w, r->rt, &r->twin_of, &v, &ro.d);
+			count_kind(r, &r->twin_of, OI_LINK_SHAPE, "a link-shaped packet to a non-link destination passed, its twin did not");
 			report(r, &r->twin_of, &ro, OI_LINK_SHAPE, why, p);
 		}
 	}
@@ -488,6 +563,7 @@ int main(int argc, char **argv)
 		       inv_name[i], inv_what[i], r.checked[i], r.viol[i], r.viol[i] && r.found ? ", replays in " : "",
 		       r.viol[i] && r.found ? r.found : "");
 		fails += r.viol[i] != 0;
+		print_kinds(&r, i);
 	}
 	printf("%s: oracle test_run: %llu errors\n", r.errors ? "FAIL" : "PASS", r.errors);
 	fails += r.errors != 0;

@@ -114,6 +114,8 @@ enum o_damage {
 	OD_LEN_SHORT,		/* IPv4 total length below the header length */
 	OD_BAD_OPT,		/* an IPv4 option with a bad length */
 	OD_BAD_CSUM,		/* IPv4 header checksum wrong (the kernel drops; not malformed) */
+	OD_LEN_L4,		/* the IP length ends right after what the policy needs of L4
+				 * (ports; ICMP type, code, checksum): the rest is past the packet */
 	OD__COUNT
 };
 
@@ -167,6 +169,7 @@ struct o_view {
 	bool malformed;			/* truncated or inconsistent headers: must be dropped */
 	bool kernel_drops;		/* the kernel drops it before routing (bad checksum, SRR, ...) */
 	bool l4;			/* ports / ICMP type readable (not a later fragment, not truncated) */
+	bool ids;			/* ports / echo identifier inside the packet (frame and IP length) */
 	uint16_t l3_off;		/* where the IP header starts */
 };
 

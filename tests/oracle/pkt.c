@@ -10,6 +10,7 @@ static const char *const hook_txt[OH__COUNT] = { "uplink_in", "cloud_in", "tunne
 static const char *const frag_txt[] = { "none", "first", "later", "atomic" };
 static const char *const dmg_txt[OD__COUNT] = {
 	"none", "trunc", "trunc_fixed", "bad_ihl", "bad_version", "len_long", "len_short", "bad_opt", "bad_csum",
+	"len_l4",
 };
 
 static const char *ip_txt(int family, const uint8_t *a, char *buf)

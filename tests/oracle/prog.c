@@ -143,6 +143,59 @@ static int reuse_pinned(struct bpf_map *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* A private state map that holds maps (per-tenant flow tables): give it
+ * fresh inner maps shaped like the ones the lab's loader put in the pinned
+ * map, at the same keys. */
+static int mirror_inner_maps(struct bpf_map *m, char *err, size_t errlen)
+{
+	enum bpf_map_type t = bpf_map__type(m);
+	char path[256];
+	__u32 ks = bpf_map__key_size(m);
+	uint8_t key[64], next[64];
+	void *prev = NULL;
+	int live, rc = 0;
+
+	if (t != BPF_MAP_TYPE_ARRAY_OF_MAPS && t != BPF_MAP_TYPE_HASH_OF_MAPS)
+		return 0;
+	if (ks > sizeof(key))
+		return -E2BIG;
+	snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, bpf_map__name(m));
+	live = bpf_obj_get(path);
+	if (live < 0)
+		return 0;	/* nothing pinned: the program's own fresh map */
+	while (!rc && !bpf_map_get_next_key(live, prev, next)) {
+		__u32 id = 0;
+		struct bpf_map_info mi = { 0 };
+		__u32 len = sizeof(mi);
+		int in, fresh;
+
+		memcpy(key, next, ks);
+		prev = key;
+		if (bpf_map_lookup_elem(live, key, &id) || !id)
+			continue;
+		in = bpf_map_get_fd_by_id(id);
+		if (in < 0 || bpf_obj_get_info_by_fd(in, &mi, &len)) {
+			if (in >= 0)
+				close(in);
+			continue;
+		}
+		close(in);
+		{
+			LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = mi.map_flags);
+
+			fresh = bpf_map_create(mi.type, "oracle_inner", mi.key_size, mi.value_size, mi.max_entries, &o);
+		}
+		if (fresh < 0 || bpf_map_update_elem(bpf_map__fd(m), key, &fresh, BPF_ANY)) {
+			snprintf(err, errlen, "cannot give %s a fresh inner map: %s", bpf_map__name(m), strerror(errno));
+			rc = -errno;
+		}
+		if (fresh >= 0)
+			close(fresh);
+	}
+	close(live);
+	return rc;
+}
+
 struct progs *progs_open(const struct world *w, FILE *log, char *err, size_t errlen)
 {
 	static const int ifk[OH__COUNT] = { OK_UPLINK, OK_CLOUD, OK_TUNNEL, OK_UPLINK };
@@ -186,6 +239,9 @@ struct progs *progs_open(const struct world *w, FILE *log, char *err, size_t err
 		snprintf(err, errlen, "cannot load the BPF object with the lab's maps: %s", strerror(-rc));
 		goto fail;
 	}
+	bpf_object__for_each_map(m, p->skel->obj)
+		if (!bpf_map__is_internal(m) && is_state_map(bpf_map__name(m)) && mirror_inner_maps(m, err, errlen))
+			goto fail;
 	p->fd[OH_UPLINK_IN] = bpf_program__fd(p->skel->progs.uplink_in);
 	p->fd[OH_CLOUD_IN] = bpf_program__fd(p->skel->progs.cloud_in);
 	p->fd[OH_TUNNEL_IN] = bpf_program__fd(p->skel->progs.tunnel_in);
