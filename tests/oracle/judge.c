@@ -91,23 +91,30 @@ static bool bcast_of(const struct o_iface *f, const uint8_t *a)
 	return false;
 }
 
-/* Addressed to the link of interface ifi (SPEC §4.13): the gateway's own
- * addresses on it, link-local, link-scope multicast, broadcast.  For the
- * uplink (strict = true, SPEC §4.12 "addressed to the gateway"): its own
- * addresses (link-local included), link-scope multicast, broadcast; not
- * another host's link-local address. */
+/* Addressed to the link of interface ifi (SPEC §4.13), or, on the uplink,
+ * "addressed to the gateway" (SPEC §4.12: its uplink addresses, link-local
+ * and the link's multicast groups): the gateway's own addresses on it,
+ * link-local, link-scope multicast, broadcast.  A link-local destination
+ * that is not the gateway's stays on its link (the kernel sends it back out
+ * of the interface it came from, if anywhere). */
 bool link_dst(const struct world *w, const struct o_pkt *p, int ifi, bool strict)
 {
 	struct rp_addr d = mk(p->family, p->dst);
 
+	(void)strict;
 	if (world_is_gateway_addr(w, &d, ifi))
 		return true;
 	if (A4(p))
-		return (!strict && p->dst[0] == 169 && p->dst[1] == 254) ||
+		return (p->dst[0] == 169 && p->dst[1] == 254) ||
 		       (p->dst[0] == 224 && p->dst[1] == 0 && p->dst[2] == 0) ||
 		       (p->dst[0] == 255 && p->dst[1] == 255 && p->dst[2] == 255 && p->dst[3] == 255) ||
 		       bcast_of(&w->ifs[ifi], p->dst);
-	return (!strict && p->dst[0] == 0xfe && (p->dst[1] & 0xc0) == 0x80) || (p->dst[0] == 0xff && p->dst[1] == 0x02);
+	return (p->dst[0] == 0xfe && (p->dst[1] & 0xc0) == 0x80) || (p->dst[0] == 0xff && p->dst[1] == 0x02);
+}
+
+static bool link_local(const struct o_pkt *p)
+{
+	return A4(p) ? p->dst[0] == 169 && p->dst[1] == 254 : p->dst[0] == 0xfe && (p->dst[1] & 0xc0) == 0x80;
 }
 
 void make_twin(const struct o_pkt *p, struct o_pkt *t)
@@ -506,8 +513,8 @@ static void judge_uplink(const struct world *w, const struct o_pkt *p, const str
 		}
 	}
 	/* §4.12: into a tenant only as a reply to its egress */
+	j->checked[OI_UPLINK_TENANT] = j->checked[OI_UPLINK_GATEWAY] = true;
 	if (owner >= OWN_T0) {
-		j->checked[OI_UPLINK_TENANT] = true;
 		if (is_reply(w, p, v, OWN_INET, owner, NULL) || is_error_about(w, p, OWN_INET, owner))
 			j->reply = true;
 		else
@@ -516,10 +523,9 @@ static void judge_uplink(const struct world *w, const struct o_pkt *p, const str
 		return;
 	}
 	/* §4.5, §4.12: the exceptions, addressed to the gateway */
-	j->checked[OI_UPLINK_GATEWAY] = true;
 	if (is_reply(w, p, v, OWN_INET, -1, &nat) || is_error_about(w, p, OWN_INET, -1)) {
 		j->reply = true;
-		if (owner == OWN_INET)
+		if (owner == OWN_INET && !link_local(p))
 			VIOL(OI_UPLINK_GATEWAY, "a reply forwarded back out of the uplink (%s)", res->d.why);
 		return;
 	}
@@ -558,7 +564,7 @@ static void judge_uplink(const struct world *w, const struct o_pkt *p, const str
 	if (!addressed)
 		VIOL(OI_UPLINK_GATEWAY, "%s, but addressed to %s, not to the gateway (%s)", what,
 		     ip_txt(p->family, p->dst, a), res->d.why);
-	else if (owner == OWN_INET)
+	else if (owner == OWN_INET && !link_local(p))
 		VIOL(OI_UPLINK_GATEWAY, "%s forwarded back out of the uplink (%s)", what, res->d.why);
 }
 
@@ -569,13 +575,13 @@ static void judge_tenant(const struct world *w, const struct o_pkt *p, const str
 	const struct rp_tenant *tn = &w->cfg.tenants[t];
 	char a[INET6_ADDRSTRLEN], cb[4];
 
+	j->checked[OI_TENANT_GATEWAY] = j->checked[OI_EGRESS] = j->checked[OI_CLEARTEXT] = true;
+	j->checked[OI_ISOLATION] = true;
 	if (owner == OWN_GW) {
 		bool echo_own = p->frag != OF_LATER &&
-				((A4(p) && p->proto == 1 && p->icmp_type == 8) ||
-				 (!A4(p) && p->proto == 58 && p->icmp_type == 128)) &&
+				icmp_echo(p) &&	/* a request, or the reply to the gateway's own ping */
 				in_list(&w->t[t].gw_addrs, p->family, p->dst);
 
-		j->checked[OI_TENANT_GATEWAY] = true;
 		if (!exempt && !echo_own)
 			VIOL(OI_TENANT_GATEWAY, "reaches the gateway at %s (%s): only echo on %s's own gateway addresses may",
 			     ip_txt(p->family, p->dst, a), res->d.why, tn->name);
@@ -585,7 +591,6 @@ static void judge_tenant(const struct world *w, const struct o_pkt *p, const str
 		struct rp_addr d = mk(p->family, p->dst);
 		uint16_t cc = world_country(w, &d);
 
-		j->checked[OI_EGRESS] = j->checked[OI_CLEARTEXT] = true;
 		if (in_list(&w->t[t].sites, p->family, p->dst))
 			VIOL(OI_CLEARTEXT, "to %s, a prefix of %s's sites, out of the uplink in clear",
 			     ip_txt(p->family, p->dst, a), tn->name);
@@ -603,7 +608,6 @@ static void judge_tenant(const struct world *w, const struct o_pkt *p, const str
 	if (owner >= OWN_T0 && owner != OWN_T0 + t) {
 		int b = owner - OWN_T0;
 
-		j->checked[OI_ISOLATION] = true;
 		if (p->frag != OF_LATER && shared(w, t, b, p))
 			return;
 		if (is_reply(w, p, v, OWN_T0 + t, owner, NULL) || is_error_about(w, p, OWN_T0 + t, owner)) {
@@ -651,7 +655,10 @@ void judge(const struct world *w, const struct o_pkt *p, const struct o_view *v,
 				     seen < 0 ? "never seen" : "was dropped");
 		}
 		exempt = link_shape(p, p->hook == OH_UPLINK_IN) && link_dst(w, p, p->ifi, p->hook == OH_UPLINK_IN);
-		if (link_shape(p, p->hook == OH_UPLINK_IN) && !exempt && p->hook != OH_UPLINK_IN)
+		/* the twin (other ICMP type, other source port) would be no
+		 * reply: compare only what is not one */
+		if (link_shape(p, p->hook == OH_UPLINK_IN) && !exempt && p->hook != OH_UPLINK_IN &&
+		    !is_reply(w, p, v, res->origin, -1, NULL) && !is_error_about(w, p, res->origin, -1))
 			j->want_twin = true;
 	}
 	if (p->hook == OH_UPLINK_IN) {
