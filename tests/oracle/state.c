@@ -108,16 +108,17 @@ bool flow_has(const struct o_fkey *k, int to, bool *nat)
 	return true;
 }
 
+/* the latest first fragment with this key decides */
 void frag_add(const struct o_fkey *k, bool allowed)
 {
 	struct slot *s = find(&frags, k, true);
 
 	if (s)
-		s->to |= allowed ? 1 : 2;
+		s->to = allowed ? 1 : 2;
 }
 
-/* 1: a first fragment with this key was allowed (and never dropped), 0:
- * seen and dropped, -1: never seen */
+/* 1: the latest first fragment with this key was allowed, 0: it was
+ * dropped, -1: never seen */
 int frag_seen(const struct o_fkey *k)
 {
 	struct slot *s = find(&frags, k, false);
