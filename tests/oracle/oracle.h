@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "addr.h"
-#include "config.h"
+#include "lib/addr.h"
+#include "config/config.h"
 
 /* ---- where a packet enters ------------------------------------------------ */
 enum o_hook {
