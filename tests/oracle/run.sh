@@ -8,6 +8,7 @@
 #   ORACLE_SEED     seed (default: a new one, printed)
 #   ORACLE_FOUND    where violations are saved for --replay (default
 #                   $BUILD/oracle-found)
+#   ORACLE_EXAMPLES violations printed and saved per invariant (default 3)
 #   ORACLE_REPLAY   replay files: replay them instead of generating
 #
 # Every tests/oracle/found/*.replay is replayed too (one PASS/FAIL line
@@ -33,7 +34,7 @@ if need_rempart "oracle"; then
 		rm -rf "$found"
 		start=${EPOCHREALTIME/./}
 		nsx rp-gw "$ORACLE" -c "$CFG" --packets "${ORACLE_PACKETS:-10000000}" --found "$found" \
-			${ORACLE_SEED:+--seed "$ORACLE_SEED"}
+			${ORACLE_SEED:+--seed "$ORACLE_SEED"} ${ORACLE_EXAMPLES:+--examples "$ORACLE_EXAMPLES"}
 		rc=$?
 		ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
 		echo "oracle: $((ms / 1000)).$((ms % 1000 / 100)) s wall clock, lab up excluded (exit $rc)"
