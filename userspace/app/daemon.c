@@ -17,6 +17,7 @@
 #include "app/events.h"
 #include "app/exitcode.h"
 #include "app/metrics.h"
+#include "app/rekey_watch.h"
 #include "dataplane/dataplane.h"
 #include "lib/fileutil.h"
 #include "lib/lazylib.h"
@@ -34,6 +35,7 @@ struct daemon {
 	char *metrics_listen;		/* what metrics is bound to */
 	struct events *ev;
 	struct event_ratelimit rl;
+	struct rekey_watch rekey;	/* sites in key rotation: a fast poll */
 	int sfd;
 };
 
@@ -159,6 +161,12 @@ static int loop(struct daemon *dm)
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
+		{
+			int t = rekey_watch_timeout(&dm->rekey, &dm->cfg);
+
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
 		if (poll(p, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -167,6 +175,7 @@ static int loop(struct daemon *dm)
 		}
 		if (dm->metrics)
 			metrics_run(dm->metrics);
+		rekey_watch_run(&dm->rekey, &dm->cfg);
 		if (p[2].revents && events_consume(dm->ev) < 0)
 			pr_warn("events: %s", strerror(errno));
 		event_log_tick(&dm->rl);
