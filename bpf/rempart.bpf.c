@@ -527,6 +527,16 @@ static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
 	return RP_TO_OTHER;
 }
 
+/* An ICMP message other than echo: it opens no flow and answers none (an
+ * error is judged by the header it quotes, flow_inner_known()); without
+ * this, a neighbour solicitation or an error the gateway sent would let any
+ * non-echo ICMP message of that host in as its "reply". */
+static __always_inline int icmp_not_echo(const struct rp_pkt *p)
+{
+	return ((p->family == RP_AF_INET && p->proto == IPPROTO_ICMP) ||
+		(p->family == RP_AF_INET6 && p->proto == IPPROTO_ICMPV6)) && !p->is_echo;
+}
+
 /* Keep an entry alive for `to` from now; writes at most about once a second. */
 static __always_inline void flow_refresh(struct rp_flow_val *cur, __u64 to)
 {
@@ -552,7 +562,7 @@ static __always_inline void flow_record(__u32 table, __u16 zone, __u16 owner, co
 	__u64 now, to;
 	long err;
 
-	if (stateless || p->frag == RP_FRAG_LATER)
+	if (stateless || p->frag == RP_FRAG_LATER || icmp_not_echo(p))
 		return;
 	key = flow_key(&k, zone, p, 0);
 	now = bpf_ktime_get_coarse_ns();
@@ -599,7 +609,7 @@ static __always_inline int flow_is_reply(__u32 table, __u16 zone, const struct r
 
 	if (stateless)
 		return 0;
-	if (p->is_echo && (p->icmp_type == 8 || p->icmp_type == 128))
+	if ((p->is_echo && (p->icmp_type == 8 || p->icmp_type == 128)) || icmp_not_echo(p))
 		return 0;
 	tbl = flow_table(p->family, table);
 	if (!tbl)
@@ -845,25 +855,29 @@ static __always_inline void judge_tenant_v(__u32 slot, __u16 tid, const struct r
 		return;
 	}
 	/* what the link needs, while it stays on the link: to a link-scoped
-	 * destination or to this tenant's own gateway address */
+	 * destination or to the gateway's address on this link (the tenant's
+	 * cloud_address; its tunnel_address is on another link) */
 	if (from_cloud && is_nd(p)) {
 		if (dst_ll6(p) || dst_llmc6(p)) {
 			set_v(v, 1, RP_R_ALLOWED);
 			return;
 		}
 		da = atom_of(tc, p->family, p->dst);
-		if (da && (da->flags & RP_A_GW_OWN)) {
+		if (da && (da->flags & RP_A_GW_CLOUD)) {
 			set_v(v, 1, RP_R_ALLOWED);
 			return;
 		}
 	}
-	if (p->frag == RP_FRAG_LATER) {
-		frag_judge(tid, p, v);
-		return;
-	}
+	/* anti-spoofing first, also for a later fragment: the fragment state
+	 * is the tenant's, so a later fragment with a site's source must not
+	 * pass from the cloud (or a cloud host's from a tunnel) */
 	sa = atom_of(tc, p->family, p->src);
 	if (!sa || !(sa->flags & (from_cloud ? RP_A_IN_CLOUD : RP_A_IN_SITE))) {
 		set_v(v, 0, RP_R_SPOOFED);
+		return;
+	}
+	if (p->frag == RP_FRAG_LATER) {
+		frag_judge(tid, p, v);
 		return;
 	}
 	/* the policy first: the flow table is only asked about what the

@@ -107,6 +107,11 @@ static const struct tcase cases[] = {
 	{ "out: gateway pings", UO, { V4("198.51.100.2", "9.9.9.9"), ICMP4(8), .echo_id = 77 }, A, R(ALLOWED), 0 },
 	{ "up: echo reply", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 77 }, A, R(REPLY), 0 },
 	{ "up: echo reply, other id", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 78 }, D, R(NOT_WIREGUARD), 0 },
+	/* a non-echo ICMP message opens nothing (oracle finding-icmp-nonecho-reply) */
+	{ "out: gateway's NS to a host", UO, { V6("2001:db8::2", "2001:db8:7::10"), ICMP6(135), .ttl = 255 }, A, R(ALLOWED), 0 },
+	{ "up: that host's node information query", UI, { V6("2001:db8:7::10", "2001:db8::2"), ICMP6(139) }, D, R(NOT_WIREGUARD), 0 },
+	{ "out: gateway's port unreachable", UO, { V4("198.51.100.2", "9.9.9.11"), ICMP4(3), .icmp_code = 3 }, A, R(ALLOWED), 0 },
+	{ "up: a timestamp request from there", UI, { V4("9.9.9.11", "198.51.100.2"), ICMP4(13) }, D, R(NOT_WIREGUARD), 0 },
 	{ "out: gateway DNS v6", UO, { V6("2001:db8::2", "2001:4860::8888"), UDP(5353, 53) }, A, R(ALLOWED), 0 },
 	{ "up: DNS reply v6", UI, { V6("2001:4860::8888", "2001:db8::2"), UDP(53, 5353) }, A, R(REPLY), 0 },
 	/* ---- NATed connections: recorded apart from the gateway's own (SPEC §4.12, item 7) ---- */
@@ -258,7 +263,10 @@ static const struct tcase cases[] = {
 	{ "t1: its last", T1, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, A, R(ALLOWED), 10 },
 	{ "t1: first fragment denied", T1, { V4("10.120.1.5", "10.20.0.53"), UDP(5, 54), .frag = 1, .frag_id = 52, .payload = 8 }, D, R(NO_RULE), 10 },
 	{ "t1: its last is dropped", T1, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 52, .payload = 8 }, D, R(FRAGMENT), 10 },
-	{ "t1: later fragment on another tunnel", T2, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, D, R(FRAGMENT), 20 },
+	/* a later fragment is anti-spoofed before its first fragment is looked
+	 * up (oracle finding-fragment-other-ingress) */
+	{ "t1: later fragment on another tunnel", T2, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, D, R(SPOOFED), 20 },
+	{ "t1: later fragment from the cloud with the site's source", CL, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, D, R(SPOOFED), 10 },
 	{ "t1: v6 first fragment", T1, { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 80), .n_ext = 2, .ext = { 0, 44 }, .frag = 1, .frag_id = 53 }, A, R(ALLOWED), 10 },
 	{ "t1: v6 its last", T1, { V6("fd10:120:1::5", "fd00:20::10"), .proto = 6, .n_ext = 2, .ext = { 0, 44 }, .frag = 3, .frag_id = 53, .payload = 8 }, A, R(ALLOWED), 10 },
 	{ "t1: unknown tunnel interface", T4, { V4("10.120.1.5", "10.20.1.10"), TCP(5555, 443) }, D, R(MALFORMED), 0 },
@@ -289,6 +297,10 @@ static const struct tcase cases[] = {
 	{ "cl: NS to the uplink's address", CL, { V6("fd00:20::10", "2001:db8::2"), ICMP6(135), .ttl = 255 }, D, R(GATEWAY), 10 },
 	{ "cl: NS to site-local multicast", CL, { V6("fd00:20::10", "ff05::1:3"), ICMP6(135), .ttl = 255 }, D, R(GATEWAY), 10 },
 	{ "cl: NS to an internet address", CL, { V6("fd00:20::10", "2001:4860::8888"), ICMP6(135), .ttl = 255 }, D, R(GEO_EGRESS), 10 },
+	/* the tenant's tunnel_address is on the tunnel, not on this link (oracle
+	 * finding-nd-to-own-tunnel-address): judged like any other packet */
+	{ "cl: NA to its own tunnel_address, spoofed source", CL, { V6("fd10:120:2::9", "fd64:10::1"), ICMP6(136), .ttl = 255 }, D, R(SPOOFED), 10 },
+	{ "cl: NA to its own tunnel_address", CL, { V6("fd00:20::10", "fd64:10::1"), ICMP6(136), .ttl = 255 }, D, R(GATEWAY), 10 },
 	/* ---- cloud_in: the gateway itself ---- */
 	{ "cl: echo to its own cloud_address", CL, { V4("10.20.1.10", "10.20.0.1"), ICMP4(8), .echo_id = 9 }, A, R(ALLOWED), 10 },
 	{ "cl: ssh to its own cloud_address", CL, { V4("10.20.1.10", "10.20.0.1"), TCP(40000, 22) }, D, R(GATEWAY), 10 },

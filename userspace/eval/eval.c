@@ -167,20 +167,20 @@ static void judge_cloud_in(const struct eval_ctx *ctx, int t, const struct rp_pa
 	}
 	if (link_layer(p, RP_R_MALFORMED, "neither IP nor ARP on a cloud attachment", r))
 		return;
-	if (is_ndp(p) && (gw_addr_link_scope(&p->dst) || gw_addr_own(&ctx->cfg->tenants[t], &p->dst))) {
+	if (is_ndp(p) && (gw_addr_link_scope(&p->dst) || gw_addr_own_cloud(&ctx->cfg->tenants[t], &p->dst))) {
 		verdict(r, RP_ALLOW, RP_R_ALLOWED,
 			"IPv6 neighbour/router discovery with hop limit 255, addressed to the link: "
 			"the link needs it");
 		return;
 	}
-	if (p->frag == RP_FRAG_LATER) {
-		verdict(r, RP_DROP, RP_R_FRAGMENT,
-			"a non-first fragment whose first fragment was not seen");
-		return;
-	}
 	if (prefix_list_longest_match(&ctx->cfg->tenants[t].cloud_prefixes, &p->src) < 0) {
 		verdict(r, RP_DROP, RP_R_SPOOFED,
 			"the source is not in the tenant's cloud_prefixes");
+		return;
+	}
+	if (p->frag == RP_FRAG_LATER) {
+		verdict(r, RP_DROP, RP_R_FRAGMENT,
+			"a non-first fragment whose first fragment was not seen");
 		return;
 	}
 	judge_policy(ctx, t, p, true, r);
@@ -193,14 +193,14 @@ static void judge_tunnel_in(const struct eval_ctx *ctx, int t, const struct rp_p
 		verdict(r, RP_DROP, RP_R_MALFORMED, "the packet is truncated or malformed");
 		return;
 	}
-	if (p->frag == RP_FRAG_LATER) {
-		verdict(r, RP_DROP, RP_R_FRAGMENT,
-			"a non-first fragment whose first fragment was not seen");
-		return;
-	}
 	if (!site_of(&ctx->cfg->tenants[t], &p->src)) {
 		verdict(r, RP_DROP, RP_R_SPOOFED,
 			"the source is in no site's allowed_ips of the tenant");
+		return;
+	}
+	if (p->frag == RP_FRAG_LATER) {
+		verdict(r, RP_DROP, RP_R_FRAGMENT,
+			"a non-first fragment whose first fragment was not seen");
 		return;
 	}
 	judge_policy(ctx, t, p, false, r);
