@@ -224,6 +224,14 @@ void deliver(const struct world *w, struct router *r, const struct o_pkt *p, con
 			WHY("local, but the kernel drops it (checksum or source route)");
 			return;
 		}
+		/* nftables' nat_guard (userspace/net/nat.c): on a NAT port,
+		 * conntrack takes a NATed connection's reply back (forwarded,
+		 * never local) and the input chain drops the rest */
+		if ((p->proto == 6 || p->proto == 17) && p->frag != OF_LATER && v->l4 && w->nat_guard_hi &&
+		    p->dport >= w->nat_guard_lo && p->dport <= w->nat_guard_hi) {
+			WHY("local, on a NAT port: conntrack takes it back or nat_guard drops it");
+			return;
+		}
 		d->owner = OWN_GW;
 		WHY("local");
 		return;

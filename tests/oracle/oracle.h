@@ -85,6 +85,10 @@ struct world {
 	bool have_geo;
 	bool v4_source_route;		/* net.ipv4.conf.all.accept_source_route */
 	bool rules_use_l4;		/* a routing rule selects on ipproto/ports */
+	/* nftables' input chain inet rempart nat_guard: TCP/UDP to the gateway
+	 * on these ports that conntrack does not take back is dropped (0, 0:
+	 * no such chain) */
+	unsigned nat_guard_lo, nat_guard_hi;
 };
 
 int world_load(struct world *w, const char *config_path, FILE *log);

@@ -169,6 +169,29 @@ static void plist_cat(struct rp_prefix_list *l, const struct rp_prefix_list *fro
 		plist_add(l, &from->v[i]);
 }
 
+/* nftables' nat_guard chain, as the kernel holds it (`nft list`): its
+ * "th dport LO-HI ... drop" range. */
+static void load_nat_guard(struct world *w, FILE *log)
+{
+	char line[512];
+	FILE *f = popen("nft list chain inet rempart nat_guard 2>/dev/null", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *d = strstr(line, "th dport ");
+		unsigned lo, hi;
+
+		if (d && strstr(line, " drop") && sscanf(d, "th dport %u-%u", &lo, &hi) == 2 && lo <= hi) {
+			w->nat_guard_lo = lo;
+			w->nat_guard_hi = hi;
+		}
+	}
+	if (f)
+		pclose(f);
+	if (w->nat_guard_hi)
+		fprintf(log, "oracle: nftables nat_guard: TCP/UDP to the gateway on ports %u-%u not taken back by "
+			"conntrack is dropped at input\n", w->nat_guard_lo, w->nat_guard_hi);
+}
+
 /* The `wg` tool speaks to the kernel and to wireguard-go's UAPI sockets alike. */
 static void load_peers(struct world *w)
 {
@@ -401,6 +424,7 @@ int world_load(struct world *w, const char *config_path, FILE *log)
 				w->ifs[i].name);
 	load_mcast(w);
 	load_peers(w);
+	load_nat_guard(w, log);
 	f = fopen("/proc/sys/net/ipv4/conf/all/accept_source_route", "r");
 	if (f && fgets(buf, sizeof(buf), f))
 		w->v4_source_route = atoi(buf) != 0;
