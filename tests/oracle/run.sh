@@ -91,6 +91,7 @@ run_reverts() {
 }
 
 ORACLE_REVERT_PACKETS_N=${ORACLE_REVERT_PACKETS:-1000000}
+SUITE_START=$SECONDS
 ORACLE_LOG=$BUILD/oracle-last.log	# the main run's output (its seed)
 lab_begin
 if need_rempart "oracle"; then
@@ -111,6 +112,7 @@ if need_rempart "oracle"; then
 		ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
 		echo "oracle: $((ms / 1000)).$((ms % 1000 / 100)) s wall clock, lab up excluded (exit $rc)"
 		[ "${ORACLE_REVERT_PACKETS:-1000000}" != 0 ] && run_reverts "$found"
+		echo "oracle: $((SECONDS - SUITE_START)) s for the suite, lab up and reverted builds included"
 	fi
 fi
 [ "$T_FAILS" = 0 ]
