@@ -205,6 +205,8 @@ static const struct tcase cases[] = {
 	{ "t1: to beta's site", T1, { V4("10.120.1.5", "10.130.1.5"), TCP(5555, 443) }, D, R(CROSS_TENANT), 10 },
 	{ "t1: to beta's tunnel address", T1, { V4("10.120.1.5", "100.64.20.1"), TCP(5555, 443) }, D, R(GATEWAY), 10 },
 	{ "t1: beta's dns share", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(4444, 53) }, A, R(ALLOWED), 10 },
+	{ "cl: first fragment to beta's dns share", CL, { V4("10.20.1.10", "10.21.0.53"), UDP(4445, 53), .frag = 1, .frag_id = 71, .payload = 8 }, A, R(ALLOWED), 10 },
+	{ "cl: its last fragment", CL, { V4("10.20.1.10", "10.21.0.53"), .proto = 17, .frag = 3, .frag_id = 71, .payload = 8 }, A, R(ALLOWED), 10 },
 	{ "t1: beta's share, tcp", T1, { V4("10.120.1.5", "10.21.0.53"), TCP(4444, 53) }, D, R(CROSS_TENANT), 10 },
 	{ "t1: beta's share, port 54", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(4444, 54) }, D, R(CROSS_TENANT), 10 },
 	{ "t1: beta's unshared cloud", T1, { V4("10.120.1.5", "10.21.0.54"), UDP(4444, 53) }, D, R(CROSS_TENANT), 10 },
