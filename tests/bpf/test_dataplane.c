@@ -354,6 +354,19 @@ static const struct tcase cases[] = {
 	{ "t2: alpha's source on beta's tunnel", T2, { V4("10.120.1.5", "10.20.3.3"), TCP(1, 1) }, D, R(SPOOFED), 20 },
 	{ "t3: gamma egress", T3, { V4("10.140.1.5", "8.8.8.8"), TCP(1, 1) }, A, R(ALLOWED), 30 },
 	{ "t3: v6 source not a site", T3, { V6("fd00::1", "2001:4860::8888"), TCP(1, 1) }, D, R(SPOOFED), 30 },
+
+	/* ---- AH (51) ends the chain: malformed on every hook (no SA, nothing
+	 * behind it is judged; docs/policy.md) ---- */
+	{ "ah: beta's site to its cloud (intra allow)", T2, { V4("10.130.1.5", "10.20.1.10"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 20 },
+	{ "ah: lyon v6, hop-by-hop then AH", T1, { V6("fd10:120:1::5", "fd00:20::10"), .proto = 51, .n_ext = 1, .ext = { 0 }, .payload = 24 }, D, R(MALFORMED), 10 },
+	{ "ah: beta's cloud to its site (intra allow)", TK, { VLAN1(200), V4("10.20.1.10", "10.130.1.5"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 20 },
+	{ "ah: alpha's cloud to the internet", CL, { V6("fd00:20::10", "2001:4860::8888"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 10 },
+	{ "ah: gamma's site, NAT egress", T3, { V4("10.140.1.5", "8.8.8.8"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 30 },
+	{ "ah: the gateway sends AH", UO, { V6("2001:db8::2", "2001:db8:7::20"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 0 },
+	{ "ah: that host's AH is no reply", UI, { V6("2001:db8:7::20", "2001:db8::2"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 0 },
+	{ "ah: v4 AH to the gateway", UI, { V4("192.0.2.5", "198.51.100.2"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 0 },
+	{ "ah: v6 later fragment of an AH packet", UI, { V6("2001:db8:7::20", "2001:db8::2"), .proto = 51, .n_ext = 1, .ext = { 44 }, .frag = 3, .frag_id = 81, .payload = 8 }, D, R(MALFORMED), 0 },
+	{ "ah: v4 AH to a site in clear", UO, { V4("198.51.100.2", "10.120.1.5"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 0 },
 };
 
 /* One frame through hook/ifname: did (tenant, reason) move by one? */
