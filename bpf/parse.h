@@ -62,8 +62,8 @@ struct rp_cur {
 	__u32 lim;
 };
 
-/* n bytes at the cursor, or NULL; advances. */
-static __always_inline void *cur_take(struct rp_cur *c, __u32 n)
+/* n bytes at the cursor, or NULL; past them if advance. */
+static __always_inline void *cur_at(struct rp_cur *c, __u32 n, int advance)
 {
 	__u32 off = c->off;
 	void *p;
@@ -73,22 +73,19 @@ static __always_inline void *cur_take(struct rp_cur *c, __u32 n)
 	p = c->data + off;
 	if (p + n > c->data_end)
 		return NULL;
-	c->off = off + n;
+	if (advance)
+		c->off = off + n;
 	return p;
 }
 
-/* n bytes at the cursor without advancing. */
+static __always_inline void *cur_take(struct rp_cur *c, __u32 n)
+{
+	return cur_at(c, n, 1);
+}
+
 static __always_inline void *cur_peek(struct rp_cur *c, __u32 n)
 {
-	__u32 off = c->off;
-	void *p;
-
-	if (off > RP_PARSE_MAX || off + n > c->lim)
-		return NULL;
-	p = c->data + off;
-	if (p + n > c->data_end)
-		return NULL;
-	return p;
+	return cur_at(c, n, 0);
 }
 
 /* Skip n bytes that must be present; 0 or -1. */
@@ -259,6 +256,17 @@ static __always_inline void parse_inner(struct rp_cur *c, struct rp_pkt *pkt)
 	if (pkt->iproto == IPPROTO_TCP || pkt->iproto == IPPROTO_UDP) {
 		pkt->isport = bpf_ntohs(ports[0]);
 		pkt->idport = bpf_ntohs(ports[1]);
+	} else if ((pkt->family == RP_AF_INET && pkt->iproto == IPPROTO_ICMP) ||
+		   (pkt->family == RP_AF_INET6 && pkt->iproto == IPPROTO_ICMPV6)) {
+		/* only an echo has a flow to be about (its identifier as both
+		 * ports, as flow_key() records it); an error quoting any other
+		 * ICMP message matches no flow, or it would pass as the reply
+		 * to an echo flow with identifier 0 */
+		__u8 t = *(__u8 *)ports;
+
+		if (pkt->family == RP_AF_INET ? (t != 8 && t != 0) : (t != 128 && t != 129))
+			return;
+		pkt->isport = pkt->idport = bpf_ntohs(ports[2]);
 	}
 	pkt->has_inner = 1;
 }

@@ -361,9 +361,9 @@ static bool is_error_about(const struct world *w, const struct o_pkt *p, int o, 
 		return false;
 	sp = p->inner.sport;
 	dp = p->inner.dport;
-	if (p->inner.proto == 1 || p->inner.proto == 58) {
-		bool echo = p->inner.icmp_type == 8 || p->inner.icmp_type == 0 || p->inner.icmp_type == 128 ||
-			    p->inner.icmp_type == 129;
+	if (p->inner.proto == (p->family == 4 ? 1 : 58)) {
+		bool echo = p->family == 4 ? p->inner.icmp_type == 8 || p->inner.icmp_type == 0
+					   : p->inner.icmp_type == 128 || p->inner.icmp_type == 129;
 
 		if (!echo)
 			return false;

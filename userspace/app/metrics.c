@@ -16,6 +16,7 @@
 #include "eval/reason.h"
 #include "lib/lazylib.h"
 #include "lib/log.h"
+#include "lib/version.h"
 
 struct metrics {
 	struct MHD_Daemon *mhd;
@@ -78,7 +79,7 @@ static void render_counters(const struct metrics_state *st, FILE *f, int ncpu,
 		unsigned id = t ? st->cfg->tenants[t - 1].id : RP_TENANT_GATEWAY;
 
 		for (int r = 0; r < RP_R__COUNT; r++)
-			percpu_sum(fd, id * RP_R__COUNT + r, &cells[t * RP_R__COUNT + r], buf, ncpu);
+			percpu_sum(fd, rp_counter_key(id, r), &cells[t * RP_R__COUNT + r], buf, ncpu);
 	}
 	for (int which = 0; which < 2; which++) {
 		const char *m = which ? "rempart_bytes_total" : "rempart_packets_total";
@@ -123,10 +124,10 @@ static void render_geo(const struct metrics_state *st, FILE *f, int ncpu, struct
 	close(fd);
 }
 
-/* Connection state (SPEC §6 rempart_flows{tenant}, §4.15): what each
- * tenant holds across the tables (its own, the NAT one), and per table its
- * size, use and evictions: a tenant's sweep shows as evictions in its own
- * table only. */
+/* Connection state (rempart_flows{tenant} of rempart(8), docs/policy.md
+ * "Flows"): what each tenant holds across the tables (its own, the NAT
+ * one), and per table its size, use and evictions: a tenant's sweep shows
+ * as evictions in its own table only. */
 static void render_flows(const struct metrics_state *st, FILE *f)
 {
 	int t4 = pinned_fd(st, RP_PIN_FLOWT4), t6 = pinned_fd(st, RP_PIN_FLOWT6);
@@ -207,6 +208,32 @@ static void render_state(const struct metrics_state *st, FILE *f)
 		close(fd);
 }
 
+/* Events the dataplane could not report (rp_evstats, per CPU). */
+static void render_events(const struct metrics_state *st, FILE *f, int ncpu)
+{
+	int fd = pinned_fd(st, RP_PIN_EVSTATS);
+	struct rp_evstats *v = calloc(ncpu, sizeof(*v));
+	unsigned long long lost = 0, limited = 0;
+	__u32 zero = 0;
+
+	if (v && fd >= 0 && !bpf_map_lookup_elem(fd, &zero, v))
+		for (int c = 0; c < ncpu; c++) {
+			lost += v[c].lost;
+			limited += v[c].limited;
+		}
+	/* always there: 0 until the dataplane has its map */
+	fprintf(f, "# HELP rempart_events_lost_total Drop events lost because the ring buffer "
+		   "was full (no reader kept up).\n# TYPE rempart_events_lost_total counter\n"
+		   "rempart_events_lost_total %llu\n"
+		   "# HELP rempart_events_ratelimited_total Drop events not reported by the "
+		   "dataplane's rate limit (counted all the same).\n"
+		   "# TYPE rempart_events_ratelimited_total counter\n"
+		   "rempart_events_ratelimited_total %llu\n", lost, limited);
+	free(v);
+	if (fd >= 0)
+		close(fd);
+}
+
 int metrics_render(const struct metrics_state *st, FILE *f)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -217,11 +244,16 @@ int metrics_render(const struct metrics_state *st, FILE *f)
 	buf = calloc(ncpu, sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
+	fprintf(f, "# HELP rempart_build_info The build of rempart serving these metrics.\n"
+		   "# TYPE rempart_build_info gauge\n"
+		   "rempart_build_info{version=\"%s\"} 1\n", rp_version());
 	render_counters(st, f, ncpu, buf);
 	render_geo(st, f, ncpu, buf);
 	free(buf);
 	render_state(st, f);
+	render_events(st, f, ncpu);
 	render_flows(st, f);
+	metrics_render_rules(st, f);
 	metrics_render_sites(st, f);
 	fprintf(f, "# HELP rempart_reload_total Configuration reloads (SIGHUP), by result.\n"
 		   "# TYPE rempart_reload_total counter\n"

@@ -5,38 +5,49 @@
 #include "app/daemon.h"
 #include "cli/commands.h"
 
-static const char usage[] =
-	"Usage: rempart [-c PATH] run [--log-events N]\n\n"
-	"Foreground daemon for systemd (Type=notify): apply the configuration,\n"
-	"report READY=1, serve metrics on [metrics] listen, log drop events (at\n"
-	"most N a second, default 10; 0: none).  SIGHUP reloads the configuration\n"
-	"(a bad one is logged with all its errors and the running policy stays);\n"
-	"SIGTERM and SIGINT exit: with fail_mode = closed the programs stay\n"
-	"attached and the last policy stays enforced, with fail_mode = open they\n"
-	"are detached.\n";
+enum { O_LOG_EVENTS = 256 };
 
-int cmd_run(int argc, char **argv, const struct globals *g)
+static const struct cli_opt opts[] = {
+	{ "log-events", O_LOG_EVENTS, "N", NULL,
+	  "log at most N drop events a second (default 10; 0: none)" },
+	{ 0 }
+};
+
+static int cmd_run(int argc, char **argv, struct globals *g);
+
+const struct cli_cmd def_run = {
+	.name = "run",
+	.summary = "Foreground daemon: apply, serve metrics and events",
+	.text = "The daemon for systemd (Type=notify): apply the configuration, report\n"
+		"READY=1, serve metrics on [metrics] listen, log drop events.  SIGHUP (or\n"
+		"`rempart apply` of the same configuration) reloads it: a bad one is logged with all\n"
+		"its errors and the running policy stays.  SIGTERM and SIGINT exit: with\n"
+		"fail_mode = closed the programs stay attached and the last policy stays\n"
+		"enforced, with fail_mode = open they are detached.\n",
+	.opts = opts,
+	.fn = cmd_run,
+};
+
+static int cmd_run(int argc, char **argv, struct globals *g)
 {
-	struct daemon_opts o = { .config_path = g->config_path, .event_log_per_sec = 10 };
+	struct daemon_opts o = { .event_log_per_sec = 10 };
+	struct cli_parse p;
+	unsigned long n;
+	int key;
 
-	if (want_help(argc, argv, usage))
-		return RP_EXIT_OK;
-	for (int i = 1; i < argc; i++) {
-		char *end;
-
-		if (!strcmp(argv[i], "--log-events") && i + 1 < argc) {
-			unsigned long n = strtoul(argv[++i], &end, 10);
-
-			if (*end || !*argv[i] || n > 100000) {
-				fprintf(stderr, "rempart: run: --log-events '%s': not a number "
-					"0..100000\n", argv[i]);
+	cli_begin(&p, argc, argv, g);
+	while ((key = cli_next(&p)) > 0)
+		switch (key) {
+		case O_LOG_EVENTS:
+			if (cli_ulong(g, "log-events", p.val, 0, 100000, &n))
 				return RP_EXIT_CONFIG;
-			}
-			o.event_log_per_sec = n;
-		} else {
-			fprintf(stderr, "rempart: run: unknown argument '%s' (try --help)\n", argv[i]);
-			return RP_EXIT_CONFIG;
+			o.event_log_per_sec = (unsigned)n;
+			break;
 		}
-	}
+	if (key < 0)
+		return cli_status(key);
+	if (cli_args(&p, 0, 0))
+		return RP_EXIT_CONFIG;
+	o.config_path = g->config_path;
 	return daemon_run(&o);
 }

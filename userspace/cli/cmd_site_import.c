@@ -22,7 +22,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include "lib/fileutil.h"
 #include "lib/ini_edit.h"
 #include "lib/keys.h"
+#include "lib/text.h"
 
 struct peer {
 	int line;			/* of its [Peer] */
@@ -69,18 +69,6 @@ static void err_at(struct import *im, int line, const char *fmt, ...)
 	im->errors++;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
-
 /* A site name from a comment: "lyon", "Name = Lyon prefecture", "name: x"
  * -> lower case, other characters as '-'. */
 static bool name_from_comment(const char *c, char *out)
@@ -89,11 +77,11 @@ static bool name_from_comment(const char *c, char *out)
 	size_t n = 0;
 
 	snprintf(buf, sizeof(buf), "%s", c);
-	p = trim(buf);
+	p = str_trim(buf);
 	if (!strncasecmp(p, "name", 4) && (p[4] == '=' || p[4] == ':' || isspace((unsigned char)p[4]))) {
-		p = trim(p + 4);
+		p = str_trim(p + 4);
 		if (*p == '=' || *p == ':')
-			p = trim(p + 1);
+			p = str_trim(p + 1);
 	}
 	for (; *p && n < RP_NAME_MAX; p++) {
 		char ch = (char)tolower((unsigned char)*p);
@@ -133,7 +121,7 @@ static void allowed_ips(struct import *im, struct peer *p, char *v, int line)
 		char buf[INET6_ADDRSTRLEN + 4];
 		bool tunnel = false;
 
-		it = trim(it);
+		it = str_trim(it);
 		if (prefix_parse(it, &pf)) {
 			err_at(im, line, "[Peer] AllowedIPs: '%s' is not a prefix", it);
 			continue;
@@ -147,8 +135,7 @@ static void allowed_ips(struct import *im, struct peer *p, char *v, int line)
 			append(&p->tips, buf);
 			continue;
 		}
-		for (unsigned b = pf.len; b < (pf.family == AF_INET ? 32u : 128u); b++)
-			pf.addr[b / 8] &= ~(0x80 >> (b % 8));
+		prefix_mask(&pf);
 		prefix_format(&pf, buf, sizeof(buf));
 		append(&p->lans, buf);
 	}
@@ -224,19 +211,19 @@ static int read_file(struct import *im)
 		if (nl)
 			*nl = 0;
 		line++;
-		l = trim(raw);
+		l = str_trim(raw);
 		hash = strchr(l, '#');
 		if (hash) {
 			if (hash == l) {
 				snprintf(comment, sizeof(comment), "%s", hash + 1);
 				/* "# Name = x" inside a [Peer]: its name */
-				if (in_peer && p && !strncasecmp(trim(comment), "name", 4) &&
+				if (in_peer && p && !strncasecmp(str_trim(comment), "name", 4) &&
 				    name_from_comment(comment, p->name))
 					p->named = true;
 				continue;
 			}
 			*hash = 0;
-			l = trim(l);
+			l = str_trim(l);
 		}
 		if (!*l)
 			continue;
@@ -261,13 +248,13 @@ static int read_file(struct import *im)
 		}
 		*eq = 0;
 		if (in_peer)
-			peer_key(im, p, trim(l), trim(eq + 1), line);
-		else if (!p && strcasecmp(trim(l), "PrivateKey") && strcasecmp(trim(l), "ListenPort") &&
-			 strcasecmp(trim(l), "Address") && strcasecmp(trim(l), "DNS") &&
-			 strcasecmp(trim(l), "MTU") && strcasecmp(trim(l), "Table") &&
-			 strcasecmp(trim(l), "FwMark") && strncasecmp(trim(l), "Pre", 3) &&
-			 strncasecmp(trim(l), "Post", 4) && strcasecmp(trim(l), "SaveConfig"))
-			err_at(im, line, "[Interface] %s: not a wg-quick key", trim(l));
+			peer_key(im, p, str_trim(l), str_trim(eq + 1), line);
+		else if (!p && strcasecmp(str_trim(l), "PrivateKey") && strcasecmp(str_trim(l), "ListenPort") &&
+			 strcasecmp(str_trim(l), "Address") && strcasecmp(str_trim(l), "DNS") &&
+			 strcasecmp(str_trim(l), "MTU") && strcasecmp(str_trim(l), "Table") &&
+			 strcasecmp(str_trim(l), "FwMark") && strncasecmp(str_trim(l), "Pre", 3) &&
+			 strncasecmp(str_trim(l), "Post", 4) && strcasecmp(str_trim(l), "SaveConfig"))
+			err_at(im, line, "[Interface] %s: not a wg-quick key", str_trim(l));
 	}
 	explicit_bzero(text, strlen(text));	/* keys, and the server's own */
 	free(text);
@@ -391,13 +378,28 @@ static json_object *summary(const struct import *im, bool written)
 
 enum { O_DRY_RUN = 256, O_JSON };
 
-static const struct option opts[] = {
-	{ "dry-run", no_argument, NULL, O_DRY_RUN },
-	{ "json", no_argument, NULL, O_JSON },
+static const struct cli_opt opts[] = {
+	{ "dry-run", O_DRY_RUN, NULL, NULL, "print the [site] sections, write nothing" },
+	{ "json", O_JSON, NULL, NULL, "the sites imported as one JSON object" },
 	{ 0 }
 };
 
-int site_import(int argc, char **argv, const struct globals *g)
+static int site_import(int argc, char **argv, struct globals *g);
+
+const struct cli_cmd def_site_import = {
+	.name = "import",
+	.args = "TENANT WG-QUICK.conf",
+	.summary = "A WireGuard server's peers as sites of a tenant",
+	.text = "Turn the [Peer] sections of a wg-quick file (a WireGuard server's\n"
+		"wg0.conf) into [site] sections of TENANT: names from a '# NAME' comment\n"
+		"above each peer (else peer-N), preshared keys into key files (0600),\n"
+		"AllowedIPs inside the tenant's tunnel networks as tunnel_ip.  A\n"
+		"duplicate, a bad key or an overlap changes nothing.\n",
+	.opts = opts,
+	.fn = site_import,
+};
+
+static int site_import(int argc, char **argv, struct globals *g)
 {
 	struct import im = { 0 };
 	struct rp_config cfg = { 0 }, cfg2 = { 0 };
@@ -405,32 +407,23 @@ int site_import(int argc, char **argv, const struct globals *g)
 	const char *pos[2];
 	char *orig = NULL, *add = NULL, *text = NULL;
 	bool dry = false, json = false;
+	struct cli_parse p;
 	size_t written = 0;
-	int c, n = 0, rc, err;
+	int c, rc, err;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
-		if (c == O_DRY_RUN) {
+	cli_begin(&p, argc, argv, g);
+	while ((c = cli_next(&p)) > 0) {
+		if (c == O_DRY_RUN)
 			dry = true;
-		} else if (c == O_JSON) {
+		else if (c == O_JSON)
 			json = true;
-		} else {
-			fprintf(stderr, "rempart: site import: unknown option '%s' (try --help)\n",
-				argv[optind]);
-			return RP_EXIT_CONFIG;
-		}
 	}
-	for (int i = optind + 1; i < argc; i++)
-		if (n < 2)
-			pos[n++] = argv[i];
-		else
-			n = 3;
-	if (n != 2) {
-		fprintf(stderr, "rempart: site import: TENANT and a wg-quick file are needed "
-				"(try --help)\n");
+	if (c < 0)
+		return cli_status(c);
+	if (cli_args(&p, 2, 2))
 		return RP_EXIT_CONFIG;
-	}
+	pos[0] = p.pos[0];
+	pos[1] = p.pos[1];
 	rc = site_load(g, &cfg);
 	if (rc)
 		return rc;

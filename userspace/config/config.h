@@ -1,7 +1,7 @@
-/* config.h — the typed configuration model (SPEC §2) and its loader.
+/* config.h — the typed configuration model (docs/config.md) and its loader.
  *
  * config_load() reads rempart.ini and every *.ini of the tenants directory
- * with iniparser, checks everything SPEC §2 lists, and reports every error
+ * with iniparser, checks everything docs/config.md lists, and reports every error
  * (not only the first) into a diag list.  Selectors of rules (sites, cloud,
  * site:NAME) are expanded into prefix lists at load time, so consumers (the
  * reference evaluator, the policy compiler) only see prefixes.
@@ -152,6 +152,12 @@ struct rp_config {
 #define RP_CFG_SKIP_KEY_FILES 0x1	/* explain/lookups as non-root: don't read keys */
 int config_load(const char *path, unsigned flags, struct rp_config *cfg, struct diag *d);
 void config_free(struct rp_config *cfg);	/* wipes keys */
+/* [gateway] state_dir of the configuration at PATH, read even when the rest
+ * of it does not load (`down` must find what apply recorded): *out is
+ * allocated (the caller frees), RP_STATE_DIR_DEFAULT when the file does not
+ * name one or cannot be read.  Returns 1 when it came from the file. */
+#define RP_STATE_DIR_DEFAULT "/var/lib/rempart"
+int config_state_dir(const char *path, char **out);
 
 /* Lookups used across modules. */
 struct rp_tenant *config_tenant_by_name(const struct rp_config *cfg, const char *name);

@@ -10,7 +10,7 @@
 
 /* Make the dataplane enforce cfg (+ geo): load or adopt the pinned state
  * under RP_PIN_DIR, write the new policy into the inactive slot, flip the
- * active slot (SPEC §4.8), attach to interfaces that lack it.  Idempotent.
+ * active slot (docs/dataplane.md), attach to interfaces that lack it.  Idempotent.
  * 0, or -errno with one line per problem in *d; on failure the running
  * policy stays. */
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d);
@@ -27,12 +27,24 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 bool dataplane_geo_unchanged(const struct rp_config *cfg);
 void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo);
 
+/* Attach the programs cfg wants on IFNAME (NULL: on every interface cfg
+ * names that exists; a VLAN link's name means its parent) where none runs
+ * (a program already attached is left as it is, until dataplane_apply has
+ * installed the policy it goes with), with the policy installed now: no
+ * policy change, no detach.  Before a link is
+ * brought up (net's hooks->before_up) and before a change touches the
+ * network, so that no configured interface carries traffic without its
+ * program; an interface the installed policy does not know yet is dropped
+ * by it whole (fail closed) until dataplane_apply installs the new one.
+ * Loads and pins the programs if this build has none pinned.  0 or -errno. */
+int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct diag *d);
+
 /* The gateway's addresses changed (DHCP, SLAAC, an HA address moved, an
  * interface came or went): the policy is compiled again with them and
  * installed (incrementally: only what they change is written).  The
  * programs let through the uplink for the gateway's sake only what is
- * addressed to those addresses (SPEC §4.12), and drop what a tenant sends
- * to any of them (§4.14).  For the daemon's address watcher; 0 or -errno. */
+ * addressed to those addresses, and drop what a tenant sends to any of them
+ * (docs/policy.md).  For the daemon's address watcher; 0 or -errno. */
 int dataplane_addrs_changed(const struct rp_config *cfg, struct diag *d);
 
 /* Detach every program rempart attached and remove RP_PIN_DIR.  0 or -errno. */

@@ -21,6 +21,7 @@
 #include <linux/rtnetlink.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
@@ -28,24 +29,24 @@
 #include "net/net_priv.h"
 #include "net/net_state.h"
 #include "net/reconcile.h"
+#include "net/route_plan.h"
 
 static unsigned int last_changes;
 
 /* RP_NET_PROFILE=1: time of each stage on stderr (benchmarks). */
 static void stage(const char *name)
 {
-	static struct timespec last;
+	static double last;
 	static int on = -1;
-	struct timespec now;
+	double now;
 
 	if (on < 0)
 		on = getenv("RP_NET_PROFILE") != NULL;
 	if (!on)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	now = clock_ms();
 	if (name)
-		fprintf(stderr, "net: %-12s %8.2f ms\n", name,
-			(now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6);
+		fprintf(stderr, "net: %-12s %8.2f ms\n", name, now - last);
 	last = now;
 }
 
@@ -62,55 +63,85 @@ static bool nat_ruleset_nonempty(const struct rp_config *cfg)
 	return false;
 }
 
-/* One network reconcile at a time: STATE_DIR/net.lock (lib/statedir.h). */
-static int net_lock(const char *state_dir, struct diag *d)
+/* Tables and rules of rempart's range are rempart's by construction: every
+ * one the config wants goes into net.state before anything is changed, so
+ * that a killed apply leaves none that `down` does not know. */
+static int intend_tables_and_rules(struct apply *a)
 {
-	int fd, err;
+	struct net_rule_want *want = NULL;
+	size_t n = 0;
+	int err;
 
-	err = mkdir_p(state_dir, 0700);
-	if (err) {
-		diag_add(d, "cannot create state directory %s: %s", state_dir, strerror(-err));
-		return err;
+	for (size_t i = 0; i < a->cfg->n_tenants; i++)
+		if ((err = net_intend(a, "table %u", RP_TABLE_BASE + a->cfg->tenants[i].id)))
+			return err;
+	err = net_plan_rules(a->cfg, &want, &n);
+	for (size_t w = 0; w < n && !err; w++) {
+		char line[160];
+
+		net_rule_state_line(&want[w].rule, line, sizeof(line));
+		err = net_intend(a, "%s", line);
 	}
-	fd = statedir_lock(state_dir, SD_NET_LOCK);
-	if (fd < 0)
-		diag_add(d, "cannot lock %s/%s: %s", state_dir, SD_NET_LOCK, strerror(-fd));
-	return fd;
+	free(want);
+	if (!err && nat_ruleset_nonempty(a->cfg))
+		err = net_intend(a, "nat");
+	return err ? err : net_intent_flush(a);
 }
 
-int net_apply(const struct rp_config *cfg, struct diag *d)
+/* What apply and down start from (the caller holds the change lock,
+ * app/changelock.h): rtnetlink, net.state (checked line by line: a bad
+ * record refuses the change), the links, and the links net.state names
+ * checked against the kernel's. */
+static int net_begin(struct apply *a)
 {
-	struct apply a = { .cfg = cfg, .d = d };
+	char path[PATH_MAX];
+	int err;
+
+	a->wg = wg_backend_get();
+	err = nl_open(&a->nl);
+	if (err) {
+		diag_add(a->d, "cannot open rtnetlink: %s", strerror(-err));
+		return err;
+	}
+	err = net_state_load(&a->old, a->cfg->state_dir, a->d);
+	if (err) {
+		if (err != -EINVAL) {
+			statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
+			diag_add(a->d, "cannot read %s: %s", path, strerror(-err));
+		}
+		return err;
+	}
+	err = net_links_refresh(a);
+	if (err) {
+		diag_add(a->d, "cannot list links: %s", nl_strerror(&a->nl, err));
+		return err;
+	}
+	return net_check_recorded_links(a);
+}
+
+int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct diag *d)
+{
+	struct apply a = { .cfg = cfg, .hooks = h, .d = d };
 	wg_device **cur = NULL;
 	bool nat_changed = false;
-	int lock, err;
+	int err;
 
 	last_changes = 0;
 	stage(NULL);
-	lock = net_lock(cfg->state_dir, d);
-	if (lock < 0)
-		return lock;
-	a.wg = wg_backend_get();
-	err = nl_open(&a.nl);
+	err = mkdir_p(cfg->state_dir, 0700);
 	if (err) {
-		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
-		goto out_lock;
+		diag_add(d, "cannot create state directory %s: %s", cfg->state_dir, strerror(-err));
+		return err;
 	}
-	err = net_state_load(&a.old, cfg->state_dir);
-	if (err) {
-		diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
+	err = net_begin(&a);
+	if (err)
 		goto out;
-	}
 	cur = calloc(cfg->n_tenants + 1, sizeof(*cur));
 	a.fp = calloc(cfg->n_tenants + 1, sizeof(*a.fp));
 	a.clean = calloc(cfg->n_tenants + 1, sizeof(*a.clean));
-	if (!cur || !a.fp || !a.clean) {
+	a.routes = calloc(cfg->n_tenants + 1, sizeof(*a.routes));
+	if (!cur || !a.fp || !a.clean || !a.routes) {
 		err = -ENOMEM;
-		goto out;
-	}
-	err = net_links_refresh(&a);
-	if (err) {
-		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
 		goto out;
 	}
 	err = nl_route_dump(&a.nl, AF_UNSPEC, RT_TABLE_MAIN, &a.main_v, &a.main_n);
@@ -139,9 +170,11 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 			}
 			break;
 		}
+	if ((err = intend_tables_and_rules(&a)))
+		goto out;
 	/* fwmark_reflect: what the gateway answers a tenant (echo, TCP resets,
 	 * ICMP errors) carries the tenant's mark, and goes back through the
-	 * tenant's own table and interface (SPEC §4.14) */
+	 * tenant's own table and interface (docs/policy.md) */
 	if ((err = net_set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
 	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")) ||
 	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv4/fwmark_reflect", "1")) ||
@@ -187,27 +220,37 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 			net_state_add(&a.st, "%s", a.old.lines[i]);
 	net_state_add(&a.st, "backend %s", a.wg->name);
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		uint32_t table = RP_TABLE_BASE + cfg->tenants[i].id;
 		struct nl_route *rv = NULL;
-		size_t rn = 0;
+		size_t rn = 0, routes = a.routes[i];
 
 		/* Now that every link exists: the fingerprint the next apply
 		 * will compute if nothing changes (the same as before, a
-		 * function of the config and the links, if no link changed). */
+		 * function of the config and the links, if no link changed),
+		 * with the number of routes its table holds now. */
 		if (a.links_gen != a.fp_links_gen)
 			a.fp[i] = net_tenant_fp(&a, i);
-		net_state_add(&a.st, "fp %u %016llx", cfg->tenants[i].id, (unsigned long long)a.fp[i]);
-		if (!a.wg->remember || a.clean[i])
-			continue;
-		if (!nl_route_dump(&a.nl, AF_UNSPEC, RP_TABLE_BASE + cfg->tenants[i].id, &rv, &rn))
-			net_remember_tunnel(&a, &cfg->tenants[i], rv, rn);
+		if (!a.clean[i] && !nl_route_dump(&a.nl, AF_UNSPEC, table, &rv, &rn)) {
+			routes = 0;
+			for (size_t k = 0; k < rn; k++)
+				routes += rv[k].table == table;
+			if (a.wg->remember)
+				net_remember_tunnel(&a, &cfg->tenants[i], rv, rn);
+		}
 		free(rv);
+		net_state_add(&a.st, "fp %u %016llx %zu", cfg->tenants[i].id,
+			      (unsigned long long)a.fp[i], routes);
 	}
 	stage("netstate");
 	err = net_state_save(&a.st, cfg->state_dir);
 	stage("save");
-	if (err)
-		diag_add(d, "cannot write %s/net.state: %s (`down` will not know what apply created)",
-			 cfg->state_dir, strerror(-err));
+	if (err) {
+		char path[PATH_MAX];
+
+		statedir_path(path, cfg->state_dir, SD_NET_STATE);
+		diag_add(d, "cannot write %s: %s (`down` will not know what apply created)", path,
+			 strerror(-err));
+	}
 	last_changes = a.changes;
 	pr_debug("net: %u change(s)", a.changes);
 	goto out;
@@ -224,67 +267,68 @@ out:
 	free(a.main_v);
 	free(a.fp);
 	free(a.clean);
+	free(a.routes);
 	net_state_free(&a.old);
 	net_state_free(&a.st);
 	nl_close(&a.nl);
-out_lock:
-	close(lock);
 	return err;
 }
 
-int net_down(const struct rp_config *cfg, struct diag *d)
+/* The sysctls net.state recorded, back to their values before rempart. */
+static int restore_sysctls(struct apply *a)
 {
-	struct apply a = { .cfg = cfg, .d = d };
 	char path[4096], val[64];
-	int lock, err, ret = 0;
+	int err = 0;
 
-	lock = net_lock(cfg->state_dir, d);
-	if (lock < 0)
-		return lock;
-	a.wg = wg_backend_get();
-	err = nl_open(&a.nl);
-	if (err) {
-		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
-		goto out;
+	for (size_t i = 0; i < a->old.n; i++) {
+		int e;
+
+		if (sscanf(a->old.lines[i], "sysctl %4095s %63s", path, val) != 2)
+			continue;
+		e = file_write_all(path, val, strlen(val), 0644);
+		if (e) {
+			diag_add(a->d, "cannot write %s back to %s: %s", path, val, strerror(-e));
+			err = -EIO;
+		}
 	}
-	err = net_state_load(&a.old, cfg->state_dir);
-	if (err) {
-		diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
-		goto out;
-	}
+	return err;
+}
+
+int net_down(const char *state_dir, struct diag *d)
+{
+	struct rp_config none = { .state_dir = (char *)state_dir };
+	struct apply a = { .cfg = &none, .d = d };
+	char path[4096];
+	int err, ret = 0;
+
 	/* a.st stays empty: nothing is wanted any more. */
-	if ((err = net_links_refresh(&a))) {
-		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
+	err = net_begin(&a);
+	if (err)
 		goto out;
-	}
-	if (net_state_has(&a.old, "nat") && nat_down(d))
-		ret = -EIO;
-	/* Links before tables: deleting a tunnel takes its routes with it at
-	 * once, and no wireguard-go is left to wake up for each route. */
-	if (net_remove_stale_rules(&a))
-		ret = -EIO;
-	if (net_remove_stale_addrs(&a))
+	/* Forwarding paths first, while the programs still judge every packet
+	 * (the caller removes them after this): forwarding back to what it
+	 * was before rempart, then the tunnels (their routes and addresses go
+	 * with them, and no wireguard-go is left to wake up for each route),
+	 * the rules that select the tenants' tables, the tables, the
+	 * addresses left on the clouds' links, NAT.  Each step is idempotent:
+	 * a `down` killed half-way is finished by the next one. */
+	if (restore_sysctls(&a))
 		ret = -EIO;
 	if (net_remove_stale_links(&a))
 		ret = -EIO;
+	if (net_links_refresh(&a) == 0 && net_remove_stale_rules(&a))
+		ret = -EIO;
 	if (net_remove_stale_tables(&a, false))
 		ret = -EIO;
-	for (size_t i = 0; i < a.old.n; i++) {
-		FILE *f;
-
-		if (sscanf(a.old.lines[i], "sysctl %4095s %63s", path, val) != 2)
-			continue;
-		f = fopen(path, "we");
-		if (f) {
-			fputs(val, f);
-			fclose(f);
-		}
-	}
+	if (net_remove_stale_addrs(&a))
+		ret = -EIO;
+	if (net_state_has(&a.old, "nat") && nat_down(d))
+		ret = -EIO;
 	/* Anything left over by an older, unrecorded run is not ours to touch. */
 	if (!ret) {
-		statedir_path(path, cfg->state_dir, SD_NET_STATE);
+		statedir_path(path, state_dir, SD_NET_STATE);
 		unlink(path);
-		statedir_path(path, cfg->state_dir, SD_NAT_RULESET);
+		statedir_path(path, state_dir, SD_NAT_RULESET);
 		unlink(path);
 	}
 	err = ret;
@@ -293,6 +337,5 @@ out:
 	free(a.links);
 	net_state_free(&a.old);
 	nl_close(&a.nl);
-	close(lock);
 	return err;
 }

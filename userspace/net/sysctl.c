@@ -7,6 +7,7 @@
 #include <string.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/fileutil.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
@@ -28,8 +29,8 @@ static int read_sysctl(const char *path, char *val, size_t len)
 int net_set_sysctl(struct apply *a, const char *path, const char *want)
 {
 	char cur[32];
+	bool known = false;
 	struct undo *u;
-	FILE *f;
 	int err;
 
 	err = read_sysctl(path, cur, sizeof(cur));
@@ -39,9 +40,16 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 	}
 	if (!strcmp(cur, want))
 		return 0;
-	f = fopen(path, "we");
-	if (!f || fputs(want, f) < 0 || fclose(f)) {
-		err = -errno;
+	/* Remember the value before rempart's first change, for `down`:
+	 * recorded before the write, so that a killed apply leaves it known. */
+	for (size_t i = 0; i < a->old.n && !known; i++)
+		known = !strncmp(a->old.lines[i], "sysctl ", 7) &&
+			!strncmp(a->old.lines[i] + 7, path, strlen(path)) &&
+			a->old.lines[i][7 + strlen(path)] == ' ';
+	if (!known && ((err = net_intend(a, "sysctl %s %s", path, cur)) || (err = net_intent_flush(a))))
+		return err;
+	err = file_write_all(path, want, strlen(want), 0644);
+	if (err) {
 		diag_add(a->d, "cannot write %s: %s", path, strerror(-err));
 		return err;
 	}
@@ -50,15 +58,6 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 		return -ENOMEM;
 	snprintf(u->path, sizeof(u->path), "%s", path);
 	snprintf(u->val, sizeof(u->val), "%s", cur);
-	/* Remember the value before rempart's first change, for `down`. */
-	bool known = false;
-
-	for (size_t i = 0; i < a->old.n && !known; i++)
-		known = !strncmp(a->old.lines[i], "sysctl ", 7) &&
-			!strncmp(a->old.lines[i] + 7, path, strlen(path)) &&
-			a->old.lines[i][7 + strlen(path)] == ' ';
-	if (!known)
-		net_state_add(&a->old, "sysctl %s %s", path, cur);
 	a->changes++;
 	return 0;
 }
