@@ -45,6 +45,14 @@ struct tcase {
 /* Embedded packets of ICMP errors. */
 static const struct ps in_gw_flow = { V4("198.51.100.2", "93.184.216.34"), TCP(40000, 443) };
 static const struct ps in_unknown = { V4("198.51.100.2", "93.184.216.35"), TCP(40000, 443) };
+/* the gateway's echo (identifier 0) and what an ICMP error may quote of it */
+static const struct ps in_gw_echo = { V4("198.51.100.2", "93.184.216.40"), ICMP4(8), .echo_id = 0 };
+static const struct ps in_gw_echo_other = { V4("198.51.100.2", "93.184.216.40"), ICMP4(8), .echo_id = 7 };
+static const struct ps in_gw_tstamp = { V4("198.51.100.2", "93.184.216.40"), ICMP4(13) };
+static const struct ps in_gw_unreach = { V4("198.51.100.2", "93.184.216.40"), ICMP4(3), .icmp_code = 3 };
+static const struct ps in_gw_echo6 = { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(128), .echo_id = 0 };
+static const struct ps in_gw_nis6 = { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(139) };
+static const struct ps in_gw_echo_in6 = { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(8) };
 
 /* Ethernet 14, IPv4 20, IPv6 40, TCP 20, UDP 8 */
 static const struct tcase cases[] = {
@@ -104,6 +112,18 @@ static const struct tcase cases[] = {
 	{ "up: ICMP error about the flow", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 4, .inner = &in_gw_flow }, A, R(REPLY), 0 },
 	{ "up: ICMP error about no flow", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 4, .inner = &in_unknown }, D, R(NOT_WIREGUARD), 0 },
 	{ "up: ICMP error without inner bytes", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 4 }, D, R(NOT_WIREGUARD), 0 },
+	/* an error is about the gateway's echo only if it quotes that echo:
+	 * a quoted non-echo message has no identifier (it matched the echo
+	 * flow with identifier 0) */
+	{ "out: gateway pings (id 0)", UO, { V4("198.51.100.2", "93.184.216.40"), ICMP4(8), .echo_id = 0 }, A, R(ALLOWED), 0 },
+	{ "up: ICMP error quoting that echo", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 1, .inner = &in_gw_echo }, A, R(REPLY), 0 },
+	{ "up: ICMP error quoting another echo id", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 1, .inner = &in_gw_echo_other }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMP error quoting a timestamp", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(11), .inner = &in_gw_tstamp }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMP error quoting an ICMP error", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 1, .inner = &in_gw_unreach }, D, R(NOT_WIREGUARD), 0 },
+	{ "out: gateway pings v6 (id 0)", UO, { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(128), .echo_id = 0 }, A, R(ALLOWED), 0 },
+	{ "up: ICMPv6 error quoting that echo", UI, { V6("2001:db8:7::1", "2001:db8::2"), ICMP6(1), .inner = &in_gw_echo6 }, A, R(REPLY), 0 },
+	{ "up: ICMPv6 error quoting a node information query", UI, { V6("2001:db8:7::1", "2001:db8::2"), ICMP6(1), .inner = &in_gw_nis6 }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMPv6 error quoting ICMPv4's echo type", UI, { V6("2001:db8:7::1", "2001:db8::2"), ICMP6(1), .inner = &in_gw_echo_in6 }, D, R(NOT_WIREGUARD), 0 },
 	{ "out: gateway pings", UO, { V4("198.51.100.2", "9.9.9.9"), ICMP4(8), .echo_id = 77 }, A, R(ALLOWED), 0 },
 	{ "up: echo reply", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 77 }, A, R(REPLY), 0 },
 	{ "up: echo reply, other id", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 78 }, D, R(NOT_WIREGUARD), 0 },
