@@ -15,7 +15,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_US_OBJS := $(patsubst userspace/%.c,$(BUILD)/fuzz/us/%.o,$(filter-out userspace/main.c,$(US_SRCS)))
 
-$(BUILD)/fuzz/us/%.o: userspace/%.c $(wildcard userspace/*.h) $(BPF_HDRS) $(BPF_SKELS)
+$(BUILD)/fuzz/us/%.o: userspace/%.c $(US_HDRS) $(BPF_HDRS) $(BPF_SKELS)
 	$(call msg,FUZZCC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -c $< -o $@
