@@ -34,4 +34,5 @@ int cmd_explain(int argc, char **argv, const struct globals *g);
 int cmd_geo(int argc, char **argv, const struct globals *g);
 int cmd_site(int argc, char **argv, const struct globals *g);
 int cmd_keygen(int argc, char **argv, const struct globals *g);
+int cmd_audit(int argc, char **argv, const struct globals *g);
 #endif

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "confirm.h"
 #include "daemon.h"
+#include "daemon_audit.h"
 #include "dataplane.h"
 #include "events.h"
 #include "log.h"
@@ -33,6 +34,7 @@ struct daemon {
 	char *metrics_listen;		/* what metrics is bound to */
 	struct events *ev;
 	struct event_ratelimit rl;
+	struct daemon_audit audit;
 	int sfd;
 };
 
@@ -127,6 +129,7 @@ static void reload(struct daemon *dm)
 	dm->cfg = cfg;
 	dm->geo = geo;
 	dm->mst.reload_success++;
+	daemon_audit_request(&dm->audit);
 	daemon_generation(&gen);
 	pr_info("reload: applied (%zu tenants, policy generation %llu)", dm->cfg.n_tenants,
 		(unsigned long long)gen);
@@ -145,10 +148,11 @@ fail:
 static int loop(struct daemon *dm)
 {
 	for (;;) {
-		struct pollfd p[3] = { { .fd = dm->sfd, .events = POLLIN },
+		struct pollfd p[4] = { { .fd = dm->sfd, .events = POLLIN },
 				       { .fd = dm->metrics ? metrics_fd(dm->metrics) : -1,
 					 .events = POLLIN },
-				       { .fd = dm->ev ? events_fd(dm->ev) : -1, .events = POLLIN } };
+				       { .fd = dm->ev ? events_fd(dm->ev) : -1, .events = POLLIN },
+				       { .fd = daemon_audit_fd(&dm->audit), .events = POLLIN } };
 		int timeout = 1000;	/* flush the "suppressed" count each second */
 		struct signalfd_siginfo si;
 
@@ -158,7 +162,7 @@ static int loop(struct daemon *dm)
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
-		if (poll(p, 3, timeout) < 0) {
+		if (poll(p, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("run: poll: %s", strerror(errno));
@@ -169,6 +173,7 @@ static int loop(struct daemon *dm)
 		if (p[2].revents && events_consume(dm->ev) < 0)
 			pr_warn("events: %s", strerror(errno));
 		event_log_tick(&dm->rl);
+		daemon_audit_tick(&dm->audit);
 		if (!(p[0].revents & POLLIN))
 			continue;
 		if (read(dm->sfd, &si, sizeof(si)) != sizeof(si))
@@ -247,6 +252,8 @@ int daemon_run(const struct daemon_opts *o)
 		dm.cfg.fail_mode == RP_FAIL_OPEN ? "open" : "closed");
 	cfg_fingerprint(&dm.cfg, &dm.fp);
 	record_applied(&dm);
+	daemon_audit_init(&dm.audit, o->config_path, o->audit_interval);
+	dm.mst.audit = &dm.audit;
 	services_update(&dm);
 	/* wireguard-go, where it is used, has its own supervisor process per
 	 * tunnel (wg_supervise.c) that outlives this one. */
@@ -254,6 +261,7 @@ int daemon_run(const struct daemon_opts *o)
 		   dm.cfg.n_tenants, (unsigned long long)gen);
 	ret = loop(&dm);
 	LAZY(LAZY_SYSTEMD, sd_notify)(0, "STOPPING=1");
+	daemon_audit_stop(&dm.audit);
 	if (shutdown_dataplane(&dm))
 		ret = RP_EXIT_RUNTIME;
 	pidfile_remove(dm.cfg.state_dir);

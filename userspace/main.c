@@ -21,6 +21,7 @@ static const struct {
 	{ "explain", cmd_explain, "The verdict the policy gives a packet, and why" },
 	{ "geo", cmd_geo, "Geo database: lookup, reload" },
 	{ "site", cmd_site, "Sites: add, config" },
+	{ "audit", cmd_audit, "Prove from the live state that tenants stay apart" },
 	{ "keygen", cmd_keygen, "Print a new private key" },
 };
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "config.h"
+#include "daemon_audit.h"
 #include "diag.h"
 
 struct metrics_state {
@@ -19,6 +20,7 @@ struct metrics_state {
 	const char *pin_dir;		/* NULL: RP_PIN_DIR */
 	uint64_t reload_success;
 	uint64_t reload_error;
+	const struct daemon_audit *audit;	/* the daemon's audits; NULL: none */
 };
 
 struct metrics;

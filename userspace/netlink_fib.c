@@ -11,6 +11,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/pkt_cls.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include "netlink_fib.h"
 #include "netlink_priv.h"
@@ -263,6 +264,9 @@ static int fib_route_cb(const struct nlmsghdr *nlh, void *data)
 		case RTA_NH_ID:
 			r->nhid = mnl_attr_get_u32(attr);
 			break;
+		case RTA_ENCAP_TYPE:
+			r->encap = mnl_attr_get_u16(attr);
+			break;
 		}
 	}
 	if (!has_mp && (nh.oif || nh.has_gw))
@@ -392,6 +396,52 @@ int nl_tc_filters(struct nl_ctx *nl, int ifindex, uint32_t parent, struct nl_tc_
 	err = nl_talk(nl, nlh, tc_filter_cb, &vec);
 	if (err == -EINVAL || err == -ENOENT)
 		err = 0;	/* no such qdisc: no filters */
+	if (err) {
+		free(vec.v);
+		return err;
+	}
+	*v = vec.v;
+	*n = vec.n;
+	return 0;
+}
+
+/* ---- neighbours ---- */
+
+static int neigh_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct nl_vec *vec = data;
+	const struct nlattr *attr;
+	struct nl_neigh *e;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH || (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6))
+		return 0;
+	if (ndm->ndm_state & (NUD_FAILED | NUD_INCOMPLETE | NUD_NOARP))
+		return 0;
+	mnl_attr_for_each(attr, nlh, sizeof(*ndm)) {
+		if (mnl_attr_get_type(attr) != NDA_DST || mnl_attr_get_payload_len(attr) < fam_bytes(ndm->ndm_family))
+			continue;
+		e = nl_vec_push(vec);
+		if (!e)
+			return -ENOMEM;
+		e->ifindex = ndm->ndm_ifindex;
+		e->family = ndm->ndm_family;
+		e->state = ndm->ndm_state;
+		memcpy(e->addr, mnl_attr_get_payload(attr), fam_bytes(ndm->ndm_family));
+	}
+	return 0;
+}
+
+int nl_neighs(struct nl_ctx *nl, struct nl_neigh **v, size_t *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg_start(nl, buf, RTM_GETNEIGH, NLM_F_DUMP);
+	struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	struct nl_vec vec = { .elem = sizeof(struct nl_neigh) };
+	int err;
+
+	ndm->ndm_family = AF_UNSPEC;
+	err = nl_talk(nl, nlh, neigh_cb, &vec);
 	if (err) {
 		free(vec.v);
 		return err;

@@ -46,6 +46,7 @@ struct nl_fib_route {
 	uint8_t dst[16], src[16];
 	uint32_t table, metric, flags;	/* rtm_flags */
 	uint32_t nhid;			/* a nexthop object (not expanded): 0 none */
+	uint16_t encap;			/* lightweight tunnel type (RTA_ENCAP_TYPE), 0 none */
 	uint8_t n_nh;
 	bool nh_truncated;		/* more than NL_FIB_NH_MAX next hops */
 	struct nl_fib_nh nh[NL_FIB_NH_MAX];
@@ -82,4 +83,14 @@ struct nl_tc_filter {
 	bool bpf_direct_action;
 };
 int nl_tc_filters(struct nl_ctx *nl, int ifindex, uint32_t parent, struct nl_tc_filter **v, size_t *n);
+
+/* The neighbour table (hosts seen on a link): the audit names such hosts
+ * in the packets it reports, so that a test can send them for real. */
+struct nl_neigh {
+	int ifindex;
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t state;			/* NUD_* */
+};
+int nl_neighs(struct nl_ctx *nl, struct nl_neigh **v, size_t *n);
 #endif

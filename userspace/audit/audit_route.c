@@ -333,6 +333,9 @@ static int check_route(const struct nl_fib_route *r, char *why, size_t len)
 	route_text(r, t, sizeof(t));
 	if (r->nhid)
 		return refuse(why, len, "route %s uses a nexthop object, which the audit does not model", t);
+	if (r->encap)
+		return refuse(why, len, "route %s encapsulates (lightweight tunnel, BPF or MPLS), which the audit "
+			      "does not model", t);
 	if (r->nh_truncated)
 		return refuse(why, len, "route %s has more next hops than the audit reads", t);
 	if (r->src_len)
@@ -510,17 +513,14 @@ static void raw_emit(struct raw_vec *s, rp_u128 lo, rp_u128 hi, uint8_t kind, co
 	}
 }
 
-/* Do the rule's selectors other than the destination match p? */
-static bool static_match(const struct rt_model *m, const struct rt_rule *r, const struct rt_pkt *p)
+/* Do the rule's selectors other than the destination match p (whose
+ * input interface is named iifname)? */
+static bool static_match(const struct rt_rule *r, const struct rt_pkt *p, const char *iifname)
 {
 	const struct nl_fib_rule *x = &r->r;
-	const struct rt_dev *d;
 
-	if (x->iif[0]) {
-		d = dev_of(m, p->iif);
-		if (p->iif == LOOPBACK_IFINDEX ? strcmp(x->iif, "lo") : !d || strcmp(x->iif, d->name))
-			return false;
-	}
+	if (x->iif[0] && strcmp(x->iif, iifname))
+		return false;
 	if (x->oif[0])
 		return false;	/* input lookups have no output interface */
 	if (x->has_mark && ((x->fwmark ^ p->mark) & x->fwmask))
@@ -546,14 +546,14 @@ static const char *reject_why(uint8_t type)
 
 /* Route the undecided set `in` from rule index i on; what stays undecided
  * after the last rule has no route. */
-static void walk_rules(const struct rt_model *m, const struct rt_pkt *p, size_t i, struct ivec *in,
-		       struct raw_vec *out)
+static void walk_rules(const struct rt_model *m, const struct rt_pkt *p, const char *iifname, size_t i,
+		       struct ivec *in, struct raw_vec *out)
 {
 	int f = fi(p->family);
 
 	for (; i < m->n_rules[f] && in->n && !out->err; i++) {
 		const struct rt_rule *r = &m->rules[f][i];
-		bool st = static_match(m, r, p), inv = r->r.flags & FIB_RULE_INVERT;
+		bool st = static_match(r, p, iifname), inv = r->r.flags & FIB_RULE_INVERT;
 		struct ivec match = { 0 }, rest = { 0 };
 
 		/* matched destinations: (st && dst in range), inverted if asked */
@@ -602,7 +602,7 @@ static void walk_rules(const struct rt_model *m, const struct rt_pkt *p, size_t 
 				free(rest.v);
 				continue;
 			}
-			walk_rules(m, p, (size_t)r->target, &match, out);
+			walk_rules(m, p, iifname, (size_t)r->target, &match, out);
 			break;
 		case FR_ACT_TO_TBL: {
 			const struct rt_table *t = r->table >= 0 ? &m->tables[r->table] : NULL;
@@ -690,11 +690,13 @@ static int cmp_raw(const void *a, const void *b)
 static int raw_partition(const struct rt_model *m, const struct rt_pkt *p, rp_u128 lo, rp_u128 hi,
 			 struct raw_vec *out)
 {
+	const struct rt_dev *d = p->iif == LOOPBACK_IFINDEX ? NULL : dev_of(m, p->iif);
 	struct ivec in = { 0 };
 
 	if (iv_push(&in, lo, hi))
 		return -ENOMEM;
-	walk_rules(m, p, 0, &in, out);
+	/* an interface the model does not know matches no rule's iif */
+	walk_rules(m, p, p->iif == LOOPBACK_IFINDEX ? "lo" : d ? d->name : "\x01", 0, &in, out);
 	if (out->err)
 		return out->err;
 	qsort(out->v, out->n, sizeof(*out->v), cmp_raw);
@@ -1052,5 +1054,166 @@ int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
 		if (!k || (*v)[k - 1] != (*v)[i])
 			(*v)[k++] = (*v)[i];
 	*n = k;
+	return 0;
+}
+
+/* ---- protocol and port cuts ---- */
+
+static void add_u32(uint32_t *v, size_t *n, size_t max, uint32_t x)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i] == x)
+			return;
+	if (*n < max)
+		v[(*n)++] = x;
+}
+
+static int cmp_u32v(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void rt_l4_cuts(const struct rt_model *m, int family, struct rt_l4 *out)
+{
+	int f = fi(family);
+
+	memset(out, 0, sizeof(*out));
+	out->dcuts[out->n_dcuts++] = 0;
+	out->scuts[out->n_scuts++] = 0;
+	for (size_t i = 0; i < m->n_rules[f]; i++) {
+		const struct nl_fib_rule *r = &m->rules[f][i].r;
+
+		if (r->ipproto) {
+			bool seen = false;
+
+			for (size_t k = 0; k < out->n_protos; k++)
+				seen |= out->protos[k] == r->ipproto;
+			if (!seen && out->n_protos < sizeof(out->protos))
+				out->protos[out->n_protos++] = r->ipproto;
+		}
+		if (r->has_dport) {
+			add_u32(out->dcuts, &out->n_dcuts, 64, r->dport_lo);
+			if (r->dport_hi < 65535)
+				add_u32(out->dcuts, &out->n_dcuts, 64, r->dport_hi + 1u);
+		}
+		if (r->has_sport) {
+			add_u32(out->scuts, &out->n_scuts, 64, r->sport_lo);
+			if (r->sport_hi < 65535)
+				add_u32(out->scuts, &out->n_scuts, 64, r->sport_hi + 1u);
+		}
+	}
+	qsort(out->dcuts, out->n_dcuts, sizeof(uint32_t), cmp_u32v);
+	qsort(out->scuts, out->n_scuts, sizeof(uint32_t), cmp_u32v);
+}
+
+/* ---- a source that passes ---- */
+
+bool rt_rpf_find(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, int oif,
+		 const rp_u128 (*v)[2], size_t n, rp_u128 *src)
+{
+	struct rt_pkt q = *p;
+	const char *why;
+	int lt = table_index(m, AF_INET, RT_TABLE_LOCAL);
+
+	for (size_t i = 0; i < n; i++) {
+		struct rt_pkt rp = { .family = AF_INET, .iif = oif ? oif : LOOPBACK_IFINDEX, .src = dst,
+				     .proto = p->proto, .sport = p->dport, .dport = p->sport };
+		struct raw_vec rv = { 0 };
+		rp_u128 *cuts;
+		size_t nc = 0;
+
+		if (p->family != AF_INET) {
+			*src = v[i][0];
+			return true;
+		}
+		if (raw_partition(m, &rp, v[i][0], v[i][1], &rv))
+			return false;
+		cuts = calloc(2 * rv.n + 2 * (lt >= 0 ? m->tables[lt].n : 0) + 2, sizeof(*cuts));
+		if (!cuts) {
+			free(rv.v);
+			return false;
+		}
+		for (size_t k = 0; k < rv.n; k++)
+			cuts[nc++] = rv.v[k].lo;
+		for (size_t k = 0; lt >= 0 && k < m->tables[lt].n; k++) {
+			const struct rt_ent *e = &m->tables[lt].e[k];
+
+			if (e->lo >= v[i][0] && e->lo <= v[i][1])
+				cuts[nc++] = e->lo;
+			if (e->hi < v[i][1] && e->hi + 1 >= v[i][0])
+				cuts[nc++] = e->hi + 1;
+		}
+		free(rv.v);
+		qsort(cuts, nc, sizeof(*cuts), cmp_u128);
+		for (size_t k = 0; k < nc; k++) {
+			q.src = cuts[k];
+			if (rt_rpf_ok(m, &q, dst, oif, &why)) {
+				*src = cuts[k];
+				free(cuts);
+				return true;
+			}
+		}
+		free(cuts);
+	}
+	return false;
+}
+
+/* ---- the gateway's own addresses ---- */
+
+int rt_local_runs(const struct rt_model *m, int family, struct dpr_run **v, size_t *n)
+{
+	rp_u128 *cuts = NULL;
+	size_t nc = 0, cap = 0;
+	int err = push_cut(&cuts, &nc, &cap, 0);
+
+	for (size_t t = 0; t < m->n_tables && !err; t++) {
+		const struct rt_table *tb = &m->tables[t];
+
+		if (tb->family != family)
+			continue;
+		for (size_t e = 0; e < tb->n && !err; e++) {
+			uint8_t ty = tb->e[e].res >= 0 ? tb->res[tb->e[e].res].type : 0;
+
+			if (ty != RTN_LOCAL && ty != RTN_BROADCAST && ty != RTN_ANYCAST)
+				continue;
+			err = push_cut(&cuts, &nc, &cap, tb->e[e].lo);
+			if (!err && tb->e[e].hi < an_max(family))
+				err = push_cut(&cuts, &nc, &cap, tb->e[e].hi + 1);
+		}
+	}
+	if (err) {
+		free(cuts);
+		return err;
+	}
+	qsort(cuts, nc, sizeof(*cuts), cmp_u128);
+	*v = calloc(nc + 1, sizeof(**v));
+	if (!*v) {
+		free(cuts);
+		return -ENOMEM;
+	}
+	*n = 0;
+	for (size_t i = 0; i < nc; i++) {
+		rp_u128 lo = cuts[i], hi;
+		uint32_t local = 0;
+
+		if (i + 1 < nc && cuts[i + 1] == lo)
+			continue;
+		hi = i + 1 < nc ? cuts[i + 1] - 1 : an_max(family);
+		/* local in any table (a class boundary is all that matters) */
+		for (size_t t = 0; t < m->n_tables && !local; t++) {
+			const struct rt_table *tb = &m->tables[t];
+
+			for (size_t e = 0; tb->family == family && e < tb->n && !local; e++)
+				if (tb->e[e].lo <= lo && lo <= tb->e[e].hi && tb->e[e].res >= 0) {
+					uint8_t ty = tb->res[tb->e[e].res].type;
+
+					local = ty == RTN_LOCAL || ty == RTN_BROADCAST || ty == RTN_ANYCAST;
+				}
+		}
+		(*v)[(*n)++] = (struct dpr_run){ lo, hi, local };
+	}
+	free(cuts);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "addrnum.h"
+#include "dp_read.h"
 #include "netlink_fib.h"
 
 #define RT_OIF_MAX NL_FIB_NH_MAX
@@ -97,4 +98,23 @@ bool rt_rpf_ok(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, in
  * source address, or, through rules' `from` selectors in the reverse-path
  * lookup, with the destination: the caller cuts both dimensions there. */
 int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n);
+/* The gateway's own addresses (local and broadcast routes of every table)
+ * as runs over the family's space: val 1 inside, 0 outside. */
+int rt_local_runs(const struct rt_model *m, int family, struct dpr_run **v, size_t *n);
+
+/* Whether any rule selects on the protocol or ports (then the routing of a
+ * class is asked per protocol and port segment), and the cuts: protocols
+ * named, destination and source port boundaries (range starts, 0 first). */
+struct rt_l4 {
+	uint8_t protos[16];
+	size_t n_protos;
+	uint32_t dcuts[64], scuts[64];
+	size_t n_dcuts, n_scuts;
+};
+void rt_l4_cuts(const struct rt_model *m, int family, struct rt_l4 *out);
+/* Some source whose source check passes among [lo, hi] (each range of v,
+ * in order), for p arriving with destination dst and routed out of oif;
+ * false when none does.  IPv6: the first address. */
+bool rt_rpf_find(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, int oif,
+		 const rp_u128 (*v)[2], size_t n, rp_u128 *src);
 #endif

@@ -1,0 +1,121 @@
+#!/bin/bash
+# bench_audit.sh — `rempart audit` at the benchmark scales of bench/gen/gen.py
+# (issue 14 target: <= 10 s at large: 100 tenants x 100 sites, 10,000 rules,
+# the whole Tor geo database).
+#
+# For each scale, in a network namespace "audb" with a private mount
+# namespace (its own bpffs and /run/wireguard): the uplink and one cloud veth
+# per tenant, `rempart apply` of the generated configuration (wireguard-go
+# tunnels), then AUDIT_ROUNDS timed runs of `rempart audit --json` (the whole
+# command: reading the state, loading the programs' stateless copy, the
+# walk, the kernel's confirmation).  One JSON line per scale with the median
+# wall time and, as a note, what was judged (classes, packets through the
+# programs) and whether it was proven.  The state is the clean apply: an
+# audit that finds violations walks less (it stops a path at its first).
+#
+# Environment: AUDIT_SCALES (default "small medium large"), AUDIT_ROUNDS (3),
+# BENCH_QUICK=1 (small only, one round).  Needs root; only the namespace it
+# makes.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+REMPART=${REMPART:-$BUILD/rempart}
+if [ -n "${BENCH_QUICK:-}" ]; then
+	SCALES=${AUDIT_SCALES:-small}; ROUNDS=${AUDIT_ROUNDS:-1}
+else
+	SCALES=${AUDIT_SCALES:-small medium large}; ROUNDS=${AUDIT_ROUNDS:-3}
+fi
+NS=audb
+log() { echo "bench_audit: $(date -u +%T) $*" >&2; }
+if [ "$(id -u)" != 0 ]; then log "needs root (namespaces, BPF)"; exit 0; fi
+[ -x "$REMPART" ] || { log "$REMPART missing: make"; exit 1; }
+
+W=$(mktemp -d /tmp/audit-bench.XXXXXX)
+cleanup() {
+	local p
+	if [ -e "$W/mnt/$NS" ]; then
+		nsenter --net=/run/netns/$NS --mount="$W/mnt/$NS" "$REMPART" -c "$W/cfg" down >/dev/null 2>&1
+		for f in "$W"/cfg/state/wg/*.pid "$W"/cfg/state/wg/*.gopid; do
+			[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+		done
+	fi
+	for p in $(ip netns pids $NS 2>/dev/null); do kill "$p" 2>/dev/null; done
+	ip netns del $NS 2>/dev/null
+	[ -e "$W/mnt/$NS" ] && umount "$W/mnt/$NS" 2>/dev/null
+	umount "$W/mnt" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$W/mnt" && mount --bind "$W/mnt" "$W/mnt" && mount --make-private "$W/mnt" || exit 1
+rp() { nsenter --net=/run/netns/$NS --mount="$W/mnt/$NS" "$REMPART" -c "$W/cfg" "$@"; }
+
+stats() {	# METRIC NOTE values...
+	local metric=$1 note=$2; shift 2
+	python3 - "$metric" "$note" "$@" <<'PY'
+import json, statistics, sys
+m, note, v = sys.argv[1], sys.argv[2], [float(x) for x in sys.argv[3:]]
+if v:
+    print(json.dumps({"bench": "audit", "metric": m, "value": round(statistics.median(v), 1),
+                      "min": round(min(v), 1), "max": round(max(v), 1), "unit": "ms",
+                      "rounds": len(v), "note": note}))
+PY
+}
+
+rc=0
+for scale in $SCALES; do
+	cleanup_scale() {
+		rp down >/dev/null 2>&1
+		for p in $(ip netns pids $NS 2>/dev/null); do kill "$p" 2>/dev/null; done
+		ip netns del $NS 2>/dev/null
+		umount "$W/mnt/$NS" 2>/dev/null
+		rm -rf "$W/cfg"
+	}
+	python3 "$TOP/bench/gen/gen.py" "$scale" "$W/cfg" --rempart "$REMPART" 2>/dev/null ||
+		{ log "$scale: gen.py failed"; rc=1; continue; }
+	ip netns add $NS || { rc=1; continue; }
+	ip -n $NS link set lo up
+	ip netns exec $NS sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	ip link add cmpup netns $NS type veth peer name cmpupx netns $NS
+	ip -n $NS link set cmpup up
+	ip -n $NS addr add 192.0.2.1/24 dev cmpup
+	ip -n $NS addr add 2001:db8::1/64 dev cmpup nodad
+	for t in $(ls "$W/cfg/tenants.d" | sed 's/\.ini$//'); do
+		echo "link add cl-$t type veth peer name cx-$t"
+		echo "link set cl-$t up"
+	done | ip -n $NS -batch -
+	touch "$W/mnt/$NS"
+	nsenter --net=/run/netns/$NS unshare --mount="$W/mnt/$NS" --propagation private sh -c \
+		'mount -t sysfs sysfs /sys && mount -t bpf bpf /sys/fs/bpf && mkdir -p /run/wireguard && mount -t tmpfs -o mode=0700 tmpfs /run/wireguard' ||
+		{ log "$scale: no private mount namespace"; cleanup_scale; rc=1; continue; }
+	t0=${EPOCHREALTIME/[.,]/}
+	if ! rp apply >"$W/apply.log" 2>&1; then
+		log "$scale: apply failed: $(tail -n 3 "$W/apply.log" | tr '\n' ' ')"
+		cleanup_scale; rc=1; continue
+	fi
+	log "$scale: applied in $(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 )) ms"
+	times=() note=""
+	for r in $(seq 1 "$ROUNDS"); do
+		t0=${EPOCHREALTIME/[.,]/}
+		rp audit --json >"$W/audit.json" 2>"$W/audit.err"
+		arc=$?
+		t1=${EPOCHREALTIME/[.,]/}
+		if [ $arc != 0 ] && [ $arc != 3 ]; then
+			log "$scale: audit exit $arc: $(head -n 2 "$W/audit.err" | tr '\n' ' ')"
+			rc=1
+			break
+		fi
+		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b - a) / 1000}')")
+		note=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["checked"]
+print("%s: %d tenants, %d ingress points, %d classes, %d packets through the programs%s" % (
+    "proven" if d["proven"] else "%d violations" % len(d["violations"]), c["tenants"],
+    c["ingress_points"], c["paths"], d.get("probes", 0),
+    "" if d["proven"] else " (" + d["violations"][0]["kind"] + ")"))' "$W/audit.json")
+	done
+	[ ${#times[@]} -gt 0 ] && stats "audit_${scale}_ms" "$note" "${times[@]}"
+	cleanup_scale
+done
+exit $rc
