@@ -22,10 +22,10 @@
  * Usage: bench_dataplane [ROUNDS [REPEAT]]   (default 5, 1000000)
  */
 #include <time.h>
-#include "country.h"
-#include "geo.h"
-#include "geo_bpf.h"
 #include "bpf/fixture_cfg.h"
+#include "config/country.h"
+#include "geo/geo.h"
+#include "geo/geo_bpf.h"
 
 static int rounds = 5;
 static unsigned repeat = 1000000;

@@ -31,10 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "geo.h"
-#include "geo_bpf.h"
-#include "geo_int.h"
 #include "../tests/geo_probe.h"
+#include "geo/geo.h"
+#include "geo/geo_bpf.h"
+#include "geo/geo_int.h"
 
 #define NADDR_MAX 65536
 static unsigned naddr = NADDR_MAX;	/* GEO_NADDR: fewer, to see the cost without cache misses */

@@ -3,7 +3,7 @@
  *
  * One cursor helper per layer, in the spirit of xdp-tools'
  * parsing_helpers.h, written for rempart's rules (docs/policy.md "Parsing"):
- * the userspace reference parser (userspace/packet.c) follows the same
+ * the userspace reference parser (tests/lib/packet_parse.c) follows the same
  * rules and the differential test feeds both the same bytes.
  *
  * The cursor carries two limits: data_end (what the verifier needs, the

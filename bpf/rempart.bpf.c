@@ -8,7 +8,7 @@
  *
  * Every lookup is scoped by the policy slot read once per packet from
  * rp_state, so a policy swap is atomic (SPEC §4.8).  The compiler
- * (userspace/policy.c) has folded "longest prefix, then file order" into
+ * (userspace/policy/policy.c) has folded "longest prefix, then file order" into
  * the maps: the programs only look things up.
  */
 #include <linux/bpf.h>

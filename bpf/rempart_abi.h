@@ -138,7 +138,7 @@ struct rp_state {
 };
 _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 
-/* ---- Policy maps (written by the compiler, userspace/policy.c) ----------
+/* ---- Policy maps (written by the compiler, userspace/policy/policy.c) ----------
  *
  * The policy lives in two slots; every key carries its slot and the programs
  * read rp_state.active_slot once per packet (SPEC §4.8).  The compiler fills
@@ -392,7 +392,7 @@ struct rp_ratelimit {
 	__u64 tokens;		/* in 1/1000 of an event */
 };
 
-/* Geo database in BPF (bpf/geo.h looks up, userspace/geo_bpf.c builds).
+/* Geo database in BPF (bpf/geo.h looks up, userspace/geo/geo_bpf.c builds).
  * RP_PIN_GEO is an ARRAY_OF_MAPS with one slot (key 0) holding the active
  * database: one ARRAY map whose values are blocks of RP_GEO_BLOCK_WORDS
  * __u64 words (2 MB), replaced as a whole by one update (atomic reload).

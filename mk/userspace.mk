@@ -1,15 +1,17 @@
-# userspace/*.c -> build/rempart.  Every .c in userspace/ is one concern;
-# main.c holds the command table.  The embeddable-wg-library is compiled from
-# where Debian's wireguard-tools installs it, as its own translation unit.
-US_SRCS    := $(wildcard userspace/*.c userspace/*/*.c)
-US_HDRS    := $(wildcard userspace/*.h userspace/*/*.h)
+# userspace/LAYER/*.c -> build/rempart.  One folder per layer (userspace/LAYERS),
+# one .c per concern; cli/main.c holds the command table.  Includes name
+# their folder ("lib/log.h"), found through -iquote userspace.  The
+# embeddable-wg-library is compiled from where Debian's wireguard-tools
+# installs it, as its own translation unit.
+US_SRCS    := $(sort $(shell find userspace -name '*.c'))
+US_HDRS    := $(sort $(shell find userspace -name '*.h'))
 US_OBJS    := $(patsubst userspace/%.c,$(BUILD)/us/%.o,$(US_SRCS))
-US_LIB_OBJS := $(filter-out $(BUILD)/us/main.o,$(US_OBJS))
+US_LIB_OBJS := $(filter-out $(BUILD)/us/cli/main.o,$(US_OBJS))
 WG_EMBED_OBJ := $(BUILD)/us/embeddable-wg.o
 
 CFLAGS_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 US_CFLAGS  ?= -O2 -g
-US_CPPFLAGS := -D_GNU_SOURCE -I userspace $(patsubst %/,-I %,$(wildcard userspace/*/)) -I bpf -I $(BUILD)/bpf -I $(WG_EMBED_DIR)
+US_CPPFLAGS := -D_GNU_SOURCE -iquote userspace -I bpf -I $(BUILD)/bpf -I $(WG_EMBED_DIR)
 US_LDLIBS  := -lbpf -lelf -lz -lmnl -liniparser -lmaxminddb -ljson-c \
 	-lcrypto -lm
 
@@ -28,8 +30,7 @@ $(BUILD)/librempart.a: $(US_LIB_OBJS) $(WG_EMBED_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# Objects linked directly (not through the archive) so that a strong cmd_*
-# definition always replaces main.c's weak "not implemented" stub.
+# The binary links every object (the archive is for the tests).
 $(BUILD)/rempart: $(US_OBJS) $(WG_EMBED_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(US_CFLAGS) -o $@ $^ $(US_LDLIBS)

@@ -8,8 +8,8 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "addr.h"
 #include "geo_probe.skel.h"
+#include "lib/addr.h"
 
 /* An Ethernet + IPv4/IPv6 header with src as source. */
 static inline size_t probe_packet(const struct rp_addr *src, unsigned char *pkt)

@@ -39,9 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
-#include "config.h"
-#include "country.h"
-#include "geo.h"
+#include "config/config.h"
+#include "config/country.h"
+#include "geo/geo.h"
 
 typedef unsigned __int128 u128;
 

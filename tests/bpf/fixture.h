@@ -15,10 +15,10 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "config.h"
-#include "dataplane_maps.h"
-#include "rempart.skel.h"
+#include "config/config.h"
+#include "dataplane/dataplane_maps.h"
 #include "pkt.h"
+#include "rempart.skel.h"
 
 /* ---- network namespace --------------------------------------------------- */
 

@@ -12,7 +12,7 @@
  */
 #ifndef REMPART_TESTS_FIXTURE_CFG_H
 #define REMPART_TESTS_FIXTURE_CFG_H
-#include "country.h"
+#include "config/country.h"
 #include "fixture.h"
 
 static void fx_config_a(struct rp_config *c, bool unknown_allow)

@@ -4,7 +4,7 @@
  * state: set it, then call rand_config(). */
 #ifndef REMPART_TESTS_FIXTURE_RAND_H
 #define REMPART_TESTS_FIXTURE_RAND_H
-#include "country.h"
+#include "config/country.h"
 #include "fixture.h"
 
 static uint64_t rs;

@@ -21,8 +21,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include "audit.h"
-#include "dataplane.h"
+#include "audit/audit.h"
+#include "dataplane/dataplane.h"
 #include "fixture.h"
 #include "tap.h"
 
@@ -264,7 +264,7 @@ int main(void)
 	sh("python3 - <<'EOF'\n"
 	   "import json, subprocess\n"
 	   "st = json.loads(subprocess.check_output(['bpftool', '-j', 'map', 'dump', 'pinned', '/sys/fs/bpf/rempart/rp_state']))\n"
-	   "slot = st[0]['value']['active_slot'] if 'value' in st[0] else int(st[0]['formatted']['value']['active_slot'])\n"
+	   "slot = st[0]['formatted']['value']['active_slot'] if 'formatted' in st[0] else int(st[0]['value'][8], 16)\n"
 	   "d = json.loads(subprocess.check_output(['bpftool', '-j', 'map', 'dump', 'pinned', '/sys/fs/bpf/rempart/rp_rules']))\n"
 	   "for e in d:\n"
 	   "    k = [int(x, 16) for x in e['key']]\n"

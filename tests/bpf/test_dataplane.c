@@ -5,8 +5,8 @@
  * Cases run in order with flow and fragment state on, so a case may rely
  * on the state an earlier one created (replies, later fragments).
  * Config: tests/bpf/fixture_cfg.h. */
+#include "eval/reason.h"
 #include "fixture_cfg.h"
-#include "reason.h"
 #include "tap.h"
 
 #define UI RP_HOOK_UPLINK_IN, "dpup"

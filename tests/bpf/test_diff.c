@@ -14,13 +14,14 @@
  * config number and the frame in hex, and `test_diff --replay FILE` runs it
  * again with a verbose comparison. */
 #include <time.h>
-#include "country.h"
-#include "eval.h"
+#include "config/country.h"
+#include "eval/eval.h"
+#include "eval/packet.h"
+#include "eval/reason.h"
 #include "fixture.h"
 #include "fixture_rand.h"
-#include "geo_bpf.h"
-#include "packet.h"
-#include "reason.h"
+#include "geo/geo_bpf.h"
+#include "packet_parse.h"
 #include "tap.h"
 
 /* A random geo database: random boundaries, random countries, gaps. */

@@ -21,13 +21,13 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "dp_read.h"
+#include "dataplane/dp_read.h"
 #include "fixture.h"
 #include "fixture_cfg.h"
 #include "fixture_rand.h"
-#include "geo.h"
-#include "geo_bpf.h"
-#include "policy.h"
+#include "geo/geo.h"
+#include "geo/geo_bpf.h"
+#include "policy/policy.h"
 #include "tap.h"
 
 #define PIN "/sys/fs/bpf/dpread"

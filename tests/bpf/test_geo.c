@@ -16,13 +16,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "geo.h"
-#include "geo_bpf.h"
-#include "geo_int.h"
-#include "country.h"
-#include "tap.h"
-#include "geo_probe.h"
+#include "config/country.h"
+#include "geo/geo.h"
+#include "geo/geo_bpf.h"
+#include "geo/geo_int.h"
 #include "geo_mmdb_writer.h"
+#include "geo_probe.h"
+#include "tap.h"
 
 static const char *datadir = "tests/geo";
 

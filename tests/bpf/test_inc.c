@@ -24,7 +24,7 @@
 #include <time.h>
 #include "fixture.h"
 #include "fixture_rand.h"
-#include "policy.h"
+#include "policy/policy.h"
 #include "tap.h"
 
 static int mm_cmp(int fd, size_t total, size_t first, const void *want, size_t n, size_t sz)

@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
-#include "dataplane.h"
-#include "geo.h"
+#include "dataplane/dataplane.h"
 #include "fixture_cfg.h"
+#include "geo/geo.h"
 #include "tap.h"
 
 static int apply_in_child(const struct rp_config *cfg)

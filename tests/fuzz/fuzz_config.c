@@ -15,10 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "config.h"
-#include "diag.h"
-#include "fileutil.h"
-#include "keys.h"
+#include "config/config.h"
+#include "lib/diag.h"
+#include "lib/fileutil.h"
+#include "lib/keys.h"
 
 static char dir[64];
 static char main_path[128], tenant_path[128];

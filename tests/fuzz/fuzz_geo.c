@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "fileutil.h"
-#include "geo.h"
-#include "geo_bpf.h"
-#include "geo_int.h"
+#include "geo/geo.h"
+#include "geo/geo_bpf.h"
+#include "geo/geo_int.h"
+#include "lib/fileutil.h"
 
 static char dir[64], path[128];
 

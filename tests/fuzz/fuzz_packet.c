@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "eval.h"
+#include "eval/eval.h"
+#include "packet_parse.h"
 
 static struct rp_config cfg;
 static struct geo_db geo;

@@ -25,8 +25,8 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <linux/rtnetlink.h>
-#include "audit_route.h"
-#include "netlink_fib.h"
+#include "audit/audit_route.h"
+#include "kernel/netlink_fib.h"
 #include "tap.h"
 
 static uint64_t rs;

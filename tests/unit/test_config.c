@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "config.h"
-#include "country.h"
-#include "keys.h"
+#include "config/config.h"
+#include "config/country.h"
+#include "lib/keys.h"
 #include "tap.h"
 
 static bool ends_with(const char *s, const char *suffix)

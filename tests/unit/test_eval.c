@@ -7,9 +7,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include "country.h"
-#include "eval.h"
-#include "reason.h"
+#include "config/country.h"
+#include "eval/eval.h"
+#include "eval/reason.h"
 #include "tap.h"
 
 /* Count allocations made while `counting` is set. */

@@ -20,11 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "country.h"
-#include "eval.h"
+#include "config/country.h"
+#include "eval/eval.h"
+#include "eval/reason.h"
 #include "frame.h"
-#include "geo_int.h"
-#include "reason.h"
+#include "geo/geo_int.h"
+#include "packet_parse.h"
 #include "tap.h"
 
 #define MIN_CASES 80

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <maxminddb.h>
-#include "geo.h"
-#include "geo_int.h"
-#include "country.h"
-#include "tap.h"
+#include "config/country.h"
+#include "geo/geo.h"
+#include "geo/geo_int.h"
 #include "geo_mmdb_writer.h"
+#include "tap.h"
 
 static char tmpdir[] = "/tmp/geo-unit-XXXXXX";
 

@@ -10,10 +10,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "commands.h"
-#include "confirm.h"
-#include "daemon.h"
-#include "log.h"
+#include "app/confirm.h"
+#include "app/daemon.h"
+#include "cli/commands.h"
+#include "lib/log.h"
 
 int main(int argc, char **argv)
 {

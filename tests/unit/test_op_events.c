@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "events.h"
+#include "app/events.h"
 #include "tap.h"
 
 static const char *jstr(struct json_object *o, const char *k)

@@ -17,8 +17,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "metrics.h"
-#include "reason.h"
+#include "app/metrics.h"
+#include "eval/reason.h"
 
 static int make_pinned(const char *dir, const char *name, enum bpf_map_type type,
 		       __u32 vsize, __u32 max)

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_packet.c — the reference parser (userspace/packet.c) on hand-built
+/* test_packet.c — the reference parser (tests/lib/packet_parse.c) on hand-built
  * frames: every header, every bound of docs/policy.md "Parsing". */
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <string.h>
+#include "eval/packet.h"
 #include "frame.h"
-#include "packet.h"
+#include "packet_parse.h"
 #include "tap.h"
 
 static int parse(const struct fb *f, struct rp_packet *p)

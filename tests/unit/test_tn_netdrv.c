@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include "config.h"
-#include "net.h"
-#include "net_priv.h"
+#include "config/config.h"
+#include "kernel/wg/wg.h"
+#include "net/net.h"
+#include "net/net_priv.h"
 #include "tap.h"
-#include "wg.h"
 
 int main(int argc, char **argv)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <wireguard.h>
-#include "keys.h"
+#include "lib/keys.h"
 #include "tap.h"
 
 static void unhex(const char *h, uint8_t out[32])

@@ -20,7 +20,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
-#include "audit_int.h"
+#include "audit/audit_int.h"
 
 static const char *const hook_prog[RP_HOOK__COUNT] = { "uplink_in", "uplink_out", "cloud_in", "tunnel_in" };
 
@@ -52,7 +52,7 @@ static enum ident identify(struct actx *a, uint32_t id, int hook, char *what, si
 		 info.tag[0], info.tag[1], info.tag[2], info.tag[3], info.tag[4], info.tag[5], info.tag[6],
 		 info.tag[7]);
 	tag_ok = hook >= 0 && !memcmp(info.tag, probe_tag(a->P, hook), 8);
-	n_shared = (uint32_t)probe_shared_ids(a->P, &shared);
+	n_shared = hook >= 0 ? (uint32_t)probe_shared_ids(a->P, hook, &shared) : 0;
 	for (uint32_t i = 0; tag_ok && i < n_shared; i++) {
 		bool found = false;
 
@@ -277,13 +277,6 @@ static int build_egress(struct actx *a)
 	return 0;
 }
 
-const struct egress *audit_egress(const struct actx *a, int ifindex)
-{
-	for (size_t i = 0; i < a->n_eg; i++)
-		if (a->eg[i].ifindex == ifindex)
-			return &a->eg[i];
-	return NULL;
-}
 
 static bool configured_link(const struct rp_config *cfg, const char *name)
 {
@@ -393,68 +386,6 @@ static int find_ingress(struct actx *a)
 		}
 	}
 	return 0;
-}
-
-/* ---- violations ---- */
-
-static const char *who(const struct actx *a, int t)
-{
-	switch (t) {
-	case -1: return "_unknown";
-	case -3: return RP_GATEWAY_TENANT_NAME;
-	case -4: return "_outside";
-	}
-	return t >= 0 && (size_t)t < a->cfg->n_tenants ? a->cfg->tenants[t].name : "_unknown";
-}
-
-bool audit_seen(struct actx *a, const char *kind, const struct ingress *in, int reaches, int oif)
-{
-	char key[96];
-	uint32_t *slot;
-	bool added;
-
-	snprintf(key, sizeof(key), "%s|%s|%d|%d", kind, in->name, reaches, oif);
-	slot = hmap_get_or_add(&a->seen, key, strlen(key), &added);
-	return slot && !added && *slot;
-}
-
-void audit_add(struct actx *a, const char *kind, const struct ingress *in, int family, rp_u128 src,
-	       rp_u128 dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t icmp_type, int reaches,
-	       int oif, const char *why)
-{
-	struct audit_result *r = a->res;
-	struct audit_violation *v, *p;
-	const struct egress *e = oif ? audit_egress(a, oif) : NULL;
-	char key[96];
-	uint32_t *slot;
-	bool added;
-
-	snprintf(key, sizeof(key), "%s|%s|%d|%d", kind, in->name, reaches, oif);
-	slot = hmap_get_or_add(&a->seen, key, strlen(key), &added);
-	if (!slot || *slot)
-		return;
-	*slot = 1;
-	p = realloc(r->v, (r->n + 1) * sizeof(*p));
-	if (!p)
-		return;
-	r->v = p;
-	v = &p[r->n++];
-	memset(v, 0, sizeof(*v));
-	v->kind = kind;
-	snprintf(v->from, sizeof(v->from), "%s", in->tenant >= 0 ? a->cfg->tenants[in->tenant].name :
-		 RP_GATEWAY_TENANT_NAME);
-	snprintf(v->ingress, sizeof(v->ingress), "%s", in->name);
-	an_to_addr(family, src, &v->src);
-	an_to_addr(family, dst, &v->dst);
-	v->proto = proto;
-	v->sport = sport;
-	v->dport = dport;
-	v->icmp_type = icmp_type;
-	snprintf(v->reaches, sizeof(v->reaches), "%s", who(a, reaches));
-	snprintf(v->egress, sizeof(v->egress), "%s", e ? e->name : "lo");
-	snprintf(v->why, sizeof(v->why), "%s", why ? why : "");
-	v->iif = in->ifindex;
-	v->oif = oif;
 }
 
 /* Ask the kernel where the packet goes (RTM_GETROUTE, input interface and
@@ -615,37 +546,3 @@ void audit_result_free(struct audit_result *r)
 	r->n = 0;
 }
 
-static const char *proto_text(uint8_t p, char *buf, size_t len)
-{
-	switch (p) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: case IPPROTO_ICMPV6: return "icmp";
-	}
-	snprintf(buf, len, "%u", p);
-	return buf;
-}
-
-void audit_violation_line(const struct audit_violation *v, char *buf, size_t len)
-{
-	char s[64], d[64], pb[8];
-
-	addr_format(&v->src, s, sizeof(s));
-	addr_format(&v->dst, d, sizeof(d));
-	snprintf(buf, len, "violation %s from=%s ingress=%s src=%s dst=%s proto=%s dport=%u reaches=%s egress=%s",
-		 v->kind, v->from, v->ingress, s, d, proto_text(v->proto, pb, sizeof(pb)), v->dport, v->reaches,
-		 v->egress);
-}
-
-void audit_explain_line(const struct audit_violation *v, char *buf, size_t len)
-{
-	char s[64], d[64], pb[8];
-	int n;
-
-	addr_format(&v->src, s, sizeof(s));
-	addr_format(&v->dst, d, sizeof(d));
-	n = snprintf(buf, len, "rempart explain --in %s --src %s --dst %s --proto %s", v->ingress, s, d,
-		     proto_text(v->proto, pb, sizeof(pb)));
-	if ((v->proto == IPPROTO_TCP || v->proto == IPPROTO_UDP) && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - n, " --sport %u --dport %u", v->sport, v->dport);
-}

@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "addr.h"
-#include "config.h"
-#include "diag.h"
+#include "lib/addr.h"
+#include "config/config.h"
+#include "lib/diag.h"
 
 /* One packet that really gets through. */
 struct audit_violation {

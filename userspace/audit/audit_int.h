@@ -2,13 +2,13 @@
  * audit_walk.c (the classes of one ingress point) share.  Not an API. */
 #ifndef REMPART_AUDIT_INT_H
 #define REMPART_AUDIT_INT_H
-#include "audit.h"
-#include "audit_live.h"
-#include "audit_nft.h"
-#include "audit_probe.h"
-#include "audit_route.h"
-#include "dp_read.h"
-#include "policy_hmap.h"
+#include "audit/audit.h"
+#include "audit/audit_live.h"
+#include "audit/audit_nft.h"
+#include "audit/audit_probe.h"
+#include "audit/audit_route.h"
+#include "dataplane/dp_read.h"
+#include "policy/policy_hmap.h"
 
 /* Where a forwarded packet leaves, and whose it is. */
 enum eg_kind { EG_OTHER = 0, EG_CLOUD, EG_TUNNEL, EG_UPLINK };

@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <linux/pkt_sched.h>
 #include <bpf/bpf.h>
-#include "audit_live.h"
-#include "fileutil.h"
+#include "audit/audit_live.h"
+#include "lib/fileutil.h"
 
 /* tcx attach types (kernel 6.6+); libbpf 1.1's headers predate them. */
 #define RP_BPF_TCX_INGRESS 46
@@ -188,7 +188,7 @@ int audit_live_read(struct audit_live *L, const struct rp_config *cfg, struct di
 		if (!strcmp(l->kind, "wireguard"))
 			w->err = wg_backend_kernel.get(l->name, &w->dev);
 		else
-			w->err = wg_uapi_get(l->name, &w->dev);
+			w->err = wg_backend_uapi.get(l->name, &w->dev);
 		if (w->err)
 			w->dev = NULL;
 	}

@@ -8,12 +8,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "audit_route.h"
-#include "config.h"
-#include "diag.h"
-#include "netlink.h"
-#include "netlink_fib.h"
-#include "wg.h"
+#include "audit/audit_route.h"
+#include "config/config.h"
+#include "lib/diag.h"
+#include "kernel/netlink.h"
+#include "kernel/netlink_fib.h"
+#include "kernel/wg/wg.h"
 
 #define AL_PROGS_MAX 8
 

@@ -21,7 +21,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <json-c/json.h>
-#include "audit_nft.h"
+#include "audit/audit_nft.h"
 
 enum fld { F_IIF, F_OIF, F_L4, F_NFPROTO, F_SADDR, F_DADDR, F_SPORT, F_DPORT, F_MARK, F_CTMARK, F_CTDIR,
 	   F_CTSTATE };

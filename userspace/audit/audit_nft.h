@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "addrnum.h"
-#include "audit_route.h"
+#include "lib/addrnum.h"
+#include "audit/audit_route.h"
 
 struct nft_model;
 

@@ -11,7 +11,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "audit_probe.h"
+#include "audit/audit_probe.h"
 #include "rempart.skel.h"
 
 /* The maps the programs read a policy from: shared with the pins.  Every
@@ -34,6 +34,8 @@ struct probe {
 	uint8_t tag[RP_HOOK__COUNT][8];
 	uint32_t shared[MAX_SHARED];
 	size_t n_shared;
+	uint32_t uses[RP_HOOK__COUNT][MAX_SHARED];	/* the shared maps each program reads */
+	size_t n_uses[RP_HOOK__COUNT];
 	unsigned long runs;
 };
 
@@ -111,14 +113,21 @@ int probe_open(struct probe **out, const char *dir, char *why, size_t whylen)
 	p->prog[RP_HOOK_TUNNEL_IN] = bpf_program__fd(p->skel->progs.tunnel_in);
 	for (int h = 0; h < RP_HOOK__COUNT; h++) {
 		struct bpf_prog_info info = { 0 };
+		uint32_t ids[64];
 		__u32 len = sizeof(info);
 
+		info.nr_map_ids = 64;
+		info.map_ids = (__u64)(unsigned long)ids;
 		if (bpf_obj_get_info_by_fd(p->prog[h], &info, &len)) {
 			err = -errno;
 			snprintf(why, whylen, "cannot read a program's tag: %s", strerror(errno));
 			goto fail;
 		}
 		memcpy(p->tag[h], info.tag, 8);
+		for (uint32_t k = 0; k < info.nr_map_ids && k < 64; k++)
+			for (size_t j = 0; j < p->n_shared; j++)
+				if (ids[k] == p->shared[j] && p->n_uses[h] < MAX_SHARED)
+					p->uses[h][p->n_uses[h]++] = ids[k];
 	}
 	*out = p;
 	return 0;
@@ -140,10 +149,10 @@ const uint8_t *probe_tag(const struct probe *p, int hook)
 	return p->tag[hook];
 }
 
-size_t probe_shared_ids(const struct probe *p, const uint32_t **ids)
+size_t probe_shared_ids(const struct probe *p, int hook, const uint32_t **ids)
 {
-	*ids = p->shared;
-	return p->n_shared;
+	*ids = p->uses[hook];
+	return p->n_uses[hook];
 }
 
 unsigned long probe_runs(const struct probe *p)

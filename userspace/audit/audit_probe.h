@@ -23,9 +23,9 @@ int probe_open(struct probe **out, const char *dir, char *why, size_t whylen);
 void probe_close(struct probe *p);
 /* The kernel tag (8 bytes) of the copy's program for hook. */
 const uint8_t *probe_tag(const struct probe *p, int hook);
-/* Ids of the pinned maps the copy shares (every attached program of
- * rempart must use them too). */
-size_t probe_shared_ids(const struct probe *p, const uint32_t **ids);
+/* Ids of the pinned maps the copy's program for hook reads (the attached
+ * program of that hook must read the same ones). */
+size_t probe_shared_ids(const struct probe *p, int hook, const uint32_t **ids);
 /* Runs so far (statistics). */
 unsigned long probe_runs(const struct probe *p);
 

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
-#include "audit_route.h"
+#include "audit/audit_route.h"
 
 #define LOOPBACK_IFINDEX 1
 

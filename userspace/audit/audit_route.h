@@ -20,9 +20,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "addrnum.h"
-#include "dp_read.h"
-#include "netlink_fib.h"
+#include "lib/addrnum.h"
+#include "dataplane/dp_read.h"
+#include "kernel/netlink_fib.h"
 
 #define RT_OIF_MAX NL_FIB_NH_MAX
 

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include "audit_int.h"
+#include "audit/audit_int.h"
 
 #define NKEY 6
 

@@ -14,8 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "dp_read.h"
-#include "geo_bpf.h"
+#include "dataplane/dp_read.h"
+#include "geo/geo_bpf.h"
 
 struct map_spec {
 	const char *name;

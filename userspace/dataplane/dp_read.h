@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "addrnum.h"
+#include "lib/addrnum.h"
 #include "rempart_abi.h"
 
 enum dpr_map {

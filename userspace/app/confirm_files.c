@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/* confirm_files.c — the file work behind confirm.c: atomic copies,
+ * configuration snapshots, the state lock; see confirm_files.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "app/confirm_files.h"
+#include "lib/fileutil.h"
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+void rm_rf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int copy_file(const char *src, const char *dst)
+{
+	struct iovec iov;
+	struct stat st;
+	size_t len;
+	char *data;
+	int in, err;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	data = fstat(in, &st) ? NULL : fd_read_all(in, &len);
+	err = data ? 0 : -errno;
+	close(in);
+	if (err)
+		return err;
+	iov = (struct iovec){ data, len };
+	err = file_replace(dst, &iov, 1, st.st_mode & 0777, true);
+	free(data);
+	return err;
+}
+
+int write_text(const char *path, const char *text)
+{
+	const struct iovec iov = { (void *)text, strlen(text) };
+
+	return file_replace(path, &iov, 1, 0600, false);
+}
+
+int read_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return 0;
+}
+
+bool is_ini(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcmp(name + n - 4, ".ini") && name[0] != '.';
+}
+
+/* Whether files a and b hold the same bytes. */
+static bool same_file(const char *a, const char *b)
+{
+	char x[8192], y[8192];
+	struct stat sa, sb;
+	bool same = false;
+	int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fa < 0 || fb < 0 || fstat(fa, &sa) || fstat(fb, &sb) || sa.st_size != sb.st_size ||
+	    (sa.st_mode & 0777) != (sb.st_mode & 0777))
+		goto out;
+	while ((n = read(fa, x, sizeof(x))) > 0)
+		if (read(fb, y, n) != n || memcmp(x, y, n))
+			goto out;
+	same = n == 0;
+out:
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	return same;
+}
+
+/* dst as a copy of src: a hard link to prev when prev (the same file in the
+ * snapshot being replaced, already on disk) holds the same bytes, else a
+ * copy.  A one-file change to 100 tenant files costs one copy and one
+ * fsync, not 100. */
+static int copy_or_link(const char *src, const char *dst, const char *prev)
+{
+	if (prev && same_file(src, prev) && !link(prev, dst))
+		return 0;
+	return copy_file(src, dst);
+}
+
+static int copy_inis_from(const char *src, const char *dst, const char *prev_dir)
+{
+	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+	struct dirent *e;
+	DIR *dir = opendir(src);
+	int err = 0;
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while (!err && (e = readdir(dir))) {
+		if (!is_ini(e->d_name))
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", src, e->d_name);
+		snprintf(b, sizeof(b), "%s/%s", dst, e->d_name);
+		snprintf(c, sizeof(c), "%s/%s", prev_dir ? prev_dir : "", e->d_name);
+		err = copy_or_link(a, b, prev_dir ? c : NULL);
+	}
+	closedir(dir);
+	return err;
+}
+
+/* Copy every *.ini of src into dst (a directory that exists). */
+int copy_inis(const char *src, const char *dst)
+{
+	return copy_inis_from(src, dst, NULL);
+}
+
+/* Build the snapshot of MAIN and the .ini files of TENANTS, with SOURCE,
+ * beside DIR in a directory of this process (tmp, PATH_MAX): files that did
+ * not change since DIR are hard links to DIR's. */
+int snap_prepare(const char *dir, const char *main, const char *tenants, const char *source,
+		 char *tmp)
+{
+	char p[PATH_MAX + 16], prev[PATH_MAX + 16];
+	int err;
+
+	snprintf(tmp, PATH_MAX, "%s.new.%d", dir, (int)getpid());
+	rm_rf(tmp);
+	snprintf(p, sizeof(p), "%s/tenants", tmp);
+	err = mkdir_p(p, 0700);
+	if (err)
+		return err;
+	snprintf(p, sizeof(p), "%s/rempart.ini", tmp);
+	snprintf(prev, sizeof(prev), "%s/rempart.ini", dir);
+	err = copy_or_link(main, p, prev);
+	if (!err) {
+		snprintf(p, sizeof(p), "%s/tenants", tmp);
+		snprintf(prev, sizeof(prev), "%s/tenants", dir);
+		err = copy_inis_from(tenants, p, prev);
+	}
+	if (!err) {
+		snprintf(p, sizeof(p), "%s/source", tmp);
+		err = write_text(p, source);
+	}
+	if (err)
+		rm_rf(tmp);
+	return err;
+}
+
+/* Put the prepared snapshot tmp in DIR's place: one atomic exchange (a plain
+ * rename the first time), then the old one is removed. */
+int snap_commit(const char *dir, const char *tmp)
+{
+	int err;
+
+	if (!renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE)) {
+		rm_rf(tmp);	/* now the old snapshot */
+		return 0;
+	}
+	if (errno == ENOENT && !rename(tmp, dir))
+		return 0;
+	rm_rf(dir);	/* no exchange here (filesystem): remove, then rename */
+	if (!rename(tmp, dir))
+		return 0;
+	err = -errno;
+	rm_rf(tmp);
+	return err;
+}
+
+/* Snapshot MAIN and the .ini files of TENANTS into DIR (replaced whole), with SOURCE. */
+int snap_save(const char *dir, const char *main, const char *tenants, const char *source)
+{
+	char tmp[PATH_MAX];
+	int err = snap_prepare(dir, main, tenants, source, tmp);
+
+	return err ? err : snap_commit(dir, tmp);
+}
+
+int snap_copy(const char *src, const char *dst)
+{
+	char main[PATH_MAX + 16], tenants[PATH_MAX + 16], source[2 * PATH_MAX + 32];
+	char p[PATH_MAX + 16];
+	int err;
+
+	snprintf(p, sizeof(p), "%s/source", src);
+	err = read_text(p, source, sizeof(source));
+	if (err)
+		return err;
+	snprintf(main, sizeof(main), "%s/rempart.ini", src);
+	snprintf(tenants, sizeof(tenants), "%s/tenants", src);
+	return snap_save(dst, main, tenants, source);
+}
+
+/* "config PATH\ntenants DIR\n" */
+int snap_source(const char *snap, char *main, char *tenants)
+{
+	char p[PATH_MAX + 16], text[2 * PATH_MAX + 32];
+	int err;
+
+	snprintf(p, sizeof(p), "%s/source", snap);
+	err = read_text(p, text, sizeof(text));
+	if (err)
+		return err;
+	if (sscanf(text, "config %4095[^\n]\ntenants %4095[^\n]", main, tenants) != 2)
+		return -EINVAL;
+	return 0;
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/* daemon_apply.c — load, enforce, and tell what changed; see daemon.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "app/daemon.h"
+#include "app/exitcode.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/dataplane_maps.h"
+#include "lib/log.h"
+#include "net/net.h"
+
+int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, struct diag *d)
+{
+	int err;
+
+	err = config_load(path, 0, cfg, d);
+	if (err)
+		return err;
+	memset(geo, 0, sizeof(*geo));
+	if (!cfg->geo_ipv4 && !cfg->geo_ipv6)
+		return 0;	/* no [geo]: every address in no country */
+	if (dataplane_geo_unchanged(cfg)) {
+		pr_debug("geo database files unchanged since loaded: not read");
+		return 0;	/* geo left empty: daemon_enforce() keeps the loaded one */
+	}
+	err = geo_load(cfg, geo, d);
+	if (err) {
+		config_free(cfg);
+		return err;
+	}
+	return 0;
+}
+
+int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
+{
+	struct dp_precompiled *pc;
+	int err;
+
+	/* First start (no program on the uplink, e.g. after a boot): fence the
+	 * uplink before net_apply opens the tenants' WireGuard ports, or every
+	 * handshake during the programs' load (seconds on a slow machine) gets
+	 * through the geo-fence.  Best effort: the tunnels do not exist yet
+	 * (their programs come with the pass below), and a cloud interface
+	 * that net_apply creates fails this pass: the pass below reports it. */
+	if (cfg->uplink && !strcmp(dataplane_xdp_mode(cfg->uplink), "none")) {
+		struct diag pre = { 0 };
+
+		if (dataplane_apply(cfg, cfg->geo_ipv4 || cfg->geo_ipv6 ? geo : NULL, &pre))
+			pr_info("uplink not fenced before the tunnels open (%s)",
+				 pre.n ? pre.msgs[0] : "?");
+		diag_free(&pre);
+	}
+	/* the policy compiles on the other core while the network changes */
+	pc = dp_precompile_start(cfg);
+	err = net_apply(cfg, d);
+	/* NULL when [geo] names no file, as `apply` does, or when the files
+	 * were not read (unchanged since loaded: daemon_load()) */
+	if (!err)
+		err = dataplane_apply_pre(cfg, (cfg->geo_ipv4 || cfg->geo_ipv6) &&
+					  (geo->source_v4 || geo->source_v6) ? geo : NULL, pc, d);
+	dp_precompile_drop(pc);
+	return err;
+}
+
+int daemon_apply_path(const char *path, const char *why)
+{
+	struct rp_config cfg;
+	struct geo_db geo;
+	struct diag d = { 0 };
+	uint64_t gen = 0;
+	int err, ret = RP_EXIT_OK;
+
+	err = daemon_load(path, &cfg, &geo, &d);
+	if (err) {
+		pr_err("%s: %s: configuration rejected (%zu errors):", why, path, diag_count(&d));
+		ret = err == -EINVAL ? RP_EXIT_CONFIG : RP_EXIT_RUNTIME;
+		goto out_msgs;
+	}
+	err = daemon_enforce(&cfg, &geo, &d);
+	if (err) {
+		pr_err("%s: %s: applying failed: %s", why, path, strerror(-err));
+		ret = RP_EXIT_RUNTIME;
+	} else {
+		daemon_generation(&gen);
+		pr_info("%s: %s applied (%zu tenants, policy generation %llu)", why, path,
+			cfg.n_tenants, (unsigned long long)gen);
+	}
+	geo_free(&geo);
+	config_free(&cfg);
+out_msgs:
+	for (size_t i = 0; i < d.n; i++)
+		pr_err("%s: %s", why, d.msgs[i]);
+	diag_free(&d);
+	return ret;
+}
+
+int daemon_generation(uint64_t *gen)
+{
+	struct rp_state st;
+	__u32 key = 0;
+	int fd, err = 0;
+
+	fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_STATE);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &key, &st))
+		err = -errno;
+	else
+		*gen = st.generation;
+	close(fd);
+	return err;
+}
+
+/* FNV-1a of a file's bytes; 0 if unreadable. */
+static uint64_t file_hash(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 0x100000001b3ULL;
+	close(fd);
+	return h;
+}
+
+void cfg_fingerprint(const struct rp_config *cfg, struct cfg_fingerprint *fp)
+{
+	memset(fp, 0, sizeof(*fp));
+	fp->main = file_hash(cfg->path);
+	fp->tenants = calloc(cfg->n_tenants ? cfg->n_tenants : 1, sizeof(*fp->tenants));
+	if (!fp->tenants)
+		return;
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		fp->tenants[i].name = strdup(cfg->tenants[i].name);
+		fp->tenants[i].hash = cfg->tenants[i].file ? file_hash(cfg->tenants[i].file) : 0;
+		if (fp->tenants[i].name)
+			fp->n++;
+	}
+}
+
+static const uint64_t *fp_find(const struct cfg_fingerprint *fp, const char *name)
+{
+	for (size_t i = 0; i < fp->n; i++)
+		if (!strcmp(fp->tenants[i].name, name))
+			return &fp->tenants[i].hash;
+	return NULL;
+}
+
+int cfg_fingerprint_log(const struct cfg_fingerprint *old, const struct cfg_fingerprint *new,
+			const char *prefix)
+{
+	int n = 0;
+
+	if (old->main != new->main) {
+		pr_info("%s: rempart.ini changed", prefix);
+		n++;
+	}
+	for (size_t i = 0; i < new->n; i++) {
+		const uint64_t *h = fp_find(old, new->tenants[i].name);
+
+		if (!h)
+			pr_info("%s: tenant %s added", prefix, new->tenants[i].name);
+		else if (*h != new->tenants[i].hash)
+			pr_info("%s: tenant %s changed", prefix, new->tenants[i].name);
+		n += !h || *h != new->tenants[i].hash;
+	}
+	for (size_t i = 0; i < old->n; i++) {
+		if (!fp_find(new, old->tenants[i].name)) {
+			pr_info("%s: tenant %s removed", prefix, old->tenants[i].name);
+			n++;
+		}
+	}
+	if (!n)
+		pr_info("%s: no change in the configuration files", prefix);
+	return n;
+}
+
+void cfg_fingerprint_free(struct cfg_fingerprint *fp)
+{
+	for (size_t i = 0; i < fp->n; i++)
+		free(fp->tenants[i].name);
+	free(fp->tenants);
+	memset(fp, 0, sizeof(*fp));
+}
+

@@ -1,0 +1,9 @@
+/* exitcode.h — the exit codes of SPEC §3.  Returned by the app functions
+ * that finish a command (daemon_run, daemon_apply_path, the confirm timer
+ * and rollback) and by every cmd_*; everything below app/ returns
+ * negative errno instead. */
+#ifndef REMPART_EXITCODE_H
+#define REMPART_EXITCODE_H
+
+enum { RP_EXIT_OK = 0, RP_EXIT_CONFIG = 1, RP_EXIT_RUNTIME = 2 };
+#endif

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cmd_status.c — `rempart status [--json]`: tenants, their sites (endpoint,
+ * last handshake, bytes, allowed IPs), the WireGuard backend, per-tenant
+ * verdict counters from the pinned per-CPU map, the geo database and the
+ * policy generation.  No key is ever printed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "cli/commands.h"
+#include "config/config.h"
+#include "eval/reason.h"
+#include "geo/geo_bpf.h"
+#include "kernel/wg/wg.h"
+#include "net/net_state.h"
+#include "rempart_abi.h"
+
+static const char usage[] =
+	"Usage: rempart status [--json]\n\n"
+	"Tenants and their WireGuard backend, sites with endpoint, last handshake,\n"
+	"bytes received and sent and allowed IPs, per-tenant verdict counters (from\n"
+	"the running dataplane), the geo database and the policy generation.\n"
+	"Run it in the gateway's network namespace.  No key is ever printed.\n";
+
+/* The backend apply used (recorded in the state), else the probe's. */
+static const char *backend_name(const struct rp_config *cfg)
+{
+	static char name[32];
+	struct net_state st;
+	const char *ret = NULL;
+
+	if (!net_state_load(&st, cfg->state_dir)) {
+		for (size_t i = 0; i < st.n && !ret; i++)
+			if (sscanf(st.lines[i], "backend %31s", name) == 1)
+				ret = name;
+		net_state_free(&st);
+	}
+	return ret ? ret : wg_backend_get()->name;
+}
+
+static const struct wg_backend *backend_by_name(const char *name)
+{
+	return !strcmp(name, wg_backend_kernel.name) ? &wg_backend_kernel : &wg_backend_uapi;
+}
+
+static void endpoint_text(const wg_peer *p, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	buf[0] = 0;
+	if (p->endpoint.addr.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &p->endpoint.addr4.sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(p->endpoint.addr4.sin_port));
+	} else if (p->endpoint.addr.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &p->endpoint.addr6.sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(p->endpoint.addr6.sin6_port));
+	}
+}
+
+static const wg_peer *peer_of(const wg_device *dev, const uint8_t key[32])
+{
+	wg_peer *p;
+
+	if (!dev)
+		return NULL;
+	wg_for_each_peer((wg_device *)dev, p)
+		if (!memcmp(p->public_key, key, 32))
+			return p;
+	return NULL;
+}
+
+/* Counters of tenant ID summed over CPUs; NULL when no dataplane runs. */
+static json_object *tenant_counters(int fd, int ncpu, unsigned int id)
+{
+	json_object *o = json_object_new_object();
+	struct rp_counter *vals;
+
+	if (fd < 0 || ncpu <= 0)
+		return o;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return o;
+	for (unsigned int r = 0; r < RP_R__COUNT; r++) {
+		__u32 key = id * RP_R__COUNT + r;
+		__u64 pk = 0, by = 0;
+		json_object *c;
+
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (int cpu = 0; cpu < ncpu; cpu++) {
+			pk += vals[cpu].packets;
+			by += vals[cpu].bytes;
+		}
+		c = json_object_new_object();
+		json_object_object_add(c, "packets", json_object_new_uint64(pk));
+		json_object_object_add(c, "bytes", json_object_new_uint64(by));
+		json_object_object_add(o, reason_name((enum rp_reason)r), c);
+	}
+	free(vals);
+	return o;
+}
+
+static json_object *build(const struct rp_config *cfg)
+{
+	json_object *root = json_object_new_object(), *tenants = json_object_new_array();
+	const char *bname = backend_name(cfg);
+	const struct wg_backend *wg = backend_by_name(bname);
+	int cfd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_COUNTERS);
+	int ncpu = libbpf_num_possible_cpus();
+	json_object *geo = json_object_new_object();
+	__u64 generation = 0, entries = 0, loaded_at = 0;
+	int fd;
+
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+		json_object *jt = json_object_new_object(), *sites = json_object_new_array();
+		wg_device *dev = NULL;
+
+		if (wg->get(t->tunnel_interface, &dev))
+			dev = NULL;
+		json_object_object_add(jt, "name", json_object_new_string(t->name));
+		json_object_object_add(jt, "id", json_object_new_int(t->id));
+		json_object_object_add(jt, "backend", json_object_new_string(bname));
+		json_object_object_add(jt, "tunnel_interface", json_object_new_string(t->tunnel_interface));
+		json_object_object_add(jt, "listen_port", json_object_new_int(t->listen_port));
+		json_object_object_add(jt, "up", json_object_new_boolean(dev != NULL));
+		for (size_t s = 0; s < t->n_sites; s++) {
+			const struct rp_site *st = &t->sites[s];
+			const wg_peer *p = peer_of(dev, st->public_key);
+			json_object *js = json_object_new_object(), *ips = json_object_new_array();
+			char ep[INET6_ADDRSTRLEN + 10], pbuf[INET6_ADDRSTRLEN + 4];
+
+			if (p)
+				endpoint_text(p, ep, sizeof(ep));
+			else
+				ep[0] = 0;
+			json_object_object_add(js, "name", json_object_new_string(st->name));
+			json_object_object_add(js, "endpoint", ep[0] ? json_object_new_string(ep) : NULL);
+			json_object_object_add(js, "last_handshake",
+					       json_object_new_int64(p ? p->last_handshake_time.tv_sec : 0));
+			json_object_object_add(js, "rx_bytes", json_object_new_uint64(p ? p->rx_bytes : 0));
+			json_object_object_add(js, "tx_bytes", json_object_new_uint64(p ? p->tx_bytes : 0));
+			for (size_t k = 0; k < st->allowed_ips.n; k++) {
+				prefix_format(&st->allowed_ips.v[k], pbuf, sizeof(pbuf));
+				json_object_array_add(ips, json_object_new_string(pbuf));
+			}
+			json_object_object_add(js, "allowed_ips", ips);
+			json_object_array_add(sites, js);
+		}
+		json_object_object_add(jt, "sites", sites);
+		json_object_object_add(jt, "counters", tenant_counters(cfd, ncpu, t->id));
+		json_object_array_add(tenants, jt);
+		wg_device_wipe_free(dev);
+	}
+	json_object_object_add(root, "tenants", tenants);
+	/* _gateway: uplink packets that belong to no tenant. */
+	json_object_object_add(root, "gateway_counters",
+			       tenant_counters(cfd, ncpu, RP_TENANT_GATEWAY));
+	if (cfd >= 0)
+		close(cfd);
+
+	fd = geo_bpf_open_pinned();
+	if (fd >= 0) {
+		struct geo_bpf_view v;
+
+		if (!geo_bpf_view_open(fd, &v)) {
+			if (v.n > RP_GEO_H_RANGES6) {
+				entries = v.w[RP_GEO_H_RANGES4] + v.w[RP_GEO_H_RANGES6];
+				loaded_at = v.w[RP_GEO_H_LOADED_AT];
+			}
+			geo_bpf_view_close(&v);
+		}
+		close(fd);
+	}
+	json_object_object_add(geo, "entries", json_object_new_uint64(entries));
+	json_object_object_add(geo, "loaded_at", json_object_new_uint64(loaded_at));
+	json_object_object_add(root, "geo", geo);
+
+	fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_STATE);
+	if (fd >= 0) {
+		struct rp_state st;
+		__u32 key = 0;
+
+		if (!bpf_map_lookup_elem(fd, &key, &st))
+			generation = st.generation;
+		close(fd);
+	}
+	json_object_object_add(root, "policy_generation", json_object_new_uint64(generation));
+	return root;
+}
+
+static void age_text(int64_t t, char *buf, size_t len)
+{
+	int64_t age = (int64_t)time(NULL) - t;
+
+	if (!t)
+		snprintf(buf, len, "never");
+	else if (age < 120)
+		snprintf(buf, len, "%llds ago", (long long)age);
+	else if (age < 7200)
+		snprintf(buf, len, "%lldm ago", (long long)age / 60);
+	else
+		snprintf(buf, len, "%lldh ago", (long long)age / 3600);
+}
+
+static void print_text(json_object *root)
+{
+	json_object *tenants = json_object_object_get(root, "tenants"), *geo;
+
+	for (size_t i = 0; i < json_object_array_length(tenants); i++) {
+		json_object *t = json_object_array_get_idx(tenants, i);
+		json_object *sites = json_object_object_get(t, "sites");
+		json_object *counters = json_object_object_get(t, "counters");
+		bool any = false;
+
+		printf("tenant %s (id %d): %s on %s, port %d, backend %s\n",
+		       json_object_get_string(json_object_object_get(t, "name")),
+		       json_object_get_int(json_object_object_get(t, "id")),
+		       json_object_get_boolean(json_object_object_get(t, "up")) ? "up" : "DOWN",
+		       json_object_get_string(json_object_object_get(t, "tunnel_interface")),
+		       json_object_get_int(json_object_object_get(t, "listen_port")),
+		       json_object_get_string(json_object_object_get(t, "backend")));
+		for (size_t s = 0; s < json_object_array_length(sites); s++) {
+			json_object *st = json_object_array_get_idx(sites, s);
+			json_object *ips = json_object_object_get(st, "allowed_ips");
+			const char *ep = json_object_get_string(json_object_object_get(st, "endpoint"));
+			char age[32];
+
+			age_text(json_object_get_int64(json_object_object_get(st, "last_handshake")),
+				 age, sizeof(age));
+			printf("  site %-16s endpoint %-22s handshake %-9s rx %llu tx %llu  allowed",
+			       json_object_get_string(json_object_object_get(st, "name")),
+			       ep ? ep : "(none)", age,
+			       (unsigned long long)json_object_get_uint64(json_object_object_get(st, "rx_bytes")),
+			       (unsigned long long)json_object_get_uint64(json_object_object_get(st, "tx_bytes")));
+			for (size_t k = 0; k < json_object_array_length(ips); k++)
+				printf("%s%s", k ? ", " : " ",
+				       json_object_get_string(json_object_array_get_idx(ips, k)));
+			putchar('\n');
+		}
+		json_object_object_foreach(counters, reason, c) {
+			uint64_t pk = json_object_get_uint64(json_object_object_get(c, "packets"));
+
+			if (!pk)
+				continue;
+			printf("%s%s %llu pkts/%llu bytes", any ? ", " : "  counters: ", reason,
+			       (unsigned long long)pk,
+			       (unsigned long long)json_object_get_uint64(json_object_object_get(c, "bytes")));
+			any = true;
+		}
+		if (any)
+			putchar('\n');
+	}
+	geo = json_object_object_get(root, "geo");
+	printf("geo: %llu entries, loaded %llu\n",
+	       (unsigned long long)json_object_get_uint64(json_object_object_get(geo, "entries")),
+	       (unsigned long long)json_object_get_uint64(json_object_object_get(geo, "loaded_at")));
+	printf("policy generation: %llu\n",
+	       (unsigned long long)json_object_get_uint64(json_object_object_get(root, "policy_generation")));
+}
+
+int cmd_status(int argc, char **argv, const struct globals *g)
+{
+	struct rp_config cfg = { 0 };
+	json_object *root;
+	bool json = false;
+	int rc;
+
+	if (want_help(argc, argv, usage))
+		return RP_EXIT_OK;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else {
+			fprintf(stderr, "rempart: status: unknown argument '%s' (try --help)\n", argv[i]);
+			return RP_EXIT_CONFIG;
+		}
+	}
+	/* Site keys are public; private keys are not needed to report. */
+	rc = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
+	if (rc)
+		return rc;
+	root = build(&cfg);
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		print_text(root);
+	json_object_put(root);
+	config_free(&cfg);
+	if (fflush(stdout) || ferror(stdout)) {
+		perror("rempart: status: stdout");
+		return RP_EXIT_RUNTIME;
+	}
+	return RP_EXIT_OK;
+}

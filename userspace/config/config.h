@@ -1,0 +1,126 @@
+/* config.h — the typed configuration model (SPEC §2) and its loader.
+ *
+ * config_load() reads rempart.ini and every *.ini of the tenants directory
+ * with iniparser, checks everything SPEC §2 lists, and reports every error
+ * (not only the first) into a diag list.  Selectors of rules (sites, cloud,
+ * site:NAME) are expanded into prefix lists at load time, so consumers (the
+ * reference evaluator, the policy compiler) only see prefixes.
+ */
+#ifndef REMPART_CONFIG_H
+#define REMPART_CONFIG_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "lib/addr.h"
+#include "lib/diag.h"
+#include "rempart_abi.h"
+
+#define RP_KEY_LEN 32
+
+enum rp_proto { RP_PROTO_ANY = 0, RP_PROTO_TCP, RP_PROTO_UDP, RP_PROTO_ICMP };
+enum rp_fail_mode { RP_FAIL_CLOSED = 0, RP_FAIL_OPEN };
+enum rp_egress { RP_EGRESS_NONE = 0, RP_EGRESS_NAT };
+enum rp_geo_format { RP_GEO_TOR = 0, RP_GEO_CIDR, RP_GEO_MAXMIND_CSV, RP_GEO_MMDB };
+
+struct rp_site {
+	char *name;
+	uint8_t public_key[RP_KEY_LEN];
+	char *preshared_key_file;	/* absolute, NULL if none */
+	bool has_psk;
+	uint8_t psk[RP_KEY_LEN];	/* wiped by config_free */
+	struct rp_prefix_list allowed_ips;
+	char *endpoint;			/* "host:port" as written, NULL if none */
+	uint16_t keepalive;		/* 0: off */
+	struct rp_prefix_list allow_from;
+};
+
+struct rp_rule {
+	char *name;
+	struct rp_prefix_list from, to;	/* selectors expanded to prefixes */
+	char *from_text, *to_text;	/* as written, for explain and status */
+	enum rp_proto proto;
+	struct rp_port_list ports;	/* destination ports; n == 0: all */
+	bool allow;
+};
+
+struct rp_share {
+	char *name;
+	struct rp_prefix_list to;
+	enum rp_proto proto;
+	struct rp_port_list ports;
+	bool all_tenants;		/* tenants = * */
+	char **tenants;			/* names, as written */
+	size_t n_tenants;
+	int *tenant_idx;		/* resolved indexes into config.tenants */
+};
+
+struct rp_tenant {
+	char *name;
+	uint16_t id;			/* 1..4000 */
+	char *file;			/* path of its .ini */
+	char *cloud_interface;
+	uint16_t vlan;			/* 0: untagged */
+	struct rp_prefix_list cloud_address;	/* gateway's own, with prefix length */
+	struct rp_prefix_list cloud_prefixes;
+	char *tunnel_interface;		/* default "wg-<name>" */
+	struct rp_prefix_list tunnel_address;
+	uint16_t listen_port;
+	char *private_key_file;		/* absolute */
+	uint8_t private_key[RP_KEY_LEN];	/* wiped by config_free */
+	uint8_t public_key[RP_KEY_LEN];		/* derived */
+	struct rp_ccset site_countries;
+	enum rp_egress egress;
+	bool has_egress_countries;
+	struct rp_ccset egress_countries;
+	bool intra_allow;		/* intra = allow (default) */
+
+	struct rp_site *sites;
+	size_t n_sites;
+	struct rp_rule *rules;		/* file order */
+	size_t n_rules;
+	struct rp_share *shares;
+	size_t n_shares;
+};
+
+struct rp_config {
+	char *path;			/* rempart.ini */
+	char *dir;			/* its directory: relative paths start here */
+
+	/* [gateway] */
+	char *name;
+	char *uplink;
+	char *public_endpoint;
+	char *tenants_dir;		/* absolute */
+	char *state_dir;		/* absolute; default /var/lib/rempart */
+	enum rp_fail_mode fail_mode;
+
+	/* [geo] */
+	char *geo_ipv4, *geo_ipv6;	/* absolute, NULL if not set */
+	enum rp_geo_format geo_format;
+	bool geo_unknown_allow;		/* unknown = allow */
+
+	/* [management] */
+	struct rp_prefix_list mgmt_allow_from;
+	struct rp_port_list mgmt_tcp_ports;	/* n == 0: no management port */
+	bool has_mgmt_countries;
+	struct rp_ccset mgmt_countries;
+
+	/* [metrics] */
+	char *metrics_listen;		/* NULL or "": off */
+
+	struct rp_tenant *tenants;	/* sorted by id */
+	size_t n_tenants;
+};
+
+/* Load PATH (a file, or a directory holding rempart.ini).  On success returns
+ * 0 and fills *cfg.  On failure returns -EINVAL (or -errno) and adds one line
+ * per error to *d, each "FILE: [SECTION] KEY: what is wrong" with FILE
+ * relative to the config's directory.  flags: RP_CFG_* below. */
+#define RP_CFG_SKIP_KEY_FILES 0x1	/* explain/lookups as non-root: don't read keys */
+int config_load(const char *path, unsigned flags, struct rp_config *cfg, struct diag *d);
+void config_free(struct rp_config *cfg);	/* wipes keys */
+
+/* Lookups used across modules. */
+struct rp_tenant *config_tenant_by_name(const struct rp_config *cfg, const char *name);
+struct rp_tenant *config_tenant_by_id(const struct rp_config *cfg, unsigned id);
+const char *proto_name(enum rp_proto p);	/* "any" | "tcp" | "udp" | "icmp" */
+#endif

@@ -1,0 +1,36 @@
+/* dataplane.h — the BPF side seen from the commands: compile the policy into
+ * maps, load/adopt the pinned programs, attach them to the configured
+ * interfaces, swap the policy atomically, detach.  Implemented by the
+ * dataplane module (policy compiler + loader). */
+#ifndef REMPART_DATAPLANE_H
+#define REMPART_DATAPLANE_H
+#include "config/config.h"
+#include "geo/geo.h"
+#include "lib/diag.h"
+
+/* Make the dataplane enforce cfg (+ geo): load or adopt the pinned state
+ * under RP_PIN_DIR, write the new policy into the inactive slot, flip the
+ * active slot (SPEC §4.8), attach to interfaces that lack it.  Idempotent.
+ * 0, or -errno with one line per problem in *d; on failure the running
+ * policy stays. */
+int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d);
+/* The same with the policy compiled ahead (dp_precompile_start(), while the
+ * network was changed), when it still fits; pc NULL: dataplane_apply. */
+struct dp_precompiled;
+int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
+			struct dp_precompiled *pc, struct diag *d);
+/* Whether the geo database cfg names is, as far as its files tell (path,
+ * inode, size, times, format), the one already loaded in the pinned rp_geo
+ * by this build: then it need not be read, and dataplane_apply() gets NULL
+ * for it (the loaded one stays).  dataplane_apply() records the fingerprint
+ * in <state_dir>/dataplane/geo.fp when it loads a database. */
+bool dataplane_geo_unchanged(const struct rp_config *cfg);
+void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo);
+
+/* Detach every program rempart attached and remove RP_PIN_DIR.  0 or -errno. */
+int dataplane_down(struct diag *d);
+/* fail_mode = open at exit: detach (same as down for the BPF side). */
+
+/* How XDP runs on ifname, for `status`: "native", "generic", or "none". */
+const char *dataplane_xdp_mode(const char *ifname);
+#endif

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/* statedir.c — the state directory's paths and locks; see statedir.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include "lib/fileutil.h"
+#include "lib/statedir.h"
+
+int statedir_path(char buf[PATH_MAX], const char *state_dir, const char *rel)
+{
+	if ((size_t)snprintf(buf, PATH_MAX, "%s/%s", state_dir, rel) < PATH_MAX)
+		return 0;
+	buf[0] = 0;
+	return -ENAMETOOLONG;
+}
+
+int statedir_wg_path(char buf[PATH_MAX], const char *state_dir, const char *ifname,
+		     const char *ext)
+{
+	if ((size_t)snprintf(buf, PATH_MAX, "%s/" SD_WG_DIR "/%s.%s", state_dir, ifname, ext) <
+	    PATH_MAX)
+		return 0;
+	buf[0] = 0;
+	return -ENAMETOOLONG;
+}
+
+int statedir_lock(const char *state_dir, const char *lock)
+{
+	char path[PATH_MAX];
+	int fd, err = mkdir_p(state_dir, 0700);
+
+	if (err)
+		return err;
+	err = statedir_path(path, state_dir, lock);
+	if (err)
+		return err;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}

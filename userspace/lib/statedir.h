@@ -1,0 +1,64 @@
+/* statedir.h — the state directory ([gateway] state_dir, mode 0700): every
+ * file and folder rempart keeps there is named here and nowhere else.
+ *
+ *   net.state            what net_apply created, so that `down` removes exactly
+ *                        that (net/net_state.c)
+ *   net.lock             flock: one network reconcile (net_apply, net_down) at
+ *                        a time
+ *   nat.nft              the nftables ruleset last loaded (net/nat.c)
+ *   wg/IFNAME.pid        a tunnel's wireguard-go supervisor, .gopid its
+ *   wg/IFNAME.gopid      wireguard-go, .log their output
+ *   wg/IFNAME.log        (kernel/wg/wg_supervise.c)
+ *   wg/IFNAME.net        what the supervisor re-adds when wireguard-go
+ *                        restarts (kernel/wg/wg_restore.c)
+ *   dataplane/           the installed policy's slot records, slotN.rec
+ *                        (dataplane/dataplane_inc.c)
+ *   dataplane/geo.fp     the geo files the pinned geo map was built from
+ *                        (dataplane/dataplane_geo.c)
+ *   rempart.pid          the running `rempart run` (lib/pidfile.c)
+ *   applied/             the configuration last applied
+ *   confirm/             a pending `apply --confirm`: token, deadline,
+ *                        seconds, applying, timer.pid, previous/
+ *   rejected/            the configuration a rollback undid
+ *   confirm.lock         flock: confirm's records (`apply --confirm`,
+ *                        `confirm`, the rollback timer)
+ *   confirm.log          the rollback timer's log without a journal
+ *                        (app/confirm.c, app/confirm_files.c)
+ *
+ * The two locks guard different things and nest (a rollback holds
+ * confirm.lock while its apply takes net.lock); both are taken through
+ * statedir_lock().
+ */
+#ifndef REMPART_STATEDIR_H
+#define REMPART_STATEDIR_H
+#include <limits.h>
+
+#define SD_NET_STATE		"net.state"
+#define SD_NET_LOCK		"net.lock"
+#define SD_NAT_RULESET		"nat.nft"
+#define SD_WG_DIR		"wg"
+#define SD_DATAPLANE_DIR	"dataplane"
+#define SD_GEO_FP		"dataplane/geo.fp"
+#define SD_PID_FILE		"rempart.pid"
+#define SD_APPLIED		"applied"
+#define SD_REJECTED		"rejected"
+#define SD_CONFIRM_DIR		"confirm"
+#define SD_CONFIRM_TOKEN	"confirm/token"
+#define SD_CONFIRM_DEADLINE	"confirm/deadline"
+#define SD_CONFIRM_SECONDS	"confirm/seconds"
+#define SD_CONFIRM_APPLYING	"confirm/applying"
+#define SD_CONFIRM_TIMER_PID	"confirm/timer.pid"
+#define SD_CONFIRM_PREVIOUS	"confirm/previous"
+#define SD_CONFIRM_LOCK		"confirm.lock"
+#define SD_CONFIRM_LOG		"confirm.log"
+
+/* STATE_DIR/REL into buf.  0, or -ENAMETOOLONG with buf "" (no such file). */
+int statedir_path(char buf[PATH_MAX], const char *state_dir, const char *rel);
+/* STATE_DIR/wg/IFNAME.EXT (EXT: "pid", "gopid", "log", "net"). */
+int statedir_wg_path(char buf[PATH_MAX], const char *state_dir, const char *ifname,
+		     const char *ext);
+/* Create the state directory (0700) if needed and flock LOCK (SD_NET_LOCK
+ * or SD_CONFIRM_LOCK) in it, waiting for the holder.  The fd to close to
+ * release it, or -errno. */
+int statedir_lock(const char *state_dir, const char *lock);
+#endif

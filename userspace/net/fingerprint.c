@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/* fingerprint.c — what a tenant wants, in 64 bits.
+ *
+ * A tenant whose fingerprint equals the one recorded by the last successful
+ * apply, and whose links are present, up and (userspace) supervised, is not
+ * read again: with 100 tunnels of 100 peers and 20,000 routes, reading all
+ * of it costs most of a second, while a one-site change must take less than
+ * 100 ms.  RP_NET_FULL=1 reads and compares everything. */
+#include <stdlib.h>
+#include <string.h>
+#include "kernel/netlink.h"
+#include "kernel/wg/wg.h"
+#include "lib/fnv.h"
+#include "net/net_priv.h"
+#include "net/reconcile.h"
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	return fnv1a(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static uint64_t fnv_list(uint64_t h, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		h = fnv1a(h, &l->v[i], sizeof(l->v[i]));
+	return fnv1a(h, &l->n, sizeof(l->n));
+}
+
+uint64_t net_tenant_fp(const struct apply *a, size_t i)
+{
+	const struct rp_config *cfg = a->cfg;
+	const struct rp_tenant *t = &cfg->tenants[i];
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv1a(h, &t->id, sizeof(t->id));
+	h = fnv_str(h, t->tunnel_interface);
+	h = fnv_str(h, t->cloud_interface);
+	h = fnv1a(h, &t->vlan, sizeof(t->vlan));
+	h = fnv1a(h, &t->listen_port, sizeof(t->listen_port));
+	h = fnv1a(h, t->private_key, sizeof(t->private_key));
+	h = fnv1a(h, &t->egress, sizeof(t->egress));
+	h = fnv_str(h, cfg->uplink);
+	h = fnv_list(h, &t->tunnel_address);
+	h = fnv_list(h, &t->cloud_address);
+	h = fnv_list(h, &t->cloud_prefixes);
+	for (size_t s = 0; s < t->n_sites; s++) {
+		const struct rp_site *st = &t->sites[s];
+
+		h = fnv1a(h, st->public_key, sizeof(st->public_key));
+		h = fnv1a(h, &st->has_psk, sizeof(st->has_psk));
+		if (st->has_psk)
+			h = fnv1a(h, st->psk, sizeof(st->psk));
+		h = fnv_str(h, st->endpoint);
+		h = fnv1a(h, &st->keepalive, sizeof(st->keepalive));
+		h = fnv_list(h, &st->allowed_ips);
+	}
+	/* Shares both ways put other tenants' routes in this table. */
+	for (size_t p = 0; p < cfg->n_tenants; p++) {
+		const struct rp_tenant *o = &cfg->tenants[p];
+
+		if (p == i)
+			continue;
+		for (size_t k = 0; k < o->n_shares; k++)
+			if (net_share_offers_to(&o->shares[k], i)) {
+				h = fnv_str(h, o->cloud_interface);
+				h = fnv1a(h, &o->vlan, sizeof(o->vlan));
+				h = fnv_list(h, &o->shares[k].to);
+			}
+		for (size_t k = 0; k < t->n_shares; k++)
+			if (net_share_offers_to(&t->shares[k], p)) {
+				h = fnv_str(h, o->tunnel_interface);
+				for (size_t s = 0; s < o->n_sites; s++)
+					h = fnv_list(h, &o->sites[s].allowed_ips);
+			}
+	}
+	if (t->egress == RP_EGRESS_NAT)
+		for (size_t k = 0; k < a->main_n; k++)
+			if (!a->main_v[k].dst_len)
+				h = fnv1a(h, &a->main_v[k], sizeof(a->main_v[k]));
+	/* ifindexes: a link recreated by hand means routes to redo */
+	for (int w = 0; w < 2; w++) {
+		char name[IFNAMSIZ + 8];
+		const struct nl_link *l;
+
+		if (w)
+			net_cloud_ifname(t, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%s", t->tunnel_interface);
+		l = net_link_find(a, name);
+		h = fnv1a(h, l ? &l->ifindex : &w, sizeof(int));
+	}
+	return h;
+}
+
+void net_compute_clean(struct apply *a)
+{
+	bool full = getenv("RP_NET_FULL") != NULL;
+
+	a->fp_links_gen = a->links_gen;
+	for (size_t i = 0; i < a->cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &a->cfg->tenants[i];
+		const struct nl_link *tl = net_link_find(a, t->tunnel_interface), *cl;
+		char name[IFNAMSIZ + 8];
+
+		a->fp[i] = net_tenant_fp(a, i);
+		net_cloud_ifname(t, name, sizeof(name));
+		cl = net_link_find(a, name);
+		a->clean[i] = !full && tl && cl && (tl->flags & IFF_UP) && (cl->flags & IFF_UP) &&
+			      tl->mtu == RP_WG_MTU &&
+			      net_state_has(&a->old, "fp %u %016llx", t->id, (unsigned long long)a->fp[i]) &&
+			      (!a->wg->running || a->wg->running(t->tunnel_interface, a->cfg->state_dir));
+	}
+}

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/* net_apply.c — make links, addresses, routing tables, policy rules,
+ * WireGuard devices/peers and egress NAT match the config (net.h): the
+ * entry points, net_apply() and net_down(), and the order of the steps.
+ *
+ * Reconcile: read the running state, compute the difference, change only
+ * what differs.  A second apply with the same config changes nothing.  The
+ * steps live in one file per concern (reconcile.h); the routes and rules
+ * wanted are planned without the kernel (route_plan.h).
+ *
+ * Everything changed is journalled; if a step fails, the journal is undone
+ * in reverse so the system is left as it was, and one message says what,
+ * where and why (with the kernel's extended-ACK text).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/rtnetlink.h>
+#include "kernel/netlink.h"
+#include "kernel/wg/wg.h"
+#include "lib/fileutil.h"
+#include "lib/log.h"
+#include "lib/statedir.h"
+#include "net/net.h"
+#include "net/net_priv.h"
+#include "net/net_state.h"
+#include "net/reconcile.h"
+
+static unsigned int last_changes;
+
+/* RP_NET_PROFILE=1: time of each stage on stderr (benchmarks). */
+static void stage(const char *name)
+{
+	static struct timespec last;
+	static int on = -1;
+	struct timespec now;
+
+	if (on < 0)
+		on = getenv("RP_NET_PROFILE") != NULL;
+	if (!on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (name)
+		fprintf(stderr, "net: %-12s %8.2f ms\n", name,
+			(now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6);
+	last = now;
+}
+
+unsigned int net_apply_changes(void)
+{
+	return last_changes;
+}
+
+static bool nat_ruleset_nonempty(const struct rp_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_tenants; i++)
+		if (cfg->tenants[i].egress == RP_EGRESS_NAT || nat_share_consumer(cfg, i))
+			return true;
+	return false;
+}
+
+/* One network reconcile at a time: STATE_DIR/net.lock (lib/statedir.h). */
+static int net_lock(const char *state_dir, struct diag *d)
+{
+	int fd, err;
+
+	err = mkdir_p(state_dir, 0700);
+	if (err) {
+		diag_add(d, "cannot create state directory %s: %s", state_dir, strerror(-err));
+		return err;
+	}
+	fd = statedir_lock(state_dir, SD_NET_LOCK);
+	if (fd < 0)
+		diag_add(d, "cannot lock %s/%s: %s", state_dir, SD_NET_LOCK, strerror(-fd));
+	return fd;
+}
+
+int net_apply(const struct rp_config *cfg, struct diag *d)
+{
+	struct apply a = { .cfg = cfg, .d = d };
+	wg_device **cur = NULL;
+	bool nat_changed = false;
+	int lock, err;
+
+	last_changes = 0;
+	stage(NULL);
+	lock = net_lock(cfg->state_dir, d);
+	if (lock < 0)
+		return lock;
+	a.wg = wg_backend_get();
+	err = nl_open(&a.nl);
+	if (err) {
+		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
+		goto out_lock;
+	}
+	err = net_state_load(&a.old, cfg->state_dir);
+	if (err) {
+		diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
+		goto out;
+	}
+	cur = calloc(cfg->n_tenants + 1, sizeof(*cur));
+	a.fp = calloc(cfg->n_tenants + 1, sizeof(*a.fp));
+	a.clean = calloc(cfg->n_tenants + 1, sizeof(*a.clean));
+	if (!cur || !a.fp || !a.clean) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = net_links_refresh(&a);
+	if (err) {
+		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
+		goto out;
+	}
+	err = nl_route_dump(&a.nl, AF_UNSPEC, RT_TABLE_MAIN, &a.main_v, &a.main_n);
+	if (err) {
+		diag_add(d, "cannot list the main routing table: %s", nl_strerror(&a.nl, err));
+		goto out;
+	}
+	net_compute_clean(&a);
+	stage("start");
+	err = net_preflight(&a, cur);
+	if (err)
+		goto out;
+	stage("preflight");
+
+	/* Things rempart created and still wants stay recorded as created. */
+	for (size_t i = 0; i < a.old.n; i++)
+		if (!strncmp(a.old.lines[i], "link ", 5)) {
+			char name[64];
+
+			for (size_t t = 0; t < cfg->n_tenants; t++) {
+				net_cloud_ifname(&cfg->tenants[t], name, sizeof(name));
+				if (net_state_has(&a.old, "link %s wireguard", cfg->tenants[t].tunnel_interface))
+					net_state_add(&a.st, "link %s wireguard", cfg->tenants[t].tunnel_interface);
+				if (cfg->tenants[t].vlan && net_state_has(&a.old, "link %s vlan", name))
+					net_state_add(&a.st, "link %s vlan", name);
+			}
+			break;
+		}
+	if ((err = net_set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
+	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")))
+		goto fail;
+	if ((err = net_ensure_links(&a, cur)))
+		goto fail;
+	stage("links");
+	if ((err = net_reconcile_addrs(&a)))
+		goto fail;
+	stage("addresses");
+	if ((err = net_reconcile_routes(&a)))
+		goto fail;
+	stage("routes");
+	if ((err = net_reconcile_rules(&a)))
+		goto fail;
+	stage("rules");
+	if ((err = net_start_devices(&a, cur)))
+		goto fail;
+	stage("start");
+	if ((err = net_configure_wg(&a, cur)))
+		goto fail;
+	stage("wireguard");
+	/* What the config no longer wants. */
+	if ((err = net_remove_stale_rules(&a)) || (err = net_remove_stale_tables(&a, true)) ||
+	    (err = net_remove_stale_addrs(&a)))
+		goto fail;
+	stage("stale");
+	/* No NAT wanted and none made by us: nothing to ask nft. */
+	if (nat_ruleset_nonempty(cfg) || net_state_has(&a.old, "nat") || getenv("RP_NET_FULL"))
+		err = nat_apply(cfg, getenv("RP_NET_FULL") || !net_state_has(&a.old, "nat"),
+				&nat_changed, d);
+	if (err)
+		goto fail;
+	stage("nat");
+	a.changes += nat_changed;
+	if (nat_ruleset_nonempty(cfg))
+		net_state_add(&a.st, "nat");
+	/* From here on nothing is rolled back: links last, they hold sessions. */
+	net_remove_stale_links(&a);
+	for (size_t i = 0; i < a.old.n; i++)
+		if (!strncmp(a.old.lines[i], "sysctl ", 7))
+			net_state_add(&a.st, "%s", a.old.lines[i]);
+	net_state_add(&a.st, "backend %s", a.wg->name);
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		struct nl_route *rv = NULL;
+		size_t rn = 0;
+
+		/* Now that every link exists: the fingerprint the next apply
+		 * will compute if nothing changes (the same as before, a
+		 * function of the config and the links, if no link changed). */
+		if (a.links_gen != a.fp_links_gen)
+			a.fp[i] = net_tenant_fp(&a, i);
+		net_state_add(&a.st, "fp %u %016llx", cfg->tenants[i].id, (unsigned long long)a.fp[i]);
+		if (!a.wg->remember || a.clean[i])
+			continue;
+		if (!nl_route_dump(&a.nl, AF_UNSPEC, RP_TABLE_BASE + cfg->tenants[i].id, &rv, &rn))
+			net_remember_tunnel(&a, &cfg->tenants[i], rv, rn);
+		free(rv);
+	}
+	stage("netstate");
+	err = net_state_save(&a.st, cfg->state_dir);
+	stage("save");
+	if (err)
+		diag_add(d, "cannot write %s/net.state: %s (`down` will not know what apply created)",
+			 cfg->state_dir, strerror(-err));
+	last_changes = a.changes;
+	pr_debug("net: %u change(s)", a.changes);
+	goto out;
+fail:
+	net_rollback(&a);
+out:
+	if (cur) {
+		for (size_t i = 0; i < cfg->n_tenants; i++)
+			wg_device_wipe_free(cur[i]);
+		free(cur);
+	}
+	net_journal_free(&a);
+	free(a.links);
+	free(a.main_v);
+	free(a.fp);
+	free(a.clean);
+	net_state_free(&a.old);
+	net_state_free(&a.st);
+	nl_close(&a.nl);
+out_lock:
+	close(lock);
+	return err;
+}
+
+int net_down(const struct rp_config *cfg, struct diag *d)
+{
+	struct apply a = { .cfg = cfg, .d = d };
+	char path[4096], val[64];
+	int lock, err, ret = 0;
+
+	lock = net_lock(cfg->state_dir, d);
+	if (lock < 0)
+		return lock;
+	a.wg = wg_backend_get();
+	err = nl_open(&a.nl);
+	if (err) {
+		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
+		goto out;
+	}
+	err = net_state_load(&a.old, cfg->state_dir);
+	if (err) {
+		diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
+		goto out;
+	}
+	/* a.st stays empty: nothing is wanted any more. */
+	if ((err = net_links_refresh(&a))) {
+		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
+		goto out;
+	}
+	if (net_state_has(&a.old, "nat") && nat_down(d))
+		ret = -EIO;
+	/* Links before tables: deleting a tunnel takes its routes with it at
+	 * once, and no wireguard-go is left to wake up for each route. */
+	if (net_remove_stale_rules(&a))
+		ret = -EIO;
+	if (net_remove_stale_addrs(&a))
+		ret = -EIO;
+	if (net_remove_stale_links(&a))
+		ret = -EIO;
+	if (net_remove_stale_tables(&a, false))
+		ret = -EIO;
+	for (size_t i = 0; i < a.old.n; i++) {
+		FILE *f;
+
+		if (sscanf(a.old.lines[i], "sysctl %4095s %63s", path, val) != 2)
+			continue;
+		f = fopen(path, "we");
+		if (f) {
+			fputs(val, f);
+			fclose(f);
+		}
+	}
+	/* Anything left over by an older, unrecorded run is not ours to touch. */
+	if (!ret) {
+		statedir_path(path, cfg->state_dir, SD_NET_STATE);
+		unlink(path);
+		statedir_path(path, cfg->state_dir, SD_NAT_RULESET);
+		unlink(path);
+	}
+	err = ret;
+	net_journal_free(&a);
+out:
+	free(a.links);
+	net_state_free(&a.old);
+	nl_close(&a.nl);
+	close(lock);
+	return err;
+}

@@ -1,0 +1,24 @@
+/* net_state.h — what rempart created, recorded in STATE_DIR/net.state so
+ * that `down` (and the next `apply`) removes exactly that.  One object per
+ * line, e.g. "link wg-a wireguard", "addr eth1 10.20.0.1/24",
+ * "rule 4 1010 1010 iif=wg-a mark=0", "table 1010", "sysctl PATH OLD". */
+#ifndef REMPART_NET_STATE_H
+#define REMPART_NET_STATE_H
+#include <stdbool.h>
+#include <stddef.h>
+
+struct net_state {
+	char **lines;
+	size_t n, cap;
+	size_t *slot;		/* hash index of lines: position + 1, 0 = empty */
+	size_t n_slot;		/* a power of two, more than twice n */
+};
+
+int net_state_load(struct net_state *st, const char *state_dir);	/* missing file: empty */
+int net_state_save(const struct net_state *st, const char *state_dir);
+__attribute__((format(printf, 2, 3)))
+bool net_state_has(const struct net_state *st, const char *fmt, ...);
+__attribute__((format(printf, 2, 3)))
+int net_state_add(struct net_state *st, const char *fmt, ...);	/* no duplicates */
+void net_state_free(struct net_state *st);
+#endif

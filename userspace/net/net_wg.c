@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/* net_wg.c — the WireGuard part of the reconcile: compare a tenant's
+ * configured device and peers with the running ones and build the smallest
+ * "set" that makes them equal.  Peers that did not change are not in it, so
+ * their sessions (and last handshake) stay; changed peers are updated in
+ * place (never removed and re-added). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "net/net_wg.h"
+
+int net_wg_endpoint(const char *s, wg_peer *p, char *why, size_t whylen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char host[256];
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t hl;
+	int rc;
+
+	if (!colon || !colon[1]) {
+		snprintf(why, whylen, "endpoint '%s' is not HOST:PORT", s);
+		return -EINVAL;
+	}
+	hl = (size_t)(colon - s);
+	if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host)) {
+		snprintf(why, whylen, "endpoint '%s' is not HOST:PORT", s);
+		return -EINVAL;
+	}
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc || !res) {
+		snprintf(why, whylen, "endpoint '%s': %s", s, gai_strerror(rc));
+		return -EINVAL;
+	}
+	memset(&p->endpoint, 0, sizeof(p->endpoint));
+	memcpy(&p->endpoint.addr, res->ai_addr,
+	       res->ai_addrlen < sizeof(p->endpoint) ? res->ai_addrlen : sizeof(p->endpoint));
+	freeaddrinfo(res);
+	return 0;
+}
+
+void net_prefix_mask(struct rp_prefix *p)
+{
+	unsigned int bytes = p->family == AF_INET ? 4 : 16;
+
+	for (unsigned int i = 0; i < bytes; i++) {
+		int keep = (int)p->len - (int)i * 8;
+
+		if (keep >= 8)
+			continue;
+		p->addr[i] &= keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+	}
+	for (unsigned int i = bytes; i < 16; i++)
+		p->addr[i] = 0;
+}
+
+static bool allowedip_matches(const wg_allowedip *a, const struct rp_prefix *p)
+{
+	if (a->family != p->family || a->cidr != p->len)
+		return false;
+	return !memcmp(a->family == AF_INET ? (const void *)&a->ip4 : (const void *)&a->ip6,
+		       p->addr, a->family == AF_INET ? 4 : 16);
+}
+
+static bool allowedips_equal(const wg_peer *cur, const struct rp_prefix_list *want)
+{
+	const wg_allowedip *a;
+	size_t n = 0;
+
+	wg_for_each_allowedip((wg_peer *)cur, a) {
+		bool found = false;
+
+		n++;
+		for (size_t i = 0; i < want->n && !found; i++) {
+			struct rp_prefix p = want->v[i];
+
+			net_prefix_mask(&p);
+			found = allowedip_matches(a, &p);
+		}
+		if (!found)
+			return false;
+	}
+	/* Every current one is wanted; equal sizes (config has no duplicates
+	 * after masking in practice) mean the same set. */
+	return n == want->n;
+}
+
+static bool endpoint_equal(const wg_peer *a, const wg_peer *b)
+{
+	if (a->endpoint.addr.sa_family != b->endpoint.addr.sa_family)
+		return false;
+	if (a->endpoint.addr.sa_family == AF_INET)
+		return a->endpoint.addr4.sin_port == b->endpoint.addr4.sin_port &&
+		       a->endpoint.addr4.sin_addr.s_addr == b->endpoint.addr4.sin_addr.s_addr;
+	if (a->endpoint.addr.sa_family == AF_INET6)
+		return a->endpoint.addr6.sin6_port == b->endpoint.addr6.sin6_port &&
+		       !memcmp(&a->endpoint.addr6.sin6_addr, &b->endpoint.addr6.sin6_addr, 16);
+	return true;
+}
+
+static int add_allowedips(wg_peer *p, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		wg_allowedip *a = calloc(1, sizeof(*a));
+		struct rp_prefix pf = l->v[i];
+
+		if (!a)
+			return -ENOMEM;
+		net_prefix_mask(&pf);
+		a->family = pf.family;
+		a->cidr = pf.len;
+		memcpy(pf.family == AF_INET ? (void *)&a->ip4 : (void *)&a->ip6, pf.addr,
+		       pf.family == AF_INET ? 4 : 16);
+		if (p->last_allowedip)
+			p->last_allowedip->next_allowedip = a;
+		else
+			p->first_allowedip = a;
+		p->last_allowedip = a;
+	}
+	return 0;
+}
+
+static wg_peer *append_peer(wg_device *dev)
+{
+	wg_peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	if (dev->last_peer)
+		dev->last_peer->next_peer = p;
+	else
+		dev->first_peer = p;
+	dev->last_peer = p;
+	return p;
+}
+
+static const wg_peer *find_peer(const wg_device *cur, const uint8_t key[32])
+{
+	wg_peer *p;
+
+	if (!cur)
+		return NULL;
+	wg_for_each_peer((wg_device *)cur, p)
+		if (!memcmp(p->public_key, key, 32))
+			return p;
+	return NULL;
+}
+
+int net_wg_diff(const struct rp_tenant *t, const wg_device *cur, wg_device **out,
+		unsigned int *n_changes, char *why, size_t whylen)
+{
+	wg_device *set = calloc(1, sizeof(*set));
+	unsigned int changes = 0;
+	wg_peer *p;
+	int err = 0;
+
+	*out = NULL;
+	if (!set)
+		return -ENOMEM;
+	snprintf(set->name, sizeof(set->name), "%s", t->tunnel_interface);
+	if (!cur || !(cur->flags & WGDEVICE_HAS_PRIVATE_KEY) ||
+	    memcmp(cur->private_key, t->private_key, 32)) {
+		memcpy(set->private_key, t->private_key, 32);
+		set->flags |= WGDEVICE_HAS_PRIVATE_KEY;
+		changes++;
+	}
+	if (!cur || cur->listen_port != t->listen_port) {
+		set->listen_port = t->listen_port;
+		set->flags |= WGDEVICE_HAS_LISTEN_PORT;
+		changes++;
+	}
+	for (size_t i = 0; i < t->n_sites; i++) {
+		const struct rp_site *s = &t->sites[i];
+		const wg_peer *c = find_peer(cur, s->public_key);
+		wg_peer want = { 0 };
+		bool psk_diff, ka_diff, ep_diff, ips_diff;
+
+		if (s->endpoint) {
+			err = net_wg_endpoint(s->endpoint, &want, why, whylen);
+			if (err)
+				goto fail;
+		}
+		if (c) {
+			bool cur_psk = c->flags & WGPEER_HAS_PRESHARED_KEY &&
+				       !wg_key_is_zero(c->preshared_key);
+
+			psk_diff = cur_psk != s->has_psk ||
+				   (s->has_psk && memcmp(c->preshared_key, s->psk, 32));
+			ka_diff = c->persistent_keepalive_interval != s->keepalive;
+			/* A site without a configured endpoint roams: leave it. */
+			ep_diff = s->endpoint && !endpoint_equal(c, &want);
+			ips_diff = !allowedips_equal(c, &s->allowed_ips);
+			if (!psk_diff && !ka_diff && !ep_diff && !ips_diff)
+				continue;
+		} else {
+			psk_diff = ka_diff = ips_diff = true;
+			ep_diff = s->endpoint != NULL;
+		}
+		p = append_peer(set);
+		if (!p) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		changes++;
+		memcpy(p->public_key, s->public_key, 32);
+		p->flags = WGPEER_HAS_PUBLIC_KEY;
+		if (psk_diff) {
+			p->flags |= WGPEER_HAS_PRESHARED_KEY;
+			if (s->has_psk)
+				memcpy(p->preshared_key, s->psk, 32);
+		}
+		if (ka_diff) {
+			p->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE_INTERVAL;
+			p->persistent_keepalive_interval = s->keepalive;
+		}
+		if (ep_diff)
+			p->endpoint = want.endpoint;
+		if (ips_diff) {
+			p->flags |= WGPEER_REPLACE_ALLOWEDIPS;
+			err = add_allowedips(p, &s->allowed_ips);
+			if (err)
+				goto fail;
+		}
+	}
+	if (cur) {
+		wg_for_each_peer((wg_device *)cur, p) {
+			bool wanted = false;
+			wg_peer *r;
+
+			for (size_t i = 0; i < t->n_sites && !wanted; i++)
+				wanted = !memcmp(p->public_key, t->sites[i].public_key, 32);
+			if (wanted)
+				continue;
+			r = append_peer(set);
+			if (!r) {
+				err = -ENOMEM;
+				goto fail;
+			}
+			memcpy(r->public_key, p->public_key, 32);
+			r->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
+			changes++;
+		}
+	}
+	*n_changes = changes;
+	if (!changes) {
+		wg_device_wipe_free(set);
+		return 0;
+	}
+	*out = set;
+	return 0;
+fail:
+	wg_device_wipe_free(set);
+	return err;
+}

@@ -1,0 +1,97 @@
+/* reconcile.h — one apply or down in progress (struct apply), shared by the
+ * files of net/ that each reconcile one concern: links and WireGuard
+ * (links.c), addresses (addrs.c), routes (routes.c, planned by
+ * route_plan.c), rules (rules.c), sysctls (sysctl.c); with the undo journal
+ * (journal.c), the per-tenant fingerprints (fingerprint.c), the checks
+ * before any change (preflight.c) and the tunnels' restore file
+ * (tunnel_restore.c).  The entry points are net_apply.c's.  Each step
+ * returns 0 or -errno after one message in a->d, and journals what it
+ * changed, so net_rollback() can undo it. */
+#ifndef REMPART_NET_RECONCILE_H
+#define REMPART_NET_RECONCILE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <net/if.h>
+#include "config/config.h"
+#include "kernel/netlink.h"
+#include "kernel/wg/wg.h"
+#include "lib/diag.h"
+#include "net/net_state.h"
+
+enum undo_kind { U_LINK_DEL, U_LINK_DOWN, U_WG_DESTROY, U_WG_STOP, U_WG_RESTORE, U_ADDR_DEL, U_ADDR_ADD,
+		 U_ROUTE_DEL, U_ROUTE_ADD, U_RULE_DEL, U_RULE_ADD, U_SYSCTL };
+
+struct undo {
+	enum undo_kind kind;
+	char ifname[IFNAMSIZ];
+	int ifindex;
+	struct rp_prefix p;
+	struct nl_route route;
+	struct nl_rule rule;
+	wg_device *dev;
+	char path[128], val[32];
+};
+
+struct apply {
+	const struct rp_config *cfg;
+	struct diag *d;
+	struct nl_ctx nl;
+	const struct wg_backend *wg;
+	struct net_state old, st;
+	struct undo *undo;
+	size_t n_undo, cap_undo;
+	unsigned int changes;
+	struct nl_link *links;
+	size_t n_links;
+	unsigned int links_gen;		/* bumped by each net_links_refresh() */
+	unsigned int fp_links_gen;	/* links_gen when fp was computed */
+	struct nl_route *main_v;	/* the main table (egress copies its defaults) */
+	size_t main_n;
+	uint64_t *fp;			/* per tenant: fingerprint of what it wants */
+	bool *clean;			/* per tenant: same fingerprint as applied, links fine */
+};
+
+/* journal.c: a new zeroed entry of KIND (NULL: out of memory); undo every
+ * entry, last first; free them. */
+struct undo *net_journal(struct apply *a, enum undo_kind kind);
+void net_rollback(struct apply *a);
+void net_journal_free(struct apply *a);
+
+/* links.c */
+int net_links_refresh(struct apply *a);		/* re-read a->links */
+const struct nl_link *net_link_find(const struct apply *a, const char *name);
+const char *net_ifname_of(const struct apply *a, int ifindex);	/* "?" if none */
+/* VLAN links and tunnels created, MTU and up; wireguard-go started;
+ * devices and peers configured; links rempart made and no longer wants
+ * removed.  CUR: per tenant, the running device (NULL: none or clean). */
+int net_ensure_links(struct apply *a, wg_device **cur);
+int net_start_devices(struct apply *a, wg_device **cur);
+int net_configure_wg(struct apply *a, wg_device **cur);
+int net_remove_stale_links(struct apply *a);
+
+/* sysctl.c: PATH set to WANT, the old value journalled and recorded. */
+int net_set_sysctl(struct apply *a, const char *path, const char *want);
+
+/* fingerprint.c: what tenant I wants, in 64 bits; a->fp and a->clean for
+ * every tenant. */
+uint64_t net_tenant_fp(const struct apply *a, size_t i);
+void net_compute_clean(struct apply *a);
+
+/* preflight.c: everything that can be checked before changing anything;
+ * fills CUR with the running devices. */
+int net_preflight(struct apply *a, wg_device **cur);
+
+/* addrs.c, routes.c, rules.c: add what the config wants, then (stale)
+ * remove what rempart added before and the config no longer wants. */
+int net_reconcile_addrs(struct apply *a);
+int net_remove_stale_addrs(struct apply *a);
+int net_reconcile_routes(struct apply *a);
+int net_remove_stale_tables(struct apply *a, bool journal_it);
+int net_reconcile_rules(struct apply *a);
+int net_remove_stale_rules(struct apply *a);
+
+/* tunnel_restore.c: hand a userspace tunnel's addresses and routes (RV:
+ * its table) to the backend's restore file. */
+void net_remember_tunnel(struct apply *a, const struct rp_tenant *t,
+			 const struct nl_route *rv, size_t rn);
+#endif

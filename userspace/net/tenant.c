@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tenant.c — what the network side derives from a tenant of the config:
+ * the name of its cloud attachment link, and whom one of its shares reaches
+ * (net_priv.h).  Pure functions of the config. */
+#include <stdio.h>
+#include "net/net_priv.h"
+
+void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len)
+{
+	if (t->vlan)
+		snprintf(buf, len, "%s.%u", t->cloud_interface, t->vlan);
+	else
+		snprintf(buf, len, "%s", t->cloud_interface);
+}
+
+bool net_share_offers_to(const struct rp_share *s, size_t consumer)
+{
+	if (s->all_tenants)
+		return true;
+	for (size_t k = 0; k < s->n_tenants; k++)
+		if (s->tenant_idx && s->tenant_idx[k] == (int)consumer)
+			return true;
+	return false;
+}
