@@ -22,7 +22,8 @@ done
 for w in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	rempart_site_last_handshake_seconds rempart_site_rx_bytes_total \
 	rempart_site_tx_bytes_total rempart_policy_generation rempart_reload_total \
-	check apply confirm run down status monitor explain geo site keygen; do
+	rempart_audit_violations rempart_audit_last_run_seconds \
+	check apply confirm run down status monitor explain geo site audit keygen; do
 	man -l dist/rempart.8 2>/dev/null | grep -q -- "$w" || fail "ops_docs: rempart(8) lacks $w"
 done
 pass "ops_docs: rempart(8) names every command and metric of SPEC"

@@ -25,6 +25,11 @@ echo
 echo "== rempart status"
 "$LAB" rempart status 2>&1 | sed 's/^/  /'
 
+echo
+echo "== rempart audit (the live kernel state proven against the configuration)"
+"$LAB" rempart audit 2>&1 | sed 's/^/  /'
+a=${PIPESTATUS[0]}
+
 uplink=$(ini_get "$CFG/rempart.ini" gateway uplink)
 pub=$(cat "$LAB_STATE/public4")
 wga=$(tenant_get alpha tunnel_interface); [ -n "$wga" ] || wga=wg-alpha
@@ -43,6 +48,7 @@ cat <<TRY
   tests/lab/lab.sh rempart explain --in $wga --src $a1 --dst $SVC4 --proto udp --dport 53
   tests/lab/lab.sh rempart explain --in $uplink --src $ABROAD4 --dst $pub --proto udp --dport $porta
   tests/lab/lab.sh rempart status --json
+  tests/lab/lab.sh rempart audit --json                     # isolation proven from the live state
   make demo-down                                            # remove it all
 TRY
 [ $up = 0 ] && [ $m = 0 ]

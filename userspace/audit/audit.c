@@ -468,6 +468,7 @@ static void actx_free(struct actx *a)
 	free(a->in);
 	hmap_free(&a->verdicts);
 	hmap_free(&a->seen);
+	hmap_free(&a->memo);
 	hmap_free(&a->tcuts);
 	free(a->tcut);
 	nft_free(a->N);

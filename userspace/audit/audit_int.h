@@ -65,6 +65,7 @@ struct actx {
 	struct runs_cache local[2];	/* the gateway's own addresses */
 	struct hmap verdicts;		/* run key -> verdict + 1 */
 	struct hmap seen;		/* violation group -> 1 */
+	struct hmap memo;		/* (ingress, source class, destination class) -> first shape that passes */
 	struct hmap tcuts;		/* port table key -> index + 1 in tcut */
 	struct tcut { uint32_t v[RP_SEGS_MAX * 2]; size_t n; } *tcut;
 	size_t n_tcut;

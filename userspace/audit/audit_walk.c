@@ -724,25 +724,56 @@ static int check_piece_tenant(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, i
 		for (size_t si = 0; si < w->src.n; si++) {
 			const struct group *sg = &w->src.v[si];
 			struct shapes s = { .n = 0 };
-			uint32_t skey[NKEY] = { 0 }, dkey[NKEY];
+			uint32_t skey[NKEY] = { 0 }, dkey[NKEY], *memo;
+			struct {	/* what the answer for this pair depends on */
+				const struct ingress *in;
+				uint32_t family, rs, sa, b, dnat;
+				uint32_t d[NKEY];
+				rp_u128 ndst;
+				uint32_t ndport;
+			} mk;
+			size_t first = 0;
+			bool added;
 
 			if (sg->key[0] != w->rc)
 				continue;
 			skey[0] = sg->key[1];
 			memcpy(dkey, dgp->key, sizeof(dkey));
 			dkey[3] = 0;	/* the routing class: not something the program sees */
+			memset(&mk, 0, sizeof(mk));
+			mk.in = in;
+			mk.family = (uint32_t)w->family;
+			mk.rs = (uint32_t)(w->rs - w->rshapes);
+			mk.sa = sg->key[1];
+			mk.b = (uint32_t)b;
+			mk.dnat = w->nft.dnat;
+			mk.ndst = w->nft.dnat ? w->nft.dst : 0;
+			mk.ndport = w->nft.has_dport ? w->nft.dport : 0;
+			memcpy(mk.d, dkey, sizeof(mk.d));
+			memo = hmap_get_or_add(&a->memo, &mk, sizeof(mk), &added);
+			if (!memo) {
+				err = -ENOMEM;
+				break;
+			}
+			if (!added) {	/* the same pair in another piece: same answer */
+				a->res->paths += *memo >> 16;
+				if (!(*memo & 0xffff))
+					continue;
+				first = (*memo & 0xffff) - 1;
+			}
 			if (in->outside) {
 				shape_add(&s, IPPROTO_TCP, 40000, 443, 0, 64);
 			} else {
 				tenant_shapes(w, sg->key[1], dgp->key[0], b, dst, &s);
 			}
-			for (size_t k = 0; k < s.n; k++) {
+			for (size_t k = first; k < s.n; k++) {
 				const struct shape *sh = &s.v[k];
 				uint16_t dport = w->nft.dnat && w->nft.has_dport ? w->nft.dport : sh->dport;
 				char why[160];
 				int v = 1;
 
-				a->res->paths++;
+				if (added)
+					a->res->paths++;
 				if (!in->outside && share_allows(a->cfg, b, in->tenant, w->family, routed, sh->proto, dport))
 					continue;
 				if (in->is_protected && !in->outside) {
@@ -755,12 +786,22 @@ static int check_piece_tenant(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, i
 				}
 				if (!v)
 					continue;
+				if (added)
+					*(uint32_t *)hmap_get_or_add(&a->memo, &mk, sizeof(mk), &added) =
+						(uint32_t)s.n << 16 | (uint32_t)(k + 1);
 				snprintf(why, sizeof(why), "%.60s%s%.90s",
 					 in->outside ? "an interface rempart does not manage forwards it" :
 					 !in->is_protected ? in->unprot : "the program lets it through and the routes lead there",
 					 w->nft.why[0] ? "; " : "", w->nft.why);
 				if (report(w, sg->r, sg->n, dst, sh, b, oif, routed, why))
 					goto out;
+				break;	/* no source of the class passes the source check */
+			}
+			if (added && !err) {	/* none passes: remember */
+				uint32_t *m = hmap_get_or_add(&a->memo, &mk, sizeof(mk), &added);
+
+				if (m && !*m)
+					*m = (uint32_t)s.n << 16;
 			}
 			if (err)
 				break;
@@ -1141,6 +1182,8 @@ static int sgroup_cb(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg)
 	struct sgroups_ctx *c = arg;
 	uint32_t key[NKEY] = { vals[1], vals[0], 0, 0, 0, 0 };
 
+	if (!vals[2])
+		return 0;	/* WireGuard accepts no such source from any peer */
 	return c->err = group_add(c->g, key, lo, hi);
 }
 
@@ -1251,20 +1294,38 @@ static int walk_family(struct actx *a, const struct ingress *in, int family)
 		}
 	}
 	rshapes_build(&w);
-	/* the sources: (routing class, atom of the ingress tenant's trie) */
+	/* the sources: (routing class, atom of the ingress tenant's trie);
+	 * through a tunnel, only what its WireGuard peers' allowed IPs let in
+	 * (cryptokey routing drops the rest before any program sees it) */
 	{
-		struct cover c[2];
+		struct cover c[3];
 		struct sgroups_ctx ctx = { .g = &w.src };
 		const struct runs_cache *t = in->tenant >= 0 ? trie(a, in->tid, family) : NULL;
-		struct dpr_run none = { 0, an_max(family), 0 };
+		const struct egress *e = in->hook == RP_HOOK_TUNNEL_IN ? audit_egress(a, in->ifindex) : NULL;
+		struct dpr_run none = { 0, an_max(family), 0 }, all = { 0, an_max(family), 1 }, *wg = NULL;
+		size_t nwg = 0;
 
 		if (in->tenant >= 0 && !t) {
 			err = a->err;
 			goto out;
 		}
+		if (e && e->peers_known) {
+			const struct peer_run *pr = e->runs[family == AF_INET6];
+
+			nwg = e->n_runs[family == AF_INET6];
+			wg = calloc(nwg + 1, sizeof(*wg));
+			if (!wg) {
+				err = -ENOMEM;
+				goto out;
+			}
+			for (size_t i = 0; i < nwg; i++)
+				wg[i] = (struct dpr_run){ pr[i].lo, pr[i].hi, pr[i].owner != -2 };
+		}
 		c[0] = t ? (struct cover){ t->v, t->n } : (struct cover){ &none, 1 };
 		c[1] = (struct cover){ w.rtc, w.n_rtc };
-		err = each_elem(c, 2, 0, an_max(family), sgroup_cb, &ctx);
+		c[2] = wg ? (struct cover){ wg, nwg } : (struct cover){ &all, 1 };
+		err = each_elem(c, 3, 0, an_max(family), sgroup_cb, &ctx);
+		free(wg);
 		if (!err)
 			err = ctx.err;
 		if (err)
