@@ -288,6 +288,9 @@ int main(void)
 	sh("ip nexthop add id 77 dev aucl2 && ip route add 10.55.0.0/24 nhid 77 table 1010");
 	expect_refused(&cfg, NULL, "a route through a nexthop object", -EOPNOTSUPP, "nexthop object");
 	sh("ip route del 10.55.0.0/24 table 1010; ip nexthop del id 77");
+	sh("ip rule add pref 950 iif aucl2 lookup 4242");
+	expect_refused(&cfg, NULL, "a rule to a table rempart does not know", -EOPNOTSUPP, "table 4242");
+	sh("ip rule del pref 950 iif aucl2 lookup 4242");
 	sh("ip link add auxdp type veth peer name auxdpp && ip link set auxdp up && "
 	   "bpftool prog loadall /dev/null /sys/fs/bpf/none 2>/dev/null; true");
 	expect_proven(&cfg, "an unmanaged interface that forwards nothing to a tenant");

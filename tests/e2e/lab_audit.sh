@@ -242,6 +242,11 @@ PY
 	check "a routing table the audit does not know (nexthop objects): exit 2 ($(head -n1 "$AUD.err"))" \
 		eval '[ $rc = 2 ] && grep -q "nexthop object" "$AUD.err"'
 	nsx rp-gw sh -c 'ip route del 10.55.0.0/24 table 1010; ip nexthop del id 77'
+	nsx rp-gw ip rule add pref 900 iif gw-cb lookup 4242
+	rc=$(audit_rc)
+	check "a rule to a table rempart does not know: exit 2 ($(head -n1 "$AUD.err"))" \
+		eval '[ $rc = 2 ] && grep -q "table 4242" "$AUD.err"'
+	nsx rp-gw ip rule del pref 900 iif gw-cb lookup 4242
 	nsx rp-gw tc qdisc add dev gw-cb clsact 2>/dev/null
 	nsx rp-gw tc filter add dev gw-cb ingress matchall action mirred egress redirect dev gw-ca
 	rc=$(audit_rc)

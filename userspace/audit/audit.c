@@ -18,9 +18,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_link.h>
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include "audit/audit_int.h"
+#include "net/net.h"
 
 static const char *const hook_prog[RP_HOOK__COUNT] = { "uplink_in", "uplink_out", "cloud_in", "tunnel_in" };
 
@@ -127,10 +129,30 @@ static int check_link_progs(struct actx *a, const struct al_link *l, int xdp_hoo
 
 static void cloud_name(const struct rp_tenant *t, char *buf, size_t len)
 {
-	if (t->vlan)
-		snprintf(buf, len, "%s.%u", t->cloud_interface, t->vlan);
-	else
-		snprintf(buf, len, "%s", t->cloud_interface);
+	net_cloud_ifname(t, buf, len);
+}
+
+/* Every table a rule looks up must be one rempart knows: the kernel's
+ * (local, main, default) or a tenant's.  Another routing domain is
+ * something the configuration, the specification the audit proves the
+ * kernel against, says nothing about. */
+static int check_tables(struct actx *a)
+{
+	for (size_t i = 0; i < a->L.n_rules; i++) {
+		const struct nl_fib_rule *r = &a->L.rules[i];
+		bool known = r->action != FR_ACT_TO_TBL || r->table == RT_TABLE_LOCAL ||
+			     r->table == RT_TABLE_MAIN || r->table == RT_TABLE_DEFAULT;
+
+		for (size_t t = 0; !known && t < a->cfg->n_tenants; t++)
+			known = r->table == net_tenant_table(a->cfg->tenants[t].id);
+		if (!known) {
+			diag_add(a->d, "audit: the %s rule at priority %u looks up table %u, which rempart does "
+				 "not know (neither local, main, default nor a tenant's): the audit cannot judge",
+				 r->family == AF_INET ? "IPv4" : "IPv6", r->priority, r->table);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
 }
 
 static int add_in(struct actx *a, const struct ingress *in)
@@ -514,7 +536,8 @@ int audit_run(const struct rp_config *cfg, const struct audit_opts *o, struct au
 		diag_add(d, "audit: cannot open rtnetlink: %s", strerror(-err));
 		goto out;
 	}
-	if ((err = build_models(a)) || (err = find_ingress(a)) || (err = build_egress(a)))
+	if ((err = check_tables(a)) || (err = build_models(a)) || (err = find_ingress(a)) ||
+	    (err = build_egress(a)))
 		goto out;
 	for (size_t i = 0; i < a->n_in && !err; i++)
 		err = audit_ingress(a, &a->in[i]);

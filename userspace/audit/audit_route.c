@@ -145,7 +145,12 @@ static int cmp_route_metric(const void *a, const void *b)
 	const struct nl_fib_route *x = *(const struct nl_fib_route *const *)a;
 	const struct nl_fib_route *y = *(const struct nl_fib_route *const *)b;
 
-	return x->metric < y->metric ? -1 : x->metric > y->metric;
+	if (x->metric != y->metric)
+		return x->metric < y->metric ? -1 : 1;
+	/* equal metrics: the order of the dump, the kernel's own (aliases
+	 * appended after the first, e.g. two interfaces with addresses in the
+	 * same subnet) */
+	return x < y ? -1 : x > y;
 }
 
 /* The route the lookup takes at this prefix, or false when none is usable. */

@@ -454,6 +454,11 @@ struct pend {				/* a path kept for the unprotected search */
 	struct rshape rs;
 };
 
+struct pp {
+	rp_u128 lo, hi;
+	int oif, b;
+};
+
 struct walk {
 	struct actx *a;
 	const struct ingress *in;
@@ -475,6 +480,8 @@ struct walk {
 	size_t up_rc;
 	struct pend pend[16];
 	size_t n_pend;
+	struct pp *pp;			/* pieces of the part being routed */
+	size_t npp, cap_pp;
 };
 
 static const char *kind_of(const struct ingress *in)
@@ -505,8 +512,18 @@ static bool neigh_in(const struct actx *a, int ifindex, int family, const struct
 	return false;
 }
 
+/* Addresses a test cannot easily send from or to (martian, multicast,
+ * reserved, link-local): representatives are taken elsewhere first. */
+static bool awkward(int family, rp_u128 x)
+{
+	if (family == AF_INET)
+		return (x >> 24) == 0 || (x >> 24) == 127 || (x >> 28) >= 0xe;
+	return x <= 1 || (x >> 120) == 0xff || (x >> 118) == (0xfe80 >> 6);
+}
+
 /* Candidate sources of a group, best first: hosts seen on the ingress
- * link, then each range from its second address. */
+ * link, then each range from its second address, then single addresses,
+ * the awkward ones last. */
 static size_t src_cands(const struct walk *w, const struct range *r, size_t n, rp_u128 (*c)[2], size_t max)
 {
 	size_t k = 0;
@@ -516,15 +533,16 @@ static size_t src_cands(const struct walk *w, const struct range *r, size_t n, r
 		c[k][0] = c[k][1] = x;
 		k++;
 	}
-	for (size_t i = 0; i < n && k < max; i++) {
-		c[k][0] = r[i].hi > r[i].lo ? r[i].lo + 1 : r[i].lo;
-		c[k][1] = r[i].hi;
-		k++;
-		if (r[i].hi > r[i].lo && k < max) {
-			c[k][0] = c[k][1] = r[i].lo;
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < n && k < max; i++) {
+			bool wide = r[i].hi > r[i].lo, odd = awkward(w->family, r[i].lo) && awkward(w->family, r[i].hi);
+
+			if ((pass == 0 && (!wide || odd)) || (pass == 1 && (wide || odd)) || (pass == 2 && !odd))
+				continue;
+			c[k][0] = wide ? r[i].lo + 1 : r[i].lo;
+			c[k][1] = r[i].hi;
 			k++;
 		}
-	}
 	return k;
 }
 
@@ -534,6 +552,12 @@ static rp_u128 dst_rep(const struct walk *w, const struct range *r, size_t n, in
 
 	if (neigh_in(w->a, oif, w->family, r, n, &x))
 		return x;
+	for (size_t i = 0; i < n; i++)
+		if (r[i].hi > r[i].lo && !awkward(w->family, r[i].lo + 1))
+			return r[i].lo + 1;
+	for (size_t i = 0; i < n; i++)
+		if (!awkward(w->family, r[i].lo))
+			return r[i].lo;
 	return r[0].hi > r[0].lo ? r[0].lo + 1 : r[0].lo;
 }
 
@@ -623,7 +647,7 @@ static int dgroup_cb(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg)
 
 /* Tenant ingress (protected or not), outside and uplink alike: the
  * destination classes of the piece. */
-static int dst_groups(struct walk *w, rp_u128 lo, rp_u128 hi, int b, struct groups *g)
+static int dst_groups(struct walk *w, const struct range *rg, size_t nr, int b, struct groups *g)
 {
 	struct actx *a = w->a;
 	const struct ingress *in = w->in;
@@ -638,7 +662,10 @@ static int dst_groups(struct walk *w, rp_u128 lo, rp_u128 hi, int b, struct grou
 	if (!in->is_protected || in->outside) {
 		uint32_t key[NKEY] = { 0 };
 
-		return group_add(g, key, lo, hi);
+		for (size_t i = 0; i < nr; i++)
+			if ((err = group_add(g, key, rg[i].lo, rg[i].hi)))
+				return err;
+		return 0;
 	}
 	t0 = trie(a, 0, w->family);
 	loc = local_runs(a, w->family);
@@ -672,7 +699,9 @@ static int dst_groups(struct walk *w, rp_u128 lo, rp_u128 hi, int b, struct grou
 			c[nc++] = (struct cover){ gc->v, gc->n };
 		}
 	}
-	err = each_elem(c, nc, lo, hi, dgroup_cb, &ctx);
+	err = 0;
+	for (size_t i = 0; i < nr && !err && !ctx.err; i++)
+		err = each_elem(c, nc, rg[i].lo, rg[i].hi, dgroup_cb, &ctx);
 	free(sc);
 	return err ? err : ctx.err;
 }
@@ -707,7 +736,7 @@ static void tenant_shapes(struct walk *w, uint32_t sa_id, uint32_t da_id, int b,
 }
 
 /* Tenant ingress, protected or not, and outside: classes of one piece. */
-static int check_piece_tenant(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, int b, rp_u128 routed_lo)
+static int check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo)
 {
 	struct actx *a = w->a;
 	const struct ingress *in = w->in;
@@ -715,7 +744,7 @@ static int check_piece_tenant(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, i
 	const char *kind = kind_of(in);
 	int err;
 
-	err = dst_groups(w, lo, hi, b, &dg);
+	err = dst_groups(w, rg, nr, b, &dg);
 	for (size_t di = 0; !err && di < dg.n; di++) {
 		const struct group *dgp = &dg.v[di];
 		rp_u128 dst = dst_rep(w, dgp->r, dgp->n, oif);
@@ -870,7 +899,7 @@ static bool point_with_atom(const struct runs_cache *t, const struct range *r, s
 	return false;
 }
 
-static int check_piece_uplink(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, int b, rp_u128 routed_lo)
+static int check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo)
 {
 	struct actx *a = w->a;
 	struct groups dg = { 0 };
@@ -881,7 +910,15 @@ static int check_piece_uplink(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, i
 
 	err = uplink_base(w);
 	if (!err)
-		err = dst_groups(w, lo, hi, b, &dg);
+		err = dst_groups(w, rg, nr, b, &dg);
+	/* the gateway's own addresses first: what a port forward rewrites */
+	for (size_t i = 1; !err && i < dg.n; i++)
+		for (size_t j = i; j > 0 && dg.v[j].key[2] > dg.v[j - 1].key[2]; j--) {
+			struct group t = dg.v[j];
+
+			dg.v[j] = dg.v[j - 1];
+			dg.v[j - 1] = t;
+		}
 	if (!err)
 		err = dpr_ports(&a->R, a->R.slot, &ports, &n_ports);
 	dpr_global(&a->R, a->R.slot, &g);
@@ -1001,6 +1038,13 @@ static void keep_pend(struct walk *w, rp_u128 lo, rp_u128 hi, int oif)
 		w->pend[w->n_pend++] = (struct pend){ lo, hi, oif, w->rc, *w->rs };
 }
 
+static int check_pieces(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed)
+{
+	if (w->in->uplink && w->in->is_protected)
+		return check_piece_uplink(w, rg, nr, oif, b, routed);
+	return check_piece_tenant(w, rg, nr, oif, b, routed);
+}
+
 static int piece(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, int b, rp_u128 routed)
 {
 	const struct ingress *in = w->in;
@@ -1012,9 +1056,59 @@ static int piece(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, int b, rp_u128
 		return 0;	/* within the tenant: not an isolation question */
 	if (audit_seen(w->a, kind, in, b, oif))
 		return 0;
-	if (in->uplink && in->is_protected)
-		return check_piece_uplink(w, lo, hi, oif, b, routed);
-	return check_piece_tenant(w, lo, hi, oif, b, routed);
+	if (w->nft.dnat) {	/* one destination stands for the part */
+		struct range r = { lo, hi };
+
+		return check_pieces(w, &r, 1, oif, b, routed);
+	}
+	/* the pieces to one (egress, tenant) of a part are asked together
+	 * (flush_pieces): the same classes recur in many of them */
+	if (w->npp == w->cap_pp) {
+		size_t cap = w->cap_pp ? w->cap_pp * 2 : 64;
+		struct pp *p = realloc(w->pp, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		w->pp = p;
+		w->cap_pp = cap;
+	}
+	w->pp[w->npp++] = (struct pp){ lo, hi, oif, b };
+	return 0;
+}
+
+static int cmp_pp(const void *x, const void *y)
+{
+	const struct pp *a = x, *b = y;
+
+	if (a->oif != b->oif)
+		return a->oif < b->oif ? -1 : 1;
+	if (a->b != b->b)
+		return a->b < b->b ? -1 : 1;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+static int flush_pieces(struct walk *w)
+{
+	struct range *rg;
+	int err = 0;
+
+	if (!w->npp)
+		return 0;
+	rg = calloc(w->npp, sizeof(*rg));
+	if (!rg)
+		return -ENOMEM;
+	qsort(w->pp, w->npp, sizeof(*w->pp), cmp_pp);
+	for (size_t i = 0, j; i < w->npp && !err; i = j) {
+		size_t n = 0;
+
+		for (j = i; j < w->npp && w->pp[j].oif == w->pp[i].oif && w->pp[j].b == w->pp[i].b; j++)
+			rg[n++] = (struct range){ w->pp[j].lo, w->pp[j].hi };
+		if (!audit_seen(w->a, kind_of(w->in), w->in, w->pp[i].b, w->pp[i].oif))
+			err = check_pieces(w, rg, n, w->pp[i].oif, w->pp[i].b, rg[0].lo);
+	}
+	free(rg);
+	w->npp = 0;
+	return err;
 }
 
 /* A forwarded part: the egress and, through a tunnel, its peers. */
@@ -1095,7 +1189,12 @@ static int route_class(struct walk *w)
 
 	/* the destinations, part by part of the cuts (nftables matches are
 	 * uniform within a part) */
-	for (size_t d = 0; d < w->n_rtc && !err && !a->err; d++) {
+	for (size_t i = 0; i < 2 * w->n_rtc && !err && !a->err; i++) {
+		size_t d = i % w->n_rtc;
+		bool odd = awkward(w->family, w->rtc[d].lo) && awkward(w->family, w->rtc[d].hi);
+
+		if ((i < w->n_rtc) == odd)
+			continue;	/* the awkward parts after the others */
 		struct nft_pkt np = { .iif = w->in->name, .family = w->family, .src = w->rep,
 				      .dst = w->rtc[d].lo, .proto = w->rs->proto, .sport = w->rs->slo,
 				      .dport = w->rs->dlo };
@@ -1114,7 +1213,10 @@ static int route_class(struct walk *w)
 			err = rt_partition(a->M, &p, w->nft.dst, w->nft.dst, outcome, &rc);
 		} else {
 			err = rt_partition(a->M, &p, w->rtc[d].lo, w->rtc[d].hi, outcome, &rc);
+			if (!err)
+				err = flush_pieces(w);
 		}
+		w->npp = 0;
 	}
 	memset(&w->nft, 0, sizeof(w->nft));
 	return err ? err : a->err;
@@ -1346,6 +1448,7 @@ out:
 	free(w.rtc);
 	groups_free(&w.src);
 	groups_free(&w.up_base);
+	free(w.pp);
 	if (err && !a->err) {
 		a->err = err;
 		diag_add(a->d, "audit: %s: %s", in->name, strerror(-err));

@@ -3,6 +3,7 @@
  * tunnels module (netlink + WireGuard backends). */
 #ifndef REMPART_NET_H
 #define REMPART_NET_H
+#include <stddef.h>
 #include "config/config.h"
 #include "lib/diag.h"
 
@@ -12,4 +13,10 @@
 int net_apply(const struct rp_config *cfg, struct diag *d);
 /* Remove exactly what rempart created (recorded in cfg->state_dir).  */
 int net_down(const struct rp_config *cfg, struct diag *d);
+
+/* What the network side names after a tenant (`rempart audit` reads them
+ * back, tenant.c): its cloud attachment link, "CLOUD" or "CLOUD.VLAN", and
+ * its routing table, 1000 + id. */
+void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len);
+unsigned net_tenant_table(unsigned id);
 #endif

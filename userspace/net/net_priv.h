@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include "config/config.h"
 #include "lib/diag.h"
+#include "net/net.h"
 
 /* Tables, rule priorities, metrics and marks of what rempart installs
  * (route_plan.h tells how they fit). */
@@ -17,8 +18,6 @@
 #define RP_MARK_BASE 0x52500000u	/* fwmark of NATed replies: base | id */
 #define RP_MARK_MASK 0xffff0000u
 
-/* "CLOUD" or "CLOUD.VLAN": the tenant's cloud attachment link (tenant.c). */
-void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len);
 /* Does share S (of some provider) reach tenant index CONSUMER? */
 bool net_share_offers_to(const struct rp_share *s, size_t consumer);
 /* An interface name into a struct nl_rule / nl_link field. */

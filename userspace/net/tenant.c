@@ -13,6 +13,11 @@ void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len)
 		snprintf(buf, len, "%s", t->cloud_interface);
 }
 
+unsigned net_tenant_table(unsigned id)
+{
+	return RP_TABLE_BASE + id;
+}
+
 bool net_share_offers_to(const struct rp_share *s, size_t consumer)
 {
 	if (s->all_tenants)
