@@ -65,6 +65,8 @@ struct actx {
 	struct runs_cache local[2];	/* the gateway's own addresses */
 	struct hmap verdicts;		/* run key -> verdict + 1 */
 	struct hmap seen;		/* violation group -> 1 */
+	uint32_t marks[64];		/* marks the programs left, by index (the verdict cache's) */
+	size_t n_marks;
 	struct hmap memo;		/* (ingress, source class, destination class) -> first shape that passes */
 	struct hmap tcuts;		/* port table key -> index + 1 in tcut */
 	struct tcut { uint32_t v[RP_SEGS_MAX * 2]; size_t n; } *tcut;

@@ -245,12 +245,12 @@ size_t probe_frame(const struct probe_pkt *pk, uint8_t *buf, size_t len)
 	return n + l4len;
 }
 
-int probe_run(struct probe *p, int hook, unsigned ifindex, const struct probe_pkt *pk)
+int probe_run(struct probe *p, int hook, unsigned ifindex, const struct probe_pkt *pk, uint32_t *mark)
 {
 	uint8_t frame[256], out[512];
 	size_t len = probe_frame(pk, frame, sizeof(frame));
 	struct xdp_md xctx = { .data = 0, .data_end = (__u32)len, .ingress_ifindex = ifindex };
-	struct __sk_buff sctx = { .ifindex = ifindex };
+	struct __sk_buff sctx = { .ifindex = ifindex }, sout = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)len, .data_out = out,
 		    .data_size_out = sizeof(out), .repeat = 1);
 	bool xdp = hook == RP_HOOK_UPLINK_IN || hook == RP_HOOK_CLOUD_IN;
@@ -263,9 +263,13 @@ int probe_run(struct probe *p, int hook, unsigned ifindex, const struct probe_pk
 	} else {
 		o.ctx_in = &sctx;
 		o.ctx_size_in = sizeof(sctx);
+		o.ctx_out = &sout;
+		o.ctx_size_out = sizeof(sout);
 	}
 	if (bpf_prog_test_run_opts(p->prog[hook], &o))
 		return -errno;
 	p->runs++;
+	if (mark)
+		*mark = xdp ? 0 : sout.mark;	/* what the routing will see */
 	return xdp ? o.retval == XDP_PASS : o.retval == TC_ACT_OK;
 }

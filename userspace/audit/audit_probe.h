@@ -41,8 +41,10 @@ struct probe_pkt {
 };
 
 /* Through the copy of hook's program as if it arrived on ifindex: 1 the
- * program lets it through, 0 it drops it, -errno. */
-int probe_run(struct probe *p, int hook, unsigned ifindex, const struct probe_pkt *pk);
+ * program lets it through, 0 it drops it, -errno.  *mark (may be NULL):
+ * the packet mark the program leaves (TC programs; 0 for XDP), which the
+ * routing then sees. */
+int probe_run(struct probe *p, int hook, unsigned ifindex, const struct probe_pkt *pk, uint32_t *mark);
 /* The frame probe_run sends (Ethernet, tag, IP, L4); returns its length. */
 size_t probe_frame(const struct probe_pkt *pk, uint8_t *buf, size_t len);
 #endif

@@ -482,6 +482,9 @@ struct walk {
 	size_t n_pend;
 	struct pp *pp;			/* pieces of the part being routed */
 	size_t npp, cap_pp;
+	uint32_t mark;			/* the packet mark this walk routes with (the programs' or none) */
+	uint32_t more[8];		/* marks the program left on packets it let through */
+	size_t n_more;
 };
 
 static const char *kind_of(const struct ingress *in)
@@ -562,6 +565,21 @@ static rp_u128 dst_rep(const struct walk *w, const struct range *r, size_t n, in
 }
 
 /* The verdict of the real program for one packet, cached by class key. */
+/* A mark a program left, as a small index (the verdict cache stores it). */
+static uint32_t mark_index(struct actx *a, uint32_t mark)
+{
+	for (size_t i = 0; i < a->n_marks; i++)
+		if (a->marks[i] == mark)
+			return (uint32_t)i;
+	if (a->n_marks < sizeof(a->marks) / sizeof(a->marks[0]))
+		a->marks[a->n_marks++] = mark;
+	return (uint32_t)a->n_marks - 1;
+}
+
+/* The verdict of the real program for one packet, cached by class key.
+ * A packet it lets through with a mark other than the one this walk routes
+ * with is routed by that mark instead: it is kept for another walk
+ * (audit_ingress), and answers "no" here. */
 static int verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, const struct shape *sh,
 		   rp_u128 src, rp_u128 dst)
 {
@@ -575,7 +593,7 @@ static int verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, c
 	} k;
 	struct probe_pkt pk = { .family = w->family, .vid = in->vid, .proto = sh->proto, .sport = sh->sport,
 				.dport = sh->dport, .icmp_type = sh->type, .hop = sh->hop };
-	uint32_t *slot;
+	uint32_t *slot, mark = 0, mi;
 	bool added;
 	int r;
 
@@ -594,21 +612,32 @@ static int verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, c
 	slot = hmap_get_or_add(&a->verdicts, &k, sizeof(k), &added);
 	if (!slot)
 		return -ENOMEM;
-	if (!added)
-		return (int)*slot - 1;
-	an_to_bytes(w->family, src, pk.src);
-	an_to_bytes(w->family, dst, pk.dst);
-	r = probe_run(a->P, in->hook, (unsigned)in->prog_ifindex, &pk);
-	if (r < 0) {
-		if (!a->err) {
-			a->err = r;
-			diag_add(a->d, "audit: BPF_PROG_TEST_RUN on the copy of the programs failed: %s",
-				 strerror(-r));
+	if (added) {
+		an_to_bytes(w->family, src, pk.src);
+		an_to_bytes(w->family, dst, pk.dst);
+		r = probe_run(a->P, in->hook, (unsigned)in->prog_ifindex, &pk, &mark);
+		if (r < 0) {
+			if (!a->err) {
+				a->err = r;
+				diag_add(a->d, "audit: BPF_PROG_TEST_RUN on the copy of the programs failed: %s",
+					 strerror(-r));
+			}
+			return r;
 		}
-		return r;
+		a->res->probes++;
+		*slot = mark_index(a, mark) << 8 | ((uint32_t)r + 1);
 	}
-	a->res->probes++;
-	*slot = (uint32_t)r + 1;
+	r = (int)(*slot & 0xff) - 1;
+	mi = *slot >> 8;
+	if (r > 0 && a->marks[mi] != w->mark) {
+		bool seen = false;
+
+		for (size_t i = 0; i < w->n_more; i++)
+			seen |= w->more[i] == a->marks[mi];
+		if (!seen && w->n_more < sizeof(w->more) / sizeof(w->more[0]))
+			w->more[w->n_more++] = a->marks[mi];
+		return 0;
+	}
 	return r;
 }
 
@@ -617,7 +646,7 @@ static int verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, c
 static bool report(struct walk *w, const struct range *sr, size_t sn, rp_u128 dst, const struct shape *sh,
 		   int reaches, int oif, rp_u128 routed_dst, const char *why)
 {
-	struct rt_pkt p = { .family = w->family, .iif = w->in->ifindex, .mark = w->nft.mark_set ? w->nft.mark : 0,
+	struct rt_pkt p = { .family = w->family, .iif = w->in->ifindex, .mark = w->nft.mark_set ? w->nft.mark : w->mark,
 			    .proto = sh->proto, .sport = sh->sport,
 			    .dport = w->nft.dnat && w->nft.has_dport ? w->nft.dport : sh->dport };
 	rp_u128 cands[16][2], src;
@@ -1198,11 +1227,26 @@ static int route_class(struct walk *w)
 		struct nft_pkt np = { .iif = w->in->name, .family = w->family, .src = w->rep,
 				      .dst = w->rtc[d].lo, .proto = w->rs->proto, .sport = w->rs->slo,
 				      .dport = w->rs->dlo };
-		struct rt_pkt p = { .family = w->family, .iif = w->in->ifindex, .src = w->rep,
+		struct rt_pkt p = { .family = w->family, .iif = w->in->ifindex, .mark = w->mark, .src = w->rep,
 				    .proto = w->rs->proto, .sport = w->rs->slo, .dport = w->rs->dlo };
 		struct route_ctx rc = { .w = w, .dnat_lo = w->rtc[d].lo, .dnat_hi = w->rtc[d].hi };
 
+		struct nft_out prev = w->nft;
+
 		nft_prerouting(a->N, &np, &w->nft);
+		/* pieces gathered over parts that nftables treats alike are
+		 * asked together; a different treatment asks the earlier ones
+		 * first, with theirs */
+		if (w->npp && (w->nft.drop || w->nft.dnat || w->nft.mark_set != prev.mark_set ||
+			       w->nft.mark != prev.mark || strcmp(w->nft.why, prev.why))) {
+			struct nft_out cur = w->nft;
+
+			w->nft = prev;
+			err = flush_pieces(w);
+			w->nft = cur;
+			if (err)
+				break;
+		}
 		if (w->nft.drop)
 			continue;
 		if (w->nft.mark_set)
@@ -1213,11 +1257,11 @@ static int route_class(struct walk *w)
 			err = rt_partition(a->M, &p, w->nft.dst, w->nft.dst, outcome, &rc);
 		} else {
 			err = rt_partition(a->M, &p, w->rtc[d].lo, w->rtc[d].hi, outcome, &rc);
-			if (!err)
-				err = flush_pieces(w);
 		}
-		w->npp = 0;
 	}
+	if (!err && w->npp)
+		err = flush_pieces(w);
+	w->npp = 0;
 	memset(&w->nft, 0, sizeof(w->nft));
 	return err ? err : a->err;
 }
@@ -1340,9 +1384,10 @@ static void rshapes_build(struct walk *w)
 	}
 }
 
-static int walk_family(struct actx *a, const struct ingress *in, int family)
+static int walk_family(struct actx *a, const struct ingress *in, int family, uint32_t mark, uint32_t *more,
+		       size_t *n_more)
 {
-	struct walk w = { .a = a, .in = in, .family = family };
+	struct walk w = { .a = a, .in = in, .family = family, .mark = mark };
 	rp_u128 *cuts = NULL;
 	size_t ncuts = 0, cap;
 	int err;
@@ -1443,6 +1488,8 @@ static int walk_family(struct actx *a, const struct ingress *in, int family)
 	}
 	if (!err && !in->is_protected && !in->outside)
 		err = unprotected_search(&w);
+	for (size_t i = 0; i < w.n_more && *n_more < 8; i++)
+		more[(*n_more)++] = w.more[i];
 out:
 	free(cuts);
 	free(w.rtc);
@@ -1456,11 +1503,33 @@ out:
 	return a->err;
 }
 
+/* Every class of one ingress point, both families, routed with no mark
+ * first; again with each mark its program left on a packet it let through
+ * (isolation programs that mark a tenant's packets for its table). */
 int audit_ingress(struct actx *a, const struct ingress *in)
 {
-	int err = walk_family(a, in, AF_INET);
+	uint32_t done[8] = { 0 }, more[8];
+	size_t n_done = 1, n_more = 0;
+	int err = 0;
 
-	if (!err)
-		err = walk_family(a, in, AF_INET6);
+	for (size_t m = 0; m < n_done && !err; m++) {
+		n_more = 0;
+		err = walk_family(a, in, AF_INET, done[m], more, &n_more);
+		if (!err)
+			err = walk_family(a, in, AF_INET6, done[m], more, &n_more);
+		for (size_t i = 0; i < n_more && !err; i++) {
+			bool seen = false;
+
+			for (size_t k = 0; k < n_done; k++)
+				seen |= done[k] == more[i];
+			if (seen)
+				continue;
+			if (n_done == 8) {
+				diag_add(a->d, "audit: %s: its program leaves more marks than the audit follows", in->name);
+				return -EOPNOTSUPP;
+			}
+			done[n_done++] = more[i];
+		}
+	}
 	return err;
 }
