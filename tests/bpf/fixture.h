@@ -141,16 +141,20 @@ static __attribute__((unused)) struct rp_prefix_list fx_sel(const struct rp_tena
 	struct rp_prefix_list l = { 0 };
 
 	if (!strcmp(sel, "sites")) {
-		for (size_t i = 0; i < t->n_sites; i++)
+		for (size_t i = 0; i < t->n_sites; i++) {
 			l = fx_pcat(l, &t->sites[i].allowed_ips);
+			l = fx_pcat(l, &t->sites[i].tunnel_ip);
+		}
 		return l;
 	}
 	if (!strcmp(sel, "cloud"))
 		return fx_pcat(l, &t->cloud_prefixes);
 	if (!strncmp(sel, "site:", 5)) {
 		for (size_t i = 0; i < t->n_sites; i++)
-			if (!strcmp(t->sites[i].name, sel + 5))
+			if (!strcmp(t->sites[i].name, sel + 5)) {
 				l = fx_pcat(l, &t->sites[i].allowed_ips);
+				l = fx_pcat(l, &t->sites[i].tunnel_ip);
+			}
 		return l;
 	}
 	return fx_plist(sel);

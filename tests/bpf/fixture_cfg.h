@@ -36,7 +36,8 @@ static void fx_config_a(struct rp_config *c, bool unknown_allow)
 	t->has_egress_countries = true;
 	ccset_add_item(&t->egress_countries, "FR");
 	ccset_add_item(&t->site_countries, "FR");
-	fx_site(t, "lyon", "10.120.1.0/24, fd10:120:1::/48", "196.200.1.7/32");
+	fx_site(t, "lyon", "10.120.1.0/24, fd10:120:1::/48", "196.200.1.7/32")->tunnel_ip =
+		fx_plist("100.64.10.11/32, fd64:10::11/128");
 	fx_site(t, "paris", "10.120.2.0/24", NULL);
 	fx_rule(t, "web", "sites", "10.20.1.0/24", "tcp", "443, 8443-8450", true);
 	fx_rule(t, "dns", "sites", "10.20.0.53/32", "udp", "53", true);

@@ -145,6 +145,11 @@ static __attribute__((unused)) void rand_config(struct rp_config *c)
 			snprintf(name, sizeof(name), "s%u", s);
 			st = fx_site(t, name, NULL, NULL);
 			st->allowed_ips = rand_plist(2, 30);
+			if (chance(40)) {	/* its own tunnel addresses: hosts */
+				st->tunnel_ip = rand_plist(2, 30);
+				for (size_t k = 0; k < st->tunnel_ip.n; k++)
+					st->tunnel_ip.v[k].len = st->tunnel_ip.v[k].family == AF_INET ? 32 : 128;
+			}
 			if (chance(30)) {
 				st->allow_from = rand_plist(1, 30);
 				if (chance(50))	/* on the internet */

@@ -96,6 +96,7 @@ static void gen_init(struct gen *g, const struct rp_config *c)
 		collect(g, &t->tunnel_address);
 		for (size_t s = 0; s < t->n_sites; s++) {
 			collect(g, &t->sites[s].allowed_ips);
+			collect(g, &t->sites[s].tunnel_ip);
 			collect(g, &t->sites[s].allow_from);
 		}
 		for (size_t r = 0; r < t->n_rules; r++) {
@@ -226,6 +227,8 @@ static void rand_frame(const struct gen *g, struct frame *f)
 		f->tenant = ti;
 		s.ethertype = 0x88b5;	/* test_run's fake L2: see test_dataplane.c */
 		sl = chance(90) ? &t->sites[rnd(t->n_sites)].allowed_ips : NULL;
+		if (sl && chance(20))	/* the site's own tunnel address */
+			sl = &t->sites[rnd(t->n_sites)].tunnel_ip;
 		dl = pick_dst(t);
 	}
 	rand_addr(g, sl, v6, src);

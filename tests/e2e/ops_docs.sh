@@ -31,7 +31,8 @@ for k in name uplink public_endpoint tenants state_dir fail_mode ipv4 ipv6 forma
 	allow_from tcp_ports countries listen id cloud_interface vlan cloud_address \
 	cloud_prefixes tunnel_interface tunnel_address listen_port private_key_file \
 	site_countries egress egress_countries intra public_key preshared_key_file \
-	allowed_ips endpoint keepalive from to proto ports action; do
+	allowed_ips endpoint keepalive from to proto ports action mtu site_dns tunnel_ip \
+	previous_public_key previous_preshared_key_file; do
 	man -l dist/rempart.ini.5 2>/dev/null | grep -qw -- "$k" || fail "ops_docs: rempart.ini(5) lacks $k"
 done
 pass "ops_docs: rempart.ini(5) names every key of SPEC §2"
@@ -57,6 +58,10 @@ complete_words() {
 check "ops_docs: completes commands ('mo' -> monitor)" test "$(complete_words rempart mo)" = monitor
 check "ops_docs: completes options (apply --c -> --confirm)" \
 	test "$(complete_words rempart apply --c)" = --confirm
+check "ops_docs: completes site subcommands ('site re' -> rekey)" \
+	test "$(complete_words rempart site re)" = rekey
+check "ops_docs: completes site rekey options (--psk -> --psk-only)" \
+	test "$(complete_words rempart site rekey a b --psk)" = --psk-only
 check "ops_docs: completes tenant names from the config (site add -c DIR)" \
 	test "$(complete_words rempart -c "$T" site add '')" = "interieur justice"
 check "ops_docs: completes monitor --json" test "$(complete_words rempart monitor --j)" = --json

@@ -225,6 +225,22 @@ for s in $SITES; do
 		ip netns exec tns$s wg-quick up "$T/sites/tns$s.conf" > "$T/sites/$s.up" 2>&1 || { ok=0; cat "$T/sites/$s.up"; }
 done
 check "site config: prints the placeholder, never the key; six sites up with wg-quick" test $ok = 1
+# Each site's LAN: the router's address there (10.110.N.1 and fd10:110:N::1,
+# or 10.120.N.1) on lo, and the routes wg-quick made through the tunnel
+# prefer it as their source, as a LAN host's packets would (the printed
+# Address is the site's tunnel_ip, never an address of its LAN).
+for s in $SITES; do
+	t=${s:0:1} n=${s:1:1} l6=
+	if [ $t = a ]; then l4=10.110.$n.1 l6=fd10:110:$n::1; else l4=10.120.$n.1; fi
+	ip -n tns$s addr add $l4/32 dev lo
+	[ -n "$l6" ] && ip -n tns$s addr add $l6/128 dev lo nodad
+	for r in $(ip -n tns$s -4 route show dev tns$s | awk '{ print $1 }'); do
+		ip -n tns$s route replace $r dev tns$s src $l4
+	done
+	[ -n "$l6" ] && for r in $(ip -n tns$s -6 route show dev tns$s | awk '$1 !~ /^fe80/ { print $1 }'); do
+		ip -n tns$s -6 route replace $r dev tns$s src $l6
+	done
+done
 check "site config --qr: prints a QR code" bash -c "'$REMPART' -c '$CFG' site config a sa1 --qr | grep -q '█'"
 
 counter() {	# ns comment -> packets

@@ -3,7 +3,7 @@
 # namespaces joined by veth pairs, with real WireGuard (wireguard-go) and
 # real packets.
 #
-#   rp-site-a1  198.18.0.11 ─┐   (alpha-1: LAN = the printed Address, 10.120.1.1, fd01:1::1)
+#   rp-site-a1  198.18.0.11 ─┐   (alpha-1: LAN host 10 of allowed_ips, 10.120.1.10, fd01:1::10)
 #   rp-site-a2  198.18.0.12 ─┤   (alpha-2: 10.120.2.1, fd01:2::1)
 #   rp-site-b1  198.18.0.21 ─┤   (bravo-1: 10.130.1.1, fd02:1::1)
 #   rp-abroad   198.18.66.10 ┤   (RU: the embassy site alpha-x, geo-blocked)

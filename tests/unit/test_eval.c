@@ -63,7 +63,8 @@ static void build_config(void)
 		.listen_port = 51810, .egress = RP_EGRESS_NONE, .intra_allow = true,
 		.sites = sites_a, .n_sites = 2,
 	};
-	sites_a[0] = (struct rp_site){ .name = "paris", .allowed_ips = pl("10.120.1.0/24") };
+	sites_a[0] = (struct rp_site){ .name = "paris", .allowed_ips = pl("10.120.1.0/24"),
+				       .tunnel_ip = pl("100.64.10.11/32") };
 	sites_a[1] = (struct rp_site){ .name = "embassy", .allowed_ips = pl("10.120.9.0/24"),
 				       .allow_from = pl("196.200.1.7/32") };
 
@@ -176,6 +177,14 @@ static void test_judge(void)
 	      RP_DROP, RP_R_CROSS_TENANT, NULL, 0);
 	judge("wg-alpha", 0, false, pkt("10.20.1.5", "10.20.1.9", IPPROTO_TCP, 40000, 22),
 	      RP_DROP, RP_R_SPOOFED, NULL, 0);
+	/* A site's own tunnel_ip is one of its addresses; the rest of the
+	 * tunnel network is nobody's. */
+	judge("wg-alpha", 0, false, pkt("100.64.10.11", "10.20.1.7", IPPROTO_TCP, 40000, 443),
+	      RP_ALLOW, RP_R_ALLOWED, NULL, 0);
+	judge("wg-alpha", 0, false, pkt("100.64.10.12", "10.20.1.7", IPPROTO_TCP, 40000, 443),
+	      RP_DROP, RP_R_SPOOFED, NULL, 0);
+	judge("eth1", 110, false, pkt("10.20.1.7", "100.64.10.11", IPPROTO_TCP, 40000, 22),
+	      RP_ALLOW, RP_R_ALLOWED, NULL, 0);
 	/* The share of beta wins over alpha's own /16 by prefix length. */
 	judge("wg-alpha", 0, false, pkt("10.120.1.5", "10.20.0.53", IPPROTO_UDP, 5353, 53),
 	      RP_ALLOW, RP_R_ALLOWED, "dns", 0);

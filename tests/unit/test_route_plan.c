@@ -118,8 +118,12 @@ static void test_routes(const struct rp_config *cfg)
 		   "route plan: egress none: no default through the uplink");
 	tap_result(count(&rs, route("10.30.0.123/32", RTN_UNICAST, 23, 1010, 200)) == 1,
 		   "route plan: every share offered (sante's NTP too)");
-	/* 2 cloud + 7 site prefixes + 3 shared + 2 unreachable */
-	tap_result(rs.n == 14, "route plan: interieur's table holds nothing else (%zu routes)", rs.n);
+	tap_result(count(&rs, route("100.64.10.2/32", RTN_UNICAST, 11, 1010, 100)) == 1 &&
+		   count(&rs, route("fd64:10::2/128", RTN_UNICAST, 11, 1010, 100)) == 1 &&
+		   count(&rs, route("100.64.10.3/32", RTN_UNICAST, 11, 1010, 100)) == 1,
+		   "route plan: every site's tunnel_ip via the tunnel, a host route, metric 100");
+	/* 2 cloud + 7 site prefixes + 4 tunnel_ip + 3 shared + 2 unreachable */
+	tap_result(rs.n == 18, "route plan: interieur's table holds nothing else (%zu routes)", rs.n);
 
 	/* sante (id 30): egress nat, the share's provider */
 	err = plan(cfg, &ix, "sante", main_v, main_n, &rs);

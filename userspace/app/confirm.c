@@ -52,8 +52,56 @@ static void *record_prepare(void *arg)
 	char source[2 * PATH_MAX + 32];
 
 	snprintf(source, sizeof(source), "config %s\ntenants %s\n", r->main, r->tenants);
-	r->err = snap_prepare(r->dir, r->main, r->tenants, source, r->tmp);
+	r->err = snap_prepare(r->dir, r->main, r->tenants, source, r->keys, r->n_keys, r->tmp);
 	return NULL;
+}
+
+static int add_key(struct confirm_record *r, const char *path)
+{
+	char **v;
+
+	if (!path)
+		return 0;
+	for (size_t i = 0; i < r->n_keys; i++)
+		if (!strcmp(r->keys[i], path))
+			return 0;
+	v = realloc(r->keys, (r->n_keys + 1) * sizeof(*v));
+	if (!v || !(v[r->n_keys] = strdup(path))) {
+		if (v)
+			r->keys = v;
+		return -ENOMEM;
+	}
+	r->keys = v;
+	r->n_keys++;
+	return 0;
+}
+
+static void keys_free(struct confirm_record *r)
+{
+	for (size_t i = 0; i < r->n_keys; i++)
+		free(r->keys[i]);
+	free(r->keys);
+	r->keys = NULL;
+	r->n_keys = 0;
+}
+
+/* The key files of cfg: tenants' private keys, sites' preshared keys, the
+ * previous preshared keys of rotations in progress. */
+static int collect_keys(const struct rp_config *cfg, struct confirm_record *r)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < cfg->n_tenants && !err; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		err = add_key(r, t->private_key_file);
+		for (size_t s = 0; s < t->n_sites && !err; s++) {
+			err = add_key(r, t->sites[s].preshared_key_file);
+			if (!err && t->sites[s].has_previous)
+				err = add_key(r, t->sites[s].previous_preshared_key_file);
+		}
+	}
+	return err;
 }
 
 int confirm_record_begin(const struct rp_config *cfg, struct confirm_record *r, struct diag *d)
@@ -68,6 +116,12 @@ int confirm_record_begin(const struct rp_config *cfg, struct confirm_record *r, 
 		return err;
 	}
 	statedir_path(r->dir, cfg->state_dir, SD_APPLIED);
+	err = collect_keys(cfg, r);
+	if (err) {
+		keys_free(r);
+		diag_add(d, "%s: %s", cfg->path, strerror(-err));
+		return err;
+	}
 	r->started = !pthread_create(&r->tid, NULL, record_prepare, r);
 	if (!r->started)
 		record_prepare(r);
@@ -84,6 +138,7 @@ int confirm_record_end(struct confirm_record *r, bool commit, struct diag *d)
 	if (r->started)
 		pthread_join(r->tid, NULL);
 	r->begun = false;
+	keys_free(r);
 	if (r->err) {
 		if (commit)
 			diag_add(d, "%s: cannot record the applied configuration: %s", r->dir,
@@ -420,6 +475,12 @@ static int rollback_locked(const char *state_dir, struct diag *d)
 	}
 	if (dir)
 		closedir(dir);
+	/* the keys first: the restored config names them */
+	err = snap_keys_restore(prev, q, sizeof(q));
+	if (err) {
+		diag_add(d, "rollback: restoring the key files: %s", q);
+		return RP_EXIT_RUNTIME;
+	}
 	snprintf(q, sizeof(q), "%s/tenants", prev);
 	err = copy_inis(q, tenants);
 	snprintf(q, sizeof(q), "%s/rempart.ini", prev);

@@ -4,9 +4,10 @@
  *
  * State, all under cfg->state_dir (created 0700):
  *   applied/            the last configuration applied successfully: a copy of
- *                       rempart.ini, the tenants' .ini files and a "source" file naming
- *                       where they live (key files are not copied: they stay
- *                       where the config names them)
+ *                       rempart.ini, the tenants' .ini files, the key files they
+ *                       name (keys/, mode 0600: a rollback puts the keys of a
+ *                       rotation back too) and a "source" file naming where
+ *                       they live
  *   confirm/previous/   the configuration to roll back to (a copy of applied/
  *                       taken when the first unconfirmed apply was armed)
  *   confirm/token, confirm/deadline, confirm/seconds, confirm/timer.pid
@@ -75,6 +76,8 @@ int confirm_record_applied(const struct rp_config *cfg, struct diag *d);
 struct confirm_record {
 	const char *state_dir;
 	char main[PATH_MAX], tenants[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX];
+	char **keys;			/* the key files the configuration names */
+	size_t n_keys;
 	pthread_t tid;
 	bool begun, started;
 	int err;

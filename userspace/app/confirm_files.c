@@ -91,6 +91,8 @@ static bool same_file(const char *a, const char *b)
 			goto out;
 	same = n == 0;
 out:
+	explicit_bzero(x, sizeof(x));	/* key files are compared too */
+	explicit_bzero(y, sizeof(y));
 	if (fa >= 0)
 		close(fa);
 	if (fb >= 0)
@@ -136,11 +138,156 @@ int copy_inis(const char *src, const char *dst)
 	return copy_inis_from(src, dst, NULL);
 }
 
-/* Build the snapshot of MAIN and the .ini files of TENANTS, with SOURCE,
- * beside DIR in a directory of this process (tmp, PATH_MAX): files that did
- * not change since DIR are hard links to DIR's. */
+/* ---- key files ------------------------------------------------------------
+ * A snapshot's keys/ holds the key files its configuration names: keys/list
+ * has their paths, one a line; keys/N holds line N's file.  Mode 0600 in a
+ * 0700 directory of the state directory (root's); wiped from memory. */
+
+static int key_copy(const char *src, const char *dst, const char *prev)
+{
+	struct iovec iov;
+	size_t len;
+	char *data;
+	int fd, err;
+
+	if (prev && same_file(src, prev) && !link(prev, dst))
+		return 0;
+	fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	data = fd_read_all(fd, &len);
+	err = data ? 0 : -errno;
+	close(fd);
+	if (err)
+		return err;
+	iov = (struct iovec){ data, len };
+	err = file_replace(dst, &iov, 1, 0600, true);
+	explicit_bzero(data, len);
+	free(data);
+	return err;
+}
+
+/* The key files KEYS into TMP/keys (files that did not change since
+ * PREV_DIR/keys are hard links to its copies). */
+static int keys_save(const char *tmp, const char *prev_dir, char *const *keys, size_t n)
+{
+	char p[PATH_MAX + 32], q[PATH_MAX + 32], *list = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	if (!n)
+		return 0;
+	snprintf(p, sizeof(p), "%s/keys", tmp);
+	if (mkdir(p, 0700))
+		return -errno;
+	f = open_memstream(&list, &len);
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s\n", keys[i]);
+	if (fclose(f)) {
+		free(list);
+		return -ENOMEM;
+	}
+	snprintf(p, sizeof(p), "%s/keys/list", tmp);
+	err = write_text(p, list);
+	free(list);
+	for (size_t i = 0; i < n && !err; i++) {
+		snprintf(p, sizeof(p), "%s/keys/%zu", tmp, i);
+		snprintf(q, sizeof(q), "%s/keys/%zu", prev_dir ? prev_dir : "", i);
+		err = key_copy(keys[i], p, prev_dir ? q : NULL);
+	}
+	return err;
+}
+
+/* Read SNAP/keys/list: its paths (n of them, malloc'd), or none. */
+static int keys_list(const char *snap, char ***keys, size_t *n)
+{
+	char p[PATH_MAX + 32], *text, *line, *save = NULL;
+
+	*keys = NULL;
+	*n = 0;
+	snprintf(p, sizeof(p), "%s/keys/list", snap);
+	text = file_read_all(p, NULL);
+	if (!text)
+		return errno == ENOENT ? 0 : -errno;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char **v = realloc(*keys, (*n + 1) * sizeof(*v));
+
+		if (!v || !(v[*n] = strdup(line))) {
+			free(v ? v : *keys);
+			free(text);
+			return -ENOMEM;
+		}
+		*keys = v;
+		(*n)++;
+	}
+	free(text);
+	return 0;
+}
+
+static void keys_free(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+/* SRC's keys/ into TMP (a snapshot being built). */
+static int keys_copy(const char *src, const char *tmp)
+{
+	char p[PATH_MAX + 32];
+	char **keys;
+	size_t n;
+	int err = keys_list(src, &keys, &n);
+
+	if (err || !n)
+		return err;
+	snprintf(p, sizeof(p), "%s/keys", tmp);
+	err = mkdir(p, 0700) ? -errno : 0;
+	if (!err) {
+		char a[PATH_MAX + 64], b[PATH_MAX + 64];
+
+		snprintf(a, sizeof(a), "%s/keys/list", src);
+		snprintf(b, sizeof(b), "%s/keys/list", tmp);
+		err = copy_file(a, b);
+		for (size_t i = 0; i < n && !err; i++) {
+			snprintf(a, sizeof(a), "%s/keys/%zu", src, i);
+			snprintf(b, sizeof(b), "%s/keys/%zu", tmp, i);
+			err = key_copy(a, b, NULL);
+		}
+	}
+	keys_free(keys, n);
+	return err;
+}
+
+int snap_keys_restore(const char *snap, char *why, size_t whylen)
+{
+	char p[PATH_MAX + 32];
+	char **keys;
+	size_t n;
+	int err = keys_list(snap, &keys, &n);
+
+	if (err) {
+		snprintf(why, whylen, "%s/keys/list: %s", snap, strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		snprintf(p, sizeof(p), "%s/keys/%zu", snap, i);
+		err = key_copy(p, keys[i], NULL);
+		if (err)
+			snprintf(why, whylen, "%s: %s", keys[i], strerror(-err));
+	}
+	keys_free(keys, n);
+	return err;
+}
+
+/* Build the snapshot of MAIN, the .ini files of TENANTS and the key files
+ * KEYS, with SOURCE, beside DIR in a directory of this process (tmp,
+ * PATH_MAX): files that did not change since DIR are hard links to DIR's. */
 int snap_prepare(const char *dir, const char *main, const char *tenants, const char *source,
-		 char *tmp)
+		 char *const *keys, size_t n_keys, char *tmp)
 {
 	char p[PATH_MAX + 16], prev[PATH_MAX + 16];
 	int err;
@@ -159,6 +306,8 @@ int snap_prepare(const char *dir, const char *main, const char *tenants, const c
 		snprintf(prev, sizeof(prev), "%s/tenants", dir);
 		err = copy_inis_from(tenants, p, prev);
 	}
+	if (!err)
+		err = keys_save(tmp, dir, keys, n_keys);
 	if (!err) {
 		snprintf(p, sizeof(p), "%s/source", tmp);
 		err = write_text(p, source);
@@ -192,7 +341,7 @@ int snap_commit(const char *dir, const char *tmp)
 int snap_save(const char *dir, const char *main, const char *tenants, const char *source)
 {
 	char tmp[PATH_MAX];
-	int err = snap_prepare(dir, main, tenants, source, tmp);
+	int err = snap_prepare(dir, main, tenants, source, NULL, 0, tmp);
 
 	return err ? err : snap_commit(dir, tmp);
 }
@@ -209,7 +358,15 @@ int snap_copy(const char *src, const char *dst)
 		return err;
 	snprintf(main, sizeof(main), "%s/rempart.ini", src);
 	snprintf(tenants, sizeof(tenants), "%s/tenants", src);
-	return snap_save(dst, main, tenants, source);
+	err = snap_prepare(dst, main, tenants, source, NULL, 0, p);
+	if (err)
+		return err;
+	err = keys_copy(src, p);
+	if (err) {
+		rm_rf(p);
+		return err;
+	}
+	return snap_commit(dst, p);
 }
 
 /* "config PATH\ntenants DIR\n" */

@@ -18,6 +18,7 @@
 #include "app/events.h"
 #include "app/exitcode.h"
 #include "app/metrics.h"
+#include "app/rekey_watch.h"
 #include "dataplane/dataplane.h"
 #include "lib/fileutil.h"
 #include "lib/lazylib.h"
@@ -36,6 +37,7 @@ struct daemon {
 	struct events *ev;
 	struct event_ratelimit rl;
 	struct daemon_audit audit;
+	struct rekey_watch rekey;	/* sites in key rotation: a fast poll */
 	int sfd;
 };
 
@@ -163,6 +165,12 @@ static int loop(struct daemon *dm)
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
+		{
+			int t = rekey_watch_timeout(&dm->rekey, &dm->cfg);
+
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
 		if (poll(p, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -171,6 +179,7 @@ static int loop(struct daemon *dm)
 		}
 		if (dm->metrics)
 			metrics_run(dm->metrics);
+		rekey_watch_run(&dm->rekey, &dm->cfg);
 		if (p[2].revents && events_consume(dm->ev) < 0)
 			pr_warn("events: %s", strerror(errno));
 		event_log_tick(&dm->rl);

@@ -10,6 +10,8 @@
 #include <bpf/bpf.h>
 #include "app/daemon.h"
 #include "app/exitcode.h"
+#include "app/rekey_watch.h"
+#include "app/site_conf.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_maps.h"
 #include "lib/log.h"
@@ -22,6 +24,7 @@ int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, str
 	err = config_load(path, 0, cfg, d);
 	if (err)
 		return err;
+	rekey_done_load(cfg, true);	/* site rotations the tunnel finished */
 	memset(geo, 0, sizeof(*geo));
 	if (!cfg->geo_ipv4 && !cfg->geo_ipv6)
 		return 0;	/* no [geo]: every address in no country */
@@ -65,6 +68,14 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 		err = dataplane_apply_pre(cfg, (cfg->geo_ipv4 || cfg->geo_ipv6) &&
 					  (geo->source_v4 || geo->source_v6) ? geo : NULL, pc, d);
 	dp_precompile_drop(pc);
+	if (!err) {
+		int e = site_pubkeys_save(cfg);
+
+		if (e)	/* only site add without the private key needs it */
+			pr_warn("%s/pubkeys: cannot keep the tenants' public keys: %s",
+				cfg->state_dir, strerror(-e));
+		rekey_tidy_switched(cfg);
+	}
 	return err;
 }
 

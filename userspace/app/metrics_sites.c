@@ -5,6 +5,7 @@
 #include <string.h>
 #include "app/metrics.h"
 #include "kernel/wg/wg.h"
+#include "net/rekey.h"
 
 struct site_stat {
 	const char *tenant, *site;
@@ -17,19 +18,17 @@ static void tenant_sites(const struct rp_tenant *t, wg_device *dev, struct site_
 {
 	for (size_t s = 0; s < t->n_sites; s++) {
 		const struct rp_site *site = &t->sites[s];
-		wg_peer *p;
+		/* in a key rotation: the key that carries its traffic */
+		const wg_peer *p = rekey_peer_in_use(site, dev);
 
-		wg_for_each_peer(dev, p) {
-			if (memcmp(p->public_key, site->public_key, sizeof(wg_key)))
-				continue;
-			out[*n] = (struct site_stat){
-				.tenant = t->name, .site = site->name,
-				.handshake = p->last_handshake_time.tv_sec,
-				.rx = p->rx_bytes, .tx = p->tx_bytes,
-			};
-			(*n)++;
-			break;
-		}
+		if (!p)
+			continue;
+		out[*n] = (struct site_stat){
+			.tenant = t->name, .site = site->name,
+			.handshake = p->last_handshake_time.tv_sec,
+			.rx = p->rx_bytes, .tx = p->tx_bytes,
+		};
+		(*n)++;
 	}
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include "app/confirm.h"
 #include "app/daemon.h"
+#include "app/rekey_watch.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "dataplane/dataplane.h"
@@ -71,6 +72,7 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 	pr_debug("apply: configuration read (%.1f ms)", ms_now() - t0);
 	if (rc)
 		return rc;
+	rekey_done_load(&cfg, true);	/* site rotations the tunnel finished */
 	if (geteuid() != 0) {
 		fprintf(stderr, "rempart: apply: needs root (BPF programs, network configuration)\n");
 		rc = RP_EXIT_RUNTIME;

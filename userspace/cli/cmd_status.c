@@ -13,12 +13,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
+#include "app/rekey_watch.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "eval/reason.h"
 #include "geo/geo_bpf.h"
 #include "kernel/wg/wg.h"
 #include "net/net_state.h"
+#include "net/rekey.h"
 #include "rempart_abi.h"
 
 static const char usage[] =
@@ -61,18 +63,6 @@ static void endpoint_text(const wg_peer *p, char *buf, size_t len)
 		inet_ntop(AF_INET6, &p->endpoint.addr6.sin6_addr, host, sizeof(host));
 		snprintf(buf, len, "[%s]:%u", host, ntohs(p->endpoint.addr6.sin6_port));
 	}
-}
-
-static const wg_peer *peer_of(const wg_device *dev, const uint8_t key[32])
-{
-	wg_peer *p;
-
-	if (!dev)
-		return NULL;
-	wg_for_each_peer((wg_device *)dev, p)
-		if (!memcmp(p->public_key, key, 32))
-			return p;
-	return NULL;
 }
 
 /* Counters of tenant ID summed over CPUs; NULL when no dataplane runs. */
@@ -132,7 +122,8 @@ static json_object *build(const struct rp_config *cfg)
 		json_object_object_add(jt, "up", json_object_new_boolean(dev != NULL));
 		for (size_t s = 0; s < t->n_sites; s++) {
 			const struct rp_site *st = &t->sites[s];
-			const wg_peer *p = peer_of(dev, st->public_key);
+			/* in a key rotation: the key that carries its traffic */
+			const wg_peer *p = rekey_peer_in_use(st, dev);
 			json_object *js = json_object_new_object(), *ips = json_object_new_array();
 			char ep[INET6_ADDRSTRLEN + 10], pbuf[INET6_ADDRSTRLEN + 4];
 
@@ -151,6 +142,18 @@ static json_object *build(const struct rp_config *cfg)
 				json_object_array_add(ips, json_object_new_string(pbuf));
 			}
 			json_object_object_add(js, "allowed_ips", ips);
+			ips = json_object_new_array();
+			for (size_t k = 0; k < st->tunnel_ip.n; k++) {
+				struct rp_addr h;
+
+				prefix_host(&st->tunnel_ip.v[k], &h);
+				addr_format(&h, pbuf, sizeof(pbuf));
+				json_object_array_add(ips, json_object_new_string(pbuf));
+			}
+			json_object_object_add(js, "tunnel_ip", ips);
+			json_object_object_add(js, "rekey_pending",
+					       json_object_new_boolean(st->has_previous &&
+								       !rekey_switched(st, dev)));
 			json_object_array_add(sites, js);
 		}
 		json_object_object_add(jt, "sites", sites);
@@ -242,6 +245,8 @@ static void print_text(json_object *root)
 			for (size_t k = 0; k < json_object_array_length(ips); k++)
 				printf("%s%s", k ? ", " : " ",
 				       json_object_get_string(json_object_array_get_idx(ips, k)));
+			if (json_object_get_boolean(json_object_object_get(st, "rekey_pending")))
+				printf("  (rekey pending: the previous key in use)");
 			putchar('\n');
 		}
 		json_object_object_foreach(counters, reason, c) {
@@ -286,6 +291,7 @@ int cmd_status(int argc, char **argv, const struct globals *g)
 	rc = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (rc)
 		return rc;
+	rekey_done_load(&cfg, false);	/* site rotations the tunnel finished */
 	root = build(&cfg);
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |

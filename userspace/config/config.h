@@ -15,6 +15,12 @@
 #include "rempart_abi.h"
 
 #define RP_KEY_LEN 32
+/* The tunnel MTU: 1420 by default (a 1500-byte uplink less WireGuard's 80
+ * bytes over IPv6); at least 1280, IPv6's minimum link MTU (the tunnel
+ * carries IPv6); at most 8920, a 9000-byte jumbo uplink less those 80. */
+#define RP_MTU_DEFAULT 1420
+#define RP_MTU_MIN 1280
+#define RP_MTU_MAX 8920
 
 enum rp_proto { RP_PROTO_ANY = 0, RP_PROTO_TCP, RP_PROTO_UDP, RP_PROTO_ICMP };
 enum rp_fail_mode { RP_FAIL_CLOSED = 0, RP_FAIL_OPEN };
@@ -31,6 +37,18 @@ struct rp_site {
 	char *endpoint;			/* "host:port" as written, NULL if none */
 	uint16_t keepalive;		/* 0: off */
 	struct rp_prefix_list allow_from;
+	/* The site's own host addresses (/32, /128) in the tenant's tunnel
+	 * networks.  With allowed_ips, every source the site may use: what
+	 * WireGuard accepts from the peer, what the policy calls the site, what
+	 * the tenant's table routes to the tunnel. */
+	struct rp_prefix_list tunnel_ip;
+	/* A key rotation in progress (`site rekey`): the previous key pair
+	 * keeps working until the site's first handshake with public_key. */
+	bool has_previous;
+	uint8_t previous_public_key[RP_KEY_LEN];
+	char *previous_preshared_key_file;	/* absolute, NULL if none */
+	bool has_previous_psk;
+	uint8_t previous_psk[RP_KEY_LEN];	/* wiped by config_free */
 };
 
 struct rp_rule {
@@ -66,12 +84,17 @@ struct rp_tenant {
 	uint16_t listen_port;
 	char *private_key_file;		/* absolute */
 	uint8_t private_key[RP_KEY_LEN];	/* wiped by config_free */
-	uint8_t public_key[RP_KEY_LEN];		/* derived */
+	uint8_t public_key[RP_KEY_LEN];		/* derived, or public_key as written;
+						 * zero when neither is known */
+	bool has_public_key;		/* public_key written in [tenant] */
 	struct rp_ccset site_countries;
 	enum rp_egress egress;
 	bool has_egress_countries;
 	struct rp_ccset egress_countries;
 	bool intra_allow;		/* intra = allow (default) */
+	uint16_t mtu;			/* the tunnel's MTU; RP_MTU_DEFAULT if not set */
+	bool has_mtu;			/* mtu written: site configs carry it */
+	struct rp_prefix_list site_dns;	/* host prefixes: resolvers for the sites */
 
 	struct rp_site *sites;
 	size_t n_sites;
@@ -123,4 +146,8 @@ void config_free(struct rp_config *cfg);	/* wipes keys */
 struct rp_tenant *config_tenant_by_name(const struct rp_config *cfg, const char *name);
 struct rp_tenant *config_tenant_by_id(const struct rp_config *cfg, unsigned id);
 const char *proto_name(enum rp_proto p);	/* "any" | "tcp" | "udp" | "icmp" */
+/* The rule for names of sites, rules and shares (what `check` accepts):
+ * a-z 0-9 '-', not first, at most RP_NAME_MAX characters. */
+#define RP_NAME_MAX 32
+bool config_name_ok(const char *name, size_t max);
 #endif

@@ -53,7 +53,8 @@ static bool overlaps_host(const struct rp_prefix *p, const struct rp_prefix_list
 static bool in_tenant(const struct rp_tenant *t, const struct rp_prefix *p, bool to)
 {
 	for (size_t s = 0; s < t->n_sites; s++)
-		if (overlaps_list(p, &t->sites[s].allowed_ips))
+		if (overlaps_list(p, &t->sites[s].allowed_ips) ||
+		    overlaps_list(p, &t->sites[s].tunnel_ip))
 			return true;
 	return overlaps_list(p, &t->cloud_prefixes) ||
 	       (to && (overlaps_host(p, &t->tunnel_address) || overlaps_host(p, &t->cloud_address)));
@@ -73,8 +74,10 @@ static void expand_selectors(struct where *w, const struct rp_tenant *t, const c
 		if (!strcmp(it, "sites")) {
 			if (!t->n_sites)
 				cfg_err(w, "'sites': the tenant has no sites");
-			for (size_t s = 0; s < t->n_sites; s++)
+			for (size_t s = 0; s < t->n_sites; s++) {
 				prefix_list_append(out, &t->sites[s].allowed_ips);
+				prefix_list_append(out, &t->sites[s].tunnel_ip);
+			}
 		} else if (!strcmp(it, "cloud")) {
 			prefix_list_append(out, &t->cloud_prefixes);
 		} else if (!strncmp(it, "site:", 5)) {
@@ -85,8 +88,10 @@ static void expand_selectors(struct where *w, const struct rp_tenant *t, const c
 					break;
 			if (s == t->n_sites)
 				cfg_err(w, "'%s': no site '%s' in this tenant", it, it + 5);
-			else
+			else {
 				prefix_list_append(out, &t->sites[s].allowed_ips);
+				prefix_list_append(out, &t->sites[s].tunnel_ip);
+			}
 		} else {
 			struct rp_prefix_list l = { 0 };
 			struct rp_prefix p;
@@ -146,6 +151,118 @@ static void check_sites_overlap(struct where *w, const struct rp_tenant *t)
 	w->key = NULL;
 }
 
+/* The host part of p as text. */
+static void host_text(const struct rp_prefix *p, char *buf, size_t len)
+{
+	struct rp_addr a;
+
+	prefix_host(p, &a);
+	addr_format(&a, buf, len);
+}
+
+/* The host bits of address a in a network of length len: all zero (0), all
+ * one (1), or mixed (-1). */
+static int host_bits(const struct rp_addr *a, unsigned len)
+{
+	unsigned bits = a->family == AF_INET ? 32 : 128, ones = 0;
+
+	for (unsigned b = len; b < bits; b++)
+		ones += !!(a->addr[b / 8] & (0x80 >> (b % 8)));
+	return !ones ? 0 : ones == bits - len ? 1 : -1;
+}
+
+/* A site's tunnel_ip: a host inside one of the tenant's tunnel networks,
+ * neither the gateway's own address there nor the network's (or, IPv4, its
+ * broadcast) address, no other site's tunnel_ip, and no LAN's address (the
+ * site's wg-quick Address must never sit next to its own LAN). */
+static void check_tunnel_ips(struct where *w, const struct rp_tenant *t)
+{
+	char sec[64], a[64], n[64];
+
+	for (size_t i = 0; i < t->n_sites; i++) {
+		const struct rp_site *s = &t->sites[i];
+
+		snprintf(sec, sizeof(sec), "site %s", s->name);
+		w->section = sec;
+		w->key = "tunnel_ip";
+		for (size_t k = 0; k < s->tunnel_ip.n; k++) {
+			const struct rp_prefix *p = &s->tunnel_ip.v[k], *net = NULL;
+			struct rp_addr h;
+			int hb;
+
+			prefix_host(p, &h);
+			host_text(p, a, sizeof(a));
+			for (size_t m = 0; m < t->tunnel_address.n && !net; m++)
+				if (prefix_contains(&t->tunnel_address.v[m], &h))
+					net = &t->tunnel_address.v[m];
+			if (!net) {
+				char list[256] = "";
+
+				for (size_t m = 0; m < t->tunnel_address.n; m++) {
+					prefix_format(&t->tunnel_address.v[m], n, sizeof(n));
+					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+						 m ? ", " : "", n);
+				}
+				cfg_err(w, "'%s' is outside the tenant's tunnel networks (tunnel_address %s)",
+					a, t->tunnel_address.n ? list : "not set");
+				continue;
+			}
+			prefix_format(net, n, sizeof(n));
+			hb = host_bits(&h, net->len);
+			if (!memcmp(net->addr, h.addr, sizeof(h.addr)))
+				cfg_err(w, "'%s' is the gateway's own address (tunnel_address %s)", a, n);
+			else if (p->family == AF_INET && net->len <= 30 && hb == 0)
+				cfg_err(w, "'%s' is the network address of tunnel_address %s", a, n);
+			else if (p->family == AF_INET && net->len <= 30 && hb == 1)
+				cfg_err(w, "'%s' is the broadcast address of tunnel_address %s", a, n);
+			else if (p->family == AF_INET6 && net->len <= 126 && hb == 0)
+				cfg_err(w, "'%s' is the subnet-router anycast address of tunnel_address %s", a, n);
+			for (size_t j = 0; j < i; j++)
+				for (size_t m = 0; m < t->sites[j].tunnel_ip.n; m++)
+					if (!memcmp(&t->sites[j].tunnel_ip.v[m], p, sizeof(*p)))
+						cfg_err(w, "'%s' is already the tunnel_ip of site '%s'", a,
+							t->sites[j].name);
+			for (size_t j = 0; j < t->n_sites; j++)
+				for (size_t m = 0; m < t->sites[j].allowed_ips.n; m++)
+					if (prefix_contains(&t->sites[j].allowed_ips.v[m], &h)) {
+						prefix_format(&t->sites[j].allowed_ips.v[m], n, sizeof(n));
+						cfg_err(w, "'%s' is inside %sallowed_ips '%s'%s%s: a tunnel "
+							   "address is never an address of a LAN", a,
+							j == i ? "the site's own " : "the ", n,
+							j == i ? "" : " of site ", j == i ? "" : t->sites[j].name);
+					}
+			for (size_t m = 0; m < t->cloud_prefixes.n; m++)
+				if (prefix_contains(&t->cloud_prefixes.v[m], &h)) {
+					prefix_format(&t->cloud_prefixes.v[m], n, sizeof(n));
+					cfg_err(w, "'%s' is inside the tenant's cloud_prefixes '%s'", a, n);
+				}
+		}
+		w->key = NULL;
+	}
+}
+
+/* A rekey in progress (`site rekey`) names the key pair it replaces. */
+static void check_previous(struct where *w, const struct rp_tenant *t)
+{
+	char sec[64];
+
+	for (size_t i = 0; i < t->n_sites; i++) {
+		const struct rp_site *s = &t->sites[i];
+
+		snprintf(sec, sizeof(sec), "site %s", s->name);
+		w->section = sec;
+		if (s->has_previous && !memcmp(s->previous_public_key, s->public_key, RP_KEY_LEN)) {
+			w->key = "previous_public_key";
+			cfg_err(w, "the same key as public_key (a rekey replaces the key)");
+		}
+		if (s->previous_preshared_key_file && !s->has_previous) {
+			w->key = "previous_preshared_key_file";
+			cfg_err(w, "only with previous_public_key (a rekey in progress)");
+		}
+		w->key = NULL;
+	}
+}
+
 static bool inside(const struct rp_prefix *p, const struct rp_prefix_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -178,6 +295,8 @@ void tenant_finish(struct where *w, struct rp_tenant *t, bool have_tenant)
 		cfg_err(w, "only with egress = nat (egress is none: nothing leaves anyway)");
 	}
 	check_sites_overlap(w, t);
+	check_tunnel_ips(w, t);
+	check_previous(w, t);
 	for (size_t i = 0; i < t->n_rules; i++) {
 		struct rp_rule *r = &t->rules[i];
 
@@ -324,7 +443,7 @@ static void check_site_keys(struct check *c)
 	char sec[64];
 
 	for (size_t i = 0; i < cfg->n_tenants; i++)
-		total += cfg->tenants[i].n_sites;
+		total += 2 * cfg->tenants[i].n_sites;
 	while (size < 2 * total)
 		size *= 2;
 	tab = calloc(size, sizeof(*tab));
@@ -342,25 +461,30 @@ static void check_site_keys(struct check *c)
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
 
-		for (size_t s = 0; s < t->n_sites; s++) {
-			const uint8_t *key = t->sites[s].public_key;
-			struct key_seen *e;
+		for (size_t s = 0; s < t->n_sites; s++)
+			for (int prev = 0; prev < 2; prev++) {
+				const struct rp_site *site = &t->sites[s];
+				const uint8_t *key = prev ? site->previous_public_key : site->public_key;
+				const char *what = prev ? "previous_public_key" : "public_key";
+				struct key_seen *e;
 
-			if (key_zero(key))
-				continue;	/* already reported */
-			e = key_find(tab, size - 1, key);
-			if (!e->key) {
-				*e = (struct key_seen){ key, i, s };
-				continue;
+				if ((prev && !site->has_previous) || key_zero(key))
+					continue;	/* none, or already reported */
+				e = key_find(tab, size - 1, key);
+				if (!e->key) {
+					*e = (struct key_seen){ key, i, s };
+					continue;
+				}
+				if (e->i == i && e->s == s)
+					continue;	/* the same as its public_key: said elsewhere */
+				snprintf(sec, sizeof(sec), "site %s", site->name);
+				if (e->s == SIZE_MAX)
+					err(c, t, sec, what, "is the gateway's own key of tenant '%s'",
+					    tname(&cfg->tenants[e->i]));
+				else
+					err(c, t, sec, what, "already the key of site '%s' of tenant '%s'",
+					    cfg->tenants[e->i].sites[e->s].name, tname(&cfg->tenants[e->i]));
 			}
-			snprintf(sec, sizeof(sec), "site %s", t->sites[s].name);
-			if (e->s == SIZE_MAX)
-				err(c, t, sec, "public_key", "is the gateway's own key of tenant '%s'",
-				    tname(&cfg->tenants[e->i]));
-			else
-				err(c, t, sec, "public_key", "already the key of site '%s' of tenant '%s'",
-				    cfg->tenants[e->i].sites[e->s].name, tname(&cfg->tenants[e->i]));
-		}
 	}
 	free(tab);
 }
@@ -420,6 +544,51 @@ static void resolve_shares(struct rp_config *cfg)
 		}
 }
 
+/* A resolver the tenant's sites are told to use (site_dns) must be one they
+ * can reach: in the tenant's cloud, or in a share offered to the tenant
+ * that carries DNS (udp port 53).  After resolve_shares. */
+static bool dns_offered(const struct rp_config *cfg, size_t ti, const struct rp_addr *a)
+{
+	for (size_t u = 0; u < cfg->n_tenants; u++) {
+		if (u == ti)
+			continue;
+		for (size_t k = 0; k < cfg->tenants[u].n_shares; k++) {
+			const struct rp_share *sh = &cfg->tenants[u].shares[k];
+			bool offered = sh->all_tenants;
+
+			for (size_t j = 0; j < sh->n_tenants && !offered; j++)
+				offered = sh->tenant_idx && sh->tenant_idx[j] == (int)ti;
+			if (offered && (sh->proto == RP_PROTO_UDP || sh->proto == RP_PROTO_ANY) &&
+			    port_list_contains(&sh->ports, 53) &&
+			    prefix_list_longest_match(&sh->to, a) >= 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+static void check_site_dns(struct check *c)
+{
+	char buf[64];
+
+	for (size_t i = 0; i < c->cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &c->cfg->tenants[i];
+
+		for (size_t k = 0; k < t->site_dns.n; k++) {
+			struct rp_addr a;
+
+			prefix_host(&t->site_dns.v[k], &a);
+			if (prefix_list_longest_match(&t->cloud_prefixes, &a) >= 0 ||
+			    dns_offered(c->cfg, i, &a))
+				continue;
+			addr_format(&a, buf, sizeof(buf));
+			err(c, t, "tenant", "site_dns", "'%s' is neither in the tenant's cloud_prefixes "
+			    "nor offered to it by a [share] with udp port 53: its sites could not "
+			    "reach it", buf);
+		}
+	}
+}
+
 void config_check(struct rp_config *cfg, bool complete, struct diag *d, unsigned *errors)
 {
 	struct check c = { .cfg = cfg, .d = d, .errors = errors };
@@ -443,4 +612,6 @@ void config_check(struct rp_config *cfg, bool complete, struct diag *d, unsigned
 	if (cfg->n_tenants)
 		qsort(cfg->tenants, cfg->n_tenants, sizeof(*cfg->tenants), by_id);
 	resolve_shares(cfg);
+	if (complete)
+		check_site_dns(&c);
 }

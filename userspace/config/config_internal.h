@@ -69,13 +69,13 @@ void *xcalloc(size_t n, size_t size);
 void *xgrow(void *v, size_t n, size_t size);
 
 #define RP_TENANT_NAME_MAX 12	/* "wg-" + name fits IFNAMSIZ */
-#define RP_NAME_MAX 32		/* sites, rules, shares */
 int val_name(struct where *w, const char *v, size_t max, char **out);
 int val_uint(struct where *w, const char *v, unsigned long lo, unsigned long hi,
 	     unsigned long *out);
 int val_port(struct where *w, const char *v, uint16_t *out);
 int val_ifname(struct where *w, const char *v, char **out);
 int val_prefixes(struct where *w, const char *v, bool network, struct rp_prefix_list *out);
+int val_addresses(struct where *w, const char *v, struct rp_prefix_list *out);	/* hosts */
 int val_ports(struct where *w, const char *v, struct rp_port_list *out);
 int val_countries(struct where *w, const char *v, struct rp_ccset *out);
 int val_path(struct where *w, const char *v, char **out);		/* absolute */

@@ -68,12 +68,46 @@ static int t_listen_port(struct where *w, const char *v, void *obj)
 	return val_port(w, v, &T->listen_port);
 }
 
+/* The tenant's public key is derived from its private key.  public_key, if
+ * written, must be that same key: commands that print site configs (site
+ * add, config, rekey) then need no access to the private key. */
 static int t_private_key_file(struct where *w, const char *v, void *obj)
 {
+	uint8_t pub[RP_KEY_LEN];
+
 	if (val_key_file(w, v, &T->private_key_file, T->private_key))
 		return -EINVAL;
-	if (!(w->flags & RP_CFG_SKIP_KEY_FILES))
-		key_public_from_private(T->public_key, T->private_key);
+	if (w->flags & RP_CFG_SKIP_KEY_FILES)
+		return 0;
+	key_public_from_private(pub, T->private_key);
+	if (T->has_public_key && memcmp(pub, T->public_key, RP_KEY_LEN)) {
+		char b64[RP_KEY_B64_LEN + 1];
+
+		key_to_base64(pub, b64);
+		cfg_err(w, "'%s' is not the private key of public_key (its public key is %s)", v, b64);
+		return -EINVAL;
+	}
+	memcpy(T->public_key, pub, RP_KEY_LEN);
+	return 0;
+}
+
+static int t_public_key(struct where *w, const char *v, void *obj)
+{
+	uint8_t pub[RP_KEY_LEN], derived = 0;
+
+	if (val_key(w, v, pub))
+		return -EINVAL;
+	for (int i = 0; i < RP_KEY_LEN; i++)
+		derived |= T->public_key[i];	/* private_key_file came first */
+	if (derived && memcmp(pub, T->public_key, RP_KEY_LEN)) {
+		char b64[RP_KEY_B64_LEN + 1];
+
+		key_to_base64(T->public_key, b64);
+		cfg_err(w, "'%s' is not the public key of private_key_file (that is %s)", v, b64);
+		return -EINVAL;
+	}
+	memcpy(T->public_key, pub, RP_KEY_LEN);
+	T->has_public_key = true;
 	return 0;
 }
 
@@ -112,6 +146,29 @@ static int t_intra(struct where *w, const char *v, void *obj)
 	return 0;
 }
 
+static int t_mtu(struct where *w, const char *v, void *obj)
+{
+	unsigned long x;
+	char *end;
+
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (!*v || *v < '0' || *v > '9' || *end || errno || x < RP_MTU_MIN || x > RP_MTU_MAX) {
+		cfg_err(w, "'%s' is not a tunnel MTU from %d (IPv6's minimum link MTU: the tunnel "
+			   "carries IPv6) to %d (a 9000-byte jumbo uplink less WireGuard's 80 bytes "
+			   "over IPv6)", v, RP_MTU_MIN, RP_MTU_MAX);
+		return -EINVAL;
+	}
+	T->mtu = x;
+	T->has_mtu = true;
+	return 0;
+}
+
+static int t_site_dns(struct where *w, const char *v, void *obj)
+{
+	return val_addresses(w, v, &T->site_dns);
+}
+
 static const struct key_spec tenant_keys[] = {
 	{ "name", t_name, true },
 	{ "id", t_id, true },
@@ -123,10 +180,13 @@ static const struct key_spec tenant_keys[] = {
 	{ "tunnel_address", t_tunnel_address, true },
 	{ "listen_port", t_listen_port, true },
 	{ "private_key_file", t_private_key_file, true },
+	{ "public_key", t_public_key, false },
 	{ "site_countries", t_site_countries, false },
 	{ "egress", t_egress, false },
 	{ "egress_countries", t_egress_countries, false },
 	{ "intra", t_intra, false },
+	{ "mtu", t_mtu, false },
+	{ "site_dns", t_site_dns, false },
 	{ 0 }
 };
 
@@ -172,6 +232,27 @@ static int s_allow_from(struct where *w, const char *v, void *obj)
 	return val_prefixes(w, v, true, &S->allow_from);
 }
 
+static int s_tunnel_ip(struct where *w, const char *v, void *obj)
+{
+	return val_addresses(w, v, &S->tunnel_ip);
+}
+
+static int s_previous_public_key(struct where *w, const char *v, void *obj)
+{
+	if (val_key(w, v, S->previous_public_key))
+		return -EINVAL;
+	S->has_previous = true;
+	return 0;
+}
+
+static int s_previous_preshared_key_file(struct where *w, const char *v, void *obj)
+{
+	if (val_key_file(w, v, &S->previous_preshared_key_file, S->previous_psk))
+		return -EINVAL;
+	S->has_previous_psk = true;
+	return 0;
+}
+
 static const struct key_spec site_keys[] = {
 	{ "public_key", s_public_key, true },
 	{ "preshared_key_file", s_preshared_key_file, false },
@@ -179,6 +260,9 @@ static const struct key_spec site_keys[] = {
 	{ "endpoint", s_endpoint, false },
 	{ "keepalive", s_keepalive, false },
 	{ "allow_from", s_allow_from, false },
+	{ "tunnel_ip", s_tunnel_ip, false },
+	{ "previous_public_key", s_previous_public_key, false },
+	{ "previous_preshared_key_file", s_previous_preshared_key_file, false },
 	{ 0 }
 };
 
@@ -345,6 +429,7 @@ void tenant_load(const struct ini_file *f, unsigned flags, struct rp_tenant *t,
 	memset(t, 0, sizeof(*t));
 	t->file = xstrdup(f->path);
 	t->intra_allow = true;
+	t->mtu = RP_MTU_DEFAULT;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct ini_section *s = &f->s[i];
 		const char *arg = strchr(s->name, ' ');
@@ -388,7 +473,10 @@ void tenant_free(struct rp_tenant *t)
 		struct rp_site *s = &t->sites[i];
 
 		explicit_bzero(s->psk, sizeof(s->psk));
+		explicit_bzero(s->previous_psk, sizeof(s->previous_psk));
 		free(s->name);
+		free(s->previous_preshared_key_file);
+		free(s->tunnel_ip.v);
 		free(s->preshared_key_file);
 		free(s->allowed_ips.v);
 		free(s->endpoint);
@@ -426,6 +514,7 @@ void tenant_free(struct rp_tenant *t)
 	free(t->cloud_prefixes.v);
 	free(t->tunnel_interface);
 	free(t->tunnel_address.v);
+	free(t->site_dns.v);
 	free(t->private_key_file);
 	memset(t, 0, sizeof(*t));
 }

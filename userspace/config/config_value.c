@@ -112,14 +112,19 @@ static bool empty(struct where *w, const char *v)
 	return true;
 }
 
-int val_name(struct where *w, const char *v, size_t max, char **out)
+bool config_name_ok(const char *v, size_t max)
 {
 	size_t len = strlen(v);
 
+	return len && len <= max && strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == len &&
+	       v[0] != '-';
+}
+
+int val_name(struct where *w, const char *v, size_t max, char **out)
+{
 	if (empty(w, v))
 		return -EINVAL;
-	if (len > max || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != len ||
-	    v[0] == '-') {
+	if (!config_name_ok(v, max)) {
 		cfg_err(w, "'%s' is not a name (a-z, 0-9 and '-', not first, at most %zu characters)",
 			v, max);
 		return -EINVAL;
@@ -232,6 +237,53 @@ int val_prefixes(struct where *w, const char *v, bool network, struct rp_prefix_
 			bad++;
 		} else {
 			prefix_list_add(&l, &p);
+		}
+	}
+	list_free(items, n);
+	if (bad) {
+		free(l.v);
+		return -EINVAL;
+	}
+	free(out->v);
+	*out = l;
+	return 0;
+}
+
+/* Host addresses: "10.0.0.5" or "10.0.0.5/32", "fd00::5" or "fd00::5/128";
+ * kept as host prefixes.  A repeated address is an error. */
+int val_addresses(struct where *w, const char *v, struct rp_prefix_list *out)
+{
+	struct rp_prefix_list l = { 0 };
+	struct rp_prefix p;
+	unsigned bad = 0;
+	size_t n;
+	char **items;
+
+	if (empty(w, v))
+		return -EINVAL;
+	items = list_split(v, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!*items[i]) {
+			cfg_err(w, "empty item in the list '%s'", v);
+			bad++;
+		} else if (prefix_parse(items[i], &p)) {
+			cfg_err(w, "'%s' is not an IP address", items[i]);
+			bad++;
+		} else if (p.len != (p.family == AF_INET ? 32 : 128)) {
+			cfg_err(w, "'%s' is not one address (write it without a length, or /%d)",
+				items[i], p.family == AF_INET ? 32 : 128);
+			bad++;
+		} else {
+			bool dup = false;
+
+			for (size_t k = 0; k < l.n && !dup; k++)
+				dup = !memcmp(&l.v[k], &p, sizeof(p));
+			if (dup) {
+				cfg_err(w, "'%s' is listed twice", items[i]);
+				bad++;
+			} else {
+				prefix_list_add(&l, &p);
+			}
 		}
 	}
 	list_free(items, n);

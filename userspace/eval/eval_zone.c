@@ -32,13 +32,22 @@ static bool share_lists(const struct rp_share *sh, int t)
 	return false;
 }
 
+/* A site's addresses: its allowed_ips (LANs) and its own tunnel_ip. */
+static int site_match(const struct rp_site *s, const struct rp_addr *a)
+{
+	int lan = prefix_list_longest_match(&s->allowed_ips, a);
+	int tun = prefix_list_longest_match(&s->tunnel_ip, a);
+
+	return lan > tun ? lan : tun;
+}
+
 const struct rp_site *site_of(const struct rp_tenant *T, const struct rp_addr *a)
 {
 	const struct rp_site *best = NULL;
 	int best_len = -1;
 
 	for (size_t i = 0; i < T->n_sites; i++) {
-		int len = prefix_list_longest_match(&T->sites[i].allowed_ips, a);
+		int len = site_match(&T->sites[i], a);
 
 		if (len > best_len) {
 			best_len = len;
@@ -57,7 +66,7 @@ void zone_of(const struct rp_config *cfg, int t, const struct rp_addr *a, struct
 	z->len = -1;
 	/* Strict ">" everywhere: at equal length the earlier kind wins. */
 	for (size_t i = 0; i < T->n_sites; i++) {
-		len = prefix_list_longest_match(&T->sites[i].allowed_ips, a);
+		len = site_match(&T->sites[i], a);
 		if (len > z->len) {
 			z->kind = ZONE_SITE;
 			z->len = len;

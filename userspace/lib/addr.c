@@ -125,6 +125,20 @@ bool prefix_overlap(const struct rp_prefix *a, const struct rp_prefix *b)
 	       bits_equal(a->addr, b->addr, a->len < b->len ? a->len : b->len);
 }
 
+void prefix_mask(struct rp_prefix *p)
+{
+	unsigned int bytes = p->family == AF_INET ? 4 : 16;
+
+	for (unsigned int i = 0; i < bytes; i++) {
+		int keep = (int)p->len - (int)i * 8;
+
+		if (keep < 8)
+			p->addr[i] &= keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+	}
+	for (unsigned int i = bytes; i < sizeof(p->addr); i++)
+		p->addr[i] = 0;
+}
+
 void prefix_host(const struct rp_prefix *p, struct rp_addr *out)
 {
 	out->family = p->family;

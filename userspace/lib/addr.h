@@ -54,6 +54,7 @@ void prefix_format(const struct rp_prefix *p, char *buf, size_t len);	/* + "/len
 bool prefix_contains(const struct rp_prefix *p, const struct rp_addr *a);
 bool prefix_overlap(const struct rp_prefix *a, const struct rp_prefix *b);
 void prefix_host(const struct rp_prefix *p, struct rp_addr *out);	/* the address part */
+void prefix_mask(struct rp_prefix *p);	/* host bits cleared: the network */
 int prefix_list_longest_match(const struct rp_prefix_list *l, const struct rp_addr *a); /* len, -1 none */
 bool port_list_contains(const struct rp_port_list *l, uint16_t port);	/* n == 0: true */
 #endif

@@ -129,6 +129,35 @@ fail:
 	}
 }
 
+int path_relative(const char *from_dir, const char *to, char *buf, size_t len)
+{
+	size_t common = 0, i, n = 0;
+
+	if (from_dir[0] != '/' || to[0] != '/')
+		return -EINVAL;
+	/* the longest common run of whole components */
+	for (i = 0; from_dir[i] && from_dir[i] == to[i]; i++)
+		if (from_dir[i] == '/')
+			common = i;
+	if (!from_dir[i] && (to[i] == '/' || !to[i]))
+		common = i;
+	else if (!from_dir[i] && i == 1)	/* from_dir is "/" */
+		common = 0;
+	buf[0] = 0;
+	/* one ".." per component of from_dir left after the common part */
+	for (const char *p = from_dir + common; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/') {
+			if (n + 3 >= len)
+				return -ENAMETOOLONG;
+			memcpy(buf + n, "../", 4);
+			n += 3;
+		}
+	if (n + strlen(to + common + 1) + 1 > len)
+		return -ENAMETOOLONG;
+	strcpy(buf + n, to + common + (to[common] == '/'));
+	return 0;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096], *p;

@@ -26,7 +26,16 @@ int statedir_wg_path(char buf[PATH_MAX], const char *state_dir, const char *ifna
 	return -ENAMETOOLONG;
 }
 
-int statedir_lock(const char *state_dir, const char *lock)
+int statedir_pubkey_path(char buf[PATH_MAX], const char *state_dir, const char *tenant)
+{
+	if ((size_t)snprintf(buf, PATH_MAX, "%s/" SD_PUBKEYS_DIR "/%s.pub", state_dir, tenant) <
+	    PATH_MAX)
+		return 0;
+	buf[0] = 0;
+	return -ENAMETOOLONG;
+}
+
+static int lock(const char *state_dir, const char *lock, int how)
 {
 	char path[PATH_MAX];
 	int fd, err = mkdir_p(state_dir, 0700);
@@ -39,10 +48,20 @@ int statedir_lock(const char *state_dir, const char *lock)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX)) {
-		err = -errno;
+	if (flock(fd, how)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		close(fd);
 		return err;
 	}
 	return fd;
+}
+
+int statedir_lock(const char *state_dir, const char *name)
+{
+	return lock(state_dir, name, LOCK_EX);
+}
+
+int statedir_trylock(const char *state_dir, const char *name)
+{
+	return lock(state_dir, name, LOCK_EX | LOCK_NB);
 }

@@ -24,6 +24,11 @@
  *                        `confirm`, the rollback timer)
  *   confirm.log          the rollback timer's log without a journal
  *                        (app/confirm.c, app/confirm_files.c)
+ *   pubkeys/TENANT.pub   each tenant's public key as last applied, for the
+ *                        site commands without the private key (mode 0644;
+ *                        app/site_conf.c)
+ *   rekeyed              site key rotations done on the tunnel whose tenant
+ *                        file still names the previous key (app/rekey_watch.c)
  *
  * The two locks guard different things and nest (a rollback holds
  * confirm.lock while its apply takes net.lock); both are taken through
@@ -51,14 +56,21 @@
 #define SD_CONFIRM_PREVIOUS	"confirm/previous"
 #define SD_CONFIRM_LOCK		"confirm.lock"
 #define SD_CONFIRM_LOG		"confirm.log"
+#define SD_PUBKEYS_DIR		"pubkeys"
+#define SD_REKEYED		"rekeyed"
 
 /* STATE_DIR/REL into buf.  0, or -ENAMETOOLONG with buf "" (no such file). */
 int statedir_path(char buf[PATH_MAX], const char *state_dir, const char *rel);
 /* STATE_DIR/wg/IFNAME.EXT (EXT: "pid", "gopid", "log", "net"). */
 int statedir_wg_path(char buf[PATH_MAX], const char *state_dir, const char *ifname,
 		     const char *ext);
+/* STATE_DIR/pubkeys/TENANT.pub. */
+int statedir_pubkey_path(char buf[PATH_MAX], const char *state_dir, const char *tenant);
 /* Create the state directory (0700) if needed and flock LOCK (SD_NET_LOCK
  * or SD_CONFIRM_LOCK) in it, waiting for the holder.  The fd to close to
  * release it, or -errno. */
 int statedir_lock(const char *state_dir, const char *lock);
+/* The same without waiting: -EBUSY while another holds it (the daemon's
+ * rekey watch skips a poll rather than wait for an apply). */
+int statedir_trylock(const char *state_dir, const char *lock);
 #endif

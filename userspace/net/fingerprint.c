@@ -13,6 +13,7 @@
 #include "lib/fnv.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
+#include "net/rekey.h"
 
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
@@ -53,6 +54,12 @@ uint64_t net_tenant_fp(const struct apply *a, size_t i)
 		h = fnv_str(h, st->endpoint);
 		h = fnv1a(h, &st->keepalive, sizeof(st->keepalive));
 		h = fnv_list(h, &st->allowed_ips);
+		h = fnv_list(h, &st->tunnel_ip);
+		h = fnv1a(h, &st->has_previous, sizeof(st->has_previous));
+		if (st->has_previous) {
+			h = fnv1a(h, st->previous_public_key, sizeof(st->previous_public_key));
+			h = fnv1a(h, st->previous_psk, sizeof(st->previous_psk));
+		}
 	}
 	/* Shares both ways put other tenants' routes in this table. */
 	for (size_t p = 0; p < cfg->n_tenants; p++) {
@@ -69,8 +76,10 @@ uint64_t net_tenant_fp(const struct apply *a, size_t i)
 		for (size_t k = 0; k < t->n_shares; k++)
 			if (net_share_offers_to(&t->shares[k], p)) {
 				h = fnv_str(h, o->tunnel_interface);
-				for (size_t s = 0; s < o->n_sites; s++)
+				for (size_t s = 0; s < o->n_sites; s++) {
 					h = fnv_list(h, &o->sites[s].allowed_ips);
+					h = fnv_list(h, &o->sites[s].tunnel_ip);
+				}
 			}
 	}
 	if (t->egress == RP_EGRESS_NAT)
@@ -105,8 +114,9 @@ void net_compute_clean(struct apply *a)
 		a->fp[i] = net_tenant_fp(a, i);
 		net_cloud_ifname(t, name, sizeof(name));
 		cl = net_link_find(a, name);
-		a->clean[i] = !full && tl && cl && (tl->flags & IFF_UP) && (cl->flags & IFF_UP) &&
-			      tl->mtu == RP_WG_MTU &&
+		/* a site in rotation may have switched: its peers are looked at */
+		a->clean[i] = !full && !rekey_pending(t) && tl && cl && (tl->flags & IFF_UP) &&
+			      (cl->flags & IFF_UP) && tl->mtu == t->mtu &&
 			      net_state_has(&a->old, "fp %u %016llx", t->id, (unsigned long long)a->fp[i]) &&
 			      (!a->wg->running || a->wg->running(t->tunnel_interface, a->cfg->state_dir));
 	}

@@ -113,11 +113,11 @@ int net_ensure_links(struct apply *a, wg_device **cur)
 				 tl ? name : t->tunnel_interface);
 			return -ENODEV;
 		}
-		if (tl->mtu != RP_WG_MTU || !(tl->flags & IFF_UP)) {
-			err = nl_link_set(&a->nl, tl->ifindex, RP_WG_MTU, true);
+		if (tl->mtu != t->mtu || !(tl->flags & IFF_UP)) {
+			err = nl_link_set(&a->nl, tl->ifindex, t->mtu, true);
 			if (err) {
-				diag_add(a->d, "tenant %s: cannot set %s up with MTU %d: %s", t->name,
-					 t->tunnel_interface, RP_WG_MTU, nl_strerror(&a->nl, err));
+				diag_add(a->d, "tenant %s: cannot set %s up with MTU %u: %s", t->name,
+					 t->tunnel_interface, t->mtu, nl_strerror(&a->nl, err));
 				return err;
 			}
 			a->changes++;

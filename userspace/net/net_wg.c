@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "net/net_wg.h"
+#include "net/rekey.h"
 
 int net_wg_endpoint(const char *s, wg_peer *p, char *why, size_t whylen)
 {
@@ -71,27 +72,33 @@ static bool allowedip_matches(const wg_allowedip *a, const struct rp_prefix *p)
 		       p->addr, a->family == AF_INET ? 4 : 16);
 }
 
-static bool allowedips_equal(const wg_peer *cur, const struct rp_prefix_list *want)
+static bool in_list(const wg_allowedip *a, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct rp_prefix p = l->v[i];
+
+		net_prefix_mask(&p);
+		if (allowedip_matches(a, &p))
+			return true;
+	}
+	return false;
+}
+
+/* The peer's allowed IPs are the site's addresses: its allowed_ips (LANs)
+ * and its own tunnel_ip (host prefixes). */
+static bool allowedips_equal(const wg_peer *cur, const struct rp_site *s)
 {
 	const wg_allowedip *a;
 	size_t n = 0;
 
 	wg_for_each_allowedip((wg_peer *)cur, a) {
-		bool found = false;
-
 		n++;
-		for (size_t i = 0; i < want->n && !found; i++) {
-			struct rp_prefix p = want->v[i];
-
-			net_prefix_mask(&p);
-			found = allowedip_matches(a, &p);
-		}
-		if (!found)
+		if (!in_list(a, &s->allowed_ips) && !in_list(a, &s->tunnel_ip))
 			return false;
 	}
 	/* Every current one is wanted; equal sizes (config has no duplicates
 	 * after masking in practice) mean the same set. */
-	return n == want->n;
+	return n == s->allowed_ips.n + s->tunnel_ip.n;
 }
 
 static bool endpoint_equal(const wg_peer *a, const wg_peer *b)
@@ -155,6 +162,85 @@ static const wg_peer *find_peer(const wg_device *cur, const uint8_t key[32])
 	return NULL;
 }
 
+/* One peer the device must have: KEY with PSK (NULL: none), the site's
+ * endpoint, keepalive KA, and the site's addresses as allowed IPs unless
+ * !ips (the new key of a site in rotation: WireGuard gives an allowed IP to
+ * one peer of an interface, and the previous key holds them until the site
+ * switches).  Appended to set when it differs from cur. */
+static int sync_peer(wg_device *set, const wg_device *cur, const struct rp_site *s,
+		     const uint8_t *key, const uint8_t *psk, uint16_t ka, bool ips,
+		     unsigned int *changes, char *why, size_t whylen)
+{
+	const wg_peer *c = find_peer(cur, key);
+	wg_peer want = { 0 }, *p;
+	bool psk_diff, ka_diff, ep_diff, ips_diff;
+	int err;
+
+	if (s->endpoint) {
+		err = net_wg_endpoint(s->endpoint, &want, why, whylen);
+		if (err)
+			return err;
+	}
+	if (c) {
+		bool cur_psk = c->flags & WGPEER_HAS_PRESHARED_KEY && !wg_key_is_zero(c->preshared_key);
+
+		psk_diff = cur_psk != !!psk || (psk && memcmp(c->preshared_key, psk, 32));
+		ka_diff = c->persistent_keepalive_interval != ka;
+		/* A site without a configured endpoint roams: leave it. */
+		ep_diff = s->endpoint && !endpoint_equal(c, &want);
+		ips_diff = ips ? !allowedips_equal(c, s) : c->first_allowedip != NULL;
+		if (!psk_diff && !ka_diff && !ep_diff && !ips_diff)
+			return 0;
+	} else {
+		psk_diff = ka_diff = ips_diff = true;
+		ep_diff = s->endpoint != NULL;
+	}
+	p = append_peer(set);
+	if (!p)
+		return -ENOMEM;
+	(*changes)++;
+	memcpy(p->public_key, key, 32);
+	p->flags = WGPEER_HAS_PUBLIC_KEY;
+	if (psk_diff) {
+		p->flags |= WGPEER_HAS_PRESHARED_KEY;
+		if (psk)
+			memcpy(p->preshared_key, psk, 32);
+	}
+	if (ka_diff) {
+		p->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE_INTERVAL;
+		p->persistent_keepalive_interval = ka;
+	}
+	if (ep_diff)
+		p->endpoint = want.endpoint;
+	if (ips_diff) {
+		p->flags |= WGPEER_REPLACE_ALLOWEDIPS;
+		if (ips) {
+			err = add_allowedips(p, &s->allowed_ips);
+			if (!err)
+				err = add_allowedips(p, &s->tunnel_ip);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Keys the device keeps: every site's, and the previous key of a site in
+ * rotation that has not switched yet. */
+static bool wanted_key(const struct rp_tenant *t, const wg_device *cur, const uint8_t *key)
+{
+	for (size_t i = 0; i < t->n_sites; i++) {
+		const struct rp_site *s = &t->sites[i];
+
+		if (!memcmp(key, s->public_key, 32))
+			return true;
+		if (s->has_previous && !memcmp(key, s->previous_public_key, 32) &&
+		    !rekey_switched(s, cur))
+			return true;
+	}
+	return false;
+}
+
 int net_wg_diff(const struct rp_tenant *t, const wg_device *cur, wg_device **out,
 		unsigned int *n_changes, char *why, size_t whylen)
 {
@@ -178,67 +264,32 @@ int net_wg_diff(const struct rp_tenant *t, const wg_device *cur, wg_device **out
 		set->flags |= WGDEVICE_HAS_LISTEN_PORT;
 		changes++;
 	}
-	for (size_t i = 0; i < t->n_sites; i++) {
+	for (size_t i = 0; i < t->n_sites && !err; i++) {
 		const struct rp_site *s = &t->sites[i];
-		const wg_peer *c = find_peer(cur, s->public_key);
-		wg_peer want = { 0 };
-		bool psk_diff, ka_diff, ep_diff, ips_diff;
+		const uint8_t *psk = s->has_psk ? s->psk : NULL;
 
-		if (s->endpoint) {
-			err = net_wg_endpoint(s->endpoint, &want, why, whylen);
-			if (err)
-				goto fail;
-		}
-		if (c) {
-			bool cur_psk = c->flags & WGPEER_HAS_PRESHARED_KEY &&
-				       !wg_key_is_zero(c->preshared_key);
-
-			psk_diff = cur_psk != s->has_psk ||
-				   (s->has_psk && memcmp(c->preshared_key, s->psk, 32));
-			ka_diff = c->persistent_keepalive_interval != s->keepalive;
-			/* A site without a configured endpoint roams: leave it. */
-			ep_diff = s->endpoint && !endpoint_equal(c, &want);
-			ips_diff = !allowedips_equal(c, &s->allowed_ips);
-			if (!psk_diff && !ka_diff && !ep_diff && !ips_diff)
-				continue;
+		if (s->has_previous && !rekey_switched(s, cur)) {
+			/* In rotation: the previous key keeps the site's addresses
+			 * (first: when a rollback brings it back, it takes them
+			 * before the other goes); the new one can handshake. */
+			err = sync_peer(set, cur, s, s->previous_public_key,
+					s->has_previous_psk ? s->previous_psk : NULL, s->keepalive,
+					true, &changes, why, whylen);
+			if (!err)
+				err = sync_peer(set, cur, s, s->public_key, psk, 0, false, &changes,
+						why, whylen);
 		} else {
-			psk_diff = ka_diff = ips_diff = true;
-			ep_diff = s->endpoint != NULL;
-		}
-		p = append_peer(set);
-		if (!p) {
-			err = -ENOMEM;
-			goto fail;
-		}
-		changes++;
-		memcpy(p->public_key, s->public_key, 32);
-		p->flags = WGPEER_HAS_PUBLIC_KEY;
-		if (psk_diff) {
-			p->flags |= WGPEER_HAS_PRESHARED_KEY;
-			if (s->has_psk)
-				memcpy(p->preshared_key, s->psk, 32);
-		}
-		if (ka_diff) {
-			p->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE_INTERVAL;
-			p->persistent_keepalive_interval = s->keepalive;
-		}
-		if (ep_diff)
-			p->endpoint = want.endpoint;
-		if (ips_diff) {
-			p->flags |= WGPEER_REPLACE_ALLOWEDIPS;
-			err = add_allowedips(p, &s->allowed_ips);
-			if (err)
-				goto fail;
+			err = sync_peer(set, cur, s, s->public_key, psk, s->keepalive, true, &changes,
+					why, whylen);
 		}
 	}
+	if (err)
+		goto fail;
 	if (cur) {
 		wg_for_each_peer((wg_device *)cur, p) {
-			bool wanted = false;
 			wg_peer *r;
 
-			for (size_t i = 0; i < t->n_sites && !wanted; i++)
-				wanted = !memcmp(p->public_key, t->sites[i].public_key, 32);
-			if (wanted)
+			if (wanted_key(t, cur, p->public_key))
 				continue;
 			r = append_peer(set);
 			if (!r) {

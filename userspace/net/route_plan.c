@@ -104,10 +104,14 @@ int net_plan_routes(const struct rp_config *cfg, const struct net_ifindex *ix, s
 	for (size_t k = 0; k < t->cloud_prefixes.n && !err; k++)
 		err = push_prefix(rs, &t->cloud_prefixes.v[k], table, ix->cloud[i], RTN_UNICAST,
 				  RP_METRIC_ROUTE, false);
-	for (size_t s = 0; s < t->n_sites && !err; s++)
+	for (size_t s = 0; s < t->n_sites && !err; s++) {
 		for (size_t k = 0; k < t->sites[s].allowed_ips.n && !err; k++)
 			err = push_prefix(rs, &t->sites[s].allowed_ips.v[k], table, ix->tunnel[i],
 					  RTN_UNICAST, RP_METRIC_ROUTE, false);
+		for (size_t k = 0; k < t->sites[s].tunnel_ip.n && !err; k++)
+			err = push_prefix(rs, &t->sites[s].tunnel_ip.v[k], table, ix->tunnel[i],
+					  RTN_UNICAST, RP_METRIC_ROUTE, false);
+	}
 	/* Shares: offered to us by others (forward path), and ours offered to
 	 * others (their sites, for the replies). */
 	for (size_t p = 0; p < cfg->n_tenants && !err; p++) {
@@ -125,10 +129,14 @@ int net_plan_routes(const struct rp_config *cfg, const struct net_ifindex *ix, s
 		for (size_t s = 0; s < t->n_shares && !err; s++) {
 			if (!net_share_offers_to(&t->shares[s], p))
 				continue;
-			for (size_t st = 0; st < o->n_sites && !err; st++)
+			for (size_t st = 0; st < o->n_sites && !err; st++) {
 				for (size_t k = 0; k < o->sites[st].allowed_ips.n && !err; k++)
 					err = push_prefix(rs, &o->sites[st].allowed_ips.v[k], table,
 							  ix->tunnel[p], RTN_UNICAST, RP_METRIC_SHARED, true);
+				for (size_t k = 0; k < o->sites[st].tunnel_ip.n && !err; k++)
+					err = push_prefix(rs, &o->sites[st].tunnel_ip.v[k], table,
+							  ix->tunnel[p], RTN_UNICAST, RP_METRIC_SHARED, true);
+			}
 		}
 	}
 	/* The way out. */

@@ -12,7 +12,7 @@
  * lo go to the main table (priority 998, unmarked packets only).  The table
  * holds
  *   - the tenant's cloud_prefixes via the cloud attachment   (metric 100)
- *   - every site's allowed_ips via the tunnel                 (metric 100)
+ *   - every site's allowed_ips and tunnel_ip via the tunnel  (metric 100)
  *   - the shares offered to the tenant via the provider's cloud (metric 200),
  *     and in the provider's table the consumer's sites via the consumer's
  *     tunnel (the replies; metric 200);

@@ -398,6 +398,7 @@ static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t
 
 	for (size_t s = 0; s < t->n_sites; s++) {
 		if (add_list(&x, &t->sites[s].allowed_ips, TG_ZSITE, s, 0, 0) ||
+		    add_list(&x, &t->sites[s].tunnel_ip, TG_ZSITE, s, 0, 0) ||
 		    add_list(&x, &t->sites[s].allow_from, TG_ALLOW_FROM, s, 0, 0))
 			goto out;
 	}
@@ -478,7 +479,9 @@ static int compile_gateway(const struct rp_config *cfg, struct rp_policy *o, str
 
 		for (size_t s = 0; s < t->n_sites; s++)
 			if (add_list(&x, &t->sites[s].allowed_ips, TG_SITE_OWNER, t->id, 0, 0) ||
-			    add_list(&x, &t->sites[s].allowed_ips, TG_OWNER, t->id, 0, 0))
+			    add_list(&x, &t->sites[s].allowed_ips, TG_OWNER, t->id, 0, 0) ||
+			    add_list(&x, &t->sites[s].tunnel_ip, TG_SITE_OWNER, t->id, 0, 0) ||
+			    add_list(&x, &t->sites[s].tunnel_ip, TG_OWNER, t->id, 0, 0))
 				goto out;
 		if (add_list(&x, &t->cloud_prefixes, TG_OWNER, t->id, 0, 0) ||
 		    add_hosts(&x, &t->tunnel_address, TG_OWNER, t->id) ||

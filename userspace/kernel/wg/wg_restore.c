@@ -2,13 +2,13 @@
 /* wg_restore.c — the restore file of a userspace tunnel,
  * STATE_DIR/wg/IFNAME.net: one line per object,
  *
- *   mtu 1420
+ *   mtu 1420                            (the tenant's mtu)
  *   addr 100.64.10.1/24
  *   route 10.110.1.0/24 1010 100        (prefix, table, metric)
  *
  * written after each apply (wg_restore_save, the backend's `remember`), and
  * replayed by the supervisor once a restarted wireguard-go has re-created
- * the tun device (wg_restore_apply): the link set up with RP_WG_MTU, the
+ * the tun device (wg_restore_apply): the link set up with its MTU, the
  * addresses and the routes through it added again. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,7 +31,7 @@ int wg_restore_save(const char *ifname, const char *state_dir, const struct wg_n
 	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
-	fprintf(f, "mtu %d\n", RP_WG_MTU);
+	fprintf(f, "mtu %u\n", ns->mtu ? ns->mtu : RP_WG_MTU);
 	for (size_t k = 0; k < ns->n_addrs; k++) {
 		prefix_format(&ns->addrs[k], pbuf, sizeof(pbuf));
 		fprintf(f, "addr %s\n", pbuf);
@@ -70,7 +70,9 @@ int wg_restore_apply(const char *ifname, const char *state_dir)
 	while (!err && fgets(line, sizeof(line), f)) {
 		struct rp_prefix p;
 
-		if (sscanf(line, "addr %79s", a1) == 1 && !prefix_parse(a1, &p)) {
+		if (sscanf(line, "mtu %u", &u1) == 1 && u1 >= 1280 && u1 <= 65535) {
+			err = nl_link_set(&nl, l.ifindex, u1, true);
+		} else if (sscanf(line, "addr %79s", a1) == 1 && !prefix_parse(a1, &p)) {
 			int e = nl_addr_add(&nl, l.ifindex, &p);
 
 			if (e && e != -EEXIST)
