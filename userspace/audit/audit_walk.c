@@ -625,6 +625,9 @@ static int verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, c
 			return r;
 		}
 		a->res->probes++;
+		/* what cloud_in lets in, cloud_mark then marks */
+		if (r > 0 && in->hook == RP_HOOK_CLOUD_IN && in->cloud_mark)
+			mark = in->mark_in;
 		*slot = mark_index(a, mark) << 8 | ((uint32_t)r + 1);
 	}
 	r = (int)(*slot & 0xff) - 1;
@@ -655,7 +658,7 @@ static bool report(struct walk *w, const struct range *sr, size_t sn, rp_u128 ds
 	if (!rt_rpf_find(w->a->M, &p, routed_dst, oif, (const rp_u128 (*)[2])cands, nc, &src))
 		return false;
 	audit_add(w->a, kind_of(w->in), w->in, w->family, src, dst, sh->proto, sh->sport, sh->dport, sh->type,
-		  reaches, oif, why);
+		  w->mark, reaches, oif, why);
 	return true;
 }
 
@@ -1201,7 +1204,8 @@ static int outcome(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg)
 		return 0;
 	for (unsigned k = 0; k < o->n_oif && !err; k++) {
 		struct nft_pkt np = { .iif = w->in->name, .family = w->family, .src = w->rep, .dst = lo,
-				      .proto = w->rs->proto, .sport = w->rs->slo, .dport = w->rs->dlo };
+				      .proto = w->rs->proto, .sport = w->rs->slo, .dport = w->rs->dlo,
+				      .mark = w->nft.mark_set ? w->nft.mark : w->mark };
 		const struct egress *e = audit_egress(w->a, o->oif[k]);
 
 		if (nft_forward_drops(w->a->N, &np, e ? e->name : ""))
@@ -1226,7 +1230,7 @@ static int route_class(struct walk *w)
 			continue;	/* the awkward parts after the others */
 		struct nft_pkt np = { .iif = w->in->name, .family = w->family, .src = w->rep,
 				      .dst = w->rtc[d].lo, .proto = w->rs->proto, .sport = w->rs->slo,
-				      .dport = w->rs->dlo };
+				      .dport = w->rs->dlo, .mark = w->mark };
 		struct rt_pkt p = { .family = w->family, .iif = w->in->ifindex, .mark = w->mark, .src = w->rep,
 				    .proto = w->rs->proto, .sport = w->rs->slo, .dport = w->rs->dlo };
 		struct route_ctx rc = { .w = w, .dnat_lo = w->rtc[d].lo, .dnat_hi = w->rtc[d].hi };
@@ -1504,11 +1508,13 @@ out:
 }
 
 /* Every class of one ingress point, both families, routed with no mark
- * first; again with each mark its program left on a packet it let through
- * (isolation programs that mark a tenant's packets for its table). */
+ * first (with cloud_mark's on a cloud attachment that has it, whether or
+ * not cloud_in is there); again with each mark its program left on a
+ * packet it let through (isolation programs that mark a tenant's packets
+ * for its table). */
 int audit_ingress(struct actx *a, const struct ingress *in)
 {
-	uint32_t done[8] = { 0 }, more[8];
+	uint32_t done[8] = { in->cloud_mark ? in->mark_in : 0 }, more[8];
 	size_t n_done = 1, n_more = 0;
 	int err = 0;
 
