@@ -12,7 +12,8 @@
 #
 # Mutations: an ip rule sending alpha's tunnel into bravo's table; a route
 # to bravo's site in alpha's table (alpha gets a site with the same LAN
-# first: alpha's program lets it through); bravo's tunnel deleted and
+# first: alpha's program lets it through); a rule sending alpha's mark into
+# bravo's table; bravo's tunnel deleted and
 # recreated without its program; a port forward from the uplink into
 # alpha's cloud (nftables dnat + mark); svc's share table rewritten to
 # allow every UDP port; a WireGuard peer with bravo-1's key given part of
@@ -149,6 +150,16 @@ if need_rempart "audit"; then
 	delivered "route to bravo's site in alpha's table" cross_tenant gw-ca bravo "$WGB" rp-cloud-a rp-site-b1 wgs-b1
 	nsx rp-gw ip route del 10.130.1.0/24 dev "$WGB" table 1010 metric 50
 	expect_clean "route removed"
+
+	# ---- 2b. a mark rule sends alpha's mark into bravo's table ----
+	# (cloud_mark and tunnel_in give alpha's packets alpha's mark; the
+	# audit must route them by it)
+	AMARK=$(printf '0x%08x' $(( 0x52500000 | $(tenant_id alpha) )))
+	BTAB=$(( 1000 + $(tenant_id bravo) ))
+	nsx rp-gw ip rule add pref 990 fwmark "$AMARK" lookup "$BTAB"
+	delivered "mark rule: alpha's mark into bravo's table" cross_tenant gw-ca bravo "$WGB" rp-cloud-a rp-site-b1 wgs-b1
+	nsx rp-gw ip rule del pref 990 fwmark "$AMARK" lookup "$BTAB"
+	expect_clean "mark rule removed"
 
 	# ---- 3. bravo's tunnel deleted and recreated without its program ----
 	kill -STOP "$(pid_of rempart)"	# no daemon to put the program back meanwhile
