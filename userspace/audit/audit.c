@@ -511,6 +511,7 @@ static void actx_free(struct actx *a)
 			free(a->trie[f][t].v);
 		free(a->geo[f].v);
 		free(a->local[f].v);
+		free(a->upaddr[f].v);
 	}
 	for (size_t i = 0; i < a->n_eg; i++) {
 		free(a->eg[i].runs[0]);

@@ -65,6 +65,7 @@ struct actx {
 	struct runs_cache trie[2][RP_TENANT_ID_MAX + 1];
 	struct runs_cache geo[2];
 	struct runs_cache local[2];	/* the gateway's own addresses */
+	struct runs_cache upaddr[2];	/* the uplink's addresses as rp_global holds them */
 	struct hmap verdicts;		/* run key -> verdict + 1 */
 	struct hmap seen;		/* violation group -> 1 */
 	uint32_t marks[64];		/* marks the programs left, by index (the verdict cache's) */
