@@ -143,19 +143,39 @@ struct {
 	__type(value, struct rp_port_val);
 } rp_ports SEC(".maps");
 
+/* Flow tables, one per tenant (and the gateway's, the NAT one): inner LRU
+ * maps created by userspace, sized there (an inner hash map may have any
+ * max_entries); the template's size here does not matter. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, RP_FLOW_MAX);
-	__type(key, struct rp_flow_key);
-	__type(value, struct rp_flow_val);
-} rp_flows SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, RP_FLOW_TABLES);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);
+		__uint(max_entries, 1);
+		__uint(key_size, sizeof(struct rp_flow_key));
+		__uint(value_size, sizeof(struct rp_flow_val));
+	});
+} rp_flowt6 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, RP_FLOW_MAX);
-	__type(key, struct rp_flow4_key);
-	__type(value, struct rp_flow_val);
-} rp_flows4 SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, RP_FLOW_TABLES);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);
+		__uint(max_entries, 1);
+		__uint(key_size, sizeof(struct rp_flow4_key));
+		__uint(value_size, sizeof(struct rp_flow_val));
+	});
+} rp_flowt4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RP_FLOW_TABLES);
+	__type(key, __u32);
+	__type(value, struct rp_flow_stat);
+} rp_flow_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -416,7 +436,7 @@ static __always_inline void table_lookup(__u32 slot, int kind, __u16 tenant, __u
 
 /* ---- flows and fragments ------------------------------------------------- */
 
-/* Flow keys: IPv4 flows in their own map with a 16-byte key (hashing and
+/* Flow keys: IPv4 flows in their own tables with a 16-byte key (hashing and
  * comparing 40 bytes is most of a flow lookup's cost). */
 struct rp_fk {
 	union {
@@ -430,6 +450,8 @@ struct rp_flow_last {
 	__u64 w[2];		/* an rp_flow4_key */
 	__u64 to;
 	__u64 fresh_until;
+	__u32 table;
+	__u32 pad;
 };
 
 struct {
@@ -439,8 +461,29 @@ struct {
 	__type(value, struct rp_flow_last);
 } rp_flow_last SEC(".maps");
 
+/* Flow table `table` (a tenant id, RP_TENANT_GATEWAY or RP_FLOW_NAT) of a
+ * family, NULL when it has none. */
+static __always_inline void *flow_table(int family, __u32 table)
+{
+	if (family == RP_AF_INET)
+		return bpf_map_lookup_elem(&rp_flowt4, &table);
+	return bpf_map_lookup_elem(&rp_flowt6, &table);
+}
+
+static __always_inline void flow_stat(__u32 table, int refused)
+{
+	struct rp_flow_stat *st = bpf_map_lookup_elem(&rp_flow_stats, &table);
+
+	if (!st)
+		return;
+	if (refused)
+		st->refused++;
+	else
+		st->created++;
+}
+
 static __always_inline void *fk_make(struct rp_fk *k, __u16 zone, int family, __u8 proto, __u16 sp,
-				     __u16 dp, const __u32 *src, const __u32 *dst, void **map)
+				     __u16 dp, const __u32 *src, const __u32 *dst)
 {
 	if (family == RP_AF_INET) {
 		k->k4.zone = zone;
@@ -449,7 +492,6 @@ static __always_inline void *fk_make(struct rp_fk *k, __u16 zone, int family, __
 		k->k4.dport = dp;
 		k->k4.src = src[0];
 		k->k4.dst = dst[0];
-		*map = &rp_flows4;
 		return &k->k4;
 	}
 	k->k6.zone = zone;
@@ -459,21 +501,19 @@ static __always_inline void *fk_make(struct rp_fk *k, __u16 zone, int family, __
 	k->k6.dport = dp;
 	__builtin_memcpy(k->k6.src, src, 16);
 	__builtin_memcpy(k->k6.dst, dst, 16);
-	*map = &rp_flows;
 	return &k->k6;
 }
 
 /* The key of p's 5-tuple (reverse: of its reply); ICMP echo: id as ports. */
-static __always_inline void *flow_key(struct rp_fk *k, __u16 zone, const struct rp_pkt *p, int reverse,
-				      void **map)
+static __always_inline void *flow_key(struct rp_fk *k, __u16 zone, const struct rp_pkt *p, int reverse)
 {
 	__u16 sp = p->sport, dp = p->dport;
 
 	if (p->is_echo)
 		sp = dp = p->echo_id;
 	if (!reverse)
-		return fk_make(k, zone, p->family, p->proto, sp, dp, p->src, p->dst, map);
-	return fk_make(k, zone, p->family, p->proto, dp, sp, p->dst, p->src, map);
+		return fk_make(k, zone, p->family, p->proto, sp, dp, p->src, p->dst);
+	return fk_make(k, zone, p->family, p->proto, dp, sp, p->dst, p->src);
 }
 
 static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
@@ -488,83 +528,113 @@ static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
 }
 
 /* Keep an entry alive for `to` from now; writes at most about once a second. */
-static __always_inline void flow_touch(void *map, void *k, struct rp_flow_val *cur, __u64 to)
+static __always_inline void flow_refresh(struct rp_flow_val *cur, __u64 to)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct rp_flow_val v = { .expires_ns = now + to, .created_ns = now };
 
-	if (cur) {
-		if (cur->expires_ns + RP_NS >= now + to)
-			return;
-		cur->expires_ns = now + to;
+	if (cur->expires_ns + RP_NS >= now + to)
 		return;
-	}
-	bpf_map_update_elem(map, k, &v, BPF_ANY);
+	cur->expires_ns = now + to;
 }
 
-/* Record (or keep alive) the flow of an allowed packet.  A per-CPU note of
- * the last IPv4 flow recorded, and until when that needs no refresh, spares
- * the LRU lookup for the following packets of the same flow (a burst). */
-static __always_inline void flow_record(__u16 zone, const struct rp_pkt *p)
+/* Record (or keep alive) the flow of an allowed packet: under `zone`, in
+ * the table of `table` (a tenant's own, the gateway's, the NAT one), for
+ * `owner`.  A per-CPU note of the last IPv4 flow recorded, and until when
+ * that needs no refresh, spares the LRU lookup for the following packets
+ * of the same flow (a burst). */
+static __always_inline void flow_record(__u32 table, __u16 zone, __u16 owner, const struct rp_pkt *p)
 {
 	struct rp_flow_last *last = NULL;
+	struct rp_flow_val *cur, nv = {};
 	struct rp_fk k = {};
-	void *map, *key;
+	void *tbl, *key;
 	__u32 zero = 0;
 	__u64 now, to;
+	long err;
 
 	if (stateless || p->frag == RP_FRAG_LATER)
 		return;
-	key = flow_key(&k, zone, p, 0, &map);
+	key = flow_key(&k, zone, p, 0);
 	now = bpf_ktime_get_coarse_ns();
 	to = flow_timeout(p);
 	if (p->family == RP_AF_INET) {
 		last = bpf_map_lookup_elem(&rp_flow_last, &zero);
-		if (last && last->fresh_until > now && last->to == to &&
+		if (last && last->fresh_until > now && last->to == to && last->table == table &&
 		    last->w[0] == k.w4[0] && last->w[1] == k.w4[1])
 			return;
 	}
-	flow_touch(map, key, bpf_map_lookup_elem(map, key), to);
+	tbl = flow_table(p->family, table);
+	if (!tbl) {
+		flow_stat(table, 1);
+		return;
+	}
+	cur = bpf_map_lookup_elem(tbl, key);
+	if (cur) {
+		flow_refresh(cur, to);
+	} else {
+		nv.expires_ns = now + to;
+		nv.owner = owner;
+		err = bpf_map_update_elem(tbl, key, &nv, BPF_NOEXIST);
+		if (err != -17)	/* EEXIST: another CPU recorded it first */
+			flow_stat(table, err != 0);
+	}
 	if (last) {
-		/* refreshed by flow_touch to at least now + to - 1 s: the next
-		 * refresh is due in a second at the earliest */
+		/* refreshed to at least now + to - 1 s: the next refresh is
+		 * due in a second at the earliest */
 		last->w[0] = k.w4[0];
 		last->w[1] = k.w4[1];
 		last->to = to;
+		last->table = table;
 		last->fresh_until = now + RP_NS / 2;
 	}
 }
 
-static __always_inline int flow_is_reply(__u16 zone, const struct rp_pkt *p)
+/* p answers a flow recorded under `zone` in `table`.  An ICMP echo request
+ * never does (the key holds the echo id, not the type). */
+static __always_inline int flow_is_reply(__u32 table, __u16 zone, const struct rp_pkt *p)
 {
 	struct rp_flow_val *v;
 	struct rp_fk k = {};
-	void *map, *key;
+	void *tbl, *key;
 
 	if (stateless)
 		return 0;
-	key = flow_key(&k, zone, p, 1, &map);
-	v = bpf_map_lookup_elem(map, key);
+	if (p->is_echo && (p->icmp_type == 8 || p->icmp_type == 128))
+		return 0;
+	tbl = flow_table(p->family, table);
+	if (!tbl)
+		return 0;
+	key = flow_key(&k, zone, p, 1);
+	v = bpf_map_lookup_elem(tbl, key);
 	if (!v || v->expires_ns < bpf_ktime_get_coarse_ns())
 		return 0;
 	/* a reply keeps the flow alive; a TCP answer makes it established */
-	flow_touch(map, key, v, p->proto == IPPROTO_TCP ? RP_TO_TCP_EST : flow_timeout(p));
+	flow_refresh(v, p->proto == IPPROTO_TCP ? RP_TO_TCP_EST : flow_timeout(p));
 	return 1;
 }
 
-/* An ICMP error about a flow the gateway opened (uplink_in step 5). */
-static __always_inline int flow_inner_known(const struct rp_pkt *p)
+/* An ICMP error about a flow the gateway sent out (uplink_in step 5): the
+ * inner header as recorded, in the gateway's table or the NAT one. */
+static __always_inline int flow_inner_in(__u32 table, __u16 zone, const struct rp_pkt *p)
 {
 	struct rp_flow_val *v;
 	struct rp_fk k = {};
-	void *map, *key;
+	void *tbl, *key;
 
+	tbl = flow_table(p->family, table);
+	if (!tbl)
+		return 0;
+	key = fk_make(&k, zone, p->family, p->iproto, p->isport, p->idport, p->isrc, p->idst);
+	v = bpf_map_lookup_elem(tbl, key);
+	return v && v->expires_ns >= bpf_ktime_get_coarse_ns();
+}
+
+static __always_inline int flow_inner_known(const struct rp_pkt *p)
+{
 	if (stateless || !p->has_inner)
 		return 0;
-	key = fk_make(&k, RP_TENANT_GATEWAY, p->family, p->iproto, p->isport, p->idport, p->isrc,
-		      p->idst, &map);
-	v = bpf_map_lookup_elem(map, key);
-	return v && v->expires_ns >= bpf_ktime_get_coarse_ns();
+	return flow_inner_in(RP_TENANT_GATEWAY, RP_TENANT_GATEWAY, p) ||
+	       flow_inner_in(RP_FLOW_NAT, RP_FLOW_NAT, p);
 }
 
 static __always_inline void frag_key(struct rp_frag_key *k, __u16 zone, const struct rp_pkt *p)
@@ -609,10 +679,26 @@ static __always_inline void frag_remember(__u16 zone, const struct rp_pkt *p, co
 
 /* ---- judging ------------------------------------------------------------- */
 
+/* ICMPv6 neighbour/router discovery and redirect shapes (types 133-137,
+ * hop limit 255). */
 static __always_inline int is_nd(const struct rp_pkt *p)
 {
 	return p->family == RP_AF_INET6 && p->proto == IPPROTO_ICMPV6 && p->l4 &&
 	       p->icmp_type >= 133 && p->icmp_type <= 137 && p->hop == 255;
+}
+
+/* IPv6 link-local unicast destination (fe80::/10). */
+static __always_inline int dst_ll6(const struct rp_pkt *p)
+{
+	__u32 a = bpf_ntohl(p->dst[0]);
+
+	return p->family == RP_AF_INET6 && (a & 0xffc00000) == 0xfe800000;
+}
+
+/* IPv6 link-scope multicast destination (ff02::/16). */
+static __always_inline int dst_llmc6(const struct rp_pkt *p)
+{
+	return p->family == RP_AF_INET6 && (bpf_ntohl(p->dst[0]) >> 16) == 0xff02;
 }
 
 static __always_inline int country_allowed(const struct rp_ccset *set, __u16 cc, int unknown_allow)
@@ -636,19 +722,63 @@ static __always_inline struct rp_global_cfg *global_cfg(__u32 slot)
 	return bpf_map_lookup_elem(&rp_global, &slot);
 }
 
-/* policy(T, from, src, dst) of docs/policy.md.  *flow_zone: where to record
- * the flow when allowed (0xffffffff: not recorded). */
+/* Where an allowed packet's flow goes: the table (the tenant whose table
+ * holds it) and the zone its key carries (where its reply will enter). */
+struct rp_flowto {
+	__u32 table;		/* 0xffffffff: not recorded */
+	__u16 zone;
+	__u16 site_owner;	/* policy(): the lowest tenant with a site prefix at dst */
+};
+
+/* Step 0 of policy(): a packet addressed to the gateway itself. */
+static __always_inline void to_gateway(__u32 slot, const struct rp_tenant_cfg *tc,
+				       const struct rp_atom *da, const struct rp_pkt *p,
+				       struct rp_verd *v, int from_cloud)
+{
+	struct rp_global_cfg *g;
+
+	set_v(v, 0, RP_R_GATEWAY);
+	if (!da)
+		return;
+	if ((da->flags & RP_A_GW_OWN) && p->is_echo) {
+		set_v(v, 1, RP_R_ALLOWED);
+		return;
+	}
+	/* a share's answer to a consumer's cloud, NATed to this cloud_address:
+	 * conntrack takes it back (no service of the gateway is on NAT ports) */
+	if (!from_cloud || !(da->flags & RP_A_GW_CLOUD) || !(tc->flags & RP_T_SHARE_NAT) || !p->l4 ||
+	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+		return;
+	g = global_cfg(slot);
+	if (g && g->nat.hi && p->dport >= g->nat.lo && p->dport <= g->nat.hi)
+		set_v(v, 1, RP_R_ALLOWED);
+}
+
+/* policy(T, from, src, dst) of docs/policy.md. */
 static __always_inline void policy(__u32 slot, __u16 tid, const struct rp_tenant_cfg *tc,
 				   const struct rp_atom *sa, const struct rp_atom *da,
-				   const struct rp_pkt *p, struct rp_verd *v, __u32 *flow_zone)
+				   const struct rp_pkt *p, struct rp_verd *v, struct rp_flowto *ft,
+				   int from_cloud)
 {
 	__u8 zone = da ? da->zone : RP_Z_NONE;
+	struct rp_atom *ga = NULL;
 	struct rp_tenant_cfg *g0;
 	struct rp_global_cfg *g;
-	struct rp_atom *ga;
 	__u8 act;
 	__u32 rule;
 
+	/* the gateway's addresses inside the tenant's zones are marked in its
+	 * own trie; any other one in tenant 0's */
+	if (zone == RP_Z_NONE && !(da && (da->flags & RP_A_GW))) {
+		g0 = tenant_cfg(slot, RP_TENANT_GATEWAY);
+		ga = g0 ? atom_of(g0, p->family, p->dst) : NULL;
+		if (ga)
+			ft->site_owner = ga->site_owner;
+	}
+	if ((da && (da->flags & RP_A_GW)) || (ga && (ga->flags & RP_A_GW))) {
+		to_gateway(slot, tc, da, p, v, from_cloud);
+		return;
+	}
 	if (zone == RP_Z_SITE || zone == RP_Z_CLOUD || zone == RP_Z_GATEWAY) {
 		act = RP_ACT_NONE;
 		rule = 0;
@@ -663,7 +793,8 @@ static __always_inline void policy(__u32 slot, __u16 tid, const struct rp_tenant
 			set_v(v, 1, RP_R_ALLOWED);
 		else
 			set_v(v, 0, RP_R_NO_RULE);
-		*flow_zone = tid;
+		ft->table = tid;
+		ft->zone = tid;
 		return;
 	}
 	if (zone == RP_Z_SHARE) {
@@ -671,14 +802,16 @@ static __always_inline void policy(__u32 slot, __u16 tid, const struct rp_tenant
 		if (act == RP_ACT_ALLOW) {
 			v->rule = rule;
 			set_v(v, 1, RP_R_ALLOWED);
-			*flow_zone = da->share_owner;
+			/* in the consumer's own table, under the owner's zone:
+			 * the reply enters from the owner's cloud, and finds the
+			 * consumer from its destination (a site of the consumer) */
+			ft->table = tid;
+			ft->zone = da->share_owner;
 		} else {
 			set_v(v, 0, RP_R_CROSS_TENANT);
 		}
 		return;
 	}
-	g0 = tenant_cfg(slot, RP_TENANT_GATEWAY);
-	ga = g0 ? atom_of(g0, p->family, p->dst) : NULL;
 	if (ga && ((ga->owner_a && ga->owner_a != tid) || (ga->owner_b && ga->owner_b != tid))) {
 		set_v(v, 0, RP_R_CROSS_TENANT);
 		return;
@@ -699,17 +832,30 @@ static __always_inline void policy(__u32 slot, __u16 tid, const struct rp_tenant
 		set_v(v, 0, RP_R_GEO_EGRESS);
 }
 
-/* cloud_in / tunnel_in after parsing: steps from "later fragment" on. */
+/* cloud_in / tunnel_in after parsing: steps from "neighbour discovery" on. */
 static __always_inline void judge_tenant_v(__u32 slot, __u16 tid, const struct rp_pkt *p,
 					   struct rp_verd *v, int from_cloud)
 {
 	struct rp_tenant_cfg *tc = tenant_cfg(slot, tid);
-	struct rp_atom *sa, *da;
-	__u32 flow_zone = 0xffffffff;
+	struct rp_flowto ft = { .table = 0xffffffff };
+	struct rp_atom *sa, *da = NULL;
 
 	if (!tc || !(tc->flags & RP_T_VALID)) {
 		set_v(v, 0, RP_R_MALFORMED);
 		return;
+	}
+	/* what the link needs, while it stays on the link: to a link-scoped
+	 * destination or to this tenant's own gateway address */
+	if (from_cloud && is_nd(p)) {
+		if (dst_ll6(p) || dst_llmc6(p)) {
+			set_v(v, 1, RP_R_ALLOWED);
+			return;
+		}
+		da = atom_of(tc, p->family, p->dst);
+		if (da && (da->flags & RP_A_GW_OWN)) {
+			set_v(v, 1, RP_R_ALLOWED);
+			return;
+		}
 	}
 	if (p->frag == RP_FRAG_LATER) {
 		frag_judge(tid, p, v);
@@ -722,12 +868,17 @@ static __always_inline void judge_tenant_v(__u32 slot, __u16 tid, const struct r
 	}
 	/* the policy first: the flow table is only asked about what the
 	 * policy would drop (a reply the policy allows anyway is `allowed`) */
-	da = atom_of(tc, p->family, p->dst);
-	policy(slot, tid, tc, sa, da, p, v, &flow_zone);
+	if (!da)
+		da = atom_of(tc, p->family, p->dst);
+	policy(slot, tid, tc, sa, da, p, v, &ft, from_cloud);
 	if (v->allow) {
-		if (flow_zone != 0xffffffff)
-			flow_record(flow_zone, p);
-	} else if (flow_is_reply(tid, p)) {
+		if (ft.table != 0xffffffff)
+			flow_record(ft.table, ft.zone, tid, p);
+	} else if (v->reason != RP_R_GATEWAY &&
+		   (flow_is_reply(tid, tid, p) ||
+		    (ft.site_owner && ft.site_owner != tid && flow_is_reply(ft.site_owner, tid, p)))) {
+		/* a reply in this tenant's own table, or (a share's answer to a
+		 * consumer's site) in the consumer's */
 		v->rule = 0;
 		v->country = RP_CC_NONE;
 		set_v(v, 1, RP_R_REPLY);
@@ -798,13 +949,25 @@ int cloud_in(struct xdp_md *ctx)
 		set_v(&v, 1, RP_R_ALLOWED);
 	else if (p.kind != RP_K_IP)
 		set_v(&v, 0, RP_R_MALFORMED);
-	else if (is_nd(&p))
-		set_v(&v, 1, RP_R_ALLOWED);
 	else
 		judge_tenant(slot, t, &p, &v, 1);
 out:
 	account(&p, &v, ctx->ingress_ifindex);
 	return v.allow ? XDP_PASS : XDP_DROP;
+}
+
+/* TC ingress on a cloud attachment, after cloud_in let the frame in: the
+ * tenant's mark (RP_MARK_BASE | id), which XDP cannot set.  What the gateway
+ * answers then inherits it (fwmark_reflect) and is routed in the tenant's
+ * own table, out of the attachment it came in by. */
+SEC("tc")
+int cloud_mark(struct __sk_buff *skb)
+{
+	int t = iface_tenant(read_slot(), skb->ifindex, skb->vlan_tci & 0x0fff, RP_HOOK_CLOUD_IN);
+
+	if (t > 0)
+		skb->mark = RP_MARK_BASE | t;
+	return TC_ACT_OK;
 }
 
 SEC("tc")
@@ -833,9 +996,66 @@ int tunnel_in(struct __sk_buff *skb)
 		set_v(&v, 0, RP_R_MALFORMED);
 	else
 		judge_tenant(slot, t, &p, &v, 0);
+	/* the tenant's mark: see cloud_mark */
+	if (v.allow)
+		skb->mark = RP_MARK_BASE | t;
 out:
 	account(&p, &v, skb->ifindex);
 	return v.allow ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* The destination is one of the uplink's addresses (rp_global). */
+static __always_inline int to_uplink(const struct rp_global_cfg *g, const struct rp_pkt *p)
+{
+	__u32 i;
+
+	if (!g)
+		return 0;
+	if (p->family == RP_AF_INET) {
+		for (i = 0; i < RP_UPLINK_ADDRS; i++) {
+			if (i >= g->n_up4)
+				break;
+			if (g->up4[i] == p->dst[0])
+				return 1;
+		}
+		return 0;
+	}
+	for (i = 0; i < RP_UPLINK_ADDRS; i++) {
+		if (i >= g->n_up6)
+			break;
+		if (g->up6[i][0] == p->dst[0] && g->up6[i][1] == p->dst[1] &&
+		    g->up6[i][2] == p->dst[2] && g->up6[i][3] == p->dst[3])
+			return 1;
+	}
+	return 0;
+}
+
+/* A reply of a tenant's NATed connection comes to a NAT port (TCP, UDP):
+ * never to a port the gateway serves, whatever the NAT table holds. */
+static __always_inline int nat_port(const struct rp_global_cfg *g, const struct rp_pkt *p)
+{
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return 1;
+	return g && g->nat.hi && p->dport >= g->nat.lo && p->dport <= g->nat.hi;
+}
+
+/* A DHCPv4 reply the gateway may take: to the uplink's address, to
+ * 255.255.255.255, or, while the uplink has no IPv4 address yet (a server
+ * that offers by unicast), to an address that is neither the gateway's nor
+ * in any tenant's networks. */
+static __always_inline int dhcp4_for_us(__u32 slot, const struct rp_global_cfg *g,
+					const struct rp_pkt *p, int to_gw)
+{
+	struct rp_tenant_cfg *g0;
+	struct rp_atom *a;
+
+	if (to_gw || p->dst[0] == 0xffffffff)
+		return 1;
+	if (!g || g->n_up4)
+		return 0;
+	g0 = tenant_cfg(slot, RP_TENANT_GATEWAY);
+	a = g0 ? atom_of(g0, p->family, p->dst) : NULL;
+	return !a || (!(a->flags & RP_A_GW) && !a->owner_a);
 }
 
 SEC("xdp")
@@ -850,6 +1070,7 @@ int uplink_in(struct xdp_md *ctx)
 	struct rp_global_cfg *g;
 	struct rp_portidx_val *pv;
 	struct rp_atom *a;
+	int to_gw;
 	__u32 i;
 
 	if (parse_frame(&c, &p)) {
@@ -874,9 +1095,15 @@ int uplink_in(struct xdp_md *ctx)
 		if (pv)
 			v.tenant = pv->tenant;
 	}
-	if (is_nd(&p) ||
-	    (p.proto == IPPROTO_UDP && p.l4 && p.family == RP_AF_INET && p.sport == 67 && p.dport == 68) ||
-	    (p.proto == IPPROTO_UDP && p.l4 && p.family == RP_AF_INET6 && p.sport == 547 && p.dport == 546)) {
+	/* every exception below is for the gateway itself: it must be
+	 * addressed to it (SPEC §4.12) */
+	g = global_cfg(slot);
+	to_gw = to_uplink(g, &p);
+	if ((is_nd(&p) && (to_gw || dst_ll6(&p) || dst_llmc6(&p))) ||
+	    (p.proto == IPPROTO_UDP && p.l4 && p.family == RP_AF_INET && p.sport == 67 && p.dport == 68 &&
+	     dhcp4_for_us(slot, g, &p, to_gw)) ||
+	    (p.proto == IPPROTO_UDP && p.l4 && p.family == RP_AF_INET6 && p.sport == 547 && p.dport == 546 &&
+	     (to_gw || dst_ll6(&p)))) {
 		set_v(&v, 1, RP_R_ALLOWED);
 		goto out;
 	}
@@ -884,8 +1111,8 @@ int uplink_in(struct xdp_md *ctx)
 		frag_judge(RP_TENANT_GATEWAY, &p, &v);
 		goto out;
 	}
-	g = global_cfg(slot);
-	if (pv) {
+	set_v(&v, 0, RP_R_NOT_WIREGUARD);
+	if (pv && to_gw) {
 		struct rp_tenant_cfg *tc = tenant_cfg(slot, pv->tenant);
 
 		v.country = rp_country_of(p.family, p.src);
@@ -899,8 +1126,7 @@ int uplink_in(struct xdp_md *ctx)
 			set_v(&v, 0, RP_R_GEO_SITE);
 		goto reply;
 	}
-	set_v(&v, 0, RP_R_NOT_WIREGUARD);
-	if (p.proto == IPPROTO_TCP && p.l4 && g) {
+	if (p.proto == IPPROTO_TCP && p.l4 && g && to_gw) {
 		int port_ok = 0;
 
 		for (i = 0; i < RP_MGMT_PORTS_MAX; i++) {
@@ -924,8 +1150,11 @@ int uplink_in(struct xdp_md *ctx)
 		}
 	}
 reply:
-	/* step 5 of docs/policy.md, asked only about what steps 6-8 drop */
-	if (!v.allow && (flow_is_reply(RP_TENANT_GATEWAY, &p) || flow_inner_known(&p))) {
+	/* step 5 of docs/policy.md, asked only about what steps 6-8 drop: the
+	 * gateway's own connections, then the tenants' NATed ones */
+	if (!v.allow && to_gw &&
+	    (flow_is_reply(RP_TENANT_GATEWAY, RP_TENANT_GATEWAY, &p) ||
+	     (nat_port(g, &p) && flow_is_reply(RP_FLOW_NAT, RP_FLOW_NAT, &p)) || flow_inner_known(&p))) {
 		v.country = RP_CC_NONE;
 		set_v(&v, 1, RP_R_REPLY);
 	}
@@ -940,7 +1169,7 @@ int uplink_out(struct __sk_buff *skb)
 {
 	struct rp_verd v = { .hook = RP_HOOK_UPLINK_OUT, .country = RP_CC_NONE };
 	struct rp_pkt p = { .len = skb->len };
-	__u32 slot = read_slot();
+	__u32 slot = read_slot(), mark = skb->mark;
 	struct rp_tenant_cfg *g0;
 	struct rp_atom *ga;
 	struct rp_cur c;
@@ -967,7 +1196,13 @@ int uplink_out(struct __sk_buff *skb)
 		goto out;
 	}
 	set_v(&v, 1, RP_R_ALLOWED);
-	flow_record(RP_TENANT_GATEWAY, &p);
+	/* a tenant's connection (its mark, from its ingress), NATed to the
+	 * uplink's address: in the NAT table, where a reply can only reach
+	 * that connection (conntrack takes it back) */
+	if ((mark & RP_MARK_MASK) == RP_MARK_BASE && (mark & 0xffff) && (mark & 0xffff) <= RP_TENANT_ID_MAX)
+		flow_record(RP_FLOW_NAT, RP_FLOW_NAT, mark & 0xffff, &p);
+	else
+		flow_record(RP_TENANT_GATEWAY, RP_TENANT_GATEWAY, RP_TENANT_GATEWAY, &p);
 out:
 	account(&p, &v, skb->ifindex);
 	return v.allow ? TC_ACT_OK : TC_ACT_SHOT;

@@ -22,7 +22,10 @@ enum rp_verdict {
 };
 
 /* Reasons (SPEC §4, the `reason` label of metrics and events).  The X-macro
- * keeps the enum and the names in one list; order is ABI (counter index). */
+ * keeps the enum and the names in one list; order is ABI (counter index):
+ * a new reason is appended.  `gateway`: a tenant's packet addressed to the
+ * gateway itself that is not ICMP echo on that tenant's own gateway address
+ * (SPEC §4.14). */
 #define RP_REASONS(X)                  \
 	X(RP_R_ALLOWED, "allowed")           \
 	X(RP_R_REPLY, "reply")               \
@@ -35,7 +38,8 @@ enum rp_verdict {
 	X(RP_R_MANAGEMENT, "management")     \
 	X(RP_R_CLEARTEXT, "cleartext")       \
 	X(RP_R_FRAGMENT, "fragment")         \
-	X(RP_R_MALFORMED, "malformed")
+	X(RP_R_MALFORMED, "malformed")       \
+	X(RP_R_GATEWAY, "gateway")
 
 #define RP_REASON_ENUM(id, name) id,
 enum rp_reason {
@@ -155,8 +159,9 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 #define RP_PIN_PORTS "rp_ports"		/* HASH rp_port_key -> rp_port_val */
 #define RP_PIN_IFIDX "rp_ifidx"		/* ARRAY slot * RP_IFIDX_MAX + ifindex -> rp_ifidx_val */
 #define RP_PIN_PORTIDX "rp_portidx"	/* ARRAY slot * 65536 + port -> rp_portidx_val */
-#define RP_PIN_FLOWS "rp_flows"		/* LRU_HASH rp_flow_key -> rp_flow_val (IPv6) */
-#define RP_PIN_FLOWS4 "rp_flows4"	/* LRU_HASH rp_flow4_key -> rp_flow_val (IPv4) */
+#define RP_PIN_FLOWT6 "rp_flowt6"	/* ARRAY_OF_MAPS table -> LRU_HASH rp_flow_key -> rp_flow_val (IPv6) */
+#define RP_PIN_FLOWT4 "rp_flowt4"	/* ARRAY_OF_MAPS table -> LRU_HASH rp_flow4_key -> rp_flow_val (IPv4) */
+#define RP_PIN_FLOW_STATS "rp_flow_stats"	/* PERCPU_ARRAY table -> rp_flow_stat */
 #define RP_PIN_FRAGS "rp_frags"		/* LRU_HASH rp_frag_key -> rp_frag_val */
 #define RP_PIN_RULE_COUNTERS "rp_rule_counters"	/* PERCPU_ARRAY rule id -> rp_counter */
 #define RP_PIN_SYNC "rp_sync"		/* ARRAY_OF_MAPS, updated only to wait for an RCU grace period */
@@ -164,7 +169,16 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 #define RP_RULES_MAX (1 << 20)
 #define RP_IFACES_MAX 16384
 #define RP_PORTS_MAX 16384
-#define RP_FLOW_MAX 65536		/* per family */
+/* Flow tables (docs/policy.md "Flows"): one LRU table per family for each
+ * tenant (index = its id), one for the gateway's own connections (index 0)
+ * and one for the tenants' NATed connections (RP_FLOW_NAT), so that what a
+ * tenant records can only ever push out its own entries.  Created by
+ * userspace (dp_flow_tables_sync) for the tenants of the config. */
+#define RP_FLOW_NAT (RP_TENANT_ID_MAX + 1)
+#define RP_FLOW_TABLES (RP_TENANT_ID_MAX + 2)
+#define RP_FLOW_TENANT_MAX 16384	/* entries per family of a tenant's table */
+#define RP_FLOW_GATEWAY_MAX 16384	/* of the gateway's own */
+#define RP_FLOW_NAT_MAX 65536		/* of the NAT table */
 #define RP_FRAG_MAX 16384
 #define RP_RULE_COUNTERS_MAX 262144	/* rule ids 1.., 0 = no rule */
 
@@ -197,6 +211,9 @@ enum rp_zone {
 #define RP_A_IN_CLOUD 0x02	/* in the tenant's cloud_prefixes */
 #define RP_A_ALLOW_FROM 0x04	/* in one of the tenant's sites' allow_from */
 #define RP_A_MGMT 0x08		/* tenant 0: in [management] allow_from */
+#define RP_A_GW 0x10		/* an address of the gateway itself (docs/policy.md "The gateway's addresses") */
+#define RP_A_GW_OWN 0x20	/* the tenant's own gateway address (tunnel_address, cloud_address host) */
+#define RP_A_GW_CLOUD 0x40	/* the tenant's own cloud_address host */
 
 /* The value of an address lookup: everything the policy needs to know about
  * the longest prefix that matched (the compiler folds every shorter prefix
@@ -265,6 +282,8 @@ _Static_assert(sizeof(struct rp_rule_val) == 8 + 8 * RP_SEGS_MAX, "rp_rule_val l
 #define RP_T_INTRA_ALLOW 0x02
 #define RP_T_EGRESS_NAT 0x04
 #define RP_T_EGRESS_CC 0x08	/* egress_countries set */
+#define RP_T_SHARE_NAT 0x10	/* offers a share to another tenant: its answers to a consumer's
+				 * cloud come NATed to the tenant's own cloud_address */
 struct rp_tenant_cfg {
 	__u16 id;
 	__u16 flags;
@@ -282,6 +301,7 @@ _Static_assert(sizeof(struct rp_tenant_cfg) == 192, "rp_tenant_cfg layout");
 #define RP_G_UNKNOWN_ALLOW 0x02	/* [geo] unknown = allow */
 #define RP_G_MGMT_CC 0x04	/* [management] countries set */
 #define RP_MGMT_PORTS_MAX 16
+#define RP_UPLINK_ADDRS 8		/* uplink addresses per family the programs know */
 struct rp_port_span {
 	__u16 lo, hi;
 };
@@ -290,8 +310,13 @@ struct rp_global_cfg {
 	__u32 n_mgmt_ports;
 	struct rp_port_span mgmt_ports[RP_MGMT_PORTS_MAX];
 	struct rp_ccset mgmt_cc;
+	struct rp_port_span nat;	/* source ports of NATed connections (0-0: none) */
+	__u8 n_up4, n_up6;		/* the uplink's addresses, as found at apply */
+	__u16 pad;
+	__u32 up4[RP_UPLINK_ADDRS];	/* network order */
+	__u32 up6[RP_UPLINK_ADDRS][4];
 };
-_Static_assert(sizeof(struct rp_global_cfg) == 8 + 64 + 88, "rp_global_cfg layout");
+_Static_assert(sizeof(struct rp_global_cfg) == 8 + 64 + 88 + 8 + 32 + 128, "rp_global_cfg layout");
 
 /* Interfaces: (ifindex, outer VLAN id, hook) -> tenant. */
 struct rp_iface_key {
@@ -358,8 +383,28 @@ _Static_assert(sizeof(struct rp_flow4_key) == 16, "rp_flow4_key layout");
 
 struct rp_flow_val {
 	__u64 expires_ns;
-	__u64 created_ns;
+	__u16 owner;		/* the tenant whose connection it is (0: the gateway's) */
+	__u16 pad[3];
 };
+_Static_assert(sizeof(struct rp_flow_val) == 16, "rp_flow_val layout");
+
+/* Per table, per CPU: entries created (an entry leaves a table only when
+ * the LRU evicts it: evictions = created - present), and flows that could
+ * not be recorded (no table for the zone, or the kernel refused). */
+struct rp_flow_stat {
+	__u64 created;
+	__u64 refused;
+};
+_Static_assert(sizeof(struct rp_flow_stat) == 16, "rp_flow_stat layout");
+
+/* The skb mark of a tenant's packets (RP_MARK_BASE | tenant id): set by
+ * tunnel_in and cloud_mark at the tenant's ingress, reflected by the kernel
+ * onto what the gateway answers (net.ipv4.fwmark_reflect), restored from
+ * conntrack on NAT replies; the rule "fwmark RP_MARK_BASE|id lookup
+ * 1000+id" routes it in the tenant's own table.  uplink_out tells a
+ * tenant's NATed connection from the gateway's own by it. */
+#define RP_MARK_BASE 0x52500000u
+#define RP_MARK_MASK 0xffff0000u
 
 struct rp_frag_key {
 	__u16 zone;

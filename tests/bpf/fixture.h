@@ -223,6 +223,7 @@ struct fx {
 	struct dp_maps m;
 	int prog[RP_HOOK__COUNT];
 	int pass_prog;
+	int mark_prog;		/* cloud_mark */
 };
 
 static __attribute__((unused)) int fx_load(struct fx *f, bool stateless)
@@ -246,6 +247,7 @@ static __attribute__((unused)) int fx_load(struct fx *f, bool stateless)
 	f->prog[RP_HOOK_UPLINK_OUT] = bpf_program__fd(f->skel->progs.uplink_out);
 	f->prog[RP_HOOK_CLOUD_IN] = bpf_program__fd(f->skel->progs.cloud_in);
 	f->prog[RP_HOOK_TUNNEL_IN] = bpf_program__fd(f->skel->progs.tunnel_in);
+	f->mark_prog = bpf_program__fd(f->skel->progs.cloud_mark);
 	f->pass_prog = bpf_program__fd(f->skel->progs.xdp_pass);
 	return 0;
 }
@@ -262,13 +264,17 @@ static __attribute__((unused)) bool fx_is_xdp(int hook)
 	return hook == RP_HOOK_UPLINK_IN || hook == RP_HOOK_CLOUD_IN;
 }
 
+/* The skb mark a TC program sees (fx_run_prog), and what it set. */
+static __u32 fx_skb_mark __attribute__((unused));
+static __u32 fx_skb_mark_out __attribute__((unused));
+
 /* Run one frame; *allow from the program's return code.  repeat > 1 for
  * the benchmark (*ns_per: average duration). */
 static __attribute__((unused)) int fx_run_prog(int prog_fd, bool xdp, unsigned ifindex, const void *pkt, size_t len,
 		       unsigned repeat, int *retval, unsigned *ns_per)
 {
 	struct xdp_md xctx = { .data = 0, .data_end = len, .ingress_ifindex = ifindex };
-	struct __sk_buff sctx = { .ifindex = ifindex };
+	struct __sk_buff sctx = { .ifindex = ifindex, .mark = fx_skb_mark }, sout = { 0 };
 	uint8_t out[PK_MAX + 256];
 	LIBBPF_OPTS(bpf_test_run_opts, o,
 		.data_in = pkt, .data_size_in = len,
@@ -282,10 +288,13 @@ static __attribute__((unused)) int fx_run_prog(int prog_fd, bool xdp, unsigned i
 	} else {
 		o.ctx_in = &sctx;
 		o.ctx_size_in = sizeof(sctx);
+		o.ctx_out = &sout;
+		o.ctx_size_out = sizeof(sout);
 	}
 	err = bpf_prog_test_run_opts(prog_fd, &o);
 	if (err)
 		return -errno;
+	fx_skb_mark_out = sout.mark;
 	*retval = o.retval;
 	if (ns_per)
 		*ns_per = o.duration;

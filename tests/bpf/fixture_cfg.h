@@ -7,8 +7,11 @@
  *   beta  (20): cloud dptrunk VLAN 200 10.20.0.0/16 (overlaps alpha) 10.21.0.0/24,
  *               tunnel dptun2, site s1 10.130.1.0/24; intra allow; egress none;
  *               share dns 10.21.0.53/32 udp 53 to alpha.
- *   gamma (30): cloud dptrunk VLAN 300 10.30.0.0/16, tunnel dptun3,
- *               site g1 10.140.1.0/24; egress nat; share web 10.30.5.0/24 tcp 80 to *.
+ *   gamma (30): cloud dptrunk VLAN 300 10.30.0.0/16 (cloud_address 10.30.0.1/24),
+ *               tunnel dptun3, site g1 10.140.1.0/24; egress nat; share web
+ *               10.30.5.0/24 tcp 80 to *.
+ *   The uplink: 198.51.100.2/24 (public_endpoint), 2001:db8::2/64; another
+ *   interface of the gateway holds 192.0.2.77/24.
  */
 #ifndef REMPART_TESTS_FIXTURE_CFG_H
 #define REMPART_TESTS_FIXTURE_CFG_H
@@ -23,6 +26,10 @@ static void fx_config_a(struct rp_config *c, bool unknown_allow)
 	c->geo_unknown_allow = unknown_allow;
 	c->mgmt_allow_from = fx_plist("192.0.2.0/24, 2001:db8:ad::/48");
 	c->mgmt_tcp_ports = fx_ports("22");
+	/* the uplink: public_endpoint, and the addresses found on it */
+	c->public_endpoint = strdup("198.51.100.2");
+	c->host.uplink = fx_plist("198.51.100.2/24, 2001:db8::2/64");
+	c->host.all = fx_plist("198.51.100.2/24, 2001:db8::2/64, 127.0.0.1/8, ::1/128, 192.0.2.77/24");
 
 	t = fx_tenant(c, "alpha", 10, 16);
 	t->cloud_interface = strdup("dpcloud");
@@ -60,6 +67,7 @@ static void fx_config_a(struct rp_config *c, bool unknown_allow)
 	t->cloud_interface = strdup("dptrunk");
 	t->vlan = 300;
 	t->cloud_prefixes = fx_plist("10.30.0.0/16");
+	t->cloud_address = fx_plist("10.30.0.1/24");
 	t->tunnel_interface = strdup("dptun3");
 	t->tunnel_address = fx_plist("100.64.30.1/24");
 	t->listen_port = 51830;

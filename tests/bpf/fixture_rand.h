@@ -114,6 +114,14 @@ static __attribute__((unused)) void rand_config(struct rp_config *c)
 	char name[16];
 
 	fx_cfg_init(c, 8);
+	/* the gateway's own addresses: public_endpoint, the uplink's, others
+	 * (another interface, the loopback), sometimes none on the uplink */
+	if (chance(80))
+		c->public_endpoint = strdup(chance(80) ? "198.51.100.2" : "2001:db8:1::2");
+	if (chance(80))
+		c->host.uplink = fx_plist(chance(50) ? "198.51.100.2/24, 2001:db8:1::2/64"
+						     : "198.51.100.7/28, 198.51.100.2/24, 2001:db8:1::9/127");
+	c->host.all = fx_pcat(fx_plist("127.0.0.1/8, ::1/128, 192.0.2.77/24, 10.1.2.3/31"), &c->host.uplink);
 	c->geo_unknown_allow = chance(50);
 	c->mgmt_allow_from = rand_plist(2, 30);
 	c->mgmt_tcp_ports = chance(70) ? fx_ports("22") : chance(50) ? fx_ports("22, 2222-2230") : fx_ports(NULL);

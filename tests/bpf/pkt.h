@@ -35,6 +35,7 @@ struct ps {
 	int cut;			/* > 0: keep this many bytes, IP lengths adjusted */
 	int cut_raw;			/* > 0: keep this many bytes, lengths untouched */
 	int tot_len_delta;		/* added to the IPv4 total / IPv6 payload length */
+	uint32_t mark;			/* not in the frame: the skb mark a TC program sees */
 };
 
 static inline void pk_put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v; }

@@ -81,7 +81,9 @@ static void config(struct rp_config *c)
 
 /* What net_apply makes of that configuration (tables 1000 + id, rules at
  * 1000 + id on the tunnel and the cloud, the uplink and lo to main at 998,
- * NAT replies by mark at 999; addresses without prefix routes in main). */
+ * each tenant's mark (tunnel_in, cloud_mark, NAT replies) to its table at
+ * 999; addresses without prefix routes in main, their subnets in the
+ * tenant's table). */
 static int network(void)
 {
 	return sh("set -e; exec >/dev/null 2>&1;"
@@ -108,6 +110,8 @@ static int network(void)
 		  "ip route add unreachable default table 1020 metric 10000;"
 		  "ip -6 route add unreachable default table 1020 metric 10000;"
 		  "ip route add 10.99.0.0/24 dev aucl3 table 1099 metric 100;"
+		  "ip route add 100.64.20.0/24 dev dptun2 table 1020 metric 100;"
+		  "ip route add 100.64.99.0/24 dev dptun3 table 1099 metric 100;"
 		  "ip route add 10.120.1.0/24 dev dptun1 table 1099 metric 200;"
 		  "ip route add 10.130.1.0/24 dev dptun2 table 1099 metric 200;"
 		  "ip route add unreachable default table 1099 metric 10000;"
@@ -116,6 +120,8 @@ static int network(void)
 		  "  ip $f rule add pref 998 iif dpup fwmark 0/0xffff0000 lookup main;"
 		  "  ip $f rule add pref 998 iif lo fwmark 0/0xffff0000 lookup main;"
 		  "  ip $f rule add pref 999 fwmark 0x5250000a lookup 1010;"
+		  "  ip $f rule add pref 999 fwmark 0x52500014 lookup 1020;"
+		  "  ip $f rule add pref 999 fwmark 0x52500063 lookup 1099;"
 		  "  ip $f rule add pref 1010 iif dptun1 lookup 1010; ip $f rule add pref 1010 iif dpcloud lookup 1010;"
 		  "  ip $f rule add pref 1020 iif dptun2 lookup 1020; ip $f rule add pref 1020 iif aucl2 lookup 1020;"
 		  "  ip $f rule add pref 1099 iif dptun3 lookup 1099; ip $f rule add pref 1099 iif aucl3 lookup 1099;"
@@ -196,6 +202,24 @@ static void expect_violation(const struct rp_config *cfg, const char *what, cons
 	audit_result_free(&r);
 }
 
+/* No violation from this ingress (others may exist). */
+static void expect_no_violation(const struct rp_config *cfg, const char *what, const char *ingress)
+{
+	struct audit_result r;
+	char err[512], line[512] = "";
+	int e = run(cfg, NULL, &r, err, sizeof(err));
+	bool found = false;
+
+	for (size_t i = 0; !e && i < r.n; i++)
+		if (!strcmp(r.v[i].ingress, ingress) && !found) {
+			found = true;
+			audit_violation_line(&r.v[i], line, sizeof(line));
+		}
+	tap_result(!e && !found, "audit: %s: no violation from %s%s%s%s", what, ingress, found ? ": " : "", line,
+		   e ? err : "");
+	audit_result_free(&r);
+}
+
 static void expect_refused(const struct rp_config *cfg, const char *pin, const char *what, int want, const char *text)
 {
 	struct audit_result r;
@@ -244,6 +268,24 @@ int main(void)
 	expect_violation(&cfg, "route to bravo's site in alpha's table", "cross_tenant", "dpcloud", "bravo", "dptun2");
 	sh("ip route del 10.130.1.0/25 dev dptun2 table 1010 metric 50");
 	expect_proven(&cfg, "route removed");
+
+	/* a mark rule sends alpha's mark (what tunnel_in and cloud_mark give
+	 * alpha's packets) into bravo's table: alpha's cloud, a2's LAN */
+	sh("ip rule add pref 990 fwmark 0x5250000a lookup 1020");
+	expect_violation(&cfg, "mark rule: alpha's mark into bravo's table", "cross_tenant", "dpcloud", "bravo",
+			 "dptun2");
+	sh("ip rule del pref 990 fwmark 0x5250000a lookup 1020");
+	expect_proven(&cfg, "mark rule removed");
+	/* cloud_mark gone from alpha's cloud: its packets are routed by the
+	 * iif rule, unmarked; the same mark rule no longer concerns them */
+	sh("for p in /sys/fs/bpf/rempart/link_tcin_dpcloud; do bpftool link detach pinned $p; rm -f $p; done 2>/dev/null;"
+	   "tc filter del dev dpcloud ingress 2>/dev/null; ip rule add pref 990 fwmark 0x5250000a lookup 1020");
+	expect_violation(&cfg, "without cloud_mark, the mark rule still takes alpha's tunnel", "cross_tenant", "dptun1",
+			 "bravo", "aucl2");
+	expect_no_violation(&cfg, "without cloud_mark, alpha's cloud is routed unmarked", "dpcloud");
+	sh("ip rule del pref 990 fwmark 0x5250000a lookup 1020");
+	apply(&cfg);
+	expect_proven(&cfg, "cloud_mark back");
 
 	/* the tunnel loses its program */
 	sh("for p in /sys/fs/bpf/rempart/link_tcin_dptun1; do bpftool link detach pinned $p; rm -f $p; done 2>/dev/null;"

@@ -7,6 +7,7 @@
  * Config: tests/bpf/fixture_cfg.h. */
 #include "eval/reason.h"
 #include "fixture_cfg.h"
+#include "dataplane/dataplane_flows.h"
 #include "tap.h"
 
 #define UI RP_HOOK_UPLINK_IN, "dpup"
@@ -58,6 +59,24 @@ static const struct tcase cases[] = {
 	{ "up: DHCPv6 reply", UI, { V6("fe80::1", "fe80::2"), UDP(547, 546) }, A, R(ALLOWED), 0 },
 	{ "up: DHCP ports over IPv6", UI, { V6("fe80::1", "fe80::2"), UDP(67, 68) }, D, R(NOT_WIREGUARD), 0 },
 	{ "up: DHCP request direction", UI, { V4("192.168.1.1", "255.255.255.255"), UDP(68, 67) }, D, R(NOT_WIREGUARD), 0 },
+	/* ---- uplink_in: the gateway's exceptions only when addressed to it (SPEC §4.12) ---- */
+	{ "up: DHCP reply to the uplink address", UI, { V4("192.168.1.1", "198.51.100.2"), UDP(67, 68) }, A, R(ALLOWED), 0 },
+	{ "up: DHCP reply to a cloud host", UI, { V4("192.168.1.1", "10.20.1.10"), UDP(67, 68) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: DHCP reply to a site", UI, { V4("192.168.1.1", "10.120.1.5"), UDP(67, 68) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: DHCP reply to another gateway address", UI, { V4("192.168.1.1", "192.0.2.77"), UDP(67, 68) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: DHCPv6 to the uplink's global address", UI, { V6("fe80::1", "2001:db8::2"), UDP(547, 546) }, A, R(ALLOWED), 0 },
+	{ "up: DHCPv6 to a cloud host", UI, { V6("fe80::1", "fd00:20::10"), UDP(547, 546) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: DHCPv6 to link-local multicast", UI, { V6("fe80::1", "ff02::1"), UDP(547, 546) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: NS hop 255 to the uplink's address", UI, { V6("fe80::1", "2001:db8::2"), ICMP6(135), .ttl = 255 }, A, R(ALLOWED), 0 },
+	{ "up: NS hop 255 to a link-local address", UI, { V6("fe80::1", "fe80::2"), ICMP6(135), .ttl = 255 }, A, R(ALLOWED), 0 },
+	{ "up: NS hop 255 to a cloud host", UI, { V6("fe80::1", "fd00:20::10"), ICMP6(135), .ttl = 255 }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: redirect hop 255 to a site", UI, { V6("fe80::1", "fd10:120:1::5"), ICMP6(137), .ttl = 255 }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: RA hop 255 to site-local multicast", UI, { V6("fe80::1", "ff05::1"), ICMP6(134), .ttl = 255 }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: wg port addressed to a cloud host", UI, { V4("196.200.1.7", "10.20.1.10"), UDP(40000, 51810) }, D, R(NOT_WIREGUARD), 10 },
+	{ "up: wg port addressed to a site, v6", UI, { V6("2001:db8:ad::5", "fd10:120:1::5"), UDP(40000, 51810) }, D, R(NOT_WIREGUARD), 10 },
+	{ "up: management addressed to a cloud host", UI, { V4("192.0.2.5", "10.20.1.10"), TCP(50000, 22) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: management to a tenant's gateway address", UI, { V4("192.0.2.5", "10.20.0.1"), TCP(50000, 22) }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: management to the uplink broadcast", UI, { V4("192.0.2.5", "198.51.100.255"), TCP(50000, 22) }, D, R(NOT_WIREGUARD), 0 },
 	/* ---- uplink_in: WireGuard geo-fence (no country known: unknown = deny) ---- */
 	{ "up: wg port, no country", UI, { V4("8.8.8.8", "198.51.100.2"), UDP(40000, 51810) }, D, R(GEO_SITE), 10 },
 	{ "up: wg port, site allow_from", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(40000, 51810) }, A, R(ALLOWED), 10 },
@@ -90,6 +109,17 @@ static const struct tcase cases[] = {
 	{ "up: echo reply, other id", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 78 }, D, R(NOT_WIREGUARD), 0 },
 	{ "out: gateway DNS v6", UO, { V6("2001:db8::2", "2001:4860::8888"), UDP(5353, 53) }, A, R(ALLOWED), 0 },
 	{ "up: DNS reply v6", UI, { V6("2001:4860::8888", "2001:db8::2"), UDP(53, 5353) }, A, R(REPLY), 0 },
+	/* ---- NATed connections: recorded apart from the gateway's own (SPEC §4.12, item 7) ---- */
+	{ "out: alpha's NATed connection (its mark)", UO, { V4("198.51.100.2", "93.184.216.40"), TCP(61001, 443), .tcp_flags = 0x02, .mark = 0x5250000a }, A, R(ALLOWED), 0 },
+	{ "up: its reply, to the NAT port", UI, { V4("93.184.216.40", "198.51.100.2"), TCP(443, 61001), .tcp_flags = 0x12 }, A, R(REPLY), 0 },
+	{ "out: a NATed connection that kept port 22", UO, { V4("198.51.100.2", "93.184.216.41"), TCP(22, 8022), .tcp_flags = 0x02, .mark = 0x5250000a }, A, R(ALLOWED), 0 },
+	{ "up: the remote to the gateway's port 22 is no reply", UI, { V4("93.184.216.41", "198.51.100.2"), TCP(8022, 22), .tcp_flags = 0x02 }, D, R(NOT_WIREGUARD), 0 },
+	{ "out: the gateway's own from port 22", UO, { V4("198.51.100.2", "93.184.216.42"), TCP(22, 8022), .tcp_flags = 0x12 }, A, R(ALLOWED), 0 },
+	{ "up: and its reply", UI, { V4("93.184.216.42", "198.51.100.2"), TCP(8022, 22), .tcp_flags = 0x10 }, A, R(REPLY), 0 },
+	{ "out: alpha's NATed ping", UO, { V4("198.51.100.2", "9.9.9.10"), ICMP4(8), .echo_id = 61002, .mark = 0x5250000a }, A, R(ALLOWED), 0 },
+	{ "up: its echo reply", UI, { V4("9.9.9.10", "198.51.100.2"), ICMP4(0), .echo_id = 61002 }, A, R(REPLY), 0 },
+	{ "up: an echo request is never a reply", UI, { V4("9.9.9.10", "198.51.100.2"), ICMP4(8), .echo_id = 61002 }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: a reply not addressed to the gateway", UI, { V4("93.184.216.40", "10.20.1.10"), TCP(443, 61001), .tcp_flags = 0x12 }, D, R(NOT_WIREGUARD), 0 },
 	/* ---- uplink_in: fragments ---- */
 	{ "up: middle fragment alone", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .frag = 2, .frag_id = 1, .payload = 16 }, D, R(FRAGMENT), 0 },
 	{ "up: last fragment alone", UI, { V4("196.200.1.7", "198.51.100.2"), UDP(1, 51810), .frag = 3, .frag_id = 1, .payload = 16 }, D, R(FRAGMENT), 0 },
@@ -168,7 +198,7 @@ static const struct tcase cases[] = {
 	{ "t1: beta's site as source", T1, { V4("10.130.1.5", "10.20.1.10"), TCP(5555, 443) }, D, R(SPOOFED), 10 },
 	{ "t1: cloud address as source", T1, { V4("10.20.1.10", "10.20.1.11"), TCP(5555, 443) }, D, R(SPOOFED), 10 },
 	{ "t1: to beta's site", T1, { V4("10.120.1.5", "10.130.1.5"), TCP(5555, 443) }, D, R(CROSS_TENANT), 10 },
-	{ "t1: to beta's tunnel address", T1, { V4("10.120.1.5", "100.64.20.1"), TCP(5555, 443) }, D, R(CROSS_TENANT), 10 },
+	{ "t1: to beta's tunnel address", T1, { V4("10.120.1.5", "100.64.20.1"), TCP(5555, 443) }, D, R(GATEWAY), 10 },
 	{ "t1: beta's dns share", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(4444, 53) }, A, R(ALLOWED), 10 },
 	{ "t1: beta's share, tcp", T1, { V4("10.120.1.5", "10.21.0.53"), TCP(4444, 53) }, D, R(CROSS_TENANT), 10 },
 	{ "t1: beta's share, port 54", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(4444, 54) }, D, R(CROSS_TENANT), 10 },
@@ -177,8 +207,42 @@ static const struct tcase cases[] = {
 	{ "t1: gamma's share, port 81", T1, { V4("10.120.1.5", "10.30.5.5"), TCP(4444, 81) }, D, R(CROSS_TENANT), 10 },
 	{ "t1: gamma's cloud", T1, { V4("10.120.1.5", "10.30.1.1"), TCP(4444, 80) }, D, R(CROSS_TENANT), 10 },
 	{ "t1: internet, country not FR", T1, { V4("10.120.1.5", "8.8.8.8"), TCP(4444, 80) }, D, R(GEO_EGRESS), 10 },
-	{ "t1: own gateway address, no rule", T1, { V4("10.120.1.5", "100.64.10.1"), TCP(4444, 22) }, D, R(NO_RULE), 10 },
+	{ "t1: own gateway address, ssh", T1, { V4("10.120.1.5", "100.64.10.1"), TCP(4444, 22) }, D, R(GATEWAY), 10 },
 	{ "t1: cloud_address inside the cloud, ping", T1, { V4("10.120.1.5", "10.20.0.1"), ICMP4(8) }, A, R(ALLOWED), 10 },
+	/* ---- the gateway itself (SPEC §4.14) ---- */
+	{ "t1: echo to its own tunnel address", T1, { V4("10.120.1.5", "100.64.10.1"), ICMP4(8), .echo_id = 5 }, A, R(ALLOWED), 10 },
+	{ "t1: echo to its own v6 tunnel address", T1, { V6("fd10:120:1::5", "fd64:10::1"), ICMP6(128), .echo_id = 5 }, A, R(ALLOWED), 10 },
+	{ "t1: echo reply to its own tunnel address", T1, { V4("10.120.1.5", "100.64.10.1"), ICMP4(0), .echo_id = 5 }, A, R(ALLOWED), 10 },
+	{ "t1: ICMP error to its own address", T1, { V4("10.120.1.5", "100.64.10.1"), ICMP4(3), .icmp_code = 3 }, D, R(GATEWAY), 10 },
+	{ "t1: timestamp request to its own address", T1, { V4("10.120.1.5", "100.64.10.1"), ICMP4(13) }, D, R(GATEWAY), 10 },
+	{ "t1: udp to its own tunnel address", T1, { V4("10.120.1.5", "100.64.10.1"), UDP(4444, 51810) }, D, R(GATEWAY), 10 },
+	{ "t1: gre to its own tunnel address", T1, { V4("10.120.1.5", "100.64.10.1"), .proto = 47, .payload = 8 }, D, R(GATEWAY), 10 },
+	{ "t1: v6 ssh to its own tunnel address", T1, { V6("fd10:120:1::5", "fd64:10::1"), TCP(4444, 22) }, D, R(GATEWAY), 10 },
+	{ "t1: ssh to its cloud_address", T1, { V4("10.120.1.5", "10.20.0.1"), TCP(4444, 22) }, D, R(GATEWAY), 10 },
+	{ "t1: echo to beta's tunnel address", T1, { V4("10.120.1.5", "100.64.20.1"), ICMP4(8), .echo_id = 5 }, D, R(GATEWAY), 10 },
+	{ "t1: echo to gamma's cloud_address", T1, { V4("10.120.1.5", "10.30.0.1"), ICMP4(8), .echo_id = 5 }, D, R(GATEWAY), 10 },
+	{ "t1: ssh to the uplink address", T1, { V4("10.120.1.5", "198.51.100.2"), TCP(4444, 22) }, D, R(GATEWAY), 10 },
+	{ "t1: echo to the uplink address", T1, { V4("10.120.1.5", "198.51.100.2"), ICMP4(8), .echo_id = 5 }, D, R(GATEWAY), 10 },
+	{ "t1: to another interface's address", T1, { V4("10.120.1.5", "192.0.2.77"), TCP(4444, 22) }, D, R(GATEWAY), 10 },
+	{ "t1: to the uplink v6 address", T1, { V6("fd10:120:1::5", "2001:db8::2"), TCP(4444, 9542) }, D, R(GATEWAY), 10 },
+	{ "t1: to its tunnel subnet's broadcast", T1, { V4("10.120.1.5", "100.64.10.255"), UDP(4444, 137) }, D, R(GATEWAY), 10 },
+	{ "t1: to its cloud subnet's broadcast", T1, { V4("10.120.1.5", "10.20.0.255"), ICMP4(8) }, D, R(GATEWAY), 10 },
+	{ "t1: to the uplink subnet's broadcast", T1, { V4("10.120.1.5", "198.51.100.255"), UDP(4444, 9) }, D, R(GATEWAY), 10 },
+	{ "t1: to 255.255.255.255", T1, { V4("10.120.1.5", "255.255.255.255"), UDP(68, 67) }, D, R(GATEWAY), 10 },
+	{ "t1: to 0.0.0.0", T1, { V4("10.120.1.5", "0.0.0.0"), UDP(4444, 53) }, D, R(GATEWAY), 10 },
+	{ "t1: to multicast 224.0.0.251", T1, { V4("10.120.1.5", "224.0.0.251"), UDP(5353, 5353) }, D, R(GATEWAY), 10 },
+	{ "t1: to multicast 239.1.1.1", T1, { V4("10.120.1.5", "239.1.1.1"), UDP(5000, 5000) }, D, R(GATEWAY), 10 },
+	{ "t1: to loopback", T1, { V4("10.120.1.5", "127.0.0.1"), TCP(4444, 9542) }, D, R(GATEWAY), 10 },
+	{ "t1: to 169.254.169.254", T1, { V4("10.120.1.5", "169.254.169.254"), TCP(4444, 80) }, D, R(GATEWAY), 10 },
+	{ "t1: v6 to ::1", T1, { V6("fd10:120:1::5", "::1"), TCP(4444, 22) }, D, R(GATEWAY), 10 },
+	{ "t1: v6 to ::", T1, { V6("fd10:120:1::5", "::"), UDP(4444, 22) }, D, R(GATEWAY), 10 },
+	{ "t1: v6 to a link-local address", T1, { V6("fd10:120:1::5", "fe80::1"), TCP(4444, 22) }, D, R(GATEWAY), 10 },
+	{ "t1: v6 to the subnet-router anycast", T1, { V6("fd10:120:1::5", "fd64:10::"), ICMP6(128), .echo_id = 5 }, D, R(GATEWAY), 10 },
+	{ "t1: v6 to all-nodes multicast", T1, { V6("fd10:120:1::5", "ff02::1"), ICMP6(128), .echo_id = 5 }, D, R(GATEWAY), 10 },
+	{ "t1: v6 to site-local multicast", T1, { V6("fd10:120:1::5", "ff05::2"), UDP(4444, 521) }, D, R(GATEWAY), 10 },
+	{ "t1: NS hop 255 from a site is no exemption", T1, { V6("fd10:120:1::5", "ff02::1:ff00:1"), ICMP6(135), .ttl = 255 }, D, R(GATEWAY), 10 },
+	{ "t1: later fragment to the gateway", T1, { V4("10.120.1.5", "100.64.10.1"), .proto = 6, .frag = 3, .frag_id = 77, .payload = 8 }, D, R(FRAGMENT), 10 },
+	{ "t1: spoofed to the gateway", T1, { V4("10.99.9.9", "100.64.10.1"), ICMP4(8) }, D, R(SPOOFED), 10 },
 	{ "t1: not IP", T1, { V4("10.120.1.5", "10.20.1.10"), TCP(1, 443), .version = 5 }, D, R(MALFORMED), 10 },
 	/* test_run wants a whole IP header behind an IP ethertype; the tunnel
 	 * program ignores the (fake) Ethernet header, so use another type */
@@ -209,6 +273,37 @@ static const struct tcase cases[] = {
 	{ "tk: beta's dns answers", TK, { VLAN1(200), V4("10.21.0.53", "10.120.1.5"), UDP(53, 7000) }, A, R(REPLY), 20 },
 	{ "tk: beta's unsolicited", TK, { VLAN1(200), V4("10.21.0.53", "10.120.1.5"), UDP(53, 7001) }, D, R(CROSS_TENANT), 20 },
 
+	/* ---- the gateway's address held by a cloud host: no reply path to the gateway ---- */
+	{ "cl: a cloud host spoofs the gateway's address to a site", CL, { V4("10.20.0.1", "10.120.2.9"), TCP(2222, 22), .tcp_flags = 0x02 }, A, R(ALLOWED), 10 },
+	{ "t1: the site's 'reply' to the gateway is dropped", T1, { V4("10.120.2.9", "10.20.0.1"), TCP(22, 2222), .tcp_flags = 0x12 }, D, R(GATEWAY), 10 },
+
+	/* ---- cloud_in: neighbour discovery only on the link (SPEC §4.13) ---- */
+	{ "cl: NS to solicited-node multicast", CL, { V6("fe80::1", "ff02::1:ff00:1"), ICMP6(135), .ttl = 255 }, A, R(ALLOWED), 10 },
+	{ "cl: NS unicast to a link-local address", CL, { V6("fe80::1", "fe80::2"), ICMP6(135), .ttl = 255 }, A, R(ALLOWED), 10 },
+	{ "cl: NA from a global address to link-local", CL, { V6("fd00:20::10", "fe80::2"), ICMP6(136), .ttl = 255 }, A, R(ALLOWED), 10 },
+	{ "cl: RS to all-routers", CL, { V6("fd00:20::10", "ff02::2"), ICMP6(133), .ttl = 255 }, A, R(ALLOWED), 10 },
+	{ "cl: NS to a site, spoofed source", CL, { V6("fd10:120:2::9", "fd10:120:1::5"), ICMP6(135), .ttl = 255 }, D, R(SPOOFED), 10 },
+	{ "cl: NA to a site, link-local source", CL, { V6("fe80::1", "fd10:120:1::5"), ICMP6(136), .ttl = 255 }, D, R(SPOOFED), 10 },
+	{ "cl: redirect to a site, intra = deny", CL, { V6("fd00:20::10", "fd10:120:1::5"), ICMP6(137), .ttl = 255 }, D, R(NO_RULE), 10 },
+	{ "cl: RA to beta's site", CL, { V6("fd00:20::10", "fd10:120:1::6"), ICMP6(134), .ttl = 255 }, D, R(NO_RULE), 10 },
+	{ "cl: NS to the uplink's address", CL, { V6("fd00:20::10", "2001:db8::2"), ICMP6(135), .ttl = 255 }, D, R(GATEWAY), 10 },
+	{ "cl: NS to site-local multicast", CL, { V6("fd00:20::10", "ff05::1:3"), ICMP6(135), .ttl = 255 }, D, R(GATEWAY), 10 },
+	{ "cl: NS to an internet address", CL, { V6("fd00:20::10", "2001:4860::8888"), ICMP6(135), .ttl = 255 }, D, R(GEO_EGRESS), 10 },
+	/* ---- cloud_in: the gateway itself ---- */
+	{ "cl: echo to its own cloud_address", CL, { V4("10.20.1.10", "10.20.0.1"), ICMP4(8), .echo_id = 9 }, A, R(ALLOWED), 10 },
+	{ "cl: ssh to its own cloud_address", CL, { V4("10.20.1.10", "10.20.0.1"), TCP(40000, 22) }, D, R(GATEWAY), 10 },
+	{ "cl: wg port on its own cloud_address", CL, { V4("10.20.1.10", "10.20.0.1"), UDP(40000, 51810) }, D, R(GATEWAY), 10 },
+	{ "cl: NAT port on its cloud_address (alpha offers no share)", CL, { V4("10.20.1.10", "10.20.0.1"), UDP(53, 61500) }, D, R(GATEWAY), 10 },
+	{ "cl: echo to alpha's tunnel address", CL, { V4("10.20.1.10", "100.64.10.1"), ICMP4(8), .echo_id = 9 }, A, R(ALLOWED), 10 },
+	{ "cl: echo to gamma's cloud_address", CL, { V4("10.20.1.10", "10.30.0.1"), ICMP4(8), .echo_id = 9 }, D, R(GATEWAY), 10 },
+	{ "cl: to the uplink address", CL, { V4("10.20.1.10", "198.51.100.2"), TCP(40000, 22) }, D, R(GATEWAY), 10 },
+	{ "tk: gamma's share answers a consumer's cloud (NAT port)", TK, { VLAN1(300), V4("10.30.5.5", "10.30.0.1"), TCP(80, 61500) }, A, R(ALLOWED), 30 },
+	{ "tk: gamma's cloud to its gateway, UDP NAT port", TK, { VLAN1(300), V4("10.30.1.1", "10.30.0.1"), UDP(53, 65535) }, A, R(ALLOWED), 30 },
+	{ "tk: gamma's cloud to its gateway, ssh", TK, { VLAN1(300), V4("10.30.5.5", "10.30.0.1"), TCP(80, 22) }, D, R(GATEWAY), 30 },
+	{ "tk: gamma's cloud to its gateway, below the NAT ports", TK, { VLAN1(300), V4("10.30.5.5", "10.30.0.1"), TCP(80, 60999) }, D, R(GATEWAY), 30 },
+	{ "tk: gamma's cloud to its gateway, NAT port, ICMP", TK, { VLAN1(300), V4("10.30.5.5", "10.30.0.1"), ICMP4(3) }, D, R(GATEWAY), 30 },
+	{ "t3: gamma's site to its cloud_address, NAT port", T3, { V4("10.140.1.5", "10.30.0.1"), TCP(80, 61500) }, D, R(GATEWAY), 30 },
+
 	/* ---- cloud_in ---- */
 	{ "cl: cloud to site ssh (c2s)", CL, { V4("10.20.1.10", "10.120.2.9"), TCP(1, 22) }, A, R(ALLOWED), 10 },
 	{ "cl: cloud to site 23", CL, { V4("10.20.1.10", "10.120.2.9"), TCP(1, 23) }, D, R(NO_RULE), 10 },
@@ -223,7 +318,7 @@ static const struct tcase cases[] = {
 	{ "tk: beta intra allow", TK, { VLAN1(200), V4("10.20.1.10", "10.130.1.5"), TCP(1, 1) }, A, R(ALLOWED), 20 },
 	{ "tk: beta to gamma's share", TK, { VLAN1(200), V4("10.20.1.10", "10.30.5.1"), TCP(1, 80) }, A, R(ALLOWED), 20 },
 	{ "tk: beta no egress", TK, { VLAN1(200), V4("10.20.1.10", "8.8.8.8"), TCP(1, 80) }, D, R(NO_RULE), 20 },
-	{ "tk: beta to alpha's tunnel address", TK, { VLAN1(200), V4("10.20.1.10", "100.64.10.1"), TCP(1, 80) }, D, R(CROSS_TENANT), 20 },
+	{ "tk: beta to alpha's tunnel address", TK, { VLAN1(200), V4("10.20.1.10", "100.64.10.1"), TCP(1, 80) }, D, R(GATEWAY), 20 },
 	{ "tk: gamma", TK, { VLAN1(300), V4("10.30.1.1", "10.140.1.5"), UDP(1, 1) }, A, R(ALLOWED), 30 },
 	{ "tk: gamma egress nat", TK, { VLAN1(300), V4("10.30.1.1", "8.8.8.8"), UDP(1, 1) }, A, R(ALLOWED), 30 },
 	{ "tk: gamma spoofed", TK, { VLAN1(300), V4("10.20.1.1", "10.140.1.5"), UDP(1, 1) }, D, R(SPOOFED), 30 },
@@ -246,6 +341,101 @@ static const struct tcase cases[] = {
 	{ "t3: gamma egress", T3, { V4("10.140.1.5", "8.8.8.8"), TCP(1, 1) }, A, R(ALLOWED), 30 },
 	{ "t3: v6 source not a site", T3, { V6("fd00::1", "2001:4860::8888"), TCP(1, 1) }, D, R(SPOOFED), 30 },
 };
+
+/* One frame through hook/ifname: did (tenant, reason) move by one? */
+static bool run_counted(struct fx *f, int hook, const char *ifname, const struct ps *ps, unsigned tenant,
+			int reason, bool *allow)
+{
+	uint8_t pkt[PK_MAX];
+	size_t len = pk_build(ps, pkt);
+	unsigned long long before = fx_counter(f, tenant, reason);
+	int ret = -1;
+
+	fx_skb_mark = ps->mark;
+	if (fx_run_prog(f->prog[hook], fx_is_xdp(hook), if_nametoindex(ifname), pkt, len, 1, &ret, NULL))
+		ret = -1;
+	fx_skb_mark = 0;
+	*allow = fx_allowed(hook, ret);
+	return fx_counter(f, tenant, reason) == before + 1;
+}
+
+/* The tenant's mark on what enters from its tunnel or cloud (SPEC §4.14:
+ * the gateway's answer goes back the way the question came). */
+static void marks(struct fx *f)
+{
+	struct ps p = { V4("10.20.1.10", "10.20.0.1"), ICMP4(8), .echo_id = 1 };
+	uint8_t pkt[PK_MAX];
+	size_t len = pk_build(&p, pkt);
+	bool allow;
+	int ret;
+
+	fx_skb_mark_out = 0;
+	fx_run_prog(f->mark_prog, false, if_nametoindex("dpcloud"), pkt, len, 1, &ret, NULL);
+	tap_result(ret == TC_ACT_OK && fx_skb_mark_out == (RP_MARK_BASE | 10),
+		   "cloud_mark: alpha's untagged cloud gets mark 0x%x (0x%x, ret %d)", RP_MARK_BASE | 10,
+		   fx_skb_mark_out, ret);
+	fx_skb_mark_out = 0;
+	fx_run_prog(f->mark_prog, false, if_nametoindex("dptun4"), pkt, len, 1, &ret, NULL);
+	tap_result(ret == TC_ACT_OK && fx_skb_mark_out == 0,
+		   "cloud_mark: no mark on an interface of no tenant (0x%x)", fx_skb_mark_out);
+	p = (struct ps){ V4("10.120.1.5", "100.64.10.1"), ICMP4(8), .echo_id = 1 };
+	fx_skb_mark_out = 0;
+	run_counted(f, RP_HOOK_TUNNEL_IN, "dptun1", &p, 10, RP_R_ALLOWED, &allow);
+	tap_result(allow && fx_skb_mark_out == (RP_MARK_BASE | 10),
+		   "tunnel_in: an allowed packet of alpha gets mark 0x%x (0x%x)", RP_MARK_BASE | 10,
+		   fx_skb_mark_out);
+}
+
+/* SPEC §4.15, last sentence: one tenant cannot evict another's connection
+ * state.  A site of beta sweeps ports (more flows than any table holds),
+ * then a NAT tenant sweeps the internet; alpha's reply and the gateway's
+ * own reply still get in. */
+static void sweeps(struct fx *f)
+{
+	const unsigned n = RP_FLOW_NAT_MAX + 4096;
+	struct ps a_open = { V4("10.120.1.5", "10.20.1.10"), TCP(7100, 443), .tcp_flags = 0x02 };
+	struct ps a_reply = { V4("10.20.1.10", "10.120.1.5"), TCP(443, 7100), .tcp_flags = 0x12 };
+	struct ps g_open = { V4("198.51.100.2", "93.184.216.50"), TCP(40100, 443), .tcp_flags = 0x02 };
+	struct ps g_reply = { V4("93.184.216.50", "198.51.100.2"), TCP(443, 40100), .tcp_flags = 0x12 };
+	struct dp_flow_usage ua, ub, un, ug;
+	unsigned bad = 0;
+	bool allow, ok;
+
+	ok = run_counted(f, RP_HOOK_TUNNEL_IN, "dptun1", &a_open, 10, RP_R_ALLOWED, &allow) && allow;
+	ok = ok && run_counted(f, RP_HOOK_UPLINK_OUT, "dpup", &g_open, 0, RP_R_ALLOWED, &allow) && allow;
+	tap_result(ok, "sweep: alpha's site and the gateway open a connection each");
+	for (unsigned i = 0; i < n; i++) {
+		struct ps b = { V4("10.130.1.5", "10.20.3.3"), TCP(1024 + i % 60000, 1 + i / 60000),
+				.tcp_flags = 0x02 };
+
+		if (!run_counted(f, RP_HOOK_TUNNEL_IN, "dptun2", &b, 20, RP_R_ALLOWED, &allow) || !allow)
+			bad++;
+	}
+	tap_result(!bad, "sweep: beta's site opens %u connections (%u not allowed)", n, bad);
+	bad = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct ps nat = { V4("198.51.100.2", "203.0.113.9"), TCP(61000 + i % 4536, 1 + i / 4536),
+				  .tcp_flags = 0x02, .mark = RP_MARK_BASE | 30 };
+
+		if (!run_counted(f, RP_HOOK_UPLINK_OUT, "dpup", &nat, 0, RP_R_ALLOWED, &allow) || !allow)
+			bad++;
+	}
+	tap_result(!bad, "sweep: gamma's NATed connections, %u of them (%u not allowed)", n, bad);
+	ok = run_counted(f, RP_HOOK_CLOUD_IN, "dpcloud", &a_reply, 10, RP_R_REPLY, &allow) && allow;
+	tap_result(ok, "sweep: alpha's reply still gets in after beta's sweep (allow reply: %s)",
+		   allow ? "allowed" : "dropped");
+	ok = run_counted(f, RP_HOOK_UPLINK_IN, "dpup", &g_reply, 0, RP_R_REPLY, &allow) && allow;
+	tap_result(ok, "sweep: the gateway's own reply still gets in after gamma's NAT sweep (%s)",
+		   allow ? "allowed" : "dropped");
+	ok = !dp_flow_usage(f->m.flowt4, f->m.flowt6, f->m.flow_stats, 20, &ub, NULL) &&
+	     !dp_flow_usage(f->m.flowt4, f->m.flowt6, f->m.flow_stats, 10, &ua, NULL) &&
+	     !dp_flow_usage(f->m.flowt4, f->m.flowt6, f->m.flow_stats, RP_FLOW_NAT, &un, NULL) &&
+	     !dp_flow_usage(f->m.flowt4, f->m.flowt6, f->m.flow_stats, RP_TENANT_GATEWAY, &ug, NULL);
+	tap_result(ok && ub.present <= ub.capacity && ub.evicted >= n - ub.capacity && ua.evicted == 0 &&
+		   ug.evicted == 0 && un.evicted > 0,
+		   "sweep: evictions stay in the sweeper's table (beta %llu of %llu created, alpha %llu, "
+		   "NAT %llu, gateway %llu)", ub.evicted, ub.created, ua.evicted, un.evicted, ug.evicted);
+}
 
 int main(void)
 {
@@ -284,8 +474,10 @@ int main(void)
 		for (int t = 0; t < 4; t++)
 			for (int r = 0; r < RP_R__COUNT; r++)
 				before[t][r] = fx_counter(&f, tenants[t], r);
+		fx_skb_mark = c->s.mark;
 		err = fx_run_prog(f.prog[c->hook], fx_is_xdp(c->hook), if_nametoindex(c->ifname),
 				  pkt, len, 1, &ret, NULL);
+		fx_skb_mark = 0;
 		if (err) {
 			tap_result(0, "%s: test run failed: %s", c->name, strerror(-err));
 			continue;
@@ -309,6 +501,8 @@ int main(void)
 					if (fx_counter(&f, tenants[t], r) != before[t][r])
 						printf("#   counted: tenant %u %s\n", tenants[t], reason_name(r));
 	}
+	marks(&f);
+	sweeps(&f);
 	fx_unload(&f);
 	tap_exit();
 }

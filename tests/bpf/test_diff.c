@@ -22,6 +22,7 @@
 #include "fixture_rand.h"
 #include "geo/geo_bpf.h"
 #include "packet_parse.h"
+#include "policy/gwaddr.h"
 #include "tap.h"
 
 /* A random geo database: random boundaries, random countries, gaps. */
@@ -74,6 +75,46 @@ struct gen {
 	const struct rp_config *cfg;
 	struct rp_prefix *all;	/* every prefix of the config */
 	size_t n_all;
+	struct rp_prefix *gw;	/* the gateway's addresses and their neighbours (hosts) */
+	size_t n_gw;
+};
+
+static void gw_push(struct gen *g, const struct rp_prefix *p)
+{
+	g->gw = realloc(g->gw, (g->n_gw + 1) * sizeof(*g->gw));
+	g->gw[g->n_gw] = *p;
+	g->gw[g->n_gw++].len = p->family == AF_INET ? 32 : 128;
+}
+
+/* An interface address, its subnet's broadcast / anycast and first / last
+ * addresses, and the host right after it. */
+static void gw_collect(struct gen *g, const struct rp_prefix_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct rp_prefix p = l->v[i], q;
+		unsigned nb = p.family == AF_INET ? 4 : 16, full = nb * 8;
+
+		gw_push(g, &p);
+		for (int k = 0; k < 2; k++) {	/* all-zeros and all-ones host part */
+			q = p;
+			for (unsigned b = p.len; b < full; b++) {
+				uint8_t bit = 0x80 >> (b % 8);
+
+				q.addr[b / 8] = k ? q.addr[b / 8] | bit : q.addr[b / 8] & ~bit;
+			}
+			gw_push(g, &q);
+		}
+		q = p;
+		q.addr[nb - 1]++;
+		gw_push(g, &q);
+	}
+}
+
+static const char *const gw_fixed[] = {
+	"0.0.0.0", "0.1.2.3", "127.0.0.1", "127.1.2.3", "169.254.169.254", "224.0.0.1", "224.0.0.251",
+	"239.255.255.250", "255.255.255.255", "255.255.255.254", "223.255.255.255", "240.0.0.1",
+	"::", "::1", "::2", "fe80::1", "fe80::2", "febf::1", "fec0::1", "ff02::1", "ff02::2",
+	"ff02::1:ff00:1", "ff02::1:2", "ff05::1:3", "ff01::1", "ff0e::1", "::ffff:10.1.2.3",
 };
 
 static void collect(struct gen *g, const struct rp_prefix_list *l)
@@ -105,7 +146,37 @@ static void gen_init(struct gen *g, const struct rp_config *c)
 		}
 		for (size_t s = 0; s < t->n_shares; s++)
 			collect(g, &t->shares[s].to);
+		gw_collect(g, &t->tunnel_address);
+		gw_collect(g, &t->cloud_address);
 	}
+	gw_collect(g, &c->host.all);
+	gw_collect(g, &c->host.uplink);
+	for (size_t i = 0; i < sizeof(gw_fixed) / sizeof(gw_fixed[0]); i++) {
+		struct rp_prefix p;
+
+		if (!prefix_parse(gw_fixed[i], &p))
+			gw_push(g, &p);
+	}
+	if (c->public_endpoint) {
+		struct rp_prefix p;
+
+		if (!prefix_parse(c->public_endpoint, &p))
+			gw_push(g, &p);
+	}
+}
+
+/* One of the gateway's addresses (or a neighbour of one) of family v6. */
+static bool gw_addr(const struct gen *g, bool v6, char *out)
+{
+	for (int tries = 0; tries < 8 && g->n_gw; tries++) {
+		const struct rp_prefix *p = &g->gw[rnd(g->n_gw)];
+
+		if ((p->family == AF_INET6) == v6) {
+			inet_ntop(v6 ? AF_INET6 : AF_INET, p->addr, out, INET6_ADDRSTRLEN);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* An address of family fam: inside a prefix of l (or of the config), in a
@@ -184,8 +255,9 @@ static void rand_frame(const struct gen *g, struct frame *f)
 	static struct ps inner;
 	static const uint8_t exts[] = { 0, 43, 60, 44 };
 	static const uint8_t others[] = { 47, 50, 51, 59, 0, 132 };
-	static const uint8_t types4[] = { 0, 8, 3, 11, 12, 5 };
-	static const uint8_t types6[] = { 128, 129, 1, 2, 3, 4, 133, 134, 135, 136, 137, 138 };
+	static const uint8_t types4[] = { 0, 8, 3, 11, 12, 5, 13, 9, 0, 8 };
+	static const uint8_t types6[] = { 128, 129, 1, 2, 3, 4, 133, 134, 135, 136, 137, 138, 130, 143,
+					  135, 136 };
 	struct ps s = { 0 };
 	unsigned ti = rnd(c->n_tenants), h = rnd(100);
 	const struct rp_tenant *t = &c->tenants[ti];
@@ -233,6 +305,16 @@ static void rand_frame(const struct gen *g, struct frame *f)
 	}
 	rand_addr(g, sl, v6, src);
 	rand_addr(g, dl, v6, dst);
+	/* the uplink's own addresses: most of what is judged there is for them */
+	if (f->hook == RP_HOOK_UPLINK_IN && chance(50)) {
+		struct rp_addr u[RP_UPLINK_ADDRS];
+		size_t nu = gw_uplink_list(c, v6 ? AF_INET6 : AF_INET, u);
+
+		if (nu)
+			inet_ntop(v6 ? AF_INET6 : AF_INET, u[rnd(nu)].addr, dst, INET6_ADDRSTRLEN);
+	} else if (chance(20)) {	/* a destination of the gateway itself */
+		gw_addr(g, v6, dst);
+	}
 	s.src = src;
 	s.dst = dst;
 	switch (rnd(7)) {
@@ -472,6 +554,7 @@ int main(int argc, char **argv)
 			i += sk == skipped;	/* count the frames actually compared */
 		}
 		free(g.all);
+		free(g.gw);
 	}
 end:
 	done -= skipped;

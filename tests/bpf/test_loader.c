@@ -157,6 +157,8 @@ int main(void)
 	tap_result(link_prog_id("link_xdp_dptrunk", &l2) > 0 && link_prog_id("link_xdp_dpcloud", &l2) > 0,
 		   "loader: cloud XDP links pinned (one for the shared trunk)");
 	tap_result(link_prog_id("link_tcin_dptun1", &l2) > 0, "loader: tunnel tcx ingress link pinned");
+	tap_result(link_prog_id("link_tcin_dpcloud", &l2) > 0 && link_prog_id("link_tcin_dptrunk", &l2) > 0,
+		   "loader: cloud tcx ingress links (cloud_mark) pinned");
 	tap_result(!strcmp(dataplane_xdp_mode("dpup"), "native") || !strcmp(dataplane_xdp_mode("dpup"), "generic"),
 		   "loader: XDP mode on the uplink reported (%s)", dataplane_xdp_mode("dpup"));
 
@@ -217,7 +219,7 @@ int main(void)
 			}
 		if (dir)
 			closedir(dir);
-		tap_result(n == 4, "loader: the four programs are pinned (%d)", n);
+		tap_result(n == 5, "loader: the five programs (cloud_mark too) are pinned (%d)", n);
 	}
 	err = apply_in_child(&cfg);
 	p2 = link_prog_id("link_xdp_dpup", &l2);

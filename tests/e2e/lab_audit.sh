@@ -12,7 +12,8 @@
 #
 # Mutations: an ip rule sending alpha's tunnel into bravo's table; a route
 # to bravo's site in alpha's table (alpha gets a site with the same LAN
-# first: alpha's program lets it through); bravo's tunnel deleted and
+# first: alpha's program lets it through); a rule sending alpha's mark into
+# bravo's table; bravo's tunnel deleted and
 # recreated without its program; a port forward from the uplink into
 # alpha's cloud (nftables dnat + mark); svc's share table rewritten to
 # allow every UDP port; a WireGuard peer with bravo-1's key given part of
@@ -79,9 +80,10 @@ send() {
 	done
 }
 
-# delivered NAME KIND INGRESS REACHES EGRESS FROM_NS TO_NS TO_IF: the
-# audit exits 3 and names that violation; its packet, sent from FROM_NS,
-# is seen in TO_NS on TO_IF
+# delivered NAME KIND INGRESS REACHES EGRESS FROM_NS TO_NS TO_IF [FILTER]:
+# the audit exits 3 and names that violation; its packet, sent from
+# FROM_NS, is seen in TO_NS on TO_IF (by FILTER when the gateway rewrites
+# its destination)
 delivered() {
 	local name=$1 kind=$2 ing=$3 reaches=$4 egress=$5 from=$6 tons=$7 toif=$8 rc got in src dst proto port f
 	rc=$(audit_rc)
@@ -92,8 +94,19 @@ delivered() {
 	fi
 	read -r in src dst proto port <<<"$got"
 	pass "$name: audit exits 3: violation $kind from=$in src=$src dst=$dst proto=$proto dport=$port reaches=$reaches egress=$egress"
-	f="src host $src and dst host $dst"
+	# by destination: on its way the gateway may NAT the source (a share's
+	# provider sees its consumers from the gateway's address there)
+	f="dst host $dst"
 	[ "$proto" = tcp ] || [ "$proto" = udp ] && f="$f and $proto dst port $port"
+	[ -n "${9:-}" ] && f=$9
+	# on an Ethernet link the gateway sends it only to a host that answers
+	# ARP for its address: a host of that cloud takes the address the
+	# audit chose, when no host there has it yet
+	added=
+	if [ -z "${9:-}" ] && [ "$(ip netns exec "$tons" cat "/sys/class/net/$toif/type" 2>/dev/null)" = 1 ] &&
+		! ip -n "$tons" -o addr show | grep -q " $dst/"; then
+		ip -n "$tons" addr add "$dst/32" dev "$toif" && added=1
+	fi
 	capture "$tons" "$toif" "$f" || { fail "$name: tcpdump did not start in $tons"; return 1; }
 	send "$from" "$src" "$dst" "$proto" "$port"
 	if wait_for 5 eval '[ "$(captured)" -gt 0 ]'; then
@@ -102,6 +115,8 @@ delivered() {
 		fail "$name: the packet, sent from $from, did not arrive in $tons on $toif"
 	fi
 	end_capture
+	[ -n "$added" ] && ip -n "$tons" addr del "$dst/32" dev "$toif"
+	return 0
 }
 
 # the daemon's state after a SIGHUP: its audit ran (log) and the metrics
@@ -150,6 +165,16 @@ if need_rempart "audit"; then
 	nsx rp-gw ip route del 10.130.1.0/24 dev "$WGB" table 1010 metric 50
 	expect_clean "route removed"
 
+	# ---- 2b. a mark rule sends alpha's mark into bravo's table ----
+	# (cloud_mark and tunnel_in give alpha's packets alpha's mark; the
+	# audit must route them by it)
+	AMARK=$(printf '0x%08x' $(( 0x52500000 | $(tenant_id alpha) )))
+	BTAB=$(( 1000 + $(tenant_id bravo) ))
+	nsx rp-gw ip rule add pref 990 fwmark "$AMARK" lookup "$BTAB"
+	delivered "mark rule: alpha's mark into bravo's table" cross_tenant gw-ca bravo "$WGB" rp-cloud-a rp-site-b1 wgs-b1
+	nsx rp-gw ip rule del pref 990 fwmark "$AMARK" lookup "$BTAB"
+	expect_clean "mark rule removed"
+
 	# ---- 3. bravo's tunnel deleted and recreated without its program ----
 	kill -STOP "$(pid_of rempart)"	# no daemon to put the program back meanwhile
 	nsx rp-gw ip link del "$WGB"
@@ -167,15 +192,19 @@ if need_rempart "audit"; then
 	expect_clean "tunnel's program back"
 
 	# ---- 4. a port forward from the uplink into alpha's cloud ----
-	nsx rp-gw nft -f - <<'EOF'
+	# (alpha's WireGuard port on the gateway's address, which uplink_in
+	# lets in from the sites' sources, forwarded into alpha's cloud)
+	APORT=$(tenant_get alpha listen_port)
+	nsx rp-gw nft -f - <<EOF
 table ip audit_leak {
 	chain pre {
 		type nat hook prerouting priority dstnat; policy accept;
-		iifname "gw-up" tcp dport 22 meta mark set 0x5250000a dnat to 10.20.1.10
+		iifname "gw-up" udp dport $APORT meta mark set 0x5250000a dnat to 10.20.1.10
 	}
 }
 EOF
-	delivered "port forward from the uplink" uplink gw-up alpha gw-ca rp-inet rp-cloud-a eth0
+	delivered "port forward from the uplink" uplink gw-up alpha gw-ca rp-inet rp-cloud-a eth0 \
+		"dst host 10.20.1.10 and udp dst port $APORT"
 	nsx rp-gw nft delete table ip audit_leak
 	expect_clean "port forward removed"
 
@@ -199,7 +228,7 @@ for e in d:
 PY
 )
 	if [ -n "$saved" ]; then
-		delivered "share table rewritten" cross_tenant "*" services gw-cs rp-cloud-a rp-svc eth0
+		delivered "share table rewritten" cross_tenant gw-ca services gw-cs rp-cloud-a rp-svc eth0
 		while IFS='|' read -r key val; do
 			nsx rp-gw bpftool map update pinned /sys/fs/bpf/rempart/rp_rules key hex $key value hex $val
 		done <<<"$saved"
@@ -248,10 +277,10 @@ PY
 		eval '[ $rc = 2 ] && grep -q "table 4242" "$AUD.err"'
 	nsx rp-gw ip rule del pref 900 iif gw-cb lookup 4242
 	nsx rp-gw tc qdisc add dev gw-cb clsact 2>/dev/null
-	nsx rp-gw tc filter add dev gw-cb ingress matchall action mirred egress redirect dev gw-ca
+	nsx rp-gw tc filter add dev gw-cb ingress protocol all u32 match u32 0 0 action mirred egress redirect dev gw-ca
 	rc=$(audit_rc)
 	check "a tc filter rempart does not attach (a redirect): exit 2 ($(head -n1 "$AUD.err"))" \
-		eval '[ $rc = 2 ] && grep -q "matchall" "$AUD.err"'
+		eval '[ $rc = 2 ] && grep -q "u32" "$AUD.err"'
 	nsx rp-gw tc qdisc del dev gw-cb clsact
 	expect_clean "all put back"
 fi

@@ -52,12 +52,14 @@ while read -r _ sample; do
 	fi
 done < <(grep '^expect ' "$OUT/srv.out")
 for m in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
-	rempart_policy_generation rempart_reload_total; do
+	rempart_policy_generation rempart_reload_total rempart_flows rempart_flow_evictions_total; do
 	check "ops_metrics: # HELP and # TYPE for $m" \
 		bash -c "grep -q '^# HELP $m ' '$OUT/body' && grep -q '^# TYPE $m ' '$OUT/body'"
 done
 n=$(grep -c '^rempart_packets_total{' "$OUT/body")
-check "ops_metrics: every reason of every tenant and _gateway (3 x 12 = $n)" test "$n" -eq 36
+nr=$(grep -c '^	X(RP_R_' bpf/rempart_abi.h)
+check "ops_metrics: every reason of every tenant and _gateway (3 x $nr = $n)" test "$n" -eq $((3 * nr))
+check "ops_metrics: the reason gateway is there" grep -q '^rempart_packets_total{tenant="_gateway",reason="gateway"} ' "$OUT/body"
 
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/other")
 check "ops_metrics: another path is 404 ($code)" test "$code" = 404

@@ -58,8 +58,18 @@ explain_json "geo-fence: blocked country" "$(j drop geo_site alpha - DE)" \
 	--in eth0 --src 203.0.113.5 --dst 198.51.100.10 --proto udp --dport 51810
 explain_json "geo-fence: allow_from abroad" "$(j allow allowed alpha - MA)" \
 	--in eth0 --src 196.200.1.7 --dst 198.51.100.10 --proto udp --dport 51810
-explain_json "geo-fence: no country, unknown = deny" "$(j drop geo_site gamma - -)" \
-	--in eth0 --src 2001:db8:99::9 --dst 2001:db8:1::1 --proto udp --dport 51830
+explain_json "geo-fence: no country, unknown = deny" "$(j drop geo_site alpha - -)" \
+	--in eth0 --src 8.8.8.8 --dst 198.51.100.10 --proto udp --dport 51810
+explain_json "uplink: a listen port not addressed to the gateway" "$(j drop not_wireguard alpha - -)" \
+	--in eth0 --src 203.0.113.200 --dst 10.20.1.10 --proto udp --dport 51810
+explain_json "uplink: a DHCP reply to a cloud host" "$(j drop not_wireguard _gateway - -)" \
+	--in eth0 --src 192.0.2.1 --dst 10.20.1.10 --proto udp --sport 67 --dport 68
+explain_json "gateway: ssh to the tenant's tunnel address" "$(j drop gateway alpha - -)" \
+	--in wg-alpha --src 10.120.1.5 --dst 100.64.10.1 --proto tcp --dport 22
+explain_json "gateway: echo on the tenant's cloud address" "$(j allow allowed alpha - -)" \
+	--in eth1.110 --src 10.20.3.3 --dst 10.20.0.1 --proto icmp
+explain_json "gateway: another tenant's tunnel address" "$(j drop gateway beta - -)" \
+	--in wg-beta --src 10.130.1.5 --dst 100.64.10.1 --proto icmp
 explain_json "management" "$(j allow management _gateway - FR)" \
 	--in eth0 --src 192.0.2.10 --dst 198.51.100.10 --proto tcp --dport 22
 explain_json "not wireguard" "$(j drop not_wireguard _gateway - -)" \

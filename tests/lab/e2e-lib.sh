@@ -66,7 +66,9 @@ need_rempart() {
 }
 
 # --- counters (SPEC §4: every verdict counted per tenant and reason) -------
-REASONS="allowed reply cross_tenant spoofed no_rule geo_site geo_egress not_wireguard management cleartext fragment malformed"
+# the reasons in rp_counters' order (bpf/rempart_abi.h RP_REASONS)
+REASONS=$(sed -n 's/^	X(RP_R_[A-Z_]*, "\([a-z_]*\)").*/\1/p' "$E2E_TOP/bpf/rempart_abi.h" | tr '\n' ' ')
+N_REASONS=$(echo $REASONS | wc -w)
 reason_index() { local i=0 r; for r in $REASONS; do [ "$r" = "$1" ] && { echo $i; return 0; }; i=$((i + 1)); done; return 1; }
 tenant_id() { [ "$1" = _gateway ] && { echo 0; return; }; tenant_get "$1" id; }
 # counter TENANT REASON: packets, from `rempart status --json`, else straight
@@ -85,7 +87,7 @@ if t == "_gateway" and isinstance(g, dict):
     print(g.get(r, {}).get("packets", 0)); sys.exit(0)
 sys.exit(1)' "$1" "$2" 2>/dev/null) && [ -n "$n" ] && { echo "$n"; return 0; }
 	local key
-	key=$(( $(tenant_id "$1") * 12 + $(reason_index "$2") ))
+	key=$(( $(tenant_id "$1") * N_REASONS + $(reason_index "$2") ))
 	nsx rp-gw bpftool -j map lookup pinned "$RP_PIN/rp_counters" key $((key & 255)) $(((key >> 8) & 255)) $(((key >> 16) & 255)) $((key >> 24)) 2>/dev/null |
 		"$PY" -c '
 import json, sys

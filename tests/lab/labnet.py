@@ -10,6 +10,12 @@ for the packet-shape senders).
                                        exit 0 only when something answered
   shape KIND --iface IF --dst-mac M --src A --dst B [--dport N] [--count N]
                                        send one odd-shaped frame (see SHAPES)
+  raw tcp|udp --src A --dst B --sport S --dport D [--flags F] [--hosts N]
+      [--ports N] [--count N] [--pairs] IPv4 through a raw socket, routed as
+                                       the namespace routes it (no scapy):
+                                       --hosts/--ports sweep dst and dport
+                                       upwards from --dst/--dport (N x N
+                                       packets, --count rounds)
 """
 import argparse
 import os
@@ -42,6 +48,15 @@ def serve_tcp(name, port, logpath, lock):
             c.close()
 
 
+def sender_port(data, port):
+    """The source port the lab's sender says it used ("lab ... PORT" in the
+    payload), which NAT on the way may have changed; else the one seen."""
+    words = data.split(b"\n", 1)[0].split()
+    if len(words) >= 3 and words[0] == b"lab" and words[-1].isdigit():
+        return int(words[-1])
+    return port
+
+
 def serve_udp(name, port, logpath, lock):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -49,7 +64,7 @@ def serve_udp(name, port, logpath, lock):
     while True:
         data, addr = s.recvfrom(4096)
         src = addr[0].removeprefix("::ffff:")
-        log_line(logpath, lock, "udp %s %d %d" % (src, addr[1], port))
+        log_line(logpath, lock, "udp %s %d %d" % (src, sender_port(data, addr[1]), port))
         try:
             s.sendto((name + "\n").encode(), addr)
         except OSError:
@@ -94,7 +109,9 @@ def cmd_probe(a):
             s.connect((a.host, a.port))
             data = s.recv(256)
         else:
-            s.sendto(b"lab probe\n", (a.host, a.port))
+            # the port in the payload: the responder logs it even when NAT
+            # changed the packet's (sender_port)
+            s.sendto(b"lab probe %d\n" % a.sport if a.sport else b"lab probe\n", (a.host, a.port))
             data, _ = s.recvfrom(256)
         print(data.decode(errors="replace").strip() or "empty")
         return 0
@@ -120,7 +137,7 @@ def cmd_shape(a):
                            IPv6ExtHdrFragment, Raw, fragment, sendp,
                            get_if_hwaddr)
     v6 = ":" in a.dst
-    payload = Raw(b"lab shape %s\n" % a.kind.encode())
+    payload = Raw(b"lab shape %s %d\n" % (a.kind.encode(), a.sport))
     eth = Ether(src=get_if_hwaddr(a.iface), dst=a.dst_mac)
     l3 = IPv6(src=a.src, dst=a.dst) if v6 else IP(src=a.src, dst=a.dst)
     l4 = UDP(sport=a.sport, dport=a.dport)
@@ -166,12 +183,64 @@ def cmd_shape(a):
         frames = [eth / l3 / TCP(sport=a.sport, dport=a.dport, flags="S")]
     elif k == "icmp":
         frames = [eth / l3 / ICMP()]
+    elif k == "nd":  # neighbour/router discovery or redirect (ICMPv6 133-137), hop limit 255
+        from scapy.all import (ICMPv6ND_RS, ICMPv6ND_RA, ICMPv6ND_NS, ICMPv6ND_NA,
+                               ICMPv6ND_Redirect)
+        body = {133: ICMPv6ND_RS(), 134: ICMPv6ND_RA(), 135: ICMPv6ND_NS(tgt=a.dst),
+                136: ICMPv6ND_NA(tgt=a.src, R=0, S=0, O=1),
+                137: ICMPv6ND_Redirect(tgt=a.src, dst=a.dst)}[a.icmp_type]
+        frames = [eth / IPv6(src=a.src, dst=a.dst, hlim=255) / body]
     else:
         print("unknown shape %s" % k, file=sys.stderr)
         return 1
     for _ in range(a.count):
         sendp(frames, iface=a.iface, verbose=False)
     print("sent %d frame(s) of %s" % (len(frames) * a.count, k))
+    return 0
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    t = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+
+
+def cmd_raw(a):
+    import struct
+    src = socket.inet_aton(a.src)
+    base = int.from_bytes(socket.inet_aton(a.dst), "big")
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    flags = {"S": 0x02, "A": 0x10, "SA": 0x12, "R": 0x04, "F": 0x01, "PA": 0x18}.get(a.flags, 0x10)
+    sent = 0
+    # --pairs: ports j, j+1, j, j+1: each flow seen twice, the second time
+    # not right after itself (a state table that notes the last flow still
+    # looks it up)
+    order = [j + d for j in range(0, a.ports - 1, 2) for d in (0, 1, 0, 1)] if a.pairs else range(a.ports)
+    for _ in range(a.count):
+        for h in range(a.hosts):
+            dst = (base + h).to_bytes(4, "big")
+            for j in order:
+                dport = (a.dport + j - 1) % 65535 + 1
+                if a.proto == "udp":
+                    l4 = struct.pack("!HHHH", a.sport, dport, 8 + 4, 0) + b"lab!"
+                    proto = 17
+                else:
+                    hdr = struct.pack("!HHIIBBHHH", a.sport, dport, 1, 0, 5 << 4, flags, 8192, 0, 0)
+                    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(hdr))
+                    c = csum(pseudo + hdr)
+                    l4 = hdr[:16] + struct.pack("!H", c) + hdr[18:]
+                    proto = 6
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0, src, dst)
+                ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+                try:
+                    s.sendto(ip + l4, (socket.inet_ntoa(dst), 0))
+                    sent += 1
+                except OSError:
+                    pass
+    print("sent %d" % sent)
     return 0
 
 
@@ -235,6 +304,7 @@ def shape_parser():
     s.add_argument("--dport", type=int, default=53)
     s.add_argument("--vlan", type=int, default=999)
     s.add_argument("--count", type=int, default=1)
+    s.add_argument("--icmp-type", type=int, default=135)
     s.add_argument("--via")
     return s
 
@@ -255,6 +325,17 @@ def main():
     s.add_argument("--sport", type=int, default=0)
     s.add_argument("--timeout", type=float, default=1.5)
     sub.add_parser("shape", add_help=False)
+    s = sub.add_parser("raw")
+    s.add_argument("proto", choices=["tcp", "udp"])
+    s.add_argument("--src", required=True)
+    s.add_argument("--dst", required=True)
+    s.add_argument("--sport", type=int, required=True)
+    s.add_argument("--dport", type=int, required=True)
+    s.add_argument("--flags", default="A")
+    s.add_argument("--hosts", type=int, default=1)
+    s.add_argument("--ports", type=int, default=1)
+    s.add_argument("--count", type=int, default=1)
+    s.add_argument("--pairs", action="store_true")
     s = sub.add_parser("shaper")
     s.add_argument("sock")
     if len(sys.argv) > 1 and sys.argv[1] == "shape":
@@ -264,7 +345,7 @@ def main():
             return shape_via(a, argv)
         return cmd_shape(a)
     a = p.parse_args()
-    return {"serve": cmd_serve, "probe": cmd_probe, "shaper": cmd_shaper}[a.cmd](a)
+    return {"serve": cmd_serve, "probe": cmd_probe, "shaper": cmd_shaper, "raw": cmd_raw}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ static int share_b_idx[1] = { 0 };
 static void build_config(void)
 {
 	cfg.uplink = "eth0";
+	cfg.public_endpoint = "198.51.100.10";	/* the uplink's address (docs/policy.md) */
 	cfg.tenants = tenants;
 	cfg.n_tenants = 3;
 	ccset_add(&cfg.mgmt_countries, 5 * 26 + 17);	/* FR */

@@ -12,7 +12,9 @@
  * PROTO is tcp, udp, icmp (an echo request), a number, or arp, other (a
  * non-IP ethertype), malformed; "-" stands for nothing (no port, no rule,
  * no country); TENANT is a name or _gateway.  `config NAME` loads
- * tests/eval/NAME for the cases that follow.
+ * tests/eval/NAME for the cases that follow; `uplink P,P...` and
+ * `host P,P...` give the gateway addresses on its uplink and on other
+ * interfaces (what `explain` reads from the kernel), until the next config.
  */
 #include <errno.h>
 #include <limits.h>
@@ -331,6 +333,30 @@ static bool same_from_bytes(struct state *st, const struct eval_ctx *ctx, char *
 	return false;
 }
 
+/* "uplink P,P..." / "host P,P...": the gateway's addresses as the kernel
+ * would have them (struct rp_host_addrs): on the uplink (and so on the
+ * gateway), or on another interface.  They last until the next config. */
+static void host_addrs(struct state *st, char *s, int lineno)
+{
+	bool up = s[0] == 'u';
+	char *tok, *save;
+
+	for (tok = strtok_r(s + (up ? 7 : 5), ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		struct rp_prefix p;
+
+		if (prefix_parse(tok, &p)) {
+			tap_result(0, "eval_table:%d: '%s' is not a prefix", lineno, tok);
+			continue;
+		}
+		for (int k = 0; k < 1 + up; k++) {
+			struct rp_prefix_list *l = k ? &st->cfg.host.uplink : &st->cfg.host.all;
+
+			l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+			l->v[l->n++] = p;
+		}
+	}
+}
+
 static const char *tenant_name(const struct rp_config *cfg, int t)
 {
 	return t < 0 ? RP_GATEWAY_TENANT_NAME : cfg->tenants[t].name;
@@ -405,6 +431,11 @@ int main(int argc, char **argv)
 		if (!strncmp(s, "config ", 7)) {
 			s[strcspn(s, "\n")] = '\0';
 			load(&st, s + 7, lineno);
+			continue;
+		}
+		if (!strncmp(s, "uplink ", 7) || !strncmp(s, "host ", 5)) {
+			s[strcspn(s, "\n")] = '\0';
+			host_addrs(&st, s, lineno);
 			continue;
 		}
 		if (!strstr(s, "->")) {

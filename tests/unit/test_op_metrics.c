@@ -3,7 +3,8 @@
  * with the documented types (no dataplane needed).  Driven by
  * tests/e2e/ops_metrics.sh, which scrapes it with curl and promtool:
  *
- *   test_op_metrics PIN_DIR   pins rp_counters, rp_geo_drops, rp_state in
+ *   test_op_metrics PIN_DIR   pins rp_counters, rp_geo_drops, rp_state, the
+ *                             flow tables (rp_flowt4/6, rp_flow_stats) in
  *                             PIN_DIR (on bpffs), writes per-CPU values,
  *                             serves 127.0.0.1:0, prints "port N", then the
  *                             expected samples ("expect LINE"), then "ready",
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -56,6 +58,52 @@ static int put_percpu(int fd, __u32 key, __u64 pk, __u64 by, int ncpu)
 	return err;
 }
 
+/* The flow tables (rp_flowt4/6 + rp_flow_stats) with one table, tenant
+ * 10's: two live entries and an expired one, five created. */
+static int make_flows(const char *dir, int ncpu)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	struct rp_flow_stat *st = calloc(ncpu, sizeof(*st));
+	struct timespec ts;
+	char path[512];
+	int in4, in6, o4, o6, sfd, err = 0;
+	__u32 t = 10;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	in4 = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "f4", sizeof(struct rp_flow4_key),
+			     sizeof(struct rp_flow_val), 64, NULL);
+	in6 = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "f6", sizeof(struct rp_flow_key),
+			     sizeof(struct rp_flow_val), 64, NULL);
+	if (in4 < 0 || in6 < 0 || !st)
+		return -1;
+	o.inner_map_fd = in4;
+	o4 = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, RP_PIN_FLOWT4, 4, 4, RP_FLOW_TABLES, &o);
+	o.inner_map_fd = in6;
+	o6 = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, RP_PIN_FLOWT6, 4, 4, RP_FLOW_TABLES, &o);
+	sfd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, RP_PIN_FLOW_STATS, 4, sizeof(*st), RP_FLOW_TABLES, NULL);
+	if (o4 < 0 || o6 < 0 || sfd < 0)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		struct rp_flow4_key k = { .zone = 10, .proto = 6, .sport = 1000 + i, .dport = 443 };
+		struct rp_flow_val v = { .owner = 10,
+					 .expires_ns = i < 2 ? (ts.tv_sec + 3600) * 1000000000ULL : 1 };
+
+		err |= bpf_map_update_elem(in4, &k, &v, BPF_ANY);
+	}
+	st[0].created = 5;
+	err |= bpf_map_update_elem(sfd, &t, st, BPF_ANY);
+	err |= bpf_map_update_elem(o4, &t, &in4, BPF_ANY);
+	err |= bpf_map_update_elem(o6, &t, &in6, BPF_ANY);
+	snprintf(path, sizeof(path), "%s/%s", dir, RP_PIN_FLOWT4);
+	err |= bpf_obj_pin(o4, path);
+	snprintf(path, sizeof(path), "%s/%s", dir, RP_PIN_FLOWT6);
+	err |= bpf_obj_pin(o6, path);
+	snprintf(path, sizeof(path), "%s/%s", dir, RP_PIN_FLOW_STATS);
+	err |= bpf_obj_pin(sfd, path);
+	free(st);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct rp_tenant tenants[2] = { { .name = "interieur", .id = 10 },
@@ -89,6 +137,7 @@ int main(int argc, char **argv)
 	err |= put_percpu(gfd, 2 * 26 + 13 /* CN */, 9, 900, ncpu);
 	err |= put_percpu(gfd, RP_CC_COUNT, 4, 400, ncpu);
 	err |= bpf_map_update_elem(sfd, &zero, &state, BPF_ANY);
+	err |= make_flows(argv[1], ncpu);
 	if (err) {
 		fprintf(stderr, "writing the maps: %s\n", strerror(errno));
 		return 2;
@@ -109,6 +158,12 @@ int main(int argc, char **argv)
 	printf("expect rempart_policy_generation 42\n");
 	printf("expect rempart_reload_total{result=\"success\"} 3\n");
 	printf("expect rempart_reload_total{result=\"error\"} 2\n");
+	printf("expect rempart_packets_total{tenant=\"justice\",reason=\"gateway\"} 0\n");
+	printf("expect rempart_flows{tenant=\"interieur\"} 2\n");
+	printf("expect rempart_flows{tenant=\"justice\"} 0\n");
+	printf("expect rempart_flow_table_capacity{table=\"interieur\"} 128\n");
+	printf("expect rempart_flow_table_entries{table=\"interieur\"} 3\n");
+	printf("expect rempart_flow_evictions_total{table=\"interieur\"} 2\n");
 	printf("ready\n");
 	fflush(stdout);
 	for (;;) {

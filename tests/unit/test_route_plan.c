@@ -122,8 +122,14 @@ static void test_routes(const struct rp_config *cfg)
 		   count(&rs, route("fd64:10::2/128", RTN_UNICAST, 11, 1010, 100)) == 1 &&
 		   count(&rs, route("100.64.10.3/32", RTN_UNICAST, 11, 1010, 100)) == 1,
 		   "route plan: every site's tunnel_ip via the tunnel, a host route, metric 100");
-	/* 2 cloud + 7 site prefixes + 4 tunnel_ip + 3 shared + 2 unreachable */
-	tap_result(rs.n == 18, "route plan: interieur's table holds nothing else (%zu routes)", rs.n);
+	tap_result(count(&rs, route("10.20.0.0/24", RTN_UNICAST, 21, 1010, 100)) == 1 &&
+		   count(&rs, route("fd00:20::/64", RTN_UNICAST, 21, 1010, 100)) == 1 &&
+		   count(&rs, route("100.64.10.0/24", RTN_UNICAST, 11, 1010, 100)) == 1 &&
+		   count(&rs, route("fd64:10::/64", RTN_UNICAST, 11, 1010, 100)) == 1,
+		   "route plan: the subnets of cloud_address and tunnel_address in the tenant's table "
+		   "(the main table has none: SPEC 4.12)");
+	/* 2 cloud + 4 own subnets + 7 site prefixes + 4 tunnel_ip + 3 shared + 2 unreachable */
+	tap_result(rs.n == 22, "route plan: interieur's table holds nothing else (%zu routes)", rs.n);
 
 	/* sante (id 30): egress nat, the share's provider */
 	err = plan(cfg, &ix, "sante", main_v, main_n, &rs);
@@ -220,8 +226,7 @@ static void test_rules(const struct rp_config *cfg)
 		ok += find_rule(v, n, f, 999, 1010, "", 0x5250000au, 0xffffffffu) != NULL;
 		ok += find_rule(v, n, f, 999, 1020, "", 0x52500014u, 0xffffffffu) != NULL;
 	}
-	tap_result(ok == 6, "rule plan: fwmark 0x5250<id> lookup 1000+id (999) for the NAT tenant and "
-		   "for the share's consumers");
+	tap_result(ok == 6, "rule plan: fwmark 0x5250<id> lookup 1000+id (999) for every tenant");
 	ok = 1;
 	for (size_t i = 4; i < n; i++)
 		ok &= v[i].tenant >= 0 &&
@@ -245,7 +250,8 @@ static void put(const char *name, const char *text)
 	}
 }
 
-/* Two tenants with egress none and no share: no fwmark rule. */
+/* Two tenants with egress none and no share: their fwmark rules all the
+ * same (what the gateway answers them goes back by their mark). */
 static void test_rules_plain(void)
 {
 	struct rp_config cfg;
@@ -275,12 +281,14 @@ static void test_rules_plain(void)
 	tap_result(!err, "rule plan: a config of two plain tenants loads (%d)", err);
 	if (!err) {
 		err = net_plan_rules(&cfg, &v, &n);
-		tap_result(!err && n == 4 + 2 * 4 &&
+		tap_result(!err && n == 4 + 2 * 6 &&
 			   find_rule(v, n, AF_INET, 1007, 1007, "wg-a", 0, 0) &&
 			   find_rule(v, n, AF_INET6, 1007, 1007, "c1", 0, 0) &&
 			   find_rule(v, n, AF_INET, 1008, 1008, "c0.44", 0, 0) &&
+			   find_rule(v, n, AF_INET6, 999, 1008, "", 0x52500008u, 0xffffffffu) &&
 			   find_rule(v, n, AF_INET, 998, RT_TABLE_MAIN, "up0", 0, 0xffff0000u),
-			   "rule plan: egress none and no share: tunnel and cloud rules only, no fwmark (%zu)", n);
+			   "rule plan: egress none and no share: tunnel and cloud rules, and the fwmark "
+			   "rule (the gateway's echo replies) (%zu)", n);
 		free(v);
 		config_free(&cfg);
 	}

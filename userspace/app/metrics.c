@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include "app/metrics.h"
 #include "config/country.h"
+#include "dataplane/dataplane_flows.h"
 #include "eval/reason.h"
 #include "lib/lazylib.h"
 #include "lib/log.h"
@@ -122,6 +123,70 @@ static void render_geo(const struct metrics_state *st, FILE *f, int ncpu, struct
 	close(fd);
 }
 
+/* Connection state (SPEC §6 rempart_flows{tenant}, §4.15): what each
+ * tenant holds across the tables (its own, the NAT one), and per table its
+ * size, use and evictions: a tenant's sweep shows as evictions in its own
+ * table only. */
+static void render_flows(const struct metrics_state *st, FILE *f)
+{
+	int t4 = pinned_fd(st, RP_PIN_FLOWT4), t6 = pinned_fd(st, RP_PIN_FLOWT6);
+	int stats = pinned_fd(st, RP_PIN_FLOW_STATS);
+	size_t nt = st->cfg ? st->cfg->n_tenants : 0;
+	unsigned long long *live = calloc(RP_TENANT_ID_MAX + 1, sizeof(*live));
+	struct dp_flow_usage *u = calloc(nt + 2, sizeof(*u));
+	bool *have = calloc(nt + 2, sizeof(*have));
+	static const char *const fam[] = { "rempart_flow_table_capacity", "rempart_flow_table_entries",
+					   "rempart_flow_evictions_total", "rempart_flow_refused_total" };
+	static const char *const help[] = {
+		"Entries a flow table can hold (both families).",
+		"Entries a flow table holds, expired ones included.",
+		"Entries the table's LRU pushed out to make room (a tenant's own only).",
+		"Flows that could not be recorded.",
+	};
+	char name[32];
+
+	if (t4 < 0 || t6 < 0 || stats < 0 || !live || !u || !have)
+		goto out;
+	/* tables: 0 the gateway's, 1..nt the tenants', nt + 1 the NAT one */
+	for (size_t i = 0; i < nt + 2; i++) {
+		__u32 table = !i ? RP_TENANT_GATEWAY : i <= nt ? st->cfg->tenants[i - 1].id : RP_FLOW_NAT;
+
+		have[i] = !dp_flow_usage(t4, t6, stats, table, &u[i], live);
+	}
+	fprintf(f, "# HELP rempart_flows Connection-state entries (flows) alive, by the tenant they "
+		   "belong to (its own table and its NATed connections).\n# TYPE rempart_flows gauge\n");
+	for (size_t t = 0; t <= nt; t++) {
+		unsigned id = t ? st->cfg->tenants[t - 1].id : RP_TENANT_GATEWAY;
+
+		tenant_label(st, id, name, sizeof(name));
+		fprintf(f, "rempart_flows{tenant=\"%s\"} %llu\n", name, live[id]);
+	}
+	for (int k = 0; k < 4; k++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam[k], help[k], fam[k], k < 2 ? "gauge" : "counter");
+		for (size_t i = 0; i < nt + 2; i++) {
+			unsigned long long v[] = { u[i].capacity, u[i].present, u[i].evicted, u[i].refused };
+
+			if (!have[i])
+				continue;
+			if (i > nt)
+				snprintf(name, sizeof(name), "_nat");
+			else
+				tenant_label(st, i ? st->cfg->tenants[i - 1].id : 0, name, sizeof(name));
+			fprintf(f, "%s{table=\"%s\"} %llu\n", fam[k], name, v[k]);
+		}
+	}
+out:
+	free(live);
+	free(u);
+	free(have);
+	if (t4 >= 0)
+		close(t4);
+	if (t6 >= 0)
+		close(t6);
+	if (stats >= 0)
+		close(stats);
+}
+
 static void render_state(const struct metrics_state *st, FILE *f)
 {
 	int fd = pinned_fd(st, RP_PIN_STATE);
@@ -156,6 +221,7 @@ int metrics_render(const struct metrics_state *st, FILE *f)
 	render_geo(st, f, ncpu, buf);
 	free(buf);
 	render_state(st, f);
+	render_flows(st, f);
 	metrics_render_sites(st, f);
 	fprintf(f, "# HELP rempart_reload_total Configuration reloads (SIGHUP), by result.\n"
 		   "# TYPE rempart_reload_total counter\n"

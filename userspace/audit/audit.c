@@ -24,7 +24,8 @@
 #include "audit/audit_int.h"
 #include "net/net.h"
 
-static const char *const hook_prog[RP_HOOK__COUNT] = { "uplink_in", "uplink_out", "cloud_in", "tunnel_in" };
+static const char *const hook_prog[PROBE__COUNT] = { "uplink_in", "uplink_out", "cloud_in", "tunnel_in",
+						    "cloud_mark" };
 
 /* ---- programs ---- */
 
@@ -315,6 +316,30 @@ static bool configured_link(const struct rp_config *cfg, const char *name)
 	return false;
 }
 
+/* The mark cloud_mark leaves on what enters by cloud attachment in: the
+ * copy asked with one frame (the program reads only the interface and the
+ * frame's VLAN tag); for a tagged attachment, whose tag BPF_PROG_TEST_RUN
+ * cannot put in the skb's vlan_tci, the tenant the interface maps give it,
+ * as the program's iface_tenant finds it. */
+static int cloud_mark_of(struct actx *a, const struct ingress *in, uint32_t *mark)
+{
+	struct probe_pkt pk = { .family = AF_INET, .proto = IPPROTO_UDP, .sport = 40000, .dport = 53, .hop = 64,
+				.src = { 10, 0, 0, 1 }, .dst = { 10, 0, 0, 2 } };
+	unsigned t;
+	int r;
+
+	*mark = 0;
+	if (in->vid) {
+		t = dpr_iface_tenant(&a->R, a->R.slot, (unsigned)in->prog_ifindex, in->vid, RP_HOOK_CLOUD_IN);
+		*mark = t ? RP_MARK_BASE | t : 0;
+		return 0;
+	}
+	r = probe_run(a->P, PROBE_CLOUD_MARK, (unsigned)in->prog_ifindex, &pk, mark);
+	if (r < 0)
+		diag_add(a->d, "audit: BPF_PROG_TEST_RUN on the copy of cloud_mark failed: %s", strerror(-r));
+	return r < 0 ? r : 0;
+}
+
 /* The ingress points, and every program on every interface checked. */
 static int find_ingress(struct actx *a)
 {
@@ -341,8 +366,10 @@ static int find_ingress(struct actx *a)
 			tcout = RP_HOOK_UPLINK_OUT;
 		}
 		for (size_t t = 0; t < cfg->n_tenants; t++) {
-			if (!strcmp(l->l.name, cfg->tenants[t].cloud_interface))
+			if (!strcmp(l->l.name, cfg->tenants[t].cloud_interface)) {
 				xdp = RP_HOOK_CLOUD_IN;
+				tcin = PROBE_CLOUD_MARK;
+			}
 			if (!strcmp(l->l.name, cfg->tenants[t].tunnel_interface))
 				tcin = RP_HOOK_TUNNEL_IN;
 		}
@@ -398,8 +425,11 @@ static int find_ingress(struct actx *a)
 					      .tid = tn->id };
 
 			snprintf(in.name, sizeof(in.name), "%s", cname);
-			check_link_progs(a, parent, RP_HOOK_CLOUD_IN, -1, -1, &xo, &ti, &to);
+			check_link_progs(a, parent, RP_HOOK_CLOUD_IN, PROBE_CLOUD_MARK, -1, &xo, &ti, &to);
 			in.is_protected = xo;
+			in.cloud_mark = ti;
+			if (ti && (err = cloud_mark_of(a, &in, &in.mark_in)))
+				return err;
 			if (!xo)
 				snprintf(in.unprot, sizeof(in.unprot), "%s forwards without its cloud_in program",
 					 parent->l.name);
@@ -417,7 +447,8 @@ static int confirm(struct actx *a, struct audit_violation *v)
 	struct nl_fib_query q = { .family = v->src.family, .iif = v->iif, .proto = v->proto,
 				  .sport = v->sport, .dport = v->dport };
 	struct nft_pkt np = { .iif = v->ingress, .family = v->src.family, .src = an_from_addr(&v->src),
-			      .dst = an_from_addr(&v->dst), .proto = v->proto, .sport = v->sport, .dport = v->dport };
+			      .dst = an_from_addr(&v->dst), .proto = v->proto, .sport = v->sport, .dport = v->dport,
+			      .mark = v->mark };
 	struct nft_out no;
 	struct nl_fib_answer ans;
 	char s[64], d[64];
@@ -431,8 +462,7 @@ static int confirm(struct actx *a, struct audit_violation *v)
 		if (no.has_dport)
 			q.dport = no.dport;
 	}
-	if (no.mark_set)
-		q.mark = no.mark;
+	q.mark = no.mark_set ? no.mark : v->mark;
 	err = nl_fib_get(&a->nl, &q, &ans);
 	if (!err && v->oif && ans.type == RTN_UNICAST && ans.oif == v->oif)
 		return 0;
@@ -481,6 +511,7 @@ static void actx_free(struct actx *a)
 			free(a->trie[f][t].v);
 		free(a->geo[f].v);
 		free(a->local[f].v);
+		free(a->upaddr[f].v);
 	}
 	for (size_t i = 0; i < a->n_eg; i++) {
 		free(a->eg[i].runs[0]);

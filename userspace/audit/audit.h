@@ -33,6 +33,7 @@ struct audit_violation {
 	char egress[IFNAMSIZ + 8];
 	char why[160];			/* what let it through, a few words */
 	int iif, oif;			/* internal: the interfaces (oif 0: delivered locally) */
+	uint32_t mark;			/* internal: the mark the programs left on it */
 };
 
 struct audit_result {

@@ -39,6 +39,8 @@ struct ingress {
 	uint16_t tid;			/* tenant id, 0 */
 	bool uplink, outside;
 	bool is_protected;		/* rempart's program is attached */
+	bool cloud_mark;		/* cloud: rempart's cloud_mark marks what cloud_in let in */
+	uint32_t mark_in;		/* the mark cloud_mark leaves (0: none) */
 	char unprot[128];		/* why not */
 };
 
@@ -63,6 +65,7 @@ struct actx {
 	struct runs_cache trie[2][RP_TENANT_ID_MAX + 1];
 	struct runs_cache geo[2];
 	struct runs_cache local[2];	/* the gateway's own addresses */
+	struct runs_cache upaddr[2];	/* the uplink's addresses as rp_global holds them */
 	struct hmap verdicts;		/* run key -> verdict + 1 */
 	struct hmap seen;		/* violation group -> 1 */
 	uint32_t marks[64];		/* marks the programs left, by index (the verdict cache's) */
@@ -83,7 +86,7 @@ int audit_ingress(struct actx *a, const struct ingress *in);
  * egress); true when one of the group was recorded before. */
 bool audit_seen(struct actx *a, const char *kind, const struct ingress *in, int reaches, int oif);
 void audit_add(struct actx *a, const char *kind, const struct ingress *in, int family, rp_u128 src,
-	       rp_u128 dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t icmp_type, int reaches,
-	       int oif, const char *why);
+	       rp_u128 dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t icmp_type, uint32_t mark,
+	       int reaches, int oif, const char *why);
 const struct egress *audit_egress(const struct actx *a, int ifindex);
 #endif

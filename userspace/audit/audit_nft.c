@@ -750,7 +750,7 @@ static bool chain_applies(const struct nchain *c, int family, enum hook h, const
 
 void nft_prerouting(const struct nft_model *n, const struct nft_pkt *p, struct nft_out *o)
 {
-	struct state st = { .p = p, .o = o };
+	struct state st = { .p = p, .o = o, .mark = p->mark };
 
 	memset(o, 0, sizeof(*o));
 	if (!n)
@@ -777,7 +777,7 @@ void nft_prerouting(const struct nft_model *n, const struct nft_pkt *p, struct n
 
 bool nft_forward_drops(const struct nft_model *n, const struct nft_pkt *p, const char *oif)
 {
-	struct state st = { .p = p, .oif = oif };
+	struct state st = { .p = p, .oif = oif, .mark = p->mark };
 
 	if (!n)
 		return false;

@@ -34,6 +34,7 @@ struct nft_pkt {
 	rp_u128 src, dst;
 	uint8_t proto;
 	uint16_t sport, dport;
+	uint32_t mark;			/* the packet's mark entering netfilter (the programs') */
 };
 
 struct nft_out {

@@ -23,19 +23,19 @@ static const char *const policy_maps[] = {
 };
 static const char *const state_maps[] = {
 	RP_PIN_COUNTERS, RP_PIN_GEO_DROPS, RP_PIN_RULE_COUNTERS, RP_PIN_EVENTS, "rp_evlimit",
-	RP_PIN_FLOWS, RP_PIN_FLOWS4, RP_PIN_FRAGS, "rp_flow_last", RP_PIN_SYNC, "rp_sync_inner",
+	RP_PIN_FLOWT6, RP_PIN_FLOWT4, RP_PIN_FLOW_STATS, RP_PIN_FRAGS, "rp_flow_last", RP_PIN_SYNC, "rp_sync_inner",
 };
 
 #define MAX_SHARED 32
 
 struct probe {
 	struct rempart *skel;
-	int prog[RP_HOOK__COUNT];
-	uint8_t tag[RP_HOOK__COUNT][8];
+	int prog[PROBE__COUNT];
+	uint8_t tag[PROBE__COUNT][8];
 	uint32_t shared[MAX_SHARED];
 	size_t n_shared;
-	uint32_t uses[RP_HOOK__COUNT][MAX_SHARED];	/* the shared maps each program reads */
-	size_t n_uses[RP_HOOK__COUNT];
+	uint32_t uses[PROBE__COUNT][MAX_SHARED];	/* the shared maps each program reads */
+	size_t n_uses[PROBE__COUNT];
 	unsigned long runs;
 };
 
@@ -111,7 +111,8 @@ int probe_open(struct probe **out, const char *dir, char *why, size_t whylen)
 	p->prog[RP_HOOK_UPLINK_OUT] = bpf_program__fd(p->skel->progs.uplink_out);
 	p->prog[RP_HOOK_CLOUD_IN] = bpf_program__fd(p->skel->progs.cloud_in);
 	p->prog[RP_HOOK_TUNNEL_IN] = bpf_program__fd(p->skel->progs.tunnel_in);
-	for (int h = 0; h < RP_HOOK__COUNT; h++) {
+	p->prog[PROBE_CLOUD_MARK] = bpf_program__fd(p->skel->progs.cloud_mark);
+	for (int h = 0; h < PROBE__COUNT; h++) {
 		struct bpf_prog_info info = { 0 };
 		uint32_t ids[64];
 		__u32 len = sizeof(info);
@@ -255,7 +256,7 @@ int probe_run(struct probe *p, int hook, unsigned ifindex, const struct probe_pk
 		    .data_size_out = sizeof(out), .repeat = 1);
 	bool xdp = hook == RP_HOOK_UPLINK_IN || hook == RP_HOOK_CLOUD_IN;
 
-	if (hook < 0 || hook >= RP_HOOK__COUNT)
+	if (hook < 0 || hook >= PROBE__COUNT)
 		return -EINVAL;
 	if (xdp) {
 		o.ctx_in = &xctx;

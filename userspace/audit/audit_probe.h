@@ -17,11 +17,18 @@
 
 struct probe;
 
+/* The programs the copy holds: one per RP_HOOK_*, and cloud_mark (TC
+ * ingress on a cloud attachment, after cloud_in: it only marks the
+ * tenant's packets for the tenant's table). */
+#define PROBE_CLOUD_MARK RP_HOOK__COUNT
+#define PROBE__COUNT (RP_HOOK__COUNT + 1)
+
 /* Load the copy over the maps pinned in dir.  0, or -errno with why (a map
  * missing, a map the probe does not know as policy or state, the verifier). */
 int probe_open(struct probe **out, const char *dir, char *why, size_t whylen);
 void probe_close(struct probe *p);
-/* The kernel tag (8 bytes) of the copy's program for hook. */
+/* The kernel tag (8 bytes) of the copy's program for hook (RP_HOOK_*,
+ * PROBE_CLOUD_MARK). */
 const uint8_t *probe_tag(const struct probe *p, int hook);
 /* Ids of the pinned maps the copy's program for hook reads (the attached
  * program of that hook must read the same ones). */

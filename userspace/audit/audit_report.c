@@ -39,8 +39,8 @@ bool audit_seen(struct actx *a, const char *kind, const struct ingress *in, int 
 }
 
 void audit_add(struct actx *a, const char *kind, const struct ingress *in, int family, rp_u128 src,
-	       rp_u128 dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t icmp_type, int reaches,
-	       int oif, const char *why)
+	       rp_u128 dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t icmp_type, uint32_t mark,
+	       int reaches, int oif, const char *why)
 {
 	struct audit_result *r = a->res;
 	struct audit_violation *v, *p;
@@ -74,6 +74,7 @@ void audit_add(struct actx *a, const char *kind, const struct ingress *in, int f
 	snprintf(v->egress, sizeof(v->egress), "%s", e ? e->name : "lo");
 	snprintf(v->why, sizeof(v->why), "%s", why ? why : "");
 	v->iif = in->ifindex;
+	v->mark = mark;
 	v->oif = oif;
 }
 

@@ -172,6 +172,54 @@ static const struct runs_cache *geo(struct actx *a, int family)
 	return c;
 }
 
+/* The uplink's addresses as the active slot's rp_global holds them:
+ * uplink_in lets the gateway's own exceptions (management, listen ports,
+ * DHCP) in only to them.  Runs over the whole space, val 1 on each. */
+static const struct runs_cache *upaddr_runs(struct actx *a, int family)
+{
+	struct runs_cache *c = &a->upaddr[family == AF_INET6];
+	struct rp_global_cfg g = { 0 };
+	rp_u128 v[2 * RP_UPLINK_ADDRS];
+	size_t n = 0, k = 0;
+
+	if (c->have)
+		return c;
+	dpr_global(&a->R, a->R.slot, &g);
+	for (unsigned i = 0; family == AF_INET && i < g.n_up4 && i < RP_UPLINK_ADDRS; i++)
+		v[n++] = an_from_bytes(AF_INET, (const uint8_t *)&g.up4[i]);
+	for (unsigned i = 0; family == AF_INET6 && i < g.n_up6 && i < RP_UPLINK_ADDRS; i++)
+		v[n++] = an_from_bytes(AF_INET6, (const uint8_t *)g.up6[i]);
+	for (size_t i = 1; i < n; i++)	/* sorted, unique */
+		for (size_t j = i; j > 0 && v[j] < v[j - 1]; j--) {
+			rp_u128 t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	c->v = calloc(2 * n + 1, sizeof(*c->v));
+	if (!c->v) {
+		a->err = a->err ? a->err : -ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rp_u128 from = k ? c->v[k - 1].hi + 1 : 0;
+
+		if (k && c->v[k - 1].val && c->v[k - 1].lo == v[i])
+			continue;	/* a duplicate */
+		if (v[i] > from)
+			c->v[k++] = (struct dpr_run){ from, v[i] - 1, 0 };
+		c->v[k++] = (struct dpr_run){ v[i], v[i], 1 };
+	}
+	if (!k || c->v[k - 1].hi < an_max(family)) {
+		rp_u128 from = k ? c->v[k - 1].hi + 1 : 0;
+
+		c->v[k++] = (struct dpr_run){ from, an_max(family), 0 };
+	}
+	c->n = k;
+	c->have = true;
+	return c;
+}
+
 static const struct runs_cache *local_runs(struct actx *a, int family)
 {
 	struct runs_cache *c = &a->local[family == AF_INET6];
@@ -625,11 +673,16 @@ static int verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, c
 			return r;
 		}
 		a->res->probes++;
+		/* what cloud_in lets in, cloud_mark then marks */
+		if (r > 0 && in->hook == RP_HOOK_CLOUD_IN && in->cloud_mark)
+			mark = in->mark_in;
 		*slot = mark_index(a, mark) << 8 | ((uint32_t)r + 1);
 	}
 	r = (int)(*slot & 0xff) - 1;
 	mi = *slot >> 8;
-	if (r > 0 && a->marks[mi] != w->mark) {
+	/* an unprotected ingress point: the program is only asked what it
+	 * would drop; whatever it passes, with any mark, it would pass */
+	if (r > 0 && a->marks[mi] != w->mark && in->is_protected) {
 		bool seen = false;
 
 		for (size_t i = 0; i < w->n_more; i++)
@@ -655,7 +708,7 @@ static bool report(struct walk *w, const struct range *sr, size_t sn, rp_u128 ds
 	if (!rt_rpf_find(w->a->M, &p, routed_dst, oif, (const rp_u128 (*)[2])cands, nc, &src))
 		return false;
 	audit_add(w->a, kind_of(w->in), w->in, w->family, src, dst, sh->proto, sh->sport, sh->dport, sh->type,
-		  reaches, oif, why);
+		  w->mark, reaches, oif, why);
 	return true;
 }
 
@@ -703,9 +756,14 @@ static int dst_groups(struct walk *w, const struct range *rg, size_t nr, int b, 
 	if (in->uplink) {
 		/* the gateway's own addresses apart: what uplink_in lets in
 		 * for the gateway may be rewritten (DNAT) towards a tenant */
+		const struct runs_cache *up = upaddr_runs(a, w->family);
+
+		if (!up)
+			return a->err;
 		c[nc++] = (struct cover){ t0->v, t0->n };
 		c[nc++] = (struct cover){ w->rtc, w->n_rtc };
 		c[nc++] = (struct cover){ loc->v, loc->n };
+		c[nc++] = (struct cover){ up->v, up->n };
 	} else {
 		t = trie(a, in->tid, w->family);
 		if (!t)
@@ -786,6 +844,7 @@ static int check_piece_tenant(struct walk *w, const struct range *rg, size_t nr,
 			struct {	/* what the answer for this pair depends on */
 				const struct ingress *in;
 				uint32_t family, rs, sa, b, dnat;
+				uint32_t mark;		/* the walk's: a pass with another mark is deferred */
 				uint32_t d[NKEY];
 				rp_u128 ndst;
 				uint32_t ndport;
@@ -805,6 +864,7 @@ static int check_piece_tenant(struct walk *w, const struct range *rg, size_t nr,
 			mk.sa = sg->key[1];
 			mk.b = (uint32_t)b;
 			mk.dnat = w->nft.dnat;
+			mk.mark = w->mark;
 			mk.ndst = w->nft.dnat ? w->nft.dst : 0;
 			mk.ndport = w->nft.has_dport ? w->nft.dport : 0;
 			memcpy(mk.d, dkey, sizeof(mk.d));
@@ -1201,7 +1261,8 @@ static int outcome(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg)
 		return 0;
 	for (unsigned k = 0; k < o->n_oif && !err; k++) {
 		struct nft_pkt np = { .iif = w->in->name, .family = w->family, .src = w->rep, .dst = lo,
-				      .proto = w->rs->proto, .sport = w->rs->slo, .dport = w->rs->dlo };
+				      .proto = w->rs->proto, .sport = w->rs->slo, .dport = w->rs->dlo,
+				      .mark = w->nft.mark_set ? w->nft.mark : w->mark };
 		const struct egress *e = audit_egress(w->a, o->oif[k]);
 
 		if (nft_forward_drops(w->a->N, &np, e ? e->name : ""))
@@ -1226,7 +1287,7 @@ static int route_class(struct walk *w)
 			continue;	/* the awkward parts after the others */
 		struct nft_pkt np = { .iif = w->in->name, .family = w->family, .src = w->rep,
 				      .dst = w->rtc[d].lo, .proto = w->rs->proto, .sport = w->rs->slo,
-				      .dport = w->rs->dlo };
+				      .dport = w->rs->dlo, .mark = w->mark };
 		struct rt_pkt p = { .family = w->family, .iif = w->in->ifindex, .mark = w->mark, .src = w->rep,
 				    .proto = w->rs->proto, .sport = w->rs->slo, .dport = w->rs->dlo };
 		struct route_ctx rc = { .w = w, .dnat_lo = w->rtc[d].lo, .dnat_hi = w->rtc[d].hi };
@@ -1504,13 +1565,23 @@ out:
 }
 
 /* Every class of one ingress point, both families, routed with no mark
- * first; again with each mark its program left on a packet it let through
- * (isolation programs that mark a tenant's packets for its table). */
+ * first (with cloud_mark's on a cloud attachment that has it, whether or
+ * not cloud_in is there); again with each mark its program left on a
+ * packet it let through (isolation programs that mark a tenant's packets
+ * for its table). */
 int audit_ingress(struct actx *a, const struct ingress *in)
 {
-	uint32_t done[8] = { 0 }, more[8];
+	uint32_t done[8] = { in->cloud_mark ? in->mark_in : 0 }, more[8];
 	size_t n_done = 1, n_more = 0;
 	int err = 0;
+
+	/* tunnel_in gives what it lets through the tenant's mark: walked
+	 * with it from the start, whether or not routing without it ever
+	 * leads to another tenant (a walk with a mark judges only the packets
+	 * the program really leaves that mark on: seeding one costs time,
+	 * never a verdict) */
+	if (in->is_protected && in->hook == RP_HOOK_TUNNEL_IN && in->tid && done[0] != (RP_MARK_BASE | in->tid))
+		done[n_done++] = RP_MARK_BASE | in->tid;
 
 	for (size_t m = 0; m < n_done && !err; m++) {
 		n_more = 0;

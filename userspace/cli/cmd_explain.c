@@ -12,6 +12,8 @@
 #include "eval/eval.h"
 #include "eval/eval_zone.h"
 #include "eval/reason.h"
+#include "kernel/hostaddr.h"
+#include "policy/gwaddr.h"
 
 static const char usage[] =
 	"Usage: rempart [-c PATH] explain (--in IFACE | --out IFACE) --src IP --dst IP\n"
@@ -214,6 +216,11 @@ static void print_zones(const struct rp_config *cfg, const struct explain_args *
 	if (w->hook == RP_HOOK_TUNNEL_IN)
 		printf("  source: %s%s\n", site ? "site " : "in no site of the tenant",
 		       site ? site->name : "");
+	if (gw_addr_is(cfg, &a->dst)) {	/* policy() step 0, whatever the zone */
+		printf("  destination: %s\n", gw_addr_own(T, &a->dst) ? "the gateway, on an address of this tenant"
+			: "the gateway itself (an address it holds, or keeps for itself)");
+		return;
+	}
 	zone_of(cfg, w->tenant, &a->dst, &z);
 	switch (z.kind) {
 	case ZONE_SITE:
@@ -236,6 +243,21 @@ static void print_zones(const struct rp_config *cfg, const struct explain_args *
 			? "another tenant's networks" : "outside every tenant network (the internet)");
 		break;
 	}
+}
+
+/* What the uplink lets in for the gateway's sake must be addressed to it. */
+static void print_uplink(const struct rp_config *cfg, uint8_t family)
+{
+	struct rp_addr u[RP_UPLINK_ADDRS];
+	size_t n = gw_uplink_list(cfg, family, u);
+	char b[INET6_ADDRSTRLEN];
+
+	printf("  the gateway on the uplink:");
+	for (size_t i = 0; i < n; i++) {
+		addr_format(&u[i], b, sizeof(b));
+		printf("%s %s", i ? "," : "", b);
+	}
+	printf("%s\n", n ? "" : " no address of this family");
 }
 
 static void print_text(const struct rp_config *cfg, const struct explain_args *a,
@@ -271,6 +293,8 @@ static void print_text(const struct rp_config *cfg, const struct explain_args *a
 		printf(" (tenant %s)", cfg->tenants[w->tenant].name);
 	printf("\n");
 	print_zones(cfg, a, w);
+	if (w->hook == RP_HOOK_UPLINK_IN)
+		print_uplink(cfg, a->dst.family);
 	if (rule) {
 		printf("  rule %s: from %s to %s, %s", rule->name,
 		       rule->from_text ? rule->from_text : "?", rule->to_text ? rule->to_text : "?",
@@ -347,6 +371,9 @@ int cmd_explain(int argc, char **argv, const struct globals *g)
 	ret = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (ret)
 		return ret;
+	/* the gateway's own addresses, as the dataplane has them (none when
+	 * they cannot be read: public_endpoint still stands for the uplink) */
+	host_addrs_read(cfg.uplink, &cfg.host);
 	if (eval_where_from_ifname(&cfg, a.iface, (uint16_t)a.vlan, a.out, &w)) {
 		print_bad_iface(&cfg, &a);
 		ret = RP_EXIT_CONFIG;

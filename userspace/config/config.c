@@ -409,5 +409,7 @@ void config_free(struct rp_config *cfg)
 	free(cfg->mgmt_allow_from.v);
 	free(cfg->mgmt_tcp_ports.v);
 	free(cfg->metrics_listen);
+	free(cfg->host.all.v);
+	free(cfg->host.uplink.v);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -104,6 +104,15 @@ struct rp_tenant {
 	size_t n_shares;
 };
 
+/* The gateway's own addresses as the kernel has them: not from the files.
+ * Filled by whoever compiles or evaluates the policy against the running
+ * system (the dataplane at apply, `explain`: host_addrs_read()); empty
+ * otherwise.  Freed by config_free. */
+struct rp_host_addrs {
+	struct rp_prefix_list all;	/* every address of every interface, with its length */
+	struct rp_prefix_list uplink;	/* those of [gateway] uplink, in the kernel's order */
+};
+
 struct rp_config {
 	char *path;			/* rempart.ini */
 	char *dir;			/* its directory: relative paths start here */
@@ -132,6 +141,8 @@ struct rp_config {
 
 	struct rp_tenant *tenants;	/* sorted by id */
 	size_t n_tenants;
+
+	struct rp_host_addrs host;	/* runtime, see above */
 };
 
 /* Load PATH (a file, or a directory holding rempart.ini).  On success returns

@@ -26,6 +26,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_maps.h"
 #include "geo/geo_bpf.h"
+#include "kernel/hostaddr.h"
 #include "kernel/netlink.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
@@ -44,8 +45,14 @@
 #define RP_TC_HANDLE 0x72707274u	/* "rprt" */
 #define RP_TC_PRIO 0x7270
 
-enum att_kind { ATT_XDP_UPLINK, ATT_XDP_CLOUD, ATT_TC_TUNNEL, ATT_TC_UPLINK_OUT };
-static const char *const att_tag[] = { "xdp", "xdp", "tcin", "tcout" };
+enum att_kind { ATT_XDP_UPLINK, ATT_XDP_CLOUD, ATT_TC_TUNNEL, ATT_TC_UPLINK_OUT, ATT_TC_CLOUD };
+static const char *const att_tag[] = { "xdp", "xdp", "tcin", "tcout", "tcin" };
+static const char *const att_prog[] = { "uplink_in", "cloud_in", "tunnel_in", "uplink_out", "cloud_mark" };
+
+static bool att_ingress(enum att_kind k)
+{
+	return k == ATT_TC_TUNNEL || k == ATT_TC_CLOUD;
+}
 
 struct att {
 	enum att_kind kind;
@@ -122,10 +129,10 @@ static void cls_detach(const char *pin)
 static int cls_attach(const struct att *a, struct diag *d)
 {
 	LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = a->ifindex,
-		    .attach_point = a->kind == ATT_TC_TUNNEL ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+		    .attach_point = att_ingress(a->kind) ? BPF_TC_INGRESS : BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, o, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIO,
 		    .prog_fd = a->prog_fd, .flags = BPF_TC_F_REPLACE);
-	const char *where = a->kind == ATT_TC_TUNNEL ? "tc ingress" : "tc egress";
+	const char *where = att_ingress(a->kind) ? "tc ingress" : "tc egress";
 	char path[256];
 	int err;
 
@@ -148,7 +155,7 @@ static int cls_attach(const struct att *a, struct diag *d)
 		diag_add(d, "dataplane: cannot pin %s: %s", path, strerror(errno));
 		return err;
 	}
-	pr_info("%s: %s attached (cls_bpf)", a->ifname, a->kind == ATT_TC_TUNNEL ? "tunnel_in" : "uplink_out");
+	pr_info("%s: %s attached (cls_bpf)", a->ifname, att_prog[a->kind]);
 	return 0;
 }
 
@@ -193,6 +200,44 @@ static int size_nodes(struct rempart *s, const struct rp_config *cfg)
 	return bpf_map__set_max_entries(s->maps.rp_nodes, per_slot * RP_SLOTS);
 }
 
+/* A pinned map that this build's map cannot reuse (another type, key,
+ * value, size or flags: a build from before a change of the ABI) is
+ * unpinned, so that the load creates it anew, empty: the programs still
+ * attached keep the old one until they are replaced.  Maps of older builds
+ * that this one no longer has are unpinned too. */
+static void unpin_incompatible(struct rempart *s)
+{
+	static const char *const gone[] = { "rp_flows", "rp_flows4" };
+	struct bpf_map *m;
+	char path[256];
+
+	bpf_object__for_each_map(m, s->obj) {
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (bpf_map__is_internal(m) || !bpf_map__pin_path(m))
+			continue;
+		fd = bpf_obj_get(bpf_map__pin_path(m));
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+		     info.value_size != bpf_map__value_size(m) ||
+		     info.max_entries != bpf_map__max_entries(m) ||
+		     info.map_flags != bpf_map__map_flags(m))) {
+			pr_warn("dataplane: pinned %s is from another version: replaced, its contents are lost",
+				bpf_map__name(m));
+			unlink(bpf_map__pin_path(m));
+		}
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, gone[i]);
+		unlink(path);
+	}
+}
+
 /* A fresh skeleton whose maps are (or become) the pinned ones; a new
  * rp_nodes gets room for cfg's policy. */
 static int open_and_load(struct rempart **out, const struct rp_config *cfg, struct diag *d)
@@ -220,6 +265,7 @@ static int open_and_load(struct rempart **out, const struct rp_config *cfg, stru
 		rempart__destroy(s);
 		return err;
 	}
+	unpin_incompatible(s);
 	err = rempart__load(s);
 	if (err) {
 		diag_add(d, "dataplane: cannot load the BPF programs (verifier, or pinned maps in %s "
@@ -252,7 +298,7 @@ static int create_link(const struct att *a, struct diag *d, const char **mode)
 		}
 	} else {
 		fd = bpf_link_create(a->prog_fd, a->ifindex,
-				     a->kind == ATT_TC_TUNNEL ? RP_BPF_TCX_INGRESS : RP_BPF_TCX_EGRESS, NULL);
+				     att_ingress(a->kind) ? RP_BPF_TCX_INGRESS : RP_BPF_TCX_EGRESS, NULL);
 		*mode = "tcx";
 		/* no tcx (kernel < 6.6: unknown attach type): the caller uses cls_bpf */
 		if (fd < 0 && errno == EINVAL)
@@ -262,7 +308,7 @@ static int create_link(const struct att *a, struct diag *d, const char **mode)
 		int err = errno;
 
 		diag_add(d, "dataplane: cannot attach to %s (%s): %s", a->ifname,
-			 a->kind == ATT_TC_TUNNEL ? "tc ingress" : a->kind == ATT_TC_UPLINK_OUT ? "tc egress" : "xdp",
+			 att_ingress(a->kind) ? "tc ingress" : a->kind == ATT_TC_UPLINK_OUT ? "tc egress" : "xdp",
 			 strerror(err));
 		return -err;
 	}
@@ -307,9 +353,7 @@ static int attach_one(const struct att *a, struct diag *d)
 		bpf_link_detach(fd);
 		goto out;
 	}
-	pr_info("%s: %s attached (%s)", a->ifname,
-		a->kind == ATT_XDP_UPLINK ? "uplink_in" : a->kind == ATT_XDP_CLOUD ? "cloud_in" :
-		a->kind == ATT_TC_TUNNEL ? "tunnel_in" : "uplink_out", mode);
+	pr_info("%s: %s attached (%s)", a->ifname, att_prog[a->kind], mode);
 out:
 	close(fd);
 	return err;
@@ -413,8 +457,9 @@ static int load_geo(int fd, const struct geo_db *geo, struct diag *d)
  * build adopts them and the pinned maps without loading anything; another
  * build loads its own (reusing the pinned maps), swaps them into the links
  * and removes the old pins. */
-enum { P_UPLINK_IN, P_UPLINK_OUT, P_CLOUD_IN, P_TUNNEL_IN, P__COUNT };
-static const char *const prog_name[P__COUNT] = { "uplink_in", "uplink_out", "cloud_in", "tunnel_in" };
+enum { P_UPLINK_IN, P_UPLINK_OUT, P_CLOUD_IN, P_TUNNEL_IN, P_CLOUD_MARK, P__COUNT };
+static const char *const prog_name[P__COUNT] = { "uplink_in", "uplink_out", "cloud_in", "tunnel_in",
+						 "cloud_mark" };
 
 struct dp_loaded {
 	struct rempart *skel;		/* loaded here; NULL when adopted */
@@ -503,6 +548,7 @@ static int load_fresh(struct dp_loaded *L, const struct rp_config *cfg, struct d
 	L->prog[P_UPLINK_OUT] = bpf_program__fd(L->skel->progs.uplink_out);
 	L->prog[P_CLOUD_IN] = bpf_program__fd(L->skel->progs.cloud_in);
 	L->prog[P_TUNNEL_IN] = bpf_program__fd(L->skel->progs.tunnel_in);
+	L->prog[P_CLOUD_MARK] = bpf_program__fd(L->skel->progs.cloud_mark);
 	fill_prog_ids(L);
 	return 0;
 }
@@ -543,13 +589,43 @@ static double ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
+		      struct dp_precompiled *pc, struct diag *d);
+
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
 {
 	return dataplane_apply_pre(cfg, geo, NULL, d);
 }
 
-int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
+/* cfg with the gateway's addresses as the kernel has them now (the policy
+ * is compiled against them: docs/policy.md "The gateway itself"). */
+static int with_host_addrs(const struct rp_config *cfg, struct rp_config *c, struct diag *d)
+{
+	int err;
+
+	*c = *cfg;
+	memset(&c->host, 0, sizeof(c->host));
+	err = host_addrs_read(cfg->uplink, &c->host);
+	if (err)
+		diag_add(d, "dataplane: cannot read the gateway's addresses: %s", strerror(-err));
+	return err;
+}
+
+int dataplane_apply_pre(const struct rp_config *cfg_in, const struct geo_db *geo,
 			struct dp_precompiled *pc, struct diag *d)
+{
+	struct rp_config cfg_host, *cfg = &cfg_host;
+	int err = with_host_addrs(cfg_in, &cfg_host, d);
+
+	if (err)
+		return err;
+	err = apply_with(cfg, geo, pc, d);
+	host_addrs_free(&cfg_host.host);
+	return err;
+}
+
+static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
+		      struct dp_precompiled *pc, struct diag *d)
 {
 	struct dp_loaded L = { 0 };
 	char rec_dir[PATH_MAX];
@@ -571,7 +647,7 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 	} else {
 		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", ms_since(&t0));
 	}
-	v = calloc(2 * cfg->n_tenants + 2, sizeof(*v));
+	v = calloc(3 * cfg->n_tenants + 2, sizeof(*v));
 	if (!v) {
 		err = -ENOMEM;
 		goto out;
@@ -585,6 +661,9 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 
 		err = add_att(v, &n, ATT_XDP_CLOUD, t->cloud_interface, L.prog[P_CLOUD_IN],
 			      L.prog_id[P_CLOUD_IN], true, d);
+		if (!err)
+			err = add_att(v, &n, ATT_TC_CLOUD, t->cloud_interface, L.prog[P_CLOUD_MARK],
+				      L.prog_id[P_CLOUD_MARK], true, d);
 		if (!err)
 			err = add_att(v, &n, ATT_TC_TUNNEL, t->tunnel_interface, L.prog[P_TUNNEL_IN],
 				      L.prog_id[P_TUNNEL_IN], false, d);
@@ -618,6 +697,30 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 out:
 	free(v);
 	loaded_close(&L);
+	return err;
+}
+
+int dataplane_addrs_changed(const struct rp_config *cfg, struct diag *d)
+{
+	struct rp_config c;
+	struct dp_maps m;
+	char rec_dir[4096];
+	int err = with_host_addrs(cfg, &c, d);
+
+	if (err)
+		return err;
+	err = dp_maps_open_pinned(&m, RP_PIN_DIR);
+	if (err) {
+		diag_add(d, "dataplane: no pinned maps in %s (%s): nothing to update", RP_PIN_DIR,
+			 strerror(-err));
+		goto out;
+	}
+	if (c.state_dir)
+		snprintf(rec_dir, sizeof(rec_dir), "%s/dataplane", c.state_dir);
+	err = dp_policy_install_inc(&m, &c, NULL, NULL, c.state_dir ? rec_dir : NULL, d);
+	dp_maps_close(&m);
+out:
+	host_addrs_free(&c.host);
 	return err;
 }
 

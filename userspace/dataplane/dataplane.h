@@ -27,6 +27,14 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 bool dataplane_geo_unchanged(const struct rp_config *cfg);
 void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo);
 
+/* The gateway's addresses changed (DHCP, SLAAC, an HA address moved, an
+ * interface came or went): the policy is compiled again with them and
+ * installed (incrementally: only what they change is written).  The
+ * programs let through the uplink for the gateway's sake only what is
+ * addressed to those addresses (SPEC §4.12), and drop what a tenant sends
+ * to any of them (§4.14).  For the daemon's address watcher; 0 or -errno. */
+int dataplane_addrs_changed(const struct rp_config *cfg, struct diag *d);
+
 /* Detach every program rempart attached and remove RP_PIN_DIR.  0 or -errno. */
 int dataplane_down(struct diag *d);
 /* fail_mode = open at exit: detach (same as down for the BPF side). */

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "dataplane/dataplane_flows.h"
 #include "dataplane/dataplane_maps.h"
 #include "dataplane/dataplane_rec.h"
 #include "lib/fileutil.h"
@@ -441,6 +442,9 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 		return err;
 	}
 	next = active ^ 1;
+	err = dp_flow_tables_sync(m, cfg, d);	/* every tenant of the policy has its flow tables */
+	if (err)
+		return err;
 	if (pc && !ifindex && dp_precompiled_take(pc, cfg, &p, &waited)) {
 		/* compiled while the network changed; its thread also waited
 		 * for the grace period (maps pinned) */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "dataplane/dataplane_flows.h"
 #include "dataplane/dataplane_maps.h"
 #include "lib/log.h"
 #include "rempart.skel.h"
@@ -45,8 +46,9 @@ void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 	m->ports = bpf_map__fd(s->maps.rp_ports);
 	m->sync = bpf_map__fd(s->maps.rp_sync);
 	m->sync_inner = bpf_map__fd(s->maps.rp_sync_inner);
-	m->flows = bpf_map__fd(s->maps.rp_flows);
-	m->flows4 = bpf_map__fd(s->maps.rp_flows4);
+	m->flowt4 = bpf_map__fd(s->maps.rp_flowt4);
+	m->flowt6 = bpf_map__fd(s->maps.rp_flowt6);
+	m->flow_stats = bpf_map__fd(s->maps.rp_flow_stats);
 	m->frags = bpf_map__fd(s->maps.rp_frags);
 	m->counters = bpf_map__fd(s->maps.rp_counters);
 	m->rule_counters = bpf_map__fd(s->maps.rp_rule_counters);
@@ -69,8 +71,9 @@ int dp_maps_open_pinned(struct dp_maps *m, const char *dir)
 		{ offsetof(struct dp_maps, ports), RP_PIN_PORTS },
 		{ offsetof(struct dp_maps, sync), RP_PIN_SYNC },
 		{ offsetof(struct dp_maps, sync_inner), "rp_sync_inner" },
-		{ offsetof(struct dp_maps, flows), RP_PIN_FLOWS },
-		{ offsetof(struct dp_maps, flows4), RP_PIN_FLOWS4 },
+		{ offsetof(struct dp_maps, flowt4), RP_PIN_FLOWT4 },
+		{ offsetof(struct dp_maps, flowt6), RP_PIN_FLOWT6 },
+		{ offsetof(struct dp_maps, flow_stats), RP_PIN_FLOW_STATS },
 		{ offsetof(struct dp_maps, frags), RP_PIN_FRAGS },
 		{ offsetof(struct dp_maps, counters), RP_PIN_COUNTERS },
 		{ offsetof(struct dp_maps, rule_counters), RP_PIN_RULE_COUNTERS },
@@ -432,6 +435,9 @@ int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
 		return err;
 	}
 	next = active ^ 1;
+	err = dp_flow_tables_sync(m, cfg, d);	/* every tenant of the policy has its flow tables */
+	if (err)
+		return err;
 	err = dp_slot_clear(m, next);	/* leftovers of an interrupted apply */
 	if (err) {
 		diag_add(d, "dataplane: cannot clear policy slot %u: %s", next, strerror(-err));

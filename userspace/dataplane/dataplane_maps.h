@@ -10,7 +10,7 @@
 
 struct dp_maps {
 	int state, nodes, atoms, ifidx, portidx, rules, tenants, global, ifaces, ports;
-	int sync, sync_inner, flows, flows4, frags, counters, rule_counters, geo_drops;
+	int sync, sync_inner, flowt4, flowt6, flow_stats, frags, counters, rule_counters, geo_drops;
 };
 
 struct rempart;	/* the skeleton (build/bpf/rempart.skel.h) */

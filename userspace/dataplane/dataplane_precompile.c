@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dataplane/dataplane_maps.h"
+#include "kernel/hostaddr.h"
 
 struct seen_ifindex {
 	const char *name;
@@ -18,6 +19,7 @@ struct seen_ifindex {
 
 struct dp_precompiled {
 	const struct rp_config *cfg;
+	struct rp_host_addrs host;	/* the gateway's addresses it was compiled with */
 	pthread_t tid;
 	bool started;
 	struct rp_policy p;
@@ -51,6 +53,7 @@ static void *precompile_thread(void *arg)
 {
 	struct dp_precompiled *pc = arg;
 	struct diag scratch = { 0 };	/* errors come again from the compile in place */
+	struct rp_config c = *pc->cfg;
 	struct dp_maps m;
 	int err;
 
@@ -62,7 +65,15 @@ static void *precompile_thread(void *arg)
 	/* for slot 0, with room for any number of trie nodes (this thread's
 	 * limit): the install checks the pinned map's and renumbers */
 	policy_set_nodes_per_slot(1u << 24);
-	err = policy_compile(pc->cfg, 0, record_ifindex, pc, &pc->p, &scratch);
+	/* the gateway's addresses: as given, else as the install will read
+	 * them from the kernel (dataplane_apply_pre) */
+	if (c.host.all.n || c.host.uplink.n)
+		err = host_addrs_copy(&pc->host, &c.host);
+	else
+		err = host_addrs_read(c.uplink, &pc->host);
+	c.host = pc->host;
+	if (!err)
+		err = policy_compile(&c, 0, record_ifindex, pc, &pc->p, &scratch);
 	if (!pc->err)
 		pc->err = err;
 	diag_free(&scratch);
@@ -93,7 +104,9 @@ static bool precompiled_usable(struct dp_precompiled *pc, const struct rp_config
 		pthread_join(pc->tid, NULL);
 		pc->started = false;
 	}
-	if (pc->err || pc->cfg != cfg || pc->p.n_nodes >= policy_nodes_per_slot())
+	/* cfg: the same configuration, with the addresses the install read */
+	if (pc->err || pc->cfg->tenants != cfg->tenants || !host_addrs_equal(&pc->host, &cfg->host) ||
+	    pc->p.n_nodes >= policy_nodes_per_slot())
 		return false;
 	for (size_t i = 0; i < pc->n_seen; i++)
 		if (if_nametoindex(pc->seen[i].name) != pc->seen[i].ifindex)
@@ -119,6 +132,7 @@ void dp_precompile_drop(struct dp_precompiled *pc)
 	if (pc->started)
 		pthread_join(pc->tid, NULL);
 	policy_free(&pc->p);
+	host_addrs_free(&pc->host);
 	free(pc->seen);
 	free(pc);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "eval/eval.h"
 #include "eval/eval_zone.h"
+#include "policy/gwaddr.h"
 
 static void verdict(struct eval_result *r, enum rp_verdict v, enum rp_reason reason,
 		    const char *why)
@@ -40,13 +41,52 @@ static bool is_dhcp_reply(const struct rp_packet *p)
 	return p->sport == 547 && p->dport == 546;
 }
 
+static bool is_echo(const struct rp_packet *p)
+{
+	if (!p->l4_present)
+		return false;
+	if (p->src.family == AF_INET)
+		return p->proto == IPPROTO_ICMP && (p->icmp_type == 8 || p->icmp_type == 0);
+	return p->proto == IPPROTO_ICMPV6 && (p->icmp_type == 128 || p->icmp_type == 129);
+}
+
+/* Step 0 of policy(): a packet addressed to the gateway itself (SPEC §4.14). */
+static void judge_to_gateway(const struct eval_ctx *ctx, int t, const struct rp_packet *p,
+			     bool from_cloud, struct eval_result *r)
+{
+	const struct rp_tenant *T = &ctx->cfg->tenants[t];
+	uint16_t lo, hi;
+
+	if (gw_addr_own(T, &p->dst) && is_echo(p)) {
+		verdict(r, RP_ALLOW, RP_R_ALLOWED,
+			"ICMP echo to the tenant's own gateway address: the gateway answers");
+		return;
+	}
+	gw_nat_ports(ctx->cfg, &lo, &hi);
+	if (from_cloud && gw_addr_own_cloud(T, &p->dst) && gw_share_provider(ctx->cfg, t) &&
+	    p->l4_present && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) && hi &&
+	    p->dport >= lo && p->dport <= hi) {
+		verdict(r, RP_ALLOW, RP_R_ALLOWED,
+			"to the tenant's own cloud_address on a NAT port: a share's answer to a "
+			"consumer's cloud, which conntrack takes back");
+		return;
+	}
+	verdict(r, RP_DROP, RP_R_GATEWAY,
+		"the destination is an address of the gateway itself: only ICMP echo to the "
+		"tenant's own gateway address is answered");
+}
+
 /* policy(T, from, src, dst) */
 static void judge_policy(const struct eval_ctx *ctx, int t, const struct rp_packet *p,
-			 struct eval_result *r)
+			 bool from_cloud, struct eval_result *r)
 {
 	const struct rp_tenant *T = &ctx->cfg->tenants[t];
 	struct zone z;
 
+	if (gw_addr_is(ctx->cfg, &p->dst)) {
+		judge_to_gateway(ctx, t, p, from_cloud, r);
+		return;
+	}
 	zone_of(ctx->cfg, t, &p->dst, &z);
 	switch (z.kind) {
 	case ZONE_SITE:
@@ -127,9 +167,10 @@ static void judge_cloud_in(const struct eval_ctx *ctx, int t, const struct rp_pa
 	}
 	if (link_layer(p, RP_R_MALFORMED, "neither IP nor ARP on a cloud attachment", r))
 		return;
-	if (is_ndp(p)) {
+	if (is_ndp(p) && (gw_addr_link_scope(&p->dst) || gw_addr_own(&ctx->cfg->tenants[t], &p->dst))) {
 		verdict(r, RP_ALLOW, RP_R_ALLOWED,
-			"IPv6 neighbour/router discovery with hop limit 255: the link needs it");
+			"IPv6 neighbour/router discovery with hop limit 255, addressed to the link: "
+			"the link needs it");
 		return;
 	}
 	if (p->frag == RP_FRAG_LATER) {
@@ -142,7 +183,7 @@ static void judge_cloud_in(const struct eval_ctx *ctx, int t, const struct rp_pa
 			"the source is not in the tenant's cloud_prefixes");
 		return;
 	}
-	judge_policy(ctx, t, p, r);
+	judge_policy(ctx, t, p, true, r);
 }
 
 static void judge_tunnel_in(const struct eval_ctx *ctx, int t, const struct rp_packet *p,
@@ -162,7 +203,7 @@ static void judge_tunnel_in(const struct eval_ctx *ctx, int t, const struct rp_p
 			"the source is in no site's allowed_ips of the tenant");
 		return;
 	}
-	judge_policy(ctx, t, p, r);
+	judge_policy(ctx, t, p, false, r);
 }
 
 /* Step 6 of uplink_in: UDP to tenant t's listen port. */
@@ -216,11 +257,31 @@ static int listen_port_owner(const struct rp_config *cfg, uint16_t port)
 	return -1;
 }
 
+static bool ll6(const struct rp_addr *a)
+{
+	return a->family == AF_INET6 && a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80;
+}
+
+/* A DHCP reply the gateway takes (docs/policy.md uplink_in step 3). */
+static bool dhcp_for_us(const struct rp_config *cfg, const struct rp_packet *p, bool to_gw)
+{
+	if (to_gw)
+		return true;
+	if (p->src.family == AF_INET6)
+		return ll6(&p->dst);
+	if (gw_addr_limited_broadcast(&p->dst))
+		return true;
+	/* no IPv4 address on the uplink yet: a server offering by unicast */
+	return gw_uplink_none(cfg, AF_INET) && !gw_addr_is(cfg, &p->dst) &&
+	       !in_other_tenants(cfg, -1, &p->dst);
+}
+
 static void judge_uplink_in(const struct eval_ctx *ctx, const struct rp_packet *p,
 			    struct eval_result *r)
 {
 	const struct rp_config *cfg = ctx->cfg;
 	int listen = -1;
+	bool to_gw;
 
 	if (link_layer(p, RP_R_NOT_WIREGUARD, "neither IP nor ARP on the uplink", r))
 		return;
@@ -228,18 +289,27 @@ static void judge_uplink_in(const struct eval_ctx *ctx, const struct rp_packet *
 	if (p->proto == IPPROTO_UDP && p->l4_present)
 		listen = listen_port_owner(cfg, p->dport);
 	r->tenant = listen;
-	if (is_ndp(p)) {
+	/* Every exception is for the gateway itself: addressed to it (§4.12). */
+	to_gw = gw_uplink_is(cfg, &p->dst);
+	if (is_ndp(p) && (to_gw || gw_addr_link_scope(&p->dst))) {
 		verdict(r, RP_ALLOW, RP_R_ALLOWED,
-			"IPv6 neighbour/router discovery with hop limit 255: the link needs it");
+			"IPv6 neighbour/router discovery with hop limit 255, addressed to the "
+			"gateway or the link: the link needs it");
 		return;
 	}
-	if (is_dhcp_reply(p)) {
-		verdict(r, RP_ALLOW, RP_R_ALLOWED, "a DHCP reply: the link needs it");
+	if (is_dhcp_reply(p) && dhcp_for_us(cfg, p, to_gw)) {
+		verdict(r, RP_ALLOW, RP_R_ALLOWED, "a DHCP reply addressed to the gateway: the link needs it");
 		return;
 	}
 	if (p->frag == RP_FRAG_LATER) {
 		verdict(r, RP_DROP, RP_R_FRAGMENT,
 			"a non-first fragment whose first fragment was not seen");
+		return;
+	}
+	if (!to_gw) {
+		verdict(r, RP_DROP, RP_R_NOT_WIREGUARD,
+			"not addressed to the gateway's uplink address: nothing passes the uplink "
+			"on the gateway's behalf for another destination");
 		return;
 	}
 	if (listen >= 0) {

@@ -55,9 +55,12 @@ int nl_link_set_down(struct nl_ctx *nl, int ifindex);
 struct nl_addr {
 	int ifindex;
 	uint8_t scope;
+	uint32_t flags;			/* IFA_F_* */
 	struct rp_prefix p;
 };
 int nl_addr_dump(struct nl_ctx *nl, int ifindex, struct nl_addr **v, size_t *n);	/* 0: all */
+/* Without a prefix route (IFA_F_NOPREFIXROUTE): rempart routes its subnets
+ * itself, in the tenant's table.  IPv6: no DAD. */
 int nl_addr_add(struct nl_ctx *nl, int ifindex, const struct rp_prefix *p);
 int nl_addr_del(struct nl_ctx *nl, int ifindex, const struct rp_prefix *p);
 

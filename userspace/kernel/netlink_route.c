@@ -48,6 +48,7 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
 	struct addr_dump *ad = data;
 	const struct nlattr *attr;
 	const void *local = NULL, *address = NULL;
+	uint32_t flags = ifa->ifa_flags;
 	struct nl_addr *a;
 
 	if (nlh->nlmsg_type != RTM_NEWADDR)
@@ -63,6 +64,8 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
 			local = mnl_attr_get_payload(attr);
 		else if (mnl_attr_get_type(attr) == IFA_ADDRESS)
 			address = mnl_attr_get_payload(attr);
+		else if (mnl_attr_get_type(attr) == IFA_FLAGS && mnl_attr_get_payload_len(attr) >= 4)
+			flags = mnl_attr_get_u32(attr);
 	}
 	if (!local)
 		local = address;
@@ -73,6 +76,7 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
 		return -ENOMEM;
 	a->ifindex = (int)ifa->ifa_index;
 	a->scope = ifa->ifa_scope;
+	a->flags = flags;
 	a->p.family = ifa->ifa_family;
 	a->p.len = ifa->ifa_prefixlen;
 	memcpy(a->p.addr, local, family_bytes(ifa->ifa_family));
@@ -112,8 +116,11 @@ static int addr_req(struct nl_ctx *nl, int type, int ifindex, const struct rp_pr
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	mnl_attr_put(nlh, IFA_LOCAL, alen, p->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen, p->addr);
-	if (type == RTM_NEWADDR && p->family == AF_INET6)
-		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+	/* no prefix route: a tenant's subnets are routed in its own table
+	 * only, never in the main table that routes the uplink (SPEC §4.12) */
+	if (type == RTM_NEWADDR)
+		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NOPREFIXROUTE |
+				 (p->family == AF_INET6 ? IFA_F_NODAD : 0));
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_addr.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
 #include "net/net_priv.h"
@@ -37,16 +38,39 @@ int net_reconcile_addrs(struct apply *a)
 				snprintf(name, sizeof(name), "%s", t->tunnel_interface);
 			lk = net_link_find(a, name);
 			for (size_t k = 0; k < l->n && !err; k++) {
-				bool present = false;
+				const struct nl_addr *present = NULL;
 				struct undo *u;
 
 				prefix_format(&l->v[k], pbuf, sizeof(pbuf));
 				for (size_t h = 0; h < n_have && !present; h++)
-					present = have[h].ifindex == lk->ifindex &&
-						  have[h].p.family == l->v[k].family &&
-						  have[h].p.len == l->v[k].len &&
-						  !memcmp(have[h].p.addr, l->v[k].addr,
-							  l->v[k].family == AF_INET ? 4 : 16);
+					if (have[h].ifindex == lk->ifindex &&
+					    have[h].p.family == l->v[k].family &&
+					    have[h].p.len == l->v[k].len &&
+					    !memcmp(have[h].p.addr, l->v[k].addr,
+						    l->v[k].family == AF_INET ? 4 : 16))
+						present = &have[h];
+				if (present && !(present->flags & IFA_F_NOPREFIXROUTE)) {
+					/* with a prefix route in the main table (an older
+					 * apply, or someone else's): added again without
+					 * (SPEC §4.12: the main table routes the uplink) */
+					err = nl_addr_del(&a->nl, lk->ifindex, &l->v[k]);
+					if (err) {
+						diag_add(a->d, "%s: [tenant] %s: cannot re-add %s to %s "
+							 "without its main-table route: %s",
+							 t->file ? t->file : t->name,
+							 which ? "cloud_address" : "tunnel_address", pbuf, name,
+							 nl_strerror(&a->nl, err));
+						break;
+					}
+					u = net_journal(a, U_ADDR_ADD);
+					if (!u) {
+						err = -ENOMEM;
+						break;
+					}
+					u->ifindex = lk->ifindex;
+					u->p = l->v[k];
+					present = NULL;
+				}
 				if (present) {
 					/* Ours if we added it before. */
 					if (net_state_has(&a->old, "addr %s %s", name, pbuf))

@@ -23,9 +23,17 @@
  *    packet mark, and the rule "fwmark RP_MARK_BASE|id lookup 1000+id"
  *    routes them in the tenant's own table (its cloud prefixes overlap
  *    other tenants');
- *  - postrouting: marked connections are masqueraded to the uplink address;
- *    UDP to source ports outside every listen port (the widest such range),
- *    so that no NATed reply is ever taken for untracked WireGuard.
+ *  - postrouting: marked connections are masqueraded to the uplink address,
+ *    TCP and UDP to the NAT source ports (gw_nat_ports(): above the kernel's
+ *    ephemeral range and clear of every port the gateway serves: listen
+ *    ports, management, metrics), so that a NATed connection never holds a
+ *    port of the gateway's own (SPEC §4.12: a tenant host connecting out
+ *    from port 22 must not open the gateway's port 22 to the remote side),
+ *    and no NATed reply is ever taken for untracked WireGuard;
+ *  - input: what reaches the gateway itself on a NAT port and is not part
+ *    of a connection conntrack knows is dropped: a NATed connection's
+ *    reply is taken back by conntrack (forwarded, never delivered here),
+ *    and nothing of the gateway listens there.
  *
  * Shares offered to a tenant's cloud work the same way: the cloud's overlapping
  * prefixes cannot be routed back from the provider's side, so a connection
@@ -48,6 +56,7 @@
 #include "lib/fileutil.h"
 #include "lib/statedir.h"
 #include "net/net_priv.h"
+#include "policy/gwaddr.h"
 
 /* Print a tenant's tunnel and cloud interface names, comma-separated, each
  * followed by SUFFIX (e.g. " : 7" for a map element). */
@@ -130,25 +139,6 @@ static uint16_t *listen_ports(const struct rp_config *cfg, size_t *n)
 	return v;
 }
 
-/* The widest range of unprivileged ports that holds no listen port. */
-static void port_gap(const uint16_t *ports, size_t n, unsigned int *lo, unsigned int *hi)
-{
-	unsigned int from = 1024;
-
-	*lo = *hi = 0;
-	for (size_t i = 0; i <= n; i++) {
-		unsigned int to = i < n ? ports[i] : 65536;
-
-		if (to < from)
-			continue;
-		if (to > from && to - from > *hi - *lo + (*hi ? 1 : 0)) {
-			*lo = from;
-			*hi = to - 1;
-		}
-		from = to + 1;
-	}
-}
-
 static void print_ports(FILE *f, const uint16_t *ports, size_t n)
 {
 	fprintf(f, "{ ");
@@ -157,13 +147,22 @@ static void print_ports(FILE *f, const uint16_t *ports, size_t n)
 	fprintf(f, " }");
 }
 
+/* Marked connections out of oif: TCP and UDP to the NAT ports. */
+static void masquerade(FILE *f, const char *oif, unsigned int lo, unsigned int hi)
+{
+	fprintf(f, "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x meta l4proto { tcp, udp } "
+		   "masquerade to :%u-%u\n", oif, RP_MARK_MASK, RP_MARK_BASE, lo, hi);
+	fprintf(f, "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x masquerade\n",
+		oif, RP_MARK_MASK, RP_MARK_BASE);
+}
+
 char *nat_ruleset(const struct rp_config *cfg)
 {
 	char *text = NULL;
 	size_t len = 0, n = 0, n_ports = 0, k;
 	FILE *f = open_memstream(&text, &len);
 	uint16_t *ports = NULL;
-	unsigned int lo, hi;
+	uint16_t lo, hi;
 	char name[IFNAMSIZ + 8], sfx[32];
 
 	if (!f)
@@ -254,20 +253,18 @@ char *nat_ruleset(const struct rp_config *cfg)
 		   "\t\tct direction reply ct mark & 0x%08x == 0x%08x meta mark set ct mark\n\t}\n",
 		RP_MARK_MASK, RP_MARK_BASE);
 	fprintf(f, "\tchain egress_nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
-	port_gap(ports, n_ports, &lo, &hi);
-	if (n_ports && hi)
-		fprintf(f, "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x meta l4proto udp masquerade to :%u-%u\n",
-			cfg->uplink, RP_MARK_MASK, RP_MARK_BASE, lo, hi);
-	fprintf(f, "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x masquerade\n",
-		cfg->uplink, RP_MARK_MASK, RP_MARK_BASE);
+	gw_nat_ports(cfg, &lo, &hi);
+	masquerade(f, cfg->uplink, lo, hi);
 	for (size_t p = 0; p < cfg->n_tenants; p++) {
 		if (!share_provider(cfg, p))
 			continue;
 		net_cloud_ifname(&cfg->tenants[p], name, sizeof(name));
-		fprintf(f, "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x masquerade\n",
-			name, RP_MARK_MASK, RP_MARK_BASE);
+		masquerade(f, name, lo, hi);
 	}
-	fprintf(f, "\t}\n}\n");
+	fprintf(f, "\t}\n");
+	fprintf(f, "\tchain nat_guard {\n\t\ttype filter hook input priority filter; policy accept;\n"
+		   "\t\tmeta l4proto { tcp, udp } th dport %u-%u ct state { new, invalid, untracked } drop\n"
+		   "\t}\n}\n", lo, hi);
 out:
 	free(ports);
 	if (fclose(f))

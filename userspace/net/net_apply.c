@@ -139,8 +139,13 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 			}
 			break;
 		}
+	/* fwmark_reflect: what the gateway answers a tenant (echo, TCP resets,
+	 * ICMP errors) carries the tenant's mark, and goes back through the
+	 * tenant's own table and interface (SPEC §4.14) */
 	if ((err = net_set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
-	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")))
+	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")) ||
+	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv4/fwmark_reflect", "1")) ||
+	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/fwmark_reflect", "1")))
 		goto fail;
 	if ((err = net_ensure_links(&a, cur)))
 		goto fail;

@@ -15,8 +15,7 @@
 #define RP_METRIC_ROUTE 100		/* a tenant's reachable routes */
 #define RP_METRIC_SHARED 200		/* routes to another tenant's share / consumer */
 #define RP_METRIC_UNREACH 10000		/* the unreachable fallbacks */
-#define RP_MARK_BASE 0x52500000u	/* fwmark of NATed replies: base | id */
-#define RP_MARK_MASK 0xffff0000u
+/* RP_MARK_BASE, RP_MARK_MASK: bpf/rempart_abi.h (the programs set them) */
 
 /* Does share S (of some provider) reach tenant index CONSUMER? */
 bool net_share_offers_to(const struct rp_share *s, size_t consumer);

@@ -104,6 +104,15 @@ int net_plan_routes(const struct rp_config *cfg, const struct net_ifindex *ix, s
 	for (size_t k = 0; k < t->cloud_prefixes.n && !err; k++)
 		err = push_prefix(rs, &t->cloud_prefixes.v[k], table, ix->cloud[i], RTN_UNICAST,
 				  RP_METRIC_ROUTE, false);
+	/* The subnets of the tenant's own addresses: here only, never in the
+	 * main table (the addresses are added without their prefix route), so
+	 * that nothing from the uplink is routed into them (SPEC §4.12). */
+	for (size_t k = 0; k < t->cloud_address.n && !err; k++)
+		err = push_prefix(rs, &t->cloud_address.v[k], table, ix->cloud[i], RTN_UNICAST,
+				  RP_METRIC_ROUTE, true);
+	for (size_t k = 0; k < t->tunnel_address.n && !err; k++)
+		err = push_prefix(rs, &t->tunnel_address.v[k], table, ix->tunnel[i], RTN_UNICAST,
+				  RP_METRIC_ROUTE, true);
 	for (size_t s = 0; s < t->n_sites && !err; s++) {
 		for (size_t k = 0; k < t->sites[s].allowed_ips.n && !err; k++)
 			err = push_prefix(rs, &t->sites[s].allowed_ips.v[k], table, ix->tunnel[i],
@@ -206,13 +215,13 @@ int net_plan_rules(const struct rp_config *cfg, struct net_rule_want **out, size
 			v[k++] = (struct net_rule_want){ .rule = r, .tenant = (int)i };
 			net_ifname_copy(r.iif, name);
 			v[k++] = (struct net_rule_want){ .rule = r, .tenant = (int)i };
-			if (t->egress == RP_EGRESS_NAT || nat_share_consumer(cfg, i)) {
-				r.iif[0] = 0;
-				r.priority = RP_RULE_PRIO_MARK;
-				r.fwmark = RP_MARK_BASE | t->id;
-				r.fwmask = 0xffffffffu;
-				v[k++] = (struct net_rule_want){ .rule = r, .tenant = (int)i };
-			}
+			/* the tenant's mark (set at its ingress, reflected onto the
+			 * gateway's answers, restored on NAT replies): its table */
+			r.iif[0] = 0;
+			r.priority = RP_RULE_PRIO_MARK;
+			r.fwmark = RP_MARK_BASE | t->id;
+			r.fwmask = 0xffffffffu;
+			v[k++] = (struct net_rule_want){ .rule = r, .tenant = (int)i };
 		}
 	}
 	*out = v;

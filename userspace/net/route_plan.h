@@ -6,12 +6,18 @@
  * alone.
  *
  * Tenant ID's table is 1000+ID (RP_TABLE_BASE), selected by the rules
- * "iif TUNNEL lookup T" and "iif CLOUD lookup T" (priority 1000+ID, IPv4 and
- * IPv6), and by "fwmark 0x5250ID lookup T" (priority 999) for a tenant with
- * egress = nat or that consumes a share.  In front of them, the uplink and
- * lo go to the main table (priority 998, unmarked packets only).  The table
- * holds
+ * "fwmark RP_MARK_BASE|ID lookup T" (priority 999, every tenant: the mark
+ * the programs give the tenant's packets at its ingress, that the kernel
+ * reflects onto the gateway's answers and conntrack restores on NAT
+ * replies), then "iif TUNNEL lookup T" and "iif CLOUD lookup T" (priority
+ * 1000+ID), IPv4 and IPv6.  In front of them, the uplink and lo go to the
+ * main table (priority 998, unmarked packets only).  The tenant's own
+ * addresses are added without their prefix route (netlink_route.c): the
+ * main table, which routes what comes from the uplink, holds no route into
+ * a tenant (SPEC §4.12).  The table holds
  *   - the tenant's cloud_prefixes via the cloud attachment   (metric 100)
+ *   - the subnets of its cloud_address and tunnel_address, via the
+ *     attachment and the tunnel                               (metric 100)
  *   - every site's allowed_ips and tunnel_ip via the tunnel  (metric 100)
  *   - the shares offered to the tenant via the provider's cloud (metric 200),
  *     and in the provider's table the consumer's sites via the consumer's
@@ -57,7 +63,7 @@ struct net_rule_want {
 
 /* Every rule, in the order they are added: the gateway's (IPv4, then
  * IPv6; none without tenants), then each tenant's (per family: tunnel,
- * cloud, then the fwmark rule if it has one).  *out is the caller's to
+ * cloud, then the fwmark rule).  *out is the caller's to
  * free.  0 or -ENOMEM. */
 int net_plan_rules(const struct rp_config *cfg, struct net_rule_want **out, size_t *n);
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/log.h"
+#include "policy/gwaddr.h"
 #include "policy/policy.h"
 #include "policy/policy_int.h"
 
@@ -245,6 +246,11 @@ static int apply_tags(struct tctx *x, struct nstate *st, const struct item *it, 
 				st->v.flags |= RP_A_IN_SITE;
 			if (t->tag == TG_ZCLOUD)
 				st->v.flags |= RP_A_IN_CLOUD;
+			if (t->tag == TG_ZGW)	/* a: 1 for a cloud_address */
+				st->v.flags |= RP_A_GW | RP_A_GW_OWN | (t->a ? RP_A_GW_CLOUD : 0);
+			break;
+		case TG_GW:
+			st->v.flags |= RP_A_GW;
 			break;
 		case TG_ALLOW_FROM:
 			st->v.flags |= RP_A_ALLOW_FROM;
@@ -386,6 +392,112 @@ static int name_rule(struct rp_policy *o, const char *tenant, const char *name, 
 	return 0;
 }
 
+/* ---- the gateway's addresses in a tenant's trie ----------------------------
+ *
+ * A tenant's trie marks RP_A_GW on the gateway's addresses that lie inside
+ * its zones (its sites, cloud, gateway addresses and the shares offered to
+ * it): there the longest match is the tenant's own, and must say so.  An
+ * address outside every zone of the tenant is looked up in tenant 0's trie,
+ * which marks all of them (compile_gateway).  So a tenant's trie holds the
+ * few gateway addresses that overlap its networks, not every tenant's. */
+struct gw_zones {
+	struct tctx *x;
+	struct item *z;		/* the tenant's zone items */
+	size_t n;
+	struct hmap set;	/* (family, len, addr) of each of them */
+	bool lens[2][129];	/* zone prefix lengths present, per family */
+};
+
+struct zkey {
+	uint8_t family, len;
+	uint8_t addr[16];
+};
+
+static void zkey_of(const struct rp_prefix *p, unsigned len, struct zkey *k)
+{
+	struct rp_prefix m = *p;
+
+	m.len = len;
+	mask_prefix(&m);
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->len = len;
+	memcpy(k->addr, m.addr, 16);
+}
+
+static int gw_in_zones(const struct rp_prefix *g, void *arg)
+{
+	struct gw_zones *gz = arg;
+	unsigned full = bits_of(g->family), f = g->family == AF_INET6;
+	bool covered = false;
+
+	for (unsigned len = 0; len <= g->len && len <= full && !covered; len++) {
+		struct zkey k;
+		bool added;
+		uint32_t *v;
+
+		if (!gz->lens[f][len])
+			continue;
+		zkey_of(g, len, &k);
+		v = hmap_get_or_add(&gz->set, &k, sizeof(k), &added);
+		if (!v)
+			return -ENOMEM;
+		if (added)	/* looked up, not meant to be in it: mark it absent */
+			*v = 0;
+		covered = *v != 0;
+	}
+	if (covered)
+		return add_item(gz->x, g, TG_GW, 0, 0, 0);
+	if (g->len >= full)
+		return 0;
+	/* a range (the kernel's fixed ones): the zones inside it are */
+	for (size_t i = 0; i < gz->n; i++) {
+		struct rp_addr a = { .family = gz->z[i].p.family };
+
+		memcpy(a.addr, gz->z[i].p.addr, 16);
+		if (gz->z[i].p.len >= g->len && prefix_contains(g, &a) &&
+		    add_item(gz->x, &gz->z[i].p, TG_GW, 0, 0, 0))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_gateway_in_zones(struct tctx *x)
+{
+	struct gw_zones gz = { .x = x };
+	int err = -ENOMEM;
+
+	gz.z = malloc((x->n_items + 1) * sizeof(*gz.z));
+	if (!gz.z)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->n_items; i++) {
+		const struct item *it = &x->items[i];
+		struct zkey k;
+		bool added;
+		uint32_t *v;
+
+		if (it->tag != TG_ZSITE && it->tag != TG_ZCLOUD && it->tag != TG_ZGW && it->tag != TG_ZSHARE)
+			continue;
+		gz.z[gz.n++] = *it;
+		gz.lens[it->p.family == AF_INET6][it->p.len] = true;
+		zkey_of(&it->p, it->p.len, &k);
+		v = hmap_get_or_add(&gz.set, &k, sizeof(k), &added);
+		if (!v)
+			goto out;
+		*v = 1;
+	}
+	err = gw_addrs_each(x->cfg, gw_in_zones, &gz);
+out:
+	hmap_free(&gz.set);
+	free(gz.z);
+	return err;
+}
+
+static int add_gateway_all(const struct rp_prefix *g, void *arg)
+{
+	return add_item(arg, g, TG_GW, 0, 0, 0);
+}
+
 static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t *share_gid,
 			  struct rp_policy *o, struct hmap *atoms, struct diag *d)
 {
@@ -404,7 +516,7 @@ static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t
 	}
 	if (add_list(&x, &t->cloud_prefixes, TG_ZCLOUD, 0, 0, 0) ||
 	    add_hosts(&x, &t->tunnel_address, TG_ZGW, 0) ||
-	    add_hosts(&x, &t->cloud_address, TG_ZGW, 0))
+	    add_hosts(&x, &t->cloud_address, TG_ZGW, 1))
 		goto out;
 	for (size_t ui = 0, gid_i = 0; ui < cfg->n_tenants; ui++) {
 		const struct rp_tenant *u = &cfg->tenants[ui];
@@ -416,6 +528,8 @@ static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t
 				goto out;
 		}
 	}
+	if (add_gateway_in_zones(&x))
+		goto out;
 	x.rule_group = calloc(t->n_rules + 1, sizeof(uint32_t));
 	x.rule_id = calloc(t->n_rules + 1, sizeof(uint32_t));
 	if (!x.rule_group || !x.rule_id)
@@ -488,6 +602,8 @@ static int compile_gateway(const struct rp_config *cfg, struct rp_policy *o, str
 		    add_hosts(&x, &t->cloud_address, TG_OWNER, t->id))
 			goto out;
 	}
+	if (gw_addrs_each(cfg, add_gateway_all, &x))
+		goto out;
 	err = walk_family(&x, AF_INET);
 	if (!err)
 		err = walk_family(&x, AF_INET6);
@@ -536,6 +652,17 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 		g->mgmt_ports[i].lo = cfg->mgmt_tcp_ports.v[i].lo;
 		g->mgmt_ports[i].hi = cfg->mgmt_tcp_ports.v[i].hi;
 	}
+	gw_nat_ports(cfg, &g->nat.lo, &g->nat.hi);
+	{
+		struct rp_addr u[RP_UPLINK_ADDRS];
+
+		g->n_up4 = gw_uplink_list(cfg, AF_INET, u);
+		for (unsigned i = 0; i < g->n_up4; i++)
+			memcpy(&g->up4[i], u[i].addr, 4);
+		g->n_up6 = gw_uplink_list(cfg, AF_INET6, u);
+		for (unsigned i = 0; i < g->n_up6; i++)
+			memcpy(g->up6[i], u[i].addr, 16);
+	}
 	o->tenants = calloc(cfg->n_tenants + 2, sizeof(*o->tenants));
 	o->ports = calloc(cfg->n_tenants + 1, sizeof(*o->ports));
 	if (!o->tenants || !o->ports)
@@ -550,7 +677,8 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 		pt->v.id = t->id;
 		pt->v.flags = RP_T_VALID | (t->intra_allow ? RP_T_INTRA_ALLOW : 0) |
 			      (t->egress == RP_EGRESS_NAT ? RP_T_EGRESS_NAT : 0) |
-			      (t->has_egress_countries ? RP_T_EGRESS_CC : 0);
+			      (t->has_egress_countries ? RP_T_EGRESS_CC : 0) |
+			      (gw_share_provider(cfg, ti) ? RP_T_SHARE_NAT : 0);
 		pt->v.site_cc = t->site_countries;
 		pt->v.egress_cc = t->egress_countries;
 		if (t->listen_port) {

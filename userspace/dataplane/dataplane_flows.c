@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dataplane_flows.c — the flow tables: one LRU map per family for each
+ * tenant, one for the gateway's own connections and one for the tenants'
+ * NATed connections, held by the map-in-maps rp_flowt4 / rp_flowt6
+ * (bpf/rempart_abi.h).  A tenant's flows can only push out its own: a port
+ * sweep fills its table, never another's (SPEC §4.15).
+ *
+ * An entry leaves a table only when the LRU evicts it (nothing deletes
+ * one; an expired entry stays until then), so evictions = entries created
+ * (rp_flow_stats, counted by the programs) - entries present. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "dataplane/dataplane_flows.h"
+#include "lib/log.h"
+
+static unsigned table_size(__u32 table)
+{
+	return table == RP_TENANT_GATEWAY ? RP_FLOW_GATEWAY_MAX :
+	       table == RP_FLOW_NAT ? RP_FLOW_NAT_MAX : RP_FLOW_TENANT_MAX;
+}
+
+/* The inner map of `table` in outer (an fd the caller closes), -ENOENT. */
+static int inner_fd(int outer, __u32 table)
+{
+	__u32 id;
+	int fd;
+
+	if (bpf_map_lookup_elem(outer, &table, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+static unsigned inner_max(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+static void stats_zero(int stats, __u32 table)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct rp_flow_stat *z;
+
+	if (ncpu <= 0 || !(z = calloc(ncpu, sizeof(*z))))
+		return;
+	bpf_map_update_elem(stats, &table, z, BPF_ANY);
+	free(z);
+}
+
+/* A new, empty map for `table` in outer. */
+static int create(int outer, int stats, bool v6, __u32 table, struct diag *d)
+{
+	unsigned want = table_size(table);
+	char name[16];
+	int fd, err = 0;
+
+	snprintf(name, sizeof(name), "rp_flow%c_%u", v6 ? '6' : '4', table);
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, name,
+			    v6 ? sizeof(struct rp_flow_key) : sizeof(struct rp_flow4_key),
+			    sizeof(struct rp_flow_val), want, NULL);
+	if (fd < 0) {
+		err = -errno;
+		diag_add(d, "dataplane: cannot create the flow table %s (%u entries): %s", name, want,
+			 strerror(errno));
+		return err;
+	}
+	if (bpf_map_update_elem(outer, &table, &fd, BPF_ANY)) {
+		err = -errno;
+		diag_add(d, "dataplane: cannot install the flow table %s: %s", name, strerror(errno));
+	}
+	close(fd);
+	if (!err)
+		stats_zero(stats, table);	/* counts start with the table */
+	return err;
+}
+
+static bool wanted(const struct rp_config *cfg, __u32 table)
+{
+	if (table == RP_TENANT_GATEWAY || table == RP_FLOW_NAT)
+		return true;
+	for (size_t i = 0; cfg && i < cfg->n_tenants; i++)
+		if (cfg->tenants[i].id == table)
+			return true;
+	return false;
+}
+
+/* Which tables outer holds: have[t] = the inner map's id, 0 none.  One
+ * batch read (an array of maps walked key by key is RP_FLOW_TABLES
+ * syscalls). */
+static int present(int outer, __u32 *have)
+{
+	__u32 *keys = calloc(RP_FLOW_TABLES, sizeof(*keys)), n = RP_FLOW_TABLES, out = 0;
+	__u32 *ids = calloc(RP_FLOW_TABLES, sizeof(*ids));
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	int err = 0;
+
+	memset(have, 0, RP_FLOW_TABLES * sizeof(*have));
+	if (!keys || !ids) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (!bpf_map_lookup_batch(outer, NULL, &out, keys, ids, &n, &o) || errno == ENOENT) {
+		for (__u32 i = 0; i < n; i++)
+			if (keys[i] < RP_FLOW_TABLES)
+				have[keys[i]] = ids[i];
+		goto out;
+	}
+	for (__u32 t = 0; t < RP_FLOW_TABLES; t++)	/* no batch ops here */
+		if (bpf_map_lookup_elem(outer, &t, &have[t]))
+			have[t] = 0;
+out:
+	free(keys);
+	free(ids);
+	return err;
+}
+
+int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, struct diag *d)
+{
+	static __u32 checked[2][RP_FLOW_TABLES];	/* inner map ids whose size was checked */
+	__u32 *have = calloc(RP_FLOW_TABLES, sizeof(*have));
+	int err = have ? 0 : -ENOMEM;
+
+	for (int fam = 0; fam < 2 && !err; fam++) {
+		int outer = fam ? m->flowt6 : m->flowt4;
+
+		err = present(outer, have);
+		for (__u32 t = 0; t < RP_FLOW_TABLES && !err; t++) {
+			bool want = wanted(cfg, t);
+
+			if (have[t] && !want) {
+				/* a tenant no longer configured: its flows go */
+				bpf_map_delete_elem(outer, &t);
+				continue;
+			}
+			if (!want)
+				continue;
+			if (have[t] && checked[fam][t] != have[t]) {
+				/* a table of another size (another build): anew */
+				int fd = bpf_map_get_fd_by_id(have[t]);
+
+				if (fd >= 0 && inner_max(fd) != table_size(t))
+					have[t] = 0;
+				else
+					checked[fam][t] = have[t];
+				if (fd >= 0)
+					close(fd);
+			}
+			if (!have[t])
+				err = create(outer, m->flow_stats, fam, t, d);
+		}
+	}
+	free(have);
+	return err;
+}
+
+/* Every key of the map fd, in batches (ksz bytes each): present / live
+ * (not expired), and live by owner. */
+static int scan(int fd, size_t ksz, struct dp_flow_usage *u, unsigned long long *by_owner)
+{
+	enum { BATCH = 1024 };
+	uint8_t *keys = malloc(BATCH * ksz);
+	struct rp_flow_val *vals = malloc(BATCH * sizeof(*vals));
+	struct timespec ts;
+	unsigned long long now;
+	__u32 in = 0, out = 0, n;
+	bool first = true;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);	/* bpf_ktime_get_coarse_ns() */
+	now = (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		int r;
+
+		n = BATCH;
+		r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, &o);
+		if (r && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		for (__u32 i = 0; i < n; i++) {
+			u->present++;
+			if (vals[i].expires_ns >= now) {
+				u->live++;
+				if (by_owner && vals[i].owner <= RP_TENANT_ID_MAX)
+					by_owner[vals[i].owner]++;
+			}
+		}
+		if (r)
+			break;	/* ENOENT: that was the last batch */
+		in = out;
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int dp_flow_usage(int flowt4, int flowt6, int stats, __u32 table, struct dp_flow_usage *u,
+		  unsigned long long *live_by_owner)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct rp_flow_stat *st;
+	int err = 0, found = 0;
+
+	memset(u, 0, sizeof(*u));
+	for (int fam = 0; fam < 2 && !err; fam++) {
+		int fd = inner_fd(fam ? flowt6 : flowt4, table);
+
+		if (fd < 0)
+			continue;
+		found++;
+		u->capacity += inner_max(fd);
+		err = scan(fd, fam ? sizeof(struct rp_flow_key) : sizeof(struct rp_flow4_key), u, live_by_owner);
+		close(fd);
+	}
+	if (!found)
+		return -ENOENT;
+	if (ncpu > 0 && (st = calloc(ncpu, sizeof(*st)))) {
+		if (!bpf_map_lookup_elem(stats, &table, st))
+			for (int c = 0; c < ncpu; c++) {
+				u->created += st[c].created;
+				u->refused += st[c].refused;
+			}
+		free(st);
+	}
+	u->evicted = u->created > u->present ? u->created - u->present : 0;
+	return err;
+}
+
+int dp_flows_clear(const struct dp_maps *m)
+{
+	int err = 0;
+
+	for (int fam = 0; fam < 2; fam++) {
+		int outer = fam ? m->flowt6 : m->flowt4;
+		size_t ksz = fam ? sizeof(struct rp_flow_key) : sizeof(struct rp_flow4_key);
+
+		for (__u32 t = 0; t < RP_FLOW_TABLES; t++) {
+			uint8_t key[64], next[64];
+			int fd = inner_fd(outer, t);
+
+			if (fd < 0)
+				continue;
+			while (!bpf_map_get_next_key(fd, NULL, next)) {
+				memcpy(key, next, ksz);
+				if (bpf_map_delete_elem(fd, key) && errno != ENOENT) {
+					err = -errno;
+					break;
+				}
+			}
+			close(fd);
+			stats_zero(m->flow_stats, t);
+		}
+	}
+	return err;
+}
