@@ -76,7 +76,8 @@ send() {
 	local ns=$1 src=$2 dst=$3 proto=$4 port=$5
 	[ "$proto" = icmp ] && { ip netns exec "$ns" ping -c3 -i 0.2 -W1 -I "$src" "$dst" >/dev/null 2>&1; return 0; }
 	for _ in 1 2 3; do
-		ip netns exec "$ns" "$PY" "$LABNET" probe "$proto" "$dst" "$port" --src "$src" --timeout 0.3 >/dev/null 2>&1
+		ip netns exec "$ns" "$PY" "$LABNET" probe "$proto" "$dst" "$port" --src "$src" ${SEND_SPORT:+--sport $SEND_SPORT} \
+			--timeout 0.3 >/dev/null 2>&1
 	done
 }
 
@@ -192,19 +193,19 @@ if need_rempart "audit"; then
 	expect_clean "tunnel's program back"
 
 	# ---- 4. a port forward from the uplink into alpha's cloud ----
-	# (alpha's WireGuard port on the gateway's address, which uplink_in
-	# lets in from the sites' sources, forwarded into alpha's cloud)
-	APORT=$(tenant_get alpha listen_port)
+	# (a DHCP reply to the gateway's address, which uplink_in lets in for
+	# the gateway, forwarded into alpha's cloud; the WireGuard ports are
+	# not tracked, so a DNAT of them would never apply)
 	nsx rp-gw nft -f - <<EOF
 table ip audit_leak {
 	chain pre {
 		type nat hook prerouting priority dstnat; policy accept;
-		iifname "gw-up" udp dport $APORT meta mark set 0x5250000a dnat to 10.20.1.10
+		iifname "gw-up" udp sport 67 udp dport 68 meta mark set 0x5250000a dnat to 10.20.1.10
 	}
 }
 EOF
-	delivered "port forward from the uplink" uplink gw-up alpha gw-ca rp-inet rp-cloud-a eth0 \
-		"dst host 10.20.1.10 and udp dst port $APORT"
+	SEND_SPORT=67 delivered "port forward from the uplink" uplink gw-up alpha gw-ca rp-inet rp-cloud-a eth0 \
+		"dst host 10.20.1.10 and udp dst port 68"
 	nsx rp-gw nft delete table ip audit_leak
 	expect_clean "port forward removed"
 
