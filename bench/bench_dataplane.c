@@ -26,6 +26,7 @@
 #include "config/country.h"
 #include "geo/geo.h"
 #include "geo/geo_bpf.h"
+#include "lib/clock.h"
 
 static int rounds = 5;
 static unsigned repeat = 1000000;
@@ -56,14 +57,6 @@ static void emit(const char *metric, double value, double lo, double hi, const c
 		printf(", \"note\": \"%s\"", note);
 	printf("}\n");
 	fflush(stdout);
-}
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
 /* One round: ns per run of prog on frame. */
@@ -119,7 +112,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_dataplane: set-up failed\n");
 		return 1;
 	}
-	t = now_ms();
+	t = clock_ms();
 	if (geo_load_file(&geo, "/usr/share/tor/geoip", RP_GEO_TOR, AF_INET, &d) ||
 	    geo_load_file(&geo, "/usr/share/tor/geoip6", RP_GEO_TOR, AF_INET6, &d) ||
 	    geo_bpf_load(bpf_map__fd(f.skel->maps.rp_geo), &geo, &d)) {
@@ -127,7 +120,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "bench_dataplane: Tor geo database loaded (%zu + %zu ranges) in %.0f ms\n",
-		geo.n4, geo.n6, now_ms() - t);
+		geo.n4, geo.n6, clock_ms() - t);
 	/* a French address for the uplink frame */
 	cc_parse("FR", &fr_cc);
 	for (size_t i = 0; i < geo.n4; i++)
@@ -165,12 +158,12 @@ int main(int argc, char **argv)
 		fx_config_a(&c, false);
 		c.tenants[0].cloud_prefixes = fx_plist("10.0.0.0/8, fd00:20::/48");
 		add_rules(&c, n);
-		t = now_ms();
+		t = clock_ms();
 		if (dp_policy_install(&f.m, &c, NULL, NULL, &d)) {
 			diag_print(&d, stderr);
 			return 1;
 		}
-		install = now_ms() - t;
+		install = clock_ms() - t;
 		emit((snprintf(name, sizeof(name), "install_ms_%u_rules", n), name), install, install, install,
 		     "ms", 1, 0, "compile + fill the inactive slot + swap + clear the old one");
 		for (int h = 0; h < RP_HOOK__COUNT; h++) {

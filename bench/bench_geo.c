@@ -32,9 +32,11 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "../tests/geo_probe.h"
+#include "../tests/xorshift.h"
 #include "geo/geo.h"
 #include "geo/geo_bpf.h"
 #include "geo/geo_int.h"
+#include "lib/clock.h"
 
 #define NADDR_MAX 65536
 static unsigned naddr = NADDR_MAX;	/* GEO_NADDR: fewer, to see the cost without cache misses */
@@ -45,18 +47,7 @@ static unsigned repeat = 1000000;
 static uint64_t rng = 0x853c49e6748fea9bULL;
 static uint64_t rnd64(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+	return xorshift64(&rng);
 }
 
 static double cpu_ms(void)	/* this process's CPU time: steady on a busy machine */
@@ -322,7 +313,7 @@ static int trie_load(int fd, const struct geo_db *db, int family, size_t np, dou
 		else
 			range_to_cidrs(db->v6[i].lo, db->v6[i].hi, 128, trie_out, &t);
 	}
-	t0 = now_ms();
+	t0 = clock_ms();
 	for (size_t done = 0; done < t.n;) {
 		__u32 cnt = t.n - done > 65536 ? 65536 : t.n - done;
 		size_t ks = family == AF_INET ? sizeof(struct tkey4) : sizeof(struct tkey6);
@@ -341,7 +332,7 @@ static int trie_load(int fd, const struct geo_db *db, int family, size_t np, dou
 		}
 		done += cnt;
 	}
-	*ms = now_ms() - t0;
+	*ms = clock_ms() - t0;
 	free(t.keys);
 	free(t.vals);
 	return err;
@@ -456,12 +447,12 @@ int main(int argc, char **argv)
 		double c0 = cpu_ms();
 
 		geo_free(&db);
-		t0 = now_ms();
+		t0 = clock_ms();
 		if (geo_load(&cfg, &db, &d)) {
 			diag_print(&d, stderr);
 			return 2;
 		}
-		ms[r] = now_ms() - t0;
+		ms[r] = clock_ms() - t0;
 		cpu[r] = cpu_ms() - c0;
 	}
 	emit("parse_ms", ms, rounds < 3 ? rounds : 3, "ms", 0, "read and normalise the two Tor files (wall clock)");
@@ -482,15 +473,15 @@ int main(int argc, char **argv)
 	if (geo_probe__load(skel))
 		goto fail;
 
-	t0 = now_ms();
+	t0 = clock_ms();
 	err = geo_image_build(&db, &img, &d);
-	t1 = now_ms();
+	t1 = clock_ms();
 	build_ms = t1 - t0;
 	emit1("build_ms", build_ms, "ms", "build the lookup image from the ranges");
 	k0 = kmem_now();
-	t0 = now_ms();
+	t0 = clock_ms();
 	err = err ?: geo_bpf_swap(bpf_map__fd(skel->maps.rp_geo), &img, &d);
-	t1 = now_ms();
+	t1 = clock_ms();
 	k1 = kmem_now();
 	if (err) {
 		diag_print(&d, stderr);

@@ -76,7 +76,11 @@ static __always_inline __u32 rp_geo_lt48(__u64 a, __u64 b)
 /* IPv4 interval i of the slice at u32 number e0 starts at or below x. */
 #define RP_GEO_LE4(e, e0, i, x) rp_geo_le16(e[((e0) + (i)) & RP_GEO_UMASK] >> 16, (x))
 
-/* Country of an IPv4 address (network order). */
+/* Country of an IPv4 address (network order).  Its opening (the database,
+ * the index block, the /16's word) is written again in rp_geo_lookup_v6 on
+ * purpose: as one inline helper taking the index, 6.1's verifier loses the
+ * index's bounds ("math between map_value pointer and register with
+ * unbounded min value"; tests/verifier61). */
 static __always_inline __u16 rp_geo_lookup_v4(__u32 addr_be)
 {
 	__u32 x = bpf_ntohl(addr_be), e0, base = 0, n, i, zero = 0;

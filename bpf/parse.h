@@ -62,8 +62,8 @@ struct rp_cur {
 	__u32 lim;
 };
 
-/* n bytes at the cursor, or NULL; advances. */
-static __always_inline void *cur_take(struct rp_cur *c, __u32 n)
+/* n bytes at the cursor, or NULL; past them if advance. */
+static __always_inline void *cur_at(struct rp_cur *c, __u32 n, int advance)
 {
 	__u32 off = c->off;
 	void *p;
@@ -73,22 +73,19 @@ static __always_inline void *cur_take(struct rp_cur *c, __u32 n)
 	p = c->data + off;
 	if (p + n > c->data_end)
 		return NULL;
-	c->off = off + n;
+	if (advance)
+		c->off = off + n;
 	return p;
 }
 
-/* n bytes at the cursor without advancing. */
+static __always_inline void *cur_take(struct rp_cur *c, __u32 n)
+{
+	return cur_at(c, n, 1);
+}
+
 static __always_inline void *cur_peek(struct rp_cur *c, __u32 n)
 {
-	__u32 off = c->off;
-	void *p;
-
-	if (off > RP_PARSE_MAX || off + n > c->lim)
-		return NULL;
-	p = c->data + off;
-	if (p + n > c->data_end)
-		return NULL;
-	return p;
+	return cur_at(c, n, 0);
 }
 
 /* Skip n bytes that must be present; 0 or -1. */

@@ -7,9 +7,12 @@
  *   tunnel_in   TC ingress on tunnel interfaces (L3, no Ethernet header)
  *
  * Every lookup is scoped by the policy slot read once per packet from
- * rp_state, so a policy swap is atomic (SPEC §4.8).  The compiler
- * (userspace/policy/policy.c) has folded "longest prefix, then file order" into
- * the maps: the programs only look things up.
+ * rp_state, so a policy swap is atomic (docs/dataplane.md "Atomic swap").
+ * The compiler (userspace/policy/policy.c) has folded "longest prefix, then
+ * file order" into the maps: the programs only look things up.  The maps
+ * are in maps.h, the verdict and its accounting in verdict.h, connection
+ * and fragment state in flow.h; the packet parser is parse.h, the country
+ * lookup geo.h.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -27,180 +30,9 @@ const volatile __u32 stateless = 0;		/* 1: no flow/fragment state (differential 
 const volatile __u32 ev_rate = 200;		/* drop events per second per CPU */
 const volatile __u32 ev_burst = 100;
 
-/* ---- maps ---------------------------------------------------------------- */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rp_state);
-} rp_state SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RP_COUNTERS_MAX);
-	__type(key, __u32);
-	__type(value, struct rp_counter);
-} rp_counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RP_GEO_DROPS_MAX);
-	__type(key, __u32);
-	__type(value, struct rp_counter);
-} rp_geo_drops SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RP_RULE_COUNTERS_MAX);
-	__type(key, __u32);
-	__type(value, struct rp_counter);
-} rp_rule_counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} rp_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rp_ratelimit);
-} rp_evlimit SEC(".maps");
-
-struct rp_node {
-	__u32 e[RP_NODE_STRIDE];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RP_SLOTS * RP_NODES_PER_SLOT);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct rp_node);
-} rp_nodes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RP_SLOTS * RP_ATOMS_PER_SLOT);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct rp_atom);
-} rp_atoms SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RP_RULES_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct rp_rule_key);
-	__type(value, struct rp_rule_val);
-} rp_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RP_TENANT_SLOTS);
-	__type(key, __u32);
-	__type(value, struct rp_tenant_cfg);
-} rp_tenants SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RP_SLOTS);
-	__type(key, __u32);
-	__type(value, struct rp_global_cfg);
-} rp_global SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RP_IFACES_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct rp_iface_key);
-	__type(value, struct rp_iface_val);
-} rp_ifaces SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RP_SLOTS * RP_IFIDX_MAX);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct rp_ifidx_val);
-} rp_ifidx SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RP_SLOTS * 65536);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct rp_portidx_val);
-} rp_portidx SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RP_PORTS_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct rp_port_key);
-	__type(value, struct rp_port_val);
-} rp_ports SEC(".maps");
-
-/* Flow tables, one per tenant (and the gateway's, the NAT one): inner LRU
- * maps created by userspace, sized there (an inner hash map may have any
- * max_entries); the template's size here does not matter. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, RP_FLOW_TABLES);
-	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_LRU_HASH);
-		__uint(max_entries, 1);
-		__uint(key_size, sizeof(struct rp_flow_key));
-		__uint(value_size, sizeof(struct rp_flow_val));
-	});
-} rp_flowt6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, RP_FLOW_TABLES);
-	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_LRU_HASH);
-		__uint(max_entries, 1);
-		__uint(key_size, sizeof(struct rp_flow4_key));
-		__uint(value_size, sizeof(struct rp_flow_val));
-	});
-} rp_flowt4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RP_FLOW_TABLES);
-	__type(key, __u32);
-	__type(value, struct rp_flow_stat);
-} rp_flow_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, RP_FRAG_MAX);
-	__type(key, struct rp_frag_key);
-	__type(value, struct rp_frag_val);
-} rp_frags SEC(".maps");
-
-/* Updated by userspace only: an update of a map-in-map waits for an RCU
- * grace period, i.e. for every program still reading the old slot. */
-struct rp_sync_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} rp_sync_inner SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, struct rp_sync_inner);
-} rp_sync SEC(".maps") = {
-	.values = { [0] = &rp_sync_inner },
-};
+#include "maps.h"
+#include "verdict.h"
+#include "flow.h"
 
 /* ---- country lookup ------------------------------------------------------ */
 
@@ -228,96 +60,6 @@ RP_GLOBAL int rp_geo_cc(__u32 family, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
 static __always_inline __u16 rp_country_of(int family, const __u32 *addr)
 {
 	return rp_geo_cc(family, addr[0], addr[1], addr[2], addr[3]) & 0xffff;
-}
-
-/* ---- verdict, accounting, events ----------------------------------------- */
-
-struct rp_verd {
-	__u32 rule;
-	__u16 tenant;		/* counted against */
-	__u16 country;
-	__u8 allow;
-	__u8 reason;
-	__u8 hook;
-	__u8 pad;
-};
-
-static __always_inline void set_v(struct rp_verd *v, int allow, int reason)
-{
-	v->allow = allow;
-	v->reason = reason;
-}
-
-static __always_inline void add_counter(void *map, __u32 key, __u32 len)
-{
-	struct rp_counter *c = bpf_map_lookup_elem(map, &key);
-
-	if (c) {
-		c->packets++;
-		c->bytes += len;
-	}
-}
-
-static __always_inline int take_token(void)
-{
-	__u32 zero = 0;
-	struct rp_ratelimit *rl = bpf_map_lookup_elem(&rp_evlimit, &zero);
-	__u64 now, cap;
-
-	if (!rl)
-		return 0;
-	now = bpf_ktime_get_coarse_ns();
-	cap = (__u64)ev_burst * 1000;
-	rl->tokens += (now - rl->last_ns) / 1000 * ev_rate / 1000;
-	rl->last_ns = now;
-	if (rl->tokens > cap)
-		rl->tokens = cap;
-	if (rl->tokens < 1000)
-		return 0;
-	rl->tokens -= 1000;
-	return 1;
-}
-
-static __always_inline void emit_event(const struct rp_pkt *p, const struct rp_verd *v, __u32 ifindex)
-{
-	struct rp_event *e;
-
-	if (!take_token())
-		return;
-	e = bpf_ringbuf_reserve(&rp_events, sizeof(*e), 0);
-	if (!e)
-		return;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->ifindex = ifindex;
-	e->tenant = v->tenant;
-	e->verdict = v->allow ? RP_ALLOW : RP_DROP;
-	e->reason = v->reason;
-	e->hook = v->hook;
-	e->family = p->kind == RP_K_IP ? p->family : 0;
-	e->proto = p->proto;
-	e->pad0 = 0;
-	e->sport = p->sport;
-	e->dport = p->dport;
-	e->country = v->country;
-	e->vlan = p->vlan;
-	__builtin_memcpy(e->src, p->src, 16);
-	__builtin_memcpy(e->dst, p->dst, 16);
-	e->len = p->len;
-	bpf_ringbuf_submit(e, 0);
-}
-
-static __always_inline void account(const struct rp_pkt *p, const struct rp_verd *v, __u32 ifindex)
-{
-	__u32 t = v->tenant <= RP_TENANT_ID_MAX ? v->tenant : 0;
-
-	add_counter(&rp_counters, t * RP_R__COUNT + v->reason, p->len);
-	if (v->rule)
-		add_counter(&rp_rule_counters, v->rule, p->len);
-	if (v->allow)
-		return;
-	if (v->reason == RP_R_GEO_SITE || v->reason == RP_R_GEO_EGRESS)
-		add_counter(&rp_geo_drops, v->country < RP_CC_COUNT ? v->country : RP_CC_COUNT, p->len);
-	emit_event(p, v, ifindex);
 }
 
 /* ---- lookups ------------------------------------------------------------- */
@@ -376,7 +118,7 @@ static __always_inline struct rp_atom *atom_of(const struct rp_tenant_cfg *tc, i
 
 static __always_inline struct rp_tenant_cfg *tenant_cfg(__u32 slot, __u16 id)
 {
-	__u32 k = slot * (RP_TENANT_ID_MAX + 1) + id;
+	__u32 k = rp_tenant_key(slot, id);
 
 	return bpf_map_lookup_elem(&rp_tenants, &k);
 }
@@ -432,249 +174,6 @@ static __always_inline void table_lookup(__u32 slot, int kind, __u16 tenant, __u
 	}
 	*act = rv->seg[lo & (RP_SEGS_MAX - 1)].act;
 	*rule = rv->seg[lo & (RP_SEGS_MAX - 1)].rule;
-}
-
-/* ---- flows and fragments ------------------------------------------------- */
-
-/* Flow keys: IPv4 flows in their own tables with a 16-byte key (hashing and
- * comparing 40 bytes is most of a flow lookup's cost). */
-struct rp_fk {
-	union {
-		struct rp_flow4_key k4;
-		__u64 w4[2];
-	};
-	struct rp_flow_key k6;
-};
-
-struct rp_flow_last {
-	__u64 w[2];		/* an rp_flow4_key */
-	__u64 to;
-	__u64 fresh_until;
-	__u32 table;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rp_flow_last);
-} rp_flow_last SEC(".maps");
-
-/* Flow table `table` (a tenant id, RP_TENANT_GATEWAY or RP_FLOW_NAT) of a
- * family, NULL when it has none. */
-static __always_inline void *flow_table(int family, __u32 table)
-{
-	if (family == RP_AF_INET)
-		return bpf_map_lookup_elem(&rp_flowt4, &table);
-	return bpf_map_lookup_elem(&rp_flowt6, &table);
-}
-
-static __always_inline void flow_stat(__u32 table, int refused)
-{
-	struct rp_flow_stat *st = bpf_map_lookup_elem(&rp_flow_stats, &table);
-
-	if (!st)
-		return;
-	if (refused)
-		st->refused++;
-	else
-		st->created++;
-}
-
-static __always_inline void *fk_make(struct rp_fk *k, __u16 zone, int family, __u8 proto, __u16 sp,
-				     __u16 dp, const __u32 *src, const __u32 *dst)
-{
-	if (family == RP_AF_INET) {
-		k->k4.zone = zone;
-		k->k4.proto = proto;
-		k->k4.sport = sp;
-		k->k4.dport = dp;
-		k->k4.src = src[0];
-		k->k4.dst = dst[0];
-		return &k->k4;
-	}
-	k->k6.zone = zone;
-	k->k6.family = family;
-	k->k6.proto = proto;
-	k->k6.sport = sp;
-	k->k6.dport = dp;
-	__builtin_memcpy(k->k6.src, src, 16);
-	__builtin_memcpy(k->k6.dst, dst, 16);
-	return &k->k6;
-}
-
-/* The key of p's 5-tuple (reverse: of its reply); ICMP echo: id as ports. */
-static __always_inline void *flow_key(struct rp_fk *k, __u16 zone, const struct rp_pkt *p, int reverse)
-{
-	__u16 sp = p->sport, dp = p->dport;
-
-	if (p->is_echo)
-		sp = dp = p->echo_id;
-	if (!reverse)
-		return fk_make(k, zone, p->family, p->proto, sp, dp, p->src, p->dst);
-	return fk_make(k, zone, p->family, p->proto, dp, sp, p->dst, p->src);
-}
-
-static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
-{
-	if (p->proto == IPPROTO_TCP)
-		return (p->tcp_flags & 0x12) == 0x02 ? RP_TO_TCP_SYN : RP_TO_TCP_EST;
-	if (p->proto == IPPROTO_UDP)
-		return RP_TO_UDP;
-	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
-		return RP_TO_ICMP;
-	return RP_TO_OTHER;
-}
-
-/* Keep an entry alive for `to` from now; writes at most about once a second. */
-static __always_inline void flow_refresh(struct rp_flow_val *cur, __u64 to)
-{
-	__u64 now = bpf_ktime_get_coarse_ns();
-
-	if (cur->expires_ns + RP_NS >= now + to)
-		return;
-	cur->expires_ns = now + to;
-}
-
-/* Record (or keep alive) the flow of an allowed packet: under `zone`, in
- * the table of `table` (a tenant's own, the gateway's, the NAT one), for
- * `owner`.  A per-CPU note of the last IPv4 flow recorded, and until when
- * that needs no refresh, spares the LRU lookup for the following packets
- * of the same flow (a burst). */
-static __always_inline void flow_record(__u32 table, __u16 zone, __u16 owner, const struct rp_pkt *p)
-{
-	struct rp_flow_last *last = NULL;
-	struct rp_flow_val *cur, nv = {};
-	struct rp_fk k = {};
-	void *tbl, *key;
-	__u32 zero = 0;
-	__u64 now, to;
-	long err;
-
-	if (stateless || p->frag == RP_FRAG_LATER)
-		return;
-	key = flow_key(&k, zone, p, 0);
-	now = bpf_ktime_get_coarse_ns();
-	to = flow_timeout(p);
-	if (p->family == RP_AF_INET) {
-		last = bpf_map_lookup_elem(&rp_flow_last, &zero);
-		if (last && last->fresh_until > now && last->to == to && last->table == table &&
-		    last->w[0] == k.w4[0] && last->w[1] == k.w4[1])
-			return;
-	}
-	tbl = flow_table(p->family, table);
-	if (!tbl) {
-		flow_stat(table, 1);
-		return;
-	}
-	cur = bpf_map_lookup_elem(tbl, key);
-	if (cur) {
-		flow_refresh(cur, to);
-	} else {
-		nv.expires_ns = now + to;
-		nv.owner = owner;
-		err = bpf_map_update_elem(tbl, key, &nv, BPF_NOEXIST);
-		if (err != -17)	/* EEXIST: another CPU recorded it first */
-			flow_stat(table, err != 0);
-	}
-	if (last) {
-		/* refreshed to at least now + to - 1 s: the next refresh is
-		 * due in a second at the earliest */
-		last->w[0] = k.w4[0];
-		last->w[1] = k.w4[1];
-		last->to = to;
-		last->table = table;
-		last->fresh_until = now + RP_NS / 2;
-	}
-}
-
-/* p answers a flow recorded under `zone` in `table`.  An ICMP echo request
- * never does (the key holds the echo id, not the type). */
-static __always_inline int flow_is_reply(__u32 table, __u16 zone, const struct rp_pkt *p)
-{
-	struct rp_flow_val *v;
-	struct rp_fk k = {};
-	void *tbl, *key;
-
-	if (stateless)
-		return 0;
-	if (p->is_echo && (p->icmp_type == 8 || p->icmp_type == 128))
-		return 0;
-	tbl = flow_table(p->family, table);
-	if (!tbl)
-		return 0;
-	key = flow_key(&k, zone, p, 1);
-	v = bpf_map_lookup_elem(tbl, key);
-	if (!v || v->expires_ns < bpf_ktime_get_coarse_ns())
-		return 0;
-	/* a reply keeps the flow alive; a TCP answer makes it established */
-	flow_refresh(v, p->proto == IPPROTO_TCP ? RP_TO_TCP_EST : flow_timeout(p));
-	return 1;
-}
-
-/* An ICMP error about a flow the gateway sent out (uplink_in step 5): the
- * inner header as recorded, in the gateway's table or the NAT one. */
-static __always_inline int flow_inner_in(__u32 table, __u16 zone, const struct rp_pkt *p)
-{
-	struct rp_flow_val *v;
-	struct rp_fk k = {};
-	void *tbl, *key;
-
-	tbl = flow_table(p->family, table);
-	if (!tbl)
-		return 0;
-	key = fk_make(&k, zone, p->family, p->iproto, p->isport, p->idport, p->isrc, p->idst);
-	v = bpf_map_lookup_elem(tbl, key);
-	return v && v->expires_ns >= bpf_ktime_get_coarse_ns();
-}
-
-static __always_inline int flow_inner_known(const struct rp_pkt *p)
-{
-	if (stateless || !p->has_inner)
-		return 0;
-	return flow_inner_in(RP_TENANT_GATEWAY, RP_TENANT_GATEWAY, p) ||
-	       flow_inner_in(RP_FLOW_NAT, RP_FLOW_NAT, p);
-}
-
-static __always_inline void frag_key(struct rp_frag_key *k, __u16 zone, const struct rp_pkt *p)
-{
-	k->zone = zone;
-	k->family = p->family;
-	k->proto = p->proto;
-	k->id = p->frag_id;
-	__builtin_memcpy(k->src, p->src, 16);
-	__builtin_memcpy(k->dst, p->dst, 16);
-}
-
-/* A later fragment follows its first fragment's verdict, or is dropped. */
-static __always_inline void frag_judge(__u16 zone, const struct rp_pkt *p, struct rp_verd *v)
-{
-	struct rp_frag_key k = {};
-	struct rp_frag_val *fv;
-
-	set_v(v, 0, RP_R_FRAGMENT);
-	if (stateless)
-		return;
-	frag_key(&k, zone, p);
-	fv = bpf_map_lookup_elem(&rp_frags, &k);
-	if (!fv || fv->expires_ns < bpf_ktime_get_coarse_ns())
-		return;
-	set_v(v, 1, fv->reason);
-}
-
-static __always_inline void frag_remember(__u16 zone, const struct rp_pkt *p, const struct rp_verd *v)
-{
-	struct rp_frag_key k = {};
-	struct rp_frag_val fv = {};
-
-	if (stateless || p->frag != RP_FRAG_FIRST || !v->allow)
-		return;
-	frag_key(&k, zone, p);
-	fv.expires_ns = bpf_ktime_get_coarse_ns() + RP_TO_FRAG;
-	fv.reason = v->reason;
-	fv.tenant = v->tenant;
-	bpf_map_update_elem(&rp_frags, &k, &fv, BPF_ANY);
 }
 
 /* ---- judging ------------------------------------------------------------- */
@@ -917,7 +416,7 @@ static __always_inline int iface_tenant(__u32 slot, __u32 ifindex, __u16 vid, in
 	struct rp_iface_val *iv;
 
 	if (vid == 0 && ifindex < RP_IFIDX_MAX) {
-		__u32 i = slot * RP_IFIDX_MAX + ifindex;
+		__u32 i = rp_ifidx_key(slot, ifindex);
 		struct rp_ifidx_val *e = bpf_map_lookup_elem(&rp_ifidx, &i);
 		__u16 t = e ? (hook == RP_HOOK_CLOUD_IN ? e->cloud : e->tunnel) : 0;
 
@@ -1087,7 +586,7 @@ int uplink_in(struct xdp_md *ctx)
 	}
 	pv = NULL;
 	if (p.proto == IPPROTO_UDP && p.l4) {
-		__u32 pi = slot * 65536 + p.dport;
+		__u32 pi = rp_portidx_key(slot, p.dport);
 
 		pv = bpf_map_lookup_elem(&rp_portidx, &pi);
 		if (pv && !pv->tenant)
@@ -1096,7 +595,7 @@ int uplink_in(struct xdp_md *ctx)
 			v.tenant = pv->tenant;
 	}
 	/* every exception below is for the gateway itself: it must be
-	 * addressed to it (SPEC §4.12) */
+	 * addressed to it (docs/policy.md) */
 	g = global_cfg(slot);
 	to_gw = to_uplink(g, &p);
 	if ((is_nd(&p) && (to_gw || dst_ll6(&p) || dst_llmc6(&p))) ||

@@ -1,4 +1,4 @@
-# demo: the network lab of tests/lab (SPEC §1 on one machine) and its traffic
+# demo: the network lab of tests/lab (docs/lab.md) and its traffic
 # matrix; demo-down removes all of it.  Running `make demo` again tears the
 # previous lab down first.  LAB_CONFIG_SRC=dir uses another lab config.
 .PHONY: demo demo-down demo-status

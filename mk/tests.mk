@@ -1,13 +1,70 @@
-# Tests: C test programs in tests/unit and tests/bpf (test_*.c, linked with
-# libtest.a and librempart.a), scripts listed in tests/suites, one runner
-# that counts.  tests/lib/ is code only tests link (the reference packet
-# parser): never part of rempart.
+# Tests: C test programs in tests/unit and tests/bpf (test_*.c), libFuzzer
+# harnesses in tests/fuzz (fuzz_*.c), scripts listed in tests/suites, one
+# runner that counts.  tests/lib/ is code only tests link (the reference
+# packet parser, scratch config directories): never part of rempart.
+#
+# Each program names what it links, as OpenBGPD's regress Makefiles
+# (SRCS_rde_trie_test= ...) and wireguard-tools' src/fuzz/Makefile do, so
+# that this file shows what a test depends on:
+#
+#   SRCS_unit/test_route_plan := net/route_plan.c net/tenant.c kernel config lib testlib
+#
+# The name is the program's path under tests/ without .c.  A word ending in
+# .c is one userspace/ source (its object alone); a folder of
+# userspace/LAYERS (lib, config, kernel/wg...) is that layer's archive
+# (build/us/lib<folder>.a, from which the linker takes only what the
+# program uses); testlib is tests/lib/; none, nothing of userspace/.  The
+# order of the words does not matter: layers are linked from the top of
+# userspace/LAYERS down, and a layer needs the layers below it that it uses
+# named too (the link says which symbol is missing).  A new test_x.c or
+# fuzz_x.c needs its line here, or make stops and says so; a bench program
+# has its line in mk/bench.mk or mk/compare.mk.
+
+SRCS_unit/test_audit_route := audit/audit_route.c kernel lib
+SRCS_unit/test_config      := config lib testlib
+SRCS_unit/test_eval        := eval policy geo config lib
+SRCS_unit/test_eval_table  := eval policy geo config lib testlib
+SRCS_unit/test_geo         := geo config lib
+SRCS_unit/test_op_confirm  := app net dataplane kernel/wg kernel policy geo config lib
+SRCS_unit/test_op_events   := app eval policy geo config lib
+SRCS_unit/test_op_metrics  := app net dataplane kernel/wg kernel policy eval geo config lib
+SRCS_unit/test_packet      := testlib lib
+SRCS_unit/test_route_plan  := net/route_plan.c net/tenant.c kernel config lib testlib
+SRCS_unit/test_sites       := app net kernel/wg config lib
+SRCS_unit/test_tn_netdrv   := net kernel/wg kernel policy config lib
+SRCS_unit/test_x25519      := lib
+SRCS_bpf/test_audit        := audit net dataplane kernel/wg kernel policy geo config lib
+SRCS_bpf/test_dataplane    := dataplane policy eval config lib
+SRCS_bpf/test_diff         := dataplane policy eval geo config lib testlib
+SRCS_bpf/test_dpread       := dataplane policy geo config lib
+SRCS_bpf/test_geo          := geo config lib
+SRCS_bpf/test_inc          := dataplane kernel policy config lib
+SRCS_bpf/test_loader       := dataplane kernel policy geo config lib
+SRCS_bpf/test_swap         := dataplane kernel policy config lib
+SRCS_bpf/test_verifier     := none
+SRCS_fuzz/fuzz_config      := config lib
+SRCS_fuzz/fuzz_geo         := geo config lib
+SRCS_fuzz/fuzz_packet      := eval policy geo config lib testlib
+
+# ---- how the lines above are linked -----------------------------------------
+
 TEST_SRCS := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
-TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRCS))
+TEST_BINS := $(patsubst %,$(BUILD)/tests/%,$(TEST_NAMES))
 TEST_HDRS := $(wildcard tests/*.h tests/*/*.h)
 TEST_CPPFLAGS := -I tests -I tests/lib
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB := $(BUILD)/tests/libtest.a
+
+# $(call link_inputs,OBJDIR,WORDS,TESTLIB): what one SRCS_ line links, in
+# link order (OBJDIR: build/us, or build/fuzz/us for the harnesses).
+link_word_ok = $(or $(filter %.c testlib none $(US_LAYERS_DOWN),$(1)),$(error mk/tests.mk: '$(1)' is neither a userspace/ source (x/y.c), a folder of userspace/LAYERS, testlib nor none))
+link_inputs = $(strip $(foreach w,$(2),$(if $(call link_word_ok,$(w)),)) \
+	$(patsubst %.c,$(1)/%.o,$(filter %.c,$(2))) \
+	$(if $(filter testlib,$(2)),$(3)) \
+	$(foreach l,$(US_LAYERS_DOWN),$(if $(filter $(l),$(2)),$(call layer_ar,$(1),$(l)))))
+# The SRCS_ line of tests/NAME.c, or a stop that says what to add.
+srcs_of = $(or $(SRCS_$(1)),$(error tests/$(1).c names nothing it links: add a line "SRCS_$(1) := ..." to mk/tests.mk (the layers and sources it links; see the top of that file)))
 
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(US_HDRS) $(TEST_HDRS) $(BPF_HDRS)
 	$(call msg,CC,$@)
@@ -18,39 +75,51 @@ $(TESTLIB): $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TESTLIB_SRCS))
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/%.c $(TESTLIB) $(BUILD)/librempart.a $(TEST_HDRS) $(BPF_SKELS)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(US_CFLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) $(TEST_CPPFLAGS) -o $@ $< $(TESTLIB) $(BUILD)/librempart.a $(US_LDLIBS)
+define TEST_RULE
+$(BUILD)/tests/$(1): tests/$(1).c $(call link_inputs,$(BUILD)/us,$(call srcs_of,$(1)),$(TESTLIB)) $(TEST_HDRS) $(BPF_SKELS)
+	$$(call msg,CC,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(US_CFLAGS) $$(CFLAGS_WARN) $$(US_CPPFLAGS) $$(TEST_CPPFLAGS) -o $$@ $$< $(call link_inputs,$(BUILD)/us,$(call srcs_of,$(1)),$(TESTLIB)) $$(US_LDLIBS)
+endef
+$(foreach t,$(TEST_NAMES),$(eval $(call TEST_RULE,$(t))))
 
-# libFuzzer harnesses: the userspace sources rebuilt with clang and sanitizers.
+# libFuzzer harnesses: the userspace sources rebuilt with clang and
+# sanitizers, into per-layer archives of their own (build/fuzz/us).
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_NAMES := $(patsubst tests/%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS := $(patsubst fuzz/%,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-FUZZ_US_OBJS := $(patsubst userspace/%.c,$(BUILD)/fuzz/us/%.o,$(filter-out userspace/cli/main.c,$(US_SRCS)))
+FUZZ_DIR := $(BUILD)/fuzz/us
+FUZZ_TESTLIB := $(BUILD)/fuzz/tests/libtest.a
 
-$(BUILD)/fuzz/us/%.o: userspace/%.c $(US_HDRS) $(BPF_HDRS) $(BPF_SKELS)
+$(FUZZ_DIR)/%.o: userspace/%.c $(US_HDRS) $(BPF_HDRS) $(BPF_SKELS)
 	$(call msg,FUZZCC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -c $< -o $@
-
-# Through an archive, like the unit tests: a harness pulls in only the objects
-# it needs.
-FUZZ_LIB := $(BUILD)/fuzz/librempart.a
-FUZZ_TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/fuzz/tests/lib/%.o,$(TESTLIB_SRCS))
 
 $(BUILD)/fuzz/tests/lib/%.o: tests/lib/%.c $(US_HDRS) $(TEST_HDRS) $(BPF_HDRS)
 	$(call msg,FUZZCC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) $(TEST_CPPFLAGS) -c $< -o $@
 
-$(FUZZ_LIB): $(FUZZ_US_OBJS) $(FUZZ_TESTLIB_OBJS) $(WG_EMBED_OBJ)
+$(FUZZ_TESTLIB): $(patsubst tests/lib/%.c,$(BUILD)/fuzz/tests/lib/%.o,$(TESTLIB_SRCS))
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
-	$(call msg,FUZZLD,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CFLAGS_WARN) $(US_CPPFLAGS) $(TEST_CPPFLAGS) -o $@ $< $(FUZZ_LIB) $(US_LDLIBS)
+$(foreach l,$(US_LAYERS_DOWN),$(eval $(call LAYER_AR_RULE,$(FUZZ_DIR),$(l))))
+
+define FUZZ_RULE
+$(BUILD)/$(1): tests/$(1).c $(call link_inputs,$(FUZZ_DIR),$(call srcs_of,$(1)),$(FUZZ_TESTLIB))
+	$$(call msg,FUZZLD,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $$(CFLAGS_WARN) $$(US_CPPFLAGS) $$(TEST_CPPFLAGS) -o $$@ $$< $(call link_inputs,$(FUZZ_DIR),$(call srcs_of,$(1)),$(FUZZ_TESTLIB)) $$(US_LDLIBS)
+endef
+$(foreach t,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(t))))
+
+# librempart.a, the whole of userspace/ in one archive, is gone: a program
+# names what it links (above).  A branch that still links it stops here.
+$(BUILD)/librempart.a:
+	@echo "$@ is gone: name what the program links (an SRCS_ line, see the top of mk/tests.mk)" >&2; exit 1
 
 .PHONY: tests check check-only check-layers fuzz golden-regen
 tests: all $(TEST_BINS) $(FUZZ_BINS)

@@ -6,7 +6,6 @@
 US_SRCS    := $(sort $(shell find userspace -name '*.c'))
 US_HDRS    := $(sort $(shell find userspace -name '*.h'))
 US_OBJS    := $(patsubst userspace/%.c,$(BUILD)/us/%.o,$(US_SRCS))
-US_LIB_OBJS := $(filter-out $(BUILD)/us/cli/main.o,$(US_OBJS))
 WG_EMBED_OBJ := $(BUILD)/us/embeddable-wg.o
 
 CFLAGS_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -26,13 +25,26 @@ $(WG_EMBED_OBJ): $(WG_EMBED_DIR)/wireguard.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -D_GNU_SOURCE -w -c $< -o $@
 
-$(BUILD)/librempart.a: $(US_LIB_OBJS) $(WG_EMBED_OBJ)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
-# The binary links every object (the archive is for the tests).
+# The binary links every object.
 $(BUILD)/rempart: $(US_OBJS) $(WG_EMBED_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(US_CFLAGS) -o $@ $^ $(US_LDLIBS)
+
+# One archive per layer for the tests and benches (mk/tests.mk names what
+# each links): DIR/lib<folder>.a, kernel/wg's DIR/libkernel-wg.a, without
+# cli/main.c; lib's holds the embeddable-wg-library too (lib/keys.c uses
+# it).  US_LAYERS_DOWN: the folders of userspace/LAYERS from the top down,
+# the order a link takes them in.
+US_LAYERS_DOWN := $(shell sed 's/\#.*//' userspace/LAYERS | tac | \
+	awk '{ for (i = NF; i > 0; i--) if ($$i != "<") print $$i }')
+layer_ar = $(1)/lib$(subst /,-,$(2)).a
+layer_objs = $(patsubst userspace/%.c,$(1)/%.o,$(filter-out userspace/cli/main.c, \
+	$(foreach s,$(US_SRCS),$(if $(filter userspace/$(2)/,$(dir $(s))),$(s)))))
+define LAYER_AR_RULE
+$(call layer_ar,$(1),$(2)): $(call layer_objs,$(1),$(2)) $(if $(filter lib,$(2)),$(WG_EMBED_OBJ))
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(US_LAYERS_DOWN),$(eval $(call LAYER_AR_RULE,$(BUILD)/us,$(l))))
 
 -include $(US_OBJS:.o=.d)

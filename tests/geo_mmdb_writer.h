@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "xorshift.h"
 
 struct mw_buf { uint8_t *p; size_t n, cap; };
 
@@ -189,7 +190,7 @@ static int mmdb_write_test_db(int fd)
 	while (nn < sizeof(nets) / sizeof(nets[0])) {
 		struct mw_net *n = &nets[nn++];
 
-		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		xorshift64(&r);
 		memset(n, 0, sizeof(*n));
 		if (nn % 2) {	/* IPv4 */
 			uint32_t a = (uint32_t)r;

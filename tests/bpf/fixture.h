@@ -310,7 +310,7 @@ static __attribute__((unused)) unsigned long long fx_counter(struct fx *f, unsig
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct rp_counter c[ncpu > 0 ? ncpu : 1];
-	__u32 k = tenant * RP_R__COUNT + reason;
+	__u32 k = rp_counter_key(tenant, reason);
 	unsigned long long sum = 0;
 
 	if (bpf_map_lookup_elem(f->m.counters, &k, c))

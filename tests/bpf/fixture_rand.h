@@ -6,15 +6,13 @@
 #define REMPART_TESTS_FIXTURE_RAND_H
 #include "config/country.h"
 #include "fixture.h"
+#include "xorshift.h"
 
 static uint64_t rs;
 
 static __attribute__((unused)) uint64_t rnd64(void)
 {
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return rs;
+	return xorshift64(&rs);
 }
 
 static __attribute__((unused)) unsigned rnd(unsigned n)

@@ -59,7 +59,7 @@ static const struct tcase cases[] = {
 	{ "up: DHCPv6 reply", UI, { V6("fe80::1", "fe80::2"), UDP(547, 546) }, A, R(ALLOWED), 0 },
 	{ "up: DHCP ports over IPv6", UI, { V6("fe80::1", "fe80::2"), UDP(67, 68) }, D, R(NOT_WIREGUARD), 0 },
 	{ "up: DHCP request direction", UI, { V4("192.168.1.1", "255.255.255.255"), UDP(68, 67) }, D, R(NOT_WIREGUARD), 0 },
-	/* ---- uplink_in: the gateway's exceptions only when addressed to it (SPEC §4.12) ---- */
+	/* ---- uplink_in: the gateway's exceptions only when addressed to it ---- */
 	{ "up: DHCP reply to the uplink address", UI, { V4("192.168.1.1", "198.51.100.2"), UDP(67, 68) }, A, R(ALLOWED), 0 },
 	{ "up: DHCP reply to a cloud host", UI, { V4("192.168.1.1", "10.20.1.10"), UDP(67, 68) }, D, R(NOT_WIREGUARD), 0 },
 	{ "up: DHCP reply to a site", UI, { V4("192.168.1.1", "10.120.1.5"), UDP(67, 68) }, D, R(NOT_WIREGUARD), 0 },
@@ -109,7 +109,7 @@ static const struct tcase cases[] = {
 	{ "up: echo reply, other id", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 78 }, D, R(NOT_WIREGUARD), 0 },
 	{ "out: gateway DNS v6", UO, { V6("2001:db8::2", "2001:4860::8888"), UDP(5353, 53) }, A, R(ALLOWED), 0 },
 	{ "up: DNS reply v6", UI, { V6("2001:4860::8888", "2001:db8::2"), UDP(53, 5353) }, A, R(REPLY), 0 },
-	/* ---- NATed connections: recorded apart from the gateway's own (SPEC §4.12, item 7) ---- */
+	/* ---- NATed connections: recorded apart from the gateway's own (issue 13, item 7) ---- */
 	{ "out: alpha's NATed connection (its mark)", UO, { V4("198.51.100.2", "93.184.216.40"), TCP(61001, 443), .tcp_flags = 0x02, .mark = 0x5250000a }, A, R(ALLOWED), 0 },
 	{ "up: its reply, to the NAT port", UI, { V4("93.184.216.40", "198.51.100.2"), TCP(443, 61001), .tcp_flags = 0x12 }, A, R(REPLY), 0 },
 	{ "out: a NATed connection that kept port 22", UO, { V4("198.51.100.2", "93.184.216.41"), TCP(22, 8022), .tcp_flags = 0x02, .mark = 0x5250000a }, A, R(ALLOWED), 0 },
@@ -209,7 +209,7 @@ static const struct tcase cases[] = {
 	{ "t1: internet, country not FR", T1, { V4("10.120.1.5", "8.8.8.8"), TCP(4444, 80) }, D, R(GEO_EGRESS), 10 },
 	{ "t1: own gateway address, ssh", T1, { V4("10.120.1.5", "100.64.10.1"), TCP(4444, 22) }, D, R(GATEWAY), 10 },
 	{ "t1: cloud_address inside the cloud, ping", T1, { V4("10.120.1.5", "10.20.0.1"), ICMP4(8) }, A, R(ALLOWED), 10 },
-	/* ---- the gateway itself (SPEC §4.14) ---- */
+	/* ---- the gateway itself (docs/policy.md) ---- */
 	{ "t1: echo to its own tunnel address", T1, { V4("10.120.1.5", "100.64.10.1"), ICMP4(8), .echo_id = 5 }, A, R(ALLOWED), 10 },
 	{ "t1: echo to its own v6 tunnel address", T1, { V6("fd10:120:1::5", "fd64:10::1"), ICMP6(128), .echo_id = 5 }, A, R(ALLOWED), 10 },
 	{ "t1: echo reply to its own tunnel address", T1, { V4("10.120.1.5", "100.64.10.1"), ICMP4(0), .echo_id = 5 }, A, R(ALLOWED), 10 },
@@ -277,7 +277,7 @@ static const struct tcase cases[] = {
 	{ "cl: a cloud host spoofs the gateway's address to a site", CL, { V4("10.20.0.1", "10.120.2.9"), TCP(2222, 22), .tcp_flags = 0x02 }, A, R(ALLOWED), 10 },
 	{ "t1: the site's 'reply' to the gateway is dropped", T1, { V4("10.120.2.9", "10.20.0.1"), TCP(22, 2222), .tcp_flags = 0x12 }, D, R(GATEWAY), 10 },
 
-	/* ---- cloud_in: neighbour discovery only on the link (SPEC §4.13) ---- */
+	/* ---- cloud_in: neighbour discovery only on the link (docs/policy.md) ---- */
 	{ "cl: NS to solicited-node multicast", CL, { V6("fe80::1", "ff02::1:ff00:1"), ICMP6(135), .ttl = 255 }, A, R(ALLOWED), 10 },
 	{ "cl: NS unicast to a link-local address", CL, { V6("fe80::1", "fe80::2"), ICMP6(135), .ttl = 255 }, A, R(ALLOWED), 10 },
 	{ "cl: NA from a global address to link-local", CL, { V6("fd00:20::10", "fe80::2"), ICMP6(136), .ttl = 255 }, A, R(ALLOWED), 10 },
@@ -359,7 +359,7 @@ static bool run_counted(struct fx *f, int hook, const char *ifname, const struct
 	return fx_counter(f, tenant, reason) == before + 1;
 }
 
-/* The tenant's mark on what enters from its tunnel or cloud (SPEC §4.14:
+/* The tenant's mark on what enters from its tunnel or cloud (docs/policy.md:
  * the gateway's answer goes back the way the question came). */
 static void marks(struct fx *f)
 {
@@ -386,7 +386,7 @@ static void marks(struct fx *f)
 		   fx_skb_mark_out);
 }
 
-/* SPEC §4.15, last sentence: one tenant cannot evict another's connection
+/* docs/policy.md, last sentence: one tenant cannot evict another's connection
  * state.  A site of beta sweeps ports (more flows than any table holds),
  * then a NAT tenant sweeps the internet; alpha's reply and the gateway's
  * own reply still get in. */

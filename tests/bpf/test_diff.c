@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* test_diff.c — differential test: the BPF programs against the reference
- * evaluator (SPEC §4.10).
+ * evaluator (docs/policy.md).
  *
  * Random configs (tenants with overlapping prefixes, sites, rules, shares,
  * countries, a random geo database) and random, then mutated, frames.  Each

@@ -23,16 +23,14 @@
 #include "geo_mmdb_writer.h"
 #include "geo_probe.h"
 #include "tap.h"
+#include "xorshift.h"
 
 static const char *datadir = "tests/geo";
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t rnd64(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static u128 rnd_in(u128 lo, u128 hi)

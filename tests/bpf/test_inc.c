@@ -78,7 +78,7 @@ static int check_slot(const struct dp_maps *m, const struct rp_config *cfg, unsi
 	if (mm_cmp(m->nodes, (size_t)RP_SLOTS * policy_nodes_per_slot(), (size_t)slot * policy_nodes_per_slot(), p.nodes,
 		   p.n_nodes, sizeof(__u32) * RP_NODE_STRIDE))
 		BAD("slot %u: trie nodes differ (%zu nodes)", slot, p.n_nodes);
-	if (mm_cmp(m->atoms, (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT, (size_t)slot * RP_ATOMS_PER_SLOT, p.atoms,
+	if (mm_cmp(m->atoms, (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT, rp_atom_key(slot, 0), p.atoms,
 		   p.n_atoms, sizeof(struct rp_atom)))
 		BAD("slot %u: atoms differ", slot);
 	for (size_t i = 0; i < p.n_rules && !bad; i++) {
@@ -125,10 +125,11 @@ static int check_slot(const struct dp_maps *m, const struct rp_config *cfg, unsi
 	if (count_slot(m->ports, sizeof(struct rp_port_key), offsetof(struct rp_port_key, slot), slot) !=
 	    (long)p.n_ports)
 		BAD("slot %u: port entries: want %zu", slot, p.n_ports);
-	if (mm_cmp(m->ifidx, (size_t)RP_SLOTS * RP_IFIDX_MAX, (size_t)slot * RP_IFIDX_MAX, ifx, RP_IFIDX_MAX,
+	if (mm_cmp(m->ifidx, (size_t)RP_SLOTS * RP_IFIDX_MAX, rp_ifidx_key(slot, 0), ifx, RP_IFIDX_MAX,
 		   sizeof(*ifx)))
 		BAD("slot %u: ifindex array differs", slot);
-	if (mm_cmp(m->portidx, (size_t)RP_SLOTS * 65536, (size_t)slot * 65536, pix, 65536, sizeof(*pix)))
+	if (mm_cmp(m->portidx, (size_t)RP_SLOTS * RP_PORTIDX_PER_SLOT, rp_portidx_key(slot, 0), pix,
+		   RP_PORTIDX_PER_SLOT, sizeof(*pix)))
 		BAD("slot %u: listen-port array differs", slot);
 	{
 		struct rp_global_cfg got;

@@ -23,6 +23,7 @@
 #include "fixture_cfg.h"
 #include "geo/geo.h"
 #include "tap.h"
+#include "xorshift.h"
 
 static int apply_in_child(const struct rp_config *cfg)
 {
@@ -100,7 +101,7 @@ static unsigned long long pinned_counter(unsigned tenant, unsigned reason)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct rp_counter c[ncpu > 0 ? ncpu : 1];
-	__u32 k = tenant * RP_R__COUNT + reason;
+	__u32 k = rp_counter_key(tenant, reason);
 	unsigned long long sum = 0;
 	int fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_COUNTERS);
 
@@ -297,13 +298,13 @@ int main(void)
 		size_t n0 = l->n, want = (size_t)RP_SLOTS * RP_NODES_PER_SLOT;
 		struct bpf_map_info info = { 0 };
 		__u32 len = sizeof(info);
-		unsigned long long s = 88172645463325252ULL;
+		uint64_t s = 88172645463325252ULL;
 		char text[64];
 		int fd;
 
 		l->v = realloc(l->v, (n0 + 12000) * sizeof(*l->v));
 		for (unsigned i = 0; i < 12000; i++) {	/* /64s with every byte random: ~6 nodes each */
-			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			xorshift64(&s);
 			snprintf(text, sizeof(text), "fd%02x:%04x:%04x:%04x::/64", (unsigned)(s & 0xff),
 				 (unsigned)(s >> 8 & 0xffff), (unsigned)(s >> 24 & 0xffff), (unsigned)(s >> 40 & 0xffff));
 			if (prefix_parse(text, &l->v[n0 + i]))

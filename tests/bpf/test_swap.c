@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_swap.c — atomic policy change (SPEC §4.8) under traffic.
+/* test_swap.c — atomic policy change (docs/dataplane.md) under traffic.
  *
  * Two policies: A (tests/bpf/fixture_cfg.h plus a rule "old-only" that lets
  * lyon reach 10.20.5.5 on UDP 1234) and B (without it, and with a new rule

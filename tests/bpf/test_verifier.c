@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "load_alone.h"
 #include "rempart.skel.h"
 #include "tap.h"
 
@@ -40,28 +41,10 @@ static struct bpf_object *open_obj(void)
 /* Load only `name`; *insns gets the verifier's processed count (-1 none). */
 static int load_one(const char *name, long *insns)
 {
-	struct bpf_object *obj = open_obj();
-	struct bpf_program *p;
-	const char *s;
-	int err;
+	int err = load_alone(open_obj(), name, 4, vlog, sizeof(vlog));	/* BPF_LOG_STATS */
+	const char *s = strstr(vlog, "processed ");
 
-	*insns = -1;
-	if (!obj)
-		return -errno;
-	vlog[0] = 0;
-	bpf_object__for_each_program(p, obj) {
-		if (strcmp(bpf_program__name(p), name)) {
-			bpf_program__set_autoload(p, false);
-			continue;
-		}
-		bpf_program__set_log_level(p, 4);	/* BPF_LOG_STATS */
-		bpf_program__set_log_buf(p, vlog, sizeof(vlog));
-	}
-	err = bpf_object__load(obj);
-	s = strstr(vlog, "processed ");
-	if (s)
-		*insns = strtol(s + 10, NULL, 10);
-	bpf_object__close(obj);
+	*insns = s ? strtol(s + 10, NULL, 10) : -1;
 	return err;
 }
 

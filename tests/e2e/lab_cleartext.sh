@@ -1,8 +1,9 @@
 #!/bin/bash
-# lab_cleartext.sh — SPEC §4.11 no clear-text leak: a packet from a tenant's
-# cloud to one of its sites' prefixes leaves only through the tunnel; with the
-# peer down or the tunnel down it is dropped, never routed out through the
-# uplink in clear.  Watched with tcpdump on the "internet" side of the uplink.
+# lab_cleartext.sh — no clear-text leak (docs/policy.md "uplink_out"): a
+# packet from a tenant's cloud to one of its sites' prefixes leaves only
+# through the tunnel; with the peer down or the tunnel down it is dropped,
+# never routed out through the uplink in clear.  Watched with tcpdump on the
+# "internet" side of the uplink.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin
 A1_4=$(lan wgs-a1 4) A1_6=$(lan wgs-a1 6)

@@ -1,8 +1,8 @@
 #!/bin/bash
-# lab_failclosed.sh — SPEC §4.9 fail closed: after `kill -9` of rempart
-# (fail_mode = closed) the programs stay attached and the last policy stays
-# enforced; a new `rempart run` adopts the running state without an open
-# window.
+# lab_failclosed.sh — fail closed (docs/dataplane.md "Loader"): after
+# `kill -9` of rempart (fail_mode = closed) the programs stay attached and
+# the last policy stays enforced; a new `rempart run` adopts the running
+# state without an open window.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin
 UPLINK=$(ini_get "$CFG/rempart.ini" gateway uplink)

@@ -1,20 +1,21 @@
 #!/bin/bash
 # lab_isolation.sh — issue 13, the dataplane's side, attacked through real
-# interfaces in the lab:
-#   §4.12  a host on the uplink's segment that routes a tenant prefix to the
+# interfaces in the lab (docs/policy.md: "uplink_in", "cloud_in", "The
+# gateway itself", "Flows"):
+#   uplink a host on the uplink's segment that routes a tenant prefix to the
 #          gateway gets nothing into the tenant through the gateway's own
 #          exceptions (DHCP, DHCPv6, neighbour discovery, WireGuard listen
 #          ports, management); the main table routes no tenant network;
-#   §4.13  neighbour-discovery-shaped ICMPv6 from a cloud is judged like any
+#   ND     neighbour-discovery-shaped ICMPv6 from a cloud is judged like any
 #          other packet unless it stays on the link (spoofed source, a
 #          site whose rules deny it);
-#   §4.14  a tenant reaches nothing of the gateway (its tunnel address, cloud
+#   gatewaya tenant reaches nothing of the gateway (its tunnel address, cloud
 #          address, uplink address, link-local, another tenant's address)
 #          but ICMP echo on its own addresses, and the echo reply goes back
 #          through its own tunnel or attachment (never the uplink);
 #   NAT    a NAT tenant's host connecting out from port 22 does not open the
 #          gateway's port 22 to the remote side (masquerade to NAT ports);
-#   §4.15  a site sweeping ports does not evict another tenant's reply state.
+#   flows  a site sweeping ports does not evict another tenant's reply state.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin
 PUB=$(cat "$LAB_STATE/public4")
@@ -76,7 +77,7 @@ if need_rempart "4.12 setup" && [ -e /run/netns/rp-inet ]; then
 	wait_for 5 eval '[ "$(grep -c ^ready "$LAB_STATE/logs/hits-rp-cloud-b.log")" -ge 2 ]'
 fi
 
-# ---- SPEC §4.12 (issue 13, item 1) ----------------------------------------
+# ---- docs/policy.md (issue 13, item 1) ----------------------------------------
 if want 4.12 && need_rempart "4.12 uplink exceptions"; then
 	left=$(nsx rp-gw ip route show table main | grep -E "dev ($CA|$CB|$WGA|$WGB|gw-cs|wg-services)( |$)")
 	left6=$(nsx rp-gw ip -6 route show table main | grep -v '^fe80::' | grep -E "dev ($CA|$CB|$WGA|$WGB|gw-cs|wg-services)( |$)")
@@ -106,7 +107,7 @@ if want 4.12 && need_rempart "4.12 uplink exceptions"; then
 	row rp-inet tcp "$GW_V6" 22 pass:gateway rp-gw $ATK6 -- "4.12 control: management to the uplink address (IPv6)"
 fi
 
-# ---- SPEC §4.13 (item 2) ---------------------------------------------------
+# ---- docs/policy.md (item 2) ---------------------------------------------------
 if want 4.13 && need_rempart "4.13 neighbour discovery"; then
 	SHAPER=$LAB_STATE/shaper-iso.sock
 	start_bg shaper-iso rp-cloud-a "$PY" "$LABNET" shaper "$SHAPER"
@@ -151,7 +152,7 @@ if want 4.13 && need_rempart "4.13 neighbour discovery"; then
 	row rp-cloud-a ping "$A1_6" 0 pass rp-site-a1 -- "4.13 control: with neighbours flushed, alpha's cloud still reaches site alpha-1 (IPv6)"
 fi
 
-# ---- SPEC §4.14 (item 8) ---------------------------------------------------
+# ---- docs/policy.md (item 8) ---------------------------------------------------
 if want 4.14 && need_rempart "4.14 the gateway itself"; then
 	site_widen rp-site-a1 wgs-a1 100.64.0.0/16 fd64::/16
 	site_widen rp-site-b1 wgs-b1 100.64.0.0/16 fd64::/16
@@ -209,7 +210,7 @@ if want nat && need_rempart "NAT ports"; then
 	fi
 fi
 
-# ---- SPEC §4.15, last sentence (item 9) --------------------------------------
+# ---- docs/policy.md, last sentence (item 9) --------------------------------------
 if want 4.15 && need_rempart "4.15 flow state"; then
 	# bravo's cloud opens a TCP connection to its site: the site's answers
 	# get back as replies only (bravo: intra = deny)

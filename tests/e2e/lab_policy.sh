@@ -1,6 +1,6 @@
 #!/bin/bash
-# lab_policy.sh — SPEC §4.1 isolation (overlapping prefixes) and shares,
-# §4.2 anti-spoofing (from a site and from a cloud), §4.3 intra/rules, §4.4
+# lab_policy.sh — docs/policy.md in the lab: isolation (overlapping prefixes)
+# and shares, anti-spoofing (from a site and from a cloud), intra/rules,
 # replies and unsolicited reverse packets: real traffic in the lab,
 # IPv4 and IPv6.  Config: configs/lab.
 . "$(dirname "$0")/../lab/e2e-lib.sh"

@@ -1,7 +1,7 @@
 #!/bin/bash
-# lab_reload.sh — SPEC §4.8 atomic policy change: SIGHUP reloads under
-# traffic that both policies allow lose nothing; the new policy takes effect;
-# a bad config leaves the old policy in place.
+# lab_reload.sh — atomic policy change (docs/dataplane.md "Atomic swap"):
+# SIGHUP reloads under traffic that both policies allow lose nothing; the new
+# policy takes effect; a bad config leaves the old policy in place.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin
 SVCF=$(tenant_file services)

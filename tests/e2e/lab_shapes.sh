@@ -1,10 +1,10 @@
 #!/bin/bash
-# lab_shapes.sh — SPEC §4.7 no bypass by packet shape: frames built with
-# scapy (labnet.py shape) and sent raw from alpha's cloud host to the gateway:
-# IPv4 options, IPv6 extension-header chains, 802.1Q and QinQ tags,
-# fragments (whole, later-only), truncated headers.  Each is either judged
-# correctly (what the policy allows arrives, what it forbids does not) or
-# dropped and counted.
+# lab_shapes.sh — no bypass by packet shape (docs/policy.md "Parsing"): frames
+# built with scapy (labnet.py shape) and sent raw from alpha's cloud host to
+# the gateway: IPv4 options, IPv6 extension-header chains, 802.1Q and QinQ
+# tags, fragments (whole, later-only), truncated headers.  Each is either
+# judged correctly (what the policy allows arrives, what it forbids does not)
+# or dropped and counted.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin
 MAC=$(ip -n rp-gw -o link show "$(tenant_get alpha cloud_interface)" 2>/dev/null | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')

@@ -1,7 +1,7 @@
 #!/bin/bash
-# lab_uplink.sh — SPEC §4.5 uplink geo-fence (a host abroad with a valid site
-# key never reaches WireGuard), management access, a site's allow_from, and
-# §4.6 egress geo-fence: real traffic in the lab, IPv4 and IPv6.
+# lab_uplink.sh — the uplink geo-fence of docs/policy.md (a host abroad with a
+# valid site key never reaches WireGuard), management access, a site's
+# allow_from, and the egress geo-fence: real traffic in the lab, IPv4 and IPv6.
 . "$(dirname "$0")/../lab/e2e-lib.sh"
 lab_begin
 PUB=$(cat "$LAB_STATE/public4")

@@ -8,7 +8,7 @@
 #     socat TCP-LISTEN:22 (management)  ◄─── nc 198.51.100.1 22
 #   test_op_confirm apply CFG [SECONDS]  ─ the call sequence of confirm.h
 #   rempart confirm --rollback-at …      ─ the detached timer (setsid)
-# The last part is SPEC's case: `rempart apply --confirm` with a config that
+# The last part is the case apply --confirm exists for: a config that
 # cuts the operator's management path, which comes back by itself.
 set -u
 cd "$(dirname "$0")/../.."

@@ -18,7 +18,7 @@ for page in dist/rempart.8 dist/rempart.ini.5; do
 		fail "ops_docs: man -l $page: $out"
 	fi
 done
-# Every metric name of SPEC §6 and every command is documented.
+# Every metric name of rempart(8) and every command is documented.
 for w in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	rempart_site_last_handshake_seconds rempart_site_rx_bytes_total \
 	rempart_site_tx_bytes_total rempart_policy_generation rempart_reload_total \
@@ -26,7 +26,7 @@ for w in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	check apply confirm run down status monitor explain geo site audit keygen; do
 	man -l dist/rempart.8 2>/dev/null | grep -q -- "$w" || fail "ops_docs: rempart(8) lacks $w"
 done
-pass "ops_docs: rempart(8) names every command and metric of SPEC"
+pass "ops_docs: rempart(8) names every command and metric"
 for k in name uplink public_endpoint tenants state_dir fail_mode ipv4 ipv6 format unknown \
 	allow_from tcp_ports countries listen id cloud_interface vlan cloud_address \
 	cloud_prefixes tunnel_interface tunnel_address listen_port private_key_file \
@@ -35,7 +35,7 @@ for k in name uplink public_endpoint tenants state_dir fail_mode ipv4 ipv6 forma
 	previous_public_key previous_preshared_key_file; do
 	man -l dist/rempart.ini.5 2>/dev/null | grep -qw -- "$k" || fail "ops_docs: rempart.ini(5) lacks $k"
 done
-pass "ops_docs: rempart.ini(5) names every key of SPEC §2"
+pass "ops_docs: rempart.ini(5) names every key of docs/config.md"
 
 BC=/usr/share/bash-completion/bash_completion
 if [ ! -r "$BC" ]; then

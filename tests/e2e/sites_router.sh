@@ -205,7 +205,7 @@ check "sites_router: router (tunnel_ip fd64:7::2) pings the cloud over IPv6" \
 	ip netns exec "$RT" ping -6 -c2 -i0.2 -W2 -q fd00:20::10
 check "sites_router: the cloud pings the router's tunnel_ip" \
 	ip netns exec "$CL" ping -c2 -i0.2 -W2 -q 100.64.7.2
-# SPEC §4.14: the gateway answers ICMP echo on the tenant's own addresses
+# docs/policy.md: the gateway answers ICMP echo on the tenant's own addresses
 check "sites_router: router pings the gateway's tunnel address 100.64.7.1" \
 	ip netns exec "$RT" ping -c2 -i0.2 -W2 -q 100.64.7.1
 check "sites_router: router pings the gateway's tunnel address fd64:7::1" \

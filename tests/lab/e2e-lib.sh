@@ -65,7 +65,7 @@ need_rempart() {
 	return 1
 }
 
-# --- counters (SPEC §4: every verdict counted per tenant and reason) -------
+# --- counters (docs/policy.md: every verdict counted per tenant and reason) -------
 # the reasons in rp_counters' order (bpf/rempart_abi.h RP_REASONS)
 REASONS=$(sed -n 's/^	X(RP_R_[A-Z_]*, "\([a-z_]*\)").*/\1/p' "$E2E_TOP/bpf/rempart_abi.h" | tr '\n' ' ')
 N_REASONS=$(echo $REASONS | wc -w)

@@ -1,5 +1,6 @@
 #!/bin/bash
-# lab.sh — the rempart network lab: SPEC §1 on one machine, in network
+# lab.sh — the rempart network lab (docs/lab.md): a gateway, its sites and
+# clouds on one machine, in network
 # namespaces joined by veth pairs, with real WireGuard (wireguard-go) and
 # real packets.
 #

@@ -126,7 +126,7 @@ def cmd_probe(a):
     return 1
 
 
-# Packet shapes (SPEC section 4.7).  Each builds one or more frames with scapy
+# Packet shapes (docs/policy.md "Parsing").  Each builds one or more frames with scapy
 # and sends them on --iface at L2 towards --dst-mac.
 def cmd_shape(a):
     import logging

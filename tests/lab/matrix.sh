@@ -86,7 +86,7 @@ egress_expect() {
 	esac
 }
 
-# The demo matrix: every row names what SPEC §4 expects in the lab config.
+# The demo matrix: every row names what docs/policy.md expects in the lab config.
 matrix_run() {
 	local pub a1lan4 a1lan6 b1lan4 b1lan6 a2lan4 a2lan6
 	pub=$(cat "$LAB_STATE/public4" 2>/dev/null) || { echo "lab is not up" >&2; return 1; }

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "config/country.h"
 #include "lib/keys.h"
+#include "scratch.h"
 #include "tap.h"
 
 static bool ends_with(const char *s, const char *suffix)
@@ -120,17 +121,6 @@ out:
 
 static char tmp[64];
 
-static void put(const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmp, name);
-	f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-}
-
 static void test_defaults_and_errors(void)
 {
 	struct rp_config cfg;
@@ -138,18 +128,15 @@ static void test_defaults_and_errors(void)
 	char path[128];
 	int ret;
 
-	snprintf(tmp, sizeof(tmp), "/tmp/rempart-test-config.XXXXXX");
-	if (!mkdtemp(tmp)) {
+	if (scratch_make(tmp, "config")) {
 		tap_skip("config: no temporary directory");
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/tenants.d", tmp);
-	mkdir(path, 0700);
-	put("rempart.ini", "[gateway]\nuplink = eth0\n");
-	put("tenants.d/t.ini", "[tenant]\nname = t\nid = 7\ncloud_interface = eth1\n"
+	scratch_put(tmp, "rempart.ini", "[gateway]\nuplink = eth0\n");
+	scratch_put(tmp, "tenants.d/t.ini", "[tenant]\nname = t\nid = 7\ncloud_interface = eth1\n"
 			       "cloud_prefixes = 10.0.0.0/8\ntunnel_address = 100.64.0.1/24\n"
 			       "listen_port = 51820\nprivate_key_file = /nonexistent\n");
-	put("tenants.d/notes.txt", "not a tenant\n");
+	scratch_put(tmp, "tenants.d/notes.txt", "not a tenant\n");
 	snprintf(path, sizeof(path), "%s/rempart.ini", tmp);
 	ret = config_load(path, RP_CFG_SKIP_KEY_FILES, &cfg, &d);
 	tap_result(ret == 0, "config: minimal config, key files skipped (%d)", ret);
@@ -169,8 +156,8 @@ static void test_defaults_and_errors(void)
 		   "config: a directory means DIR/rempart.ini; key files read without the flag");
 	diag_free(&d);
 
-	put("rempart.ini", "[gateway]\nuplink = eth0\nfail_mode = shut\n[metrics]\nlisten = nowhere\n");
-	put("tenants.d/t.ini", "[tenant]\nname = T\nid = 0\ncloud_interface = eth1\n"
+	scratch_put(tmp, "rempart.ini", "[gateway]\nuplink = eth0\nfail_mode = shut\n[metrics]\nlisten = nowhere\n");
+	scratch_put(tmp, "tenants.d/t.ini", "[tenant]\nname = T\nid = 0\ncloud_interface = eth1\n"
 			       "cloud_prefixes = 10.0.0.0/8\ntunnel_address = 100.64.0.1/24\n"
 			       "listen_port = 51820\nprivate_key_file = /nonexistent\n");
 	ret = config_load(tmp, RP_CFG_SKIP_KEY_FILES, &cfg, &d);
@@ -181,9 +168,7 @@ static void test_defaults_and_errors(void)
 		   "config: a missing file is one error");
 	diag_free(&d);
 
-	snprintf(path, sizeof(path), "rm -rf '%s'", tmp);
-	if (system(path))
-		fprintf(stderr, "cannot remove %s\n", tmp);
+	scratch_remove(tmp);
 }
 
 static void test_keys(void)

@@ -18,6 +18,7 @@
 #include "geo/geo_int.h"
 #include "geo_mmdb_writer.h"
 #include "tap.h"
+#include "xorshift.h"
 
 static char tmpdir[] = "/tmp/geo-unit-XXXXXX";
 
@@ -332,7 +333,7 @@ static void mmdb(void)
 			u128 v;
 
 			if (i < 20000) {
-				rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+				xorshift64(&rng);
 				v = ((u128)rng << 64) | (rng * 0x9e3779b97f4a7c15ULL);
 				if (fam && i % 2)
 					v = ((u128)1 << 125) | (v >> 4);	/* 2000::/4 */

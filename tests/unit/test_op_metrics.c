@@ -131,9 +131,9 @@ int main(int argc, char **argv)
 	sfd = make_pinned(argv[1], RP_PIN_STATE, BPF_MAP_TYPE_ARRAY, sizeof(struct rp_state), 1);
 	if (cfd < 0 || gfd < 0 || sfd < 0)
 		return 2;
-	err = put_percpu(cfd, 10 * RP_R__COUNT + RP_R_NO_RULE, 1001, 150150, ncpu);
-	err |= put_percpu(cfd, 20 * RP_R__COUNT + RP_R_ALLOWED, 77, 7700, ncpu);
-	err |= put_percpu(cfd, 0 * RP_R__COUNT + RP_R_NOT_WIREGUARD, 5, 300, ncpu);
+	err = put_percpu(cfd, rp_counter_key(10, RP_R_NO_RULE), 1001, 150150, ncpu);
+	err |= put_percpu(cfd, rp_counter_key(20, RP_R_ALLOWED), 77, 7700, ncpu);
+	err |= put_percpu(cfd, rp_counter_key(0, RP_R_NOT_WIREGUARD), 5, 300, ncpu);
 	err |= put_percpu(gfd, 2 * 26 + 13 /* CN */, 9, 900, ncpu);
 	err |= put_percpu(gfd, RP_CC_COUNT, 4, 400, ncpu);
 	err |= bpf_map_update_elem(sfd, &zero, &state, BPF_ANY);

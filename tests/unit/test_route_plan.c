@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "net/net_priv.h"
 #include "net/route_plan.h"
+#include "scratch.h"
 #include "tap.h"
 
 enum { UPLINK = 2, OTHER = 5 };
@@ -127,7 +128,7 @@ static void test_routes(const struct rp_config *cfg)
 		   count(&rs, route("100.64.10.0/24", RTN_UNICAST, 11, 1010, 100)) == 1 &&
 		   count(&rs, route("fd64:10::/64", RTN_UNICAST, 11, 1010, 100)) == 1,
 		   "route plan: the subnets of cloud_address and tunnel_address in the tenant's table "
-		   "(the main table has none: SPEC 4.12)");
+		   "(the main table has none: docs/policy.md)");
 	/* 2 cloud + 4 own subnets + 7 site prefixes + 4 tunnel_ip + 3 shared + 2 unreachable */
 	tap_result(rs.n == 22, "route plan: interieur's table holds nothing else (%zu routes)", rs.n);
 
@@ -237,19 +238,6 @@ static void test_rules(const struct rp_config *cfg)
 
 static char tmp[64];
 
-static void put(const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmp, name);
-	f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f)) {
-		fprintf(stderr, "cannot write %s\n", path);
-		exit(2);
-	}
-}
-
 /* Two tenants with egress none and no share: their fwmark rules all the
  * same (what the gateway answers them goes back by their mark). */
 static void test_rules_plain(void)
@@ -261,18 +249,15 @@ static void test_rules_plain(void)
 	char path[128];
 	int err;
 
-	snprintf(tmp, sizeof(tmp), "/tmp/rempart-test-plan.XXXXXX");
-	if (!mkdtemp(tmp)) {
+	if (scratch_make(tmp, "plan")) {
 		tap_skip("rule plan: no temporary directory");
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/tenants.d", tmp);
-	mkdir(path, 0700);
-	put("rempart.ini", "[gateway]\nuplink = up0\n");
-	put("tenants.d/a.ini", "[tenant]\nname = a\nid = 7\ncloud_interface = c1\n"
+	scratch_put(tmp, "rempart.ini", "[gateway]\nuplink = up0\n");
+	scratch_put(tmp, "tenants.d/a.ini", "[tenant]\nname = a\nid = 7\ncloud_interface = c1\n"
 			       "cloud_prefixes = 10.1.0.0/16\ntunnel_address = 100.64.1.1/24\n"
 			       "listen_port = 51820\nprivate_key_file = /nonexistent\n");
-	put("tenants.d/b.ini", "[tenant]\nname = b\nid = 8\ncloud_interface = c0\nvlan = 44\n"
+	scratch_put(tmp, "tenants.d/b.ini", "[tenant]\nname = b\nid = 8\ncloud_interface = c0\nvlan = 44\n"
 			       "cloud_prefixes = 10.2.0.0/16\ntunnel_address = 100.64.2.1/24\n"
 			       "listen_port = 51821\nprivate_key_file = /nonexistent\n");
 	err = config_load(tmp, RP_CFG_SKIP_KEY_FILES, &cfg, &d);
@@ -305,9 +290,7 @@ static void test_rules_plain(void)
 	} else {
 		tap_skip("rule plan: a config without tenants does not load (%d)", err);
 	}
-	snprintf(path, sizeof(path), "rm -rf '%s'", tmp);
-	if (system(path))
-		fprintf(stderr, "cannot remove %s\n", tmp);
+	scratch_remove(tmp);
 }
 
 int main(void)

@@ -10,6 +10,7 @@
 #include <wireguard.h>
 #include "lib/keys.h"
 #include "tap.h"
+#include "xorshift.h"
 
 static void unhex(const char *h, uint8_t out[32])
 {
@@ -34,10 +35,10 @@ int main(void)
 	const char *env = getenv("X25519_KEYS");
 	unsigned n = env ? strtoul(env, NULL, 0) : 2000, bad = 0;
 	uint8_t k[32], want[32], got[32], ref[32];
-	unsigned long long s = 0x9e3779b97f4a7c15ULL ^ (unsigned long long)time(NULL);
+	uint64_t s = 0x9e3779b97f4a7c15ULL ^ (uint64_t)time(NULL);
 	double t0, t1, t2;
 
-	printf("# random keys seeded with %llu\n", s);
+	printf("# random keys seeded with %llu\n", (unsigned long long)s);
 	/* RFC 7748 §6.1: Alice's and Bob's public keys */
 	unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", k);
 	unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", want);
@@ -51,10 +52,7 @@ int main(void)
 	/* random private keys (and a few extreme ones) against the library */
 	for (unsigned i = 0; i < n; i++) {
 		for (int j = 0; j < 32; j++) {
-			s ^= s << 13;
-			s ^= s >> 7;
-			s ^= s << 17;
-			k[j] = (uint8_t)s;
+			k[j] = (uint8_t)xorshift64(&s);
 		}
 		if (i < 2)
 			memset(k, i ? 0xff : 0x00, 32);

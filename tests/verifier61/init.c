@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "load_alone.h"
 
 static char vlog[64 << 20];
 
@@ -21,24 +22,7 @@ static int silent(enum libbpf_print_level l, const char *fmt, va_list ap)
 
 static int load_one(const char *name, int level)
 {
-	struct bpf_object *obj = bpf_object__open_file("/prog.bpf.o", NULL);
-	struct bpf_program *p;
-	int err;
-
-	if (!obj)
-		return -errno;
-	vlog[0] = 0;
-	bpf_object__for_each_program(p, obj) {
-		if (strcmp(bpf_program__name(p), name)) {
-			bpf_program__set_autoload(p, false);
-			continue;
-		}
-		bpf_program__set_log_level(p, level);
-		bpf_program__set_log_buf(p, vlog, sizeof(vlog));
-	}
-	err = bpf_object__load(obj);
-	bpf_object__close(obj);
-	return err;
+	return load_alone(bpf_object__open_file("/prog.bpf.o", NULL), name, level, vlog, sizeof(vlog));
 }
 
 int main(void)

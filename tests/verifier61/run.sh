@@ -30,7 +30,7 @@ fi
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/proc "$root"/sys "$root"/dev
-gcc -O1 -static -o "$root"/init "$here"/init.c -lbpf -lelf -lz
+gcc -O1 -static -I "$here"/../bpf -o "$root"/init "$here"/init.c -lbpf -lelf -lz
 cp "$OBJ" "$root"/prog.bpf.o
 (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 > initrd.gz)
 timeout 900 qemu-system-x86_64 -m 1024 -smp 1 -nographic -no-reboot \

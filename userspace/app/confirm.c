@@ -388,9 +388,8 @@ int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned s
 	if (!err)
 		err = timer_spawn(cfg->state_dir, main, deadline, token);
 	if (err) {
-		diag_add(d, "%s/confirm: cannot arm the rollback: %s", cfg->state_dir,
-			 strerror(-err));
 		statedir_path(p, cfg->state_dir, SD_CONFIRM_DIR);
+		diag_add(d, "%s: cannot arm the rollback: %s", p, strerror(-err));
 		rm_rf(p);
 		goto out;
 	}
@@ -449,6 +448,7 @@ static void hup_daemon(const char *state_dir)
 static int rollback_locked(const char *state_dir, struct diag *d)
 {
 	char prev[PATH_MAX], p[PATH_MAX], q[2 * PATH_MAX + 300], main[PATH_MAX], tenants[PATH_MAX];
+	char prev_tenants[PATH_MAX];
 	char source[2 * PATH_MAX + 32];
 	struct dirent *e;
 	DIR *dir;
@@ -465,9 +465,10 @@ static int rollback_locked(const char *state_dir, struct diag *d)
 	if (snap_save(p, main, tenants, source))
 		pr_warn("rollback: cannot keep the undone configuration in %s", p);
 	/* Tenant files the previous config did not have go away. */
+	statedir_path(prev_tenants, prev, SD_SNAP_TENANTS);
 	dir = opendir(tenants);
 	while (dir && (e = readdir(dir))) {
-		snprintf(q, sizeof(q), "%s/tenants/%s", prev, e->d_name);
+		snprintf(q, sizeof(q), "%s/%s", prev_tenants, e->d_name);
 		if (is_ini(e->d_name) && access(q, F_OK)) {
 			snprintf(q, sizeof(q), "%s/%s", tenants, e->d_name);
 			unlink(q);
@@ -481,17 +482,17 @@ static int rollback_locked(const char *state_dir, struct diag *d)
 		diag_add(d, "rollback: restoring the key files: %s", q);
 		return RP_EXIT_RUNTIME;
 	}
-	snprintf(q, sizeof(q), "%s/tenants", prev);
-	err = copy_inis(q, tenants);
-	snprintf(q, sizeof(q), "%s/rempart.ini", prev);
+	err = copy_inis(prev_tenants, tenants);
+	statedir_path(q, prev, SD_SNAP_CONFIG);
 	if (!err)
 		err = copy_file(q, main);
 	if (err) {
 		diag_add(d, "rollback: restoring %s: %s", main, strerror(-err));
 		return RP_EXIT_RUNTIME;
 	}
+	statedir_path(p, state_dir, SD_REJECTED);
 	pr_info("rollback: restored the previous configuration into %s (the undone one is "
-		"kept in %s/rejected)", main, state_dir);
+		"kept in %s)", main, p);
 	ret = daemon_apply_path(main, "rollback");
 	statedir_path(p, state_dir, SD_APPLIED);
 	if (!ret && snap_copy(prev, p))
@@ -536,9 +537,10 @@ int confirm_resume(const struct rp_config *cfg, const char *config_path, struct 
 		pr_warn("confirm: a rollback was pending without its timer; re-armed for %lld "
 			"(%lld s from now)", deadline, deadline - (long long)time(NULL));
 		err = timer_spawn(cfg->state_dir, main, deadline, token);
-		if (err)
-			diag_add(d, "%s/confirm: cannot re-arm the rollback: %s", cfg->state_dir,
-				 strerror(-err));
+		if (err) {
+			statedir_path(p, cfg->state_dir, SD_CONFIRM_DIR);
+			diag_add(d, "%s: cannot re-arm the rollback: %s", p, strerror(-err));
+		}
 	}
 	close(lock);
 	return err;

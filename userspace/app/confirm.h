@@ -1,4 +1,4 @@
-/* confirm.h — `apply --confirm SECONDS` and `confirm` (SPEC §3): roll back
+/* confirm.h — `apply --confirm SECONDS` and `confirm` (rempart(8)): roll back
  * to the previous configuration by itself unless `confirm` comes in time,
  * also when the process that ran `apply` is gone.
  *

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "app/confirm_files.h"
 #include "lib/fileutil.h"
+#include "lib/statedir.h"
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -289,27 +290,27 @@ int snap_keys_restore(const char *snap, char *why, size_t whylen)
 int snap_prepare(const char *dir, const char *main, const char *tenants, const char *source,
 		 char *const *keys, size_t n_keys, char *tmp)
 {
-	char p[PATH_MAX + 16], prev[PATH_MAX + 16];
+	char p[PATH_MAX], prev[PATH_MAX];
 	int err;
 
 	snprintf(tmp, PATH_MAX, "%s.new.%d", dir, (int)getpid());
 	rm_rf(tmp);
-	snprintf(p, sizeof(p), "%s/tenants", tmp);
+	statedir_path(p, tmp, SD_SNAP_TENANTS);
 	err = mkdir_p(p, 0700);
 	if (err)
 		return err;
-	snprintf(p, sizeof(p), "%s/rempart.ini", tmp);
-	snprintf(prev, sizeof(prev), "%s/rempart.ini", dir);
+	statedir_path(p, tmp, SD_SNAP_CONFIG);
+	statedir_path(prev, dir, SD_SNAP_CONFIG);
 	err = copy_or_link(main, p, prev);
 	if (!err) {
-		snprintf(p, sizeof(p), "%s/tenants", tmp);
-		snprintf(prev, sizeof(prev), "%s/tenants", dir);
+		statedir_path(p, tmp, SD_SNAP_TENANTS);
+		statedir_path(prev, dir, SD_SNAP_TENANTS);
 		err = copy_inis_from(tenants, p, prev);
 	}
 	if (!err)
 		err = keys_save(tmp, dir, keys, n_keys);
 	if (!err) {
-		snprintf(p, sizeof(p), "%s/source", tmp);
+		statedir_path(p, tmp, SD_SNAP_SOURCE);
 		err = write_text(p, source);
 	}
 	if (err)
@@ -348,16 +349,16 @@ int snap_save(const char *dir, const char *main, const char *tenants, const char
 
 int snap_copy(const char *src, const char *dst)
 {
-	char main[PATH_MAX + 16], tenants[PATH_MAX + 16], source[2 * PATH_MAX + 32];
-	char p[PATH_MAX + 16];
+	char main[PATH_MAX], tenants[PATH_MAX], source[2 * PATH_MAX + 32];
+	char p[PATH_MAX];
 	int err;
 
-	snprintf(p, sizeof(p), "%s/source", src);
+	statedir_path(p, src, SD_SNAP_SOURCE);
 	err = read_text(p, source, sizeof(source));
 	if (err)
 		return err;
-	snprintf(main, sizeof(main), "%s/rempart.ini", src);
-	snprintf(tenants, sizeof(tenants), "%s/tenants", src);
+	statedir_path(main, src, SD_SNAP_CONFIG);
+	statedir_path(tenants, src, SD_SNAP_TENANTS);
 	err = snap_prepare(dst, main, tenants, source, NULL, 0, p);
 	if (err)
 		return err;
@@ -372,10 +373,10 @@ int snap_copy(const char *src, const char *dst)
 /* "config PATH\ntenants DIR\n" */
 int snap_source(const char *snap, char *main, char *tenants)
 {
-	char p[PATH_MAX + 16], text[2 * PATH_MAX + 32];
+	char p[PATH_MAX], text[2 * PATH_MAX + 32];
 	int err;
 
-	snprintf(p, sizeof(p), "%s/source", snap);
+	statedir_path(p, snap, SD_SNAP_SOURCE);
 	err = read_text(p, text, sizeof(text));
 	if (err)
 		return err;

@@ -14,6 +14,7 @@
 #include "app/site_conf.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_maps.h"
+#include "lib/fnv.h"
 #include "lib/log.h"
 #include "net/net.h"
 
@@ -131,7 +132,7 @@ int daemon_generation(uint64_t *gen)
 /* FNV-1a of a file's bytes; 0 if unreadable. */
 static uint64_t file_hash(const char *path)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = FNV1A_BASIS;
 	unsigned char buf[4096];
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -139,8 +140,7 @@ static uint64_t file_hash(const char *path)
 	if (fd < 0)
 		return 0;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			h = (h ^ buf[i]) * 0x100000001b3ULL;
+		h = fnv1a(h, buf, (size_t)n);
 	close(fd);
 	return h;
 }

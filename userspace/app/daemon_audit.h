@@ -1,4 +1,4 @@
-/* daemon_audit.h — the daemon's audits (SPEC §6): `rempart audit --json`
+/* daemon_audit.h — the daemon's audits (docs/audit.md, "In the daemon"): `rempart audit --json`
  * run as a child process, so that the daemon's loop (metrics, events,
  * signals) stays responsive while it runs; after every change the daemon
  * makes, whenever the live policy generation moves (an `apply` by another

@@ -1,4 +1,4 @@
-/* exitcode.h — the exit codes of SPEC §3.  Returned by the app functions
+/* exitcode.h — the exit codes of rempart(8).  Returned by the app functions
  * that finish a command (daemon_run, daemon_apply_path, the confirm timer
  * and rollback) and by every cmd_*; everything below app/ returns
  * negative errno instead. */

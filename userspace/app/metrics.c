@@ -78,7 +78,7 @@ static void render_counters(const struct metrics_state *st, FILE *f, int ncpu,
 		unsigned id = t ? st->cfg->tenants[t - 1].id : RP_TENANT_GATEWAY;
 
 		for (int r = 0; r < RP_R__COUNT; r++)
-			percpu_sum(fd, id * RP_R__COUNT + r, &cells[t * RP_R__COUNT + r], buf, ncpu);
+			percpu_sum(fd, rp_counter_key(id, r), &cells[t * RP_R__COUNT + r], buf, ncpu);
 	}
 	for (int which = 0; which < 2; which++) {
 		const char *m = which ? "rempart_bytes_total" : "rempart_packets_total";
@@ -123,10 +123,10 @@ static void render_geo(const struct metrics_state *st, FILE *f, int ncpu, struct
 	close(fd);
 }
 
-/* Connection state (SPEC §6 rempart_flows{tenant}, §4.15): what each
- * tenant holds across the tables (its own, the NAT one), and per table its
- * size, use and evictions: a tenant's sweep shows as evictions in its own
- * table only. */
+/* Connection state (rempart_flows{tenant} of rempart(8), docs/policy.md
+ * "Flows"): what each tenant holds across the tables (its own, the NAT
+ * one), and per table its size, use and evictions: a tenant's sweep shows
+ * as evictions in its own table only. */
 static void render_flows(const struct metrics_state *st, FILE *f)
 {
 	int t4 = pinned_fd(st, RP_PIN_FLOWT4), t6 = pinned_fd(st, RP_PIN_FLOWT6);

@@ -1,4 +1,4 @@
-/* metrics.h — Prometheus text exposition (SPEC §6) on `[metrics] listen`,
+/* metrics.h — Prometheus text exposition (rempart(8)) on `[metrics] listen`,
  * served at /metrics by libmicrohttpd driven from the caller's poll loop (no
  * thread: MHD's epoll fd is polled with the rest, then metrics_run()).
  *

@@ -1,4 +1,4 @@
-/* site_conf.h — the wg-quick configuration a site installs (SPEC §3), as
+/* site_conf.h — the wg-quick configuration a site installs (rempart(8)), as
  * text, JSON or a QR code, from the configuration model; the tenant's
  * public key for it without its private key; the next free tunnel_ip.
  *

@@ -21,6 +21,7 @@
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
+#include "lib/clock.h"
 #include "audit/audit_int.h"
 #include "net/net.h"
 
@@ -538,14 +539,13 @@ int audit_run(const struct rp_config *cfg, const struct audit_opts *o, struct au
 {
 	const char *dir = o && o->pin_dir ? o->pin_dir : RP_PIN_DIR;
 	struct actx *a = calloc(1, sizeof(*a));
-	struct timespec t0, t1;
+	double t0 = clock_ms();
 	char why[512];
 	int err;
 
 	memset(r, 0, sizeof(*r));
 	if (!a)
 		return -ENOMEM;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	a->cfg = cfg;
 	a->res = r;
 	a->d = d;
@@ -582,8 +582,7 @@ int audit_run(const struct rp_config *cfg, const struct audit_opts *o, struct au
 	r->ingress_points = (unsigned)a->n_in;
 	r->proven = r->n == 0;
 out:
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	r->seconds = (clock_ms() - t0) / 1e3;
 	if (err && !diag_count(d))
 		diag_add(d, "audit: %s", strerror(-err));
 	actx_free(a);

@@ -1,7 +1,7 @@
 /* audit.h — `rempart audit`: prove from the live kernel state alone that no
  * tenant reaches another except through a declared [share], and that
  * nothing from the uplink reaches a tenant except through that tenant's
- * tunnel (SPEC §3, docs/audit.md).
+ * tunnel (rempart(8), docs/audit.md).
  *
  * The configuration is the specification: which interfaces are whose,
  * which site keys belong to which tenant, which shares are declared.  The
@@ -60,7 +60,7 @@ int audit_run(const struct rp_config *cfg, const struct audit_opts *o, struct au
 	      struct diag *d);
 void audit_result_free(struct audit_result *r);
 
-/* The SPEC line: "violation KIND from=T ingress=IF src=IP dst=IP proto=P
+/* The line rempart(8) documents: "violation KIND from=T ingress=IF src=IP dst=IP proto=P
  * dport=N reaches=T egress=IF". */
 void audit_violation_line(const struct audit_violation *v, char *buf, size_t len);
 /* "rempart explain --in IF --src IP --dst IP --proto P --dport N". */

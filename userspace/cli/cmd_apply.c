@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "dataplane/dataplane.h"
 #include "geo/geo.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/pidfile.h"
 #include "net/net.h"
@@ -28,14 +29,6 @@ static const char usage[] =
 	"WireGuard peers, BPF programs and maps.  Idempotent.\n\n"
 	"  --confirm SECONDS  roll back to the previous configuration by itself\n"
 	"                     unless `rempart confirm` comes within SECONDS\n";
-
-static double ms_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 int cmd_apply(int argc, char **argv, const struct globals *g)
 {
@@ -67,9 +60,9 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 		fprintf(stderr, "rempart: apply: unexpected argument '%s' (try --help)\n", argv[i]);
 		return RP_EXIT_CONFIG;
 	}
-	t0 = ms_now();
+	t0 = clock_ms();
 	rc = load_config_or_report(g, 0, &cfg);
-	pr_debug("apply: configuration read (%.1f ms)", ms_now() - t0);
+	pr_debug("apply: configuration read (%.1f ms)", clock_ms() - t0);
 	if (rc)
 		return rc;
 	rekey_done_load(&cfg, true);	/* site rotations the tunnel finished */
@@ -96,15 +89,15 @@ int cmd_apply(int argc, char **argv, const struct globals *g)
 			goto fail;
 		geop = &geo;
 	}
-	pr_debug("apply: geo database read (%.1f ms)", ms_now() - t0);
+	pr_debug("apply: geo database read (%.1f ms)", clock_ms() - t0);
 	err = daemon_enforce(&cfg, &geo, &d);	/* net_apply, then dataplane_apply */
 	if (err)
 		goto fail;
-	pr_debug("apply: dataplane done (%.1f ms)", ms_now() - t0);
+	pr_debug("apply: dataplane done (%.1f ms)", clock_ms() - t0);
 	err = confirm_record_end(&rec, true, &d);
 	if (err)
 		goto fail;
-	pr_debug("apply: applied configuration recorded (%.1f ms)", ms_now() - t0);
+	pr_debug("apply: applied configuration recorded (%.1f ms)", clock_ms() - t0);
 	pid = pidfile_hup(cfg.state_dir, cfg.path);
 	if (pid)	/* its metrics, events and reloads follow the new config */
 		printf("applied; the running daemon (pid %d) reloads it\n", (int)pid);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cmd_site.c — `rempart site add|config|rekey|import`: the sites of a tenant
- * and the wg-quick configuration each installs (SPEC §3).  add and config
+ * and the wg-quick configuration each installs (rempart(8)).  add and config
  * are here, with what the subcommands share (cmd_site.h); rekey and import
  * have their own files. */
 #include <arpa/inet.h>

@@ -34,6 +34,7 @@
 #include "lib/fileutil.h"
 #include "lib/ini_edit.h"
 #include "lib/keys.h"
+#include "lib/text.h"
 
 struct peer {
 	int line;			/* of its [Peer] */
@@ -69,18 +70,6 @@ static void err_at(struct import *im, int line, const char *fmt, ...)
 	im->errors++;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
-
 /* A site name from a comment: "lyon", "Name = Lyon prefecture", "name: x"
  * -> lower case, other characters as '-'. */
 static bool name_from_comment(const char *c, char *out)
@@ -89,11 +78,11 @@ static bool name_from_comment(const char *c, char *out)
 	size_t n = 0;
 
 	snprintf(buf, sizeof(buf), "%s", c);
-	p = trim(buf);
+	p = str_trim(buf);
 	if (!strncasecmp(p, "name", 4) && (p[4] == '=' || p[4] == ':' || isspace((unsigned char)p[4]))) {
-		p = trim(p + 4);
+		p = str_trim(p + 4);
 		if (*p == '=' || *p == ':')
-			p = trim(p + 1);
+			p = str_trim(p + 1);
 	}
 	for (; *p && n < RP_NAME_MAX; p++) {
 		char ch = (char)tolower((unsigned char)*p);
@@ -133,7 +122,7 @@ static void allowed_ips(struct import *im, struct peer *p, char *v, int line)
 		char buf[INET6_ADDRSTRLEN + 4];
 		bool tunnel = false;
 
-		it = trim(it);
+		it = str_trim(it);
 		if (prefix_parse(it, &pf)) {
 			err_at(im, line, "[Peer] AllowedIPs: '%s' is not a prefix", it);
 			continue;
@@ -147,8 +136,7 @@ static void allowed_ips(struct import *im, struct peer *p, char *v, int line)
 			append(&p->tips, buf);
 			continue;
 		}
-		for (unsigned b = pf.len; b < (pf.family == AF_INET ? 32u : 128u); b++)
-			pf.addr[b / 8] &= ~(0x80 >> (b % 8));
+		prefix_mask(&pf);
 		prefix_format(&pf, buf, sizeof(buf));
 		append(&p->lans, buf);
 	}
@@ -224,19 +212,19 @@ static int read_file(struct import *im)
 		if (nl)
 			*nl = 0;
 		line++;
-		l = trim(raw);
+		l = str_trim(raw);
 		hash = strchr(l, '#');
 		if (hash) {
 			if (hash == l) {
 				snprintf(comment, sizeof(comment), "%s", hash + 1);
 				/* "# Name = x" inside a [Peer]: its name */
-				if (in_peer && p && !strncasecmp(trim(comment), "name", 4) &&
+				if (in_peer && p && !strncasecmp(str_trim(comment), "name", 4) &&
 				    name_from_comment(comment, p->name))
 					p->named = true;
 				continue;
 			}
 			*hash = 0;
-			l = trim(l);
+			l = str_trim(l);
 		}
 		if (!*l)
 			continue;
@@ -261,13 +249,13 @@ static int read_file(struct import *im)
 		}
 		*eq = 0;
 		if (in_peer)
-			peer_key(im, p, trim(l), trim(eq + 1), line);
-		else if (!p && strcasecmp(trim(l), "PrivateKey") && strcasecmp(trim(l), "ListenPort") &&
-			 strcasecmp(trim(l), "Address") && strcasecmp(trim(l), "DNS") &&
-			 strcasecmp(trim(l), "MTU") && strcasecmp(trim(l), "Table") &&
-			 strcasecmp(trim(l), "FwMark") && strncasecmp(trim(l), "Pre", 3) &&
-			 strncasecmp(trim(l), "Post", 4) && strcasecmp(trim(l), "SaveConfig"))
-			err_at(im, line, "[Interface] %s: not a wg-quick key", trim(l));
+			peer_key(im, p, str_trim(l), str_trim(eq + 1), line);
+		else if (!p && strcasecmp(str_trim(l), "PrivateKey") && strcasecmp(str_trim(l), "ListenPort") &&
+			 strcasecmp(str_trim(l), "Address") && strcasecmp(str_trim(l), "DNS") &&
+			 strcasecmp(str_trim(l), "MTU") && strcasecmp(str_trim(l), "Table") &&
+			 strcasecmp(str_trim(l), "FwMark") && strncasecmp(str_trim(l), "Pre", 3) &&
+			 strncasecmp(str_trim(l), "Post", 4) && strcasecmp(str_trim(l), "SaveConfig"))
+			err_at(im, line, "[Interface] %s: not a wg-quick key", str_trim(l));
 	}
 	explicit_bzero(text, strlen(text));	/* keys, and the server's own */
 	free(text);

@@ -77,7 +77,7 @@ static json_object *tenant_counters(int fd, int ncpu, unsigned int id)
 	if (!vals)
 		return o;
 	for (unsigned int r = 0; r < RP_R__COUNT; r++) {
-		__u32 key = id * RP_R__COUNT + r;
+		__u32 key = rp_counter_key(id, r);
 		__u64 pk = 0, by = 0;
 		json_object *c;
 

@@ -1,6 +1,6 @@
 /* commands.h — `rempart COMMAND`: the table lives in main.c, one file per
- * command (cmd_*.c), their shared helpers in common.c.  Exit codes are SPEC
- * §3's (app/exitcode.h). */
+ * command (cmd_*.c), their shared helpers in common.c.  Exit codes are
+ * those of rempart(8) (app/exitcode.h). */
 #ifndef REMPART_COMMANDS_H
 #define REMPART_COMMANDS_H
 #include <stdbool.h>

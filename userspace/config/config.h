@@ -1,7 +1,7 @@
-/* config.h — the typed configuration model (SPEC §2) and its loader.
+/* config.h — the typed configuration model (docs/config.md) and its loader.
  *
  * config_load() reads rempart.ini and every *.ini of the tenants directory
- * with iniparser, checks everything SPEC §2 lists, and reports every error
+ * with iniparser, checks everything docs/config.md lists, and reports every error
  * (not only the first) into a diag list.  Selectors of rules (sites, cloud,
  * site:NAME) are expanded into prefix lists at load time, so consumers (the
  * reference evaluator, the policy compiler) only see prefixes.

@@ -344,16 +344,11 @@ __attribute__((format(printf, 5, 6)))
 static void err(struct check *c, const struct rp_tenant *t, const char *section,
 		const char *key, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	cfg_verr(c->d, config_rel(c->cfg, t->file), section, key, fmt, ap);
 	va_end(ap);
-	diag_add(c->d, "%s: [%s] %s: %s", config_rel(c->cfg, t->file), section, key,
-		 msg ? msg : "?");
-	free(msg);
 	(*c->errors)++;
 }
 

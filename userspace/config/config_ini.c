@@ -11,7 +11,7 @@
  * (every later error must name its place), it merges duplicate sections and
  * silently keeps the last of duplicate keys (a typo must never silently
  * weaken policy), and it rejects a comment after a section header
- * ("[rule web]   ; why"), which SPEC §2 itself writes. */
+ * ("[rule web]   ; why"), which docs/config.md itself writes. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

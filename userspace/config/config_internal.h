@@ -4,11 +4,13 @@
  * cross-file checks (config_check.c). */
 #ifndef REMPART_CONFIG_INTERNAL_H
 #define REMPART_CONFIG_INTERNAL_H
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "config/config.h"
 #include "lib/diag.h"
+#include "lib/text.h"
 
 /* ---- the INI reader (config_ini.c) ------------------------------------- */
 
@@ -59,6 +61,11 @@ struct where {
 
 __attribute__((format(printf, 2, 3)))
 void cfg_err(struct where *w, const char *fmt, ...);
+/* "FILE: [SECTION] KEY: MESSAGE" added to d ("FILE: [SECTION]: MESSAGE"
+ * without a key), control characters of the message shown as '?'. */
+__attribute__((format(printf, 5, 0)))
+void cfg_verr(struct diag *d, const char *file, const char *section, const char *key,
+	      const char *fmt, va_list ap);
 
 /* ---- per-key validators (config_value.c): 0, or -EINVAL after cfg_err ---- */
 
@@ -89,8 +96,6 @@ int val_key_file(struct where *w, const char *v, char **path, uint8_t key[RP_KEY
 /* Split a comma-separated list into trimmed items (a copy; free with
  * list_free).  Empty items are kept so callers can complain about them. */
 char **list_split(const char *v, size_t *n);
-/* s without its leading and trailing white space (in place). */
-char *str_trim(char *s);
 void list_free(char **items, size_t n);
 
 int prefix_list_add(struct rp_prefix_list *l, const struct rp_prefix *p);

@@ -14,23 +14,30 @@
 #include "config/country.h"
 #include "lib/keys.h"
 
-void cfg_err(struct where *w, const char *fmt, ...)
+void cfg_verr(struct diag *d, const char *file, const char *section, const char *key,
+	      const char *fmt, va_list ap)
 {
 	char *msg = NULL;
-	va_list ap;
 
-	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	va_end(ap);
 	for (char *p = msg; p && *p; p++)	/* a quoted value stays on one line */
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	if (w->key)
-		diag_add(w->d, "%s: [%s] %s: %s", w->f->rel, w->section, w->key, msg ? msg : "?");
+	if (key)
+		diag_add(d, "%s: [%s] %s: %s", file, section, key, msg ? msg : "?");
 	else
-		diag_add(w->d, "%s: [%s]: %s", w->f->rel, w->section, msg ? msg : "?");
+		diag_add(d, "%s: [%s]: %s", file, section, msg ? msg : "?");
 	free(msg);
+}
+
+void cfg_err(struct where *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_verr(w->d, w->f->rel, w->section, w->key, fmt, ap);
+	va_end(ap);
 	w->errors++;
 }
 
@@ -61,18 +68,6 @@ void *xgrow(void *v, size_t n, size_t size)
 	}
 	memset((char *)v + n * size, 0, size);
 	return v;
-}
-
-char *str_trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
 }
 
 char **list_split(const char *v, size_t *n)
@@ -199,21 +194,17 @@ int prefix_list_append(struct rp_prefix_list *l, const struct rp_prefix_list *fr
 
 static bool host_bits_set(const struct rp_prefix *p, struct rp_prefix *net)
 {
-	unsigned bits = p->family == AF_INET ? 32 : 128;
-
 	*net = *p;
-	for (unsigned b = p->len; b < bits; b++)
-		net->addr[b / 8] &= ~(0x80 >> (b % 8));
+	prefix_mask(net);
 	return memcmp(net->addr, p->addr, sizeof(p->addr)) != 0;
 }
 
-/* network: a network prefix (host bits must be zero); otherwise an
- * interface address with its prefix length ("10.20.0.1/24"). */
-int val_prefixes(struct where *w, const char *v, bool network, struct rp_prefix_list *out)
+/* Each item of the comma-separated list v to one(w, item, ctx), which
+ * quotes an item it refuses.  0, or -EINVAL if v is empty or any item was
+ * refused (every item is tried: one message each). */
+static int each_item(struct where *w, const char *v,
+		     int (*one)(struct where *w, const char *item, void *ctx), void *ctx)
 {
-	struct rp_prefix_list l = { 0 };
-	char buf[INET6_ADDRSTRLEN + 8];
-	struct rp_prefix p, net;
 	unsigned bad = 0;
 	size_t n;
 	char **items;
@@ -221,31 +212,102 @@ int val_prefixes(struct where *w, const char *v, bool network, struct rp_prefix_
 	if (empty(w, v))
 		return -EINVAL;
 	items = list_split(v, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (!*items[i]) {
-			cfg_err(w, "empty item in the list '%s'", v);
+	for (size_t i = 0; i < n; i++)
+		if (one(w, items[i], ctx))
 			bad++;
-		} else if (prefix_parse(items[i], &p)) {
-			cfg_err(w, "'%s' is not a prefix", items[i]);
-			bad++;
-		} else if (network && host_bits_set(&p, &net)) {
-			prefix_format(&net, buf, sizeof(buf));
-			cfg_err(w, "'%s' has host bits set (did you mean '%s'?)", items[i], buf);
-			bad++;
-		} else if (!network && !strchr(items[i], '/')) {
-			cfg_err(w, "'%s' needs a prefix length ('%s/24' or '/64')", items[i], items[i]);
-			bad++;
-		} else {
-			prefix_list_add(&l, &p);
-		}
-	}
 	list_free(items, n);
-	if (bad) {
-		free(l.v);
+	return bad ? -EINVAL : 0;
+}
+
+struct prefix_item {
+	const char *list;	/* the whole value, for an empty item */
+	bool network;
+	struct rp_prefix_list l;
+};
+
+static int prefix_item(struct where *w, const char *item, void *ctx)
+{
+	struct prefix_item *x = ctx;
+	char buf[INET6_ADDRSTRLEN + 8];
+	struct rp_prefix p, net;
+
+	if (!*item) {
+		cfg_err(w, "empty item in the list '%s'", x->list);
+	} else if (prefix_parse(item, &p)) {
+		cfg_err(w, "'%s' is not a prefix", item);
+	} else if (x->network && host_bits_set(&p, &net)) {
+		prefix_format(&net, buf, sizeof(buf));
+		cfg_err(w, "'%s' has host bits set (did you mean '%s'?)", item, buf);
+	} else if (!x->network && !strchr(item, '/')) {
+		cfg_err(w, "'%s' needs a prefix length ('%s/24' or '/64')", item, item);
+	} else {
+		prefix_list_add(&x->l, &p);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* network: a network prefix (host bits must be zero); otherwise an
+ * interface address with its prefix length ("10.20.0.1/24"). */
+int val_prefixes(struct where *w, const char *v, bool network, struct rp_prefix_list *out)
+{
+	struct prefix_item x = { .list = v, .network = network };
+
+	if (each_item(w, v, prefix_item, &x)) {
+		free(x.l.v);
 		return -EINVAL;
 	}
 	free(out->v);
-	*out = l;
+	*out = x.l;
+	return 0;
+}
+
+static int port_item(struct where *w, const char *item, void *ctx)
+{
+	struct rp_port_list *l = ctx;
+	struct rp_port_range r, *nv;
+
+	if (port_range_parse(item, &r)) {
+		cfg_err(w, "'%s' is not a port (1-65535) or a range 'a-b' with a <= b", item);
+		return -EINVAL;
+	}
+	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (!nv)
+		abort();
+	l->v = nv;
+	l->v[l->n++] = r;
+	return 0;
+}
+
+struct address_item {
+	const char *list;
+	struct rp_prefix_list l;
+};
+
+static int address_item(struct where *w, const char *item, void *ctx)
+{
+	struct address_item *x = ctx;
+	struct rp_prefix p;
+
+	if (!*item) {
+		cfg_err(w, "empty item in the list '%s'", x->list);
+		return -EINVAL;
+	}
+	if (prefix_parse(item, &p)) {
+		cfg_err(w, "'%s' is not an IP address", item);
+		return -EINVAL;
+	}
+	if (p.len != (p.family == AF_INET ? 32 : 128)) {
+		cfg_err(w, "'%s' is not one address (write it without a length, or /%d)", item,
+			p.family == AF_INET ? 32 : 128);
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < x->l.n; k++)
+		if (!memcmp(&x->l.v[k], &p, sizeof(p))) {
+			cfg_err(w, "'%s' is listed twice", item);
+			return -EINVAL;
+		}
+	prefix_list_add(&x->l, &p);
 	return 0;
 }
 
@@ -253,74 +315,22 @@ int val_prefixes(struct where *w, const char *v, bool network, struct rp_prefix_
  * kept as host prefixes.  A repeated address is an error. */
 int val_addresses(struct where *w, const char *v, struct rp_prefix_list *out)
 {
-	struct rp_prefix_list l = { 0 };
-	struct rp_prefix p;
-	unsigned bad = 0;
-	size_t n;
-	char **items;
+	struct address_item x = { .list = v };
 
-	if (empty(w, v))
-		return -EINVAL;
-	items = list_split(v, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (!*items[i]) {
-			cfg_err(w, "empty item in the list '%s'", v);
-			bad++;
-		} else if (prefix_parse(items[i], &p)) {
-			cfg_err(w, "'%s' is not an IP address", items[i]);
-			bad++;
-		} else if (p.len != (p.family == AF_INET ? 32 : 128)) {
-			cfg_err(w, "'%s' is not one address (write it without a length, or /%d)",
-				items[i], p.family == AF_INET ? 32 : 128);
-			bad++;
-		} else {
-			bool dup = false;
-
-			for (size_t k = 0; k < l.n && !dup; k++)
-				dup = !memcmp(&l.v[k], &p, sizeof(p));
-			if (dup) {
-				cfg_err(w, "'%s' is listed twice", items[i]);
-				bad++;
-			} else {
-				prefix_list_add(&l, &p);
-			}
-		}
-	}
-	list_free(items, n);
-	if (bad) {
-		free(l.v);
+	if (each_item(w, v, address_item, &x)) {
+		free(x.l.v);
 		return -EINVAL;
 	}
 	free(out->v);
-	*out = l;
+	*out = x.l;
 	return 0;
 }
 
 int val_ports(struct where *w, const char *v, struct rp_port_list *out)
 {
 	struct rp_port_list l = { 0 };
-	struct rp_port_range r;
-	unsigned bad = 0;
-	size_t n;
-	char **items;
 
-	if (empty(w, v))
-		return -EINVAL;
-	items = list_split(v, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (port_range_parse(items[i], &r)) {
-			cfg_err(w, "'%s' is not a port (1-65535) or a range 'a-b' with a <= b", items[i]);
-			bad++;
-			continue;
-		}
-		struct rp_port_range *nv = realloc(l.v, (l.n + 1) * sizeof(*nv));
-		if (!nv)
-			abort();
-		l.v = nv;
-		l.v[l.n++] = r;
-	}
-	list_free(items, n);
-	if (bad) {
+	if (each_item(w, v, port_item, &l)) {
 		free(l.v);
 		return -EINVAL;
 	}
@@ -329,24 +339,19 @@ int val_ports(struct where *w, const char *v, struct rp_port_list *out)
 	return 0;
 }
 
+static int country_item(struct where *w, const char *item, void *ctx)
+{
+	if (!ccset_add_item(ctx, item))
+		return 0;
+	cfg_err(w, "'%s' is not an ISO 3166-1 alpha-2 country code (or EU)", item);
+	return -EINVAL;
+}
+
 int val_countries(struct where *w, const char *v, struct rp_ccset *out)
 {
 	struct rp_ccset s = { 0 };
-	unsigned bad = 0;
-	size_t n;
-	char **items;
 
-	if (empty(w, v))
-		return -EINVAL;
-	items = list_split(v, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (ccset_add_item(&s, items[i])) {
-			cfg_err(w, "'%s' is not an ISO 3166-1 alpha-2 country code (or EU)", items[i]);
-			bad++;
-		}
-	}
-	list_free(items, n);
-	if (bad)
+	if (each_item(w, v, country_item, &s))
 		return -EINVAL;
 	*out = s;
 	return 0;

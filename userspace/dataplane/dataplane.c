@@ -4,7 +4,7 @@
  *
  * Everything lives under RP_PIN_DIR: the maps by their names, and one link
  * per attachment, "link_<hook>_<ifname>".  Links survive the process
- * (fail closed, SPEC §4.9).  A second apply loads fresh programs that reuse
+ * (fail closed, docs/dataplane.md).  A second apply loads fresh programs that reuse
  * the pinned maps (flows and counters survive) and swaps them into the
  * existing links with bpf_link_update(): no moment without a program.
  */
@@ -28,6 +28,7 @@
 #include "geo/geo_bpf.h"
 #include "kernel/hostaddr.h"
 #include "kernel/netlink.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
 #include "rempart.skel.h"
@@ -581,14 +582,6 @@ static void pin_progs(const struct dp_loaded *L, uint64_t tag)
 	}
 }
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		      struct dp_precompiled *pc, struct diag *d);
 
@@ -629,13 +622,13 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 {
 	struct dp_loaded L = { 0 };
 	char rec_dir[PATH_MAX];
-	struct timespec t0;
+	double t0;
 	struct att *v = NULL;
 	uint64_t tag = dp_obj_tag();
 	size_t n = 0;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms();
 	err = ensure_bpffs(d);
 	if (err)
 		return err;
@@ -643,9 +636,9 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		err = load_fresh(&L, cfg, d);
 		if (err)
 			return err;
-		pr_debug("dataplane: programs loaded (%.1f ms)", ms_since(&t0));
+		pr_debug("dataplane: programs loaded (%.1f ms)", clock_ms() - t0);
 	} else {
-		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", ms_since(&t0));
+		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", clock_ms() - t0);
 	}
 	v = calloc(3 * cfg->n_tenants + 2, sizeof(*v));
 	if (!v) {
@@ -676,13 +669,13 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		goto out;
 	if (geo)
 		dataplane_geo_record(cfg, geo);
-	pr_debug("dataplane: geo done (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: geo done (%.1f ms)", clock_ms() - t0);
 	if (cfg->state_dir)
 		statedir_path(rec_dir, cfg->state_dir, SD_DATAPLANE_DIR);
 	err = dp_policy_install_pre(&L.m, cfg, NULL, NULL, cfg->state_dir ? rec_dir : NULL, pc, d);
 	if (err)
 		goto out;
-	pr_debug("dataplane: policy installed (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: policy installed (%.1f ms)", clock_ms() - t0);
 	for (size_t i = 0; i < n; i++) {
 		int e = attach_one(&v[i], d);
 
@@ -693,7 +686,7 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		detach_stale(v, n);
 	if (!err && !L.adopted)
 		pin_progs(&L, tag);
-	pr_debug("dataplane: attached (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: attached (%.1f ms)", clock_ms() - t0);
 out:
 	free(v);
 	loaded_close(&L);
@@ -704,7 +697,7 @@ int dataplane_addrs_changed(const struct rp_config *cfg, struct diag *d)
 {
 	struct rp_config c;
 	struct dp_maps m;
-	char rec_dir[4096];
+	char rec_dir[PATH_MAX];
 	int err = with_host_addrs(cfg, &c, d);
 
 	if (err)
@@ -716,7 +709,7 @@ int dataplane_addrs_changed(const struct rp_config *cfg, struct diag *d)
 		goto out;
 	}
 	if (c.state_dir)
-		snprintf(rec_dir, sizeof(rec_dir), "%s/dataplane", c.state_dir);
+		statedir_path(rec_dir, c.state_dir, SD_DATAPLANE_DIR);
 	err = dp_policy_install_inc(&m, &c, NULL, NULL, c.state_dir ? rec_dir : NULL, d);
 	dp_maps_close(&m);
 out:

@@ -10,7 +10,7 @@
 
 /* Make the dataplane enforce cfg (+ geo): load or adopt the pinned state
  * under RP_PIN_DIR, write the new policy into the inactive slot, flip the
- * active slot (SPEC §4.8), attach to interfaces that lack it.  Idempotent.
+ * active slot (docs/dataplane.md), attach to interfaces that lack it.  Idempotent.
  * 0, or -errno with one line per problem in *d; on failure the running
  * policy stays. */
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d);
@@ -31,8 +31,8 @@ void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
  * interface came or went): the policy is compiled again with them and
  * installed (incrementally: only what they change is written).  The
  * programs let through the uplink for the gateway's sake only what is
- * addressed to those addresses (SPEC §4.12), and drop what a tenant sends
- * to any of them (§4.14).  For the daemon's address watcher; 0 or -errno. */
+ * addressed to those addresses, and drop what a tenant sends to any of them
+ * (docs/policy.md).  For the daemon's address watcher; 0 or -errno. */
 int dataplane_addrs_changed(const struct rp_config *cfg, struct diag *d);
 
 /* Detach every program rempart attached and remove RP_PIN_DIR.  0 or -errno. */

@@ -3,7 +3,7 @@
  * tenant, one for the gateway's own connections and one for the tenants'
  * NATed connections, held by the map-in-maps rp_flowt4 / rp_flowt6
  * (bpf/rempart_abi.h).  A tenant's flows can only push out its own: a port
- * sweep fills its table, never another's (SPEC §4.15).
+ * sweep fills its table, never another's (docs/policy.md).
  *
  * An entry leaves a table only when the LRU evicts it (nothing deletes
  * one; an expired entry stays until then), so evictions = entries created
@@ -93,34 +93,47 @@ static bool wanted(const struct rp_config *cfg, __u32 table)
 	return false;
 }
 
-/* Which tables outer holds: have[t] = the inner map's id, 0 none.  One
- * batch read (an array of maps walked key by key is RP_FLOW_TABLES
- * syscalls). */
-static int present(int outer, __u32 *have)
+/* The flow tables the kernel holds, found by the name create() gives
+ * them: ids[t] = the id of the map named rp_flow<4|6>_<t>, 0 none.  A walk
+ * of the map ids, not a read of the map-in-map: before 6.8, each read of a
+ * map-in-map from userspace waits for an RCU grace period
+ * (bpf_map_copy_value -> maybe_wait_bpf_programs), and reading the
+ * RP_FLOW_TABLES keys one by one took minutes on the image's 6.1 kernel. */
+static void named_tables(bool v6, __u32 *ids)
 {
-	__u32 *keys = calloc(RP_FLOW_TABLES, sizeof(*keys)), n = RP_FLOW_TABLES, out = 0;
-	__u32 *ids = calloc(RP_FLOW_TABLES, sizeof(*ids));
-	LIBBPF_OPTS(bpf_map_batch_opts, o);
-	int err = 0;
+	char prefix[16];
+	__u32 id = 0;
 
-	memset(have, 0, RP_FLOW_TABLES * sizeof(*have));
-	if (!keys || !ids) {
-		err = -ENOMEM;
-		goto out;
+	memset(ids, 0, RP_FLOW_TABLES * sizeof(*ids));
+	snprintf(prefix, sizeof(prefix), "rp_flow%c_", v6 ? '6' : '4');
+	while (!bpf_map_get_next_id(id, &id)) {
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		unsigned t;
+		int fd = bpf_map_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_MAP_TYPE_LRU_HASH &&
+		    !strncmp(info.name, prefix, strlen(prefix)) &&
+		    sscanf(info.name + strlen(prefix), "%u", &t) == 1 && t < RP_FLOW_TABLES)
+			ids[t] = info.id;
+		close(fd);
 	}
-	if (!bpf_map_lookup_batch(outer, NULL, &out, keys, ids, &n, &o) || errno == ENOENT) {
-		for (__u32 i = 0; i < n; i++)
-			if (keys[i] < RP_FLOW_TABLES)
-				have[keys[i]] = ids[i];
-		goto out;
-	}
-	for (__u32 t = 0; t < RP_FLOW_TABLES; t++)	/* no batch ops here */
-		if (bpf_map_lookup_elem(outer, &t, &have[t]))
+}
+
+/* Which tables outer holds that matter to a sync: have[t] = the inner
+ * map's id, 0 none.  The tables the config wants: one lookup each; the
+ * others (tenants no longer configured): by name (named_tables), to be
+ * deleted by key, harmless if already gone. */
+static int present(int outer, bool v6, const struct rp_config *cfg, __u32 *have)
+{
+	named_tables(v6, have);
+	for (__u32 t = 0; t < RP_FLOW_TABLES; t++)
+		if (wanted(cfg, t) && bpf_map_lookup_elem(outer, &t, &have[t]))
 			have[t] = 0;
-out:
-	free(keys);
-	free(ids);
-	return err;
+	return 0;
 }
 
 int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, struct diag *d)
@@ -132,7 +145,7 @@ int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, st
 	for (int fam = 0; fam < 2 && !err; fam++) {
 		int outer = fam ? m->flowt6 : m->flowt4;
 
-		err = present(outer, have);
+		err = present(outer, fam, cfg, have);
 		for (__u32 t = 0; t < RP_FLOW_TABLES && !err; t++) {
 			bool want = wanted(cfg, t);
 
@@ -244,15 +257,17 @@ int dp_flow_usage(int flowt4, int flowt6, int stats, __u32 table, struct dp_flow
 
 int dp_flows_clear(const struct dp_maps *m)
 {
-	int err = 0;
+	__u32 *ids = calloc(RP_FLOW_TABLES, sizeof(*ids));
+	int err = ids ? 0 : -ENOMEM;
 
-	for (int fam = 0; fam < 2; fam++) {
+	for (int fam = 0; fam < 2 && ids; fam++) {
 		int outer = fam ? m->flowt6 : m->flowt4;
 		size_t ksz = fam ? sizeof(struct rp_flow_key) : sizeof(struct rp_flow4_key);
 
+		named_tables(fam, ids);
 		for (__u32 t = 0; t < RP_FLOW_TABLES; t++) {
 			uint8_t key[64], next[64];
-			int fd = inner_fd(outer, t);
+			int fd = ids[t] ? inner_fd(outer, t) : -ENOENT;
 
 			if (fd < 0)
 				continue;
@@ -267,5 +282,6 @@ int dp_flows_clear(const struct dp_maps *m)
 			stats_zero(m->flow_stats, t);
 		}
 	}
+	free(ids);
 	return err;
 }

@@ -24,6 +24,7 @@
 #include "dataplane/dataplane_maps.h"
 #include "geo/geo_bpf.h"
 #include "lib/fileutil.h"
+#include "lib/fnv.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
 #include "rempart.skel.h"
@@ -33,14 +34,11 @@ uint64_t dp_obj_tag(void)
 	static uint64_t tag;
 	size_t sz = 0;
 	const unsigned char *b;
-	uint64_t h = 0xcbf29ce484222325ULL;
 
 	if (tag)
 		return tag;
 	b = rempart__elf_bytes(&sz);
-	for (size_t i = 0; i < sz; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	tag = h;
+	tag = fnv1a(FNV1A_BASIS, b, sz);
 	return tag;
 }
 
@@ -133,9 +131,9 @@ bool dataplane_geo_unchanged(const struct rp_config *cfg)
 
 void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8], text[8900];
+	char path[PATH_MAX], dir[PATH_MAX], text[8900];
 	size_t len;
-	int fd;
+	int err;
 
 	if (fp_path(path, cfg))
 		return;
@@ -145,24 +143,12 @@ void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo)
 		return;
 	len = strlen(text);
 	snprintf(text + len, sizeof(text) - len, "hash %016llx\n", (unsigned long long)geo_db_hash(geo));
-	statedir_path(tmp, cfg->state_dir, SD_DATAPLANE_DIR);
-	if (mkdir_p(tmp, 0700))
-		goto fail;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	len = strlen(text);
-	if (write(fd, text, len) != (ssize_t)len) {
-		close(fd);
-		unlink(tmp);
-		goto fail;
-	}
-	close(fd);
-	if (!rename(tmp, path))
-		return;
-	unlink(tmp);
-fail:
-	pr_debug("geo: cannot record the fingerprint in %s: %s (the next apply reads the files)", path,
-		 strerror(errno));
+	err = statedir_path(dir, cfg->state_dir, SD_DATAPLANE_DIR);
+	if (!err)
+		err = mkdir_p(dir, 0700);
+	if (!err)
+		err = file_replace(path, &(struct iovec){ text, strlen(text) }, 1, 0600, false);
+	if (err)
+		pr_debug("geo: cannot record the fingerprint in %s: %s (the next apply reads the files)",
+			 path, strerror(-err));
 }

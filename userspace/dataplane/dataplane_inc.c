@@ -45,6 +45,7 @@
 #include "dataplane/dataplane_flows.h"
 #include "dataplane/dataplane_maps.h"
 #include "dataplane/dataplane_rec.h"
+#include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/log.h"
 
@@ -115,7 +116,7 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 {
 	const size_t nsz = sizeof(__u32) * RP_NODE_STRIDE;
 	struct rp_ifidx_val *ifx = calloc(RP_IFIDX_MAX, sizeof(*ifx));
-	struct rp_portidx_val *pix = calloc(65536, sizeof(*pix));
+	struct rp_portidx_val *pix = calloc(RP_PORTIDX_PER_SLOT, sizeof(*pix));
 	struct mm mm = { 0 };
 	int err = -ENOMEM;
 
@@ -127,56 +128,31 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 		goto out;
 	st->nodes += sync_items(mm.at, p->nodes, p->n_nodes, nsz);
 	mm_close(&mm);
-	err = mm_open(m->atoms, (size_t)p->slot * RP_ATOMS_PER_SLOT * sizeof(struct rp_atom),
+	err = mm_open(m->atoms, (size_t)rp_atom_key(p->slot, 0) * sizeof(struct rp_atom),
 		      p->n_atoms * sizeof(struct rp_atom), &mm, RP_PIN_ATOMS, d);
 	if (err)
 		goto out;
 	st->atoms += sync_items(mm.at, p->atoms, p->n_atoms, sizeof(struct rp_atom));
 	mm_close(&mm);
-	for (size_t i = 0; i < p->n_ifaces; i++) {
-		const struct pol_iface *f = &p->ifaces[i];
-
-		if (f->k.vid || f->k.ifindex >= RP_IFIDX_MAX)
-			continue;
-		if (f->k.hook == RP_HOOK_CLOUD_IN)
-			ifx[f->k.ifindex].cloud = f->v.tenant;
-		else
-			ifx[f->k.ifindex].tunnel = f->v.tenant;
-	}
-	for (size_t i = 0; i < p->n_ports; i++)
-		pix[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
-	err = mm_open(m->ifidx, (size_t)p->slot * RP_IFIDX_MAX * sizeof(*ifx), RP_IFIDX_MAX * sizeof(*ifx), &mm,
+	dp_ifidx_fill(p, ifx);
+	dp_portidx_fill(p, pix);
+	err = mm_open(m->ifidx, (size_t)rp_ifidx_key(p->slot, 0) * sizeof(*ifx), RP_IFIDX_MAX * sizeof(*ifx), &mm,
 		      RP_PIN_IFIDX, d);
 	if (err)
 		goto out;
 	st->other += sync_items(mm.at, ifx, RP_IFIDX_MAX, sizeof(*ifx));
 	mm_close(&mm);
-	err = mm_open(m->portidx, (size_t)p->slot * 65536 * sizeof(*pix), 65536 * sizeof(*pix), &mm,
+	err = mm_open(m->portidx, (size_t)rp_portidx_key(p->slot, 0) * sizeof(*pix),
+		      RP_PORTIDX_PER_SLOT * sizeof(*pix), &mm,
 		      RP_PIN_PORTIDX, d);
 	if (err)
 		goto out;
-	st->other += sync_items(mm.at, pix, 65536, sizeof(*pix));
+	st->other += sync_items(mm.at, pix, RP_PORTIDX_PER_SLOT, sizeof(*pix));
 	mm_close(&mm);
 out:
 	free(ifx);
 	free(pix);
 	return err;
-}
-
-static int put(int fd, const void *k, const void *v, const char *what, struct diag *d)
-{
-	if (!bpf_map_update_elem(fd, k, v, BPF_ANY))
-		return 0;
-	diag_add(d, "dataplane: cannot write the %s map: %s", what, strerror(errno));
-	return -errno;
-}
-
-static int del(int fd, const void *k, const char *what, struct diag *d)
-{
-	if (!bpf_map_delete_elem(fd, k) || errno == ENOENT)
-		return 0;
-	diag_add(d, "dataplane: cannot delete from the %s map: %s", what, strerror(errno));
-	return -errno;
 }
 
 /* Pending rule writes and deletes, flushed in batches. */
@@ -194,7 +170,7 @@ static int flush_updates(int fd, struct rbatch *b, struct diag *d)
 
 	if (n && bpf_map_update_batch(fd, b->uk, b->uv, &n, &o))
 		for (__u32 i = 0; i < b->nu && !err; i++)	/* no batch ops here: one by one */
-			err = put(fd, &b->uk[i], &b->uv[i], RP_PIN_RULES, d);
+			err = dp_map_put(fd, &b->uk[i], &b->uv[i], RP_PIN_RULES, d);
 	b->nu = 0;
 	return err;
 }
@@ -207,7 +183,7 @@ static int flush_deletes(int fd, struct rbatch *b, struct diag *d)
 
 	if (n && bpf_map_delete_batch(fd, b->dk, &n, &o))
 		for (__u32 i = 0; i < b->nd && !err; i++)
-			err = del(fd, &b->dk[i], RP_PIN_RULES, d);
+			err = dp_map_del(fd, &b->dk[i], RP_PIN_RULES, d);
 	b->nd = 0;
 	return err;
 }
@@ -264,7 +240,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t j = 0; !kept && j < p->n_tenants; j++)
 			kept = p->tenants[j].key == old->tenants[i].key;
 		if (!kept) {
-			err = put(m->tenants, &old->tenants[i].key, &zero, RP_PIN_TENANTS, d);
+			err = dp_map_put(m->tenants, &old->tenants[i].key, &zero, RP_PIN_TENANTS, d);
 			st->other++;
 		}
 	}
@@ -276,7 +252,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 				o = &old->tenants[i];
 		if (o && !memcmp(&o->v, &p->tenants[j].v, sizeof(o->v)))
 			continue;
-		err = put(m->tenants, &p->tenants[j].key, &p->tenants[j].v, RP_PIN_TENANTS, d);
+		err = dp_map_put(m->tenants, &p->tenants[j].key, &p->tenants[j].v, RP_PIN_TENANTS, d);
 		st->other++;
 	}
 	/* interfaces and listen ports */
@@ -286,7 +262,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t j = 0; !kept && j < p->n_ifaces; j++)
 			kept = !memcmp(&p->ifaces[j].k, &old->ifaces[i].k, sizeof(old->ifaces[i].k));
 		if (!kept) {
-			err = del(m->ifaces, &old->ifaces[i].k, RP_PIN_IFACES, d);
+			err = dp_map_del(m->ifaces, &old->ifaces[i].k, RP_PIN_IFACES, d);
 			st->other++;
 		}
 	}
@@ -296,7 +272,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t i = 0; !same && i < old->h.n_ifaces; i++)
 			same = !memcmp(&p->ifaces[j], &old->ifaces[i], sizeof(old->ifaces[i]));
 		if (!same) {
-			err = put(m->ifaces, &p->ifaces[j].k, &p->ifaces[j].v, RP_PIN_IFACES, d);
+			err = dp_map_put(m->ifaces, &p->ifaces[j].k, &p->ifaces[j].v, RP_PIN_IFACES, d);
 			st->other++;
 		}
 	}
@@ -306,7 +282,7 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t j = 0; !kept && j < p->n_ports; j++)
 			kept = !memcmp(&p->ports[j].k, &old->ports[i].k, sizeof(old->ports[i].k));
 		if (!kept) {
-			err = del(m->ports, &old->ports[i].k, RP_PIN_PORTS, d);
+			err = dp_map_del(m->ports, &old->ports[i].k, RP_PIN_PORTS, d);
 			st->other++;
 		}
 	}
@@ -316,13 +292,13 @@ static int sync_small(const struct dp_maps *m, const struct rp_policy *p, const 
 		for (size_t i = 0; !same && i < old->h.n_ports; i++)
 			same = !memcmp(&p->ports[j], &old->ports[i], sizeof(old->ports[i]));
 		if (!same) {
-			err = put(m->ports, &p->ports[j].k, &p->ports[j].v, RP_PIN_PORTS, d);
+			err = dp_map_put(m->ports, &p->ports[j].k, &p->ports[j].v, RP_PIN_PORTS, d);
 			st->other++;
 		}
 	}
 	if (!err && memcmp(&old->h.global, &p->global, sizeof(p->global))) {
 		k = p->slot;
-		err = put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
+		err = dp_map_put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
 		st->other++;
 	}
 	return err;
@@ -358,7 +334,8 @@ static int write_slot(const struct dp_maps *m, const struct rp_policy *p, const 
 static void reslot(struct rp_policy *p, unsigned to)
 {
 	const uint32_t from = p->slot;
-	const uint32_t dn = (to - from) * (uint32_t)policy_nodes_per_slot(), da = (to - from) * RP_ATOMS_PER_SLOT;
+	const uint32_t dn = (to - from) * (uint32_t)policy_nodes_per_slot();
+	const uint32_t da = rp_atom_key(to, 0) - rp_atom_key(from, 0);
 
 	for (size_t i = 0; i < p->n_nodes * RP_NODE_STRIDE; i++) {
 		uint32_t e = p->nodes[i];
@@ -371,7 +348,7 @@ static void reslot(struct rp_policy *p, unsigned to)
 	for (size_t i = 0; i < p->n_tenants; i++) {
 		struct pol_tenant *t = &p->tenants[i];
 
-		t->key = t->key - from * (RP_TENANT_ID_MAX + 1) + to * (RP_TENANT_ID_MAX + 1);
+		t->key = rp_tenant_key(to, t->key - rp_tenant_key(from, 0));
 		if (t->v.root4)
 			t->v.root4 += dn;
 		if (t->v.root6)
@@ -384,14 +361,6 @@ static void reslot(struct rp_policy *p, unsigned to)
 	for (size_t i = 0; i < p->n_ports; i++)
 		p->ports[i].k.slot = to;
 	p->slot = to;
-}
-
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 struct grace {
@@ -427,24 +396,19 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 	unsigned active, next;
 	bool have_old = false, have_act = false;
 	struct grace g = { .m = m };
-	struct timespec t0;
+	double t0;
 	pthread_t tid;
 	bool waiting, waited;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms();
 	memset(&last_stats, 0, sizeof(last_stats));
 	if (!rec_dir)
 		return dp_policy_install(m, cfg, ifindex, arg, d);
-	err = dp_active_slot(m, &active, &gen);
-	if (err) {
-		diag_add(d, "dataplane: cannot read %s: %s", RP_PIN_STATE, strerror(-err));
-		return err;
-	}
-	next = active ^ 1;
-	err = dp_flow_tables_sync(m, cfg, d);	/* every tenant of the policy has its flow tables */
+	err = dp_install_begin(m, cfg, &active, &gen, d);
 	if (err)
 		return err;
+	next = active ^ 1;
 	if (pc && !ifindex && dp_precompiled_take(pc, cfg, &p, &waited)) {
 		/* compiled while the network changed; its thread also waited
 		 * for the grace period (maps pinned) */
@@ -484,12 +448,12 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 	}
 	dp_rec_drop(rec_dir, next);
 	st.incremental = have_old;
-	pr_debug("dataplane: compiled, records read (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: compiled, records read (%.1f ms)", clock_ms() - t0);
 	err = write_slot(m, &p, nr, idx, have_old ? &old : NULL, &st, d);
-	pr_debug("dataplane: slot %u written (%.1f ms)", next, ms_since(&t0));
+	pr_debug("dataplane: slot %u written (%.1f ms)", next, clock_ms() - t0);
 	if (!err)
 		err = dp_policy_flip_nowait(m, next, d);
-	pr_debug("dataplane: flipped (%.1f ms)", ms_since(&t0));
+	pr_debug("dataplane: flipped (%.1f ms)", clock_ms() - t0);
 	if (err) {
 		dp_slot_clear(m, next);
 		goto out;
@@ -524,7 +488,7 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 		dp_rec_drop(rec_dir, active);
 		st.old_updated = false;
 	}
-	pr_debug("dataplane: old slot %u brought up to date (%.1f ms)", active, ms_since(&t0));
+	pr_debug("dataplane: old slot %u brought up to date (%.1f ms)", active, clock_ms() - t0);
 	err = 0;
 out:
 	last_stats = st;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* dataplane_maps.c — write a compiled policy into its slot, swap slots.
  *
- * The swap (SPEC §4.8): the new policy is written completely into the slot
+ * The swap (docs/dataplane.md): the new policy is written completely into the slot
  * no program reads, then one write of rp_state flips active_slot.  Programs
  * read the slot once per packet, so each packet sees one policy.  Before the
  * old slot is cleared, an update of the map-in-map rp_sync makes the kernel
@@ -177,7 +177,7 @@ static bool pick_port(const void *k, unsigned s) { return ((const struct rp_port
 static int clear_tenants(const struct dp_maps *m, unsigned slot)
 {
 	const __u32 n = RP_TENANT_ID_MAX + 1;
-	__u32 *keys = calloc(n, sizeof(*keys)), count = n, prev = slot * n - 1, out = 0;
+	__u32 *keys = calloc(n, sizeof(*keys)), count = n, prev = rp_tenant_key(slot, 0) - 1, out = 0;
 	struct rp_tenant_cfg *vals = calloc(n, sizeof(*vals)), zero = { 0 };
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
 	int err = 0;
@@ -210,10 +210,10 @@ static int slot_clear(const struct dp_maps *m, unsigned slot, bool all)
 	int err = 0, e;
 
 	if ((e = put_region(m->ifidx, sizeof(struct rp_ifidx_val), (size_t)RP_SLOTS * RP_IFIDX_MAX,
-			    (size_t)slot * RP_IFIDX_MAX, NULL, RP_IFIDX_MAX, RP_PIN_IFIDX, NULL)))
+			    rp_ifidx_key(slot, 0), NULL, RP_IFIDX_MAX, RP_PIN_IFIDX, NULL)))
 		err = e;
-	if ((e = put_region(m->portidx, sizeof(struct rp_portidx_val), (size_t)RP_SLOTS * 65536,
-			    (size_t)slot * 65536, NULL, 65536, RP_PIN_PORTIDX, NULL)))
+	if ((e = put_region(m->portidx, sizeof(struct rp_portidx_val), (size_t)RP_SLOTS * RP_PORTIDX_PER_SLOT,
+			    rp_portidx_key(slot, 0), NULL, RP_PORTIDX_PER_SLOT, RP_PIN_PORTIDX, NULL)))
 		err = e;
 	/* rp_nodes and rp_atoms of the slot are reached only from its roots
 	 * (rp_tenants): overwritten by the next policy written here. */
@@ -245,11 +245,19 @@ int dp_slot_clear_all(const struct dp_maps *m, unsigned slot)
 	return slot_clear(m, slot, true);
 }
 
-static int put(int fd, const void *k, const void *v, const char *what, struct diag *d)
+int dp_map_put(int fd, const void *k, const void *v, const char *what, struct diag *d)
 {
 	if (!bpf_map_update_elem(fd, k, v, BPF_ANY))
 		return 0;
 	diag_add(d, "dataplane: cannot write the %s map: %s", what, strerror(errno));
+	return -errno;
+}
+
+int dp_map_del(int fd, const void *k, const char *what, struct diag *d)
+{
+	if (!bpf_map_delete_elem(fd, k) || errno == ENOENT)
+		return 0;
+	diag_add(d, "dataplane: cannot delete from the %s map: %s", what, strerror(errno));
 	return -errno;
 }
 
@@ -279,14 +287,8 @@ static int put_region(int fd, size_t sz, size_t total, size_t first, const void 
 	return 0;
 }
 
-/* The ifindex array of the slot (untagged frames and tunnels). */
-static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+void dp_ifidx_fill(const struct rp_policy *p, struct rp_ifidx_val *v)
 {
-	struct rp_ifidx_val *v = calloc(RP_IFIDX_MAX, sizeof(*v));
-	int err;
-
-	if (!v)
-		return -ENOMEM;
 	for (size_t i = 0; i < p->n_ifaces; i++) {
 		const struct pol_iface *f = &p->ifaces[i];
 
@@ -297,8 +299,25 @@ static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct 
 		else
 			v[f->k.ifindex].tunnel = f->v.tenant;
 	}
+}
+
+void dp_portidx_fill(const struct rp_policy *p, struct rp_portidx_val *v)
+{
+	for (size_t i = 0; i < p->n_ports; i++)
+		v[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
+}
+
+/* The ifindex array of the slot (untagged frames and tunnels). */
+static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
+{
+	struct rp_ifidx_val *v = calloc(RP_IFIDX_MAX, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	dp_ifidx_fill(p, v);
 	err = put_region(m->ifidx, sizeof(*v), (size_t)RP_SLOTS * RP_IFIDX_MAX,
-			 (size_t)p->slot * RP_IFIDX_MAX, v, RP_IFIDX_MAX, RP_PIN_IFIDX, d);
+			 rp_ifidx_key(p->slot, 0), v, RP_IFIDX_MAX, RP_PIN_IFIDX, d);
 	free(v);
 	return err;
 }
@@ -306,15 +325,14 @@ static int put_ifidx(const struct dp_maps *m, const struct rp_policy *p, struct 
 /* The listen-port array of the slot. */
 static int put_portidx(const struct dp_maps *m, const struct rp_policy *p, struct diag *d)
 {
-	struct rp_portidx_val *v = calloc(65536, sizeof(*v));
+	struct rp_portidx_val *v = calloc(RP_PORTIDX_PER_SLOT, sizeof(*v));
 	int err;
 
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->n_ports; i++)
-		v[p->ports[i].k.port].tenant = p->ports[i].v.tenant;
-	err = put_region(m->portidx, sizeof(*v), (size_t)RP_SLOTS * 65536, (size_t)p->slot * 65536,
-			 v, 65536, RP_PIN_PORTIDX, d);
+	dp_portidx_fill(p, v);
+	err = put_region(m->portidx, sizeof(*v), (size_t)RP_SLOTS * RP_PORTIDX_PER_SLOT,
+			 rp_portidx_key(p->slot, 0), v, RP_PORTIDX_PER_SLOT, RP_PIN_PORTIDX, d);
 	free(v);
 	return err;
 }
@@ -342,7 +360,7 @@ static int put_rules(const struct dp_maps *m, const struct rp_policy *p, struct 
 		if (!bpf_map_update_batch(m->rules, keys, vals, &n, &o))
 			continue;
 		for (__u32 j = 0; j < n; j++)	/* no batch ops here: one by one */
-			if ((err = put(m->rules, &keys[j], &vals[j], RP_PIN_RULES, d)))
+			if ((err = dp_map_put(m->rules, &keys[j], &vals[j], RP_PIN_RULES, d)))
 				goto out;
 	}
 out:
@@ -361,17 +379,17 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 			 p->nodes, p->n_nodes, RP_PIN_NODES, d);
 	if (!err)
 		err = put_region(m->atoms, sizeof(struct rp_atom), (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT,
-				 (size_t)p->slot * RP_ATOMS_PER_SLOT, p->atoms, p->n_atoms, RP_PIN_ATOMS, d);
+				 rp_atom_key(p->slot, 0), p->atoms, p->n_atoms, RP_PIN_ATOMS, d);
 	if (err)
 		return err;
 	err = put_rules(m, p, d);
 	if (err)
 		return err;
 	for (size_t i = 0; i < p->n_tenants; i++)
-		if ((err = put(m->tenants, &p->tenants[i].key, &p->tenants[i].v, RP_PIN_TENANTS, d)))
+		if ((err = dp_map_put(m->tenants, &p->tenants[i].key, &p->tenants[i].v, RP_PIN_TENANTS, d)))
 			return err;
 	for (size_t i = 0; i < p->n_ifaces; i++)
-		if ((err = put(m->ifaces, &p->ifaces[i].k, &p->ifaces[i].v, RP_PIN_IFACES, d)))
+		if ((err = dp_map_put(m->ifaces, &p->ifaces[i].k, &p->ifaces[i].v, RP_PIN_IFACES, d)))
 			return err;
 	err = put_ifidx(m, p, d);
 	if (!err)
@@ -379,10 +397,10 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 	if (err)
 		return err;
 	for (size_t i = 0; i < p->n_ports; i++)
-		if ((err = put(m->ports, &p->ports[i].k, &p->ports[i].v, RP_PIN_PORTS, d)))
+		if ((err = dp_map_put(m->ports, &p->ports[i].k, &p->ports[i].v, RP_PIN_PORTS, d)))
 			return err;
 	k = p->slot;
-	return put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
+	return dp_map_put(m->global, &k, &p->global, RP_PIN_GLOBAL, d);
 }
 
 int dp_policy_wait(const struct dp_maps *m)
@@ -422,6 +440,18 @@ int dp_policy_flip(const struct dp_maps *m, unsigned new_slot, struct diag *d)
 	return err;
 }
 
+int dp_install_begin(const struct dp_maps *m, const struct rp_config *cfg, unsigned *active,
+		     unsigned long long *generation, struct diag *d)
+{
+	int err = dp_active_slot(m, active, generation);
+
+	if (err) {
+		diag_add(d, "dataplane: cannot read %s: %s", RP_PIN_STATE, strerror(-err));
+		return err;
+	}
+	return dp_flow_tables_sync(m, cfg, d);	/* every tenant of the policy has its flow tables */
+}
+
 int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
 		      policy_ifindex_fn ifindex, void *arg, struct diag *d)
 {
@@ -429,15 +459,10 @@ int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
 	unsigned active = 0, next;
 	int err;
 
-	err = dp_active_slot(m, &active, NULL);
-	if (err) {
-		diag_add(d, "dataplane: cannot read %s: %s", RP_PIN_STATE, strerror(-err));
-		return err;
-	}
-	next = active ^ 1;
-	err = dp_flow_tables_sync(m, cfg, d);	/* every tenant of the policy has its flow tables */
+	err = dp_install_begin(m, cfg, &active, NULL, d);
 	if (err)
 		return err;
+	next = active ^ 1;
 	err = dp_slot_clear(m, next);	/* leftovers of an interrupted apply */
 	if (err) {
 		diag_add(d, "dataplane: cannot clear policy slot %u: %s", next, strerror(-err));

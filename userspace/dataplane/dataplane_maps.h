@@ -1,5 +1,5 @@
 /* dataplane_maps.h — the policy maps seen as file descriptors: write a
- * compiled policy into the inactive slot and swap it in (SPEC §4.8).
+ * compiled policy into the inactive slot and swap it in (docs/dataplane.md).
  * Used by the loader (dataplane.c) and by the BPF tests, which load the
  * skeleton themselves. */
 #ifndef REMPART_DATAPLANE_MAPS_H
@@ -33,6 +33,20 @@ int dp_policy_wait(const struct dp_maps *m);
 int dp_slot_clear(const struct dp_maps *m, unsigned slot);	/* what lookups reach */
 int dp_slot_clear_all(const struct dp_maps *m, unsigned slot);	/* + tenant entries */
 int dp_active_slot(const struct dp_maps *m, unsigned *slot, unsigned long long *generation);
+/* The start of every install: the active slot (and its generation, if
+ * asked) read, and every tenant of cfg given its flow tables.  0 or -errno,
+ * the reason added to d. */
+int dp_install_begin(const struct dp_maps *m, const struct rp_config *cfg, unsigned *active,
+		     unsigned long long *generation, struct diag *d);
+/* One entry of the map fd (named what in the error added to d) written, or
+ * deleted (an entry already gone is no error).  0 or -errno. */
+int dp_map_put(int fd, const void *k, const void *v, const char *what, struct diag *d);
+int dp_map_del(int fd, const void *k, const char *what, struct diag *d);
+/* The slot's ifindex array (RP_IFIDX_MAX entries: untagged cloud frames and
+ * tunnels) and listen-port array (RP_PORTIDX_PER_SLOT entries) as the
+ * programs read them, filled from p into zeroed arrays. */
+void dp_ifidx_fill(const struct rp_policy *p, struct rp_ifidx_val *v);
+void dp_portidx_fill(const struct rp_policy *p, struct rp_portidx_val *v);
 /* The pinned maps under dir (RP_PIN_DIR) by name; every fd -1 on failure.
  * dp_maps_close() closes what is open (for maps opened this way). */
 int dp_maps_open_pinned(struct dp_maps *m, const char *dir);

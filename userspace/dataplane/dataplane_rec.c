@@ -13,6 +13,7 @@
 #include "lib/fileutil.h"
 #include "lib/fnv.h"
 #include "lib/log.h"
+#include "lib/statedir.h"
 
 void dp_rec_free(struct rec *r)
 {
@@ -54,11 +55,6 @@ int dp_rec_ident(const struct dp_maps *m, struct rec_hdr *h)
 	return 0;
 }
 
-static void rec_path(char *buf, size_t len, const char *dir, unsigned slot)
-{
-	snprintf(buf, len, "%s/slot%u.rec", dir, slot);
-}
-
 static int read_all(int fd, void *buf, size_t len)
 {
 	char *p = buf;
@@ -77,11 +73,11 @@ static int read_all(int fd, void *buf, size_t len)
 /* The record of slot, if it describes these maps; header only unless full. */
 int dp_rec_load(const char *dir, unsigned slot, const struct rec_hdr *id, bool full, struct rec *r)
 {
-	char path[512];
+	char path[PATH_MAX];
 	int fd, err;
 
 	memset(r, 0, sizeof(*r));
-	rec_path(path, sizeof(path), dir, slot);
+	statedir_slot_rec(path, dir, slot);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -121,9 +117,9 @@ out:
 
 void dp_rec_drop(const char *dir, unsigned slot)
 {
-	char path[512];
+	char path[PATH_MAX];
 
-	rec_path(path, sizeof(path), dir, slot);
+	statedir_slot_rec(path, dir, slot);
 	if (unlink(path) && errno != ENOENT)
 		pr_warn("dataplane: cannot remove %s: %s", path, strerror(errno));
 }
@@ -178,7 +174,7 @@ int dp_rec_save(const char *dir, const struct rec_hdr *id, unsigned slot, uint64
 		    const struct rp_policy *p, const struct rec_rule *rules)
 {
 	struct rec_hdr h = *id;
-	char path[512];
+	char path[PATH_MAX];
 	const struct iovec iov[] = {
 		{ &h, sizeof(h) },
 		{ (void *)rules, p->n_rules * sizeof(*rules) },
@@ -195,7 +191,7 @@ int dp_rec_save(const char *dir, const struct rec_hdr *id, unsigned slot, uint64
 	h.n_ifaces = p->n_ifaces;
 	h.n_ports = p->n_ports;
 	h.global = p->global;
-	rec_path(path, sizeof(path), dir, slot);
+	statedir_slot_rec(path, dir, slot);
 	/* not durable: the maps do not outlive a reboot, and the boot id
 	 * makes a record of an earlier boot stale anyway */
 	return file_replace(path, iov, sizeof(iov) / sizeof(iov[0]), 0600, false);

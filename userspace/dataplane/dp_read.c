@@ -167,7 +167,7 @@ void dpr_close(struct dp_read *r)
 
 int dpr_tenant(const struct dp_read *r, unsigned slot, unsigned id, struct rp_tenant_cfg *out)
 {
-	__u32 k = (slot & 1) * (RP_TENANT_ID_MAX + 1) + id;
+	__u32 k = rp_tenant_key(slot & 1, id);
 
 	if (id > RP_TENANT_ID_MAX)
 		return -EINVAL;
@@ -365,7 +365,7 @@ unsigned dpr_iface_tenant(const struct dp_read *r, unsigned slot, unsigned ifind
 	struct rp_iface_val v;
 
 	if (vid == 0 && ifindex < RP_IFIDX_MAX) {
-		const struct rp_ifidx_val *e = &r->ifidx[(slot & 1) * RP_IFIDX_MAX + ifindex];
+		const struct rp_ifidx_val *e = &r->ifidx[rp_ifidx_key(slot & 1, ifindex)];
 
 		return hook == RP_HOOK_CLOUD_IN ? e->cloud : e->tunnel;
 	}

@@ -50,7 +50,7 @@ static bool is_echo(const struct rp_packet *p)
 	return p->proto == IPPROTO_ICMPV6 && (p->icmp_type == 128 || p->icmp_type == 129);
 }
 
-/* Step 0 of policy(): a packet addressed to the gateway itself (SPEC §4.14). */
+/* Step 0 of policy(): a packet addressed to the gateway itself (docs/policy.md). */
 static void judge_to_gateway(const struct eval_ctx *ctx, int t, const struct rp_packet *p,
 			     bool from_cloud, struct eval_result *r)
 {
@@ -289,7 +289,7 @@ static void judge_uplink_in(const struct eval_ctx *ctx, const struct rp_packet *
 	if (p->proto == IPPROTO_UDP && p->l4_present)
 		listen = listen_port_owner(cfg, p->dport);
 	r->tenant = listen;
-	/* Every exception is for the gateway itself: addressed to it (§4.12). */
+	/* Every exception is for the gateway itself: addressed to it (docs/policy.md). */
 	to_gw = gw_uplink_is(cfg, &p->dst);
 	if (is_ndp(p) && (to_gw || gw_addr_link_scope(&p->dst))) {
 		verdict(r, RP_ALLOW, RP_R_ALLOWED,

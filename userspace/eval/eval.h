@@ -1,4 +1,4 @@
-/* eval.h — the reference evaluator: SPEC §4 written once, readably, in
+/* eval.h — the reference evaluator: docs/policy.md written once, readably, in
  * userspace.  `explain` answers with it; the BPF dataplane is tested against
  * it.  Stateless: flows and fragment state are the caller's (see
  * docs/policy.md); a later fragment is judged as "first fragment not seen". */

@@ -1,4 +1,4 @@
-/* geo.h — country databases (SPEC §5) in memory: sorted, merged,
+/* geo.h — country databases (docs/geo.md) in memory: sorted, merged,
  * non-overlapping ranges per family, and an exact lookup.  The BPF lookup
  * structure is built from these ranges (geo_bpf.h, docs/geo.md). */
 #ifndef REMPART_GEO_H

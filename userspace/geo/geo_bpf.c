@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include "geo/geo_bpf.h"
 #include "geo/geo_int.h"
+#include "lib/fnv.h"
 
 struct ival4 { uint32_t start; uint16_t cc; };
 struct ival6 { u128 start; uint16_t cc; };
@@ -59,21 +60,18 @@ static size_t ivals6(const struct geo_db *db, struct ival6 *out)
 
 uint64_t geo_db_hash(const struct geo_db *db)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = FNV1A_BASIS;
 
-#define MIX(p, len) do { const uint8_t *b_ = (const uint8_t *)(p); \
-	for (size_t k_ = 0; k_ < (len); k_++) h = (h ^ b_[k_]) * 0x100000001b3ULL; } while (0)
 	for (size_t i = 0; i < db->n4; i++) {
-		MIX(&db->v4[i].lo, 4);
-		MIX(&db->v4[i].hi, 4);
-		MIX(&db->v4[i].cc, 2);
+		h = fnv1a(h, &db->v4[i].lo, 4);
+		h = fnv1a(h, &db->v4[i].hi, 4);
+		h = fnv1a(h, &db->v4[i].cc, 2);
 	}
 	for (size_t i = 0; i < db->n6; i++) {
-		MIX(&db->v6[i].lo, 16);
-		MIX(&db->v6[i].hi, 16);
-		MIX(&db->v6[i].cc, 2);
+		h = fnv1a(h, &db->v6[i].lo, 16);
+		h = fnv1a(h, &db->v6[i].hi, 16);
+		h = fnv1a(h, &db->v6[i].cc, 2);
 	}
-#undef MIX
 	return h;
 }
 

@@ -51,6 +51,13 @@ struct geo_lines {
 int geo_lines_open(struct geo_lines *l, const char *path, struct diag *d);
 /* 1 with a line in l->buf, 0 at EOF, -errno on a read error (reported). */
 int geo_lines_next(struct geo_lines *l, struct diag *d);
+/* The next line that is neither blank nor a '#' comment, split into its n
+ * CSV fields (f: room for n + 1; what names them, "PREFIX,CC").  1, 0 at
+ * EOF, or -errno (reported). */
+int geo_lines_fields(struct geo_lines *l, char **f, int n, const char *what, struct diag *d);
+/* "PATH:LINE: " and the message added to d; returns -EINVAL. */
+__attribute__((format(printf, 3, 4)))
+int geo_lines_err(const struct geo_lines *l, struct diag *d, const char *fmt, ...);
 void geo_lines_close(struct geo_lines *l);
 
 /* Country code in a database: two letters A-Z (any case) -> number;

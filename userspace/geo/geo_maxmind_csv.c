@@ -57,6 +57,26 @@ static int parse_id(const char *s, unsigned long *id)
 	return errno || *end ? -EINVAL : 0;
 }
 
+/* The next line split into its fields (*n of them; f holds MAX_COLUMNS):
+ * the header (line 1) as it is, then rows, blank lines skipped.  1, 0 at
+ * EOF, or -errno (reported). */
+static int next_row(struct geo_lines *l, char **f, int *n, struct diag *d)
+{
+	int err;
+
+	while ((err = geo_lines_next(l, d)) > 0) {
+		*n = geo_split_csv(l->buf, f, MAX_COLUMNS);
+		if (l->lineno == 1)
+			return 1;
+		if (*n == 1 && !*f[0])
+			continue;
+		if (*n > MAX_COLUMNS)
+			return geo_lines_err(l, d, "more than %d fields", MAX_COLUMNS);
+		return 1;
+	}
+	return err;
+}
+
 /* The locations file beside blocks: 0 and a malloc'ed path, or -ENOENT. */
 static int find_locations(const char *blocks, char **out, struct diag *d)
 {
@@ -101,14 +121,13 @@ out:
 static int read_locations(const char *path, struct locs *ls, struct diag *d)
 {
 	struct geo_lines l;
-	int c_id = -1, c_cc = -1, err;
+	int c_id = -1, c_cc = -1, err, n;
 	char *f[MAX_COLUMNS];
 
 	err = geo_lines_open(&l, path, d);
 	if (err)
 		return err;
-	while ((err = geo_lines_next(&l, d)) > 0) {
-		int n = geo_split_csv(l.buf, f, MAX_COLUMNS);
+	while ((err = next_row(&l, f, &n, d)) > 0) {
 		struct loc lo;
 
 		if (l.lineno == 1) {
@@ -121,27 +140,17 @@ static int read_locations(const char *path, struct locs *ls, struct diag *d)
 			}
 			continue;
 		}
-		if (n == 1 && !*f[0])
-			continue;
-		if (n > MAX_COLUMNS) {
-			diag_add(d, "%s:%lu: more than %d fields", path, l.lineno, MAX_COLUMNS);
-			err = -EINVAL;
-			break;
-		}
 		if (n <= c_id || n <= c_cc) {
-			diag_add(d, "%s:%lu: expected at least %d fields, got %d", path, l.lineno,
-				 (c_id > c_cc ? c_id : c_cc) + 1, n);
-			err = -EINVAL;
+			err = geo_lines_err(&l, d, "expected at least %d fields, got %d",
+					    (c_id > c_cc ? c_id : c_cc) + 1, n);
 			break;
 		}
 		if (parse_id(f[c_id], &lo.id)) {
-			diag_add(d, "%s:%lu: geoname_id '%s' is not a number", path, l.lineno, f[c_id]);
-			err = -EINVAL;
+			err = geo_lines_err(&l, d, "geoname_id '%s' is not a number", f[c_id]);
 			break;
 		}
 		if (geo_cc_parse(f[c_cc], &lo.cc)) {
-			diag_add(d, "%s:%lu: '%s' is not a country code", path, l.lineno, f[c_cc]);
-			err = -EINVAL;
+			err = geo_lines_err(&l, d, "'%s' is not a country code", f[c_cc]);
 			break;
 		}
 		if (ls->n == ls->cap) {
@@ -177,7 +186,7 @@ static int loc_find(const struct locs *ls, unsigned long id, uint16_t *cc)
 
 int geo_read_maxmind_csv(struct geo_acc *acc, const char *path, struct diag *d)
 {
-	int c_net = -1, c_geo = -1, c_reg = -1, err;
+	int c_net = -1, c_geo = -1, c_reg = -1, err, n;
 	struct locs ls = { 0 };
 	char *locpath = NULL;
 	struct geo_lines l = { 0 };
@@ -192,8 +201,7 @@ int geo_read_maxmind_csv(struct geo_acc *acc, const char *path, struct diag *d)
 	err = geo_lines_open(&l, path, d);
 	if (err)
 		goto out;
-	while ((err = geo_lines_next(&l, d)) > 0) {
-		int n = geo_split_csv(l.buf, f, MAX_COLUMNS);
+	while ((err = next_row(&l, f, &n, d)) > 0) {
 		struct rp_prefix p;
 		unsigned long id;
 		const char *ids;
@@ -211,39 +219,28 @@ int geo_read_maxmind_csv(struct geo_acc *acc, const char *path, struct diag *d)
 			}
 			continue;
 		}
-		if (n == 1 && !*f[0])
-			continue;
-		if (n > MAX_COLUMNS) {
-			diag_add(d, "%s:%lu: more than %d fields", path, l.lineno, MAX_COLUMNS);
-			err = -EINVAL;
-			break;
-		}
 		if (n <= c_net || n <= c_geo || n <= c_reg) {
-			diag_add(d, "%s:%lu: too few fields (%d)", path, l.lineno, n);
-			err = -EINVAL;
+			err = geo_lines_err(&l, d, "too few fields (%d)", n);
 			break;
 		}
 		if (prefix_parse(f[c_net], &p) || !strchr(f[c_net], '/')) {
-			diag_add(d, "%s:%lu: network '%s' is not a prefix", path, l.lineno, f[c_net]);
-			err = -EINVAL;
+			err = geo_lines_err(&l, d, "network '%s' is not a prefix", f[c_net]);
 			break;
 		}
 		ids = *f[c_geo] ? f[c_geo] : f[c_reg];
 		if (*ids) {
 			if (parse_id(ids, &id)) {
-				diag_add(d, "%s:%lu: geoname_id '%s' is not a number", path, l.lineno, ids);
-				err = -EINVAL;
+				err = geo_lines_err(&l, d, "geoname_id '%s' is not a number", ids);
 				break;
 			}
 			if (loc_find(&ls, id, &cc)) {
-				diag_add(d, "%s:%lu: geoname_id %lu is not in %s", path, l.lineno, id, locpath);
-				err = -EINVAL;
+				err = geo_lines_err(&l, d, "geoname_id %lu is not in %s", id, locpath);
 				break;
 			}
 		}
 		err = geo_acc_add_prefix(acc, &p, cc);
 		if (err) {
-			diag_add(d, "%s:%lu: %s", path, l.lineno, strerror(-err));
+			geo_lines_err(&l, d, "%s", strerror(-err));
 			break;
 		}
 	}

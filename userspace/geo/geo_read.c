@@ -4,6 +4,8 @@
  * accumulator they fill, address <-> 128-bit key, the country code table,
  * CSV fields and a line reader that knows file and line. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
@@ -199,6 +201,36 @@ int geo_lines_next(struct geo_lines *l, struct diag *d)
 	while (n && (l->buf[n - 1] == '\n' || l->buf[n - 1] == '\r'))
 		l->buf[--n] = '\0';
 	return 1;
+}
+
+int geo_lines_err(const struct geo_lines *l, struct diag *d, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_add(d, "%s:%lu: %s", l->path, l->lineno, msg);
+	return -EINVAL;
+}
+
+int geo_lines_fields(struct geo_lines *l, char **f, int n, const char *what, struct diag *d)
+{
+	int err, got;
+
+	while ((err = geo_lines_next(l, d)) > 0) {
+		char *line = geo_trim(l->buf);
+
+		if (!*line || *line == '#')
+			continue;
+		got = geo_split_csv(line, f, n);
+		if (got != n)
+			return geo_lines_err(l, d, "expected %s, got %d field%s", what, got,
+					     got == 1 ? "" : "s");
+		return 1;
+	}
+	return err;
 }
 
 void geo_lines_close(struct geo_lines *l)

@@ -56,47 +56,33 @@ int geo_read_tor(struct geo_acc *acc, const char *path, int family_hint, struct 
 {
 	struct geo_lines l;
 	char *f[4];
-	int err, n;
+	int err;
 
 	err = geo_lines_open(&l, path, d);
 	if (err)
 		return err;
-	while ((err = geo_lines_next(&l, d)) > 0) {
-		char *line = geo_trim(l.buf);
+	while ((err = geo_lines_fields(&l, f, 3, "LOW,HIGH,CC", d)) > 0) {
 		int fam_lo, fam_hi;
 		u128 lo, hi;
 		uint16_t cc;
 
-		if (!*line || *line == '#')
-			continue;
-		n = geo_split_csv(line, f, 3);
-		if (n != 3) {
-			diag_add(d, "%s:%lu: expected LOW,HIGH,CC, got %d field%s", path, l.lineno,
-				 n, n == 1 ? "" : "s");
-			err = -EINVAL;
-			break;
-		}
 		if (parse_bound(f[0], &fam_lo, &lo) || parse_bound(f[1], &fam_hi, &hi)) {
-			diag_add(d, "%s:%lu: '%s' is not an address or a 32-bit integer", path,
-				 l.lineno, parse_bound(f[0], &fam_lo, &lo) ? f[0] : f[1]);
-			err = -EINVAL;
+			err = geo_lines_err(&l, d, "'%s' is not an address or a 32-bit integer",
+					    parse_bound(f[0], &fam_lo, &lo) ? f[0] : f[1]);
 			break;
 		}
 		if (fam_lo != fam_hi || lo > hi) {
-			diag_add(d, "%s:%lu: range %s..%s is %s", path, l.lineno, f[0], f[1],
-				 fam_lo != fam_hi ? "of two families" : "reversed (low > high)");
-			err = -EINVAL;
+			err = geo_lines_err(&l, d, "range %s..%s is %s", f[0], f[1],
+					    fam_lo != fam_hi ? "of two families" : "reversed (low > high)");
 			break;
 		}
 		if (geo_cc_parse(f[2], &cc)) {
-			diag_add(d, "%s:%lu: '%s' is not a country code (two letters, or ?\?)", path,
-				 l.lineno, f[2]);
-			err = -EINVAL;
+			err = geo_lines_err(&l, d, "'%s' is not a country code (two letters, or ?\?)", f[2]);
 			break;
 		}
 		err = geo_acc_add(acc, fam_lo, lo, hi, cc);
 		if (err) {
-			diag_add(d, "%s:%lu: %s", path, l.lineno, strerror(-err));
+			geo_lines_err(&l, d, "%s", strerror(-err));
 			break;
 		}
 	}

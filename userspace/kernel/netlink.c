@@ -346,7 +346,10 @@ int nl_link_del(struct nl_ctx *nl, int ifindex)
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
-int nl_link_set(struct nl_ctx *nl, int ifindex, unsigned int mtu, bool up)
+/* RTM_NEWLINK on ifindex: the flags of change set to flags, the MTU if
+ * not 0. */
+static int link_change(struct nl_ctx *nl, int ifindex, unsigned int mtu, unsigned int change,
+		       unsigned int flags)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = nl_msg_start(nl, buf, RTM_NEWLINK, 0);
@@ -354,24 +357,19 @@ int nl_link_set(struct nl_ctx *nl, int ifindex, unsigned int mtu, bool up)
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
-	if (up) {
-		ifi->ifi_change = IFF_UP;
-		ifi->ifi_flags = IFF_UP;
-	}
+	ifi->ifi_change = change;
+	ifi->ifi_flags = flags;
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
+int nl_link_set(struct nl_ctx *nl, int ifindex, unsigned int mtu, bool up)
+{
+	return link_change(nl, ifindex, mtu, up ? IFF_UP : 0, up ? IFF_UP : 0);
+}
+
 int nl_link_set_down(struct nl_ctx *nl, int ifindex)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nl_msg_start(nl, buf, RTM_NEWLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	ifi->ifi_change = IFF_UP;
-	ifi->ifi_flags = 0;
-	return nl_talk(nl, nlh, NULL, NULL);
+	return link_change(nl, ifindex, 0, IFF_UP, 0);
 }

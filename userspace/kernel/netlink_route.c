@@ -58,12 +58,13 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
 		return 0;
 	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
-		if (mnl_attr_get_payload_len(attr) < family_bytes(ifa->ifa_family))
-			continue;
-		if (mnl_attr_get_type(attr) == IFA_LOCAL)
+		bool addr_sized = mnl_attr_get_payload_len(attr) >= family_bytes(ifa->ifa_family);
+
+		if (mnl_attr_get_type(attr) == IFA_LOCAL && addr_sized)
 			local = mnl_attr_get_payload(attr);
-		else if (mnl_attr_get_type(attr) == IFA_ADDRESS)
+		else if (mnl_attr_get_type(attr) == IFA_ADDRESS && addr_sized)
 			address = mnl_attr_get_payload(attr);
+		/* 4 bytes: not address-sized for IPv6 */
 		else if (mnl_attr_get_type(attr) == IFA_FLAGS && mnl_attr_get_payload_len(attr) >= 4)
 			flags = mnl_attr_get_u32(attr);
 	}
@@ -117,7 +118,7 @@ static int addr_req(struct nl_ctx *nl, int type, int ifindex, const struct rp_pr
 	mnl_attr_put(nlh, IFA_LOCAL, alen, p->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen, p->addr);
 	/* no prefix route: a tenant's subnets are routed in its own table
-	 * only, never in the main table that routes the uplink (SPEC §4.12) */
+	 * only, never in the main table that routes the uplink (docs/policy.md) */
 	if (type == RTM_NEWADDR)
 		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NOPREFIXROUTE |
 				 (p->family == AF_INET6 ? IFA_F_NODAD : 0));

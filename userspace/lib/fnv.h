@@ -1,6 +1,8 @@
 /* fnv.h — FNV-1a, 64 bits: the hash of the userspace tables (the policy
  * compiler's map, net.state's index, the INI sections, fingerprints and
- * slot records).  Not for anything an attacker chooses to collide. */
+ * slot records) and of what must be told apart from its last version (the
+ * geo image, the BPF object's tag, the configuration files the daemon
+ * reloads).  Not for anything an attacker chooses to collide. */
 #ifndef REMPART_FNV_H
 #define REMPART_FNV_H
 #include <stddef.h>

@@ -7,22 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "lib/fileutil.h"
 #include "lib/pidfile.h"
 #include "lib/statedir.h"
 
 void pidfile_write(const char *state_dir, const char *config_path)
 {
-	char p[PATH_MAX], real[PATH_MAX];
-	FILE *f;
+	char p[PATH_MAX], real[PATH_MAX], text[PATH_MAX + 24];
+	int len;
 
 	statedir_path(p, state_dir, SD_PID_FILE);
 	if (!realpath(config_path, real))
 		snprintf(real, sizeof(real), "%s", config_path);
-	f = fopen(p, "we");
-	if (!f)
-		return;
-	fprintf(f, "%d\n%s\n", (int)getpid(), real);
-	fclose(f);
+	len = snprintf(text, sizeof(text), "%d\n%s\n", (int)getpid(), real);
+	file_replace(p, &(struct iovec){ text, (size_t)len }, 1, 0644, false);
 }
 
 void pidfile_remove(const char *state_dir)

@@ -26,6 +26,14 @@ int statedir_wg_path(char buf[PATH_MAX], const char *state_dir, const char *ifna
 	return -ENAMETOOLONG;
 }
 
+int statedir_slot_rec(char buf[PATH_MAX], const char *dir, unsigned slot)
+{
+	if ((size_t)snprintf(buf, PATH_MAX, "%s/slot%u.rec", dir, slot) < PATH_MAX)
+		return 0;
+	buf[0] = 0;
+	return -ENAMETOOLONG;
+}
+
 int statedir_pubkey_path(char buf[PATH_MAX], const char *state_dir, const char *tenant)
 {
 	if ((size_t)snprintf(buf, PATH_MAX, "%s/" SD_PUBKEYS_DIR "/%s.pub", state_dir, tenant) <

@@ -11,15 +11,18 @@
  *   wg/IFNAME.log        (kernel/wg/wg_supervise.c)
  *   wg/IFNAME.net        what the supervisor re-adds when wireguard-go
  *                        restarts (kernel/wg/wg_restore.c)
- *   dataplane/           the installed policy's slot records, slotN.rec
- *                        (dataplane/dataplane_inc.c)
+ *   dataplane/slotN.rec  what policy slot N holds (dataplane/dataplane_rec.c)
  *   dataplane/geo.fp     the geo files the pinned geo map was built from
  *                        (dataplane/dataplane_geo.c)
  *   rempart.pid          the running `rempart run` (lib/pidfile.c)
- *   applied/             the configuration last applied
+ *   applied/             the configuration last applied: a snapshot
+ *                        directory, rempart.ini, tenants/ (its .ini files) and
+ *                        source (where they came from); built beside it as
+ *                        applied.new.PID and swapped in
  *   confirm/             a pending `apply --confirm`: token, deadline,
- *                        seconds, applying, timer.pid, previous/
- *   rejected/            the configuration a rollback undid
+ *                        seconds, applying, timer.pid, previous/ (the
+ *                        snapshot a rollback restores)
+ *   rejected/            the configuration a rollback undid (a snapshot)
  *   confirm.lock         flock: confirm's records (`apply --confirm`,
  *                        `confirm`, the rollback timer)
  *   confirm.log          the rollback timer's log without a journal
@@ -58,12 +61,25 @@
 #define SD_CONFIRM_LOG		"confirm.log"
 #define SD_PUBKEYS_DIR		"pubkeys"
 #define SD_REKEYED		"rekeyed"
+/* In a snapshot directory (applied/, rejected/, confirm/previous/). */
+#define SD_SNAP_CONFIG		"rempart.ini"
+#define SD_SNAP_TENANTS		"tenants"
+#define SD_SNAP_SOURCE		"source"
+/* The extensions of statedir_wg_path(). */
+#define SD_WG_PID		"pid"
+#define SD_WG_GOPID		"gopid"
+#define SD_WG_LOG		"log"
+#define SD_WG_NET		"net"
 
-/* STATE_DIR/REL into buf.  0, or -ENAMETOOLONG with buf "" (no such file). */
+/* STATE_DIR/REL into buf (also SNAPSHOT/SD_SNAP_*).  0, or -ENAMETOOLONG
+ * with buf "" (no such file). */
 int statedir_path(char buf[PATH_MAX], const char *state_dir, const char *rel);
-/* STATE_DIR/wg/IFNAME.EXT (EXT: "pid", "gopid", "log", "net"). */
+/* STATE_DIR/wg/IFNAME.EXT (EXT: SD_WG_*). */
 int statedir_wg_path(char buf[PATH_MAX], const char *state_dir, const char *ifname,
 		     const char *ext);
+/* DIR/slotN.rec: DIR is STATE_DIR/dataplane (SD_DATAPLANE_DIR), or a
+ * directory of a test's own. */
+int statedir_slot_rec(char buf[PATH_MAX], const char *dir, unsigned slot);
 /* STATE_DIR/pubkeys/TENANT.pub. */
 int statedir_pubkey_path(char buf[PATH_MAX], const char *state_dir, const char *tenant);
 /* Create the state directory (0700) if needed and flock LOCK (SD_NET_LOCK

@@ -52,7 +52,7 @@ int net_reconcile_addrs(struct apply *a)
 				if (present && !(present->flags & IFA_F_NOPREFIXROUTE)) {
 					/* with a prefix route in the main table (an older
 					 * apply, or someone else's): added again without
-					 * (SPEC §4.12: the main table routes the uplink) */
+					 * (docs/policy.md: the main table routes the uplink) */
 					err = nl_addr_del(&a->nl, lk->ifindex, &l->v[k]);
 					if (err) {
 						diag_add(a->d, "%s: [tenant] %s: cannot re-add %s to %s "

@@ -31,7 +31,7 @@ uint64_t net_tenant_fp(const struct apply *a, size_t i)
 {
 	const struct rp_config *cfg = a->cfg;
 	const struct rp_tenant *t = &cfg->tenants[i];
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = FNV1A_BASIS;
 
 	/* what the route plan makes of a tenant: a table recorded by an
 	 * older version is read again */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/fileutil.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
@@ -72,15 +73,9 @@ void net_rollback(struct apply *a)
 		case U_RULE_ADD:
 			nl_rule_add(&a->nl, &u->rule);
 			break;
-		case U_SYSCTL: {
-			FILE *f = fopen(u->path, "we");
-
-			if (f) {
-				fputs(u->val, f);
-				fclose(f);
-			}
+		case U_SYSCTL:
+			file_write_all(u->path, u->val, strlen(u->val), 0644);
 			break;
-		}
 		}
 	}
 }

@@ -27,7 +27,7 @@
  *    TCP and UDP to the NAT source ports (gw_nat_ports(): above the kernel's
  *    ephemeral range and clear of every port the gateway serves: listen
  *    ports, management, metrics), so that a NATed connection never holds a
- *    port of the gateway's own (SPEC §4.12: a tenant host connecting out
+ *    port of the gateway's own (docs/policy.md: a tenant host connecting out
  *    from port 22 must not open the gateway's port 22 to the remote side),
  *    and no NATed reply is ever taken for untracked WireGuard;
  *  - input: what reaches the gateway itself on a NAT port and is not part
@@ -75,33 +75,6 @@ static void elem(FILE *f, size_t *k, const char *open, const char *name, const c
 	fprintf(f, "%s\"%s\"%s", (*k)++ ? ", " : open, name, suffix);
 }
 
-/* Does provider tenant index p offer a share to consumer index c? */
-static bool share_offered(const struct rp_config *cfg, size_t p, size_t c)
-{
-	const struct rp_tenant *u = &cfg->tenants[p];
-
-	if (p == c)
-		return false;
-	for (size_t k = 0; k < u->n_shares; k++) {
-		const struct rp_share *sh = &u->shares[k];
-
-		if (sh->all_tenants)
-			return true;
-		for (size_t j = 0; j < sh->n_tenants; j++)
-			if (sh->tenant_idx && sh->tenant_idx[j] == (int)c)
-				return true;
-	}
-	return false;
-}
-
-bool nat_share_consumer(const struct rp_config *cfg, size_t c)
-{
-	for (size_t p = 0; p < cfg->n_tenants; p++)
-		if (share_offered(cfg, p, c))
-			return true;
-	return false;
-}
-
 static bool tenant_marked(const struct rp_config *cfg, size_t i)
 {
 	return cfg->tenants[i].egress == RP_EGRESS_NAT || nat_share_consumer(cfg, i);
@@ -110,7 +83,7 @@ static bool tenant_marked(const struct rp_config *cfg, size_t i)
 static bool share_provider(const struct rp_config *cfg, size_t p)
 {
 	for (size_t c = 0; c < cfg->n_tenants; c++)
-		if (share_offered(cfg, p, c))
+		if (net_share_offered(cfg, p, c))
 			return true;
 	return false;
 }
@@ -239,7 +212,7 @@ char *nat_ruleset(const struct rp_config *cfg)
 		for (size_t p = 0; p < cfg->n_tenants; p++) {
 			char pname[IFNAMSIZ + 8];
 
-			if (!share_offered(cfg, p, c))
+			if (!net_share_offered(cfg, p, c))
 				continue;
 			net_cloud_ifname(&cfg->tenants[p], pname, sizeof(pname));
 			fprintf(f, "%s\"%s\" . \"%s\" : 0x%08x", k++ ? ", " : "\t\tct mark set iifname . oifname map { ",
@@ -390,12 +363,7 @@ int nat_apply(const struct rp_config *cfg, bool verify, bool *changed, struct di
 		goto out;
 	}
 	*changed = true;
-	FILE *f = fopen(path, "we");
-
-	if (f) {
-		fputs(want, f);
-		fclose(f);
-	}
+	file_replace(path, &(struct iovec){ want, strlen(want) }, 1, 0644, false);
 out:
 	free(want);
 	free(have);

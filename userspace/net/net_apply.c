@@ -21,6 +21,7 @@
 #include <linux/rtnetlink.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
@@ -34,18 +35,17 @@ static unsigned int last_changes;
 /* RP_NET_PROFILE=1: time of each stage on stderr (benchmarks). */
 static void stage(const char *name)
 {
-	static struct timespec last;
+	static double last;
 	static int on = -1;
-	struct timespec now;
+	double now;
 
 	if (on < 0)
 		on = getenv("RP_NET_PROFILE") != NULL;
 	if (!on)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	now = clock_ms();
 	if (name)
-		fprintf(stderr, "net: %-12s %8.2f ms\n", name,
-			(now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6);
+		fprintf(stderr, "net: %-12s %8.2f ms\n", name, now - last);
 	last = now;
 }
 
@@ -73,9 +73,41 @@ static int net_lock(const char *state_dir, struct diag *d)
 		return err;
 	}
 	fd = statedir_lock(state_dir, SD_NET_LOCK);
-	if (fd < 0)
-		diag_add(d, "cannot lock %s/%s: %s", state_dir, SD_NET_LOCK, strerror(-fd));
+	if (fd < 0) {
+		char path[PATH_MAX];
+
+		statedir_path(path, state_dir, SD_NET_LOCK);
+		diag_add(d, "cannot lock %s: %s", path, strerror(-fd));
+	}
 	return fd;
+}
+
+/* What apply and down start from: the lock (*lock, -1 if not taken),
+ * rtnetlink, net.state, the links. */
+static int net_begin(struct apply *a, int *lock)
+{
+	char path[PATH_MAX];
+	int err;
+
+	*lock = net_lock(a->cfg->state_dir, a->d);
+	if (*lock < 0)
+		return *lock;
+	a->wg = wg_backend_get();
+	err = nl_open(&a->nl);
+	if (err) {
+		diag_add(a->d, "cannot open rtnetlink: %s", strerror(-err));
+		return err;
+	}
+	err = net_state_load(&a->old, a->cfg->state_dir);
+	if (err) {
+		statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
+		diag_add(a->d, "cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = net_links_refresh(a);
+	if (err)
+		diag_add(a->d, "cannot list links: %s", nl_strerror(&a->nl, err));
+	return err;
 }
 
 int net_apply(const struct rp_config *cfg, struct diag *d)
@@ -87,30 +119,14 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 
 	last_changes = 0;
 	stage(NULL);
-	lock = net_lock(cfg->state_dir, d);
-	if (lock < 0)
-		return lock;
-	a.wg = wg_backend_get();
-	err = nl_open(&a.nl);
-	if (err) {
-		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
-		goto out_lock;
-	}
-	err = net_state_load(&a.old, cfg->state_dir);
-	if (err) {
-		diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
+	err = net_begin(&a, &lock);
+	if (err)
 		goto out;
-	}
 	cur = calloc(cfg->n_tenants + 1, sizeof(*cur));
 	a.fp = calloc(cfg->n_tenants + 1, sizeof(*a.fp));
 	a.clean = calloc(cfg->n_tenants + 1, sizeof(*a.clean));
 	if (!cur || !a.fp || !a.clean) {
 		err = -ENOMEM;
-		goto out;
-	}
-	err = net_links_refresh(&a);
-	if (err) {
-		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
 		goto out;
 	}
 	err = nl_route_dump(&a.nl, AF_UNSPEC, RT_TABLE_MAIN, &a.main_v, &a.main_n);
@@ -141,7 +157,7 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 		}
 	/* fwmark_reflect: what the gateway answers a tenant (echo, TCP resets,
 	 * ICMP errors) carries the tenant's mark, and goes back through the
-	 * tenant's own table and interface (SPEC §4.14) */
+	 * tenant's own table and interface (docs/policy.md) */
 	if ((err = net_set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
 	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")) ||
 	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv4/fwmark_reflect", "1")) ||
@@ -205,9 +221,13 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 	stage("netstate");
 	err = net_state_save(&a.st, cfg->state_dir);
 	stage("save");
-	if (err)
-		diag_add(d, "cannot write %s/net.state: %s (`down` will not know what apply created)",
-			 cfg->state_dir, strerror(-err));
+	if (err) {
+		char path[PATH_MAX];
+
+		statedir_path(path, cfg->state_dir, SD_NET_STATE);
+		diag_add(d, "cannot write %s: %s (`down` will not know what apply created)", path,
+			 strerror(-err));
+	}
 	last_changes = a.changes;
 	pr_debug("net: %u change(s)", a.changes);
 	goto out;
@@ -227,8 +247,8 @@ out:
 	net_state_free(&a.old);
 	net_state_free(&a.st);
 	nl_close(&a.nl);
-out_lock:
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	return err;
 }
 
@@ -238,25 +258,10 @@ int net_down(const struct rp_config *cfg, struct diag *d)
 	char path[4096], val[64];
 	int lock, err, ret = 0;
 
-	lock = net_lock(cfg->state_dir, d);
-	if (lock < 0)
-		return lock;
-	a.wg = wg_backend_get();
-	err = nl_open(&a.nl);
-	if (err) {
-		diag_add(d, "cannot open rtnetlink: %s", strerror(-err));
-		goto out;
-	}
-	err = net_state_load(&a.old, cfg->state_dir);
-	if (err) {
-		diag_add(d, "cannot read %s/net.state: %s", cfg->state_dir, strerror(-err));
-		goto out;
-	}
 	/* a.st stays empty: nothing is wanted any more. */
-	if ((err = net_links_refresh(&a))) {
-		diag_add(d, "cannot list links: %s", nl_strerror(&a.nl, err));
+	err = net_begin(&a, &lock);
+	if (err)
 		goto out;
-	}
 	if (net_state_has(&a.old, "nat") && nat_down(d))
 		ret = -EIO;
 	/* Links before tables: deleting a tunnel takes its routes with it at
@@ -269,17 +274,9 @@ int net_down(const struct rp_config *cfg, struct diag *d)
 		ret = -EIO;
 	if (net_remove_stale_tables(&a, false))
 		ret = -EIO;
-	for (size_t i = 0; i < a.old.n; i++) {
-		FILE *f;
-
-		if (sscanf(a.old.lines[i], "sysctl %4095s %63s", path, val) != 2)
-			continue;
-		f = fopen(path, "we");
-		if (f) {
-			fputs(val, f);
-			fclose(f);
-		}
-	}
+	for (size_t i = 0; i < a.old.n; i++)
+		if (sscanf(a.old.lines[i], "sysctl %4095s %63s", path, val) == 2)
+			file_write_all(path, val, strlen(val), 0644);
 	/* Anything left over by an older, unrecorded run is not ours to touch. */
 	if (!ret) {
 		statedir_path(path, cfg->state_dir, SD_NET_STATE);
@@ -293,6 +290,7 @@ out:
 	free(a.links);
 	net_state_free(&a.old);
 	nl_close(&a.nl);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	return err;
 }

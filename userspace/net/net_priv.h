@@ -19,6 +19,11 @@
 
 /* Does share S (of some provider) reach tenant index CONSUMER? */
 bool net_share_offers_to(const struct rp_share *s, size_t consumer);
+/* Does tenant index P offer one of its shares to another, C? */
+bool net_share_offered(const struct rp_config *cfg, size_t p, size_t c);
+/* Is tenant index c offered a share by another tenant (its cloud's
+ * connections to it are NATed and routed back by mark)? */
+bool nat_share_consumer(const struct rp_config *cfg, size_t c);
 /* An interface name into a struct nl_rule / nl_link field. */
 static inline void net_ifname_copy(char dst[IFNAMSIZ], const char *src)
 {
@@ -41,9 +46,6 @@ int nat_down(struct diag *d);
 bool nat_present(void);
 /* The ruleset text nat_apply would load ("" when no tenant has egress). */
 char *nat_ruleset(const struct rp_config *cfg);
-/* Is tenant index c offered a share by another tenant (its cloud's
- * connections to it are NATed and routed back by mark)? */
-bool nat_share_consumer(const struct rp_config *cfg, size_t c);
 /* fwmark rules route marked replies before any iif rule */
 #define RP_RULE_PRIO_MARK (RP_RULE_PRIO_BASE - 1)
 #define RP_RULE_PRIO_GW (RP_RULE_PRIO_BASE - 2)	/* uplink and lo, unmarked: main */

@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* net_state.c — the record of what rempart created; see net_state.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "lib/fileutil.h"
 #include "lib/fnv.h"
 #include "lib/statedir.h"
@@ -96,38 +93,32 @@ int net_state_load(struct net_state *st, const char *state_dir)
 
 int net_state_save(const struct net_state *st, const char *state_dir)
 {
-	char path[4096], tmp[4200];
+	char path[PATH_MAX], *text = NULL;
+	size_t len = 0;
 	FILE *f;
 	int err;
 
 	err = mkdir_p(state_dir, 0700);
+	if (!err)
+		err = statedir_path(path, state_dir, SD_NET_STATE);
 	if (err)
 		return err;
-	statedir_path(path, state_dir, SD_NET_STATE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	{
-		/* 0600: it holds fingerprints of key material */
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-		f = fd >= 0 ? fdopen(fd, "w") : NULL;
-		if (!f) {
-			err = -errno;
-			if (fd >= 0)
-				close(fd);
-			return err;
-		}
-	}
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -errno;
 	fprintf(f, "# what rempart created; `rempart down` removes exactly this\n");
 	for (size_t i = 0; i < st->n; i++)
 		fprintf(f, "%s\n", st->lines[i]);
 	if (fclose(f)) {
-		err = -errno;
-		unlink(tmp);
-		return err;
+		free(text);
+		return -ENOMEM;
 	}
-	if (rename(tmp, path))
-		return -errno;
-	return 0;
+	/* 0600: it holds fingerprints of key material.  No fsync: what it
+	 * lists (links, routes, rules, sysctls) does not outlive a crash of
+	 * the machine either. */
+	err = file_replace(path, &(struct iovec){ text, len }, 1, 0600, false);
+	free(text);
+	return err;
 }
 
 bool net_state_has(const struct net_state *st, const char *fmt, ...)

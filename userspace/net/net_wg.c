@@ -49,21 +49,6 @@ int net_wg_endpoint(const char *s, wg_peer *p, char *why, size_t whylen)
 	return 0;
 }
 
-void net_prefix_mask(struct rp_prefix *p)
-{
-	unsigned int bytes = p->family == AF_INET ? 4 : 16;
-
-	for (unsigned int i = 0; i < bytes; i++) {
-		int keep = (int)p->len - (int)i * 8;
-
-		if (keep >= 8)
-			continue;
-		p->addr[i] &= keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
-	}
-	for (unsigned int i = bytes; i < 16; i++)
-		p->addr[i] = 0;
-}
-
 static bool allowedip_matches(const wg_allowedip *a, const struct rp_prefix *p)
 {
 	if (a->family != p->family || a->cidr != p->len)
@@ -77,7 +62,7 @@ static bool in_list(const wg_allowedip *a, const struct rp_prefix_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		struct rp_prefix p = l->v[i];
 
-		net_prefix_mask(&p);
+		prefix_mask(&p);
 		if (allowedip_matches(a, &p))
 			return true;
 	}
@@ -122,16 +107,12 @@ static int add_allowedips(wg_peer *p, const struct rp_prefix_list *l)
 
 		if (!a)
 			return -ENOMEM;
-		net_prefix_mask(&pf);
+		prefix_mask(&pf);
 		a->family = pf.family;
 		a->cidr = pf.len;
 		memcpy(pf.family == AF_INET ? (void *)&a->ip4 : (void *)&a->ip6, pf.addr,
 		       pf.family == AF_INET ? 4 : 16);
-		if (p->last_allowedip)
-			p->last_allowedip->next_allowedip = a;
-		else
-			p->first_allowedip = a;
-		p->last_allowedip = a;
+		wg_peer_append_allowedip(p, a);
 	}
 	return 0;
 }
@@ -140,13 +121,8 @@ static wg_peer *append_peer(wg_device *dev)
 {
 	wg_peer *p = calloc(1, sizeof(*p));
 
-	if (!p)
-		return NULL;
-	if (dev->last_peer)
-		dev->last_peer->next_peer = p;
-	else
-		dev->first_peer = p;
-	dev->last_peer = p;
+	if (p)
+		wg_device_append_peer(dev, p);
 	return p;
 }
 

@@ -11,6 +11,4 @@ int net_wg_diff(const struct rp_tenant *t, const wg_device *cur, wg_device **out
 		unsigned int *n_changes, char *why, size_t whylen);
 /* Resolve "host:port" into p->endpoint. */
 int net_wg_endpoint(const char *s, wg_peer *p, char *why, size_t whylen);
-/* Clear the host bits of a prefix. */
-void net_prefix_mask(struct rp_prefix *p);
 #endif

@@ -35,7 +35,7 @@ static int push_prefix(struct route_set *rs, const struct rp_prefix *p, uint32_t
 			      .oif = type == RTN_UNICAST ? oif : 0, .table = table, .metric = metric };
 	struct rp_prefix m = *p;
 
-	net_prefix_mask(&m);
+	prefix_mask(&m);
 	memcpy(r.dst, m.addr, 16);
 	return rs_push(rs, &r, dedupe);
 }
@@ -55,7 +55,7 @@ static bool route_covers(const struct nl_route *outer, const struct nl_route *in
 	if (outer->family != inner->family || outer->dst_len > inner->dst_len)
 		return false;
 	memcpy(p.addr, inner->dst, 16);
-	net_prefix_mask(&p);
+	prefix_mask(&p);
 	return !memcmp(p.addr, outer->dst, 16);
 }
 
@@ -106,7 +106,7 @@ int net_plan_routes(const struct rp_config *cfg, const struct net_ifindex *ix, s
 				  RP_METRIC_ROUTE, false);
 	/* The subnets of the tenant's own addresses: here only, never in the
 	 * main table (the addresses are added without their prefix route), so
-	 * that nothing from the uplink is routed into them (SPEC §4.12). */
+	 * that nothing from the uplink is routed into them (docs/policy.md). */
 	for (size_t k = 0; k < t->cloud_address.n && !err; k++)
 		err = push_prefix(rs, &t->cloud_address.v[k], table, ix->cloud[i], RTN_UNICAST,
 				  RP_METRIC_ROUTE, true);

@@ -14,7 +14,7 @@
  * main table (priority 998, unmarked packets only).  The tenant's own
  * addresses are added without their prefix route (netlink_route.c): the
  * main table, which routes what comes from the uplink, holds no route into
- * a tenant (SPEC §4.12).  The table holds
+ * a tenant (docs/policy.md).  The table holds
  *   - the tenant's cloud_prefixes via the cloud attachment   (metric 100)
  *   - the subnets of its cloud_address and tunnel_address, via the
  *     attachment and the tunnel                               (metric 100)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/fileutil.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
@@ -29,7 +30,6 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 {
 	char cur[32];
 	struct undo *u;
-	FILE *f;
 	int err;
 
 	err = read_sysctl(path, cur, sizeof(cur));
@@ -39,9 +39,8 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 	}
 	if (!strcmp(cur, want))
 		return 0;
-	f = fopen(path, "we");
-	if (!f || fputs(want, f) < 0 || fclose(f)) {
-		err = -errno;
+	err = file_write_all(path, want, strlen(want), 0644);
+	if (err) {
 		diag_add(a->d, "cannot write %s: %s", path, strerror(-err));
 		return err;
 	}

@@ -25,21 +25,6 @@ static unsigned bits_of(uint8_t family)
 	return family == AF_INET ? 32 : 128;
 }
 
-static void mask_prefix(struct rp_prefix *p)
-{
-	unsigned nbytes = bits_of(p->family) / 8;
-
-	(void)nbytes;
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned lo = i * 8;
-
-		if (lo >= p->len)
-			p->addr[i] = 0;
-		else if (p->len - lo < 8)
-			p->addr[i] &= (uint8_t)(0xff << (8 - (p->len - lo)));
-	}
-}
-
 static int add_item(struct tctx *x, const struct rp_prefix *p, int tag, uint32_t a, uint32_t b, uint32_t c)
 {
 	struct item *it;
@@ -49,7 +34,7 @@ static int add_item(struct tctx *x, const struct rp_prefix *p, int tag, uint32_t
 	it = &x->items[x->n_items++];
 	memset(it, 0, sizeof(*it));
 	it->p = *p;
-	mask_prefix(&it->p);
+	prefix_mask(&it->p);
 	it->tag = tag;
 	it->a = a;
 	it->b = b;
@@ -418,7 +403,7 @@ static void zkey_of(const struct rp_prefix *p, unsigned len, struct zkey *k)
 	struct rp_prefix m = *p;
 
 	m.len = len;
-	mask_prefix(&m);
+	prefix_mask(&m);
 	memset(k, 0, sizeof(*k));
 	k->family = p->family;
 	k->len = len;
@@ -544,7 +529,7 @@ static int compile_tenant(const struct rp_config *cfg, size_t ti, const uint32_t
 			goto out;
 		for (size_t k = 0; k < ru->from.n; k++) {
 			key[k] = ru->from.v[k];
-			mask_prefix(&key[k]);
+			prefix_mask(&key[k]);
 		}
 		g = hmap_get_or_add(&groups, key, ru->from.n * sizeof(*key), &added);
 		free(key);
@@ -673,7 +658,7 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 		struct pol_port *pp;
 		unsigned ifi;
 
-		pt->key = o->slot * (RP_TENANT_ID_MAX + 1) + t->id;
+		pt->key = rp_tenant_key(o->slot, t->id);
 		pt->v.id = t->id;
 		pt->v.flags = RP_T_VALID | (t->intra_allow ? RP_T_INTRA_ALLOW : 0) |
 			      (t->egress == RP_EGRESS_NAT ? RP_T_EGRESS_NAT : 0) |
@@ -700,7 +685,7 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 			return -ENOMEM;
 	}
 	/* tenant 0 of the slot: only the roots of the gateway-wide tries */
-	o->tenants[o->n_tenants++].key = o->slot * (RP_TENANT_ID_MAX + 1) + RP_TENANT_GATEWAY;
+	o->tenants[o->n_tenants++].key = rp_tenant_key(o->slot, RP_TENANT_GATEWAY);
 	return 0;
 }
 

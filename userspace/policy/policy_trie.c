@@ -28,7 +28,7 @@ int atom_id(struct tctx *x, const struct rp_atom *a, uint32_t *id)
 		o->atoms[o->n_atoms] = *a;
 		*slot = o->n_atoms++;
 	}
-	*id = o->slot * RP_ATOMS_PER_SLOT + *slot;
+	*id = rp_atom_key(o->slot, *slot);
 	return 0;
 }
 

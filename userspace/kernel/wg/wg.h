@@ -72,6 +72,9 @@ const struct wg_backend *wg_backend_get(void);
 
 /* Devices (wg_device.c). */
 void wg_device_wipe_free(wg_device *dev);	/* explicit_bzero keys, then free */
+/* Append to the device's peers, to a peer's allowed IPs (owned from then). */
+void wg_device_append_peer(wg_device *dev, wg_peer *p);
+void wg_peer_append_allowedip(wg_peer *p, wg_allowedip *a);
 /* Turn a `get` result into a `set` that puts it back exactly (rollback,
  * restart). */
 void wg_device_make_restore(wg_device *dev);

@@ -16,6 +16,24 @@ void wg_device_wipe_free(wg_device *dev)
 	wg_free_device(dev);
 }
 
+void wg_device_append_peer(wg_device *dev, wg_peer *p)
+{
+	if (dev->last_peer)
+		dev->last_peer->next_peer = p;
+	else
+		dev->first_peer = p;
+	dev->last_peer = p;
+}
+
+void wg_peer_append_allowedip(wg_peer *p, wg_allowedip *a)
+{
+	if (p->last_allowedip)
+		p->last_allowedip->next_allowedip = a;
+	else
+		p->first_allowedip = a;
+	p->last_allowedip = a;
+}
+
 void wg_device_make_restore(wg_device *dev)
 {
 	wg_peer *p;

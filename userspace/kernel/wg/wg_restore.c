@@ -13,22 +13,25 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/rtnetlink.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
 #include "kernel/wg/wg_int.h"
+#include "lib/fileutil.h"
 #include "lib/statedir.h"
 
 int wg_restore_save(const char *ifname, const char *state_dir, const struct wg_netstate *ns)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8], pbuf[INET6_ADDRSTRLEN + 4], dst[INET6_ADDRSTRLEN];
+	char path[PATH_MAX], pbuf[INET6_ADDRSTRLEN + 4], dst[INET6_ADDRSTRLEN], *text = NULL;
+	size_t len = 0;
 	FILE *f;
+	int err;
 
-	if (statedir_wg_path(path, state_dir, ifname, "net"))
+	if (statedir_wg_path(path, state_dir, ifname, SD_WG_NET))
 		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
+	f = open_memstream(&text, &len);
 	if (!f)
 		return -errno;
 	fprintf(f, "mtu %u\n", ns->mtu ? ns->mtu : RP_WG_MTU);
@@ -42,9 +45,13 @@ int wg_restore_save(const char *ifname, const char *state_dir, const struct wg_n
 		inet_ntop(r->family, r->dst, dst, sizeof(dst));
 		fprintf(f, "route %s/%u %u %u\n", dst, r->dst_len, r->table, r->metric);
 	}
-	if (fclose(f) || rename(tmp, path))
-		return -errno;
-	return 0;
+	if (fclose(f)) {
+		free(text);
+		return -ENOMEM;
+	}
+	err = file_replace(path, &(struct iovec){ text, len }, 1, 0644, false);
+	free(text);
+	return err;
 }
 
 int wg_restore_apply(const char *ifname, const char *state_dir)
@@ -56,7 +63,7 @@ int wg_restore_apply(const char *ifname, const char *state_dir)
 	FILE *f;
 	int err;
 
-	statedir_wg_path(path, state_dir, ifname, "net");
+	statedir_wg_path(path, state_dir, ifname, SD_WG_NET);
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;

@@ -27,6 +27,7 @@
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
 #include "kernel/wg/wg_int.h"
+#include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/statedir.h"
 
@@ -50,16 +51,10 @@ static int read_pid(const char *path)
 
 static void write_pid(const char *path, int pid)
 {
-	char tmp[4200];
-	FILE *f;
+	char text[24];
+	int len = snprintf(text, sizeof(text), "%d\n", pid);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return;
-	fprintf(f, "%d\n", pid);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	file_replace(path, &(struct iovec){ text, (size_t)len }, 1, 0644, false);
 }
 
 /* The supervisor's pid: > 0, or -ENOENT / -ESRCH. */
@@ -68,7 +63,7 @@ static int wgs_pid(const char *ifname, const char *state_dir)
 	char path[4096];
 	int pid;
 
-	statedir_wg_path(path, state_dir, ifname, "pid");
+	statedir_wg_path(path, state_dir, ifname, SD_WG_PID);
 	pid = read_pid(path);
 	if (pid < 0)
 		return pid;
@@ -96,14 +91,6 @@ void wgs_stop_async(const char *ifname, const char *state_dir)
 
 	if (pid > 0)
 		kill(pid, SIGTERM);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(long ms)
@@ -178,8 +165,8 @@ int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whyle
 		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(-err));
 		return err;
 	}
-	statedir_wg_path(logpath, state_dir, ifname, "log");
-	statedir_wg_path(pidpath, state_dir, ifname, "pid");
+	statedir_wg_path(logpath, state_dir, ifname, SD_WG_LOG);
+	statedir_wg_path(pidpath, state_dir, ifname, SD_WG_PID);
 	unlink(pidpath);
 	raise_inotify_limit();
 	/* Everything the child needs is built before fork: after it, only
@@ -230,11 +217,11 @@ int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whyle
 int wgs_wait(const char *ifname, const char *state_dir, char *why, size_t whylen)
 {
 	char logpath[4096];
-	long deadline;
+	double deadline;
 
-	statedir_wg_path(logpath, state_dir, ifname, "log");
-	deadline = now_ms() + START_TIMEOUT_MS;
-	while (now_ms() < deadline) {
+	statedir_wg_path(logpath, state_dir, ifname, SD_WG_LOG);
+	deadline = clock_ms() + START_TIMEOUT_MS;
+	while (clock_ms() < deadline) {
 		int pid = wgs_pid(ifname, state_dir);
 
 		if (pid > 0 && device_ready(ifname))
@@ -252,19 +239,19 @@ int wgs_stop(const char *ifname, const char *state_dir)
 {
 	char path[4096];
 	int pid = wgs_pid(ifname, state_dir);
-	long deadline;
+	double deadline;
 
 	if (pid > 0) {
 		kill(pid, SIGTERM);
-		deadline = now_ms() + 3000;
-		while (kill(pid, 0) == 0 && now_ms() < deadline)
+		deadline = clock_ms() + 3000;
+		while (kill(pid, 0) == 0 && clock_ms() < deadline)
 			sleep_ms(10);
 		if (kill(pid, 0) == 0)
 			kill(pid, SIGKILL);
 	}
-	statedir_wg_path(path, state_dir, ifname, "pid");
+	statedir_wg_path(path, state_dir, ifname, SD_WG_PID);
 	unlink(path);
-	statedir_wg_path(path, state_dir, ifname, "gopid");
+	statedir_wg_path(path, state_dir, ifname, SD_WG_GOPID);
 	pid = read_pid(path);
 	if (pid > 0 && kill(pid, 0) == 0)
 		kill(pid, SIGTERM);
@@ -354,12 +341,12 @@ static __attribute__((noreturn)) void sv_main(const char *ifname, const char *st
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
-	statedir_wg_path(pidpath, state_dir, ifname, "pid");
-	statedir_wg_path(gopidpath, state_dir, ifname, "gopid");
+	statedir_wg_path(pidpath, state_dir, ifname, SD_WG_PID);
+	statedir_wg_path(gopidpath, state_dir, ifname, SD_WG_GOPID);
 	write_pid(pidpath, getpid());
 
 	while (!sv_stop) {
-		long started = now_ms(), last_snap = 0;
+		double started = clock_ms(), last_snap = 0;
 		pid_t go = sv_spawn(ifname);
 		int status;
 
@@ -368,7 +355,7 @@ static __attribute__((noreturn)) void sv_main(const char *ifname, const char *st
 			break;
 		}
 		write_pid(gopidpath, go);
-		while (!sv_stop && now_ms() - started < START_TIMEOUT_MS && !device_ready(ifname)) {
+		while (!sv_stop && clock_ms() - started < START_TIMEOUT_MS && !device_ready(ifname)) {
 			if (waitpid(go, &status, WNOHANG) == go)
 				break;
 			sleep_ms(10);
@@ -388,17 +375,17 @@ static __attribute__((noreturn)) void sv_main(const char *ifname, const char *st
 				waitpid(go, &status, 0);
 				break;
 			}
-			if (sv_refresh || now_ms() - last_snap > 2000) {
+			if (sv_refresh || clock_ms() - last_snap > 2000) {
 				sv_refresh = 0;
 				sv_snapshot(ifname, &snap);
-				last_snap = now_ms();
+				last_snap = clock_ms();
 			}
 			sleep_ms(50);
 		}
 		if (sv_stop)
 			break;
 		/* It died: try again, slower if it keeps dying at once. */
-		backoff = now_ms() - started < 2000 ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 100;
+		backoff = clock_ms() - started < 2000 ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 100;
 		sleep_ms(backoff);
 		restore = snap != NULL;
 	}

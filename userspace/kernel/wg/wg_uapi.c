@@ -172,11 +172,7 @@ static int add_allowedip(wg_peer *p, const char *s)
 		return -EINVAL;
 	}
 	a->cidr = (uint8_t)(slash ? atoi(slash) : (a->family == AF_INET ? 32 : 128));
-	if (p->last_allowedip)
-		p->last_allowedip->next_allowedip = a;
-	else
-		p->first_allowedip = a;
-	p->last_allowedip = a;
+	wg_peer_append_allowedip(p, a);
 	return 0;
 }
 
@@ -234,11 +230,7 @@ int wg_uapi_get(const char *ifname, wg_device **out)
 				goto out;
 			}
 			peer->flags = WGPEER_HAS_PUBLIC_KEY;
-			if (dev->last_peer)
-				dev->last_peer->next_peer = peer;
-			else
-				dev->first_peer = peer;
-			dev->last_peer = peer;
+			wg_device_append_peer(dev, peer);
 		} else if (!peer) {
 			continue;
 		} else if (!strcmp(line, "preshared_key")) {
