@@ -127,6 +127,8 @@ sighup_and_wait_audit() {
 	kill -HUP "$(pid_of rempart)"
 	wait_for 60 eval '[ "$(grep -c "audit: \(proven\|violation\|the live state\|no result\)" "$LAB_STATE/logs/rempart.log")" -gt "${before:-0}" ]'
 }
+# gw_handshake IF: a peer of the gateway's tunnel IF has shaken hands
+gw_handshake() { nsx rp-gw wg show "$1" latest-handshakes 2>/dev/null | awk '$2 > 0 { ok = 1 } END { exit !ok }'; }
 metric() { nsx rp-gw curl -s "http://$(ini_get "$CFG/rempart.ini" metrics listen)/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 if need_rempart "audit"; then
@@ -183,7 +185,13 @@ if need_rempart "audit"; then
 	# addresses and routes: a tunnel that forwards, without tunnel_in
 	wait_for 20 eval 'nsx rp-gw ip route show table 1020 dev "$WGB" 2>/dev/null | grep -q 10.130.1.0/24' ||
 		fail "$WGB: not recreated by the supervisor"
-	wait_for 10 eval 'handshake_done rp-site-b1 wgs-b1 || { kick_handshake rp-site-b1 wgs-b1; false; }'
+	# the new wireguard-go holds none of the old session's keys: what the
+	# site sends under that session is dropped until its WireGuard gives up
+	# on it (15 s without an answer) and shakes hands again.  Wait for that
+	# handshake on the gateway's new tunnel (the site's latest-handshake is
+	# the old session's, already there)
+	wait_for 30 eval 'gw_handshake "$WGB" || { kick_handshake rp-site-b1 wgs-b1; false; }' ||
+		fail "$WGB: no new handshake with bravo-1 on the recreated tunnel"
 	delivered "tunnel recreated without its program" unprotected "$WGB" services gw-cs rp-site-b1 rp-svc eth0
 	kill -CONT "$(pid_of rempart)"
 	# a reload attaches it again (a stale link pin of the old interface,
