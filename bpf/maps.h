@@ -47,6 +47,13 @@ struct {
 	__type(value, struct rp_ratelimit);
 } rp_evlimit SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_evstats);
+} rp_evstats SEC(".maps");
+
 struct rp_node {
 	__u32 e[RP_NODE_STRIDE];
 };

@@ -109,6 +109,7 @@ _Static_assert(sizeof(struct rp_counter) == 16, "rp_counter layout");
 #define RP_PIN_GEO_DROPS "rp_geo_drops"	/* PERCPU_ARRAY of struct rp_counter, key = cc */
 #define RP_PIN_EVENTS "rp_events"	/* RINGBUF of struct rp_event */
 #define RP_PIN_STATE "rp_state"		/* ARRAY[1] of struct rp_state */
+#define RP_PIN_EVSTATS "rp_evstats"	/* PERCPU_ARRAY[1] of struct rp_evstats */
 
 /* rp_counters key: tenant id (0 = _gateway) * RP_R__COUNT + reason.  A
  * macro, not an inline function like the keys below: as a function, clang
@@ -135,8 +136,22 @@ struct rp_event {
 	__u16 vlan;
 	__u8 src[16], dst[16];	/* IPv4 in the first 4 bytes */
 	__u32 len;
+	__u32 rule;		/* the rule or share that decided (rp_rule_counters id), 0 none */
+	__u32 pad1;
 };
-_Static_assert(sizeof(struct rp_event) == 64, "rp_event layout");
+_Static_assert(sizeof(struct rp_event) == 72, "rp_event layout");
+/* Readers take the first RP_EVENT_MIN bytes of an event from an older build
+ * (rule 0), so the ring buffer's reader and writer may differ in a change. */
+#define RP_EVENT_MIN 64
+
+/* Events that did not reach the ring buffer (per CPU, since the map was
+ * made): the token bucket said no (ev_rate), or the buffer was full because
+ * no reader kept up. */
+struct rp_evstats {
+	__u64 limited;
+	__u64 lost;
+};
+_Static_assert(sizeof(struct rp_evstats) == 16, "rp_evstats layout");
 
 /* Dataplane-wide state: which policy generation is live. */
 struct rp_state {

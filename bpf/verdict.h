@@ -56,13 +56,21 @@ static __always_inline int take_token(void)
 
 static __always_inline void emit_event(const struct rp_pkt *p, const struct rp_verd *v, __u32 ifindex)
 {
+	__u32 zero = 0;
+	struct rp_evstats *st = bpf_map_lookup_elem(&rp_evstats, &zero);
 	struct rp_event *e;
 
-	if (!take_token())
+	if (!take_token()) {
+		if (st)
+			st->limited++;
 		return;
+	}
 	e = bpf_ringbuf_reserve(&rp_events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		if (st)
+			st->lost++;	/* the buffer is full: no reader keeps up */
 		return;
+	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->ifindex = ifindex;
 	e->tenant = v->tenant;
@@ -79,6 +87,8 @@ static __always_inline void emit_event(const struct rp_pkt *p, const struct rp_v
 	__builtin_memcpy(e->src, p->src, 16);
 	__builtin_memcpy(e->dst, p->dst, 16);
 	e->len = p->len;
+	e->rule = v->rule;
+	e->pad1 = 0;
 	bpf_ringbuf_submit(e, 0);
 }
 

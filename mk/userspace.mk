@@ -30,6 +30,30 @@ $(BUILD)/rempart: $(US_OBJS) $(WG_EMBED_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(US_CFLAGS) -o $@ $^ $(US_LDLIBS)
 
+# The version: `git describe` in a git checkout, the VERSION file of a
+# release tarball (`make dist` writes it), else "unknown".  version.o is
+# rebuilt when the string changes (build/version.txt).
+RP_VERSION := $(or $(shell [ -e .git ] && git describe --always --dirty 2>/dev/null),\
+	$(shell cat VERSION 2>/dev/null),unknown)
+
+$(BUILD)/version.txt: FORCE
+	$(Q)mkdir -p $(@D) && { echo '$(RP_VERSION)' | cmp -s - $@ || echo '$(RP_VERSION)' > $@; }
+
+$(BUILD)/us/lib/version.o: $(BUILD)/version.txt
+$(BUILD)/us/lib/version.o: US_CPPFLAGS += -DRP_VERSION='"$(RP_VERSION)"'
+
+.PHONY: FORCE version dist
+FORCE:
+version:
+	@echo '$(RP_VERSION)'
+
+# A release tarball: the tree at HEAD and a VERSION file.
+dist:
+	$(Q)mkdir -p $(BUILD) && echo '$(RP_VERSION)' > $(BUILD)/VERSION
+	$(Q)git archive --format=tar.gz --prefix=rempart-$(RP_VERSION)/ \
+		--add-file=$(BUILD)/VERSION -o $(BUILD)/rempart-$(RP_VERSION).tar.gz HEAD
+	@echo $(BUILD)/rempart-$(RP_VERSION).tar.gz
+
 # One archive per layer for the tests and benches (mk/tests.mk names what
 # each links): DIR/lib<folder>.a, kernel/wg's DIR/libkernel-wg.a, without
 # cli/main.c; lib's holds the embeddable-wg-library too (lib/keys.c uses

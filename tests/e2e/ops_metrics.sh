@@ -1,7 +1,8 @@
 #!/bin/bash
 # ops_metrics: a real scrape of the metrics endpoint.
 #
-#   test_op_metrics ── pins rp_counters / rp_geo_drops / rp_state in
+#   test_op_metrics ── pins rp_counters / rp_geo_drops / rp_state /
+#        │             rp_rule_counters / rp_evstats in
 #        │             /sys/fs/bpf/op_metrics_PID, writes per-CPU values,
 #        │             serves 127.0.0.1:PORT/metrics (libmicrohttpd)
 #   curl ┘ ── the body ──► promtool check metrics, and each expected sample
@@ -52,7 +53,10 @@ while read -r _ sample; do
 	fi
 done < <(grep '^expect ' "$OUT/srv.out")
 for m in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
-	rempart_policy_generation rempart_reload_total rempart_flows rempart_flow_evictions_total; do
+	rempart_policy_generation rempart_reload_total rempart_build_info \
+	rempart_rule_packets_total rempart_site_up rempart_site_last_handshake_seconds \
+	rempart_site_rx_bytes_total rempart_site_tx_bytes_total rempart_events_lost_total \
+	rempart_flows rempart_flow_evictions_total; do
 	check "ops_metrics: # HELP and # TYPE for $m" \
 		bash -c "grep -q '^# HELP $m ' '$OUT/body' && grep -q '^# TYPE $m ' '$OUT/body'"
 done

@@ -105,7 +105,7 @@ explain_exit "--vlan on a tunnel" 1 "--vlan: wg-alpha is not a cloud interface" 
 	--in wg-alpha --vlan 110 --src 10.120.1.5 --dst 10.20.1.10
 explain_exit "--vlan disagrees with eth1.110" 1 "--in eth1.110: not an interface" \
 	--in eth1.110 --vlan 120 --src 10.20.1.5 --dst 10.20.1.10
-explain_exit "unknown argument" 1 "unknown argument '--bogus'" --in eth0 --bogus 1
+explain_exit "unknown option" 1 "unknown option '--bogus'" --in eth0 --bogus 1
 
 # A geo database that cannot be loaded: exit 2, one line.
 tmp=$(mktemp -d)

@@ -145,3 +145,21 @@ site_widen() {
 		else ip -n "$ns" route replace "$p" dev "$ifc" ${lan4:+src $lan4}; fi
 	done
 }
+
+# --- attachments and streams (lab_restore, lab_down, lab_lock) -------------
+# attached IFNAME...: what the kernel runs on each interface of the gateway
+# (tests/lab/attached.py: rtnetlink, BPF_PROG_QUERY, tc; not rempart's pins)
+attached() { nsx rp-gw "$PY" "$E2E_TOP/tests/lab/attached.py" "$@"; }
+# prog_on IFNAME HOOK PROG: PROG runs at HOOK (xdp, tc_in or tc_out) of IFNAME
+prog_on() { attached "$1" | grep -Eq " $2=([^ ]*,)?$3(,| |\$)"; }
+# link_up IFNAME: the gateway's interface exists and is administratively up
+link_up() { attached "$1" | grep -q "^$1 up "; }
+ifindex_of() { attached "$1" | sed -n 's/.* ifindex=\([0-9]*\).*/\1/p'; }
+# stream_start NAME FROM_NS HOST PORT SPORT: a datagram every 5 ms until
+# stream_stop NAME; arrivals NS SPORT PORT counts those NS's responder logged
+stream_start() {
+	rm -f "$LAB_STATE/stop-$1"
+	start_bg "stream-$1" "$2" "$PY" "$LABNET" stream udp "$3" "$4" --sport "$5" --until "$LAB_STATE/stop-$1"
+}
+stream_stop() { touch "$LAB_STATE/stop-$1"; wait_for 3 eval "! alive stream-$1"; }
+arrivals() { grep -c "^udp [^ ]* $2 $3\$" "$LAB_STATE/logs/hits-$1.log" 2>/dev/null; }

@@ -10,6 +10,9 @@ for the packet-shape senders).
                                        exit 0 only when something answered
   shape KIND --iface IF --dst-mac M --src A --dst B [--dport N] [--count N]
                                        send one odd-shaped frame (see SHAPES)
+  stream udp HOST PORT --sport N --until FILE [--interval S]
+                                       send a datagram every S seconds (0.005)
+                                       until FILE exists; print how many
   raw tcp|udp --src A --dst B --sport S --dport D [--flags F] [--hosts N]
       [--ports N] [--count N] [--pairs] IPv4 through a raw socket, routed as
                                        the namespace routes it (no scapy):
@@ -22,6 +25,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 
 def log_line(path, lock, text):
@@ -124,6 +128,26 @@ def cmd_probe(a):
     finally:
         s.close()
     return 1
+
+
+def cmd_stream(a):
+    """A steady trickle of datagrams from one source port, so that a test
+    can count in the receiver's log whether any got through in any window
+    (e.g. while the gateway is being reconfigured or torn down)."""
+    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", a.sport))
+    n = 0
+    while not os.path.exists(a.until):
+        try:
+            # the port last: the responder logs it (sender_port)
+            s.sendto(b"lab stream %d %d\n" % (n, a.sport), (a.host, a.port))
+            n += 1
+        except OSError:
+            pass  # no route for a moment: keep trying
+        time.sleep(a.interval)
+    print(n)
+    return 0
 
 
 # Packet shapes (docs/policy.md "Parsing").  Each builds one or more frames with scapy
@@ -324,6 +348,13 @@ def main():
     s.add_argument("--src")
     s.add_argument("--sport", type=int, default=0)
     s.add_argument("--timeout", type=float, default=1.5)
+    s = sub.add_parser("stream")
+    s.add_argument("proto", choices=["udp"])
+    s.add_argument("host")
+    s.add_argument("port", type=int)
+    s.add_argument("--sport", type=int, required=True)
+    s.add_argument("--until", required=True)
+    s.add_argument("--interval", type=float, default=0.005)
     sub.add_parser("shape", add_help=False)
     s = sub.add_parser("raw")
     s.add_argument("proto", choices=["tcp", "udp"])
@@ -345,7 +376,8 @@ def main():
             return shape_via(a, argv)
         return cmd_shape(a)
     a = p.parse_args()
-    return {"serve": cmd_serve, "probe": cmd_probe, "shaper": cmd_shaper, "raw": cmd_raw}[a.cmd](a)
+    return {"serve": cmd_serve, "probe": cmd_probe, "shaper": cmd_shaper,
+            "stream": cmd_stream, "raw": cmd_raw}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 		}
 		armed = 1;
 	}
-	if (daemon_enforce(&cfg, &geo, &d)) {
+	if (daemon_enforce(&cfg, &geo, NULL, &d)) {
 		ret = RP_EXIT_RUNTIME;
 		if (armed)
 			confirm_rollback_now(cfg.state_dir, &d);

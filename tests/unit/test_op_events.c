@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_op_events — struct rp_event as a text line and as JSON, and the
- * bounded-rate log.  Synthetic events: no dataplane needed. */
+/* test_op_events — struct rp_event as a text line and as JSON (with the
+ * rule and the site it is about), the bounded-rate log, and the rule ids
+ * named back (policy_refs) against the compiler's own numbering of the
+ * example configuration.  Synthetic events: no dataplane needed. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "app/events.h"
+#include "policy/policy.h"
+#include "policy/policy_refs.h"
 #include "tap.h"
 
 static const char *jstr(struct json_object *o, const char *k)
@@ -22,6 +26,47 @@ static bool jnull(struct json_object *o, const char *k)
 	struct json_object *v;
 
 	return json_object_object_get_ex(o, k, &v) && !v;
+}
+
+static unsigned any_ifindex(const char *name, void *arg)
+{
+	return 7;
+}
+
+/* policy_refs() numbers the shares and rules as policy_compile() does. */
+static void refs_match_compiler(void)
+{
+	struct rp_config cfg;
+	struct rp_policy p;
+	struct policy_ref *refs = NULL, one;
+	struct diag d = { 0 };
+	size_t n = 0, bad = 0;
+
+	if (config_load("configs/example", RP_CFG_SKIP_KEY_FILES, &cfg, &d)) {
+		tap_result(0, "events: configs/example loads");
+		diag_free(&d);
+		return;
+	}
+	if (policy_compile(&cfg, 0, any_ifindex, NULL, &p, &d) || policy_refs(&cfg, &refs, &n)) {
+		tap_result(0, "events: configs/example compiles");
+		goto out;
+	}
+	for (size_t i = 0; i < n && i < p.n_rule_names; i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "%s/%s", cfg.tenants[refs[i].tenant].name, refs[i].name);
+		bad += refs[i].id != i + 1 || strcmp(want, p.rule_names[i]) ||
+		       policy_ref_lookup(&cfg, refs[i].id, &one) || one.tenant != refs[i].tenant ||
+		       strcmp(one.name, refs[i].name) || one.share != refs[i].share;
+	}
+	tap_result(n && n == p.n_rule_names && !bad && policy_ref_lookup(&cfg, n + 1, &one),
+		   "events: the rule ids named back are the compiler's (%zu shares and rules of "
+		   "configs/example, %zu differ)", n, bad);
+	policy_free(&p);
+out:
+	free(refs);
+	diag_free(&d);
+	config_free(&cfg);
 }
 
 int main(void)
@@ -41,7 +86,7 @@ int main(void)
 	};
 	struct event_ratelimit rl = { .per_sec = 5 };
 	struct json_object *o;
-	char line[256], tmpl[] = "/tmp/op_events.XXXXXX", *buf = NULL;
+	char line[512], tmpl[] = "/tmp/op_events.XXXXXX", *buf = NULL;
 	size_t cap = 0;
 	int fd, lines = 0, suppressed = 0;
 	FILE *f;
@@ -77,6 +122,61 @@ int main(void)
 		   !strcmp(jstr(o, "dst"), "2001:db8::2"),
 		   "events: JSON of an IPv6 drop: %s", json_object_to_json_string(o));
 	json_object_put(o);
+	/* a site's packet that a rule dropped: the site by its source (from a
+	 * tunnel), the rule by its id (shares first, then the rules) */
+	{
+		struct rp_prefix lan, tip;
+		struct rp_site sites[2] = { { .name = "lyon" }, { .name = "dakar" } };
+		struct rp_rule rules[2] = { { .name = "web", .allow = true }, { .name = "no-ssh" } };
+		struct rp_share shares[1] = { { .name = "dns" } };
+		struct rp_tenant t2[1] = { { .name = "interieur", .id = 10, .sites = sites,
+					     .n_sites = 2, .rules = rules, .n_rules = 2,
+					     .shares = shares, .n_shares = 1 } };
+		struct rp_config c2 = { .tenants = t2, .n_tenants = 1 };
+		struct rp_event r = {
+			.ifindex = 1, .tenant = 10, .verdict = RP_DROP, .reason = RP_R_NO_RULE,
+			.hook = RP_HOOK_TUNNEL_IN, .family = 2, .proto = 6, .sport = 40000,
+			.dport = 22, .country = RP_CC_NONE, .len = 60, .rule = 3,
+		};
+		struct event_fields fl;
+
+		prefix_parse("10.120.1.0/24", &lan);
+		prefix_parse("100.64.10.12/32", &tip);
+		sites[0].allowed_ips = (struct rp_prefix_list){ &lan, 1 };
+		sites[1].tunnel_ip = (struct rp_prefix_list){ &tip, 1 };
+		inet_pton(AF_INET, "10.120.1.5", r.src);
+		inet_pton(AF_INET, "10.20.1.10", r.dst);
+		event_format_text(&r, &c2, line, sizeof(line));
+		tap_result(strstr(line, " drop no_rule tenant=interieur site=lyon rule=no-ssh "
+					"hook=tunnel_in ") != NULL,
+			   "events: a rule's drop from a site names both: '%s'", line);
+		o = event_to_json(&r, &c2);
+		tap_result(o && !strcmp(jstr(o, "site"), "lyon") && !strcmp(jstr(o, "rule"), "no-ssh"),
+			   "events: JSON has site and rule: %s", json_object_to_json_string(o));
+		json_object_put(o);
+		event_fields(&r, &c2, &fl);
+		tap_result(!strcmp(fl.v[0], "TENANT=interieur") && !strcmp(fl.v[1], "REASON=no_rule") &&
+			   !strcmp(fl.v[3], "SITE=lyon") && !strcmp(fl.v[4], "RULE=no-ssh") && !fl.v[5],
+			   "events: journal fields TENANT= REASON= HOOK= SITE= RULE=");
+		/* towards a site (cloud in): the site of the destination, its
+		 * tunnel_ip too; a share by its id */
+		r.hook = RP_HOOK_CLOUD_IN;
+		r.rule = 1;
+		inet_pton(AF_INET, "10.20.1.10", r.src);
+		inet_pton(AF_INET, "100.64.10.12", r.dst);
+		event_format_text(&r, &c2, line, sizeof(line));
+		tap_result(strstr(line, "tenant=interieur site=dakar rule=share:dns hook=cloud_in") != NULL,
+			   "events: towards a site: its destination's site; a share: '%s'", line);
+		/* no site there, no rule: neither field */
+		r.rule = 0;
+		inet_pton(AF_INET, "10.99.0.1", r.dst);
+		o = event_to_json(&r, &c2);
+		tap_result(o && jnull(o, "site") && jnull(o, "rule"),
+			   "events: no site, no rule: null: %s", json_object_to_json_string(o));
+		json_object_put(o);
+	}
+	refs_match_compiler();
+
 	e.tenant = 77;
 	o = event_to_json(&e, &cfg);
 	tap_result(o && !strcmp(jstr(o, "tenant"), "77"), "events: unknown tenant id shown as its number");

@@ -3,13 +3,16 @@
  * with the documented types (no dataplane needed).  Driven by
  * tests/e2e/ops_metrics.sh, which scrapes it with curl and promtool:
  *
- *   test_op_metrics PIN_DIR   pins rp_counters, rp_geo_drops, rp_state, the
- *                             flow tables (rp_flowt4/6, rp_flow_stats) in
+ *   test_op_metrics PIN_DIR   pins rp_counters, rp_geo_drops, rp_state,
+ *                             rp_rule_counters, rp_evstats, the flow
+ *                             tables (rp_flowt4/6, rp_flow_stats) in
  *                             PIN_DIR (on bpffs), writes per-CPU values,
  *                             serves 127.0.0.1:0, prints "port N", then the
  *                             expected samples ("expect LINE"), then "ready",
  *                             and serves until stdin closes.
- * The values written are split over the CPUs so the per-CPU sum is tested. */
+ * The values written are split over the CPUs so the per-CPU sum is tested.
+ * The tenants' sites have no tunnel here (no such interface): their series
+ * are there all the same, at 0 (rempart(8), docs/reference.md "Metrics": a site's series never vanish). */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include "app/metrics.h"
 #include "eval/reason.h"
+#include "lib/version.h"
 
 static int make_pinned(const char *dir, const char *name, enum bpf_map_type type,
 		       __u32 vsize, __u32 max)
@@ -106,15 +110,27 @@ static int make_flows(const char *dir, int ncpu)
 
 int main(int argc, char **argv)
 {
-	struct rp_tenant tenants[2] = { { .name = "interieur", .id = 10 },
-					{ .name = "justice", .id = 20 } };
+	struct rp_site isites[2] = { { .name = "lyon" }, { .name = "pointe-a-pitre" } };
+	struct rp_site jsites[1] = { { .name = "vendome" } };
+	/* ids: shares first (justice's dns = 1), then the rules in order */
+	struct rp_share jshares[1] = { { .name = "dns" } };
+	struct rp_rule irules[2] = { { .name = "web", .allow = true }, { .name = "no-ssh" } };
+	struct rp_rule jrules[1] = { { .name = "no-sites-to-archive" } };
+	struct rp_tenant tenants[2] = {
+		{ .name = "interieur", .id = 10, .tunnel_interface = "wg-opm-none-a",
+		  .sites = isites, .n_sites = 2, .rules = irules, .n_rules = 2 },
+		{ .name = "justice", .id = 20, .tunnel_interface = "wg-opm-none-b",
+		  .sites = jsites, .n_sites = 1, .rules = jrules, .n_rules = 1,
+		  .shares = jshares, .n_shares = 1 },
+	};
 	struct rp_config cfg = { .tenants = tenants, .n_tenants = 2 };
+	struct rp_evstats *ev;
 	struct metrics_state st = { .cfg = &cfg, .reload_success = 3, .reload_error = 2 };
 	struct rp_state state = { .generation = 42 };
 	struct metrics *m = NULL;
 	struct diag d = { 0 };
 	int ncpu = libbpf_num_possible_cpus();
-	int cfd, gfd, sfd, err;
+	int cfd, gfd, sfd, rfd, efd, err;
 	__u32 zero = 0;
 
 	if (argc != 2) {
@@ -129,7 +145,11 @@ int main(int argc, char **argv)
 	gfd = make_pinned(argv[1], RP_PIN_GEO_DROPS, BPF_MAP_TYPE_PERCPU_ARRAY,
 			  sizeof(struct rp_counter), RP_GEO_DROPS_MAX);
 	sfd = make_pinned(argv[1], RP_PIN_STATE, BPF_MAP_TYPE_ARRAY, sizeof(struct rp_state), 1);
-	if (cfd < 0 || gfd < 0 || sfd < 0)
+	rfd = make_pinned(argv[1], RP_PIN_RULE_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY,
+			  sizeof(struct rp_counter), RP_RULE_COUNTERS_MAX);
+	efd = make_pinned(argv[1], RP_PIN_EVSTATS, BPF_MAP_TYPE_PERCPU_ARRAY,
+			  sizeof(struct rp_evstats), 1);
+	if (cfd < 0 || gfd < 0 || sfd < 0 || rfd < 0 || efd < 0)
 		return 2;
 	err = put_percpu(cfd, rp_counter_key(10, RP_R_NO_RULE), 1001, 150150, ncpu);
 	err |= put_percpu(cfd, rp_counter_key(20, RP_R_ALLOWED), 77, 7700, ncpu);
@@ -137,6 +157,16 @@ int main(int argc, char **argv)
 	err |= put_percpu(gfd, 2 * 26 + 13 /* CN */, 9, 900, ncpu);
 	err |= put_percpu(gfd, RP_CC_COUNT, 4, 400, ncpu);
 	err |= bpf_map_update_elem(sfd, &zero, &state, BPF_ANY);
+	err |= put_percpu(rfd, 1 /* justice/dns */, 12, 1200, ncpu);
+	err |= put_percpu(rfd, 2 /* interieur/web */, 30, 3000, ncpu);
+	err |= put_percpu(rfd, 4 /* justice/no-sites-to-archive */, 8, 800, ncpu);
+	ev = calloc(ncpu, sizeof(*ev));
+	for (int c = 0; ev && c < ncpu; c++) {
+		ev[c].lost = c == 0 ? 6 : 1;
+		ev[c].limited = 2;
+	}
+	err |= !ev || bpf_map_update_elem(efd, &zero, ev, BPF_ANY);
+	free(ev);
 	err |= make_flows(argv[1], ncpu);
 	if (err) {
 		fprintf(stderr, "writing the maps: %s\n", strerror(errno));
@@ -158,6 +188,19 @@ int main(int argc, char **argv)
 	printf("expect rempart_policy_generation 42\n");
 	printf("expect rempart_reload_total{result=\"success\"} 3\n");
 	printf("expect rempart_reload_total{result=\"error\"} 2\n");
+	printf("expect rempart_build_info{version=\"%s\"} 1\n", rp_version());
+	printf("expect rempart_rule_packets_total{tenant=\"justice\",rule=\"share:dns\",action=\"allow\"} 12\n");
+	printf("expect rempart_rule_packets_total{tenant=\"interieur\",rule=\"web\",action=\"allow\"} 30\n");
+	printf("expect rempart_rule_packets_total{tenant=\"interieur\",rule=\"no-ssh\",action=\"deny\"} 0\n");
+	printf("expect rempart_rule_packets_total{tenant=\"justice\",rule=\"no-sites-to-archive\",action=\"deny\"} 8\n");
+	printf("expect rempart_events_lost_total %d\n", 6 + (ncpu - 1));
+	printf("expect rempart_events_ratelimited_total %d\n", 2 * ncpu);
+	printf("expect rempart_site_up{tenant=\"interieur\",site=\"lyon\"} 0\n");
+	printf("expect rempart_site_up{tenant=\"interieur\",site=\"pointe-a-pitre\"} 0\n");
+	printf("expect rempart_site_up{tenant=\"justice\",site=\"vendome\"} 0\n");
+	printf("expect rempart_site_last_handshake_seconds{tenant=\"justice\",site=\"vendome\"} 0\n");
+	printf("expect rempart_site_rx_bytes_total{tenant=\"interieur\",site=\"lyon\"} 0\n");
+	printf("expect rempart_site_tx_bytes_total{tenant=\"interieur\",site=\"lyon\"} 0\n");
 	printf("expect rempart_packets_total{tenant=\"justice\",reason=\"gateway\"} 0\n");
 	printf("expect rempart_flows{tenant=\"interieur\"} 2\n");
 	printf("expect rempart_flows{tenant=\"justice\"} 0\n");

@@ -31,9 +31,9 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	if (!strcmp(argv[2], "apply"))
-		err = net_apply(&cfg, &d);
+		err = net_apply(&cfg, NULL, &d);
 	else
-		err = net_down(&cfg, &d);
+		err = net_down(cfg.state_dir, &d);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	diag_print(&d, stderr);
 	printf("changes %u backend %s ms %.1f\n", net_apply_changes(), wg_backend_get()->name,

@@ -19,6 +19,7 @@
 #include "app/confirm.h"
 #include "app/confirm_files.h"
 #include "app/daemon.h"
+#include "app/history.h"
 #include "app/exitcode.h"
 #include "lib/lazylib.h"
 #include "lib/log.h"
@@ -156,10 +157,12 @@ int confirm_record_end(struct confirm_record *r, bool commit, struct diag *d)
 		return lock;
 	}
 	err = snap_commit(r->dir, r->tmp);
-	if (err)
+	if (err) {
 		diag_add(d, "%s: cannot record the applied configuration: %s", r->dir, strerror(-err));
-	else
+	} else {
 		window_start(r->state_dir);
+		history_push(r->state_dir);
+	}
 	close(lock);
 	return err;
 }
@@ -436,7 +439,7 @@ int confirm_cancel(const char *state_dir, struct diag *d)
 	return 0;
 }
 
-static void hup_daemon(const char *state_dir)
+void confirm_hup_daemon(const char *state_dir)
 {
 	pid_t pid = pidfile_hup(state_dir, NULL);
 
@@ -444,31 +447,31 @@ static void hup_daemon(const char *state_dir)
 		pr_info("rollback: asked the running daemon (pid %d) to reload", (int)pid);
 }
 
-/* Under the lock: restore confirm/previous, apply it, clear the pending state. */
-static int rollback_locked(const char *state_dir, struct diag *d)
+/* Under the lock: put snapshot SNAP back in place, apply it, record it. */
+int confirm_restore_locked(const char *state_dir, const char *snap, const char *why,
+			   bool *restored, struct diag *d)
 {
-	char prev[PATH_MAX], p[PATH_MAX], q[2 * PATH_MAX + 300], main[PATH_MAX], tenants[PATH_MAX];
-	char prev_tenants[PATH_MAX];
+	char p[PATH_MAX], q[2 * PATH_MAX + 300], main[PATH_MAX], tenants[PATH_MAX];
+	char snap_tenants[PATH_MAX];
 	char source[2 * PATH_MAX + 32];
 	struct dirent *e;
 	DIR *dir;
 	int err, ret;
 
-	statedir_path(prev, state_dir, SD_CONFIRM_PREVIOUS);
-	err = snap_source(prev, main, tenants);
+	err = snap_source(snap, main, tenants);
 	if (err) {
-		diag_add(d, "%s: no configuration to roll back to: %s", prev, strerror(-err));
+		diag_add(d, "%s: no configuration to roll back to: %s", snap, strerror(-err));
 		return RP_EXIT_RUNTIME;
 	}
 	snprintf(source, sizeof(source), "config %s\ntenants %s\n", main, tenants);
 	statedir_path(p, state_dir, SD_REJECTED);
 	if (snap_save(p, main, tenants, source))
-		pr_warn("rollback: cannot keep the undone configuration in %s", p);
-	/* Tenant files the previous config did not have go away. */
-	statedir_path(prev_tenants, prev, SD_SNAP_TENANTS);
+		pr_warn("%s: cannot keep the undone configuration in %s", why, p);
+	/* Tenant files the restored config did not have go away. */
+	statedir_path(snap_tenants, snap, SD_SNAP_TENANTS);
 	dir = opendir(tenants);
 	while (dir && (e = readdir(dir))) {
-		snprintf(q, sizeof(q), "%s/%s", prev_tenants, e->d_name);
+		snprintf(q, sizeof(q), "%s/%s", snap_tenants, e->d_name);
 		if (is_ini(e->d_name) && access(q, F_OK)) {
 			snprintf(q, sizeof(q), "%s/%s", tenants, e->d_name);
 			unlink(q);
@@ -477,29 +480,46 @@ static int rollback_locked(const char *state_dir, struct diag *d)
 	if (dir)
 		closedir(dir);
 	/* the keys first: the restored config names them */
-	err = snap_keys_restore(prev, q, sizeof(q));
+	err = snap_keys_restore(snap, q, sizeof(q));
 	if (err) {
-		diag_add(d, "rollback: restoring the key files: %s", q);
+		diag_add(d, "%s: restoring the key files: %s", why, q);
 		return RP_EXIT_RUNTIME;
 	}
-	err = copy_inis(prev_tenants, tenants);
-	statedir_path(q, prev, SD_SNAP_CONFIG);
+	err = copy_inis(snap_tenants, tenants);
+	statedir_path(q, snap, SD_SNAP_CONFIG);
 	if (!err)
 		err = copy_file(q, main);
 	if (err) {
-		diag_add(d, "rollback: restoring %s: %s", main, strerror(-err));
+		diag_add(d, "%s: restoring %s: %s", why, main, strerror(-err));
 		return RP_EXIT_RUNTIME;
 	}
+	*restored = true;
 	statedir_path(p, state_dir, SD_REJECTED);
-	pr_info("rollback: restored the previous configuration into %s (the undone one is "
-		"kept in %s)", main, p);
-	ret = daemon_apply_path(main, "rollback");
+	pr_info("%s: restored %s into %s (the undone configuration is kept in %s)", why,
+		snap, main, p);
+	ret = daemon_apply_path(main, why, CH_ROLLBACK);
 	statedir_path(p, state_dir, SD_APPLIED);
-	if (!ret && snap_copy(prev, p))
-		pr_warn("rollback: cannot record %s as applied", main);
+	if (!ret && snap_copy(snap, p))
+		pr_warn("%s: cannot record %s as applied", why, main);
+	else if (!ret)
+		history_push(state_dir);
+	return ret;
+}
+
+/* Under the lock: restore confirm/previous, apply it, clear the pending state. */
+static int rollback_locked(const char *state_dir, struct diag *d)
+{
+	char prev[PATH_MAX], p[PATH_MAX];
+	bool restored = false;
+	int ret;
+
+	statedir_path(prev, state_dir, SD_CONFIRM_PREVIOUS);
+	ret = confirm_restore_locked(state_dir, prev, "rollback", &restored, d);
+	if (!restored)
+		return ret;
 	statedir_path(p, state_dir, SD_CONFIRM_DIR);
 	rm_rf(p);
-	hup_daemon(state_dir);
+	confirm_hup_daemon(state_dir);
 	return ret;
 }
 

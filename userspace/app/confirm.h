@@ -98,6 +98,16 @@ int confirm_cancel(const char *state_dir, struct diag *d);
  * Returns an exit code (exitcode.h). */
 int confirm_rollback_now(const char *state_dir, struct diag *d);
 
+/* Under confirm.lock (statedir_lock): put the snapshot directory SNAP
+ * (applied/'s layout) back in place (the current files kept in rejected/,
+ * the keys first), apply it, record it as applied (and in the history).
+ * WHY names the operation in messages; *restored: the files were put back
+ * (whatever the apply gave).  An exit code. */
+int confirm_restore_locked(const char *state_dir, const char *snap, const char *why,
+			   bool *restored, struct diag *d);
+/* SIGHUP to a running `rempart run` of state_dir, logged. */
+void confirm_hup_daemon(const char *state_dir);
+
 /* True when a rollback is pending; *deadline gets its time. */
 bool confirm_pending(const char *state_dir, long long *deadline);
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "app/changelock.h"
 #include "app/daemon.h"
 #include "app/exitcode.h"
 #include "app/rekey_watch.h"
@@ -41,28 +42,64 @@ int daemon_load(const char *path, struct rp_config *cfg, struct geo_db *geo, str
 	return 0;
 }
 
-int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
+/* net's hooks->before_up: a link gets its programs before it carries
+ * traffic (docs/dataplane.md "Loader"). */
+static int attach_before_up(const char *ifname, void *arg, struct diag *d)
 {
-	struct dp_precompiled *pc;
-	int err;
+	const struct rp_config *cfg = arg;
+	int err = dataplane_attach(cfg, ifname, d);
 
-	/* First start (no program on the uplink, e.g. after a boot): fence the
-	 * uplink before net_apply opens the tenants' WireGuard ports, or every
-	 * handshake during the programs' load (seconds on a slow machine) gets
-	 * through the geo-fence.  Best effort: the tunnels do not exist yet
-	 * (their programs come with the pass below), and a cloud interface
-	 * that net_apply creates fails this pass: the pass below reports it. */
+	if (!err)
+		pr_debug("%s: programs attached before the link goes up", ifname);
+	return err;
+}
+
+/* Before the network changes: the programs on every configured interface
+ * that exists.  On a first start (no program on the uplink yet, e.g. after
+ * a boot) with the whole policy, so that the uplink is fenced before
+ * net_apply opens the tenants' WireGuard ports (every handshake during the
+ * programs' load would get through the geo-fence otherwise); then with the
+ * policy installed now (an interface it does not know is dropped whole until
+ * the new one is in).  Best effort: what fails here, the pass after
+ * net_apply reports. */
+static void attach_first(const struct rp_config *cfg, const struct geo_db *geo)
+{
+	struct diag pre = { 0 };
+
 	if (cfg->uplink && !strcmp(dataplane_xdp_mode(cfg->uplink), "none")) {
-		struct diag pre = { 0 };
-
 		if (dataplane_apply(cfg, cfg->geo_ipv4 || cfg->geo_ipv6 ? geo : NULL, &pre))
 			pr_info("uplink not fenced before the tunnels open (%s)",
-				 pre.n ? pre.msgs[0] : "?");
-		diag_free(&pre);
+				pre.n ? pre.msgs[0] : "?");
+	} else if (dataplane_attach(cfg, NULL, &pre)) {
+		pr_info("programs not attached everywhere before the change (%s)",
+			pre.n ? pre.msgs[0] : "?");
 	}
+	diag_free(&pre);
+}
+
+int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct enforce *e,
+		   struct diag *d)
+{
+	struct net_hooks hooks = { .before_up = attach_before_up, .arg = (void *)cfg,
+				   .verify = e ? e->verify : NULL };
+	enum change_kind kind = e && e->kind ? e->kind : CH_APPLY;
+	struct dp_precompiled *pc;
+	struct change_lock lock;
+	int err;
+
+	err = change_lock(cfg->state_dir, &lock, d);
+	if (err)
+		return err;
+	if (e && e->check_seq && lock.seq != e->seq) {
+		e->other = lock.last;
+		e->seq = lock.seq;
+		change_unlock(&lock, CH_NONE);
+		return -ESTALE;
+	}
+	attach_first(cfg, geo);
 	/* the policy compiles on the other core while the network changes */
 	pc = dp_precompile_start(cfg);
-	err = net_apply(cfg, d);
+	err = net_apply(cfg, &hooks, d);
 	/* NULL when [geo] names no file, as `apply` does, or when the files
 	 * were not read (unchanged since loaded: daemon_load()) */
 	if (!err)
@@ -70,21 +107,45 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 					  (geo->source_v4 || geo->source_v6) ? geo : NULL, pc, d);
 	dp_precompile_drop(pc);
 	if (!err) {
-		int e = site_pubkeys_save(cfg);
+		int r = site_pubkeys_save(cfg);
 
-		if (e)	/* only site add without the private key needs it */
+		if (r)	/* only site add without the private key needs it */
 			pr_warn("%s/pubkeys: cannot keep the tenants' public keys: %s",
-				cfg->state_dir, strerror(-e));
+				cfg->state_dir, strerror(-r));
 		rekey_tidy_switched(cfg);
 	}
+	change_unlock(&lock, kind);
+	if (e)
+		e->seq = lock.seq;
 	return err;
 }
 
-int daemon_apply_path(const char *path, const char *why)
+int daemon_addrs_changed(const struct rp_config *cfg, struct enforce *e, struct diag *d)
+{
+	struct change_lock lock;
+	int err;
+
+	err = change_lock(cfg->state_dir, &lock, d);
+	if (err)
+		return err;
+	if (e->check_seq && lock.seq != e->seq) {
+		e->other = lock.last;
+		e->seq = lock.seq;
+		change_unlock(&lock, CH_NONE);
+		return -ESTALE;
+	}
+	err = dataplane_addrs_changed(cfg, d);
+	change_unlock(&lock, e->kind ? e->kind : CH_RESTORE);
+	e->seq = lock.seq;
+	return err;
+}
+
+int daemon_apply_path(const char *path, const char *why, enum change_kind kind)
 {
 	struct rp_config cfg;
 	struct geo_db geo;
 	struct diag d = { 0 };
+	struct enforce e = { .kind = kind };
 	uint64_t gen = 0;
 	int err, ret = RP_EXIT_OK;
 
@@ -94,7 +155,7 @@ int daemon_apply_path(const char *path, const char *why)
 		ret = err == -EINVAL ? RP_EXIT_CONFIG : RP_EXIT_RUNTIME;
 		goto out_msgs;
 	}
-	err = daemon_enforce(&cfg, &geo, &d);
+	err = daemon_enforce(&cfg, &geo, &e, &d);
 	if (err) {
 		pr_err("%s: %s: applying failed: %s", why, path, strerror(-err));
 		ret = RP_EXIT_RUNTIME;

@@ -13,6 +13,7 @@
 #include "app/events.h"
 #include "config/country.h"
 #include "eval/reason.h"
+#include "policy/policy_refs.h"
 #include "lib/log.h"
 
 struct events {
@@ -27,9 +28,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 	struct events *ev = ctx;
 	struct rp_event e;
 
-	if (size < sizeof(e))
+	if (size < RP_EVENT_MIN)
 		return 0;	/* not ours: skip, keep reading */
-	memcpy(&e, data, sizeof(e));
+	memset(&e, 0, sizeof(e));	/* an older build's event: no rule */
+	memcpy(&e, data, size < sizeof(e) ? size : sizeof(e));
 	ev->cb(&e, ev->ctx);
 	return 0;
 }
@@ -149,6 +151,77 @@ static void tenant_name(const struct rp_event *e, const struct rp_config *cfg,
 		snprintf(buf, len, "%u", e->tenant);
 }
 
+static const struct rp_tenant *event_tenant(const struct rp_event *e, const struct rp_config *cfg)
+{
+	for (size_t i = 0; cfg && e->tenant != RP_TENANT_GATEWAY && i < cfg->n_tenants; i++)
+		if (cfg->tenants[i].id == e->tenant)
+			return &cfg->tenants[i];
+	return NULL;
+}
+
+bool event_rule(const struct rp_event *e, const struct rp_config *cfg, char *buf, size_t len)
+{
+	struct policy_ref r;
+
+	if (!cfg || policy_ref_lookup(cfg, e->rule, &r))
+		return false;
+	snprintf(buf, len, "%s%s", r.share ? "share:" : "", r.name);
+	return true;
+}
+
+/* The site of a tenant an address belongs to: its allowed_ips or tunnel_ip
+ * (the longest match), else, for where the site connects from, its
+ * allow_from. */
+static const struct rp_site *site_of(const struct rp_tenant *t, const struct rp_addr *a,
+				     bool from_outside)
+{
+	const struct rp_site *best = NULL;
+	int best_len = -1;
+
+	for (size_t i = 0; i < t->n_sites; i++) {
+		const struct rp_site *s = &t->sites[i];
+		int l = from_outside ? prefix_list_longest_match(&s->allow_from, a) :
+			prefix_list_longest_match(&s->allowed_ips, a);
+
+		if (!from_outside) {
+			int k = prefix_list_longest_match(&s->tunnel_ip, a);
+
+			l = k > l ? k : l;
+		}
+		if (l > best_len) {
+			best = s;
+			best_len = l;
+		}
+	}
+	return best;
+}
+
+const char *event_site(const struct rp_event *e, const struct rp_config *cfg)
+{
+	const struct rp_tenant *t = event_tenant(e, cfg);
+	const struct rp_site *s = NULL;
+	struct rp_addr a = { .family = e->family };
+
+	if (!t || (e->family != AF_INET && e->family != AF_INET6))
+		return NULL;
+	switch (e->hook) {
+	case RP_HOOK_TUNNEL_IN:	/* from a site: its source */
+		memcpy(a.addr, e->src, 16);
+		s = site_of(t, &a, false);
+		break;
+	case RP_HOOK_CLOUD_IN:	/* towards a site: its destination */
+	case RP_HOOK_UPLINK_OUT:
+		memcpy(a.addr, e->dst, 16);
+		s = site_of(t, &a, false);
+		break;
+	case RP_HOOK_UPLINK_IN:	/* a handshake from where a site may connect */
+		memcpy(a.addr, e->src, 16);
+		s = site_of(t, &a, true);
+		break;
+	}
+	return s ? s->name : NULL;
+}
+
 static void addr_text(const struct rp_event *e, const __u8 *a, char *buf, size_t len)
 {
 	if (!inet_ntop(e->family == AF_INET6 ? AF_INET6 : AF_INET, a, buf, len))
@@ -173,11 +246,14 @@ void event_format_text(const struct rp_event *e, const struct rp_config *cfg,
 		       char *buf, size_t len)
 {
 	char when[32], tenant[24], dev[IF_NAMESIZE] = "?", src[64], dst[64];
-	char proto[16], vlan[16] = "", country[16] = "", cc[3];
-	const char *pn = ip_proto_name(e->proto);
+	char proto[16], vlan[16] = "", country[16] = "", cc[3], rule[80], who[200] = "";
+	const char *pn = ip_proto_name(e->proto), *site = event_site(e, cfg);
 
 	event_time(e, when, sizeof(when));
 	tenant_name(e, cfg, tenant, sizeof(tenant));
+	snprintf(who, sizeof(who), "%s%s", site ? " site=" : "", site ? site : "");
+	if (event_rule(e, cfg, rule, sizeof(rule)))
+		snprintf(who + strlen(who), sizeof(who) - strlen(who), " rule=%s", rule);
 	if (!if_indextoname(e->ifindex, dev))
 		snprintf(dev, sizeof(dev), "if%u", e->ifindex);
 	if (e->vlan)
@@ -187,8 +263,8 @@ void event_format_text(const struct rp_event *e, const struct rp_config *cfg,
 		snprintf(country, sizeof(country), " country=%s", cc);
 	}
 	if (!e->family) {
-		snprintf(buf, len, "%s %s %s tenant=%s hook=%s dev=%s%s non-ip%s len=%u", when,
-			 verdict_name(e->verdict), reason_name(e->reason), tenant,
+		snprintf(buf, len, "%s %s %s tenant=%s%s hook=%s dev=%s%s non-ip%s len=%u", when,
+			 verdict_name(e->verdict), reason_name(e->reason), tenant, who,
 			 hook_name(e->hook), dev, vlan, country, e->len);
 		return;
 	}
@@ -198,8 +274,8 @@ void event_format_text(const struct rp_event *e, const struct rp_config *cfg,
 		snprintf(proto, sizeof(proto), "proto%u", e->proto);
 	endpoint_text(e, e->src, e->sport, src, sizeof(src));
 	endpoint_text(e, e->dst, e->dport, dst, sizeof(dst));
-	snprintf(buf, len, "%s %s %s tenant=%s hook=%s dev=%s%s %s %s > %s%s len=%u", when,
-		 verdict_name(e->verdict), reason_name(e->reason), tenant, hook_name(e->hook),
+	snprintf(buf, len, "%s %s %s tenant=%s%s hook=%s dev=%s%s %s %s > %s%s len=%u", when,
+		 verdict_name(e->verdict), reason_name(e->reason), tenant, who, hook_name(e->hook),
 		 dev, vlan, proto, src, dst, country, e->len);
 }
 
@@ -220,6 +296,10 @@ struct json_object *event_to_json(const struct rp_event *e, const struct rp_conf
 	tenant_name(e, cfg, buf, sizeof(buf));
 	json_object_object_add(o, "tenant", json_object_new_string(buf));
 	json_object_object_add(o, "tenant_id", json_object_new_int(e->tenant));
+	json_object_object_add(o, "site", event_site(e, cfg) ?
+				   json_object_new_string(event_site(e, cfg)) : NULL);
+	json_object_object_add(o, "rule", event_rule(e, cfg, buf, sizeof(buf)) ?
+				   json_object_new_string(buf) : NULL);
 	json_object_object_add(o, "hook", json_object_new_string(hook_name(e->hook)));
 	json_object_object_add(o, "interface", if_indextoname(e->ifindex, dev) ?
 				   json_object_new_string(dev) : NULL);
@@ -259,10 +339,35 @@ void event_log_tick(struct event_ratelimit *rl)
 		event_log_flush(rl);
 }
 
+void event_fields(const struct rp_event *e, const struct rp_config *cfg, struct event_fields *f)
+{
+	const char *site = event_site(e, cfg);
+	char name[64], rule[80];
+	size_t n = 0;
+
+	tenant_name(e, cfg, name, sizeof(name));
+	snprintf(f->tenant, sizeof(f->tenant), "TENANT=%s", name);
+	f->v[n++] = f->tenant;
+	snprintf(f->reason, sizeof(f->reason), "REASON=%s", reason_name(e->reason));
+	f->v[n++] = f->reason;
+	snprintf(f->hook, sizeof(f->hook), "HOOK=%s", hook_name(e->hook));
+	f->v[n++] = f->hook;
+	if (site) {
+		snprintf(f->site, sizeof(f->site), "SITE=%s", site);
+		f->v[n++] = f->site;
+	}
+	if (event_rule(e, cfg, rule, sizeof(rule))) {
+		snprintf(f->rule, sizeof(f->rule), "RULE=%s", rule);
+		f->v[n++] = f->rule;
+	}
+	f->v[n] = NULL;
+}
+
 void event_log(struct event_ratelimit *rl, const struct rp_event *e, const struct rp_config *cfg)
 {
+	struct event_fields fl;
 	struct timespec now;
-	char line[256];
+	char line[512];
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec != rl->window) {
@@ -276,5 +381,6 @@ void event_log(struct event_ratelimit *rl, const struct rp_event *e, const struc
 	}
 	rl->n++;
 	event_format_text(e, cfg, line, sizeof(line));
-	pr_info("event: %s", line);
+	event_fields(e, cfg, &fl);
+	log_fields(LOG_LVL_INFO, fl.v, "event: %s", line);
 }

@@ -26,13 +26,29 @@ void events_close(struct events *ev);		/* NULL is fine */
 const char *hook_name(unsigned hook);		/* "uplink_in", …; "?" */
 const char *ip_proto_name(unsigned proto);	/* "tcp", "udp", "icmp", "icmpv6"; NULL */
 
+/* The rule or share that decided (rp_event.rule): "NAME" or "share:NAME";
+ * false when none (or no cfg). */
+bool event_rule(const struct rp_event *e, const struct rp_config *cfg, char *buf, size_t len);
+/* The site the event is about, where one applies (cfg's names; NULL:
+ * none): from a tunnel, the site of the source; towards a tunnel (cloud in,
+ * clear text out), the site of the destination; a handshake on the uplink,
+ * the site whose allow_from holds the source. */
+const char *event_site(const struct rp_event *e, const struct rp_config *cfg);
+/* The journal fields of an event: TENANT=, REASON=, HOOK=, SITE=, RULE=. */
+struct event_fields {
+	char tenant[80], reason[32], hook[32], site[80], rule[96];
+	const char *v[6];	/* NULL-terminated */
+};
+void event_fields(const struct rp_event *e, const struct rp_config *cfg, struct event_fields *f);
+
 /* One line, no newline:
- *   TIME drop REASON tenant=T hook=H dev=IF [vlan=V] PROTO SRC[:P] > DST[:P] [country=CC] len=N
+ *   TIME drop REASON tenant=T [site=S] [rule=R] hook=H dev=IF [vlan=V] PROTO SRC[:P] > DST[:P]
+ *   [country=CC] len=N
  * cfg (may be NULL) gives tenant names; the interface name is looked up in
  * the caller's network namespace. */
 void event_format_text(const struct rp_event *e, const struct rp_config *cfg,
 		       char *buf, size_t len);
-/* {"time", "ts_ns", "verdict", "reason", "tenant", "tenant_id", "hook",
+/* {"time", "ts_ns", "verdict", "reason", "tenant", "tenant_id", "site", "rule", "hook",
  *  "interface", "vlan", "family", "proto", "src", "dst", "sport", "dport",
  *  "country", "len"} — null where not applicable.  Caller puts the object. */
 struct json_object *event_to_json(const struct rp_event *e, const struct rp_config *cfg);

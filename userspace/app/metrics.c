@@ -16,6 +16,7 @@
 #include "eval/reason.h"
 #include "lib/lazylib.h"
 #include "lib/log.h"
+#include "lib/version.h"
 
 struct metrics {
 	struct MHD_Daemon *mhd;
@@ -207,6 +208,32 @@ static void render_state(const struct metrics_state *st, FILE *f)
 		close(fd);
 }
 
+/* Events the dataplane could not report (rp_evstats, per CPU). */
+static void render_events(const struct metrics_state *st, FILE *f, int ncpu)
+{
+	int fd = pinned_fd(st, RP_PIN_EVSTATS);
+	struct rp_evstats *v = calloc(ncpu, sizeof(*v));
+	unsigned long long lost = 0, limited = 0;
+	__u32 zero = 0;
+
+	if (v && fd >= 0 && !bpf_map_lookup_elem(fd, &zero, v))
+		for (int c = 0; c < ncpu; c++) {
+			lost += v[c].lost;
+			limited += v[c].limited;
+		}
+	/* always there: 0 until the dataplane has its map */
+	fprintf(f, "# HELP rempart_events_lost_total Drop events lost because the ring buffer "
+		   "was full (no reader kept up).\n# TYPE rempart_events_lost_total counter\n"
+		   "rempart_events_lost_total %llu\n"
+		   "# HELP rempart_events_ratelimited_total Drop events not reported by the "
+		   "dataplane's rate limit (counted all the same).\n"
+		   "# TYPE rempart_events_ratelimited_total counter\n"
+		   "rempart_events_ratelimited_total %llu\n", lost, limited);
+	free(v);
+	if (fd >= 0)
+		close(fd);
+}
+
 int metrics_render(const struct metrics_state *st, FILE *f)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -217,11 +244,16 @@ int metrics_render(const struct metrics_state *st, FILE *f)
 	buf = calloc(ncpu, sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
+	fprintf(f, "# HELP rempart_build_info The build of rempart serving these metrics.\n"
+		   "# TYPE rempart_build_info gauge\n"
+		   "rempart_build_info{version=\"%s\"} 1\n", rp_version());
 	render_counters(st, f, ncpu, buf);
 	render_geo(st, f, ncpu, buf);
 	free(buf);
 	render_state(st, f);
+	render_events(st, f, ncpu);
 	render_flows(st, f);
+	metrics_render_rules(st, f);
 	metrics_render_sites(st, f);
 	fprintf(f, "# HELP rempart_reload_total Configuration reloads (SIGHUP), by result.\n"
 		   "# TYPE rempart_reload_total counter\n"

@@ -9,17 +9,27 @@
  * which the caller owns and may change between two metrics_run() calls. */
 #ifndef REMPART_METRICS_H
 #define REMPART_METRICS_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "app/daemon_audit.h"
 #include "config/config.h"
 #include "lib/diag.h"
 
+/* The per-rule series as the daemon follows them across reloads
+ * (metrics_rules.c). */
+struct metrics_rules {
+	struct rule_series *v;
+	size_t n;
+	bool followed;		/* metrics_rules_follow() ran at least once */
+};
+
 struct metrics_state {
 	const struct rp_config *cfg;	/* tenant names; NULL: only _gateway */
 	const char *pin_dir;		/* NULL: RP_PIN_DIR */
 	uint64_t reload_success;
 	uint64_t reload_error;
+	struct metrics_rules *rules;	/* NULL: the cells as they are */
 	const struct daemon_audit *audit;	/* the daemon's audits; NULL: none */
 };
 
@@ -42,4 +52,15 @@ int metrics_render(const struct metrics_state *st, FILE *f);
  * the tunnels module's backend (metrics_sites.c); a tunnel that cannot be
  * read leaves its sites out. */
 void metrics_render_sites(const struct metrics_state *st, FILE *f);
+
+/* rempart_rule_packets_total: call metrics_rules_follow() with the new
+ * configuration right after each policy swap (and once at start), so the
+ * series follow each rule by name when ids move.  0 or -ENOMEM. */
+int metrics_rules_follow(struct metrics_rules *r, const struct rp_config *cfg, const char *pin_dir);
+void metrics_rules_free(struct metrics_rules *r);
+void metrics_render_rules(const struct metrics_state *st, FILE *f);
+
+/* A site is up while its last handshake is younger than this (rempart(8):
+ * 180 s; $RP_SITE_DOWN_AFTER, seconds, for tests). */
+unsigned metrics_site_up_seconds(void);
 #endif

@@ -264,7 +264,7 @@ void rekey_watch_run(struct rekey_watch *w, struct rp_config *cfg)
 			if (lock < 0)
 				/* `apply` changes the same devices: never in the
 				 * middle of one; busy means the next poll */
-				lock = statedir_trylock(cfg->state_dir, SD_NET_LOCK);
+				lock = statedir_trylock(cfg->state_dir, SD_CHANGE_LOCK);
 			if (lock < 0)
 				break;	/* apply is busy: next poll */
 			finish(wg, cfg, t, s, dev);

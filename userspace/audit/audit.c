@@ -146,7 +146,7 @@ static int check_tables(struct actx *a)
 			     r->table == RT_TABLE_MAIN || r->table == RT_TABLE_DEFAULT;
 
 		for (size_t t = 0; !known && t < a->cfg->n_tenants; t++)
-			known = r->table == net_tenant_table(a->cfg->tenants[t].id);
+			known = r->table == net_tenant_table(&a->cfg->tenants[t]);
 		if (!known) {
 			diag_add(a->d, "audit: the %s rule at priority %u looks up table %u, which rempart does "
 				 "not know (neither local, main, default nor a tenant's): the audit cannot judge",

@@ -5,7 +5,6 @@
  * tunnel (audit/audit.h, docs/audit.md).  Exit 0 proven, 3 violations,
  * 2 when the state cannot be judged, 1 configuration or usage error. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,28 +13,39 @@
 #include "cli/commands.h"
 #include "config/config.h"
 
-static const char usage[] =
-	"Usage: rempart [-c PATH] audit [--json]\n\n"
-	"Prove, from the live kernel state alone, that no packet can cross from one\n"
-	"tenant to another except through a declared [share], nor from the uplink\n"
-	"into any tenant except through that tenant's tunnel.  The attached programs\n"
-	"(run on packets through a copy that shares the pinned policy maps), the\n"
-	"routing rules and tables, addresses, forwarding and reverse-path settings,\n"
-	"WireGuard peers and the nftables ruleset are read and judged against the\n"
-	"configuration, by classes of packets, without sampling (docs/audit.md).\n\n"
-	"Each violation is one line, a packet that really gets through:\n"
-	"  violation KIND from=T ingress=IF src=IP dst=IP proto=P dport=N reaches=T egress=IF\n"
-	"KIND: cross_tenant, uplink, unprotected (an interface forwarding without its\n"
-	"program), outside (an interface rempart does not manage).  What let it\n"
-	"through and the `rempart explain` line for it go to stderr.\n\n"
-	"  --json     {\"proven\", \"checked\": {\"tenants\", \"ingress_points\", \"paths\"},\n"
-	"             \"violations\": [{\"kind\", \"from\", \"ingress\", \"packet\": {\"src\",\n"
-	"             \"dst\", \"proto\", \"dport\"}, \"reaches\", \"egress\", \"why\", \"explain\"}]}\n\n"
-	"Run it in the gateway's network namespace, as root.  Exit status: 0 proven,\n"
-	"3 violations found, 2 the state cannot be judged (the reason on stderr;\n"
-	"never a false \"proven\"), 1 configuration or usage error.\n";
+enum { O_JSON = 256 };
 
-enum { RP_EXIT_AUDIT = 3 };
+static const struct cli_opt opts[] = {
+	{ "json", O_JSON, NULL, NULL, "one JSON object (shape below)" },
+	{ 0 }
+};
+
+static int cmd_audit(int argc, char **argv, struct globals *g);
+
+const struct cli_cmd def_audit = {
+	.name = "audit",
+	.summary = "Prove from the live state that tenants stay apart",
+	.text = "Prove, from the live kernel state alone, that no packet can cross from one\n"
+		"tenant to another except through a declared [share], nor from the uplink\n"
+		"into any tenant except through that tenant's tunnel.  The attached programs\n"
+		"(run on packets through a copy that shares the pinned policy maps), the\n"
+		"routing rules and tables, addresses, forwarding and reverse-path settings,\n"
+		"WireGuard peers and the nftables ruleset are read and judged against the\n"
+		"configuration, by classes of packets, without sampling (docs/audit.md).\n\n"
+		"Each violation is one line, a packet that really gets through:\n"
+		"  violation KIND from=T ingress=IF src=IP dst=IP proto=P dport=N reaches=T egress=IF\n"
+		"KIND: cross_tenant, uplink, unprotected (an interface forwarding without its\n"
+		"program), outside (an interface rempart does not manage).  What let it\n"
+		"through and the `rempart explain` line for it go to stderr.  --json:\n"
+		"  {\"proven\", \"checked\": {\"tenants\", \"ingress_points\", \"paths\"},\n"
+		"   \"violations\": [{\"kind\", \"from\", \"ingress\", \"packet\": {\"src\",\n"
+		"   \"dst\", \"proto\", \"dport\"}, \"reaches\", \"egress\", \"why\", \"explain\"}]}\n\n"
+		"Run it in the gateway's network namespace, as root.  Exit status: 0 proven,\n"
+		"3 violations found, 2 the state cannot be judged (the reason on stderr;\n"
+		"never a false \"proven\"), 1 configuration or usage error.\n",
+	.opts = opts,
+	.fn = cmd_audit,
+};
 
 static const char *proto_text(uint8_t p, char *buf, size_t len)
 {
@@ -48,7 +58,7 @@ static const char *proto_text(uint8_t p, char *buf, size_t len)
 	return buf;
 }
 
-static void print_json(const struct audit_result *r, const char *error)
+static json_object *result_json(const struct audit_result *r, const char *error)
 {
 	json_object *o = json_object_new_object(), *chk = json_object_new_object(), *vs = json_object_new_array();
 
@@ -84,39 +94,27 @@ static void print_json(const struct audit_result *r, const char *error)
 	json_object_object_add(o, "probes", json_object_new_int64((int64_t)r->probes));
 	if (error)
 		json_object_object_add(o, "error", json_object_new_string(error));
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED));
-	json_object_put(o);
+	return o;
 }
 
-int cmd_audit(int argc, char **argv, const struct globals *g)
+static int cmd_audit(int argc, char **argv, struct globals *g)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct audit_opts ao = { .pin_dir = getenv("REMPART_PIN_DIR") };
 	struct audit_result r;
 	struct rp_config cfg;
 	struct diag d = { 0 };
+	struct cli_parse p;
 	bool json = false;
-	int c, rc, err;
+	int key, rc, err;
 
-	if (want_help(argc, argv, usage))
-		return RP_EXIT_OK;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j') {
+	cli_begin(&p, argc, argv, g);
+	while ((key = cli_next(&p)) > 0)
+		if (key == O_JSON)
 			json = true;
-		} else {
-			fprintf(stderr, "rempart: audit: unknown option (try --help)\n");
-			return RP_EXIT_CONFIG;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "rempart: audit: unexpected argument '%s' (try --help)\n", argv[optind]);
+	if (key < 0)
+		return cli_status(key);
+	if (cli_args(&p, 0, 0))
 		return RP_EXIT_CONFIG;
-	}
 	rc = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (rc)
 		return rc;
@@ -126,12 +124,15 @@ int cmd_audit(int argc, char **argv, const struct globals *g)
 
 		fprintf(stderr, "rempart: %s\n", msg);
 		if (json)
-			print_json(&r, msg);
+			print_json(g, result_json(&r, msg), false);
 		rc = RP_EXIT_RUNTIME;
 		goto out;
 	}
 	if (json) {
-		print_json(&r, NULL);
+		if (print_json(g, result_json(&r, NULL), false)) {
+			rc = RP_EXIT_RUNTIME;
+			goto out;
+		}
 	} else {
 		for (size_t i = 0; i < r.n; i++) {
 			char line[512], ex[512];

@@ -15,26 +15,38 @@
 #include "kernel/hostaddr.h"
 #include "policy/gwaddr.h"
 
-static const char usage[] =
-	"Usage: rempart [-c PATH] explain (--in IFACE | --out IFACE) --src IP --dst IP\n"
-	"                 [--proto tcp|udp|icmp|N] [--sport N] [--dport N] [--vlan N]\n"
-	"                 [--frag first|later] [--json]\n\n"
-	"The verdict the policy gives one packet, and why: the tenant it is counted\n"
-	"against, the rule or share that decided, the country that mattered.\n"
-	"Computed by the reference evaluator (docs/policy.md); flows are not\n"
-	"consulted, so a reply is judged as a new packet.\n\n"
-	"  --in IFACE     where the packet arrives: the uplink, a tenant's tunnel\n"
-	"                 interface, or a cloud interface (eth1.110 = eth1, VLAN 110)\n"
-	"  --out IFACE    the packet leaves through the uplink (its egress hook)\n"
-	"  --src, --dst   source and destination addresses, one family\n"
-	"  --proto P      tcp (default), udp, icmp (an echo request) or a number\n"
-	"  --sport N      source port (default 40000)\n"
-	"  --dport N      destination port (default 0)\n"
-	"  --vlan N       outer VLAN id of the frame on a cloud interface\n"
-	"  --frag F       first: a first fragment; later: a non-first fragment\n"
-	"  --json         {\"verdict\", \"reason\", \"tenant\", \"rule\", \"country\"}\n\n"
-	"Exit status: 0 when a verdict was computed (allow or drop), 1 usage or\n"
-	"configuration error, 2 the geo database cannot be loaded.\n";
+enum { O_IN = 256, O_OUT, O_SRC, O_DST, O_PROTO, O_SPORT, O_DPORT, O_VLAN, O_FRAG, O_JSON };
+
+static const struct cli_opt opts[] = {
+	{ "in", O_IN, "IFACE", NULL, "where the packet arrives: the uplink, a tenant's tunnel, "
+	  "or a cloud interface (eth1.110 = eth1, VLAN 110)" },
+	{ "out", O_OUT, "IFACE", NULL, "the packet leaves through the uplink (its egress hook)" },
+	{ "src", O_SRC, "IP", NULL, "source address" },
+	{ "dst", O_DST, "IP", NULL, "destination address, of the same family" },
+	{ "proto", O_PROTO, "P", "tcp|udp|icmp", "protocol: a name (icmp: an echo request) "
+	  "or a number; default tcp" },
+	{ "sport", O_SPORT, "N", NULL, "source port (default 40000)" },
+	{ "dport", O_DPORT, "N", NULL, "destination port (default 0)" },
+	{ "vlan", O_VLAN, "N", NULL, "outer VLAN id of the frame on a cloud interface" },
+	{ "frag", O_FRAG, "F", "first|later", "a first or a non-first fragment" },
+	{ "json", O_JSON, NULL, NULL, "{\"verdict\", \"reason\", \"tenant\", \"rule\", \"country\"}" },
+	{ 0 }
+};
+
+static int cmd_explain(int argc, char **argv, struct globals *g);
+
+const struct cli_cmd def_explain = {
+	.name = "explain",
+	.args = "(--in IFACE | --out IFACE) --src IP --dst IP",
+	.summary = "The verdict the policy gives a packet, and why",
+	.text = "The tenant it is counted against, the rule or share that decided, the\n"
+		"country that mattered.  Computed by the reference evaluator\n"
+		"(docs/policy.md); flows are not consulted, so a reply is judged as a new\n"
+		"packet.  Exit status: 0 when a verdict was computed (allow or drop), 1\n"
+		"usage or configuration error, 2 the geo database cannot be loaded.\n",
+	.opts = opts,
+	.fn = cmd_explain,
+};
 
 struct explain_args {
 	const char *iface;
@@ -89,72 +101,69 @@ static int parse_proto(const char *v, int *proto)
 	return 0;
 }
 
-static const char *const value_opts[] = {
-	"--in", "--out", "--src", "--dst", "--proto", "--sport", "--dport", "--vlan", "--frag", NULL
-};
-
-static bool takes_value(const char *opt)
+static int parse_args(int argc, char **argv, struct globals *g, struct explain_args *a)
 {
-	for (int i = 0; value_opts[i]; i++)
-		if (!strcmp(opt, value_opts[i]))
-			return true;
-	return false;
-}
+	struct cli_parse p;
+	int key;
 
-static int parse_args(int argc, char **argv, struct explain_args *a)
-{
 	memset(a, 0, sizeof(*a));
 	a->proto = IPPROTO_TCP;
 	a->sport = 40000;
-	for (int i = 1; i < argc; i++) {
-		const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+	cli_begin(&p, argc, argv, g);
+	while ((key = cli_next(&p)) > 0) {
+		const char *v = p.val;
 		int ret = 0;
 
-		if (!strcmp(opt, "--json")) {
+		switch (key) {
+		case O_JSON:
 			a->json = true;
-			continue;
-		}
-		if (!takes_value(opt)) {
-			fprintf(stderr, "rempart: explain: unknown argument '%s' (try --help)\n", opt);
-			return -EINVAL;
-		}
-		if (!v) {
-			fprintf(stderr, "rempart: explain: %s needs a value (try --help)\n", opt);
-			return -EINVAL;
-		}
-		i++;
-		if (!strcmp(opt, "--in") || !strcmp(opt, "--out")) {
+			break;
+		case O_IN:
+		case O_OUT:
 			if (a->iface) {
-				fprintf(stderr, "rempart: explain: %s: give one --in or --out\n", opt);
+				fprintf(stderr, "rempart: explain: --%s: give one --in or --out\n",
+					key == O_IN ? "in" : "out");
 				return -EINVAL;
 			}
 			a->iface = v;
-			a->out = opt[2] == 'o';
-		} else if (!strcmp(opt, "--src")) {
-			ret = addr_parse(v, &a->src) ? bad(opt, v, "is not an IP address") : 0;
+			a->out = key == O_OUT;
+			break;
+		case O_SRC:
+			ret = addr_parse(v, &a->src) ? bad("--src", v, "is not an IP address") : 0;
 			a->has_src = true;
-		} else if (!strcmp(opt, "--dst")) {
-			ret = addr_parse(v, &a->dst) ? bad(opt, v, "is not an IP address") : 0;
+			break;
+		case O_DST:
+			ret = addr_parse(v, &a->dst) ? bad("--dst", v, "is not an IP address") : 0;
 			a->has_dst = true;
-		} else if (!strcmp(opt, "--proto")) {
+			break;
+		case O_PROTO:
 			ret = parse_proto(v, &a->proto);
-		} else if (!strcmp(opt, "--sport")) {
-			ret = parse_ulong(opt, v, 0, 65535, &a->sport);
-		} else if (!strcmp(opt, "--dport")) {
-			ret = parse_ulong(opt, v, 0, 65535, &a->dport);
-		} else if (!strcmp(opt, "--vlan")) {
-			ret = parse_ulong(opt, v, 1, 4094, &a->vlan);
-		} else {	/* --frag */
+			break;
+		case O_SPORT:
+			ret = parse_ulong("--sport", v, 0, 65535, &a->sport);
+			break;
+		case O_DPORT:
+			ret = parse_ulong("--dport", v, 0, 65535, &a->dport);
+			break;
+		case O_VLAN:
+			ret = parse_ulong("--vlan", v, 1, 4094, &a->vlan);
+			break;
+		case O_FRAG:
 			if (!strcmp(v, "first"))
 				a->frag = RP_FRAG_FIRST;
 			else if (!strcmp(v, "later"))
 				a->frag = RP_FRAG_LATER;
 			else
-				ret = bad(opt, v, "is not first or later");
+				ret = bad("--frag", v, "is not first or later");
+			break;
 		}
 		if (ret)
 			return ret;
 	}
+	if (key < 0)
+		return key;
+	if (cli_args(&p, 0, 0))
+		return -EINVAL;
 	if (!a->iface || !a->has_src || !a->has_dst) {
 		fprintf(stderr, "rempart: explain: %s is required (try --help)\n",
 			!a->iface ? "--in IFACE or --out IFACE" : !a->has_src ? "--src IP" : "--dst IP");
@@ -305,7 +314,7 @@ static void print_text(const struct rp_config *cfg, const struct explain_args *a
 	printf("  why: %s\n", r->why);
 }
 
-static int print_json(const struct rp_config *cfg, const struct eval_result *r)
+static int print_verdict_json(const struct rp_config *cfg, const struct eval_result *r)
 {
 	struct json_object *o = json_object_new_object();
 	char cc[3];
@@ -352,7 +361,7 @@ static void print_ports(const struct rp_port_list *l)
 	}
 }
 
-int cmd_explain(int argc, char **argv, const struct globals *g)
+static int cmd_explain(int argc, char **argv, struct globals *g)
 {
 	struct rp_config cfg = { 0 };
 	struct geo_db geo = { 0 };
@@ -364,9 +373,10 @@ int cmd_explain(int argc, char **argv, const struct globals *g)
 	bool have_geo = false;
 	int ret;
 
-	if (want_help(argc, argv, usage))
+	ret = parse_args(argc, argv, g, &a);
+	if (ret == CLI_HELP_SHOWN)
 		return RP_EXIT_OK;
-	if (parse_args(argc, argv, &a))
+	if (ret)
 		return RP_EXIT_CONFIG;
 	ret = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (ret)
@@ -403,7 +413,7 @@ int cmd_explain(int argc, char **argv, const struct globals *g)
 			  (uint16_t)a.dport, a.frag);
 	p.vlan = (uint16_t)a.vlan;
 	eval_packet(&ctx, &w, &p, &r);
-	if (a.json ? print_json(&cfg, &r) : (print_text(&cfg, &a, &w, &r), 0)) {
+	if (a.json ? print_verdict_json(&cfg, &r) : (print_text(&cfg, &a, &w, &r), 0)) {
 		fprintf(stderr, "rempart: explain: out of memory\n");
 		ret = RP_EXIT_RUNTIME;
 		goto out;

@@ -7,7 +7,6 @@
  * files and swaps them into the pinned map at once; when they fail to load,
  * the running database stays and the exit code is 2. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +19,53 @@
 #include "geo/geo.h"
 #include "geo/geo_bpf.h"
 
-static const char usage[] =
-	"Usage: rempart geo lookup [--json] [--files] [--format F --ipv4 FILE --ipv6 FILE] IP…\n"
-	"       rempart geo reload\n\n"
-	"  lookup   the country of each address (\"--\" for none), from the database\n"
-	"           the dataplane has loaded, else from the configured files\n"
-	"  reload   load the configured database files into the running dataplane,\n"
-	"           swapped in at once; on failure the running database stays\n\n"
-	"  --json          machine-readable output\n"
-	"  --files         answer from the configured files even if the dataplane runs\n"
-	"  --format, --ipv4, --ipv6   answer from these files instead of the config's\n";
+enum { O_JSON = 256, O_FILES, O_FORMAT, O_IPV4, O_IPV6 };
+
+static const struct cli_opt lookup_opts[] = {
+	{ "json", O_JSON, NULL, NULL, "one JSON object: the database and each answer" },
+	{ "files", O_FILES, NULL, NULL, "answer from the configured files even if the dataplane runs" },
+	{ "format", O_FORMAT, "F", "tor|cidr|maxmind-csv|mmdb",
+	  "with --ipv4/--ipv6: answer from these files instead of the config's" },
+	{ "ipv4", O_IPV4, "FILE", NULL, "the IPv4 (or only) file of --format" },
+	{ "ipv6", O_IPV6, "FILE", NULL, "the IPv6 file of --format" },
+	{ 0 }
+};
+
+static const struct cli_opt reload_opts[] = {
+	{ "json", O_JSON, NULL, NULL, "the database loaded, as one JSON object" },
+	{ 0 }
+};
+
+static int geo_lookup_cmd(int argc, char **argv, struct globals *g);
+static int geo_reload_cmd(int argc, char **argv, struct globals *g);
+
+static const struct cli_cmd def_geo_lookup = {
+	.name = "lookup",
+	.args = "IP…",
+	.summary = "The country of each address (\"--\" for none)",
+	.text = "From the database the dataplane has loaded (the same lookup the BPF\n"
+		"programs do), else from the configured files; the last line says which.\n",
+	.opts = lookup_opts,
+	.fn = geo_lookup_cmd,
+};
+
+static const struct cli_cmd def_geo_reload = {
+	.name = "reload",
+	.summary = "Load the configured database into the running dataplane",
+	.text = "The configured files are read and swapped in at once; when they fail to\n"
+		"load, the running database stays and the exit status is 2.\n",
+	.opts = reload_opts,
+	.fn = geo_reload_cmd,
+};
+
+static const struct cli_cmd *const geo_subs[] = { &def_geo_lookup, &def_geo_reload, NULL };
+
+const struct cli_cmd def_geo = {
+	.name = "geo",
+	.summary = "Geo database: lookup, reload",
+	.text = "The geo database ([geo] of rempart.ini; formats: docs/geo.md).\n",
+	.subs = geo_subs,
+};
 
 static void fmt_time(time_t t, char *buf, size_t len)
 {
@@ -73,7 +109,7 @@ static void print_text(const struct answer *a, struct rp_addr *addrs, char **arg
 	       a->from_maps ? geo_bpf_pin_path() : "no database in the dataplane");
 }
 
-static void print_json(const struct answer *a, struct rp_addr *addrs, char **argv, int n)
+static void print_answers_json(const struct answer *a, struct rp_addr *addrs, char **argv, int n)
 {
 	const struct geo_bpf_info *i = &a->info;
 	struct json_object *o = json_object_new_object(), *db = json_object_new_object();
@@ -131,53 +167,47 @@ out:
 	return err;
 }
 
-static int geo_lookup_cmd(int argc, char **argv, const struct globals *g)
+static int geo_lookup_cmd(int argc, char **argv, struct globals *g)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "files", no_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "ipv4", required_argument, NULL, '4' },
-		{ "ipv6", required_argument, NULL, '6' },
-		{ 0 }
-	};
+	struct cli_parse p;
 	struct rp_config cfg = { 0 }, own = { 0 };
 	struct answer a = { .view.fd = -1 };
 	bool json = false, files = false, have_cfg = false;
 	struct rp_addr *addrs = NULL;
+	char **args;
 	int c, n, ret = RP_EXIT_OK, outer;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_begin(&p, argc, argv, g);
+	while ((c = cli_next(&p)) > 0) {
 		switch (c) {
-		case 'j': json = true; break;
-		case 'f': files = true; break;
-		case 'F':
-			if (geo_format_parse(optarg, &own.geo_format)) {
+		case O_JSON: json = true; break;
+		case O_FILES: files = true; break;
+		case O_FORMAT:
+			if (geo_format_parse(p.val, &own.geo_format)) {
 				fprintf(stderr, "rempart: geo lookup: --format '%s': not tor, cidr, maxmind-csv or mmdb\n",
-					optarg);
+					p.val);
 				return RP_EXIT_CONFIG;
 			}
 			break;
-		case '4': own.geo_ipv4 = optarg; break;
-		case '6': own.geo_ipv6 = optarg; break;
-		default:
-			fputs(usage, stderr);
-			return RP_EXIT_CONFIG;
+		case O_IPV4: own.geo_ipv4 = (char *)p.val; break;	/* not freed: own is not config_free()d */
+		case O_IPV6: own.geo_ipv6 = (char *)p.val; break;
 		}
 	}
-	n = argc - optind;
-	if (n < 1) {
+	if (c < 0)
+		return cli_status(c);
+	if (p.npos < 1) {
 		fprintf(stderr, "rempart: geo lookup: no address given (try --help)\n");
 		return RP_EXIT_CONFIG;
 	}
+	n = p.npos;
+	args = p.pos;
 	addrs = calloc(n, sizeof(*addrs));
 	if (!addrs)
 		return RP_EXIT_RUNTIME;
 	for (int k = 0; k < n; k++)
-		if (addr_parse(argv[optind + k], &addrs[k])) {
+		if (addr_parse(args[k], &addrs[k])) {
 			fprintf(stderr, "rempart: geo lookup: '%s' is not an IPv4 or IPv6 address\n",
-				argv[optind + k]);
+				args[k]);
 			ret = RP_EXIT_CONFIG;
 			goto out;
 		}
@@ -208,9 +238,9 @@ static int geo_lookup_cmd(int argc, char **argv, const struct globals *g)
 		}
 	}
 	if (json)
-		print_json(&a, addrs, argv + optind, n);
+		print_answers_json(&a, addrs, args, n);
 	else
-		print_text(&a, addrs, argv + optind, n);
+		print_text(&a, addrs, args, n);
 out:
 	if (a.from_maps)
 		geo_bpf_view_close(&a.view);
@@ -221,17 +251,23 @@ out:
 	return ret;
 }
 
-static int geo_reload_cmd(int argc, char **argv, const struct globals *g)
+static int geo_reload_cmd(int argc, char **argv, struct globals *g)
 {
 	struct rp_config cfg = { 0 };
 	struct geo_db db = { 0 };
 	struct diag d = { 0 };
+	struct cli_parse p;
+	bool json = false;
 	int ret, outer = -1, err;
 
-	if (argc > 1) {
-		fprintf(stderr, "rempart: geo reload: unexpected argument '%s'\n", argv[1]);
+	cli_begin(&p, argc, argv, g);
+	while ((ret = cli_next(&p)) > 0)
+		if (ret == O_JSON)
+			json = true;
+	if (ret < 0)
+		return cli_status(ret);
+	if (cli_args(&p, 0, 0))
 		return RP_EXIT_CONFIG;
-	}
 	ret = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (ret)
 		return ret;
@@ -251,6 +287,19 @@ static int geo_reload_cmd(int argc, char **argv, const struct globals *g)
 			strerror(-err));
 		goto out;
 	}
+	if (json) {
+		struct json_object *o = json_object_new_object();
+		char hash[24];
+
+		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)geo_db_hash(&db));
+		json_object_object_add(o, "loaded", json_object_new_boolean(true));
+		json_object_object_add(o, "format", json_object_new_string(geo_format_name(db.format)));
+		json_object_object_add(o, "ranges_v4", json_object_new_int64((int64_t)db.n4));
+		json_object_object_add(o, "ranges_v6", json_object_new_int64((int64_t)db.n6));
+		json_object_object_add(o, "hash", json_object_new_string(hash));
+		ret = print_json(g, o, false);
+		goto out;
+	}
 	printf("geo: %s database loaded into the dataplane: %zu IPv4 + %zu IPv6 ranges (hash %016llx)\n",
 	       geo_format_name(db.format), db.n4, db.n6, (unsigned long long)geo_db_hash(&db));
 	ret = RP_EXIT_OK;
@@ -263,22 +312,3 @@ out:
 	return ret;
 }
 
-int cmd_geo(int argc, char **argv, const struct globals *g)
-{
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return RP_EXIT_CONFIG;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(usage, stdout);
-		return RP_EXIT_OK;
-	}
-	if (want_help(argc - 1, argv + 1, usage))
-		return RP_EXIT_OK;
-	if (!strcmp(argv[1], "lookup"))
-		return geo_lookup_cmd(argc - 1, argv + 1, g);
-	if (!strcmp(argv[1], "reload"))
-		return geo_reload_cmd(argc - 1, argv + 1, g);
-	fprintf(stderr, "rempart: geo: unknown subcommand '%s' (lookup, reload)\n", argv[1]);
-	return RP_EXIT_CONFIG;
-}

@@ -12,12 +12,25 @@
 #include "config/config.h"
 #include "lib/log.h"
 
-static const char usage[] =
-	"Usage: rempart [-c PATH] monitor [--json]\n\n"
-	"Stream the dataplane's events (drops with reason, tenant, addresses,\n"
-	"ports, country) until interrupted.  One line per event; with --json one\n"
-	"JSON object per line.  The configuration, when readable, gives tenant\n"
-	"names; otherwise tenants are shown by id.\n";
+enum { O_JSON = 256 };
+
+static const struct cli_opt opts[] = {
+	{ "json", O_JSON, NULL, NULL, "one JSON object per event and line" },
+	{ 0 }
+};
+
+static int cmd_monitor(int argc, char **argv, struct globals *g);
+
+const struct cli_cmd def_monitor = {
+	.name = "monitor",
+	.summary = "Stream dataplane events",
+	.text = "Stream the dataplane's events (drops with reason, tenant, rule, site,\n"
+		"addresses, ports, country) until interrupted, one line per event.  The\n"
+		"configuration, when readable, gives tenant, rule and site names;\n"
+		"otherwise tenants are shown by id.\n",
+	.opts = opts,
+	.fn = cmd_monitor,
+};
 
 struct monitor {
 	const struct rp_config *cfg;
@@ -28,7 +41,7 @@ struct monitor {
 static void on_event(const struct rp_event *e, void *ctx)
 {
 	struct monitor *m = ctx;
-	char line[256];
+	char line[512];
 
 	if (m->json) {
 		struct json_object *o = event_to_json(e, m->cfg);
@@ -45,7 +58,7 @@ static void on_event(const struct rp_event *e, void *ctx)
 	m->n++;
 }
 
-int cmd_monitor(int argc, char **argv, const struct globals *g)
+static int cmd_monitor(int argc, char **argv, struct globals *g)
 {
 	struct monitor m = { 0 };
 	struct rp_config cfg;
@@ -53,18 +66,17 @@ int cmd_monitor(int argc, char **argv, const struct globals *g)
 	struct diag d = { 0 };
 	bool have_cfg = false;
 	sigset_t mask;
-	int sfd = -1, ret = RP_EXIT_RUNTIME;
+	struct cli_parse p;
+	int sfd = -1, ret = RP_EXIT_RUNTIME, key;
 
-	if (want_help(argc, argv, usage))
-		return RP_EXIT_OK;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
+	cli_begin(&p, argc, argv, g);
+	while ((key = cli_next(&p)) > 0)
+		if (key == O_JSON)
 			m.json = true;
-		} else {
-			fprintf(stderr, "rempart: monitor: unknown argument '%s' (try --help)\n", argv[i]);
-			return RP_EXIT_CONFIG;
-		}
-	}
+	if (key < 0)
+		return cli_status(key);
+	if (cli_args(&p, 0, 0))
+		return RP_EXIT_CONFIG;
 	if (!config_load(g->config_path, RP_CFG_SKIP_KEY_FILES, &cfg, &d)) {
 		have_cfg = true;
 		m.cfg = &cfg;

@@ -5,7 +5,6 @@
  * have their own files. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,93 +16,95 @@
 #include "lib/ini_edit.h"
 #include "lib/keys.h"
 
-static const char usage[] =
-	"Usage: rempart site add TENANT NAME --allowed-ips P[,P...] [--public-key KEY]\n"
-	"                        [--tunnel-ip A[,A...] | --no-tunnel-ip] [--endpoint HOST:PORT]\n"
-	"                        [--keepalive SECONDS] [--json | --qr]\n"
-	"       rempart site config TENANT NAME [--json | --qr]\n"
-	"       rempart site rekey TENANT NAME [--psk-only | --public-key KEY] [--json | --qr]\n"
-	"       rempart site import TENANT WG-QUICK.conf [--dry-run] [--json]\n\n"
-	"add     write a [site NAME] section into TENANT's file.  The site gets the next\n"
-	"        free tunnel_ip in each of the tenant's tunnel networks (unless\n"
-	"        --tunnel-ip names them or --no-tunnel-ip), its key pair is generated\n"
-	"        (unless --public-key gives the public key of one the site made\n"
-	"        itself), and a preshared key is written next to the tenant's private\n"
-	"        key (mode 0600; the tenant file names it relative to itself).  The\n"
-	"        configuration is checked again after the change; if it does not\n"
-	"        load, nothing is changed.  Prints the site's wg-quick configuration\n"
-	"        with its private key (as a QR code with --qr): the only time it is\n"
-	"        shown, it is never stored on the gateway.\n"
-	"config  print the site's wg-quick configuration, with the line\n"
-	"        'PrivateKey = REPLACE_WITH_SITE_PRIVATE_KEY' (the gateway does not hold\n"
-	"        the site's key: fill it in; its QR code with --qr needs the same).\n"
-	"rekey   a new key pair (or only a new preshared key) for the site: prints its\n"
-	"        new configuration.  Apply it on the gateway first (`rempart apply`),\n"
-	"        then install it on the site (`wg syncconf`): the previous key keeps\n"
-	"        working until the site's first handshake with the new one, then\n"
-	"        `rempart run` moves the site's addresses to it (docs/keys.md).\n"
-	"import  turn the [Peer] sections of a wg-quick file (a WireGuard server's\n"
-	"        wg0.conf) into [site] sections of TENANT: names from a '# NAME'\n"
-	"        comment above each peer (else peer-N), preshared keys into key files\n"
-	"        (0600), AllowedIPs inside the tenant's tunnel networks as tunnel_ip.\n"
-	"        A duplicate, a bad key or an overlap changes nothing.\n\n"
-	"Every command takes --json: the configuration as a JSON object (with its\n"
-	"wg-quick text).  The site's Address is its tunnel_ip (/32, /128), MTU and\n"
-	"DNS the tenant's mtu and site_dns; AllowedIPs what the site may reach: the\n"
-	"tenant's cloud prefixes and tunnel networks, its other sites' allowed IPs\n"
-	"and the shares offered to the tenant.  Changes take effect with\n"
-	"`rempart apply`.  The tenant's public key comes from its private key, from\n"
-	"[tenant] public_key, or from the copy `apply` keeps in the state directory:\n"
-	"the private key file need not be readable.\n";
-
-/* ---- options -------------------------------------------------------------- */
-
 enum { O_ALLOWED = 256, O_PUBKEY, O_ENDPOINT, O_KEEPALIVE, O_TUNNEL_IP, O_NO_TUNNEL_IP, O_JSON,
        O_QR };
 
-static const struct option add_opts[] = {
-	{ "allowed-ips", required_argument, NULL, O_ALLOWED },
-	{ "public-key", required_argument, NULL, O_PUBKEY },
-	{ "endpoint", required_argument, NULL, O_ENDPOINT },
-	{ "keepalive", required_argument, NULL, O_KEEPALIVE },
-	{ "tunnel-ip", required_argument, NULL, O_TUNNEL_IP },
-	{ "no-tunnel-ip", no_argument, NULL, O_NO_TUNNEL_IP },
-	{ "json", no_argument, NULL, O_JSON },
-	{ "qr", no_argument, NULL, O_QR },
+static const struct cli_opt add_opts[] = {
+	{ "allowed-ips", O_ALLOWED, "P[,P…]", NULL, "the site's LAN prefixes (needed)" },
+	{ "public-key", O_PUBKEY, "KEY", NULL,
+	  "the public key of a key pair the site made itself (no key is generated)" },
+	{ "tunnel-ip", O_TUNNEL_IP, "A[,A…]", NULL,
+	  "the site's tunnel addresses (default: the next free ones)" },
+	{ "no-tunnel-ip", O_NO_TUNNEL_IP, NULL, NULL, "no tunnel_ip" },
+	{ "endpoint", O_ENDPOINT, "HOST:PORT", NULL, "where the gateway reaches the site" },
+	{ "keepalive", O_KEEPALIVE, "SECONDS", NULL, "persistent keepalive" },
+	{ "json", O_JSON, NULL, NULL, "the configuration as a JSON object (with its wg-quick text)" },
+	{ "qr", O_QR, NULL, NULL, "the configuration as a QR code" },
 	{ 0 }
 };
 
-/* getopt_long over argv[1..] (argv[1] is the subcommand): options before or
- * after the arguments; pos gets the arguments. */
-static int parse(const char *cmd, int argc, char **argv, const struct option *opts,
+static const struct cli_opt config_opts[] = {
+	{ "json", O_JSON, NULL, NULL, "the configuration as a JSON object (with its wg-quick text)" },
+	{ "qr", O_QR, NULL, NULL, "the configuration as a QR code" },
+	{ 0 }
+};
+
+static int site_add(int argc, char **argv, struct globals *g);
+static int site_config(int argc, char **argv, struct globals *g);
+
+static const struct cli_cmd def_site_add = {
+	.name = "add",
+	.args = "TENANT NAME",
+	.summary = "Add a site: keys, tunnel address, its wg-quick configuration",
+	.text = "Write a [site NAME] section into TENANT's file.  The site gets the next\n"
+		"free tunnel_ip in each of the tenant's tunnel networks (unless\n"
+		"--tunnel-ip names them or --no-tunnel-ip), its key pair is generated\n"
+		"(unless --public-key gives the public key of one the site made itself),\n"
+		"and a preshared key is written next to the tenant's private key (mode\n"
+		"0600; the tenant file names it relative to itself).  The configuration\n"
+		"is checked again after the change; if it does not load, nothing is\n"
+		"changed.  Prints the site's wg-quick configuration with its private key\n"
+		"(as a QR code with --qr): the only time it is shown, it is never stored\n"
+		"on the gateway.  Changes take effect with `rempart apply`.\n",
+	.opts = add_opts,
+	.fn = site_add,
+};
+
+static const struct cli_cmd def_site_config = {
+	.name = "config",
+	.args = "TENANT NAME",
+	.summary = "Print the wg-quick configuration a site installs",
+	.text = "With the line 'PrivateKey = REPLACE_WITH_SITE_PRIVATE_KEY': the gateway\n"
+		"does not hold the site's key, fill it in (its QR code with --qr needs the\n"
+		"same).  Address is the site's tunnel_ip (/32, /128), MTU and DNS the\n"
+		"tenant's mtu and site_dns; AllowedIPs what the site may reach: the\n"
+		"tenant's cloud prefixes and tunnel networks, its other sites' allowed IPs\n"
+		"and the shares offered to the tenant.\n",
+	.opts = config_opts,
+	.fn = site_config,
+};
+
+static const struct cli_cmd *const site_subs[] = { &def_site_add, &def_site_config,
+						   &def_site_rekey, &def_site_import, NULL };
+
+const struct cli_cmd def_site = {
+	.name = "site",
+	.summary = "Sites: add, config, rekey, import",
+	.text = "The sites of a tenant and the wg-quick configuration each installs.  The\n"
+		"tenant's public key comes from its private key, from [tenant] public_key,\n"
+		"or from the copy `apply` keeps in the state directory: the private key\n"
+		"file need not be readable.\n",
+	.subs = site_subs,
+};
+
+/* getopt_long over argv (argv[0] is the subcommand): options before or
+ * after the arguments; pos gets the NPOS arguments. */
+static int parse(struct globals *g, int argc, char **argv,
 		 int (*opt)(int c, const char *arg, void *ctx), void *ctx, const char **pos, int npos)
 {
-	int c, n = 0;
+	struct cli_parse p;
+	int c;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			fprintf(stderr, "rempart: site %s: %s '%s' (try --help)\n", cmd,
-				c == ':' ? "missing value for" : "unknown option", argv[optind]);
+	cli_begin(&p, argc, argv, g);
+	while ((c = cli_next(&p)) > 0)
+		if (opt(c, p.val, ctx))
 			return RP_EXIT_CONFIG;
-		}
-		if (opt(c, optarg, ctx))
-			return RP_EXIT_CONFIG;
-	}
-	for (int i = optind + 1; i < argc; i++) {
-		if (n == npos) {
-			fprintf(stderr, "rempart: site %s: unexpected argument '%s' (try --help)\n", cmd,
-				argv[i]);
-			return RP_EXIT_CONFIG;
-		}
-		pos[n++] = argv[i];
-	}
-	if (n != npos) {
-		fprintf(stderr, "rempart: site %s: %s needed (try --help)\n", cmd,
-			!strcmp(cmd, "import") ? "TENANT and a wg-quick file are" : "TENANT and NAME are");
+	if (c < 0)
+		return c == CLI_HELP_SHOWN ? CLI_HELP_SHOWN : RP_EXIT_CONFIG;
+	if (cli_args(&p, npos, npos))
 		return RP_EXIT_CONFIG;
-	}
+	for (int i = 0; i < npos; i++)
+		pos[i] = p.pos[i];
 	return 0;
 }
 
@@ -253,7 +254,7 @@ static int tunnel_ips(const struct add_args *a, const struct rp_tenant *t, char 
 	return err;
 }
 
-static int site_add(int argc, char **argv, const struct globals *g)
+static int site_add(int argc, char **argv, struct globals *g)
 {
 	struct add_args a = { 0 };
 	const char *pos[2];
@@ -266,7 +267,9 @@ static int site_add(int argc, char **argv, const struct globals *g)
 	bool have_priv = false, psk_written = false;
 	int rc, err;
 
-	rc = parse("add", argc, argv, add_opts, add_opt, &a, pos, 2);
+	rc = parse(g, argc, argv, add_opt, &a, pos, 2);
+	if (rc == CLI_HELP_SHOWN)
+		return RP_EXIT_OK;
 	if (!rc)
 		rc = site_check_name("add", pos[1]);
 	if (!rc)
@@ -357,18 +360,12 @@ out:
 
 /* ---- config --------------------------------------------------------------- */
 
-static const struct option config_opts[] = {
-	{ "json", no_argument, NULL, O_JSON },
-	{ "qr", no_argument, NULL, O_QR },
-	{ 0 }
-};
-
 static int config_opt(int c, const char *arg, void *ctx)
 {
 	return out_opt(ctx, c == O_JSON ? SITE_OUT_JSON : SITE_OUT_QR, "config");
 }
 
-static int site_config(int argc, char **argv, const struct globals *g)
+static int site_config(int argc, char **argv, struct globals *g)
 {
 	struct rp_config cfg = { 0 };
 	const struct rp_tenant *t;
@@ -379,9 +376,9 @@ static int site_config(int argc, char **argv, const struct globals *g)
 	char why[512];
 	int rc, has;
 
-	rc = parse("config", argc, argv, config_opts, config_opt, &out, pos, 2);
+	rc = parse(g, argc, argv, config_opt, &out, pos, 2);
 	if (rc)
-		return rc;
+		return rc == CLI_HELP_SHOWN ? RP_EXIT_OK : rc;
 	rc = site_load(g, &cfg);
 	if (rc)
 		return rc;
@@ -407,20 +404,4 @@ out:
 	explicit_bzero(psk, sizeof(psk));
 	config_free(&cfg);
 	return rc;
-}
-
-int cmd_site(int argc, char **argv, const struct globals *g)
-{
-	if (want_help(argc, argv, usage))
-		return RP_EXIT_OK;
-	if (argc >= 2 && !strcmp(argv[1], "add"))
-		return site_add(argc, argv, g);
-	if (argc >= 2 && !strcmp(argv[1], "config"))
-		return site_config(argc, argv, g);
-	if (argc >= 2 && !strcmp(argv[1], "rekey"))
-		return site_rekey(argc, argv, g);
-	if (argc >= 2 && !strcmp(argv[1], "import"))
-		return site_import(argc, argv, g);
-	fprintf(stderr, "rempart: site: expected add, config, rekey or import (try --help)\n");
-	return RP_EXIT_CONFIG;
 }

@@ -48,6 +48,5 @@ int site_write_checked(const char *cmd, const struct globals *g, const struct rp
 /* Replace a key file with KEY (mode 0600, durable).  0 or -errno. */
 int site_key_replace(const char *path, const uint8_t key[32]);
 
-int site_rekey(int argc, char **argv, const struct globals *g);
-int site_import(int argc, char **argv, const struct globals *g);
+extern const struct cli_cmd def_site_rekey, def_site_import;
 #endif

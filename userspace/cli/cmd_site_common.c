@@ -57,7 +57,7 @@ int site_find(const char *cmd, const struct globals *g, const struct rp_config *
 	return 0;
 }
 
-static void print_json(json_object *o)
+static void print_site_json(json_object *o)
 {
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 							   JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -91,7 +91,7 @@ int site_emit(const char *cmd, const struct rp_config *cfg, const struct rp_tena
 				json_object_object_foreach(extra, key, val)
 					json_object_object_add(o, key, json_object_get(val));
 			}
-			print_json(o);
+			print_site_json(o);
 			json_object_put(o);
 		}
 	} else {

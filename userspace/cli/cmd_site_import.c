@@ -22,7 +22,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,13 +378,28 @@ static json_object *summary(const struct import *im, bool written)
 
 enum { O_DRY_RUN = 256, O_JSON };
 
-static const struct option opts[] = {
-	{ "dry-run", no_argument, NULL, O_DRY_RUN },
-	{ "json", no_argument, NULL, O_JSON },
+static const struct cli_opt opts[] = {
+	{ "dry-run", O_DRY_RUN, NULL, NULL, "print the [site] sections, write nothing" },
+	{ "json", O_JSON, NULL, NULL, "the sites imported as one JSON object" },
 	{ 0 }
 };
 
-int site_import(int argc, char **argv, const struct globals *g)
+static int site_import(int argc, char **argv, struct globals *g);
+
+const struct cli_cmd def_site_import = {
+	.name = "import",
+	.args = "TENANT WG-QUICK.conf",
+	.summary = "A WireGuard server's peers as sites of a tenant",
+	.text = "Turn the [Peer] sections of a wg-quick file (a WireGuard server's\n"
+		"wg0.conf) into [site] sections of TENANT: names from a '# NAME' comment\n"
+		"above each peer (else peer-N), preshared keys into key files (0600),\n"
+		"AllowedIPs inside the tenant's tunnel networks as tunnel_ip.  A\n"
+		"duplicate, a bad key or an overlap changes nothing.\n",
+	.opts = opts,
+	.fn = site_import,
+};
+
+static int site_import(int argc, char **argv, struct globals *g)
 {
 	struct import im = { 0 };
 	struct rp_config cfg = { 0 }, cfg2 = { 0 };
@@ -393,32 +407,23 @@ int site_import(int argc, char **argv, const struct globals *g)
 	const char *pos[2];
 	char *orig = NULL, *add = NULL, *text = NULL;
 	bool dry = false, json = false;
+	struct cli_parse p;
 	size_t written = 0;
-	int c, n = 0, rc, err;
+	int c, rc, err;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
-		if (c == O_DRY_RUN) {
+	cli_begin(&p, argc, argv, g);
+	while ((c = cli_next(&p)) > 0) {
+		if (c == O_DRY_RUN)
 			dry = true;
-		} else if (c == O_JSON) {
+		else if (c == O_JSON)
 			json = true;
-		} else {
-			fprintf(stderr, "rempart: site import: unknown option '%s' (try --help)\n",
-				argv[optind]);
-			return RP_EXIT_CONFIG;
-		}
 	}
-	for (int i = optind + 1; i < argc; i++)
-		if (n < 2)
-			pos[n++] = argv[i];
-		else
-			n = 3;
-	if (n != 2) {
-		fprintf(stderr, "rempart: site import: TENANT and a wg-quick file are needed "
-				"(try --help)\n");
+	if (c < 0)
+		return cli_status(c);
+	if (cli_args(&p, 2, 2))
 		return RP_EXIT_CONFIG;
-	}
+	pos[0] = p.pos[0];
+	pos[1] = p.pos[1];
 	rc = site_load(g, &cfg);
 	if (rc)
 		return rc;

@@ -20,7 +20,6 @@
  * Nothing is written unless the whole configuration loads with the change;
  * a failure restores the files as they were. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +33,28 @@
 
 enum { O_PSK_ONLY = 256, O_PUBKEY, O_JSON, O_QR };
 
-static const struct option opts[] = {
-	{ "psk-only", no_argument, NULL, O_PSK_ONLY },
-	{ "public-key", required_argument, NULL, O_PUBKEY },
-	{ "json", no_argument, NULL, O_JSON },
-	{ "qr", no_argument, NULL, O_QR },
+static const struct cli_opt opts[] = {
+	{ "psk-only", O_PSK_ONLY, NULL, NULL, "a new preshared key only; the key pair stays" },
+	{ "public-key", O_PUBKEY, "KEY", NULL,
+	  "the public key of a new key pair the site made itself" },
+	{ "json", O_JSON, NULL, NULL, "the configuration as a JSON object (with its wg-quick text)" },
+	{ "qr", O_QR, NULL, NULL, "the configuration as a QR code" },
 	{ 0 }
+};
+
+static int site_rekey(int argc, char **argv, struct globals *g);
+
+const struct cli_cmd def_site_rekey = {
+	.name = "rekey",
+	.args = "TENANT NAME",
+	.summary = "New keys for a site, without interrupting it",
+	.text = "A new key pair (or only a new preshared key) for the site: prints its new\n"
+		"configuration.  Apply it on the gateway first (`rempart apply`), then\n"
+		"install it on the site (`wg syncconf`): the previous key keeps working\n"
+		"until the site's first handshake with the new one, then `rempart run`\n"
+		"moves the site's addresses to it (docs/keys.md).\n",
+	.opts = opts,
+	.fn = site_rekey,
 };
 
 struct args {
@@ -48,16 +63,17 @@ struct args {
 	enum site_out out;
 };
 
-static int parse(int argc, char **argv, struct args *a, const char **pos)
+/* CLI_HELP_SHOWN, RP_EXIT_CONFIG (said why) or 0. */
+static int parse(int argc, char **argv, struct globals *g, struct args *a, const char **pos)
 {
-	int c, n = 0;
+	struct cli_parse p;
+	int c;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
+	cli_begin(&p, argc, argv, g);
+	while ((c = cli_next(&p)) > 0) {
 		switch (c) {
 		case O_PSK_ONLY: a->psk_only = true; break;
-		case O_PUBKEY: a->pubkey = optarg; break;
+		case O_PUBKEY: a->pubkey = p.val; break;
 		case O_JSON:
 		case O_QR:
 			if (a->out != SITE_OUT_TEXT) {
@@ -66,24 +82,14 @@ static int parse(int argc, char **argv, struct args *a, const char **pos)
 			}
 			a->out = c == O_JSON ? SITE_OUT_JSON : SITE_OUT_QR;
 			break;
-		default:
-			fprintf(stderr, "rempart: site rekey: %s '%s' (try --help)\n",
-				c == ':' ? "missing value for" : "unknown option", argv[optind]);
-			return RP_EXIT_CONFIG;
 		}
 	}
-	for (int i = optind + 1; i < argc; i++) {
-		if (n == 2) {
-			fprintf(stderr, "rempart: site rekey: unexpected argument '%s' (try --help)\n",
-				argv[i]);
-			return RP_EXIT_CONFIG;
-		}
-		pos[n++] = argv[i];
-	}
-	if (n != 2) {
-		fprintf(stderr, "rempart: site rekey: TENANT and NAME are needed (try --help)\n");
+	if (c < 0)
+		return c == CLI_HELP_SHOWN ? CLI_HELP_SHOWN : RP_EXIT_CONFIG;
+	if (cli_args(&p, 2, 2))
 		return RP_EXIT_CONFIG;
-	}
+	pos[0] = p.pos[0];
+	pos[1] = p.pos[1];
 	if (a->psk_only && a->pubkey) {
 		fprintf(stderr, "rempart: site rekey: --psk-only keeps the key pair: no --public-key\n");
 		return RP_EXIT_CONFIG;
@@ -131,7 +137,7 @@ static void undo(struct undo *u)
 		unlink(u->prev_path);
 }
 
-int site_rekey(int argc, char **argv, const struct globals *g)
+static int site_rekey(int argc, char **argv, struct globals *g)
 {
 	struct args a = { 0 };
 	const char *pos[2];
@@ -147,9 +153,9 @@ int site_rekey(int argc, char **argv, const struct globals *g)
 	int rc, has_psk, n = 0, sw, err;
 	bool fresh;
 
-	rc = parse(argc, argv, &a, pos);
+	rc = parse(argc, argv, g, &a, pos);
 	if (rc)
-		return rc;
+		return rc == CLI_HELP_SHOWN ? RP_EXIT_OK : rc;
 	if (a.pubkey && key_from_base64(a.pubkey, pub)) {
 		fprintf(stderr, "rempart: site rekey: --public-key: '%s' is not a WireGuard key "
 				"(44 characters of base64 for 32 bytes)\n", a.pubkey);

@@ -23,12 +23,25 @@
 #include "net/rekey.h"
 #include "rempart_abi.h"
 
-static const char usage[] =
-	"Usage: rempart status [--json]\n\n"
-	"Tenants and their WireGuard backend, sites with endpoint, last handshake,\n"
-	"bytes received and sent and allowed IPs, per-tenant verdict counters (from\n"
-	"the running dataplane), the geo database and the policy generation.\n"
-	"Run it in the gateway's network namespace.  No key is ever printed.\n";
+enum { O_JSON = 256 };
+
+static const struct cli_opt opts[] = {
+	{ "json", O_JSON, NULL, NULL, "one JSON object (shape: docs/reference.md)" },
+	{ 0 }
+};
+
+static int cmd_status(int argc, char **argv, struct globals *g);
+
+const struct cli_cmd def_status = {
+	.name = "status",
+	.summary = "Tenants, sites, counters, geo database",
+	.text = "Tenants and their WireGuard backend, sites with endpoint, last handshake,\n"
+		"bytes received and sent and allowed IPs, per-tenant verdict counters (from\n"
+		"the running dataplane), the geo database and the policy generation.\n"
+		"Run it in the gateway's network namespace.  No key is ever printed.\n",
+	.opts = opts,
+	.fn = cmd_status,
+};
 
 /* The backend apply used (recorded in the state), else the probe's. */
 static const char *backend_name(const struct rp_config *cfg)
@@ -37,7 +50,7 @@ static const char *backend_name(const struct rp_config *cfg)
 	struct net_state st;
 	const char *ret = NULL;
 
-	if (!net_state_load(&st, cfg->state_dir)) {
+	if (!net_state_load(&st, cfg->state_dir, NULL)) {
 		for (size_t i = 0; i < st.n && !ret; i++)
 			if (sscanf(st.lines[i], "backend %31s", name) == 1)
 				ret = name;
@@ -270,23 +283,22 @@ static void print_text(json_object *root)
 	       (unsigned long long)json_object_get_uint64(json_object_object_get(root, "policy_generation")));
 }
 
-int cmd_status(int argc, char **argv, const struct globals *g)
+static int cmd_status(int argc, char **argv, struct globals *g)
 {
 	struct rp_config cfg = { 0 };
+	struct cli_parse p;
 	json_object *root;
 	bool json = false;
 	int rc;
 
-	if (want_help(argc, argv, usage))
-		return RP_EXIT_OK;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
+	cli_begin(&p, argc, argv, g);
+	while ((rc = cli_next(&p)) > 0)
+		if (rc == O_JSON)
 			json = true;
-		} else {
-			fprintf(stderr, "rempart: status: unknown argument '%s' (try --help)\n", argv[i]);
-			return RP_EXIT_CONFIG;
-		}
-	}
+	if (rc < 0)
+		return cli_status(rc);
+	if (cli_args(&p, 0, 0))
+		return RP_EXIT_CONFIG;
 	/* Site keys are public; private keys are not needed to report. */
 	rc = load_config_or_report(g, RP_CFG_SKIP_KEY_FILES, &cfg);
 	if (rc)

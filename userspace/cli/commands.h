@@ -1,39 +1,28 @@
 /* commands.h — `rempart COMMAND`: the table lives in main.c, one file per
- * command (cmd_*.c), their shared helpers in common.c.  Exit codes are
- * those of rempart(8) (app/exitcode.h). */
+ * command (cmd_*.c) holding its description (struct cli_cmd, cli.h) and
+ * its function, their shared helpers in common.c.  Exit codes are those
+ * of rempart(8) (app/exitcode.h). */
 #ifndef REMPART_COMMANDS_H
 #define REMPART_COMMANDS_H
 #include <stdbool.h>
 #include "app/exitcode.h"
-
-#define RP_DEFAULT_CONFIG "/etc/rempart/rempart.ini"
-
-struct globals {
-	const char *config_path;	/* -c PATH, or RP_DEFAULT_CONFIG */
-};
-
-/* Each command gets argv with argv[0] = its name; returns an exit code. */
-typedef int (*command_fn)(int argc, char **argv, const struct globals *g);
-
-/* True (and the usage printed to stdout) when argv holds --help / -h
- * (common.c). */
-bool want_help(int argc, char **argv, const char *usage);
+#include "cli/cli.h"
 
 /* Load the config named by g, printing every error to stderr.  Returns 0,
  * or RP_EXIT_CONFIG after printing.  flags: RP_CFG_* of config.h. */
 struct rp_config;
 int load_config_or_report(const struct globals *g, unsigned flags, struct rp_config *cfg);
 
-int cmd_check(int argc, char **argv, const struct globals *g);
-int cmd_apply(int argc, char **argv, const struct globals *g);
-int cmd_confirm(int argc, char **argv, const struct globals *g);
-int cmd_run(int argc, char **argv, const struct globals *g);
-int cmd_down(int argc, char **argv, const struct globals *g);
-int cmd_status(int argc, char **argv, const struct globals *g);
-int cmd_monitor(int argc, char **argv, const struct globals *g);
-int cmd_explain(int argc, char **argv, const struct globals *g);
-int cmd_geo(int argc, char **argv, const struct globals *g);
-int cmd_site(int argc, char **argv, const struct globals *g);
-int cmd_keygen(int argc, char **argv, const struct globals *g);
-int cmd_audit(int argc, char **argv, const struct globals *g);
+/* Print a json-c object on stdout, pretty or on one line; RP_EXIT_OK, or
+ * RP_EXIT_RUNTIME (with a message) when stdout fails.  Takes the object. */
+struct json_object;
+int print_json(const struct globals *g, struct json_object *o, bool pretty);
+
+/* What `apply` would change, one line each (or --json), changing nothing
+ * (cmd_diff.c: `diff`, `apply --dry-run`).  An exit code. */
+int plan_print(const struct globals *g, const struct rp_config *cfg, bool json);
+
+extern const struct cli_cmd def_check, def_apply, def_confirm, def_run, def_down, def_status,
+	def_monitor, def_explain, def_diff, def_history, def_rollback, def_geo, def_site, def_audit,
+	def_keygen, def_help;
 #endif

@@ -376,7 +376,7 @@ int config_load(const char *path, unsigned flags, struct rp_config *cfg, struct 
 	if (!cfg->name)
 		cfg->name = xstrdup("rempart");
 	if (!cfg->state_dir)
-		cfg->state_dir = xstrdup("/var/lib/rempart");
+		cfg->state_dir = xstrdup(RP_STATE_DIR_DEFAULT);
 	if (!cfg->tenants_dir && asprintf(&cfg->tenants_dir, "%s/tenants.d", cfg->dir) < 0)
 		abort();
 	complete = load_tenants(cfg, &main, flags, d, &errors);
@@ -390,6 +390,30 @@ int config_load(const char *path, unsigned flags, struct rp_config *cfg, struct 
 fail:
 	config_free(cfg);
 	return ret ? ret : -EINVAL;
+}
+
+int config_state_dir(const char *path, char **out)
+{
+	struct rp_config c = { 0 };
+	struct ini_file main = { 0 };
+	struct diag scratch = { 0 };
+	int from_file = 0;
+
+	*out = NULL;
+	if (!resolve_path(path, &c) && !ini_read(c.path, c.path, &main, &scratch)) {
+		struct where w = { .d = &scratch, .f = &main, .section = "gateway", .key = "state_dir" };
+		const char *v = ini_get(&main, "gateway", "state_dir");
+
+		if (v && !val_path(&w, v, out))
+			from_file = 1;
+	}
+	ini_free(&main);
+	diag_free(&scratch);
+	free(c.path);
+	free(c.dir);
+	if (!*out)
+		*out = xstrdup(RP_STATE_DIR_DEFAULT);
+	return from_file;
 }
 
 void config_free(struct rp_config *cfg)

@@ -152,6 +152,12 @@ struct rp_config {
 #define RP_CFG_SKIP_KEY_FILES 0x1	/* explain/lookups as non-root: don't read keys */
 int config_load(const char *path, unsigned flags, struct rp_config *cfg, struct diag *d);
 void config_free(struct rp_config *cfg);	/* wipes keys */
+/* [gateway] state_dir of the configuration at PATH, read even when the rest
+ * of it does not load (`down` must find what apply recorded): *out is
+ * allocated (the caller frees), RP_STATE_DIR_DEFAULT when the file does not
+ * name one or cannot be read.  Returns 1 when it came from the file. */
+#define RP_STATE_DIR_DEFAULT "/var/lib/rempart"
+int config_state_dir(const char *path, char **out);
 
 /* Lookups used across modules. */
 struct rp_tenant *config_tenant_by_name(const struct rp_config *cfg, const char *name);

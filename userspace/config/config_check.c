@@ -607,6 +607,8 @@ void config_check(struct rp_config *cfg, bool complete, struct diag *d, unsigned
 	if (cfg->n_tenants)
 		qsort(cfg->tenants, cfg->n_tenants, sizeof(*cfg->tenants), by_id);
 	resolve_shares(cfg);
-	if (complete)
+	if (complete) {
 		check_site_dns(&c);
+		config_check_net(cfg, d, errors);
+	}
 }

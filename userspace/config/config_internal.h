@@ -128,6 +128,11 @@ void tenant_finish(struct where *w, struct rp_tenant *t, bool have_tenant);
 /* complete: false when a tenant file could not be read (its tenant is then
  * missing, and "unknown tenant" errors would be misleading). */
 void config_check(struct rp_config *cfg, bool complete, struct diag *d, unsigned *errors);
+/* What the configuration makes of the network, across tenants (after
+ * config_check, shares resolved): VLAN link names that clash with other
+ * interfaces, share replies routed over another tenant's prefixes
+ * (config_check_net.c). */
+void config_check_net(const struct rp_config *cfg, struct diag *d, unsigned *errors);
 /* PATH relative to the config's directory when it lies under it. */
 const char *config_rel(const struct rp_config *cfg, const char *path);
 #endif

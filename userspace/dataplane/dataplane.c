@@ -36,9 +36,12 @@
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
-/* tcx attach types (kernel 6.6+); libbpf 1.1's headers predate them. */
+/* tcx attach types and link type (kernel 6.6+); libbpf 1.1's headers
+ * predate them.  struct bpf_link_info's tcx member {ifindex, attach_type}
+ * shares the union with xdp's {ifindex}: info.xdp.ifindex reads both. */
 #define RP_BPF_TCX_INGRESS 46
 #define RP_BPF_TCX_EGRESS 47
+#define RP_BPF_LINK_TYPE_TCX 11
 /* Kernels without tcx (before 6.6, e.g. Debian 12's 6.1): a direct-action
  * cls_bpf filter on the clsact qdisc, at this handle and priority.  It
  * outlives the process as a link does; the program is pinned as
@@ -316,8 +319,20 @@ static int create_link(const struct att *a, struct diag *d, const char **mode)
 	return fd;
 }
 
-/* Attach a, or swap the program of its pinned link. */
-static int attach_one(const struct att *a, struct diag *d)
+/* Is a cls_bpf filter of ours on a's hook already (kernels without tcx)? */
+static bool cls_present(const struct att *a)
+{
+	LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = a->ifindex,
+		    .attach_point = att_ingress(a->kind) ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIO);
+
+	return !bpf_tc_query(&h, &o) && o.prog_id;
+}
+
+/* Attach a, or swap the program of its pinned link.  keep: a live link (or
+ * filter) on the interface is left as it is, whatever it runs (attach
+ * only where nothing runs: before the policy of this change is in). */
+static int attach_one(const struct att *a, bool keep, struct diag *d)
 {
 	char path[256];
 	const char *mode = "updated";
@@ -330,22 +345,29 @@ static int attach_one(const struct att *a, struct diag *d)
 		__u32 len = sizeof(info);
 		unsigned li = 0;
 
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-			li = info.type == BPF_LINK_TYPE_XDP ? info.xdp.ifindex : a->ifindex;
-		if (li == a->ifindex && a->prog_id && info.prog_id == a->prog_id)
-			goto out;	/* already runs this program */
+		/* The interface the link is attached to, as the kernel has it
+		 * now: 0 once that interface is gone, even if another one has
+		 * its name since (deleted and recreated: docs/dataplane.md).  A link
+		 * of any other type is not one of ours: replaced. */
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    (info.type == BPF_LINK_TYPE_XDP || info.type == RP_BPF_LINK_TYPE_TCX))
+			li = info.xdp.ifindex;
+		if (li == a->ifindex && ((a->prog_id && info.prog_id == a->prog_id) || keep))
+			goto out;	/* already runs this program (or one, with keep) */
 		if (li == a->ifindex && !bpf_link_update(fd, a->prog_fd, NULL)) {
 			pr_debug("%s: program replaced in place", path);
 			goto out;
 		}
 		/* the interface went away and came back: a stale link */
+		pr_info("%s: %s belongs to a gone interface (ifindex %u, now %u): attached anew",
+			a->ifname, path, li, a->ifindex);
 		bpf_link_detach(fd);
 		close(fd);
 		unlink(path);
 	}
 	fd = create_link(a, d, &mode);
 	if (fd == -EOPNOTSUPP)
-		return cls_attach(a, d);
+		return keep && cls_present(a) ? 0 : cls_attach(a, d);
 	if (fd < 0)
 		return fd;
 	if (bpf_obj_pin(fd, path)) {
@@ -590,6 +612,83 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 	return dataplane_apply_pre(cfg, geo, NULL, d);
 }
 
+/* The programs this build pinned, else loaded now (and then pinned once
+ * attached: pin_progs). */
+static int programs(struct dp_loaded *L, const struct rp_config *cfg, uint64_t tag,
+		    double t0, struct diag *d)
+{
+	int err = ensure_bpffs(d);
+
+	if (err)
+		return err;
+	if (adopt(L, tag)) {
+		err = load_fresh(L, cfg, d);
+		if (err)
+			return err;
+		pr_debug("dataplane: programs loaded (%.1f ms)", clock_ms() - t0);
+	} else {
+		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", clock_ms() - t0);
+	}
+	return 0;
+}
+
+/* Does ONLY (NULL: every interface) name IFNAME, or the VLAN link that a
+ * tenant with cloud interface IFNAME has? */
+static bool names(const struct rp_config *cfg, const char *only, const char *ifname)
+{
+	char vlan[64];
+
+	if (!only || (ifname && !strcmp(only, ifname)))
+		return true;
+	for (size_t i = 0; ifname && i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		if (!t->vlan || strcmp(t->cloud_interface, ifname))
+			continue;
+		snprintf(vlan, sizeof(vlan), "%s.%u", t->cloud_interface, t->vlan);
+		if (!strcmp(vlan, only))
+			return true;
+	}
+	return false;
+}
+
+/* Every attachment cfg wants, on the interfaces ONLY names (NULL: all).
+ * required: a missing uplink or cloud interface is an error (else it is
+ * skipped).  *v is the caller's to free. */
+static int want_atts(const struct rp_config *cfg, const struct dp_loaded *L, const char *only,
+		     bool required, struct att **v, size_t *n, struct diag *d)
+{
+	int err = 0;
+
+	*n = 0;
+	*v = calloc(3 * cfg->n_tenants + 2, sizeof(**v));
+	if (!*v)
+		return -ENOMEM;
+	if (names(cfg, only, cfg->uplink)) {
+		err = add_att(*v, n, ATT_XDP_UPLINK, cfg->uplink, L->prog[P_UPLINK_IN],
+			      L->prog_id[P_UPLINK_IN], required, d);
+		if (!err)
+			err = add_att(*v, n, ATT_TC_UPLINK_OUT, cfg->uplink, L->prog[P_UPLINK_OUT],
+				      L->prog_id[P_UPLINK_OUT], required, d);
+	}
+	for (size_t i = 0; !err && i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		if (names(cfg, only, t->cloud_interface)) {
+			err = add_att(*v, n, ATT_XDP_CLOUD, t->cloud_interface, L->prog[P_CLOUD_IN],
+				      L->prog_id[P_CLOUD_IN], required, d);
+			if (!err)
+				err = add_att(*v, n, ATT_TC_CLOUD, t->cloud_interface,
+					      L->prog[P_CLOUD_MARK], L->prog_id[P_CLOUD_MARK],
+					      required, d);
+		}
+		if (!err && names(cfg, only, t->tunnel_interface))
+			err = add_att(*v, n, ATT_TC_TUNNEL, t->tunnel_interface, L->prog[P_TUNNEL_IN],
+				      L->prog_id[P_TUNNEL_IN], false, d);
+	}
+	return err;
+}
+
 /* cfg with the gateway's addresses as the kernel has them now (the policy
  * is compiled against them: docs/policy.md "The gateway itself"). */
 static int with_host_addrs(const struct rp_config *cfg, struct rp_config *c, struct diag *d)
@@ -629,38 +728,10 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 	int err;
 
 	t0 = clock_ms();
-	err = ensure_bpffs(d);
+	err = programs(&L, cfg, tag, t0, d);
 	if (err)
 		return err;
-	if (adopt(&L, tag)) {
-		err = load_fresh(&L, cfg, d);
-		if (err)
-			return err;
-		pr_debug("dataplane: programs loaded (%.1f ms)", clock_ms() - t0);
-	} else {
-		pr_debug("dataplane: pinned programs of this build adopted (%.1f ms)", clock_ms() - t0);
-	}
-	v = calloc(3 * cfg->n_tenants + 2, sizeof(*v));
-	if (!v) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = add_att(v, &n, ATT_XDP_UPLINK, cfg->uplink, L.prog[P_UPLINK_IN], L.prog_id[P_UPLINK_IN], true, d);
-	if (!err)
-		err = add_att(v, &n, ATT_TC_UPLINK_OUT, cfg->uplink, L.prog[P_UPLINK_OUT],
-			      L.prog_id[P_UPLINK_OUT], true, d);
-	for (size_t i = 0; !err && i < cfg->n_tenants; i++) {
-		const struct rp_tenant *t = &cfg->tenants[i];
-
-		err = add_att(v, &n, ATT_XDP_CLOUD, t->cloud_interface, L.prog[P_CLOUD_IN],
-			      L.prog_id[P_CLOUD_IN], true, d);
-		if (!err)
-			err = add_att(v, &n, ATT_TC_CLOUD, t->cloud_interface, L.prog[P_CLOUD_MARK],
-				      L.prog_id[P_CLOUD_MARK], true, d);
-		if (!err)
-			err = add_att(v, &n, ATT_TC_TUNNEL, t->tunnel_interface, L.prog[P_TUNNEL_IN],
-				      L.prog_id[P_TUNNEL_IN], false, d);
-	}
+	err = want_atts(cfg, &L, NULL, true, &v, &n, d);
 	if (err)
 		goto out;
 	/* geo and policy first, so that a new attachment filters from its first packet */
@@ -677,7 +748,7 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		goto out;
 	pr_debug("dataplane: policy installed (%.1f ms)", clock_ms() - t0);
 	for (size_t i = 0; i < n; i++) {
-		int e = attach_one(&v[i], d);
+		int e = attach_one(&v[i], false, d);
 
 		if (e && !err)
 			err = e;
@@ -688,6 +759,31 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 		pin_progs(&L, tag);
 	pr_debug("dataplane: attached (%.1f ms)", clock_ms() - t0);
 out:
+	free(v);
+	loaded_close(&L);
+	return err;
+}
+
+int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct diag *d)
+{
+	struct dp_loaded L = { 0 };
+	double t0;
+	struct att *v = NULL;
+	uint64_t tag = dp_obj_tag();
+	size_t n = 0;
+	int err;
+
+	t0 = clock_ms();
+	err = programs(&L, cfg, tag, t0, d);
+	if (err)
+		return err;
+	err = want_atts(cfg, &L, ifname, false, &v, &n, d);
+	for (size_t i = 0; !err && i < n; i++)
+		err = attach_one(&v[i], true, d);
+	if (!err && !L.adopted)
+		pin_progs(&L, tag);
+	pr_debug("dataplane: %s: attached before it carries traffic (%.1f ms)",
+		 ifname ? ifname : "every interface", clock_ms() - t0);
 	free(v);
 	loaded_close(&L);
 	return err;

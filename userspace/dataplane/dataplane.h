@@ -27,6 +27,18 @@ int dataplane_apply_pre(const struct rp_config *cfg, const struct geo_db *geo,
 bool dataplane_geo_unchanged(const struct rp_config *cfg);
 void dataplane_geo_record(const struct rp_config *cfg, const struct geo_db *geo);
 
+/* Attach the programs cfg wants on IFNAME (NULL: on every interface cfg
+ * names that exists; a VLAN link's name means its parent) where none runs
+ * (a program already attached is left as it is, until dataplane_apply has
+ * installed the policy it goes with), with the policy installed now: no
+ * policy change, no detach.  Before a link is
+ * brought up (net's hooks->before_up) and before a change touches the
+ * network, so that no configured interface carries traffic without its
+ * program; an interface the installed policy does not know yet is dropped
+ * by it whole (fail closed) until dataplane_apply installs the new one.
+ * Loads and pins the programs if this build has none pinned.  0 or -errno. */
+int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct diag *d);
+
 /* The gateway's addresses changed (DHCP, SLAAC, an HA address moved, an
  * interface came or went): the policy is compiled again with them and
  * installed (incrementally: only what they change is written).  The

@@ -92,4 +92,26 @@ int nl_rule_add(struct nl_ctx *nl, const struct nl_rule *r);
 int nl_rule_del(struct nl_ctx *nl, const struct nl_rule *r);
 bool nl_rule_same(const struct nl_rule *a, const struct nl_rule *b);
 void nl_rule_format(const struct nl_rule *r, char *buf, size_t len);
+
+/* Notifications (netlink_watch.c): a socket of its own, bound to the link,
+ * address, route and rule groups of IPv4 and IPv6. */
+enum nl_ev_kind { NL_EV_LINK, NL_EV_ADDR, NL_EV_ROUTE, NL_EV_RULE };
+struct nl_event {
+	enum nl_ev_kind kind;
+	bool del;			/* RTM_DEL*; else RTM_NEW* (also a change) */
+	int ifindex;			/* link, address; a route's oif */
+	char ifname[IFNAMSIZ];		/* link */
+	unsigned int flags;		/* link: IFF_* */
+	uint8_t family;			/* address, route, rule */
+	struct rp_prefix addr;		/* address */
+	uint32_t table;			/* route, rule */
+	uint8_t dst_len, route_type;	/* route */
+	uint32_t priority;		/* rule */
+};
+typedef void (*nl_event_fn)(const struct nl_event *e, void *arg);
+int nl_watch_open(struct nl_ctx *nl);
+int nl_watch_fd(const struct nl_ctx *nl);
+/* FN for every notification queued, without blocking: how many, or -errno
+ * (-ENOBUFS: the socket overflowed and some were lost). */
+int nl_watch_read(struct nl_ctx *nl, nl_event_fn fn, void *arg);
 #endif

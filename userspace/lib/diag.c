@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include "lib/diag.h"
+#include "lib/log.h"
 
 void diag_add(struct diag *d, const char *fmt, ...)
 {
@@ -35,8 +36,8 @@ void diag_move(struct diag *to, struct diag *from)
 
 void diag_print(const struct diag *d, FILE *f)
 {
-	for (size_t i = 0; i < d->n; i++)
-		fprintf(f, "%s\n", d->msgs[i]);
+	for (size_t i = 0; i < d->n; i++)	/* errors: priority 3 in the journal */
+		fprintf(f, "%s%s\n", f == stderr ? log_prefix(LOG_LVL_ERR) : "", d->msgs[i]);
 }
 
 void diag_free(struct diag *d)

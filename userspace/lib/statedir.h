@@ -3,8 +3,10 @@
  *
  *   net.state            what net_apply created, so that `down` removes exactly
  *                        that (net/net_state.c)
- *   net.lock             flock: one network reconcile (net_apply, net_down) at
- *                        a time
+ *   change.lock          flock: one change of the system at a time, network
+ *                        then dataplane (apply, the daemon's reloads and
+ *                        restores, a rollback, down); it holds the last
+ *                        change's number, kind and pid (app/changelock.c)
  *   nat.nft              the nftables ruleset last loaded (net/nat.c)
  *   wg/IFNAME.pid        a tunnel's wireguard-go supervisor, .gopid its
  *   wg/IFNAME.gopid      wireguard-go, .log their output
@@ -32,9 +34,13 @@
  *                        app/site_conf.c)
  *   rekeyed              site key rotations done on the tunnel whose tenant
  *                        file still names the previous key (app/rekey_watch.c)
+ *   history/N/           the last applied configurations, 0 the current one
+ *                        (applied/'s layout, keys 0600) with "meta" and the
+ *                        geo fingerprint of the time (app/history.c)
  *
  * The two locks guard different things and nest (a rollback holds
- * confirm.lock while its apply takes net.lock); both are taken through
+ * confirm.lock while its apply takes change.lock; nothing takes
+ * confirm.lock while it holds change.lock); both are taken through
  * statedir_lock().
  */
 #ifndef REMPART_STATEDIR_H
@@ -42,7 +48,7 @@
 #include <limits.h>
 
 #define SD_NET_STATE		"net.state"
-#define SD_NET_LOCK		"net.lock"
+#define SD_CHANGE_LOCK		"change.lock"
 #define SD_NAT_RULESET		"nat.nft"
 #define SD_WG_DIR		"wg"
 #define SD_DATAPLANE_DIR	"dataplane"
@@ -61,7 +67,9 @@
 #define SD_CONFIRM_LOG		"confirm.log"
 #define SD_PUBKEYS_DIR		"pubkeys"
 #define SD_REKEYED		"rekeyed"
-/* In a snapshot directory (applied/, rejected/, confirm/previous/). */
+#define SD_HISTORY_DIR		"history"
+/* In a snapshot directory (applied/, rejected/, confirm/previous/,
+ * history/N/). */
 #define SD_SNAP_CONFIG		"rempart.ini"
 #define SD_SNAP_TENANTS		"tenants"
 #define SD_SNAP_SOURCE		"source"
@@ -82,7 +90,7 @@ int statedir_wg_path(char buf[PATH_MAX], const char *state_dir, const char *ifna
 int statedir_slot_rec(char buf[PATH_MAX], const char *dir, unsigned slot);
 /* STATE_DIR/pubkeys/TENANT.pub. */
 int statedir_pubkey_path(char buf[PATH_MAX], const char *state_dir, const char *tenant);
-/* Create the state directory (0700) if needed and flock LOCK (SD_NET_LOCK
+/* Create the state directory (0700) if needed and flock LOCK (SD_CHANGE_LOCK
  * or SD_CONFIRM_LOCK) in it, waiting for the holder.  The fd to close to
  * release it, or -errno. */
 int statedir_lock(const char *state_dir, const char *lock);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* addrs.c — the tunnel and cloud addresses of every tenant: added where
- * missing (recorded as rempart's), and those rempart added that the config
- * no longer names removed. */
+ * missing (recorded as rempart's in net.state before they are added), and
+ * those rempart added that the config no longer names removed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +12,50 @@
 #include "kernel/wg/wg.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
+
+static const struct nl_addr *addr_present(const struct nl_addr *have, size_t n_have,
+					   int ifindex, const struct rp_prefix *p)
+{
+	for (size_t h = 0; h < n_have; h++)
+		if (have[h].ifindex == ifindex && have[h].p.family == p->family &&
+		    have[h].p.len == p->len &&
+		    !memcmp(have[h].p.addr, p->addr, p->family == AF_INET ? 4 : 16))
+			return &have[h];
+	return NULL;
+}
+
+/* The addresses about to be added go into net.state first (one write). */
+static int intend_addrs(struct apply *a, const struct nl_addr *have, size_t n_have)
+{
+	char name[IFNAMSIZ + 8], pbuf[INET6_ADDRSTRLEN + 4];
+	int err = 0;
+
+	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
+		const struct rp_tenant *t = &a->cfg->tenants[i];
+
+		for (int which = 0; which < 2 && !err; which++) {
+			const struct rp_prefix_list *l = which ? &t->cloud_address : &t->tunnel_address;
+			const struct nl_link *lk;
+
+			if (which)
+				net_cloud_ifname(t, name, sizeof(name));
+			else
+				snprintf(name, sizeof(name), "%s", t->tunnel_interface);
+			lk = net_link_find(a, name);
+			for (size_t k = 0; lk && k < l->n && !err; k++) {
+				const struct nl_addr *h = addr_present(have, n_have, lk->ifindex,
+								       &l->v[k]);
+
+				/* present with its main-table route: re-added below */
+				if (h && (h->flags & IFA_F_NOPREFIXROUTE))
+					continue;
+				prefix_format(&l->v[k], pbuf, sizeof(pbuf));
+				err = net_intend(a, "addr %s %s", name, pbuf);
+			}
+		}
+	}
+	return err ? err : net_intent_flush(a);
+}
 
 int net_reconcile_addrs(struct apply *a)
 {
@@ -25,6 +69,7 @@ int net_reconcile_addrs(struct apply *a)
 		diag_add(a->d, "cannot list addresses: %s", nl_strerror(&a->nl, err));
 		return err;
 	}
+	err = intend_addrs(a, have, n_have);
 	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
 		const struct rp_tenant *t = &a->cfg->tenants[i];
 
@@ -42,13 +87,7 @@ int net_reconcile_addrs(struct apply *a)
 				struct undo *u;
 
 				prefix_format(&l->v[k], pbuf, sizeof(pbuf));
-				for (size_t h = 0; h < n_have && !present; h++)
-					if (have[h].ifindex == lk->ifindex &&
-					    have[h].p.family == l->v[k].family &&
-					    have[h].p.len == l->v[k].len &&
-					    !memcmp(have[h].p.addr, l->v[k].addr,
-						    l->v[k].family == AF_INET ? 4 : 16))
-						present = &have[h];
+				present = addr_present(have, n_have, lk->ifindex, &l->v[k]);
 				if (present && !(present->flags & IFA_F_NOPREFIXROUTE)) {
 					/* with a prefix route in the main table (an older
 					 * apply, or someone else's): added again without

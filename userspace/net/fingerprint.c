@@ -5,7 +5,14 @@
  * apply, and whose links are present, up and (userspace) supervised, is not
  * read again: with 100 tunnels of 100 peers and 20,000 routes, reading all
  * of it costs most of a second, while a one-site change must take less than
- * 100 ms.  RP_NET_FULL=1 reads and compares everything. */
+ * 100 ms.  RP_NET_FULL=1 reads and compares everything.
+ *
+ * The fingerprint is what the tenant wants; that the kernel still has it is
+ * checked cheaply: the recorded line also holds how many routes its table
+ * had, and a table that lost routes (its tunnel or cloud link went down and
+ * up: the kernel drops the routes through a link that goes down) makes the
+ * tenant unclean, so that `apply` puts them back (rempart(8), apply).  The daemon
+ * also names tenants to verify (hooks->verify) from what it watched go. */
 #include <stdlib.h>
 #include <string.h>
 #include "kernel/netlink.h"
@@ -104,6 +111,22 @@ uint64_t net_tenant_fp(const struct apply *a, size_t i)
 	return h;
 }
 
+int net_count_routes(struct apply *a, uint32_t table, size_t *n)
+{
+	struct nl_route *v = NULL;
+	size_t m = 0;
+	int err;
+
+	*n = 0;
+	err = nl_route_dump(&a->nl, AF_UNSPEC, table, &v, &m);
+	if (err)
+		return err;
+	for (size_t k = 0; k < m; k++)
+		*n += v[k].table == table;
+	free(v);
+	return 0;
+}
+
 void net_compute_clean(struct apply *a)
 {
 	bool full = getenv("RP_NET_FULL") != NULL;
@@ -115,12 +138,19 @@ void net_compute_clean(struct apply *a)
 		char name[IFNAMSIZ + 8];
 
 		a->fp[i] = net_tenant_fp(a, i);
+		a->routes[i] = SIZE_MAX;
 		net_cloud_ifname(t, name, sizeof(name));
 		cl = net_link_find(a, name);
 		/* a site in rotation may have switched: its peers are looked at */
-		a->clean[i] = !full && !rekey_pending(t) && tl && cl && (tl->flags & IFF_UP) &&
-			      (cl->flags & IFF_UP) && tl->mtu == t->mtu &&
-			      net_state_has(&a->old, "fp %u %016llx", t->id, (unsigned long long)a->fp[i]) &&
+		a->clean[i] = !full && !rekey_pending(t) &&
+			      !(a->hooks && a->hooks->verify && a->hooks->verify[i]) &&
+			      tl && cl && (tl->flags & IFF_UP) && (cl->flags & IFF_UP) &&
+			      tl->mtu == t->mtu &&
 			      (!a->wg->running || a->wg->running(t->tunnel_interface, a->cfg->state_dir));
+		if (a->clean[i] && net_count_routes(a, RP_TABLE_BASE + t->id, &a->routes[i]))
+			a->clean[i] = false;
+		a->clean[i] = a->clean[i] &&
+			      net_state_has(&a->old, "fp %u %016llx %zu", t->id,
+					    (unsigned long long)a->fp[i], a->routes[i]);
 	}
 }

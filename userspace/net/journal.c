@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /* journal.c — the undo journal of an apply: every change is recorded as
  * it is made; if a later step fails, net_rollback() undoes them in reverse,
- * so the system is left as it was. */
+ * so the system is left as it was.  And the intent record: what an apply is
+ * about to create is written into net.state before it is made, so that an
+ * apply killed half-way leaves nothing `down` does not know about. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
 #include "lib/fileutil.h"
+#include "lib/statedir.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 
@@ -87,4 +91,36 @@ void net_journal_free(struct apply *a)
 	free(a->undo);
 	a->undo = NULL;
 	a->n_undo = a->cap_undo = 0;
+}
+
+int net_intend(struct apply *a, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (net_state_has(&a->old, "%s", buf))
+		return 0;
+	a->intent_dirty = true;
+	return net_state_add(&a->old, "%s", buf);
+}
+
+int net_intent_flush(struct apply *a)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (!a->intent_dirty)
+		return 0;
+	err = net_state_save(&a->old, a->cfg->state_dir);
+	if (err) {
+		statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
+		diag_add(a->d, "cannot write %s before changing the system: %s", path,
+			 strerror(-err));
+		return err;
+	}
+	a->intent_dirty = false;
+	return 0;
 }

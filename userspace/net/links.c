@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /* links.c — the links of an apply: the link table read from the kernel,
- * VLAN links and tunnels created (MTU, up), wireguard-go started
- * (userspace backend), devices and peers configured (the smallest "set",
- * net_wg.c), and the links rempart created that the config no longer
- * names removed. */
+ * VLAN links and tunnels created (recorded in net.state first), brought up
+ * with their MTU once the caller attached their programs (hooks->before_up:
+ * a link never carries traffic unfiltered), wireguard-go started (userspace
+ * backend), devices and peers configured (the smallest "set", net_wg.c),
+ * and the links rempart created that the config no longer names removed
+ * (only if the kernel's link is of the kind rempart makes). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
+#include "lib/statedir.h"
 #include "net/net_priv.h"
 #include "net/net_wg.h"
 #include "net/reconcile.h"
@@ -29,6 +32,44 @@ const struct nl_link *net_link_find(const struct apply *a, const char *name)
 		if (!strcmp(a->links[i].name, name))
 			return &a->links[i];
 	return NULL;
+}
+
+/* The kernel kinds of what net.state calls KIND: wireguard-go's tun for a
+ * userspace tunnel. */
+static bool kind_matches(const char *recorded, const char *kernel)
+{
+	if (!strcmp(recorded, "wireguard"))
+		return !strcmp(kernel, "wireguard") || !strcmp(kernel, "tun");
+	return !strcmp(recorded, kernel);
+}
+
+int net_check_recorded_links(struct apply *a)
+{
+	char name[64], kind[32], path[PATH_MAX];
+	int err = 0;
+
+	statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
+	for (size_t i = 0; i < a->old.n; i++) {
+		const struct nl_link *l;
+
+		if (sscanf(a->old.lines[i], "link %63s %31s", name, kind) != 2)
+			continue;
+		l = net_link_find(a, name);
+		if (!l || kind_matches(kind, l->kind))
+			continue;
+		diag_add(a->d, "%s: '%s': the kernel's %s is a %s link, not one rempart "
+			 "makes: nothing done (fix or remove the line)", path,
+			 a->old.lines[i], name, l->kind[0] ? l->kind : "physical");
+		err = -EPERM;
+	}
+	return err;
+}
+
+int net_before_up(struct apply *a, const char *ifname)
+{
+	if (!a->hooks || !a->hooks->before_up)
+		return 0;
+	return a->hooks->before_up(ifname, a->hooks->arg, a->d);
 }
 
 const char *net_ifname_of(const struct apply *a, int ifindex)
@@ -59,6 +100,8 @@ int net_ensure_links(struct apply *a, wg_device **cur)
 		net_cloud_ifname(t, name, sizeof(name));
 		if (net_link_find(a, name))
 			continue;
+		if ((err = net_intend(a, "link %s vlan", name)) || (err = net_intent_flush(a)))
+			return err;
 		err = nl_link_add_vlan(&a->nl, name, parent->ifindex, t->vlan);
 		if (err) {
 			diag_add(a->d, "%s: [tenant] vlan: cannot create VLAN link '%s' (id %u on %s): %s",
@@ -82,6 +125,9 @@ int net_ensure_links(struct apply *a, wg_device **cur)
 
 		if (net_link_find(a, t->tunnel_interface))
 			continue;
+		if ((err = net_intend(a, "link %s wireguard", t->tunnel_interface)) ||
+		    (err = net_intent_flush(a)))
+			return err;
 		err = a->wg->create(t->tunnel_interface, cfg->state_dir, why, sizeof(why));
 		if (err) {
 			diag_add(a->d, "%s: [tenant] tunnel_interface: cannot create '%s': %s",
@@ -101,7 +147,7 @@ int net_ensure_links(struct apply *a, wg_device **cur)
 		if (err)
 			return err;
 	}
-	/* MTU and up. */
+	/* MTU and up: a link goes up only once its programs are attached. */
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
 		const struct nl_link *tl = net_link_find(a, t->tunnel_interface), *cl;
@@ -114,6 +160,8 @@ int net_ensure_links(struct apply *a, wg_device **cur)
 			return -ENODEV;
 		}
 		if (tl->mtu != t->mtu || !(tl->flags & IFF_UP)) {
+			if (!(tl->flags & IFF_UP) && (err = net_before_up(a, t->tunnel_interface)))
+				return err;
 			err = nl_link_set(&a->nl, tl->ifindex, t->mtu, true);
 			if (err) {
 				diag_add(a->d, "tenant %s: cannot set %s up with MTU %u: %s", t->name,
@@ -125,6 +173,8 @@ int net_ensure_links(struct apply *a, wg_device **cur)
 		if (!(cl->flags & IFF_UP)) {
 			struct undo *u;
 
+			if ((err = net_before_up(a, name)))
+				return err;
 			err = nl_link_set(&a->nl, cl->ifindex, 0, true);
 			if (err) {
 				diag_add(a->d, "tenant %s: cannot set %s up: %s", t->name, name,

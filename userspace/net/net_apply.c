@@ -29,6 +29,7 @@
 #include "net/net_priv.h"
 #include "net/net_state.h"
 #include "net/reconcile.h"
+#include "net/route_plan.h"
 
 static unsigned int last_changes;
 
@@ -62,70 +63,84 @@ static bool nat_ruleset_nonempty(const struct rp_config *cfg)
 	return false;
 }
 
-/* One network reconcile at a time: STATE_DIR/net.lock (lib/statedir.h). */
-static int net_lock(const char *state_dir, struct diag *d)
+/* Tables and rules of rempart's range are rempart's by construction: every
+ * one the config wants goes into net.state before anything is changed, so
+ * that a killed apply leaves none that `down` does not know. */
+static int intend_tables_and_rules(struct apply *a)
 {
-	int fd, err;
+	struct net_rule_want *want = NULL;
+	size_t n = 0;
+	int err;
 
-	err = mkdir_p(state_dir, 0700);
-	if (err) {
-		diag_add(d, "cannot create state directory %s: %s", state_dir, strerror(-err));
-		return err;
-	}
-	fd = statedir_lock(state_dir, SD_NET_LOCK);
-	if (fd < 0) {
-		char path[PATH_MAX];
+	for (size_t i = 0; i < a->cfg->n_tenants; i++)
+		if ((err = net_intend(a, "table %u", RP_TABLE_BASE + a->cfg->tenants[i].id)))
+			return err;
+	err = net_plan_rules(a->cfg, &want, &n);
+	for (size_t w = 0; w < n && !err; w++) {
+		char line[160];
 
-		statedir_path(path, state_dir, SD_NET_LOCK);
-		diag_add(d, "cannot lock %s: %s", path, strerror(-fd));
+		net_rule_state_line(&want[w].rule, line, sizeof(line));
+		err = net_intend(a, "%s", line);
 	}
-	return fd;
+	free(want);
+	if (!err && nat_ruleset_nonempty(a->cfg))
+		err = net_intend(a, "nat");
+	return err ? err : net_intent_flush(a);
 }
 
-/* What apply and down start from: the lock (*lock, -1 if not taken),
- * rtnetlink, net.state, the links. */
-static int net_begin(struct apply *a, int *lock)
+/* What apply and down start from (the caller holds the change lock,
+ * app/changelock.h): rtnetlink, net.state (checked line by line: a bad
+ * record refuses the change), the links, and the links net.state names
+ * checked against the kernel's. */
+static int net_begin(struct apply *a)
 {
 	char path[PATH_MAX];
 	int err;
 
-	*lock = net_lock(a->cfg->state_dir, a->d);
-	if (*lock < 0)
-		return *lock;
 	a->wg = wg_backend_get();
 	err = nl_open(&a->nl);
 	if (err) {
 		diag_add(a->d, "cannot open rtnetlink: %s", strerror(-err));
 		return err;
 	}
-	err = net_state_load(&a->old, a->cfg->state_dir);
+	err = net_state_load(&a->old, a->cfg->state_dir, a->d);
 	if (err) {
-		statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
-		diag_add(a->d, "cannot read %s: %s", path, strerror(-err));
+		if (err != -EINVAL) {
+			statedir_path(path, a->cfg->state_dir, SD_NET_STATE);
+			diag_add(a->d, "cannot read %s: %s", path, strerror(-err));
+		}
 		return err;
 	}
 	err = net_links_refresh(a);
-	if (err)
+	if (err) {
 		diag_add(a->d, "cannot list links: %s", nl_strerror(&a->nl, err));
-	return err;
+		return err;
+	}
+	return net_check_recorded_links(a);
 }
 
-int net_apply(const struct rp_config *cfg, struct diag *d)
+int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct diag *d)
 {
-	struct apply a = { .cfg = cfg, .d = d };
+	struct apply a = { .cfg = cfg, .hooks = h, .d = d };
 	wg_device **cur = NULL;
 	bool nat_changed = false;
-	int lock, err;
+	int err;
 
 	last_changes = 0;
 	stage(NULL);
-	err = net_begin(&a, &lock);
+	err = mkdir_p(cfg->state_dir, 0700);
+	if (err) {
+		diag_add(d, "cannot create state directory %s: %s", cfg->state_dir, strerror(-err));
+		return err;
+	}
+	err = net_begin(&a);
 	if (err)
 		goto out;
 	cur = calloc(cfg->n_tenants + 1, sizeof(*cur));
 	a.fp = calloc(cfg->n_tenants + 1, sizeof(*a.fp));
 	a.clean = calloc(cfg->n_tenants + 1, sizeof(*a.clean));
-	if (!cur || !a.fp || !a.clean) {
+	a.routes = calloc(cfg->n_tenants + 1, sizeof(*a.routes));
+	if (!cur || !a.fp || !a.clean || !a.routes) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -155,6 +170,8 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 			}
 			break;
 		}
+	if ((err = intend_tables_and_rules(&a)))
+		goto out;
 	/* fwmark_reflect: what the gateway answers a tenant (echo, TCP resets,
 	 * ICMP errors) carries the tenant's mark, and goes back through the
 	 * tenant's own table and interface (docs/policy.md) */
@@ -203,20 +220,26 @@ int net_apply(const struct rp_config *cfg, struct diag *d)
 			net_state_add(&a.st, "%s", a.old.lines[i]);
 	net_state_add(&a.st, "backend %s", a.wg->name);
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		uint32_t table = RP_TABLE_BASE + cfg->tenants[i].id;
 		struct nl_route *rv = NULL;
-		size_t rn = 0;
+		size_t rn = 0, routes = a.routes[i];
 
 		/* Now that every link exists: the fingerprint the next apply
 		 * will compute if nothing changes (the same as before, a
-		 * function of the config and the links, if no link changed). */
+		 * function of the config and the links, if no link changed),
+		 * with the number of routes its table holds now. */
 		if (a.links_gen != a.fp_links_gen)
 			a.fp[i] = net_tenant_fp(&a, i);
-		net_state_add(&a.st, "fp %u %016llx", cfg->tenants[i].id, (unsigned long long)a.fp[i]);
-		if (!a.wg->remember || a.clean[i])
-			continue;
-		if (!nl_route_dump(&a.nl, AF_UNSPEC, RP_TABLE_BASE + cfg->tenants[i].id, &rv, &rn))
-			net_remember_tunnel(&a, &cfg->tenants[i], rv, rn);
+		if (!a.clean[i] && !nl_route_dump(&a.nl, AF_UNSPEC, table, &rv, &rn)) {
+			routes = 0;
+			for (size_t k = 0; k < rn; k++)
+				routes += rv[k].table == table;
+			if (a.wg->remember)
+				net_remember_tunnel(&a, &cfg->tenants[i], rv, rn);
+		}
 		free(rv);
+		net_state_add(&a.st, "fp %u %016llx %zu", cfg->tenants[i].id,
+			      (unsigned long long)a.fp[i], routes);
 	}
 	stage("netstate");
 	err = net_state_save(&a.st, cfg->state_dir);
@@ -244,44 +267,68 @@ out:
 	free(a.main_v);
 	free(a.fp);
 	free(a.clean);
+	free(a.routes);
 	net_state_free(&a.old);
 	net_state_free(&a.st);
 	nl_close(&a.nl);
-	if (lock >= 0)
-		close(lock);
 	return err;
 }
 
-int net_down(const struct rp_config *cfg, struct diag *d)
+/* The sysctls net.state recorded, back to their values before rempart. */
+static int restore_sysctls(struct apply *a)
 {
-	struct apply a = { .cfg = cfg, .d = d };
 	char path[4096], val[64];
-	int lock, err, ret = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < a->old.n; i++) {
+		int e;
+
+		if (sscanf(a->old.lines[i], "sysctl %4095s %63s", path, val) != 2)
+			continue;
+		e = file_write_all(path, val, strlen(val), 0644);
+		if (e) {
+			diag_add(a->d, "cannot write %s back to %s: %s", path, val, strerror(-e));
+			err = -EIO;
+		}
+	}
+	return err;
+}
+
+int net_down(const char *state_dir, struct diag *d)
+{
+	struct rp_config none = { .state_dir = (char *)state_dir };
+	struct apply a = { .cfg = &none, .d = d };
+	char path[4096];
+	int err, ret = 0;
 
 	/* a.st stays empty: nothing is wanted any more. */
-	err = net_begin(&a, &lock);
+	err = net_begin(&a);
 	if (err)
 		goto out;
-	if (net_state_has(&a.old, "nat") && nat_down(d))
-		ret = -EIO;
-	/* Links before tables: deleting a tunnel takes its routes with it at
-	 * once, and no wireguard-go is left to wake up for each route. */
-	if (net_remove_stale_rules(&a))
-		ret = -EIO;
-	if (net_remove_stale_addrs(&a))
+	/* Forwarding paths first, while the programs still judge every packet
+	 * (the caller removes them after this): forwarding back to what it
+	 * was before rempart, then the tunnels (their routes and addresses go
+	 * with them, and no wireguard-go is left to wake up for each route),
+	 * the rules that select the tenants' tables, the tables, the
+	 * addresses left on the clouds' links, NAT.  Each step is idempotent:
+	 * a `down` killed half-way is finished by the next one. */
+	if (restore_sysctls(&a))
 		ret = -EIO;
 	if (net_remove_stale_links(&a))
 		ret = -EIO;
+	if (net_links_refresh(&a) == 0 && net_remove_stale_rules(&a))
+		ret = -EIO;
 	if (net_remove_stale_tables(&a, false))
 		ret = -EIO;
-	for (size_t i = 0; i < a.old.n; i++)
-		if (sscanf(a.old.lines[i], "sysctl %4095s %63s", path, val) == 2)
-			file_write_all(path, val, strlen(val), 0644);
+	if (net_remove_stale_addrs(&a))
+		ret = -EIO;
+	if (net_state_has(&a.old, "nat") && nat_down(d))
+		ret = -EIO;
 	/* Anything left over by an older, unrecorded run is not ours to touch. */
 	if (!ret) {
-		statedir_path(path, cfg->state_dir, SD_NET_STATE);
+		statedir_path(path, state_dir, SD_NET_STATE);
 		unlink(path);
-		statedir_path(path, cfg->state_dir, SD_NAT_RULESET);
+		statedir_path(path, state_dir, SD_NAT_RULESET);
 		unlink(path);
 	}
 	err = ret;
@@ -290,7 +337,5 @@ out:
 	free(a.links);
 	net_state_free(&a.old);
 	nl_close(&a.nl);
-	if (lock >= 0)
-		close(lock);
 	return err;
 }

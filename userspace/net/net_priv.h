@@ -32,8 +32,6 @@ static inline void net_ifname_copy(char dst[IFNAMSIZ], const char *src)
 	memcpy(dst, src, n);
 	dst[n] = 0;
 }
-/* Objects the last net_apply changed (0: it was a no-op). */
-unsigned int net_apply_changes(void);
 
 /* nat.c: the nftables table "inet rempart" (egress = nat: masquerade to the
  * uplink, per-tenant conntrack zones and marks).  *changed tells whether the

@@ -6,6 +6,7 @@
 #define REMPART_NET_STATE_H
 #include <stdbool.h>
 #include <stddef.h>
+#include "lib/diag.h"
 
 struct net_state {
 	char **lines;
@@ -14,7 +15,15 @@ struct net_state {
 	size_t n_slot;		/* a power of two, more than twice n */
 };
 
-int net_state_load(struct net_state *st, const char *state_dir);	/* missing file: empty */
+/* Read STATE_DIR/net.state (missing: empty).  Every line is checked
+ * (net_state_check_line): one that rempart does not write refuses the
+ * whole file, -EINVAL with one message naming file, line and why in *d
+ * (d may be NULL). */
+int net_state_load(struct net_state *st, const char *state_dir, struct diag *d);
+/* NULL if LINE is one rempart writes, with its tables, rule priorities,
+ * link kinds and sysctls; else why not. */
+const char *net_state_check_line(const char *line);
+/* Written whole to a temporary file, synced, renamed over it (mode 0600). */
 int net_state_save(const struct net_state *st, const char *state_dir);
 __attribute__((format(printf, 2, 3)))
 bool net_state_has(const struct net_state *st, const char *fmt, ...);

@@ -16,6 +16,7 @@
 #include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
 #include "lib/diag.h"
+#include "net/net.h"
 #include "net/net_state.h"
 
 enum undo_kind { U_LINK_DEL, U_LINK_DOWN, U_WG_DESTROY, U_WG_STOP, U_WG_RESTORE, U_ADDR_DEL, U_ADDR_ADD,
@@ -34,6 +35,7 @@ struct undo {
 
 struct apply {
 	const struct rp_config *cfg;
+	const struct net_hooks *hooks;	/* NULL: none */
 	struct diag *d;
 	struct nl_ctx nl;
 	const struct wg_backend *wg;
@@ -49,6 +51,9 @@ struct apply {
 	size_t main_n;
 	uint64_t *fp;			/* per tenant: fingerprint of what it wants */
 	bool *clean;			/* per tenant: same fingerprint as applied, links fine */
+	size_t *routes;			/* per tenant: routes in its table (clean ones, read by
+					 * net_compute_clean; SIZE_MAX: not read) */
+	bool intent_dirty;		/* lines added to old that net.state lacks */
 };
 
 /* journal.c: a new zeroed entry of KIND (NULL: out of memory); undo every
@@ -56,9 +61,24 @@ struct apply {
 struct undo *net_journal(struct apply *a, enum undo_kind kind);
 void net_rollback(struct apply *a);
 void net_journal_free(struct apply *a);
+/* journal.c, the other way round: what an apply is about to create goes
+ * into net.state before it is made (a killed apply leaves nothing that
+ * `down` does not know).  net_intend adds a line to a->old (the record as
+ * loaded), net_intent_flush writes a->old if it grew: call it before the
+ * change.  0 or -errno (a message in a->d). */
+__attribute__((format(printf, 2, 3)))
+int net_intend(struct apply *a, const char *fmt, ...);
+int net_intent_flush(struct apply *a);
 
 /* links.c */
 int net_links_refresh(struct apply *a);		/* re-read a->links */
+/* Every link net.state records as rempart's and that exists is of the kind
+ * rempart makes (a WireGuard device or wireguard-go's tun, a VLAN link): an
+ * interface of another kind under that name is not rempart's to remove.
+ * 0, or -EPERM after one message per link in a->d. */
+int net_check_recorded_links(struct apply *a);
+/* hooks->before_up for IFNAME, if any. */
+int net_before_up(struct apply *a, const char *ifname);
 const struct nl_link *net_link_find(const struct apply *a, const char *name);
 const char *net_ifname_of(const struct apply *a, int ifindex);	/* "?" if none */
 /* VLAN links and tunnels created, MTU and up; wireguard-go started;
@@ -73,9 +93,12 @@ int net_remove_stale_links(struct apply *a);
 int net_set_sysctl(struct apply *a, const char *path, const char *want);
 
 /* fingerprint.c: what tenant I wants, in 64 bits; a->fp and a->clean for
- * every tenant. */
+ * every tenant (a tenant whose table lost routes since the last apply, a
+ * link that flapped, is not clean).  net_count_routes: the routes of one
+ * table. */
 uint64_t net_tenant_fp(const struct apply *a, size_t i);
 void net_compute_clean(struct apply *a);
+int net_count_routes(struct apply *a, uint32_t table, size_t *n);
 
 /* preflight.c: everything that can be checked before changing anything;
  * fills CUR with the running devices. */
@@ -88,6 +111,10 @@ int net_remove_stale_addrs(struct apply *a);
 int net_reconcile_routes(struct apply *a);
 int net_remove_stale_tables(struct apply *a, bool journal_it);
 int net_reconcile_rules(struct apply *a);
+/* A rule as its net.state line ("rule 4 1010 1010 iif=wg-a mark=0x0"), and
+ * back (0 or -EINVAL). */
+void net_rule_state_line(const struct nl_rule *r, char *buf, size_t len);
+int net_rule_from_state(const char *line, struct nl_rule *r);
 int net_remove_stale_rules(struct apply *a);
 
 /* tunnel_restore.c: hand a userspace tunnel's addresses and routes (RV:

@@ -11,7 +11,7 @@
 #include "net/reconcile.h"
 #include "net/route_plan.h"
 
-static void rule_state_line(const struct nl_rule *r, char *buf, size_t len)
+void net_rule_state_line(const struct nl_rule *r, char *buf, size_t len)
 {
 	char mask[24] = "";
 
@@ -21,7 +21,7 @@ static void rule_state_line(const struct nl_rule *r, char *buf, size_t len)
 		 r->priority, r->table, r->iif[0] ? r->iif : "-", r->fwmark, mask);
 }
 
-static int rule_from_state(const char *line, struct nl_rule *r)
+int net_rule_from_state(const char *line, struct nl_rule *r)
 {
 	char iif[IFNAMSIZ + 8];
 	unsigned int fam;
@@ -47,7 +47,7 @@ static int want_rule(struct apply *a, const struct nl_rule *want, const struct n
 	struct undo *u;
 	int err;
 
-	rule_state_line(want, line, sizeof(line));
+	net_rule_state_line(want, line, sizeof(line));
 	for (size_t h = 0; h < n_have && !present; h++)
 		present = nl_rule_same(&have[h], want);
 	if (present) {
@@ -110,7 +110,7 @@ int net_remove_stale_rules(struct apply *a)
 
 		if (strncmp(a->old.lines[i], "rule ", 5) || net_state_has(&a->st, "%s", a->old.lines[i]))
 			continue;
-		if (rule_from_state(a->old.lines[i], &r))
+		if (net_rule_from_state(a->old.lines[i], &r))
 			continue;
 		e = nl_rule_del(&a->nl, &r);
 		if (e == -ENOENT)

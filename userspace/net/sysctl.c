@@ -29,6 +29,7 @@ static int read_sysctl(const char *path, char *val, size_t len)
 int net_set_sysctl(struct apply *a, const char *path, const char *want)
 {
 	char cur[32];
+	bool known = false;
 	struct undo *u;
 	int err;
 
@@ -39,6 +40,14 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 	}
 	if (!strcmp(cur, want))
 		return 0;
+	/* Remember the value before rempart's first change, for `down`:
+	 * recorded before the write, so that a killed apply leaves it known. */
+	for (size_t i = 0; i < a->old.n && !known; i++)
+		known = !strncmp(a->old.lines[i], "sysctl ", 7) &&
+			!strncmp(a->old.lines[i] + 7, path, strlen(path)) &&
+			a->old.lines[i][7 + strlen(path)] == ' ';
+	if (!known && ((err = net_intend(a, "sysctl %s %s", path, cur)) || (err = net_intent_flush(a))))
+		return err;
 	err = file_write_all(path, want, strlen(want), 0644);
 	if (err) {
 		diag_add(a->d, "cannot write %s: %s", path, strerror(-err));
@@ -49,15 +58,6 @@ int net_set_sysctl(struct apply *a, const char *path, const char *want)
 		return -ENOMEM;
 	snprintf(u->path, sizeof(u->path), "%s", path);
 	snprintf(u->val, sizeof(u->val), "%s", cur);
-	/* Remember the value before rempart's first change, for `down`. */
-	bool known = false;
-
-	for (size_t i = 0; i < a->old.n && !known; i++)
-		known = !strncmp(a->old.lines[i], "sysctl ", 7) &&
-			!strncmp(a->old.lines[i] + 7, path, strlen(path)) &&
-			a->old.lines[i][7 + strlen(path)] == ' ';
-	if (!known)
-		net_state_add(&a->old, "sysctl %s %s", path, cur);
 	a->changes++;
 	return 0;
 }

@@ -3,6 +3,7 @@
  * the name of its cloud attachment link, and whom its shares reach
  * (net_priv.h).  Pure functions of the config. */
 #include <stdio.h>
+#include "net/net.h"
 #include "net/net_priv.h"
 
 void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len)
@@ -13,11 +14,6 @@ void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len)
 		snprintf(buf, len, "%s", t->cloud_interface);
 }
 
-unsigned net_tenant_table(unsigned id)
-{
-	return RP_TABLE_BASE + id;
-}
-
 bool net_share_offers_to(const struct rp_share *s, size_t consumer)
 {
 	if (s->all_tenants)
@@ -26,6 +22,16 @@ bool net_share_offers_to(const struct rp_share *s, size_t consumer)
 		if (s->tenant_idx && s->tenant_idx[k] == (int)consumer)
 			return true;
 	return false;
+}
+
+uint32_t net_tenant_table(const struct rp_tenant *t)
+{
+	return RP_TABLE_BASE + t->id;
+}
+
+bool net_rule_priority_ours(uint32_t priority)
+{
+	return priority >= RP_RULE_PRIO_GW && priority <= RP_RULE_PRIO_BASE + RP_TENANT_ID_MAX;
 }
 
 bool net_share_offered(const struct rp_config *cfg, size_t p, size_t c)

@@ -18,7 +18,8 @@ void net_remember_tunnel(struct apply *a, const struct rp_tenant *t,
 	const struct nl_link *tl = net_link_find(a, t->tunnel_interface);
 	struct nl_route *mine = calloc(rn + 1, sizeof(*mine));
 	struct wg_netstate ns = { .mtu = t->mtu, .addrs = t->tunnel_address.v,
-				  .n_addrs = t->tunnel_address.n, .routes = mine };
+				  .n_addrs = t->tunnel_address.n, .routes = mine,
+				  .ifindex = tl ? tl->ifindex : 0 };
 
 	if (!tl || !mine) {
 		free(mine);

@@ -26,6 +26,7 @@
  * kernel keeps a link's addresses and routes; a tun device that wireguard-go
  * re-creates does not): its addresses, and the routes through it. */
 struct wg_netstate {
+	int ifindex;			/* the link they were on */
 	unsigned int mtu;		/* the tenant's (RP_WG_MTU when not set) */
 	const struct rp_prefix *addrs;
 	size_t n_addrs;

@@ -2,14 +2,19 @@
 /* wg_restore.c — the restore file of a userspace tunnel,
  * STATE_DIR/wg/IFNAME.net: one line per object,
  *
+ *   ifindex 7
  *   mtu 1420                            (the tenant's mtu)
  *   addr 100.64.10.1/24
  *   route 10.110.1.0/24 1010 100        (prefix, table, metric)
  *
  * written after each apply (wg_restore_save, the backend's `remember`), and
- * replayed by the supervisor once a restarted wireguard-go has re-created
- * the tun device (wg_restore_apply): the link set up with its MTU, the
- * addresses and the routes through it added again. */
+ * replayed by the supervisor once a restarted wireguard-go is back on the
+ * tun device (wg_restore_apply): the link set up with its MTU, the
+ * addresses and the routes through it added again.  Only on the same link
+ * (ifindex): a tunnel that was deleted is a new link when wireguard-go
+ * makes it again, without the tunnel_in program that rempart attached to
+ * the old one; it stays down until rempart attaches the program and brings
+ * it up (`apply`, or the daemon within a second: rempart(8), run). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -34,7 +39,7 @@ int wg_restore_save(const char *ifname, const char *state_dir, const struct wg_n
 	f = open_memstream(&text, &len);
 	if (!f)
 		return -errno;
-	fprintf(f, "mtu %u\n", ns->mtu ? ns->mtu : RP_WG_MTU);
+	fprintf(f, "ifindex %d\nmtu %u\n", ns->ifindex, ns->mtu ? ns->mtu : RP_WG_MTU);
 	for (size_t k = 0; k < ns->n_addrs; k++) {
 		prefix_format(&ns->addrs[k], pbuf, sizeof(pbuf));
 		fprintf(f, "addr %s\n", pbuf);
@@ -73,6 +78,14 @@ int wg_restore_apply(const char *ifname, const char *state_dir)
 	err = nl_link_get(&nl, ifname, &l);
 	if (err)
 		goto out_nl;
+	if (fgets(line, sizeof(line), f) && sscanf(line, "ifindex %u", &u1) == 1) {
+		if (u1 && (int)u1 != l.ifindex) {
+			err = -ENOLINK;		/* a new link: not ours to bring up */
+			goto out_nl;
+		}
+	} else {
+		rewind(f);		/* a file from before the ifindex line */
+	}
 	err = nl_link_set(&nl, l.ifindex, RP_WG_MTU, true);
 	while (!err && fgets(line, sizeof(line), f)) {
 		struct rp_prefix p;

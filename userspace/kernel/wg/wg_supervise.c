@@ -152,7 +152,9 @@ int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whyle
 	pid_t child;
 	int err, status;
 
-	if (wgs_pid(ifname, state_dir) > 0 && device_ready(ifname))
+	/* A live supervisor (re)starts wireguard-go itself: wgs_wait waits
+	 * for it; a second one would race it for the device. */
+	if (wgs_pid(ifname, state_dir) > 0)
 		return 0;
 	if (wg_uapi_alive(ifname)) {
 		snprintf(why, whylen, "%s/%s.sock already answers: another wireguard-go serves "
@@ -325,7 +327,10 @@ static void sv_restore(const char *ifname, const char *state_dir, wg_device *sna
 			sv_log(ifname, "cannot restore the device: %s", strerror(-err));
 	}
 	err = wg_restore_apply(ifname, state_dir);
-	if (err)
+	if (err == -ENOLINK)
+		sv_log(ifname, "%s", "the tunnel was deleted: the new one stays down until rempart "
+		       "attaches its program and brings it up (apply, or the daemon)");
+	else if (err)
 		sv_log(ifname, "cannot restore addresses and routes: %s", strerror(-err));
 }
 
