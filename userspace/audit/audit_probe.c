@@ -22,7 +22,7 @@ static const char *const policy_maps[] = {
 	RP_PIN_IFACES, RP_PIN_IFIDX, RP_PIN_PORTIDX, RP_PIN_PORTS, RP_PIN_GEO,
 };
 static const char *const state_maps[] = {
-	RP_PIN_COUNTERS, RP_PIN_GEO_DROPS, RP_PIN_RULE_COUNTERS, RP_PIN_EVENTS, "rp_evlimit",
+	RP_PIN_COUNTERS, RP_PIN_GEO_DROPS, RP_PIN_RULE_COUNTERS, RP_PIN_EVENTS, "rp_evlimit", RP_PIN_EVSTATS,
 	RP_PIN_FLOWT6, RP_PIN_FLOWT4, RP_PIN_FLOW_STATS, RP_PIN_FRAGS, "rp_flow_last", RP_PIN_SYNC, "rp_sync_inner",
 };
 
