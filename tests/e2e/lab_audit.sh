@@ -13,8 +13,8 @@
 # Mutations: an ip rule sending alpha's tunnel into bravo's table; a route
 # to bravo's site in alpha's table (alpha gets a site with the same LAN
 # first: alpha's program lets it through); a rule sending alpha's mark into
-# bravo's table; bravo's tunnel deleted and
-# recreated without its program; a port forward from the uplink into
+# bravo's table; bravo's tunnel deleted and recreated (by wireguard-go's
+# supervisor, brought up by hand) without its program; a port forward from the uplink into
 # alpha's cloud (nftables dnat + mark); svc's share table rewritten to
 # allow every UDP port; a WireGuard peer with bravo-1's key given part of
 # alpha-1's prefix on alpha's tunnel.
@@ -158,7 +158,13 @@ if need_rempart "audit"; then
 
 	# ---- 2. a route to bravo's site prefix in alpha's table ----
 	# alpha gets a site on the same LAN as bravo-1 (two ministries may):
-	# clean still; alpha's program lets alpha's packets to that LAN through
+	# clean still; alpha's program lets alpha's packets to that LAN through.
+	# Not while both get the replies of services' DNS share (routed to their
+	# sites by destination: `check` refuses the overlap), so services offers
+	# it to bravo alone meanwhile; both files are put back after 2b.
+	cp "$CFG/tenants.d/alpha.ini" "$AUD.alpha.ini"
+	cp "$CFG/tenants.d/services.ini" "$AUD.services.ini"
+	ini_set "$CFG/tenants.d/services.ini" "share dns" tenants bravo
 	"$REMPART" -c "$CFG" site add alpha alpha-y --allowed-ips 10.130.1.0/24 --public-key \
 		"$(wg genkey | wg pubkey)" >/dev/null 2>"$AUD.err" || fail "site add alpha-y: $(cat "$AUD.err")"
 	sighup_and_wait_audit
@@ -177,14 +183,31 @@ if need_rempart "audit"; then
 	delivered "mark rule: alpha's mark into bravo's table" cross_tenant gw-ca bravo "$WGB" rp-cloud-a rp-site-b1 wgs-b1
 	nsx rp-gw ip rule del pref 990 fwmark "$AMARK" lookup "$BTAB"
 	expect_clean "mark rule removed"
+	cp "$AUD.alpha.ini" "$CFG/tenants.d/alpha.ini"
+	cp "$AUD.services.ini" "$CFG/tenants.d/services.ini"
+	sighup_and_wait_audit
+	expect_clean "alpha's site on bravo-1's LAN gone, the DNS share offered to both again"
 
 	# ---- 3. bravo's tunnel deleted and recreated without its program ----
 	kill -STOP "$(pid_of rempart)"	# no daemon to put the program back meanwhile
 	nsx rp-gw ip link del "$WGB"
-	# rempart's supervisor starts wireguard-go again, with its peers,
-	# addresses and routes: a tunnel that forwards, without tunnel_in
-	wait_for 20 eval 'nsx rp-gw ip route show table 1020 dev "$WGB" 2>/dev/null | grep -q 10.130.1.0/24' ||
+	# rempart's supervisor starts wireguard-go again, with its key and
+	# peers, and leaves the new link down (it has no tunnel_in: only rempart
+	# attaches it and brings it up).  Brought up by hand with the addresses
+	# and routes the supervisor keeps (STATE_DIR/wg/IF.net): a tunnel that
+	# forwards, without tunnel_in
+	wait_for 20 eval 'nsx rp-gw wg show "$WGB" peers 2>/dev/null | grep -q .' ||
 		fail "$WGB: not recreated by the supervisor"
+	nsx rp-gw sh -c 'i=$1; f=$2; ip link set "$i" up
+		while read -r k a b c; do
+			case $k in
+			mtu) ip link set "$i" mtu "$a" ;;
+			addr) ip addr add "$a" dev "$i" ;;
+			route) ip route add "$a" dev "$i" table "$b" metric "$c" ;;
+			esac
+		done <"$f"' sh "$WGB" "$LAB_STATE/var/wg/$WGB.net"
+	check "$WGB recreated by hand: up, bravo-1's LAN routed through it" \
+		eval 'nsx rp-gw ip route show table 1020 dev "$WGB" 2>/dev/null | grep -q 10.130.1.0/24'
 	# the new wireguard-go holds none of the old session's keys: what the
 	# site sends under that session is dropped until its WireGuard gives up
 	# on it (15 s without an answer) and shakes hands again.  Wait for that
