@@ -10,8 +10,14 @@
 # command: reading the state, loading the programs' stateless copy, the
 # walk, the kernel's confirmation).  One JSON line per scale with the median
 # wall time and, as a note, what was judged (classes, packets through the
-# programs) and whether it was proven.  The state is the clean apply: an
-# audit that finds violations walks less (it stops a path at its first).
+# programs) and whether it was proven.  Its baseline, measured in the same
+# rounds (interleaved): `rempart diff --json` of the same state, which reads
+# the same live kernel state (links, addresses, routes, rules, peers, NAT,
+# the pinned policy) and compares it with the configuration; ratio = audit /
+# diff, what proving isolation costs over reading and comparing that state.
+# Also the apply that built the state, once (audit_<scale>_apply_ms).  The
+# state is the clean apply: an audit that finds violations walks less (it
+# stops a path at its first).
 #
 # Environment: AUDIT_SCALES (default "small medium large"), AUDIT_ROUNDS (3),
 # BENCH_QUICK=1 (small only, one round).  Needs root; only the namespace it
@@ -50,15 +56,20 @@ trap 'exit 130' INT TERM
 mkdir -p "$W/mnt" && mount --bind "$W/mnt" "$W/mnt" && mount --make-private "$W/mnt" || exit 1
 rp() { nsenter --net=/run/netns/$NS --mount="$W/mnt/$NS" "$REMPART" -c "$W/cfg" "$@"; }
 
-stats() {	# METRIC NOTE values...
-	local metric=$1 note=$2; shift 2
-	python3 - "$metric" "$note" "$@" <<'PY'
+stats() {	# METRIC NOTE "values..." ["baseline values..."]
+	python3 - "$@" <<'PY'
 import json, statistics, sys
-m, note, v = sys.argv[1], sys.argv[2], [float(x) for x in sys.argv[3:]]
+m, note = sys.argv[1], sys.argv[2]
+v = [float(x) for x in sys.argv[3].split()]
+b = [float(x) for x in sys.argv[4].split()] if len(sys.argv) > 4 else []
 if v:
-    print(json.dumps({"bench": "audit", "metric": m, "value": round(statistics.median(v), 1),
-                      "min": round(min(v), 1), "max": round(max(v), 1), "unit": "ms",
-                      "rounds": len(v), "note": note}))
+    o = {"bench": "audit", "metric": m, "value": round(statistics.median(v), 1),
+         "min": round(min(v), 1), "max": round(max(v), 1), "unit": "ms",
+         "rounds": len(v), "note": note}
+    if b:
+        o["baseline"] = round(statistics.median(b), 1)
+        o["ratio"] = round(statistics.median(v) / statistics.median(b), 2)
+    print(json.dumps(o))
 PY
 }
 
@@ -83,6 +94,7 @@ for scale in $SCALES; do
 	for t in $(ls "$W/cfg/tenants.d" | sed 's/\.ini$//'); do
 		echo "link add cl-$t type veth peer name cx-$t"
 		echo "link set cl-$t up"
+		echo "link set cx-$t up"	# the cloud side has carrier, as in service
 	done | ip -n $NS -batch -
 	touch "$W/mnt/$NS"
 	nsenter --net=/run/netns/$NS unshare --mount="$W/mnt/$NS" --propagation private sh -c \
@@ -93,9 +105,20 @@ for scale in $SCALES; do
 		log "$scale: apply failed: $(tail -n 3 "$W/apply.log" | tr '\n' ' ')"
 		cleanup_scale; rc=1; continue
 	fi
-	log "$scale: applied in $(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 )) ms"
-	times=() note=""
+	apply_ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 ))
+	log "$scale: applied in $apply_ms ms"
+	stats "audit_${scale}_apply_ms" "rempart apply from nothing, the state the audit reads" "$apply_ms"
+	times=() base=() note=""
 	for r in $(seq 1 "$ROUNDS"); do
+		t0=${EPOCHREALTIME/[.,]/}
+		rp diff --json >"$W/diff.json" 2>"$W/diff.err"
+		drc=$?
+		t1=${EPOCHREALTIME/[.,]/}
+		if [ $drc != 0 ]; then
+			log "$scale: diff exit $drc: $(head -n 2 "$W/diff.err" | tr '\n' ' ')"
+		else
+			base+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b - a) / 1000}')")
+		fi
 		t0=${EPOCHREALTIME/[.,]/}
 		rp audit --json >"$W/audit.json" 2>"$W/audit.err"
 		arc=$?
@@ -115,7 +138,8 @@ print("%s: %d tenants, %d ingress points, %d classes, %d packets through the pro
     c["ingress_points"], c["paths"], d.get("probes", 0),
     "" if d["proven"] else " (" + d["violations"][0]["kind"] + ")"))' "$W/audit.json")
 	done
-	[ ${#times[@]} -gt 0 ] && stats "audit_${scale}_ms" "$note" "${times[@]}"
+	[ ${#times[@]} -gt 0 ] && stats "audit_${scale}_ms" \
+		"$note; baseline: rempart diff --json of the same state" "${times[*]}" "${base[*]}"
 	cleanup_scale
 done
 exit $rc
