@@ -5,8 +5,8 @@
 #
 # For each scale, in a network namespace "audb" with a private mount
 # namespace (its own bpffs and /run/wireguard): the uplink and one cloud veth
-# per tenant, `rempart apply` of the generated configuration (wireguard-go
-# tunnels), then AUDIT_ROUNDS timed runs of `rempart audit --json` (the whole
+# per tenant (their far ends up, in "audbx"), `rempart apply` of the
+# generated configuration (wireguard-go tunnels), then AUDIT_ROUNDS timed runs of `rempart audit --json` (the whole
 # command: reading the state, loading the programs' stateless copy, the
 # walk, the kernel's confirmation).  One JSON line per scale with the median
 # wall time and, as a note, what was judged (classes, packets through the
@@ -32,6 +32,7 @@ else
 	SCALES=${AUDIT_SCALES:-small medium large}; ROUNDS=${AUDIT_ROUNDS:-3}
 fi
 NS=audb
+FAR=audbx	# the far ends of the uplink and cloud veths: carrier, and not the gateway's
 log() { echo "bench_audit: $(date -u +%T) $*" >&2; }
 if [ "$(id -u)" != 0 ]; then log "needs root (namespaces, BPF)"; exit 0; fi
 [ -x "$REMPART" ] || { log "$REMPART missing: make"; exit 1; }
@@ -47,6 +48,7 @@ cleanup() {
 	fi
 	for p in $(ip netns pids $NS 2>/dev/null); do kill "$p" 2>/dev/null; done
 	ip netns del $NS 2>/dev/null
+	ip netns del $FAR 2>/dev/null
 	[ -e "$W/mnt/$NS" ] && umount "$W/mnt/$NS" 2>/dev/null
 	umount "$W/mnt" 2>/dev/null
 	rm -rf "$W"
@@ -79,23 +81,31 @@ for scale in $SCALES; do
 		rp down >/dev/null 2>&1
 		for p in $(ip netns pids $NS 2>/dev/null); do kill "$p" 2>/dev/null; done
 		ip netns del $NS 2>/dev/null
+		ip netns del $FAR 2>/dev/null
 		umount "$W/mnt/$NS" 2>/dev/null
 		rm -rf "$W/cfg"
 	}
 	python3 "$TOP/bench/gen/gen.py" "$scale" "$W/cfg" --rempart "$REMPART" 2>/dev/null ||
 		{ log "$scale: gen.py failed"; rc=1; continue; }
 	ip netns add $NS || { rc=1; continue; }
+	ip netns add $FAR || { ip netns del $NS; rc=1; continue; }
 	ip -n $NS link set lo up
 	ip netns exec $NS sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	ip link add cmpup netns $NS type veth peer name cmpupx netns $NS
+	ip link add cmpup netns $NS type veth peer name cmpupx netns $FAR
+	ip -n $FAR link set cmpupx up
 	ip -n $NS link set cmpup up
 	ip -n $NS addr add 192.0.2.1/24 dev cmpup
 	ip -n $NS addr add 2001:db8::1/64 dev cmpup nodad
 	for t in $(ls "$W/cfg/tenants.d" | sed 's/\.ini$//'); do
-		echo "link add cl-$t type veth peer name cx-$t"
+		echo "link add cl-$t type veth peer name cx-$t netns $FAR"
 		echo "link set cl-$t up"
-		echo "link set cx-$t up"	# the cloud side has carrier, as in service
 	done | ip -n $NS -batch -
+	# the cloud side has carrier, as in service, from another namespace (an
+	# interface of the gateway's that rempart does not manage and that
+	# forwards is an ingress point of its own for the audit)
+	for t in $(ls "$W/cfg/tenants.d" | sed 's/\.ini$//'); do
+		echo "link set cx-$t up"
+	done | ip -n $FAR -batch -
 	touch "$W/mnt/$NS"
 	nsenter --net=/run/netns/$NS unshare --mount="$W/mnt/$NS" --propagation private sh -c \
 		'mount -t sysfs sysfs /sys && mount -t bpf bpf /sys/fs/bpf && mkdir -p /run/wireguard && mount -t tmpfs -o mode=0700 tmpfs /run/wireguard' ||
