@@ -20,6 +20,7 @@
 # fuzz_x.c needs its line here, or make stops and says so; a bench program
 # has its line in mk/bench.mk or mk/compare.mk.
 
+SRCS_unit/test_audit_route := audit/audit_route.c kernel lib
 SRCS_unit/test_config      := config lib testlib
 SRCS_unit/test_eval        := eval policy geo config lib
 SRCS_unit/test_eval_table  := eval policy geo config lib testlib
@@ -35,8 +36,10 @@ SRCS_unit/test_route_plan  := net/route_plan.c net/tenant.c kernel config lib te
 SRCS_unit/test_sites       := app net kernel/wg config lib
 SRCS_unit/test_tn_netdrv   := net kernel/wg kernel policy config lib
 SRCS_unit/test_x25519      := lib
+SRCS_bpf/test_audit        := audit net dataplane kernel/wg kernel policy geo config lib
 SRCS_bpf/test_dataplane    := dataplane policy eval config lib
 SRCS_bpf/test_diff         := dataplane policy eval geo config lib testlib
+SRCS_bpf/test_dpread       := dataplane policy geo config lib
 SRCS_bpf/test_geo          := geo config lib
 SRCS_bpf/test_inc          := dataplane kernel policy config lib
 SRCS_bpf/test_loader       := dataplane kernel policy geo config lib

@@ -27,7 +27,8 @@ for w in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	rempart_build_info rempart_rule_packets_total rempart_site_up rempart_events_lost_total \
 	rempart_flows rempart_flow_table_capacity rempart_flow_table_entries \
 	rempart_flow_evictions_total rempart_flow_refused_total \
-	check apply confirm run down status monitor explain geo site keygen; do
+	rempart_audit_violations rempart_audit_last_run_seconds rempart_audit_runs_total \
+	check apply confirm run down status monitor explain diff history rollback geo site audit keygen help; do
 	man -l dist/rempart.8 2>/dev/null | grep -q -- "$w" || missing="${missing:-} $w"
 done
 if [ -z "${missing:-}" ]; then pass "ops_docs: rempart(8) names every command and metric"

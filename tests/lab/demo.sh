@@ -1,6 +1,7 @@
 #!/bin/bash
 # demo.sh — `make demo`: lab up, traffic matrix, rempart status, "try this".
-# Exit 0 only when the lab is up and every cell of the matrix is as expected.
+# Exit 0 only when the lab is up, every cell of the matrix is as expected
+# and `rempart audit` proves the lab's isolation (exit 0, 0 violations).
 set -u
 LAB=$(cd "$(dirname "$0")" && pwd)/lab.sh
 . "$LAB"
@@ -25,6 +26,16 @@ echo
 echo "== rempart status"
 "$LAB" rempart status 2>&1 | sed 's/^/  /'
 
+echo
+echo "== rempart audit (the live kernel state proven against the configuration)"
+"$LAB" rempart audit 2>&1 | sed 's/^/  /'
+a=${PIPESTATUS[0]}
+case $a in
+0) echo "== audit: 0 violations, isolation proven (run it again: tests/lab/lab.sh rempart audit)" ;;
+3) echo "== audit: violations found (exit 3): the lines above name each packet that gets through" ;;
+*) echo "== audit: the state could not be judged (exit $a): the reason is above" ;;
+esac
+
 uplink=$(ini_get "$CFG/rempart.ini" gateway uplink)
 pub=$(cat "$LAB_STATE/public4")
 wga=$(tenant_get alpha tunnel_interface); [ -n "$wga" ] || wga=wg-alpha
@@ -43,6 +54,7 @@ cat <<TRY
   tests/lab/lab.sh rempart explain --in $wga --src $a1 --dst $SVC4 --proto udp --dport 53
   tests/lab/lab.sh rempart explain --in $uplink --src $ABROAD4 --dst $pub --proto udp --dport $porta
   tests/lab/lab.sh rempart status --json
+  tests/lab/lab.sh rempart audit --json                     # isolation proven from the live state
   make demo-down                                            # remove it all
 TRY
-[ $up = 0 ] && [ $m = 0 ]
+[ $up = 0 ] && [ $m = 0 ] && [ $a = 0 ]

@@ -23,6 +23,7 @@
 #include "app/changelock.h"
 #include "app/confirm.h"
 #include "app/daemon.h"
+#include "app/daemon_audit.h"
 #include "app/events.h"
 #include "app/exitcode.h"
 #include "app/metrics.h"
@@ -54,6 +55,7 @@ struct daemon {
 	unsigned restore_failures;	/* in a row */
 	struct rp_host_addrs host;	/* the gateway's addresses the policy has */
 	bool addrs_retry;		/* updating the policy for them failed */
+	struct daemon_audit audit;
 	struct rekey_watch rekey;	/* sites in key rotation: a fast poll */
 	struct site_watch sites;	/* sites up and down, logged */
 	struct metrics_rules rules;	/* the per-rule series, by name */
@@ -169,6 +171,7 @@ static void reload(struct daemon *dm)
 	dm->cfg = cfg;
 	dm->geo = geo;
 	dm->mst.reload_success++;
+	daemon_audit_request(&dm->audit);
 	watch_rebase(dm);
 	daemon_generation(&gen);
 	pr_info("reload: applied (%zu tenants, policy generation %llu)", dm->cfg.n_tenants,
@@ -243,6 +246,7 @@ static void restore(struct daemon *dm)
 	dm->restore_failures = 0;
 	watch_done(dm->watch, true, 0);
 	watch_rebase(dm);
+	daemon_audit_request(&dm->audit);
 	pr_info("watch: %s: restored: links, addresses, routes, rules and programs as the "
 		"configuration wants (%u network change(s), %.0f ms)", because, net_apply_changes(),
 		clock_ms() - t0);
@@ -303,6 +307,7 @@ static void gateway_addrs(struct daemon *dm)
 		host_addrs_free(&dm->host);
 		dm->host = now;
 		dm->addrs_retry = false;
+		daemon_audit_request(&dm->audit);
 	}
 	diag_free(&d);
 }
@@ -310,11 +315,12 @@ static void gateway_addrs(struct daemon *dm)
 static int loop(struct daemon *dm)
 {
 	for (;;) {
-		struct pollfd p[4] = { { .fd = dm->sfd, .events = POLLIN },
+		struct pollfd p[5] = { { .fd = dm->sfd, .events = POLLIN },
 				       { .fd = dm->metrics ? metrics_fd(dm->metrics) : -1,
 					 .events = POLLIN },
 				       { .fd = dm->ev ? events_fd(dm->ev) : -1, .events = POLLIN },
-				       { .fd = dm->watch ? watch_fd(dm->watch) : -1, .events = POLLIN } };
+				       { .fd = dm->watch ? watch_fd(dm->watch) : -1, .events = POLLIN },
+				       { .fd = daemon_audit_fd(&dm->audit), .events = POLLIN } };
 		int timeout = 1000;	/* flush the "suppressed" count each second */
 		struct signalfd_siginfo si;
 		int t;
@@ -333,7 +339,7 @@ static int loop(struct daemon *dm)
 		t = site_watch_timeout(&dm->sites);
 		if (t < timeout)
 			timeout = t;
-		if (poll(p, 4, timeout) < 0) {
+		if (poll(p, 5, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("run: poll: %s", strerror(errno));
@@ -353,6 +359,7 @@ static int loop(struct daemon *dm)
 			if (watch_addrs_changed(dm->watch) || dm->addrs_retry)
 				gateway_addrs(dm);
 		}
+		daemon_audit_tick(&dm->audit);
 		if (!(p[0].revents & POLLIN))
 			continue;
 		if (read(dm->sfd, &si, sizeof(si)) != sizeof(si))
@@ -442,6 +449,8 @@ int daemon_run(const struct daemon_opts *o)
 	cfg_fingerprint(&dm.cfg, &dm.fp);
 	metrics_rules_follow(&dm.rules, &dm.cfg, NULL);
 	record_applied(&dm);
+	daemon_audit_init(&dm.audit, o->config_path, o->audit_interval);
+	dm.mst.audit = &dm.audit;
 	services_update(&dm);
 	/* wireguard-go, where it is used, has its own supervisor process per
 	 * tunnel (wg_supervise.c) that outlives this one. */
@@ -449,6 +458,7 @@ int daemon_run(const struct daemon_opts *o)
 		   dm.cfg.n_tenants, (unsigned long long)gen);
 	ret = loop(&dm);
 	LAZY(LAZY_SYSTEMD, sd_notify)(0, "STOPPING=1");
+	daemon_audit_stop(&dm.audit);
 	if (shutdown_dataplane(&dm))
 		ret = RP_EXIT_RUNTIME;
 	pidfile_remove(dm.cfg.state_dir);

@@ -12,6 +12,7 @@
 struct daemon_opts {
 	const char *config_path;
 	unsigned event_log_per_sec;	/* drop events logged per second; 0: none */
+	unsigned audit_interval;	/* seconds between periodic audits; 0: only after changes */
 };
 
 /* The foreground daemon; returns an exit code (exitcode.h). */

@@ -5,5 +5,6 @@
 #ifndef REMPART_EXITCODE_H
 #define REMPART_EXITCODE_H
 
-enum { RP_EXIT_OK = 0, RP_EXIT_CONFIG = 1, RP_EXIT_RUNTIME = 2 };
+/* RP_EXIT_AUDIT: `rempart audit` found a violation. */
+enum { RP_EXIT_OK = 0, RP_EXIT_CONFIG = 1, RP_EXIT_RUNTIME = 2, RP_EXIT_AUDIT = 3 };
 #endif

@@ -260,6 +260,22 @@ int metrics_render(const struct metrics_state *st, FILE *f)
 		   "rempart_reload_total{result=\"success\"} %llu\n"
 		   "rempart_reload_total{result=\"error\"} %llu\n",
 		(unsigned long long)st->reload_success, (unsigned long long)st->reload_error);
+	if (st->audit && st->audit->violations >= 0)
+		fprintf(f, "# HELP rempart_audit_violations Violations the last audit that could judge the "
+			   "live state found (0: isolation proven).\n"
+			   "# TYPE rempart_audit_violations gauge\n"
+			   "rempart_audit_violations %lld\n"
+			   "# HELP rempart_audit_last_run_seconds When that audit finished (unix time).\n"
+			   "# TYPE rempart_audit_last_run_seconds gauge\n"
+			   "rempart_audit_last_run_seconds %lld\n",
+			(long long)st->audit->violations, (long long)st->audit->last_run);
+	if (st->audit)
+		fprintf(f, "# HELP rempart_audit_runs_total Audits run by the daemon, by result.\n"
+			   "# TYPE rempart_audit_runs_total counter\n"
+			   "rempart_audit_runs_total{result=\"judged\"} %llu\n"
+			   "rempart_audit_runs_total{result=\"error\"} %llu\n",
+			(unsigned long long)(st->audit->runs - st->audit->errors),
+			(unsigned long long)st->audit->errors);
 	return ferror(f) ? -EIO : 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "app/daemon_audit.h"
 #include "config/config.h"
 #include "lib/diag.h"
 
@@ -29,6 +30,7 @@ struct metrics_state {
 	uint64_t reload_success;
 	uint64_t reload_error;
 	struct metrics_rules *rules;	/* NULL: the cells as they are */
+	const struct daemon_audit *audit;	/* the daemon's audits; NULL: none */
 };
 
 struct metrics;

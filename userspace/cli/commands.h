@@ -23,6 +23,6 @@ int print_json(const struct globals *g, struct json_object *o, bool pretty);
 int plan_print(const struct globals *g, const struct rp_config *cfg, bool json);
 
 extern const struct cli_cmd def_check, def_apply, def_confirm, def_run, def_down, def_status,
-	def_monitor, def_explain, def_diff, def_history, def_rollback, def_geo, def_site, def_keygen,
-	def_help;
+	def_monitor, def_explain, def_diff, def_history, def_rollback, def_geo, def_site, def_audit,
+	def_keygen, def_help;
 #endif

@@ -12,7 +12,7 @@
 static const struct cli_cmd *const commands[] = {
 	&def_check, &def_apply, &def_confirm, &def_run, &def_down, &def_status,
 	&def_monitor, &def_explain, &def_diff, &def_history, &def_rollback, &def_geo, &def_site,
-	&def_keygen, &def_help, NULL
+	&def_audit, &def_keygen, &def_help, NULL
 };
 
 static void usage(FILE *f)

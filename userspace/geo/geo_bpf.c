@@ -487,6 +487,146 @@ uint16_t geo_words_lookup(const uint64_t *w, size_t n, const struct rp_addr *a)
 	return words_lookup6(w, n, (uint64_t)(v >> 64), (uint64_t)v);
 }
 
+/* ---- every answer at once: runs (for `rempart audit`) ---- */
+
+struct grun_acc {
+	struct geo_run *v;
+	size_t n, cap;
+};
+
+static int grun_add(struct grun_acc *a, u128 lo, u128 hi, uint16_t cc)
+{
+	if (a->n && a->v[a->n - 1].cc == cc && a->v[a->n - 1].hi + 1 == lo) {
+		a->v[a->n - 1].hi = hi;
+		return 0;
+	}
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 4096;
+		struct geo_run *p = realloc(a->v, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		a->v = p;
+		a->cap = cap;
+	}
+	a->v[a->n++] = (struct geo_run){ lo, hi, cc };
+	return 0;
+}
+
+#define RWORD(i) ({ size_t i_ = (i); if (i_ >= n) return -EPROTO; w[i_]; })
+
+/* One /16 of IPv4: its intervals (the last whose start <= x answers). */
+static int runs4_16(const uint64_t *w, size_t n, uint32_t hi16, struct grun_acc *a)
+{
+	uint64_t ix = RWORD(RP_GEO_IDX4 + hi16);
+	u128 base = (u128)hi16 << 16;
+	uint32_t e0, cnt, prev = 0;
+	int err = 0;
+
+	if (ix & RP_GEO_DIRECT)
+		return grun_add(a, base, base | 0xffff, (uint16_t)ix);
+	e0 = (uint32_t)ix;
+	cnt = (uint32_t)(ix >> 32) & 0x7fffffffu;
+	if (!cnt)
+		return -EPROTO;
+	for (uint32_t i = 0; i < cnt && !err; i++) {
+		uint32_t e = (uint32_t)(RWORD((e0 + i) / 2) >> (((e0 + i) & 1) * 32)), next = 0x10000;
+		uint32_t start = i ? e >> 16 : 0;
+
+		if (i && start <= prev)
+			return -EPROTO;
+		if (i + 1 < cnt)
+			next = (uint32_t)(RWORD((e0 + i + 1) / 2) >> (((e0 + i + 1) & 1) * 32)) >> 16;
+		if (next <= start)
+			return -EPROTO;
+		err = grun_add(a, base | start, base | (next - 1), (uint16_t)e);
+		prev = start;
+	}
+	return err;
+}
+
+static uint16_t v6_cc(uint64_t v)
+{
+	return v == RP_GEO_V6_NONE ? RP_CC_NONE : (uint16_t)v;
+}
+
+/* One /16 of IPv6: the keys at the tree's bottom level in order, each
+ * running to the next; an exception key's intervals within its /64. */
+static int runs6_16(const uint64_t *w, size_t n, uint32_t hi16, struct grun_acc *a)
+{
+	uint64_t ix = RWORD(RP_GEO_IDX6 + hi16);
+	u128 base = (u128)hi16 << 112, end16 = base | (((u128)1 << 112) - 1);
+	uint32_t o, cnt, levels, m;
+	uint64_t prev = 0;
+	int err = 0;
+
+	if (ix & RP_GEO_DIRECT)
+		return grun_add(a, base, end16, (uint16_t)ix);
+	o = (uint32_t)ix;
+	cnt = (uint32_t)(ix >> 32) & RP_GEO_V6_NMASK;
+	levels = (uint32_t)(ix >> RP_GEO_V6_LSHIFT) & 7;
+	if (!cnt || !levels || levels > RP_GEO_V6_LEVELS)
+		return -EPROTO;
+	for (uint32_t l = 0; l + 1 < levels; l++)
+		o += RP_GEO_FAN * v6_lines(cnt, levels, l);
+	m = v6_lines(cnt, levels, levels - 1);
+	for (uint32_t i = 0; i < cnt && !err; i++) {
+		uint64_t kw = RWORD(o + i), key = i ? kw >> RP_GEO_V6_KSHIFT : 0, v = kw & RP_GEO_V6_VMASK;
+		u128 lo = base | (u128)key << 64, hi = end16;
+
+		if (i && key <= prev)
+			return -EPROTO;
+		if (i + 1 < cnt)
+			hi = (base | (u128)(RWORD(o + i + 1) >> RP_GEO_V6_KSHIFT) << 64) - 1;
+		if (hi < lo)
+			return -EPROTO;
+		prev = key;
+		if (!(v & RP_GEO_V6_EXC) || v == RP_GEO_V6_NONE) {
+			err = grun_add(a, lo, hi, v6_cc(v));
+			continue;
+		}
+		/* an exception: the /64's intervals by their low 64 bits; the
+		 * builder starts a key at the next /64, which the lookup needs
+		 * (it would repeat this /64's pattern across a longer run) */
+		uint64_t dw = RWORD(o + RP_GEO_FAN * m + (v & ~RP_GEO_V6_EXC));
+		uint32_t off = (uint32_t)dw, xc = (uint32_t)(dw >> 32);
+
+		if (!xc || hi - lo > UINT64_MAX)
+			return -EPROTO;
+		for (uint32_t k = 0; k < xc && !err; k++) {
+			uint64_t s = k ? RWORD(off + 2 * k) : 0, e = UINT64_MAX;
+
+			if (k + 1 < xc) {
+				e = RWORD(off + 2 * (k + 1));
+				if (e <= s)
+					return -EPROTO;
+				e--;
+			}
+			err = grun_add(a, lo | s, lo | e, (uint16_t)RWORD(off + 2 * k + 1));
+		}
+	}
+	return err;
+}
+#undef RWORD
+
+int geo_words_runs(const uint64_t *w, size_t n, int family, struct geo_run **v, size_t *count)
+{
+	struct grun_acc a = { 0 };
+	int err = 0;
+
+	if (n < RP_GEO_FIXED_WORDS || w[RP_GEO_H_MAGIC] != RP_GEO_MAGIC)
+		return -EPROTO;
+	for (uint32_t hi16 = 0; hi16 < 65536 && !err; hi16++)
+		err = family == AF_INET ? runs4_16(w, n, hi16, &a) : runs6_16(w, n, hi16, &a);
+	if (err) {
+		free(a.v);
+		return err;
+	}
+	*v = a.v;
+	*count = a.n;
+	return 0;
+}
+
 int geo_bpf_swap(int outer_fd, const struct geo_image *img, struct diag *d)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "geo/geo.h"
+#include "lib/addrnum.h"
 
 /* The database as the BPF programs see it: an array of 64-bit words. */
 struct geo_image {
@@ -30,6 +31,15 @@ int geo_image_build(const struct geo_db *db, struct geo_image *img, struct diag 
 void geo_image_free(struct geo_image *img);
 /* The BPF lookup algorithm, on words (an image, or a mapped BPF map). */
 uint16_t geo_words_lookup(const uint64_t *w, size_t n, const struct rp_addr *a);
+/* The same answers for every address of a family at once: maximal runs
+ * [lo, hi] (addrnum.h numbers) covering the whole space in order, each with
+ * the country geo_words_lookup gives (RP_CC_NONE: none).  -EPROTO when the
+ * words are not laid out as the builder lays them out. */
+struct geo_run {
+	rp_u128 lo, hi;
+	uint16_t cc;
+};
+int geo_words_runs(const uint64_t *w, size_t n, int family, struct geo_run **v, size_t *count);
 
 /* Build db and swap it into the outer map `rp_geo` (fd).  0 or -errno, with
  * the reason in *d. */

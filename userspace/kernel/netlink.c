@@ -184,6 +184,17 @@ static int link_xdp_cb(const struct nlattr *attr, void *data)
 	if (mnl_attr_get_type(attr) == IFLA_XDP_ATTACHED &&
 	    !mnl_attr_validate(attr, MNL_TYPE_U8))
 		l->xdp_attached = mnl_attr_get_u8(attr);
+	if (mnl_attr_validate(attr, MNL_TYPE_U32))
+		return MNL_CB_OK;
+	switch (mnl_attr_get_type(attr)) {
+	case IFLA_XDP_DRV_PROG_ID: l->xdp_prog_id[XDP_ATTACHED_DRV] = mnl_attr_get_u32(attr); break;
+	case IFLA_XDP_SKB_PROG_ID: l->xdp_prog_id[XDP_ATTACHED_SKB] = mnl_attr_get_u32(attr); break;
+	case IFLA_XDP_HW_PROG_ID: l->xdp_prog_id[XDP_ATTACHED_HW] = mnl_attr_get_u32(attr); break;
+	case IFLA_XDP_PROG_ID:	/* the one program of a single mode */
+		if (l->xdp_attached && l->xdp_attached < 4 && l->xdp_attached != XDP_ATTACHED_MULTI)
+			l->xdp_prog_id[l->xdp_attached] = mnl_attr_get_u32(attr);
+		break;
+	}
 	return MNL_CB_OK;
 }
 
@@ -205,6 +216,9 @@ static void link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 			break;
 		case IFLA_LINK:
 			l->parent = (int)mnl_attr_get_u32(attr);
+			break;
+		case IFLA_MASTER:
+			l->master = (int)mnl_attr_get_u32(attr);
 			break;
 		case IFLA_LINKINFO:
 			mnl_attr_parse_nested(attr, link_info_cb, l);

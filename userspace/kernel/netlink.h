@@ -39,6 +39,8 @@ struct nl_link {
 	int parent;			/* IFLA_LINK, 0 if none */
 	uint16_t vlan_id;		/* kind "vlan" */
 	uint8_t xdp_attached;		/* XDP_ATTACHED_*, 0: no XDP program */
+	uint32_t xdp_prog_id[4];	/* by XDP_ATTACHED_* mode (DRV, SKB, HW), 0: none */
+	int master;			/* IFLA_MASTER (bridge, bond, VRF), 0 if none */
 };
 int nl_link_get(struct nl_ctx *nl, const char *name, struct nl_link *out);	/* -ENODEV if none */
 int nl_link_dump(struct nl_ctx *nl, struct nl_link **v, size_t *n);

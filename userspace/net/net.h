@@ -7,6 +7,7 @@
 #ifndef REMPART_NET_H
 #define REMPART_NET_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "config/config.h"
 #include "lib/diag.h"
@@ -61,8 +62,11 @@ void net_plan_say(struct net_plan *p, char op, const char *what, const char *fmt
  * some removal failed (the rest was removed; `down` again finishes). */
 int net_down(const char *state_dir, struct diag *d);
 
-/* rempart's own range: a tenant's routing table (1000 + id), and whether a
+/* What the network side names after a tenant (`rempart audit` reads them
+ * back, tenant.c): its cloud attachment link, "CLOUD" or "CLOUD.VLAN".
+ * rempart's own range: a tenant's routing table (1000 + id), and whether a
  * policy rule priority is one of those rempart adds (route_plan.h). */
+void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len);
 uint32_t net_tenant_table(const struct rp_tenant *t);
 bool net_rule_priority_ours(uint32_t priority);
 #endif

@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include "config/config.h"
 #include "lib/diag.h"
+#include "net/net.h"
 
 /* Tables, rule priorities, metrics and marks of what rempart installs
  * (route_plan.h tells how they fit). */
@@ -16,8 +17,6 @@
 #define RP_METRIC_UNREACH 10000		/* the unreachable fallbacks */
 /* RP_MARK_BASE, RP_MARK_MASK: bpf/rempart_abi.h (the programs set them) */
 
-/* "CLOUD" or "CLOUD.VLAN": the tenant's cloud attachment link (tenant.c). */
-void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len);
 /* The addresses the config gives one of tenant T's links, NAME the link's:
  * WHICH 0, its tunnel_address on its tunnel interface; 1, its cloud_address
  * on its cloud link (tenant.c). */

@@ -320,6 +320,13 @@ static int walk_family(struct tctx *x, uint8_t family)
 			return err;
 		stack[depth++] = st;
 	}
+	for (size_t i = 0; x->out->keep_prefixes && i < x->n_ents; i++) {
+		struct rp_policy *o = x->out;
+
+		if (GROW(o->prefixes, o->n_prefixes, o->cap_prefixes))
+			return -ENOMEM;
+		o->prefixes[o->n_prefixes++] = (struct pol_prefix){ x->tid, x->ents[i].p, x->ents[i].atom };
+	}
 	return build_trie(x, x->root[family == AF_INET6]);
 }
 
@@ -681,7 +688,10 @@ int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn
 	size_t n_shares = 0;
 	int err;
 
+	bool keep = out->keep_prefixes;
+
 	memset(out, 0, sizeof(*out));
+	out->keep_prefixes = keep;
 	out->slot = slot & 1;
 	if (!ifindex)
 		ifindex = default_ifindex;
@@ -749,6 +759,7 @@ void policy_free(struct rp_policy *p)
 	free(p->tenants);
 	free(p->ifaces);
 	free(p->ports);
+	free(p->prefixes);
 	for (size_t i = 0; i < p->n_rule_names; i++)
 		free(p->rule_names[i]);
 	free(p->rule_names);

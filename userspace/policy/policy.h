@@ -22,6 +22,8 @@ struct pol_rule { struct rp_rule_key k; uint32_t n, off; };	/* segments in segs[
 struct pol_tenant { uint32_t key; struct rp_tenant_cfg v; };
 struct pol_iface { struct rp_iface_key k; struct rp_iface_val v; };
 struct pol_port { struct rp_port_key k; struct rp_port_val v; };
+/* One prefix of a tenant's trie (0: the gateway-wide one) and its atom. */
+struct pol_prefix { uint16_t tenant; struct rp_prefix p; uint32_t atom; };
 
 struct rp_policy {
 	unsigned slot;
@@ -34,6 +36,11 @@ struct rp_policy {
 	struct pol_iface *ifaces; size_t n_ifaces;
 	struct pol_port *ports; size_t n_ports;
 	char **rule_names; size_t n_rule_names;	/* rule id - 1 -> "tenant/rule" */
+	/* Set before policy_compile() (which keeps it): also list every
+	 * (tenant, prefix, atom) the tries are built from, whatever the node
+	 * format (the dataplane reader's test compares its runs with these). */
+	bool keep_prefixes;
+	struct pol_prefix *prefixes; size_t n_prefixes, cap_prefixes;
 	/* growth bookkeeping */
 	size_t cap_nodes, cap_atoms, cap_rules, cap_segs, cap_ifaces;
 };

@@ -1,0 +1,1224 @@
+// SPDX-License-Identifier: GPL-2.0
+/* audit_route.c — policy routing over address ranges (audit_route.h).
+ *
+ * Each table is flattened once into sorted, disjoint ranges, each with the
+ * route the kernel's longest-prefix lookup returns there: per prefix the
+ * first route in metric order that is a reject, throw or local route or a
+ * unicast route with a live next hop; a prefix with none falls back to the
+ * shorter ones (net/ipv4/fib_trie.c fib_table_lookup, net/ipv6 fib6
+ * backtracking).  The rules are then walked in priority order over the set
+ * of destinations still undecided (net/core/fib_rules.c fib_rules_lookup):
+ * a lookup decides the part of the set its table routes, a throw or a
+ * missing route leaves it to the next rule, a goto splits the set.
+ * ip_route_input_slow / ip6_route_input then add what depends on the
+ * addresses themselves: martians, local and broadcast, forwarding.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+#include "audit/audit_route.h"
+
+#define LOOPBACK_IFINDEX 1
+
+struct rt_res {
+	uint8_t type;			/* RTN_* */
+	uint8_t plen;			/* prefix length (suppress_prefixlength) */
+	uint8_t n_oif;
+	int oif[RT_OIF_MAX];
+};
+
+struct rt_ent {
+	rp_u128 lo, hi;
+	int32_t res;			/* -1: no route */
+};
+
+struct rt_table {
+	int family;
+	uint32_t id;
+	struct rt_ent *e;
+	size_t n;
+	struct rt_res *res;
+	size_t n_res;
+};
+
+struct rt_rule {
+	struct nl_fib_rule r;
+	rp_u128 src_lo, src_hi, dst_lo, dst_hi;
+	int table;			/* index in m->tables, -1 none */
+	int target;			/* goto: index in the family's rules, -1 unresolved */
+};
+
+struct rt_model {
+	struct rt_table *tables;
+	size_t n_tables;
+	struct rt_rule *rules[2];
+	size_t n_rules[2];
+	struct rt_dev *devs;
+	size_t n_devs;
+	bool fwd6, custom_rules4, custom_local4;
+};
+
+static int fi(int family)
+{
+	return family == AF_INET6;
+}
+
+static const struct rt_dev *dev_of(const struct rt_model *m, int ifindex)
+{
+	for (size_t i = 0; i < m->n_devs; i++)
+		if (m->devs[i].ifindex == ifindex)
+			return &m->devs[i];
+	return NULL;
+}
+
+/* ---- interval vectors ---- */
+
+struct iv {
+	rp_u128 lo, hi;
+};
+
+struct ivec {
+	struct iv *v;
+	size_t n, cap;
+};
+
+static int iv_push(struct ivec *s, rp_u128 lo, rp_u128 hi)
+{
+	if (s->n && s->v[s->n - 1].hi + 1 == lo && s->v[s->n - 1].hi != ~(rp_u128)0) {
+		s->v[s->n - 1].hi = hi;
+		return 0;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct iv *p = realloc(s->v, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (struct iv){ lo, hi };
+	return 0;
+}
+
+/* ---- tables ---- */
+
+static struct rt_table *table_get(struct rt_model *m, int family, uint32_t id, bool create)
+{
+	for (size_t i = 0; i < m->n_tables; i++)
+		if (m->tables[i].family == family && m->tables[i].id == id)
+			return &m->tables[i];
+	if (!create)
+		return NULL;
+	struct rt_table *p = realloc(m->tables, (m->n_tables + 1) * sizeof(*p));
+
+	if (!p)
+		return NULL;
+	m->tables = p;
+	memset(&p[m->n_tables], 0, sizeof(*p));
+	p[m->n_tables].family = family;
+	p[m->n_tables].id = id;
+	return &p[m->n_tables++];
+}
+
+static int table_index(const struct rt_model *m, int family, uint32_t id)
+{
+	for (size_t i = 0; i < m->n_tables; i++)
+		if (m->tables[i].family == family && m->tables[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+/* A prefix with its routes (indexes into the input), before resolution. */
+struct pfx {
+	rp_u128 lo, hi;
+	uint8_t len;
+	const struct nl_fib_route **r;
+	size_t n;
+};
+
+static int cmp_route_metric(const void *a, const void *b)
+{
+	const struct nl_fib_route *x = *(const struct nl_fib_route *const *)a;
+	const struct nl_fib_route *y = *(const struct nl_fib_route *const *)b;
+
+	if (x->metric != y->metric)
+		return x->metric < y->metric ? -1 : 1;
+	/* equal metrics: the order of the dump, the kernel's own (aliases
+	 * appended after the first, e.g. two interfaces with addresses in the
+	 * same subnet) */
+	return x < y ? -1 : x > y;
+}
+
+/* The route the lookup takes at this prefix, or false when none is usable. */
+static bool resolve(const struct rt_model *m, struct pfx *p, struct rt_res *out)
+{
+	qsort(p->r, p->n, sizeof(*p->r), cmp_route_metric);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct nl_fib_route *r = p->r[i];
+
+		memset(out, 0, sizeof(*out));
+		out->type = r->type;
+		out->plen = p->len;
+		if (r->type != RTN_UNICAST)
+			return true;
+		for (unsigned k = 0; k < r->n_nh; k++) {
+			const struct rt_dev *d = dev_of(m, r->nh[k].oif);
+			bool ign = d && (r->family == AF_INET ? d->ign_linkdown4 : d->ign_linkdown6);
+
+			if (r->nh[k].flags & RTNH_F_DEAD)
+				continue;
+			if ((r->nh[k].flags & RTNH_F_LINKDOWN) && ign)
+				continue;
+			out->oif[out->n_oif++] = r->nh[k].oif;
+		}
+		if (out->n_oif)
+			return true;
+	}
+	return false;
+}
+
+static int cmp_pfx(const void *a, const void *b)
+{
+	const struct pfx *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->len < y->len ? -1 : x->len > y->len;	/* shorter (wider) first */
+}
+
+static int ent_push(struct rt_table *t, size_t *cap, rp_u128 lo, rp_u128 hi, int32_t res)
+{
+	if (t->n && t->e[t->n - 1].res == res && t->e[t->n - 1].hi + 1 == lo) {
+		t->e[t->n - 1].hi = hi;
+		return 0;
+	}
+	if (t->n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct rt_ent *p = realloc(t->e, c * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		t->e = p;
+		*cap = c;
+	}
+	t->e[t->n++] = (struct rt_ent){ lo, hi, res };
+	return 0;
+}
+
+/* Flatten a table's usable prefixes (laminar: nested or disjoint) into
+ * disjoint runs, the innermost prefix winning. */
+static int flatten(struct rt_table *t, struct pfx *p, size_t n, const int32_t *res)
+{
+	struct { rp_u128 hi; int32_t res; } stack[130];
+	size_t depth = 0, cap = 0;
+	rp_u128 cur = 0, max = an_max(t->family);
+	bool done = false;
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		if (res[i] < 0)
+			continue;
+		while (depth && stack[depth - 1].hi < p[i].lo && !err) {
+			if (cur <= stack[depth - 1].hi)
+				err = ent_push(t, &cap, cur, stack[depth - 1].hi, stack[depth - 1].res);
+			cur = stack[depth - 1].hi + 1;
+			depth--;
+		}
+		if (!err && cur < p[i].lo)
+			err = ent_push(t, &cap, cur, p[i].lo - 1, depth ? stack[depth - 1].res : -1);
+		cur = p[i].lo;
+		if (depth >= 130)
+			return -EINVAL;
+		stack[depth].hi = p[i].hi;
+		stack[depth++].res = res[i];
+	}
+	while (depth && !err && !done) {
+		if (cur <= stack[depth - 1].hi)
+			err = ent_push(t, &cap, cur, stack[depth - 1].hi, stack[depth - 1].res);
+		if (stack[depth - 1].hi == max)
+			done = true;
+		cur = stack[depth - 1].hi + 1;
+		depth--;
+	}
+	if (!err && !done)
+		err = ent_push(t, &cap, cur, max, -1);
+	return err;
+}
+
+static int build_table(struct rt_model *m, struct rt_table *t, const struct rt_input *in)
+{
+	struct pfx *p = NULL;
+	int32_t *res = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < in->n_routes; i++) {
+		const struct nl_fib_route *r = &in->routes[i];
+		rp_u128 lo, hi;
+		size_t k;
+
+		if (r->family != t->family || r->table != t->id)
+			continue;
+		/* IPv6's "no route" entry, when a dump shows it */
+		if (r->family == AF_INET6 && r->type == RTN_UNREACHABLE && !r->dst_len &&
+		    r->metric == 0xffffffffu && r->protocol == RTPROT_KERNEL)
+			continue;
+		an_range(r->family, r->dst, r->dst_len, &lo, &hi);
+		for (k = 0; k < n; k++)
+			if (p[k].lo == lo && p[k].len == r->dst_len)
+				break;
+		if (k == n) {
+			if (n == cap) {
+				struct pfx *q = realloc(p, (cap = cap ? cap * 2 : 64) * sizeof(*q));
+
+				if (!q) {
+					err = -ENOMEM;
+					goto out;
+				}
+				p = q;
+			}
+			p[n++] = (struct pfx){ lo, hi, r->dst_len, NULL, 0 };
+		}
+		const struct nl_fib_route **rr = realloc(p[k].r, (p[k].n + 1) * sizeof(*rr));
+
+		if (!rr) {
+			err = -ENOMEM;
+			goto out;
+		}
+		p[k].r = rr;
+		rr[p[k].n++] = r;
+	}
+	qsort(p, n, sizeof(*p), cmp_pfx);
+	res = calloc(n + 1, sizeof(*res));
+	t->res = calloc(n + 1, sizeof(*t->res));
+	if (!res || !t->res) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		res[i] = -1;
+		if (resolve(m, &p[i], &t->res[t->n_res]))
+			res[i] = (int32_t)t->n_res++;
+	}
+	err = flatten(t, p, n, res);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(p[i].r);
+	free(p);
+	free(res);
+	return err;
+}
+
+/* ---- build ---- */
+
+static int refuse(char *why, size_t len, const char *fmt, const char *what)
+{
+	snprintf(why, len, fmt, what);
+	return -EOPNOTSUPP;
+}
+
+static void route_text(const struct nl_fib_route *r, char *buf, size_t len)
+{
+	char a[64];
+	struct rp_addr ad = { .family = r->family };
+
+	memcpy(ad.addr, r->dst, 16);
+	addr_format(&ad, a, sizeof(a));
+	snprintf(buf, len, "%s/%u table %u", a, r->dst_len, r->table);
+}
+
+static int check_route(const struct nl_fib_route *r, char *why, size_t len)
+{
+	char t[96];
+
+	route_text(r, t, sizeof(t));
+	if (r->nhid)
+		return refuse(why, len, "route %s uses a nexthop object, which the audit does not model", t);
+	if (r->encap)
+		return refuse(why, len, "route %s encapsulates (lightweight tunnel, BPF or MPLS), which the audit "
+			      "does not model", t);
+	if (r->nh_truncated)
+		return refuse(why, len, "route %s has more next hops than the audit reads", t);
+	if (r->src_len)
+		return refuse(why, len, "route %s is source-specific, which the audit does not model", t);
+	if (r->tos)
+		return refuse(why, len, "route %s selects on TOS, which the audit does not model", t);
+	switch (r->type) {
+	case RTN_UNICAST: case RTN_LOCAL: case RTN_BROADCAST: case RTN_ANYCAST: case RTN_MULTICAST:
+	case RTN_BLACKHOLE: case RTN_UNREACHABLE: case RTN_PROHIBIT: case RTN_THROW:
+		return 0;
+	}
+	return refuse(why, len, "route %s has a type the audit does not model", t);
+}
+
+static int check_rule(const struct nl_fib_rule *r, char *why, size_t len)
+{
+	char t[64];
+
+	snprintf(t, sizeof(t), "%s rule priority %u", r->family == AF_INET ? "IPv4" : "IPv6", r->priority);
+	if (r->tos || r->has_dscp)
+		return refuse(why, len, "%s selects on TOS/DSCP/flow label, which the audit does not model", t);
+	if (r->has_tun_id)
+		return refuse(why, len, "%s selects on a tunnel id, which the audit does not model", t);
+	if (r->l3mdev)
+		return refuse(why, len, "%s is an l3mdev (VRF) rule, which the audit does not model", t);
+	if (r->suppress_ifgroup != -1)
+		return refuse(why, len, "%s suppresses by interface group, which the audit does not model", t);
+	switch (r->action) {
+	case FR_ACT_TO_TBL: case FR_ACT_GOTO: case FR_ACT_NOP: case FR_ACT_BLACKHOLE:
+	case FR_ACT_UNREACHABLE: case FR_ACT_PROHIBIT:
+		return 0;
+	}
+	return refuse(why, len, "%s has an action the audit does not model", t);
+}
+
+int rt_build(struct rt_model **out, const struct rt_input *in, char *why, size_t whylen)
+{
+	struct rt_model *m = calloc(1, sizeof(*m));
+	int err = 0;
+
+	if (!m)
+		return -ENOMEM;
+	if (in->mc_forwarding || in->bc_forwarding || in->route_localnet) {
+		err = refuse(why, whylen, "%s is on, which the audit does not model",
+			     in->mc_forwarding ? "multicast routing" :
+			     in->bc_forwarding ? "directed broadcast forwarding" : "route_localnet");
+		goto fail;
+	}
+	m->fwd6 = in->fwd6;
+	m->devs = calloc(in->n_devs + 1, sizeof(*m->devs));
+	if (!m->devs)
+		goto nomem;
+	memcpy(m->devs, in->devs, in->n_devs * sizeof(*m->devs));
+	m->n_devs = in->n_devs;
+	for (size_t i = 0; i < in->n_routes; i++) {
+		const struct nl_fib_route *r = &in->routes[i];
+
+		if ((err = check_route(r, why, whylen)))
+			goto fail;
+		if (!table_get(m, r->family, r->table, true))
+			goto nomem;
+		if (r->family == AF_INET && r->table == RT_TABLE_LOCAL && r->protocol != RTPROT_KERNEL)
+			m->custom_local4 = true;
+	}
+	for (size_t i = 0; i < m->n_tables; i++)
+		if ((err = build_table(m, &m->tables[i], in)))
+			goto fail;
+	for (size_t i = 0; i < in->n_rules; i++) {
+		const struct nl_fib_rule *r = &in->rules[i];
+		int f = fi(r->family);
+		struct rt_rule *v;
+
+		if ((err = check_rule(r, why, whylen)))
+			goto fail;
+		v = realloc(m->rules[f], (m->n_rules[f] + 1) * sizeof(*v));
+		if (!v)
+			goto nomem;
+		m->rules[f] = v;
+		v = &v[m->n_rules[f]++];
+		memset(v, 0, sizeof(*v));
+		v->r = *r;
+		an_range(r->family, r->src, r->src_len, &v->src_lo, &v->src_hi);
+		an_range(r->family, r->dst, r->dst_len, &v->dst_lo, &v->dst_hi);
+		v->table = table_index(m, r->family, r->table);
+		v->target = -1;
+	}
+	for (int f = 0; f < 2; f++)
+		for (size_t i = 0; i < m->n_rules[f]; i++) {
+			struct rt_rule *r = &m->rules[f][i];
+
+			if (r->r.action != FR_ACT_GOTO)
+				continue;
+			for (size_t k = i + 1; k < m->n_rules[f] && r->target < 0; k++)
+				if (m->rules[f][k].r.priority == r->r.goto_target)
+					r->target = (int)k;
+		}
+	/* the defaults: local 0, main 32766, default 32767 (fib4_has_custom_rules) */
+	m->custom_rules4 = m->n_rules[0] != 3;
+	for (size_t i = 0; !m->custom_rules4 && i < 3; i++) {
+		const struct nl_fib_rule *r = &m->rules[0][i].r;
+		static const uint32_t prio[] = { 0, 32766, 32767 }, tab[] = { 255, 254, 253 };
+
+		m->custom_rules4 = r->priority != prio[i] || r->table != tab[i] || r->iif[0] || r->oif[0] ||
+				   r->has_mark || r->src_len || r->dst_len || r->action != FR_ACT_TO_TBL;
+	}
+	*out = m;
+	return 0;
+nomem:
+	err = -ENOMEM;
+	snprintf(why, whylen, "out of memory");
+fail:
+	rt_free(m);
+	return err;
+}
+
+void rt_free(struct rt_model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n_tables; i++) {
+		free(m->tables[i].e);
+		free(m->tables[i].res);
+	}
+	free(m->tables);
+	free(m->rules[0]);
+	free(m->rules[1]);
+	free(m->devs);
+	free(m);
+}
+
+/* ---- the rule walk (raw: fib_lookup) ---- */
+
+struct raw_out {
+	rp_u128 lo, hi;
+	struct rt_out o;
+	uint8_t type;
+};
+
+struct raw_vec {
+	struct raw_out *v;
+	size_t n, cap;
+	int err;
+};
+
+static void raw_emit(struct raw_vec *s, rp_u128 lo, rp_u128 hi, uint8_t kind, const struct rt_res *res,
+		     uint32_t table, uint32_t prio, const char *why)
+{
+	struct raw_out *o;
+
+	if (s->err)
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct raw_out *p = realloc(s->v, cap * sizeof(*p));
+
+		if (!p) {
+			s->err = -ENOMEM;
+			return;
+		}
+		s->v = p;
+		s->cap = cap;
+	}
+	o = &s->v[s->n++];
+	memset(o, 0, sizeof(*o));
+	o->lo = lo;
+	o->hi = hi;
+	o->o.kind = kind;
+	o->o.table = table;
+	o->o.prio = prio;
+	o->o.why = why;
+	if (res) {
+		o->type = res->type;
+		o->o.n_oif = res->n_oif;
+		memcpy(o->o.oif, res->oif, res->n_oif * sizeof(int));
+	}
+}
+
+/* Do the rule's selectors other than the destination match p (whose
+ * input interface is named iifname)? */
+static bool static_match(const struct rt_rule *r, const struct rt_pkt *p, const char *iifname)
+{
+	const struct nl_fib_rule *x = &r->r;
+
+	if (x->iif[0] && strcmp(x->iif, iifname))
+		return false;
+	if (x->oif[0])
+		return false;	/* input lookups have no output interface */
+	if (x->has_mark && ((x->fwmark ^ p->mark) & x->fwmask))
+		return false;
+	if (x->has_uid && x->uid_lo > 0)
+		return false;	/* forwarded packets: uid 0 */
+	if (x->src_len && (p->src < r->src_lo || p->src > r->src_hi))
+		return false;
+	if (x->ipproto && x->ipproto != p->proto)
+		return false;
+	if (x->has_sport && (p->sport < x->sport_lo || p->sport > x->sport_hi))
+		return false;
+	if (x->has_dport && (p->dport < x->dport_lo || p->dport > x->dport_hi))
+		return false;
+	return true;
+}
+
+static const char *reject_why(uint8_t type)
+{
+	return type == RTN_BLACKHOLE ? "blackhole route" : type == RTN_PROHIBIT ? "prohibit route" :
+	       "unreachable route";
+}
+
+/* Route the undecided set `in` from rule index i on; what stays undecided
+ * after the last rule has no route. */
+static void walk_rules(const struct rt_model *m, const struct rt_pkt *p, const char *iifname, size_t i,
+		       struct ivec *in, struct raw_vec *out)
+{
+	int f = fi(p->family);
+
+	for (; i < m->n_rules[f] && in->n && !out->err; i++) {
+		const struct rt_rule *r = &m->rules[f][i];
+		bool st = static_match(r, p, iifname), inv = r->r.flags & FIB_RULE_INVERT;
+		struct ivec match = { 0 }, rest = { 0 };
+
+		/* matched destinations: (st && dst in range), inverted if asked */
+		for (size_t k = 0; k < in->n; k++) {
+			rp_u128 lo = in->v[k].lo, hi = in->v[k].hi;
+			rp_u128 a = r->r.dst_len ? r->dst_lo : 0, b = r->r.dst_len ? r->dst_hi : an_max(p->family);
+			rp_u128 ilo = lo > a ? lo : a, ihi = hi < b ? hi : b;
+			bool overlap = ilo <= ihi;
+
+			if (!st) {
+				iv_push(inv ? &match : &rest, lo, hi);
+				continue;
+			}
+			if (!overlap) {
+				iv_push(inv ? &match : &rest, lo, hi);
+				continue;
+			}
+			if (lo < ilo)
+				iv_push(inv ? &match : &rest, lo, ilo - 1);
+			iv_push(inv ? &rest : &match, ilo, ihi);
+			if (ihi < hi)
+				iv_push(inv ? &match : &rest, ihi + 1, hi);
+		}
+		if (!match.n) {
+			free(match.v);
+			free(rest.v);
+			continue;
+		}
+		switch (r->r.action) {
+		case FR_ACT_NOP:
+			/* matched or not, on to the next rule */
+			free(match.v);
+			free(rest.v);
+			continue;
+		case FR_ACT_BLACKHOLE:
+		case FR_ACT_UNREACHABLE:
+		case FR_ACT_PROHIBIT:
+			for (size_t k = 0; k < match.n; k++)
+				raw_emit(out, match.v[k].lo, match.v[k].hi, RT_DROP, NULL, 0, r->r.priority,
+					 r->r.action == FR_ACT_BLACKHOLE ? "blackhole rule" :
+					 r->r.action == FR_ACT_PROHIBIT ? "prohibit rule" : "unreachable rule");
+			break;
+		case FR_ACT_GOTO:
+			if (r->target < 0) {	/* unresolved: the rule is skipped */
+				free(match.v);
+				free(rest.v);
+				continue;
+			}
+			walk_rules(m, p, iifname, (size_t)r->target, &match, out);
+			break;
+		case FR_ACT_TO_TBL: {
+			const struct rt_table *t = r->table >= 0 ? &m->tables[r->table] : NULL;
+
+			for (size_t k = 0; k < match.n; k++) {
+				rp_u128 lo = match.v[k].lo, hi = match.v[k].hi;
+				size_t e;
+
+				if (!t) {
+					iv_push(&rest, lo, hi);
+					continue;
+				}
+				{	/* the first entry that ends at or after lo */
+					size_t a = 0, b = t->n;
+
+					while (a < b) {
+						size_t mid = a + (b - a) / 2;
+
+						if (t->e[mid].hi < lo)
+							a = mid + 1;
+						else
+							b = mid;
+					}
+					e = a;
+				}
+				for (; e < t->n && t->e[e].lo <= hi; e++) {
+					rp_u128 s = t->e[e].lo > lo ? t->e[e].lo : lo, x = t->e[e].hi < hi ? t->e[e].hi : hi;
+					const struct rt_res *res = t->e[e].res >= 0 ? &t->res[t->e[e].res] : NULL;
+
+					bool reject = res && (res->type == RTN_BLACKHOLE ||
+							      res->type == RTN_UNREACHABLE ||
+							      res->type == RTN_PROHIBIT);
+
+					/* a throw or no route goes on; a successful
+					 * lookup (not a reject) may be suppressed */
+					if (!res || res->type == RTN_THROW ||
+					    (!reject && r->r.suppress_prefixlen >= 0 &&
+					     res->plen <= r->r.suppress_prefixlen)) {
+						iv_push(&rest, s, x);
+						continue;
+					}
+					switch (res->type) {
+					case RTN_UNICAST:
+						raw_emit(out, s, x, RT_FWD, res, t->id, r->r.priority, NULL);
+						break;
+					case RTN_BLACKHOLE: case RTN_UNREACHABLE: case RTN_PROHIBIT:
+						raw_emit(out, s, x, RT_DROP, res, t->id, r->r.priority,
+							 reject_why(res->type));
+						break;
+					default:	/* local, broadcast, anycast, multicast */
+						raw_emit(out, s, x, RT_LOCAL, res, t->id, r->r.priority, NULL);
+						break;
+					}
+				}
+			}
+			/* rest must stay sorted: merge what the lookup left */
+			break;
+		}
+		}
+		free(match.v);
+		/* sort rest (pieces came from two sources) */
+		for (size_t a = 1; a < rest.n; a++)
+			for (size_t b = a; b > 0 && rest.v[b - 1].lo > rest.v[b].lo; b--) {
+				struct iv tmp = rest.v[b];
+
+				rest.v[b] = rest.v[b - 1];
+				rest.v[b - 1] = tmp;
+			}
+		free(in->v);
+		*in = rest;
+	}
+	for (size_t k = 0; k < in->n; k++)
+		raw_emit(out, in->v[k].lo, in->v[k].hi, RT_DROP, NULL, 0, 0, "no route");
+	free(in->v);
+	memset(in, 0, sizeof(*in));
+}
+
+static int cmp_raw(const void *a, const void *b)
+{
+	const struct raw_out *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int raw_partition(const struct rt_model *m, const struct rt_pkt *p, rp_u128 lo, rp_u128 hi,
+			 struct raw_vec *out)
+{
+	const struct rt_dev *d = p->iif == LOOPBACK_IFINDEX ? NULL : dev_of(m, p->iif);
+	struct ivec in = { 0 };
+
+	if (iv_push(&in, lo, hi))
+		return -ENOMEM;
+	/* an interface the model does not know matches no rule's iif */
+	walk_rules(m, p, p->iif == LOOPBACK_IFINDEX ? "lo" : d ? d->name : "\x01", 0, &in, out);
+	if (out->err)
+		return out->err;
+	qsort(out->v, out->n, sizeof(*out->v), cmp_raw);
+	return 0;
+}
+
+/* ---- the input path ---- */
+
+/* Special destination and source ranges of the input path. */
+struct special {
+	rp_u128 lo, hi;
+	uint8_t kind;
+	const char *why;
+};
+
+/* ip_route_input_slow (IPv4) and ip6_rcv_core (IPv6) before any lookup;
+ * sorted.  IPv6 link-local destinations are looked up only among the
+ * ingress interface's own routes: never forwarded to another link, which
+ * is all the audit asks. */
+static size_t specials_dst(int family, struct special *s)
+{
+	size_t n = 0;
+
+	if (family == AF_INET) {
+		s[n++] = (struct special){ 0, 0x00ffffff, RT_DROP, "martian destination" };
+		s[n++] = (struct special){ 0x7f000000, 0x7fffffff, RT_DROP, "loopback destination" };
+		s[n++] = (struct special){ 0xe0000000, 0xefffffff, RT_LOCAL, "multicast" };
+		s[n++] = (struct special){ 0xffffffff, 0xffffffff, RT_LOCAL, "limited broadcast" };
+	} else {
+		s[n++] = (struct special){ 1, 1, RT_DROP, "loopback destination" };
+		s[n++] = (struct special){ (rp_u128)0xfe80 << 112, ((rp_u128)0xfec0 << 112) - 1, RT_DROP,
+					   "link-local destination (never forwarded to another link)" };
+		s[n++] = (struct special){ (rp_u128)0xff00 << 112, ((rp_u128)0xff02 << 112) - 1, RT_DROP,
+					   "multicast of scope 0 or 1" };
+		s[n++] = (struct special){ (rp_u128)0xff02 << 112, an_max(AF_INET6), RT_LOCAL, "multicast" };
+	}
+	return n;
+}
+
+/* Sources dropped whatever the destination. */
+static const char *martian_src(int family, rp_u128 s)
+{
+	if (family == AF_INET) {
+		if ((s >> 24) == 0 || (s >> 28) == 0xe || s == 0xffffffff)
+			return "martian source";
+		if ((s >> 24) == 127)
+			return "loopback source";
+		return NULL;
+	}
+	if (s == 1 || (s >> 120) == 0xff)
+		return "martian source";
+	return NULL;
+}
+
+/* IPv6 sources ip6_forward refuses to forward to another link. */
+static bool v6_noforward_src(rp_u128 s)
+{
+	return s == 0 || (s >> 118) == (0xfe80 >> 6);
+}
+
+struct part_ctx {
+	rt_cb cb;
+	void *arg;
+	struct rt_out pend;
+	rp_u128 plo, phi;
+	bool have;
+	int err;
+};
+
+static bool out_same(const struct rt_out *a, const struct rt_out *b)
+{
+	return a->kind == b->kind && a->n_oif == b->n_oif && a->table == b->table && a->prio == b->prio &&
+	       a->why == b->why && !memcmp(a->oif, b->oif, a->n_oif * sizeof(int));
+}
+
+static void part_emit(struct part_ctx *c, rp_u128 lo, rp_u128 hi, const struct rt_out *o)
+{
+	if (c->err)
+		return;
+	if (c->have && c->phi + 1 == lo && out_same(&c->pend, o)) {
+		c->phi = hi;
+		return;
+	}
+	if (c->have)
+		c->err = c->cb(c->plo, c->phi, &c->pend, c->arg);
+	c->pend = *o;
+	c->plo = lo;
+	c->phi = hi;
+	c->have = true;
+}
+
+/* What the input path makes of a raw outcome (IPv4 ip_route_input_slow,
+ * IPv6 ip6_route_input + ip6_forward). */
+static void finish(const struct rt_model *m, const struct rt_pkt *p, const struct raw_out *r, struct rt_out *o)
+{
+	*o = r->o;
+	if (o->kind == RT_FWD) {
+		const struct rt_dev *d = dev_of(m, p->iif);
+		bool fwd = p->family == AF_INET ? d && d->fwd4 : m->fwd6;
+
+		if (!fwd) {
+			o->kind = RT_DROP;
+			o->why = "forwarding is off";
+		} else if (p->family == AF_INET6 && v6_noforward_src(p->src)) {
+			o->kind = RT_DROP;
+			o->why = "unspecified or link-local source (not forwarded to another link)";
+		}
+	}
+	if (o->kind != RT_FWD)
+		o->n_oif = 0;
+}
+
+static void route_range(const struct rt_model *m, const struct rt_pkt *p, rp_u128 lo, rp_u128 hi,
+			struct part_ctx *c)
+{
+	struct raw_vec rv = { 0 };
+
+	c->err = raw_partition(m, p, lo, hi, &rv);
+	for (size_t k = 0; k < rv.n && !c->err; k++) {
+		struct rt_out o;
+
+		finish(m, p, &rv.v[k], &o);
+		part_emit(c, rv.v[k].lo, rv.v[k].hi, &o);
+	}
+	free(rv.v);
+}
+
+int rt_partition(const struct rt_model *m, const struct rt_pkt *p, rp_u128 lo, rp_u128 hi, rt_cb cb,
+		 void *arg)
+{
+	struct special sp[8];
+	size_t ns = specials_dst(p->family, sp);
+	struct part_ctx c = { .cb = cb, .arg = arg };
+	const char *ms = martian_src(p->family, p->src);
+	rp_u128 cur = lo;
+	bool end = false;
+
+	if (ms) {
+		struct rt_out o = { .kind = RT_DROP, .why = ms };
+
+		return cb(lo, hi, &o, arg);
+	}
+	/* the specials in order (sorted), the ranges between them through
+	 * the rules */
+	for (size_t s = 0; s < ns && !end && !c.err; s++) {
+		if (sp[s].hi < cur)
+			continue;
+		if (sp[s].lo > hi)
+			break;
+		if (sp[s].lo > cur)
+			route_range(m, p, cur, sp[s].lo - 1 < hi ? sp[s].lo - 1 : hi, &c);
+		{
+			struct rt_out o = { .kind = sp[s].kind, .why = sp[s].why };
+
+			part_emit(&c, sp[s].lo > cur ? sp[s].lo : cur, sp[s].hi < hi ? sp[s].hi : hi, &o);
+		}
+		if (sp[s].hi >= hi)
+			end = true;
+		else
+			cur = sp[s].hi + 1;
+	}
+	if (!end && !c.err)
+		route_range(m, p, cur, hi, &c);
+	if (c.have && !c.err)
+		c.err = cb(c.plo, c.phi, &c.pend, c.arg);
+	return c.err;
+}
+
+struct one_ctx {
+	struct rt_out *o;
+};
+
+static int one_cb(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg)
+{
+	*((struct one_ctx *)arg)->o = *o;
+	return 0;
+}
+
+void rt_route(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, struct rt_out *o)
+{
+	struct one_ctx c = { o };
+
+	memset(o, 0, sizeof(*o));
+	o->why = "out of memory";
+	rt_partition(m, p, dst, dst, one_cb, &c);
+}
+
+/* ---- reverse path (IPv4 fib_validate_source) ---- */
+
+static bool is_local_addr(const struct rt_model *m, rp_u128 a)
+{
+	int t = table_index(m, AF_INET, RT_TABLE_LOCAL);
+	const struct rt_table *tb;
+
+	if (t < 0)
+		return false;
+	tb = &m->tables[t];
+	for (size_t e = 0; e < tb->n; e++)
+		if (tb->e[e].lo <= a && a <= tb->e[e].hi)
+			return tb->e[e].res >= 0 && tb->res[tb->e[e].res].type == RTN_LOCAL;
+	return false;
+}
+
+bool rt_rpf_ok(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, int oif, const char **why)
+{
+	const struct rt_dev *d = dev_of(m, p->iif);
+	struct rt_pkt rp = { .family = AF_INET, .iif = oif ? oif : LOOPBACK_IFINDEX, .src = dst,
+			     .proto = p->proto, .sport = p->dport, .dport = p->sport };
+	struct raw_vec rv = { 0 };
+	int rpf = d ? d->rpf4 : 0;
+	bool ok = true, dev_match = false;
+	uint8_t type;
+
+	*why = NULL;
+	if (p->family != AF_INET || !d)
+		return true;
+	if (!rpf && oif != p->iif) {
+		if (d->accept_local4)
+			return true;
+		if (m->custom_rules4 || m->custom_local4)
+			goto full;
+		if (is_local_addr(m, p->src)) {
+			*why = "source is one of the gateway's addresses";
+			return false;
+		}
+		return true;
+	}
+full:
+	if (raw_partition(m, &rp, p->src, p->src, &rv) || !rv.n) {
+		free(rv.v);
+		*why = "reverse-path lookup failed";
+		return false;
+	}
+	type = rv.v[0].type;
+	if (rv.v[0].o.kind == RT_DROP) {	/* no route, or a reject: last resort */
+		ok = !rpf;
+		*why = ok ? NULL : "reverse-path filter: no route back to the source";
+		goto out;
+	}
+	if (type != RTN_UNICAST && !(type == RTN_LOCAL && d->accept_local4)) {
+		ok = false;
+		*why = type == RTN_LOCAL ? "source is one of the gateway's addresses" : "source is a broadcast address";
+		goto out;
+	}
+	for (unsigned k = 0; k < rv.v[0].o.n_oif; k++)
+		dev_match |= rv.v[0].o.oif[k] == p->iif;
+	if (dev_match)
+		goto out;
+	if (!d->has_addr4) {
+		ok = !rpf;
+		*why = ok ? NULL : "reverse-path filter: no IPv4 address on the ingress interface";
+		goto out;
+	}
+	if (rpf == 1) {
+		ok = false;
+		*why = "reverse-path filter (strict): the route back leaves by another interface";
+	}
+out:
+	free(rv.v);
+	return ok;
+}
+
+/* ---- cuts ---- */
+
+static int push_cut(rp_u128 **v, size_t *n, size_t *cap, rp_u128 x)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		rp_u128 *p = realloc(*v, c * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}
+
+static int cmp_u128(const void *a, const void *b)
+{
+	rp_u128 x = *(const rp_u128 *)a, y = *(const rp_u128 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
+{
+	int f = fi(family), err = 0;
+	size_t cap = 0, k = 0;
+	struct special sp[8];
+	size_t ns = specials_dst(family, sp);
+	struct rt_pkt lo_pkt = { .family = family, .iif = LOOPBACK_IFINDEX };
+	bool *reach = calloc(m->n_tables + 1, sizeof(*reach));
+
+	*v = NULL;
+	*n = 0;
+	if (!reach)
+		return -ENOMEM;
+	err = push_cut(v, n, &cap, 0);
+	for (size_t i = 0; i < ns && !err; i++) {
+		err = push_cut(v, n, &cap, sp[i].lo);
+		if (!err && sp[i].hi < an_max(family))
+			err = push_cut(v, n, &cap, sp[i].hi + 1);
+	}
+	/* martian sources */
+	if (family == AF_INET6) {
+		static const rp_u128 ms6[] = { 1, 2, (rp_u128)0xfe80 << 112, (rp_u128)0xfec0 << 112,
+					       (rp_u128)0xff00 << 112 };
+
+		for (size_t i = 0; i < 5 && !err; i++)
+			err = push_cut(v, n, &cap, ms6[i]);
+	}
+	if (family == AF_INET) {
+		static const uint32_t ms[] = { 0x01000000, 0x7f000000, 0x80000000, 0xe0000000, 0xf0000000,
+					       0xffffffff };
+
+		for (size_t i = 0; i < 6 && !err; i++)
+			err = push_cut(v, n, &cap, ms[i]);
+	}
+	for (size_t i = 0; i < m->n_rules[f] && !err; i++) {
+		const struct rt_rule *r = &m->rules[f][i];
+
+		if (r->r.src_len) {
+			err = push_cut(v, n, &cap, r->src_lo);
+			if (!err && r->src_hi < an_max(family))
+				err = push_cut(v, n, &cap, r->src_hi + 1);
+		}
+		if (!err && r->r.dst_len) {
+			err = push_cut(v, n, &cap, r->dst_lo);
+			if (!err && r->dst_hi < an_max(family))
+				err = push_cut(v, n, &cap, r->dst_hi + 1);
+		}
+		/* tables a lookup from the gateway itself may reach (the
+		 * reverse-path lookup): the iif and mark as it has them */
+		if (r->table >= 0 && (!r->r.iif[0] || !strcmp(r->r.iif, "lo")) && !r->r.oif[0] &&
+		    (!r->r.has_mark || !((r->r.fwmark ^ lo_pkt.mark) & r->r.fwmask) || (r->r.flags & FIB_RULE_INVERT)))
+			reach[r->table] = true;
+	}
+	for (size_t t = 0; t < m->n_tables && !err; t++) {
+		if (!reach[t] || m->tables[t].family != family)
+			continue;
+		for (size_t e = 0; e < m->tables[t].n && !err; e++)
+			err = push_cut(v, n, &cap, m->tables[t].e[e].lo);
+	}
+	free(reach);
+	if (err) {
+		free(*v);
+		*v = NULL;
+		*n = 0;
+		return err;
+	}
+	qsort(*v, *n, sizeof(**v), cmp_u128);
+	for (size_t i = 0; i < *n; i++)
+		if (!k || (*v)[k - 1] != (*v)[i])
+			(*v)[k++] = (*v)[i];
+	*n = k;
+	return 0;
+}
+
+/* ---- protocol and port cuts ---- */
+
+static void add_u32(uint32_t *v, size_t *n, size_t max, uint32_t x)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i] == x)
+			return;
+	if (*n < max)
+		v[(*n)++] = x;
+}
+
+static int cmp_u32v(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void rt_l4_cuts(const struct rt_model *m, int family, struct rt_l4 *out)
+{
+	int f = fi(family);
+
+	memset(out, 0, sizeof(*out));
+	out->dcuts[out->n_dcuts++] = 0;
+	out->scuts[out->n_scuts++] = 0;
+	for (size_t i = 0; i < m->n_rules[f]; i++) {
+		const struct nl_fib_rule *r = &m->rules[f][i].r;
+
+		if (r->ipproto) {
+			bool seen = false;
+
+			for (size_t k = 0; k < out->n_protos; k++)
+				seen |= out->protos[k] == r->ipproto;
+			if (!seen && out->n_protos < sizeof(out->protos))
+				out->protos[out->n_protos++] = r->ipproto;
+		}
+		if (r->has_dport) {
+			add_u32(out->dcuts, &out->n_dcuts, 64, r->dport_lo);
+			if (r->dport_hi < 65535)
+				add_u32(out->dcuts, &out->n_dcuts, 64, r->dport_hi + 1u);
+		}
+		if (r->has_sport) {
+			add_u32(out->scuts, &out->n_scuts, 64, r->sport_lo);
+			if (r->sport_hi < 65535)
+				add_u32(out->scuts, &out->n_scuts, 64, r->sport_hi + 1u);
+		}
+	}
+	qsort(out->dcuts, out->n_dcuts, sizeof(uint32_t), cmp_u32v);
+	qsort(out->scuts, out->n_scuts, sizeof(uint32_t), cmp_u32v);
+}
+
+/* ---- a source that passes ---- */
+
+bool rt_rpf_find(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, int oif,
+		 const rp_u128 (*v)[2], size_t n, rp_u128 *src)
+{
+	struct rt_pkt q = *p;
+	const char *why;
+	int lt = table_index(m, AF_INET, RT_TABLE_LOCAL);
+
+	for (size_t i = 0; i < n; i++) {
+		struct rt_pkt rp = { .family = AF_INET, .iif = oif ? oif : LOOPBACK_IFINDEX, .src = dst,
+				     .proto = p->proto, .sport = p->dport, .dport = p->sport };
+		struct raw_vec rv = { 0 };
+		rp_u128 *cuts;
+		size_t nc = 0;
+
+		if (p->family != AF_INET) {
+			*src = v[i][0];
+			return true;
+		}
+		if (raw_partition(m, &rp, v[i][0], v[i][1], &rv))
+			return false;
+		cuts = calloc(2 * rv.n + 2 * (lt >= 0 ? m->tables[lt].n : 0) + 2, sizeof(*cuts));
+		if (!cuts) {
+			free(rv.v);
+			return false;
+		}
+		for (size_t k = 0; k < rv.n; k++)
+			cuts[nc++] = rv.v[k].lo;
+		for (size_t k = 0; lt >= 0 && k < m->tables[lt].n; k++) {
+			const struct rt_ent *e = &m->tables[lt].e[k];
+
+			if (e->lo >= v[i][0] && e->lo <= v[i][1])
+				cuts[nc++] = e->lo;
+			if (e->hi < v[i][1] && e->hi + 1 >= v[i][0])
+				cuts[nc++] = e->hi + 1;
+		}
+		free(rv.v);
+		qsort(cuts, nc, sizeof(*cuts), cmp_u128);
+		for (size_t k = 0; k < nc; k++) {
+			q.src = cuts[k];
+			if (rt_rpf_ok(m, &q, dst, oif, &why)) {
+				*src = cuts[k];
+				free(cuts);
+				return true;
+			}
+		}
+		free(cuts);
+	}
+	return false;
+}
+
+/* ---- the gateway's own addresses ---- */
+
+int rt_local_runs(const struct rt_model *m, int family, struct dpr_run **v, size_t *n)
+{
+	rp_u128 *cuts = NULL;
+	size_t nc = 0, cap = 0;
+	int err = push_cut(&cuts, &nc, &cap, 0);
+
+	for (size_t t = 0; t < m->n_tables && !err; t++) {
+		const struct rt_table *tb = &m->tables[t];
+
+		if (tb->family != family)
+			continue;
+		for (size_t e = 0; e < tb->n && !err; e++) {
+			uint8_t ty = tb->e[e].res >= 0 ? tb->res[tb->e[e].res].type : 0;
+
+			if (ty != RTN_LOCAL && ty != RTN_BROADCAST && ty != RTN_ANYCAST)
+				continue;
+			err = push_cut(&cuts, &nc, &cap, tb->e[e].lo);
+			if (!err && tb->e[e].hi < an_max(family))
+				err = push_cut(&cuts, &nc, &cap, tb->e[e].hi + 1);
+		}
+	}
+	if (err) {
+		free(cuts);
+		return err;
+	}
+	qsort(cuts, nc, sizeof(*cuts), cmp_u128);
+	*v = calloc(nc + 1, sizeof(**v));
+	if (!*v) {
+		free(cuts);
+		return -ENOMEM;
+	}
+	*n = 0;
+	for (size_t i = 0; i < nc; i++) {
+		rp_u128 lo = cuts[i], hi;
+		uint32_t local = 0;
+
+		if (i + 1 < nc && cuts[i + 1] == lo)
+			continue;
+		hi = i + 1 < nc ? cuts[i + 1] - 1 : an_max(family);
+		/* local in any table (a class boundary is all that matters) */
+		for (size_t t = 0; t < m->n_tables && !local; t++) {
+			const struct rt_table *tb = &m->tables[t];
+
+			for (size_t e = 0; tb->family == family && e < tb->n && !local; e++)
+				if (tb->e[e].lo <= lo && lo <= tb->e[e].hi && tb->e[e].res >= 0) {
+					uint8_t ty = tb->res[tb->e[e].res].type;
+
+					local = ty == RTN_LOCAL || ty == RTN_BROADCAST || ty == RTN_ANYCAST;
+				}
+		}
+		(*v)[(*n)++] = (struct dpr_run){ lo, hi, local };
+	}
+	free(cuts);
+	return 0;
+}
