@@ -24,1100 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include "audit/audit_int.h"
-
-#define NKEY 6
-
-struct range {
-	rp_u128 lo, hi;
-};
-
-struct group {
-	uint32_t key[NKEY];
-	struct range *r;
-	size_t n, cap;
-};
-
-struct groups {
-	struct group *v;
-	size_t n, cap;
-	struct hmap idx;
-};
-
-static void groups_free(struct groups *g)
-{
-	for (size_t i = 0; i < g->n; i++)
-		free(g->v[i].r);
-	free(g->v);
-	hmap_free(&g->idx);
-	memset(g, 0, sizeof(*g));
-}
-
-static int group_add(struct groups *g, const uint32_t *key, rp_u128 lo, rp_u128 hi)
-{
-	bool added;
-	uint32_t *slot = hmap_get_or_add(&g->idx, key, NKEY * sizeof(uint32_t), &added);
-	struct group *gr;
-
-	if (!slot)
-		return -ENOMEM;
-	if (added) {
-		if (g->n == g->cap) {
-			size_t cap = g->cap ? g->cap * 2 : 32;
-			struct group *p = realloc(g->v, cap * sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			g->v = p;
-			g->cap = cap;
-		}
-		memset(&g->v[g->n], 0, sizeof(g->v[g->n]));
-		memcpy(g->v[g->n].key, key, NKEY * sizeof(uint32_t));
-		*slot = (uint32_t)++g->n;
-	}
-	gr = &g->v[*slot - 1];
-	if (gr->n && gr->r[gr->n - 1].hi + 1 == lo) {
-		gr->r[gr->n - 1].hi = hi;
-		return 0;
-	}
-	if (gr->n == gr->cap) {
-		size_t cap = gr->cap ? gr->cap * 2 : 4;
-		struct range *p = realloc(gr->r, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		gr->r = p;
-		gr->cap = cap;
-	}
-	gr->r[gr->n++] = (struct range){ lo, hi };
-	return 0;
-}
-
-/* ---- covers: sorted runs over the whole space, walked together ---- */
-
-#define MAXCOV 6
-struct cover {
-	const struct dpr_run *v;
-	size_t n;
-};
-
-typedef int (*elem_cb)(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg);
-
-static int each_elem(const struct cover *c, size_t nc, rp_u128 lo, rp_u128 hi, elem_cb cb, void *arg)
-{
-	size_t idx[MAXCOV];
-	rp_u128 cur = lo;
-	int err;
-
-	for (size_t k = 0; k < nc; k++)
-		idx[k] = dpr_run_find(c[k].v, c[k].n, lo);
-	for (;;) {
-		uint32_t vals[MAXCOV] = { 0 };
-		rp_u128 end = hi;
-
-		for (size_t k = 0; k < nc; k++) {
-			vals[k] = c[k].v[idx[k]].val;
-			if (c[k].v[idx[k]].hi < end)
-				end = c[k].v[idx[k]].hi;
-		}
-		err = cb(cur, end, vals, arg);
-		if (err || end >= hi)
-			return err;
-		cur = end + 1;
-		for (size_t k = 0; k < nc; k++)
-			while (idx[k] + 1 < c[k].n && c[k].v[idx[k]].hi < cur)
-				idx[k]++;
-	}
-}
-
-static const struct runs_cache *trie(struct actx *a, unsigned tid, int family)
-{
-	struct runs_cache *c = &a->trie[family == AF_INET6][tid];
-
-	if (!c->have) {
-		if (dpr_trie_runs(&a->R, a->R.slot, tid, family, &c->v, &c->n)) {
-			a->err = a->err ? a->err : -ENOMEM;
-			return NULL;
-		}
-		c->have = true;
-	}
-	return c;
-}
-
-static const struct runs_cache *geo(struct actx *a, int family)
-{
-	struct runs_cache *c = &a->geo[family == AF_INET6];
-
-	if (!c->have) {
-		int err = dpr_geo_runs(&a->R, family, &c->v, &c->n);
-
-		if (err == -ENOENT) {	/* no database: every address in no country */
-			c->v = calloc(1, sizeof(*c->v));
-			if (c->v) {
-				c->v[0] = (struct dpr_run){ 0, an_max(family), RP_CC_NONE };
-				c->n = 1;
-				err = 0;
-			}
-		}
-		if (err) {
-			if (!a->err) {
-				a->err = err;
-				diag_add(a->d, "audit: the geo database in %s/%s cannot be read: %s",
-					 RP_PIN_DIR, RP_PIN_GEO, strerror(-err));
-			}
-			return NULL;
-		}
-		c->have = true;
-	}
-	return c;
-}
-
-/* The uplink's addresses as the active slot's rp_global holds them:
- * uplink_in lets the gateway's own exceptions (management, listen ports,
- * DHCP) in only to them.  Runs over the whole space, val 1 on each. */
-static const struct runs_cache *upaddr_runs(struct actx *a, int family)
-{
-	struct runs_cache *c = &a->upaddr[family == AF_INET6];
-	struct rp_global_cfg g = { 0 };
-	rp_u128 v[2 * RP_UPLINK_ADDRS];
-	size_t n = 0, k = 0;
-
-	if (c->have)
-		return c;
-	dpr_global(&a->R, a->R.slot, &g);
-	for (unsigned i = 0; family == AF_INET && i < g.n_up4 && i < RP_UPLINK_ADDRS; i++)
-		v[n++] = an_from_bytes(AF_INET, (const uint8_t *)&g.up4[i]);
-	for (unsigned i = 0; family == AF_INET6 && i < g.n_up6 && i < RP_UPLINK_ADDRS; i++)
-		v[n++] = an_from_bytes(AF_INET6, (const uint8_t *)g.up6[i]);
-	for (size_t i = 1; i < n; i++)	/* sorted, unique */
-		for (size_t j = i; j > 0 && v[j] < v[j - 1]; j--) {
-			rp_u128 t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	c->v = calloc(2 * n + 1, sizeof(*c->v));
-	if (!c->v) {
-		a->err = a->err ? a->err : -ENOMEM;
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		rp_u128 from = k ? c->v[k - 1].hi + 1 : 0;
-
-		if (k && c->v[k - 1].val && c->v[k - 1].lo == v[i])
-			continue;	/* a duplicate */
-		if (v[i] > from)
-			c->v[k++] = (struct dpr_run){ from, v[i] - 1, 0 };
-		c->v[k++] = (struct dpr_run){ v[i], v[i], 1 };
-	}
-	if (!k || c->v[k - 1].hi < an_max(family)) {
-		rp_u128 from = k ? c->v[k - 1].hi + 1 : 0;
-
-		c->v[k++] = (struct dpr_run){ from, an_max(family), 0 };
-	}
-	c->n = k;
-	c->have = true;
-	return c;
-}
-
-static const struct runs_cache *local_runs(struct actx *a, int family)
-{
-	struct runs_cache *c = &a->local[family == AF_INET6];
-
-	if (!c->have) {
-		if (rt_local_runs(a->M, family, &c->v, &c->n)) {
-			a->err = a->err ? a->err : -ENOMEM;
-			return NULL;
-		}
-		c->have = true;
-	}
-	return c;
-}
-
-/* ---- shapes ---- */
-
-struct shape {
-	uint8_t proto;
-	uint16_t sport, dport;
-	uint8_t type, hop;
-};
-
-/* A routing shape: what the routing may tell apart (protocol, ports). */
-struct rshape {
-	uint8_t proto;			/* 0: any the rules do not name */
-	uint16_t dlo, dhi, slo, shi;
-};
-
-/* The port a segment [lo, hi] is represented by: a well-known one inside
- * it when there is one (a packet a test can send to a real server). */
-static uint16_t nice_port(uint32_t lo, uint32_t hi)
-{
-	static const uint16_t pref[] = { 443, 80, 22, 53, 5000, 123 };
-
-	for (size_t i = 0; i < sizeof(pref) / sizeof(pref[0]); i++)
-		if (pref[i] >= lo && pref[i] <= hi)
-			return pref[i];
-	return lo ? (uint16_t)lo : hi ? 1 : 0;
-}
-
-struct shapes {
-	struct shape v[160];
-	size_t n;
-};
-
-static void shape_add(struct shapes *s, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t type, uint8_t hop)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].proto == proto && s->v[i].sport == sport && s->v[i].dport == dport &&
-		    s->v[i].type == type && s->v[i].hop == hop)
-			return;
-	if (s->n < sizeof(s->v) / sizeof(s->v[0]))
-		s->v[s->n++] = (struct shape){ proto, sport, dport, type, hop };
-}
-
-static bool in_rshape(const struct rshape *rs, uint8_t proto, uint16_t sport, uint16_t dport, bool ported)
-{
-	if (rs->proto && rs->proto != proto)
-		return false;
-	if (!ported)
-		return true;
-	return dport >= rs->dlo && dport <= rs->dhi && sport >= rs->slo && sport <= rs->shi;
-}
-
-struct ports {
-	uint32_t v[80];
-	size_t n;
-};
-
-static void port_cut(struct ports *p, uint32_t x)
-{
-	if (x > 65535)
-		return;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i] == x)
-			return;
-	if (p->n < sizeof(p->v) / sizeof(p->v[0]))
-		p->v[p->n++] = x;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The non-port shapes every class is asked about: the ICMP types the
- * programs treat apart (echo, errors, redirects, neighbour and router
- * discovery; hop limit 255 and 64), ICMP numbers of the other family, a
- * protocol without ports. */
-static void shapes_fixed(struct shapes *s, int family, const struct rshape *rs)
-{
-	static const uint8_t t4[] = { 0, 3, 5, 8, 11, 12, 13 };
-	static const uint8_t t6[] = { 1, 2, 3, 4, 128, 129, 133, 134, 135, 136, 137, 143 };
-
-	if (family == AF_INET) {
-		for (size_t i = 0; i < sizeof(t4); i++)
-			if (in_rshape(rs, IPPROTO_ICMP, 0, 0, false))
-				shape_add(s, IPPROTO_ICMP, 0, 0, t4[i], 64);
-		if (in_rshape(rs, IPPROTO_ICMPV6, 0, 0, false))
-			shape_add(s, IPPROTO_ICMPV6, 0, 0, 0, 64);
-	} else {
-		for (size_t i = 0; i < sizeof(t6); i++)
-			for (int h = 0; h < 2; h++)
-				if (in_rshape(rs, IPPROTO_ICMPV6, 0, 0, false))
-					shape_add(s, IPPROTO_ICMPV6, 0, 0, t6[i], h ? 255 : 64);
-		if (in_rshape(rs, IPPROTO_ICMP, 0, 0, false))
-			shape_add(s, IPPROTO_ICMP, 0, 0, 0, 64);
-	}
-	if (in_rshape(rs, IPPROTO_GRE, 0, 0, false))
-		shape_add(s, IPPROTO_GRE, 0, 0, 0, 64);
-	if (rs->proto && rs->proto != IPPROTO_TCP && rs->proto != IPPROTO_UDP && rs->proto != IPPROTO_ICMP &&
-	    rs->proto != IPPROTO_ICMPV6)
-		shape_add(s, rs->proto, 0, 0, 0, 64);
-}
-
-/* TCP and UDP at one representative port per segment of p (sorted). */
-static void shapes_ported(struct shapes *s, struct ports *p, const struct rshape *rs, uint16_t sport)
-{
-	port_cut(p, 0);
-	port_cut(p, rs->dlo);
-	if (rs->dhi < 65535)
-		port_cut(p, rs->dhi + 1u);
-	qsort(p->v, p->n, sizeof(uint32_t), cmp_u32);
-	if (sport < rs->slo || sport > rs->shi)
-		sport = rs->slo ? rs->slo : 1;
-	for (int pr = 0; pr < 2; pr++) {
-		uint8_t proto = pr ? IPPROTO_UDP : IPPROTO_TCP;
-
-		for (size_t i = 0; i < p->n; i++) {
-			uint32_t lo = p->v[i], hi = i + 1 < p->n ? p->v[i + 1] - 1 : 65535;
-			uint16_t port = nice_port(lo, hi);
-
-			if (in_rshape(rs, proto, sport, port, true))
-				shape_add(s, proto, sport, port, 0, 64);
-		}
-	}
-}
-
-/* The segment starts of one port table (TCP and UDP) of the active slot,
- * read once. */
-static void table_cuts(struct actx *a, int kind, uint16_t tenant, uint32_t sc, uint32_t dc, struct ports *p)
-{
-	uint32_t key[4] = { (uint32_t)kind, tenant, sc, dc };
-	uint32_t *slot;
-	bool added;
-	struct tcut *t;
-
-	slot = hmap_get_or_add(&a->tcuts, key, sizeof(key), &added);
-	if (!slot)
-		return;
-	if (added) {
-		struct tcut *v = realloc(a->tcut, (a->n_tcut + 1) * sizeof(*v));
-
-		if (!v)
-			return;
-		a->tcut = v;
-		t = &v[a->n_tcut];
-		t->n = 0;
-		for (int pc = RP_PC_TCP; pc <= RP_PC_UDP; pc++) {
-			struct rp_rule_key k = { .slot = (uint8_t)a->R.slot, .kind = (uint8_t)kind, .pcls = (uint8_t)pc,
-						 .tenant = tenant, .src_class = sc, .dst_class = dc };
-			struct rp_rule_val rv;
-
-			if (dpr_rule(&a->R, &k, &rv))
-				continue;
-			for (uint32_t i = 0; i < rv.n && i < RP_SEGS_MAX; i++)
-				t->v[t->n++] = rv.seg[i].lo;
-		}
-		*slot = (uint32_t)++a->n_tcut;
-	}
-	t = &a->tcut[*slot - 1];
-	for (size_t i = 0; i < t->n; i++)
-		port_cut(p, t->v[i]);
-}
-
-/* ---- declared shares (the specification) ---- */
-
-static bool offers_to(const struct rp_share *sh, int consumer)
-{
-	if (sh->all_tenants)
-		return true;
-	for (size_t k = 0; k < sh->n_tenants; k++)
-		if (sh->tenant_idx && sh->tenant_idx[k] == consumer)
-			return true;
-	return false;
-}
-
-static bool share_proto(const struct rp_share *sh, uint8_t proto, uint16_t dport)
-{
-	bool ported = proto == IPPROTO_TCP || proto == IPPROTO_UDP;
-
-	if (sh->ports.n && !ported)
-		return false;
-	switch (sh->proto) {
-	case RP_PROTO_TCP: if (proto != IPPROTO_TCP) return false; break;
-	case RP_PROTO_UDP: if (proto != IPPROTO_UDP) return false; break;
-	case RP_PROTO_ICMP: if (proto != IPPROTO_ICMP && proto != IPPROTO_ICMPV6) return false; break;
-	default: break;
-	}
-	return !ported || port_list_contains(&sh->ports, dport);
-}
-
-/* Does tenant b offer tenant a (indexes) this packet (delivered dst)? */
-static bool share_allows(const struct rp_config *cfg, int b, int a, int family, rp_u128 dst, uint8_t proto,
-			 uint16_t dport)
-{
-	struct rp_addr d;
-
-	if (b < 0 || a < 0)
-		return false;
-	an_to_addr(family, dst, &d);
-	for (size_t s = 0; s < cfg->tenants[b].n_shares; s++) {
-		const struct rp_share *sh = &cfg->tenants[b].shares[s];
-
-		if (!offers_to(sh, a) || !share_proto(sh, proto, dport))
-			continue;
-		for (size_t k = 0; k < sh->to.n; k++)
-			if (sh->to.v[k].family == family && prefix_contains(&sh->to.v[k], &d))
-				return true;
-	}
-	return false;
-}
-
-/* The shares b offers a as a cover of one family: val = bit i set when
- * inside share prefix i (up to 31; more are folded into bit 31). */
-static int share_cover(const struct rp_config *cfg, int b, int a, int family, struct dpr_run **out, size_t *nout)
-{
-	rp_u128 cuts[130];
-	size_t nc = 0;
-	struct dpr_run *v;
-
-	cuts[nc++] = 0;
-	for (size_t s = 0; b >= 0 && a >= 0 && s < cfg->tenants[b].n_shares; s++) {
-		const struct rp_share *sh = &cfg->tenants[b].shares[s];
-
-		if (!offers_to(sh, a))
-			continue;
-		for (size_t k = 0; k < sh->to.n && nc < 126; k++) {
-			rp_u128 lo, hi;
-
-			if (sh->to.v[k].family != family)
-				continue;
-			an_prefix_range(&sh->to.v[k], &lo, &hi);
-			cuts[nc++] = lo;
-			if (hi < an_max(family))
-				cuts[nc++] = hi + 1;
-		}
-	}
-	for (size_t i = 1; i < nc; i++)
-		for (size_t j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
-			rp_u128 t = cuts[j];
-
-			cuts[j] = cuts[j - 1];
-			cuts[j - 1] = t;
-		}
-	v = calloc(nc, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	*nout = 0;
-	for (size_t i = 0; i < nc; i++) {
-		if (i + 1 < nc && cuts[i + 1] == cuts[i])
-			continue;
-		v[*nout].lo = cuts[i];
-		v[*nout].hi = i + 1 < nc ? cuts[i + 1] - 1 : an_max(family);
-		v[*nout].val = (uint32_t)i;	/* distinct per piece: what matters is the cut */
-		(*nout)++;
-	}
-	*out = v;
-	return 0;
-}
-
-/* ---- the walk of one (ingress, family) ---- */
-
-struct pend {				/* a path kept for the unprotected search */
-	rp_u128 lo, hi;
-	int oif;			/* 0: local delivery */
-	size_t rc;			/* routing class */
-	struct rshape rs;
-};
-
-struct pp {
-	rp_u128 lo, hi;
-	int oif, b;
-};
-
-struct walk {
-	struct actx *a;
-	const struct ingress *in;
-	int family;
-	struct dpr_run *rtc;		/* routing classes as a cover */
-	size_t n_rtc;
-	struct groups src;		/* tenant ingress: (class, atom) */
-	struct rt_l4 l4;
-	struct rshape rshapes[64];
-	size_t n_rshapes;
-	/* the class being routed */
-	size_t rc;
-	const struct rshape *rs;
-	rp_u128 rep;			/* its representative source */
-	struct nft_out nft;		/* prerouting's doing for the part routed */
-	bool done;			/* stop: an error, or nothing more to find here */
-	struct groups up_base;		/* uplink: (class, t0 atom, cc), built on first use */
-	bool up_built;
-	size_t up_rc;
-	struct pend pend[16];
-	size_t n_pend;
-	struct pp *pp;			/* pieces of the part being routed */
-	size_t npp, cap_pp;
-	uint32_t mark;			/* the packet mark this walk routes with (the programs' or none) */
-	uint32_t more[8];		/* marks the program left on packets it let through */
-	size_t n_more;
-};
-
-static const char *kind_of(const struct ingress *in)
-{
-	if (in->outside)
-		return "outside";
-	if (!in->is_protected)
-		return "unprotected";
-	return in->uplink ? "uplink" : "cross_tenant";
-}
-
-/* Hosts seen on a link inside [lo, hi]: the preferred representatives. */
-static bool neigh_in(const struct actx *a, int ifindex, int family, const struct range *r, size_t n, rp_u128 *out)
-{
-	for (size_t i = 0; i < a->L.n_neighs; i++) {
-		const struct nl_neigh *e = &a->L.neighs[i];
-		rp_u128 x;
-
-		if (e->ifindex != ifindex || e->family != family)
-			continue;
-		x = an_from_bytes(family, e->addr);
-		for (size_t k = 0; k < n; k++)
-			if (x >= r[k].lo && x <= r[k].hi) {
-				*out = x;
-				return true;
-			}
-	}
-	return false;
-}
-
-/* Addresses a test cannot easily send from or to (martian, multicast,
- * reserved, link-local): representatives are taken elsewhere first. */
-static bool awkward(int family, rp_u128 x)
-{
-	if (family == AF_INET)
-		return (x >> 24) == 0 || (x >> 24) == 127 || (x >> 28) >= 0xe;
-	return x <= 1 || (x >> 120) == 0xff || (x >> 118) == (0xfe80 >> 6);
-}
-
-/* Candidate sources of a group, best first: hosts seen on the ingress
- * link, then each range from its second address, then single addresses,
- * the awkward ones last. */
-static size_t src_cands(const struct walk *w, const struct range *r, size_t n, rp_u128 (*c)[2], size_t max)
-{
-	size_t k = 0;
-	rp_u128 x;
-
-	if (neigh_in(w->a, w->in->ifindex, w->family, r, n, &x) && k < max) {
-		c[k][0] = c[k][1] = x;
-		k++;
-	}
-	for (int pass = 0; pass < 3; pass++)
-		for (size_t i = 0; i < n && k < max; i++) {
-			bool wide = r[i].hi > r[i].lo, odd = awkward(w->family, r[i].lo) && awkward(w->family, r[i].hi);
-
-			if ((pass == 0 && (!wide || odd)) || (pass == 1 && (wide || odd)) || (pass == 2 && !odd))
-				continue;
-			c[k][0] = wide ? r[i].lo + 1 : r[i].lo;
-			c[k][1] = r[i].hi;
-			k++;
-		}
-	return k;
-}
-
-static rp_u128 dst_rep(const struct walk *w, const struct range *r, size_t n, int oif)
-{
-	rp_u128 x;
-
-	if (neigh_in(w->a, oif, w->family, r, n, &x))
-		return x;
-	for (size_t i = 0; i < n; i++)
-		if (r[i].hi > r[i].lo && !awkward(w->family, r[i].lo + 1))
-			return r[i].lo + 1;
-	for (size_t i = 0; i < n; i++)
-		if (!awkward(w->family, r[i].lo))
-			return r[i].lo;
-	return r[0].hi > r[0].lo ? r[0].lo + 1 : r[0].lo;
-}
-
-/* The verdict of the real program for one packet, cached by class key. */
-/* A mark a program left, as a small index (the verdict cache stores it). */
-static uint32_t mark_index(struct actx *a, uint32_t mark)
-{
-	for (size_t i = 0; i < a->n_marks; i++)
-		if (a->marks[i] == mark)
-			return (uint32_t)i;
-	if (a->n_marks < sizeof(a->marks) / sizeof(a->marks[0]))
-		a->marks[a->n_marks++] = mark;
-	return (uint32_t)a->n_marks - 1;
-}
-
-/* The verdict of the real program for one packet, cached by class key.
- * A packet it lets through with a mark other than the one this walk routes
- * with is routed by that mark instead: it is kept for another walk
- * (audit_ingress), and answers "no" here. */
-static int verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, const struct shape *sh,
-		   rp_u128 src, rp_u128 dst)
-{
-	struct actx *a = w->a;
-	const struct ingress *in = w->in;
-	struct {
-		int32_t hook, ifindex;
-		uint32_t vid, family;
-		uint32_t s[NKEY], d[NKEY];
-		uint32_t proto, sport, dport, type, hop;
-	} k;
-	struct probe_pkt pk = { .family = w->family, .vid = in->vid, .proto = sh->proto, .sport = sh->sport,
-				.dport = sh->dport, .icmp_type = sh->type, .hop = sh->hop };
-	uint32_t *slot, mark = 0, mi;
-	bool added;
-	int r;
-
-	memset(&k, 0, sizeof(k));
-	k.hook = in->hook;
-	k.ifindex = in->prog_ifindex;
-	k.vid = in->vid;
-	k.family = (uint32_t)w->family;
-	memcpy(k.s, skey, sizeof(k.s));
-	memcpy(k.d, dkey, sizeof(k.d));
-	k.proto = sh->proto;
-	k.sport = sh->sport;
-	k.dport = sh->dport;
-	k.type = sh->type;
-	k.hop = sh->hop;
-	slot = hmap_get_or_add(&a->verdicts, &k, sizeof(k), &added);
-	if (!slot)
-		return -ENOMEM;
-	if (added) {
-		an_to_bytes(w->family, src, pk.src);
-		an_to_bytes(w->family, dst, pk.dst);
-		r = probe_run(a->P, in->hook, (unsigned)in->prog_ifindex, &pk, &mark);
-		if (r < 0) {
-			if (!a->err) {
-				a->err = r;
-				diag_add(a->d, "audit: BPF_PROG_TEST_RUN on the copy of the programs failed: %s",
-					 strerror(-r));
-			}
-			return r;
-		}
-		a->res->probes++;
-		/* what cloud_in lets in, cloud_mark then marks */
-		if (r > 0 && in->hook == RP_HOOK_CLOUD_IN && in->cloud_mark)
-			mark = in->mark_in;
-		*slot = mark_index(a, mark) << 8 | ((uint32_t)r + 1);
-	}
-	r = (int)(*slot & 0xff) - 1;
-	mi = *slot >> 8;
-	/* an unprotected ingress point: the program is only asked what it
-	 * would drop; whatever it passes, with any mark, it would pass */
-	if (r > 0 && a->marks[mi] != w->mark && in->is_protected) {
-		bool seen = false;
-
-		for (size_t i = 0; i < w->n_more; i++)
-			seen |= w->more[i] == a->marks[mi];
-		if (!seen && w->n_more < sizeof(w->more) / sizeof(w->more[0]))
-			w->more[w->n_more++] = a->marks[mi];
-		return 0;
-	}
-	return r;
-}
-
-/* A concrete packet of the class: a source among the group's whose source
- * check passes, then the violation. */
-static bool report(struct walk *w, const struct range *sr, size_t sn, rp_u128 dst, const struct shape *sh,
-		   int reaches, int oif, rp_u128 routed_dst, const char *why)
-{
-	struct rt_pkt p = { .family = w->family, .iif = w->in->ifindex, .mark = w->nft.mark_set ? w->nft.mark : w->mark,
-			    .proto = sh->proto, .sport = sh->sport,
-			    .dport = w->nft.dnat && w->nft.has_dport ? w->nft.dport : sh->dport };
-	rp_u128 cands[16][2], src;
-	size_t nc = src_cands(w, sr, sn, cands, 16);
-
-	if (!rt_rpf_find(w->a->M, &p, routed_dst, oif, (const rp_u128 (*)[2])cands, nc, &src))
-		return false;
-	audit_add(w->a, kind_of(w->in), w->in, w->family, src, dst, sh->proto, sh->sport, sh->dport, sh->type,
-		  w->mark, reaches, oif, why);
-	return true;
-}
-
-/* ---- one piece: destinations [lo, hi] leave by oif towards tenant b ---- */
-
-struct dgroups_ctx {
-	struct groups *g;
-	int err;
-};
-
-static int dgroup_cb(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg)
-{
-	struct dgroups_ctx *c = arg;
-	uint32_t key[NKEY] = { vals[0], vals[1], vals[2], vals[3], vals[4], vals[5] };
-
-	return c->err = group_add(c->g, key, lo, hi);
-}
-
-/* Tenant ingress (protected or not), outside and uplink alike: the
- * destination classes of the piece. */
-static int dst_groups(struct walk *w, const struct range *rg, size_t nr, int b, struct groups *g)
-{
-	struct actx *a = w->a;
-	const struct ingress *in = w->in;
-	struct cover c[MAXCOV];
-	struct dpr_run *sc = NULL;
-	size_t nc = 0, nsc = 0;
-	struct dgroups_ctx ctx = { .g = g };
-	const struct runs_cache *t, *t0, *gc, *loc;
-	struct rp_tenant_cfg tc = { 0 };
-	int err;
-
-	if (!in->is_protected || in->outside) {
-		uint32_t key[NKEY] = { 0 };
-
-		for (size_t i = 0; i < nr; i++)
-			if ((err = group_add(g, key, rg[i].lo, rg[i].hi)))
-				return err;
-		return 0;
-	}
-	t0 = trie(a, 0, w->family);
-	loc = local_runs(a, w->family);
-	if (!t0 || !loc)
-		return a->err;
-	if (in->uplink) {
-		/* the gateway's own addresses apart: what uplink_in lets in
-		 * for the gateway may be rewritten (DNAT) towards a tenant */
-		const struct runs_cache *up = upaddr_runs(a, w->family);
-
-		if (!up)
-			return a->err;
-		c[nc++] = (struct cover){ t0->v, t0->n };
-		c[nc++] = (struct cover){ w->rtc, w->n_rtc };
-		c[nc++] = (struct cover){ loc->v, loc->n };
-		c[nc++] = (struct cover){ up->v, up->n };
-	} else {
-		t = trie(a, in->tid, w->family);
-		if (!t)
-			return a->err;
-		c[nc++] = (struct cover){ t->v, t->n };
-		c[nc++] = (struct cover){ t0->v, t0->n };
-		err = share_cover(a->cfg, b, in->tenant, w->family, &sc, &nsc);
-		if (err)
-			return err;
-		c[nc++] = (struct cover){ sc, nsc };
-		c[nc++] = (struct cover){ w->rtc, w->n_rtc };
-		c[nc++] = (struct cover){ loc->v, loc->n };
-		/* a country is asked at egress when the tenant has egress_countries */
-		if (!dpr_tenant(&a->R, a->R.slot, in->tid, &tc) && (tc.flags & RP_T_EGRESS_CC)) {
-			gc = geo(a, w->family);
-			if (!gc) {
-				free(sc);
-				return a->err;
-			}
-			c[nc++] = (struct cover){ gc->v, gc->n };
-		}
-	}
-	err = 0;
-	for (size_t i = 0; i < nr && !err && !ctx.err; i++)
-		err = each_elem(c, nc, rg[i].lo, rg[i].hi, dgroup_cb, &ctx);
-	free(sc);
-	return err ? err : ctx.err;
-}
-
-/* Protected tenant ingress or unprotected: the shapes for a source atom and
- * a destination atom. */
-static void tenant_shapes(struct walk *w, uint32_t sa_id, uint32_t da_id, int b, rp_u128 dst, struct shapes *s)
-{
-	struct actx *a = w->a;
-	const struct rp_atom *sa = dpr_atom(&a->R, sa_id), *da = dpr_atom(&a->R, da_id);
-	struct ports p = { .n = 0 };
-	struct rp_addr d;
-
-	if (sa && da && sa->src_class && da->dst_class)
-		table_cuts(a, RP_RK_RULES, w->in->tid, sa->src_class, da->dst_class, &p);
-	if (da && da->zone == RP_Z_SHARE)
-		table_cuts(a, RP_RK_SHARE, 0, 0, da->share_id, &p);
-	an_to_addr(w->family, dst, &d);
-	/* the declared shares' ports: the specification's own boundaries */
-	for (size_t k = 0; b >= 0 && k < a->cfg->tenants[b].n_shares; k++) {
-		const struct rp_share *sh = &a->cfg->tenants[b].shares[k];
-
-		for (size_t j = 0; j < sh->ports.n; j++) {
-			port_cut(&p, sh->ports.v[j].lo);
-			port_cut(&p, sh->ports.v[j].hi + 1u);
-		}
-	}
-	for (size_t k = 1; k < w->l4.n_dcuts; k++)
-		port_cut(&p, w->l4.dcuts[k]);
-	shapes_ported(s, &p, w->rs, 40000);
-	shapes_fixed(s, w->family, w->rs);
-}
-
-/* Tenant ingress, protected or not, and outside: classes of one piece. */
-static int check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo)
-{
-	struct actx *a = w->a;
-	const struct ingress *in = w->in;
-	struct groups dg = { 0 };
-	const char *kind = kind_of(in);
-	int err;
-
-	err = dst_groups(w, rg, nr, b, &dg);
-	for (size_t di = 0; !err && di < dg.n; di++) {
-		const struct group *dgp = &dg.v[di];
-		rp_u128 dst = dst_rep(w, dgp->r, dgp->n, oif);
-		rp_u128 routed = w->nft.dnat ? routed_lo : dst;
-
-		for (size_t si = 0; si < w->src.n; si++) {
-			const struct group *sg = &w->src.v[si];
-			struct shapes s = { .n = 0 };
-			uint32_t skey[NKEY] = { 0 }, dkey[NKEY], *memo;
-			struct {	/* what the answer for this pair depends on */
-				const struct ingress *in;
-				uint32_t family, rs, sa, b, dnat;
-				uint32_t mark;		/* the walk's: a pass with another mark is deferred */
-				uint32_t d[NKEY];
-				rp_u128 ndst;
-				uint32_t ndport;
-			} mk;
-			size_t first = 0;
-			bool added;
-
-			if (sg->key[0] != w->rc)
-				continue;
-			skey[0] = sg->key[1];
-			memcpy(dkey, dgp->key, sizeof(dkey));
-			dkey[3] = 0;	/* the routing class: not something the program sees */
-			memset(&mk, 0, sizeof(mk));
-			mk.in = in;
-			mk.family = (uint32_t)w->family;
-			mk.rs = (uint32_t)(w->rs - w->rshapes);
-			mk.sa = sg->key[1];
-			mk.b = (uint32_t)b;
-			mk.dnat = w->nft.dnat;
-			mk.mark = w->mark;
-			mk.ndst = w->nft.dnat ? w->nft.dst : 0;
-			mk.ndport = w->nft.has_dport ? w->nft.dport : 0;
-			memcpy(mk.d, dkey, sizeof(mk.d));
-			memo = hmap_get_or_add(&a->memo, &mk, sizeof(mk), &added);
-			if (!memo) {
-				err = -ENOMEM;
-				break;
-			}
-			if (!added) {	/* the same pair in another piece: same answer */
-				a->res->paths += *memo >> 16;
-				if (!(*memo & 0xffff))
-					continue;
-				first = (*memo & 0xffff) - 1;
-			}
-			if (in->outside) {
-				shape_add(&s, IPPROTO_TCP, 40000, 443, 0, 64);
-			} else {
-				tenant_shapes(w, sg->key[1], dgp->key[0], b, dst, &s);
-			}
-			for (size_t k = first; k < s.n; k++) {
-				const struct shape *sh = &s.v[k];
-				uint16_t dport = w->nft.dnat && w->nft.has_dport ? w->nft.dport : sh->dport;
-				char why[160];
-				int v = 1;
-
-				if (added)
-					a->res->paths++;
-				if (!in->outside && share_allows(a->cfg, b, in->tenant, w->family, routed, sh->proto, dport))
-					continue;
-				if (in->is_protected && !in->outside) {
-					v = verdict(w, skey, dkey, sh, sg->r[0].hi > sg->r[0].lo ? sg->r[0].lo + 1 :
-						    sg->r[0].lo, dst);
-					if (v < 0) {
-						err = v;
-						break;
-					}
-				}
-				if (!v)
-					continue;
-				if (added)
-					*(uint32_t *)hmap_get_or_add(&a->memo, &mk, sizeof(mk), &added) =
-						(uint32_t)s.n << 16 | (uint32_t)(k + 1);
-				snprintf(why, sizeof(why), "%.60s%s%.90s",
-					 in->outside ? "an interface rempart does not manage forwards it" :
-					 !in->is_protected ? in->unprot : "the program lets it through and the routes lead there",
-					 w->nft.why[0] ? "; " : "", w->nft.why);
-				if (report(w, sg->r, sg->n, dst, sh, b, oif, routed, why))
-					goto out;
-				break;	/* no source of the class passes the source check */
-			}
-			if (added && !err) {	/* none passes: remember */
-				uint32_t *m = hmap_get_or_add(&a->memo, &mk, sizeof(mk), &added);
-
-				if (m && !*m)
-					*m = (uint32_t)s.n << 16;
-			}
-			if (err)
-				break;
-		}
-	}
-out:
-	groups_free(&dg);
-	(void)kind;
-	return err;
-}
-
-/* ---- the uplink ---- */
-
-struct ugroups_ctx {
-	struct groups *g;
-	size_t rc;
-	int err;
-};
-
-static int ubase_cb(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg)
-{
-	struct ugroups_ctx *c = arg;
-	uint32_t key[NKEY] = { (uint32_t)c->rc, vals[0], vals[1], 0, 0, 0 };
-
-	return c->err = group_add(c->g, key, lo, hi);
-}
-
-/* The uplink's source classes of routing class rc: (t0 atom, country). */
-static int uplink_base(struct walk *w)
-{
-	struct actx *a = w->a;
-	const struct runs_cache *t0 = trie(a, 0, w->family), *gc = geo(a, w->family);
-	struct cover c[2];
-	struct ugroups_ctx ctx = { .g = &w->up_base, .rc = w->rc };
-	int err;
-
-	if (w->up_built && w->up_rc == w->rc)
-		return 0;
-	groups_free(&w->up_base);
-	if (!t0 || !gc)
-		return a->err;
-	c[0] = (struct cover){ t0->v, t0->n };
-	c[1] = (struct cover){ gc->v, gc->n };
-	err = each_elem(c, 2, w->rtc[w->rc].lo, w->rtc[w->rc].hi, ubase_cb, &ctx);
-	w->up_built = true;
-	w->up_rc = w->rc;
-	return err ? err : ctx.err;
-}
-
-/* One address of the ranges where tenant tid's trie gives atom `want`
- * (0: none), or false. */
-static bool point_with_atom(const struct runs_cache *t, const struct range *r, size_t n, uint32_t want, rp_u128 *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t k = dpr_run_find(t->v, t->n, r[i].lo);
-
-		for (; k < t->n && t->v[k].lo <= r[i].hi; k++) {
-			if (t->v[k].val != want)
-				continue;
-			*out = t->v[k].lo > r[i].lo ? t->v[k].lo : r[i].lo;
-			if (*out < r[i].hi && *out < t->v[k].hi)
-				(*out)++;
-			return true;
-		}
-	}
-	return false;
-}
-
-static int check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo)
-{
-	struct actx *a = w->a;
-	struct groups dg = { 0 };
-	struct dpr_port *ports = NULL;
-	size_t n_ports = 0;
-	struct rp_global_cfg g = { 0 };
-	int err;
-
-	err = uplink_base(w);
-	if (!err)
-		err = dst_groups(w, rg, nr, b, &dg);
-	/* the gateway's own addresses first: what a port forward rewrites */
-	for (size_t i = 1; !err && i < dg.n; i++)
-		for (size_t j = i; j > 0 && dg.v[j].key[2] > dg.v[j - 1].key[2]; j--) {
-			struct group t = dg.v[j];
-
-			dg.v[j] = dg.v[j - 1];
-			dg.v[j - 1] = t;
-		}
-	if (!err)
-		err = dpr_ports(&a->R, a->R.slot, &ports, &n_ports);
-	dpr_global(&a->R, a->R.slot, &g);
-	for (size_t di = 0; !err && di < dg.n; di++) {
-		const struct group *dgp = &dg.v[di];
-		rp_u128 dst = dst_rep(w, dgp->r, dgp->n, oif);
-		rp_u128 routed = w->nft.dnat ? routed_lo : dst;
-		struct shapes s = { .n = 0 };
-		struct ports p = { .n = 0 };
-
-		/* UDP to each listen port, DHCP, TCP at the management ports'
-		 * boundaries, one port of neither, the fixed shapes */
-		for (size_t i = 0; i < n_ports; i++)
-			if (in_rshape(w->rs, IPPROTO_UDP, 40000, ports[i].port, true))
-				shape_add(&s, IPPROTO_UDP, 40000, ports[i].port, 0, 64);
-		if (w->family == AF_INET && in_rshape(w->rs, IPPROTO_UDP, 67, 68, true))
-			shape_add(&s, IPPROTO_UDP, 67, 68, 0, 64);
-		if (w->family == AF_INET6 && in_rshape(w->rs, IPPROTO_UDP, 547, 546, true))
-			shape_add(&s, IPPROTO_UDP, 547, 546, 0, 64);
-		for (uint32_t i = 0; i < g.n_mgmt_ports && i < RP_MGMT_PORTS_MAX; i++) {
-			port_cut(&p, g.mgmt_ports[i].lo);
-			port_cut(&p, g.mgmt_ports[i].hi + 1u);
-		}
-		for (size_t k = 1; k < w->l4.n_dcuts; k++)
-			port_cut(&p, w->l4.dcuts[k]);
-		shapes_ported(&s, &p, w->rs, 40000);
-		shapes_fixed(&s, w->family, w->rs);
-		for (size_t k = 0; !err && k < s.n; k++) {
-			const struct shape *sh = &s.v[k];
-			unsigned lt = sh->proto == IPPROTO_UDP ? dpr_port_tenant(&a->R, a->R.slot, sh->dport) : 0;
-			const struct runs_cache *tt = lt ? trie(a, lt, w->family) : NULL;
-
-			/* sources outside the listen port tenant's prefixes (or
-			 * every source, for another shape): (t0 atom, country) */
-			for (size_t bi = 0; !err && bi < w->up_base.n; bi++) {
-				const struct group *bg = &w->up_base.v[bi];
-				uint32_t skey[NKEY] = { bg->key[1], bg->key[2], 0, 0, 0, 0 }, dkey[NKEY];
-				struct range one;
-				rp_u128 src;
-				int v;
-
-				memcpy(dkey, dgp->key, sizeof(dkey));
-				dkey[1] = 0;	/* the routing class */
-				if (tt) {
-					if (!point_with_atom(tt, bg->r, bg->n, 0, &src))
-						continue;
-				} else {
-					src = bg->r[0].hi > bg->r[0].lo ? bg->r[0].lo + 1 : bg->r[0].lo;
-				}
-				a->res->paths++;
-				v = verdict(w, skey, dkey, sh, src, dst);
-				if (v < 0) {
-					err = v;
-					break;
-				}
-				one = (struct range){ src, src };
-				if (v && report(w, &one, 1, dst, sh, b, oif, routed,
-						"the uplink's program lets it through and the routes lead there"))
-					goto out;
-			}
-			/* sources inside them: (t0 atom, country, the tenant's atom) */
-			for (size_t i = 0; tt && !err && i < tt->n; i++) {
-				rp_u128 rlo = w->rtc[w->rc].lo, rhi = w->rtc[w->rc].hi;
-				rp_u128 x = tt->v[i].lo > rlo ? tt->v[i].lo : rlo, y = tt->v[i].hi < rhi ? tt->v[i].hi : rhi;
-				struct groups ig = { 0 };
-				struct ugroups_ctx ctx = { .g = &ig, .rc = tt->v[i].val };
-				const struct runs_cache *t0 = trie(a, 0, w->family), *gc = geo(a, w->family);
-				struct cover c[2];
-
-				if (!tt->v[i].val || x > y)
-					continue;
-				if (!t0 || !gc) {
-					err = a->err;
-					break;
-				}
-				c[0] = (struct cover){ t0->v, t0->n };
-				c[1] = (struct cover){ gc->v, gc->n };
-				err = each_elem(c, 2, x, y, ubase_cb, &ctx);
-				if (!err)
-					err = ctx.err;
-				for (size_t gi = 0; !err && gi < ig.n; gi++) {
-					const struct group *g2 = &ig.v[gi];
-					uint32_t skey[NKEY] = { g2->key[1], g2->key[2], g2->key[0], 0, 0, 0 }, dkey[NKEY];
-					rp_u128 src = g2->r[0].hi > g2->r[0].lo ? g2->r[0].lo + 1 : g2->r[0].lo;
-					struct range one = { src, src };
-					int v;
-
-					memcpy(dkey, dgp->key, sizeof(dkey));
-					dkey[1] = 0;
-					a->res->paths++;
-					v = verdict(w, skey, dkey, sh, src, dst);
-					if (v < 0) {
-						err = v;
-						break;
-					}
-					if (v && report(w, &one, 1, dst, sh, b, oif, routed,
-							"the uplink's program lets it through and the routes lead there")) {
-						groups_free(&ig);
-						goto out;
-					}
-				}
-				groups_free(&ig);
-			}
-		}
-	}
-out:
-	free(ports);
-	groups_free(&dg);
-	return err;
-}
+#include "audit/audit_walk.h"
 
 /* ---- routing one class ---- */
 
@@ -1130,14 +37,14 @@ static void keep_pend(struct walk *w, rp_u128 lo, rp_u128 hi, int oif)
 static int check_pieces(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed)
 {
 	if (w->in->uplink && w->in->is_protected)
-		return check_piece_uplink(w, rg, nr, oif, b, routed);
-	return check_piece_tenant(w, rg, nr, oif, b, routed);
+		return aw_check_piece_uplink(w, rg, nr, oif, b, routed);
+	return aw_check_piece_tenant(w, rg, nr, oif, b, routed);
 }
 
 static int piece(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, int b, rp_u128 routed)
 {
 	const struct ingress *in = w->in;
-	const char *kind = kind_of(in);
+	const char *kind = aw_kind_of(in);
 
 	if (b == -2)
 		return 0;	/* a tunnel with no peer for it: WireGuard drops it */
@@ -1192,7 +99,7 @@ static int flush_pieces(struct walk *w)
 
 		for (j = i; j < w->npp && w->pp[j].oif == w->pp[i].oif && w->pp[j].b == w->pp[i].b; j++)
 			rg[n++] = (struct range){ w->pp[j].lo, w->pp[j].hi };
-		if (!audit_seen(w->a, kind_of(w->in), w->in, w->pp[i].b, w->pp[i].oif))
+		if (!audit_seen(w->a, aw_kind_of(w->in), w->in, w->pp[i].b, w->pp[i].oif))
 			err = check_pieces(w, rg, n, w->pp[i].oif, w->pp[i].b, rg[0].lo);
 	}
 	free(rg);
@@ -1281,7 +188,7 @@ static int route_class(struct walk *w)
 	 * uniform within a part) */
 	for (size_t i = 0; i < 2 * w->n_rtc && !err && !a->err; i++) {
 		size_t d = i % w->n_rtc;
-		bool odd = awkward(w->family, w->rtc[d].lo) && awkward(w->family, w->rtc[d].hi);
+		bool odd = aw_awkward(w->family, w->rtc[d].lo) && aw_awkward(w->family, w->rtc[d].hi);
 
 		if ((i < w->n_rtc) == odd)
 			continue;	/* the awkward parts after the others */
@@ -1340,7 +247,7 @@ static int unprotected_search(struct walk *w)
 		const struct egress *e = pd->oif ? audit_egress(a, pd->oif) : NULL;
 		int reaches = !pd->oif ? -3 : e && (e->kind == EG_CLOUD || e->kind == EG_TUNNEL) ? e->tenant : -4;
 		struct range dr = { pd->lo, pd->hi };
-		rp_u128 dst = dst_rep(w, &dr, 1, pd->oif);
+		rp_u128 dst = aw_dst_rep(w, &dr, 1, pd->oif);
 
 		if (audit_seen(a, "unprotected", in, reaches, pd->oif))
 			return 0;
@@ -1353,23 +260,23 @@ static int unprotected_search(struct walk *w)
 
 			if (sg->key[0] != pd->rc)
 				continue;
-			shape_add(&s, IPPROTO_TCP, 40000, 443, 0, 64);
-			shape_add(&s, IPPROTO_UDP, 40000, 53, 0, 64);
-			shapes_fixed(&s, w->family, &pd->rs);
+			aw_shape_add(&s, IPPROTO_TCP, 40000, 443, 0, 64);
+			aw_shape_add(&s, IPPROTO_UDP, 40000, 53, 0, 64);
+			aw_shapes_fixed(&s, w->family, &pd->rs);
 			for (size_t k = 0; k < s.n; k++) {
 				int v;
 
 				a->res->paths++;
-				if (!in_rshape(&pd->rs, s.v[k].proto, s.v[k].sport, s.v[k].dport,
+				if (!aw_in_rshape(&pd->rs, s.v[k].proto, s.v[k].sport, s.v[k].dport,
 					       s.v[k].proto == IPPROTO_TCP || s.v[k].proto == IPPROTO_UDP))
 					continue;
 				/* the program, asked as if it were attached: what it drops gets through */
-				v = in->hook >= 0 ? verdict(w, skey, dkey, &s.v[k], sg->r[0].lo, dst) : 0;
+				v = in->hook >= 0 ? aw_verdict(w, skey, dkey, &s.v[k], sg->r[0].lo, dst) : 0;
 				if (v < 0)
 					return v;
 				if (v)
 					continue;
-				if (report(w, sg->r, sg->n, dst, &s.v[k], reaches, pd->oif, dst, in->unprot))
+				if (aw_report(w, sg->r, sg->n, dst, &s.v[k], reaches, pd->oif, dst, in->unprot))
 					return 0;
 			}
 		}
@@ -1391,7 +298,7 @@ static int sgroup_cb(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg)
 
 	if (!vals[2])
 		return 0;	/* WireGuard accepts no such source from any peer */
-	return c->err = group_add(c->g, key, lo, hi);
+	return c->err = aw_group_add(c->g, key, lo, hi);
 }
 
 static int cmp_u128(const void *a, const void *b)
@@ -1484,8 +391,8 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 		for (size_t i = 0; i < rl.n_scuts && w.l4.n_scuts < 64; i++)
 			w.l4.scuts[w.l4.n_scuts++] = rl.scuts[i];
 		/* sorted, unique, 0 first */
-		qsort(w.l4.dcuts, w.l4.n_dcuts, sizeof(uint32_t), cmp_u32);
-		qsort(w.l4.scuts, w.l4.n_scuts, sizeof(uint32_t), cmp_u32);
+		qsort(w.l4.dcuts, w.l4.n_dcuts, sizeof(uint32_t), aw_cmp_u32);
+		qsort(w.l4.scuts, w.l4.n_scuts, sizeof(uint32_t), aw_cmp_u32);
 		for (int pass = 0; pass < 2; pass++) {
 			uint32_t *v = pass ? w.l4.scuts : w.l4.dcuts;
 			size_t *n = pass ? &w.l4.n_scuts : &w.l4.n_dcuts, k = 0;
@@ -1502,13 +409,13 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 		}
 	}
 	rshapes_build(&w);
-	/* the sources: (routing class, atom of the ingress tenant's trie);
+	/* the sources: (routing class, atom of the ingress tenant's aw_trie);
 	 * through a tunnel, only what its WireGuard peers' allowed IPs let in
 	 * (cryptokey routing drops the rest before any program sees it) */
 	{
 		struct cover c[3];
 		struct sgroups_ctx ctx = { .g = &w.src };
-		const struct runs_cache *t = in->tenant >= 0 ? trie(a, in->tid, family) : NULL;
+		const struct runs_cache *t = in->tenant >= 0 ? aw_trie(a, in->tid, family) : NULL;
 		const struct egress *e = in->hook == RP_HOOK_TUNNEL_IN ? audit_egress(a, in->ifindex) : NULL;
 		struct dpr_run none = { 0, an_max(family), 0 }, all = { 0, an_max(family), 1 }, *wg = NULL;
 		size_t nwg = 0;
@@ -1532,7 +439,7 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 		c[0] = t ? (struct cover){ t->v, t->n } : (struct cover){ &none, 1 };
 		c[1] = (struct cover){ w.rtc, w.n_rtc };
 		c[2] = wg ? (struct cover){ wg, nwg } : (struct cover){ &all, 1 };
-		err = each_elem(c, 3, 0, an_max(family), sgroup_cb, &ctx);
+		err = aw_each_elem(c, 3, 0, an_max(family), sgroup_cb, &ctx);
 		free(wg);
 		if (!err)
 			err = ctx.err;
@@ -1554,8 +461,8 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 out:
 	free(cuts);
 	free(w.rtc);
-	groups_free(&w.src);
-	groups_free(&w.up_base);
+	aw_groups_free(&w.src);
+	aw_groups_free(&w.up_base);
 	free(w.pp);
 	if (err && !a->err) {
 		a->err = err;
@@ -1579,7 +486,7 @@ int audit_ingress(struct actx *a, const struct ingress *in)
 	 * with it from the start, whether or not routing without it ever
 	 * leads to another tenant (a walk with a mark judges only the packets
 	 * the program really leaves that mark on: seeding one costs time,
-	 * never a verdict) */
+	 * never a aw_verdict) */
 	if (in->is_protected && in->hook == RP_HOOK_TUNNEL_IN && in->tid && done[0] != (RP_MARK_BASE | in->tid))
 		done[n_done++] = RP_MARK_BASE | in->tid;
 

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* audit_walk.h — inside the audit folder: the classes one ingress point's
+ * walk cuts the packet space into (audit_cuts.c), the walk's state and the
+ * pieces it checks (audit_piece.c), the walk itself (audit_walk.c). */
+#ifndef RP_AUDIT_WALK_H
+#define RP_AUDIT_WALK_H
+
+#include "audit/audit_int.h"
+
+/* A routing shape: what the routing may tell apart (protocol, ports). */
+struct rshape {
+	uint8_t proto;			/* 0: any the rules do not name */
+	uint16_t dlo, dhi, slo, shi;
+};
+
+#define NKEY 6
+
+#define MAXCOV 6
+
+struct range {
+	rp_u128 lo, hi;
+};
+
+struct group {
+	uint32_t key[NKEY];
+	struct range *r;
+	size_t n, cap;
+};
+
+struct groups {
+	struct group *v;
+	size_t n, cap;
+	struct hmap idx;
+};
+
+struct cover {
+	const struct dpr_run *v;
+	size_t n;
+};
+
+struct shape {
+	uint8_t proto;
+	uint16_t sport, dport;
+	uint8_t type, hop;
+};
+
+struct shapes {
+	struct shape v[160];
+	size_t n;
+};
+
+struct ports {
+	uint32_t v[80];
+	size_t n;
+};
+
+typedef int (*elem_cb)(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg);
+
+struct pend {				/* a path kept for the unprotected search */
+	rp_u128 lo, hi;
+	int oif;			/* 0: local delivery */
+	size_t rc;			/* routing class */
+	struct rshape rs;
+};
+
+struct pp {
+	rp_u128 lo, hi;
+	int oif, b;
+};
+
+struct walk {
+	struct actx *a;
+	const struct ingress *in;
+	int family;
+	struct dpr_run *rtc;		/* routing classes as a cover */
+	size_t n_rtc;
+	struct groups src;		/* tenant ingress: (class, atom) */
+	struct rt_l4 l4;
+	struct rshape rshapes[64];
+	size_t n_rshapes;
+	/* the class being routed */
+	size_t rc;
+	const struct rshape *rs;
+	rp_u128 rep;			/* its representative source */
+	struct nft_out nft;		/* prerouting's doing for the part routed */
+	bool done;			/* stop: an error, or nothing more to find here */
+	struct groups up_base;		/* uplink: (class, t0 atom, cc), built on first use */
+	bool up_built;
+	size_t up_rc;
+	struct pend pend[16];
+	size_t n_pend;
+	struct pp *pp;			/* pieces of the part being routed */
+	size_t npp, cap_pp;
+	uint32_t mark;			/* the packet mark this walk routes with (the programs' or none) */
+	uint32_t more[8];		/* marks the program left on packets it let through */
+	size_t n_more;
+};
+
+/* audit_cuts.c */
+void aw_groups_free(struct groups *g);
+int aw_group_add(struct groups *g, const uint32_t *key, rp_u128 lo, rp_u128 hi);
+int aw_each_elem(const struct cover *c, size_t nc, rp_u128 lo, rp_u128 hi, elem_cb cb, void *arg);
+const struct runs_cache *aw_trie(struct actx *a, unsigned tid, int family);
+const struct runs_cache *aw_geo(struct actx *a, int family);
+const struct runs_cache *aw_upaddr_runs(struct actx *a, int family);
+const struct runs_cache *aw_local_runs(struct actx *a, int family);
+void aw_shape_add(struct shapes *s, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t type, uint8_t hop);
+bool aw_in_rshape(const struct rshape *rs, uint8_t proto, uint16_t sport, uint16_t dport, bool ported);
+void aw_port_cut(struct ports *p, uint32_t x);
+int aw_cmp_u32(const void *a, const void *b);
+void aw_shapes_fixed(struct shapes *s, int family, const struct rshape *rs);
+void aw_shapes_ported(struct shapes *s, struct ports *p, const struct rshape *rs, uint16_t sport);
+void aw_table_cuts(struct actx *a, int kind, uint16_t tenant, uint32_t sc, uint32_t dc, struct ports *p);
+bool aw_share_allows(const struct rp_config *cfg, int b, int a, int family, rp_u128 dst, uint8_t proto,
+			 uint16_t dport);
+int aw_share_cover(const struct rp_config *cfg, int b, int a, int family, struct dpr_run **out, size_t *nout);
+
+/* audit_piece.c */
+const char *aw_kind_of(const struct ingress *in);
+bool aw_awkward(int family, rp_u128 x);
+rp_u128 aw_dst_rep(const struct walk *w, const struct range *r, size_t n, int oif);
+int aw_verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, const struct shape *sh,
+		   rp_u128 src, rp_u128 dst);
+bool aw_report(struct walk *w, const struct range *sr, size_t sn, rp_u128 dst, const struct shape *sh,
+		   int reaches, int oif, rp_u128 routed_dst, const char *why);
+int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
+int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
+
+#endif
