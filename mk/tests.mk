@@ -20,7 +20,7 @@
 # fuzz_x.c needs its line here, or make stops and says so; a bench program
 # has its line in mk/bench.mk or mk/compare.mk.
 
-SRCS_unit/test_audit_route := audit/audit_route.c kernel lib
+SRCS_unit/test_audit_route := audit/audit_route.c audit/audit_route_build.c kernel lib
 SRCS_unit/test_config      := config lib testlib
 SRCS_unit/test_eval        := eval policy geo config lib
 SRCS_unit/test_eval_table  := eval policy geo config lib testlib

@@ -1,17 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* audit_route.c — policy routing over address ranges (audit_route.h).
+/* audit_route.c — policy routing over address ranges (audit_route.h), over
+ * the model audit_route_build.c builds (each table flattened into ranges).
  *
- * Each table is flattened once into sorted, disjoint ranges, each with the
- * route the kernel's longest-prefix lookup returns there: per prefix the
- * first route in metric order that is a reject, throw or local route or a
- * unicast route with a live next hop; a prefix with none falls back to the
- * shorter ones (net/ipv4/fib_trie.c fib_table_lookup, net/ipv6 fib6
- * backtracking).  The rules are then walked in priority order over the set
- * of destinations still undecided (net/core/fib_rules.c fib_rules_lookup):
- * a lookup decides the part of the set its table routes, a throw or a
- * missing route leaves it to the next rule, a goto splits the set.
- * ip_route_input_slow / ip6_route_input then add what depends on the
- * addresses themselves: martians, local and broadcast, forwarding.
+ * The rules are walked in priority order over the set of destinations
+ * still undecided (net/core/fib_rules.c fib_rules_lookup): a lookup decides
+ * the part of the set its table routes, a throw or a missing route leaves
+ * it to the next rule, a goto splits the set.  ip_route_input_slow /
+ * ip6_route_input then add what depends on the addresses themselves:
+ * martians, local and broadcast, forwarding.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,60 +15,7 @@
 #include <string.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
-#include "audit/audit_route.h"
-
-#define LOOPBACK_IFINDEX 1
-
-struct rt_res {
-	uint8_t type;			/* RTN_* */
-	uint8_t plen;			/* prefix length (suppress_prefixlength) */
-	uint8_t n_oif;
-	int oif[RT_OIF_MAX];
-};
-
-struct rt_ent {
-	rp_u128 lo, hi;
-	int32_t res;			/* -1: no route */
-};
-
-struct rt_table {
-	int family;
-	uint32_t id;
-	struct rt_ent *e;
-	size_t n;
-	struct rt_res *res;
-	size_t n_res;
-};
-
-struct rt_rule {
-	struct nl_fib_rule r;
-	rp_u128 src_lo, src_hi, dst_lo, dst_hi;
-	int table;			/* index in m->tables, -1 none */
-	int target;			/* goto: index in the family's rules, -1 unresolved */
-};
-
-struct rt_model {
-	struct rt_table *tables;
-	size_t n_tables;
-	struct rt_rule *rules[2];
-	size_t n_rules[2];
-	struct rt_dev *devs;
-	size_t n_devs;
-	bool fwd6, custom_rules4, custom_local4;
-};
-
-static int fi(int family)
-{
-	return family == AF_INET6;
-}
-
-static const struct rt_dev *dev_of(const struct rt_model *m, int ifindex)
-{
-	for (size_t i = 0; i < m->n_devs; i++)
-		if (m->devs[i].ifindex == ifindex)
-			return &m->devs[i];
-	return NULL;
-}
+#include "audit/audit_route_int.h"
 
 /* ---- interval vectors ---- */
 
@@ -102,373 +45,6 @@ static int iv_push(struct ivec *s, rp_u128 lo, rp_u128 hi)
 	}
 	s->v[s->n++] = (struct iv){ lo, hi };
 	return 0;
-}
-
-/* ---- tables ---- */
-
-static struct rt_table *table_get(struct rt_model *m, int family, uint32_t id, bool create)
-{
-	for (size_t i = 0; i < m->n_tables; i++)
-		if (m->tables[i].family == family && m->tables[i].id == id)
-			return &m->tables[i];
-	if (!create)
-		return NULL;
-	struct rt_table *p = realloc(m->tables, (m->n_tables + 1) * sizeof(*p));
-
-	if (!p)
-		return NULL;
-	m->tables = p;
-	memset(&p[m->n_tables], 0, sizeof(*p));
-	p[m->n_tables].family = family;
-	p[m->n_tables].id = id;
-	return &p[m->n_tables++];
-}
-
-static int table_index(const struct rt_model *m, int family, uint32_t id)
-{
-	for (size_t i = 0; i < m->n_tables; i++)
-		if (m->tables[i].family == family && m->tables[i].id == id)
-			return (int)i;
-	return -1;
-}
-
-/* A prefix with its routes (indexes into the input), before resolution. */
-struct pfx {
-	rp_u128 lo, hi;
-	uint8_t len;
-	const struct nl_fib_route **r;
-	size_t n;
-};
-
-static int cmp_route_metric(const void *a, const void *b)
-{
-	const struct nl_fib_route *x = *(const struct nl_fib_route *const *)a;
-	const struct nl_fib_route *y = *(const struct nl_fib_route *const *)b;
-
-	if (x->metric != y->metric)
-		return x->metric < y->metric ? -1 : 1;
-	/* equal metrics: the order of the dump, the kernel's own (aliases
-	 * appended after the first, e.g. two interfaces with addresses in the
-	 * same subnet) */
-	return x < y ? -1 : x > y;
-}
-
-/* The route the lookup takes at this prefix, or false when none is usable. */
-static bool resolve(const struct rt_model *m, struct pfx *p, struct rt_res *out)
-{
-	qsort(p->r, p->n, sizeof(*p->r), cmp_route_metric);
-	for (size_t i = 0; i < p->n; i++) {
-		const struct nl_fib_route *r = p->r[i];
-
-		memset(out, 0, sizeof(*out));
-		out->type = r->type;
-		out->plen = p->len;
-		if (r->type != RTN_UNICAST)
-			return true;
-		for (unsigned k = 0; k < r->n_nh; k++) {
-			const struct rt_dev *d = dev_of(m, r->nh[k].oif);
-			bool ign = d && (r->family == AF_INET ? d->ign_linkdown4 : d->ign_linkdown6);
-
-			if (r->nh[k].flags & RTNH_F_DEAD)
-				continue;
-			if ((r->nh[k].flags & RTNH_F_LINKDOWN) && ign)
-				continue;
-			out->oif[out->n_oif++] = r->nh[k].oif;
-		}
-		if (out->n_oif)
-			return true;
-	}
-	return false;
-}
-
-static int cmp_pfx(const void *a, const void *b)
-{
-	const struct pfx *x = a, *y = b;
-
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return x->len < y->len ? -1 : x->len > y->len;	/* shorter (wider) first */
-}
-
-static int ent_push(struct rt_table *t, size_t *cap, rp_u128 lo, rp_u128 hi, int32_t res)
-{
-	if (t->n && t->e[t->n - 1].res == res && t->e[t->n - 1].hi + 1 == lo) {
-		t->e[t->n - 1].hi = hi;
-		return 0;
-	}
-	if (t->n == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		struct rt_ent *p = realloc(t->e, c * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		t->e = p;
-		*cap = c;
-	}
-	t->e[t->n++] = (struct rt_ent){ lo, hi, res };
-	return 0;
-}
-
-/* Flatten a table's usable prefixes (laminar: nested or disjoint) into
- * disjoint runs, the innermost prefix winning. */
-static int flatten(struct rt_table *t, struct pfx *p, size_t n, const int32_t *res)
-{
-	struct { rp_u128 hi; int32_t res; } stack[130];
-	size_t depth = 0, cap = 0;
-	rp_u128 cur = 0, max = an_max(t->family);
-	bool done = false;
-	int err = 0;
-
-	for (size_t i = 0; i < n && !err; i++) {
-		if (res[i] < 0)
-			continue;
-		while (depth && stack[depth - 1].hi < p[i].lo && !err) {
-			if (cur <= stack[depth - 1].hi)
-				err = ent_push(t, &cap, cur, stack[depth - 1].hi, stack[depth - 1].res);
-			cur = stack[depth - 1].hi + 1;
-			depth--;
-		}
-		if (!err && cur < p[i].lo)
-			err = ent_push(t, &cap, cur, p[i].lo - 1, depth ? stack[depth - 1].res : -1);
-		cur = p[i].lo;
-		if (depth >= 130)
-			return -EINVAL;
-		stack[depth].hi = p[i].hi;
-		stack[depth++].res = res[i];
-	}
-	while (depth && !err && !done) {
-		if (cur <= stack[depth - 1].hi)
-			err = ent_push(t, &cap, cur, stack[depth - 1].hi, stack[depth - 1].res);
-		if (stack[depth - 1].hi == max)
-			done = true;
-		cur = stack[depth - 1].hi + 1;
-		depth--;
-	}
-	if (!err && !done)
-		err = ent_push(t, &cap, cur, max, -1);
-	return err;
-}
-
-static int build_table(struct rt_model *m, struct rt_table *t, const struct rt_input *in)
-{
-	struct pfx *p = NULL;
-	int32_t *res = NULL;
-	size_t n = 0, cap = 0;
-	int err = 0;
-
-	for (size_t i = 0; i < in->n_routes; i++) {
-		const struct nl_fib_route *r = &in->routes[i];
-		rp_u128 lo, hi;
-		size_t k;
-
-		if (r->family != t->family || r->table != t->id)
-			continue;
-		/* IPv6's "no route" entry, when a dump shows it */
-		if (r->family == AF_INET6 && r->type == RTN_UNREACHABLE && !r->dst_len &&
-		    r->metric == 0xffffffffu && r->protocol == RTPROT_KERNEL)
-			continue;
-		an_range(r->family, r->dst, r->dst_len, &lo, &hi);
-		for (k = 0; k < n; k++)
-			if (p[k].lo == lo && p[k].len == r->dst_len)
-				break;
-		if (k == n) {
-			if (n == cap) {
-				struct pfx *q = realloc(p, (cap = cap ? cap * 2 : 64) * sizeof(*q));
-
-				if (!q) {
-					err = -ENOMEM;
-					goto out;
-				}
-				p = q;
-			}
-			p[n++] = (struct pfx){ lo, hi, r->dst_len, NULL, 0 };
-		}
-		const struct nl_fib_route **rr = realloc(p[k].r, (p[k].n + 1) * sizeof(*rr));
-
-		if (!rr) {
-			err = -ENOMEM;
-			goto out;
-		}
-		p[k].r = rr;
-		rr[p[k].n++] = r;
-	}
-	qsort(p, n, sizeof(*p), cmp_pfx);
-	res = calloc(n + 1, sizeof(*res));
-	t->res = calloc(n + 1, sizeof(*t->res));
-	if (!res || !t->res) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		res[i] = -1;
-		if (resolve(m, &p[i], &t->res[t->n_res]))
-			res[i] = (int32_t)t->n_res++;
-	}
-	err = flatten(t, p, n, res);
-out:
-	for (size_t i = 0; i < n; i++)
-		free(p[i].r);
-	free(p);
-	free(res);
-	return err;
-}
-
-/* ---- build ---- */
-
-static int refuse(char *why, size_t len, const char *fmt, const char *what)
-{
-	snprintf(why, len, fmt, what);
-	return -EOPNOTSUPP;
-}
-
-static void route_text(const struct nl_fib_route *r, char *buf, size_t len)
-{
-	char a[64];
-	struct rp_addr ad = { .family = r->family };
-
-	memcpy(ad.addr, r->dst, 16);
-	addr_format(&ad, a, sizeof(a));
-	snprintf(buf, len, "%s/%u table %u", a, r->dst_len, r->table);
-}
-
-static int check_route(const struct nl_fib_route *r, char *why, size_t len)
-{
-	char t[96];
-
-	route_text(r, t, sizeof(t));
-	if (r->nhid)
-		return refuse(why, len, "route %s uses a nexthop object, which the audit does not model", t);
-	if (r->encap)
-		return refuse(why, len, "route %s encapsulates (lightweight tunnel, BPF or MPLS), which the audit "
-			      "does not model", t);
-	if (r->nh_truncated)
-		return refuse(why, len, "route %s has more next hops than the audit reads", t);
-	if (r->src_len)
-		return refuse(why, len, "route %s is source-specific, which the audit does not model", t);
-	if (r->tos)
-		return refuse(why, len, "route %s selects on TOS, which the audit does not model", t);
-	switch (r->type) {
-	case RTN_UNICAST: case RTN_LOCAL: case RTN_BROADCAST: case RTN_ANYCAST: case RTN_MULTICAST:
-	case RTN_BLACKHOLE: case RTN_UNREACHABLE: case RTN_PROHIBIT: case RTN_THROW:
-		return 0;
-	}
-	return refuse(why, len, "route %s has a type the audit does not model", t);
-}
-
-static int check_rule(const struct nl_fib_rule *r, char *why, size_t len)
-{
-	char t[64];
-
-	snprintf(t, sizeof(t), "%s rule priority %u", r->family == AF_INET ? "IPv4" : "IPv6", r->priority);
-	if (r->tos || r->has_dscp)
-		return refuse(why, len, "%s selects on TOS/DSCP/flow label, which the audit does not model", t);
-	if (r->has_tun_id)
-		return refuse(why, len, "%s selects on a tunnel id, which the audit does not model", t);
-	if (r->l3mdev)
-		return refuse(why, len, "%s is an l3mdev (VRF) rule, which the audit does not model", t);
-	if (r->suppress_ifgroup != -1)
-		return refuse(why, len, "%s suppresses by interface group, which the audit does not model", t);
-	switch (r->action) {
-	case FR_ACT_TO_TBL: case FR_ACT_GOTO: case FR_ACT_NOP: case FR_ACT_BLACKHOLE:
-	case FR_ACT_UNREACHABLE: case FR_ACT_PROHIBIT:
-		return 0;
-	}
-	return refuse(why, len, "%s has an action the audit does not model", t);
-}
-
-int rt_build(struct rt_model **out, const struct rt_input *in, char *why, size_t whylen)
-{
-	struct rt_model *m = calloc(1, sizeof(*m));
-	int err = 0;
-
-	if (!m)
-		return -ENOMEM;
-	if (in->mc_forwarding || in->bc_forwarding || in->route_localnet) {
-		err = refuse(why, whylen, "%s is on, which the audit does not model",
-			     in->mc_forwarding ? "multicast routing" :
-			     in->bc_forwarding ? "directed broadcast forwarding" : "route_localnet");
-		goto fail;
-	}
-	m->fwd6 = in->fwd6;
-	m->devs = calloc(in->n_devs + 1, sizeof(*m->devs));
-	if (!m->devs)
-		goto nomem;
-	memcpy(m->devs, in->devs, in->n_devs * sizeof(*m->devs));
-	m->n_devs = in->n_devs;
-	for (size_t i = 0; i < in->n_routes; i++) {
-		const struct nl_fib_route *r = &in->routes[i];
-
-		if ((err = check_route(r, why, whylen)))
-			goto fail;
-		if (!table_get(m, r->family, r->table, true))
-			goto nomem;
-		if (r->family == AF_INET && r->table == RT_TABLE_LOCAL && r->protocol != RTPROT_KERNEL)
-			m->custom_local4 = true;
-	}
-	for (size_t i = 0; i < m->n_tables; i++)
-		if ((err = build_table(m, &m->tables[i], in)))
-			goto fail;
-	for (size_t i = 0; i < in->n_rules; i++) {
-		const struct nl_fib_rule *r = &in->rules[i];
-		int f = fi(r->family);
-		struct rt_rule *v;
-
-		if ((err = check_rule(r, why, whylen)))
-			goto fail;
-		v = realloc(m->rules[f], (m->n_rules[f] + 1) * sizeof(*v));
-		if (!v)
-			goto nomem;
-		m->rules[f] = v;
-		v = &v[m->n_rules[f]++];
-		memset(v, 0, sizeof(*v));
-		v->r = *r;
-		an_range(r->family, r->src, r->src_len, &v->src_lo, &v->src_hi);
-		an_range(r->family, r->dst, r->dst_len, &v->dst_lo, &v->dst_hi);
-		v->table = table_index(m, r->family, r->table);
-		v->target = -1;
-	}
-	for (int f = 0; f < 2; f++)
-		for (size_t i = 0; i < m->n_rules[f]; i++) {
-			struct rt_rule *r = &m->rules[f][i];
-
-			if (r->r.action != FR_ACT_GOTO)
-				continue;
-			for (size_t k = i + 1; k < m->n_rules[f] && r->target < 0; k++)
-				if (m->rules[f][k].r.priority == r->r.goto_target)
-					r->target = (int)k;
-		}
-	/* the defaults: local 0, main 32766, default 32767 (fib4_has_custom_rules) */
-	m->custom_rules4 = m->n_rules[0] != 3;
-	for (size_t i = 0; !m->custom_rules4 && i < 3; i++) {
-		const struct nl_fib_rule *r = &m->rules[0][i].r;
-		static const uint32_t prio[] = { 0, 32766, 32767 }, tab[] = { 255, 254, 253 };
-
-		m->custom_rules4 = r->priority != prio[i] || r->table != tab[i] || r->iif[0] || r->oif[0] ||
-				   r->has_mark || r->src_len || r->dst_len || r->action != FR_ACT_TO_TBL;
-	}
-	*out = m;
-	return 0;
-nomem:
-	err = -ENOMEM;
-	snprintf(why, whylen, "out of memory");
-fail:
-	rt_free(m);
-	return err;
-}
-
-void rt_free(struct rt_model *m)
-{
-	if (!m)
-		return;
-	for (size_t i = 0; i < m->n_tables; i++) {
-		free(m->tables[i].e);
-		free(m->tables[i].res);
-	}
-	free(m->tables);
-	free(m->rules[0]);
-	free(m->rules[1]);
-	free(m->devs);
-	free(m);
 }
 
 /* ---- the rule walk (raw: fib_lookup) ---- */
@@ -554,7 +130,7 @@ static const char *reject_why(uint8_t type)
 static void walk_rules(const struct rt_model *m, const struct rt_pkt *p, const char *iifname, size_t i,
 		       struct ivec *in, struct raw_vec *out)
 {
-	int f = fi(p->family);
+	int f = rt_fi(p->family);
 
 	for (; i < m->n_rules[f] && in->n && !out->err; i++) {
 		const struct rt_rule *r = &m->rules[f][i];
@@ -695,7 +271,7 @@ static int cmp_raw(const void *a, const void *b)
 static int raw_partition(const struct rt_model *m, const struct rt_pkt *p, rp_u128 lo, rp_u128 hi,
 			 struct raw_vec *out)
 {
-	const struct rt_dev *d = p->iif == LOOPBACK_IFINDEX ? NULL : dev_of(m, p->iif);
+	const struct rt_dev *d = p->iif == LOOPBACK_IFINDEX ? NULL : rt_dev_of(m, p->iif);
 	struct ivec in = { 0 };
 
 	if (iv_push(&in, lo, hi))
@@ -799,7 +375,7 @@ static void finish(const struct rt_model *m, const struct rt_pkt *p, const struc
 {
 	*o = r->o;
 	if (o->kind == RT_FWD) {
-		const struct rt_dev *d = dev_of(m, p->iif);
+		const struct rt_dev *d = rt_dev_of(m, p->iif);
 		bool fwd = p->family == AF_INET ? d && d->fwd4 : m->fwd6;
 
 		if (!fwd) {
@@ -893,7 +469,7 @@ void rt_route(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, str
 
 static bool is_local_addr(const struct rt_model *m, rp_u128 a)
 {
-	int t = table_index(m, AF_INET, RT_TABLE_LOCAL);
+	int t = rt_table_index(m, AF_INET, RT_TABLE_LOCAL);
 	const struct rt_table *tb;
 
 	if (t < 0)
@@ -907,7 +483,7 @@ static bool is_local_addr(const struct rt_model *m, rp_u128 a)
 
 bool rt_rpf_ok(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, int oif, const char **why)
 {
-	const struct rt_dev *d = dev_of(m, p->iif);
+	const struct rt_dev *d = rt_dev_of(m, p->iif);
 	struct rt_pkt rp = { .family = AF_INET, .iif = oif ? oif : LOOPBACK_IFINDEX, .src = dst,
 			     .proto = p->proto, .sport = p->dport, .dport = p->sport };
 	struct raw_vec rv = { 0 };
@@ -990,7 +566,7 @@ static int cmp_u128(const void *a, const void *b)
 
 int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
 {
-	int f = fi(family), err = 0;
+	int f = rt_fi(family), err = 0;
 	size_t cap = 0, k = 0;
 	struct special sp[8];
 	size_t ns = specials_dst(family, sp);
@@ -1082,7 +658,7 @@ static int cmp_u32v(const void *a, const void *b)
 
 void rt_l4_cuts(const struct rt_model *m, int family, struct rt_l4 *out)
 {
-	int f = fi(family);
+	int f = rt_fi(family);
 
 	memset(out, 0, sizeof(*out));
 	out->dcuts[out->n_dcuts++] = 0;
@@ -1120,7 +696,7 @@ bool rt_rpf_find(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, 
 {
 	struct rt_pkt q = *p;
 	const char *why;
-	int lt = table_index(m, AF_INET, RT_TABLE_LOCAL);
+	int lt = rt_table_index(m, AF_INET, RT_TABLE_LOCAL);
 
 	for (size_t i = 0; i < n; i++) {
 		struct rt_pkt rp = { .family = AF_INET, .iif = oif ? oif : LOOPBACK_IFINDEX, .src = dst,
