@@ -328,6 +328,23 @@ int dpr_rules_foreach(const struct dp_read *r, unsigned slot,
 	return errno == ENOENT ? 0 : -errno;
 }
 
+/* Room for one more element in *v (cap doubles from 64); on failure *v is
+ * freed. */
+static int grow(void **v, size_t *cap, size_t elem)
+{
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *p = realloc(*v, ncap * elem);
+
+	if (!p) {
+		free(*v);
+		*v = NULL;
+		return -ENOMEM;
+	}
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
 int dpr_ifaces(const struct dp_read *r, unsigned slot, struct dpr_iface **v, size_t *n)
 {
 	struct rp_iface_key cur, next;
@@ -341,17 +358,8 @@ int dpr_ifaces(const struct dp_read *r, unsigned slot, struct dpr_iface **v, siz
 		prev = &cur;
 		if (cur.slot != slot || bpf_map_lookup_elem(r->fd[DPR_IFACES], &cur, &val))
 			continue;
-		if (cnt == cap) {
-			struct dpr_iface *p;
-
-			cap = cap ? cap * 2 : 64;
-			p = realloc(out, cap * sizeof(*p));
-			if (!p) {
-				free(out);
-				return -ENOMEM;
-			}
-			out = p;
-		}
+		if (cnt == cap && grow((void **)&out, &cap, sizeof(*out)))
+			return -ENOMEM;
 		out[cnt++] = (struct dpr_iface){ cur, val.tenant };
 	}
 	*v = out;
@@ -385,17 +393,8 @@ int dpr_ports(const struct dp_read *r, unsigned slot, struct dpr_port **v, size_
 		prev = &cur;
 		if (cur.slot != slot || bpf_map_lookup_elem(r->fd[DPR_PORTS], &cur, &val))
 			continue;
-		if (cnt == cap) {
-			struct dpr_port *p;
-
-			cap = cap ? cap * 2 : 64;
-			p = realloc(out, cap * sizeof(*p));
-			if (!p) {
-				free(out);
-				return -ENOMEM;
-			}
-			out = p;
-		}
+		if (cnt == cap && grow((void **)&out, &cap, sizeof(*out)))
+			return -ENOMEM;
 		out[cnt++] = (struct dpr_port){ cur.port, val.tenant };
 	}
 	*v = out;
