@@ -605,7 +605,7 @@ static void pin_progs(const struct dp_loaded *L, uint64_t tag)
 }
 
 static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
-		      struct dp_precompiled *pc, struct diag *d);
+		      struct dp_precompiled *pc, const struct rp_config *keep, struct diag *d);
 
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
 {
@@ -711,13 +711,30 @@ int dataplane_apply_pre(const struct rp_config *cfg_in, const struct geo_db *geo
 
 	if (err)
 		return err;
-	err = apply_with(cfg, geo, pc, d);
+	err = apply_with(cfg, geo, pc, NULL, d);
 	host_addrs_free(&cfg_host.host);
 	return err;
 }
 
+int dataplane_close(const struct rp_config *cfg_in, struct diag *d)
+{
+	struct rp_config c, empty;
+	int err = with_host_addrs(cfg_in, &c, d);
+
+	if (err)
+		return err;
+	empty = c;
+	empty.tenants = NULL;
+	empty.n_tenants = 0;
+	err = apply_with(&empty, NULL, NULL, &c, d);
+	host_addrs_free(&c.host);
+	return err;
+}
+
+/* KEEP (NULL: cfg): the configuration whose interfaces keep their programs
+ * (those of its interfaces that still exist; dataplane_close). */
 static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
-		      struct dp_precompiled *pc, struct diag *d)
+		      struct dp_precompiled *pc, const struct rp_config *keep, struct diag *d)
 {
 	struct dp_loaded L = { 0 };
 	char rec_dir[PATH_MAX];
@@ -731,7 +748,7 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 	err = programs(&L, cfg, tag, t0, d);
 	if (err)
 		return err;
-	err = want_atts(cfg, &L, NULL, true, &v, &n, d);
+	err = want_atts(keep ? keep : cfg, &L, NULL, !keep, &v, &n, d);
 	if (err)
 		goto out;
 	/* geo and policy first, so that a new attachment filters from its first packet */
