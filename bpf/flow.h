@@ -99,6 +99,16 @@ static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
 	return RP_TO_OTHER;
 }
 
+/* An ICMP message other than echo: it opens no flow and answers none (an
+ * error is judged by the header it quotes, flow_inner_known()); without
+ * this, a neighbour solicitation or an error the gateway sent would let any
+ * non-echo ICMP message of that host in as its "reply". */
+static __always_inline int icmp_not_echo(const struct rp_pkt *p)
+{
+	return ((p->family == RP_AF_INET && p->proto == IPPROTO_ICMP) ||
+		(p->family == RP_AF_INET6 && p->proto == IPPROTO_ICMPV6)) && !p->is_echo;
+}
+
 /* Keep an entry alive for `to` from now; writes at most about once a second. */
 static __always_inline void flow_refresh(struct rp_flow_val *cur, __u64 to)
 {
@@ -124,7 +134,7 @@ static __always_inline void flow_record(__u32 table, __u16 zone, __u16 owner, co
 	__u64 now, to;
 	long err;
 
-	if (stateless || p->frag == RP_FRAG_LATER)
+	if (stateless || p->frag == RP_FRAG_LATER || icmp_not_echo(p))
 		return;
 	key = flow_key(&k, zone, p, 0);
 	now = bpf_ktime_get_coarse_ns();
@@ -171,7 +181,7 @@ static __always_inline int flow_is_reply(__u32 table, __u16 zone, const struct r
 
 	if (stateless)
 		return 0;
-	if (p->is_echo && (p->icmp_type == 8 || p->icmp_type == 128))
+	if ((p->is_echo && (p->icmp_type == 8 || p->icmp_type == 128)) || icmp_not_echo(p))
 		return 0;
 	tbl = flow_table(p->family, table);
 	if (!tbl)

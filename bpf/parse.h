@@ -256,6 +256,17 @@ static __always_inline void parse_inner(struct rp_cur *c, struct rp_pkt *pkt)
 	if (pkt->iproto == IPPROTO_TCP || pkt->iproto == IPPROTO_UDP) {
 		pkt->isport = bpf_ntohs(ports[0]);
 		pkt->idport = bpf_ntohs(ports[1]);
+	} else if ((pkt->family == RP_AF_INET && pkt->iproto == IPPROTO_ICMP) ||
+		   (pkt->family == RP_AF_INET6 && pkt->iproto == IPPROTO_ICMPV6)) {
+		/* only an echo has a flow to be about (its identifier as both
+		 * ports, as flow_key() records it); an error quoting any other
+		 * ICMP message matches no flow, or it would pass as the reply
+		 * to an echo flow with identifier 0 */
+		__u8 t = *(__u8 *)ports;
+
+		if (pkt->family == RP_AF_INET ? (t != 8 && t != 0) : (t != 128 && t != 129))
+			return;
+		pkt->isport = pkt->idport = bpf_ntohs(ports[2]);
 	}
 	pkt->has_inner = 1;
 }

@@ -45,6 +45,7 @@ SRCS_bpf/test_verifier     := none
 SRCS_fuzz/fuzz_config      := config lib
 SRCS_fuzz/fuzz_geo         := geo config lib
 SRCS_fuzz/fuzz_packet      := eval policy geo config lib testlib
+SRCS_oracle/oracle         := config lib
 
 # ---- how the lines above are linked -----------------------------------------
 
@@ -121,8 +122,35 @@ $(foreach t,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(t))))
 $(BUILD)/librempart.a:
 	@echo "$@ is gone: name what the program links (an SRCS_ line, see the top of mk/tests.mk)" >&2; exit 1
 
+# The invariant oracle (tests/oracle, docs/testing.md): one program of its own.
+ORACLE_SRCS := $(wildcard tests/oracle/*.c)
+ORACLE_BIN := $(BUILD)/tests/oracle/oracle
+ORACLE_LINK = $(call link_inputs,$(BUILD)/us,$(call srcs_of,oracle/oracle),$(TESTLIB))
+$(ORACLE_BIN): $(ORACLE_SRCS) $(wildcard tests/oracle/*.h) $(ORACLE_LINK) $(BPF_SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(US_CFLAGS) $(CFLAGS_WARN) $(US_CPPFLAGS) -I tests -I tests/oracle -o $@ $(ORACLE_SRCS) $(ORACLE_LINK) $(US_LDLIBS)
+
+# The oracle against this build with one fix reverted (tests/oracle/revert/
+# ITEM.patch applied to a copy of bpf/rempart.bpf.c): the suite shows that the
+# oracle catches items 1, 2 and 8 of issue 13 when their fixes are undone.
+ORACLE_REVERTS := $(patsubst tests/oracle/revert/%.patch,%,$(wildcard tests/oracle/revert/*.patch))
+ORACLE_REVERT_BINS := $(patsubst %,$(BUILD)/tests/oracle/oracle-revert-%,$(ORACLE_REVERTS))
+.SECONDARY: $(patsubst %,$(BUILD)/oracle-revert/%/rempart.skel.h,$(ORACLE_REVERTS))
+$(BUILD)/oracle-revert/%/rempart.skel.h: tests/oracle/revert/%.patch bpf/rempart.bpf.c $(BPF_HDRS)
+	$(call msg,REVERT,$@)
+	$(Q)rm -rf $(@D) && mkdir -p $(@D)/bpf && cp bpf/rempart.bpf.c $(@D)/bpf/
+	$(Q)patch -s -p1 -d $(@D) < $< || { echo "$<: no longer applies to bpf/rempart.bpf.c: refresh it (docs/testing.md)" >&2; exit 1; }
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Wno-unused-function -c $(@D)/bpf/rempart.bpf.c -o $(@D)/rempart.bpf.o
+	$(Q)$(BPFTOOL) gen skeleton $(@D)/rempart.bpf.o name rempart > $@
+$(BUILD)/tests/oracle/oracle-revert-%: $(BUILD)/oracle-revert/%/rempart.skel.h $(ORACLE_SRCS) $(wildcard tests/oracle/*.h) $(ORACLE_LINK)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(US_CFLAGS) $(CFLAGS_WARN) -I $(BUILD)/oracle-revert/$* $(US_CPPFLAGS) -I tests -I tests/oracle \
+		-DORACLE_REVERTED='"$*"' -o $@ $(ORACLE_SRCS) $(ORACLE_LINK) $(US_LDLIBS)
+
 .PHONY: tests check check-only check-layers fuzz golden-regen
-tests: all $(TEST_BINS) $(FUZZ_BINS)
+tests: all $(TEST_BINS) $(FUZZ_BINS) $(ORACLE_BIN) $(ORACLE_REVERT_BINS)
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory tests

@@ -45,6 +45,14 @@ struct tcase {
 /* Embedded packets of ICMP errors. */
 static const struct ps in_gw_flow = { V4("198.51.100.2", "93.184.216.34"), TCP(40000, 443) };
 static const struct ps in_unknown = { V4("198.51.100.2", "93.184.216.35"), TCP(40000, 443) };
+/* the gateway's echo (identifier 0) and what an ICMP error may quote of it */
+static const struct ps in_gw_echo = { V4("198.51.100.2", "93.184.216.40"), ICMP4(8), .echo_id = 0 };
+static const struct ps in_gw_echo_other = { V4("198.51.100.2", "93.184.216.40"), ICMP4(8), .echo_id = 7 };
+static const struct ps in_gw_tstamp = { V4("198.51.100.2", "93.184.216.40"), ICMP4(13) };
+static const struct ps in_gw_unreach = { V4("198.51.100.2", "93.184.216.40"), ICMP4(3), .icmp_code = 3 };
+static const struct ps in_gw_echo6 = { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(128), .echo_id = 0 };
+static const struct ps in_gw_nis6 = { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(139) };
+static const struct ps in_gw_echo_in6 = { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(8) };
 
 /* Ethernet 14, IPv4 20, IPv6 40, TCP 20, UDP 8 */
 static const struct tcase cases[] = {
@@ -104,9 +112,26 @@ static const struct tcase cases[] = {
 	{ "up: ICMP error about the flow", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 4, .inner = &in_gw_flow }, A, R(REPLY), 0 },
 	{ "up: ICMP error about no flow", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 4, .inner = &in_unknown }, D, R(NOT_WIREGUARD), 0 },
 	{ "up: ICMP error without inner bytes", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 4 }, D, R(NOT_WIREGUARD), 0 },
+	/* an error is about the gateway's echo only if it quotes that echo:
+	 * a quoted non-echo message has no identifier (it matched the echo
+	 * flow with identifier 0) */
+	{ "out: gateway pings (id 0)", UO, { V4("198.51.100.2", "93.184.216.40"), ICMP4(8), .echo_id = 0 }, A, R(ALLOWED), 0 },
+	{ "up: ICMP error quoting that echo", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 1, .inner = &in_gw_echo }, A, R(REPLY), 0 },
+	{ "up: ICMP error quoting another echo id", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 1, .inner = &in_gw_echo_other }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMP error quoting a timestamp", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(11), .inner = &in_gw_tstamp }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMP error quoting an ICMP error", UI, { V4("10.9.9.9", "198.51.100.2"), ICMP4(3), .icmp_code = 1, .inner = &in_gw_unreach }, D, R(NOT_WIREGUARD), 0 },
+	{ "out: gateway pings v6 (id 0)", UO, { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(128), .echo_id = 0 }, A, R(ALLOWED), 0 },
+	{ "up: ICMPv6 error quoting that echo", UI, { V6("2001:db8:7::1", "2001:db8::2"), ICMP6(1), .inner = &in_gw_echo6 }, A, R(REPLY), 0 },
+	{ "up: ICMPv6 error quoting a node information query", UI, { V6("2001:db8:7::1", "2001:db8::2"), ICMP6(1), .inner = &in_gw_nis6 }, D, R(NOT_WIREGUARD), 0 },
+	{ "up: ICMPv6 error quoting ICMPv4's echo type", UI, { V6("2001:db8:7::1", "2001:db8::2"), ICMP6(1), .inner = &in_gw_echo_in6 }, D, R(NOT_WIREGUARD), 0 },
 	{ "out: gateway pings", UO, { V4("198.51.100.2", "9.9.9.9"), ICMP4(8), .echo_id = 77 }, A, R(ALLOWED), 0 },
 	{ "up: echo reply", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 77 }, A, R(REPLY), 0 },
 	{ "up: echo reply, other id", UI, { V4("9.9.9.9", "198.51.100.2"), ICMP4(0), .echo_id = 78 }, D, R(NOT_WIREGUARD), 0 },
+	/* a non-echo ICMP message opens nothing (oracle finding-icmp-nonecho-reply) */
+	{ "out: gateway's NS to a host", UO, { V6("2001:db8::2", "2001:db8:7::10"), ICMP6(135), .ttl = 255 }, A, R(ALLOWED), 0 },
+	{ "up: that host's node information query", UI, { V6("2001:db8:7::10", "2001:db8::2"), ICMP6(139) }, D, R(NOT_WIREGUARD), 0 },
+	{ "out: gateway's port unreachable", UO, { V4("198.51.100.2", "9.9.9.11"), ICMP4(3), .icmp_code = 3 }, A, R(ALLOWED), 0 },
+	{ "up: a timestamp request from there", UI, { V4("9.9.9.11", "198.51.100.2"), ICMP4(13) }, D, R(NOT_WIREGUARD), 0 },
 	{ "out: gateway DNS v6", UO, { V6("2001:db8::2", "2001:4860::8888"), UDP(5353, 53) }, A, R(ALLOWED), 0 },
 	{ "up: DNS reply v6", UI, { V6("2001:4860::8888", "2001:db8::2"), UDP(53, 5353) }, A, R(REPLY), 0 },
 	/* ---- NATed connections: recorded apart from the gateway's own (issue 13, item 7) ---- */
@@ -200,6 +225,8 @@ static const struct tcase cases[] = {
 	{ "t1: to beta's site", T1, { V4("10.120.1.5", "10.130.1.5"), TCP(5555, 443) }, D, R(CROSS_TENANT), 10 },
 	{ "t1: to beta's tunnel address", T1, { V4("10.120.1.5", "100.64.20.1"), TCP(5555, 443) }, D, R(GATEWAY), 10 },
 	{ "t1: beta's dns share", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(4444, 53) }, A, R(ALLOWED), 10 },
+	{ "cl: first fragment to beta's dns share", CL, { V4("10.20.1.10", "10.21.0.53"), UDP(4445, 53), .frag = 1, .frag_id = 71, .payload = 8 }, A, R(ALLOWED), 10 },
+	{ "cl: its last fragment", CL, { V4("10.20.1.10", "10.21.0.53"), .proto = 17, .frag = 3, .frag_id = 71, .payload = 8 }, A, R(ALLOWED), 10 },
 	{ "t1: beta's share, tcp", T1, { V4("10.120.1.5", "10.21.0.53"), TCP(4444, 53) }, D, R(CROSS_TENANT), 10 },
 	{ "t1: beta's share, port 54", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(4444, 54) }, D, R(CROSS_TENANT), 10 },
 	{ "t1: beta's unshared cloud", T1, { V4("10.120.1.5", "10.21.0.54"), UDP(4444, 53) }, D, R(CROSS_TENANT), 10 },
@@ -258,7 +285,10 @@ static const struct tcase cases[] = {
 	{ "t1: its last", T1, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, A, R(ALLOWED), 10 },
 	{ "t1: first fragment denied", T1, { V4("10.120.1.5", "10.20.0.53"), UDP(5, 54), .frag = 1, .frag_id = 52, .payload = 8 }, D, R(NO_RULE), 10 },
 	{ "t1: its last is dropped", T1, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 52, .payload = 8 }, D, R(FRAGMENT), 10 },
-	{ "t1: later fragment on another tunnel", T2, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, D, R(FRAGMENT), 20 },
+	/* a later fragment is anti-spoofed before its first fragment is looked
+	 * up (oracle finding-fragment-other-ingress) */
+	{ "t1: later fragment on another tunnel", T2, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, D, R(SPOOFED), 20 },
+	{ "t1: later fragment from the cloud with the site's source", CL, { V4("10.120.1.5", "10.20.0.53"), .proto = 17, .frag = 3, .frag_id = 51, .payload = 8 }, D, R(SPOOFED), 10 },
 	{ "t1: v6 first fragment", T1, { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 80), .n_ext = 2, .ext = { 0, 44 }, .frag = 1, .frag_id = 53 }, A, R(ALLOWED), 10 },
 	{ "t1: v6 its last", T1, { V6("fd10:120:1::5", "fd00:20::10"), .proto = 6, .n_ext = 2, .ext = { 0, 44 }, .frag = 3, .frag_id = 53, .payload = 8 }, A, R(ALLOWED), 10 },
 	{ "t1: unknown tunnel interface", T4, { V4("10.120.1.5", "10.20.1.10"), TCP(5555, 443) }, D, R(MALFORMED), 0 },
@@ -289,6 +319,10 @@ static const struct tcase cases[] = {
 	{ "cl: NS to the uplink's address", CL, { V6("fd00:20::10", "2001:db8::2"), ICMP6(135), .ttl = 255 }, D, R(GATEWAY), 10 },
 	{ "cl: NS to site-local multicast", CL, { V6("fd00:20::10", "ff05::1:3"), ICMP6(135), .ttl = 255 }, D, R(GATEWAY), 10 },
 	{ "cl: NS to an internet address", CL, { V6("fd00:20::10", "2001:4860::8888"), ICMP6(135), .ttl = 255 }, D, R(GEO_EGRESS), 10 },
+	/* the tenant's tunnel_address is on the tunnel, not on this link (oracle
+	 * finding-nd-to-own-tunnel-address): judged like any other packet */
+	{ "cl: NA to its own tunnel_address, spoofed source", CL, { V6("fd10:120:2::9", "fd64:10::1"), ICMP6(136), .ttl = 255 }, D, R(SPOOFED), 10 },
+	{ "cl: NA to its own tunnel_address", CL, { V6("fd00:20::10", "fd64:10::1"), ICMP6(136), .ttl = 255 }, D, R(GATEWAY), 10 },
 	/* ---- cloud_in: the gateway itself ---- */
 	{ "cl: echo to its own cloud_address", CL, { V4("10.20.1.10", "10.20.0.1"), ICMP4(8), .echo_id = 9 }, A, R(ALLOWED), 10 },
 	{ "cl: ssh to its own cloud_address", CL, { V4("10.20.1.10", "10.20.0.1"), TCP(40000, 22) }, D, R(GATEWAY), 10 },
@@ -340,6 +374,19 @@ static const struct tcase cases[] = {
 	{ "t2: alpha's source on beta's tunnel", T2, { V4("10.120.1.5", "10.20.3.3"), TCP(1, 1) }, D, R(SPOOFED), 20 },
 	{ "t3: gamma egress", T3, { V4("10.140.1.5", "8.8.8.8"), TCP(1, 1) }, A, R(ALLOWED), 30 },
 	{ "t3: v6 source not a site", T3, { V6("fd00::1", "2001:4860::8888"), TCP(1, 1) }, D, R(SPOOFED), 30 },
+
+	/* ---- AH (51) ends the chain: malformed on every hook (no SA, nothing
+	 * behind it is judged; docs/policy.md) ---- */
+	{ "ah: beta's site to its cloud (intra allow)", T2, { V4("10.130.1.5", "10.20.1.10"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 20 },
+	{ "ah: lyon v6, hop-by-hop then AH", T1, { V6("fd10:120:1::5", "fd00:20::10"), .proto = 51, .n_ext = 1, .ext = { 0 }, .payload = 24 }, D, R(MALFORMED), 10 },
+	{ "ah: beta's cloud to its site (intra allow)", TK, { VLAN1(200), V4("10.20.1.10", "10.130.1.5"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 20 },
+	{ "ah: alpha's cloud to the internet", CL, { V6("fd00:20::10", "2001:4860::8888"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 10 },
+	{ "ah: gamma's site, NAT egress", T3, { V4("10.140.1.5", "8.8.8.8"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 30 },
+	{ "ah: the gateway sends AH", UO, { V6("2001:db8::2", "2001:db8:7::20"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 0 },
+	{ "ah: that host's AH is no reply", UI, { V6("2001:db8:7::20", "2001:db8::2"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 0 },
+	{ "ah: v4 AH to the gateway", UI, { V4("192.0.2.5", "198.51.100.2"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 0 },
+	{ "ah: v6 later fragment of an AH packet", UI, { V6("2001:db8:7::20", "2001:db8::2"), .proto = 51, .n_ext = 1, .ext = { 44 }, .frag = 3, .frag_id = 81, .payload = 8 }, D, R(MALFORMED), 0 },
+	{ "ah: v4 AH to a site in clear", UO, { V4("198.51.100.2", "10.120.1.5"), .proto = 51, .payload = 24 }, D, R(MALFORMED), 0 },
 };
 
 

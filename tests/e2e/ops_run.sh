@@ -9,7 +9,8 @@
 #     └ nc 198.51.100.1 22 every 50 ms: management, allowed by every policy
 #
 # Checks that need the dataplane (generation, pinned state, drops, events)
-# SKIP with "dataplane not in this build" when `run` pins nothing.
+# FAIL when `run` pins nothing: the dataplane is part of the product, its
+# absence is a failure, never a skip.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -19,7 +20,7 @@ GW=opgw$$ PE=oppe$$
 T=$(mktemp -d /tmp/op_run.XXXXXX)
 PORT=$((20000 + $$ % 10000))
 PIN=/sys/fs/bpf/rempart
-NODP="dataplane not in this build"
+NODP="the dataplane is missing (rempart run pinned nothing in /sys/fs/bpf/rempart)"
 
 cleanup() {
 	[ -n "${loop_pid:-}" ] && touch "$T/stop"
@@ -94,7 +95,7 @@ else
 	exit 1
 fi
 check "ops_run: metrics are served once ready" wait_for 30 bash -c "nsenter --net=/run/netns/$GW curl -sf -o /dev/null http://127.0.0.1:$PORT/metrics"
-if [ -e "$PIN/rp_state" ]; then dp=1; else dp=; fi
+if [ -e "$PIN/rp_state" ]; then dp=1; else dp=; fail "ops_run: $NODP"; fi
 
 # --- traffic during the reloads ----------------------------------------------
 # Forbidden: ICMP echo to the uplink (probed until after kill -9 and restart).
@@ -129,7 +130,7 @@ check "ops_run: the log says the running policy stays" grep -q 'running policy s
 if [ -n "$dp" ]; then
 	check "ops_run: bad config: policy generation unchanged ($gen0 = $(gen))" test "$(gen)" = "$gen0"
 else
-	skip "ops_run: bad config leaves the policy generation: $NODP"
+	fail "ops_run: bad config leaves the policy generation: $NODP"
 fi
 
 # --- SIGHUP: a good config ----------------------------------------------------
@@ -144,7 +145,7 @@ check "ops_run: RELOADING=1 then READY=1 again" \
 if [ -n "$dp" ]; then
 	check "ops_run: good config: a new policy generation ($gen0 -> $(gen))" test "$(gen)" -gt "$gen0"
 else
-	skip "ops_run: good config bumps the policy generation: $NODP"
+	fail "ops_run: good config bumps the policy generation: $NODP"
 fi
 
 # --- apply while run is running: the daemon follows -----------------------------
@@ -165,7 +166,7 @@ if [ -n "$dp" ]; then
 	check "ops_run: allowed traffic never dropped during the reloads ($n_ok connections ok, $n_bad failed)" \
 		test "$n_bad" -eq 0 -a "$n_ok" -gt 10
 else
-	skip "ops_run: allowed traffic during the reloads: $NODP"
+	fail "ops_run: allowed traffic during the reloads: $NODP"
 fi
 
 # --- monitor --json shows the drops the probe causes --------------------------
@@ -181,7 +182,7 @@ if [ -n "$dp" ]; then
 import json, sys; e = json.loads(sys.stdin.readline())
 sys.exit(not (e[\"verdict\"] == \"drop\" and e[\"src\"] == \"198.51.100.2\" and e[\"reason\"]))'"
 else
-	skip "ops_run: monitor --json shows the drops: $NODP"
+	fail "ops_run: monitor --json shows the drops: $NODP"
 fi
 
 # --- kill -9, then a new run adopts the pinned state without an open window ---
@@ -213,8 +214,8 @@ if [ -n "$dp" ]; then
 	check "ops_run: drop events logged at most 5/s ($n_ev in ${secs1}s), the rest counted in at most one line a second ($n_sup)" \
 		test "$n_ev" -gt 0 -a "$n_ev" -le $((5 * secs1)) -a "$n_sup" -gt 0 -a "$n_sup" -le "$secs1"
 else
-	skip "ops_run: kill -9 keeps the state and a new run adopts it: $NODP"
-	skip "ops_run: no open window during kill -9 and restart: $NODP"
+	fail "ops_run: kill -9 keeps the state and a new run adopts it: $NODP"
+	fail "ops_run: no open window during kill -9 and restart: $NODP"
 fi
 
 # --- SIGTERM with fail_mode = closed -------------------------------------------

@@ -103,6 +103,8 @@ for c in a b; do
 		chain in {
 			type filter hook input priority 0; policy accept;
 			ip saddr 10.110.0.0/16 counter comment "from-a"
+			ip saddr 10.110.0.0/16 tcp dport 23 counter comment "a-tcp23"
+			ip saddr 10.110.0.0/16 tcp dport 80 counter comment "a-tcp80"
 			ip saddr 10.120.0.0/16 counter comment "from-b"
 			ip6 saddr fd10:110::/32 counter comment "from-a6"
 		}
@@ -186,6 +188,9 @@ check "site add: the tenant file still loads (check)" "$REMPART" -c "$CFG" check
 check "site add: no private key left in the tenant files" \
 	bash -c "! grep -q -f <(cat '$T'/sites/*.key) '$CFG'/tenants.d/*.ini"
 
+# a port only the dataplane closes (routing and WireGuard let it through)
+printf '\n[rule no-telnet]\nfrom = sites\nto = cloud\nproto = tcp\nports = 23\naction = deny\n' >> "$CFG/tenants.d/a.ini"
+
 # ---- apply ----
 out=$(do_apply 2>&1); rc=$?
 echo "$out" | sed 's/^/# /'
@@ -258,6 +263,18 @@ check "isolation: cloud b saw tenant b's sites" test "$(counter tncb from-b)" -g
 check "isolation: cloud b never saw tenant a's sites" test "$(counter tncb from-a)" = 0
 check "isolation: cloud b never saw tenant a's IPv6 sites" test "$(counter tncb from-a6)" = 0
 check "traffic: cloud a reaches site a2 (10.110.2.1)" wait_for 5 ping_ok tnca 10.110.2.1
+# filtering: site a2 -> cloud a, tcp/80 arrives, tcp/23 (rule no-telnet) does not
+syn() { ip netns exec "$1" timeout 2 bash -c "echo > /dev/tcp/$2/$3" 2>/dev/null; }
+counter_above() { [ "$(counter "$1" "$2")" -gt "$3" ]; }
+filtering_holds() {	# NAME: tcp/80 delivered, tcp/23 not (deltas of tnca's counters)
+	local p80 p23
+	p80=$(counter tnca a-tcp80); p23=$(counter tnca a-tcp23)
+	syn tnsa2 10.20.0.5 80; syn tnsa2 10.20.0.5 23
+	check "$1: site a2 -> cloud a tcp/80 (allowed) is delivered" wait_for 3 counter_above tnca a-tcp80 "$p80"
+	check "$1: site a2 -> cloud a tcp/23 (rule no-telnet: deny) is not delivered" \
+		test "$(counter tnca a-tcp23)" = "$p23"
+}
+filtering_holds "filtering"
 check "isolation: site a1 gets no answer from tenant b's tunnel address" \
 	bash -c "! ip netns exec tnsa1 ping -c 1 -W 1 100.64.20.1 >/dev/null 2>&1"
 check "egress nat: cloud a reaches the internet host, masqueraded" wait_for 5 ping_ok tnca 192.0.2.254
@@ -358,6 +375,7 @@ check "supervise: the restarted device has its 3 peers" bash -c "[ \$(nsenter --
 check "supervise: its addresses and routes are back" \
 	wait_for 5 bash -c "ip -n tngw addr show tnwga | grep -q 100.64.10.1/24 && ip -n tngw route show table 1010 | grep -q '10.110.2.0/24 dev tnwga'"
 check "supervise: site a2 reaches its cloud again" wait_for 10 ping_ok tnsa2 10.20.0.5
+filtering_holds "supervise: after the restart, filtering still holds"
 
 # ---- bad inputs: one clear error, the system as it was ----
 bad_case() {	# name expected-regex

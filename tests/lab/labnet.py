@@ -183,7 +183,8 @@ def cmd_shape(a):
     elif k == "qinq":
         frames = [eth / Dot1AD(vlan=a.vlan) / Dot1Q(vlan=a.vlan) / l3 / l4 / payload]
     elif k in ("frags", "frag-later-only", "frag-first-only"):
-        big = l4 / Raw(b"x" * 1200)
+        # the port first (sender_port: NAT to a share changes the seen one)
+        big = l4 / Raw(b"lab shape %s %d\n" % (k.encode(), a.sport) + b"x" * 1200)
         if v6:
             fid = 0x1234 + a.sport
             full = bytes(IPv6(src=a.src, dst=a.dst) / big)[40:]  # UDP with its checksum

@@ -157,6 +157,20 @@ static bool link_layer(const struct rp_packet *p, enum rp_reason non_ip, const c
 	return false;
 }
 
+/* AH (51) as the last header, on every hook once the packet is IP: the
+ * gateway holds no security association and reads nothing behind AH, so it
+ * judges no ports, flow or fragment of such a packet (docs/policy.md).  True
+ * when it decided. */
+static bool ah_header(const struct rp_packet *p, struct eval_result *r)
+{
+	if (p->proto != IPPROTO_AH)
+		return false;
+	verdict(r, RP_DROP, RP_R_MALFORMED,
+		"an AH header (protocol 51): the gateway holds no IPsec security association "
+		"and does not judge what follows it");
+	return true;
+}
+
 static void judge_cloud_in(const struct eval_ctx *ctx, int t, const struct rp_packet *p,
 			   struct eval_result *r)
 {
@@ -165,22 +179,23 @@ static void judge_cloud_in(const struct eval_ctx *ctx, int t, const struct rp_pa
 			"the frame's VLAN id (or its absence) belongs to no tenant of this cloud interface");
 		return;
 	}
-	if (link_layer(p, RP_R_MALFORMED, "neither IP nor ARP on a cloud attachment", r))
+	if (link_layer(p, RP_R_MALFORMED, "neither IP nor ARP on a cloud attachment", r) ||
+	    ah_header(p, r))
 		return;
-	if (is_ndp(p) && (gw_addr_link_scope(&p->dst) || gw_addr_own(&ctx->cfg->tenants[t], &p->dst))) {
+	if (is_ndp(p) && (gw_addr_link_scope(&p->dst) || gw_addr_own_cloud(&ctx->cfg->tenants[t], &p->dst))) {
 		verdict(r, RP_ALLOW, RP_R_ALLOWED,
 			"IPv6 neighbour/router discovery with hop limit 255, addressed to the link: "
 			"the link needs it");
 		return;
 	}
-	if (p->frag == RP_FRAG_LATER) {
-		verdict(r, RP_DROP, RP_R_FRAGMENT,
-			"a non-first fragment whose first fragment was not seen");
-		return;
-	}
 	if (prefix_list_longest_match(&ctx->cfg->tenants[t].cloud_prefixes, &p->src) < 0) {
 		verdict(r, RP_DROP, RP_R_SPOOFED,
 			"the source is not in the tenant's cloud_prefixes");
+		return;
+	}
+	if (p->frag == RP_FRAG_LATER) {
+		verdict(r, RP_DROP, RP_R_FRAGMENT,
+			"a non-first fragment whose first fragment was not seen");
 		return;
 	}
 	judge_policy(ctx, t, p, true, r);
@@ -193,14 +208,16 @@ static void judge_tunnel_in(const struct eval_ctx *ctx, int t, const struct rp_p
 		verdict(r, RP_DROP, RP_R_MALFORMED, "the packet is truncated or malformed");
 		return;
 	}
-	if (p->frag == RP_FRAG_LATER) {
-		verdict(r, RP_DROP, RP_R_FRAGMENT,
-			"a non-first fragment whose first fragment was not seen");
+	if (ah_header(p, r))
 		return;
-	}
 	if (!site_of(&ctx->cfg->tenants[t], &p->src)) {
 		verdict(r, RP_DROP, RP_R_SPOOFED,
 			"the source is in no site's allowed_ips of the tenant");
+		return;
+	}
+	if (p->frag == RP_FRAG_LATER) {
+		verdict(r, RP_DROP, RP_R_FRAGMENT,
+			"a non-first fragment whose first fragment was not seen");
 		return;
 	}
 	judge_policy(ctx, t, p, false, r);
@@ -283,7 +300,8 @@ static void judge_uplink_in(const struct eval_ctx *ctx, const struct rp_packet *
 	int listen = -1;
 	bool to_gw;
 
-	if (link_layer(p, RP_R_NOT_WIREGUARD, "neither IP nor ARP on the uplink", r))
+	if (link_layer(p, RP_R_NOT_WIREGUARD, "neither IP nor ARP on the uplink", r) ||
+	    ah_header(p, r))
 		return;
 	/* The tenant is the listen port's owner, whichever step decides. */
 	if (p->proto == IPPROTO_UDP && p->l4_present)
@@ -338,6 +356,8 @@ static void judge_uplink_out(const struct eval_ctx *ctx, const struct rp_packet 
 		verdict(r, RP_ALLOW, RP_R_ALLOWED, "not IP: the gateway's own link traffic");
 		return;
 	}
+	if (ah_header(p, r))
+		return;
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		if (site_of(&cfg->tenants[i], &p->dst)) {
 			r->tenant = (int)i;
