@@ -280,7 +280,7 @@ while alive && ! seen 'rempart-selftest: done'; do
 			hmp "device_add virtio-blk-pci,drive=bad,id=baddev" > /dev/null
 		fi
 	fi
-	[ "$elapsed" -gt $(( guest_wait + guest_settle + 180 )) ] && break
+	[ "$elapsed" -gt $(( guest_wait + guest_settle + 420 )) ] && break	# the [unit] checks reload and restart rempart
 	sleep 0.5
 done
 hs_lyon=$(ip netns exec "$ns" wg show "$wl" latest-handshakes 2>/dev/null | awk '{ print $2 }')

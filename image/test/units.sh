@@ -34,8 +34,15 @@ exec_start=$(prop ExecStart)
 check "units: ExecStart runs '${installed:-?} -c /etc/rempart run' as make install puts it" \
 	test "$exec_start" = "${installed:-/nonexistent} -c /etc/rempart run"
 check "units: Type=notify" test "$(prop Type)" = notify
-check "units: ExecReload sends SIGHUP" grep -qE '^ExecReload=/bin/kill -HUP \$MAINPID$' "$unit"
+check "units: ExecReload runs '${installed:-?} -c /etc/rempart apply' (waits for the verdict)" \
+	test "$(prop ExecReload)" = "${installed:-/nonexistent} -c /etc/rempart apply"
+check "units: ExecStartPre checks the config (its failure left to run's exit 1)" \
+	test "$(prop ExecStartPre)" = "-${installed:-/nonexistent} -c /etc/rempart check"
 check "units: Restart=on-failure" test "$(prop Restart)" = on-failure
+check "units: RestartPreventExitStatus=1 (a config error is not restarted)" \
+	test "$(prop RestartPreventExitStatus)" = 1
+check "units: KillMode=process (the wireguard-go supervisors outlive a restart)" \
+	test "$(prop KillMode)" = process
 check "units: ProtectSystem=strict" test "$(prop ProtectSystem)" = strict
 caps=$(prop CapabilityBoundingSet)
 extra=$(echo "$caps" | tr ' ' '\n' | grep -vxE 'CAP_NET_ADMIN|CAP_BPF|CAP_PERFMON|CAP_SYS_ADMIN|CAP_NET_RAW' | tr '\n' ' ')

@@ -23,7 +23,7 @@ done
 
 exec_path=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$UNIT")
 mkdir -p "$D/units"
-sed "s|^ExecStart=$exec_path|ExecStart=$REMPART|" "$UNIT" >"$D/units/rempart.service"
+sed "s|^\(Exec[A-Za-z]*=-\{0,1\}\)$exec_path|\1$REMPART|" "$UNIT" >"$D/units/rempart.service"
 if out=$(systemd-analyze verify "$D/units/rempart.service" 2>&1) && [ -z "$out" ]; then
 	pass "ops_unit: systemd-analyze verify accepts the unit"
 else
@@ -32,6 +32,12 @@ fi
 # What `rempart run` relies on.
 check "ops_unit: Type=notify (run sends READY=1)" grep -qx 'Type=notify' "$UNIT"
 check "ops_unit: ExecStart runs 'rempart … run'" grep -Eq '^ExecStart=[^ ]*rempart .*run( |$)' "$UNIT"
-check "ops_unit: ExecReload sends SIGHUP" grep -Eq '^ExecReload=.*(-HUP|SIGHUP)' "$UNIT"
+check "ops_unit: ExecReload waits for the verdict ('rempart … apply': a bad config fails the reload)" \
+	grep -Eq '^ExecReload=[^ ]*rempart .*apply$' "$UNIT"
+check "ops_unit: ExecStartPre runs 'rempart … check'" grep -Eq '^ExecStartPre=-?[^ ]*rempart .*check$' "$UNIT"
 check "ops_unit: a restart policy" grep -Eq '^Restart=(on-failure|always|on-abnormal)' "$UNIT"
+check "ops_unit: RestartPreventExitStatus=1: a config error is not restarted" \
+	grep -qx 'RestartPreventExitStatus=1' "$UNIT"
+check "ops_unit: KillMode=process: the wireguard-go supervisors outlive a restart" \
+	grep -qx 'KillMode=process' "$UNIT"
 [ "$T_FAILS" -eq 0 ]

@@ -355,12 +355,17 @@ int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned s
 		statedir_path(p, cfg->state_dir, SD_APPLIED);
 		statedir_path(q, cfg->state_dir, SD_CONFIRM_PREVIOUS);
 		if (access(p, F_OK)) {
-			err = -ENOENT;
-			diag_add(d, "%s: no configuration recorded as applied, nothing to roll back "
-				 "to (apply once without --confirm)", p);
-			goto out;
+			char tenants[PATH_MAX];
+
+			/* a first apply: back to nothing configured, fail closed */
+			err = realpath(cfg->tenants_dir, tenants) ? 0 : -errno;
+			if (!err)
+				err = confirm_snap_nothing(q, main, tenants);
+			pr_info("confirm: nothing was applied before: the rollback removes what "
+				"this apply creates and leaves the programs attached (fail closed)");
+		} else {
+			err = snap_copy(p, q);
 		}
-		err = snap_copy(p, q);
 		if (err) {
 			diag_add(d, "%s: cannot keep the previous configuration: %s", q,
 				 strerror(-err));
@@ -514,6 +519,12 @@ static int rollback_locked(const char *state_dir, struct diag *d)
 	int ret;
 
 	statedir_path(prev, state_dir, SD_CONFIRM_PREVIOUS);
+	if (confirm_snap_is_nothing(prev)) {
+		ret = confirm_restore_nothing_locked(state_dir, prev, d);
+		statedir_path(p, state_dir, SD_CONFIRM_DIR);
+		rm_rf(p);
+		return ret;
+	}
 	ret = confirm_restore_locked(state_dir, prev, "rollback", &restored, d);
 	if (!restored)
 		return ret;

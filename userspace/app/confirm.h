@@ -86,8 +86,9 @@ int confirm_record_begin(const struct rp_config *cfg, struct confirm_record *r, 
 int confirm_record_end(struct confirm_record *r, bool commit, struct diag *d);
 
 /* Before applying cfg with --confirm: keep the previously applied config as
- * the rollback target and start the detached timer.  -ENOENT (with a
- * message) if no configuration was ever recorded as applied. */
+ * the rollback target and start the detached timer.  If no configuration
+ * was ever recorded as applied (a first apply), the target is nothing
+ * configured, fail closed (confirm_nothing.c). */
 int confirm_arm(const struct rp_config *cfg, const char *config_path, unsigned seconds,
 		struct diag *d);
 
@@ -107,6 +108,14 @@ int confirm_restore_locked(const char *state_dir, const char *snap, const char *
 			   bool *restored, struct diag *d);
 /* SIGHUP to a running `rempart run` of state_dir, logged. */
 void confirm_hup_daemon(const char *state_dir);
+
+/* confirm_nothing.c: the rollback target of a first `apply --confirm`
+ * (DIR: confirm/previous; MAIN, TENANTS: where the configuration lives),
+ * whether SNAP is one, and going back to it (under confirm.lock): an exit
+ * code. */
+int confirm_snap_nothing(const char *dir, const char *main, const char *tenants);
+bool confirm_snap_is_nothing(const char *snap);
+int confirm_restore_nothing_locked(const char *state_dir, const char *snap, struct diag *d);
 
 /* True when a rollback is pending; *deadline gets its time. */
 bool confirm_pending(const char *state_dir, long long *deadline);

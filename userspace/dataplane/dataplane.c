@@ -309,7 +309,7 @@ static void pin_progs(const struct dp_loaded *L, uint64_t tag)
 }
 
 static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
-		      struct dp_precompiled *pc, struct diag *d);
+		      struct dp_precompiled *pc, const struct rp_config *keep, struct diag *d);
 
 int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struct diag *d)
 {
@@ -415,7 +415,7 @@ int dataplane_apply_pre(const struct rp_config *cfg_in, const struct geo_db *geo
 
 	if (err)
 		return err;
-	err = apply_with(cfg, geo, pc, d);
+	err = apply_with(cfg, geo, pc, NULL, d);
 	host_addrs_free(&cfg_host.host);
 	return err;
 }
@@ -431,8 +431,10 @@ struct dp_pass {
 	size_t n;
 };
 
+/* KEEP: the attachments are those of that configuration's interfaces that
+ * exist (none required), not cfg's (all required unless ONLY). */
 static int pass_open(struct dp_pass *p, const struct rp_config *cfg, const char *only,
-		     bool required, struct diag *d)
+		     const struct rp_config *keep, struct diag *d)
 {
 	int err;
 
@@ -442,7 +444,7 @@ static int pass_open(struct dp_pass *p, const struct rp_config *cfg, const char 
 	if (err)
 		return err;
 	p->loaded = true;
-	return want_atts(cfg, &p->L, only, required, &p->v, &p->n, d);
+	return want_atts(keep ? keep : cfg, &p->L, only, !keep && !only, &p->v, &p->n, d);
 }
 
 /* After a pass that went well: programs loaded afresh are pinned, for the
@@ -462,14 +464,31 @@ static int pass_close(struct dp_pass *p, int err)
 	return err;
 }
 
+int dataplane_close(const struct rp_config *cfg_in, struct diag *d)
+{
+	struct rp_config c, empty;
+	int err = with_host_addrs(cfg_in, &c, d);
+
+	if (err)
+		return err;
+	empty = c;
+	empty.tenants = NULL;
+	empty.n_tenants = 0;
+	err = apply_with(&empty, NULL, NULL, &c, d);
+	host_addrs_free(&c.host);
+	return err;
+}
+
+/* KEEP (NULL: cfg): the configuration whose interfaces keep their programs
+ * (those of its interfaces that still exist; dataplane_close). */
 static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
-		      struct dp_precompiled *pc, struct diag *d)
+		      struct dp_precompiled *pc, const struct rp_config *keep, struct diag *d)
 {
 	struct dp_pass p = { 0 };
 	char rec_dir[PATH_MAX];
 	int err;
 
-	err = pass_open(&p, cfg, NULL, true, d);
+	err = pass_open(&p, cfg, NULL, keep, d);
 	if (err)
 		goto out;
 	/* geo and policy first, so that a new attachment filters from its first packet */
@@ -505,7 +524,7 @@ int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct dia
 	struct dp_pass p = { 0 };
 	int err;
 
-	err = pass_open(&p, cfg, ifname, false, d);
+	err = pass_open(&p, cfg, ifname, NULL, d);
 	if (!p.loaded)
 		return err;
 	for (size_t i = 0; !err && i < p.n; i++)

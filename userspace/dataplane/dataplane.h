@@ -47,6 +47,15 @@ int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct dia
  * (docs/policy.md).  For the daemon's address watcher; 0 or -errno. */
 int dataplane_addrs_changed(const struct rp_config *cfg, struct diag *d);
 
+/* Fail closed with nothing configured (a first `apply --confirm` rolled
+ * back): install a policy without tenants (cfg's [gateway] and
+ * [management] only: the uplink admits management and nothing else, and
+ * the programs drop whatever arrives on an interface the policy does not
+ * know), and keep the programs on every interface of cfg that still exists
+ * (its cloud interfaces, the uplink).  The geo database loaded stays.
+ * 0 or -errno. */
+int dataplane_close(const struct rp_config *cfg, struct diag *d);
+
 /* Detach every program rempart attached and remove RP_PIN_DIR.  0 or -errno. */
 int dataplane_down(struct diag *d);
 /* fail_mode = open at exit: detach (same as down for the BPF side). */

@@ -73,6 +73,9 @@
 #define SD_SNAP_CONFIG		"rempart.ini"
 #define SD_SNAP_TENANTS		"tenants"
 #define SD_SNAP_SOURCE		"source"
+/* confirm/previous/ of a first `apply --confirm`: nothing was applied before
+ * (app/confirm_nothing.c). */
+#define SD_SNAP_NOTHING		"nothing"
 /* The extensions of statedir_wg_path(). */
 #define SD_WG_PID		"pid"
 #define SD_WG_GOPID		"gopid"
