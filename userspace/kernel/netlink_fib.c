@@ -376,8 +376,10 @@ static int tc_filter_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (opts && !strcmp(f->kind, "bpf"))
 		mnl_attr_parse_nested(opts, bpf_opt_cb, f);
-	/* a chain's header without a filter (no handle): not a filter */
-	if (!f->handle && !f->kind[0])
+	/* a chain's or a classifier's header (no handle, no options; the
+	 * dump opens each classifier with one, TCA_KIND set, before its
+	 * filters): not a filter */
+	if (!f->handle && !opts)
 		vec->n--;
 	return 0;
 }
