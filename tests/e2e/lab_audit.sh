@@ -136,6 +136,11 @@ if need_rempart "audit"; then
 	expect_clean "clean lab"
 	rp audit >"$AUD.txt" 2>"$AUD.err"; rc=$?
 	check "clean lab: text form exits 0 and says proven ($(head -c 120 "$AUD.txt"))" eval '[ $rc = 0 ] && grep -q "^proven: " "$AUD.txt"'
+	# the daemon's sandbox has no CAP_SYS_ADMIN, so no program can be opened
+	# by its ID: rempart's own are found through their pins
+	nsx rp-gw setpriv --bounding-set -sys_admin --inh-caps -sys_admin "$REMPART" -c "$CFG" audit >"$AUD.txt" 2>"$AUD.err"; rc=$?
+	check "clean lab, without CAP_SYS_ADMIN (the unit's sandbox): exits 0, proven ($(head -c 160 "$AUD.err"))" \
+		eval '[ $rc = 0 ] && grep -q "^proven: " "$AUD.txt"'
 
 	# ---- 1. an ip rule sends alpha's tunnel into bravo's table ----
 	nsx rp-gw ip rule add pref 900 iif "$WGA" lookup 1020

@@ -10,6 +10,7 @@
  * pinned policy maps.  Any other program, BPF or classifier, on any
  * interface could redirect packets around the routes: the audit then
  * cannot judge, and says so. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,41 @@ static const char *const hook_prog[PROBE__COUNT] = { "uplink_in", "uplink_out", 
 
 enum ident { ID_OURS, ID_FOREIGN };
 
+/* A descriptor of program id.  Opening by ID needs CAP_SYS_ADMIN, which the
+ * daemon's sandbox (and the audit it forks) does not have; rempart's own
+ * programs are also pinned (RP_PIN_DIR), and a pin opens with CAP_BPF.
+ * Which program a pin holds is read from the kernel, not from its name. */
+static int prog_fd_by_id(const char *dir, uint32_t id)
+{
+	int fd = bpf_prog_get_fd_by_id(id), err = errno;
+	struct dirent *e;
+	DIR *d;
+
+	if (fd >= 0 || !(d = opendir(dir))) {
+		errno = err;
+		return fd;
+	}
+	while ((e = readdir(d))) {
+		struct bpf_prog_info info = { 0 };
+		__u32 ilen = sizeof(info);
+		char path[512];
+
+		if (strncmp(e->d_name, "prog_", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen) && info.id == id)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	closedir(d);
+	errno = err;
+	return fd;
+}
+
 /* Is program id the copy's program for hook, over the pinned maps? */
 static enum ident identify(struct actx *a, uint32_t id, int hook, char *what, size_t len)
 {
@@ -39,12 +75,15 @@ static enum ident identify(struct actx *a, uint32_t id, int hook, char *what, si
 	uint32_t maps[64], n_shared;
 	const uint32_t *shared;
 	__u32 ilen = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
+	int fd = prog_fd_by_id(a->pin_dir, id);
 	bool tag_ok, maps_ok = true;
 
 	snprintf(what, len, "program id %u", id);
-	if (fd < 0)
+	if (fd < 0) {
+		snprintf(what, len, "program id %u (not pinned by rempart, and opening it by ID failed: %s)", id,
+			 strerror(errno));
 		return ID_FOREIGN;
+	}
 	info.nr_map_ids = 64;
 	info.map_ids = (__u64)(unsigned long)maps;
 	if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
@@ -547,6 +586,7 @@ int audit_run(const struct rp_config *cfg, const struct audit_opts *o, struct au
 	if (!a)
 		return -ENOMEM;
 	a->cfg = cfg;
+	a->pin_dir = dir;
 	a->res = r;
 	a->d = d;
 	for (int i = 0; i < DPR__COUNT; i++)

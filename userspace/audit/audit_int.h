@@ -52,6 +52,7 @@ struct runs_cache {
 
 struct actx {
 	const struct rp_config *cfg;
+	const char *pin_dir;		/* where rempart's programs and maps are pinned */
 	struct audit_live L;
 	struct dp_read R;
 	struct probe *P;

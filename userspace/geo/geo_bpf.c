@@ -11,6 +11,7 @@
  * ~8 MB this way.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -627,6 +628,43 @@ int geo_words_runs(const uint64_t *w, size_t n, int family, struct geo_run **v, 
 	return 0;
 }
 
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* The pin of the active database map: RP_PIN_GEO "_db" beside rp_geo. */
+static void db_pin_path(char *buf, size_t len, const char *suffix)
+{
+	snprintf(buf, len, "%s_db%s", geo_bpf_pin_path(), suffix);
+}
+
+/* When outer_fd is the pinned rp_geo, pin its new database map too: a map
+ * is opened by its ID only with CAP_SYS_ADMIN, which the daemon's sandbox
+ * lacks; a pin opens with CAP_BPF.  Pinned aside, then renamed over the
+ * old pin (bpffs replaces it in one step).  Best effort: readers that can
+ * open by ID do not need it, and a pin that names another map than the
+ * active one is refused by geo_bpf_view_open. */
+static void pin_db(int outer_fd, int inner_fd)
+{
+	int pinned = bpf_obj_get(geo_bpf_pin_path());
+	bool ours = pinned >= 0 && map_id(pinned) == map_id(outer_fd);
+	char tmp[600], path[600];
+
+	if (pinned >= 0)
+		close(pinned);
+	if (!ours)
+		return;
+	db_pin_path(tmp, sizeof(tmp), "_new");
+	db_pin_path(path, sizeof(path), "");
+	unlink(tmp);
+	if (bpf_obj_pin(inner_fd, tmp) || rename(tmp, path))
+		unlink(tmp);
+}
+
 int geo_bpf_swap(int outer_fd, const struct geo_image *img, struct diag *d)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
@@ -656,6 +694,8 @@ int geo_bpf_swap(int outer_fd, const struct geo_image *img, struct diag *d)
 	if (bpf_map_update_elem(outer_fd, &zero, &fd, BPF_ANY)) {
 		err = -errno;
 		diag_add(d, "geo: cannot install the new database in rp_geo: %s", strerror(-err));
+	} else {
+		pin_db(outer_fd, fd);
 	}
 out:
 	close(fd);
@@ -701,6 +741,17 @@ int geo_bpf_view_open(int outer_fd, struct geo_bpf_view *v)
 	if (bpf_map_lookup_elem(outer_fd, &zero, &id))
 		return errno == ENOENT ? -ENOENT : -errno;
 	v->fd = bpf_map_get_fd_by_id(id);
+	if (v->fd < 0 && errno == EPERM) {	/* no CAP_SYS_ADMIN: the pin, if it is that map */
+		char path[600];
+
+		db_pin_path(path, sizeof(path), "");
+		v->fd = bpf_obj_get(path);
+		if (v->fd >= 0 && map_id(v->fd) != id) {
+			close(v->fd);
+			v->fd = -1;
+			errno = EPERM;
+		}
+	}
 	if (v->fd < 0) {
 		err = -errno;
 		goto fail;
