@@ -105,8 +105,7 @@ static __always_inline __u64 flow_timeout(const struct rp_pkt *p)
  * non-echo ICMP message of that host in as its "reply". */
 static __always_inline int icmp_not_echo(const struct rp_pkt *p)
 {
-	return ((p->family == RP_AF_INET && p->proto == IPPROTO_ICMP) ||
-		(p->family == RP_AF_INET6 && p->proto == IPPROTO_ICMPV6)) && !p->is_echo;
+	return icmp_of(p->family, p->proto) && !p->is_echo;
 }
 
 /* Keep an entry alive for `to` from now; writes at most about once a second. */

@@ -226,6 +226,19 @@ static __always_inline int parse_ipv6(struct rp_cur *c, struct rp_pkt *pkt)
 	return 0;
 }
 
+/* ICMP of the packet's own family (ICMP in IPv4, ICMPv6 in IPv6). */
+static __always_inline int icmp_of(int family, __u8 proto)
+{
+	return family == RP_AF_INET ? proto == IPPROTO_ICMP : proto == IPPROTO_ICMPV6;
+}
+
+/* An echo request or reply of that family: the messages a flow is kept
+ * for, by identifier. */
+static __always_inline int icmp_echo_type(int family, __u8 type)
+{
+	return family == RP_AF_INET ? type == 0 || type == 8 : type == 128 || type == 129;
+}
+
 /* ICMP error: the embedded IP header + 8 bytes, when all present. */
 static __always_inline void parse_inner(struct rp_cur *c, struct rp_pkt *pkt)
 {
@@ -256,15 +269,12 @@ static __always_inline void parse_inner(struct rp_cur *c, struct rp_pkt *pkt)
 	if (pkt->iproto == IPPROTO_TCP || pkt->iproto == IPPROTO_UDP) {
 		pkt->isport = bpf_ntohs(ports[0]);
 		pkt->idport = bpf_ntohs(ports[1]);
-	} else if ((pkt->family == RP_AF_INET && pkt->iproto == IPPROTO_ICMP) ||
-		   (pkt->family == RP_AF_INET6 && pkt->iproto == IPPROTO_ICMPV6)) {
+	} else if (icmp_of(pkt->family, pkt->iproto)) {
 		/* only an echo has a flow to be about (its identifier as both
 		 * ports, as flow_key() records it); an error quoting any other
 		 * ICMP message matches no flow, or it would pass as the reply
 		 * to an echo flow with identifier 0 */
-		__u8 t = *(__u8 *)ports;
-
-		if (pkt->family == RP_AF_INET ? (t != 8 && t != 0) : (t != 128 && t != 129))
+		if (!icmp_echo_type(pkt->family, *(__u8 *)ports))
 			return;
 		pkt->isport = pkt->idport = bpf_ntohs(ports[2]);
 	}
@@ -292,8 +302,7 @@ static __always_inline int parse_l4(struct rp_cur *c, struct rp_pkt *pkt)
 		pkt->sport = bpf_ntohs(uh->source);
 		pkt->dport = bpf_ntohs(uh->dest);
 		pkt->l4 = 1;
-	} else if ((pkt->proto == IPPROTO_ICMP && pkt->family == RP_AF_INET) ||
-		   (pkt->proto == IPPROTO_ICMPV6 && pkt->family == RP_AF_INET6)) {
+	} else if (icmp_of(pkt->family, pkt->proto)) {
 		__u8 *ih = cur_take(c, 4);
 		__u8 t;
 		int err;
@@ -303,13 +312,8 @@ static __always_inline int parse_l4(struct rp_cur *c, struct rp_pkt *pkt)
 		t = pkt->icmp_type = ih[0];
 		pkt->icmp_code = ih[1];
 		pkt->l4 = 1;
-		if (pkt->family == RP_AF_INET) {
-			pkt->is_echo = t == 0 || t == 8;
-			err = t == 3 || t == 11 || t == 12;
-		} else {
-			pkt->is_echo = t == 128 || t == 129;
-			err = t >= 1 && t <= 4;
-		}
+		pkt->is_echo = icmp_echo_type(pkt->family, t);
+		err = pkt->family == RP_AF_INET ? t == 3 || t == 11 || t == 12 : t >= 1 && t <= 4;
 		if (pkt->is_echo || err) {
 			__u16 *rest = cur_peek(c, 4);	/* id, seq | unused */
 

@@ -446,6 +446,20 @@ static int do_replay(struct run *r, const char *path)
 	return last_violates ? 1 : 0;
 }
 
+/* The programs again, over clean maps (state_reset): what earlier packets
+ * left in the flow and fragment tables must not answer the next ones. */
+static int progs_fresh(struct run *r)
+{
+	char err[256];
+
+	progs_close(r->pr);
+	state_reset();
+	r->pr = progs_open(&r->w, stderr, err, sizeof(err));
+	if (!r->pr)
+		printf("FAIL: oracle: the lab's programs: %s\n", err);
+	return !r->pr;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -498,26 +512,14 @@ int main(int argc, char **argv)
 	if (self_check(&r))
 		fails++;
 	/* the self-check's packets leave state: start again from clean maps */
-	progs_close(r.pr);
-	state_reset();
-	r.pr = progs_open(&r.w, stderr, err, sizeof(err));
-	if (!r.pr) {
-		printf("FAIL: oracle: the lab's programs: %s\n", err);
+	if (progs_fresh(&r))
 		return 1;
-	}
 	if (n_replay) {		/* each from clean maps and a clean memory */
 		int rc = 0;
 
 		for (int i = 0; i < n_replay; i++) {
-			if (i) {
-				progs_close(r.pr);
-				state_reset();
-				r.pr = progs_open(&r.w, stderr, err, sizeof(err));
-				if (!r.pr) {
-					printf("FAIL: oracle: the lab's programs: %s\n", err);
-					return 1;
-				}
-			}
+			if (i && progs_fresh(&r))
+				return 1;
 			r.twin_pending = false;
 			rc |= do_replay(&r, replay[i]);
 		}

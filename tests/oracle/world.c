@@ -152,23 +152,6 @@ static void load_mcast(struct world *w)
 		fclose(f);
 }
 
-static int plist_add(struct rp_prefix_list *l, const struct rp_prefix *p)
-{
-	struct rp_prefix *v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
-	l->v[l->n++] = *p;
-	return 0;
-}
-
-static void plist_cat(struct rp_prefix_list *l, const struct rp_prefix_list *from)
-{
-	for (size_t i = 0; i < from->n; i++)
-		plist_add(l, &from->v[i]);
-}
-
 /* nftables' nat_guard chain, as the kernel holds it (`nft list`): its
  * "th dport LO-HI ... drop" range. */
 static void load_nat_guard(struct world *w, FILE *log)
@@ -249,7 +232,7 @@ static void load_tunnel_ips(struct world *w, int ti)
 			struct rp_prefix p;
 
 			if (!prefix_parse(tok, &p))
-				plist_add(&w->t[ti].tunnel_ips, &p);
+				prefix_list_push(&w->t[ti].tunnel_ips, &p);
 		}
 		free(copy);
 	}
@@ -400,21 +383,21 @@ int world_load(struct world *w, const char *config_path, FILE *log)
 		w->ifs[o->tunnel_if].tenant = i;
 		load_tunnel_ips(w, i);
 		for (size_t s = 0; s < t->n_sites; s++) {
-			plist_cat(&o->sites, &t->sites[s].allowed_ips);
-			plist_cat(&o->allow_from, &t->sites[s].allow_from);
+			prefix_list_cat(&o->sites, &t->sites[s].allowed_ips);
+			prefix_list_cat(&o->allow_from, &t->sites[s].allow_from);
 		}
-		plist_cat(&o->sites, &o->tunnel_ips);
+		prefix_list_cat(&o->sites, &o->tunnel_ips);
 		for (size_t k = 0; k < t->cloud_address.n; k++) {
 			struct rp_prefix h = t->cloud_address.v[k];
 
 			h.len = h.family == AF_INET ? 32 : 128;
-			plist_add(&o->gw_addrs, &h);
+			prefix_list_push(&o->gw_addrs, &h);
 		}
 		for (size_t k = 0; k < t->tunnel_address.n; k++) {
 			struct rp_prefix h = t->tunnel_address.v[k];
 
 			h.len = h.family == AF_INET ? 32 : 128;
-			plist_add(&o->gw_addrs, &h);
+			prefix_list_push(&o->gw_addrs, &h);
 		}
 	}
 	load_addrs(w);

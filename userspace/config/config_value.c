@@ -185,21 +185,18 @@ int val_ifname(struct where *w, const char *v, char **out)
 	return 0;
 }
 
+/* lib's, aborting on ENOMEM as xstrdup does: a config loader has no way on */
 int prefix_list_add(struct rp_prefix_list *l, const struct rp_prefix *p)
 {
-	struct rp_prefix *v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v)
+	if (prefix_list_push(l, p))
 		abort();
-	l->v = v;
-	l->v[l->n++] = *p;
 	return 0;
 }
 
 int prefix_list_append(struct rp_prefix_list *l, const struct rp_prefix_list *from)
 {
-	for (size_t i = 0; i < from->n; i++)
-		prefix_list_add(l, &from->v[i]);
+	if (prefix_list_cat(l, from))
+		abort();
 	return 0;
 }
 

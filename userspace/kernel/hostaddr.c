@@ -8,17 +8,6 @@
 #include "kernel/hostaddr.h"
 #include "kernel/netlink.h"
 
-static int push(struct rp_prefix_list *l, const struct rp_prefix *p)
-{
-	struct rp_prefix *v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
-	l->v[l->n++] = *p;
-	return 0;
-}
-
 static bool link_local(const struct rp_prefix *p)
 {
 	if (p->family == AF_INET6)
@@ -48,9 +37,9 @@ int host_addrs_read(const char *uplink, struct rp_host_addrs *out)
 	err = nl_addr_dump(&nl, 0, &v, &n);
 	nl_close(&nl);
 	for (size_t i = 0; i < n && !err; i++) {
-		err = push(&out->all, &v[i].p);
+		err = prefix_list_push(&out->all, &v[i].p);
 		if (!err && up && (unsigned)v[i].ifindex == up && !link_local(&v[i].p))
-			err = push(&out->uplink, &v[i].p);
+			err = prefix_list_push(&out->uplink, &v[i].p);
 	}
 	free(v);
 	if (err)

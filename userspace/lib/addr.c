@@ -164,3 +164,23 @@ bool port_list_contains(const struct rp_port_list *l, uint16_t port)
 			return true;
 	return false;
 }
+
+int prefix_list_push(struct rp_prefix_list *l, const struct rp_prefix *p)
+{
+	struct rp_prefix *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	l->v[l->n++] = *p;
+	return 0;
+}
+
+int prefix_list_cat(struct rp_prefix_list *l, const struct rp_prefix_list *from)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < from->n && !err; i++)
+		err = prefix_list_push(l, &from->v[i]);
+	return err;
+}

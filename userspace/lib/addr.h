@@ -56,5 +56,8 @@ bool prefix_overlap(const struct rp_prefix *a, const struct rp_prefix *b);
 void prefix_host(const struct rp_prefix *p, struct rp_addr *out);	/* the address part */
 void prefix_mask(struct rp_prefix *p);	/* host bits cleared: the network */
 int prefix_list_longest_match(const struct rp_prefix_list *l, const struct rp_addr *a); /* len, -1 none */
+/* Append P (every prefix of FROM) to L. 0 or -ENOMEM (L keeps what it had). */
+int prefix_list_push(struct rp_prefix_list *l, const struct rp_prefix *p);
+int prefix_list_cat(struct rp_prefix_list *l, const struct rp_prefix_list *from);
 bool port_list_contains(const struct rp_port_list *l, uint16_t port);	/* n == 0: true */
 #endif

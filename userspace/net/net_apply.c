@@ -172,14 +172,9 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 		}
 	if ((err = intend_tables_and_rules(&a)))
 		goto out;
-	/* fwmark_reflect: what the gateway answers a tenant (echo, TCP resets,
-	 * ICMP errors) carries the tenant's mark, and goes back through the
-	 * tenant's own table and interface (docs/policy.md) */
-	if ((err = net_set_sysctl(&a, "/proc/sys/net/ipv4/ip_forward", "1")) ||
-	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/conf/all/forwarding", "1")) ||
-	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv4/fwmark_reflect", "1")) ||
-	    (err = net_set_sysctl(&a, "/proc/sys/net/ipv6/fwmark_reflect", "1")))
-		goto fail;
+	for (size_t i = 0; i < net_n_gateway_sysctls; i++)
+		if ((err = net_set_sysctl(&a, net_gateway_sysctls[i], "1")))
+			goto fail;
 	if ((err = net_ensure_links(&a, cur)))
 		goto fail;
 	stage("links");

@@ -20,6 +20,7 @@
 #include "lib/keys.h"
 #include "lib/statedir.h"
 #include "net/net.h"
+#include "net/net_state.h"
 #include "net/net_priv.h"
 #include "net/net_wg.h"
 #include "net/reconcile.h"
@@ -505,10 +506,8 @@ int net_diff(const struct rp_config *cfg, net_diff_fn emit, void *ctx, struct di
 		goto out;
 	}
 	net_compute_clean(a);
-	diff_sysctl(&df, "/proc/sys/net/ipv4/ip_forward", "1");
-	diff_sysctl(&df, "/proc/sys/net/ipv6/conf/all/forwarding", "1");
-	diff_sysctl(&df, "/proc/sys/net/ipv4/fwmark_reflect", "1");
-	diff_sysctl(&df, "/proc/sys/net/ipv6/fwmark_reflect", "1");
+	for (size_t i = 0; i < net_n_gateway_sysctls; i++)
+		diff_sysctl(&df, net_gateway_sysctls[i], "1");
 	if ((err = diff_links(&df)) || (err = diff_addrs(&df)) || (err = diff_routes(&df)) ||
 	    (err = diff_rules(&df)) || (err = diff_peers(&df)))
 		goto out;

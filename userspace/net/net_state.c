@@ -75,13 +75,13 @@ static int push(struct net_state *st, char *line)
 	return 0;
 }
 
-/* The sysctls an apply sets (sysctl.c), the only ones `down` writes back. */
-static const char *const known_sysctls[] = {
+const char *const net_gateway_sysctls[] = {
 	"/proc/sys/net/ipv4/ip_forward",
 	"/proc/sys/net/ipv6/conf/all/forwarding",
 	"/proc/sys/net/ipv4/fwmark_reflect",
 	"/proc/sys/net/ipv6/fwmark_reflect",
 };
+const size_t net_n_gateway_sysctls = sizeof(net_gateway_sysctls) / sizeof(net_gateway_sysctls[0]);
 
 static bool ifname_ok(const char *s)
 {
@@ -159,8 +159,8 @@ const char *net_state_check_line(const char *line)
 	if (!strncmp(line, "sysctl ", 7)) {
 		if (sscanf(line, "sysctl %127s %63s%n", a, c, &n) != 2 || line[n])
 			return "not a sysctl line";
-		for (size_t i = 0; i < sizeof(known_sysctls) / sizeof(known_sysctls[0]); i++)
-			if (!strcmp(a, known_sysctls[i]))
+		for (size_t i = 0; i < net_n_gateway_sysctls; i++)
+			if (!strcmp(a, net_gateway_sysctls[i]))
 				return strspn(c, "0123456789") == strlen(c) ? NULL :
 				       "the value before rempart is not a number";
 		return "a sysctl rempart never sets";

@@ -15,6 +15,14 @@ struct net_state {
 	size_t n_slot;		/* a power of two, more than twice n */
 };
 
+/* The sysctls an apply sets, each to "1" (net_apply.c; the dry run lists
+ * them, net_diff.c), the only ones `down` writes back: forwarding, and
+ * fwmark_reflect, so that what the gateway answers a tenant (echo, TCP
+ * resets, ICMP errors) carries the tenant's mark back through its own
+ * table and interface (docs/policy.md). */
+extern const char *const net_gateway_sysctls[];
+extern const size_t net_n_gateway_sysctls;
+
 /* Read STATE_DIR/net.state (missing: empty).  Every line is checked
  * (net_state_check_line): one that rempart does not write refuses the
  * whole file, -EINVAL with one message naming file, line and why in *d
