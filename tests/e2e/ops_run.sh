@@ -78,7 +78,10 @@ start_run() {	# start_run LOG: rempart run with NOTIFY_SOCKET, wait for READY=1
 	socat -u UNIX-RECV:"$T/notify" OPEN:"$T/notify.log",creat,append &
 	sock_pid=$!
 	wait_for 5 test -S "$T/notify"
-	NOTIFY_SOCKET=$T/notify nsenter --net=/run/netns/"$GW" "$REMPART" -c "$T" run \
+	# with the capabilities of the unit's sandbox (dist/rempart.service):
+	# no CAP_SYS_ADMIN, so nothing is opened by its ID
+	NOTIFY_SOCKET=$T/notify nsenter --net=/run/netns/"$GW" \
+		setpriv --bounding-set -all,+net_admin,+bpf,+perfmon --inh-caps -all "$REMPART" -c "$T" run \
 		--log-events 5 2>>"$1" &
 	run_pid=$!
 	wait_for 90 grep -q READY=1 "$T/notify.log"
@@ -96,6 +99,9 @@ else
 fi
 check "ops_run: metrics are served once ready" wait_for 30 bash -c "nsenter --net=/run/netns/$GW curl -sf -o /dev/null http://127.0.0.1:$PORT/metrics"
 if [ -e "$PIN/rp_state" ]; then dp=1; else dp=; fail "ops_run: $NODP"; fi
+caps=$(scrape | grep '^rempart_flow_table_capacity{')
+check "ops_run: without CAP_SYS_ADMIN the daemon still reads its flow tables ($(echo $caps))" \
+	grep -qE '^rempart_flow_table_capacity\{table="_gateway"\} [1-9]' <<<"$caps"
 
 # --- traffic during the reloads ----------------------------------------------
 # Forbidden: ICMP echo to the uplink (probed until after kill -9 and restart).

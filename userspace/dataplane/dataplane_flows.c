@@ -8,6 +8,7 @@
  * An entry leaves a table only when the LRU evicts it (nothing deletes
  * one; an expired entry stays until then), so evictions = entries created
  * (rp_flow_stats, counted by the programs) - entries present. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,16 +26,77 @@ static unsigned table_size(__u32 table)
 	       table == RP_FLOW_NAT ? RP_FLOW_NAT_MAX : RP_FLOW_TENANT_MAX;
 }
 
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* Each table is also pinned, as RP_PIN_DIR/rp_flow<4|6>_t<table>, when its
+ * outer map is the pinned one: a map opens by its ID only with
+ * CAP_SYS_ADMIN, which the daemon's sandbox lacks (its metrics and its
+ * clean-up of removed tenants' tables would see no table); a pin opens with
+ * CAP_BPF.  Which map a pin holds is read from the kernel, never assumed. */
+static void pin_path(char *buf, size_t len, bool v6, __u32 table, const char *suffix)
+{
+	snprintf(buf, len, "%s/rp_flow%c_t%u%s", RP_PIN_DIR, v6 ? '6' : '4', table, suffix);
+}
+
+static bool outer_is_pinned(int outer, bool v6)
+{
+	int fd = bpf_obj_get(v6 ? RP_PIN_DIR "/" RP_PIN_FLOWT6 : RP_PIN_DIR "/" RP_PIN_FLOWT4);
+	bool same = fd >= 0 && map_id(fd) == map_id(outer);
+
+	if (fd >= 0)
+		close(fd);
+	return same;
+}
+
+/* Pin inner_fd as table's (replacing the old pin in one rename), or, with
+ * inner_fd < 0, remove table's pin. */
+static void pin_table(int outer, bool v6, __u32 table, int inner_fd)
+{
+	char path[512], tmp[512];
+
+	if (!outer_is_pinned(outer, v6))
+		return;
+	pin_path(path, sizeof(path), v6, table, "");
+	pin_path(tmp, sizeof(tmp), v6, table, "_new");
+	unlink(tmp);
+	if (inner_fd < 0)
+		unlink(path);
+	else if (bpf_obj_pin(inner_fd, tmp) || rename(tmp, path))
+		unlink(tmp);
+}
+
+/* Map id, table's inner map: by its ID, else by its pin. */
+static int open_table(bool v6, __u32 table, __u32 id)
+{
+	char path[512];
+	int fd = bpf_map_get_fd_by_id(id);
+
+	if (fd < 0 && errno == EPERM) {
+		pin_path(path, sizeof(path), v6, table, "");
+		fd = bpf_obj_get(path);
+		if (fd >= 0 && map_id(fd) != id) {
+			close(fd);
+			fd = -1;
+			errno = EPERM;
+		}
+	}
+	return fd < 0 ? -errno : fd;
+}
+
 /* The inner map of `table` in outer (an fd the caller closes), -ENOENT. */
-static int inner_fd(int outer, __u32 table)
+static int inner_fd(int outer, bool v6, __u32 table)
 {
 	__u32 id;
-	int fd;
 
 	if (bpf_map_lookup_elem(outer, &table, &id))
 		return -errno;
-	fd = bpf_map_get_fd_by_id(id);
-	return fd < 0 ? -errno : fd;
+	return open_table(v6, table, id);
 }
 
 static unsigned inner_max(int fd)
@@ -76,6 +138,8 @@ static int create(int outer, int stats, bool v6, __u32 table, struct diag *d)
 	if (bpf_map_update_elem(outer, &table, &fd, BPF_ANY)) {
 		err = -errno;
 		diag_add(d, "dataplane: cannot install the flow table %s: %s", name, strerror(errno));
+	} else {
+		pin_table(outer, v6, table, fd);
 	}
 	close(fd);
 	if (!err)
@@ -91,6 +155,32 @@ static bool wanted(const struct rp_config *cfg, __u32 table)
 		if (cfg->tenants[i].id == table)
 			return true;
 	return false;
+}
+
+/* ids[t] of the tables pinned in RP_PIN_DIR that ids does not have yet. */
+static void pinned_tables(bool v6, __u32 *ids)
+{
+	DIR *dir = opendir(RP_PIN_DIR);
+	char prefix[16], path[512], extra;
+	struct dirent *e;
+	unsigned t;
+
+	snprintf(prefix, sizeof(prefix), "rp_flow%c_t", v6 ? '6' : '4');
+	while (dir && (e = readdir(dir))) {
+		int fd;
+
+		if (strncmp(e->d_name, prefix, strlen(prefix)) ||
+		    sscanf(e->d_name + strlen(prefix), "%u%c", &t, &extra) != 1 || t >= RP_FLOW_TABLES || ids[t])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			ids[t] = map_id(fd);
+			close(fd);
+		}
+	}
+	if (dir)
+		closedir(dir);
 }
 
 /* The flow tables the kernel holds, found by the name create() gives
@@ -121,6 +211,7 @@ static void named_tables(bool v6, __u32 *ids)
 			ids[t] = info.id;
 		close(fd);
 	}
+	pinned_tables(v6, ids);	/* without CAP_SYS_ADMIN, the walk above sees nothing */
 }
 
 /* Which tables outer holds that matter to a sync: have[t] = the inner
@@ -152,13 +243,14 @@ int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, st
 			if (have[t] && !want) {
 				/* a tenant no longer configured: its flows go */
 				bpf_map_delete_elem(outer, &t);
+				pin_table(outer, fam, t, -1);
 				continue;
 			}
 			if (!want)
 				continue;
 			if (have[t] && checked[fam][t] != have[t]) {
 				/* a table of another size (another build): anew */
-				int fd = bpf_map_get_fd_by_id(have[t]);
+				int fd = open_table(fam, t, have[t]);
 
 				if (fd >= 0 && inner_max(fd) != table_size(t))
 					have[t] = 0;
@@ -232,7 +324,7 @@ int dp_flow_usage(int flowt4, int flowt6, int stats, __u32 table, struct dp_flow
 
 	memset(u, 0, sizeof(*u));
 	for (int fam = 0; fam < 2 && !err; fam++) {
-		int fd = inner_fd(fam ? flowt6 : flowt4, table);
+		int fd = inner_fd(fam ? flowt6 : flowt4, fam, table);
 
 		if (fd < 0)
 			continue;
@@ -267,7 +359,7 @@ int dp_flows_clear(const struct dp_maps *m)
 		named_tables(fam, ids);
 		for (__u32 t = 0; t < RP_FLOW_TABLES; t++) {
 			uint8_t key[64], next[64];
-			int fd = ids[t] ? inner_fd(outer, t) : -ENOENT;
+			int fd = ids[t] ? inner_fd(outer, fam, t) : -ENOENT;
 
 			if (fd < 0)
 				continue;
