@@ -49,7 +49,7 @@ if [ "$(id -u)" = 0 ]; then
 	if [ $rc = 2 ]; then skip "$E2E: commit $FROM is not in this repository (a shallow clone?): nothing to upgrade from"; exit 0; fi
 	if [ $rc != 0 ]; then fail "$E2E: cannot build rempart at $FROM: $(tail -n 3 "$OLD_TREE.tmp.log" 2>/dev/null | tr '\n' ' ')"; exit 1; fi
 	OLD=$OLD_TREE/build/rempart
-	pass "$E2E: the old build ($FROM, skew $SKEW) built: $("$OLD" --version 2>/dev/null | head -n1)"
+	pass "$E2E: the old build built ($(git -C "$E2E_TOP" log -1 --format='%h %cd' --date=short "$FROM" 2>/dev/null), skew $SKEW)"
 	REMPART=$OLD
 fi
 lab_begin
@@ -133,14 +133,15 @@ report() { # LABEL: the figures of the last under_traffic
 	echo "# figures $1: forbidden passed $LEAKS, allowed lost $OK_LOST/$OK_SENT datagrams, $PING_LOST/$PING_SENT pings"
 }
 after() { # LABEL OLDTAG OLDGEN: the new build's programs run and prove the policy
-	local tags gen
+	local tags gen rc
 	tags=$(prog_tags)
 	check "$1: only this build's programs are pinned (tag $tags, was $2)" test -n "$tags" -a "$tags" != "$2" -a "${tags// /}" = "$tags"
 	check "$1: every attachment runs this build's programs ($(links_run "$tags" 2>&1 | tail -n 1))" links_run "$tags"
 	check "$1: every interface runs its program" all_attached
 	gen=$(generation)
 	check "$1: the policy generation moved on ($3 -> $gen)" test -n "$gen" -a "$gen" != "$3"
-	check "$1: rempart audit proves the state ($(tail -n 1 "$LAB_STATE/upgrade-audit.out" 2>/dev/null))" audit_ok
+	audit_ok; rc=$?
+	check "$1: rempart audit proves the state (exit $rc: $(tail -n 1 "$LAB_STATE/upgrade-audit.out" 2>/dev/null))" test $rc = 0
 	row rp-site-a1 tcp $CLOUD_HOST4 80 pass:cloud-a rp-cloud-a -- "$1: alpha-1 -> own cloud"
 	row rp-site-b1 tcp $CLOUD_HOST6 80 pass:cloud-b rp-cloud-b -- "$1: bravo-1 -> own cloud (IPv6)"
 	row rp-site-a1 udp $SVC4 123 drop rp-svc -- "$1: an unshared port"
