@@ -8,8 +8,9 @@
 # allowed traffic streams (a share's DNS port, pings to the site's cloud)
 # and forbidden traffic streams (unshared port, no rule, cross-tenant,
 # spoofed source, egress to a denied country), captured by the responders
-# at the destinations: no forbidden datagram may arrive; the allowed ones
-# lost are counted (and must stay few).  After each upgrade: the links run
+# at the destinations: no forbidden datagram may arrive, no allowed one
+# may be lost (before the maps were made beside the old ones, 1 to 4 of
+# ~600 were, and the generation went back).  After each upgrade: the links run
 # this build's programs, the policy generation moved on, `rempart audit`
 # proves the state.
 #   UPGRADE_FROM=COMMIT  the old build (default: the tag good-1, whose
@@ -128,8 +129,8 @@ under_traffic() {
 }
 report() { # LABEL: the figures of the last under_traffic
 	check "$1: no forbidden datagram arrived ($LEAKS;$LEAK_DETAIL sent)" test "$LEAKS" = 0
-	check "$1: allowed traffic kept flowing: $OK_LOST of $OK_SENT share datagrams and $PING_LOST of $PING_SENT pings lost (at most 1%)" \
-		test $((OK_LOST * 100)) -le "$OK_SENT" -a $((PING_LOST * 100)) -le "$PING_SENT"
+	check "$1: no allowed packet lost: $OK_LOST of $OK_SENT share datagrams and $PING_LOST of $PING_SENT pings" \
+		test "$OK_LOST" = 0 -a "$PING_LOST" = 0
 	echo "# figures $1: forbidden passed $LEAKS, allowed lost $OK_LOST/$OK_SENT datagrams, $PING_LOST/$PING_SENT pings"
 }
 after() { # LABEL OLDTAG OLDGEN: the new build's programs run and prove the policy
