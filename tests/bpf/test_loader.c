@@ -124,6 +124,92 @@ static bool wait_counter(unsigned tenant, unsigned reason, unsigned long long wa
 	return false;
 }
 
+static __u32 pinned_id(const char *name)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+static void unpin_progs(void)
+{
+	DIR *dir = opendir(RP_PIN_DIR);
+	struct dirent *e;
+	char path[512];
+
+	while (dir && (e = readdir(dir)))
+		if (!strncmp(e->d_name, "prog_", 5)) {
+			snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
+			unlink(path);
+		}
+	if (dir)
+		closedir(dir);
+}
+
+/* An older build whose rp_state had another layout (docs/dataplane.md
+ * "Loader"): every map of the policy is made anew beside the pinned ones
+ * (none shared with the programs still running: they would read a slot
+ * flipped in a map not written for them), the generation goes on from the
+ * old one, maps of the same layout stay shared, and the new pins replace
+ * the old ones only once every link runs the new programs. */
+static void upgrade_maps_differ(const struct rp_config *cfg)
+{
+	struct { __u64 generation; __u32 slot, flags; } old = { 77, 1, 0 };
+	__u32 zero = 0, rules0 = pinned_id(RP_PIN_RULES), counters0 = pinned_id(RP_PIN_COUNTERS);
+	__u32 link = 0, st_id;
+	struct rp_state st = { 0 };
+	struct stat sb;
+	int fd, p0 = link_prog_id("link_xdp_dpup", &link), p;
+
+	unpin_progs();
+	unlink(RP_PIN_DIR "/" RP_PIN_STATE);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rp_state", 4, sizeof(old), 2, NULL);
+	if (fd < 0 || bpf_map_update_elem(fd, &zero, &old, BPF_ANY) ||
+	    bpf_obj_pin(fd, RP_PIN_DIR "/" RP_PIN_STATE)) {
+		tap_result(false, "loader: upgrade: cannot pin an rp_state of another layout: %s", strerror(errno));
+		return;
+	}
+	close(fd);
+	st_id = pinned_id(RP_PIN_STATE);
+	tap_result(apply_in_child(cfg) == 0, "loader: upgrade: apply over an rp_state of another layout");
+	p = link_prog_id("link_xdp_dpup", &link);
+	tap_result(p > 0 && p != p0, "loader: upgrade: new programs in the same link (%d -> %d)", p0, p);
+	fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_STATE);
+	tap_result(fd >= 0 && pinned_id(RP_PIN_STATE) != st_id && !bpf_map_lookup_elem(fd, &zero, &st) &&
+		   st.generation == 78,
+		   "loader: upgrade: rp_state made anew, the generation goes on (77 -> %llu)",
+		   (unsigned long long)st.generation);
+	if (fd >= 0)
+		close(fd);
+	tap_result(pinned_id(RP_PIN_RULES) && pinned_id(RP_PIN_RULES) != rules0,
+		   "loader: upgrade: the other policy maps made anew with it (rp_rules %u -> %u)", rules0,
+		   pinned_id(RP_PIN_RULES));
+	tap_result(pinned_id(RP_PIN_COUNTERS) == counters0,
+		   "loader: upgrade: maps of the same layout stay shared (rp_counters %u)", counters0);
+	tap_result(stat(RP_PIN_DIR "/next", &sb) && errno == ENOENT,
+		   "loader: upgrade: the new maps moved into place (no %s/next left)", RP_PIN_DIR);
+	{
+		uint8_t pkt[PK_MAX];
+		struct ps s = { .fam = 4, .src = "8.8.8.8", .dst = "198.51.100.2", .proto = 17,
+				.sport = 1, .dport = 51810 };
+		size_t n = pk_build(&s, pkt);
+		unsigned long long c0 = pinned_counter(10, RP_R_GEO_SITE);
+
+		tap_result(!send_frame("dpupp", pkt, n) && wait_counter(10, RP_R_GEO_SITE, c0 + 1),
+			   "loader: upgrade: the new programs judge with the new policy maps (geo_site, alpha)");
+	}
+}
+
 int main(void)
 {
 	struct rp_config cfg;
@@ -228,6 +314,7 @@ int main(void)
 		   "loader: new programs replace the program inside the same link (link %u, prog %d -> %d)",
 		   l2, p1, p2);
 	tap_result(pinned_counter(10, RP_R_GEO_SITE) == c0, "loader: counters survive new programs");
+	upgrade_maps_differ(&cfg);
 
 	/* a state directory: policy records and the geo fingerprint */
 	{

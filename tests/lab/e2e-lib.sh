@@ -155,11 +155,13 @@ prog_on() { attached "$1" | grep -Eq " $2=([^ ]*,)?$3(,| |\$)"; }
 # link_up IFNAME: the gateway's interface exists and is administratively up
 link_up() { attached "$1" | grep -q "^$1 up "; }
 ifindex_of() { attached "$1" | sed -n 's/.* ifindex=\([0-9]*\).*/\1/p'; }
-# stream_start NAME FROM_NS HOST PORT SPORT: a datagram every 5 ms until
-# stream_stop NAME; arrivals NS SPORT PORT counts those NS's responder logged
+# stream_start NAME FROM_NS HOST PORT SPORT [SRC]: a datagram every 5 ms
+# (from SRC, spoofed, if given) until stream_stop NAME; arrivals NS SPORT
+# PORT counts those NS's responder logged; sent NAME, those sent
 stream_start() {
 	rm -f "$LAB_STATE/stop-$1"
-	start_bg "stream-$1" "$2" "$PY" "$LABNET" stream udp "$3" "$4" --sport "$5" --until "$LAB_STATE/stop-$1"
+	start_bg "stream-$1" "$2" "$PY" "$LABNET" stream udp "$3" "$4" --sport "$5" --until "$LAB_STATE/stop-$1" ${6:+--src "$6"}
 }
+sent() { tail -n 1 "$LAB_STATE/logs/stream-$1.log" 2>/dev/null; }
 stream_stop() { touch "$LAB_STATE/stop-$1"; wait_for 3 eval "! alive stream-$1"; }
 arrivals() { grep -c "^udp [^ ]* $2 $3\$" "$LAB_STATE/logs/hits-$1.log" 2>/dev/null; }

@@ -10,7 +10,7 @@ for the packet-shape senders).
                                        exit 0 only when something answered
   shape KIND --iface IF --dst-mac M --src A --dst B [--dport N] [--count N]
                                        send one odd-shaped frame (see SHAPES)
-  stream udp HOST PORT --sport N --until FILE [--interval S]
+  stream udp HOST PORT --sport N --until FILE [--interval S] [--src A]
                                        send a datagram every S seconds (0.005)
                                        until FILE exists; print how many
   raw tcp|udp --src A --dst B --sport S --dport D [--flags F] [--hosts N]
@@ -136,7 +136,11 @@ def cmd_stream(a):
     (e.g. while the gateway is being reconfigured or torn down)."""
     fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_DGRAM)
-    s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", a.sport))
+    if a.src:
+        s.setsockopt(socket.SOL_IP, 19, 1)  # IP_FREEBIND: a spoofed source
+        if fam == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, 78, 1)  # IPV6_FREEBIND
+    s.bind((a.src or ("::" if fam == socket.AF_INET6 else "0.0.0.0"), a.sport))
     n = 0
     while not os.path.exists(a.until):
         try:
@@ -356,6 +360,7 @@ def main():
     s.add_argument("--sport", type=int, required=True)
     s.add_argument("--until", required=True)
     s.add_argument("--interval", type=float, default=0.005)
+    s.add_argument("--src")
     sub.add_parser("shape", add_help=False)
     s = sub.add_parser("raw")
     s.add_argument("proto", choices=["tcp", "udp"])

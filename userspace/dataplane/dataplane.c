@@ -26,6 +26,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_links.h"
 #include "dataplane/dataplane_maps.h"
+#include "dataplane/dataplane_upgrade.h"
 #include "geo/geo_bpf.h"
 #include "kernel/hostaddr.h"
 #include "kernel/netlink.h"
@@ -75,47 +76,11 @@ static int size_nodes(struct rempart *s, const struct rp_config *cfg)
 	return bpf_map__set_max_entries(s->maps.rp_nodes, per_slot * RP_SLOTS);
 }
 
-/* A pinned map that this build's map cannot reuse (another type, key,
- * value, size or flags: a build from before a change of the ABI) is
- * unpinned, so that the load creates it anew, empty: the programs still
- * attached keep the old one until they are replaced.  Maps of older builds
- * that this one no longer has are unpinned too. */
-static void unpin_incompatible(struct rempart *s)
-{
-	static const char *const gone[] = { "rp_flows", "rp_flows4" };
-	struct bpf_map *m;
-	char path[256];
-
-	bpf_object__for_each_map(m, s->obj) {
-		struct bpf_map_info info = { 0 };
-		__u32 len = sizeof(info);
-		int fd;
-
-		if (bpf_map__is_internal(m) || !bpf_map__pin_path(m))
-			continue;
-		fd = bpf_obj_get(bpf_map__pin_path(m));
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
-		     info.value_size != bpf_map__value_size(m) ||
-		     info.max_entries != bpf_map__max_entries(m) ||
-		     info.map_flags != bpf_map__map_flags(m))) {
-			pr_warn("dataplane: pinned %s is from another version: replaced, its contents are lost",
-				bpf_map__name(m));
-			unlink(bpf_map__pin_path(m));
-		}
-		close(fd);
-	}
-	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, gone[i]);
-		unlink(path);
-	}
-}
-
-/* A fresh skeleton whose maps are (or become) the pinned ones; a new
+/* A fresh skeleton whose maps are (or become) the pinned ones, or, for
+ * those it cannot reuse, new ones beside them (dataplane_upgrade.c); a new
  * rp_nodes gets room for cfg's policy. */
-static int open_and_load(struct rempart **out, const struct rp_config *cfg, struct diag *d)
+static int open_and_load(struct rempart **out, const struct rp_config *cfg, struct dp_upgrade *up,
+			 struct diag *d)
 {
 	struct rempart *s = rempart__open();
 	struct bpf_map *m;
@@ -140,13 +105,18 @@ static int open_and_load(struct rempart **out, const struct rp_config *cfg, stru
 		rempart__destroy(s);
 		return err;
 	}
-	unpin_incompatible(s);
+	err = dp_upgrade_plan(s->obj, up, d);
+	if (err) {
+		rempart__destroy(s);
+		return err;
+	}
 	err = rempart__load(s);
 	if (err) {
 		diag_add(d, "dataplane: cannot load the BPF programs (verifier, or pinned maps in %s "
 			    "from an incompatible version: `rempart down` first): %s",
 			 RP_PIN_DIR, strerror(-err));
 		rempart__destroy(s);
+		dp_upgrade_clear();
 		return err;
 	}
 	*out = s;
@@ -195,6 +165,7 @@ struct dp_loaded {
 	int geo;
 	struct dp_maps m;
 	bool adopted;			/* m, geo and prog are our own fds */
+	struct dp_upgrade up;		/* loaded: maps made beside pinned ones of another layout */
 };
 
 static void prog_path(char *buf, size_t len, uint64_t tag, int i)
@@ -266,7 +237,7 @@ static int load_fresh(struct dp_loaded *L, const struct rp_config *cfg, struct d
 	int err;
 
 	memset(L, 0, sizeof(*L));
-	err = open_and_load(&L->skel, cfg, d);
+	err = open_and_load(&L->skel, cfg, &L->up, d);
 	if (err)
 		return err;
 	dp_maps_from_skel(L->skel, &L->m);
@@ -277,6 +248,7 @@ static int load_fresh(struct dp_loaded *L, const struct rp_config *cfg, struct d
 	L->prog[P_TUNNEL_IN] = bpf_program__fd(L->skel->progs.tunnel_in);
 	L->prog[P_CLOUD_MARK] = bpf_program__fd(L->skel->progs.cloud_mark);
 	fill_prog_ids(L);
+	dp_upgrade_carry(&L->up, &L->m, cfg);
 	return 0;
 }
 
@@ -448,11 +420,23 @@ static int pass_open(struct dp_pass *p, const struct rp_config *cfg, const char 
 }
 
 /* After a pass that went well: programs loaded afresh are pinned, for the
- * next pass to adopt. */
-static void pass_pin(const struct dp_pass *p)
+ * next pass to adopt.  If they came with maps beside pinned ones of another
+ * layout, only an apply (every attachment swapped to them, the policy and
+ * the geo database in their maps) puts those maps in place (promote); an
+ * attach alone leaves them to the apply that follows, which loads again. */
+static int pass_pin(const struct dp_pass *p, bool promote, struct diag *d)
 {
-	if (!p->L.adopted)
+	int err = 0;
+
+	if (p->L.adopted)
+		return 0;
+	if (p->L.up.n && !promote)
+		return 0;
+	if (promote)
+		err = dp_upgrade_promote(&p->L.up, d);
+	if (!err)
 		pin_progs(&p->L, p->tag);
+	return err;
 }
 
 static int pass_close(struct dp_pass *p, int err)
@@ -513,9 +497,11 @@ static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
 	if (!err)
 		dp_detach_stale(p.v, p.n);
 	if (!err)
-		pass_pin(&p);
+		err = pass_pin(&p, true, d);
 	pr_debug("dataplane: attached (%.1f ms)", clock_ms() - p.t0);
 out:
+	if (p.loaded && p.L.up.n)
+		dp_upgrade_clear();	/* promoted, or failed: the next apply loads again */
 	return pass_close(&p, err);
 }
 
@@ -530,7 +516,9 @@ int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct dia
 	for (size_t i = 0; !err && i < p.n; i++)
 		err = dp_attach_one(&p.v[i], true, d);
 	if (!err)
-		pass_pin(&p);
+		pass_pin(&p, false, d);
+	if (p.L.up.n)
+		dp_upgrade_clear();
 	pr_debug("dataplane: %s: attached before it carries traffic (%.1f ms)",
 		 ifname ? ifname : "every interface", clock_ms() - p.t0);
 	return pass_close(&p, err);
@@ -569,6 +557,7 @@ int dataplane_down(struct diag *d)
 
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;
+	dp_upgrade_clear();	/* an upgrade interrupted half-way */
 	/* links first: traffic stops being filtered before the maps go */
 	while ((e = readdir(dir))) {
 		int fd;

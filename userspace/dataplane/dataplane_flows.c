@@ -267,6 +267,56 @@ int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, st
 	return err;
 }
 
+static unsigned value_size(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.value_size;
+}
+
+int dp_flow_tables_adopt(const struct dp_maps *m, const char *old_dir, const struct rp_config *cfg)
+{
+	int ncpu = libbpf_num_possible_cpus(), n = 0;
+	struct rp_flow_stat *st = ncpu > 0 ? calloc(ncpu, sizeof(*st)) : NULL;
+	char path[256];
+	int old_stats;
+
+	snprintf(path, sizeof(path), "%s/%s", old_dir, RP_PIN_FLOW_STATS);
+	old_stats = bpf_obj_get(path);
+	if (old_stats >= 0 && value_size(old_stats) != sizeof(*st)) {
+		close(old_stats);	/* counters of another layout: they start anew */
+		old_stats = -1;
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		int outer = fam ? m->flowt6 : m->flowt4, old;
+
+		snprintf(path, sizeof(path), "%s/%s", old_dir, fam ? RP_PIN_FLOWT6 : RP_PIN_FLOWT4);
+		old = bpf_obj_get(path);
+		if (old < 0)
+			continue;
+		/* one lookup per wanted table (each a grace period before 6.8) */
+		for (__u32 t = 0; t < RP_FLOW_TABLES; t++) {
+			int fd;
+
+			if (!wanted(cfg, t) || (fd = inner_fd(old, t)) < 0)
+				continue;
+			/* refused (EINVAL) when its key or value differs: a new one is made */
+			if (!bpf_map_update_elem(outer, &t, &fd, BPF_ANY)) {
+				n++;
+				if (st && old_stats >= 0 && !bpf_map_lookup_elem(old_stats, &t, st))
+					bpf_map_update_elem(m->flow_stats, &t, st, BPF_ANY);
+			}
+			close(fd);
+		}
+		close(old);
+	}
+	if (old_stats >= 0)
+		close(old_stats);
+	free(st);
+	return n;
+}
+
 /* Every key of the map fd, in batches (ksz bytes each): present / live
  * (not expired), and live by owner. */
 static int scan(int fd, size_t ksz, struct dp_flow_usage *u, unsigned long long *by_owner)

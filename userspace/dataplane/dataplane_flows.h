@@ -14,6 +14,12 @@
  * tenants cfg no longer has. */
 int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, struct diag *d);
 
+/* Into m's (new, empty) rp_flowt4/rp_flowt6: the tables of cfg that the
+ * maps pinned in old_dir hold (an upgrade that made its flow maps anew:
+ * dataplane_upgrade.c), where the new outer map accepts them, with their
+ * counters.  The number carried over. */
+int dp_flow_tables_adopt(const struct dp_maps *m, const char *old_dir, const struct rp_config *cfg);
+
 /* A table's use, both families together. */
 struct dp_flow_usage {
 	unsigned long long capacity;	/* entries it can hold */
