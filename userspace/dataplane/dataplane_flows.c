@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dataplane/dataplane_flows.h"
+#include "dataplane/dataplane_upgrade.h"
 #include "lib/log.h"
 
 static unsigned table_size(__u32 table)
@@ -44,13 +45,23 @@ static void pin_path(char *buf, size_t len, bool v6, __u32 table, const char *su
 	snprintf(buf, len, "%s/rp_flow%c_t%u%s", RP_PIN_DIR, v6 ? '6' : '4', table, suffix);
 }
 
+/* outer is the pinned one, or the one an upgrade pinned beside it
+ * (dataplane_upgrade.h), to be renamed into place. */
 static bool outer_is_pinned(int outer, bool v6)
 {
-	int fd = bpf_obj_get(v6 ? RP_PIN_DIR "/" RP_PIN_FLOWT6 : RP_PIN_DIR "/" RP_PIN_FLOWT4);
-	bool same = fd >= 0 && map_id(fd) == map_id(outer);
+	const char *name = v6 ? RP_PIN_FLOWT6 : RP_PIN_FLOWT4;
+	bool same = false;
+	char path[512];
 
-	if (fd >= 0)
-		close(fd);
+	for (int next = 0; next < 2 && !same; next++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s%s", RP_PIN_DIR, next ? RP_PIN_NEXT "/" : "", name);
+		fd = bpf_obj_get(path);
+		same = fd >= 0 && map_id(fd) == map_id(outer);
+		if (fd >= 0)
+			close(fd);
+	}
 	return same;
 }
 
@@ -299,7 +310,7 @@ int dp_flow_tables_adopt(const struct dp_maps *m, const char *old_dir, const str
 		for (__u32 t = 0; t < RP_FLOW_TABLES; t++) {
 			int fd;
 
-			if (!wanted(cfg, t) || (fd = inner_fd(old, t)) < 0)
+			if (!wanted(cfg, t) || (fd = inner_fd(old, fam, t)) < 0)
 				continue;
 			/* refused (EINVAL) when its key or value differs: a new one is made */
 			if (!bpf_map_update_elem(outer, &t, &fd, BPF_ANY)) {
