@@ -87,13 +87,15 @@ esac
 
 # --- root file system ---------------------------------------------------------
 # Runtime libraries of build/rempart, the tools it drives, and what the
-# appliance needs to boot and be diagnosed.  Nothing that compiles.
+# appliance needs to boot, be reached (sshd, only with the config drive's
+# authorized_keys), keep time and ship its journal.  Nothing that compiles.
 pkgs=(
 	"$kernel" systemd systemd-sysv udev dbus kmod
 	libbpf1 libelf1 zlib1g libmnl0 libiniparser1 libmaxminddb0 libjson-c5
 	libmicrohttpd12 libsystemd0 libqrencode4 libssl3
 	wireguard-tools nftables iproute2 tor-geoipdb bpftool
 	iputils-ping procps e2fsprogs dosfstools
+	openssh-server systemd-timesyncd systemd-journal-remote
 )
 step IMAGE "root: mmdebstrap $suite, $kernel (${#pkgs[@]} packages + minbase)"
 mmdebstrap --quiet --variant=minbase --mode=root \
@@ -108,6 +110,8 @@ mmdebstrap --quiet --variant=minbase --mode=root \
 	--customize-hook="$make -s -C '$src' install DESTDIR=\"\$1\" >/dev/null" \
 	--customize-hook="install -D -m 0644 '$top/image/README.md' \"\$1/usr/local/share/doc/rempart/image.md\"" \
 	--customize-hook='systemctl --root="$1" enable rempart.service rempart-provision.service rempart-selftest.service systemd-networkd.service >/dev/null 2>&1' \
+	--customize-hook='systemctl --root="$1" enable ssh.service systemd-timesyncd.service systemd-journal-upload.service >/dev/null 2>&1' \
+	--customize-hook='systemctl --root="$1" disable ssh.socket systemd-journal-remote.socket systemd-journal-remote.service >/dev/null 2>&1 || :' \
 	--customize-hook='systemctl --root="$1" disable apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || :' \
 	--customize-hook='mkdir -p "$1/etc/rempart" && chmod 0755 "$1/etc/rempart"' \
 	--customize-hook='rm -f "$1"/etc/ssh/ssh_host_* "$1"/var/log/*.log; : > "$1/etc/machine-id"' \
@@ -130,6 +134,13 @@ if grep -v -e '^$' "$work/verify.log" | grep -q .; then
 	cat "$work/verify.log" >&2
 	die "unit verification printed warnings"
 fi
+# Debian's units with the image's drop-ins (ssh.service.d, …): errors fail
+# the build, Debian's own warnings are shown (the image has no man pages).
+systemd-analyze verify --man=no --root="$root" ssh.service systemd-timesyncd.service systemd-journal-upload.service \
+	> "$work/verify.log" 2>&1 || { cat "$work/verify.log" >&2; die "unit verification (ssh, timesyncd, journal-upload) failed"; }
+grep -v -e '^$' "$work/verify.log" | sed 's/^/image\/build.sh: warning: /' >&2 || :
+# Every VM makes its own SSH host key at the first start of sshd.
+[ -z "$(ls "$root"/etc/ssh/ssh_host_* 2>/dev/null)" ] || die "the image holds SSH host keys"
 
 # --- disk layout --------------------------------------------------------------
 # LBA 2048: BIOS boot (1 MiB), 4096: ESP (32 MiB), 69632: root (the rest).

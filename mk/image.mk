@@ -9,7 +9,7 @@ CONFIG_DRIVE ?= $(IMAGE_OUT)/config-drive.img
 # Debian packages the image targets need on the build host (installed by deps).
 EXTRA_DEB_PACKAGES += mmdebstrap debian-archive-keyring qemu-system-x86 qemu-utils \
 	grub-pc-bin grub-efi-amd64-bin grub2-common e2fsprogs dosfstools mtools fdisk \
-	util-linux coreutils
+	util-linux coreutils openssh-client systemd-journal-remote
 
 IMAGE_INPUTS := $(BUILD)/rempart image/build.sh image/README.md \
 	$(shell find image/rootfs -type f 2>/dev/null) $(wildcard dist/*)

@@ -12,6 +12,13 @@
 #                     with cloud_address 10.20.0.1/24; its peer in a netns,
 #                     the "tenant VM" 10.20.0.10 (set up by the self-test)
 #
+# In im-bt<id> (198.51.100.2, the management source) the test also runs an
+# NTP server and a systemd-journal-remote (:19532), which the config drive's
+# ntp and journal-collector name, and logs into the guest with ssh (root, a
+# key of the drive's authorized_keys); from im-ab<id> (not management) port
+# 22 must not answer.  Late in the run a drive without authorized_keys is
+# swapped in: sshd stops and port 22 is closed.
+#
 # The image is the shipped one (an overlay keeps it untouched); the test mode
 # is switched on from outside with -fw_cfg name=opt/rempart/test.  Each
 # check names in brackets the feature it needs; IMAGE_TEST_PENDING=a,b,…
@@ -23,7 +30,7 @@
 # executes, so a loaded host slows the guest down but cannot skew its TSC
 # calibration (seen here: "Detected 25.305 MHz processor", RCU stalls).
 #
-# Environment: IMAGE_TEST_TIMEOUT (whole qemu run, s, default 900),
+# Environment: IMAGE_TEST_TIMEOUT (whole qemu run, s, default 1200),
 # IMAGE_TEST_KEEP=1 (keep the work directory and its console.log),
 # QEMU_SMP (default 1), QEMU_MEM (MiB, default 1024), QEMU_EXTRA (default
 # "-icount shift=auto,sleep=on").
@@ -31,7 +38,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 img=$(readlink -f "${1:-$top/image/out/rempart-gw.qcow2}")
 pending=",${IMAGE_TEST_PENDING:-},"
-budget=${IMAGE_TEST_TIMEOUT:-900}
+budget=${IMAGE_TEST_TIMEOUT:-1200}
 guest_wait=60 guest_settle=10
 vm=10.20.0.10	# the tenant VM behind cloud0, in the guest
 
@@ -54,7 +61,8 @@ finish() {
 	exit
 }
 
-for t in qemu-system-x86_64 qemu-img wireguard-go wg ip timeout setsid; do
+journal_remote=/lib/systemd/systemd-journal-remote
+for t in qemu-system-x86_64 qemu-img wireguard-go wg ip timeout setsid ssh ssh-keygen python3 socat "$journal_remote"; do
 	command -v "$t" > /dev/null || { result image "tool $t present" 0 "run make deps"; finish; }
 done
 [ -f "$img" ] || { result image "image $img exists" 0 "run make image"; finish; }
@@ -86,7 +94,14 @@ mkdir -p "$cfg/tenants.d" "$cfg/keys" "$cfg/network"
 (umask 077
  wg genkey > "$cfg/keys/interieur.key"
  wg genkey > "$work/lyon.key"
- wg genkey > "$work/rogue.key")
+ wg genkey > "$work/rogue.key"
+ ssh-keygen -q -t ed25519 -N '' -C im-boot-test -f "$work/ssh.key")
+# The appliance's files: root's SSH key, the NTP server and the journal
+# collector, all on the test's management host 198.51.100.2.
+{ echo "# the boot test's operator"; cat "$work/ssh.key.pub"; } > "$cfg/authorized_keys"
+printf '# the test host\n198.51.100.2\n' > "$cfg/ntp"
+echo "http://198.51.100.2:19532" > "$cfg/journal-collector"
+jmark=jm$id$RANDOM
 gw_pub=$(wg pubkey < "$cfg/keys/interieur.key")
 cat > "$cfg/rempart.ini" <<EOF
 ; boot test gateway: the uplink is the virtio NIC, 198.51.100.0/24 is the
@@ -174,6 +189,11 @@ cp -r "$cfg" "$work/bad"
 sed -i 's|^allowed_ips = 10.120.2.0/24|allowed_ips = 10.120.2.0/33|' "$work/bad/tenants.d/interieur.ini"
 "$top/image/config-drive.sh" "$work/bad" "$work/bad.img" > /dev/null ||
 	{ result image "bad config drive built" 0; finish; }
+# The drive swapped in at the end: the same, without authorized_keys.
+cp -r "$cfg" "$work/noauth"
+rm "$work/noauth/authorized_keys"
+"$top/image/config-drive.sh" "$work/noauth" "$work/noauth.img" > /dev/null ||
+	{ result image "config drive without authorized_keys built" 0; finish; }
 qemu-img create -q -f qcow2 -b "$img" -F qcow2 "$work/disk.qcow2" ||
 	{ result image "overlay on $img" 0; finish; }
 
@@ -189,6 +209,35 @@ ip -n "$ns" link set "$va" master "$br" up
 ip -n "$abr" addr add 198.51.100.200/24 dev "$vb"
 ip -n "$abr" link set "$vb" up
 
+# --- the management host's services: NTP and a journal collector -------------
+# A stratum-1 NTP server answering with this host's clock (RFC 5905 server
+# mode; Debian's NTP daemons would replace the host's own time service).
+cat > "$work/ntpd.py" <<'PY'
+import socket, struct, sys, time
+addr, log = sys.argv[1], open(sys.argv[2], "a", buffering=1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, 123))
+def ts(t):
+    return struct.pack("!II", int(t) + 2208988800, int((t % 1) * 2**32))
+while True:
+    data, peer = s.recvfrom(512)
+    rx = time.time()
+    if len(data) < 48 or data[0] & 7 != 3:	# client mode only
+        continue
+    pkt = struct.pack("!BBbbII4s", 4 << 3 | 4, 1, data[2], -20, 0, 0, b"LOCL")
+    pkt += ts(rx) + data[40:48] + ts(rx) + ts(time.time())
+    s.sendto(pkt, peer)
+    print("answered %s:%d" % peer, file=log)
+PY
+: > "$work/ntp.log"
+ip netns exec "$ns" python3 "$work/ntpd.py" 198.51.100.2 "$work/ntp.log" 2> "$work/ntpd.err" &
+pids+=($!)
+mkdir -p "$work/collector"
+ip netns exec "$ns" "$journal_remote" --listen-http=19532 --split-mode=none \
+	--output="$work/collector/gw.journal" > "$work/collector.log" 2>&1 &
+jr_pid=$!
+pids+=("$jr_pid")
+
 # --- the gateway ----------------------------------------------------------------
 : > "$console"
 ip netns exec "$ns" timeout --kill-after=10 "$budget" qemu-system-x86_64 \
@@ -202,7 +251,7 @@ ip netns exec "$ns" timeout --kill-after=10 "$budget" qemu-system-x86_64 \
 	-monitor "unix:$work/monitor.sock,server=on,wait=off" \
 	-netdev "tap,id=up,ifname=$tap,script=no,downscript=no" \
 	-device virtio-net-pci,netdev=up,mac=52:54:00:be:ef:01 \
-	-fw_cfg "name=opt/rempart/test,string=wait=$guest_wait settle=$guest_settle expect_reject=1 vm_if=tvm0 vm_addr=$vm/24 vm_gw=10.20.0.1" \
+	-fw_cfg "name=opt/rempart/test,string=wait=$guest_wait settle=$guest_settle expect_reject=1 vm_if=tvm0 vm_addr=$vm/24 vm_gw=10.20.0.1 ntp=198.51.100.2 collector=http://198.51.100.2:19532 jmark=$jmark ssh_window=1" \
 	> "$work/qemu.log" 2>&1 &
 qpid=$!
 pids+=("$qpid")
@@ -251,6 +300,32 @@ fi
 
 # hmp CMD: one human monitor command, its output.
 hmp() { (echo "$1"; sleep 1) | socat - "UNIX-CONNECT:$work/monitor.sock" 2>/dev/null | tr -d '\r'; }
+# swap_drive OLD_ID NEW_ID FILE: unplug device OLD_ID, plug FILE as NEW_ID.
+swap_drive() {
+	local i
+	hmp "device_del $1" > /dev/null
+	for ((i = 0; i < 60; i++)); do hmp "info block" | grep -q "^${1%dev}" || break; sleep 1; done
+	hmp "info block" | grep -q "^${1%dev}" && return 1
+	hmp "drive_add 0 if=none,id=${2%dev},file=$3,format=raw,readonly=on" > /dev/null
+	hmp "device_add virtio-blk-pci,drive=${2%dev},id=$2" > /dev/null
+}
+# tcp22 NS: how port 22 of the gateway answers from NS: open, refused
+# (closed: a RST) or silent (dropped) within 10 s.
+tcp22() {
+	local rc err
+	err=$(ip netns exec "$1" timeout 10 bash -c 'exec 3<> /dev/tcp/198.51.100.10/22' 2>&1)
+	rc=$?
+	case $rc in
+	0) echo open ;;
+	124) echo silent ;;
+	*) if [[ $err == *refused* ]]; then echo refused; else echo "error ($rc): $err" | tr '\n' ' '; fi ;;
+	esac
+}
+sshgw() {
+	ip netns exec "$ns" timeout 60 ssh -n -F /dev/null -i "$work/ssh.key" -o BatchMode=yes -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile="$work/known_hosts" -o ConnectTimeout=20 -o LogLevel=ERROR \
+		root@198.51.100.10 "$@"
+}
 
 # Traffic: lyon pings the tenant VM through the tunnel until it answers (its
 # echo goes through uplink_in, tunnel_in and the tenant's routing table, the
@@ -259,6 +334,7 @@ hmp() { (echo "$1"; sleep 1) | socat - "UNIX-CONNECT:$work/monitor.sock" 2>/dev/
 # the guest stopped waiting for it), the config drive is swapped for a bad
 # one, which the guest must reject.
 ping_ok=0 uplink_ping=0 swapped=0
+ssh_out= ssh_rc=none ssh_tries=0 fence22=none noauth=0 closed22=none
 t1=$(date +%s)
 while alive && ! seen 'rempart-selftest: done'; do
 	if [ "$ping_ok" = 0 ] && ip netns exec "$ns" ping -q -c 1 -W 2 -I 10.120.1.1 "$vm" > /dev/null 2>&1; then
@@ -268,19 +344,27 @@ while alive && ! seen 'rempart-selftest: done'; do
 	# Not management, not WireGuard: the uplink must drop it.
 	seen 'rempart-selftest: ready' && ip netns exec "$abr" ping -q -c 1 -W 1 198.51.100.10 > /dev/null 2>&1 &&
 		uplink_ping=$((uplink_ping + 1))
+	# ssh: a root login from the management host (sshd may still be
+	# starting: a few tries), then port 22 from a non-management address
+	# (once the bad drive is in: the guest waits for that first)
+	if [ "$ssh_rc" != 0 ] && [ "$ssh_tries" -lt 6 ] && [ "$swapped" != 0 ]; then
+		ssh_tries=$((ssh_tries + 1))
+		ssh_out=$(sshgw 'echo "user=$(id -un) host=$(hostname)"; rempart -c /etc/rempart status > /dev/null && echo status=ok' 2>&1)
+		ssh_rc=$?
+		[ "$ssh_rc" = 0 ] || sleep 5
+	fi
+	[ "$fence22" = none ] && [ "$swapped" != 0 ] && fence22=$(tcp22 "$abr")
 	elapsed=$(( $(date +%s) - t1 ))
 	if [ "$swapped" = 0 ] && { [ "$ping_ok" = 1 ] || [ "$elapsed" -gt "$guest_wait" ]; }; then
 		swapped=1
-		hmp "device_del cfgdev" > /dev/null
-		for ((i = 0; i < 60; i++)); do hmp "info block" | grep -q '^cfg' || break; sleep 1; done
-		if hmp "info block" | grep -q '^cfg'; then
-			swapped=2
-		else
-			hmp "drive_add 0 if=none,id=bad,file=$work/bad.img,format=raw,readonly=on" > /dev/null
-			hmp "device_add virtio-blk-pci,drive=bad,id=baddev" > /dev/null
-		fi
+		swap_drive cfgdev baddev "$work/bad.img" || swapped=2
 	fi
-	[ "$elapsed" -gt $(( guest_wait + guest_settle + 420 )) ] && break	# the [unit] checks reload and restart rempart
+	if [ "$noauth" = 0 ] && [ "$swapped" = 1 ] && seen 'rempart-selftest: ssh-window'; then
+		noauth=1
+		swap_drive baddev noauthdev "$work/noauth.img" || noauth=2
+	fi
+	[ "$closed22" = none ] && seen 'rempart-selftest: ssh-closed' && closed22=$(tcp22 "$ns")
+	[ "$elapsed" -gt $(( guest_wait + guest_settle + 720 )) ] && break	# the [unit] checks reload and restart rempart
 	sleep 0.5
 done
 hs_lyon=$(ip netns exec "$ns" wg show "$wl" latest-handshakes 2>/dev/null | awk '{ print $2 }')
@@ -320,6 +404,29 @@ else
 	result check "bad config drive rejected, the reason on the console" \
 		"$([ "$rej" -gt 0 ] && [ "$why" -gt 0 ] && echo 1 || echo 0)" "$rej rejections, $why lines naming 10.120.2.0/33"
 fi
+
+# --- the appliance: ssh through the management fence, NTP, the journal ------------
+result ssh "ssh root@gateway from the management host 198.51.100.2 with the drive's key: logged in, rempart status ran" \
+	"$([ "$ssh_rc" = 0 ] && echo "$ssh_out" | grep -q '^user=root host=rempart-gw$' && echo "$ssh_out" | grep -qx 'status=ok' && echo 1 || echo 0)" \
+	"exit $ssh_rc after $ssh_tries tries: $(echo "$ssh_out" | tr '\n' ' ' | head -c 200)"
+result ssh "port 22 from a non-management address (198.51.100.200): no answer (dropped by the fence)" \
+	"$([ "$fence22" = silent ] && echo 1 || echo 0)" "$fence22"
+if [ "$noauth" = 1 ]; then
+	result ssh "a drive without authorized_keys: port 22 from the management host refused (closed)" \
+		"$([ "$closed22" = refused ] && echo 1 || echo 0)" "$closed22"
+else
+	result ssh "a drive without authorized_keys swapped in" 0 "$([ "$noauth" = 2 ] && echo "the guest did not release the bad drive" || echo "the guest never opened its ssh window")"
+fi
+ntp_n=$(grep -c '^answered 198.51.100.10:' "$work/ntp.log")
+result time "the gateway asked the drive's NTP server (198.51.100.2) for the time" \
+	"$([ "$ntp_n" -gt 0 ] && echo 1 || echo 0)" "$ntp_n answers$([ -s "$work/ntpd.err" ] && echo ": $(head -c 200 "$work/ntpd.err")")"
+kill "$jr_pid" 2> /dev/null
+wait "$jr_pid" 2> /dev/null
+jr_lines=$(journalctl --file="$work/collector/gw.journal" -o cat --no-pager 2>/dev/null | wc -l)
+jr_mark=$(journalctl --file="$work/collector/gw.journal" -o cat --no-pager 2>/dev/null | grep -c "journal marker $jmark")
+jr_host=$(journalctl --file="$work/collector/gw.journal" -o export --no-pager 2>/dev/null | sed -n 's/^_HOSTNAME=//p' | sort -u | tr '\n' ' ')
+result journal "the guest's journal arrived at the collector (systemd-journal-remote on 198.51.100.2:19532), marker $jmark in it" \
+	"$([ "$jr_mark" -gt 0 ] && echo 1 || echo 0)" "$jr_lines lines from ${jr_host:-nobody}, $jr_mark with the marker; $(tail -c 200 "$work/collector.log" | tr '\n' ' ')"
 
 # --- checks from the site --------------------------------------------------------
 result wg "site lyon (FR) completed a WireGuard handshake with the gateway" \

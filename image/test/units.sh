@@ -5,7 +5,8 @@
 #    (Type=notify, ExecStart where `make install` puts rempart, reload by
 #    SIGHUP, restart on failure), a bounded set of capabilities and a low
 #    `systemd-analyze security` exposure;
-#  - the image's units verify, its scripts parse;
+#  - the image's units verify, its scripts parse, its provisioning rejects
+#    bad appliance files (authorized_keys, ntp, journal-collector);
 #  - `make config-drive` builds ext4 and vfat drives labelled REMPART with
 #    the files and refuses symbolic links.
 set -u
@@ -83,6 +84,44 @@ check "units: image selftest script parses (bash -n)" bash -n "$lib/selftest"
 check "units: image scripts are executable in git" test -x "$lib/provision" -a -x "$lib/selftest"
 check "units: image build script parses" bash -n "$top/image/build.sh"
 check "units: boot test parses" bash -n "$top/image/test/boot-test.sh"
+
+# The provision script's checks of the appliance's files on a drive
+# (authorized_keys, ntp, journal-collector), run here by dash on its own
+# functions: a bad file rejects the drive, naming the file and the line.
+sed -n '/^say()/,/^udevadm settle/p' "$lib/provision" | grep -v '^udevadm' > "$tmp/provision-fn.sh"
+mkdir -p "$tmp/drive" "$tmp/run"
+ssh-keygen -q -t ed25519 -N '' -C units -f "$tmp/id" 2> /dev/null
+# appl WANT NAME: run check_appliance on $tmp/drive; WANT is ok or the
+# text the rejection must hold.
+appl() {
+	local out
+	out=$(cd "$tmp" && MNT=$tmp/drive RUN=$tmp/run dev=/dev/vdb dash -c '. ./provision-fn.sh; check_appliance && echo ACCEPTED' 2>&1)
+	if [ "$1" = ok ]; then
+		check "units: provision accepts $2" grep -q ACCEPTED <<< "$out"
+	else
+		check "units: provision rejects $2 ('$1')" grep -qF "REJECTED config drive /dev/vdb: $1" <<< "$out"
+	fi
+}
+appl ok "a drive without appliance files"
+{ echo '# ops'; echo; cat "$tmp/id.pub"; echo "from=\"10.0.0.0/8\" $(cat "$tmp/id.pub")"; } > "$tmp/drive/authorized_keys"
+printf '# site NTP\n198.51.100.2\nntp1.example.gouv.fr  fd00::123 # two more\n' > "$tmp/drive/ntp"
+echo 'http://[fd00::5]:19532/' > "$tmp/drive/journal-collector"
+appl ok "authorized_keys (comments, options), ntp (names, addresses), journal-collector"
+echo 'ssh-ed25519 AAAAnotakey' >> "$tmp/drive/authorized_keys"
+appl "authorized_keys line 5: not an SSH public key" "a key that is not one"
+echo '# nobody' > "$tmp/drive/authorized_keys"
+appl "authorized_keys holds no key" "an authorized_keys without keys"
+cp "$tmp/id.pub" "$tmp/drive/authorized_keys"
+echo 'ntp.example.org;reboot' >> "$tmp/drive/ntp"
+appl "ntp line 4: 'ntp.example.org;reboot' is not a host name" "an NTP server that is not a name"
+echo 198.51.100.2 > "$tmp/drive/ntp"
+echo 'https://collector.example:19532' > "$tmp/drive/journal-collector"
+appl "journal-collector line 1: 'https://collector.example:19532' is not http://HOST[:PORT]" "an https collector (not supported)"
+printf 'http://a\nhttp://b\n' > "$tmp/drive/journal-collector"
+appl "journal-collector: one URL expected, found 2" "two collectors"
+rm "$tmp/drive/journal-collector"
+mkdir "$tmp/drive/journal-collector"
+appl "journal-collector is not a file" "a directory named journal-collector"
 
 # Config drives.
 cfg=$tmp/cfg
