@@ -86,10 +86,7 @@ static char *nft_json(void)
 
 static bool configured_tunnel(const struct rp_config *cfg, const char *name)
 {
-	for (size_t i = 0; i < cfg->n_tenants; i++)
-		if (!strcmp(cfg->tenants[i].tunnel_interface, name))
-			return true;
-	return false;
+	return rp_tunnel_owner(cfg, name, NULL) >= 0;
 }
 
 int audit_live_read(struct audit_live *L, const struct rp_config *cfg, struct diag *d)

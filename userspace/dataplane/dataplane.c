@@ -389,6 +389,10 @@ static int want_atts(const struct rp_config *cfg, const struct dp_loaded *L, con
 		if (!err && names(cfg, only, t->tunnel_interface))
 			err = dp_add_att(*v, n, ATT_TC_TUNNEL, t->tunnel_interface, L->prog[P_TUNNEL_IN],
 				      L->prog_id[P_TUNNEL_IN], false, d);
+		/* a key rotation's second tunnel: the same program, from its first packet */
+		if (!err && t->next_interface && names(cfg, only, t->next_interface))
+			err = dp_add_att(*v, n, ATT_TC_TUNNEL, t->next_interface, L->prog[P_TUNNEL_IN],
+				      L->prog_id[P_TUNNEL_IN], false, d);
 	}
 	return err;
 }
