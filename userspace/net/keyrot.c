@@ -2,7 +2,10 @@
 /* keyrot.c — where each site of a tenant in key rotation is; see keyrot.h. */
 #include <errno.h>
 #include <string.h>
+#include <linux/rtnetlink.h>
+#include "lib/addr.h"
 #include "net/keyrot.h"
+#include "net/net_priv.h"
 
 void keyrot_view(const struct rp_tenant *t, struct rp_tenant *view)
 {
@@ -56,5 +59,46 @@ int keyrot_read_moved(const struct wg_backend *wg, const struct rp_tenant *t, bo
 			moved[s] = keyrot_site_moved(&t->sites[s], old, nw);
 	wg_device_wipe_free(old);
 	wg_device_wipe_free(nw);
+	return err;
+}
+
+/* Every route of S's prefixes at METRIC in TABLE through IFINDEX now. */
+static int route_prefixes(struct nl_ctx *nl, const struct rp_prefix_list *l, uint32_t table,
+			  uint32_t metric, int ifindex)
+{
+	int err = 0;
+
+	for (size_t k = 0; k < l->n && !err; k++) {
+		struct rp_prefix m = l->v[k];
+		struct nl_route r = { .family = m.family, .dst_len = m.len, .type = RTN_UNICAST,
+				      .oif = ifindex, .table = table, .metric = metric };
+
+		prefix_mask(&m);
+		memcpy(r.dst, m.addr, 16);
+		err = nl_route_replace(nl, &r);
+	}
+	return err;
+}
+
+int keyrot_route_site(struct nl_ctx *nl, const struct rp_config *cfg, size_t ti, size_t si,
+		      int ifindex)
+{
+	const struct rp_tenant *t = &cfg->tenants[ti];
+	const struct rp_site *s = &t->sites[si];
+	uint32_t table = RP_TABLE_BASE + t->id;
+	int err;
+
+	err = route_prefixes(nl, &s->allowed_ips, table, RP_METRIC_ROUTE, ifindex);
+	if (!err)
+		err = route_prefixes(nl, &s->tunnel_ip, table, RP_METRIC_ROUTE, ifindex);
+	/* the replies of the shares other tenants offer this one (route_plan.c) */
+	for (size_t p = 0; p < cfg->n_tenants && !err; p++) {
+		if (!net_share_offered(cfg, p, ti))
+			continue;
+		table = RP_TABLE_BASE + cfg->tenants[p].id;
+		err = route_prefixes(nl, &s->allowed_ips, table, RP_METRIC_SHARED, ifindex);
+		if (!err)
+			err = route_prefixes(nl, &s->tunnel_ip, table, RP_METRIC_SHARED, ifindex);
+	}
 	return err;
 }

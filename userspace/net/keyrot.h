@@ -10,6 +10,7 @@
 #define REMPART_KEYROT_H
 #include <stdbool.h>
 #include "config/config.h"
+#include "kernel/netlink.h"
 #include "kernel/wg/wg.h"
 
 /* The tenant as its second tunnel sees it: T with the next interface, key
@@ -25,4 +26,10 @@ bool keyrot_site_moved(const struct rp_site *s, const wg_device *old, const wg_d
 /* moved[s] for every site of T, from its two devices as they run now
  * (false for all when one cannot be read).  0 or -errno. */
 int keyrot_read_moved(const struct wg_backend *wg, const struct rp_tenant *t, bool *moved);
+/* Site SI of tenant index TI routed through IFINDEX: its routes in the
+ * tenant's table, and in the tables of the tenants that offer it a share,
+ * re-pointed one by one (each replaced in one change: never absent).
+ * 0 or -errno (netlink's). */
+int keyrot_route_site(struct nl_ctx *nl, const struct rp_config *cfg, size_t ti, size_t si,
+		      int ifindex);
 #endif
