@@ -196,14 +196,14 @@ static const struct key_spec tenant_keys[] = {
 	{ "listen_port", t_listen_port, true },
 	{ "private_key_file", t_private_key_file, true },
 	{ "public_key", t_public_key, false },
-	{ "next_private_key_file", t_next_private_key_file, false },
-	{ "next_listen_port", t_next_listen_port, false },
 	{ "site_countries", t_site_countries, false },
 	{ "egress", t_egress, false },
 	{ "egress_countries", t_egress_countries, false },
 	{ "intra", t_intra, false },
 	{ "mtu", t_mtu, false },
 	{ "site_dns", t_site_dns, false },
+	{ "next_private_key_file", t_next_private_key_file, false },
+	{ "next_listen_port", t_next_listen_port, false },
 	{ 0 }
 };
 
