@@ -288,8 +288,11 @@ static void check_next(struct where *w, struct rp_tenant *t)
 		cfg_err(w, "the same key as private_key_file (a rotation needs a new key)");
 	}
 	w->key = NULL;
+	/* wn-NAME; a tunnel_interface "wg-X" of its own gets "wn-X" */
 	if (t->name && t->next_private_key_file && t->next_listen_port && !t->next_interface &&
-	    asprintf(&t->next_interface, "wn-%s", t->name) < 0)
+	    asprintf(&t->next_interface, "wn-%s",
+		     t->tunnel_interface && !strncmp(t->tunnel_interface, "wg-", 3)
+			     ? t->tunnel_interface + 3 : t->name) < 0)
 		abort();
 }
 
