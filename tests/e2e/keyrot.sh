@@ -176,9 +176,8 @@ check "keyrot: $NEXT exists, up, with the next key on port 51818" \
 check "keyrot: every site is a peer of both tunnels, with its allowed IPs on both" \
 	bash -c "for d in $TUN $NEXT; do nsenter --net=/run/netns/$GW wg show \$d allowed-ips | grep -q '10.120.7.0/24' &&
 		nsenter --net=/run/netns/$GW wg show \$d allowed-ips | grep -q '10.120.8.0/24' || exit 1; done"
-check "keyrot: tunnel_in is attached to $NEXT" \
-	bash -c "nsenter --net=/run/netns/$GW bpftool net show dev $NEXT 2>/dev/null | grep -q tunnel_in ||
-		nsenter --net=/run/netns/$GW tc filter show dev $NEXT ingress 2>/dev/null | grep -q tunnel_in"
+gw "$PY" tests/lab/attached.py "$NEXT" >"$T/att" 2>&1
+check "keyrot: tunnel_in is attached to $NEXT ($(head -1 "$T/att"))" grep -Eq " tc_in=([^ ]*,)?tunnel_in(,| |\$)" "$T/att"
 check "keyrot: 'iif $NEXT lookup 1017' rules (IPv4 and IPv6)" \
 	bash -c "nsenter --net=/run/netns/$GW ip rule | grep -q 'iif $NEXT lookup 1017' &&
 		nsenter --net=/run/netns/$GW ip -6 rule | grep -q 'iif $NEXT lookup 1017'"
