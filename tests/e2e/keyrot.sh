@@ -162,6 +162,9 @@ done
 check "keyrot: before: A's LAN reaches its cloud" wait_for 10 ip netns exec "$HA" ping -c1 -W1 -q 10.20.0.10
 check "keyrot: before: B reaches its cloud" wait_for 10 ip netns exec "$RB" ping -c1 -W1 -q 10.20.0.10
 
+rp audit --json >"$T/audit0.json" 2>/dev/null
+in0=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["checked"]["ingress_points"])' "$T/audit0.json" 2>/dev/null)
+
 # ---- the overlap ------------------------------------------------------------
 sed -i 's|^private_key_file = ../keys/st.key|&\nnext_private_key_file = ../keys/st.next.key\nnext_listen_port = 51818|' \
 	"$T/tenants.d/st.ini"
@@ -189,11 +192,18 @@ check "keyrot: explain --in $NEXT: a source no site of st has: drop spoofed ($(h
 	grep -qi 'spoofed' "$T/ex2"
 rp explain --in "$NEXT" --src 10.120.7.10 --dst 10.20.0.10 --proto udp >"$T/ex3" 2>&1
 check "keyrot: explain --in $NEXT: A's LAN to its cloud: allow ($(head -1 "$T/ex3"))" grep -qi '^allow\|allow' "$T/ex3"
-rp site config st a >"$T/a-next.conf" 2>"$T/a-next.err"
+# what the site installs: the printed configuration with its own private key
+# in place of the placeholder (the gateway never holds it)
+site_conf() { # SITE OUT [--current]
+	local key
+	key=$(sed -n 's/^PrivateKey = //p' "$T/$1.conf")
+	rp site config st "$1" ${3:-} 2>"$2.err" | sed "s|^PrivateKey = .*|PrivateKey = $key|" >"$2"
+}
+site_conf a "$T/a-next.conf"
 check "keyrot: site config prints the next key and port" \
 	bash -c "grep -qx 'PublicKey = $next_pub' '$T/a-next.conf' && grep -qx 'Endpoint = 198.18.0.1:51818' '$T/a-next.conf' &&
 		grep -q 'next_listen_port 51818' '$T/a-next.err'"
-rp site config st a --current >"$T/a-cur.conf" 2>/dev/null
+site_conf a "$T/a-cur.conf" --current
 check "keyrot: site config --current prints the current key and port" \
 	bash -c "grep -qx 'Endpoint = 198.18.0.1:51817' '$T/a-cur.conf' && ! grep -q '$next_pub' '$T/a-cur.conf'"
 # the uplink's geo-fence on the second port: a handshake-sized datagram
@@ -204,12 +214,18 @@ d = json.load(sys.stdin)
 t = [x for x in d["tenants"] if x["name"] == sys.argv[1]][0]
 print((t["counters"].get(sys.argv[2]) or {}).get("packets", 0))' "$1" "$2"
 }
-b=$(counter st geo_site)
-ip netns exec "$RX" "$PY" -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for _ in range(3): s.sendto(b"\x01" + bytes(147), ("198.18.0.1", 51818))'
-sleep 0.5
-a=$(counter st geo_site)
-check "keyrot: uplink geo-fence on next_listen_port: outside FR dropped, counted st/geo_site ($b -> $a)" test "${a:-0}" -gt "${b:-0}"
+# (the same datagram to the current port first: the control)
+for port in 51817 51818; do
+	b=$(counter st geo_site)
+	ip netns exec "$RX" "$PY" -c 'import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3): s.sendto(b"\x01" + bytes(147), ("198.18.0.1", int(sys.argv[1])))' $port
+	sleep 0.5
+	a=$(counter st geo_site)
+	check "keyrot: uplink geo-fence on port $port: from outside FR dropped, counted st/geo_site ($b -> $a)" \
+		test "${a:-0}" -gt "${b:-0}"
+done
+rp explain --in "$UP" --src 198.18.0.66 --dst 198.18.0.1 --proto udp --dport 51818 >"$T/ex4" 2>&1
+echo "# explain: $(head -1 "$T/ex4")"
 
 # ---- site A moves under a 20 ms ping; B stays -------------------------------
 ip netns exec "$HA" ping -i 0.02 -c 250 -W 1 10.20.0.10 >"$T/pingA.log" 2>&1 &
@@ -239,6 +255,9 @@ s = {x["name"]: x for x in t["sites"]}
 sys.exit(not (t["key_rotation"]["sites_moved"] == 1 and s["a"]["tunnel"] == sys.argv[2] and s["b"]["tunnel"] == sys.argv[3]))' \
 	"$T/status.json" "$NEXT" "$TUN"
 # through wn-NAME to another tenant: dropped, counted
+# router A, hostile: sends bv's cloud prefix into its tunnel too
+ip netns exec "$RA" wg set "$WQA" peer "$next_pub" allowed-ips "10.20.0.0/16,100.64.7.0/24,10.120.8.0/24,10.30.0.0/16"
+ip -n "$RA" route add 10.30.0.0/16 dev "$WQA"
 b=$(counter st cross_tenant)
 ip netns exec "$HA" "$PY" "$LABNET" probe udp 10.30.0.10 5000 --timeout 1 >/dev/null 2>&1
 ip netns exec "$HA" ping -c2 -i0.2 -W1 -q 10.30.0.10 >/dev/null 2>&1
@@ -246,10 +265,11 @@ a=$(counter st cross_tenant)
 check "keyrot: A through $NEXT to tenant bv's cloud: dropped, counted st/cross_tenant ($b -> $a)" \
 	test "${a:-0}" -gt "${b:-0}"
 check "keyrot: bv's cloud never saw A" bash -c "! grep -q '10.120.7.10' '$T/hits-cb.log'"
-rp audit >"$T/audit.log" 2>&1; arc=$?
-check "keyrot: audit proves the state (exit $arc) with $NEXT among the ingress points" \
-	bash -c "[ $arc = 0 ] && grep -q '$NEXT' '$T/audit.log'"
-[ "$arc" = 0 ] || sed -n '1,15s/^/#   /p' "$T/audit.log"
+rp audit --json >"$T/audit.json" 2>"$T/audit.err"; arc=$?
+in1=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["checked"]["ingress_points"])' "$T/audit.json" 2>/dev/null)
+check "keyrot: audit proves the state (exit $arc), $NEXT one more ingress point (${in0:-?} -> ${in1:-?})" \
+	test "$arc" = 0 -a -n "$in0" -a "${in1:-0}" = "$(( ${in0:-0} + 1 ))"
+[ "$arc" = 0 ] || sed -n '1,15s/^/#   /p' "$T/audit.err"
 
 # ---- a deleted second tunnel comes back (the daemon's watch) ---------------
 gw ip link del "$NEXT"
@@ -258,7 +278,7 @@ check "keyrot: the daemon recreates a deleted $NEXT" \
 check "keyrot: ... and A reaches its cloud through it again" wait_for 20 ip netns exec "$HA" ping -c1 -W1 -q 10.20.0.10
 
 # ---- B moves, then the rotation ends ----------------------------------------
-rp site config st b >"$T/b-next.conf" 2>/dev/null
+site_conf b "$T/b-next.conf"
 ip netns exec "$RB" wg syncconf "$WQB" <(wg-quick strip "$T/b-next.conf")
 ip netns exec "$RB" ping -c1 -W2 -q 10.20.0.10 >/dev/null 2>&1
 check "keyrot: B moves too" wait_for 10 grep -q "keyrot: site b of tenant st is on $NEXT" "$T/run.log"

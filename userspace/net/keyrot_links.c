@@ -162,17 +162,39 @@ int net_keyrot_devices(struct apply *a)
  * configured: when the rotation ended, the first tunnel takes the second
  * one's port (the sites use it), which must be free by then.  Its routes
  * were re-pointed to the first tunnel already (routes.c). */
+/* Line I of net.state is a second tunnel that is no longer wanted and
+ * exists; NAME gets its name. */
+static bool retiring(const struct apply *a, size_t i, char name[64])
+{
+	char kind[32];
+
+	return sscanf(a->old.lines[i], "link %63s %31s", name, kind) == 2 &&
+	       !strcmp(kind, "wireguard") && !strncmp(name, "wn-", 3) &&
+	       rp_tunnel_owner(a->cfg, name, NULL) < 0 && net_link_find(a, name);
+}
+
+bool net_keyrot_retiring_port(struct apply *a, uint16_t port)
+{
+	char name[64];
+	bool hit = false;
+
+	for (size_t i = 0; i < a->old.n && !hit; i++) {
+		wg_device *dev = NULL;
+
+		if (!retiring(a, i, name) || a->wg->get(name, &dev) || !dev)
+			continue;
+		hit = dev->listen_port == port;
+		wg_device_wipe_free(dev);
+	}
+	return hit;
+}
+
 void net_keyrot_retire(struct apply *a)
 {
-	char name[64], kind[32];
+	char name[64];
 
 	for (size_t i = 0; i < a->old.n; i++) {
-		bool next = false;
-
-		if (sscanf(a->old.lines[i], "link %63s %31s", name, kind) != 2 ||
-		    strcmp(kind, "wireguard") || strncmp(name, "wn-", 3) ||
-		    net_state_has(&a->st, "%s", a->old.lines[i]) ||
-		    rp_tunnel_owner(a->cfg, name, &next) >= 0 || !net_link_find(a, name))
+		if (!retiring(a, i, name))
 			continue;
 		a->wg->destroy(name, a->cfg->state_dir);
 		a->changes++;

@@ -96,6 +96,8 @@ int net_keyrot_devices(struct apply *a);
 /* The second tunnels of rotations that ended, removed before the devices
  * are configured (the first tunnel may take over the port). */
 void net_keyrot_retire(struct apply *a);
+/* PORT is held by such a second tunnel (it is free once retired). */
+bool net_keyrot_retiring_port(struct apply *a, uint16_t port);
 
 /* sysctl.c: PATH set to WANT, the old value journalled and recorded. */
 int net_set_sysctl(struct apply *a, const char *path, const char *want);
