@@ -202,7 +202,7 @@ site_conf() { # SITE OUT [--current]
 site_conf a "$T/a-next.conf"
 check "keyrot: site config prints the next key and port" \
 	bash -c "grep -qx 'PublicKey = $next_pub' '$T/a-next.conf' && grep -qx 'Endpoint = 198.18.0.1:51818' '$T/a-next.conf' &&
-		grep -q 'next_listen_port 51818' '$T/a-next.err'"
+		grep -q 'next_listen_port 51818' '$T/a-next.conf.err'"
 site_conf a "$T/a-cur.conf" --current
 check "keyrot: site config --current prints the current key and port" \
 	bash -c "grep -qx 'Endpoint = 198.18.0.1:51817' '$T/a-cur.conf' && ! grep -q '$next_pub' '$T/a-cur.conf'"

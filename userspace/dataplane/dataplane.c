@@ -365,7 +365,9 @@ static int want_atts(const struct rp_config *cfg, const struct dp_loaded *L, con
 	int err = 0;
 
 	*n = 0;
-	*v = calloc(3 * cfg->n_tenants + 2, sizeof(**v));
+	/* per tenant: cloud_in, cloud_mark, tunnel_in, and tunnel_in on a key
+	 * rotation's second tunnel */
+	*v = calloc(4 * cfg->n_tenants + 2, sizeof(**v));
 	if (!*v)
 		return -ENOMEM;
 	if (names(cfg, only, cfg->uplink)) {
