@@ -39,7 +39,7 @@ for k in name uplink public_endpoint tenants state_dir fail_mode ipv4 ipv6 forma
 	cloud_prefixes tunnel_interface tunnel_address listen_port private_key_file \
 	site_countries egress egress_countries intra public_key preshared_key_file \
 	allowed_ips endpoint keepalive from to proto ports action mtu site_dns tunnel_ip \
-	previous_public_key previous_preshared_key_file; do
+	previous_public_key previous_preshared_key_file next_private_key_file next_listen_port; do
 	man -l dist/rempart.ini.5 2>/dev/null | grep -qw -- "$k" || missing="$missing $k"
 done
 if [ -z "$missing" ]; then pass "ops_docs: rempart.ini(5) names every key of docs/config.md"

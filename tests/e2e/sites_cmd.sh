@@ -122,6 +122,32 @@ check "sites_cmd: rekey --psk-only: same public key, no previous_*, the placehol
 		 grep -q REPLACE_WITH_SITE_PRIVATE_KEY '$T/r3.conf'"
 check "sites_cmd: the configuration loads after all of it" bash -c "'$REMPART' -c '$T' check >/dev/null"
 
+# a tenant key rotation (docs/keys.md): site config prints the next key and
+# port, --current the present ones; without the next key file readable,
+# the copy apply keeps in the state directory
+(umask 077; "$REMPART" keygen >"$T/keys/a.next.key")
+nextpub=$(wg pubkey <"$T/keys/a.next.key")
+cp "$T/tenants.d/a.ini" "$T/a.ini.before"
+sed -i 's|^private_key_file = ../keys/a.key|&\nnext_private_key_file = ../keys/a.next.key\nnext_listen_port = 51802|' "$T/tenants.d/a.ini"
+R site config a s1 >"$T/s1-next.conf" 2>"$T/s1-next.err"
+check "sites_cmd: key rotation: site config prints the next key and next_listen_port, and says so" \
+	bash -c "grep -qx 'PublicKey = $nextpub' '$T/s1-next.conf' && grep -qx 'Endpoint = \[2001:db8::1\]:51802' '$T/s1-next.conf' &&
+		grep -q 'rotating its key.*next_listen_port 51802.*--current' '$T/s1-next.err'"
+R site config a s1 --current >"$T/s1-cur.conf" 2>/dev/null
+check "sites_cmd: key rotation: site config --current prints the present key and listen_port" \
+	bash -c "grep -qx 'PublicKey = $gwpub' '$T/s1-cur.conf' && grep -qx 'Endpoint = \[2001:db8::1\]:51801' '$T/s1-cur.conf'"
+R site config a s1 --json >"$T/s1-next.json" 2>/dev/null
+check "sites_cmd: key rotation: site config --json has the next key too" \
+	"$PY" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(not (j["peer"]["public_key"] == sys.argv[2] and j["peer"]["endpoint"].endswith(":51802")))' "$T/s1-next.json" "$nextpub"
+cp "$T/tenants.d/a.ini" "$T/a.ini.rot"
+sed -i 's|^next_listen_port = 51802|next_listen_port = 51801|' "$T/tenants.d/a.ini"
+R check >/dev/null 2>"$T/rot.err"; rc=$?
+check "sites_cmd: key rotation: check refuses next_listen_port = listen_port (exit $rc)" \
+	bash -c "[ $rc = 1 ] && grep -q 'next_listen_port: 51801 is the tenant' '$T/rot.err'"
+cp "$T/a.ini.before" "$T/tenants.d/a.ini"
+
 # import: names, PSK files, tunnel_ip, and a dry run that writes nothing
 k1=$(wg genkey | wg pubkey)
 printf '[Interface]\nListenPort = 51820\nPrivateKey = %s\n\n# Bordeaux prefecture\n[Peer]\nPublicKey = %s\nPresharedKey = %s\nAllowedIPs = 100.64.1.77/32, 10.9.0.1/24\nEndpoint = 192.0.2.9:51820\nPersistentKeepalive = 25\n' \

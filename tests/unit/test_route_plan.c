@@ -293,6 +293,71 @@ static void test_rules_plain(void)
 	scratch_remove(tmp);
 }
 
+/* A tenant key rotation (net/keyrot.h): the rules of the second tunnel
+ * wn-a, and each site routed through the tunnel it is on. */
+static void test_keyrot(void)
+{
+	static const int t1[] = { 11 }, c1[] = { 21 }, n1[] = { 31 };
+	bool moved_a[] = { true, false };
+	bool *const moved[] = { moved_a };
+	struct net_ifindex ix = { .uplink = UPLINK, .tunnel = t1, .cloud = c1, .next = n1,
+				  .moved = moved };
+	struct route_set rs = { 0 };
+	struct net_rule_want *v = NULL;
+	struct rp_config cfg;
+	struct diag d = { 0 };
+	size_t n = 0;
+	int err;
+
+	if (scratch_make(tmp, "keyrot")) {
+		tap_skip("keyrot plan: no temporary directory");
+		return;
+	}
+	scratch_put(tmp, "rempart.ini", "[gateway]\nuplink = up0\n");
+	scratch_put(tmp, "tenants.d/a.ini", "[tenant]\nname = a\nid = 7\ncloud_interface = c1\n"
+			       "cloud_prefixes = 10.1.0.0/16\ntunnel_address = 100.64.1.1/24\n"
+			       "listen_port = 51820\nprivate_key_file = /nonexistent\n"
+			       "next_private_key_file = /nonexistent2\nnext_listen_port = 51821\n"
+			       "[site s1]\npublic_key = ujXI9SDJaHONzWV/E7BehZHkHfsF/duDcHMrw68eGFU=\n"
+			       "allowed_ips = 10.120.1.0/24\ntunnel_ip = 100.64.1.2\n"
+			       "[site s2]\npublic_key = kBGItsqorhMIGJ1M3Z50mWWqoe1ROL37RXKmYP3aA3A=\n"
+			       "allowed_ips = 10.120.2.0/24\n");
+	err = config_load(tmp, RP_CFG_SKIP_KEY_FILES, &cfg, &d);
+	diag_print(&d, stdout);
+	diag_free(&d);
+	tap_result(!err && cfg.tenants[0].next_interface &&
+		   !strcmp(cfg.tenants[0].next_interface, "wn-a"),
+		   "keyrot plan: a tenant in key rotation loads, its second tunnel is wn-a (%d)", err);
+	if (err) {
+		scratch_remove(tmp);
+		return;
+	}
+	err = net_plan_rules(&cfg, &v, &n);
+	tap_result(!err && n == 4 + 8 &&
+		   find_rule(v, n, AF_INET, 1007, 1007, "wn-a", 0, 0) &&
+		   find_rule(v, n, AF_INET6, 1007, 1007, "wn-a", 0, 0) &&
+		   find_rule(v, n, AF_INET, 1007, 1007, "wg-a", 0, 0),
+		   "keyrot plan: iif wn-a lookup 1007 (both families) beside iif wg-a (%zu rules)", n);
+	free(v);
+	err = net_plan_routes(&cfg, &ix, 0, NULL, 0, &rs);
+	tap_result(!err && count(&rs, route("10.120.1.0/24", RTN_UNICAST, 31, 1007, 100)) == 1 &&
+		   count(&rs, route("100.64.1.2/32", RTN_UNICAST, 31, 1007, 100)) == 1 &&
+		   count(&rs, route("10.120.1.0/24", RTN_UNICAST, 11, 1007, 100)) == 0,
+		   "keyrot plan: a site that moved: its allowed_ips and tunnel_ip through wn-a only");
+	tap_result(count(&rs, route("10.120.2.0/24", RTN_UNICAST, 11, 1007, 100)) == 1 &&
+		   count(&rs, route("10.120.2.0/24", RTN_UNICAST, 31, 1007, 100)) == 0 &&
+		   count(&rs, route("100.64.1.0/24", RTN_UNICAST, 11, 1007, 100)) == 1,
+		   "keyrot plan: a site that did not: through wg-a, as the tunnel_address subnet");
+	moved_a[0] = false;
+	rs.n = 0;
+	err = net_plan_routes(&cfg, &ix, 0, NULL, 0, &rs);
+	tap_result(!err && count(&rs, route("10.120.1.0/24", RTN_UNICAST, 11, 1007, 100)) == 1,
+		   "keyrot plan: a site back on the current key: through wg-a again");
+	free(rs.v);
+	config_free(&cfg);
+	scratch_remove(tmp);
+}
+
 int main(void)
 {
 	struct rp_config cfg;
@@ -310,5 +375,6 @@ int main(void)
 		config_free(&cfg);
 	}
 	test_rules_plain();
+	test_keyrot();
 	tap_exit();
 }

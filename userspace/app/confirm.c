@@ -87,7 +87,8 @@ static void keys_free(struct confirm_record *r)
 }
 
 /* The key files of cfg: tenants' private keys, sites' preshared keys, the
- * previous preshared keys of rotations in progress. */
+ * previous preshared keys of rotations in progress, the next keys of
+ * tenant key rotations. */
 static int collect_keys(const struct rp_config *cfg, struct confirm_record *r)
 {
 	int err = 0;
@@ -96,6 +97,8 @@ static int collect_keys(const struct rp_config *cfg, struct confirm_record *r)
 		const struct rp_tenant *t = &cfg->tenants[i];
 
 		err = add_key(r, t->private_key_file);
+		if (!err && t->next_private_key_file)	/* a tenant key rotation */
+			err = add_key(r, t->next_private_key_file);
 		for (size_t s = 0; s < t->n_sites && !err; s++) {
 			err = add_key(r, t->sites[s].preshared_key_file);
 			if (!err && t->sites[s].has_previous)

@@ -28,6 +28,7 @@
 #include "app/exitcode.h"
 #include "app/metrics.h"
 #include "app/watch.h"
+#include "app/keyrot_watch.h"
 #include "app/rekey_watch.h"
 #include "app/site_watch.h"
 #include "dataplane/dataplane.h"
@@ -57,6 +58,7 @@ struct daemon {
 	bool addrs_retry;		/* updating the policy for them failed */
 	struct daemon_audit audit;
 	struct rekey_watch rekey;	/* sites in key rotation: a fast poll */
+	struct keyrot_watch keyrot;	/* tenants in key rotation: a fast poll */
 	struct site_watch sites;	/* sites up and down, logged */
 	struct metrics_rules rules;	/* the per-rule series, by name */
 	int sfd;
@@ -336,6 +338,9 @@ static int loop(struct daemon *dm)
 		t = rekey_watch_timeout(&dm->rekey, &dm->cfg);
 		if (t >= 0 && t < timeout)
 			timeout = t;
+		t = keyrot_watch_timeout(&dm->keyrot, &dm->cfg);
+		if (t >= 0 && t < timeout)
+			timeout = t;
 		t = site_watch_timeout(&dm->sites);
 		if (t < timeout)
 			timeout = t;
@@ -348,6 +353,7 @@ static int loop(struct daemon *dm)
 		if (dm->metrics)
 			metrics_run(dm->metrics);
 		rekey_watch_run(&dm->rekey, &dm->cfg);
+		keyrot_watch_run(&dm->keyrot, &dm->cfg);
 		site_watch_run(&dm->sites, &dm->cfg);
 		if (p[2].revents && events_consume(dm->ev) < 0)
 			pr_warn("events: %s", strerror(errno));
@@ -467,6 +473,7 @@ out:
 	free(dm.metrics_listen);
 	events_close(dm.ev);
 	site_watch_free(&dm.sites);
+	keyrot_watch_free(&dm.keyrot);
 	metrics_rules_free(&dm.rules);
 	watch_close(dm.watch);
 	host_addrs_free(&dm.host);

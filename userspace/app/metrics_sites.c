@@ -25,8 +25,10 @@ unsigned metrics_site_up_seconds(void)
 	return v > 0 ? (unsigned)v : 180;
 }
 
-static void tenant_sites(const struct rp_tenant *t, wg_device *dev, struct site_stat *out,
-			 size_t *n)
+/* DEV the tenant's tunnel, NDEV its second one during a key rotation (NULL:
+ * none): a site's bytes are the sum over both, its handshake the latest. */
+static void tenant_sites(const struct rp_tenant *t, wg_device *dev, wg_device *ndev,
+			 struct site_stat *out, size_t *n)
 {
 	time_t now = time(NULL);
 
@@ -42,6 +44,12 @@ static void tenant_sites(const struct rp_tenant *t, wg_device *dev, struct site_
 		v->handshake = p->last_handshake_time.tv_sec;
 		v->rx = p->rx_bytes;
 		v->tx = p->tx_bytes;
+		if ((p = ndev ? rekey_peer_in_use(site, ndev) : NULL)) {
+			if (p->last_handshake_time.tv_sec > v->handshake)
+				v->handshake = p->last_handshake_time.tv_sec;
+			v->rx += p->rx_bytes;
+			v->tx += p->tx_bytes;
+		}
 		v->up = v->handshake && now - v->handshake < (time_t)metrics_site_up_seconds();
 	}
 }
@@ -94,14 +102,17 @@ void metrics_render_sites(const struct metrics_state *st, FILE *f)
 	be = wg_backend_get();
 	for (size_t t = 0; t < st->cfg->n_tenants; t++) {
 		const struct rp_tenant *tn = &st->cfg->tenants[t];
-		wg_device *dev = NULL;
+		wg_device *dev = NULL, *ndev = NULL;
 
 		if (!tn->n_sites)
 			continue;
 		if (!be || be->get(tn->tunnel_interface, &dev))
 			dev = NULL;	/* tunnel down: its sites read 0 */
-		tenant_sites(tn, dev, v, &n);
+		if (be && tn->next_interface && be->get(tn->next_interface, &ndev))
+			ndev = NULL;
+		tenant_sites(tn, dev, ndev, v, &n);
 		wg_device_wipe_free(dev);
+		wg_device_wipe_free(ndev);
 	}
 	family(f, v, n, "rempart_site_last_handshake_seconds", "gauge",
 	       "Unix time of the site's last WireGuard handshake (0: never, or its tunnel is down).", 0);

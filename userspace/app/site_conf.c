@@ -64,7 +64,8 @@ static void allowed_ips(const struct rp_config *cfg, const struct rp_tenant *t,
 	}
 }
 
-static void endpoint(const struct rp_config *cfg, const struct rp_tenant *t, char *buf, size_t len)
+static void endpoint(const struct rp_config *cfg, const struct rp_tenant *t, uint16_t port,
+		     char *buf, size_t len)
 {
 	bool v6 = cfg->public_endpoint && strchr(cfg->public_endpoint, ':');
 
@@ -72,7 +73,7 @@ static void endpoint(const struct rp_config *cfg, const struct rp_tenant *t, cha
 		buf[0] = 0;
 	else
 		snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", cfg->public_endpoint, v6 ? "]" : "",
-			 t->listen_port);
+			 port ? port : t->listen_port);
 }
 
 static void host_text(const struct rp_prefix *p, char *buf, size_t len)
@@ -134,7 +135,7 @@ char *site_conf_text(const struct rp_config *cfg, const struct rp_tenant *t,
 	allowed_ips(cfg, t, s, &ips);
 	list_line(f, "AllowedIPs", &ips, false);
 	free(ips.v);
-	endpoint(cfg, t, ep, sizeof(ep));
+	endpoint(cfg, t, k->port, ep, sizeof(ep));
 	if (*ep)
 		fprintf(f, "Endpoint = %s\n", ep);
 	if (s->keepalive)
@@ -208,7 +209,7 @@ json_object *site_conf_json(const struct rp_config *cfg, const struct rp_tenant 
 	allowed_ips(cfg, t, s, &ips);
 	json_object_object_add(peer, "allowed_ips", jlist(&ips, false));
 	free(ips.v);
-	endpoint(cfg, t, ep, sizeof(ep));
+	endpoint(cfg, t, k->port, ep, sizeof(ep));
 	json_object_object_add(peer, "endpoint", *ep ? json_object_new_string(ep) : NULL);
 	json_object_object_add(peer, "persistent_keepalive", json_object_new_int(s->keepalive));
 	json_object_object_add(o, "peer", peer);
@@ -290,6 +291,39 @@ int site_tenant_pubkey(const struct rp_config *cfg, const struct rp_tenant *t, u
 	return -ENOKEY;
 }
 
+int site_tenant_next_pubkey(const struct rp_config *cfg, const struct rp_tenant *t,
+			    uint8_t pub[32], char *why, size_t whylen)
+{
+	char path[4096], name[64], priv_why[256], *text;
+	uint8_t priv[32];
+	int err;
+
+	if (!zero(t->next_public_key)) {
+		memcpy(pub, t->next_public_key, 32);
+		return 0;
+	}
+	err = key_file_read(t->next_private_key_file, priv, priv_why, sizeof(priv_why));
+	if (!err) {
+		key_public_from_private(pub, priv);
+		explicit_bzero(priv, sizeof(priv));
+		return 0;
+	}
+	snprintf(name, sizeof(name), "%s.next", t->name);
+	statedir_pubkey_path(path, cfg->state_dir, name);
+	text = file_read_all(path, NULL);
+	if (text) {
+		text[strcspn(text, "\r\n")] = 0;
+		err = key_from_base64(text, pub);
+		free(text);
+		if (!err)
+			return 0;
+	}
+	snprintf(why, whylen, "the tenant's next public key is unknown: next_private_key_file %s "
+		 "%s, %s %s", t->next_private_key_file, priv_why, path,
+		 text ? "does not hold a key" : "is not there (apply writes it)");
+	return -ENOKEY;
+}
+
 int site_pubkeys_save(const struct rp_config *cfg)
 {
 	char dir[4096], path[4200], b64[RP_KEY_B64_LEN + 2], *cur;
@@ -303,6 +337,18 @@ int site_pubkeys_save(const struct rp_config *cfg)
 		struct iovec iov = { b64, 0 };
 		int err;
 
+		if (t->next_interface && !zero(t->next_public_key)) {	/* a key rotation */
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s.next", t->name);
+			statedir_pubkey_path(path, cfg->state_dir, name);
+			key_to_base64(t->next_public_key, b64);
+			strcat(b64, "\n");
+			iov.iov_len = strlen(b64);
+			err = file_replace(path, &iov, 1, 0644, false);
+			if (err && !ret)
+				ret = err;
+		}
 		if (zero(t->public_key))
 			continue;
 		statedir_pubkey_path(path, cfg->state_dir, t->name);

@@ -23,6 +23,7 @@ struct site_conf_keys {
 	const uint8_t *private_key;	/* the site's; NULL: the placeholder */
 	const uint8_t *psk;		/* NULL: no PresharedKey line */
 	const uint8_t *gateway;		/* the tenant's public key */
+	uint16_t port;			/* the gateway's port; 0: [tenant] listen_port */
 };
 
 /* The text (malloc'd; wipe it: it may hold keys), NULL on ENOMEM. */
@@ -39,6 +40,12 @@ json_object *site_conf_json(const struct rp_config *cfg, const struct rp_tenant 
 /* TEXT as a QR code on f (terminal half blocks, like `qrencode -t UTF8`).
  * 0, or -errno (libqrencode missing, text too long). */
 int site_conf_qr(FILE *f, const char *text);
+
+/* During a tenant key rotation (docs/keys.md): the tenant's next public
+ * key, from next_private_key_file, else the copy `apply` keeps in the
+ * state directory (pubkeys/TENANT.next.pub).  0, or -errno with why. */
+int site_tenant_next_pubkey(const struct rp_config *cfg, const struct rp_tenant *t,
+			    uint8_t pub[32], char *why, size_t whylen);
 
 /* The tenant's public key: the one the config holds (derived from its
  * private key, or [tenant] public_key), else derived from the private key

@@ -69,15 +69,21 @@ void site_watch_run(struct site_watch *w, const struct rp_config *cfg)
 		return;
 	for (size_t t = 0; t < cfg->n_tenants; t++) {
 		const struct rp_tenant *tn = &cfg->tenants[t];
-		wg_device *dev = NULL;
+		wg_device *dev = NULL, *ndev = NULL;
 
 		if (!tn->n_sites)
 			continue;
 		if (!be || be->get(tn->tunnel_interface, &dev))
 			dev = NULL;
+		if (be && tn->next_interface && be->get(tn->next_interface, &ndev))
+			ndev = NULL;	/* a key rotation: the site may be on its second tunnel */
 		for (size_t i = 0; i < tn->n_sites; i++) {
 			const struct rp_site *s = &tn->sites[i];
 			const wg_peer *p = dev ? rekey_peer_in_use(s, dev) : NULL;
+			const wg_peer *np = ndev ? rekey_peer_in_use(s, ndev) : NULL;
+
+			if (np && (!p || np->last_handshake_time.tv_sec > p->last_handshake_time.tv_sec))
+				p = np;
 			time_t hs = p ? p->last_handshake_time.tv_sec : 0, age = hs ? now - hs : 0;
 			struct site_seen *old = find(w, tn->name, s->name), *n = &next.v[next.n];
 			int up = hs && age < limit;
@@ -95,6 +101,7 @@ void site_watch_run(struct site_watch *w, const struct rp_config *cfg)
 				say(tn, s, p, up, age);
 		}
 		wg_device_wipe_free(dev);
+		wg_device_wipe_free(ndev);
 	}
 	site_watch_free(w);
 	*w = next;

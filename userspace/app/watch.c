@@ -150,6 +150,8 @@ void watch_reset(struct watch *w, const struct rp_config *cfg)
 			add_known(w, name, R_VLAN, (int)i);
 		}
 		add_known(w, t->tunnel_interface, R_TUNNEL, (int)i);
+		if (t->next_interface)	/* a key rotation's second tunnel: watched the same */
+			add_known(w, t->next_interface, R_TUNNEL, (int)i);
 	}
 	if (!nl_open(&nl)) {
 		if (!nl_link_dump(&nl, &links, &n_links))

@@ -326,7 +326,9 @@ static int build_egress(struct actx *a)
 			if (!strcmp(l->name, name)) {
 				e->kind = EG_CLOUD;
 				e->tenant = (int)t;
-			} else if (!strcmp(l->name, cfg->tenants[t].tunnel_interface)) {
+			} else if (!strcmp(l->name, cfg->tenants[t].tunnel_interface) ||
+				   (cfg->tenants[t].next_interface &&
+				    !strcmp(l->name, cfg->tenants[t].next_interface))) {
 				const struct al_wg *w = al_wg_by_name(&a->L, l->name);
 				int err;
 
@@ -350,7 +352,8 @@ static bool configured_link(const struct rp_config *cfg, const char *name)
 	for (size_t t = 0; t < cfg->n_tenants; t++) {
 		cloud_name(&cfg->tenants[t], c, sizeof(c));
 		if (!strcmp(name, c) || !strcmp(name, cfg->tenants[t].cloud_interface) ||
-		    !strcmp(name, cfg->tenants[t].tunnel_interface))
+		    !strcmp(name, cfg->tenants[t].tunnel_interface) ||
+		    (cfg->tenants[t].next_interface && !strcmp(name, cfg->tenants[t].next_interface)))
 			return true;
 	}
 	return false;
@@ -410,7 +413,9 @@ static int find_ingress(struct actx *a)
 				xdp = RP_HOOK_CLOUD_IN;
 				tcin = PROBE_CLOUD_MARK;
 			}
-			if (!strcmp(l->l.name, cfg->tenants[t].tunnel_interface))
+			if (!strcmp(l->l.name, cfg->tenants[t].tunnel_interface) ||
+			    (cfg->tenants[t].next_interface &&
+			     !strcmp(l->l.name, cfg->tenants[t].next_interface)))
 				tcin = RP_HOOK_TUNNEL_IN;
 		}
 		if ((err = check_link_progs(a, l, xdp, tcin, tcout, &xo, &ti, &to)))
@@ -440,13 +445,18 @@ static int find_ingress(struct actx *a)
 	}
 	for (size_t t = 0; t < cfg->n_tenants; t++) {
 		const struct rp_tenant *tn = &cfg->tenants[t];
-		const struct al_link *tl = al_link_by_name(&a->L, tn->tunnel_interface);
 		const struct al_link *parent = al_link_by_name(&a->L, tn->cloud_interface), *cl;
 		char cname[IFNAMSIZ + 8];
 
 		cloud_name(tn, cname, sizeof(cname));
 		cl = al_link_by_name(&a->L, cname);
-		if (tl && (tl->l.flags & IFF_UP)) {
+		/* the tunnel, and during a key rotation the second one */
+		for (int k = 0; k < 2; k++) {
+			const char *tname = k ? tn->next_interface : tn->tunnel_interface;
+			const struct al_link *tl = tname ? al_link_by_name(&a->L, tname) : NULL;
+
+			if (!tl || !(tl->l.flags & IFF_UP))
+				continue;
 			struct ingress in = { .ifindex = tl->l.ifindex, .prog_ifindex = tl->l.ifindex,
 					      .hook = RP_HOOK_TUNNEL_IN, .tenant = (int)t, .tid = tn->id };
 

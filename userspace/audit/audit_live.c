@@ -86,10 +86,7 @@ static char *nft_json(void)
 
 static bool configured_tunnel(const struct rp_config *cfg, const char *name)
 {
-	for (size_t i = 0; i < cfg->n_tenants; i++)
-		if (!strcmp(cfg->tenants[i].tunnel_interface, name))
-			return true;
-	return false;
+	return rp_tunnel_owner(cfg, name, NULL) >= 0;
 }
 
 int audit_live_read(struct audit_live *L, const struct rp_config *cfg, struct diag *d)
@@ -172,7 +169,7 @@ int audit_live_read(struct audit_live *L, const struct rp_config *cfg, struct di
 	}
 	/* WireGuard: the configured tunnels, read through the backend their
 	 * kind says (a read, never a probe that creates a link) */
-	L->wg = calloc(cfg->n_tenants + 1, sizeof(*L->wg));
+	L->wg = calloc(2 * cfg->n_tenants + 1, sizeof(*L->wg));	/* and wn-NAME: keyrot.h */
 	if (!L->wg) {
 		err = -ENOMEM;
 		goto out;

@@ -344,6 +344,8 @@ static void print_bad_iface(const struct rp_config *cfg, const struct explain_ar
 		const struct rp_tenant *T = &cfg->tenants[i];
 
 		fprintf(stderr, ", %s", T->tunnel_interface);
+		if (T->next_interface)
+			fprintf(stderr, ", %s", T->next_interface);
 		if (T->vlan)
 			fprintf(stderr, ", %s.%u", T->cloud_interface, T->vlan);
 		else

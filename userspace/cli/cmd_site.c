@@ -17,7 +17,7 @@
 #include "lib/keys.h"
 
 enum { O_ALLOWED = 256, O_PUBKEY, O_ENDPOINT, O_KEEPALIVE, O_TUNNEL_IP, O_NO_TUNNEL_IP, O_JSON,
-       O_QR };
+       O_QR, O_CURRENT };
 
 static const struct cli_opt add_opts[] = {
 	{ "allowed-ips", O_ALLOWED, "P[,P…]", NULL, "the site's LAN prefixes (needed)" },
@@ -36,6 +36,8 @@ static const struct cli_opt add_opts[] = {
 static const struct cli_opt config_opts[] = {
 	{ "json", O_JSON, NULL, NULL, "the configuration as a JSON object (with its wg-quick text)" },
 	{ "qr", O_QR, NULL, NULL, "the configuration as a QR code" },
+	{ "current", O_CURRENT, NULL, NULL,
+	  "during a tenant key rotation: the configuration with the tenant's current key and port" },
 	{ 0 }
 };
 
@@ -69,7 +71,10 @@ static const struct cli_cmd def_site_config = {
 		"same).  Address is the site's tunnel_ip (/32, /128), MTU and DNS the\n"
 		"tenant's mtu and site_dns; AllowedIPs what the site may reach: the\n"
 		"tenant's cloud prefixes and tunnel networks, its other sites' allowed IPs\n"
-		"and the shares offered to the tenant.\n",
+		"and the shares offered to the tenant.  During a tenant key rotation\n"
+		"(next_private_key_file): the configuration with the tenant's next key and\n"
+		"next_listen_port, the one sites move to; --current prints the one with\n"
+		"its current key and listen_port.\n",
 	.opts = config_opts,
 	.fn = site_config,
 };
@@ -341,7 +346,7 @@ static int site_add(int argc, char **argv, struct globals *g)
 		goto out;
 	}
 	psk_written = false;	/* it is part of the config now */
-	rc = site_emit("add", &cfg2, t, s, have_priv ? priv : NULL, psk, a.out, NULL);
+	rc = site_emit("add", &cfg2, t, s, have_priv ? priv : NULL, psk, a.out, false, NULL);
 	fprintf(stderr, "rempart: site add: [site %s] written to %s; run `rempart apply`%s\n",
 		pos[1], t->file, have_priv ? "; the private key above is not stored anywhere" : "");
 out:
@@ -360,9 +365,20 @@ out:
 
 /* ---- config --------------------------------------------------------------- */
 
+struct config_args {
+	enum site_out out;
+	bool current;
+};
+
 static int config_opt(int c, const char *arg, void *ctx)
 {
-	return out_opt(ctx, c == O_JSON ? SITE_OUT_JSON : SITE_OUT_QR, "config");
+	struct config_args *a = ctx;
+
+	if (c == O_CURRENT) {
+		a->current = true;
+		return 0;
+	}
+	return out_opt(&a->out, c == O_JSON ? SITE_OUT_JSON : SITE_OUT_QR, "config");
 }
 
 static int site_config(int argc, char **argv, struct globals *g)
@@ -370,13 +386,15 @@ static int site_config(int argc, char **argv, struct globals *g)
 	struct rp_config cfg = { 0 };
 	const struct rp_tenant *t;
 	const struct rp_site *s;
-	enum site_out out = SITE_OUT_TEXT;
+	struct config_args ca = { .out = SITE_OUT_TEXT };
+	enum site_out out;
 	const char *pos[2];
 	uint8_t psk[32];
 	char why[512];
 	int rc, has;
 
-	rc = parse(g, argc, argv, config_opt, &out, pos, 2);
+	rc = parse(g, argc, argv, config_opt, &ca, pos, 2);
+	out = ca.out;
 	if (rc)
 		return rc == CLI_HELP_SHOWN ? RP_EXIT_OK : rc;
 	rc = site_load(g, &cfg);
@@ -391,7 +409,15 @@ static int site_config(int argc, char **argv, struct globals *g)
 		rc = RP_EXIT_RUNTIME;
 		goto out;
 	}
-	rc = site_emit("config", &cfg, t, s, NULL, has ? psk : NULL, out, NULL);
+	rc = site_emit("config", &cfg, t, s, NULL, has ? psk : NULL, out, ca.current, NULL);
+	if (!rc && t->next_interface)
+		fprintf(stderr, ca.current ?
+			"rempart: site config: tenant %s is rotating its key: this is the configuration "
+			"with its current key and listen_port %u; the sites move to the one without "
+			"--current\n" :
+			"rempart: site config: tenant %s is rotating its key: this is the configuration "
+			"with its next key and next_listen_port %u (--current: the one in use before)\n",
+			t->name, ca.current ? t->listen_port : t->next_listen_port);
 	if (!rc && out == SITE_OUT_QR)
 		fprintf(stderr, "rempart: site config: this QR code holds 'PrivateKey = "
 				SITE_CONF_PLACEHOLDER "': the gateway never holds the site's private "

@@ -23,11 +23,12 @@ int site_check_name(const char *cmd, const char *name);
 
 enum site_out { SITE_OUT_TEXT, SITE_OUT_JSON, SITE_OUT_QR };
 /* Print site S's wg-quick configuration (PRIV: the site's private key, or
- * NULL for the placeholder; PSK NULL: none).  EXTRA: more members for the
- * JSON object (consumed).  0 or RP_EXIT_RUNTIME. */
+ * NULL for the placeholder; PSK NULL: none).  During a tenant key rotation
+ * with the tenant's next key and port, unless CURRENT.  EXTRA: more members
+ * for the JSON object (consumed).  0 or RP_EXIT_RUNTIME. */
 int site_emit(const char *cmd, const struct rp_config *cfg, const struct rp_tenant *t,
 	      const struct rp_site *s, const uint8_t *priv, const uint8_t *psk,
-	      enum site_out out, json_object *extra);
+	      enum site_out out, bool current, json_object *extra);
 
 /* Where a new preshared key of site NAME goes: next to the site's present
  * one, else to the tenant's private key: DIR/TENANT-NAME.SUFFIX.  abs gets

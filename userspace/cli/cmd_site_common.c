@@ -68,14 +68,17 @@ static void print_site_json(json_object *o)
 
 int site_emit(const char *cmd, const struct rp_config *cfg, const struct rp_tenant *t,
 	      const struct rp_site *s, const uint8_t *priv, const uint8_t *psk,
-	      enum site_out out, json_object *extra)
+	      enum site_out out, bool current, json_object *extra)
 {
 	uint8_t gw[32];
 	char why[512];
-	const struct site_conf_keys k = { .private_key = priv, .psk = psk, .gateway = gw };
+	bool next = t->next_interface && !current;	/* docs/keys.md: sites move to it */
+	const struct site_conf_keys k = { .private_key = priv, .psk = psk, .gateway = gw,
+					  .port = next ? t->next_listen_port : 0 };
 	int rc = RP_EXIT_OK;
 
-	if (site_tenant_pubkey(cfg, t, gw, why, sizeof(why))) {
+	if (next ? site_tenant_next_pubkey(cfg, t, gw, why, sizeof(why))
+		 : site_tenant_pubkey(cfg, t, gw, why, sizeof(why))) {
 		fprintf(stderr, "rempart: site %s: tenant %s: %s\n", cmd, t->name, why);
 		json_object_put(extra);
 		return RP_EXIT_RUNTIME;

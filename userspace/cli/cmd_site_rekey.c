@@ -284,7 +284,7 @@ static int site_rekey(int argc, char **argv, struct globals *g)
 			key_to_base64(s->previous_public_key, prev_b64);
 		json_object_object_add(extra, "previous_public_key",
 				       s->has_previous ? json_object_new_string(prev_b64) : NULL);
-		rc = site_emit("rekey", &cfg2, t, s, a.psk_only || a.pubkey ? NULL : priv, psk, a.out,
+		rc = site_emit("rekey", &cfg2, t, s, a.psk_only || a.pubkey ? NULL : priv, psk, a.out, false,
 			       extra);
 	}
 	if (a.psk_only)

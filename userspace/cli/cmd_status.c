@@ -19,6 +19,7 @@
 #include "eval/reason.h"
 #include "geo/geo_bpf.h"
 #include "kernel/wg/wg.h"
+#include "net/keyrot.h"
 #include "net/net_state.h"
 #include "net/rekey.h"
 #include "rempart_abi.h"
@@ -123,10 +124,13 @@ static json_object *build(const struct rp_config *cfg)
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
 		json_object *jt = json_object_new_object(), *sites = json_object_new_array();
-		wg_device *dev = NULL;
+		wg_device *dev = NULL, *ndev = NULL;
+		size_t moved = 0;
 
 		if (wg->get(t->tunnel_interface, &dev))
 			dev = NULL;
+		if (t->next_interface && wg->get(t->next_interface, &ndev))
+			ndev = NULL;
 		json_object_object_add(jt, "name", json_object_new_string(t->name));
 		json_object_object_add(jt, "id", json_object_new_int(t->id));
 		json_object_object_add(jt, "backend", json_object_new_string(bname));
@@ -137,9 +141,18 @@ static json_object *build(const struct rp_config *cfg)
 			const struct rp_site *st = &t->sites[s];
 			/* in a key rotation: the key that carries its traffic */
 			const wg_peer *p = rekey_peer_in_use(st, dev);
+			/* in a tenant key rotation: the tunnel it is on */
+			bool on_next = t->next_interface && keyrot_site_moved(st, dev, ndev);
 			json_object *js = json_object_new_object(), *ips = json_object_new_array();
 			char ep[INET6_ADDRSTRLEN + 10], pbuf[INET6_ADDRSTRLEN + 4];
 
+			if (on_next) {
+				p = rekey_peer_in_use(st, ndev);
+				moved++;
+			}
+			if (t->next_interface)
+				json_object_object_add(js, "tunnel", json_object_new_string(
+					on_next ? t->next_interface : t->tunnel_interface));
 			if (p)
 				endpoint_text(p, ep, sizeof(ep));
 			else
@@ -170,9 +183,21 @@ static json_object *build(const struct rp_config *cfg)
 			json_object_array_add(sites, js);
 		}
 		json_object_object_add(jt, "sites", sites);
+		if (t->next_interface) {	/* docs/keys.md: a tenant key rotation */
+			json_object *kr = json_object_new_object();
+
+			json_object_object_add(kr, "next_interface",
+					       json_object_new_string(t->next_interface));
+			json_object_object_add(kr, "next_listen_port",
+					       json_object_new_int(t->next_listen_port));
+			json_object_object_add(kr, "up", json_object_new_boolean(ndev != NULL));
+			json_object_object_add(kr, "sites_moved", json_object_new_uint64(moved));
+			json_object_object_add(jt, "key_rotation", kr);
+		}
 		json_object_object_add(jt, "counters", tenant_counters(cfd, ncpu, t->id));
 		json_object_array_add(tenants, jt);
 		wg_device_wipe_free(dev);
+		wg_device_wipe_free(ndev);
 	}
 	json_object_object_add(root, "tenants", tenants);
 	/* _gateway: uplink packets that belong to no tenant. */
@@ -232,7 +257,7 @@ static void print_text(json_object *root)
 	for (size_t i = 0; i < json_object_array_length(tenants); i++) {
 		json_object *t = json_object_array_get_idx(tenants, i);
 		json_object *sites = json_object_object_get(t, "sites");
-		json_object *counters = json_object_object_get(t, "counters");
+		json_object *counters = json_object_object_get(t, "counters"), *kr;
 		bool any = false;
 
 		printf("tenant %s (id %d): %s on %s, port %d, backend %s\n",
@@ -242,6 +267,13 @@ static void print_text(json_object *root)
 		       json_object_get_string(json_object_object_get(t, "tunnel_interface")),
 		       json_object_get_int(json_object_object_get(t, "listen_port")),
 		       json_object_get_string(json_object_object_get(t, "backend")));
+		if ((kr = json_object_object_get(t, "key_rotation")))
+			printf("  key rotation: next key on %s, port %d, %s: %llu of %zu sites moved\n",
+			       json_object_get_string(json_object_object_get(kr, "next_interface")),
+			       json_object_get_int(json_object_object_get(kr, "next_listen_port")),
+			       json_object_get_boolean(json_object_object_get(kr, "up")) ? "up" : "DOWN",
+			       (unsigned long long)json_object_get_uint64(json_object_object_get(kr, "sites_moved")),
+			       json_object_array_length(sites));
 		for (size_t s = 0; s < json_object_array_length(sites); s++) {
 			json_object *st = json_object_array_get_idx(sites, s);
 			json_object *ips = json_object_object_get(st, "allowed_ips");
@@ -258,6 +290,8 @@ static void print_text(json_object *root)
 			for (size_t k = 0; k < json_object_array_length(ips); k++)
 				printf("%s%s", k ? ", " : " ",
 				       json_object_get_string(json_object_array_get_idx(ips, k)));
+			if (json_object_object_get(st, "tunnel"))
+				printf("  (on %s)", json_object_get_string(json_object_object_get(st, "tunnel")));
 			if (json_object_get_boolean(json_object_object_get(st, "rekey_pending")))
 				printf("  (rekey pending: the previous key in use)");
 			putchar('\n');

@@ -96,6 +96,15 @@ struct rp_tenant {
 	bool has_mtu;			/* mtu written: site configs carry it */
 	struct rp_prefix_list site_dns;	/* host prefixes: resolvers for the sites */
 
+	/* A tenant key rotation in overlap (docs/keys.md): the next key on a
+	 * second WireGuard interface, next_interface ("wn-<name>"), on
+	 * next_listen_port.  next_interface is NULL when none is pending. */
+	char *next_private_key_file;	/* absolute */
+	uint8_t next_private_key[RP_KEY_LEN];	/* wiped by config_free */
+	uint8_t next_public_key[RP_KEY_LEN];
+	uint16_t next_listen_port;
+	char *next_interface;
+
 	struct rp_site *sites;
 	size_t n_sites;
 	struct rp_rule *rules;		/* file order */
@@ -108,6 +117,17 @@ struct rp_tenant {
  * Filled by whoever compiles or evaluates the policy against the running
  * system (the dataplane at apply, `explain`: host_addrs_read()); empty
  * otherwise.  Freed by config_free. */
+/* The tenant's second tunnel while a key rotation overlaps, else NULL. */
+static inline const char *rp_tenant_next_if(const struct rp_tenant *t)
+{
+	return t->next_interface;
+}
+
+/* The tenant a tunnel interface (wg-NAME or, during a key rotation,
+ * wn-NAME) belongs to; -1 if none.  *next: it is the second one. */
+struct rp_config;
+int rp_tunnel_owner(const struct rp_config *cfg, const char *ifname, bool *next);
+
 struct rp_host_addrs {
 	struct rp_prefix_list all;	/* every address of every interface, with its length */
 	struct rp_prefix_list uplink;	/* those of [gateway] uplink, in the kernel's order */

@@ -263,6 +263,39 @@ static void check_previous(struct where *w, const struct rp_tenant *t)
 	}
 }
 
+/* A tenant key rotation: both next_* keys or neither; a new key on a port
+ * of its own. */
+static void check_next(struct where *w, struct rp_tenant *t)
+{
+	bool zero = true;
+
+	w->section = "tenant";
+	if (!!t->next_private_key_file != !!t->next_listen_port) {
+		w->key = t->next_listen_port ? "next_listen_port" : "next_private_key_file";
+		cfg_err(w, "a tenant key rotation needs both next_private_key_file and "
+			   "next_listen_port (docs/keys.md)");
+	}
+	if (t->next_listen_port && t->next_listen_port == t->listen_port) {
+		w->key = "next_listen_port";
+		cfg_err(w, "%u is the tenant's listen_port: the next key needs a port of its own "
+			   "while the sites move", t->next_listen_port);
+	}
+	for (int i = 0; i < RP_KEY_LEN; i++)
+		zero &= !t->next_public_key[i];
+	if (t->next_private_key_file && !zero &&
+	    !memcmp(t->next_public_key, t->public_key, RP_KEY_LEN)) {
+		w->key = "next_private_key_file";
+		cfg_err(w, "the same key as private_key_file (a rotation needs a new key)");
+	}
+	w->key = NULL;
+	/* wn-NAME; a tunnel_interface "wg-X" of its own gets "wn-X" */
+	if (t->name && t->next_private_key_file && t->next_listen_port && !t->next_interface &&
+	    asprintf(&t->next_interface, "wn-%s",
+		     t->tunnel_interface && !strncmp(t->tunnel_interface, "wg-", 3)
+			     ? t->tunnel_interface + 3 : t->name) < 0)
+		abort();
+}
+
 static bool inside(const struct rp_prefix *p, const struct rp_prefix_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -297,6 +330,7 @@ void tenant_finish(struct where *w, struct rp_tenant *t, bool have_tenant)
 	check_sites_overlap(w, t);
 	check_tunnel_ips(w, t);
 	check_previous(w, t);
+	check_next(w, t);
 	for (size_t i = 0; i < t->n_rules; i++) {
 		struct rp_rule *r = &t->rules[i];
 
@@ -364,6 +398,37 @@ static void check_pair(struct cfg_check *c, const struct rp_tenant *a, const str
 		cfg_check_err(c, b, "tenant", "listen_port",
 			      "%u is already the listen_port of tenant '%s' (%s)",
 			      b->listen_port, tname(a), arel);
+	if (b->next_listen_port &&
+	    (b->next_listen_port == a->listen_port || b->next_listen_port == a->next_listen_port))
+		cfg_check_err(c, b, "tenant", "next_listen_port",
+			      "%u is already a listen port of tenant '%s' (%s)",
+			      b->next_listen_port, tname(a), arel);
+	if (a->next_listen_port && a->next_listen_port == b->listen_port)
+		cfg_check_err(c, b, "tenant", "listen_port",
+			      "%u is already the next_listen_port of tenant '%s' (%s)",
+			      b->listen_port, tname(a), arel);
+	if (b->next_interface && a->cloud_interface && !strcmp(b->next_interface, a->cloud_interface))
+		cfg_check_err(c, b, "tenant", "next_private_key_file",
+			      "its second tunnel '%s' is the cloud interface of tenant '%s' (%s)",
+			      b->next_interface, tname(a), arel);
+	if (b->next_interface && a->tunnel_interface && !strcmp(b->next_interface, a->tunnel_interface))
+		cfg_check_err(c, b, "tenant", "next_private_key_file",
+			      "its second tunnel '%s' is the tunnel interface of tenant '%s' (%s)",
+			      b->next_interface, tname(a), arel);
+	if (a->next_interface && b->tunnel_interface && !strcmp(a->next_interface, b->tunnel_interface))
+		cfg_check_err(c, b, "tenant", "tunnel_interface",
+			      "'%s' is the second tunnel of tenant '%s' (%s) during its key rotation",
+			      b->tunnel_interface, tname(a), arel);
+	if (a->next_interface && b->cloud_interface && !strcmp(a->next_interface, b->cloud_interface))
+		cfg_check_err(c, b, "tenant", "cloud_interface",
+			      "'%s' is the second tunnel of tenant '%s' (%s) during its key rotation",
+			      b->cloud_interface, tname(a), arel);
+	if (b->next_private_key_file && !key_zero(b->next_public_key) &&
+	    (!memcmp(a->public_key, b->next_public_key, RP_KEY_LEN) ||
+	     (a->next_private_key_file && !memcmp(a->next_public_key, b->next_public_key, RP_KEY_LEN))))
+		cfg_check_err(c, b, "tenant", "next_private_key_file",
+			      "the same key as tenant '%s' (%s): every tenant needs its own",
+			      tname(a), arel);
 	if (a->tunnel_interface && b->tunnel_interface &&
 	    !strcmp(a->tunnel_interface, b->tunnel_interface))
 		cfg_check_err(c, b, "tenant", "tunnel_interface",
@@ -482,6 +547,13 @@ static void check_against_gateway(struct cfg_check *c, const struct rp_tenant *t
 	if (cfg->uplink && t->cloud_interface && !strcmp(cfg->uplink, t->cloud_interface))
 		cfg_check_err(c, t, "tenant", "cloud_interface",
 			      "'%s' is the uplink", t->cloud_interface);
+	if (cfg->uplink && t->next_interface && !strcmp(cfg->uplink, t->next_interface))
+		cfg_check_err(c, t, "tenant", "next_private_key_file",
+			      "its second tunnel '%s' is the uplink", t->next_interface);
+	if (t->next_interface && t->cloud_interface && !strcmp(t->cloud_interface, t->next_interface))
+		cfg_check_err(c, t, "tenant", "cloud_interface",
+			      "'%s' is the tenant's second tunnel during its key rotation",
+			      t->next_interface);
 	if (cfg->uplink && t->tunnel_interface && !strcmp(cfg->uplink, t->tunnel_interface))
 		cfg_check_err(c, t, "tenant", "tunnel_interface",
 			      "'%s' is the uplink", t->tunnel_interface);

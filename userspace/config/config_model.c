@@ -55,3 +55,22 @@ const char *config_rel(const struct rp_config *cfg, const char *path)
 		return path + len + 1;
 	return path;
 }
+
+int rp_tunnel_owner(const struct rp_config *cfg, const char *ifname, bool *next)
+{
+	for (size_t i = 0; ifname && i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		if (t->tunnel_interface && !strcmp(t->tunnel_interface, ifname)) {
+			if (next)
+				*next = false;
+			return (int)i;
+		}
+		if (t->next_interface && !strcmp(t->next_interface, ifname)) {
+			if (next)
+				*next = true;
+			return (int)i;
+		}
+	}
+	return -1;
+}

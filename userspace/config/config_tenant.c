@@ -91,6 +91,21 @@ static int t_private_key_file(struct where *w, const char *v, void *obj)
 	return 0;
 }
 
+/* The key the tenant moves to (docs/keys.md "A tenant's key"). */
+static int t_next_private_key_file(struct where *w, const char *v, void *obj)
+{
+	if (val_key_file(w, v, &T->next_private_key_file, T->next_private_key))
+		return -EINVAL;
+	if (!(w->flags & RP_CFG_SKIP_KEY_FILES))
+		key_public_from_private(T->next_public_key, T->next_private_key);
+	return 0;
+}
+
+static int t_next_listen_port(struct where *w, const char *v, void *obj)
+{
+	return val_port(w, v, &T->next_listen_port);
+}
+
 static int t_public_key(struct where *w, const char *v, void *obj)
 {
 	uint8_t pub[RP_KEY_LEN], derived = 0;
@@ -187,6 +202,8 @@ static const struct key_spec tenant_keys[] = {
 	{ "intra", t_intra, false },
 	{ "mtu", t_mtu, false },
 	{ "site_dns", t_site_dns, false },
+	{ "next_private_key_file", t_next_private_key_file, false },
+	{ "next_listen_port", t_next_listen_port, false },
 	{ 0 }
 };
 
@@ -507,6 +524,9 @@ void tenant_free(struct rp_tenant *t)
 	}
 	free(t->shares);
 	explicit_bzero(t->private_key, sizeof(t->private_key));
+	explicit_bzero(t->next_private_key, sizeof(t->next_private_key));
+	free(t->next_private_key_file);
+	free(t->next_interface);
 	free(t->name);
 	free(t->file);
 	free(t->cloud_interface);

@@ -337,7 +337,9 @@ static int want_atts(const struct rp_config *cfg, const struct dp_loaded *L, con
 	int err = 0;
 
 	*n = 0;
-	*v = calloc(3 * cfg->n_tenants + 2, sizeof(**v));
+	/* per tenant: cloud_in, cloud_mark, tunnel_in, and tunnel_in on a key
+	 * rotation's second tunnel */
+	*v = calloc(4 * cfg->n_tenants + 2, sizeof(**v));
 	if (!*v)
 		return -ENOMEM;
 	if (names(cfg, only, cfg->uplink)) {
@@ -360,6 +362,10 @@ static int want_atts(const struct rp_config *cfg, const struct dp_loaded *L, con
 		}
 		if (!err && names(cfg, only, t->tunnel_interface))
 			err = dp_add_att(*v, n, ATT_TC_TUNNEL, t->tunnel_interface, L->prog[P_TUNNEL_IN],
+				      L->prog_id[P_TUNNEL_IN], false, d);
+		/* a key rotation's second tunnel: the same program, from its first packet */
+		if (!err && t->next_interface && names(cfg, only, t->next_interface))
+			err = dp_add_att(*v, n, ATT_TC_TUNNEL, t->next_interface, L->prog[P_TUNNEL_IN],
 				      L->prog_id[P_TUNNEL_IN], false, d);
 	}
 	return err;

@@ -269,8 +269,9 @@ static bool management_allows(const struct eval_ctx *ctx, const struct rp_packet
 static int listen_port_owner(const struct rp_config *cfg, uint16_t port)
 {
 	for (size_t i = 0; i < cfg->n_tenants; i++)
-		if (cfg->tenants[i].listen_port && cfg->tenants[i].listen_port == port)
-			return (int)i;
+		if ((cfg->tenants[i].listen_port && cfg->tenants[i].listen_port == port) ||
+		    (cfg->tenants[i].next_interface && cfg->tenants[i].next_listen_port == port))
+			return (int)i;	/* during a key rotation, both ports */
 	return -1;
 }
 
@@ -441,8 +442,10 @@ static int where_exact(const struct rp_config *cfg, const char *ifname, size_t n
 		return -ENOENT;
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const char *tun = cfg->tenants[i].tunnel_interface;
+		const char *next = cfg->tenants[i].next_interface;	/* key rotation */
 
-		if (tun && strlen(tun) == n && !strncmp(tun, ifname, n)) {
+		if ((tun && strlen(tun) == n && !strncmp(tun, ifname, n)) ||
+		    (next && strlen(next) == n && !strncmp(next, ifname, n))) {
 			w->hook = RP_HOOK_TUNNEL_IN;
 			w->tenant = (int)i;
 			return 0;

@@ -77,6 +77,9 @@ int nl_route_dump(struct nl_ctx *nl, int family, uint32_t table,
 		  struct nl_route **v, size_t *n);	/* family/table 0: all */
 int nl_route_add(struct nl_ctx *nl, const struct nl_route *r);	/* create, exclusive */
 int nl_route_del(struct nl_ctx *nl, const struct nl_route *r);
+/* The route with R's destination, table and metric now R (one change: the
+ * destination is never without a route), or R added. */
+int nl_route_replace(struct nl_ctx *nl, const struct nl_route *r);
 bool nl_route_same(const struct nl_route *a, const struct nl_route *b);
 void nl_route_format(const struct nl_route *r, char *buf, size_t len);	/* "10.0.0.0/8 dev#3 table 1010 metric 100" */
 /* The same with the device as DEV says it (" dev wg-a"; "": none). */

@@ -228,11 +228,10 @@ int nl_route_dump(struct nl_ctx *nl, int family, uint32_t table, struct nl_route
 	return 0;
 }
 
-static int route_req(struct nl_ctx *nl, int type, const struct nl_route *r)
+static int route_req_flags(struct nl_ctx *nl, int type, uint16_t flags, const struct nl_route *r)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nl_msg_start(nl, buf, type,
-					    type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct nlmsghdr *nlh = nl_msg_start(nl, buf, type, flags);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	size_t alen = family_bytes(r->family);
 
@@ -260,9 +259,19 @@ static int route_req(struct nl_ctx *nl, int type, const struct nl_route *r)
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
+static int route_req(struct nl_ctx *nl, int type, const struct nl_route *r)
+{
+	return route_req_flags(nl, type, type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0, r);
+}
+
 int nl_route_add(struct nl_ctx *nl, const struct nl_route *r)
 {
 	return route_req(nl, RTM_NEWROUTE, r);
+}
+
+int nl_route_replace(struct nl_ctx *nl, const struct nl_route *r)
+{
+	return route_req_flags(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r);
 }
 
 int nl_route_del(struct nl_ctx *nl, const struct nl_route *r)

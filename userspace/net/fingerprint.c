@@ -50,6 +50,7 @@ uint64_t net_tenant_fp(const struct apply *a, size_t i)
 	h = fnv1a(h, &t->listen_port, sizeof(t->listen_port));
 	h = fnv1a(h, t->private_key, sizeof(t->private_key));
 	h = fnv1a(h, &t->egress, sizeof(t->egress));
+	h = fnv_str(h, t->next_interface);
 	h = fnv_str(h, cfg->uplink);
 	h = fnv_list(h, &t->tunnel_address);
 	h = fnv_list(h, &t->cloud_address);
@@ -142,7 +143,8 @@ void net_compute_clean(struct apply *a)
 		net_cloud_ifname(t, name, sizeof(name));
 		cl = net_link_find(a, name);
 		/* a site in rotation may have switched: its peers are looked at */
-		a->clean[i] = !full && !rekey_pending(t) &&
+		/* a key rotation: where each site is is looked at */
+		a->clean[i] = !full && !rekey_pending(t) && !t->next_interface &&
 			      !(a->hooks && a->hooks->verify && a->hooks->verify[i]) &&
 			      tl && cl && (tl->flags & IFF_UP) && (cl->flags & IFF_UP) &&
 			      tl->mtu == t->mtu &&

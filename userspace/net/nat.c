@@ -93,18 +93,22 @@ static int cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
-/* The tenants' listen ports, sorted, without duplicates: *n of them. */
+/* The tenants' listen ports (and next_listen_ports), sorted, without
+ * duplicates: *n of them. */
 static uint16_t *listen_ports(const struct rp_config *cfg, size_t *n)
 {
-	uint16_t *v = calloc(cfg->n_tenants + 1, sizeof(*v));
+	uint16_t *v = calloc(2 * cfg->n_tenants + 1, sizeof(*v));
 	size_t k = 0;
 
 	*n = 0;
 	if (!v)
 		return NULL;
-	for (size_t i = 0; i < cfg->n_tenants; i++)
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		if (cfg->tenants[i].listen_port)
 			v[k++] = cfg->tenants[i].listen_port;
+		if (cfg->tenants[i].next_interface)	/* a key rotation's second port */
+			v[k++] = cfg->tenants[i].next_listen_port;
+	}
 	qsort(v, k, sizeof(*v), cmp_u16);
 	for (size_t i = 0; i < k; i++)
 		if (!*n || v[*n - 1] != v[i])

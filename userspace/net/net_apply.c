@@ -175,7 +175,7 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 	for (size_t i = 0; i < net_n_gateway_sysctls; i++)
 		if ((err = net_set_sysctl(&a, net_gateway_sysctls[i], "1")))
 			goto fail;
-	if ((err = net_ensure_links(&a, cur)))
+	if ((err = net_ensure_links(&a, cur)) || (err = net_keyrot_links(&a)))
 		goto fail;
 	stage("links");
 	if ((err = net_reconcile_addrs(&a)))
@@ -187,10 +187,11 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 	if ((err = net_reconcile_rules(&a)))
 		goto fail;
 	stage("rules");
+	net_keyrot_retire(&a);
 	if ((err = net_start_devices(&a, cur)))
 		goto fail;
 	stage("start");
-	if ((err = net_configure_wg(&a, cur)))
+	if ((err = net_configure_wg(&a, cur)) || (err = net_keyrot_devices(&a)))
 		goto fail;
 	stage("wireguard");
 	/* What the config no longer wants. */

@@ -138,6 +138,14 @@ static int diff_links(struct differ *df)
 		}
 		if (cl && !(cl->flags & IFF_UP))
 			net_plan_say(&df->out, '~', "link", "%s up", name);
+		/* a key rotation's second tunnel (net/keyrot.h) */
+		if (t->next_interface && !net_link_find(&df->a, t->next_interface)) {
+			net_plan_say(&df->out, '+', "link", "%s wireguard (%s), mtu %u, up: the next key "
+				     "on port %u", t->next_interface, df->a.wg->name, t->mtu,
+				     t->next_listen_port);
+			if ((err = plan_link(df, t->next_interface)))
+				return err;
+		}
 	}
 	return 0;
 }
@@ -150,6 +158,9 @@ static bool link_wanted(const struct rp_config *cfg, const char *name, const cha
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		net_cloud_ifname(&cfg->tenants[i], cl, sizeof(cl));
 		if (!strcmp(kind, "wireguard") && !strcmp(name, cfg->tenants[i].tunnel_interface))
+			return true;
+		if (!strcmp(kind, "wireguard") && cfg->tenants[i].next_interface &&
+		    !strcmp(name, cfg->tenants[i].next_interface))
 			return true;
 		if (!strcmp(kind, "vlan") && cfg->tenants[i].vlan && !strcmp(name, cl))
 			return true;

@@ -137,7 +137,10 @@ int net_preflight(struct apply *a, wg_device **cur)
 				continue;
 			}
 		}
-		if (!cur[i] || cur[i]->listen_port != t->listen_port) {
+		/* the end of a key rotation: the second tunnel that holds the
+		 * port now goes first (net_keyrot_retire) */
+		if ((!cur[i] || cur[i]->listen_port != t->listen_port) &&
+		    !net_keyrot_retiring_port(a, t->listen_port)) {
 			int r = port_free(t->listen_port, AF_INET);
 
 			if (!r)

@@ -88,6 +88,16 @@ int net_ensure_links(struct apply *a, wg_device **cur);
 int net_start_devices(struct apply *a, wg_device **cur);
 int net_configure_wg(struct apply *a, wg_device **cur);
 int net_remove_stale_links(struct apply *a);
+/* keyrot_links.c: a tenant key rotation's second tunnel (net/keyrot.h)
+ * created, its programs attached, up; then wireguard-go started on it and
+ * its device configured with the next key and port. */
+int net_keyrot_links(struct apply *a);
+int net_keyrot_devices(struct apply *a);
+/* The second tunnels of rotations that ended, removed before the devices
+ * are configured (the first tunnel may take over the port). */
+void net_keyrot_retire(struct apply *a);
+/* PORT is held by such a second tunnel (it is free once retired). */
+bool net_keyrot_retiring_port(struct apply *a, uint16_t port);
 
 /* sysctl.c: PATH set to WANT, the old value journalled and recorded. */
 int net_set_sysctl(struct apply *a, const char *path, const char *want);

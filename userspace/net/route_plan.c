@@ -40,10 +40,18 @@ static int push_prefix(struct route_set *rs, const struct rp_prefix *p, uint32_t
 	return rs_push(rs, &r, dedupe);
 }
 
+int net_plan_site_if(const struct net_ifindex *ix, size_t i, size_t s)
+{
+	if (ix->next && ix->next[i] && ix->moved && ix->moved[i] && ix->moved[i][s])
+		return ix->next[i];
+	return ix->tunnel[i];
+}
+
 static bool is_tunnel(const struct rp_config *cfg, const struct net_ifindex *ix, int ifindex)
 {
 	for (size_t i = 0; i < cfg->n_tenants; i++)
-		if (ix->tunnel[i] && ix->tunnel[i] == ifindex)
+		if ((ix->tunnel[i] && ix->tunnel[i] == ifindex) ||
+		    (ix->next && ix->next[i] && ix->next[i] == ifindex))
 			return true;
 	return false;
 }
@@ -115,11 +123,11 @@ int net_plan_routes(const struct rp_config *cfg, const struct net_ifindex *ix, s
 				  RP_METRIC_ROUTE, true);
 	for (size_t s = 0; s < t->n_sites && !err; s++) {
 		for (size_t k = 0; k < t->sites[s].allowed_ips.n && !err; k++)
-			err = push_prefix(rs, &t->sites[s].allowed_ips.v[k], table, ix->tunnel[i],
-					  RTN_UNICAST, RP_METRIC_ROUTE, false);
+			err = push_prefix(rs, &t->sites[s].allowed_ips.v[k], table,
+					  net_plan_site_if(ix, i, s), RTN_UNICAST, RP_METRIC_ROUTE, false);
 		for (size_t k = 0; k < t->sites[s].tunnel_ip.n && !err; k++)
-			err = push_prefix(rs, &t->sites[s].tunnel_ip.v[k], table, ix->tunnel[i],
-					  RTN_UNICAST, RP_METRIC_ROUTE, false);
+			err = push_prefix(rs, &t->sites[s].tunnel_ip.v[k], table,
+					  net_plan_site_if(ix, i, s), RTN_UNICAST, RP_METRIC_ROUTE, false);
 	}
 	/* Shares: offered to us by others (forward path), and ours offered to
 	 * others (their sites, for the replies). */
@@ -141,10 +149,12 @@ int net_plan_routes(const struct rp_config *cfg, const struct net_ifindex *ix, s
 			for (size_t st = 0; st < o->n_sites && !err; st++) {
 				for (size_t k = 0; k < o->sites[st].allowed_ips.n && !err; k++)
 					err = push_prefix(rs, &o->sites[st].allowed_ips.v[k], table,
-							  ix->tunnel[p], RTN_UNICAST, RP_METRIC_SHARED, true);
+							  net_plan_site_if(ix, p, st), RTN_UNICAST,
+							  RP_METRIC_SHARED, true);
 				for (size_t k = 0; k < o->sites[st].tunnel_ip.n && !err; k++)
 					err = push_prefix(rs, &o->sites[st].tunnel_ip.v[k], table,
-							  ix->tunnel[p], RTN_UNICAST, RP_METRIC_SHARED, true);
+							  net_plan_site_if(ix, p, st), RTN_UNICAST,
+							  RP_METRIC_SHARED, true);
 			}
 		}
 	}
@@ -176,8 +186,8 @@ int net_plan_routes(const struct rp_config *cfg, const struct net_ifindex *ix, s
 
 int net_plan_rules(const struct rp_config *cfg, struct net_rule_want **out, size_t *n)
 {
-	/* at most 4 of the gateway's, and 6 per tenant */
-	struct net_rule_want *v = calloc(4 + 6 * cfg->n_tenants, sizeof(*v));
+	/* at most 4 of the gateway's, and 8 per tenant (6, and 2 for a key rotation's second tunnel) */
+	struct net_rule_want *v = calloc(4 + 8 * cfg->n_tenants, sizeof(*v));
 	char name[IFNAMSIZ + 8];
 	size_t k = 0;
 
@@ -213,6 +223,10 @@ int net_plan_rules(const struct rp_config *cfg, struct net_rule_want **out, size
 
 			net_ifname_copy(r.iif, t->tunnel_interface);
 			v[k++] = (struct net_rule_want){ .rule = r, .tenant = (int)i };
+			if (t->next_interface) {	/* a key rotation's second tunnel */
+				net_ifname_copy(r.iif, t->next_interface);
+				v[k++] = (struct net_rule_want){ .rule = r, .tenant = (int)i };
+			}
 			net_ifname_copy(r.iif, name);
 			v[k++] = (struct net_rule_want){ .rule = r, .tenant = (int)i };
 			/* the tenant's mark (set at its ingress, reflected onto the

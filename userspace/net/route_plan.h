@@ -41,7 +41,15 @@ struct net_ifindex {
 	int uplink;
 	const int *tunnel;	/* per tenant index: its tunnel_interface */
 	const int *cloud;	/* per tenant index: CLOUD or CLOUD.VLAN */
+	/* A tenant key rotation (docs/keys.md): per tenant index, its second
+	 * tunnel wn-NAME (0: none), and per site whether the site is there
+	 * (NULL: none is).  Either may be NULL. */
+	const int *next;
+	bool *const *moved;
 };
+
+/* The tunnel site S of tenant I is routed through. */
+int net_plan_site_if(const struct net_ifindex *ix, size_t i, size_t s);
 
 struct route_set {
 	struct nl_route *v;

@@ -7,31 +7,106 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/rtnetlink.h>
 #include "kernel/netlink.h"
+#include "net/keyrot.h"
 #include "net/net_priv.h"
 #include "net/reconcile.h"
 #include "net/route_plan.h"
 
-/* The ifindexes the plan routes through, from the link table. */
-static int resolve_links(const struct apply *a, struct net_ifindex *ix, int **tun, int **cloud)
+struct links {
+	int *tun, *cloud, *next;
+	bool **moved;
+	size_t n;
+};
+
+static void links_free(struct links *k)
+{
+	for (size_t i = 0; k->moved && i < k->n; i++)
+		free(k->moved[i]);
+	free(k->moved);
+	free(k->tun);
+	free(k->cloud);
+	free(k->next);
+}
+
+/* The ifindexes the plan routes through, from the link table; for a
+ * tenant in key rotation, where each site is (keyrot.h). */
+static int resolve_links(const struct apply *a, struct net_ifindex *ix, struct links *k)
 {
 	const struct rp_config *cfg = a->cfg;
 	const struct nl_link *l;
 	char name[IFNAMSIZ + 8];
 
-	*tun = calloc(cfg->n_tenants + 1, sizeof(int));
-	*cloud = calloc(cfg->n_tenants + 1, sizeof(int));
-	if (!*tun || !*cloud)
+	k->n = cfg->n_tenants;
+	k->tun = calloc(cfg->n_tenants + 1, sizeof(int));
+	k->cloud = calloc(cfg->n_tenants + 1, sizeof(int));
+	k->next = calloc(cfg->n_tenants + 1, sizeof(int));
+	k->moved = calloc(cfg->n_tenants + 1, sizeof(bool *));
+	if (!k->tun || !k->cloud || !k->next || !k->moved)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
-		l = net_link_find(a, cfg->tenants[i].tunnel_interface);
-		(*tun)[i] = l ? l->ifindex : 0;
-		net_cloud_ifname(&cfg->tenants[i], name, sizeof(name));
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		l = net_link_find(a, t->tunnel_interface);
+		k->tun[i] = l ? l->ifindex : 0;
+		net_cloud_ifname(t, name, sizeof(name));
 		l = net_link_find(a, name);
-		(*cloud)[i] = l ? l->ifindex : 0;
+		k->cloud[i] = l ? l->ifindex : 0;
+		l = t->next_interface ? net_link_find(a, t->next_interface) : NULL;
+		k->next[i] = l ? l->ifindex : 0;
+		if (!l)
+			continue;
+		k->moved[i] = calloc(t->n_sites + 1, sizeof(bool));
+		if (!k->moved[i])
+			return -ENOMEM;
+		/* devices not running yet (a first apply): no site has moved */
+		keyrot_read_moved(a->wg, t, k->moved[i]);
 	}
 	l = cfg->uplink ? net_link_find(a, cfg->uplink) : NULL;
-	*ix = (struct net_ifindex){ .uplink = l ? l->ifindex : 0, .tunnel = *tun, .cloud = *cloud };
+	*ix = (struct net_ifindex){ .uplink = l ? l->ifindex : 0, .tunnel = k->tun,
+				    .cloud = k->cloud, .next = k->next, .moved = k->moved };
+	return 0;
+}
+
+/* The route of HAVE with W's destination, table and metric through another
+ * device (a site of a tenant in key rotation that changed tunnels): W
+ * replaces it in one change. */
+static size_t same_but_device(const struct nl_route *have, size_t n, const struct nl_route *w)
+{
+	for (size_t h = 0; h < n; h++) {
+		struct nl_route x = have[h];
+
+		if (x.type != RTN_UNICAST || w->type != RTN_UNICAST || x.oif == w->oif || !x.oif)
+			continue;
+		x.oif = w->oif;
+		if (nl_route_same(&x, w))
+			return h;
+	}
+	return SIZE_MAX;
+}
+
+/* OLD re-pointed to W's device; journalled as: remove W, put OLD back. */
+static int replace(struct apply *a, struct nl_route *old, const struct nl_route *w)
+{
+	char buf[160];
+	struct undo *u;
+	int err = nl_route_replace(&a->nl, w);
+
+	if (err) {
+		nl_route_format(w, buf, sizeof(buf));
+		diag_add(a->d, "cannot re-point route %s (%s): %s", buf, net_ifname_of(a, w->oif),
+			 nl_strerror(&a->nl, err));
+		return err;
+	}
+	if (!(u = net_journal(a, U_ROUTE_ADD)))
+		return -ENOMEM;
+	u->route = *old;
+	if (!(u = net_journal(a, U_ROUTE_DEL)))
+		return -ENOMEM;
+	u->route = *w;
+	old->oif = w->oif;	/* what the table holds now: not removed below */
+	a->changes++;
 	return 0;
 }
 
@@ -41,11 +116,11 @@ int net_reconcile_routes(struct apply *a)
 	size_t n_have = 0;
 	struct route_set want = { 0 };
 	struct net_ifindex ix;
-	int *tun = NULL, *cloud = NULL;
+	struct links lk = { 0 };
 	char buf[160];
 	int err = 0;
 
-	err = resolve_links(a, &ix, &tun, &cloud);
+	err = resolve_links(a, &ix, &lk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < a->cfg->n_tenants && !err; i++) {
@@ -74,11 +149,22 @@ int net_reconcile_routes(struct apply *a)
 		for (size_t w = 0; w < want.n && !err; w++) {
 			bool present = false;
 			struct undo *u;
+			size_t o;
 
 			for (size_t h = first; h < last && !present; h++)
 				present = nl_route_same(&have[h], &want.v[w]);
 			if (present)
 				continue;
+			/* through another device now (a site that changed tunnels
+			 * in a key rotation, or the rotation's end): re-pointed in
+			 * one change, the prefix never without a route */
+			o = same_but_device(have + first, last - first, &want.v[w]);
+			if (o != SIZE_MAX) {
+				err = replace(a, &have[first + o], &want.v[w]);
+				if (err)
+					break;
+				continue;
+			}
 			err = nl_route_add(&a->nl, &want.v[w]);
 			if (err == -EEXIST)
 				err = 0;	/* two site prefixes masked to the same route */
@@ -128,8 +214,7 @@ int net_reconcile_routes(struct apply *a)
 	}
 	free(want.v);
 	free(have);
-	free(tun);
-	free(cloud);
+	links_free(&lk);
 	return err;
 }
 

@@ -183,7 +183,8 @@ static bool served(const struct rp_config *cfg, unsigned port)
 	if (port == metrics_port(cfg->metrics_listen))
 		return true;
 	for (size_t i = 0; i < cfg->n_tenants; i++)
-		if (cfg->tenants[i].listen_port == port)
+		if (cfg->tenants[i].listen_port == port ||
+		    (cfg->tenants[i].next_interface && cfg->tenants[i].next_listen_port == port))
 			return true;
 	for (size_t i = 0; i < cfg->mgmt_tcp_ports.n; i++)
 		if (port >= cfg->mgmt_tcp_ports.v[i].lo && port <= cfg->mgmt_tcp_ports.v[i].hi)

@@ -639,7 +639,7 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 			memcpy(g->up6[i], u[i].addr, 16);
 	}
 	o->tenants = calloc(cfg->n_tenants + 2, sizeof(*o->tenants));
-	o->ports = calloc(cfg->n_tenants + 1, sizeof(*o->ports));
+	o->ports = calloc(2 * cfg->n_tenants + 1, sizeof(*o->ports));
 	if (!o->tenants || !o->ports)
 		return -ENOMEM;
 	for (size_t ti = 0; ti < cfg->n_tenants; ti++) {
@@ -662,6 +662,12 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 			pp->k.port = t->listen_port;
 			pp->v.tenant = t->id;
 		}
+		if (t->next_interface && t->next_listen_port) {	/* key rotation: both ports fenced */
+			pp = &o->ports[o->n_ports++];
+			pp->k.slot = o->slot;
+			pp->k.port = t->next_listen_port;
+			pp->v.tenant = t->id;
+		}
 		ifi = t->cloud_interface ? ifindex(t->cloud_interface, arg) : 0;
 		if (ifi) {
 			if (add_iface(o, ifi, t->vlan, RP_HOOK_CLOUD_IN, t->id))
@@ -671,6 +677,9 @@ static int compile_tables(const struct rp_config *cfg, struct rp_policy *o,
 				 t->name, t->cloud_interface);
 		}
 		ifi = t->tunnel_interface ? ifindex(t->tunnel_interface, arg) : 0;
+		if (ifi && add_iface(o, ifi, 0, RP_HOOK_TUNNEL_IN, t->id))
+			return -ENOMEM;
+		ifi = t->next_interface ? ifindex(t->next_interface, arg) : 0;
 		if (ifi && add_iface(o, ifi, 0, RP_HOOK_TUNNEL_IN, t->id))
 			return -ENOMEM;
 	}
