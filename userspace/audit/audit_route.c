@@ -53,6 +53,7 @@ struct raw_out {
 	rp_u128 lo, hi;
 	struct rt_out o;
 	uint8_t type;
+	const struct rt_res *res;	/* the route, NULL: none */
 };
 
 struct raw_vec {
@@ -87,6 +88,7 @@ static void raw_emit(struct raw_vec *s, rp_u128 lo, rp_u128 hi, uint8_t kind, co
 	o->o.table = table;
 	o->o.prio = prio;
 	o->o.why = why;
+	o->res = res;
 	if (res) {
 		o->type = res->type;
 		o->o.n_oif = res->n_oif;
@@ -522,8 +524,8 @@ full:
 		*why = type == RTN_LOCAL ? "source is one of the gateway's addresses" : "source is a broadcast address";
 		goto out;
 	}
-	for (unsigned k = 0; k < rv.v[0].o.n_oif; k++)
-		dev_match |= rv.v[0].o.oif[k] == p->iif;
+	for (unsigned k = 0; rv.v[0].res && k < rv.v[0].res->n_any; k++)
+		dev_match |= rv.v[0].res->any_oif[k] == p->iif;
 	if (dev_match)
 		goto out;
 	if (!d->has_addr4) {

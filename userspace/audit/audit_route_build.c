@@ -90,6 +90,7 @@ static bool resolve(const struct rt_model *m, struct pfx *p, struct rt_res *out)
 			const struct rt_dev *d = rt_dev_of(m, r->nh[k].oif);
 			bool ign = d && (r->family == AF_INET ? d->ign_linkdown4 : d->ign_linkdown6);
 
+			out->any_oif[out->n_any++] = r->nh[k].oif;
 			if (r->nh[k].flags & RTNH_F_DEAD)
 				continue;
 			if ((r->nh[k].flags & RTNH_F_LINKDOWN) && ign)

@@ -12,6 +12,11 @@ struct rt_res {
 	uint8_t plen;			/* prefix length (suppress_prefixlength) */
 	uint8_t n_oif;
 	int oif[RT_OIF_MAX];
+	/* every nexthop's device, dead or down ones too: the reverse-path
+	 * filter accepts an ingress device any nexthop names
+	 * (fib_info_nh_uses_dev) */
+	uint8_t n_any;
+	int any_oif[RT_OIF_MAX];
 };
 
 struct rt_ent {
