@@ -259,56 +259,30 @@ static bool zero(const uint8_t *k)
 	return !acc;
 }
 
-int site_tenant_pubkey(const struct rp_config *cfg, const struct rp_tenant *t, uint8_t pub[32],
-		       char *why, size_t whylen)
+/* A tenant's public key (the current one, or with next the next one):
+ * from the config's public key, else the private key file, else the copy
+ * apply saved in the state directory (state name: the tenant's name, with
+ * ".next" for the next key). */
+static int tenant_pubkey(const struct rp_config *cfg, const struct rp_tenant *t, bool next, uint8_t pub[32],
+			 char *why, size_t whylen)
 {
-	char path[4096], priv_why[256], *text;
-	uint8_t priv[32];
-	int err;
-
-	if (!zero(t->public_key)) {
-		memcpy(pub, t->public_key, 32);
-		return 0;
-	}
-	err = key_file_read(t->private_key_file, priv, priv_why, sizeof(priv_why));
-	if (!err) {
-		key_public_from_private(pub, priv);
-		explicit_bzero(priv, sizeof(priv));
-		return 0;
-	}
-	statedir_pubkey_path(path, cfg->state_dir, t->name);
-	text = file_read_all(path, NULL);
-	if (text) {
-		text[strcspn(text, "\r\n")] = 0;
-		err = key_from_base64(text, pub);
-		free(text);
-		if (!err)
-			return 0;
-	}
-	snprintf(why, whylen, "the tenant's public key is unknown: private_key_file %s %s, "
-		 "%s %s, and [tenant] has no public_key", t->private_key_file, priv_why, path,
-		 text ? "does not hold a key" : "is not there (apply writes it)");
-	return -ENOKEY;
-}
-
-int site_tenant_next_pubkey(const struct rp_config *cfg, const struct rp_tenant *t,
-			    uint8_t pub[32], char *why, size_t whylen)
-{
+	const uint8_t *known = next ? t->next_public_key : t->public_key;
+	const char *file = next ? t->next_private_key_file : t->private_key_file;
 	char path[4096], name[64], priv_why[256], *text;
 	uint8_t priv[32];
 	int err;
 
-	if (!zero(t->next_public_key)) {
-		memcpy(pub, t->next_public_key, 32);
+	if (!zero(known)) {
+		memcpy(pub, known, 32);
 		return 0;
 	}
-	err = key_file_read(t->next_private_key_file, priv, priv_why, sizeof(priv_why));
+	err = key_file_read(file, priv, priv_why, sizeof(priv_why));
 	if (!err) {
 		key_public_from_private(pub, priv);
 		explicit_bzero(priv, sizeof(priv));
 		return 0;
 	}
-	snprintf(name, sizeof(name), "%s.next", t->name);
+	snprintf(name, sizeof(name), "%s%s", t->name, next ? ".next" : "");
 	statedir_pubkey_path(path, cfg->state_dir, name);
 	text = file_read_all(path, NULL);
 	if (text) {
@@ -318,10 +292,23 @@ int site_tenant_next_pubkey(const struct rp_config *cfg, const struct rp_tenant 
 		if (!err)
 			return 0;
 	}
-	snprintf(why, whylen, "the tenant's next public key is unknown: next_private_key_file %s "
-		 "%s, %s %s", t->next_private_key_file, priv_why, path,
-		 text ? "does not hold a key" : "is not there (apply writes it)");
+	snprintf(why, whylen, "the tenant's %spublic key is unknown: %sprivate_key_file %s %s, %s %s%s",
+		 next ? "next " : "", next ? "next_" : "", file, priv_why, path,
+		 text ? "does not hold a key" : "is not there (apply writes it)",
+		 next ? "" : ", and [tenant] has no public_key");
 	return -ENOKEY;
+}
+
+int site_tenant_pubkey(const struct rp_config *cfg, const struct rp_tenant *t, uint8_t pub[32],
+		       char *why, size_t whylen)
+{
+	return tenant_pubkey(cfg, t, false, pub, why, whylen);
+}
+
+int site_tenant_next_pubkey(const struct rp_config *cfg, const struct rp_tenant *t,
+			    uint8_t pub[32], char *why, size_t whylen)
+{
+	return tenant_pubkey(cfg, t, true, pub, why, whylen);
 }
 
 int site_pubkeys_save(const struct rp_config *cfg)
