@@ -545,6 +545,16 @@ size_t nft_rules(const struct nft_model *n)
 	return n ? n->rules : 0;
 }
 
+bool nft_reads_saddr(const struct nft_model *n)
+{
+	for (size_t i = 0; n && i < n->nc; i++)
+		for (size_t j = 0; j < n->c[i].nr; j++)
+			for (size_t k = 0; k < n->c[i].r[j].nm; k++)
+				if (n->c[i].r[j].m[k].f == F_SADDR)
+					return true;
+	return false;
+}
+
 /* ---- evaluating ---- */
 
 struct state {

@@ -318,7 +318,10 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 		rp_u128 dst = aw_dst_rep(w, dgp->r, dgp->n, oif);
 		rp_u128 routed = w->nft.dnat ? routed_lo : dst;
 
-		for (size_t si = 0; si < w->src.n; si++) {
+		size_t s_lo, s_hi;
+
+		aw_src_of(w, w->rc, &s_lo, &s_hi);
+		for (size_t si = s_lo; si < s_hi; si++) {
 			const struct group *sg = &w->src.v[si];
 			struct shapes s = { .n = 0 };
 			uint32_t skey[NKEY] = { 0 }, dkey[NKEY], *memo;

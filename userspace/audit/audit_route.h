@@ -85,6 +85,12 @@ struct rt_out {
 typedef int (*rt_cb)(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg);
 int rt_partition(const struct rt_model *m, const struct rt_pkt *p, rp_u128 lo, rp_u128 hi, rt_cb cb,
 		 void *arg);
+/* What rt_partition reads of p's source address (its kind: martian,
+ * IPv6 link-local; the rules whose `from` selector holds it), as words in
+ * sig: two packets equal but for their sources, with equal signatures,
+ * are routed alike for every destination.  The number of words written,
+ * or 0 when more than max are needed (then compare nothing). */
+size_t rt_src_sig(const struct rt_model *m, const struct rt_pkt *p, uint32_t *sig, size_t max);
 /* One destination. */
 void rt_route(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, struct rt_out *o);
 /* Does the source check of an IPv4 packet routed out of oif (0: delivered

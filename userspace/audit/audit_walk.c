@@ -20,6 +20,7 @@
  * share covers and whose source check passes is a violation.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,30 @@
 
 /* ---- routing one class ---- */
 
+static int ev_add(struct walk *w, const struct ev *e)
+{
+	struct evlist *l = w->rec;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct ev *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *e;
+	return 0;
+}
+
 static void keep_pend(struct walk *w, rp_u128 lo, rp_u128 hi, int oif)
 {
+	if (w->rec) {	/* only an unprotected ingress point looks for them */
+		if (!w->in->is_protected && !w->in->outside && !w->rec_err)
+			w->rec_err = ev_add(w, &(struct ev){ .k = EV_PEND, .lo = lo, .hi = hi, .oif = oif });
+		return;
+	}
 	if (w->n_pend < sizeof(w->pend) / sizeof(w->pend[0]))
 		w->pend[w->n_pend++] = (struct pend){ lo, hi, oif, w->rc, *w->rs };
 }
@@ -46,6 +69,9 @@ static int piece(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, int b, rp_u128
 	const struct ingress *in = w->in;
 	const char *kind = aw_kind_of(in);
 
+	if (w->rec)
+		return ev_add(w, &(struct ev){ .k = EV_PIECE, .lo = lo, .hi = hi, .oif = oif, .b = b,
+					       .routed = routed });
 	if (b == -2)
 		return 0;	/* a tunnel with no peer for it: WireGuard drops it */
 	if (!in->uplink && !in->outside && b == in->tenant)
@@ -179,14 +205,21 @@ static int outcome(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg)
 	return err;
 }
 
-static int route_class(struct walk *w)
+/* What one source class meets, in order: the nftables treatment of each
+ * destination part (EV_NFT, when it changes) and the routing's parts that
+ * leave towards a tenant (EV_PIECE) or are kept for the unprotected search
+ * (EV_PEND).  Nothing here depends on what was found so far. */
+static int record_class(struct walk *w)
 {
 	struct actx *a = w->a;
+	struct nft_out last;
 	int err = 0;
 
+	memset(&w->nft, 0, sizeof(w->nft));
+	last = w->nft;
 	/* the destinations, part by part of the cuts (nftables matches are
 	 * uniform within a part) */
-	for (size_t i = 0; i < 2 * w->n_rtc && !err && !a->err; i++) {
+	for (size_t i = 0; i < 2 * w->n_rtc && !err && !a->err && !w->rec_err; i++) {
 		size_t d = i % w->n_rtc;
 		bool odd = aw_awkward(w->family, w->rtc[d].lo) && aw_awkward(w->family, w->rtc[d].hi);
 
@@ -199,19 +232,22 @@ static int route_class(struct walk *w)
 				    .proto = w->rs->proto, .sport = w->rs->slo, .dport = w->rs->dlo };
 		struct route_ctx rc = { .w = w, .dnat_lo = w->rtc[d].lo, .dnat_hi = w->rtc[d].hi };
 
-		struct nft_out prev = w->nft;
-
 		nft_prerouting(a->N, &np, &w->nft);
-		/* pieces gathered over parts that nftables treats alike are
-		 * asked together; a different treatment asks the earlier ones
-		 * first, with theirs */
-		if (w->npp && (w->nft.drop || w->nft.dnat || w->nft.mark_set != prev.mark_set ||
-			       w->nft.mark != prev.mark || strcmp(w->nft.why, prev.why))) {
-			struct nft_out cur = w->nft;
+		if (memcmp(&w->nft, &last, sizeof(last))) {
+			if (w->n_nfts == w->cap_nfts) {
+				size_t cap = w->cap_nfts ? w->cap_nfts * 2 : 16;
+				struct nft_out *v = realloc(w->nfts, cap * sizeof(*v));
 
-			w->nft = prev;
-			err = flush_pieces(w);
-			w->nft = cur;
+				if (!v) {
+					err = -ENOMEM;
+					break;
+				}
+				w->nfts = v;
+				w->cap_nfts = cap;
+			}
+			w->nfts[w->n_nfts] = w->nft;
+			err = ev_add(w, &(struct ev){ .k = EV_NFT, .b = (int)w->n_nfts++ });
+			last = w->nft;
 			if (err)
 				break;
 		}
@@ -227,7 +263,106 @@ static int route_class(struct walk *w)
 			err = rt_partition(a->M, &p, w->rtc[d].lo, w->rtc[d].hi, outcome, &rc);
 		}
 	}
-	if (!err && w->npp)
+	memset(&w->nft, 0, sizeof(w->nft));
+	if (!err)
+		err = w->rec_err;
+	return err ? err : a->err;
+}
+
+/* The events of the current source class: recorded once for every class
+ * the routing and nftables cannot tell apart (the same rt_src_sig, and
+ * nftables matching no source address; else the class itself), in the
+ * same routing shape. */
+static const struct evlist *class_events(struct walk *w, int *errp)
+{
+	struct {
+		uint32_t rs, rc;
+		uint32_t sig[16];
+	} k;
+	struct rt_pkt p = { .family = w->family, .iif = w->in->ifindex, .mark = w->mark, .src = w->rep };
+	size_t ns;
+	uint32_t *slot;
+	bool added;
+
+	memset(&k, 0, sizeof(k));
+	k.rs = (uint32_t)(w->rs - w->rshapes);
+	ns = rt_src_sig(w->a->M, &p, k.sig, sizeof(k.sig) / sizeof(k.sig[0]));
+	if (!ns || nft_reads_saddr(w->a->N))
+		k.rc = (uint32_t)w->rc + 1;
+	slot = hmap_get_or_add(&w->ccache, &k, offsetof(__typeof__(k), sig) + ns * sizeof(k.sig[0]), &added);
+	if (!slot) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	if (added) {
+		struct evlist l = { 0 };
+
+		if (w->n_evl == w->cap_evl) {
+			size_t cap = w->cap_evl ? w->cap_evl * 2 : 16;
+			struct evlist *v = realloc(w->evl, cap * sizeof(*v));
+
+			if (!v) {
+				*errp = -ENOMEM;
+				return NULL;
+			}
+			w->evl = v;
+			w->cap_evl = cap;
+		}
+		w->rec = &l;
+		w->rec_err = 0;
+		*errp = record_class(w);
+		w->rec = NULL;
+		if (*errp) {
+			free(l.v);
+			return NULL;
+		}
+		w->evl[w->n_evl++] = l;
+		*slot = (uint32_t)w->n_evl;
+	}
+	if (!*slot) {
+		*errp = w->a->err ? w->a->err : -EIO;
+		return NULL;
+	}
+	return &w->evl[*slot - 1];
+}
+
+/* Every destination for the current source class and routing shape: its
+ * events replayed — the pieces asked (those of one nftables treatment
+ * together), the paths kept. */
+static int route_class(struct walk *w)
+{
+	struct actx *a = w->a;
+	const struct evlist *l;
+	int err = 0;
+
+	l = class_events(w, &err);
+	if (!l)
+		return err;
+	for (size_t i = 0; i < l->n && !err && !a->err; i++) {
+		const struct ev *e = &l->v[i];
+
+		switch (e->k) {
+		case EV_NFT: {
+			const struct nft_out *cur = &w->nfts[e->b], prev = w->nft;
+
+			/* pieces gathered over parts that nftables treats
+			 * alike are asked together; a different treatment
+			 * asks the earlier ones first, with theirs */
+			if (w->npp && (cur->drop || cur->dnat || cur->mark_set != prev.mark_set ||
+				       cur->mark != prev.mark || strcmp(cur->why, prev.why)))
+				err = flush_pieces(w);
+			w->nft = *cur;
+			break;
+		}
+		case EV_PIECE:
+			err = piece(w, e->lo, e->hi, e->oif, e->b, e->routed);
+			break;
+		case EV_PEND:
+			keep_pend(w, e->lo, e->hi, e->oif);
+			break;
+		}
+	}
+	if (!err && !a->err && w->npp)
 		err = flush_pieces(w);
 	w->npp = 0;
 	memset(&w->nft, 0, sizeof(w->nft));
@@ -253,7 +388,10 @@ static int unprotected_search(struct walk *w)
 			return 0;
 		w->rc = pd->rc;
 		w->rs = &pd->rs;
-		for (size_t si = 0; si < w->src.n; si++) {
+		size_t s_lo, s_hi;
+
+		aw_src_of(w, pd->rc, &s_lo, &s_hi);
+		for (size_t si = s_lo; si < s_hi; si++) {
 			const struct group *sg = &w->src.v[si];
 			struct shapes s = { .n = 0 };
 			uint32_t skey[NKEY] = { sg->key[1], 0, 0, 0, 0, 0 }, dkey[NKEY] = { 0xffffffff, 0, 0, 0, 0, 0 };
@@ -446,7 +584,33 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 		if (err)
 			goto out;
 	}
+	/* the source groups come in address order, so by routing class */
+	w.src_at = calloc(w.n_rtc + 1, sizeof(*w.src_at));
+	if (!w.src_at) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0, r = 0; i <= w.src.n; i++) {
+		size_t key = i < w.src.n ? w.src.v[i].key[0] : w.n_rtc;
+
+		if (key < r || key > w.n_rtc) {	/* not in order: every group is looked at */
+			free(w.src_at);
+			w.src_at = NULL;
+			break;
+		}
+		while (r < key)
+			w.src_at[++r] = i;
+	}
+	if (getenv("REMPART_AUDIT_PROFILE"))
+		fprintf(stderr, "audit-profile: %s family %d mark %#x: %zu routing classes, %zu routing shapes, %zu source groups\n",
+			in->name, family, mark, w.n_rtc, w.n_rshapes, w.src.n);
 	for (size_t r = 0; r < w.n_rtc && !err; r++) {
+		/* a protected tenant ingress point asks only the sources it
+		 * has (a tunnel: its peers' allowed IPs); nothing else of the
+		 * walk looks at a class without one */
+		if (w.src_at && w.src_at[r] == w.src_at[r + 1] && in->is_protected && !in->uplink &&
+		    !in->outside)
+			continue;
 		w.rc = r;
 		w.rep = w.rtc[r].lo;
 		for (size_t s = 0; s < w.n_rshapes && !err; s++) {
@@ -464,6 +628,12 @@ out:
 	aw_groups_free(&w.src);
 	aw_groups_free(&w.up_base);
 	free(w.pp);
+	free(w.src_at);
+	for (size_t i = 0; i < w.n_evl; i++)
+		free(w.evl[i].v);
+	free(w.evl);
+	free(w.nfts);
+	hmap_free(&w.ccache);
 	if (err && !a->err) {
 		a->err = err;
 		diag_add(a->d, "audit: %s: %s", in->name, strerror(-err));

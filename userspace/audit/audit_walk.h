@@ -68,6 +68,20 @@ struct pp {
 	int oif, b;
 };
 
+enum ev_kind { EV_NFT, EV_PIECE, EV_PEND };
+
+struct ev {				/* what a class of sources meets (audit_walk.c) */
+	uint8_t k;
+	int oif;
+	int b;				/* EV_PIECE: the tenant; EV_NFT: index in nfts */
+	rp_u128 lo, hi, routed;
+};
+
+struct evlist {
+	struct ev *v;
+	size_t n, cap;
+};
+
 struct walk {
 	struct actx *a;
 	const struct ingress *in;
@@ -91,10 +105,26 @@ struct walk {
 	size_t n_pend;
 	struct pp *pp;			/* pieces of the part being routed */
 	size_t npp, cap_pp;
+	size_t *src_at;			/* src.v[src_at[r] .. src_at[r + 1]): routing class r's */
+	/* what each class of sources meets, recorded once (audit_walk.c) */
+	struct hmap ccache;		/* (shape, source signature) -> index + 1 in evl */
+	struct evlist *evl;
+	size_t n_evl, cap_evl;
+	struct evlist *rec;		/* recording into, or NULL */
+	int rec_err;
+	struct nft_out *nfts;		/* EV_NFT's treatments */
+	size_t n_nfts, cap_nfts;
 	uint32_t mark;			/* the packet mark this walk routes with (the programs' or none) */
 	uint32_t more[8];		/* marks the program left on packets it let through */
 	size_t n_more;
 };
+
+/* The source groups of routing class rc: [*lo, *hi) in w->src. */
+static inline void aw_src_of(const struct walk *w, size_t rc, size_t *lo, size_t *hi)
+{
+	*lo = w->src_at ? w->src_at[rc] : 0;
+	*hi = w->src_at ? w->src_at[rc + 1] : w->src.n;
+}
 
 /* audit_cuts.c */
 void aw_groups_free(struct groups *g);
