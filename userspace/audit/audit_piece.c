@@ -274,6 +274,56 @@ static int dst_groups(struct walk *w, const struct range *rg, size_t nr, int b, 
 	return err ? err : ctx.err;
 }
 
+/* dst_groups, computed once per (tenant, ranges) in a walk: the same
+ * pieces recur for every class of sources (audit_walk.c route_class). */
+static const struct groups *dst_groups_of(struct walk *w, const struct range *rg, size_t nr, int b, int *errp)
+{
+	size_t klen = sizeof(int) + nr * sizeof(*rg);
+	unsigned char *k = malloc(klen);
+	uint32_t *slot;
+	bool added;
+
+	if (!k) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	memcpy(k, &b, sizeof(int));
+	memcpy(k + sizeof(int), rg, nr * sizeof(*rg));
+	slot = hmap_get_or_add(&w->dgcache, k, klen, &added);
+	free(k);
+	if (!slot) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	if (added) {
+		struct groups g = { 0 };
+
+		if (w->n_dgv == w->cap_dgv) {
+			size_t cap = w->cap_dgv ? w->cap_dgv * 2 : 16;
+			struct groups *v = realloc(w->dgv, cap * sizeof(*v));
+
+			if (!v) {
+				*errp = -ENOMEM;
+				return NULL;
+			}
+			w->dgv = v;
+			w->cap_dgv = cap;
+		}
+		*errp = dst_groups(w, rg, nr, b, &g);
+		if (*errp) {
+			aw_groups_free(&g);
+			return NULL;
+		}
+		w->dgv[w->n_dgv++] = g;
+		*slot = (uint32_t)w->n_dgv;
+	}
+	if (!*slot) {
+		*errp = w->a->err ? w->a->err : -EIO;
+		return NULL;
+	}
+	return &w->dgv[*slot - 1];
+}
+
 /* Protected tenant ingress or unprotected: the shapes for a source atom and
  * a destination atom. */
 static void tenant_shapes(struct walk *w, uint32_t sa_id, uint32_t da_id, int b, rp_u128 dst, struct shapes *s)
@@ -308,13 +358,13 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 {
 	struct actx *a = w->a;
 	const struct ingress *in = w->in;
-	struct groups dg = { 0 };
+	const struct groups *dg;
 	const char *kind = aw_kind_of(in);
-	int err;
+	int err = 0;
 
-	err = dst_groups(w, rg, nr, b, &dg);
-	for (size_t di = 0; !err && di < dg.n; di++) {
-		const struct group *dgp = &dg.v[di];
+	dg = dst_groups_of(w, rg, nr, b, &err);
+	for (size_t di = 0; dg && !err && di < dg->n; di++) {
+		const struct group *dgp = &dg->v[di];
 		rp_u128 dst = aw_dst_rep(w, dgp->r, dgp->n, oif);
 		rp_u128 routed = w->nft.dnat ? routed_lo : dst;
 
@@ -410,7 +460,6 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 		}
 	}
 out:
-	aw_groups_free(&dg);
 	(void)kind;
 	return err;
 }
@@ -475,7 +524,8 @@ static bool point_with_atom(const struct runs_cache *t, const struct range *r, s
 int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo)
 {
 	struct actx *a = w->a;
-	struct groups dg = { 0 };
+	struct groups *dgm = NULL;
+	const struct groups *dg = NULL;
 	struct dpr_port *ports = NULL;
 	size_t n_ports = 0;
 	struct rp_global_cfg g = { 0 };
@@ -483,20 +533,21 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 
 	err = uplink_base(w);
 	if (!err)
-		err = dst_groups(w, rg, nr, b, &dg);
-	/* the gateway's own addresses first: what a port forward rewrites */
-	for (size_t i = 1; !err && i < dg.n; i++)
-		for (size_t j = i; j > 0 && dg.v[j].key[2] > dg.v[j - 1].key[2]; j--) {
-			struct group t = dg.v[j];
+		dg = dgm = (struct groups *)dst_groups_of(w, rg, nr, b, &err);
+	/* the gateway's own addresses first: what a port forward rewrites
+	 * (stable: a second sort of the kept groups changes nothing) */
+	for (size_t i = 1; !err && i < dgm->n; i++)
+		for (size_t j = i; j > 0 && dgm->v[j].key[2] > dgm->v[j - 1].key[2]; j--) {
+			struct group t = dgm->v[j];
 
-			dg.v[j] = dg.v[j - 1];
-			dg.v[j - 1] = t;
+			dgm->v[j] = dgm->v[j - 1];
+			dgm->v[j - 1] = t;
 		}
 	if (!err)
 		err = dpr_ports(&a->R, a->R.slot, &ports, &n_ports);
 	dpr_global(&a->R, a->R.slot, &g);
-	for (size_t di = 0; !err && di < dg.n; di++) {
-		const struct group *dgp = &dg.v[di];
+	for (size_t di = 0; !err && di < dg->n; di++) {
+		const struct group *dgp = &dg->v[di];
 		rp_u128 dst = aw_dst_rep(w, dgp->r, dgp->n, oif);
 		rp_u128 routed = w->nft.dnat ? routed_lo : dst;
 		struct shapes s = { .n = 0 };
@@ -599,6 +650,5 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 	}
 out:
 	free(ports);
-	aw_groups_free(&dg);
 	return err;
 }

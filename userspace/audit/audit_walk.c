@@ -634,6 +634,10 @@ out:
 	free(w.evl);
 	free(w.nfts);
 	hmap_free(&w.ccache);
+	for (size_t i = 0; i < w.n_dgv; i++)
+		aw_groups_free(&w.dgv[i]);
+	free(w.dgv);
+	hmap_free(&w.dgcache);
 	if (err && !a->err) {
 		a->err = err;
 		diag_add(a->d, "audit: %s: %s", in->name, strerror(-err));

@@ -112,6 +112,9 @@ struct walk {
 	size_t n_evl, cap_evl;
 	struct evlist *rec;		/* recording into, or NULL */
 	int rec_err;
+	struct hmap dgcache;		/* (tenant, ranges) -> index + 1 in dgv (audit_piece.c) */
+	struct groups *dgv;
+	size_t n_dgv, cap_dgv;
 	struct nft_out *nfts;		/* EV_NFT's treatments */
 	size_t n_nfts, cap_nfts;
 	uint32_t mark;			/* the packet mark this walk routes with (the programs' or none) */
