@@ -546,6 +546,7 @@ static int build_models(struct actx *a)
 
 static void actx_free(struct actx *a)
 {
+	free(a->ports);
 	for (int f = 0; f < 2; f++) {
 		for (size_t t = 0; t <= RP_TENANT_ID_MAX; t++)
 			free(a->trie[f][t].v);

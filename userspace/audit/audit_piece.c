@@ -526,9 +526,9 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 	struct actx *a = w->a;
 	struct groups *dgm = NULL;
 	const struct groups *dg = NULL;
-	struct dpr_port *ports = NULL;
-	size_t n_ports = 0;
-	struct rp_global_cfg g = { 0 };
+	const struct dpr_port *ports;
+	size_t n_ports;
+	const struct rp_global_cfg *gp;
 	int err;
 
 	err = uplink_base(w);
@@ -543,9 +543,20 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 			dgm->v[j] = dgm->v[j - 1];
 			dgm->v[j - 1] = t;
 		}
-	if (!err)
-		err = dpr_ports(&a->R, a->R.slot, &ports, &n_ports);
-	dpr_global(&a->R, a->R.slot, &g);
+	/* the listen ports and rp_global, read from the maps once per audit
+	 * (not once per piece: a map walk is two system calls an entry) */
+	if (!err && !a->have_ports) {
+		err = dpr_ports(&a->R, a->R.slot, &a->ports, &a->n_ports);
+		a->have_ports = !err;
+	}
+	if (!a->have_glob) {
+		memset(&a->glob, 0, sizeof(a->glob));
+		dpr_global(&a->R, a->R.slot, &a->glob);
+		a->have_glob = true;
+	}
+	ports = a->ports;
+	n_ports = a->n_ports;
+	gp = &a->glob;
 	for (size_t di = 0; !err && di < dg->n; di++) {
 		const struct group *dgp = &dg->v[di];
 		rp_u128 dst = aw_dst_rep(w, dgp->r, dgp->n, oif);
@@ -562,9 +573,9 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 			aw_shape_add(&s, IPPROTO_UDP, 67, 68, 0, 64);
 		if (w->family == AF_INET6 && aw_in_rshape(w->rs, IPPROTO_UDP, 547, 546, true))
 			aw_shape_add(&s, IPPROTO_UDP, 547, 546, 0, 64);
-		for (uint32_t i = 0; i < g.n_mgmt_ports && i < RP_MGMT_PORTS_MAX; i++) {
-			aw_port_cut(&p, g.mgmt_ports[i].lo);
-			aw_port_cut(&p, g.mgmt_ports[i].hi + 1u);
+		for (uint32_t i = 0; i < gp->n_mgmt_ports && i < RP_MGMT_PORTS_MAX; i++) {
+			aw_port_cut(&p, gp->mgmt_ports[i].lo);
+			aw_port_cut(&p, gp->mgmt_ports[i].hi + 1u);
 		}
 		for (size_t k = 1; k < w->l4.n_dcuts; k++)
 			aw_port_cut(&p, w->l4.dcuts[k]);
@@ -604,7 +615,10 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 					goto out;
 			}
 			/* sources inside them: (t0 atom, country, the tenant's atom) */
-			for (size_t i = 0; tt && !err && i < tt->n; i++) {
+			/* the runs that meet the routing class: from the one
+			 * holding its first address (runs are sorted, disjoint) */
+			for (size_t i = tt ? dpr_run_find(tt->v, tt->n, w->rtc[w->rc].lo) : 0;
+			     tt && !err && i < tt->n && tt->v[i].lo <= w->rtc[w->rc].hi; i++) {
 				rp_u128 rlo = w->rtc[w->rc].lo, rhi = w->rtc[w->rc].hi;
 				rp_u128 x = tt->v[i].lo > rlo ? tt->v[i].lo : rlo, y = tt->v[i].hi < rhi ? tt->v[i].hi : rhi;
 				struct groups ig = { 0 };
@@ -649,6 +663,5 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 		}
 	}
 out:
-	free(ports);
 	return err;
 }

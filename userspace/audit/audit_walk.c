@@ -69,13 +69,13 @@ static int piece(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, int b, rp_u128
 	const struct ingress *in = w->in;
 	const char *kind = aw_kind_of(in);
 
-	if (w->rec)
-		return ev_add(w, &(struct ev){ .k = EV_PIECE, .lo = lo, .hi = hi, .oif = oif, .b = b,
-					       .routed = routed });
 	if (b == -2)
 		return 0;	/* a tunnel with no peer for it: WireGuard drops it */
 	if (!in->uplink && !in->outside && b == in->tenant)
 		return 0;	/* within the tenant: not an isolation question */
+	if (w->rec)
+		return ev_add(w, &(struct ev){ .k = EV_PIECE, .lo = lo, .hi = hi, .oif = oif, .b = b,
+					       .routed = routed });
 	if (audit_seen(w->a, kind, in, b, oif))
 		return 0;
 	if (w->nft.dnat) {	/* one destination stands for the part */
