@@ -502,6 +502,69 @@ static int uplink_base(struct walk *w)
 	return err ? err : ctx.err;
 }
 
+/* The uplink's source classes inside run i of the listen-port tenant lt's
+ * trie (atom val), met by the routing class over [x, y]: (t0 atom,
+ * country), keyed by the tenant's atom.  The same for every piece, every
+ * destination class and every shape of the routing class: built once per
+ * routing class. */
+static const struct groups *inner_groups(struct walk *w, unsigned lt, size_t i, uint32_t val, rp_u128 x, rp_u128 y,
+					 int *errp)
+{
+	struct actx *a = w->a;
+	struct { uint32_t lt; uint64_t i; } k = { lt, i };
+	const struct runs_cache *t0, *gc;
+	struct ugroups_ctx ctx = { .rc = val };
+	struct cover c[2];
+	uint32_t *slot;
+	bool added;
+
+	if (!w->upin_built || w->upin_rc != w->rc) {
+		for (size_t j = 0; j < w->n_upin; j++)
+			aw_groups_free(&w->upin[j]);
+		w->n_upin = 0;
+		hmap_free(&w->upin_idx);
+		w->upin_built = true;
+		w->upin_rc = w->rc;
+	}
+	slot = hmap_get_or_add(&w->upin_idx, &k, sizeof(k), &added);
+	if (!slot) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	if (!added && *slot)
+		return &w->upin[*slot - 1];
+	t0 = aw_trie(a, 0, w->family);
+	gc = aw_geo(a, w->family);
+	if (!t0 || !gc) {
+		*errp = a->err;
+		return NULL;
+	}
+	if (w->n_upin == w->cap_upin) {
+		size_t cap = w->cap_upin ? w->cap_upin * 2 : 16;
+		struct groups *v = realloc(w->upin, cap * sizeof(*v));
+
+		if (!v) {
+			*errp = -ENOMEM;
+			return NULL;
+		}
+		w->upin = v;
+		w->cap_upin = cap;
+	}
+	memset(&w->upin[w->n_upin], 0, sizeof(w->upin[w->n_upin]));
+	ctx.g = &w->upin[w->n_upin];
+	c[0] = (struct cover){ t0->v, t0->n };
+	c[1] = (struct cover){ gc->v, gc->n };
+	*errp = aw_each_elem(c, 2, x, y, ubase_cb, &ctx);
+	if (!*errp)
+		*errp = ctx.err;
+	if (*errp) {
+		aw_groups_free(ctx.g);
+		return NULL;
+	}
+	*slot = (uint32_t)++w->n_upin;
+	return &w->upin[*slot - 1];
+}
+
 /* One address of the ranges where tenant tid's trie gives atom `want`
  * (0: none), or false. */
 static bool point_with_atom(const struct runs_cache *t, const struct range *r, size_t n, uint32_t want, rp_u128 *out)
@@ -621,24 +684,13 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 			     tt && !err && i < tt->n && tt->v[i].lo <= w->rtc[w->rc].hi; i++) {
 				rp_u128 rlo = w->rtc[w->rc].lo, rhi = w->rtc[w->rc].hi;
 				rp_u128 x = tt->v[i].lo > rlo ? tt->v[i].lo : rlo, y = tt->v[i].hi < rhi ? tt->v[i].hi : rhi;
-				struct groups ig = { 0 };
-				struct ugroups_ctx ctx = { .g = &ig, .rc = tt->v[i].val };
-				const struct runs_cache *t0 = aw_trie(a, 0, w->family), *gc = aw_geo(a, w->family);
-				struct cover c[2];
+				const struct groups *igp;
 
 				if (!tt->v[i].val || x > y)
 					continue;
-				if (!t0 || !gc) {
-					err = a->err;
-					break;
-				}
-				c[0] = (struct cover){ t0->v, t0->n };
-				c[1] = (struct cover){ gc->v, gc->n };
-				err = aw_each_elem(c, 2, x, y, ubase_cb, &ctx);
-				if (!err)
-					err = ctx.err;
-				for (size_t gi = 0; !err && gi < ig.n; gi++) {
-					const struct group *g2 = &ig.v[gi];
+				igp = inner_groups(w, lt, i, tt->v[i].val, x, y, &err);
+				for (size_t gi = 0; igp && !err && gi < igp->n; gi++) {
+					const struct group *g2 = &igp->v[gi];
 					uint32_t skey[NKEY] = { g2->key[1], g2->key[2], g2->key[0], 0, 0, 0 }, dkey[NKEY];
 					rp_u128 src = g2->r[0].hi > g2->r[0].lo ? g2->r[0].lo + 1 : g2->r[0].lo;
 					struct range one = { src, src };
@@ -653,12 +705,9 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 						break;
 					}
 					if (v && aw_report(w, &one, 1, dst, sh, b, oif, routed,
-							"the uplink's program lets it through and the routes lead there")) {
-						aw_groups_free(&ig);
+							"the uplink's program lets it through and the routes lead there"))
 						goto out;
-					}
 				}
-				aw_groups_free(&ig);
 			}
 		}
 	}

@@ -627,6 +627,10 @@ out:
 	free(w.rtc);
 	aw_groups_free(&w.src);
 	aw_groups_free(&w.up_base);
+	for (size_t i = 0; i < w.n_upin; i++)
+		aw_groups_free(&w.upin[i]);
+	free(w.upin);
+	hmap_free(&w.upin_idx);
 	free(w.pp);
 	free(w.src_at);
 	for (size_t i = 0; i < w.n_evl; i++)

@@ -101,6 +101,10 @@ struct walk {
 	struct groups up_base;		/* uplink: (class, t0 atom, cc), built on first use */
 	bool up_built;
 	size_t up_rc;
+	struct groups *upin;		/* uplink: inside a listen-port tenant's runs, for up_rc's class */
+	size_t n_upin, cap_upin, upin_rc;
+	struct hmap upin_idx;		/* (tenant, run) -> index + 1 in upin */
+	bool upin_built;
 	struct pend pend[16];
 	size_t n_pend;
 	struct pp *pp;			/* pieces of the part being routed */
