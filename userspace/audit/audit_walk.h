@@ -160,7 +160,11 @@ int aw_verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, const
 		   rp_u128 src, rp_u128 dst);
 bool aw_report(struct walk *w, const struct range *sr, size_t sn, rp_u128 dst, const struct shape *sh,
 		   int reaches, int oif, rp_u128 routed_dst, const char *why);
+/* dst_groups, computed once per (tenant, ranges) in a walk: the same
+ * pieces recur for every class of sources (audit_walk.c route_class). */
+const struct groups *aw_dst_groups_of(struct walk *w, const struct range *rg, size_t nr, int b, int *errp);
 int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
+/* audit_uplink.c */
 int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
 
 #endif
