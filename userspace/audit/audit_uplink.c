@@ -44,6 +44,13 @@ static int uplink_base(struct walk *w)
 	if (w->up_built && w->up_rc == w->rc)
 		return 0;
 	aw_groups_free(&w->up_base);
+	free(w->bg_id);
+	w->bg_id = NULL;
+	for (size_t i = 0; i < w->n_upt_used; i++) {
+		free(w->upt[w->upt_used[i]]);
+		w->upt[w->upt_used[i]] = NULL;
+	}
+	w->n_upt_used = 0;
 	if (!t0 || !gc)
 		return a->err;
 	c[0] = (struct cover){ t0->v, t0->n };
@@ -51,7 +58,174 @@ static int uplink_base(struct walk *w)
 	err = aw_each_elem(c, 2, w->rtc[w->rc].lo, w->rtc[w->rc].hi, ubase_cb, &ctx);
 	w->up_built = true;
 	w->up_rc = w->rc;
-	return err ? err : ctx.err;
+	if (!err)
+		err = ctx.err;
+	/* each group's (t0 atom, country) as a small number, for the memo */
+	if (!err && !(w->bg_id = calloc(w->up_base.n + 1, sizeof(*w->bg_id))))
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < w->up_base.n; i++) {
+		uint32_t k[2] = { w->up_base.v[i].key[1], w->up_base.v[i].key[2] };
+		bool added;
+		uint32_t *slot = hmap_get_or_add(&w->skid, k, sizeof(k), &added);
+
+		if (!slot) {
+			err = -ENOMEM;
+			break;
+		}
+		if (added)
+			*slot = ++w->n_skid;
+		w->bg_id[i] = *slot - 1;
+	}
+	if (err)
+		w->up_built = false;
+	return err;
+}
+
+/* The source of group bi of up_base outside listen-port tenant lt's
+ * prefixes (point_with_atom, atom 0), kept for the routing class. */
+static bool point_with_atom(const struct runs_cache *t, const struct range *r, size_t n, uint32_t want, rp_u128 *out);
+static bool outside_point(struct walk *w, unsigned lt, const struct runs_cache *tt, size_t bi, rp_u128 *src,
+			  int *errp)
+{
+	struct upt *u;
+
+	if (!w->upt && !(w->upt = calloc(RP_TENANT_ID_MAX + 1, sizeof(*w->upt)))) {
+		*errp = -ENOMEM;
+		return false;
+	}
+	if (!w->upt_used && !(w->upt_used = calloc(RP_TENANT_ID_MAX + 1, sizeof(*w->upt_used)))) {
+		*errp = -ENOMEM;
+		return false;
+	}
+	if (lt > RP_TENANT_ID_MAX)
+		return point_with_atom(tt, w->up_base.v[bi].r, w->up_base.v[bi].n, 0, src);
+	if (!w->upt[lt]) {
+		if (!(w->upt[lt] = calloc(w->up_base.n + 1, sizeof(struct upt)))) {
+			*errp = -ENOMEM;
+			return false;
+		}
+		w->upt_used[w->n_upt_used++] = (uint16_t)lt;
+	}
+	u = &w->upt[lt][bi];
+	if (!u->state)
+		u->state = point_with_atom(tt, w->up_base.v[bi].r, w->up_base.v[bi].n, 0, &u->src) ? 2 : 1;
+	*src = u->src;
+	return u->state == 2;
+}
+
+/* The shapes uplink_in tells apart, for the walk's routing shape: UDP to
+ * each listen port (and its tenant), DHCP, TCP at the management ports'
+ * boundaries, one port of neither, the fixed shapes. */
+struct ushapes {
+	struct shapes s;
+	unsigned lt[sizeof(((struct shapes *)0)->v) / sizeof(struct shape)];
+};
+
+static const struct ushapes *uplink_shapes(struct walk *w, int *errp)
+{
+	struct actx *a = w->a;
+	size_t ri = (size_t)(w->rs - w->rshapes);
+	struct ushapes *u;
+	struct ports p = { .n = 0 };
+
+	if (ri < 64 && w->ush[ri])
+		return w->ush[ri];
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < a->n_ports; i++)
+		if (aw_in_rshape(w->rs, IPPROTO_UDP, 40000, a->ports[i].port, true))
+			aw_shape_add(&u->s, IPPROTO_UDP, 40000, a->ports[i].port, 0, 64);
+	if (w->family == AF_INET && aw_in_rshape(w->rs, IPPROTO_UDP, 67, 68, true))
+		aw_shape_add(&u->s, IPPROTO_UDP, 67, 68, 0, 64);
+	if (w->family == AF_INET6 && aw_in_rshape(w->rs, IPPROTO_UDP, 547, 546, true))
+		aw_shape_add(&u->s, IPPROTO_UDP, 547, 546, 0, 64);
+	for (uint32_t i = 0; i < a->glob.n_mgmt_ports && i < RP_MGMT_PORTS_MAX; i++) {
+		aw_port_cut(&p, a->glob.mgmt_ports[i].lo);
+		aw_port_cut(&p, a->glob.mgmt_ports[i].hi + 1u);
+	}
+	for (size_t k = 1; k < w->l4.n_dcuts; k++)
+		aw_port_cut(&p, w->l4.dcuts[k]);
+	aw_shapes_ported(&u->s, &p, w->rs, 40000);
+	aw_shapes_fixed(&u->s, w->family, w->rs);
+	for (size_t k = 0; k < u->s.n; k++)
+		u->lt[k] = u->s.v[k].proto == IPPROTO_UDP ? dpr_port_tenant(&a->R, a->R.slot, u->s.v[k].dport) : 0;
+	if (ri < 64)
+		w->ush[ri] = u;
+	else
+		*errp = -EOVERFLOW;	/* rshapes has at most 64 */
+	return u;
+}
+
+/* The memo of (destination class di of kept groups dgi, shape k): the
+ * (t0 atom, country) ids whose packet the program drops. */
+static struct vmemo *vmemo_of(struct walk *w, size_t dgi, size_t n_dg, size_t di, size_t k, int *errp)
+{
+	size_t per = w->n_rshapes * (sizeof(((struct shapes *)0)->v) / sizeof(struct shape));
+	size_t ri = (size_t)(w->rs - w->rshapes);
+
+	if (dgi >= w->cap_dgmemo) {
+		size_t cap = dgi + 64;
+		struct vmemo **v = realloc(w->dgmemo, cap * sizeof(*v));
+
+		if (!v) {
+			*errp = -ENOMEM;
+			return NULL;
+		}
+		memset(v + w->cap_dgmemo, 0, (cap - w->cap_dgmemo) * sizeof(*v));
+		w->dgmemo = v;
+		w->cap_dgmemo = cap;
+	}
+	if (!w->dgmemo[dgi] && !(w->dgmemo[dgi] = calloc(n_dg * per + 1, sizeof(struct vmemo)))) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	return &w->dgmemo[dgi][di * per + ri * (per / w->n_rshapes) + k];
+}
+
+static bool vmemo_dropped(const struct vmemo *m, uint32_t id)
+{
+	return id / 64 < m->nw && (m->bits[id / 64] >> (id % 64) & 1);
+}
+
+static int vmemo_drop(struct vmemo *m, uint32_t id)
+{
+	if (id / 64 >= m->nw) {
+		uint32_t nw = id / 64 + 4;
+		uint64_t *b = realloc(m->bits, nw * sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		memset(b + m->nw, 0, (nw - m->nw) * sizeof(*b));
+		m->bits = b;
+		m->nw = nw;
+	}
+	m->bits[id / 64] |= 1ull << (id % 64);
+	return 0;
+}
+
+void aw_uplink_free(struct walk *w)
+{
+	size_t per = w->n_rshapes * (sizeof(((struct shapes *)0)->v) / sizeof(struct shape));
+
+	free(w->bg_id);
+	hmap_free(&w->skid);
+	for (size_t i = 0; w->upt && i < w->n_upt_used; i++)
+		free(w->upt[w->upt_used[i]]);
+	free(w->upt);
+	free(w->upt_used);
+	for (size_t i = 0; i < 64; i++)
+		free(w->ush[i]);
+	for (size_t i = 0; i < w->cap_dgmemo; i++) {
+		if (!w->dgmemo[i])
+			continue;
+		for (size_t j = 0; i < w->n_dgv && j < w->dgv[i].n * per; j++)
+			free(w->dgmemo[i][j].bits);
+		free(w->dgmemo[i]);
+	}
+	free(w->dgmemo);
 }
 
 /* The uplink's source classes inside run i of the listen-port tenant lt's
@@ -141,9 +315,7 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 	struct actx *a = w->a;
 	struct groups *dgm = NULL;
 	const struct groups *dg = NULL;
-	const struct dpr_port *ports;
-	size_t n_ports;
-	const struct rp_global_cfg *gp;
+	const struct ushapes *us;
 	int err;
 
 	err = uplink_base(w);
@@ -169,37 +341,20 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 		dpr_global(&a->R, a->R.slot, &a->glob);
 		a->have_glob = true;
 	}
-	ports = a->ports;
-	n_ports = a->n_ports;
-	gp = &a->glob;
+	us = err ? NULL : uplink_shapes(w, &err);
 	for (size_t di = 0; !err && di < dg->n; di++) {
 		const struct group *dgp = &dg->v[di];
 		rp_u128 dst = aw_dst_rep(w, dgp->r, dgp->n, oif);
 		rp_u128 routed = w->nft.dnat ? routed_lo : dst;
-		struct shapes s = { .n = 0 };
-		struct ports p = { .n = 0 };
 
-		/* UDP to each listen port, DHCP, TCP at the management ports'
-		 * boundaries, one port of neither, the fixed shapes */
-		for (size_t i = 0; i < n_ports; i++)
-			if (aw_in_rshape(w->rs, IPPROTO_UDP, 40000, ports[i].port, true))
-				aw_shape_add(&s, IPPROTO_UDP, 40000, ports[i].port, 0, 64);
-		if (w->family == AF_INET && aw_in_rshape(w->rs, IPPROTO_UDP, 67, 68, true))
-			aw_shape_add(&s, IPPROTO_UDP, 67, 68, 0, 64);
-		if (w->family == AF_INET6 && aw_in_rshape(w->rs, IPPROTO_UDP, 547, 546, true))
-			aw_shape_add(&s, IPPROTO_UDP, 547, 546, 0, 64);
-		for (uint32_t i = 0; i < gp->n_mgmt_ports && i < RP_MGMT_PORTS_MAX; i++) {
-			aw_port_cut(&p, gp->mgmt_ports[i].lo);
-			aw_port_cut(&p, gp->mgmt_ports[i].hi + 1u);
-		}
-		for (size_t k = 1; k < w->l4.n_dcuts; k++)
-			aw_port_cut(&p, w->l4.dcuts[k]);
-		aw_shapes_ported(&s, &p, w->rs, 40000);
-		aw_shapes_fixed(&s, w->family, w->rs);
-		for (size_t k = 0; !err && k < s.n; k++) {
-			const struct shape *sh = &s.v[k];
-			unsigned lt = sh->proto == IPPROTO_UDP ? dpr_port_tenant(&a->R, a->R.slot, sh->dport) : 0;
+		for (size_t k = 0; !err && k < us->s.n; k++) {
+			const struct shape *sh = &us->s.v[k];
+			unsigned lt = us->lt[k];
 			const struct runs_cache *tt = lt ? aw_trie(a, lt, w->family) : NULL;
+			struct vmemo *vm = vmemo_of(w, (size_t)(dg - w->dgv), dg->n, di, k, &err);
+
+			if (!vm)
+				break;
 
 			/* sources outside the listen port tenant's prefixes (or
 			 * every source, for another shape): (t0 atom, country) */
@@ -213,17 +368,23 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 				memcpy(dkey, dgp->key, sizeof(dkey));
 				dkey[1] = 0;	/* the routing class */
 				if (tt) {
-					if (!point_with_atom(tt, bg->r, bg->n, 0, &src))
+					if (!outside_point(w, lt, tt, bi, &src, &err))
 						continue;
 				} else {
 					src = bg->r[0].hi > bg->r[0].lo ? bg->r[0].lo + 1 : bg->r[0].lo;
 				}
 				a->res->paths++;
+				/* the program dropped this class's packet before:
+				 * aw_verdict would answer 0 again, from its cache */
+				if (vmemo_dropped(vm, w->bg_id[bi]))
+					continue;
 				v = aw_verdict(w, skey, dkey, sh, src, dst);
 				if (v < 0) {
 					err = v;
 					break;
 				}
+				if (!v && (err = vmemo_drop(vm, w->bg_id[bi])))
+					break;
 				one = (struct range){ src, src };
 				if (v && aw_report(w, &one, 1, dst, sh, b, oif, routed,
 						"the uplink's program lets it through and the routes lead there"))

@@ -638,6 +638,7 @@ out:
 	free(w.evl);
 	free(w.nfts);
 	hmap_free(&w.ccache);
+	aw_uplink_free(&w);
 	for (size_t i = 0; i < w.n_dgv; i++)
 		aw_groups_free(&w.dgv[i]);
 	free(w.dgv);

@@ -101,6 +101,15 @@ struct walk {
 	struct groups up_base;		/* uplink: (class, t0 atom, cc), built on first use */
 	bool up_built;
 	size_t up_rc;
+	uint32_t *bg_id;		/* uplink: up_base's groups' (t0 atom, country) ids */
+	struct hmap skid;		/* (t0 atom, country) -> id + 1 */
+	uint32_t n_skid;
+	struct upt { uint8_t state; rp_u128 src; } **upt;	/* by listen-port tenant, up_base's sources outside its prefixes */
+	uint16_t *upt_used;		/* the tenants upt holds for up_rc */
+	size_t n_upt_used;
+	struct ushapes *ush[64];	/* by routing shape: the uplink's shapes */
+	struct vmemo { uint64_t *bits; uint32_t nw; } **dgmemo;	/* by dgv index: (class, shape) -> ids dropped */
+	size_t cap_dgmemo;
 	struct groups *upin;		/* uplink: inside a listen-port tenant's runs, for up_rc's class */
 	size_t n_upin, cap_upin, upin_rc;
 	struct hmap upin_idx;		/* (tenant, run) -> index + 1 in upin */
@@ -165,6 +174,7 @@ bool aw_report(struct walk *w, const struct range *sr, size_t sn, rp_u128 dst, c
 const struct groups *aw_dst_groups_of(struct walk *w, const struct range *rg, size_t nr, int b, int *errp);
 int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
 /* audit_uplink.c */
+void aw_uplink_free(struct walk *w);
 int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
 
 #endif
