@@ -95,14 +95,24 @@ rp_u128 aw_dst_rep(const struct walk *w, const struct range *r, size_t n, int oi
 
 /* The verdict of the real program for one packet, cached by class key. */
 /* A mark a program left, as a small index (the verdict cache stores it). */
-static uint32_t mark_index(struct actx *a, uint32_t mark)
+static int mark_index(struct actx *a, uint32_t mark, uint32_t *idx)
 {
 	for (size_t i = 0; i < a->n_marks; i++)
-		if (a->marks[i] == mark)
-			return (uint32_t)i;
-	if (a->n_marks < sizeof(a->marks) / sizeof(a->marks[0]))
-		a->marks[a->n_marks++] = mark;
-	return (uint32_t)a->n_marks - 1;
+		if (a->marks[i] == mark) {
+			*idx = (uint32_t)i;
+			return 0;
+		}
+	if (a->n_marks == sizeof(a->marks) / sizeof(a->marks[0])) {
+		if (!a->err) {
+			a->err = -E2BIG;
+			diag_add(a->d, "audit: the programs leave more than %zu different marks: "
+				 "the audit cannot judge this state", sizeof(a->marks) / sizeof(a->marks[0]));
+		}
+		return -E2BIG;
+	}
+	a->marks[a->n_marks] = mark;
+	*idx = (uint32_t)a->n_marks++;
+	return 0;
 }
 
 /* The verdict of the real program for one packet, cached by class key.
@@ -157,7 +167,9 @@ int aw_verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, const
 		/* what cloud_in lets in, cloud_mark then marks */
 		if (r > 0 && in->hook == RP_HOOK_CLOUD_IN && in->cloud_mark)
 			mark = in->mark_in;
-		*slot = mark_index(a, mark) << 8 | ((uint32_t)r + 1);
+		if (mark_index(a, mark, &mi))
+			return a->err;
+		*slot = mi << 8 | ((uint32_t)r + 1);
 	}
 	r = (int)(*slot & 0xff) - 1;
 	mi = *slot >> 8;
@@ -168,7 +180,15 @@ int aw_verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, const
 
 		for (size_t i = 0; i < w->n_more; i++)
 			seen |= w->more[i] == a->marks[mi];
-		if (!seen && w->n_more < sizeof(w->more) / sizeof(w->more[0]))
+		if (!seen && w->n_more == sizeof(w->more) / sizeof(w->more[0])) {
+			if (!a->err) {
+				a->err = -E2BIG;
+				diag_add(a->d, "audit: %s: its program leaves more than %zu marks: the audit cannot judge this state",
+					 in->name, sizeof(w->more) / sizeof(w->more[0]));
+			}
+			return -E2BIG;
+		}
+		if (!seen)
 			w->more[w->n_more++] = a->marks[mi];
 		return 0;
 	}
@@ -349,6 +369,25 @@ static void tenant_shapes(struct walk *w, uint32_t sa_id, uint32_t da_id, int b,
 		aw_port_cut(&p, w->l4.dcuts[k]);
 	aw_shapes_ported(s, &p, w->rs, 40000);
 	aw_shapes_fixed(s, w->family, w->rs);
+	aw_ports_free(&p);
+}
+
+/* The memo of a (source, destination) pair packs the shape count and the
+ * first shape that passes in 16 bits each: a state with more shapes than
+ * that is refused, never judged in part. */
+int aw_shapes_ok(struct walk *w, const struct shapes *s)
+{
+	if (s->err)
+		return s->err;
+	if (s->n >= 0xffff) {
+		if (!w->a->err) {
+			w->a->err = -E2BIG;
+			diag_add(w->a->d, "audit: %s: more than %u packet shapes (protocol and port cuts) for one class: "
+				 "the audit cannot judge this state", w->in->name, 0xfffeu);
+		}
+		return -E2BIG;
+	}
+	return 0;
 }
 
 /* Tenant ingress, protected or not, and outside: classes of one piece. */
@@ -358,6 +397,7 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 	const struct ingress *in = w->in;
 	const struct groups *dg;
 	const char *kind = aw_kind_of(in);
+	struct shapes s = { 0 };
 	int err = 0;
 
 	dg = aw_dst_groups_of(w, rg, nr, b, &err);
@@ -371,7 +411,6 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 		aw_src_of(w, w->rc, &s_lo, &s_hi);
 		for (size_t si = s_lo; si < s_hi; si++) {
 			const struct group *sg = &w->src.v[si];
-			struct shapes s = { .n = 0 };
 			uint32_t skey[NKEY] = { 0 }, dkey[NKEY], *memo;
 			struct {	/* what the answer for this pair depends on */
 				const struct ingress *in;
@@ -411,11 +450,14 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 					continue;
 				first = (*memo & 0xffff) - 1;
 			}
+			s.n = 0;
 			if (in->outside) {
 				aw_shape_add(&s, IPPROTO_TCP, 40000, 443, 0, 64);
 			} else {
 				tenant_shapes(w, sg->key[1], dgp->key[0], b, dst, &s);
 			}
+			if ((err = aw_shapes_ok(w, &s)))
+				break;
 			for (size_t k = first; k < s.n; k++) {
 				const struct shape *sh = &s.v[k];
 				uint16_t dport = w->nft.dnat && w->nft.has_dport ? w->nft.dport : sh->dport;
@@ -459,5 +501,6 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 	}
 out:
 	(void)kind;
+	aw_shapes_free(&s);
 	return err;
 }

@@ -664,53 +664,29 @@ int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
 
 /* ---- protocol and port cuts ---- */
 
-static void add_u32(uint32_t *v, size_t *n, size_t max, uint32_t x)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (v[i] == x)
-			return;
-	if (*n < max)
-		v[(*n)++] = x;
-}
-
-static int cmp_u32v(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 void rt_l4_cuts(const struct rt_model *m, int family, struct rt_l4 *out)
 {
 	int f = rt_fi(family);
 
 	memset(out, 0, sizeof(*out));
-	out->dcuts[out->n_dcuts++] = 0;
-	out->scuts[out->n_scuts++] = 0;
+	rt_l4_set(out->dcuts, 0);
+	rt_l4_set(out->scuts, 0);
 	for (size_t i = 0; i < m->n_rules[f]; i++) {
 		const struct nl_fib_rule *r = &m->rules[f][i].r;
 
-		if (r->ipproto) {
-			bool seen = false;
-
-			for (size_t k = 0; k < out->n_protos; k++)
-				seen |= out->protos[k] == r->ipproto;
-			if (!seen && out->n_protos < sizeof(out->protos))
-				out->protos[out->n_protos++] = r->ipproto;
-		}
+		if (r->ipproto)
+			rt_l4_set(out->protos, r->ipproto);
 		if (r->has_dport) {
-			add_u32(out->dcuts, &out->n_dcuts, 64, r->dport_lo);
+			rt_l4_set(out->dcuts, r->dport_lo);
 			if (r->dport_hi < 65535)
-				add_u32(out->dcuts, &out->n_dcuts, 64, r->dport_hi + 1u);
+				rt_l4_set(out->dcuts, r->dport_hi + 1u);
 		}
 		if (r->has_sport) {
-			add_u32(out->scuts, &out->n_scuts, 64, r->sport_lo);
+			rt_l4_set(out->scuts, r->sport_lo);
 			if (r->sport_hi < 65535)
-				add_u32(out->scuts, &out->n_scuts, 64, r->sport_hi + 1u);
+				rt_l4_set(out->scuts, r->sport_hi + 1u);
 		}
 	}
-	qsort(out->dcuts, out->n_dcuts, sizeof(uint32_t), cmp_u32v);
-	qsort(out->scuts, out->n_scuts, sizeof(uint32_t), cmp_u32v);
 }
 
 /* ---- a source that passes ---- */

@@ -111,12 +111,20 @@ int rt_local_runs(const struct rt_model *m, int family, struct dpr_run **v, size
 /* Whether any rule selects on the protocol or ports (then the routing of a
  * class is asked per protocol and port segment), and the cuts: protocols
  * named, destination and source port boundaries (range starts, 0 first). */
+/* The protocols and port cuts the routing rules (and nftables, nft_cuts)
+ * tell apart, as sets: every value a rule names is kept, none dropped. */
 struct rt_l4 {
-	uint8_t protos[16];
-	size_t n_protos;
-	uint32_t dcuts[64], scuts[64];
-	size_t n_dcuts, n_scuts;
+	uint64_t protos[256 / 64];
+	uint64_t dcuts[65536 / 64], scuts[65536 / 64];	/* segment starts, 0..65535 */
 };
+static inline void rt_l4_set(uint64_t *bits, uint32_t x)
+{
+	bits[x / 64] |= 1ull << (x % 64);
+}
+static inline bool rt_l4_has(const uint64_t *bits, uint32_t x)
+{
+	return bits[x / 64] >> (x % 64) & 1;
+}
 void rt_l4_cuts(const struct rt_model *m, int family, struct rt_l4 *out);
 /* Some source whose source check passes among [lo, hi] (each range of v,
  * in order), for p arriving with destination dst and routed out of oif;

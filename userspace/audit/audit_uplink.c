@@ -118,7 +118,7 @@ static bool outside_point(struct walk *w, unsigned lt, const struct runs_cache *
  * boundaries, one port of neither, the fixed shapes. */
 struct ushapes {
 	struct shapes s;
-	unsigned lt[sizeof(((struct shapes *)0)->v) / sizeof(struct shape)];
+	unsigned *lt;			/* by shape: the listen port's tenant, 0 */
 };
 
 static const struct ushapes *uplink_shapes(struct walk *w, int *errp)
@@ -128,13 +128,14 @@ static const struct ushapes *uplink_shapes(struct walk *w, int *errp)
 	struct ushapes *u;
 	struct ports p = { .n = 0 };
 
-	if (ri < 64 && w->ush[ri])
+	if (w->ush[ri])
 		return w->ush[ri];
 	u = calloc(1, sizeof(*u));
 	if (!u) {
 		*errp = -ENOMEM;
 		return NULL;
 	}
+	w->ush[ri] = u;	/* freed with the walk (aw_uplink_free) */
 	for (size_t i = 0; i < a->n_ports; i++)
 		if (aw_in_rshape(w->rs, IPPROTO_UDP, 40000, a->ports[i].port, true))
 			aw_shape_add(&u->s, IPPROTO_UDP, 40000, a->ports[i].port, 0, 64);
@@ -150,25 +151,29 @@ static const struct ushapes *uplink_shapes(struct walk *w, int *errp)
 		aw_port_cut(&p, w->l4.dcuts[k]);
 	aw_shapes_ported(&u->s, &p, w->rs, 40000);
 	aw_shapes_fixed(&u->s, w->family, w->rs);
+	aw_ports_free(&p);
+	if ((*errp = aw_shapes_ok(w, &u->s)))
+		return NULL;
+	u->lt = calloc(u->s.n + 1, sizeof(*u->lt));
+	if (!u->lt) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
 	for (size_t k = 0; k < u->s.n; k++)
 		u->lt[k] = u->s.v[k].proto == IPPROTO_UDP ? dpr_port_tenant(&a->R, a->R.slot, u->s.v[k].dport) : 0;
-	if (ri < 64)
-		w->ush[ri] = u;
-	else
-		*errp = -EOVERFLOW;	/* rshapes has at most 64 */
 	return u;
 }
 
 /* The memo of (destination class di of kept groups dgi, shape k): the
  * (t0 atom, country) ids whose packet the program drops. */
-static struct vmemo *vmemo_of(struct walk *w, size_t dgi, size_t n_dg, size_t di, size_t k, int *errp)
+static struct vmemo *vmemo_of(struct walk *w, size_t dgi, size_t n_dg, size_t di, size_t k, size_t ns, int *errp)
 {
-	size_t per = w->n_rshapes * (sizeof(((struct shapes *)0)->v) / sizeof(struct shape));
 	size_t ri = (size_t)(w->rs - w->rshapes);
+	struct vrow *row;
 
 	if (dgi >= w->cap_dgmemo) {
 		size_t cap = dgi + 64;
-		struct vmemo **v = realloc(w->dgmemo, cap * sizeof(*v));
+		struct vrow **v = realloc(w->dgmemo, cap * sizeof(*v));
 
 		if (!v) {
 			*errp = -ENOMEM;
@@ -178,11 +183,19 @@ static struct vmemo *vmemo_of(struct walk *w, size_t dgi, size_t n_dg, size_t di
 		w->dgmemo = v;
 		w->cap_dgmemo = cap;
 	}
-	if (!w->dgmemo[dgi] && !(w->dgmemo[dgi] = calloc(n_dg * per + 1, sizeof(struct vmemo)))) {
+	if (!w->dgmemo[dgi] && !(w->dgmemo[dgi] = calloc(n_dg * w->n_rshapes + 1, sizeof(struct vrow)))) {
 		*errp = -ENOMEM;
 		return NULL;
 	}
-	return &w->dgmemo[dgi][di * per + ri * (per / w->n_rshapes) + k];
+	row = &w->dgmemo[dgi][di * w->n_rshapes + ri];
+	if (!row->v) {
+		if (!(row->v = calloc(ns + 1, sizeof(*row->v)))) {
+			*errp = -ENOMEM;
+			return NULL;
+		}
+		row->n = ns;
+	}
+	return &row->v[k];
 }
 
 static bool vmemo_dropped(const struct vmemo *m, uint32_t id)
@@ -208,21 +221,30 @@ static int vmemo_drop(struct vmemo *m, uint32_t id)
 
 void aw_uplink_free(struct walk *w)
 {
-	size_t per = w->n_rshapes * (sizeof(((struct shapes *)0)->v) / sizeof(struct shape));
-
 	free(w->bg_id);
 	hmap_free(&w->skid);
 	for (size_t i = 0; w->upt && i < w->n_upt_used; i++)
 		free(w->upt[w->upt_used[i]]);
 	free(w->upt);
 	free(w->upt_used);
-	for (size_t i = 0; i < 64; i++)
+	for (size_t i = 0; w->ush && i < w->n_rshapes; i++) {
+		if (!w->ush[i])
+			continue;
+		aw_shapes_free(&w->ush[i]->s);
+		free(w->ush[i]->lt);
 		free(w->ush[i]);
+	}
+	free(w->ush);
 	for (size_t i = 0; i < w->cap_dgmemo; i++) {
 		if (!w->dgmemo[i])
 			continue;
-		for (size_t j = 0; i < w->n_dgv && j < w->dgv[i].n * per; j++)
-			free(w->dgmemo[i][j].bits);
+		for (size_t j = 0; i < w->n_dgv && j < w->dgv[i].n * w->n_rshapes; j++) {
+			struct vrow *row = &w->dgmemo[i][j];
+
+			for (size_t k = 0; row->v && k < row->n; k++)
+				free(row->v[k].bits);
+			free(row->v);
+		}
 		free(w->dgmemo[i]);
 	}
 	free(w->dgmemo);
@@ -351,7 +373,7 @@ int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int
 			const struct shape *sh = &us->s.v[k];
 			unsigned lt = us->lt[k];
 			const struct runs_cache *tt = lt ? aw_trie(a, lt, w->family) : NULL;
-			struct vmemo *vm = vmemo_of(w, (size_t)(dg - w->dgv), dg->n, di, k, &err);
+			struct vmemo *vm = vmemo_of(w, (size_t)(dg - w->dgv), dg->n, di, k, us->s.n, &err);
 
 			if (!vm)
 				break;

@@ -46,15 +46,28 @@ static int ev_add(struct walk *w, const struct ev *e)
 	return 0;
 }
 
-static void keep_pend(struct walk *w, rp_u128 lo, rp_u128 hi, int oif)
+/* Every path is kept: the unprotected search judges each of them (one
+ * left out could be the only one whose packet the program would drop). */
+static int keep_pend(struct walk *w, rp_u128 lo, rp_u128 hi, int oif)
 {
 	if (w->rec) {	/* only an unprotected ingress point looks for them */
 		if (!w->in->is_protected && !w->in->outside && !w->rec_err)
 			w->rec_err = ev_add(w, &(struct ev){ .k = EV_PEND, .lo = lo, .hi = hi, .oif = oif });
-		return;
+		return 0;
 	}
-	if (w->n_pend < sizeof(w->pend) / sizeof(w->pend[0]))
-		w->pend[w->n_pend++] = (struct pend){ lo, hi, oif, w->rc, *w->rs };
+	if (w->in->is_protected || w->in->outside)
+		return 0;
+	if (w->n_pend == w->cap_pend) {
+		size_t cap = w->cap_pend ? w->cap_pend * 2 : 16;
+		struct pend *v = realloc(w->pend, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		w->pend = v;
+		w->cap_pend = cap;
+	}
+	w->pend[w->n_pend++] = (struct pend){ lo, hi, oif, w->rc, *w->rs };
+	return 0;
 }
 
 static int check_pieces(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed)
@@ -139,10 +152,8 @@ static int forwarded(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, rp_u128 ro
 	const struct egress *e = audit_egress(w->a, oif);
 	int err = 0;
 
-	if (!e || e->kind == EG_OTHER || e->kind == EG_UPLINK) {
-		keep_pend(w, lo, hi, oif);
-		return 0;
-	}
+	if (!e || e->kind == EG_OTHER || e->kind == EG_UPLINK)
+		return keep_pend(w, lo, hi, oif);
 	if (e->kind == EG_CLOUD)
 		return piece(w, lo, hi, oif, e->tenant, routed);
 	/* a tunnel: the peer whose allowed IPs hold the (routed) destination */
@@ -164,8 +175,8 @@ static int forwarded(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, rp_u128 ro
 			if (a > b)
 				continue;
 			if (pr[k].owner == e->tenant && !w->in->uplink && !w->in->outside &&
-			    e->tenant == w->in->tenant)
-				keep_pend(w, a, b, oif);
+			    e->tenant == w->in->tenant && (err = keep_pend(w, a, b, oif)))
+				break;
 			err = piece(w, a, b, oif, pr[k].owner, a);
 		}
 	}
@@ -186,10 +197,8 @@ static int outcome(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg)
 
 	if (w->a->err)
 		return w->a->err;
-	if (o->kind == RT_LOCAL) {
-		keep_pend(w, olo, ohi, 0);
-		return 0;
-	}
+	if (o->kind == RT_LOCAL)
+		return keep_pend(w, olo, ohi, 0);
 	if (o->kind != RT_FWD)
 		return 0;
 	for (unsigned k = 0; k < o->n_oif && !err; k++) {
@@ -358,7 +367,7 @@ static int route_class(struct walk *w)
 			err = piece(w, e->lo, e->hi, e->oif, e->b, e->routed);
 			break;
 		case EV_PEND:
-			keep_pend(w, e->lo, e->hi, e->oif);
+			err = keep_pend(w, e->lo, e->hi, e->oif);
 			break;
 		}
 	}
@@ -376,8 +385,10 @@ static int unprotected_search(struct walk *w)
 {
 	struct actx *a = w->a;
 	const struct ingress *in = w->in;
+	struct shapes s = { 0 };
+	int err = 0;
 
-	for (size_t i = 0; i < w->n_pend; i++) {
+	for (size_t i = 0; i < w->n_pend && !err; i++) {
 		const struct pend *pd = &w->pend[i];
 		const struct egress *e = pd->oif ? audit_egress(a, pd->oif) : NULL;
 		int reaches = !pd->oif ? -3 : e && (e->kind == EG_CLOUD || e->kind == EG_TUNNEL) ? e->tenant : -4;
@@ -385,22 +396,24 @@ static int unprotected_search(struct walk *w)
 		rp_u128 dst = aw_dst_rep(w, &dr, 1, pd->oif);
 
 		if (audit_seen(a, "unprotected", in, reaches, pd->oif))
-			return 0;
+			break;
 		w->rc = pd->rc;
 		w->rs = &pd->rs;
 		size_t s_lo, s_hi;
 
 		aw_src_of(w, pd->rc, &s_lo, &s_hi);
-		for (size_t si = s_lo; si < s_hi; si++) {
+		for (size_t si = s_lo; si < s_hi && !err; si++) {
 			const struct group *sg = &w->src.v[si];
-			struct shapes s = { .n = 0 };
 			uint32_t skey[NKEY] = { sg->key[1], 0, 0, 0, 0, 0 }, dkey[NKEY] = { 0xffffffff, 0, 0, 0, 0, 0 };
 
 			if (sg->key[0] != pd->rc)
 				continue;
+			s.n = 0;
 			aw_shape_add(&s, IPPROTO_TCP, 40000, 443, 0, 64);
 			aw_shape_add(&s, IPPROTO_UDP, 40000, 53, 0, 64);
 			aw_shapes_fixed(&s, w->family, &pd->rs);
+			if ((err = aw_shapes_ok(w, &s)))
+				break;
 			for (size_t k = 0; k < s.n; k++) {
 				int v;
 
@@ -410,16 +423,20 @@ static int unprotected_search(struct walk *w)
 					continue;
 				/* the program, asked as if it were attached: what it drops gets through */
 				v = in->hook >= 0 ? aw_verdict(w, skey, dkey, &s.v[k], sg->r[0].lo, dst) : 0;
-				if (v < 0)
-					return v;
+				if (v < 0) {
+					err = v;
+					break;
+				}
 				if (v)
 					continue;
 				if (aw_report(w, sg->r, sg->n, dst, &s.v[k], reaches, pd->oif, dst, in->unprot))
-					return 0;
+					goto out;
 			}
 		}
 	}
-	return 0;
+out:
+	aw_shapes_free(&s);
+	return err;
 }
 
 /* ---- the walk ---- */
@@ -446,16 +463,24 @@ static int cmp_u128(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void rshapes_build(struct walk *w)
-{
-	const struct rt_l4 *l = &w->l4;
-	uint8_t protos[24];
-	size_t np = 0;
+/* Every routing shape: the protocols the rules name (and the others as
+ * one), TCP and UDP cut at every port segment start.  Grown on the heap;
+ * a product beyond RSHAPES_MAX is refused, never cut short. */
+#define RSHAPES_MAX (1u << 20)
 
-	w->n_rshapes = 0;
+static int rshapes_build(struct walk *w)
+{
+	const struct l4cuts *l = &w->l4;
+	uint8_t protos[256 + 5];
+	size_t np = 0, n = 0, k = 0;
+
 	if (!l->n_protos && l->n_dcuts <= 1 && l->n_scuts <= 1) {
-		w->rshapes[w->n_rshapes++] = (struct rshape){ 0, 0, 65535, 0, 65535 };
-		return;
+		w->rshapes = calloc(1, sizeof(*w->rshapes));
+		if (!w->rshapes)
+			return -ENOMEM;
+		w->rshapes[0] = (struct rshape){ 0, 0, 65535, 0, 65535 };
+		w->n_rshapes = 1;
+		return 0;
 	}
 	/* the protocols the rules name, and the others as one */
 	for (size_t i = 0; i < l->n_protos; i++)
@@ -464,12 +489,29 @@ static void rshapes_build(struct walk *w)
 		static const uint8_t base[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 };
 		bool seen = false;
 
-		for (size_t k = 0; k < np; k++)
-			seen |= protos[k] == base[i];
+		for (size_t j = 0; j < np; j++)
+			seen |= protos[j] == base[i];
 		if (!seen)
 			protos[np++] = base[i];
 	}
 	protos[np++] = 0;
+	for (size_t i = 0; i < np; i++) {
+		bool ported = protos[i] == IPPROTO_TCP || protos[i] == IPPROTO_UDP;
+
+		n += ported ? l->n_dcuts * l->n_scuts : 1;
+	}
+	if (n > RSHAPES_MAX) {
+		if (!w->a->err) {
+			w->a->err = -E2BIG;
+			diag_add(w->a->d, "audit: %s: more than %u routing shapes (%zu port segments by %zu, from the "
+				 "routing rules and nftables): the audit cannot judge this state", w->in->name,
+				 RSHAPES_MAX, l->n_dcuts, l->n_scuts);
+		}
+		return -E2BIG;
+	}
+	w->rshapes = calloc(n, sizeof(*w->rshapes));
+	if (!w->rshapes)
+		return -ENOMEM;
 	for (size_t i = 0; i < np; i++) {
 		bool ported = protos[i] == IPPROTO_TCP || protos[i] == IPPROTO_UDP;
 		size_t nd = ported ? l->n_dcuts : 1, ns = ported ? l->n_scuts : 1;
@@ -484,24 +526,53 @@ static void rshapes_build(struct walk *w)
 					rs.slo = (uint16_t)l->scuts[s];
 					rs.shi = s + 1 < ns ? (uint16_t)(l->scuts[s + 1] - 1) : 65535;
 				}
-				if (w->n_rshapes < sizeof(w->rshapes) / sizeof(w->rshapes[0]))
-					w->rshapes[w->n_rshapes++] = rs;
+				w->rshapes[k++] = rs;
 			}
 	}
+	w->n_rshapes = k;
+	return 0;
+}
+
+/* The protocol and port cuts of the routing rules and nftables as sorted
+ * lists (segment starts, 0 first). */
+static int l4_build(struct l4cuts *o, const struct rt_l4 *x)
+{
+	for (unsigned p = 1; p < 256; p++)
+		if (rt_l4_has(x->protos, p))
+			o->protos[o->n_protos++] = (uint8_t)p;
+	for (int pass = 0; pass < 2; pass++) {
+		const uint64_t *bits = pass ? x->scuts : x->dcuts;
+		uint32_t **v = pass ? &o->scuts : &o->dcuts;
+		size_t *n = pass ? &o->n_scuts : &o->n_dcuts, c = 1;
+
+		for (uint32_t i = 1; i < 65536; i++)
+			c += rt_l4_has(bits, i);
+		*v = calloc(c, sizeof(**v));
+		if (!*v)
+			return -ENOMEM;
+		(*v)[(*n)++] = 0;
+		for (uint32_t i = 1; i < 65536; i++)
+			if (rt_l4_has(bits, i))
+				(*v)[(*n)++] = i;
+	}
+	return 0;
 }
 
 static int walk_family(struct actx *a, const struct ingress *in, int family, uint32_t mark, uint32_t *more,
 		       size_t *n_more)
 {
 	struct walk w = { .a = a, .in = in, .family = family, .mark = mark };
+	struct rt_l4 *nl4 = calloc(2, sizeof(*nl4));	/* nftables', the rules' (16 KiB each) */
 	rp_u128 *cuts = NULL;
 	size_t ncuts = 0, cap;
 	int err;
 
+	if (!nl4)
+		return a->err = -ENOMEM;
 	err = rt_cuts(a->M, family, &cuts, &ncuts);
 	cap = ncuts;
 	if (!err)
-		err = nft_cuts(a->N, family, &cuts, &ncuts, &cap, &w.l4);
+		err = nft_cuts(a->N, family, &cuts, &ncuts, &cap, nl4);
 	if (err)
 		goto out;
 	qsort(cuts, ncuts, sizeof(*cuts), cmp_u128);
@@ -519,34 +590,23 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 		w.n_rtc++;
 	}
 	{
-		struct rt_l4 rl;
+		struct rt_l4 *rl = &nl4[1];
 
-		rt_l4_cuts(a->M, family, &rl);
-		for (size_t i = 0; i < rl.n_protos && w.l4.n_protos < sizeof(w.l4.protos); i++)
-			w.l4.protos[w.l4.n_protos++] = rl.protos[i];
-		for (size_t i = 0; i < rl.n_dcuts && w.l4.n_dcuts < 64; i++)
-			w.l4.dcuts[w.l4.n_dcuts++] = rl.dcuts[i];
-		for (size_t i = 0; i < rl.n_scuts && w.l4.n_scuts < 64; i++)
-			w.l4.scuts[w.l4.n_scuts++] = rl.scuts[i];
-		/* sorted, unique, 0 first */
-		qsort(w.l4.dcuts, w.l4.n_dcuts, sizeof(uint32_t), aw_cmp_u32);
-		qsort(w.l4.scuts, w.l4.n_scuts, sizeof(uint32_t), aw_cmp_u32);
-		for (int pass = 0; pass < 2; pass++) {
-			uint32_t *v = pass ? w.l4.scuts : w.l4.dcuts;
-			size_t *n = pass ? &w.l4.n_scuts : &w.l4.n_dcuts, k = 0;
-
-			for (size_t i = 0; i < *n; i++)
-				if (!k || v[k - 1] != v[i])
-					v[k++] = v[i];
-			*n = k;
-			if (!*n || v[0]) {	/* 0 first */
-				memmove(v + 1, v, *n * sizeof(*v));
-				v[0] = 0;
-				(*n)++;
-			}
+		rt_l4_cuts(a->M, family, rl);
+		for (size_t i = 0; i < sizeof(rl->protos) / sizeof(rl->protos[0]); i++)
+			rl->protos[i] |= nl4->protos[i];
+		for (size_t i = 0; i < sizeof(rl->dcuts) / sizeof(rl->dcuts[0]); i++) {
+			rl->dcuts[i] |= nl4->dcuts[i];
+			rl->scuts[i] |= nl4->scuts[i];
 		}
+		err = l4_build(&w.l4, rl);
 	}
-	rshapes_build(&w);
+	if (!err)
+		err = rshapes_build(&w);
+	if (!err && !(w.ush = calloc(w.n_rshapes, sizeof(*w.ush))))
+		err = -ENOMEM;
+	if (err)
+		goto out;
 	/* the sources: (routing class, atom of the ingress tenant's aw_trie);
 	 * through a tunnel, only what its WireGuard peers' allowed IPs let in
 	 * (cryptokey routing drops the rest before any program sees it) */
@@ -620,10 +680,28 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 	}
 	if (!err && !in->is_protected && !in->outside)
 		err = unprotected_search(&w);
-	for (size_t i = 0; i < w.n_more && *n_more < 8; i++)
+	for (size_t i = 0; i < w.n_more && !err; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < *n_more; k++)
+			seen |= more[k] == w.more[i];
+		if (seen)
+			continue;
+		if (*n_more == 8) {
+			a->err = err = -E2BIG;
+			diag_add(a->d, "audit: %s: its program leaves more than 8 marks: the audit cannot judge this state",
+				 in->name);
+			break;
+		}
 		more[(*n_more)++] = w.more[i];
+	}
 out:
+	free(nl4);
 	free(cuts);
+	free(w.l4.dcuts);
+	free(w.l4.scuts);
+	free(w.rshapes);
+	free(w.pend);
 	free(w.rtc);
 	aw_groups_free(&w.src);
 	aw_groups_free(&w.up_base);

@@ -44,14 +44,27 @@ struct shape {
 	uint8_t type, hop;
 };
 
+/* Heap arrays that grow: every shape and port cut is kept (err: an
+ * allocation failed, the set is incomplete and must not be judged). */
 struct shapes {
-	struct shape v[160];
-	size_t n;
+	struct shape *v;
+	size_t n, cap;
+	int err;
 };
 
 struct ports {
-	uint32_t v[80];
-	size_t n;
+	uint32_t *v;
+	size_t n, cap;
+	int err;
+};
+
+/* The protocols and port segment starts (sorted, 0 first) the routing
+ * rules and nftables tell apart (struct rt_l4 as sorted lists). */
+struct l4cuts {
+	uint8_t protos[256];
+	size_t n_protos;
+	uint32_t *dcuts, *scuts;
+	size_t n_dcuts, n_scuts;
 };
 
 typedef int (*elem_cb)(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg);
@@ -89,8 +102,8 @@ struct walk {
 	struct dpr_run *rtc;		/* routing classes as a cover */
 	size_t n_rtc;
 	struct groups src;		/* tenant ingress: (class, atom) */
-	struct rt_l4 l4;
-	struct rshape rshapes[64];
+	struct l4cuts l4;
+	struct rshape *rshapes;		/* every routing shape (rshapes_build) */
 	size_t n_rshapes;
 	/* the class being routed */
 	size_t rc;
@@ -107,15 +120,18 @@ struct walk {
 	struct upt { uint8_t state; rp_u128 src; } **upt;	/* by listen-port tenant, up_base's sources outside its prefixes */
 	uint16_t *upt_used;		/* the tenants upt holds for up_rc */
 	size_t n_upt_used;
-	struct ushapes *ush[64];	/* by routing shape: the uplink's shapes */
-	struct vmemo { uint64_t *bits; uint32_t nw; } **dgmemo;	/* by dgv index: (class, shape) -> ids dropped */
+	struct ushapes **ush;		/* by routing shape (n_rshapes): the uplink's shapes */
+	struct vrow {			/* one (destination class, routing shape): by uplink shape */
+		struct vmemo { uint64_t *bits; uint32_t nw; } *v;
+		size_t n;
+	} **dgmemo;			/* by dgv index: (class, routing shape) -> its row */
 	size_t cap_dgmemo;
 	struct groups *upin;		/* uplink: inside a listen-port tenant's runs, for up_rc's class */
 	size_t n_upin, cap_upin, upin_rc;
 	struct hmap upin_idx;		/* (tenant, run) -> index + 1 in upin */
 	bool upin_built;
-	struct pend pend[16];
-	size_t n_pend;
+	struct pend *pend;		/* every path kept (none dropped) */
+	size_t n_pend, cap_pend;
 	struct pp *pp;			/* pieces of the part being routed */
 	size_t npp, cap_pp;
 	size_t *src_at;			/* src.v[src_at[r] .. src_at[r + 1]): routing class r's */
@@ -150,6 +166,8 @@ const struct runs_cache *aw_trie(struct actx *a, unsigned tid, int family);
 const struct runs_cache *aw_geo(struct actx *a, int family);
 const struct runs_cache *aw_upaddr_runs(struct actx *a, int family);
 const struct runs_cache *aw_local_runs(struct actx *a, int family);
+void aw_shapes_free(struct shapes *s);
+void aw_ports_free(struct ports *p);
 void aw_shape_add(struct shapes *s, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t type, uint8_t hop);
 bool aw_in_rshape(const struct rshape *rs, uint8_t proto, uint16_t sport, uint16_t dport, bool ported);
 void aw_port_cut(struct ports *p, uint32_t x);
@@ -173,6 +191,8 @@ bool aw_report(struct walk *w, const struct range *sr, size_t sn, rp_u128 dst, c
  * pieces recur for every class of sources (audit_walk.c route_class). */
 const struct groups *aw_dst_groups_of(struct walk *w, const struct range *rg, size_t nr, int b, int *errp);
 int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
+/* 0, or a refusal (a->err set, one line said) for a shape set that cannot be judged whole */
+int aw_shapes_ok(struct walk *w, const struct shapes *s);
 /* audit_uplink.c */
 void aw_uplink_free(struct walk *w);
 int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
