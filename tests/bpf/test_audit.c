@@ -262,6 +262,28 @@ int main(void)
 	sh("ip rule del pref 900 iif dptun1 lookup 1020");
 	expect_proven(&cfg, "rule removed");
 
+	/* the same, for TCP port 60000 only, behind 70 rules that cut the
+	 * destination ports 1000..1070 (72 segment starts: more than the 64
+	 * routing port cuts and shapes the audit once kept, silently) */
+	sh("for i in $(seq 1000 1069); do ip rule add pref 900 iif dptun1 ipproto tcp dport $i lookup 1010; done;"
+	   "ip rule add pref 901 iif dptun1 ipproto tcp dport 60000 lookup 1020");
+	expect_violation(&cfg, "70 port rules, then TCP 60000 of alpha's tunnel into bravo's table", "cross_tenant",
+			 "dptun1", "bravo", "aucl2");
+	{
+		struct audit_result r;
+		char err[512];
+		bool p60000 = false;
+
+		run(&cfg, NULL, &r, err, sizeof(err));
+		for (size_t i = 0; i < r.n; i++)
+			p60000 |= !strcmp(r.v[i].ingress, "dptun1") && r.v[i].dport == 60000;
+		tap_result(p60000, "audit: 70 port rules: the violation's packet is TCP to port 60000");
+		audit_result_free(&r);
+	}
+	sh("ip rule del pref 901 iif dptun1 ipproto tcp dport 60000 lookup 1020;"
+	   "while ip rule del pref 900 2>/dev/null; do :; done");
+	expect_proven(&cfg, "port rules removed");
+
 	/* a route to bravo's site prefix in alpha's table (alpha's site a2
 	 * has the same LAN: alpha's program lets it through) */
 	sh("ip route add 10.130.1.0/25 dev dptun2 table 1010 metric 50");
