@@ -57,7 +57,7 @@ static __attribute__((unused)) struct rp_prefix_list fx_plist(const char *csv)
 	if (!csv || !*csv)
 		return l;
 	dup = strdup(csv);
-	l.v = calloc(64, sizeof(*l.v));
+	l.v = calloc(strlen(csv) / 2 + 1, sizeof(*l.v));	/* a prefix is at least 2 characters with its comma */
 	for (tok = strtok_r(dup, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
 		if (prefix_parse(tok, &l.v[l.n]) == 0)
 			l.n++;

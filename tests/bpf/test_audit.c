@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "audit/audit.h"
+#include "audit/audit_walk.h"
 #include "dataplane/dataplane.h"
 #include "fixture.h"
 #include "tap.h"
@@ -38,7 +39,10 @@ static int sh(const char *fmt, ...)
 	return system(cmd);
 }
 
-static void config(struct rp_config *c)
+/* many: svc also shares TCP ports 2000, 2002, ... of 10.99.0.60 ..
+ * 10.99.0.69 with alpha (ten shares, 240 port cuts: every piece towards
+ * svc has more than the 160 shapes the audit once kept, silently) */
+static void config(struct rp_config *c, bool many)
 {
 	struct rp_tenant *t;
 
@@ -76,6 +80,16 @@ static void config(struct rp_config *c)
 	t->tunnel_address = fx_plist("100.64.99.1/24");
 	t->listen_port = 51899;
 	fx_share(t, "dns", "10.99.0.53/32", "udp", "53", "alpha, bravo");
+	for (int i = 0; many && i < 10; i++) {
+		char name[16], to[32], ports[128];
+		size_t n = 0;
+
+		snprintf(name, sizeof(name), "m%d", i);
+		snprintf(to, sizeof(to), "10.99.0.%d/32", 60 + i);
+		for (int k = 0; k < 12; k++)
+			n += (size_t)snprintf(ports + n, sizeof(ports) - n, "%s%d", k ? ", " : "", 2000 + 24 * i + 2 * k);
+		fx_share(t, name, to, "tcp", ports, "alpha");
+	}
 	fx_resolve(c);
 }
 
@@ -230,9 +244,73 @@ static void expect_refused(const struct rp_config *cfg, const char *pin, const c
 	audit_result_free(&r);
 }
 
+/* A policy map entry rewritten: svc's share table allows every UDP port. */
+static void rewrite_share_table(void)
+{
+	sh("python3 - <<'EOF'\n"
+	   "import json, subprocess\n"
+	   "st = json.loads(subprocess.check_output(['bpftool', '-j', 'map', 'dump', 'pinned', '/sys/fs/bpf/rempart/rp_state']))\n"
+	   "slot = st[0]['formatted']['value']['active_slot'] if 'formatted' in st[0] else int(st[0]['value'][8], 16)\n"
+	   "d = json.loads(subprocess.check_output(['bpftool', '-j', 'map', 'dump', 'pinned', '/sys/fs/bpf/rempart/rp_rules']))\n"
+	   "for e in d:\n"
+	   "    k = [int(x, 16) for x in e['key']]\n"
+	   "    if k[0] == slot and k[1] == 1 and k[2] == 1:\n"
+	   "        v = [int(x, 16) for x in e['value']]\n"
+	   "        v[0:4] = [1, 0, 0, 0]\n"
+	   "        v[8:16] = [0, 0, 1, 0] + v[12:16]\n"
+	   "        subprocess.check_call(['bpftool', 'map', 'update', 'pinned', '/sys/fs/bpf/rempart/rp_rules', 'key', 'hex'] +\n"
+	   "                              ['%%02x' %% x for x in k] + ['value', 'hex'] + ['%%02x' %% x for x in v])\n"
+	   "EOF");
+}
+
+/* The sets the walk cuts with keep every member (they once stopped at 160
+ * shapes, 80 port cuts and 63 share prefixes, silently). */
+static void sets_unbounded(void)
+{
+	struct shapes s = { 0 };
+	struct ports p = { 0 };
+	struct rshape all = { 0, 0, 65535, 0, 65535 };
+	struct rp_config c;
+	struct dpr_run *v = NULL;
+	size_t nv = 0;
+	char list[4096];
+	size_t n = 0;
+	bool last = false;
+	int err;
+
+	for (unsigned i = 0; i < 400; i++)
+		aw_shape_add(&s, IPPROTO_TCP, 40000, (uint16_t)(1000 + i), 0, 64);
+	aw_shape_add(&s, IPPROTO_TCP, 40000, 1000, 0, 64);	/* a duplicate */
+	for (size_t k = 0; k < s.n; k++)
+		last |= s.v[k].dport == 1399;
+	tap_result(!s.err && s.n == 400 && last, "audit: 400 shapes kept (%zu), the last one among them", s.n);
+	aw_shapes_free(&s);
+	for (unsigned i = 0; i < 300; i++)
+		aw_port_cut(&p, 3000 + 2 * i);
+	aw_shapes_ported(&s, &p, &all, 40000);
+	last = false;
+	for (size_t k = 0; k < s.n; k++)
+		last |= s.v[k].proto == IPPROTO_UDP && s.v[k].dport == 3596;
+	tap_result(!s.err && p.n == 301 && s.n == 2 * 301 && last,
+		   "audit: 300 port cuts kept (%zu), a shape per segment and protocol (%zu), UDP 3596 among them", p.n, s.n);
+	aw_shapes_free(&s);
+	aw_ports_free(&p);
+
+	fx_cfg_init(&c, 2);
+	fx_tenant(&c, "one", 1, 1);
+	for (unsigned i = 0; i < 100; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s10.1.%u.0/24", i ? ", " : "", 2 * i);
+	fx_share(&c.tenants[0], "many", list, "tcp", "443", "*");
+	fx_resolve(&c);
+	err = aw_share_cover(&c, 0, 0, AF_INET, &v, &nv);
+	tap_result(!err && nv == 201 && v[200].lo == (10u << 24 | 1u << 16 | 199u << 8),
+		   "audit: a share of 100 prefixes cuts the space in 201 runs (%zu)", nv);
+	free(v);
+}
+
 int main(void)
 {
-	struct rp_config cfg;
+	struct rp_config cfg, cfg2;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0) {
@@ -248,7 +326,8 @@ int main(void)
 		tap_result(0, "audit: set-up (namespace, interfaces, routes)");
 		tap_exit();
 	}
-	config(&cfg);
+	sets_unbounded();
+	config(&cfg, false);
 	expect_refused(&cfg, NULL, "no dataplane loaded", -ENOENT, RP_PIN_DIR);
 	if (apply(&cfg)) {
 		tap_result(0, "audit: dataplane_apply");
@@ -261,6 +340,28 @@ int main(void)
 	expect_violation(&cfg, "ip rule: alpha's tunnel into bravo's table", "cross_tenant", "dptun1", "bravo", "aucl2");
 	sh("ip rule del pref 900 iif dptun1 lookup 1020");
 	expect_proven(&cfg, "rule removed");
+
+	/* the same, for TCP port 60000 only, behind 70 rules that cut the
+	 * destination ports 1000..1070 (72 segment starts: more than the 64
+	 * routing port cuts and shapes the audit once kept, silently) */
+	sh("for i in $(seq 1000 1069); do ip rule add pref 900 iif dptun1 ipproto tcp dport $i lookup 1010; done;"
+	   "ip rule add pref 901 iif dptun1 ipproto tcp dport 60000 lookup 1020");
+	expect_violation(&cfg, "70 port rules, then TCP 60000 of alpha's tunnel into bravo's table", "cross_tenant",
+			 "dptun1", "bravo", "aucl2");
+	{
+		struct audit_result r;
+		char err[512];
+		bool p60000 = false;
+
+		run(&cfg, NULL, &r, err, sizeof(err));
+		for (size_t i = 0; i < r.n; i++)
+			p60000 |= !strcmp(r.v[i].ingress, "dptun1") && r.v[i].dport == 60000;
+		tap_result(p60000, "audit: 70 port rules: the violation's packet is TCP to port 60000");
+		audit_result_free(&r);
+	}
+	sh("ip rule del pref 901 iif dptun1 ipproto tcp dport 60000 lookup 1020;"
+	   "while ip rule del pref 900 2>/dev/null; do :; done");
+	expect_proven(&cfg, "port rules removed");
 
 	/* a route to bravo's site prefix in alpha's table (alpha's site a2
 	 * has the same LAN: alpha's program lets it through) */
@@ -303,20 +404,7 @@ int main(void)
 	expect_proven(&cfg, "port forward removed");
 
 	/* a policy map entry rewritten: svc's share table allows every UDP port */
-	sh("python3 - <<'EOF'\n"
-	   "import json, subprocess\n"
-	   "st = json.loads(subprocess.check_output(['bpftool', '-j', 'map', 'dump', 'pinned', '/sys/fs/bpf/rempart/rp_state']))\n"
-	   "slot = st[0]['formatted']['value']['active_slot'] if 'formatted' in st[0] else int(st[0]['value'][8], 16)\n"
-	   "d = json.loads(subprocess.check_output(['bpftool', '-j', 'map', 'dump', 'pinned', '/sys/fs/bpf/rempart/rp_rules']))\n"
-	   "for e in d:\n"
-	   "    k = [int(x, 16) for x in e['key']]\n"
-	   "    if k[0] == slot and k[1] == 1 and k[2] == 1:\n"
-	   "        v = [int(x, 16) for x in e['value']]\n"
-	   "        v[0:4] = [1, 0, 0, 0]\n"
-	   "        v[8:16] = [0, 0, 1, 0] + v[12:16]\n"
-	   "        subprocess.check_call(['bpftool', 'map', 'update', 'pinned', '/sys/fs/bpf/rempart/rp_rules', 'key', 'hex'] +\n"
-	   "                              ['%%02x' %% x for x in k] + ['value', 'hex'] + ['%%02x' %% x for x in v])\n"
-	   "EOF");
+	rewrite_share_table();
 	expect_violation(&cfg, "share table rewritten to allow every port", "cross_tenant", "dpcloud", "svc", "aucl3");
 	apply(&cfg);
 	expect_proven(&cfg, "policy re-applied");
@@ -341,5 +429,20 @@ int main(void)
 			 "aucl3");
 	sh("ip route del 10.99.0.0/24 dev aucl3 table main");
 	expect_proven(&cfg, "main table route removed");
+
+	/* more than 160 shapes towards svc: the UDP ones come after 240 TCP
+	 * port segments; the share table rewritten to allow every UDP port
+	 * is found only there */
+	config(&cfg2, true);
+	if (apply(&cfg2)) {
+		tap_result(0, "audit: dataplane_apply with ten more shares");
+		tap_exit();
+	}
+	expect_proven(&cfg2, "ten shares of 12 TCP ports each");
+	rewrite_share_table();
+	expect_violation(&cfg2, "ten shares, then the share table rewritten to allow every UDP port", "cross_tenant",
+			 "dpcloud", "svc", "aucl3");
+	apply(&cfg2);
+	expect_proven(&cfg2, "ten shares: policy re-applied");
 	tap_exit();
 }

@@ -13,7 +13,10 @@
  * answer (rt_route, and rt_rpf_ok for IPv4) is compared with the kernel's
  * (RTM_GETROUTE with the input interface, mark, protocol and ports): the
  * same interface (one of the model's, for multipath), local delivery, or a
- * refusal.  ROUTE_SEED replays a run. */
+ * refusal.  Each round also checks rt_src_sig, on which the audit's walk
+ * caches the routing of a source class: pairs of packets that differ only
+ * by source and share a signature get the same partition of every
+ * destination.  ROUTE_SEED replays a run. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -247,6 +250,92 @@ static rp_u128 addr_in1(int v6)
 	return span == ~(rp_u128)0 ? lo : lo + (((rp_u128)rnd64() << 64 | rnd64()) % (span + 1));
 }
 
+/* rt_partition's outcomes over the family's whole space, as a list. */
+struct plist {
+	struct { rp_u128 lo, hi; struct rt_out o; } v[4096];
+	size_t n;
+	bool full;
+};
+
+static int plist_cb(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg)
+{
+	struct plist *l = arg;
+
+	if (l->n == sizeof(l->v) / sizeof(l->v[0])) {
+		l->full = true;
+		return -E2BIG;
+	}
+	l->v[l->n].lo = lo;
+	l->v[l->n].hi = hi;
+	l->v[l->n].o = *o;
+	l->n++;
+	return 0;
+}
+
+static bool plist_same(const struct plist *a, const struct plist *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct rt_out *x = &a->v[i].o, *y = &b->v[i].o;
+
+		if (a->v[i].lo != b->v[i].lo || a->v[i].hi != b->v[i].hi || x->kind != y->kind ||
+		    x->n_oif != y->n_oif || x->table != y->table || x->prio != y->prio || x->why != y->why ||
+		    memcmp(x->oif, y->oif, x->n_oif * sizeof(int)))
+			return false;
+	}
+	return true;
+}
+
+/* The audit routes once for every source with the same rt_src_sig
+ * (audit_walk.c route_part): two packets that differ only in their sources
+ * and have equal signatures must get the same partition of every
+ * destination; the signature is 0 words only when it does not fit. */
+static void sig_round(const struct rt_model *m, const struct rt_dev *dv, unsigned r)
+{
+	static struct plist la, lb;
+	unsigned same = 0, differ = 0, bad = 0, nosig = 0;
+
+	for (unsigned k = 0; k < 200; k++) {
+		int v6 = chance(40), family = v6 ? AF_INET6 : AF_INET;
+		struct rt_pkt a = { .family = family, .iif = dv[rnd(NDEV)].ifindex, .mark = chance(30) ? rnd(4) : 0,
+				    .src = chance(10) ? addr_in1(v6) : addr_in(v6), .proto = chance(50) ? 6 : 17,
+				    .sport = 40000, .dport = (uint16_t)(500 + rnd(4) * 700) };
+		struct rt_pkt b = a;
+		uint32_t sa[16], sb[16];
+		size_t na, nb;
+		bool eq;
+
+		b.src = chance(10) ? addr_in1(v6) : addr_in(v6);
+		na = rt_src_sig(m, &a, sa, 16);
+		nb = rt_src_sig(m, &b, sb, 16);
+		if (!na || !nb) {
+			nosig++;
+			continue;
+		}
+		eq = na == nb && !memcmp(sa, sb, na * sizeof(sa[0]));
+		la.n = lb.n = 0;
+		la.full = lb.full = false;
+		rt_partition(m, &a, 0, v6 ? ~(rp_u128)0 : 0xffffffffu, plist_cb, &la);
+		rt_partition(m, &b, 0, v6 ? ~(rp_u128)0 : 0xffffffffu, plist_cb, &lb);
+		if (la.full || lb.full) {
+			nosig++;
+			continue;
+		}
+		if (plist_same(&la, &lb)) {
+			same++;
+			continue;
+		}
+		differ++;
+		if (eq && bad++ < 3)
+			printf("# round %u: two sources with one signature routed apart (%zu and %zu outcomes)\n", r,
+			       la.n, lb.n);
+	}
+	tap_result(!bad && same > 0, "route: round %u: 200 pairs of packets differing only by source: %u routed "
+		   "alike, %u apart (each with two signatures), %u not compared; the same signature never routes "
+		   "apart", r, same, differ, nosig);
+}
+
 int main(void)
 {
 	unsigned rounds = getenv("ROUTE_ROUNDS") ? atoi(getenv("ROUTE_ROUNDS")) : 12;
@@ -338,6 +427,7 @@ int main(void)
 			   "kernel agree on each%s", r, packets, fwd, local, drop, bad ? "" : "");
 		if (bad)
 			sh("(ip -4 rule; ip -4 route show table all; ip -6 rule; ip -6 route show table all | grep -v \"local\\|fe80\\|ff00\"; for d in rta rtb rtc rtd rte rtf; do echo $d $(cat /proc/sys/net/ipv4/conf/$d/rp_filter /proc/sys/net/ipv4/conf/$d/forwarding) $(ip -o link show $d | grep -o \"state [A-Z]*\"); done) | sed \"s/^/#   /\"");
+		sig_round(m, dv, r);
 		rt_free(m);
 	}
 	nl_close(&nl);

@@ -556,6 +556,7 @@ static int build_models(struct actx *a)
 
 static void actx_free(struct actx *a)
 {
+	free(a->ports);
 	for (int f = 0; f < 2; f++) {
 		for (size_t t = 0; t <= RP_TENANT_ID_MAX; t++)
 			free(a->trie[f][t].v);
@@ -588,7 +589,8 @@ int audit_run(const struct rp_config *cfg, const struct audit_opts *o, struct au
 {
 	const char *dir = o && o->pin_dir ? o->pin_dir : RP_PIN_DIR;
 	struct actx *a = calloc(1, sizeof(*a));
-	double t0 = clock_ms();
+	double t0 = clock_ms(), tp = t0;
+	bool prof = getenv("REMPART_AUDIT_PROFILE") != NULL;
 	char why[512];
 	int err;
 
@@ -601,18 +603,23 @@ int audit_run(const struct rp_config *cfg, const struct audit_opts *o, struct au
 	a->d = d;
 	for (int i = 0; i < DPR__COUNT; i++)
 		a->R.fd[i] = -1;	/* nothing open yet */
+#define PROF(what) do { if (prof) { double _t = clock_ms(); \
+		fprintf(stderr, "audit-profile: %8.1f ms %s\n", _t - tp, (what)); tp = _t; } } while (0)
 	err = dpr_open(&a->R, dir, why, sizeof(why));
 	if (err) {
 		diag_add(d, "audit: %s", why);
 		goto out;
 	}
+	PROF("open the policy maps");
 	err = probe_open(&a->P, dir, why, sizeof(why));
 	if (err) {
 		diag_add(d, "audit: %s", why);
 		goto out;
 	}
+	PROF("load the programs' stateless copy");
 	if ((err = audit_live_read(&a->L, cfg, d)))
 		goto out;
+	PROF("read the live state");
 	if ((err = nl_open(&a->nl))) {
 		diag_add(d, "audit: cannot open rtnetlink: %s", strerror(-err));
 		goto out;
@@ -620,12 +627,24 @@ int audit_run(const struct rp_config *cfg, const struct audit_opts *o, struct au
 	if ((err = check_tables(a)) || (err = build_models(a)) || (err = find_ingress(a)) ||
 	    (err = build_egress(a)))
 		goto out;
-	for (size_t i = 0; i < a->n_in && !err; i++)
+	PROF("build the models");
+	for (size_t i = 0; i < a->n_in && !err; i++) {
+		unsigned long pr = r->probes, pa = r->paths;
+
 		err = audit_ingress(a, &a->in[i]);
+		if (prof) {
+			char w[128];
+
+			snprintf(w, sizeof(w), "walk %s (%lu paths, %lu probes)", a->in[i].name,
+				 (unsigned long)r->paths - pa, (unsigned long)r->probes - pr);
+			PROF(w);
+		}
+	}
 	if (!err && a->err)
 		err = a->err;
 	for (size_t i = 0; !err && !(o && o->no_confirm) && i < r->n; i++)
 		err = confirm(a, &r->v[i]);
+	PROF("confirm");
 	if (err)
 		goto out;
 	r->tenants = (unsigned)cfg->n_tenants;

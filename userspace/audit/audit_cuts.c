@@ -212,14 +212,38 @@ static uint16_t nice_port(uint32_t lo, uint32_t hi)
 }
 
 
+void aw_shapes_free(struct shapes *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+void aw_ports_free(struct ports *p)
+{
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Every shape is kept: the set grows (an allocation failure is remembered
+ * in s->err, and the caller refuses to judge an incomplete set). */
 void aw_shape_add(struct shapes *s, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t type, uint8_t hop)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].proto == proto && s->v[i].sport == sport && s->v[i].dport == dport &&
 		    s->v[i].type == type && s->v[i].hop == hop)
 			return;
-	if (s->n < sizeof(s->v) / sizeof(s->v[0]))
-		s->v[s->n++] = (struct shape){ proto, sport, dport, type, hop };
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct shape *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v) {
+			s->err = -ENOMEM;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (struct shape){ proto, sport, dport, type, hop };
 }
 
 bool aw_in_rshape(const struct rshape *rs, uint8_t proto, uint16_t sport, uint16_t dport, bool ported)
@@ -239,8 +263,18 @@ void aw_port_cut(struct ports *p, uint32_t x)
 	for (size_t i = 0; i < p->n; i++)
 		if (p->v[i] == x)
 			return;
-	if (p->n < sizeof(p->v) / sizeof(p->v[0]))
-		p->v[p->n++] = x;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		uint32_t *v = realloc(p->v, cap * sizeof(*v));
+
+		if (!v) {
+			p->err = -ENOMEM;
+			return;
+		}
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = x;
 }
 
 int aw_cmp_u32(const void *a, const void *b)
@@ -301,6 +335,8 @@ void aw_shapes_ported(struct shapes *s, struct ports *p, const struct rshape *rs
 				aw_shape_add(s, proto, sport, port, 0, 64);
 		}
 	}
+	if (p->err && !s->err)
+		s->err = p->err;
 }
 
 /* The segment starts of one port table (TCP and UDP) of the active slot,
@@ -313,13 +349,17 @@ void aw_table_cuts(struct actx *a, int kind, uint16_t tenant, uint32_t sc, uint3
 	struct tcut *t;
 
 	slot = hmap_get_or_add(&a->tcuts, key, sizeof(key), &added);
-	if (!slot)
+	if (!slot) {
+		p->err = -ENOMEM;
 		return;
+	}
 	if (added) {
 		struct tcut *v = realloc(a->tcut, (a->n_tcut + 1) * sizeof(*v));
 
-		if (!v)
+		if (!v) {
+			p->err = -ENOMEM;
 			return;
+		}
 		a->tcut = v;
 		t = &v[a->n_tcut];
 		t->n = 0;
@@ -341,6 +381,13 @@ void aw_table_cuts(struct actx *a, int kind, uint16_t tenant, uint32_t sc, uint3
 }
 
 /* ---- declared shares (the specification) ---- */
+
+static int cmp_u128c(const void *x, const void *y)
+{
+	rp_u128 a = *(const rp_u128 *)x, b = *(const rp_u128 *)y;
+
+	return a < b ? -1 : a > b;
+}
 
 static bool offers_to(const struct rp_share *sh, int consumer)
 {
@@ -388,21 +435,28 @@ bool aw_share_allows(const struct rp_config *cfg, int b, int a, int family, rp_u
 	return false;
 }
 
-/* The shares b offers a as a cover of one family: val = bit i set when
- * inside share prefix i (up to 31; more are folded into bit 31). */
+/* The shares b offers a as a cover of one family: a run between any two
+ * consecutive edges of the share prefixes (val distinct per run). */
 int aw_share_cover(const struct rp_config *cfg, int b, int a, int family, struct dpr_run **out, size_t *nout)
 {
-	rp_u128 cuts[130];
-	size_t nc = 0;
+	rp_u128 *cuts;
+	size_t nc = 0, max = 1;
 	struct dpr_run *v;
 
+	/* every share prefix cuts: one left out could let a class straddle
+	 * a share's edge and be judged by a packet the share allows */
+	for (size_t s = 0; b >= 0 && a >= 0 && s < cfg->tenants[b].n_shares; s++)
+		max += 2 * cfg->tenants[b].shares[s].to.n;
+	cuts = calloc(max, sizeof(*cuts));
+	if (!cuts)
+		return -ENOMEM;
 	cuts[nc++] = 0;
 	for (size_t s = 0; b >= 0 && a >= 0 && s < cfg->tenants[b].n_shares; s++) {
 		const struct rp_share *sh = &cfg->tenants[b].shares[s];
 
 		if (!offers_to(sh, a))
 			continue;
-		for (size_t k = 0; k < sh->to.n && nc < 126; k++) {
+		for (size_t k = 0; k < sh->to.n; k++) {
 			rp_u128 lo, hi;
 
 			if (sh->to.v[k].family != family)
@@ -413,16 +467,12 @@ int aw_share_cover(const struct rp_config *cfg, int b, int a, int family, struct
 				cuts[nc++] = hi + 1;
 		}
 	}
-	for (size_t i = 1; i < nc; i++)
-		for (size_t j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
-			rp_u128 t = cuts[j];
-
-			cuts[j] = cuts[j - 1];
-			cuts[j - 1] = t;
-		}
+	qsort(cuts, nc, sizeof(*cuts), cmp_u128c);
 	v = calloc(nc, sizeof(*v));
-	if (!v)
+	if (!v) {
+		free(cuts);
 		return -ENOMEM;
+	}
 	*nout = 0;
 	for (size_t i = 0; i < nc; i++) {
 		if (i + 1 < nc && cuts[i + 1] == cuts[i])
@@ -432,6 +482,7 @@ int aw_share_cover(const struct rp_config *cfg, int b, int a, int family, struct
 		v[*nout].val = (uint32_t)i;	/* distinct per piece: what matters is the cut */
 		(*nout)++;
 	}
+	free(cuts);
 	*out = v;
 	return 0;
 }

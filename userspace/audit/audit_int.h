@@ -67,6 +67,11 @@ struct actx {
 	struct runs_cache geo[2];
 	struct runs_cache local[2];	/* the gateway's own addresses */
 	struct runs_cache upaddr[2];	/* the uplink's addresses as rp_global holds them */
+	struct dpr_port *ports;		/* the listen ports, read once (audit_piece.c) */
+	size_t n_ports;
+	bool have_ports;
+	struct rp_global_cfg glob;	/* rp_global, read once */
+	bool have_glob;
 	struct hmap verdicts;		/* run key -> verdict + 1 */
 	struct hmap seen;		/* violation group -> 1 */
 	uint32_t marks[64];		/* marks the programs left, by index (the verdict cache's) */

@@ -372,7 +372,7 @@ static struct nchain *chain_find(struct nft_model *n, const char *family, const 
 	return NULL;
 }
 
-static int add_chain(struct nft_model *n, json_object *o)
+static int add_chain(struct nft_model *n, json_object *o, char *why, size_t whylen)
 {
 	json_object *x;
 	struct nchain *c, *p = realloc(n->c, (n->nc + 1) * sizeof(*p));
@@ -401,8 +401,16 @@ static int add_chain(struct nft_model *n, json_object *o)
 	if (json_object_object_get_ex(o, "policy", &x))
 		c->drop_policy = !strcmp(json_object_get_string(x), "drop");
 	if (json_object_object_get_ex(o, "dev", &x)) {
+		size_t nd = sizeof(c->devices) / sizeof(c->devices[0]);
+
+		/* a device left out would be a chain the audit does not apply */
+		if (json_object_is_type(x, json_type_array) && json_object_array_length(x) > nd) {
+			snprintf(why, whylen, "nftables: chain %s %s %s hooks more than %zu devices: "
+				 "the audit cannot judge this state", c->family, c->table, c->name, nd);
+			return -E2BIG;
+		}
 		if (json_object_is_type(x, json_type_array))
-			for (size_t i = 0; i < json_object_array_length(x) && c->n_devices < 8; i++)
+			for (size_t i = 0; i < json_object_array_length(x); i++)
 				snprintf(c->devices[c->n_devices++], 16, "%s",
 					 json_object_get_string(json_object_array_get_idx(x, i)));
 		else
@@ -503,7 +511,7 @@ int nft_build(struct nft_model **out, const char *json, char *why, size_t whylen
 			json_object *o = json_object_array_get_idx(arr, i), *x;
 
 			if (pass == 0 && json_object_object_get_ex(o, "chain", &x))
-				err = add_chain(n, x);
+				err = add_chain(n, x, why, whylen);
 			if (pass == 1 && json_object_object_get_ex(o, "rule", &x))
 				err = add_rule(n, x, why, whylen);
 		}
@@ -543,6 +551,16 @@ void nft_free(struct nft_model *n)
 size_t nft_rules(const struct nft_model *n)
 {
 	return n ? n->rules : 0;
+}
+
+bool nft_reads_saddr(const struct nft_model *n)
+{
+	for (size_t i = 0; n && i < n->nc; i++)
+		for (size_t j = 0; j < n->c[i].nr; j++)
+			for (size_t k = 0; k < n->c[i].r[j].nm; k++)
+				if (n->c[i].r[j].m[k].f == F_SADDR)
+					return true;
+	return false;
 }
 
 /* ---- evaluating ---- */
@@ -825,18 +843,15 @@ int nft_cuts(const struct nft_model *n, int family, rp_u128 **v, size_t *nv, siz
 							(*v)[(*nv)++] = c;
 						}
 					} else if ((m->f == F_SPORT || m->f == F_DPORT) && !x->is_name) {
-						uint32_t *cv = m->f == F_DPORT ? l4->dcuts : l4->scuts;
-						size_t *cn = m->f == F_DPORT ? &l4->n_dcuts : &l4->n_scuts;
+						uint64_t *cv = m->f == F_DPORT ? l4->dcuts : l4->scuts;
 
-						if (*cn < 62) {
-							cv[(*cn)++] = (uint32_t)x->lo;
-							if (x->hi < 65535)
-								cv[(*cn)++] = (uint32_t)x->hi + 1;
-						}
-						if (m->l4 != 255 && l4->n_protos < sizeof(l4->protos))
-							l4->protos[l4->n_protos++] = m->l4;
-					} else if (m->f == F_L4 && !x->is_name && l4->n_protos < sizeof(l4->protos)) {
-						l4->protos[l4->n_protos++] = (uint8_t)x->lo;
+						rt_l4_set(cv, (uint32_t)x->lo & 0xffff);
+						if (x->hi < 65535)
+							rt_l4_set(cv, (uint32_t)x->hi + 1);
+						if (m->l4 != 255)
+							rt_l4_set(l4->protos, m->l4);
+					} else if (m->f == F_L4 && !x->is_name) {
+						rt_l4_set(l4->protos, (uint8_t)x->lo);
 					}
 				}
 			}

@@ -27,6 +27,9 @@ int nft_build(struct nft_model **out, const char *json, char *why, size_t whylen
 void nft_free(struct nft_model *n);
 /* Rules in the model (statistics) and whether any may change routing. */
 size_t nft_rules(const struct nft_model *n);
+/* Whether any rule matches on the source address (else the answers below
+ * are the same for every source). */
+bool nft_reads_saddr(const struct nft_model *n);
 
 struct nft_pkt {
 	const char *iif;		/* input interface name */

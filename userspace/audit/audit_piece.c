@@ -95,14 +95,24 @@ rp_u128 aw_dst_rep(const struct walk *w, const struct range *r, size_t n, int oi
 
 /* The verdict of the real program for one packet, cached by class key. */
 /* A mark a program left, as a small index (the verdict cache stores it). */
-static uint32_t mark_index(struct actx *a, uint32_t mark)
+static int mark_index(struct actx *a, uint32_t mark, uint32_t *idx)
 {
 	for (size_t i = 0; i < a->n_marks; i++)
-		if (a->marks[i] == mark)
-			return (uint32_t)i;
-	if (a->n_marks < sizeof(a->marks) / sizeof(a->marks[0]))
-		a->marks[a->n_marks++] = mark;
-	return (uint32_t)a->n_marks - 1;
+		if (a->marks[i] == mark) {
+			*idx = (uint32_t)i;
+			return 0;
+		}
+	if (a->n_marks == sizeof(a->marks) / sizeof(a->marks[0])) {
+		if (!a->err) {
+			a->err = -E2BIG;
+			diag_add(a->d, "audit: the programs leave more than %zu different marks: "
+				 "the audit cannot judge this state", sizeof(a->marks) / sizeof(a->marks[0]));
+		}
+		return -E2BIG;
+	}
+	a->marks[a->n_marks] = mark;
+	*idx = (uint32_t)a->n_marks++;
+	return 0;
 }
 
 /* The verdict of the real program for one packet, cached by class key.
@@ -157,7 +167,9 @@ int aw_verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, const
 		/* what cloud_in lets in, cloud_mark then marks */
 		if (r > 0 && in->hook == RP_HOOK_CLOUD_IN && in->cloud_mark)
 			mark = in->mark_in;
-		*slot = mark_index(a, mark) << 8 | ((uint32_t)r + 1);
+		if (mark_index(a, mark, &mi))
+			return a->err;
+		*slot = mi << 8 | ((uint32_t)r + 1);
 	}
 	r = (int)(*slot & 0xff) - 1;
 	mi = *slot >> 8;
@@ -168,7 +180,15 @@ int aw_verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, const
 
 		for (size_t i = 0; i < w->n_more; i++)
 			seen |= w->more[i] == a->marks[mi];
-		if (!seen && w->n_more < sizeof(w->more) / sizeof(w->more[0]))
+		if (!seen && w->n_more == sizeof(w->more) / sizeof(w->more[0])) {
+			if (!a->err) {
+				a->err = -E2BIG;
+				diag_add(a->d, "audit: %s: its program leaves more than %zu marks: the audit cannot judge this state",
+					 in->name, sizeof(w->more) / sizeof(w->more[0]));
+			}
+			return -E2BIG;
+		}
+		if (!seen)
 			w->more[w->n_more++] = a->marks[mi];
 		return 0;
 	}
@@ -274,6 +294,54 @@ static int dst_groups(struct walk *w, const struct range *rg, size_t nr, int b, 
 	return err ? err : ctx.err;
 }
 
+const struct groups *aw_dst_groups_of(struct walk *w, const struct range *rg, size_t nr, int b, int *errp)
+{
+	size_t klen = sizeof(int) + nr * sizeof(*rg);
+	unsigned char *k = malloc(klen);
+	uint32_t *slot;
+	bool added;
+
+	if (!k) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	memcpy(k, &b, sizeof(int));
+	memcpy(k + sizeof(int), rg, nr * sizeof(*rg));
+	slot = hmap_get_or_add(&w->dgcache, k, klen, &added);
+	free(k);
+	if (!slot) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	if (added) {
+		struct groups g = { 0 };
+
+		if (w->n_dgv == w->cap_dgv) {
+			size_t cap = w->cap_dgv ? w->cap_dgv * 2 : 16;
+			struct groups *v = realloc(w->dgv, cap * sizeof(*v));
+
+			if (!v) {
+				*errp = -ENOMEM;
+				return NULL;
+			}
+			w->dgv = v;
+			w->cap_dgv = cap;
+		}
+		*errp = dst_groups(w, rg, nr, b, &g);
+		if (*errp) {
+			aw_groups_free(&g);
+			return NULL;
+		}
+		w->dgv[w->n_dgv++] = g;
+		*slot = (uint32_t)w->n_dgv;
+	}
+	if (!*slot) {
+		*errp = w->a->err ? w->a->err : -EIO;
+		return NULL;
+	}
+	return &w->dgv[*slot - 1];
+}
+
 /* Protected tenant ingress or unprotected: the shapes for a source atom and
  * a destination atom. */
 static void tenant_shapes(struct walk *w, uint32_t sa_id, uint32_t da_id, int b, rp_u128 dst, struct shapes *s)
@@ -301,6 +369,25 @@ static void tenant_shapes(struct walk *w, uint32_t sa_id, uint32_t da_id, int b,
 		aw_port_cut(&p, w->l4.dcuts[k]);
 	aw_shapes_ported(s, &p, w->rs, 40000);
 	aw_shapes_fixed(s, w->family, w->rs);
+	aw_ports_free(&p);
+}
+
+/* The memo of a (source, destination) pair packs the shape count and the
+ * first shape that passes in 16 bits each: a state with more shapes than
+ * that is refused, never judged in part. */
+int aw_shapes_ok(struct walk *w, const struct shapes *s)
+{
+	if (s->err)
+		return s->err;
+	if (s->n >= 0xffff) {
+		if (!w->a->err) {
+			w->a->err = -E2BIG;
+			diag_add(w->a->d, "audit: %s: more than %u packet shapes (protocol and port cuts) for one class: "
+				 "the audit cannot judge this state", w->in->name, 0xfffeu);
+		}
+		return -E2BIG;
+	}
+	return 0;
 }
 
 /* Tenant ingress, protected or not, and outside: classes of one piece. */
@@ -308,19 +395,22 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 {
 	struct actx *a = w->a;
 	const struct ingress *in = w->in;
-	struct groups dg = { 0 };
+	const struct groups *dg;
 	const char *kind = aw_kind_of(in);
-	int err;
+	struct shapes s = { 0 };
+	int err = 0;
 
-	err = dst_groups(w, rg, nr, b, &dg);
-	for (size_t di = 0; !err && di < dg.n; di++) {
-		const struct group *dgp = &dg.v[di];
+	dg = aw_dst_groups_of(w, rg, nr, b, &err);
+	for (size_t di = 0; dg && !err && di < dg->n; di++) {
+		const struct group *dgp = &dg->v[di];
 		rp_u128 dst = aw_dst_rep(w, dgp->r, dgp->n, oif);
 		rp_u128 routed = w->nft.dnat ? routed_lo : dst;
 
-		for (size_t si = 0; si < w->src.n; si++) {
+		size_t s_lo, s_hi;
+
+		aw_src_of(w, w->rc, &s_lo, &s_hi);
+		for (size_t si = s_lo; si < s_hi; si++) {
 			const struct group *sg = &w->src.v[si];
-			struct shapes s = { .n = 0 };
 			uint32_t skey[NKEY] = { 0 }, dkey[NKEY], *memo;
 			struct {	/* what the answer for this pair depends on */
 				const struct ingress *in;
@@ -360,11 +450,14 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 					continue;
 				first = (*memo & 0xffff) - 1;
 			}
+			s.n = 0;
 			if (in->outside) {
 				aw_shape_add(&s, IPPROTO_TCP, 40000, 443, 0, 64);
 			} else {
 				tenant_shapes(w, sg->key[1], dgp->key[0], b, dst, &s);
 			}
+			if ((err = aw_shapes_ok(w, &s)))
+				break;
 			for (size_t k = first; k < s.n; k++) {
 				const struct shape *sh = &s.v[k];
 				uint16_t dport = w->nft.dnat && w->nft.has_dport ? w->nft.dport : sh->dport;
@@ -407,195 +500,7 @@ int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int
 		}
 	}
 out:
-	aw_groups_free(&dg);
 	(void)kind;
-	return err;
-}
-
-/* ---- the uplink ---- */
-
-struct ugroups_ctx {
-	struct groups *g;
-	size_t rc;
-	int err;
-};
-
-static int ubase_cb(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg)
-{
-	struct ugroups_ctx *c = arg;
-	uint32_t key[NKEY] = { (uint32_t)c->rc, vals[0], vals[1], 0, 0, 0 };
-
-	return c->err = aw_group_add(c->g, key, lo, hi);
-}
-
-/* The uplink's source classes of routing class rc: (t0 atom, country). */
-static int uplink_base(struct walk *w)
-{
-	struct actx *a = w->a;
-	const struct runs_cache *t0 = aw_trie(a, 0, w->family), *gc = aw_geo(a, w->family);
-	struct cover c[2];
-	struct ugroups_ctx ctx = { .g = &w->up_base, .rc = w->rc };
-	int err;
-
-	if (w->up_built && w->up_rc == w->rc)
-		return 0;
-	aw_groups_free(&w->up_base);
-	if (!t0 || !gc)
-		return a->err;
-	c[0] = (struct cover){ t0->v, t0->n };
-	c[1] = (struct cover){ gc->v, gc->n };
-	err = aw_each_elem(c, 2, w->rtc[w->rc].lo, w->rtc[w->rc].hi, ubase_cb, &ctx);
-	w->up_built = true;
-	w->up_rc = w->rc;
-	return err ? err : ctx.err;
-}
-
-/* One address of the ranges where tenant tid's trie gives atom `want`
- * (0: none), or false. */
-static bool point_with_atom(const struct runs_cache *t, const struct range *r, size_t n, uint32_t want, rp_u128 *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t k = dpr_run_find(t->v, t->n, r[i].lo);
-
-		for (; k < t->n && t->v[k].lo <= r[i].hi; k++) {
-			if (t->v[k].val != want)
-				continue;
-			*out = t->v[k].lo > r[i].lo ? t->v[k].lo : r[i].lo;
-			if (*out < r[i].hi && *out < t->v[k].hi)
-				(*out)++;
-			return true;
-		}
-	}
-	return false;
-}
-
-int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo)
-{
-	struct actx *a = w->a;
-	struct groups dg = { 0 };
-	struct dpr_port *ports = NULL;
-	size_t n_ports = 0;
-	struct rp_global_cfg g = { 0 };
-	int err;
-
-	err = uplink_base(w);
-	if (!err)
-		err = dst_groups(w, rg, nr, b, &dg);
-	/* the gateway's own addresses first: what a port forward rewrites */
-	for (size_t i = 1; !err && i < dg.n; i++)
-		for (size_t j = i; j > 0 && dg.v[j].key[2] > dg.v[j - 1].key[2]; j--) {
-			struct group t = dg.v[j];
-
-			dg.v[j] = dg.v[j - 1];
-			dg.v[j - 1] = t;
-		}
-	if (!err)
-		err = dpr_ports(&a->R, a->R.slot, &ports, &n_ports);
-	dpr_global(&a->R, a->R.slot, &g);
-	for (size_t di = 0; !err && di < dg.n; di++) {
-		const struct group *dgp = &dg.v[di];
-		rp_u128 dst = aw_dst_rep(w, dgp->r, dgp->n, oif);
-		rp_u128 routed = w->nft.dnat ? routed_lo : dst;
-		struct shapes s = { .n = 0 };
-		struct ports p = { .n = 0 };
-
-		/* UDP to each listen port, DHCP, TCP at the management ports'
-		 * boundaries, one port of neither, the fixed shapes */
-		for (size_t i = 0; i < n_ports; i++)
-			if (aw_in_rshape(w->rs, IPPROTO_UDP, 40000, ports[i].port, true))
-				aw_shape_add(&s, IPPROTO_UDP, 40000, ports[i].port, 0, 64);
-		if (w->family == AF_INET && aw_in_rshape(w->rs, IPPROTO_UDP, 67, 68, true))
-			aw_shape_add(&s, IPPROTO_UDP, 67, 68, 0, 64);
-		if (w->family == AF_INET6 && aw_in_rshape(w->rs, IPPROTO_UDP, 547, 546, true))
-			aw_shape_add(&s, IPPROTO_UDP, 547, 546, 0, 64);
-		for (uint32_t i = 0; i < g.n_mgmt_ports && i < RP_MGMT_PORTS_MAX; i++) {
-			aw_port_cut(&p, g.mgmt_ports[i].lo);
-			aw_port_cut(&p, g.mgmt_ports[i].hi + 1u);
-		}
-		for (size_t k = 1; k < w->l4.n_dcuts; k++)
-			aw_port_cut(&p, w->l4.dcuts[k]);
-		aw_shapes_ported(&s, &p, w->rs, 40000);
-		aw_shapes_fixed(&s, w->family, w->rs);
-		for (size_t k = 0; !err && k < s.n; k++) {
-			const struct shape *sh = &s.v[k];
-			unsigned lt = sh->proto == IPPROTO_UDP ? dpr_port_tenant(&a->R, a->R.slot, sh->dport) : 0;
-			const struct runs_cache *tt = lt ? aw_trie(a, lt, w->family) : NULL;
-
-			/* sources outside the listen port tenant's prefixes (or
-			 * every source, for another shape): (t0 atom, country) */
-			for (size_t bi = 0; !err && bi < w->up_base.n; bi++) {
-				const struct group *bg = &w->up_base.v[bi];
-				uint32_t skey[NKEY] = { bg->key[1], bg->key[2], 0, 0, 0, 0 }, dkey[NKEY];
-				struct range one;
-				rp_u128 src;
-				int v;
-
-				memcpy(dkey, dgp->key, sizeof(dkey));
-				dkey[1] = 0;	/* the routing class */
-				if (tt) {
-					if (!point_with_atom(tt, bg->r, bg->n, 0, &src))
-						continue;
-				} else {
-					src = bg->r[0].hi > bg->r[0].lo ? bg->r[0].lo + 1 : bg->r[0].lo;
-				}
-				a->res->paths++;
-				v = aw_verdict(w, skey, dkey, sh, src, dst);
-				if (v < 0) {
-					err = v;
-					break;
-				}
-				one = (struct range){ src, src };
-				if (v && aw_report(w, &one, 1, dst, sh, b, oif, routed,
-						"the uplink's program lets it through and the routes lead there"))
-					goto out;
-			}
-			/* sources inside them: (t0 atom, country, the tenant's atom) */
-			for (size_t i = 0; tt && !err && i < tt->n; i++) {
-				rp_u128 rlo = w->rtc[w->rc].lo, rhi = w->rtc[w->rc].hi;
-				rp_u128 x = tt->v[i].lo > rlo ? tt->v[i].lo : rlo, y = tt->v[i].hi < rhi ? tt->v[i].hi : rhi;
-				struct groups ig = { 0 };
-				struct ugroups_ctx ctx = { .g = &ig, .rc = tt->v[i].val };
-				const struct runs_cache *t0 = aw_trie(a, 0, w->family), *gc = aw_geo(a, w->family);
-				struct cover c[2];
-
-				if (!tt->v[i].val || x > y)
-					continue;
-				if (!t0 || !gc) {
-					err = a->err;
-					break;
-				}
-				c[0] = (struct cover){ t0->v, t0->n };
-				c[1] = (struct cover){ gc->v, gc->n };
-				err = aw_each_elem(c, 2, x, y, ubase_cb, &ctx);
-				if (!err)
-					err = ctx.err;
-				for (size_t gi = 0; !err && gi < ig.n; gi++) {
-					const struct group *g2 = &ig.v[gi];
-					uint32_t skey[NKEY] = { g2->key[1], g2->key[2], g2->key[0], 0, 0, 0 }, dkey[NKEY];
-					rp_u128 src = g2->r[0].hi > g2->r[0].lo ? g2->r[0].lo + 1 : g2->r[0].lo;
-					struct range one = { src, src };
-					int v;
-
-					memcpy(dkey, dgp->key, sizeof(dkey));
-					dkey[1] = 0;
-					a->res->paths++;
-					v = aw_verdict(w, skey, dkey, sh, src, dst);
-					if (v < 0) {
-						err = v;
-						break;
-					}
-					if (v && aw_report(w, &one, 1, dst, sh, b, oif, routed,
-							"the uplink's program lets it through and the routes lead there")) {
-						aw_groups_free(&ig);
-						goto out;
-					}
-				}
-				aw_groups_free(&ig);
-			}
-		}
-	}
-out:
-	free(ports);
-	aw_groups_free(&dg);
+	aw_shapes_free(&s);
 	return err;
 }

@@ -467,6 +467,30 @@ void rt_route(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, str
 	rt_partition(m, p, dst, dst, one_cb, &c);
 }
 
+size_t rt_src_sig(const struct rt_model *m, const struct rt_pkt *p, uint32_t *sig, size_t max)
+{
+	int f = rt_fi(p->family);
+	const char *ms = martian_src(p->family, p->src);
+	size_t n = 0;
+
+	if (!max)
+		return 0;
+	/* what martian_src and finish() read: the kind of source */
+	sig[n++] = (ms ? (!strcmp(ms, "martian source") ? 1u : 2u) : 0u) |
+		   (p->family == AF_INET6 && v6_noforward_src(p->src) ? 4u : 0u);
+	/* what static_match reads: the rules whose `from` holds it */
+	for (size_t i = 0; i < m->n_rules[f]; i++) {
+		const struct rt_rule *r = &m->rules[f][i];
+
+		if (!r->r.src_len || p->src < r->src_lo || p->src > r->src_hi)
+			continue;
+		if (n == max)
+			return 0;
+		sig[n++] = (uint32_t)i + 1;
+	}
+	return n;
+}
+
 /* ---- reverse path (IPv4 fib_validate_source) ---- */
 
 static bool is_local_addr(const struct rt_model *m, rp_u128 a)
@@ -642,53 +666,29 @@ int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
 
 /* ---- protocol and port cuts ---- */
 
-static void add_u32(uint32_t *v, size_t *n, size_t max, uint32_t x)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (v[i] == x)
-			return;
-	if (*n < max)
-		v[(*n)++] = x;
-}
-
-static int cmp_u32v(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 void rt_l4_cuts(const struct rt_model *m, int family, struct rt_l4 *out)
 {
 	int f = rt_fi(family);
 
 	memset(out, 0, sizeof(*out));
-	out->dcuts[out->n_dcuts++] = 0;
-	out->scuts[out->n_scuts++] = 0;
+	rt_l4_set(out->dcuts, 0);
+	rt_l4_set(out->scuts, 0);
 	for (size_t i = 0; i < m->n_rules[f]; i++) {
 		const struct nl_fib_rule *r = &m->rules[f][i].r;
 
-		if (r->ipproto) {
-			bool seen = false;
-
-			for (size_t k = 0; k < out->n_protos; k++)
-				seen |= out->protos[k] == r->ipproto;
-			if (!seen && out->n_protos < sizeof(out->protos))
-				out->protos[out->n_protos++] = r->ipproto;
-		}
+		if (r->ipproto)
+			rt_l4_set(out->protos, r->ipproto);
 		if (r->has_dport) {
-			add_u32(out->dcuts, &out->n_dcuts, 64, r->dport_lo);
+			rt_l4_set(out->dcuts, r->dport_lo);
 			if (r->dport_hi < 65535)
-				add_u32(out->dcuts, &out->n_dcuts, 64, r->dport_hi + 1u);
+				rt_l4_set(out->dcuts, r->dport_hi + 1u);
 		}
 		if (r->has_sport) {
-			add_u32(out->scuts, &out->n_scuts, 64, r->sport_lo);
+			rt_l4_set(out->scuts, r->sport_lo);
 			if (r->sport_hi < 65535)
-				add_u32(out->scuts, &out->n_scuts, 64, r->sport_hi + 1u);
+				rt_l4_set(out->scuts, r->sport_hi + 1u);
 		}
 	}
-	qsort(out->dcuts, out->n_dcuts, sizeof(uint32_t), cmp_u32v);
-	qsort(out->scuts, out->n_scuts, sizeof(uint32_t), cmp_u32v);
 }
 
 /* ---- a source that passes ---- */
@@ -741,62 +741,4 @@ bool rt_rpf_find(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, 
 		free(cuts);
 	}
 	return false;
-}
-
-/* ---- the gateway's own addresses ---- */
-
-int rt_local_runs(const struct rt_model *m, int family, struct dpr_run **v, size_t *n)
-{
-	rp_u128 *cuts = NULL;
-	size_t nc = 0, cap = 0;
-	int err = push_cut(&cuts, &nc, &cap, 0);
-
-	for (size_t t = 0; t < m->n_tables && !err; t++) {
-		const struct rt_table *tb = &m->tables[t];
-
-		if (tb->family != family)
-			continue;
-		for (size_t e = 0; e < tb->n && !err; e++) {
-			uint8_t ty = tb->e[e].res >= 0 ? tb->res[tb->e[e].res].type : 0;
-
-			if (ty != RTN_LOCAL && ty != RTN_BROADCAST && ty != RTN_ANYCAST)
-				continue;
-			err = push_cut(&cuts, &nc, &cap, tb->e[e].lo);
-			if (!err && tb->e[e].hi < an_max(family))
-				err = push_cut(&cuts, &nc, &cap, tb->e[e].hi + 1);
-		}
-	}
-	if (err) {
-		free(cuts);
-		return err;
-	}
-	qsort(cuts, nc, sizeof(*cuts), cmp_u128);
-	*v = calloc(nc + 1, sizeof(**v));
-	if (!*v) {
-		free(cuts);
-		return -ENOMEM;
-	}
-	*n = 0;
-	for (size_t i = 0; i < nc; i++) {
-		rp_u128 lo = cuts[i], hi;
-		uint32_t local = 0;
-
-		if (i + 1 < nc && cuts[i + 1] == lo)
-			continue;
-		hi = i + 1 < nc ? cuts[i + 1] - 1 : an_max(family);
-		/* local in any table (a class boundary is all that matters) */
-		for (size_t t = 0; t < m->n_tables && !local; t++) {
-			const struct rt_table *tb = &m->tables[t];
-
-			for (size_t e = 0; tb->family == family && e < tb->n && !local; e++)
-				if (tb->e[e].lo <= lo && lo <= tb->e[e].hi && tb->e[e].res >= 0) {
-					uint8_t ty = tb->res[tb->e[e].res].type;
-
-					local = ty == RTN_LOCAL || ty == RTN_BROADCAST || ty == RTN_ANYCAST;
-				}
-		}
-		(*v)[(*n)++] = (struct dpr_run){ lo, hi, local };
-	}
-	free(cuts);
-	return 0;
 }

@@ -85,6 +85,12 @@ struct rt_out {
 typedef int (*rt_cb)(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg);
 int rt_partition(const struct rt_model *m, const struct rt_pkt *p, rp_u128 lo, rp_u128 hi, rt_cb cb,
 		 void *arg);
+/* What rt_partition reads of p's source address (its kind: martian,
+ * IPv6 link-local; the rules whose `from` selector holds it), as words in
+ * sig: two packets equal but for their sources, with equal signatures,
+ * are routed alike for every destination.  The number of words written,
+ * or 0 when more than max are needed (then compare nothing). */
+size_t rt_src_sig(const struct rt_model *m, const struct rt_pkt *p, uint32_t *sig, size_t max);
 /* One destination. */
 void rt_route(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, struct rt_out *o);
 /* Does the source check of an IPv4 packet routed out of oif (0: delivered
@@ -105,12 +111,20 @@ int rt_local_runs(const struct rt_model *m, int family, struct dpr_run **v, size
 /* Whether any rule selects on the protocol or ports (then the routing of a
  * class is asked per protocol and port segment), and the cuts: protocols
  * named, destination and source port boundaries (range starts, 0 first). */
+/* The protocols and port cuts the routing rules (and nftables, nft_cuts)
+ * tell apart, as sets: every value a rule names is kept, none dropped. */
 struct rt_l4 {
-	uint8_t protos[16];
-	size_t n_protos;
-	uint32_t dcuts[64], scuts[64];
-	size_t n_dcuts, n_scuts;
+	uint64_t protos[256 / 64];
+	uint64_t dcuts[65536 / 64], scuts[65536 / 64];	/* segment starts, 0..65535 */
 };
+static inline void rt_l4_set(uint64_t *bits, uint32_t x)
+{
+	bits[x / 64] |= 1ull << (x % 64);
+}
+static inline bool rt_l4_has(const uint64_t *bits, uint32_t x)
+{
+	return bits[x / 64] >> (x % 64) & 1;
+}
 void rt_l4_cuts(const struct rt_model *m, int family, struct rt_l4 *out);
 /* Some source whose source check passes among [lo, hi] (each range of v,
  * in order), for p arriving with destination dst and routed out of oif;

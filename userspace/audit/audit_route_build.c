@@ -392,3 +392,83 @@ void rt_free(struct rt_model *m)
 	free(m->devs);
 	free(m);
 }
+
+/* ---- the gateway's own addresses ---- */
+
+static int push_cut(rp_u128 **v, size_t *n, size_t *cap, rp_u128 x)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		rp_u128 *p = realloc(*v, c * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}
+
+static int cmp_u128(const void *a, const void *b)
+{
+	rp_u128 x = *(const rp_u128 *)a, y = *(const rp_u128 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int rt_local_runs(const struct rt_model *m, int family, struct dpr_run **v, size_t *n)
+{
+	rp_u128 *cuts = NULL;
+	size_t nc = 0, cap = 0;
+	int err = push_cut(&cuts, &nc, &cap, 0);
+
+	for (size_t t = 0; t < m->n_tables && !err; t++) {
+		const struct rt_table *tb = &m->tables[t];
+
+		if (tb->family != family)
+			continue;
+		for (size_t e = 0; e < tb->n && !err; e++) {
+			uint8_t ty = tb->e[e].res >= 0 ? tb->res[tb->e[e].res].type : 0;
+
+			if (ty != RTN_LOCAL && ty != RTN_BROADCAST && ty != RTN_ANYCAST)
+				continue;
+			err = push_cut(&cuts, &nc, &cap, tb->e[e].lo);
+			if (!err && tb->e[e].hi < an_max(family))
+				err = push_cut(&cuts, &nc, &cap, tb->e[e].hi + 1);
+		}
+	}
+	if (err) {
+		free(cuts);
+		return err;
+	}
+	qsort(cuts, nc, sizeof(*cuts), cmp_u128);
+	*v = calloc(nc + 1, sizeof(**v));
+	if (!*v) {
+		free(cuts);
+		return -ENOMEM;
+	}
+	*n = 0;
+	for (size_t i = 0; i < nc; i++) {
+		rp_u128 lo = cuts[i], hi;
+		uint32_t local = 0;
+
+		if (i + 1 < nc && cuts[i + 1] == lo)
+			continue;
+		hi = i + 1 < nc ? cuts[i + 1] - 1 : an_max(family);
+		/* local in any table (a class boundary is all that matters) */
+		for (size_t t = 0; t < m->n_tables && !local; t++) {
+			const struct rt_table *tb = &m->tables[t];
+
+			for (size_t e = 0; tb->family == family && e < tb->n && !local; e++)
+				if (tb->e[e].lo <= lo && lo <= tb->e[e].hi && tb->e[e].res >= 0) {
+					uint8_t ty = tb->res[tb->e[e].res].type;
+
+					local = ty == RTN_LOCAL || ty == RTN_BROADCAST || ty == RTN_ANYCAST;
+				}
+		}
+		(*v)[(*n)++] = (struct dpr_run){ lo, hi, local };
+	}
+	free(cuts);
+	return 0;
+}

@@ -20,6 +20,7 @@
  * share covers and whose source check passes is a violation.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,45 @@
 
 /* ---- routing one class ---- */
 
-static void keep_pend(struct walk *w, rp_u128 lo, rp_u128 hi, int oif)
+static int ev_add(struct walk *w, const struct ev *e)
 {
-	if (w->n_pend < sizeof(w->pend) / sizeof(w->pend[0]))
-		w->pend[w->n_pend++] = (struct pend){ lo, hi, oif, w->rc, *w->rs };
+	struct evlist *l = w->rec;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct ev *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *e;
+	return 0;
+}
+
+/* Every path is kept: the unprotected search judges each of them (one
+ * left out could be the only one whose packet the program would drop). */
+static int keep_pend(struct walk *w, rp_u128 lo, rp_u128 hi, int oif)
+{
+	if (w->rec) {	/* only an unprotected ingress point looks for them */
+		if (!w->in->is_protected && !w->in->outside && !w->rec_err)
+			w->rec_err = ev_add(w, &(struct ev){ .k = EV_PEND, .lo = lo, .hi = hi, .oif = oif });
+		return 0;
+	}
+	if (w->in->is_protected || w->in->outside)
+		return 0;
+	if (w->n_pend == w->cap_pend) {
+		size_t cap = w->cap_pend ? w->cap_pend * 2 : 16;
+		struct pend *v = realloc(w->pend, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		w->pend = v;
+		w->cap_pend = cap;
+	}
+	w->pend[w->n_pend++] = (struct pend){ lo, hi, oif, w->rc, *w->rs };
+	return 0;
 }
 
 static int check_pieces(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed)
@@ -50,6 +86,9 @@ static int piece(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, int b, rp_u128
 		return 0;	/* a tunnel with no peer for it: WireGuard drops it */
 	if (!in->uplink && !in->outside && b == in->tenant)
 		return 0;	/* within the tenant: not an isolation question */
+	if (w->rec)
+		return ev_add(w, &(struct ev){ .k = EV_PIECE, .lo = lo, .hi = hi, .oif = oif, .b = b,
+					       .routed = routed });
 	if (audit_seen(w->a, kind, in, b, oif))
 		return 0;
 	if (w->nft.dnat) {	/* one destination stands for the part */
@@ -113,10 +152,8 @@ static int forwarded(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, rp_u128 ro
 	const struct egress *e = audit_egress(w->a, oif);
 	int err = 0;
 
-	if (!e || e->kind == EG_OTHER || e->kind == EG_UPLINK) {
-		keep_pend(w, lo, hi, oif);
-		return 0;
-	}
+	if (!e || e->kind == EG_OTHER || e->kind == EG_UPLINK)
+		return keep_pend(w, lo, hi, oif);
 	if (e->kind == EG_CLOUD)
 		return piece(w, lo, hi, oif, e->tenant, routed);
 	/* a tunnel: the peer whose allowed IPs hold the (routed) destination */
@@ -138,8 +175,8 @@ static int forwarded(struct walk *w, rp_u128 lo, rp_u128 hi, int oif, rp_u128 ro
 			if (a > b)
 				continue;
 			if (pr[k].owner == e->tenant && !w->in->uplink && !w->in->outside &&
-			    e->tenant == w->in->tenant)
-				keep_pend(w, a, b, oif);
+			    e->tenant == w->in->tenant && (err = keep_pend(w, a, b, oif)))
+				break;
 			err = piece(w, a, b, oif, pr[k].owner, a);
 		}
 	}
@@ -160,10 +197,8 @@ static int outcome(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg)
 
 	if (w->a->err)
 		return w->a->err;
-	if (o->kind == RT_LOCAL) {
-		keep_pend(w, olo, ohi, 0);
-		return 0;
-	}
+	if (o->kind == RT_LOCAL)
+		return keep_pend(w, olo, ohi, 0);
 	if (o->kind != RT_FWD)
 		return 0;
 	for (unsigned k = 0; k < o->n_oif && !err; k++) {
@@ -179,14 +214,21 @@ static int outcome(rp_u128 lo, rp_u128 hi, const struct rt_out *o, void *arg)
 	return err;
 }
 
-static int route_class(struct walk *w)
+/* What one source class meets, in order: the nftables treatment of each
+ * destination part (EV_NFT, when it changes) and the routing's parts that
+ * leave towards a tenant (EV_PIECE) or are kept for the unprotected search
+ * (EV_PEND).  Nothing here depends on what was found so far. */
+static int record_class(struct walk *w)
 {
 	struct actx *a = w->a;
+	struct nft_out last;
 	int err = 0;
 
+	memset(&w->nft, 0, sizeof(w->nft));
+	last = w->nft;
 	/* the destinations, part by part of the cuts (nftables matches are
 	 * uniform within a part) */
-	for (size_t i = 0; i < 2 * w->n_rtc && !err && !a->err; i++) {
+	for (size_t i = 0; i < 2 * w->n_rtc && !err && !a->err && !w->rec_err; i++) {
 		size_t d = i % w->n_rtc;
 		bool odd = aw_awkward(w->family, w->rtc[d].lo) && aw_awkward(w->family, w->rtc[d].hi);
 
@@ -199,19 +241,22 @@ static int route_class(struct walk *w)
 				    .proto = w->rs->proto, .sport = w->rs->slo, .dport = w->rs->dlo };
 		struct route_ctx rc = { .w = w, .dnat_lo = w->rtc[d].lo, .dnat_hi = w->rtc[d].hi };
 
-		struct nft_out prev = w->nft;
-
 		nft_prerouting(a->N, &np, &w->nft);
-		/* pieces gathered over parts that nftables treats alike are
-		 * asked together; a different treatment asks the earlier ones
-		 * first, with theirs */
-		if (w->npp && (w->nft.drop || w->nft.dnat || w->nft.mark_set != prev.mark_set ||
-			       w->nft.mark != prev.mark || strcmp(w->nft.why, prev.why))) {
-			struct nft_out cur = w->nft;
+		if (memcmp(&w->nft, &last, sizeof(last))) {
+			if (w->n_nfts == w->cap_nfts) {
+				size_t cap = w->cap_nfts ? w->cap_nfts * 2 : 16;
+				struct nft_out *v = realloc(w->nfts, cap * sizeof(*v));
 
-			w->nft = prev;
-			err = flush_pieces(w);
-			w->nft = cur;
+				if (!v) {
+					err = -ENOMEM;
+					break;
+				}
+				w->nfts = v;
+				w->cap_nfts = cap;
+			}
+			w->nfts[w->n_nfts] = w->nft;
+			err = ev_add(w, &(struct ev){ .k = EV_NFT, .b = (int)w->n_nfts++ });
+			last = w->nft;
 			if (err)
 				break;
 		}
@@ -227,7 +272,106 @@ static int route_class(struct walk *w)
 			err = rt_partition(a->M, &p, w->rtc[d].lo, w->rtc[d].hi, outcome, &rc);
 		}
 	}
-	if (!err && w->npp)
+	memset(&w->nft, 0, sizeof(w->nft));
+	if (!err)
+		err = w->rec_err;
+	return err ? err : a->err;
+}
+
+/* The events of the current source class: recorded once for every class
+ * the routing and nftables cannot tell apart (the same rt_src_sig, and
+ * nftables matching no source address; else the class itself), in the
+ * same routing shape. */
+static const struct evlist *class_events(struct walk *w, int *errp)
+{
+	struct {
+		uint32_t rs, rc;
+		uint32_t sig[16];
+	} k;
+	struct rt_pkt p = { .family = w->family, .iif = w->in->ifindex, .mark = w->mark, .src = w->rep };
+	size_t ns;
+	uint32_t *slot;
+	bool added;
+
+	memset(&k, 0, sizeof(k));
+	k.rs = (uint32_t)(w->rs - w->rshapes);
+	ns = rt_src_sig(w->a->M, &p, k.sig, sizeof(k.sig) / sizeof(k.sig[0]));
+	if (!ns || nft_reads_saddr(w->a->N))
+		k.rc = (uint32_t)w->rc + 1;
+	slot = hmap_get_or_add(&w->ccache, &k, offsetof(__typeof__(k), sig) + ns * sizeof(k.sig[0]), &added);
+	if (!slot) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	if (added) {
+		struct evlist l = { 0 };
+
+		if (w->n_evl == w->cap_evl) {
+			size_t cap = w->cap_evl ? w->cap_evl * 2 : 16;
+			struct evlist *v = realloc(w->evl, cap * sizeof(*v));
+
+			if (!v) {
+				*errp = -ENOMEM;
+				return NULL;
+			}
+			w->evl = v;
+			w->cap_evl = cap;
+		}
+		w->rec = &l;
+		w->rec_err = 0;
+		*errp = record_class(w);
+		w->rec = NULL;
+		if (*errp) {
+			free(l.v);
+			return NULL;
+		}
+		w->evl[w->n_evl++] = l;
+		*slot = (uint32_t)w->n_evl;
+	}
+	if (!*slot) {
+		*errp = w->a->err ? w->a->err : -EIO;
+		return NULL;
+	}
+	return &w->evl[*slot - 1];
+}
+
+/* Every destination for the current source class and routing shape: its
+ * events replayed — the pieces asked (those of one nftables treatment
+ * together), the paths kept. */
+static int route_class(struct walk *w)
+{
+	struct actx *a = w->a;
+	const struct evlist *l;
+	int err = 0;
+
+	l = class_events(w, &err);
+	if (!l)
+		return err;
+	for (size_t i = 0; i < l->n && !err && !a->err; i++) {
+		const struct ev *e = &l->v[i];
+
+		switch (e->k) {
+		case EV_NFT: {
+			const struct nft_out *cur = &w->nfts[e->b], prev = w->nft;
+
+			/* pieces gathered over parts that nftables treats
+			 * alike are asked together; a different treatment
+			 * asks the earlier ones first, with theirs */
+			if (w->npp && (cur->drop || cur->dnat || cur->mark_set != prev.mark_set ||
+				       cur->mark != prev.mark || strcmp(cur->why, prev.why)))
+				err = flush_pieces(w);
+			w->nft = *cur;
+			break;
+		}
+		case EV_PIECE:
+			err = piece(w, e->lo, e->hi, e->oif, e->b, e->routed);
+			break;
+		case EV_PEND:
+			err = keep_pend(w, e->lo, e->hi, e->oif);
+			break;
+		}
+	}
+	if (!err && !a->err && w->npp)
 		err = flush_pieces(w);
 	w->npp = 0;
 	memset(&w->nft, 0, sizeof(w->nft));
@@ -241,8 +385,10 @@ static int unprotected_search(struct walk *w)
 {
 	struct actx *a = w->a;
 	const struct ingress *in = w->in;
+	struct shapes s = { 0 };
+	int err = 0;
 
-	for (size_t i = 0; i < w->n_pend; i++) {
+	for (size_t i = 0; i < w->n_pend && !err; i++) {
 		const struct pend *pd = &w->pend[i];
 		const struct egress *e = pd->oif ? audit_egress(a, pd->oif) : NULL;
 		int reaches = !pd->oif ? -3 : e && (e->kind == EG_CLOUD || e->kind == EG_TUNNEL) ? e->tenant : -4;
@@ -250,19 +396,24 @@ static int unprotected_search(struct walk *w)
 		rp_u128 dst = aw_dst_rep(w, &dr, 1, pd->oif);
 
 		if (audit_seen(a, "unprotected", in, reaches, pd->oif))
-			return 0;
+			break;
 		w->rc = pd->rc;
 		w->rs = &pd->rs;
-		for (size_t si = 0; si < w->src.n; si++) {
+		size_t s_lo, s_hi;
+
+		aw_src_of(w, pd->rc, &s_lo, &s_hi);
+		for (size_t si = s_lo; si < s_hi && !err; si++) {
 			const struct group *sg = &w->src.v[si];
-			struct shapes s = { .n = 0 };
 			uint32_t skey[NKEY] = { sg->key[1], 0, 0, 0, 0, 0 }, dkey[NKEY] = { 0xffffffff, 0, 0, 0, 0, 0 };
 
 			if (sg->key[0] != pd->rc)
 				continue;
+			s.n = 0;
 			aw_shape_add(&s, IPPROTO_TCP, 40000, 443, 0, 64);
 			aw_shape_add(&s, IPPROTO_UDP, 40000, 53, 0, 64);
 			aw_shapes_fixed(&s, w->family, &pd->rs);
+			if ((err = aw_shapes_ok(w, &s)))
+				break;
 			for (size_t k = 0; k < s.n; k++) {
 				int v;
 
@@ -272,16 +423,20 @@ static int unprotected_search(struct walk *w)
 					continue;
 				/* the program, asked as if it were attached: what it drops gets through */
 				v = in->hook >= 0 ? aw_verdict(w, skey, dkey, &s.v[k], sg->r[0].lo, dst) : 0;
-				if (v < 0)
-					return v;
+				if (v < 0) {
+					err = v;
+					break;
+				}
 				if (v)
 					continue;
 				if (aw_report(w, sg->r, sg->n, dst, &s.v[k], reaches, pd->oif, dst, in->unprot))
-					return 0;
+					goto out;
 			}
 		}
 	}
-	return 0;
+out:
+	aw_shapes_free(&s);
+	return err;
 }
 
 /* ---- the walk ---- */
@@ -308,16 +463,24 @@ static int cmp_u128(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void rshapes_build(struct walk *w)
-{
-	const struct rt_l4 *l = &w->l4;
-	uint8_t protos[24];
-	size_t np = 0;
+/* Every routing shape: the protocols the rules name (and the others as
+ * one), TCP and UDP cut at every port segment start.  Grown on the heap;
+ * a product beyond RSHAPES_MAX is refused, never cut short. */
+#define RSHAPES_MAX (1u << 20)
 
-	w->n_rshapes = 0;
+static int rshapes_build(struct walk *w)
+{
+	const struct l4cuts *l = &w->l4;
+	uint8_t protos[256 + 5];
+	size_t np = 0, n = 0, k = 0;
+
 	if (!l->n_protos && l->n_dcuts <= 1 && l->n_scuts <= 1) {
-		w->rshapes[w->n_rshapes++] = (struct rshape){ 0, 0, 65535, 0, 65535 };
-		return;
+		w->rshapes = calloc(1, sizeof(*w->rshapes));
+		if (!w->rshapes)
+			return -ENOMEM;
+		w->rshapes[0] = (struct rshape){ 0, 0, 65535, 0, 65535 };
+		w->n_rshapes = 1;
+		return 0;
 	}
 	/* the protocols the rules name, and the others as one */
 	for (size_t i = 0; i < l->n_protos; i++)
@@ -326,12 +489,29 @@ static void rshapes_build(struct walk *w)
 		static const uint8_t base[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 };
 		bool seen = false;
 
-		for (size_t k = 0; k < np; k++)
-			seen |= protos[k] == base[i];
+		for (size_t j = 0; j < np; j++)
+			seen |= protos[j] == base[i];
 		if (!seen)
 			protos[np++] = base[i];
 	}
 	protos[np++] = 0;
+	for (size_t i = 0; i < np; i++) {
+		bool ported = protos[i] == IPPROTO_TCP || protos[i] == IPPROTO_UDP;
+
+		n += ported ? l->n_dcuts * l->n_scuts : 1;
+	}
+	if (n > RSHAPES_MAX) {
+		if (!w->a->err) {
+			w->a->err = -E2BIG;
+			diag_add(w->a->d, "audit: %s: more than %u routing shapes (%zu port segments by %zu, from the "
+				 "routing rules and nftables): the audit cannot judge this state", w->in->name,
+				 RSHAPES_MAX, l->n_dcuts, l->n_scuts);
+		}
+		return -E2BIG;
+	}
+	w->rshapes = calloc(n, sizeof(*w->rshapes));
+	if (!w->rshapes)
+		return -ENOMEM;
 	for (size_t i = 0; i < np; i++) {
 		bool ported = protos[i] == IPPROTO_TCP || protos[i] == IPPROTO_UDP;
 		size_t nd = ported ? l->n_dcuts : 1, ns = ported ? l->n_scuts : 1;
@@ -346,24 +526,53 @@ static void rshapes_build(struct walk *w)
 					rs.slo = (uint16_t)l->scuts[s];
 					rs.shi = s + 1 < ns ? (uint16_t)(l->scuts[s + 1] - 1) : 65535;
 				}
-				if (w->n_rshapes < sizeof(w->rshapes) / sizeof(w->rshapes[0]))
-					w->rshapes[w->n_rshapes++] = rs;
+				w->rshapes[k++] = rs;
 			}
 	}
+	w->n_rshapes = k;
+	return 0;
+}
+
+/* The protocol and port cuts of the routing rules and nftables as sorted
+ * lists (segment starts, 0 first). */
+static int l4_build(struct l4cuts *o, const struct rt_l4 *x)
+{
+	for (unsigned p = 1; p < 256; p++)
+		if (rt_l4_has(x->protos, p))
+			o->protos[o->n_protos++] = (uint8_t)p;
+	for (int pass = 0; pass < 2; pass++) {
+		const uint64_t *bits = pass ? x->scuts : x->dcuts;
+		uint32_t **v = pass ? &o->scuts : &o->dcuts;
+		size_t *n = pass ? &o->n_scuts : &o->n_dcuts, c = 1;
+
+		for (uint32_t i = 1; i < 65536; i++)
+			c += rt_l4_has(bits, i);
+		*v = calloc(c, sizeof(**v));
+		if (!*v)
+			return -ENOMEM;
+		(*v)[(*n)++] = 0;
+		for (uint32_t i = 1; i < 65536; i++)
+			if (rt_l4_has(bits, i))
+				(*v)[(*n)++] = i;
+	}
+	return 0;
 }
 
 static int walk_family(struct actx *a, const struct ingress *in, int family, uint32_t mark, uint32_t *more,
 		       size_t *n_more)
 {
 	struct walk w = { .a = a, .in = in, .family = family, .mark = mark };
+	struct rt_l4 *nl4 = calloc(2, sizeof(*nl4));	/* nftables', the rules' (16 KiB each) */
 	rp_u128 *cuts = NULL;
 	size_t ncuts = 0, cap;
 	int err;
 
+	if (!nl4)
+		return a->err = -ENOMEM;
 	err = rt_cuts(a->M, family, &cuts, &ncuts);
 	cap = ncuts;
 	if (!err)
-		err = nft_cuts(a->N, family, &cuts, &ncuts, &cap, &w.l4);
+		err = nft_cuts(a->N, family, &cuts, &ncuts, &cap, nl4);
 	if (err)
 		goto out;
 	qsort(cuts, ncuts, sizeof(*cuts), cmp_u128);
@@ -381,34 +590,23 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 		w.n_rtc++;
 	}
 	{
-		struct rt_l4 rl;
+		struct rt_l4 *rl = &nl4[1];
 
-		rt_l4_cuts(a->M, family, &rl);
-		for (size_t i = 0; i < rl.n_protos && w.l4.n_protos < sizeof(w.l4.protos); i++)
-			w.l4.protos[w.l4.n_protos++] = rl.protos[i];
-		for (size_t i = 0; i < rl.n_dcuts && w.l4.n_dcuts < 64; i++)
-			w.l4.dcuts[w.l4.n_dcuts++] = rl.dcuts[i];
-		for (size_t i = 0; i < rl.n_scuts && w.l4.n_scuts < 64; i++)
-			w.l4.scuts[w.l4.n_scuts++] = rl.scuts[i];
-		/* sorted, unique, 0 first */
-		qsort(w.l4.dcuts, w.l4.n_dcuts, sizeof(uint32_t), aw_cmp_u32);
-		qsort(w.l4.scuts, w.l4.n_scuts, sizeof(uint32_t), aw_cmp_u32);
-		for (int pass = 0; pass < 2; pass++) {
-			uint32_t *v = pass ? w.l4.scuts : w.l4.dcuts;
-			size_t *n = pass ? &w.l4.n_scuts : &w.l4.n_dcuts, k = 0;
-
-			for (size_t i = 0; i < *n; i++)
-				if (!k || v[k - 1] != v[i])
-					v[k++] = v[i];
-			*n = k;
-			if (!*n || v[0]) {	/* 0 first */
-				memmove(v + 1, v, *n * sizeof(*v));
-				v[0] = 0;
-				(*n)++;
-			}
+		rt_l4_cuts(a->M, family, rl);
+		for (size_t i = 0; i < sizeof(rl->protos) / sizeof(rl->protos[0]); i++)
+			rl->protos[i] |= nl4->protos[i];
+		for (size_t i = 0; i < sizeof(rl->dcuts) / sizeof(rl->dcuts[0]); i++) {
+			rl->dcuts[i] |= nl4->dcuts[i];
+			rl->scuts[i] |= nl4->scuts[i];
 		}
+		err = l4_build(&w.l4, rl);
 	}
-	rshapes_build(&w);
+	if (!err)
+		err = rshapes_build(&w);
+	if (!err && !(w.ush = calloc(w.n_rshapes, sizeof(*w.ush))))
+		err = -ENOMEM;
+	if (err)
+		goto out;
 	/* the sources: (routing class, atom of the ingress tenant's aw_trie);
 	 * through a tunnel, only what its WireGuard peers' allowed IPs let in
 	 * (cryptokey routing drops the rest before any program sees it) */
@@ -446,7 +644,33 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 		if (err)
 			goto out;
 	}
+	/* the source groups come in address order, so by routing class */
+	w.src_at = calloc(w.n_rtc + 1, sizeof(*w.src_at));
+	if (!w.src_at) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0, r = 0; i <= w.src.n; i++) {
+		size_t key = i < w.src.n ? w.src.v[i].key[0] : w.n_rtc;
+
+		if (key < r || key > w.n_rtc) {	/* not in order: every group is looked at */
+			free(w.src_at);
+			w.src_at = NULL;
+			break;
+		}
+		while (r < key)
+			w.src_at[++r] = i;
+	}
+	if (getenv("REMPART_AUDIT_PROFILE"))
+		fprintf(stderr, "audit-profile: %s family %d mark %#x: %zu routing classes, %zu routing shapes, %zu source groups\n",
+			in->name, family, mark, w.n_rtc, w.n_rshapes, w.src.n);
 	for (size_t r = 0; r < w.n_rtc && !err; r++) {
+		/* a protected tenant ingress point asks only the sources it
+		 * has (a tunnel: its peers' allowed IPs); nothing else of the
+		 * walk looks at a class without one */
+		if (w.src_at && w.src_at[r] == w.src_at[r + 1] && in->is_protected && !in->uplink &&
+		    !in->outside)
+			continue;
 		w.rc = r;
 		w.rep = w.rtc[r].lo;
 		for (size_t s = 0; s < w.n_rshapes && !err; s++) {
@@ -456,14 +680,47 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 	}
 	if (!err && !in->is_protected && !in->outside)
 		err = unprotected_search(&w);
-	for (size_t i = 0; i < w.n_more && *n_more < 8; i++)
+	for (size_t i = 0; i < w.n_more && !err; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < *n_more; k++)
+			seen |= more[k] == w.more[i];
+		if (seen)
+			continue;
+		if (*n_more == 8) {
+			a->err = err = -E2BIG;
+			diag_add(a->d, "audit: %s: its program leaves more than 8 marks: the audit cannot judge this state",
+				 in->name);
+			break;
+		}
 		more[(*n_more)++] = w.more[i];
+	}
 out:
+	free(nl4);
 	free(cuts);
+	free(w.l4.dcuts);
+	free(w.l4.scuts);
+	free(w.rshapes);
+	free(w.pend);
 	free(w.rtc);
 	aw_groups_free(&w.src);
 	aw_groups_free(&w.up_base);
+	for (size_t i = 0; i < w.n_upin; i++)
+		aw_groups_free(&w.upin[i]);
+	free(w.upin);
+	hmap_free(&w.upin_idx);
 	free(w.pp);
+	free(w.src_at);
+	for (size_t i = 0; i < w.n_evl; i++)
+		free(w.evl[i].v);
+	free(w.evl);
+	free(w.nfts);
+	hmap_free(&w.ccache);
+	aw_uplink_free(&w);
+	for (size_t i = 0; i < w.n_dgv; i++)
+		aw_groups_free(&w.dgv[i]);
+	free(w.dgv);
+	hmap_free(&w.dgcache);
 	if (err && !a->err) {
 		a->err = err;
 		diag_add(a->d, "audit: %s: %s", in->name, strerror(-err));

@@ -44,14 +44,27 @@ struct shape {
 	uint8_t type, hop;
 };
 
+/* Heap arrays that grow: every shape and port cut is kept (err: an
+ * allocation failed, the set is incomplete and must not be judged). */
 struct shapes {
-	struct shape v[160];
-	size_t n;
+	struct shape *v;
+	size_t n, cap;
+	int err;
 };
 
 struct ports {
-	uint32_t v[80];
-	size_t n;
+	uint32_t *v;
+	size_t n, cap;
+	int err;
+};
+
+/* The protocols and port segment starts (sorted, 0 first) the routing
+ * rules and nftables tell apart (struct rt_l4 as sorted lists). */
+struct l4cuts {
+	uint8_t protos[256];
+	size_t n_protos;
+	uint32_t *dcuts, *scuts;
+	size_t n_dcuts, n_scuts;
 };
 
 typedef int (*elem_cb)(rp_u128 lo, rp_u128 hi, const uint32_t *vals, void *arg);
@@ -68,6 +81,20 @@ struct pp {
 	int oif, b;
 };
 
+enum ev_kind { EV_NFT, EV_PIECE, EV_PEND };
+
+struct ev {				/* what a class of sources meets (audit_walk.c) */
+	uint8_t k;
+	int oif;
+	int b;				/* EV_PIECE: the tenant; EV_NFT: index in nfts */
+	rp_u128 lo, hi, routed;
+};
+
+struct evlist {
+	struct ev *v;
+	size_t n, cap;
+};
+
 struct walk {
 	struct actx *a;
 	const struct ingress *in;
@@ -75,8 +102,8 @@ struct walk {
 	struct dpr_run *rtc;		/* routing classes as a cover */
 	size_t n_rtc;
 	struct groups src;		/* tenant ingress: (class, atom) */
-	struct rt_l4 l4;
-	struct rshape rshapes[64];
+	struct l4cuts l4;
+	struct rshape *rshapes;		/* every routing shape (rshapes_build) */
 	size_t n_rshapes;
 	/* the class being routed */
 	size_t rc;
@@ -87,14 +114,49 @@ struct walk {
 	struct groups up_base;		/* uplink: (class, t0 atom, cc), built on first use */
 	bool up_built;
 	size_t up_rc;
-	struct pend pend[16];
-	size_t n_pend;
+	uint32_t *bg_id;		/* uplink: up_base's groups' (t0 atom, country) ids */
+	struct hmap skid;		/* (t0 atom, country) -> id + 1 */
+	uint32_t n_skid;
+	struct upt { uint8_t state; rp_u128 src; } **upt;	/* by listen-port tenant, up_base's sources outside its prefixes */
+	uint16_t *upt_used;		/* the tenants upt holds for up_rc */
+	size_t n_upt_used;
+	struct ushapes **ush;		/* by routing shape (n_rshapes): the uplink's shapes */
+	struct vrow {			/* one (destination class, routing shape): by uplink shape */
+		struct vmemo { uint64_t *bits; uint32_t nw; } *v;
+		size_t n;
+	} **dgmemo;			/* by dgv index: (class, routing shape) -> its row */
+	size_t cap_dgmemo;
+	struct groups *upin;		/* uplink: inside a listen-port tenant's runs, for up_rc's class */
+	size_t n_upin, cap_upin, upin_rc;
+	struct hmap upin_idx;		/* (tenant, run) -> index + 1 in upin */
+	bool upin_built;
+	struct pend *pend;		/* every path kept (none dropped) */
+	size_t n_pend, cap_pend;
 	struct pp *pp;			/* pieces of the part being routed */
 	size_t npp, cap_pp;
+	size_t *src_at;			/* src.v[src_at[r] .. src_at[r + 1]): routing class r's */
+	/* what each class of sources meets, recorded once (audit_walk.c) */
+	struct hmap ccache;		/* (shape, source signature) -> index + 1 in evl */
+	struct evlist *evl;
+	size_t n_evl, cap_evl;
+	struct evlist *rec;		/* recording into, or NULL */
+	int rec_err;
+	struct hmap dgcache;		/* (tenant, ranges) -> index + 1 in dgv (audit_piece.c) */
+	struct groups *dgv;
+	size_t n_dgv, cap_dgv;
+	struct nft_out *nfts;		/* EV_NFT's treatments */
+	size_t n_nfts, cap_nfts;
 	uint32_t mark;			/* the packet mark this walk routes with (the programs' or none) */
 	uint32_t more[8];		/* marks the program left on packets it let through */
 	size_t n_more;
 };
+
+/* The source groups of routing class rc: [*lo, *hi) in w->src. */
+static inline void aw_src_of(const struct walk *w, size_t rc, size_t *lo, size_t *hi)
+{
+	*lo = w->src_at ? w->src_at[rc] : 0;
+	*hi = w->src_at ? w->src_at[rc + 1] : w->src.n;
+}
 
 /* audit_cuts.c */
 void aw_groups_free(struct groups *g);
@@ -104,6 +166,8 @@ const struct runs_cache *aw_trie(struct actx *a, unsigned tid, int family);
 const struct runs_cache *aw_geo(struct actx *a, int family);
 const struct runs_cache *aw_upaddr_runs(struct actx *a, int family);
 const struct runs_cache *aw_local_runs(struct actx *a, int family);
+void aw_shapes_free(struct shapes *s);
+void aw_ports_free(struct ports *p);
 void aw_shape_add(struct shapes *s, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t type, uint8_t hop);
 bool aw_in_rshape(const struct rshape *rs, uint8_t proto, uint16_t sport, uint16_t dport, bool ported);
 void aw_port_cut(struct ports *p, uint32_t x);
@@ -123,7 +187,14 @@ int aw_verdict(struct walk *w, const uint32_t *skey, const uint32_t *dkey, const
 		   rp_u128 src, rp_u128 dst);
 bool aw_report(struct walk *w, const struct range *sr, size_t sn, rp_u128 dst, const struct shape *sh,
 		   int reaches, int oif, rp_u128 routed_dst, const char *why);
+/* dst_groups, computed once per (tenant, ranges) in a walk: the same
+ * pieces recur for every class of sources (audit_walk.c route_class). */
+const struct groups *aw_dst_groups_of(struct walk *w, const struct range *rg, size_t nr, int b, int *errp);
 int aw_check_piece_tenant(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
+/* 0, or a refusal (a->err set, one line said) for a shape set that cannot be judged whole */
+int aw_shapes_ok(struct walk *w, const struct shapes *s);
+/* audit_uplink.c */
+void aw_uplink_free(struct walk *w);
 int aw_check_piece_uplink(struct walk *w, const struct range *rg, size_t nr, int oif, int b, rp_u128 routed_lo);
 
 #endif

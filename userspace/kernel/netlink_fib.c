@@ -129,11 +129,17 @@ static int fib_rule_cb(const struct nlmsghdr *nlh, void *data)
 				r->dport_hi = pr->end;
 			}
 			break;
+		case RP_FRA_SPORT_MASK:
+		case RP_FRA_DPORT_MASK:
+			/* 6.16+ gives a single port (not a range) the full
+			 * mask and dumps it: that is the port itself */
+			if (len >= 2 && mnl_attr_get_u16(attr) == 0xffff)
+				break;
+			r->has_dscp = true;	/* a partial mask: not modelled */
+			break;
 		case RP_FRA_DSCP:
 		case RP_FRA_FLOWLABEL:
 		case RP_FRA_FLOWLABEL_MASK:
-		case RP_FRA_SPORT_MASK:
-		case RP_FRA_DPORT_MASK:
 			r->has_dscp = true;	/* a selector this reader does not model */
 			break;
 		}
