@@ -568,28 +568,6 @@ out:
 
 /* ---- cuts ---- */
 
-static int push_cut(rp_u128 **v, size_t *n, size_t *cap, rp_u128 x)
-{
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		rp_u128 *p = realloc(*v, c * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		*v = p;
-		*cap = c;
-	}
-	(*v)[(*n)++] = x;
-	return 0;
-}
-
-static int cmp_u128(const void *a, const void *b)
-{
-	rp_u128 x = *(const rp_u128 *)a, y = *(const rp_u128 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
 {
 	int f = rt_fi(family), err = 0;
@@ -603,11 +581,11 @@ int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
 	*n = 0;
 	if (!reach)
 		return -ENOMEM;
-	err = push_cut(v, n, &cap, 0);
+	err = rt_push_cut(v, n, &cap, 0);
 	for (size_t i = 0; i < ns && !err; i++) {
-		err = push_cut(v, n, &cap, sp[i].lo);
+		err = rt_push_cut(v, n, &cap, sp[i].lo);
 		if (!err && sp[i].hi < an_max(family))
-			err = push_cut(v, n, &cap, sp[i].hi + 1);
+			err = rt_push_cut(v, n, &cap, sp[i].hi + 1);
 	}
 	/* martian sources */
 	if (family == AF_INET6) {
@@ -615,27 +593,27 @@ int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
 					       (rp_u128)0xff00 << 112 };
 
 		for (size_t i = 0; i < 5 && !err; i++)
-			err = push_cut(v, n, &cap, ms6[i]);
+			err = rt_push_cut(v, n, &cap, ms6[i]);
 	}
 	if (family == AF_INET) {
 		static const uint32_t ms[] = { 0x01000000, 0x7f000000, 0x80000000, 0xe0000000, 0xf0000000,
 					       0xffffffff };
 
 		for (size_t i = 0; i < 6 && !err; i++)
-			err = push_cut(v, n, &cap, ms[i]);
+			err = rt_push_cut(v, n, &cap, ms[i]);
 	}
 	for (size_t i = 0; i < m->n_rules[f] && !err; i++) {
 		const struct rt_rule *r = &m->rules[f][i];
 
 		if (r->r.src_len) {
-			err = push_cut(v, n, &cap, r->src_lo);
+			err = rt_push_cut(v, n, &cap, r->src_lo);
 			if (!err && r->src_hi < an_max(family))
-				err = push_cut(v, n, &cap, r->src_hi + 1);
+				err = rt_push_cut(v, n, &cap, r->src_hi + 1);
 		}
 		if (!err && r->r.dst_len) {
-			err = push_cut(v, n, &cap, r->dst_lo);
+			err = rt_push_cut(v, n, &cap, r->dst_lo);
 			if (!err && r->dst_hi < an_max(family))
-				err = push_cut(v, n, &cap, r->dst_hi + 1);
+				err = rt_push_cut(v, n, &cap, r->dst_hi + 1);
 		}
 		/* tables a lookup from the gateway itself may reach (the
 		 * reverse-path lookup): the iif and mark as it has them */
@@ -647,7 +625,7 @@ int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
 		if (!reach[t] || m->tables[t].family != family)
 			continue;
 		for (size_t e = 0; e < m->tables[t].n && !err; e++)
-			err = push_cut(v, n, &cap, m->tables[t].e[e].lo);
+			err = rt_push_cut(v, n, &cap, m->tables[t].e[e].lo);
 	}
 	free(reach);
 	if (err) {
@@ -656,7 +634,7 @@ int rt_cuts(const struct rt_model *m, int family, rp_u128 **v, size_t *n)
 		*n = 0;
 		return err;
 	}
-	qsort(*v, *n, sizeof(**v), cmp_u128);
+	qsort(*v, *n, sizeof(**v), rt_cmp_u128);
 	for (size_t i = 0; i < *n; i++)
 		if (!k || (*v)[k - 1] != (*v)[i])
 			(*v)[k++] = (*v)[i];
@@ -729,7 +707,7 @@ bool rt_rpf_find(const struct rt_model *m, const struct rt_pkt *p, rp_u128 dst, 
 				cuts[nc++] = e->hi + 1;
 		}
 		free(rv.v);
-		qsort(cuts, nc, sizeof(*cuts), cmp_u128);
+		qsort(cuts, nc, sizeof(*cuts), rt_cmp_u128);
 		for (size_t k = 0; k < nc; k++) {
 			q.src = cuts[k];
 			if (rt_rpf_ok(m, &q, dst, oif, &why)) {

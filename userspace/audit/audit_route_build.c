@@ -395,7 +395,7 @@ void rt_free(struct rt_model *m)
 
 /* ---- the gateway's own addresses ---- */
 
-static int push_cut(rp_u128 **v, size_t *n, size_t *cap, rp_u128 x)
+int rt_push_cut(rp_u128 **v, size_t *n, size_t *cap, rp_u128 x)
 {
 	if (*n == *cap) {
 		size_t c = *cap ? *cap * 2 : 64;
@@ -410,7 +410,7 @@ static int push_cut(rp_u128 **v, size_t *n, size_t *cap, rp_u128 x)
 	return 0;
 }
 
-static int cmp_u128(const void *a, const void *b)
+int rt_cmp_u128(const void *a, const void *b)
 {
 	rp_u128 x = *(const rp_u128 *)a, y = *(const rp_u128 *)b;
 
@@ -421,7 +421,7 @@ int rt_local_runs(const struct rt_model *m, int family, struct dpr_run **v, size
 {
 	rp_u128 *cuts = NULL;
 	size_t nc = 0, cap = 0;
-	int err = push_cut(&cuts, &nc, &cap, 0);
+	int err = rt_push_cut(&cuts, &nc, &cap, 0);
 
 	for (size_t t = 0; t < m->n_tables && !err; t++) {
 		const struct rt_table *tb = &m->tables[t];
@@ -433,16 +433,16 @@ int rt_local_runs(const struct rt_model *m, int family, struct dpr_run **v, size
 
 			if (ty != RTN_LOCAL && ty != RTN_BROADCAST && ty != RTN_ANYCAST)
 				continue;
-			err = push_cut(&cuts, &nc, &cap, tb->e[e].lo);
+			err = rt_push_cut(&cuts, &nc, &cap, tb->e[e].lo);
 			if (!err && tb->e[e].hi < an_max(family))
-				err = push_cut(&cuts, &nc, &cap, tb->e[e].hi + 1);
+				err = rt_push_cut(&cuts, &nc, &cap, tb->e[e].hi + 1);
 		}
 	}
 	if (err) {
 		free(cuts);
 		return err;
 	}
-	qsort(cuts, nc, sizeof(*cuts), cmp_u128);
+	qsort(cuts, nc, sizeof(*cuts), rt_cmp_u128);
 	*v = calloc(nc + 1, sizeof(**v));
 	if (!*v) {
 		free(cuts);

@@ -60,4 +60,9 @@ static inline int rt_fi(int family)
 const struct rt_dev *rt_dev_of(const struct rt_model *m, int ifindex);
 /* audit_route_build.c: the index of table id of family in m->tables, -1 if none. */
 int rt_table_index(const struct rt_model *m, int family, uint32_t id);
+/* audit_route_build.c: append x to the growing array *v (n used, cap allocated): 0 or -ENOMEM. */
+int rt_push_cut(rp_u128 **v, size_t *n, size_t *cap, rp_u128 x);
+/* audit_route_build.c: qsort order of rp_u128 values. */
+int rt_cmp_u128(const void *a, const void *b);
+
 #endif
