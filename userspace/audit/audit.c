@@ -22,6 +22,7 @@
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
+#include "lib/bpfobj.h"
 #include "lib/clock.h"
 #include "audit/audit_int.h"
 #include "net/net.h"
@@ -48,8 +49,6 @@ static int prog_fd_by_id(const char *dir, uint32_t id)
 		return fd;
 	}
 	while ((e = readdir(d))) {
-		struct bpf_prog_info info = { 0 };
-		__u32 ilen = sizeof(info);
 		char path[512];
 
 		if (strncmp(e->d_name, "prog_", 5))
@@ -58,7 +57,7 @@ static int prog_fd_by_id(const char *dir, uint32_t id)
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen) && info.id == id)
+		if (bpfobj_id(fd) == id)
 			break;
 		close(fd);
 		fd = -1;

@@ -30,6 +30,7 @@
 #include "geo/geo_bpf.h"
 #include "kernel/hostaddr.h"
 #include "kernel/netlink.h"
+#include "lib/bpfobj.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
@@ -189,12 +190,8 @@ static void loaded_close(struct dp_loaded *L)
 
 static void fill_prog_ids(struct dp_loaded *L)
 {
-	for (int i = 0; i < P__COUNT; i++) {
-		struct bpf_prog_info info = { 0 };
-		__u32 len = sizeof(info);
-
-		L->prog_id[i] = bpf_obj_get_info_by_fd(L->prog[i], &info, &len) ? 0 : info.id;
-	}
+	for (int i = 0; i < P__COUNT; i++)
+		L->prog_id[i] = bpfobj_id(L->prog[i]);
 }
 
 /* The programs and maps this build pinned before, if they are all there. */

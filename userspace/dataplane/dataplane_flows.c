@@ -19,20 +19,13 @@
 #include <bpf/libbpf.h>
 #include "dataplane/dataplane_flows.h"
 #include "dataplane/dataplane_upgrade.h"
+#include "lib/bpfobj.h"
 #include "lib/log.h"
 
 static unsigned table_size(__u32 table)
 {
 	return table == RP_TENANT_GATEWAY ? RP_FLOW_GATEWAY_MAX :
 	       table == RP_FLOW_NAT ? RP_FLOW_NAT_MAX : RP_FLOW_TENANT_MAX;
-}
-
-static __u32 map_id(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
 /* Each table is also pinned, as RP_PIN_DIR/rp_flow<4|6>_t<table>, when its
@@ -58,7 +51,7 @@ static bool outer_is_pinned(int outer, bool v6)
 
 		snprintf(path, sizeof(path), "%s/%s%s", RP_PIN_DIR, next ? RP_PIN_NEXT "/" : "", name);
 		fd = bpf_obj_get(path);
-		same = fd >= 0 && map_id(fd) == map_id(outer);
+		same = fd >= 0 && bpfobj_id(fd) == bpfobj_id(outer);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -86,18 +79,9 @@ static void pin_table(int outer, bool v6, __u32 table, int inner_fd)
 static int open_table(bool v6, __u32 table, __u32 id)
 {
 	char path[512];
-	int fd = bpf_map_get_fd_by_id(id);
 
-	if (fd < 0 && errno == EPERM) {
-		pin_path(path, sizeof(path), v6, table, "");
-		fd = bpf_obj_get(path);
-		if (fd >= 0 && map_id(fd) != id) {
-			close(fd);
-			fd = -1;
-			errno = EPERM;
-		}
-	}
-	return fd < 0 ? -errno : fd;
+	pin_path(path, sizeof(path), v6, table, "");
+	return bpfobj_map_by_id(id, path);
 }
 
 /* The inner map of `table` in outer (an fd the caller closes), -ENOENT. */
@@ -186,7 +170,7 @@ static void pinned_tables(bool v6, __u32 *ids)
 		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, e->d_name);
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
-			ids[t] = map_id(fd);
+			ids[t] = bpfobj_id(fd);
 			close(fd);
 		}
 	}

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include "dataplane/dataplane_rec.h"
 #include "lib/fileutil.h"
+#include "lib/bpfobj.h"
 #include "lib/fnv.h"
 #include "lib/log.h"
 #include "lib/statedir.h"
@@ -22,14 +23,6 @@ void dp_rec_free(struct rec *r)
 	free(r->ifaces);
 	free(r->ports);
 	memset(r, 0, sizeof(*r));
-}
-
-static uint32_t map_id(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
 /* What a record must name to describe these maps. */
@@ -45,10 +38,10 @@ int dp_rec_ident(const struct dp_maps *m, struct rec_hdr *h)
 	close(fd);
 	if (n <= 0)
 		return -EIO;
-	h->ids[0] = map_id(m->state);
-	h->ids[1] = map_id(m->rules);
-	h->ids[2] = map_id(m->ifaces);
-	h->ids[3] = map_id(m->tenants);
+	h->ids[0] = bpfobj_id(m->state);
+	h->ids[1] = bpfobj_id(m->rules);
+	h->ids[2] = bpfobj_id(m->ifaces);
+	h->ids[3] = bpfobj_id(m->tenants);
 	for (int i = 0; i < 4; i++)
 		if (!h->ids[i])
 			return -ENOENT;

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include "geo/geo_bpf.h"
 #include "geo/geo_int.h"
+#include "lib/bpfobj.h"
 #include "lib/fnv.h"
 
 struct ival4 { uint32_t start; uint16_t cc; };
@@ -628,14 +629,6 @@ int geo_words_runs(const uint64_t *w, size_t n, int family, struct geo_run **v, 
 	return 0;
 }
 
-static uint32_t map_id(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 /* The pin of the active database map: RP_PIN_GEO "_db" beside rp_geo. */
 static void db_pin_path(char *buf, size_t len, const char *suffix)
 {
@@ -651,7 +644,7 @@ static void db_pin_path(char *buf, size_t len, const char *suffix)
 static void pin_db(int outer_fd, int inner_fd)
 {
 	int pinned = bpf_obj_get(geo_bpf_pin_path());
-	bool ours = pinned >= 0 && map_id(pinned) == map_id(outer_fd);
+	bool ours = pinned >= 0 && bpfobj_id(pinned) == bpfobj_id(outer_fd);
 	char tmp[600], path[600];
 
 	if (pinned >= 0)
@@ -734,26 +727,17 @@ int geo_bpf_view_open(int outer_fd, struct geo_bpf_view *v)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info), zero = 0, id;
+	char path[600];
 	int err;
 
 	memset(v, 0, sizeof(*v));
 	v->fd = -1;
 	if (bpf_map_lookup_elem(outer_fd, &zero, &id))
 		return errno == ENOENT ? -ENOENT : -errno;
-	v->fd = bpf_map_get_fd_by_id(id);
-	if (v->fd < 0 && errno == EPERM) {	/* no CAP_SYS_ADMIN: the pin, if it is that map */
-		char path[600];
-
-		db_pin_path(path, sizeof(path), "");
-		v->fd = bpf_obj_get(path);
-		if (v->fd >= 0 && map_id(v->fd) != id) {
-			close(v->fd);
-			v->fd = -1;
-			errno = EPERM;
-		}
-	}
+	db_pin_path(path, sizeof(path), "");
+	v->fd = bpfobj_map_by_id(id, path);	/* no CAP_SYS_ADMIN: the pin, if it is that map */
 	if (v->fd < 0) {
-		err = -errno;
+		err = v->fd;
 		goto fail;
 	}
 	if (bpf_obj_get_info_by_fd(v->fd, &info, &len)) {
