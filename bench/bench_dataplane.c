@@ -20,6 +20,9 @@
  * cost at 100,000 rules relative to 10 for each program.
  *
  * Usage: bench_dataplane [ROUNDS [REPEAT]]   (default 5, 1000000)
+ * DP_COUNTS=10,1000  only these rule counts (a comma list; default the four)
+ * DP_OBJ=file.bpf.o  measure that object instead of this build's, in this
+ *                    build's skeleton layout (bench/dp_profile.sh)
  */
 #include <time.h>
 #include "bpf/fixture_cfg.h"
@@ -90,9 +93,53 @@ static void add_rules(struct rp_config *c, unsigned n)
 	}
 }
 
+/* DP_OBJ: the object's bytes, for fx_load() (tests/bpf/fixture.h). */
+static int read_obj(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	static char *buf;
+	long n;
+
+	if (!fp || fseek(fp, 0, SEEK_END) || (n = ftell(fp)) <= 0 || fseek(fp, 0, SEEK_SET) ||
+	    !(buf = malloc(n)) || fread(buf, 1, n, fp) != (size_t)n) {
+		fprintf(stderr, "bench_dataplane: DP_OBJ=%s: cannot read it\n", path);
+		if (fp)
+			fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	fx_elf = buf;
+	fx_elf_sz = n;
+	fprintf(stderr, "bench_dataplane: measuring %s\n", path);
+	return 0;
+}
+
+/* DP_COUNTS: up to four rule counts (10..100000), else the default. */
+static unsigned parse_counts(const char *s, unsigned *counts)
+{
+	unsigned v[4], n = 0;
+	char *end;
+
+	while (*s && n < 4) {
+		unsigned long x = strtoul(s, &end, 10);
+
+		if (end == s || x < 10 || x > 100000 || (*end && *end != ','))
+			break;
+		v[n++] = x;
+		s = *end ? end + 1 : end;
+	}
+	if (*s || n == 0) {
+		fprintf(stderr, "bench_dataplane: DP_COUNTS: a comma list of up to four counts in 10..100000; "
+			"using the default\n");
+		return 4;
+	}
+	memcpy(counts, v, n * sizeof(*v));
+	return n;
+}
+
 int main(int argc, char **argv)
 {
-	static const unsigned counts[] = { 10, 1000, 10000, 100000 };
+	unsigned counts[4] = { 10, 1000, 10000, 100000 }, n_counts = 4;
 	static const char *const names[RP_HOOK__COUNT] = { "uplink_in", "uplink_out", "cloud_in", "tunnel_in" };
 	double at[RP_HOOK__COUNT][4] = { { 0 } };
 	struct geo_db geo = { 0 };
@@ -108,6 +155,10 @@ int main(int argc, char **argv)
 		repeat = strtoul(argv[2], NULL, 0);
 	if (rounds < 1)
 		rounds = 1;
+	if (getenv("DP_OBJ") && read_obj(getenv("DP_OBJ")))
+		return 1;
+	if (getenv("DP_COUNTS"))
+		n_counts = parse_counts(getenv("DP_COUNTS"), counts);
 	if (fx_netns() || fx_load(&f, false)) {
 		fprintf(stderr, "bench_dataplane: set-up failed\n");
 		return 1;
@@ -131,7 +182,7 @@ int main(int argc, char **argv)
 			break;
 		}
 
-	for (unsigned ci = 0; ci < 4; ci++) {
+	for (unsigned ci = 0; ci < n_counts; ci++) {
 		unsigned n = counts[ci], mid = n / 2 - (n / 2) % 4;	/* an allow rule from sites */
 		char dst_tun[32], dst_cl[32], name[64];
 		struct rp_config c;
@@ -195,7 +246,7 @@ int main(int argc, char **argv)
 			     at[fr[h].hook][ci], lo, hi, "ns", rounds, b, note);
 		}
 	}
-	for (int h = 0; h < RP_HOOK__COUNT; h++) {
+	for (int h = 0; h < RP_HOOK__COUNT && n_counts == 4; h++) {
 		char name[64];
 
 		snprintf(name, sizeof(name), "%s_100k_vs_10_rules", names[h]);

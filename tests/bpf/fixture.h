@@ -226,12 +226,45 @@ struct fx {
 	int mark_prog;		/* cloud_mark */
 };
 
+/* The object fx_load() opens: this build's (the skeleton's own bytes), or,
+ * when set, another object's bytes in this skeleton's layout: its maps and
+ * programs are found by name, and its .rodata must be the same size
+ * (bench_dataplane's DP_OBJ, for bench/dp_profile.sh's variants). */
+static const void *fx_elf;
+static size_t fx_elf_sz;
+
+static __attribute__((unused)) struct rempart *fx_open(void)
+{
+	struct rempart *s;
+	size_t sz = 0;
+
+	if (!fx_elf)
+		return rempart__open();
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	if (rempart__create_skeleton(s))
+		goto fail;
+	s->skeleton->data = (void *)fx_elf;
+	s->skeleton->data_sz = fx_elf_sz;
+	if (bpf_object__open_skeleton(s->skeleton, NULL))
+		goto fail;
+	if (!bpf_map__initial_value(s->maps.rodata, &sz) || sz != sizeof(*s->rodata)) {
+		errno = EPROTO;
+		goto fail;
+	}
+	return s;
+fail:
+	rempart__destroy(s);
+	return NULL;
+}
+
 static __attribute__((unused)) int fx_load(struct fx *f, bool stateless)
 {
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	f->skel = rempart__open();
+	f->skel = fx_open();
 	if (!f->skel)
 		return -errno;
 	f->skel->rodata->tunnel_l2_skip = 14;	/* test_run frames carry an Ethernet header */
