@@ -33,6 +33,7 @@ NSS="$GW $RA $RB $HA $CL $CB $RX $WN"
 cleanup() {
 	local p ns
 	[ -n "${ping_pid:-}" ] && kill "$ping_pid" 2>/dev/null
+	[ -n "${ping2_pid:-}" ] && kill "$ping2_pid" 2>/dev/null
 	[ -n "${run_pid:-}" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
 	[ -e /run/netns/"$RA" ] && ip netns exec "$RA" wg-quick down "$T/$WQA.conf" >/dev/null 2>&1
 	[ -e /run/netns/"$RB" ] && ip netns exec "$RB" wg-quick down "$T/$WQB.conf" >/dev/null 2>&1
@@ -284,31 +285,85 @@ ip netns exec "$RB" ping -c1 -W2 -q 10.20.0.10 >/dev/null 2>&1
 check "keyrot: B moves too" wait_for 10 grep -q "keyrot: site b of tenant st is on $NEXT" "$T/run.log"
 sed -i -e 's|^private_key_file = .*|private_key_file = ../keys/st.next.key|' -e 's|^listen_port = .*|listen_port = 51818|' \
 	-e '/^next_private_key_file/d' -e '/^next_listen_port/d' "$T/tenants.d/st.ini"
-ip netns exec "$HA" ping -i 0.05 -c 400 -W 1 10.20.0.10 >"$T/pingEnd.log" 2>&1 &
-ping_pid=$!
-sleep 0.5
+# the end under a 50 ms ping from each site: the gateway calls the sites at
+# once from $TUN (at most 2 pings lost each); then the figures
+end_pings() {
+	ip netns exec "$HA" ping -i 0.05 -c 200 -W 1 10.20.0.10 >"$T/pingEndA.log" 2>&1 &
+	ping_pid=$!
+	ip netns exec "$RB" ping -i 0.05 -c 200 -W 1 10.20.0.10 >"$T/pingEndB.log" 2>&1 &
+	ping2_pid=$!
+	sleep 0.5
+}
+end_losses() { # HOW
+	local x from tx rx lost
+
+	wait $ping_pid; ping_pid=
+	wait $ping2_pid; ping2_pid=
+	for x in A B; do
+		case $x in A) from="from A's LAN" ;; B) from="from router B" ;; esac
+		tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/pingEnd$x.log")
+		rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/pingEnd$x.log")
+		lost=$(( ${tx:-0} - ${rx:-0} ))
+		echo "# the rotation's end by $1: site $x: ${tx:-?} pings every 50 ms $from, $lost lost"
+		check "keyrot: the rotation's end by $1 under a 50 ms ping: site $x lost at most 2 ($lost of ${tx:-?})" \
+			test -n "$tx" -a "$lost" -le 2
+	done
+}
+end_pings
 rp apply >"$T/apply2.log" 2>&1 && pass "keyrot: apply ending the rotation" ||
 	fail "keyrot: apply ending the rotation: $(tail -3 "$T/apply2.log" | tr '\n' ' ')"
 check "keyrot: after: $TUN has the next key on 51818, $NEXT is gone" \
 	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN listen-port)\" = 51818 ] &&
 		[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN public-key)\" = '$next_pub' ] &&
 		! nsenter --net=/run/netns/$GW ip link show $NEXT >/dev/null 2>&1"
-check "keyrot: after: A reaches its cloud" wait_for 30 ip netns exec "$HA" ping -c1 -W1 -q 10.20.0.10
-wait $ping_pid; ping_pid=
-tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/pingEnd.log")
-rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/pingEnd.log")
-echo "# the rotation's end: ${tx:-?} pings every 50 ms from A's LAN, $(( ${tx:-0} - ${rx:-0} )) lost (sites re-handshake with $TUN)"
-check "keyrot: after: B reaches its cloud" wait_for 30 ip netns exec "$RB" ping -c1 -W1 -q 10.20.0.10
+check "keyrot: the end: $TUN called both sites at once ($(grep -o 'rotation of tenant st ended.*' "$T/apply2.log" | head -1))" \
+	grep -q "rotation of tenant st ended: $TUN has the next key on port 51818; 2 site key(s) called" "$T/apply2.log"
+check "keyrot: after: $TUN keeps the configured keepalive (25 s) for A and B" \
+	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN persistent-keepalive | awk '{print \$2}' | sort -u)\" = 25 ]"
+end_losses "rempart apply"
+check "keyrot: after: A reaches its cloud" ip netns exec "$HA" ping -c1 -W1 -q 10.20.0.10
+check "keyrot: after: B reaches its cloud" ip netns exec "$RB" ping -c1 -W1 -q 10.20.0.10
 check "keyrot: no 'iif $NEXT' rule left" bash -c "! nsenter --net=/run/netns/$GW ip rule | grep -q '$NEXT'"
 
-# ---- down -------------------------------------------------------------------
-# the overlap again, then down: both tunnels go
+# ---- a second rotation, ended by the daemon's reload (SIGHUP) ---------------
 (umask 077; wg genkey >"$T/keys/st.n2.key")
 sed -i 's|^private_key_file = ../keys/st.next.key|&\nnext_private_key_file = ../keys/st.n2.key\nnext_listen_port = 51819|' \
 	"$T/tenants.d/st.ini"
 rp apply >"$T/apply3.log" 2>&1 || fail "keyrot: apply (second rotation): $(tail -2 "$T/apply3.log" | tr '\n' ' ')"
 check "keyrot: a second rotation: $NEXT back on 51819" \
 	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $NEXT listen-port 2>/dev/null)\" = 51819 ]"
+n2_pub=$(wg pubkey <"$T/keys/st.n2.key")
+ma=$(grep -c "keyrot: site a of tenant st is on $NEXT" "$T/run.log")
+mb=$(grep -c "keyrot: site b of tenant st is on $NEXT" "$T/run.log")
+site_conf a "$T/a-n2.conf"
+site_conf b "$T/b-n2.conf"
+ip netns exec "$RA" wg syncconf "$WQA" <(wg-quick strip "$T/a-n2.conf")
+ip netns exec "$RB" wg syncconf "$WQB" <(wg-quick strip "$T/b-n2.conf")
+ip netns exec "$HA" ping -c1 -W2 -q 10.20.0.10 >/dev/null 2>&1
+ip netns exec "$RB" ping -c1 -W2 -q 10.20.0.10 >/dev/null 2>&1
+check "keyrot: second rotation: A and B move to $NEXT" wait_for 10 bash -c \
+	"[ \$(grep -c 'keyrot: site a of tenant st is on $NEXT' '$T/run.log') -gt $ma ] &&
+	 [ \$(grep -c 'keyrot: site b of tenant st is on $NEXT' '$T/run.log') -gt $mb ]"
+sed -i -e 's|^private_key_file = .*|private_key_file = ../keys/st.n2.key|' -e 's|^listen_port = .*|listen_port = 51819|' \
+	-e '/^next_private_key_file/d' -e '/^next_listen_port/d' "$T/tenants.d/st.ini"
+end_pings
+kill -HUP "$run_pid"
+check "keyrot: the daemon's reload ends it: $TUN calls both sites at once" wait_for 10 \
+	grep -q "rotation of tenant st ended: $TUN has the next key on port 51819; 2 site key(s) called" "$T/run.log"
+check "keyrot: after the reload: $TUN has the second next key on 51819, $NEXT is gone" \
+	wait_for 10 bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN listen-port)\" = 51819 ] &&
+		[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN public-key)\" = '$n2_pub' ] &&
+		! nsenter --net=/run/netns/$GW ip link show $NEXT >/dev/null 2>&1"
+end_losses "rempart run's reload"
+
+# ---- down -------------------------------------------------------------------
+# the overlap again, then down: both tunnels go
+(umask 077; wg genkey >"$T/keys/st.n3.key")
+sed -i 's|^private_key_file = ../keys/st.n2.key|&\nnext_private_key_file = ../keys/st.n3.key\nnext_listen_port = 51820|' \
+	"$T/tenants.d/st.ini"
+rp apply >"$T/apply4.log" 2>&1 || fail "keyrot: apply (third rotation): $(tail -2 "$T/apply4.log" | tr '\n' ' ')"
+check "keyrot: a third rotation: $NEXT back on 51820" \
+	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $NEXT listen-port 2>/dev/null)\" = 51820 ]"
 kill "$run_pid"; wait "$run_pid" 2>/dev/null; run_pid=
 rp down >"$T/down.log" 2>&1 || fail "keyrot: down: $(tail -2 "$T/down.log" | tr '\n' ' ')"
 check "keyrot: down removes $NEXT and $TUN" \
