@@ -344,6 +344,24 @@ ip netns exec "$RB" ping -c1 -W2 -q 10.20.0.10 >/dev/null 2>&1
 check "keyrot: second rotation: A and B move to $NEXT" wait_for 10 bash -c \
 	"[ \$(grep -c 'keyrot: site a of tenant st is on $NEXT' '$T/run.log') -gt $ma ] &&
 	 [ \$(grep -c 'keyrot: site b of tenant st is on $NEXT' '$T/run.log') -gt $mb ]"
+# the daemon killed (SIGKILL) and started again during the overlap: wn-NAME
+# (the same link) and each site's routes are as they were
+route_dev() { # PREFIX: the device of its route in st's table
+	nsenter --net=/run/netns/"$GW" ip route show table 1017 "$1" | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -1
+}
+nidx=$(gw ip -o link show "$NEXT" 2>/dev/null | cut -d: -f1)
+kill -9 "$run_pid"; wait "$run_pid" 2>/dev/null
+nrun=$(grep -c 'run: .* applied' "$T/run.log")
+gw "$REMPART" -c "$T" run >>"$T/run.log" 2>&1 &
+run_pid=$!
+check "keyrot: the daemon, killed (SIGKILL), starts again during the overlap" \
+	wait_for 60 bash -c "[ \$(grep -c 'run: .* applied' '$T/run.log') -gt $nrun ]"
+check "keyrot: ... $NEXT is the same link (ifindex ${nidx:-?})" \
+	test -n "$nidx" -a "$(gw ip -o link show "$NEXT" 2>/dev/null | cut -d: -f1)" = "$nidx"
+check "keyrot: ... A's and B's routes still go through $NEXT ($(route_dev 10.120.7.0/24), $(route_dev 10.120.8.0/24))" \
+	test "$(route_dev 10.120.7.0/24)" = "$NEXT" -a "$(route_dev 10.120.8.0/24)" = "$NEXT"
+check "keyrot: ... A and B reach their cloud" bash -c \
+	"ip netns exec $HA ping -c2 -i0.2 -W2 -q 10.20.0.10 && ip netns exec $RB ping -c2 -i0.2 -W2 -q 10.20.0.10"
 sed -i -e 's|^private_key_file = .*|private_key_file = ../keys/st.n2.key|' -e 's|^listen_port = .*|listen_port = 51819|' \
 	-e '/^next_private_key_file/d' -e '/^next_listen_port/d' "$T/tenants.d/st.ini"
 end_pings
