@@ -19,7 +19,8 @@
 /* ---- the fake backend: two devices, every set recorded ---- */
 
 static wg_device *dev_wn, *dev_wg;	/* "wn-x", "wg-x" as they run */
-static int destroyed, n_sets;
+static int destroyed, n_sets, released;	/* released: the set of wn-x's port to 0, as
+						 * the n_sets-th call (+1) */
 static struct {
 	uint8_t key[8][32];
 	uint16_t ka[8];
@@ -60,8 +61,14 @@ static int f_set(wg_device *set)
 {
 	wg_peer *p;
 
-	if (strcmp(set->name, "wg-x") || n_sets >= 8)
-		return -EINVAL;
+	if (!strcmp(set->name, "wn-x") && !destroyed && set->flags == WGDEVICE_HAS_LISTEN_PORT &&
+	    !set->listen_port && !set->first_peer) {
+		released = n_sets + 1;
+		dev_wn->listen_port = 0;
+		return 0;
+	}
+	if (strcmp(set->name, "wg-x") || n_sets >= 8 || destroyed)
+		return -EINVAL;	/* and nothing on the first tunnel once the second is gone */
 	wg_for_each_peer(set, p) {
 		int k = sets[n_sets].n++;
 		wg_peer *cur;
@@ -134,7 +141,7 @@ static void setup(bool ended)
 	wg_device_wipe_free(dev_wn);
 	wg_device_wipe_free(dev_wg);
 	memset(sets, 0, sizeof(sets));
-	destroyed = n_sets = 0;
+	destroyed = n_sets = released = 0;
 	dev_wn = calloc(1, sizeof(*dev_wn));
 	dev_wg = calloc(1, sizeof(*dev_wg));
 	snprintf(dev_wn->name, sizeof(dev_wn->name), "wn-x");
@@ -182,7 +189,11 @@ static void run(void)
 	a.handover = calloc(2, sizeof(*a.handover));
 	net_state_add(&a.old, "link wn-x wireguard");
 	net_keyrot_retire(&a);
+	tap_result(!destroyed && released == 1,
+		   "keyrot_end: retire releases the second tunnel's port first (listen port 0), "
+		   "removes it later");
 	net_keyrot_handover(&a);
+	net_keyrot_retired(&a);
 	net_keyrot_handover_free(&a);
 	net_state_free(&a.old);
 }
@@ -193,7 +204,8 @@ int main(void)
 
 	setup(true);
 	run();
-	tap_result(destroyed == 1, "keyrot_end: the second tunnel is removed (%d)", destroyed);
+	tap_result(destroyed == 1, "keyrot_end: the second tunnel is removed, after the sites are "
+		   "called (%d)", destroyed);
 	tap_result(n_sets == 3, "keyrot_end: three sets on the first tunnel (%d)", n_sets);
 	ia = find(0, 1);
 	ib = find(0, 2);

@@ -3,7 +3,8 @@
  * end"): the second tunnel wn-NAME, recorded in net.state and no longer
  * wanted, is retired before the tenant's devices are configured, because
  * when the rotation ended the first tunnel takes the second one's port (the
- * sites use it), which must be free by then.  The routes through it were
+ * sites use it), which must be free by then: the port is released at once
+ * (listen port 0), the link removed once the sites are called.  The routes through it were
  * re-pointed to the first tunnel already, one change per route
  * (routes.c).
  *
@@ -135,6 +136,25 @@ out:
 	return 0;
 }
 
+/* The port the second tunnel holds, released at once (set to 0: the kernel
+ * and wireguard-go bind another): stopping wireguard-go takes longer, and
+ * until the first tunnel has the port, its sites' packets go nowhere.
+ * 0 or -errno. */
+static int release_port(struct apply *a, const char *name)
+{
+	wg_device *set = calloc(1, sizeof(*set));
+	int err;
+
+	if (!set)
+		return -ENOMEM;
+	memcpy(set->name, name, strnlen(name, sizeof(set->name) - 1));
+	set->flags = WGDEVICE_HAS_LISTEN_PORT;
+	set->listen_port = 0;
+	err = a->wg->set(set);
+	wg_device_wipe_free(set);
+	return err;
+}
+
 void net_keyrot_retire(struct apply *a)
 {
 	char name[64];
@@ -155,9 +175,24 @@ void net_keyrot_retire(struct apply *a)
 					strerror(-err), a->cfg->tenants[t].tunnel_interface);
 		}
 		wg_device_wipe_free(dev);
-		a->wg->destroy(name, a->cfg->state_dir);
 		a->changes++;
+		if (!release_port(a, name)) {
+			/* removed by net_keyrot_retired() once its sites are called */
+			if (a->wg->stop_async)
+				a->wg->stop_async(name, a->cfg->state_dir);
+			continue;
+		}
+		a->wg->destroy(name, a->cfg->state_dir);
 	}
+}
+
+void net_keyrot_retired(struct apply *a)
+{
+	char name[64];
+
+	for (size_t i = 0; i < a->old.n; i++)
+		if (retiring(a, i, name))
+			a->wg->destroy(name, a->cfg->state_dir);
 }
 
 /* One "set" of DEV's name: every peer of H that CUR has, with KA as its

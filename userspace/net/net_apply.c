@@ -195,6 +195,7 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 	if ((err = net_configure_wg(&a, cur)))
 		goto fail;
 	net_keyrot_handover(&a);	/* at once: the sites of an ended rotation wait */
+	net_keyrot_retired(&a);
 	if ((err = net_keyrot_devices(&a)))
 		goto fail;
 	stage("wireguard");
