@@ -8,8 +8,12 @@
 # A moves to the next key under a 20 ms ping from its LAN (at most one
 # packet lost) while site B stays on the current one, and both reach their
 # cloud; what A sends through wn-NAME to another tenant is dropped and
-# counted; the rotation ends (the next key and port become the tenant's),
-# and `down` removes everything.
+# counted; the rotation ends (the next key and port become the tenant's)
+# by `apply` under a 50 ms ping from both sites: the gateway calls them at
+# once from wg-NAME (at most 2 pings lost each; before it did, ~13.5 s).  A
+# second rotation: the daemon killed (SIGKILL) and started again keeps
+# wn-NAME and each site's routes; its reload (SIGHUP) ends it, as hitless.
+# A third, and `down` removes everything.
 #
 #  ha (LAN host) ══ ra (router A, wg-quick)   ╗
 #                   rb (router B, wg-quick)   ╠══ kw (a bridge: the uplink segment) ══ gw: rempart run
@@ -33,6 +37,7 @@ NSS="$GW $RA $RB $HA $CL $CB $RX $WN"
 cleanup() {
 	local p ns
 	[ -n "${ping_pid:-}" ] && kill "$ping_pid" 2>/dev/null
+	[ -n "${ping2_pid:-}" ] && kill "$ping2_pid" 2>/dev/null
 	[ -n "${run_pid:-}" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
 	[ -e /run/netns/"$RA" ] && ip netns exec "$RA" wg-quick down "$T/$WQA.conf" >/dev/null 2>&1
 	[ -e /run/netns/"$RB" ] && ip netns exec "$RB" wg-quick down "$T/$WQB.conf" >/dev/null 2>&1
@@ -140,10 +145,11 @@ private_key_file = ../keys/bv.key
 site_countries = FR
 EOF
 rp site add st a --allowed-ips 10.120.7.0/24 --keepalive 25 >"$T/a.conf" 2>"$T/a.err" &&
-	rp site add st b --allowed-ips 10.120.8.0/24 --keepalive 25 >"$T/b.conf" 2>"$T/b.err" ||
+	rp site add st b --allowed-ips 10.120.8.0/24 >"$T/b.conf" 2>"$T/b.err" ||
 	{ fail "keyrot: site add: $(cat "$T/a.err" "$T/b.err")"; exit 1; }
 
-gw "$REMPART" -c "$T" run >"$T/run.log" 2>&1 &
+# (nsenter itself, not the function gw: $! is then the daemon's pid)
+nsenter --net=/run/netns/"$GW" "$REMPART" -c "$T" run >"$T/run.log" 2>&1 &
 run_pid=$!
 if ! wait_for 60 bash -c "nsenter --net=/run/netns/$GW ip link show $TUN >/dev/null 2>&1 &&
 	grep -q 'applied' '$T/run.log'"; then
@@ -284,31 +290,104 @@ ip netns exec "$RB" ping -c1 -W2 -q 10.20.0.10 >/dev/null 2>&1
 check "keyrot: B moves too" wait_for 10 grep -q "keyrot: site b of tenant st is on $NEXT" "$T/run.log"
 sed -i -e 's|^private_key_file = .*|private_key_file = ../keys/st.next.key|' -e 's|^listen_port = .*|listen_port = 51818|' \
 	-e '/^next_private_key_file/d' -e '/^next_listen_port/d' "$T/tenants.d/st.ini"
-ip netns exec "$HA" ping -i 0.05 -c 400 -W 1 10.20.0.10 >"$T/pingEnd.log" 2>&1 &
-ping_pid=$!
-sleep 0.5
+# the end under a 50 ms ping from each site: the gateway calls the sites at
+# once from $TUN (at most 2 pings lost each); then the figures
+end_pings() {
+	ip netns exec "$HA" ping -i 0.05 -c 200 -W 1 10.20.0.10 >"$T/pingEndA.log" 2>&1 &
+	ping_pid=$!
+	ip netns exec "$RB" ping -i 0.05 -c 200 -W 1 10.20.0.10 >"$T/pingEndB.log" 2>&1 &
+	ping2_pid=$!
+	sleep 0.5
+}
+end_losses() { # HOW LOG
+	local x from tx rx lost
+
+	wait $ping_pid; ping_pid=
+	wait $ping2_pid; ping2_pid=
+	for x in A B; do
+		case $x in A) from="from A's LAN" ;; B) from="from router B" ;; esac
+		tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/pingEnd$x.log")
+		rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/pingEnd$x.log")
+		lost=$(( ${tx:-0} - ${rx:-0} ))
+		echo "# the rotation's end by $1: site $x: ${tx:-?} pings every 50 ms $from, $lost lost"
+		check "keyrot: the rotation's end by $1 under a 50 ms ping: site $x lost at most 2 ($lost of ${tx:-?})" \
+			test -n "$tx" -a "$lost" -le 2 || grep -i 'keyrot\|^net:' "$2" | tail -25 | sed 's/^/#   /'
+	done
+}
+end_pings
 rp apply >"$T/apply2.log" 2>&1 && pass "keyrot: apply ending the rotation" ||
 	fail "keyrot: apply ending the rotation: $(tail -3 "$T/apply2.log" | tr '\n' ' ')"
 check "keyrot: after: $TUN has the next key on 51818, $NEXT is gone" \
 	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN listen-port)\" = 51818 ] &&
 		[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN public-key)\" = '$next_pub' ] &&
 		! nsenter --net=/run/netns/$GW ip link show $NEXT >/dev/null 2>&1"
-check "keyrot: after: A reaches its cloud" wait_for 30 ip netns exec "$HA" ping -c1 -W1 -q 10.20.0.10
-wait $ping_pid; ping_pid=
-tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/pingEnd.log")
-rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/pingEnd.log")
-echo "# the rotation's end: ${tx:-?} pings every 50 ms from A's LAN, $(( ${tx:-0} - ${rx:-0} )) lost (sites re-handshake with $TUN)"
-check "keyrot: after: B reaches its cloud" wait_for 30 ip netns exec "$RB" ping -c1 -W1 -q 10.20.0.10
+check "keyrot: the end: $TUN called both sites at once ($(grep -o 'rotation of tenant st ended.*' "$T/apply2.log" | head -1))" \
+	grep -q "rotation of tenant st ended: $TUN has the next key on port 51818; 2 site key(s) called" "$T/apply2.log"
+# (A has a keepalive of 25 s, B none: the call turns it on and off again)
+check "keyrot: after: $TUN keeps the configured keepalives (A 25 s, B off)" \
+	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN persistent-keepalive | awk '{print \$2}' | sort | tr '\n' ' ')\" = '25 off ' ]"
+end_losses "rempart apply" "$T/apply2.log"
+check "keyrot: after: A reaches its cloud" ip netns exec "$HA" ping -c1 -W1 -q 10.20.0.10
+check "keyrot: after: B reaches its cloud" ip netns exec "$RB" ping -c1 -W1 -q 10.20.0.10
 check "keyrot: no 'iif $NEXT' rule left" bash -c "! nsenter --net=/run/netns/$GW ip rule | grep -q '$NEXT'"
 
-# ---- down -------------------------------------------------------------------
-# the overlap again, then down: both tunnels go
+# ---- a second rotation, ended by the daemon's reload (SIGHUP) ---------------
 (umask 077; wg genkey >"$T/keys/st.n2.key")
 sed -i 's|^private_key_file = ../keys/st.next.key|&\nnext_private_key_file = ../keys/st.n2.key\nnext_listen_port = 51819|' \
 	"$T/tenants.d/st.ini"
 rp apply >"$T/apply3.log" 2>&1 || fail "keyrot: apply (second rotation): $(tail -2 "$T/apply3.log" | tr '\n' ' ')"
 check "keyrot: a second rotation: $NEXT back on 51819" \
 	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $NEXT listen-port 2>/dev/null)\" = 51819 ]"
+n2_pub=$(wg pubkey <"$T/keys/st.n2.key")
+ma=$(grep -c "keyrot: site a of tenant st is on $NEXT" "$T/run.log")
+mb=$(grep -c "keyrot: site b of tenant st is on $NEXT" "$T/run.log")
+site_conf a "$T/a-n2.conf"
+site_conf b "$T/b-n2.conf"
+ip netns exec "$RA" wg syncconf "$WQA" <(wg-quick strip "$T/a-n2.conf")
+ip netns exec "$RB" wg syncconf "$WQB" <(wg-quick strip "$T/b-n2.conf")
+ip netns exec "$HA" ping -c1 -W2 -q 10.20.0.10 >/dev/null 2>&1
+ip netns exec "$RB" ping -c1 -W2 -q 10.20.0.10 >/dev/null 2>&1
+check "keyrot: second rotation: A and B move to $NEXT" wait_for 10 bash -c \
+	"[ \$(grep -c 'keyrot: site a of tenant st is on $NEXT' '$T/run.log') -gt $ma ] &&
+	 [ \$(grep -c 'keyrot: site b of tenant st is on $NEXT' '$T/run.log') -gt $mb ]"
+# the daemon killed (SIGKILL) and started again during the overlap: wn-NAME
+# (the same link) and each site's routes are as they were
+route_dev() { # PREFIX: the device of its route in st's table
+	nsenter --net=/run/netns/"$GW" ip route show table 1017 "$1" | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -1
+}
+nidx=$(gw ip -o link show "$NEXT" 2>/dev/null | cut -d: -f1)
+kill -9 "$run_pid"; wait "$run_pid" 2>/dev/null
+nrun=$(grep -c 'run: .* applied' "$T/run.log")
+nsenter --net=/run/netns/"$GW" "$REMPART" -c "$T" run >>"$T/run.log" 2>&1 &
+run_pid=$!
+check "keyrot: the daemon, killed (SIGKILL), starts again during the overlap" \
+	wait_for 60 bash -c "[ \$(grep -c 'run: .* applied' '$T/run.log') -gt $nrun ]"
+check "keyrot: ... $NEXT is the same link (ifindex ${nidx:-?})" \
+	test -n "$nidx" -a "$(gw ip -o link show "$NEXT" 2>/dev/null | cut -d: -f1)" = "$nidx"
+check "keyrot: ... A's and B's routes still go through $NEXT ($(route_dev 10.120.7.0/24), $(route_dev 10.120.8.0/24))" \
+	test "$(route_dev 10.120.7.0/24)" = "$NEXT" -a "$(route_dev 10.120.8.0/24)" = "$NEXT"
+check "keyrot: ... A and B reach their cloud" bash -c \
+	"ip netns exec $HA ping -c2 -i0.2 -W2 -q 10.20.0.10 && ip netns exec $RB ping -c2 -i0.2 -W2 -q 10.20.0.10"
+sed -i -e 's|^private_key_file = .*|private_key_file = ../keys/st.n2.key|' -e 's|^listen_port = .*|listen_port = 51819|' \
+	-e '/^next_private_key_file/d' -e '/^next_listen_port/d' "$T/tenants.d/st.ini"
+end_pings
+kill -HUP "$run_pid"
+check "keyrot: the daemon's reload ends it: $TUN calls both sites at once" wait_for 10 \
+	grep -q "rotation of tenant st ended: $TUN has the next key on port 51819; 2 site key(s) called" "$T/run.log"
+check "keyrot: after the reload: $TUN has the second next key on 51819, $NEXT is gone" \
+	wait_for 10 bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN listen-port)\" = 51819 ] &&
+		[ \"\$(nsenter --net=/run/netns/$GW wg show $TUN public-key)\" = '$n2_pub' ] &&
+		! nsenter --net=/run/netns/$GW ip link show $NEXT >/dev/null 2>&1"
+end_losses "rempart run's reload" "$T/run.log"
+
+# ---- down -------------------------------------------------------------------
+# the overlap again, then down: both tunnels go
+(umask 077; wg genkey >"$T/keys/st.n3.key")
+sed -i 's|^private_key_file = ../keys/st.n2.key|&\nnext_private_key_file = ../keys/st.n3.key\nnext_listen_port = 51820|' \
+	"$T/tenants.d/st.ini"
+rp apply >"$T/apply4.log" 2>&1 || fail "keyrot: apply (third rotation): $(tail -2 "$T/apply4.log" | tr '\n' ' ')"
+check "keyrot: a third rotation: $NEXT back on 51820" \
+	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $NEXT listen-port 2>/dev/null)\" = 51820 ]"
 kill "$run_pid"; wait "$run_pid" 2>/dev/null; run_pid=
 rp down >"$T/down.log" 2>&1 || fail "keyrot: down: $(tail -2 "$T/down.log" | tr '\n' ' ')"
 check "keyrot: down removes $NEXT and $TUN" \

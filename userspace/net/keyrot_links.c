@@ -6,8 +6,8 @@
  * wireguard-go started on it (userspace backend), then its device
  * configured as the tenant's with the next key and port (net_wg_diff on the
  * tenant's keyrot_view).  Journalled like the first: a failed apply undoes
- * it.  When the rotation ends (the next_* keys gone), the link is no longer
- * wanted and net_remove_stale_links removes it, as it does a tenant's. */
+ * it.  When the rotation ends (the next_* keys gone), the link is retired
+ * (keyrot_end.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,48 +155,4 @@ int net_keyrot_devices(struct apply *a)
 			a->wg->changed(t->next_interface, cfg->state_dir);
 	}
 	return 0;
-}
-
-/* A rotation that ended (or was given up): its second tunnel, recorded in
- * net.state and no longer wanted, goes before the tenant's devices are
- * configured: when the rotation ended, the first tunnel takes the second
- * one's port (the sites use it), which must be free by then.  Its routes
- * were re-pointed to the first tunnel already (routes.c). */
-/* Line I of net.state is a second tunnel that is no longer wanted and
- * exists; NAME gets its name. */
-static bool retiring(const struct apply *a, size_t i, char name[64])
-{
-	char kind[32];
-
-	return sscanf(a->old.lines[i], "link %63s %31s", name, kind) == 2 &&
-	       !strcmp(kind, "wireguard") && !strncmp(name, "wn-", 3) &&
-	       rp_tunnel_owner(a->cfg, name, NULL) < 0 && net_link_find(a, name);
-}
-
-bool net_keyrot_retiring_port(struct apply *a, uint16_t port)
-{
-	char name[64];
-	bool hit = false;
-
-	for (size_t i = 0; i < a->old.n && !hit; i++) {
-		wg_device *dev = NULL;
-
-		if (!retiring(a, i, name) || a->wg->get(name, &dev) || !dev)
-			continue;
-		hit = dev->listen_port == port;
-		wg_device_wipe_free(dev);
-	}
-	return hit;
-}
-
-void net_keyrot_retire(struct apply *a)
-{
-	char name[64];
-
-	for (size_t i = 0; i < a->old.n; i++) {
-		if (!retiring(a, i, name))
-			continue;
-		a->wg->destroy(name, a->cfg->state_dir);
-		a->changes++;
-	}
 }

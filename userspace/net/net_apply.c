@@ -140,7 +140,8 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 	a.fp = calloc(cfg->n_tenants + 1, sizeof(*a.fp));
 	a.clean = calloc(cfg->n_tenants + 1, sizeof(*a.clean));
 	a.routes = calloc(cfg->n_tenants + 1, sizeof(*a.routes));
-	if (!cur || !a.fp || !a.clean || !a.routes) {
+	a.handover = calloc(cfg->n_tenants + 1, sizeof(*a.handover));
+	if (!cur || !a.fp || !a.clean || !a.routes || !a.handover) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -191,7 +192,11 @@ int net_apply(const struct rp_config *cfg, const struct net_hooks *h, struct dia
 	if ((err = net_start_devices(&a, cur)))
 		goto fail;
 	stage("start");
-	if ((err = net_configure_wg(&a, cur)) || (err = net_keyrot_devices(&a)))
+	if ((err = net_configure_wg(&a, cur)))
+		goto fail;
+	net_keyrot_handover(&a);	/* at once: the sites of an ended rotation wait */
+	net_keyrot_retired(&a);
+	if ((err = net_keyrot_devices(&a)))
 		goto fail;
 	stage("wireguard");
 	/* What the config no longer wants. */
@@ -259,6 +264,7 @@ out:
 		free(cur);
 	}
 	net_journal_free(&a);
+	net_keyrot_handover_free(&a);
 	free(a.links);
 	free(a.main_v);
 	free(a.fp);

@@ -54,6 +54,8 @@ struct apply {
 	size_t *routes;			/* per tenant: routes in its table (clean ones, read by
 					 * net_compute_clean; SIZE_MAX: not read) */
 	bool intent_dirty;		/* lines added to old that net.state lacks */
+	wg_device **handover;		/* per tenant whose rotation ends: the sites its
+					 * first tunnel calls (keyrot_end.c) */
 };
 
 /* journal.c: a new zeroed entry of KIND (NULL: out of memory); undo every
@@ -93,9 +95,17 @@ int net_remove_stale_links(struct apply *a);
  * its device configured with the next key and port. */
 int net_keyrot_links(struct apply *a);
 int net_keyrot_devices(struct apply *a);
-/* The second tunnels of rotations that ended, removed before the devices
- * are configured (the first tunnel may take over the port). */
+/* keyrot_end.c: the second tunnels of rotations that ended: retire releases
+ * their ports before the devices are configured (the first tunnel may take
+ * one over) and keeps where their sites were in a->handover (when not
+ * NULL); net_keyrot_handover, once the first tunnels are configured, makes
+ * each call its sites at once (a handshake, no waiting for the sites');
+ * net_keyrot_retired removes the second tunnels.  Best effort: what fails
+ * is logged, the sites re-handshake on their own. */
 void net_keyrot_retire(struct apply *a);
+void net_keyrot_handover(struct apply *a);
+void net_keyrot_retired(struct apply *a);
+void net_keyrot_handover_free(struct apply *a);
 /* PORT is held by such a second tunnel (it is free once retired). */
 bool net_keyrot_retiring_port(struct apply *a, uint16_t port);
 
