@@ -34,6 +34,33 @@ static int has(const char *text, const char *what)
 	return strstr(text, what) != NULL;
 }
 
+/* ha.role as the daemon writes it: the role of a live daemon, fault for
+ * one that is gone. */
+static void role_file(const char *dir)
+{
+	char text[128];
+	enum ha_role r;
+	uint64_t tr, since;
+	int err;
+
+	snprintf(text, sizeof(text), "role active\ntransitions 3\nsince 1700000000\npid %d\n",
+		 (int)getpid());
+	scratch_put(dir, "ha.role", text);
+	err = ha_role_read(dir, &r, &tr, &since);
+	tap_result(!err && r == HA_ACTIVE && tr == 3 && since == 1700000000,
+		   "ha: the role a live daemon recorded is read back");
+	/* pid_max is at most 2^22: this one never runs */
+	scratch_put(dir, "ha.role", "role active\ntransitions 3\nsince 1700000000\npid 8388607\n");
+	err = ha_role_read(dir, &r, &tr, &since);
+	tap_result(!err && r == HA_FAULT, "ha: the role of a daemon that is gone reads fault");
+	scratch_put(dir, "ha.role", "role\n");
+	err = ha_role_read(dir, &r, &tr, &since);
+	tap_result(err == -EINVAL && r == HA_FAULT, "ha: a garbled role file reads fault");
+	tap_result(!strcmp(ha_role_name(HA_ACTIVE), "active") &&
+		   !strcmp(ha_role_name(HA_STANDBY), "standby") &&
+		   !strcmp(ha_role_name(HA_FAULT), "fault"), "ha: role names as status prints them");
+}
+
 int main(void)
 {
 	struct rp_config cfg;
@@ -91,6 +118,7 @@ int main(void)
 			   "ha: keepalived -t finds nothing wrong but the absent interfaces");
 	}
 	free(text);
+	role_file(dir);
 	config_free(&cfg);
 out:
 	diag_free(&d);
