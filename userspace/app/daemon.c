@@ -230,6 +230,7 @@ static void restore(struct daemon *dm)
 			dm->paused = true;
 			dm->seq = e.seq;
 			watch_rebase(dm);
+			ha_set_health(&dm->ha, false);	/* nothing enforced: let the peer */
 		} else {
 			pr_info("watch: %s; another %s changed the system meanwhile: reloading the "
 				"configuration", because, change_kind_name(e.other));
@@ -297,6 +298,7 @@ static void gateway_addrs(struct daemon *dm)
 			dm->paused = true;
 			dm->seq = e.seq;
 			watch_rebase(dm);
+			ha_set_health(&dm->ha, false);	/* nothing enforced: let the peer */
 			return;
 		}
 		pr_info("watch: the gateway's addresses changed; another %s changed the system "
