@@ -322,3 +322,47 @@ check "lab_ha: allowed probes passed around the second switch ($ok1 -> $ok2)" te
 check "lab_ha: not one denied probe passed during the second switch" test "${bad2:-x}" = 0
 check "lab_ha: a with its uplink down is in fault" is_role a fault
 echo "# loss windows: $LOSS"
+
+# HA_FAILOVERS=N (measurement, not part of `make check`): N more rounds of
+# SIGKILL of the active's rempart, each measured (virtual address on the
+# other gateway, polled every 10 ms; loss window of a 20 ms ping; the
+# site's fresh handshake), the killed one restarted and failed back to;
+# then min, median and max.
+rounds=${HA_FAILOVERS:-0}
+if [ "$rounds" -gt 0 ]; then
+	ip -n rp-ha-a link set gw-up up
+	wait_for 20 is_role a active
+	vip_on() { ip -n rp-ha-$1 addr show gw-up | grep -q 198.18.1.1/32; }
+	: >"$ST/rounds"
+	act=a
+	for r in $(seq "$rounds"); do
+		oth=$([ $act = a ] && echo b || echo a)
+		wait_for 30 pinged
+		sleep 1
+		hs0=$(handshake)
+		bg ping-r ip netns exec rp-ha-site ping -n -q -i $IV -w 25 -I 10.120.1.10 10.20.1.10
+		sleep 2
+		t0=${EPOCHREALTIME/./}
+		kill -KILL "$(pid_of rempart-$act)"
+		for i in $(seq 1000); do vip_on $oth && break; sleep 0.01; done
+		t1=${EPOCHREALTIME/./}
+		wait_for 40 eval '[ "$(handshake)" != "$hs0" ]'
+		hs=$(handshake)
+		wait "$(pid_of ping-r)" 2>/dev/null
+		read -r tx rx < <(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$ST/logs/ping-r")
+		echo "$(( (t1 - t0) / 1000 )) $(( (tx - rx) * 20 )) $(( hs - t0 / 1000000 ))" >>"$ST/rounds"
+		echo "# round $r: $act killed: $oth holds the address after $(( (t1 - t0) / 1000 )) ms, loss window $(( (tx - rx) * 20 )) ms, fresh handshake after $(( hs - t0 / 1000000 )) s"
+		# the killed one comes back as standby (lower priority) or takes over
+		bg rempart-$act nsenter --net=/run/netns/rp-ha-$act --mount=$ST/ns/$act -- \
+			env RP_WG_BACKEND=wireguard-go "$REMPART" -c "$ST/cfg-$act" run
+		wait_for 30 eval 'is_role a active && is_role b standby'
+		act=a
+	done
+	python3 - "$ST/rounds" <<'PY'
+import statistics, sys
+rows = [list(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
+for i, what in enumerate(("address moved (ms)", "loss window (ms)", "fresh handshake (s)")):
+    v = sorted(r[i] for r in rows)
+    print("# %d failovers, %s: min %d median %g max %d" % (len(v), what, v[0], statistics.median(v), v[-1]))
+PY
+fi
