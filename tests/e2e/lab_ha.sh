@@ -374,7 +374,10 @@ if [ "$rounds" -gt 0 ]; then
 	vip_on() { ip -n rp-ha-$1 addr show gw-up | grep -q 198.18.1.1/32; }
 	: >"$ST/rounds"
 	for r in $(seq "$rounds"); do
-		wait_for 30 eval 'is_role a active && is_role b standby'
+		if ! wait_for 30 eval 'is_role a active && is_role b standby'; then
+			fail "lab_ha: round $r: a did not come back: $(grep -v 'rempart: event' "$ST/logs/rempart-a" | tail -n 1)"
+			break
+		fi
 		sleep 1
 		t0=${EPOCHREALTIME/./}
 		crash a
@@ -385,7 +388,7 @@ if [ "$rounds" -gt 0 ]; then
 		bg rempart-a nsenter --net=/run/netns/rp-ha-a --mount=$ST/ns/a -- \
 			env RP_WG_BACKEND=wireguard-go "$REMPART" -c "$ST/cfg-a" run --log-events 0
 	done
-	python3 - "$ST/rounds" <<'PY'
+	[ -s "$ST/rounds" ] && python3 - "$ST/rounds" <<'PY'
 import statistics, sys
 v = sorted(int(l) for l in open(sys.argv[1]) if l.strip())
 print("# %d failovers, virtual address moved after (ms): min %d median %g max %d" % (len(v), v[0], statistics.median(v), v[-1]))
