@@ -385,6 +385,9 @@ if [ "$rounds" -gt 0 ]; then
 		t1=${EPOCHREALTIME/./}
 		echo "$(( (t1 - t0) / 1000 ))" >>"$ST/rounds"
 		echo "# round $r: a crashed: b holds the address after $(( (t1 - t0) / 1000 )) ms"
+		# what was killed is gone (a tun device still held by a dying
+		# wireguard-go makes the next one fail to start)
+		wait_for 10 eval '[ -z "$(ip netns pids rp-ha-a)" ]'
 		bg rempart-a nsenter --net=/run/netns/rp-ha-a --mount=$ST/ns/a -- \
 			env RP_WG_BACKEND=wireguard-go "$REMPART" -c "$ST/cfg-a" run --log-events 0
 	done
