@@ -346,6 +346,7 @@ check "lab_ha: a's keepalived went with its rempart (PR_SET_PDEATHSIG)" \
 	eval '! ip -n rp-ha-a addr show | grep -q "198.18.1.1/\|10.20.1.1/"'
 
 # a comes back (as a restarted daemon would) and preempts: fail back
+wait_for 10 eval '[ -z "$(ip netns pids rp-ha-a)" ]'
 bg rempart-a2 nsenter --net=/run/netns/rp-ha-a --mount=$ST/ns/a -- \
 	env RP_WG_BACKEND=wireguard-go "$REMPART" -c "$ST/cfg-a" run --log-events 0
 wait_for 30 is_role a active
