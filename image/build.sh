@@ -93,7 +93,7 @@ pkgs=(
 	"$kernel" systemd systemd-sysv udev dbus kmod
 	libbpf1 libelf1 zlib1g libmnl0 libiniparser1 libmaxminddb0 libjson-c5
 	libmicrohttpd12 libsystemd0 libqrencode4 libssl3
-	wireguard-tools nftables iproute2 tor-geoipdb bpftool
+	wireguard-tools nftables iproute2 tor-geoipdb bpftool keepalived
 	iputils-ping procps e2fsprogs dosfstools
 	openssh-server systemd-timesyncd systemd-journal-remote
 )

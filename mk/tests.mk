@@ -25,6 +25,7 @@ SRCS_unit/test_config      := config lib testlib
 SRCS_unit/test_eval        := eval policy geo config lib
 SRCS_unit/test_eval_table  := eval policy geo config lib testlib
 SRCS_unit/test_geo         := geo config lib
+SRCS_unit/test_ha          := ha net config lib testlib
 SRCS_unit/test_keyrot_end  := net kernel/wg kernel policy config lib
 SRCS_unit/test_net_state   := net/net_state.c lib
 SRCS_unit/test_op_confirm  := app net dataplane kernel/wg kernel policy geo config lib

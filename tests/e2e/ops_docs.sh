@@ -28,6 +28,7 @@ for w in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	rempart_flows rempart_flow_table_capacity rempart_flow_table_entries \
 	rempart_flow_evictions_total rempart_flow_refused_total \
 	rempart_audit_violations rempart_audit_last_run_seconds rempart_audit_runs_total \
+	rempart_ha_role rempart_ha_transitions_total rempart_ha_sync_lag_seconds \
 	check apply confirm run down status monitor explain diff history rollback geo site audit keygen help; do
 	man -l dist/rempart.8 2>/dev/null | grep -q -- "$w" || missing="${missing:-} $w"
 done
@@ -39,7 +40,8 @@ for k in name uplink public_endpoint tenants state_dir fail_mode ipv4 ipv6 forma
 	cloud_prefixes tunnel_interface tunnel_address listen_port private_key_file \
 	site_countries egress egress_countries intra public_key preshared_key_file \
 	allowed_ips endpoint keepalive from to proto ports action mtu site_dns tunnel_ip \
-	previous_public_key previous_preshared_key_file next_private_key_file next_listen_port; do
+	previous_public_key previous_preshared_key_file next_private_key_file next_listen_port \
+	peer sync_interface priority vrid; do
 	man -l dist/rempart.ini.5 2>/dev/null | grep -qw -- "$k" || missing="$missing $k"
 done
 if [ -z "$missing" ]; then pass "ops_docs: rempart.ini(5) names every key of docs/config.md"
@@ -94,7 +96,8 @@ for m in rempart_packets_total rempart_bytes_total rempart_geo_drops_total \
 	rempart_policy_generation rempart_reload_total rempart_build_info rempart_rule_packets_total \
 	rempart_site_up rempart_events_lost_total rempart_events_ratelimited_total \
 	rempart_dataplane_loaded rempart_flows rempart_flow_table_capacity \
-	rempart_flow_table_entries rempart_flow_evictions_total rempart_flow_refused_total; do
+	rempart_flow_table_entries rempart_flow_evictions_total rempart_flow_refused_total \
+	rempart_ha_role rempart_ha_transitions_total rempart_ha_sync_lag_seconds; do
 	grep -q "$m" docs/reference.md || miss_m="${miss_m:-} $m"
 done
 check "ops_docs: docs/reference.md documents every metric served${miss_m:+ (lacks$miss_m)}" test -z "${miss_m:-}"

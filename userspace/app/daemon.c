@@ -32,6 +32,7 @@
 #include "app/rekey_watch.h"
 #include "app/site_watch.h"
 #include "dataplane/dataplane.h"
+#include "ha/ha.h"
 #include "kernel/hostaddr.h"
 #include "lib/clock.h"
 #include "lib/fileutil.h"
@@ -61,6 +62,7 @@ struct daemon {
 	struct keyrot_watch keyrot;	/* tenants in key rotation: a fast poll */
 	struct site_watch sites;	/* sites up and down, logged */
 	struct metrics_rules rules;	/* the per-rule series, by name */
+	struct ha ha;			/* [ha]: keepalived supervised (docs/ha.md) */
 	int sfd;
 };
 
@@ -86,6 +88,7 @@ static void services_update(struct daemon *dm)
 
 	dm->mst.cfg = &dm->cfg;
 	dm->mst.rules = &dm->rules;
+	dm->mst.ha = &dm->ha;
 	if (dm->metrics && (!want || strcmp(want, dm->metrics_listen))) {
 		pr_info("metrics: stop listening on %s", dm->metrics_listen);
 		metrics_stop(dm->metrics);
@@ -179,6 +182,9 @@ static void reload(struct daemon *dm)
 	pr_info("reload: applied (%zu tenants, policy generation %llu)", dm->cfg.n_tenants,
 		(unsigned long long)gen);
 	record_applied(dm);
+	if (ha_reconfigure(&dm->ha, &dm->cfg, &d))
+		log_diag("reload", &d);
+	ha_set_health(&dm->ha, true);
 	services_update(dm);
 	diag_free(&d);
 	LAZY(LAZY_SYSTEMD, sd_notifyf)(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu",
@@ -224,6 +230,7 @@ static void restore(struct daemon *dm)
 			dm->paused = true;
 			dm->seq = e.seq;
 			watch_rebase(dm);
+			ha_set_health(&dm->ha, false);	/* nothing enforced: let the peer */
 		} else {
 			pr_info("watch: %s; another %s changed the system meanwhile: reloading the "
 				"configuration", because, change_kind_name(e.other));
@@ -240,12 +247,16 @@ static void restore(struct daemon *dm)
 			       strerror(-err));
 			log_diag("watch", &d);
 		}
+		/* what the configuration wants is not all there: let the peer
+		 * carry the traffic (docs/ha.md) */
+		ha_set_health(&dm->ha, false);
 		watch_done(dm->watch, false, 1000);
 		goto out;
 	}
 	if (dm->restore_failures)
 		pr_info("watch: restored after %u failed attempt(s)", dm->restore_failures);
 	dm->restore_failures = 0;
+	ha_set_health(&dm->ha, true);
 	watch_done(dm->watch, true, 0);
 	watch_rebase(dm);
 	daemon_audit_request(&dm->audit);
@@ -287,6 +298,7 @@ static void gateway_addrs(struct daemon *dm)
 			dm->paused = true;
 			dm->seq = e.seq;
 			watch_rebase(dm);
+			ha_set_health(&dm->ha, false);	/* nothing enforced: let the peer */
 			return;
 		}
 		pr_info("watch: the gateway's addresses changed; another %s changed the system "
@@ -317,12 +329,13 @@ static void gateway_addrs(struct daemon *dm)
 static int loop(struct daemon *dm)
 {
 	for (;;) {
-		struct pollfd p[5] = { { .fd = dm->sfd, .events = POLLIN },
+		struct pollfd p[6] = { { .fd = dm->sfd, .events = POLLIN },
 				       { .fd = dm->metrics ? metrics_fd(dm->metrics) : -1,
 					 .events = POLLIN },
 				       { .fd = dm->ev ? events_fd(dm->ev) : -1, .events = POLLIN },
 				       { .fd = dm->watch ? watch_fd(dm->watch) : -1, .events = POLLIN },
-				       { .fd = daemon_audit_fd(&dm->audit), .events = POLLIN } };
+				       { .fd = daemon_audit_fd(&dm->audit), .events = POLLIN },
+				       { .fd = ha_fd(&dm->ha), .events = POLLIN } };
 		int timeout = 1000;	/* flush the "suppressed" count each second */
 		struct signalfd_siginfo si;
 		int t;
@@ -344,12 +357,17 @@ static int loop(struct daemon *dm)
 		t = site_watch_timeout(&dm->sites);
 		if (t < timeout)
 			timeout = t;
-		if (poll(p, 5, timeout) < 0) {
+		t = ha_tick(&dm->ha);
+		if (t >= 0 && t < timeout)
+			timeout = t;
+		if (poll(p, 6, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("run: poll: %s", strerror(errno));
 			return RP_EXIT_RUNTIME;
 		}
+		if (p[5].revents)
+			ha_tick(&dm->ha);
 		if (dm->metrics)
 			metrics_run(dm->metrics);
 		rekey_watch_run(&dm->rekey, &dm->cfg);
@@ -401,7 +419,8 @@ static int shutdown_dataplane(struct daemon *dm)
 
 int daemon_run(const struct daemon_opts *o)
 {
-	struct daemon dm = { .o = o, .sfd = -1, .rl = { .per_sec = o->event_log_per_sec } };
+	struct daemon dm = { .o = o, .sfd = -1, .rl = { .per_sec = o->event_log_per_sec },
+			     .ha = { .fifo = -1 } };
 	struct enforce start = { .kind = CH_RELOAD };
 	struct diag d = { 0 };
 	uint64_t gen = 0;
@@ -458,6 +477,12 @@ int daemon_run(const struct daemon_opts *o)
 	daemon_audit_init(&dm.audit, o->config_path, o->audit_interval);
 	dm.mst.audit = &dm.audit;
 	services_update(&dm);
+	/* keepalived after the first apply: the links it tracks exist, and
+	 * this gateway is healthy from now on */
+	if (ha_start(&dm.ha, &dm.cfg, &d))
+		log_diag("run", &d);
+	diag_free(&d);
+	ha_set_health(&dm.ha, true);
 	/* wireguard-go, where it is used, has its own supervisor process per
 	 * tunnel (wg_supervise.c) that outlives this one. */
 	LAZY(LAZY_SYSTEMD, sd_notifyf)(0, "READY=1\nSTATUS=enforcing %zu tenants, generation %llu",
@@ -465,6 +490,7 @@ int daemon_run(const struct daemon_opts *o)
 	ret = loop(&dm);
 	LAZY(LAZY_SYSTEMD, sd_notify)(0, "STOPPING=1");
 	daemon_audit_stop(&dm.audit);
+	ha_stop(&dm.ha);	/* the peer takes the addresses over */
 	if (shutdown_dataplane(&dm))
 		ret = RP_EXIT_RUNTIME;
 	pidfile_remove(dm.cfg.state_dir);

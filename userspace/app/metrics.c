@@ -276,6 +276,19 @@ int metrics_render(const struct metrics_state *st, FILE *f)
 			   "rempart_audit_runs_total{result=\"error\"} %llu\n",
 			(unsigned long long)(st->audit->runs - st->audit->errors),
 			(unsigned long long)st->audit->errors);
+	if (st->ha && st->ha->on)
+		fprintf(f, "# HELP rempart_ha_role This gateway's role in its [ha] pair: 1 active, "
+			   "0 standby, -1 fault.\n"
+			   "# TYPE rempart_ha_role gauge\n"
+			   "rempart_ha_role %d\n"
+			   "# HELP rempart_ha_transitions_total Role changes since the daemon started.\n"
+			   "# TYPE rempart_ha_transitions_total counter\n"
+			   "rempart_ha_transitions_total %llu\n"
+			   "# HELP rempart_ha_sync_lag_seconds Age of the flow state synced from the peer: "
+			   "NaN, flow sync is not built (docs/ha.md).\n"
+			   "# TYPE rempart_ha_sync_lag_seconds gauge\n"
+			   "rempart_ha_sync_lag_seconds NaN\n",
+			(int)st->ha->role, (unsigned long long)st->ha->transitions);
 	return ferror(f) ? -EIO : 0;
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include "app/daemon_audit.h"
 #include "config/config.h"
+#include "ha/ha.h"
 #include "lib/diag.h"
 
 /* The per-rule series as the daemon follows them across reloads
@@ -31,6 +32,7 @@ struct metrics_state {
 	uint64_t reload_error;
 	struct metrics_rules *rules;	/* NULL: the cells as they are */
 	const struct daemon_audit *audit;	/* the daemon's audits; NULL: none */
+	const struct ha *ha;		/* [ha]: the role (docs/ha.md); NULL or off: none */
 };
 
 struct metrics;

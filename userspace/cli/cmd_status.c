@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "eval/reason.h"
 #include "geo/geo_bpf.h"
+#include "ha/ha.h"
 #include "kernel/wg/wg.h"
 #include "net/keyrot.h"
 #include "net/net_state.h"
@@ -107,6 +108,27 @@ static json_object *tenant_counters(int fd, int ncpu, unsigned int id)
 		json_object_object_add(o, reason_name((enum rp_reason)r), c);
 	}
 	free(vals);
+	return o;
+}
+
+/* [ha]: the role the running daemon recorded (fault when none runs) and
+ * the peer (docs/ha.md). */
+static json_object *ha_json(const struct rp_config *cfg)
+{
+	json_object *o = json_object_new_object();
+	uint64_t transitions, since;
+	enum ha_role role;
+	char peer[INET6_ADDRSTRLEN];
+
+	ha_role_read(cfg->state_dir, &role, &transitions, &since);
+	inet_ntop(cfg->ha.peer.family, cfg->ha.peer.addr, peer, sizeof(peer));
+	json_object_object_add(o, "role", json_object_new_string(ha_role_name(role)));
+	json_object_object_add(o, "peer", json_object_new_string(peer));
+	json_object_object_add(o, "sync_interface", json_object_new_string(cfg->ha.sync_interface));
+	json_object_object_add(o, "priority", json_object_new_int(cfg->ha.priority));
+	json_object_object_add(o, "vrid", json_object_new_int(cfg->ha.vrid));
+	json_object_object_add(o, "transitions", json_object_new_uint64(transitions));
+	json_object_object_add(o, "since", json_object_new_uint64(since));
 	return o;
 }
 
@@ -233,6 +255,8 @@ static json_object *build(const struct rp_config *cfg)
 		close(fd);
 	}
 	json_object_object_add(root, "policy_generation", json_object_new_uint64(generation));
+	if (cfg->ha.enabled)
+		json_object_object_add(root, "ha", ha_json(cfg));
 	return root;
 }
 
@@ -252,7 +276,7 @@ static void age_text(int64_t t, char *buf, size_t len)
 
 static void print_text(json_object *root)
 {
-	json_object *tenants = json_object_object_get(root, "tenants"), *geo;
+	json_object *tenants = json_object_object_get(root, "tenants"), *geo, *ha;
 
 	for (size_t i = 0; i < json_object_array_length(tenants); i++) {
 		json_object *t = json_object_array_get_idx(tenants, i);
@@ -315,6 +339,18 @@ static void print_text(json_object *root)
 	       (unsigned long long)json_object_get_uint64(json_object_object_get(geo, "loaded_at")));
 	printf("policy generation: %llu\n",
 	       (unsigned long long)json_object_get_uint64(json_object_object_get(root, "policy_generation")));
+	if ((ha = json_object_object_get(root, "ha"))) {
+		char age[32];
+
+		age_text(json_object_get_int64(json_object_object_get(ha, "since")), age, sizeof(age));
+		printf("ha: %s (since %s, %llu transitions), peer %s over %s, priority %d, vrid %d\n",
+		       json_object_get_string(json_object_object_get(ha, "role")), age,
+		       (unsigned long long)json_object_get_uint64(json_object_object_get(ha, "transitions")),
+		       json_object_get_string(json_object_object_get(ha, "peer")),
+		       json_object_get_string(json_object_object_get(ha, "sync_interface")),
+		       json_object_get_int(json_object_object_get(ha, "priority")),
+		       json_object_get_int(json_object_object_get(ha, "vrid")));
+	}
 }
 
 static int cmd_status(int argc, char **argv, struct globals *g)

@@ -5,6 +5,7 @@
  * nothing stops at the first. */
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <limits.h>
@@ -159,6 +160,50 @@ static const struct key_spec metrics_keys[] = {
 	{ 0 }
 };
 
+/* ---- [ha] --------------------------------------------------------------- */
+
+static int ha_peer(struct where *w, const char *v, void *obj)
+{
+	if (addr_parse(v, &(CFG)->ha.peer)) {
+		cfg_err(w, "'%s' is not an IP address (the other gateway, over sync_interface)", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ha_sync_interface(struct where *w, const char *v, void *obj)
+{
+	return val_ifname(w, v, &(CFG)->ha.sync_interface);
+}
+
+static int ha_priority(struct where *w, const char *v, void *obj)
+{
+	unsigned long x;
+
+	if (val_uint(w, v, 1, 254, &x))
+		return -EINVAL;
+	(CFG)->ha.priority = x;
+	return 0;
+}
+
+static int ha_vrid(struct where *w, const char *v, void *obj)
+{
+	unsigned long x;
+
+	if (val_uint(w, v, 1, 255, &x))
+		return -EINVAL;
+	(CFG)->ha.vrid = x;
+	return 0;
+}
+
+static const struct key_spec ha_keys[] = {
+	{ "peer", ha_peer, true },
+	{ "sync_interface", ha_sync_interface, true },
+	{ "priority", ha_priority, true },
+	{ "vrid", ha_vrid, true },
+	{ 0 }
+};
+
 static const struct {
 	const char *name;
 	const struct key_spec *keys;
@@ -167,6 +212,7 @@ static const struct {
 	{ "geo", geo_keys },
 	{ "management", management_keys },
 	{ "metrics", metrics_keys },
+	{ "ha", ha_keys },
 };
 
 static void load_main(struct rp_config *cfg, struct ini_file *f, unsigned flags,
@@ -185,10 +231,11 @@ static void load_main(struct rp_config *cfg, struct ini_file *f, unsigned flags,
 			w.section = f->s[i].name;
 			w.key = NULL;
 			cfg_err(&w, "unknown section in rempart.ini (valid: gateway, geo, management, "
-				    "metrics; tenants go in the tenants directory)");
+				    "metrics, ha; tenants go in the tenants directory)");
 			continue;
 		}
 		have_gateway |= k == 0;
+		cfg->ha.enabled |= !strcmp(main_sections[k].name, "ha");
 		parse_section(&w, &f->s[i], main_sections[k].keys, cfg);
 	}
 	/* management is reachable only with both */
@@ -203,6 +250,52 @@ static void load_main(struct rp_config *cfg, struct ini_file *f, unsigned flags,
 		w.key = NULL;
 		cfg_err(&w, "missing section (it names at least the uplink)");
 	}
+	*errors += w.errors;
+}
+
+/* [ha] against the rest (docs/ha.md): the virtual addresses are
+ * public_endpoint and every cloud_address, so public_endpoint must be an
+ * address, of the family VRRP carries to peer; the sync link is a link of
+ * its own, neither the uplink nor a tenant's. */
+static void ha_check(struct rp_config *cfg, struct ini_file *f, struct diag *d, unsigned *errors)
+{
+	struct where w = { .d = d, .f = f, .section = "ha" };
+	struct rp_addr ep;
+
+	if (!cfg->ha.enabled)
+		return;
+	if (!cfg->public_endpoint || addr_parse(cfg->public_endpoint, &ep)) {
+		w.section = "gateway";
+		w.key = "public_endpoint";
+		if (!cfg->public_endpoint)
+			cfg_err(&w, "missing: with [ha] it is the virtual address the sites connect to");
+		else
+			cfg_err(&w, "'%s' is not an IP address: with [ha] it is the virtual address "
+				    "the sites connect to", cfg->public_endpoint);
+	} else if (cfg->ha.peer.family && cfg->ha.peer.family != ep.family) {
+		w.key = "peer";
+		cfg_err(&w, "'%s' is %s but public_endpoint is %s: VRRP carries one family",
+			ini_get(f, "ha", "peer"), cfg->ha.peer.family == AF_INET ? "IPv4" : "IPv6",
+			ep.family == AF_INET ? "IPv4" : "IPv6");
+	}
+	if (!cfg->ha.sync_interface)
+		goto out;
+	w.section = "ha";
+	w.key = "sync_interface";
+	if (cfg->uplink && !strcmp(cfg->ha.sync_interface, cfg->uplink))
+		cfg_err(&w, "'%s' is the uplink: the sync link is a dedicated link between the two "
+			    "gateways", cfg->ha.sync_interface);
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		if (strcmp(cfg->ha.sync_interface, t->cloud_interface) &&
+		    strcmp(cfg->ha.sync_interface, t->tunnel_interface))
+			continue;
+		cfg_err(&w, "'%s' is an interface of tenant %s: the sync link is a dedicated link "
+			    "between the two gateways", cfg->ha.sync_interface, t->name);
+		break;
+	}
+out:
 	*errors += w.errors;
 }
 
@@ -380,6 +473,7 @@ int config_load(const char *path, unsigned flags, struct rp_config *cfg, struct 
 	if (!cfg->tenants_dir && asprintf(&cfg->tenants_dir, "%s/tenants.d", cfg->dir) < 0)
 		abort();
 	complete = load_tenants(cfg, &main, flags, d, &errors);
+	ha_check(cfg, &main, d, &errors);
 	ini_free(&main);
 	config_check(cfg, complete, d, &errors);
 	if (errors || diag_count(d)) {
@@ -433,6 +527,7 @@ void config_free(struct rp_config *cfg)
 	free(cfg->mgmt_allow_from.v);
 	free(cfg->mgmt_tcp_ports.v);
 	free(cfg->metrics_listen);
+	free(cfg->ha.sync_interface);
 	free(cfg->host.all.v);
 	free(cfg->host.uplink.v);
 	memset(cfg, 0, sizeof(*cfg));

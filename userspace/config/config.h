@@ -128,6 +128,16 @@ static inline const char *rp_tenant_next_if(const struct rp_tenant *t)
 struct rp_config;
 int rp_tunnel_owner(const struct rp_config *cfg, const char *ifname, bool *next);
 
+/* [ha] (docs/ha.md): an active/standby pair; keepalived does VRRP.
+ * enabled is false when rempart.ini has no [ha]; then the rest is zero. */
+struct rp_ha {
+	bool enabled;
+	struct rp_addr peer;		/* the other gateway, over sync_interface */
+	char *sync_interface;
+	uint8_t priority;		/* 1..254: the higher is active */
+	uint8_t vrid;			/* 1..255: VRRP virtual router id */
+};
+
 struct rp_host_addrs {
 	struct rp_prefix_list all;	/* every address of every interface, with its length */
 	struct rp_prefix_list uplink;	/* those of [gateway] uplink, in the kernel's order */
@@ -158,6 +168,9 @@ struct rp_config {
 
 	/* [metrics] */
 	char *metrics_listen;		/* NULL or "": off */
+
+	/* [ha] */
+	struct rp_ha ha;
 
 	struct rp_tenant *tenants;	/* sorted by id */
 	size_t n_tenants;

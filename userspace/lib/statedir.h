@@ -37,6 +37,12 @@
  *   history/N/           the last applied configurations, 0 the current one
  *                        (applied/'s layout, keys 0600) with "meta" and the
  *                        geo fingerprint of the time (app/history.c)
+ *   keepalived.conf      with [ha]: keepalived's configuration (0600),
+ *   keepalived.pid       its pid files (parent, VRRP child), the FIFO its
+ *   keepalived-vrrp.pid  role changes come through, the file through which
+ *   ha.fifo              it tracks rempart's health ("0" healthy, "1"
+ *   ha.health            fault), and the role the daemon recorded for
+ *   ha.role              `status` (ha/ha.c, docs/ha.md)
  *
  * The two locks guard different things and nest (a rollback holds
  * confirm.lock while its apply takes change.lock; nothing takes
@@ -68,6 +74,12 @@
 #define SD_PUBKEYS_DIR		"pubkeys"
 #define SD_REKEYED		"rekeyed"
 #define SD_HISTORY_DIR		"history"
+#define SD_HA_CONF		"keepalived.conf"
+#define SD_HA_PID		"keepalived.pid"
+#define SD_HA_VRRP_PID		"keepalived-vrrp.pid"
+#define SD_HA_FIFO		"ha.fifo"
+#define SD_HA_HEALTH		"ha.health"
+#define SD_HA_ROLE		"ha.role"
 /* In a snapshot directory (applied/, rejected/, confirm/previous/,
  * history/N/). */
 #define SD_SNAP_CONFIG		"rempart.ini"

@@ -36,6 +36,11 @@ int net_addrs_walk(struct apply *a, const struct nl_addr *have, size_t n_have,
 		for (int which = 0; which < 2 && !err; which++) {
 			const struct rp_prefix_list *l = net_tenant_addrs(t, which, name,
 									  sizeof(name));
+
+			/* [ha]: the cloud addresses are virtual, keepalived's on
+			 * the active gateway only (docs/ha.md) */
+			if (which && a->cfg->ha.enabled)
+				continue;
 			struct addr_want w = {
 				.t = t,
 				.key = which ? "cloud_address" : "tunnel_address",

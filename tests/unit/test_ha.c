@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/* test_ha.c — keepalived's configuration from [ha] (ha/ha_conf.c): what it
+ * holds for a pair with an untagged and a VLAN tenant, and that keepalived
+ * itself accepts it (`keepalived -t`, when installed). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "config/config.h"
+#include "ha/ha.h"
+#include "lib/diag.h"
+#include "scratch.h"
+#include "tap.h"
+
+static const char *main_ini =
+	"[gateway]\nname = gw-a\nuplink = eth0\npublic_endpoint = 198.51.100.10\n"
+	"tenants = tenants.d\n"
+	"[ha]\npeer = 192.0.2.2\nsync_interface = eth9\npriority = 150\nvrid = 51\n";
+static const char *alpha_ini =
+	"[tenant]\nname = alpha\nid = 10\ncloud_interface = eth1\nvlan = 110\n"
+	"cloud_address = 10.20.0.1/24, fd00:20::1/64\ncloud_prefixes = 10.20.0.0/16\n"
+	"tunnel_address = 100.64.10.1/24\nlisten_port = 51810\n"
+	"private_key_file = alpha.key\n";
+static const char *bravo_ini =
+	"[tenant]\nname = bravo\nid = 20\ncloud_interface = eth1\nvlan = 120\n"
+	"cloud_address = 10.30.0.1/24\ncloud_prefixes = 10.30.0.0/16\n"
+	"tunnel_address = 100.64.20.1/24\nlisten_port = 51820\n"
+	"private_key_file = bravo.key\n";
+
+static int has(const char *text, const char *what)
+{
+	return strstr(text, what) != NULL;
+}
+
+/* ha.role as the daemon writes it: the role of a live daemon, fault for
+ * one that is gone. */
+static void role_file(const char *dir)
+{
+	char text[128];
+	enum ha_role r;
+	uint64_t tr, since;
+	int err;
+
+	snprintf(text, sizeof(text), "role active\ntransitions 3\nsince 1700000000\npid %d\n",
+		 (int)getpid());
+	scratch_put(dir, "ha.role", text);
+	err = ha_role_read(dir, &r, &tr, &since);
+	tap_result(!err && r == HA_ACTIVE && tr == 3 && since == 1700000000,
+		   "ha: the role a live daemon recorded is read back");
+	/* pid_max is at most 2^22: this one never runs */
+	scratch_put(dir, "ha.role", "role active\ntransitions 3\nsince 1700000000\npid 8388607\n");
+	err = ha_role_read(dir, &r, &tr, &since);
+	tap_result(!err && r == HA_FAULT, "ha: the role of a daemon that is gone reads fault");
+	scratch_put(dir, "ha.role", "role\n");
+	err = ha_role_read(dir, &r, &tr, &since);
+	tap_result(err == -EINVAL && r == HA_FAULT, "ha: a garbled role file reads fault");
+	tap_result(!strcmp(ha_role_name(HA_ACTIVE), "active") &&
+		   !strcmp(ha_role_name(HA_STANDBY), "standby") &&
+		   !strcmp(ha_role_name(HA_FAULT), "fault"), "ha: role names as status prints them");
+}
+
+int main(void)
+{
+	struct rp_config cfg;
+	struct diag d = { 0 };
+	char dir[64], path[128], *text = NULL;
+	int err;
+
+	if (scratch_make(dir, "ha")) {
+		printf("FAIL: ha: scratch directory\n");
+		return 1;
+	}
+	scratch_put(dir, "rempart.ini", main_ini);
+	scratch_put(dir, "tenants.d/alpha.ini", alpha_ini);
+	scratch_put(dir, "tenants.d/bravo.ini", bravo_ini);
+	err = config_load(dir, RP_CFG_SKIP_KEY_FILES, &cfg, &d);
+	tap_result(!err && cfg.ha.enabled && cfg.ha.priority == 150 && cfg.ha.vrid == 51,
+		   "ha: [ha] loads (%s)", d.n ? d.msgs[0] : "no error");
+	if (err)
+		goto out;
+	err = ha_conf_text(&cfg, "/var/lib/rempart-ha-test", &text);
+	tap_result(!err && text, "ha: keepalived.conf written");
+	if (!text)
+		goto out;
+	tap_result(has(text, "vrrp_version 3") && has(text, "advert_int 0.1"),
+		   "ha: VRRPv3 with 100 ms adverts");
+	tap_result(has(text, "interface eth9\n") && has(text, "unicast_peer {\n\t\t192.0.2.2\n"),
+		   "ha: unicast to peer out of sync_interface");
+	tap_result(has(text, "virtual_router_id 51\n") && has(text, "priority 150\n") &&
+		   has(text, "state BACKUP\n"), "ha: vrid and priority, starting as BACKUP");
+	tap_result(has(text, "198.51.100.10/32 dev eth0\n"),
+		   "ha: public_endpoint is a virtual address on the uplink");
+	tap_result(has(text, "10.20.0.1/24 dev eth1.110 noprefixroute\n") &&
+		   has(text, "fd00:20::1/64 dev eth1.110 noprefixroute\n") &&
+		   has(text, "10.30.0.1/24 dev eth1.120 noprefixroute\n"),
+		   "ha: every cloud_address (both families, VLAN links) without a prefix route");
+	tap_result(has(text, "track_interface {\n\t\teth0\n\t\teth1.110\n\t\teth1.120\n\t}"),
+		   "ha: the uplink and every cloud link tracked, once each");
+	tap_result(has(text, "file /var/lib/rempart-ha-test/ha.health\n") &&
+		   has(text, "rempart_health weight 0\n") &&
+		   has(text, "vrrp_notify_fifo /var/lib/rempart-ha-test/ha.fifo\n"),
+		   "ha: health by track file, role by notify FIFO in the state directory");
+	if (access("/usr/sbin/keepalived", X_OK)) {
+		tap_skip("ha: keepalived -t (keepalived is not installed: make deps)");
+	} else {
+		char cmd[256];
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/keepalived.conf", dir);
+		scratch_put(dir, "keepalived.conf", text);
+		/* the interfaces are not on this host: those complaints only */
+		snprintf(cmd, sizeof(cmd), "/usr/sbin/keepalived -t -f %s 2>&1 | grep -v "
+			 "\"doesn't exist\\|^Non-existent interface\"", path);
+		rc = system(cmd);
+		tap_result(WIFEXITED(rc) && WEXITSTATUS(rc) == 1,
+			   "ha: keepalived -t finds nothing wrong but the absent interfaces");
+	}
+	free(text);
+	role_file(dir);
+	config_free(&cfg);
+out:
+	diag_free(&d);
+	scratch_remove(dir);
+	tap_exit();
+}

@@ -1,0 +1,65 @@
+/* ha.h — the active/standby pair (docs/ha.md): keepalived does VRRP,
+ * rempart writes its configuration (ha_conf.c) and supervises it (ha.c).
+ *
+ * The daemon owns one struct ha: ha_start() after the first apply,
+ * ha_fd() in its poll set, ha_tick() on every turn of its loop (reads role
+ * changes, restarts keepalived when it died), ha_reconfigure() after a
+ * reload, ha_set_health() when the dataplane is or is not enforced,
+ * ha_stop() at exit.  `status` reads the recorded role with ha_role_read(). */
+#ifndef REMPART_HA_H
+#define REMPART_HA_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "config/config.h"
+#include "lib/diag.h"
+
+enum ha_role { HA_FAULT = -1, HA_STANDBY = 0, HA_ACTIVE = 1 };
+
+struct ha {
+	bool on;			/* [ha] is configured and keepalived supervised */
+	char *state_dir;
+	char *keepalived;		/* the binary */
+	pid_t pid;			/* keepalived's parent process; 0: not running */
+	int fifo;			/* the notify FIFO, read end; -1 */
+	char buf[512];			/* a partial line from the FIFO */
+	size_t len;
+	enum ha_role role;
+	uint64_t transitions;		/* role changes since the daemon started */
+	double since;			/* CLOCK_MONOTONIC ms of the last change */
+	double restart_at;		/* ms: start keepalived again then (0: none due) */
+	unsigned restarts;
+	bool healthy;			/* what the track file says */
+};
+
+/* The role's name in status and logs: "active", "standby", "fault". */
+const char *ha_role_name(enum ha_role r);
+
+/* keepalived.conf for cfg into buf (allocated; the caller frees).  0 or
+ * -ENOMEM. */
+int ha_conf_text(const struct rp_config *cfg, const char *state_dir, char **buf);
+
+/* Write the configuration, create the FIFO and the health file (fault
+ * until ha_set_health), start keepalived.  Nothing when cfg has no [ha].
+ * 0 or -errno with a message in *d. */
+int ha_start(struct ha *h, const struct rp_config *cfg, struct diag *d);
+/* After a reload: [ha] added, removed or changed — the configuration is
+ * rewritten and keepalived reloaded (SIGHUP), started or stopped. */
+int ha_reconfigure(struct ha *h, const struct rp_config *cfg, struct diag *d);
+/* The FIFO's fd to poll (-1: none). */
+int ha_fd(const struct ha *h);
+/* Read role changes, reap and restart keepalived; returns the poll timeout
+ * it wants in ms (-1: none). */
+int ha_tick(struct ha *h);
+/* rempart's health as keepalived tracks it: false puts the instance in
+ * FAULT (it gives the virtual addresses up). */
+void ha_set_health(struct ha *h, bool healthy);
+/* Stop keepalived (SIGTERM, then SIGKILL after 2 s) and forget the role. */
+void ha_stop(struct ha *h);
+
+/* The role the running daemon recorded in STATE_DIR (ha.role), and when
+ * it changed (unix seconds); HA_FAULT when no daemon records one.
+ * 0 or -errno. */
+int ha_role_read(const char *state_dir, enum ha_role *role, uint64_t *transitions,
+		 uint64_t *since_unix);
+#endif
