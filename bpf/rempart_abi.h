@@ -216,14 +216,12 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 #define RP_ATOMS_PER_SLOT 262144
 #define RP_NODE_CHILD 0x80000000u
 
-/* The keys of the arrays that keep one region per slot (rp_atoms,
- * rp_tenants, rp_ifidx, rp_portidx), each formula written once, here, for
- * the programs and userspace alike.  rp_nodes' region is sized at load
- * (policy_nodes_per_slot()). */
-static inline __u32 rp_atom_key(__u32 slot, __u32 atom)
-{
-	return slot * RP_ATOMS_PER_SLOT + atom;
-}
+/* The keys of the arrays that keep one region per slot (rp_tenants,
+ * rp_ifidx, rp_portidx) are formulas written once, here, for the programs
+ * and userspace alike.  rp_nodes' and rp_atoms' regions are sized at load
+ * from the configuration (policy_nodes_per_slot(), policy_atom_key():
+ * userspace/dataplane/dataplane_size.c); RP_NODES_PER_SLOT and
+ * RP_ATOMS_PER_SLOT are what maps.h declares, the largest. */
 
 /* Zones of docs/policy.md. */
 enum rp_zone {
