@@ -320,10 +320,16 @@ struct rp_tenant_cfg {
 	struct rp_ccset egress_cc;
 };
 _Static_assert(sizeof(struct rp_tenant_cfg) == 192, "rp_tenant_cfg layout");
-#define RP_TENANT_SLOTS (RP_SLOTS * (RP_TENANT_ID_MAX + 1))
+/* rp_tenants: the slots of a tenant side by side, so that the map is sized
+ * from the highest tenant id of the configuration (dataplane_size.c).  The
+ * largest size, a power of two, is never the size of a map of the older
+ * layout (slot * (RP_TENANT_ID_MAX + 1) + id, 8002 entries): an upgrade
+ * always makes the policy maps anew. */
+#define RP_TENANT_SLOTS 8192
+_Static_assert(RP_TENANT_SLOTS >= RP_SLOTS * (RP_TENANT_ID_MAX + 1), "rp_tenants holds every id");
 static inline __u32 rp_tenant_key(__u32 slot, __u32 id)
 {
-	return slot * (RP_TENANT_ID_MAX + 1) + id;
+	return id * RP_SLOTS + slot;
 }
 
 /* rp_global_cfg.flags */

@@ -324,11 +324,12 @@ static void grow(struct rp_config *cfg)
 	tap_result(err == 0 && nodes0 >= 2 * 256 && nodes0 <= 2 * 1024 && rc0 == 1024 &&
 		   cnt0 == pow2(2ull * 31 * RP_R__COUNT) && pinned_max(RP_PIN_RULES) == 1024 &&
 		   pinned_max(RP_PIN_ATOMS) == 2048 && ft0 == 1024 && pinned_max("rp_flow6_t10") == 1024 &&
-		   pinned_max("rp_flow4_t0") == 2048,
+		   pinned_max("rp_flow4_t0") == 2048 && pinned_max(RP_PIN_TENANTS) == 128,
 		   "size: maps sized from the configuration: rp_nodes %u, rp_rule_counters %u, rp_counters %u "
-		   "(tenant ids up to 30), rp_rules %u, rp_atoms %u, alpha's flow tables %u/%u, the gateway's %u",
-		   nodes0, rc0, cnt0, pinned_max(RP_PIN_RULES), pinned_max(RP_PIN_ATOMS), ft0,
-		   pinned_max("rp_flow6_t10"), pinned_max("rp_flow4_t0"));
+		   "and rp_tenants %u (tenant ids up to 30), rp_rules %u, rp_atoms %u, alpha's flow tables "
+		   "%u/%u, the gateway's %u",
+		   nodes0, rc0, cnt0, pinned_max(RP_PIN_TENANTS), pinned_max(RP_PIN_RULES),
+		   pinned_max(RP_PIN_ATOMS), ft0, pinned_max("rp_flow6_t10"), pinned_max("rp_flow4_t0"));
 	/* a flow of alpha's, to be found again in its grown table */
 	snprintf(path, sizeof(path), "%s/rp_flow4_t10", RP_PIN_DIR);
 	fd = bpf_obj_get(path);

@@ -349,7 +349,7 @@ static void reslot(struct rp_policy *p, unsigned to)
 	for (size_t i = 0; i < p->n_tenants; i++) {
 		struct pol_tenant *t = &p->tenants[i];
 
-		t->key = rp_tenant_key(to, t->key - rp_tenant_key(from, 0));
+		t->key = rp_tenant_key(to, t->key / RP_SLOTS);
 		if (t->v.root4)
 			t->v.root4 += dn;
 		if (t->v.root6)

@@ -179,26 +179,31 @@ static bool pick_rule(const void *k, unsigned s) { return ((const struct rp_rule
 static bool pick_iface(const void *k, unsigned s) { return ((const struct rp_iface_key *)k)->slot == s; }
 static bool pick_port(const void *k, unsigned s) { return ((const struct rp_port_key *)k)->slot == s; }
 
-/* Zero the valid tenant entries of a slot: one batch read, few writes. */
+/* Zero the valid tenant entries of a slot: one batch read (the map is
+ * sized from the configuration: small), few writes. */
 static int clear_tenants(const struct dp_maps *m, unsigned slot)
 {
-	const __u32 n = RP_TENANT_ID_MAX + 1;
-	__u32 *keys = calloc(n, sizeof(*keys)), count = n, prev = rp_tenant_key(slot, 0) - 1, out = 0;
-	struct rp_tenant_cfg *vals = calloc(n, sizeof(*vals)), zero = { 0 };
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	__u32 n = bpf_obj_get_info_by_fd(m->tenants, &info, &len) ? 0 : info.max_entries;
+	__u32 *keys = calloc(n + 1, sizeof(*keys)), count = n, out = 0;
+	struct rp_tenant_cfg *vals = calloc(n + 1, sizeof(*vals)), zero = { 0 };
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
 	int err = 0;
 
+	if (!n)
+		return -errno;
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
-	if (bpf_map_lookup_batch(m->tenants, slot ? &prev : NULL, &out, keys, vals, &count, &o) &&
-	    errno != ENOENT) {
+	if (bpf_map_lookup_batch(m->tenants, NULL, &out, keys, vals, &count, &o) && errno != ENOENT) {
 		err = -errno;
 		goto out;
 	}
 	for (__u32 i = 0; i < count; i++)
-		if (vals[i].flags && bpf_map_update_elem(m->tenants, &keys[i], &zero, BPF_ANY))
+		if (keys[i] % RP_SLOTS == slot && vals[i].flags &&
+		    bpf_map_update_elem(m->tenants, &keys[i], &zero, BPF_ANY))
 			err = -errno;
 out:
 	free(keys);

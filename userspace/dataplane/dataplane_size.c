@@ -22,6 +22,7 @@ static const struct {
 	[DPS_RULE_COUNTERS] = { RP_PIN_RULE_COUNTERS, 1024, RP_RULE_COUNTERS_MAX },
 	[DPS_COUNTERS] = { RP_PIN_COUNTERS, 16 * RP_R__COUNT, RP_COUNTERS_MAX },
 	[DPS_FRAGS] = { RP_PIN_FRAGS, 1024, RP_FRAG_MAX },
+	[DPS_TENANTS] = { RP_PIN_TENANTS, 64, RP_TENANT_SLOTS },
 };
 
 #define FRAGS_PER_TENANT 256
@@ -66,6 +67,7 @@ void dp_sizes_need(const struct rp_config *cfg, const struct rp_policy *p, struc
 	need->n[DPS_RULE_COUNTERS] = p->n_rule_names + 1;
 	need->n[DPS_COUNTERS] = (max_id + 1) * RP_R__COUNT;
 	need->n[DPS_FRAGS] = FRAGS_PER_TENANT * (cfg->n_tenants + 1);
+	need->n[DPS_TENANTS] = RP_SLOTS * (max_id + 1);
 }
 
 void dp_sizes_room(const struct dp_sizes *need, struct dp_sizes *room)
@@ -115,6 +117,7 @@ int dp_sizes_check(const struct dp_maps *m, const struct rp_config *cfg, const s
 		[DPS_NODES] = m->nodes, [DPS_ATOMS] = m->atoms, [DPS_RULES] = m->rules,
 		[DPS_IFACES] = m->ifaces, [DPS_PORTS] = m->ports, [DPS_RULE_COUNTERS] = m->rule_counters,
 		[DPS_COUNTERS] = m->counters, [DPS_FRAGS] = -1,	/* any size works */
+		[DPS_TENANTS] = m->tenants,
 	};
 	struct dp_sizes need;
 

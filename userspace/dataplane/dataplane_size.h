@@ -24,6 +24,7 @@ enum dp_sized {
 	DPS_RULE_COUNTERS,	/* rp_rule_counters: rule id -> counter */
 	DPS_COUNTERS,		/* rp_counters: tenant id x reason */
 	DPS_FRAGS,		/* rp_frags (LRU) */
+	DPS_TENANTS,		/* rp_tenants: tenant id x slot */
 	DPS__COUNT
 };
 

@@ -16,7 +16,9 @@
  * pins over the old ones.  What carries over from an old map into its
  * successor: the policy generation (rp_state) and the flow tables (the old
  * inner maps, where the new outer map accepts them, dp_flow_tables_adopt()).
- * Counters of a map created anew start from 0. */
+ * Counters of a map created anew start from 0, except rp_counters and
+ * rp_rule_counters of the same value layout (made anew larger: dataplane_size.h),
+ * which are copied. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
