@@ -105,8 +105,8 @@ int dp_upgrade_plan(struct bpf_object *obj, struct dp_upgrade *up, struct diag *
 
 		if (bpf_map__is_internal(m) || !bpf_map__pin_path(m) || !differs(m, bpf_map__pin_path(m)))
 			continue;
-		pr_info("dataplane: pinned %s is from another version: a new one is made beside it",
-			name);
+		pr_info("dataplane: pinned %s is from another version, or too small for this "
+			"configuration: a new one is made beside it", name);
 		policy |= in(policy_group, name);
 		flows |= in(flow_group, name);
 		up->n++;
