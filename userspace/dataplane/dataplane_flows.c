@@ -141,6 +141,17 @@ static void copy_flows(int from, int to, __u64 flags)
 	}
 }
 
+/* An RCU grace period, as dp_policy_wait() waits for one (a map-in-map
+ * update returns after it): written here, not called, so that this file
+ * and dataplane_maps.c do not call each other. */
+static int grace_period(const struct dp_maps *m)
+{
+	__u32 zero = 0;
+	int inner = m->sync_inner;
+
+	return bpf_map_update_elem(m->sync, &zero, &inner, BPF_ANY) ? -errno : 0;
+}
+
 /* A new map for `table` in outer, sized for cfg (dp_flow_table_size()):
  * empty, or, replacing OLD (>= 0, too small), holding its flows: copied,
  * swapped in (one update of the outer map), and once no program can still
@@ -172,7 +183,7 @@ static int create(const struct dp_maps *m, int outer, bool v6, __u32 table, int 
 		pin_table(outer, v6, table, fd);
 	}
 	if (!err && old >= 0) {
-		if (dp_policy_wait(m))
+		if (grace_period(m))
 			pr_warn("dataplane: flow table %s grown, but cannot wait for running programs: "
 				"flows they made meanwhile may be missing", name);
 		copy_flows(old, fd, BPF_NOEXIST);
