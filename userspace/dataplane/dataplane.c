@@ -60,10 +60,8 @@ static int size_maps(struct rempart *s, const struct rp_config *cfg, struct diag
 
 		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, dp_sized_name(i));
 		fd = bpf_obj_get(path);
-		/* rp_frags: any size works, and one made anew would lose the
-		 * fragments in flight */
 		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    (info.max_entries >= need.n[i] || i == DPS_FRAGS))
+		    dp_sizes_keep(i, info.max_entries, &need))
 			n = info.max_entries;
 		if (fd >= 0)
 			close(fd);

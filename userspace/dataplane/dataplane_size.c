@@ -102,6 +102,13 @@ int dp_sizes_compile(const struct rp_config *cfg, struct dp_sizes *need, struct 
 	return err;
 }
 
+bool dp_sizes_keep(enum dp_sized i, unsigned pinned, const struct dp_sizes *need)
+{
+	if (i == DPS_TENANTS && pinned == RP_SLOTS * (RP_TENANT_ID_MAX + 1))
+		return false;
+	return i == DPS_FRAGS || pinned >= need->n[i];
+}
+
 static unsigned max_entries(int fd)
 {
 	struct bpf_map_info info = { 0 };

@@ -35,6 +35,13 @@ struct dp_sizes {
 /* The map each size is for (its name in RP_PIN_DIR). */
 const char *dp_sized_name(enum dp_sized i);
 
+/* May a pinned map of map i with `pinned` entries be kept for a policy
+ * that needs need->n[i]?  It holds it (rp_frags: any size: one made anew
+ * would lose the fragments in flight), and is of this layout (rp_tenants
+ * of RP_SLOTS * (RP_TENANT_ID_MAX + 1) entries are keyed by the older
+ * slot-major formula). */
+bool dp_sizes_keep(enum dp_sized i, unsigned pinned, const struct dp_sizes *need);
+
 /* need from a compiled policy (p) of cfg; room from need. */
 void dp_sizes_need(const struct rp_config *cfg, const struct rp_policy *p, struct dp_sizes *need);
 void dp_sizes_room(const struct dp_sizes *need, struct dp_sizes *room);
