@@ -315,6 +315,15 @@ static void grow(struct rp_config *cfg)
 	bool ok;
 	int err, fd;
 
+	/* an rp_tenants of the older layout (slot * 4001 + id) pinned: never
+	 * reused, whatever the configuration needs */
+	mkdir(RP_PIN_DIR, 0700);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rp_tenants", 4, sizeof(struct rp_tenant_cfg),
+			    RP_SLOTS * (RP_TENANT_ID_MAX + 1), NULL);
+	tap_result(fd >= 0 && !bpf_obj_pin(fd, RP_PIN_DIR "/" RP_PIN_TENANTS),
+		   "size: an rp_tenants of the older layout pinned (%u entries)", RP_SLOTS * (RP_TENANT_ID_MAX + 1));
+	if (fd >= 0)
+		close(fd);
 	/* sized from the configuration (3 tenants, ids up to 30, a handful of rules) */
 	err = apply_in_child(cfg);
 	nodes0 = pinned_max(RP_PIN_NODES);
