@@ -373,7 +373,7 @@ static void grow(struct rp_config *cfg)
 	}
 	l->n = n0 + 4000;
 	for (size_t i = 0; i < cfg->n_tenants; i++)
-		nrules += cfg->tenants[i].n_rules;
+		nrules += cfg->tenants[i].n_rules + cfg->tenants[i].n_shares;	/* each has a rule id */
 	ok = apply_checked(cfg, &err, &nrun);
 	nodes1 = pinned_max(RP_PIN_NODES);
 	tap_result(err == 0 && nodes1 > nodes0 && pinned_max(RP_PIN_RULE_COUNTERS) == pow2(2 * (nrules + 1)),
