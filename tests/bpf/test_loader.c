@@ -340,7 +340,7 @@ static void grow(struct rp_config *cfg)
 			    pow2(2ull * (max_id + 1) * RP_R__COUNT) : 16 * RP_R__COUNT) &&
 		   pinned_max(RP_PIN_RULES) == 1024 &&
 		   pinned_max(RP_PIN_ATOMS) == 2048 && ft0 == 1024 && pinned_max("rp_flow6_t10") == 1024 &&
-		   pinned_max("rp_flow4_t0") == 2048 &&
+		   pinned_max("rp_flow4_t0") == 1024 &&
 		   pinned_max(RP_PIN_TENANTS) == (pow2(4ull * (max_id + 1)) > 64 ? pow2(4ull * (max_id + 1)) : 64),
 		   "size: maps sized from the configuration: rp_nodes %u, rp_rule_counters %u, rp_counters %u "
 		   "and rp_tenants %u (tenant ids up to %u), rp_rules %u, rp_atoms %u, alpha's flow tables "
@@ -396,7 +396,7 @@ static void grow(struct rp_config *cfg)
 		   pinned_max(RP_PIN_TENANTS), pinned_max(RP_PIN_COUNTERS));
 	fd = bpf_obj_get(path);
 	fv.expires_ns = 0;
-	tap_result(pinned_max("rp_flow4_t10") == pow2(128 * (s0 + 20)) && fd >= 0 &&
+	tap_result(pinned_max("rp_flow4_t10") == pow2(64 * (s0 + 20)) && fd >= 0 &&
 		   !bpf_map_lookup_elem(fd, &fk, &fv) && fv.expires_ns == ~0ull,
 		   "size: alpha's flow table grown %u -> %u entries (%zu sites), its flow kept", ft0,
 		   pinned_max("rp_flow4_t10"), s0 + 20);

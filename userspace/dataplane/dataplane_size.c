@@ -25,11 +25,15 @@ static const struct {
 	[DPS_TENANTS] = { RP_PIN_TENANTS, 64, RP_TENANT_SLOTS },
 };
 
-#define FRAGS_PER_TENANT 256
-#define FLOW_PER_SITE 128
+/* Flow tables are preallocated LRU maps (an LRU hash cannot be
+ * BPF_F_NO_PREALLOC): ~120 bytes an IPv6 entry, ~96 an IPv4 one.  A
+ * tenant's table holds 64 entries per site per family: connections idle
+ * the longest are pushed out first, and only by the tenant's own. */
+#define FRAGS_PER_TENANT 128
+#define FLOW_PER_SITE 64
 #define FLOW_TENANT_MIN 1024
-#define FLOW_GATEWAY 2048
-#define FLOW_NAT_PER_TENANT 2048
+#define FLOW_GATEWAY 1024
+#define FLOW_NAT_PER_TENANT 1024
 
 const char *dp_sized_name(enum dp_sized i)
 {

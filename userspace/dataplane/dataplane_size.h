@@ -55,9 +55,9 @@ int dp_sizes_check(const struct dp_maps *m, const struct rp_config *cfg, const s
 		   struct diag *d);
 
 /* Entries of a flow table of cfg (docs/dataplane.md "Map sizes"):
- * a tenant's, per family: 128 per site, at least 1024, at most
- * RP_FLOW_TENANT_MAX, a power of two; the gateway's RP_FLOW_GATEWAY_MAX;
- * the NAT table 2048 per tenant with egress = nat, at least 2048, at most
+ * a tenant's, per family: 64 per site, at least 1024, at most
+ * RP_FLOW_TENANT_MAX, a power of two; the gateway's 1024; the NAT table
+ * 1024 per tenant with egress = nat, at least 1024, at most
  * RP_FLOW_NAT_MAX. */
 unsigned dp_flow_table_size(const struct rp_config *cfg, unsigned table);
 #endif
