@@ -309,7 +309,7 @@ static void grow(struct rp_config *cfg)
 	size_t n0 = l->n, r0 = alpha->n_rules, s0 = alpha->n_sites;
 	struct rp_flow4_key fk = { .zone = 10, .proto = 6 };
 	struct rp_flow_val fv = { .expires_ns = ~0ull };
-	unsigned nodes0, nodes1, rc0, cnt0, ft0, runs, max_id = 0;
+	unsigned nodes0, nodes1, rc0, cnt0, ft0, runs, max_id = 0, gamma_id;
 	unsigned long long c0;
 	uint64_t s = 88172645463325252ULL;
 	unsigned long nrun;
@@ -380,7 +380,9 @@ static void grow(struct rp_config *cfg)
 			return;
 	}
 	l->n = n0 + 4000;
-	cfg->n_tenants = 3;	/* beta (20) and gamma (30) back: ids up to 30 */
+	cfg->n_tenants = 3;	/* beta (20) and gamma back, gamma with id 300 */
+	gamma_id = cfg->tenants[2].id;
+	cfg->tenants[2].id = 300;
 	for (size_t i = 0; i < cfg->n_tenants; i++)
 		nrules += cfg->tenants[i].n_rules + cfg->tenants[i].n_shares;	/* each has a rule id */
 	ok = apply_checked(cfg, &err, &nrun);
@@ -390,10 +392,10 @@ static void grow(struct rp_config *cfg)
 		   pinned_max(RP_PIN_RULE_COUNTERS));
 	tap_result(ok, "size: the allowed frame passed all along the growth (%lu runs through the "
 		   "attached program)", nrun);
-	tap_result(pinned_max(RP_PIN_TENANTS) == 128 &&
-		   pinned_max(RP_PIN_COUNTERS) == pow2(2ull * 31 * RP_R__COUNT),
-		   "size: two tenants more, ids up to 30: rp_tenants %u, rp_counters %u",
-		   pinned_max(RP_PIN_TENANTS), pinned_max(RP_PIN_COUNTERS));
+	tap_result(pinned_max(RP_PIN_TENANTS) == pow2(4ull * 301) &&
+		   pinned_max(RP_PIN_COUNTERS) == pow2(2ull * 301 * RP_R__COUNT),
+		   "size: two tenants more, ids up to 300: rp_tenants %u -> %u, rp_counters %u -> %u", 64,
+		   pinned_max(RP_PIN_TENANTS), cnt0, pinned_max(RP_PIN_COUNTERS));
 	fd = bpf_obj_get(path);
 	fv.expires_ns = 0;
 	tap_result(pinned_max("rp_flow4_t10") == pow2(64 * (s0 + 20)) && fd >= 0 &&
@@ -433,6 +435,7 @@ static void grow(struct rp_config *cfg)
 	l->n = n0;
 	alpha->n_rules = r0;
 	alpha->n_sites = s0;
+	cfg->tenants[2].id = gamma_id;
 	cfg->n_tenants = 1;
 	err = dataplane_down(&(struct diag){ 0 });
 	tap_result(err == 0, "size: down after the grown policy");
