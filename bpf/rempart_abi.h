@@ -216,14 +216,12 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
 #define RP_ATOMS_PER_SLOT 262144
 #define RP_NODE_CHILD 0x80000000u
 
-/* The keys of the arrays that keep one region per slot (rp_atoms,
- * rp_tenants, rp_ifidx, rp_portidx), each formula written once, here, for
- * the programs and userspace alike.  rp_nodes' region is sized at load
- * (policy_nodes_per_slot()). */
-static inline __u32 rp_atom_key(__u32 slot, __u32 atom)
-{
-	return slot * RP_ATOMS_PER_SLOT + atom;
-}
+/* The keys of the arrays that keep one region per slot (rp_tenants,
+ * rp_ifidx, rp_portidx) are formulas written once, here, for the programs
+ * and userspace alike.  rp_nodes' and rp_atoms' regions are sized at load
+ * from the configuration (policy_nodes_per_slot(), policy_atom_key():
+ * userspace/dataplane/dataplane_size.c); RP_NODES_PER_SLOT and
+ * RP_ATOMS_PER_SLOT are what maps.h declares, the largest. */
 
 /* Zones of docs/policy.md. */
 enum rp_zone {
@@ -322,10 +320,16 @@ struct rp_tenant_cfg {
 	struct rp_ccset egress_cc;
 };
 _Static_assert(sizeof(struct rp_tenant_cfg) == 192, "rp_tenant_cfg layout");
-#define RP_TENANT_SLOTS (RP_SLOTS * (RP_TENANT_ID_MAX + 1))
+/* rp_tenants: the slots of a tenant side by side, so that the map is sized
+ * from the highest tenant id of the configuration (dataplane_size.c).  The
+ * largest size, a power of two, is never the size of a map of the older
+ * layout (slot * (RP_TENANT_ID_MAX + 1) + id, 8002 entries): an upgrade
+ * always makes the policy maps anew. */
+#define RP_TENANT_SLOTS 8192
+_Static_assert(RP_TENANT_SLOTS >= RP_SLOTS * (RP_TENANT_ID_MAX + 1), "rp_tenants holds every id");
 static inline __u32 rp_tenant_key(__u32 slot, __u32 id)
 {
-	return slot * (RP_TENANT_ID_MAX + 1) + id;
+	return id * RP_SLOTS + slot;
 }
 
 /* rp_global_cfg.flags */

@@ -164,7 +164,7 @@ static int check_tries(const struct dp_read *r, const struct rp_policy *p, const
 			}
 			for (size_t i = 0; !bad && i < ng; i++) {
 				const struct rp_atom *at = dpr_atom(r, got[i].val);
-				uint32_t local = got[i].val - r->slot * RP_ATOMS_PER_SLOT;
+				uint32_t local = got[i].val - r->slot * (uint32_t)(r->n_atoms / RP_SLOTS);
 
 				if (got[i].val && (!at || local >= p->n_atoms ||
 						   memcmp(at, &p->atoms[local], sizeof(*at)))) {
@@ -218,7 +218,7 @@ static int check_tables(const struct dp_read *r, const struct rp_policy *p, char
 	}
 	for (size_t i = 0; i < p->n_tenants; i++) {
 		struct rp_tenant_cfg tc;
-		unsigned id = p->tenants[i].key % (RP_TENANT_ID_MAX + 1);
+		unsigned id = p->tenants[i].key / RP_SLOTS;
 
 		if (dpr_tenant(r, r->slot, id, &tc) || memcmp(&tc, &p->tenants[i].v, sizeof(tc))) {
 			snprintf(why, wlen, "tenant entry %u differs", id);

@@ -78,7 +78,7 @@ static int check_slot(const struct dp_maps *m, const struct rp_config *cfg, unsi
 	if (mm_cmp(m->nodes, (size_t)RP_SLOTS * policy_nodes_per_slot(), (size_t)slot * policy_nodes_per_slot(), p.nodes,
 		   p.n_nodes, sizeof(__u32) * RP_NODE_STRIDE))
 		BAD("slot %u: trie nodes differ (%zu nodes)", slot, p.n_nodes);
-	if (mm_cmp(m->atoms, (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT, rp_atom_key(slot, 0), p.atoms,
+	if (mm_cmp(m->atoms, (size_t)RP_SLOTS * policy_atoms_per_slot(), policy_atom_key(slot, 0), p.atoms,
 		   p.n_atoms, sizeof(struct rp_atom)))
 		BAD("slot %u: atoms differ", slot);
 	for (size_t i = 0; i < p.n_rules && !bad; i++) {

@@ -12,6 +12,8 @@
  * closed), frames sent into the peers are judged and counted, a second
  * apply swaps programs into the same links, down removes everything. */
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <sys/mount.h>
@@ -210,6 +212,245 @@ static void upgrade_maps_differ(const struct rp_config *cfg)
 	}
 }
 
+/* ---- maps sized from the configuration, grown by replacement --------------
+ * (docs/dataplane.md "Map sizes") */
+
+static unsigned pinned_max(const char *name)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	if (fd >= 0)
+		close(fd);
+	return info.max_entries;
+}
+
+static unsigned pow2(unsigned long long n)
+{
+	unsigned p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+/* A frame the policy allows (alpha's cloud to a site, TCP 22: rule c2s),
+ * run over and over through the program attached to dpcloud at that moment
+ * (the pinned link's), while the main thread applies. */
+struct checker {
+	atomic_int stop;
+	atomic_ulong runs, dropped, errors;
+};
+
+static void *check_loop(void *arg)
+{
+	struct checker *c = arg;
+	struct ps s = { .fam = 4, .src = "10.20.1.10", .dst = "10.120.2.9", .proto = 6, .sport = 2222,
+			.dport = 22, .tcp_flags = 0x02 };
+	uint8_t pkt[PK_MAX];
+	size_t n = pk_build(&s, pkt);
+	unsigned ifi = if_nametoindex("dpcloud");
+	int link = bpf_obj_get(RP_PIN_DIR "/link_xdp_dpcloud");
+
+	while (!atomic_load(&c->stop)) {
+		struct bpf_link_info li = { 0 };
+		__u32 len = sizeof(li);
+		int prog, ret = -1;
+
+		if (link < 0 || bpf_obj_get_info_by_fd(link, &li, &len) ||
+		    (prog = bpf_prog_get_fd_by_id(li.prog_id)) < 0) {
+			atomic_fetch_add(&c->errors, 1);
+			continue;
+		}
+		if (fx_run_prog(prog, true, ifi, pkt, n, 1, &ret, NULL))
+			atomic_fetch_add(&c->errors, 1);
+		else if (ret != XDP_PASS)
+			atomic_fetch_add(&c->dropped, 1);
+		atomic_fetch_add(&c->runs, 1);
+		close(prog);
+	}
+	if (link >= 0)
+		close(link);
+	return NULL;
+}
+
+/* apply cfg in a child while the checker runs; true if no allowed frame
+ * was dropped (and some ran, the first 100 before the apply) */
+static bool apply_checked(const struct rp_config *cfg, int *err, unsigned long *runs)
+{
+	struct checker c = { 0 };
+	pthread_t tid;
+
+	if (pthread_create(&tid, NULL, check_loop, &c))
+		return false;
+	while (atomic_load(&c.runs) < 100 && !atomic_load(&c.errors))
+		usleep(1000);
+	if (atomic_load(&c.dropped) || atomic_load(&c.errors))
+		fprintf(stderr, "size: the frame is dropped (%lu) or fails (%lu) before the apply\n",
+			atomic_load(&c.dropped), atomic_load(&c.errors));
+	*err = apply_in_child(cfg);
+	usleep(20000);
+	atomic_store(&c.stop, 1);
+	pthread_join(tid, NULL);
+	*runs = atomic_load(&c.runs);
+	return !atomic_load(&c.dropped) && !atomic_load(&c.errors) && *runs > 100;
+}
+
+static void grow(struct rp_config *cfg)
+{
+	struct rp_tenant *alpha = &cfg->tenants[0];
+	struct rp_prefix_list *l = &alpha->cloud_prefixes;
+	size_t n0 = l->n, r0 = alpha->n_rules, s0 = alpha->n_sites;
+	struct rp_flow4_key fk = { .zone = 10, .proto = 6 };
+	struct rp_flow_val fv = { .expires_ns = ~0ull };
+	unsigned nodes0, nodes1, rc0, cnt0, ft0, runs, max_id = 0, gamma_id;
+	unsigned long long c0;
+	uint64_t s = 88172645463325252ULL;
+	unsigned long nrun;
+	size_t nrules = 0;
+	char text[64], path[256];
+	bool ok;
+	int err, fd;
+
+	/* an rp_tenants of the older layout (slot * 4001 + id) pinned: never
+	 * reused, whatever the configuration needs */
+	mkdir(RP_PIN_DIR, 0700);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rp_tenants", 4, sizeof(struct rp_tenant_cfg),
+			    RP_SLOTS * (RP_TENANT_ID_MAX + 1), NULL);
+	tap_result(fd >= 0 && !bpf_obj_pin(fd, RP_PIN_DIR "/" RP_PIN_TENANTS),
+		   "size: an rp_tenants of the older layout pinned (%u entries)", RP_SLOTS * (RP_TENANT_ID_MAX + 1));
+	if (fd >= 0)
+		close(fd);
+	/* sized from the configuration (3 tenants, ids up to 30, a handful of rules) */
+	err = apply_in_child(cfg);
+	nodes0 = pinned_max(RP_PIN_NODES);
+	rc0 = pinned_max(RP_PIN_RULE_COUNTERS);
+	cnt0 = pinned_max(RP_PIN_COUNTERS);
+	ft0 = pinned_max("rp_flow4_t10");
+	for (size_t i = 0; i < cfg->n_tenants; i++)
+		max_id = cfg->tenants[i].id > max_id ? cfg->tenants[i].id : max_id;
+	tap_result(err == 0 && nodes0 >= 2 * 256 && nodes0 <= 2 * 1024 && rc0 == 1024 &&
+		   cnt0 == (pow2(2ull * (max_id + 1) * RP_R__COUNT) > 16 * RP_R__COUNT ?
+			    pow2(2ull * (max_id + 1) * RP_R__COUNT) : 16 * RP_R__COUNT) &&
+		   pinned_max(RP_PIN_RULES) == 1024 &&
+		   pinned_max(RP_PIN_ATOMS) == 2048 && ft0 == 1024 && pinned_max("rp_flow6_t10") == 1024 &&
+		   pinned_max("rp_flow4_t0") == 1024 &&
+		   pinned_max(RP_PIN_TENANTS) == (pow2(4ull * (max_id + 1)) > 64 ? pow2(4ull * (max_id + 1)) : 64),
+		   "size: maps sized from the configuration: rp_nodes %u, rp_rule_counters %u, rp_counters %u "
+		   "and rp_tenants %u (tenant ids up to %u), rp_rules %u, rp_atoms %u, alpha's flow tables "
+		   "%u/%u, the gateway's %u",
+		   nodes0, rc0, cnt0, pinned_max(RP_PIN_TENANTS), max_id, pinned_max(RP_PIN_RULES),
+		   pinned_max(RP_PIN_ATOMS), ft0, pinned_max("rp_flow6_t10"), pinned_max("rp_flow4_t0"));
+	/* a flow of alpha's, to be found again in its grown table */
+	snprintf(path, sizeof(path), "%s/rp_flow4_t10", RP_PIN_DIR);
+	fd = bpf_obj_get(path);
+	fk.src = htonl(0x0a140101);
+	fk.dst = htonl(0x0a780105);
+	tap_result(fd >= 0 && !bpf_map_update_elem(fd, &fk, &fv, BPF_ANY), "size: a flow put into alpha's table");
+	if (fd >= 0)
+		close(fd);
+	{	/* a frame counted: the counters must carry over when rp_counters grows */
+		uint8_t pkt[PK_MAX];
+		struct ps g = { .fam = 4, .src = "8.8.8.8", .dst = "198.51.100.2", .proto = 17,
+				.sport = 1, .dport = 51810 };
+		size_t n = pk_build(&g, pkt);
+
+		c0 = pinned_counter(10, RP_R_GEO_SITE);
+		tap_result(!send_frame("dpupp", pkt, n) && wait_counter(10, RP_R_GEO_SITE, c0 + 1),
+			   "size: a geo-fenced frame counted before the growth");
+		c0 = pinned_counter(10, RP_R_GEO_SITE);
+	}
+
+	/* 1,100 more rules, 20 more sites, 4,000 more IPv6 prefixes: every map
+	 * too small, grown by replacement under traffic */
+	alpha->rules = realloc(alpha->rules, (r0 + 1101) * sizeof(*alpha->rules));
+	for (unsigned i = 0; i < 1100; i++) {
+		snprintf(text, sizeof(text), "more%u", i);
+		fx_rule(alpha, text, "sites", "10.20.1.0/24", "udp", i % 2 ? "7000" : "7001", true);
+	}
+	for (unsigned i = 0; i < 20; i++) {
+		char a[32];
+
+		snprintf(text, sizeof(text), "x%u", i);
+		snprintf(a, sizeof(a), "10.121.%u.0/24", i);
+		fx_site(alpha, text, a, "");
+	}
+	l->v = realloc(l->v, (n0 + 4000) * sizeof(*l->v));
+	for (unsigned i = 0; i < 4000; i++) {	/* /64s with every byte random: ~6 nodes each */
+		xorshift64(&s);
+		snprintf(text, sizeof(text), "fd%02x:%04x:%04x:%04x::/64", (unsigned)(s & 0xff),
+			 (unsigned)(s >> 8 & 0xffff), (unsigned)(s >> 24 & 0xffff), (unsigned)(s >> 40 & 0xffff));
+		if (prefix_parse(text, &l->v[n0 + i]))
+			return;
+	}
+	l->n = n0 + 4000;
+	cfg->n_tenants = 3;	/* beta (20) and gamma back, gamma with id 300 */
+	gamma_id = cfg->tenants[2].id;
+	cfg->tenants[2].id = 300;
+	for (size_t i = 0; i < cfg->n_tenants; i++)
+		nrules += cfg->tenants[i].n_rules + cfg->tenants[i].n_shares;	/* each has a rule id */
+	ok = apply_checked(cfg, &err, &nrun);
+	nodes1 = pinned_max(RP_PIN_NODES);
+	tap_result(err == 0 && nodes1 > nodes0 && pinned_max(RP_PIN_RULE_COUNTERS) == pow2(2 * (nrules + 1)),
+		   "size: grown by apply: rp_nodes %u -> %u, rp_rule_counters %u -> %u", nodes0, nodes1, rc0,
+		   pinned_max(RP_PIN_RULE_COUNTERS));
+	tap_result(ok, "size: the allowed frame passed all along the growth (%lu runs through the "
+		   "attached program)", nrun);
+	tap_result(pinned_max(RP_PIN_TENANTS) == pow2(4ull * 301) &&
+		   pinned_max(RP_PIN_COUNTERS) == pow2(2ull * 301 * RP_R__COUNT),
+		   "size: two tenants more, ids up to 300: rp_tenants %u -> %u, rp_counters %u -> %u", 64,
+		   pinned_max(RP_PIN_TENANTS), cnt0, pinned_max(RP_PIN_COUNTERS));
+	fd = bpf_obj_get(path);
+	fv.expires_ns = 0;
+	tap_result(pinned_max("rp_flow4_t10") == pow2(64 * (s0 + 20)) && fd >= 0 &&
+		   !bpf_map_lookup_elem(fd, &fk, &fv) && fv.expires_ns == ~0ull,
+		   "size: alpha's flow table grown %u -> %u entries (%zu sites), its flow kept", ft0,
+		   pinned_max("rp_flow4_t10"), s0 + 20);
+	if (fd >= 0)
+		close(fd);
+	tap_result(c0 > 0 && pinned_counter(10, RP_R_GEO_SITE) == c0,
+		   "size: counters carried over into the grown rp_counters (%llu)", c0);
+	runs = 0;
+	{
+		struct stat sb;
+
+		tap_result(stat(RP_PIN_DIR "/next", &sb) && errno == ENOENT, "size: nothing left in %s/next",
+			   RP_PIN_DIR);
+	}
+	/* the same again: nothing to grow (same maps) */
+	nodes0 = nodes1;
+	err = apply_in_child(cfg);
+	tap_result(err == 0 && pinned_max(RP_PIN_NODES) == nodes0, "size: applied again into the same maps");
+	/* three times the prefixes again: grows again, never refused */
+	l->v = realloc(l->v, (n0 + 12000) * sizeof(*l->v));
+	for (unsigned i = 4000; i < 12000; i++) {
+		xorshift64(&s);
+		snprintf(text, sizeof(text), "fd%02x:%04x:%04x:%04x::/64", (unsigned)(s & 0xff),
+			 (unsigned)(s >> 8 & 0xffff), (unsigned)(s >> 24 & 0xffff), (unsigned)(s >> 40 & 0xffff));
+		if (prefix_parse(text, &l->v[n0 + i]))
+			return;
+	}
+	l->n = n0 + 12000;
+	ok = apply_checked(cfg, &err, &nrun);
+	tap_result(err == 0 && ok && pinned_max(RP_PIN_NODES) > nodes0,
+		   "size: 8,000 prefixes more: rp_nodes grown again %u -> %u, the frame passed all along (%lu runs)",
+		   nodes0, pinned_max(RP_PIN_NODES), nrun);
+	(void)runs;
+	l->n = n0;
+	alpha->n_rules = r0;
+	alpha->n_sites = s0;
+	cfg->tenants[2].id = gamma_id;
+	cfg->n_tenants = 1;
+	err = dataplane_down(&(struct diag){ 0 });
+	tap_result(err == 0, "size: down after the grown policy");
+}
+
 int main(void)
 {
 	struct rp_config cfg;
@@ -378,44 +619,7 @@ int main(void)
 
 		tap_result(send_frame("dpupp", pkt, n) == 0, "loader: traffic still flows after down");
 	}
-	/* a policy larger than the default rp_nodes: the new map is sized for
-	 * it; one larger than the pinned map is refused and changes nothing */
-	{
-		struct rp_prefix_list *l = &cfg.tenants[0].cloud_prefixes;
-		size_t n0 = l->n, want = (size_t)RP_SLOTS * RP_NODES_PER_SLOT;
-		struct bpf_map_info info = { 0 };
-		__u32 len = sizeof(info);
-		uint64_t s = 88172645463325252ULL;
-		char text[64];
-		int fd;
-
-		l->v = realloc(l->v, (n0 + 12000) * sizeof(*l->v));
-		for (unsigned i = 0; i < 12000; i++) {	/* /64s with every byte random: ~6 nodes each */
-			xorshift64(&s);
-			snprintf(text, sizeof(text), "fd%02x:%04x:%04x:%04x::/64", (unsigned)(s & 0xff),
-				 (unsigned)(s >> 8 & 0xffff), (unsigned)(s >> 24 & 0xffff), (unsigned)(s >> 40 & 0xffff));
-			if (prefix_parse(text, &l->v[n0 + i]))
-				return 1;
-		}
-		l->n = n0 + 4000;
-		err = apply_in_child(&cfg);
-		fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_NODES);
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			info.max_entries = 0;
-		tap_result(err == 0 && info.max_entries > want,
-			   "loader: 4,000 more IPv6 prefixes: rp_nodes created with %u entries (default %zu)",
-			   info.max_entries, want);
-		if (fd >= 0)
-			close(fd);
-		err = apply_in_child(&cfg);
-		tap_result(err == 0, "loader: ...and applied again into the same map");
-		l->n = n0 + 12000;
-		err = apply_in_child(&cfg);
-		tap_result(err == 1, "loader: a policy larger than the pinned rp_nodes is refused (see the message above)");
-		l->n = n0;
-		err = dataplane_down(&d);
-		tap_result(err == 0, "loader: down after the large policy");
-	}
+	grow(&cfg);
 	err = dataplane_down(&d);
 	tap_result(err == 0, "loader: down twice is fine");
 	tap_exit();

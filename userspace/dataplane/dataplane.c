@@ -26,6 +26,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_links.h"
 #include "dataplane/dataplane_maps.h"
+#include "dataplane/dataplane_size.h"
 #include "dataplane/dataplane_upgrade.h"
 #include "geo/geo_bpf.h"
 #include "kernel/hostaddr.h"
@@ -36,50 +37,49 @@
 #include "lib/statedir.h"
 #include "rempart.skel.h"
 
-/* Trie nodes per slot for a new rp_nodes: what cfg's policy needs with a
- * quarter to spare for growth, at least RP_NODES_PER_SLOT.  Counted by
- * compiling it once (a fifth of a second at 10,000 sites). */
-static size_t nodes_wanted(const struct rp_config *cfg)
+/* Each sized map (dataplane_size.h): a pinned one that holds what cfg
+ * needs keeps its size (libbpf reuses a pinned map only of the same size);
+ * any other is created with room for cfg, beside the pinned one if there
+ * is one (dataplane_upgrade.c).  What cfg needs is counted by compiling it
+ * once (a fifth of a second at 10,000 sites); a configuration that does not
+ * compile gets the floors (its install reports why). */
+static int size_maps(struct rempart *s, const struct rp_config *cfg, struct diag *d)
 {
-	struct rp_policy p = { 0 };
+	struct dp_sizes need = { 0 }, room;
 	struct diag scratch = { 0 };
-	size_t need = 0, want;
+	char path[256];
 
-	policy_set_nodes_per_slot(1u << 24);
-	if (!policy_compile(cfg, 0, NULL, NULL, &p, &scratch))
-		need = p.n_nodes;
-	policy_free(&p);
+	dp_sizes_compile(cfg, &need, &scratch);
 	diag_free(&scratch);
-	policy_set_nodes_per_slot(0);
-	want = (need + need / 4 + 1023) & ~(size_t)1023;
-	return want > RP_NODES_PER_SLOT ? want : RP_NODES_PER_SLOT;
-}
+	dp_sizes_room(&need, &room);
+	for (int i = 0; i < DPS__COUNT; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(s->obj, dp_sized_name(i));
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		unsigned n = room.n[i];
+		int fd, err;
 
-/* rp_nodes as pinned (libbpf reuses a pinned map only of the same size),
- * or, when it is new, as large as cfg needs. */
-static int size_nodes(struct rempart *s, const struct rp_config *cfg)
-{
-	int fd = bpf_obj_get(RP_PIN_DIR "/" RP_PIN_NODES);
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	size_t per_slot;
-
-	if (fd >= 0) {
-		int err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
-
-		close(fd);
-		return err ? err : bpf_map__set_max_entries(s->maps.rp_nodes, info.max_entries);
+		snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, dp_sized_name(i));
+		fd = bpf_obj_get(path);
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    dp_sizes_keep(i, info.max_entries, &need))
+			n = info.max_entries;
+		if (fd >= 0)
+			close(fd);
+		err = m ? bpf_map__set_max_entries(m, n) : -ENOENT;
+		if (err) {
+			diag_add(d, "dataplane: cannot size %s: %s", path, strerror(-err));
+			return err;
+		}
+		if (n != info.max_entries)
+			pr_debug("dataplane: %s sized %u entries (needs %u)", dp_sized_name(i), n, need.n[i]);
 	}
-	per_slot = nodes_wanted(cfg);
-	if (per_slot > RP_NODES_PER_SLOT)
-		pr_info("dataplane: rp_nodes sized for %zu trie nodes per slot (%zu MiB)", per_slot,
-			per_slot * RP_SLOTS * RP_NODE_STRIDE * sizeof(__u32) >> 20);
-	return bpf_map__set_max_entries(s->maps.rp_nodes, per_slot * RP_SLOTS);
+	return 0;
 }
 
 /* A fresh skeleton whose maps are (or become) the pinned ones, or, for
  * those it cannot reuse, new ones beside them (dataplane_upgrade.c); a new
- * rp_nodes gets room for cfg's policy. */
+ * map gets room for cfg's policy (size_maps). */
 static int open_and_load(struct rempart **out, const struct rp_config *cfg, struct dp_upgrade *up,
 			 struct diag *d)
 {
@@ -100,9 +100,8 @@ static int open_and_load(struct rempart **out, const struct rp_config *cfg, stru
 		if (err)
 			goto fail;
 	}
-	err = size_nodes(s, cfg);
+	err = size_maps(s, cfg, d);
 	if (err) {
-		diag_add(d, "dataplane: cannot size %s/%s: %s", RP_PIN_DIR, RP_PIN_NODES, strerror(-err));
 		rempart__destroy(s);
 		return err;
 	}
@@ -287,14 +286,14 @@ int dataplane_apply(const struct rp_config *cfg, const struct geo_db *geo, struc
 
 /* The programs this build pinned, else loaded now (and then pinned once
  * attached: pin_progs). */
-static int programs(struct dp_loaded *L, const struct rp_config *cfg, uint64_t tag,
+static int programs(struct dp_loaded *L, const struct rp_config *cfg, uint64_t tag, bool fresh,
 		    double t0, struct diag *d)
 {
 	int err = dp_ensure_bpffs(d);
 
 	if (err)
 		return err;
-	if (adopt(L, tag)) {
+	if (fresh || adopt(L, tag)) {
 		err = load_fresh(L, cfg, d);
 		if (err)
 			return err;
@@ -409,13 +408,13 @@ struct dp_pass {
 /* KEEP: the attachments are those of that configuration's interfaces that
  * exist (none required), not cfg's (all required unless ONLY). */
 static int pass_open(struct dp_pass *p, const struct rp_config *cfg, const char *only,
-		     const struct rp_config *keep, struct diag *d)
+		     const struct rp_config *keep, bool fresh, struct diag *d)
 {
 	int err;
 
 	p->tag = dp_obj_tag();
 	p->t0 = clock_ms();
-	err = programs(&p->L, cfg, p->tag, p->t0, d);
+	err = programs(&p->L, cfg, p->tag, fresh, p->t0, d);
 	if (err)
 		return err;
 	p->loaded = true;
@@ -467,15 +466,18 @@ int dataplane_close(const struct rp_config *cfg_in, struct diag *d)
 }
 
 /* KEEP (NULL: cfg): the configuration whose interfaces keep their programs
- * (those of its interfaces that still exist; dataplane_close). */
-static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
-		      struct dp_precompiled *pc, const struct rp_config *keep, struct diag *d)
+ * (those of its interfaces that still exist; dataplane_close).  GROW: the
+ * maps in place are too small for cfg's policy: load the programs again,
+ * with maps sized for it made beside those that are too small, and move
+ * everything over as an upgrade does (no moment without a policy). */
+static int apply_pass(const struct rp_config *cfg, const struct geo_db *geo,
+		      struct dp_precompiled *pc, const struct rp_config *keep, bool grow, struct diag *d)
 {
 	struct dp_pass p = { 0 };
 	char rec_dir[PATH_MAX];
 	int err;
 
-	err = pass_open(&p, cfg, NULL, keep, d);
+	err = pass_open(&p, cfg, NULL, keep, grow, d);
 	if (err)
 		goto out;
 	/* geo and policy first, so that a new attachment filters from its first packet */
@@ -508,12 +510,31 @@ out:
 	return pass_close(&p, err);
 }
 
+static int apply_with(const struct rp_config *cfg, const struct geo_db *geo,
+		      struct dp_precompiled *pc, const struct rp_config *keep, struct diag *d)
+{
+	struct diag first = { 0 };
+	int err = apply_pass(cfg, geo, pc, keep, false, &first);
+
+	if (err != -ENOSPC) {
+		diag_move(d, &first);
+		return err;
+	}
+	/* nothing was changed: the policy in place still runs */
+	for (size_t i = 0; i < first.n; i++)
+		pr_info("%s", first.msgs[i]);
+	diag_free(&first);
+	pr_info("dataplane: the policy does not fit the maps in place: maps sized for it are made "
+		"beside them, the programs loaded again and swapped in");
+	return apply_pass(cfg, geo, NULL, keep, true, d);
+}
+
 int dataplane_attach(const struct rp_config *cfg, const char *ifname, struct diag *d)
 {
 	struct dp_pass p = { 0 };
 	int err;
 
-	err = pass_open(&p, cfg, ifname, NULL, d);
+	err = pass_open(&p, cfg, ifname, NULL, false, d);
 	if (!p.loaded)
 		return err;
 	for (size_t i = 0; !err && i < p.n; i++)

@@ -18,15 +18,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dataplane/dataplane_flows.h"
+#include "dataplane/dataplane_maps.h"
+#include "dataplane/dataplane_size.h"
 #include "dataplane/dataplane_upgrade.h"
 #include "lib/bpfobj.h"
 #include "lib/log.h"
 
-static unsigned table_size(__u32 table)
-{
-	return table == RP_TENANT_GATEWAY ? RP_FLOW_GATEWAY_MAX :
-	       table == RP_FLOW_NAT ? RP_FLOW_NAT_MAX : RP_FLOW_TENANT_MAX;
-}
 
 /* Each table is also pinned, as RP_PIN_DIR/rp_flow<4|6>_t<table>, when its
  * outer map is the pinned one: a map opens by its ID only with
@@ -113,10 +110,41 @@ static void stats_zero(int stats, __u32 table)
 	free(z);
 }
 
-/* A new, empty map for `table` in outer. */
-static int create(int outer, int stats, bool v6, __u32 table, struct diag *d)
+/* Every entry of from written into to (flags: BPF_ANY, BPF_NOEXIST). */
+static void copy_flows(int from, int to, __u64 flags)
 {
-	unsigned want = table_size(table);
+	unsigned char k[sizeof(struct rp_flow_key)], nk[sizeof(struct rp_flow_key)];
+	struct rp_flow_val v;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(from, prev, nk)) {
+		memcpy(k, nk, sizeof(k));
+		prev = k;
+		if (!bpf_map_lookup_elem(from, k, &v))
+			bpf_map_update_elem(to, k, &v, flags);
+	}
+}
+
+/* An RCU grace period, as dp_policy_wait() waits for one (a map-in-map
+ * update returns after it): written here, not called, so that this file
+ * and dataplane_maps.c do not call each other. */
+static int grace_period(const struct dp_maps *m)
+{
+	__u32 zero = 0;
+	int inner = m->sync_inner;
+
+	return bpf_map_update_elem(m->sync, &zero, &inner, BPF_ANY) ? -errno : 0;
+}
+
+/* A new map for `table` in outer, sized for cfg (dp_flow_table_size()):
+ * empty, or, replacing OLD (>= 0, too small), holding its flows: copied,
+ * swapped in (one update of the outer map), and once no program can still
+ * write into the old one (a grace period, m's rp_sync), what they added
+ * meanwhile copied too.  No reply finds its flow missing. */
+static int create(const struct dp_maps *m, int outer, bool v6, __u32 table, int old,
+		  const struct rp_config *cfg, struct diag *d)
+{
+	unsigned want = dp_flow_table_size(cfg, table);
 	char name[16];
 	int fd, err = 0;
 
@@ -130,15 +158,24 @@ static int create(int outer, int stats, bool v6, __u32 table, struct diag *d)
 			 strerror(errno));
 		return err;
 	}
+	if (old >= 0)
+		copy_flows(old, fd, BPF_ANY);
 	if (bpf_map_update_elem(outer, &table, &fd, BPF_ANY)) {
 		err = -errno;
 		diag_add(d, "dataplane: cannot install the flow table %s: %s", name, strerror(errno));
 	} else {
 		pin_table(outer, v6, table, fd);
 	}
+	if (!err && old >= 0) {
+		if (grace_period(m))
+			pr_warn("dataplane: flow table %s grown, but cannot wait for running programs: "
+				"flows they made meanwhile may be missing", name);
+		copy_flows(old, fd, BPF_NOEXIST);
+		pr_info("dataplane: flow table %s grown to %u entries, its flows kept", name, want);
+	}
 	close(fd);
-	if (!err)
-		stats_zero(stats, table);	/* counts start with the table */
+	if (!err && old < 0)
+		stats_zero(m->flow_stats, table);	/* counts start with the table */
 	return err;
 }
 
@@ -244,18 +281,20 @@ int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, st
 			if (!want)
 				continue;
 			if (have[t] && checked[fam][t] != have[t]) {
-				/* a table of another size (another build): anew */
+				/* a table smaller than cfg wants (more sites, more
+				 * NAT tenants): a larger one with its flows */
 				int fd = open_table(fam, t, have[t]);
 
-				if (fd >= 0 && inner_max(fd) != table_size(t))
-					have[t] = 0;
+				if (fd >= 0 && inner_max(fd) < dp_flow_table_size(cfg, t))
+					err = create(m, outer, fam, t, fd, cfg, d);
 				else
 					checked[fam][t] = have[t];
 				if (fd >= 0)
 					close(fd);
+				continue;
 			}
 			if (!have[t])
-				err = create(outer, m->flow_stats, fam, t, d);
+				err = create(m, outer, fam, t, -1, cfg, d);
 		}
 	}
 	free(have);

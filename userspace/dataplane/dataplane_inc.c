@@ -45,6 +45,7 @@
 #include "dataplane/dataplane_flows.h"
 #include "dataplane/dataplane_maps.h"
 #include "dataplane/dataplane_rec.h"
+#include "dataplane/dataplane_size.h"
 #include "lib/clock.h"
 #include "lib/fileutil.h"
 #include "lib/log.h"
@@ -128,7 +129,7 @@ static int sync_arrays(const struct dp_maps *m, const struct rp_policy *p, struc
 		goto out;
 	st->nodes += sync_items(mm.at, p->nodes, p->n_nodes, nsz);
 	mm_close(&mm);
-	err = mm_open(m->atoms, (size_t)rp_atom_key(p->slot, 0) * sizeof(struct rp_atom),
+	err = mm_open(m->atoms, (size_t)policy_atom_key(p->slot, 0) * sizeof(struct rp_atom),
 		      p->n_atoms * sizeof(struct rp_atom), &mm, RP_PIN_ATOMS, d);
 	if (err)
 		goto out;
@@ -335,7 +336,7 @@ static void reslot(struct rp_policy *p, unsigned to)
 {
 	const uint32_t from = p->slot;
 	const uint32_t dn = (to - from) * (uint32_t)policy_nodes_per_slot();
-	const uint32_t da = rp_atom_key(to, 0) - rp_atom_key(from, 0);
+	const uint32_t da = policy_atom_key(to, 0) - policy_atom_key(from, 0);
 
 	for (size_t i = 0; i < p->n_nodes * RP_NODE_STRIDE; i++) {
 		uint32_t e = p->nodes[i];
@@ -348,7 +349,7 @@ static void reslot(struct rp_policy *p, unsigned to)
 	for (size_t i = 0; i < p->n_tenants; i++) {
 		struct pol_tenant *t = &p->tenants[i];
 
-		t->key = rp_tenant_key(to, t->key - rp_tenant_key(from, 0));
+		t->key = rp_tenant_key(to, t->key / RP_SLOTS);
 		if (t->v.root4)
 			t->v.root4 += dn;
 		if (t->v.root6)
@@ -433,6 +434,11 @@ int dp_policy_install_pre(const struct dp_maps *m, const struct rp_config *cfg,
 		diag_add(d, "dataplane: cannot wait for running programs: %s", strerror(-g.err));
 		policy_free(&p);
 		return g.err;
+	}
+	err = dp_sizes_check(m, cfg, &p, d);
+	if (err) {
+		policy_free(&p);
+		return err;
 	}
 	nr = dp_rec_sorted_rules(&p, &idx);
 	if (!nr) {

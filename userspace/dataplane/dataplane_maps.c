@@ -19,17 +19,23 @@
 #include <bpf/libbpf.h>
 #include "dataplane/dataplane_flows.h"
 #include "dataplane/dataplane_maps.h"
+#include "dataplane/dataplane_size.h"
 #include "lib/log.h"
 #include "rempart.skel.h"
 
-/* The policy compiler numbers nodes by the rp_nodes these maps have. */
-static void note_nodes_capacity(int nodes_fd)
+/* The policy compiler numbers nodes and atoms by the rp_nodes and rp_atoms
+ * these maps have. */
+static void note_capacity(int nodes_fd, int atoms_fd)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 
 	if (!bpf_obj_get_info_by_fd(nodes_fd, &info, &len))
 		policy_set_nodes_per_slot(info.max_entries / RP_SLOTS);
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (!bpf_obj_get_info_by_fd(atoms_fd, &info, &len))
+		policy_set_atoms_per_slot(info.max_entries / RP_SLOTS);
 }
 
 void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
@@ -53,7 +59,7 @@ void dp_maps_from_skel(const struct rempart *s, struct dp_maps *m)
 	m->counters = bpf_map__fd(s->maps.rp_counters);
 	m->rule_counters = bpf_map__fd(s->maps.rp_rule_counters);
 	m->geo_drops = bpf_map__fd(s->maps.rp_geo_drops);
-	note_nodes_capacity(m->nodes);
+	note_capacity(m->nodes, m->atoms);
 }
 
 int dp_maps_open_pinned(struct dp_maps *m, const char *dir)
@@ -96,7 +102,7 @@ int dp_maps_open_pinned(struct dp_maps *m, const char *dir)
 		}
 		*(int *)((char *)m + tab[i].off) = fd;
 	}
-	note_nodes_capacity(m->nodes);
+	note_capacity(m->nodes, m->atoms);
 	return 0;
 }
 
@@ -173,26 +179,31 @@ static bool pick_rule(const void *k, unsigned s) { return ((const struct rp_rule
 static bool pick_iface(const void *k, unsigned s) { return ((const struct rp_iface_key *)k)->slot == s; }
 static bool pick_port(const void *k, unsigned s) { return ((const struct rp_port_key *)k)->slot == s; }
 
-/* Zero the valid tenant entries of a slot: one batch read, few writes. */
+/* Zero the valid tenant entries of a slot: one batch read (the map is
+ * sized from the configuration: small), few writes. */
 static int clear_tenants(const struct dp_maps *m, unsigned slot)
 {
-	const __u32 n = RP_TENANT_ID_MAX + 1;
-	__u32 *keys = calloc(n, sizeof(*keys)), count = n, prev = rp_tenant_key(slot, 0) - 1, out = 0;
-	struct rp_tenant_cfg *vals = calloc(n, sizeof(*vals)), zero = { 0 };
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	__u32 n = bpf_obj_get_info_by_fd(m->tenants, &info, &len) ? 0 : info.max_entries;
+	__u32 *keys = calloc(n + 1, sizeof(*keys)), count = n, out = 0;
+	struct rp_tenant_cfg *vals = calloc(n + 1, sizeof(*vals)), zero = { 0 };
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
 	int err = 0;
 
+	if (!n)
+		return -errno;
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
-	if (bpf_map_lookup_batch(m->tenants, slot ? &prev : NULL, &out, keys, vals, &count, &o) &&
-	    errno != ENOENT) {
+	if (bpf_map_lookup_batch(m->tenants, NULL, &out, keys, vals, &count, &o) && errno != ENOENT) {
 		err = -errno;
 		goto out;
 	}
 	for (__u32 i = 0; i < count; i++)
-		if (vals[i].flags && bpf_map_update_elem(m->tenants, &keys[i], &zero, BPF_ANY))
+		if (keys[i] % RP_SLOTS == slot && vals[i].flags &&
+		    bpf_map_update_elem(m->tenants, &keys[i], &zero, BPF_ANY))
 			err = -errno;
 out:
 	free(keys);
@@ -378,8 +389,8 @@ int dp_policy_write(const struct dp_maps *m, const struct rp_policy *p, struct d
 			 (size_t)RP_SLOTS * policy_nodes_per_slot(), (size_t)p->slot * policy_nodes_per_slot(),
 			 p->nodes, p->n_nodes, RP_PIN_NODES, d);
 	if (!err)
-		err = put_region(m->atoms, sizeof(struct rp_atom), (size_t)RP_SLOTS * RP_ATOMS_PER_SLOT,
-				 rp_atom_key(p->slot, 0), p->atoms, p->n_atoms, RP_PIN_ATOMS, d);
+		err = put_region(m->atoms, sizeof(struct rp_atom), (size_t)RP_SLOTS * policy_atoms_per_slot(),
+				 policy_atom_key(p->slot, 0), p->atoms, p->n_atoms, RP_PIN_ATOMS, d);
 	if (err)
 		return err;
 	err = put_rules(m, p, d);
@@ -471,7 +482,9 @@ int dp_policy_install(const struct dp_maps *m, const struct rp_config *cfg,
 	err = policy_compile(cfg, next, ifindex, arg, &p, d);
 	if (err)
 		return err;
-	err = dp_policy_write(m, &p, d);
+	err = dp_sizes_check(m, cfg, &p, d);
+	if (!err)
+		err = dp_policy_write(m, &p, d);
 	policy_free(&p);
 	if (!err)
 		err = dp_policy_flip(m, next, d);

@@ -106,7 +106,7 @@ static bool precompiled_usable(struct dp_precompiled *pc, const struct rp_config
 	}
 	/* cfg: the same configuration, with the addresses the install read */
 	if (pc->err || pc->cfg->tenants != cfg->tenants || !host_addrs_equal(&pc->host, &cfg->host) ||
-	    pc->p.n_nodes >= policy_nodes_per_slot())
+	    pc->p.n_nodes >= policy_nodes_per_slot() || pc->p.n_atoms >= policy_atoms_per_slot())
 		return false;
 	for (size_t i = 0; i < pc->n_seen; i++)
 		if (if_nametoindex(pc->seen[i].name) != pc->seen[i].ifindex)

@@ -16,10 +16,13 @@
  * pins over the old ones.  What carries over from an old map into its
  * successor: the policy generation (rp_state) and the flow tables (the old
  * inner maps, where the new outer map accepts them, dp_flow_tables_adopt()).
- * Counters of a map created anew start from 0. */
+ * Counters of a map created anew start from 0, except rp_counters and
+ * rp_rule_counters of the same value layout (made anew larger: dataplane_size.h),
+ * which are copied. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,8 +105,8 @@ int dp_upgrade_plan(struct bpf_object *obj, struct dp_upgrade *up, struct diag *
 
 		if (bpf_map__is_internal(m) || !bpf_map__pin_path(m) || !differs(m, bpf_map__pin_path(m)))
 			continue;
-		pr_info("dataplane: pinned %s is from another version: a new one is made beside it",
-			name);
+		pr_info("dataplane: pinned %s is from another version, or too small for this "
+			"configuration: a new one is made beside it", name);
 		policy |= in(policy_group, name);
 		flows |= in(flow_group, name);
 		up->n++;
@@ -159,8 +162,49 @@ static void carry_generation(int new_state)
 	close(fd);
 }
 
+static unsigned map_info(int fd, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, len);
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? 0 : info->id;
+}
+
+/* The per-CPU counters of the pinned map NAME copied into new_fd, its
+ * successor made anew (larger: dataplane_size.c), for the keys both have:
+ * the metrics go on counting.  What the old programs count between the copy
+ * and the swap of the attachments is lost. */
+static void carry_counters(int new_fd, const char *name)
+{
+	struct bpf_map_info oi, ni;
+	char path[256];
+	int ncpu = libbpf_num_possible_cpus(), old;
+	unsigned char *buf;
+
+	snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, name);
+	old = bpf_obj_get(path);
+	if (old < 0)
+		return;
+	if (ncpu > 0 && map_info(old, &oi) && map_info(new_fd, &ni) && oi.id != ni.id &&
+	    oi.value_size == ni.value_size && oi.type == ni.type &&
+	    (buf = calloc(ncpu, (oi.value_size + 7) & ~7u))) {
+		__u32 n = oi.max_entries < ni.max_entries ? oi.max_entries : ni.max_entries;
+
+		for (__u32 k = 0; k < n; k++)
+			if (!bpf_map_lookup_elem(old, &k, buf))
+				bpf_map_update_elem(new_fd, &k, buf, BPF_ANY);
+		free(buf);
+		pr_debug("dataplane: %u counters of %s carried over into the new map", n, name);
+	}
+	close(old);
+}
+
 void dp_upgrade_carry(const struct dp_upgrade *up, const struct dp_maps *m, const struct rp_config *cfg)
 {
+	if (up->n) {
+		carry_counters(m->counters, RP_PIN_COUNTERS);
+		carry_counters(m->rule_counters, RP_PIN_RULE_COUNTERS);
+	}
 	if (up->policy)
 		carry_generation(m->state);
 	if (up->flows) {

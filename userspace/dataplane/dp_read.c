@@ -26,12 +26,10 @@ struct map_spec {
 static const struct map_spec specs[DPR__COUNT] = {
 	[DPR_STATE] = { RP_PIN_STATE, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct rp_state), 1, 0 },
 	[DPR_NODES] = { RP_PIN_NODES, BPF_MAP_TYPE_ARRAY, 4, RP_NODE_STRIDE * 4, 0, BPF_F_MMAPABLE },
-	[DPR_ATOMS] = { RP_PIN_ATOMS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct rp_atom),
-			RP_SLOTS * RP_ATOMS_PER_SLOT, BPF_F_MMAPABLE },
+	[DPR_ATOMS] = { RP_PIN_ATOMS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct rp_atom), 0, BPF_F_MMAPABLE },
 	[DPR_RULES] = { RP_PIN_RULES, BPF_MAP_TYPE_HASH, sizeof(struct rp_rule_key),
 			sizeof(struct rp_rule_val), 0, 0 },
-	[DPR_TENANTS] = { RP_PIN_TENANTS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct rp_tenant_cfg),
-			  RP_TENANT_SLOTS, 0 },
+	[DPR_TENANTS] = { RP_PIN_TENANTS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct rp_tenant_cfg), 0, 0 },
 	[DPR_GLOBAL] = { RP_PIN_GLOBAL, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct rp_global_cfg), RP_SLOTS, 0 },
 	[DPR_IFACES] = { RP_PIN_IFACES, BPF_MAP_TYPE_HASH, sizeof(struct rp_iface_key),
 			 sizeof(struct rp_iface_val), 0, 0 },
@@ -67,7 +65,7 @@ static int check_map(struct dp_read *r, int i, const struct bpf_map_info *in, ch
 			 s->type, s->key, s->value, s->entries ? ", entries " : "", s->entries);
 		return -EPROTO;
 	}
-	if (i == DPR_NODES && (!in->max_entries || in->max_entries % RP_SLOTS)) {
+	if ((i == DPR_NODES || i == DPR_ATOMS) && (!in->max_entries || in->max_entries % RP_SLOTS)) {
 		snprintf(why, whylen, "%s: %u entries is not a whole number of slots", s->name,
 			 in->max_entries);
 		return -EPROTO;
@@ -114,9 +112,10 @@ int dpr_open(struct dp_read *r, const char *dir, char *why, size_t whylen)
 			r->n_nodes = info.max_entries;
 			r->nodes_per_slot = info.max_entries / RP_SLOTS;
 		}
+		if (i == DPR_ATOMS)
+			r->n_atoms = info.max_entries;
 	}
 	r->nodes = map_ro(r->fd[DPR_NODES], r->n_nodes * RP_NODE_STRIDE * 4, &r->nodes_len);
-	r->n_atoms = specs[DPR_ATOMS].entries;
 	r->atoms = map_ro(r->fd[DPR_ATOMS], r->n_atoms * sizeof(struct rp_atom), &r->atoms_len);
 	r->ifidx = map_ro(r->fd[DPR_IFIDX], (size_t)RP_SLOTS * RP_IFIDX_MAX * sizeof(*r->ifidx),
 			  &r->ifidx_len);

@@ -55,11 +55,18 @@ int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn
 		   void *arg, struct rp_policy *out, struct diag *d);
 void policy_free(struct rp_policy *p);
 
-/* Trie nodes per slot in rp_nodes: RP_NODES_PER_SLOT unless the map was
- * created larger for a large configuration (dataplane.c sizes it when it
- * creates it; dataplane_maps.c sets this from the map it opens). */
+/* Trie nodes and atoms per slot in rp_nodes and rp_atoms (per thread):
+ * what maps.h declares (RP_NODES_PER_SLOT, RP_ATOMS_PER_SLOT) unless set
+ * from the maps' sizes (dataplane_size.c sizes them from the
+ * configuration; dataplane_maps.c sets these from the maps it opens).  A
+ * policy beyond them fails to compile with -ENOSPC (the loader then grows
+ * the maps).  0 sets the default. */
 size_t policy_nodes_per_slot(void);
 void policy_set_nodes_per_slot(size_t n);
+size_t policy_atoms_per_slot(void);
+void policy_set_atoms_per_slot(size_t n);
+/* The rp_atoms key of a slot's atom (local id). */
+uint32_t policy_atom_key(unsigned slot, uint32_t atom);
 /* Fill a map value from a compiled rule table. */
 void policy_rule_val(const struct rp_policy *p, const struct pol_rule *r, struct rp_rule_val *out);
 #endif

@@ -4,6 +4,26 @@
 #include "lib/log.h"
 #include "policy/policy_int.h"
 
+/* Per thread: a compile ahead has its own.  Set from the maps' sizes
+ * (dataplane_maps.c), else what maps.h declares. */
+static __thread size_t nodes_per_slot = RP_NODES_PER_SLOT;
+static __thread size_t atoms_per_slot = RP_ATOMS_PER_SLOT;
+
+size_t policy_atoms_per_slot(void)
+{
+	return atoms_per_slot;
+}
+
+void policy_set_atoms_per_slot(size_t n)
+{
+	atoms_per_slot = n && n <= RP_ATOMS_PER_SLOT ? n : RP_ATOMS_PER_SLOT;
+}
+
+uint32_t policy_atom_key(unsigned slot, uint32_t atom)
+{
+	return (uint32_t)(slot * atoms_per_slot) + atom;
+}
+
 int atom_id(struct tctx *x, const struct rp_atom *a, uint32_t *id)
 {
 	struct rp_policy *o = x->out;
@@ -23,16 +43,20 @@ int atom_id(struct tctx *x, const struct rp_atom *a, uint32_t *id)
 			diag_add(x->d, "policy: more than %d distinct address classes", RP_ATOMS_PER_SLOT - 1);
 			return -E2BIG;
 		}
+		if (o->n_atoms >= atoms_per_slot) {
+			diag_add(x->d, "policy: more than the %zu address classes per slot that rp_atoms "
+				    "holds (the maps are made anew, larger, by `rempart apply`)",
+				 atoms_per_slot - 1);
+			return -ENOSPC;
+		}
 		if (GROW(o->atoms, o->n_atoms, o->cap_atoms))
 			return -ENOMEM;
 		o->atoms[o->n_atoms] = *a;
 		*slot = o->n_atoms++;
 	}
-	*id = rp_atom_key(o->slot, *slot);
+	*id = policy_atom_key(o->slot, *slot);
 	return 0;
 }
-
-static __thread size_t nodes_per_slot = RP_NODES_PER_SLOT;	/* per thread: a compile ahead has its own */
 
 size_t policy_nodes_per_slot(void)
 {
@@ -56,10 +80,9 @@ static int node_new(struct tctx *x, uint32_t fill, uint32_t *abs)
 	if (!o->n_nodes)
 		o->n_nodes = 1;	/* local id 0: "no node" */
 	if (o->n_nodes >= nodes_per_slot) {
-		diag_add(x->d, "policy: address tries need more than the %zu nodes per slot of the pinned "
-			    "rp_nodes map (sized when it was created): `rempart down`, then `rempart apply`, "
-			    "creates it for this configuration", nodes_per_slot - 1);
-		return -E2BIG;
+		diag_add(x->d, "policy: address tries need more than the %zu nodes per slot that rp_nodes "
+			    "holds (the maps are made anew, larger, by `rempart apply`)", nodes_per_slot - 1);
+		return nodes_per_slot >= (1u << 24) ? -E2BIG : -ENOSPC;
 	}
 	if (o->n_nodes + 1 > o->cap_nodes) {
 		size_t nc = o->cap_nodes ? o->cap_nodes * 2 : 64;
