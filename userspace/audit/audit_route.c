@@ -139,6 +139,12 @@ static void walk_rules(const struct rt_model *m, const struct rt_pkt *p, const c
 		bool st = static_match(r, p, iifname), inv = r->r.flags & FIB_RULE_INVERT;
 		struct ivec match = { 0 }, rest = { 0 };
 
+		/* A rule whose other selectors refuse p matches nothing of it
+		 * (nor, inverted, everything: the loop below): most rules of a
+		 * gateway name another input interface. */
+		if (!st && !inv)
+			continue;
+
 		/* matched destinations: (st && dst in range), inverted if asked */
 		for (size_t k = 0; k < in->n; k++) {
 			rp_u128 lo = in->v[k].lo, hi = in->v[k].hi;
