@@ -126,7 +126,9 @@ static bool wait_counter(unsigned tenant, unsigned reason, unsigned long long wa
 	return false;
 }
 
-static __u32 pinned_id(const char *name)
+/* What the kernel says of the map pinned as RP_PIN_DIR/name (zeroes if
+ * there is none). */
+static struct bpf_map_info pinned_info(const char *name)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
@@ -136,11 +138,16 @@ static __u32 pinned_id(const char *name)
 	snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return 0;
+		return info;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.id = 0;
+		memset(&info, 0, sizeof(info));
 	close(fd);
-	return info.id;
+	return info;
+}
+
+static __u32 pinned_id(const char *name)
+{
+	return pinned_info(name).id;
 }
 
 static void unpin_progs(void)
@@ -217,18 +224,7 @@ static void upgrade_maps_differ(const struct rp_config *cfg)
 
 static unsigned pinned_max(const char *name)
 {
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.max_entries = 0;
-	if (fd >= 0)
-		close(fd);
-	return info.max_entries;
+	return pinned_info(name).max_entries;
 }
 
 static unsigned pow2(unsigned long long n)
