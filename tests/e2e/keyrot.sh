@@ -332,12 +332,17 @@ check "keyrot: after: B reaches its cloud" ip netns exec "$RB" ping -c1 -W1 -q 1
 check "keyrot: no 'iif $NEXT' rule left" bash -c "! nsenter --net=/run/netns/$GW ip rule | grep -q '$NEXT'"
 
 # ---- a second rotation, ended by the daemon's reload (SIGHUP) ---------------
-(umask 077; wg genkey >"$T/keys/st.n2.key")
-sed -i 's|^private_key_file = ../keys/st.next.key|&\nnext_private_key_file = ../keys/st.n2.key\nnext_listen_port = 51819|' \
-	"$T/tenants.d/st.ini"
-rp apply >"$T/apply3.log" 2>&1 || fail "keyrot: apply (second rotation): $(tail -2 "$T/apply3.log" | tr '\n' ' ')"
-check "keyrot: a second rotation: $NEXT back on 51819" \
-	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $NEXT listen-port 2>/dev/null)\" = 51819 ]"
+# rotate_again WHAT KEY NEXTKEY PORT LOG: a pending rotation from the tenant
+# key KEY to a new NEXTKEY on PORT, applied; $NEXT is back on PORT
+rotate_again() {
+	(umask 077; wg genkey >"$T/keys/$3.key")
+	sed -i "s|^private_key_file = ../keys/$2.key|&\\nnext_private_key_file = ../keys/$3.key\\nnext_listen_port = $4|" \
+		"$T/tenants.d/st.ini"
+	rp apply >"$T/$5" 2>&1 || fail "keyrot: apply ($1 rotation): $(tail -2 "$T/$5" | tr '\n' ' ')"
+	check "keyrot: a $1 rotation: $NEXT back on $4" \
+		bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $NEXT listen-port 2>/dev/null)\" = $4 ]"
+}
+rotate_again second st.next st.n2 51819 apply3.log
 n2_pub=$(wg pubkey <"$T/keys/st.n2.key")
 ma=$(grep -c "keyrot: site a of tenant st is on $NEXT" "$T/run.log")
 mb=$(grep -c "keyrot: site b of tenant st is on $NEXT" "$T/run.log")
@@ -382,12 +387,7 @@ end_losses "rempart run's reload" "$T/run.log"
 
 # ---- down -------------------------------------------------------------------
 # the overlap again, then down: both tunnels go
-(umask 077; wg genkey >"$T/keys/st.n3.key")
-sed -i 's|^private_key_file = ../keys/st.n2.key|&\nnext_private_key_file = ../keys/st.n3.key\nnext_listen_port = 51820|' \
-	"$T/tenants.d/st.ini"
-rp apply >"$T/apply4.log" 2>&1 || fail "keyrot: apply (third rotation): $(tail -2 "$T/apply4.log" | tr '\n' ' ')"
-check "keyrot: a third rotation: $NEXT back on 51820" \
-	bash -c "[ \"\$(nsenter --net=/run/netns/$GW wg show $NEXT listen-port 2>/dev/null)\" = 51820 ]"
+rotate_again third st.n2 st.n3 51820 apply4.log
 kill "$run_pid"; wait "$run_pid" 2>/dev/null; run_pid=
 rp down >"$T/down.log" 2>&1 || fail "keyrot: down: $(tail -2 "$T/down.log" | tr '\n' ' ')"
 check "keyrot: down removes $NEXT and $TUN" \
