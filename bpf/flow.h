@@ -210,6 +210,22 @@ static __always_inline int flow_inner_in(__u32 table, __u16 zone, const struct r
 	return v && v->expires_ns >= bpf_ktime_get_coarse_ns();
 }
 
+/* An ICMP error sent back to a tenant host about a flow that host opened
+ * (SPEC §4.4: path MTU, unreachable, time exceeded inside the other
+ * network): the header it quotes is that flow as recorded under `zone` in
+ * `table`, and the error goes to the flow's source.  Only an error of its
+ * own table's flows, to the host that opened them: an error quoting another
+ * host's flow, or a flow never recorded, is judged on its own. */
+static __always_inline int flow_error_about(__u32 table, __u16 zone, const struct rp_pkt *p)
+{
+	if (stateless || !p->has_inner)
+		return 0;
+	if (p->isrc[0] != p->dst[0] || p->isrc[1] != p->dst[1] ||
+	    p->isrc[2] != p->dst[2] || p->isrc[3] != p->dst[3])
+		return 0;
+	return flow_inner_in(table, zone, p);
+}
+
 static __always_inline int flow_inner_known(const struct rp_pkt *p)
 {
 	if (stateless || !p->has_inner)

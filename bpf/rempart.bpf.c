@@ -390,10 +390,12 @@ static __always_inline void judge_tenant_v(__u32 slot, __u16 tid, const struct r
 		if (ft.table != 0xffffffff)
 			flow_record(ft.table, ft.zone, tid, p);
 	} else if (v->reason != RP_R_GATEWAY &&
-		   (flow_is_reply(tid, tid, p) ||
-		    (ft.site_owner && ft.site_owner != tid && flow_is_reply(ft.site_owner, tid, p)))) {
-		/* a reply in this tenant's own table, or (a share's answer to a
-		 * consumer's site) in the consumer's */
+		   (flow_is_reply(tid, tid, p) || flow_error_about(tid, tid, p) ||
+		    (ft.site_owner && ft.site_owner != tid &&
+		     (flow_is_reply(ft.site_owner, tid, p) || flow_error_about(ft.site_owner, tid, p))))) {
+		/* a reply (or an ICMP error about the flow) in this tenant's
+		 * own table, or (a share's answer to a consumer's site) in the
+		 * consumer's */
 		v->rule = 0;
 		v->country = RP_CC_NONE;
 		set_v(v, 1, RP_R_REPLY);

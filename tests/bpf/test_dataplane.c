@@ -53,6 +53,13 @@ static const struct ps in_gw_unreach = { V4("198.51.100.2", "93.184.216.40"), IC
 static const struct ps in_gw_echo6 = { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(128), .echo_id = 0 };
 static const struct ps in_gw_nis6 = { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(139) };
 static const struct ps in_gw_echo_in6 = { V6("2001:db8::2", "2001:db8:7::40"), ICMP6(8) };
+/* flows of alpha's site 10.120.1.5 that the cases below open, as ICMP errors
+ * sent back to it quote them (SPEC §4.4: errors about allowed flows) */
+static const struct ps in_t1_https = { V4("10.120.1.5", "10.20.1.10"), TCP(6000, 443) };
+static const struct ps in_t1_https_other = { V4("10.120.1.5", "10.20.1.10"), TCP(6001, 443) };
+static const struct ps in_t1_https_twin = { V4("10.120.1.6", "10.20.1.10"), TCP(6000, 443) };
+static const struct ps in_t1_dns = { V4("10.120.1.5", "10.21.0.53"), UDP(7000, 53) };
+static const struct ps in_t1_v6 = { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 80) };
 
 /* Ethernet 14, IPv4 20, IPv6 40, TCP 20, UDP 8 */
 static const struct tcase cases[] = {
@@ -302,6 +309,19 @@ static const struct tcase cases[] = {
 	{ "t1: site uses beta's dns", T1, { V4("10.120.1.5", "10.21.0.53"), UDP(7000, 53) }, A, R(ALLOWED), 10 },
 	{ "tk: beta's dns answers", TK, { VLAN1(200), V4("10.21.0.53", "10.120.1.5"), UDP(53, 7000) }, A, R(REPLY), 20 },
 	{ "tk: beta's unsolicited", TK, { VLAN1(200), V4("10.21.0.53", "10.120.1.5"), UDP(53, 7001) }, D, R(CROSS_TENANT), 20 },
+
+	/* ---- ICMP errors about those flows, back to the site (path MTU) ---- */
+	{ "cl: frag needed about the site's flow", CL, { V4("10.20.1.1", "10.120.1.5"), ICMP4(3), .icmp_code = 4, .inner = &in_t1_https }, A, R(REPLY), 10 },
+	{ "cl: time exceeded about it", CL, { V4("10.20.1.1", "10.120.1.5"), ICMP4(11), .inner = &in_t1_https }, A, R(REPLY), 10 },
+	{ "cl: an error about a flow never opened", CL, { V4("10.20.1.1", "10.120.1.5"), ICMP4(3), .icmp_code = 4, .inner = &in_t1_https_other }, D, R(NO_RULE), 10 },
+	{ "cl: the error sent to another host of the site", CL, { V4("10.20.1.1", "10.120.1.6"), ICMP4(3), .icmp_code = 4, .inner = &in_t1_https }, D, R(NO_RULE), 10 },
+	{ "cl: an error quoting another host's flow", CL, { V4("10.20.1.1", "10.120.1.5"), ICMP4(3), .icmp_code = 4, .inner = &in_t1_https_twin }, D, R(NO_RULE), 10 },
+	{ "cl: a redirect quoting the flow is no error of it", CL, { V4("10.20.1.1", "10.120.1.5"), ICMP4(5), .inner = &in_t1_https }, D, R(NO_RULE), 10 },
+	{ "tk: beta's error about alpha's flow to alpha's cloud", TK, { VLAN1(200), V4("10.20.1.1", "10.120.1.5"), ICMP4(3), .icmp_code = 4, .inner = &in_t1_https }, D, R(CROSS_TENANT), 20 },
+	{ "tk: beta's error about alpha's flow to beta's share", TK, { VLAN1(200), V4("10.21.0.1", "10.120.1.5"), ICMP4(3), .icmp_code = 4, .inner = &in_t1_dns }, A, R(REPLY), 20 },
+	{ "cl: packet too big about the site's v6 flow", CL, { V6("fd00:20::fe", "fd10:120:1::5"), ICMP6(2), .inner = &in_t1_v6 }, A, R(REPLY), 10 },
+	{ "cl: packet too big to another v6 host of the site", CL, { V6("fd00:20::fe", "fd10:120:1::6"), ICMP6(2), .inner = &in_t1_v6 }, D, R(NO_RULE), 10 },
+	{ "tk: beta's error about it to another host of alpha", TK, { VLAN1(200), V4("10.21.0.1", "10.120.1.6"), ICMP4(3), .icmp_code = 4, .inner = &in_t1_dns }, D, R(CROSS_TENANT), 20 },
 
 	/* ---- the gateway's address held by a cloud host: no reply path to the gateway ---- */
 	{ "cl: a cloud host spoofs the gateway's address to a site", CL, { V4("10.20.0.1", "10.120.2.9"), TCP(2222, 22), .tcp_flags = 0x02 }, A, R(ALLOWED), 10 },

@@ -241,7 +241,7 @@ static unsigned pow2(unsigned long long n)
  * (the pinned link's), while the main thread applies. */
 struct checker {
 	atomic_int stop;
-	atomic_ulong runs, dropped, errors;
+	atomic_ulong runs, dropped, errors, moved;
 };
 
 static void *check_loop(void *arg)
@@ -259,8 +259,18 @@ static void *check_loop(void *arg)
 		__u32 len = sizeof(li);
 		int prog, ret = -1;
 
-		if (link < 0 || bpf_obj_get_info_by_fd(link, &li, &len) ||
-		    (prog = bpf_prog_get_fd_by_id(li.prog_id)) < 0) {
+		if (link < 0 || bpf_obj_get_info_by_fd(link, &li, &len)) {
+			atomic_fetch_add(&c->errors, 1);
+			continue;
+		}
+		prog = bpf_prog_get_fd_by_id(li.prog_id);
+		if (prog < 0 && errno == ENOENT) {
+			/* the link moved on to the new program and the one it
+			 * named was freed between the two calls: ask again */
+			atomic_fetch_add(&c->moved, 1);
+			continue;
+		}
+		if (prog < 0) {
 			atomic_fetch_add(&c->errors, 1);
 			continue;
 		}
@@ -295,6 +305,10 @@ static bool apply_checked(const struct rp_config *cfg, int *err, unsigned long *
 	atomic_store(&c.stop, 1);
 	pthread_join(tid, NULL);
 	*runs = atomic_load(&c.runs);
+	if (atomic_load(&c.dropped) || atomic_load(&c.errors))
+		fprintf(stderr, "size: during the apply the frame was dropped %lu times, %lu runs failed "
+			"(%lu program changes seen between two calls)\n",
+			atomic_load(&c.dropped), atomic_load(&c.errors), atomic_load(&c.moved));
 	return !atomic_load(&c.dropped) && !atomic_load(&c.errors) && *runs > 100;
 }
 
