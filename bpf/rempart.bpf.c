@@ -244,12 +244,21 @@ static __always_inline void to_gateway(__u32 slot, const struct rp_tenant_cfg *t
 		return;
 	}
 	/* a share's answer to a consumer's cloud, NATed to this cloud_address:
-	 * conntrack takes it back (no service of the gateway is on NAT ports) */
-	if (!from_cloud || !(da->flags & RP_A_GW_CLOUD) || !(tc->flags & RP_T_SHARE_NAT) || !p->l4 ||
-	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+	 * conntrack takes it back (no service of the gateway is on NAT ports);
+	 * so does an ICMP error about such a connection (path MTU): its quoted
+	 * header left from this address, from a NAT port */
+	if (!from_cloud || !(da->flags & RP_A_GW_CLOUD) || !(tc->flags & RP_T_SHARE_NAT))
 		return;
 	g = global_cfg(slot);
-	if (g && g->nat.hi && p->dport >= g->nat.lo && p->dport <= g->nat.hi)
+	if (!g || !g->nat.hi)
+		return;
+	if (p->l4 && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) &&
+	    p->dport >= g->nat.lo && p->dport <= g->nat.hi)
+		set_v(v, 1, RP_R_ALLOWED);
+	else if (p->has_inner && (p->iproto == IPPROTO_TCP || p->iproto == IPPROTO_UDP) &&
+		 p->isport >= g->nat.lo && p->isport <= g->nat.hi &&
+		 p->isrc[0] == p->dst[0] && p->isrc[1] == p->dst[1] &&
+		 p->isrc[2] == p->dst[2] && p->isrc[3] == p->dst[3])
 		set_v(v, 1, RP_R_ALLOWED);
 }
 

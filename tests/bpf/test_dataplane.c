@@ -59,6 +59,11 @@ static const struct ps in_t1_https = { V4("10.120.1.5", "10.20.1.10"), TCP(6000,
 static const struct ps in_t1_https_other = { V4("10.120.1.5", "10.20.1.10"), TCP(6001, 443) };
 static const struct ps in_t1_https_twin = { V4("10.120.1.6", "10.20.1.10"), TCP(6000, 443) };
 static const struct ps in_t1_dns = { V4("10.120.1.5", "10.21.0.53"), UDP(7000, 53) };
+/* a consumer's connection to gamma's share, NATed to gamma's cloud_address */
+static const struct ps in_nat_share = { V4("10.30.0.1", "10.30.5.5"), TCP(61500, 80) };
+static const struct ps in_nat_low = { V4("10.30.0.1", "10.30.5.5"), TCP(60999, 80) };
+static const struct ps in_nat_other = { V4("10.30.0.2", "10.30.5.5"), TCP(61500, 80) };
+static const struct ps in_nat_alpha = { V4("10.20.0.1", "10.20.1.10"), UDP(61500, 53) };
 static const struct ps in_t1_v6 = { V6("fd10:120:1::5", "fd00:20::10"), TCP(5555, 80) };
 
 /* Ethernet 14, IPv4 20, IPv6 40, TCP 20, UDP 8 */
@@ -355,6 +360,10 @@ static const struct tcase cases[] = {
 	{ "tk: gamma's cloud to its gateway, UDP NAT port", TK, { VLAN1(300), V4("10.30.1.1", "10.30.0.1"), UDP(53, 65535) }, A, R(ALLOWED), 30 },
 	{ "tk: gamma's cloud to its gateway, ssh", TK, { VLAN1(300), V4("10.30.5.5", "10.30.0.1"), TCP(80, 22) }, D, R(GATEWAY), 30 },
 	{ "tk: gamma's cloud to its gateway, below the NAT ports", TK, { VLAN1(300), V4("10.30.5.5", "10.30.0.1"), TCP(80, 60999) }, D, R(GATEWAY), 30 },
+	{ "tk: frag needed about a consumer's connection NATed to gamma's cloud_address", TK, { VLAN1(300), V4("10.30.5.1", "10.30.0.1"), ICMP4(3), .icmp_code = 4, .inner = &in_nat_share }, A, R(ALLOWED), 30 },
+	{ "tk: an error about a connection from below the NAT ports", TK, { VLAN1(300), V4("10.30.5.1", "10.30.0.1"), ICMP4(3), .icmp_code = 4, .inner = &in_nat_low }, D, R(GATEWAY), 30 },
+	{ "tk: an error quoting another source than the cloud_address", TK, { VLAN1(300), V4("10.30.5.1", "10.30.0.1"), ICMP4(3), .icmp_code = 4, .inner = &in_nat_other }, D, R(GATEWAY), 30 },
+	{ "cl: an error about a NAT port to alpha's cloud_address (alpha offers no share)", CL, { V4("10.20.1.10", "10.20.0.1"), ICMP4(3), .icmp_code = 4, .inner = &in_nat_alpha }, D, R(GATEWAY), 10 },
 	{ "tk: gamma's cloud to its gateway, NAT port, ICMP", TK, { VLAN1(300), V4("10.30.5.5", "10.30.0.1"), ICMP4(3) }, D, R(GATEWAY), 30 },
 	{ "t3: gamma's site to its cloud_address, NAT port", T3, { V4("10.140.1.5", "10.30.0.1"), TCP(80, 61500) }, D, R(GATEWAY), 30 },
 

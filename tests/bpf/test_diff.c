@@ -314,6 +314,12 @@ static void rand_frame(const struct gen *g, struct frame *f)
 			inet_ntop(v6 ? AF_INET6 : AF_INET, u[rnd(nu)].addr, dst, INET6_ADDRSTRLEN);
 	} else if (chance(20)) {	/* a destination of the gateway itself */
 		gw_addr(g, v6, dst);
+	} else if (f->hook == RP_HOOK_CLOUD_IN && t->cloud_address.n && chance(10)) {
+		/* its own cloud_address (answers and errors NATed back to it) */
+		const struct rp_prefix *ca = &t->cloud_address.v[rnd(t->cloud_address.n)];
+
+		if ((ca->family == AF_INET6) == v6)
+			inet_ntop(ca->family, ca->addr, dst, INET6_ADDRSTRLEN);
 	}
 	s.src = src;
 	s.dst = dst;
@@ -333,8 +339,17 @@ static void rand_frame(const struct gen *g, struct frame *f)
 					     .sport = rand_port(c), .dport = rand_port(c) };
 			rand_addr(g, NULL, v6, isrc);
 			rand_addr(g, NULL, v6, idst);
-			inner.src = isrc;
+			/* often quoting a packet of the error's receiver, as a
+			 * real error does (the path MTU cases) */
+			inner.src = chance(40) ? s.dst : isrc;
 			inner.dst = idst;
+			if (chance(30)) {	/* a connection that left NATed */
+				uint16_t lo, hi;
+
+				gw_nat_ports(c, &lo, &hi);
+				if (hi)
+					inner.sport = lo + rnd(hi - lo + 1u);
+			}
 			s.inner = &inner;
 		}
 		break;

@@ -94,4 +94,56 @@ elif need_rempart "4.7 shapes"; then
 	counter_grows "4.7 VLAN id of no tenant" _gateway malformed shape vlan $CLOUD_HOST4 $SVC4 53 --vlan 42
 	check "4.7 rempart still running" alive rempart
 fi
+
+# --- ICMP errors about a site's connection go back to it (SPEC §4.4 replies;
+# path MTU): the services tenant's network tells alpha-1's host "fragmentation
+# needed" about the host's live DNS flow to the share; the host's kernel must
+# receive it (its ICMP counters, /proc/net/snmp of its namespace).  The same
+# error about a flow the host never opened, or sent to another host, must not
+# arrive (services may not reach alpha otherwise).
+A1_4=$(lan wgs-a1 4) A1_6=$(lan wgs-a1 6)
+SVC_MAC=$(ip -n rp-gw -o link show "$(tenant_get services cloud_interface)" 2>/dev/null | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+SVC_SHAPER=$LAB_STATE/shaper-svc.sock
+snmp() { # NS 4|6 FIELD: an ICMP counter of the namespace
+	if [ "$2" = 4 ]; then
+		ip netns exec "$1" awk -v f="$3" '/^Icmp:/ { if (!n) { for (i = 2; i <= NF; i++) h[i] = $i; n = 1 } else { for (i = 2; i <= NF; i++) if (h[i] == f) print $i } }' /proc/net/snmp
+	else
+		ip netns exec "$1" awk -v f="$3" '$1 == f { print $2 }' /proc/net/snmp6
+	fi
+}
+# icmperr NAME FAM DST SPORT EXPECT: services' DNS host sends the error to
+# DST about DST:SPORT -> DNS:53; EXPECT arrives|dropped
+icmperr() {
+	local name=$1 fam=$2 dst=$3 sport=$4 expect=$5 field src before after drops0
+	if [ "$fam" = 4 ]; then field=InDestUnreachs src=$SVC4; else field=Icmp6InPktTooBigs src=$SVC6; fi
+	before=$(snmp rp-site-a1 "$fam" "$field"); drops0=$(counter services cross_tenant)
+	"$PY" "$LABNET" shape icmperr --via "$SVC_SHAPER" --iface eth0 --dst-mac "$SVC_MAC" \
+		--src "$src" --dst "$dst" --sport "$sport" --dport 53 --count 3 >/dev/null 2>&1
+	if [ "$expect" = arrives ]; then
+		if wait_for 3 eval '[ "$(snmp rp-site-a1 $fam $field)" -ge $((before + 3)) ]'; then
+			pass "$name: the site's host received it ($field $before -> $(snmp rp-site-a1 "$fam" "$field"))"
+		else fail "$name: never reached the site's host ($field $before -> $(snmp rp-site-a1 "$fam" "$field"), services cross_tenant $drops0 -> $(counter services cross_tenant))"; fi
+	else
+		sleep 1; after=$(snmp rp-site-a1 "$fam" "$field")
+		if [ "$after" != "$before" ]; then fail "$name: reached the site ($field $before -> $after)"
+		elif [ "$(counter services cross_tenant)" -ge $((drops0 + 3)) ]; then pass "$name: dropped and counted cross_tenant"
+		else fail "$name: not delivered but not counted cross_tenant ($drops0 -> $(counter services cross_tenant))"; fi
+	fi
+}
+if [ -z "$SVC_MAC" ] || [ -z "$A1_4" ]; then
+	fail "4.4 ICMP errors: no MAC for the services cloud interface or no alpha-1 LAN address"
+elif need_rempart "4.4 ICMP errors"; then
+	start_bg shaper-svc rp-svc "$PY" "$LABNET" shaper "$SVC_SHAPER"
+	wait_for 60 grep -q '^ready' "$LAB_STATE/logs/shaper-svc.log" || fail "4.4: the scapy sender in rp-svc did not start"
+	stream_start pm4 rp-site-a1 $SVC4 53 41953 "$A1_4"
+	stream_start pm6 rp-site-a1 $SVC6 53 41954 "$A1_6"
+	wait_for 5 eval '[ "$(arrivals rp-svc 41953 53)" -gt 0 ] && [ "$(arrivals rp-svc 41954 53)" -gt 0 ]' ||
+		fail "4.4: alpha-1's DNS flows to the share do not arrive"
+	icmperr "4.4 frag needed about the site's flow to a share (IPv4)" 4 "$A1_4" 41953 arrives
+	icmperr "4.4 packet too big about the site's flow to a share (IPv6)" 6 "$A1_6" 41954 arrives
+	icmperr "4.4 an error about a flow the site never opened (IPv4)" 4 "$A1_4" 41999 dropped
+	icmperr "4.4 an error about a flow the site never opened (IPv6)" 6 "$A1_6" 41999 dropped
+	icmperr "4.4 the error sent to another host of the site (IPv4)" 4 "${A1_4%.*}.77" 41953 dropped
+	stream_stop pm4; stream_stop pm6
+fi
 [ "$T_FAILS" = 0 ]

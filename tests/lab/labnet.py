@@ -212,6 +212,15 @@ def cmd_shape(a):
         frames = [eth / l3 / TCP(sport=a.sport, dport=a.dport, flags="S")]
     elif k == "icmp":
         frames = [eth / l3 / ICMP()]
+    elif k == "icmperr":  # --src tells --dst "fragmentation needed" (v6: packet
+        # too big) about the UDP packet --dst sent from --sport to --src:--dport
+        from scapy.all import ICMPv6PacketTooBig
+        if v6:
+            quoted = IPv6(src=a.dst, dst=a.src, hlim=63) / UDP(sport=a.sport, dport=a.dport)
+            frames = [eth / l3 / ICMPv6PacketTooBig(mtu=1280) / quoted]
+        else:
+            quoted = IP(src=a.dst, dst=a.src, ttl=63) / UDP(sport=a.sport, dport=a.dport)
+            frames = [eth / l3 / ICMP(type=3, code=4, nexthopmtu=1280) / quoted]
     elif k == "nd":  # neighbour/router discovery or redirect (ICMPv6 133-137), hop limit 255
         from scapy.all import (ICMPv6ND_RS, ICMPv6ND_RA, ICMPv6ND_NS, ICMPv6ND_NA,
                                ICMPv6ND_Redirect)

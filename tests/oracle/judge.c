@@ -8,6 +8,8 @@
 #include <string.h>
 #include "judge.h"
 
+static bool icmp_error(const struct o_pkt *p);
+
 #define A4(p) ((p)->family == 4)
 #define ALEN(f) ((f) == 4 ? 4 : 16)
 
@@ -230,6 +232,12 @@ void deliver(const struct world *w, struct router *r, const struct o_pkt *p, con
 		if ((p->proto == 6 || p->proto == 17) && p->frag != OF_LATER && v->l4 && w->nat_guard_hi &&
 		    p->dport >= w->nat_guard_lo && p->dport <= w->nat_guard_hi) {
 			WHY("local, on a NAT port: conntrack takes it back or nat_guard drops it");
+			return;
+		}
+		/* an ICMP error: conntrack takes it back with the connection it
+		 * quotes (forwarded, never local), or nat_guard drops it */
+		if (icmp_error(p) && (w->nat_guard_icmp & (p->family == 4 ? 1 : 2))) {
+			WHY("local, an ICMP error: conntrack takes it back with its connection or nat_guard drops it");
 			return;
 		}
 		d->owner = OWN_GW;

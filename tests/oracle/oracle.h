@@ -89,6 +89,9 @@ struct world {
 	 * on these ports that conntrack does not take back is dropped (0, 0:
 	 * no such chain) */
 	unsigned nat_guard_lo, nat_guard_hi;
+	/* and its ICMP errors that conntrack relates to no connection are
+	 * dropped there (1: IPv4, 2: IPv6) */
+	unsigned nat_guard_icmp;
 };
 
 int world_load(struct world *w, const char *config_path, FILE *log);

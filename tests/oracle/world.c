@@ -167,12 +167,16 @@ static void load_nat_guard(struct world *w, FILE *log)
 			w->nat_guard_lo = lo;
 			w->nat_guard_hi = hi;
 		}
+		if (strstr(line, "ct state invalid drop") && strstr(line, "time-exceeded"))
+			w->nat_guard_icmp |= strstr(line, "icmpv6 type") ? 2 : 1;
 	}
 	if (f)
 		pclose(f);
 	if (w->nat_guard_hi)
 		fprintf(log, "oracle: nftables nat_guard: TCP/UDP to the gateway on ports %u-%u not taken back by "
-			"conntrack is dropped at input\n", w->nat_guard_lo, w->nat_guard_hi);
+			"conntrack is dropped at input; ICMP errors it relates to nothing too (IPv4 %s, IPv6 %s)\n",
+			w->nat_guard_lo, w->nat_guard_hi, w->nat_guard_icmp & 1 ? "yes" : "no",
+			w->nat_guard_icmp & 2 ? "yes" : "no");
 }
 
 /* The `wg` tool speaks to the kernel and to wireguard-go's UAPI sockets alike. */

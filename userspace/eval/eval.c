@@ -50,6 +50,11 @@ static bool is_echo(const struct rp_packet *p)
 	return p->proto == IPPROTO_ICMPV6 && (p->icmp_type == 128 || p->icmp_type == 129);
 }
 
+static bool addr_same(const struct rp_addr *a, const struct rp_addr *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16);
+}
+
 /* Step 0 of policy(): a packet addressed to the gateway itself (docs/policy.md). */
 static void judge_to_gateway(const struct eval_ctx *ctx, int t, const struct rp_packet *p,
 			     bool from_cloud, struct eval_result *r)
@@ -69,6 +74,14 @@ static void judge_to_gateway(const struct eval_ctx *ctx, int t, const struct rp_
 		verdict(r, RP_ALLOW, RP_R_ALLOWED,
 			"to the tenant's own cloud_address on a NAT port: a share's answer to a "
 			"consumer's cloud, which conntrack takes back");
+		return;
+	}
+	if (from_cloud && gw_addr_own_cloud(T, &p->dst) && gw_share_provider(ctx->cfg, t) && hi &&
+	    p->has_inner && (p->inner_proto == IPPROTO_TCP || p->inner_proto == IPPROTO_UDP) &&
+	    p->inner_sport >= lo && p->inner_sport <= hi && addr_same(&p->inner_src, &p->dst)) {
+		verdict(r, RP_ALLOW, RP_R_ALLOWED,
+			"an ICMP error to the tenant's own cloud_address about a connection that left "
+			"it from a NAT port (path MTU of a share's answer), which conntrack takes back");
 		return;
 	}
 	verdict(r, RP_DROP, RP_R_GATEWAY,

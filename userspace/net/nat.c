@@ -241,6 +241,13 @@ char *nat_ruleset(const struct rp_config *cfg)
 	fprintf(f, "\t}\n");
 	fprintf(f, "\tchain nat_guard {\n\t\ttype filter hook input priority filter; policy accept;\n"
 		   "\t\tmeta l4proto { tcp, udp } th dport %u-%u ct state { new, invalid, untracked } drop\n"
+		   /* an ICMP error conntrack relates to no connection (the
+		    * programs let errors about NAT ports through to a share
+		    * provider's cloud_address: path MTU of its NATed answers) */
+		   "\t\ticmp type { destination-unreachable, time-exceeded, parameter-problem } "
+		   "ct state invalid drop\n"
+		   "\t\ticmpv6 type { destination-unreachable, packet-too-big, time-exceeded, "
+		   "parameter-problem } ct state invalid drop\n"
 		   "\t}\n}\n", lo, hi);
 out:
 	free(ports);
