@@ -7,6 +7,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 SRCS_bench/bench_dataplane := dataplane policy geo config lib
 SRCS_bench/bench_geo       := geo config lib
+SRCS_bench/bench_scaleout  := lib
 
 define BENCH_RULE
 $(BUILD)/bench/$(1): bench/$(1).c $(call link_inputs,$(BUILD)/us,$(call srcs_of,bench/$(1))) $(TEST_HDRS) $(BPF_SKELS)
