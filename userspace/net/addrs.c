@@ -76,13 +76,18 @@ static int intend_addr(struct apply *a, const struct addr_want *w, void *ctx)
 static int reconcile_addr(struct apply *a, const struct addr_want *w, void *ctx)
 {
 	const struct nl_addr *present = w->have;
-	int ifindex = w->lk->ifindex;
 	char pbuf[INET6_ADDRSTRLEN + 4];
 	struct undo *u;
-	int err;
+	int ifindex, err;
 
 	(void)ctx;
 	prefix_format(w->p, pbuf, sizeof(pbuf));
+	if (!w->lk) {	/* the links were checked before: gone since, or never made */
+		diag_add(a->d, "%s: [tenant] %s: cannot add %s: no interface %s",
+			 w->t->file ? w->t->file : w->t->name, w->key, pbuf, w->ifname);
+		return -ENODEV;
+	}
+	ifindex = w->lk->ifindex;
 	if (present && !(present->flags & IFA_F_NOPREFIXROUTE)) {
 		/* with a prefix route in the main table (an older apply, or
 		 * someone else's): added again without (docs/policy.md: the
