@@ -18,6 +18,10 @@
  * kernel's own per-run average); "baseline" is xdp_pass's median, "ratio"
  * value / baseline.  Also: compile + install time per rule count, and the
  * cost at 100,000 rules relative to 10 for each program.
+ * The TC programs (tunnel_in, uplink_out) are also set against tc_pass, a
+ * TC program that returns at once, run through the same BPF_PROG_TEST_RUN
+ * path (an skb is built for each run: a few ns that XDP does not pay):
+ * "<prog>_ns_<N>_rules_vs_tc_pass" is the same figure with that baseline.
  *
  * Usage: bench_dataplane [ROUNDS [REPEAT]]   (default 5, 1000000)
  * DP_COUNTS=10,1000  only these rule counts (a comma list; default the four)
@@ -25,6 +29,7 @@
  *                    build's skeleton layout (bench/dp_profile.sh)
  */
 #include <time.h>
+#include <linux/pkt_cls.h>
 #include "bpf/fixture_cfg.h"
 #include "config/country.h"
 #include "geo/geo.h"
@@ -62,6 +67,21 @@ static void emit(const char *metric, double value, double lo, double hi, const c
 	fflush(stdout);
 }
 
+/* The TC baseline: a SCHED_CLS program that returns TC_ACT_OK at once
+ * (two instructions, loaded here: not part of the rempart object). */
+static int tc_pass_load(void)
+{
+	static const struct bpf_insn insn[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_OK },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "tc_pass", "GPL", insn, 2, NULL);
+
+	if (fd < 0)
+		fprintf(stderr, "bench_dataplane: tc_pass: %s\n", strerror(errno));
+	return fd;
+}
+
 /* One round: ns per run of prog on frame. */
 static double measure(int prog, bool xdp, unsigned ifindex, const uint8_t *pkt, size_t n)
 {
@@ -91,6 +111,22 @@ static void add_rules(struct rp_config *c, unsigned n)
 		else
 			fx_rule(t, name, "cloud", to, "tcp", "22", i % 4 == 1);
 	}
+}
+
+/* A TC program against tc_pass in the same rounds (tcb: tc_pass's ns, v:
+ * the program's; xb: xdp_pass's median). */
+static void emit_tc_pass(const char *prog, unsigned n, double *tcb, double *v, int nr, double xb)
+{
+	double lo, hi, b = median(tcb, nr, &lo, &hi), pv;
+	char name[64], note[160];
+
+	emit((snprintf(name, sizeof(name), "tc_pass_ns_with_%s_%u_rules", prog, n), name), b, lo, hi, "ns",
+	     nr, xb, "a TC program that returns at once, same harness as the TC programs; "
+	     "ratio = value / xdp_pass: what the harness's skb costs");
+	pv = median(v, nr, &lo, &hi);
+	snprintf(note, sizeof(note), "%s against tc_pass in the same run (ns above it = value - baseline)", prog);
+	emit((snprintf(name, sizeof(name), "%s_ns_%u_rules_vs_tc_pass", prog, n), name), pv, lo, hi, "ns",
+	     nr, b, note);
 }
 
 /* DP_OBJ: the object's bytes, for fx_load() (tests/bpf/fixture.h). */
@@ -148,6 +184,7 @@ int main(int argc, char **argv)
 	char fr_src[32] = "", note[160];
 	uint16_t fr_cc;
 	double t;
+	int tc_pass;
 
 	if (argc > 1)
 		rounds = atoi(argv[1]);
@@ -163,6 +200,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_dataplane: set-up failed\n");
 		return 1;
 	}
+	if ((tc_pass = tc_pass_load()) < 0)
+		return 1;
 	t = clock_ms();
 	if (geo_load_file(&geo, "/usr/share/tor/geoip", RP_GEO_TOR, AF_INET, &d) ||
 	    geo_load_file(&geo, "/usr/share/tor/geoip6", RP_GEO_TOR, AF_INET6, &d) ||
@@ -200,7 +239,7 @@ int main(int argc, char **argv)
 			{ RP_HOOK_TUNNEL_IN, "dptun1", { .fam = 4, .src = "10.120.1.5", .dst = dst_tun,
 							 .proto = 6, .sport = 40000, .dport = 443 } },
 		};
-		double base[64], v[64], lo, hi, b, install;
+		double base[64], tcb[64], v[64], lo, hi, b, install;
 
 		snprintf(dst_tun, sizeof(dst_tun), "10.%u.%u.%u", 100 + (mid >> 12), (mid >> 4) & 255,
 			 ((mid & 15) << 4) + 1);
@@ -235,6 +274,7 @@ int main(int argc, char **argv)
 
 				base[r] = measure(f.pass_prog, true, ifi, bp, bl);
 				v[r] = measure(f.prog[fr[h].hook], fx_is_xdp(fr[h].hook), ifi, pkt, len);
+				tcb[r] = fx_is_xdp(fr[h].hook) ? 0 : measure(tc_pass, false, ifi, pkt, len);
 			}
 			b = median(base, rounds, &lo, &hi);
 			emit((snprintf(name, sizeof(name), "xdp_pass_ns_with_%s_%u_rules", names[h], n), name),
@@ -244,6 +284,8 @@ int main(int argc, char **argv)
 				 h == RP_HOOK_UPLINK_IN ? ", Tor geo database loaded" : "");
 			emit((snprintf(name, sizeof(name), "%s_ns_%u_rules", names[h], n), name),
 			     at[fr[h].hook][ci], lo, hi, "ns", rounds, b, note);
+			if (!fx_is_xdp(fr[h].hook))
+				emit_tc_pass(names[h], n, tcb, v, rounds, b);
 		}
 	}
 	for (int h = 0; h < RP_HOOK__COUNT && n_counts == 4; h++) {
@@ -253,6 +295,7 @@ int main(int argc, char **argv)
 		emit(name, at[h][3] / at[h][0], at[h][3] / at[h][0], at[h][3] / at[h][0], "x", 1, 0,
 		     "ns at 100,000 rules / ns at 10 rules (target <= 1.2)");
 	}
+	close(tc_pass);
 	fx_unload(&f);
 	geo_free(&geo);
 	return 0;

@@ -146,7 +146,7 @@ static __always_inline void table_lookup(__u32 slot, int kind, __u16 tenant, __u
 	struct rp_rule_key k = { .slot = slot, .kind = kind, .tenant = tenant,
 				 .src_class = sc, .dst_class = dc };
 	struct rp_rule_val *rv;
-	__u32 lo = 0, hi, n;
+	__u32 lo = 0, n;
 	__u16 port;
 	int i;
 
@@ -159,18 +159,15 @@ static __always_inline void table_lookup(__u32 slot, int kind, __u16 tenant, __u
 	n = rv->n;
 	if (n == 0 || n > RP_SEGS_MAX)
 		return;
-	hi = n;
-	/* the last segment whose lo <= port (segment 0 starts at 0) */
-	for (i = 0; i <= RP_SEGS_LOG2; i++) {
-		__u32 mid;
+	/* the last segment whose lo <= port (segment 0 starts at 0): the
+	 * segments are sorted, so add the largest steps that stay at or
+	 * below port, 16, 8, 4, 2, 1 (unrolled: no loop state) */
+#pragma unroll
+	for (i = RP_SEGS_LOG2 - 1; i >= 0; i--) {
+		__u32 j = lo + (1u << i);
 
-		if (hi - lo <= 1)
-			break;
-		mid = (lo + hi) / 2;
-		if (rv->seg[mid & (RP_SEGS_MAX - 1)].lo <= port)
-			lo = mid;
-		else
-			hi = mid;
+		if (j < n && rv->seg[j & (RP_SEGS_MAX - 1)].lo <= port)
+			lo = j;
 	}
 	*act = rv->seg[lo & (RP_SEGS_MAX - 1)].act;
 	*rule = rv->seg[lo & (RP_SEGS_MAX - 1)].rule;

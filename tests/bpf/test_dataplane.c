@@ -492,6 +492,61 @@ static bool run_counted(struct fx *f, int hook, const char *ifname, const struct
 	return fx_counter(f, tenant, reason) == before + 1;
 }
 
+/* A port table with every segment a pair may have (RP_SEGS_MAX): a rule
+ * with 15 TCP port ranges and one to 65535 gives 32 segments, allowed and
+ * not in turn.  Each range's edges (lo - 1, lo, hi, hi + 1) and 0, 65535,
+ * through tunnel_in: allowed by the rule (`allowed`, its counter) inside a
+ * range, `no_rule` outside (alpha's intra default is deny).  The search in
+ * table_lookup() must find the last segment at or below any port. */
+static void port_segments(struct fx *f, const struct rp_config *base)
+{
+	unsigned lo[16], hi[16], bad = 0, n = 0;
+	struct rp_config c;
+	struct diag d = { 0 };
+	char ports[512] = "";
+	size_t off = 0;
+	int err;
+
+	for (unsigned k = 0; k < 16; k++) {
+		lo[k] = k < 15 ? 1000 + 100 * k : 65000;
+		hi[k] = k < 15 ? lo[k] + 10 + k : 65535;
+		off += snprintf(ports + off, sizeof(ports) - off, "%s%u-%u", k ? ", " : "", lo[k], hi[k]);
+	}
+	fx_config_a(&c, false);
+	fx_rule(&c.tenants[0], "segs", "sites", "10.20.9.9/32", "tcp", ports, true);
+	err = dp_policy_install(&f->m, &c, NULL, NULL, &d);
+	diag_print(&d, stderr);
+	tap_result(!err, "segments: a rule with 16 port ranges (32 port segments) installed (%d)", err);
+	for (unsigned k = 0; k < 16 && !err; k++) {
+		unsigned probe[6] = { lo[k] - 1, lo[k], hi[k], hi[k] + 1, (lo[k] + hi[k]) / 2,
+					 k == 0 ? 0 : k == 15 ? 65535 : 65536 };
+
+		for (unsigned i = 0; i < 6; i++) {
+			struct ps s = { V4("10.120.1.5", "10.20.9.9"), TCP(40000, 0) };
+			bool in = false, allow, counted;
+
+			if (probe[i] > 65535)
+				continue;
+			s.dport = probe[i];
+			for (unsigned j = 0; j < 16; j++)
+				in |= probe[i] >= lo[j] && probe[i] <= hi[j];
+			counted = run_counted(f, RP_HOOK_TUNNEL_IN, "dptun1", &s, 10,
+					      in ? RP_R_ALLOWED : RP_R_NO_RULE, &allow);
+			n++;
+			if (allow != in || !counted) {
+				bad++;
+				printf("#   port %u: %s, want %s\n", probe[i], allow ? "allowed" : "dropped",
+				       in ? "allowed" : "no_rule");
+			}
+		}
+	}
+	tap_result(!err && !bad, "segments: %u ports at the ranges' edges judged by the right segment "
+		   "(%u wrong)", n, bad);
+	err = dp_policy_install(&f->m, base, NULL, NULL, &d);
+	diag_print(&d, stderr);
+	tap_result(!err, "segments: the fixture's policy back (%d)", err);
+}
+
 /* The tenant's mark on what enters from its tunnel or cloud (docs/policy.md:
  * the gateway's answer goes back the way the question came). */
 static void marks(struct fx *f)
@@ -634,6 +689,7 @@ int main(void)
 					if (fx_counter(&f, tenants[t], r) != before[t][r])
 						printf("#   counted: tenant %u %s\n", tenants[t], reason_name(r));
 	}
+	port_segments(&f, &cfg);
 	marks(&f);
 	sweeps(&f);
 	fx_unload(&f);
