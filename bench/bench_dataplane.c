@@ -17,12 +17,15 @@
  * Each value is the median of ROUNDS rounds of REPEAT repeats (the
  * kernel's own per-run average); "baseline" is xdp_pass's median, "ratio"
  * value / baseline.  Also: compile + install time per rule count, and the
- * cost at 100,000 rules relative to 10 for each program.
+ * cost at 100,000 rules relative to 10 for each program; and for the XDP
+ * programs, packets per second through a real veth with the program
+ * attached, next to the trivial program (bench/dp_veth.h says how).
  *
  * Usage: bench_dataplane [ROUNDS [REPEAT]]   (default 5, 1000000)
  * DP_COUNTS=10,1000  only these rule counts (a comma list; default the four)
  * DP_OBJ=file.bpf.o  measure that object instead of this build's, in this
  *                    build's skeleton layout (bench/dp_profile.sh)
+ * DP_VETH=0 / DP_VETH_MS=1000  the packets per second (bench/dp_veth.h)
  */
 #include <time.h>
 #include "bpf/fixture_cfg.h"
@@ -61,6 +64,8 @@ static void emit(const char *metric, double value, double lo, double hi, const c
 	printf("}\n");
 	fflush(stdout);
 }
+
+#include "dp_veth.h"	/* packets per second (native XDP on a veth) */
 
 /* One round: ns per run of prog on frame. */
 static double measure(int prog, bool xdp, unsigned ifindex, const uint8_t *pkt, size_t n)
@@ -244,6 +249,8 @@ int main(int argc, char **argv)
 				 h == RP_HOOK_UPLINK_IN ? ", Tor geo database loaded" : "");
 			emit((snprintf(name, sizeof(name), "%s_ns_%u_rules", names[h], n), name),
 			     at[fr[h].hook][ci], lo, hi, "ns", rounds, b, note);
+			if (fx_is_xdp(fr[h].hook))
+				dp_veth_pps(f.prog[fr[h].hook], f.pass_prog, fr[h].ifname, pkt, len, names[h], n);
 		}
 	}
 	for (int h = 0; h < RP_HOOK__COUNT && n_counts == 4; h++) {

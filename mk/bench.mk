@@ -12,7 +12,7 @@ SRCS_bench/bench_dataplane := dataplane policy geo config lib
 SRCS_bench/bench_geo       := geo config lib
 
 define BENCH_RULE
-$(BUILD)/bench/$(1): bench/$(1).c $(call link_inputs,$(BUILD)/us,$(call srcs_of,bench/$(1))) $(TEST_HDRS) $(BPF_SKELS)
+$(BUILD)/bench/$(1): bench/$(1).c $(wildcard bench/*.h) $(call link_inputs,$(BUILD)/us,$(call srcs_of,bench/$(1))) $(TEST_HDRS) $(BPF_SKELS)
 	$$(call msg,CC,$$@)
 	$$(Q)mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(US_CFLAGS) $$(CFLAGS_WARN) $$(US_CPPFLAGS) -I tests -o $$@ $$< $(call link_inputs,$(BUILD)/us,$(call srcs_of,bench/$(1))) $$(US_LDLIBS)
