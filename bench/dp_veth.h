@@ -19,6 +19,8 @@
  * for the baseline, back to back in the same round, with the same frame.
  * The ratio is the share of that path's rate the policy keeps; it is not
  * a line rate (a NIC's driver does not pay the sender's system call).
+ * NAME_veth_ns_above_xdp_pass_N_rules turns each round into time: 1e9 /
+ * pps less the trivial program's, the program's cost per frame on that path.
  *
  * Environment: DP_VETH=0 skips it; DP_VETH_MS (1000) wall-clock ms a
  * round, program and baseline each.  Needs native XDP on veth (Linux 4.19).
@@ -147,7 +149,7 @@ static void dp_veth_pps(int prog, int pass_prog, const char *ifname, const uint8
 	const char *e = getenv("DP_VETH");
 	unsigned ms = getenv("DP_VETH_MS") ? strtoul(getenv("DP_VETH_MS"), NULL, 0) : 1000;
 	int nr = rounds < 64 ? rounds : 64, ret = -1, err;
-	double base[64], v[64], lo, hi, b, m;
+	double base[64], v[64], d[64], lo, hi, b, m;
 	char peer[IF_NAMESIZE + 1], metric[80], note[480], why[64];
 	const char *step = "the interface's MAC";
 	uint8_t frame[PK_MAX];
@@ -181,8 +183,14 @@ static void dp_veth_pps(int prog, int pass_prog, const char *ifname, const uint8
 		 "frames taken in per second, one core, verdict %s; baseline: a trivial XDP_PASS in its place, "
 		 "same rounds; ratio = value / baseline", name, ifname, peer, ms, why);
 	snprintf(metric, sizeof(metric), "%s_pps_%u_rules", name, n_rules);
+	for (int r = 0; r < nr; r++)
+		d[r] = 1e9 / v[r] - 1e9 / base[r];
 	m = median(v, nr, &lo, &hi);
 	emit(metric, m, lo, hi, "packets/s", nr, b, note);
+	snprintf(metric, sizeof(metric), "%s_veth_ns_above_xdp_pass_%u_rules", name, n_rules);
+	m = median(d, nr, &lo, &hi);
+	emit(metric, m, lo, hi, "ns", nr, 0,
+	     "the same rounds as time per frame: 1e9 / pps less the trivial program's, round by round");
 }
 
 #endif
