@@ -25,6 +25,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 
 FILTERS = [('rempart', 'rempart'), ('nft', 'nft'), ('ipt', 'iptables + ipset'), ('none', 'no filter')]
 COLOURS = {'rempart': '#1f77b4', 'rempart-part': '#9ecae1', 'nft': '#ff7f0e', 'ipt': '#2ca02c',
@@ -109,7 +110,7 @@ def dataplane_figures(by):
     out = []
     for n in counts:
         for kind, title, unit, div in (('ns', 'Dataplane: time per packet (BPF_PROG_TEST_RUN)', 'ns/packet', 1),
-                                       ('pps', 'Dataplane: packets per second (XDP live frames)',
+                                       ('pps', 'Dataplane: packets per second (native XDP on a veth)',
                                         'million packets/s', 1e6)):
             f = Figure('dataplane-' + kind, '%d-rules' % n, '%s, %d rules' % (title, n), unit, div)
             for p in PROGRAMS:
@@ -206,7 +207,8 @@ def draw(f, path, cap):
                 labels.append((lab, col))
     nser = len(labels)
     width = 0.8 / max(nser, 1)
-    fig, ax = plt.subplots(figsize=(max(6.4, 1.6 + 1.1 * nser * len(f.groups)), 4.8))
+    fw = max(6.4, 1.6 + 1.1 * nser * len(f.groups))
+    fig, ax = plt.subplots(figsize=(fw, 4.8))
     top = 0
     rounds = []
     for gi, (glabel, bars) in enumerate(f.groups):
@@ -242,9 +244,10 @@ def draw(f, path, cap):
               bbox_to_anchor=(1.01, 1), borderaxespad=0)
     ax.grid(axis='y', alpha=0.3)
     ax.set_axisbelow(True)
-    fig.text(0.01, 0.01, cap + '\nbar: median; error bar: min-max over the rounds (' + rounds_text(rounds) + ')',
-             fontsize=6.5, va='bottom', ha='left', wrap=True)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    text = cap + '\nbar: median; error bar: min-max over the rounds (' + rounds_text(rounds) + ')'
+    lines = [w for l in text.split('\n') for w in textwrap.wrap(l, int(fw * 100 / 5.3)) or ['']]
+    fig.text(0.01, 0.01, '\n'.join(lines), fontsize=6.5, va='bottom', ha='left')
+    fig.tight_layout(rect=(0, min(0.05 + 0.024 * len(lines), 0.4), 1, 1))
     fig.savefig(path, dpi=100)
     ylim = ax.get_ylim()
     nbars = len(ax.patches)
