@@ -13,7 +13,8 @@ a series measured once has no error bar, and a baseline that run-all.sh
 kept as a median alone is labelled so.  rempart, nft, iptables + ipset and
 no filter stand side by side where the comparison has them.  Honest by
 construction: the value axis starts at 0 with its unit on it; the caption
-names the date, commit, machine and the run's settings; a measure that was
+names the date, commit, machine and the run's settings (and says a
+BENCH_QUICK run is a smoke run, not figures for the record); a measure that was
 not taken is absent (marked "not measured"), never drawn as 0, and a figure
 with no measure at all is not written.
 
@@ -175,8 +176,11 @@ def caption(machine, note):
         parts.append('%s: %s, %s cores, Linux %s' % (host, machine.get('cpu', '?'), machine.get('cores', '?'),
                                                   machine.get('kernel', '?')))
     line = ' · '.join(parts) if parts else 'machine unknown (no "machine" in the results file)'
-    if machine.get('settings'):
-        line += '\nsettings: ' + machine['settings']
+    settings = machine.get('settings') or ''
+    if settings:
+        line += '\nsettings: ' + settings
+    if re.search(r'(^| )BENCH_QUICK=\S', settings):
+        line += '\nBENCH_QUICK: a smoke run with tiny settings, not figures for the record'
     if note:
         line += '\n' + note
     return line

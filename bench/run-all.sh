@@ -75,10 +75,8 @@ PY
 # the figures (python3-matplotlib: make bench installs it)
 py=/usr/bin/python3
 [ -x $py ] || py=python3
-note=${BENCH_PLOT_NOTE:-}
-[ -n "${BENCH_QUICK:-}" ] && note="BENCH_QUICK: a smoke run with tiny settings, not figures for the record${note:+; $note}"
 if $py -c 'import matplotlib' 2>/dev/null; then
-	$py bench/plot.py "$out.json" bench/results --note "$note" >/dev/null || echo "bench/plot.py failed" >&2
+	$py bench/plot.py "$out.json" bench/results --note "${BENCH_PLOT_NOTE:-}" >/dev/null || echo "bench/plot.py failed" >&2
 else
 	echo "no figures: python3-matplotlib is missing (make bench installs it)" >&2
 fi

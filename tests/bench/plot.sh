@@ -44,6 +44,14 @@ for f in figs:
         print('%s-%s %g %d %d' % (f.measure, f.scale, ylim[0], nbars, want))
 PY
 )
+quick=$($PY -c '
+import importlib.util
+spec = importlib.util.spec_from_file_location("plot", "bench/plot.py")
+plot = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(plot)
+for s in ("BENCHES=geo BENCH_QUICK=1 DP_ROUNDS=3", "BENCH_QUICK= DP_ROUNDS=3", "DP_ROUNDS=3"):
+    print(int("smoke run" in plot.caption({"settings": s}, "")), end="")')
+check "benchplot: a BENCH_QUICK run's captions say it is a smoke run, others do not" test "$quick" = 100
 check "benchplot: the five figures drawn in-process" test "$(echo "$out" | grep -c .)" = 5
 check "benchplot: every value axis starts at 0" test -z "$(echo "$out" | awk '$2 != 0')"
 check "benchplot: one bar per measured value" test -z "$(echo "$out" | awk '$3 != $4')"
