@@ -106,7 +106,7 @@ def compare_figures(by):
 
 
 def dataplane_figures(by):
-    counts = sorted({int(g.group(1)) for m in by for g in [re.match(r'^[a-z_]+_(?:ns|pps)_(\d+)_rules$', m)]
+    counts = sorted({int(g.group(1)) for m in by for g in [re.match(r'^[a-z_]+_(?:ns|pps|xdp_pass)_(\d+)_rules$', m)]
                      if g and by[m].get('bench') == 'dataplane'})
     out = []
     for n in counts:
@@ -122,6 +122,13 @@ def dataplane_figures(by):
                 f.group(p, [('rempart program', COLOURS['rempart'], r, False),
                             ('trivial XDP_PASS, same run', COLOURS['trivial'], b, False)])
             out.append(f)
+        f = Figure('dataplane-veth-ns', '%d-rules' % n,
+                   'Dataplane on a veth: ns above a trivial XDP_PASS, %d rules' % n, 'ns/frame')
+        for p in PROGRAMS:
+            r = by.get('%s_veth_ns_above_xdp_pass_%d_rules' % (p, n))
+            if r is not None:
+                f.group(p, [('rempart program less trivial XDP_PASS', COLOURS['rempart'], r, False)])
+        out.append(f)
     return out
 
 
@@ -242,7 +249,7 @@ def draw(f, path, cap):
     ax.set_xticklabels([g for g, _ in f.groups])
     if len(f.groups) == 1 and not f.groups[0][0]:
         ax.set_xticks([])
-    ax.set_title(f.title, fontsize=11)
+    ax.set_title(textwrap.fill(f.title, int(fw * 9.5)), fontsize=11)
     from matplotlib.patches import Patch
     ax.legend(handles=[Patch(color=c, label=l) for l, c in labels], fontsize=8, loc='upper left',
               bbox_to_anchor=(1.01, 1), borderaxespad=0)

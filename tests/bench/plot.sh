@@ -13,7 +13,7 @@ fi
 tmp=$(mktemp -d /tmp/benchplot.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fx=tests/bench/plot_fixture.json
-want="audit-small change-small dataplane-ns-10-rules dataplane-pps-10-rules kmem-small"
+want="audit-small change-small dataplane-ns-10-rules dataplane-pps-10-rules dataplane-veth-ns-10-rules kmem-small"
 
 is_png() { [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 
@@ -52,7 +52,7 @@ spec.loader.exec_module(plot)
 for s in ("BENCHES=geo BENCH_QUICK=1 DP_ROUNDS=3", "BENCH_QUICK= DP_ROUNDS=3", "DP_ROUNDS=3"):
     print(int("smoke run" in plot.caption({"settings": s}, "")), end="")')
 check "benchplot: a BENCH_QUICK run's captions say it is a smoke run, others do not" test "$quick" = 100
-check "benchplot: the five figures drawn in-process" test "$(echo "$out" | grep -c .)" = 5
+check "benchplot: the six figures drawn in-process" test "$(echo "$out" | grep -c .)" = 6
 check "benchplot: every value axis starts at 0" test -z "$(echo "$out" | awk '$2 != 0')"
 check "benchplot: one bar per measured value" test -z "$(echo "$out" | awk '$3 != $4')"
 check "benchplot: kmem-small has nft and ipt, no rempart bar" bash -c "echo '$out' | grep -qx 'kmem-small 0 2 2'"
@@ -62,7 +62,7 @@ $PY -c 'import json,sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[
 $PY bench/plot.py "$tmp/lines.jsonl" "$tmp/b" --prefix 2026-12-07-host > "$tmp/b.out" 2>/dev/null
 check "benchplot: JSON lines give the same figures, named by --prefix" \
 	test "$(cd "$tmp/b" && ls | sed 's/^2026-12-07-host-//; s/\.png$//' | sort | tr '\n' ' ' | sed 's/ $//')" = "$want"
-check "benchplot: plot.py prints each file it writes" test "$(wc -l < "$tmp/b.out")" = 5
+check "benchplot: plot.py prints each file it writes" test "$(wc -l < "$tmp/b.out")" = 6
 
 # nothing measured at all: no figure, still exit 0
 echo '{"machine": {}, "results": []}' > "$tmp/empty.json"
