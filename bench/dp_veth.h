@@ -137,8 +137,8 @@ static int dp_veth_round(int prog, const char *ifname, const char *peer, const u
 		return err;
 	if (rx0 < 0 || rx1 < 0)
 		return rx0 < 0 ? (int)rx0 : (int)rx1;
-	*pps = (rx1 - rx0) / (t1 - t0);
-	return rx1 > rx0 ? 0 : -EIO;
+	*pps = (uint32_t)(rx1 - rx0) / (t1 - t0);	/* a 32-bit counter: modulo 2^32 */
+	return rx1 != rx0 ? 0 : -EIO;
 }
 
 /* Emits NAME_pps_N_rules (baseline: the trivial program's) and
