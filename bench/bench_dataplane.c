@@ -17,7 +17,9 @@
  * Each value is the median of ROUNDS rounds of REPEAT repeats (the
  * kernel's own per-run average); "baseline" is xdp_pass's median, "ratio"
  * value / baseline.  Also: compile + install time per rule count, and the
- * cost at 100,000 rules relative to 10 for each program.
+ * cost at 100,000 rules relative to 10 for each program; and for the XDP
+ * programs, packets per second through a real veth with the program
+ * attached, next to the trivial program (bench/dp_veth.h says how).
  * The TC programs (tunnel_in, uplink_out) are also set against tc_pass, a
  * TC program that returns at once, run through the same BPF_PROG_TEST_RUN
  * path (an skb is built for each run: a few ns that XDP does not pay):
@@ -27,6 +29,7 @@
  * DP_COUNTS=10,1000  only these rule counts (a comma list; default the four)
  * DP_OBJ=file.bpf.o  measure that object instead of this build's, in this
  *                    build's skeleton layout (bench/dp_profile.sh)
+ * DP_VETH=0 / DP_VETH_MS=1000  the packets per second (bench/dp_veth.h)
  */
 #include <time.h>
 #include <linux/pkt_cls.h>
@@ -81,6 +84,8 @@ static int tc_pass_load(void)
 		fprintf(stderr, "bench_dataplane: tc_pass: %s\n", strerror(errno));
 	return fd;
 }
+
+#include "dp_veth.h"	/* packets per second (native XDP on a veth) */
 
 /* One round: ns per run of prog on frame. */
 static double measure(int prog, bool xdp, unsigned ifindex, const uint8_t *pkt, size_t n)
@@ -286,6 +291,8 @@ int main(int argc, char **argv)
 			     at[fr[h].hook][ci], lo, hi, "ns", rounds, b, note);
 			if (!fx_is_xdp(fr[h].hook))
 				emit_tc_pass(names[h], n, tcb, v, rounds, b);
+			else
+				dp_veth_pps(f.prog[fr[h].hook], f.pass_prog, fr[h].ifname, pkt, len, names[h], n);
 		}
 	}
 	for (int h = 0; h < RP_HOOK__COUNT && n_counts == 4; h++) {

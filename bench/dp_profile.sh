@@ -48,7 +48,7 @@ for p in "$@"; do
 done
 for ((r = 0; r < ${DP_PROFILE_ROUNDS:-3}; r++)); do
 	for n in "${names[@]}"; do
-		DP_OBJ="$tmp/$n.o" DP_COUNTS=10 "$BUILD/bench/bench_dataplane" 3 "${DP_REPEAT:-300000}" 2>/dev/null |
+		DP_OBJ="$tmp/$n.o" DP_COUNTS=10 DP_VETH=0 "$BUILD/bench/bench_dataplane" 3 "${DP_REPEAT:-300000}" 2>/dev/null |
 			sed "s/^/$n /"
 	done
 done | python3 -c '

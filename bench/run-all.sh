@@ -3,7 +3,10 @@
 # line: {"bench", "metric", "value" (median), "min", "max", "unit", "rounds"
 # and optionally "baseline", "ratio", "note"}; other lines go to stderr
 # untouched.  Writes bench/results/<YYYY-MM-DD>-<host>.json (machine info +
-# every result) and a Markdown summary beside it.  BENCHES=a,b runs only
+# every result; "settings": the bench variables set, BENCH_QUICK, DP_ROUNDS
+# and the like), a Markdown summary beside it, and the figures
+# (bench/plot.py: bench/results/<date>-<host>-<measure>-<scale>.png;
+# BENCH_PLOT_NOTE adds a line to their captions).  BENCHES=a,b runs only
 # bench_a.sh and bench_b.sh.  Results, not pass/fail: exits non-zero only
 # when a benchmark itself fails.
 set -u
@@ -42,6 +45,10 @@ mem = next((int(l.split()[1]) for l in open('/proc/meminfo') if l.startswith('Me
 machine = {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
            "memory_kb": mem, "host": platform.node(),
            "date": datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}
+settings = ' '.join('%s=%s' % (k, v) for k, v in sorted(os.environ.items())
+                    if k in ('BENCH_QUICK', 'BENCHES', 'TENANTS', 'SITES', 'ROUNDS') or
+                    k.startswith(('CMP_', 'DP_', 'GEO_', 'AUDIT_', 'ORACLE_BENCH_')))
+machine["settings"] = settings or 'defaults'
 try:
     machine["commit"] = subprocess.check_output(['git', 'rev-parse', '--short', 'HEAD'], text=True).strip()
 except Exception:
@@ -65,4 +72,12 @@ with open(out + '.md', 'w') as f:
             f.write('- %s/%s: %s\n' % (r['bench'], r['metric'], r['note']))
 print('wrote %s.json and %s.md (%d results)' % (out, out, len(results)), file=sys.stderr)
 PY
+# the figures (python3-matplotlib: make bench installs it)
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+if $py -c 'import matplotlib' 2>/dev/null; then
+	$py bench/plot.py "$out.json" bench/results --note "${BENCH_PLOT_NOTE:-}" >/dev/null || echo "bench/plot.py failed" >&2
+else
+	echo "no figures: python3-matplotlib is missing (make bench installs it)" >&2
+fi
 exit $rc

@@ -9,6 +9,10 @@ DEB_PACKAGES := \
 	netcat-openbsd socat iputils-ping curl groff-base man-db bash-completion \
 	ethtool iperf3 cpio patch keepalived
 
+# make bench's own (bench/plot.py draws the figures): installed by `make
+# bench`, not by `make check`, so CI stays lean.
+BENCH_DEB_PACKAGES := python3-matplotlib
+
 .PHONY: deps
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES) $(EXTRA_DEB_PACKAGES); do \
