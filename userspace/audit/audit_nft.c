@@ -815,10 +815,50 @@ bool nft_forward_drops(const struct nft_model *n, const struct nft_pkt *p, const
 
 /* ---- cuts ---- */
 
-int nft_cuts(const struct nft_model *n, int family, rp_u128 **v, size_t *nv, size_t *cap, struct rt_l4 *l4)
+/* Can rule r hold for some packet entering at iif (family)?  False only
+ * when one of its input-interface matches refuses iif itself: every answer
+ * the model gives for such a packet skips r (run_chain evaluates the same
+ * match with the same name). */
+static bool rule_may_see(const struct nrule *r, int family, const char *iif)
 {
-	for (size_t i = 0; n && i < n->nc; i++)
-		for (size_t k = 0; k < n->c[i].nr; k++)
+	struct nft_pkt p = { .iif = iif, .family = family };
+	struct state st = { .p = &p };
+
+	for (size_t j = 0; iif && j < r->nm; j++)
+		if (r->m[j].f == F_IIF && !match(&r->m[j], &st))
+			return false;
+	return true;
+}
+
+/* Can chain c be run for a packet entering at iif?  Base chains of hooks
+ * the model never runs (input, output) cannot; neither can a netdev
+ * ingress chain of other devices.  Regular chains (reached by jump) can. */
+static bool chain_may_see(const struct nchain *c, int family, const char *iif)
+{
+	switch (c->hook) {
+	case H_NONE:
+	case H_FWD:
+	case H_POST:
+		return true;
+	case H_PRE:
+		return !iif || chain_applies(c, family, H_PRE, iif);
+	case H_INGRESS:
+		return !iif || chain_applies(c, family, H_INGRESS, iif);
+	case H_OTHER:
+		return !iif;
+	}
+	return true;
+}
+
+int nft_cuts(const struct nft_model *n, int family, const char *iif, rp_u128 **v, size_t *nv, size_t *cap,
+	     struct rt_l4 *l4)
+{
+	for (size_t i = 0; n && i < n->nc; i++) {
+		if (!chain_may_see(&n->c[i], family, iif))
+			continue;
+		for (size_t k = 0; k < n->c[i].nr; k++) {
+			if (!rule_may_see(&n->c[i].r[k], family, iif))
+				continue;
 			for (size_t j = 0; j < n->c[i].r[k].nm; j++) {
 				const struct nmatch *m = &n->c[i].r[k].m[j];
 
@@ -855,5 +895,7 @@ int nft_cuts(const struct nft_model *n, int family, rp_u128 **v, size_t *nv, siz
 					}
 				}
 			}
+		}
+	}
 	return 0;
 }

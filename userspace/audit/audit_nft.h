@@ -56,8 +56,13 @@ struct nft_out {
 void nft_prerouting(const struct nft_model *n, const struct nft_pkt *p, struct nft_out *o);
 /* The forward hook: does a rule drop the packet going out of oif? */
 bool nft_forward_drops(const struct nft_model *n, const struct nft_pkt *p, const char *oif);
-/* Where the model's matches may change their answer: address boundaries
- * (range starts) of one family, added to *v; protocols and port
- * boundaries, added to *l4. */
-int nft_cuts(const struct nft_model *n, int family, rp_u128 **v, size_t *nv, size_t *cap, struct rt_l4 *l4);
+/* Where the model's matches may change their answer for a packet that
+ * enters at iif (NULL: at any interface): address boundaries (range
+ * starts) of one family, added to *v; protocols and port boundaries, added
+ * to *l4.  Left out: the rules whose input-interface match refuses iif,
+ * the base chains never run for it (input and output hooks, another
+ * device's ingress) — nothing they match can tell two of its packets
+ * apart. */
+int nft_cuts(const struct nft_model *n, int family, const char *iif, rp_u128 **v, size_t *nv, size_t *cap,
+	     struct rt_l4 *l4);
 #endif
