@@ -349,8 +349,11 @@ static bool same_out(const struct nft_out *x, const struct nft_out *y)
 	       x->mark_set == y->mark_set && (!x->mark_set || x->mark == y->mark) && !strcmp(x->why, y->why);
 }
 
-/* Every pair: 0, or 1 after printing the first pair told apart. */
-static int check_ruleset(const struct nft_model *n, unsigned npkts, const char *text)
+/* Every pair: 0, or 1 after printing the first pair told apart.  n2 is
+ * the same ruleset asked about another interface before each packet: the
+ * answers the model keeps for the interface last asked about must not
+ * leak into the next one's. */
+static int check_ruleset(const struct nft_model *n, const struct nft_model *n2, unsigned npkts, const char *text)
 {
 	for (size_t i = 0; i < NIF; i++) {
 		struct cuts c;
@@ -364,6 +367,22 @@ static int check_ruleset(const struct nft_model *n, unsigned npkts, const char *
 			char a[32], b[32];
 
 			rnd_pkt(&p, ifs[i]);
+			{
+				struct nft_pkt o;
+				struct nft_out oo;
+
+				rnd_pkt(&o, ifs[rnd(NIF)]);
+				nft_prerouting(n2, &o, &oo);
+				nft_forward_drops(n2, &o, oif);
+				nft_prerouting(n2, &p, &oo);
+				nft_prerouting(n, &p, &po);
+				if (!same_out(&po, &oo) || nft_forward_drops(n, &p, oif) != nft_forward_drops(n2, &p, oif)) {
+					printf("# iif %s: the answer depends on the interface asked about before (%s)\n# %s\n",
+					       ifs[i], o.iif, text);
+					free(c.a);
+					return 1;
+				}
+			}
 			if (!neighbour(&c, &p, &q))
 				continue;
 			nft_prerouting(n, &p, &po);
@@ -430,6 +449,26 @@ static void fixed(void)
 		   "nft: an interface no rule names is not cut at any port");
 	tap_result(rt_l4_has(all.l4.dcuts, 8080) && rt_l4_has(all.l4.dcuts, 51001) && rt_l4_has(all.l4.scuts, 51001),
 		   "nft: without an interface, every rule's ports are cuts");
+	{
+		struct nft_pkt p = { .iif = "ia", .family = AF_INET, .src = v4(10, 0, 0, 1), .dst = v4(10, 0, 1, 1),
+				     .proto = IPPROTO_TCP, .sport = 40000, .dport = 8080 };
+		struct nft_out o;
+		bool ia_drop, ib_drop, ic_drop, up_drop;
+
+		nft_prerouting(n, &p, &o);
+		ia_drop = o.drop;
+		p.iif = "up";
+		nft_prerouting(n, &p, &o);
+		up_drop = o.drop;
+		p.iif = "ib";
+		nft_prerouting(n, &p, &o);
+		ib_drop = o.drop;
+		p.iif = "ic";
+		nft_prerouting(n, &p, &o);
+		ic_drop = o.drop;
+		tap_result(ia_drop && ib_drop && !ic_drop && !up_drop,
+			   "nft: iifname { ia, ib } tcp dport 8080 drop: drops from ia and ib only, asked in turn");
+	}
 	free(up.a);
 	free(ia.a);
 	free(ic.a);
@@ -450,16 +489,18 @@ int main(void)
 	fixed();
 	for (unsigned r = 0; r < rounds && bad < 3; r++) {
 		char *text = rnd_ruleset(), why[256];
-		struct nft_model *n = NULL;
+		struct nft_model *n = NULL, *n2 = NULL;
 
-		if (nft_build(&n, text, why, sizeof(why))) {
+		if (nft_build(&n, text, why, sizeof(why)) || nft_build(&n2, text, why, sizeof(why))) {
 			printf("# round %u: not read: %s\n", r, why);
+			nft_free(n);
 			free(text);
 			continue;
 		}
 		built++;
-		bad += (unsigned)check_ruleset(n, npkts, text);
+		bad += (unsigned)check_ruleset(n, n2, npkts, text);
 		nft_free(n);
+		nft_free(n2);
 		free(text);
 	}
 	tap_result(built > rounds / 2, "nft: %u of %u random rulesets read", built, rounds);

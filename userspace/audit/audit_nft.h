@@ -19,6 +19,9 @@
 #include "lib/addrnum.h"
 #include "audit/audit_route.h"
 
+/* The model remembers the answers that depend on the input interface
+ * alone for the last one asked about (a walk asks about one at a time):
+ * not to be used by two threads at once. */
 struct nft_model;
 
 /* json NULL (no nft): an empty model.  0, or -EOPNOTSUPP with why naming
