@@ -21,6 +21,7 @@
 # has its line in mk/bench.mk or mk/compare.mk.
 
 SRCS_unit/test_audit_route := audit/audit_route.c audit/audit_route_build.c kernel lib
+SRCS_unit/test_audit_nft   := audit/audit_nft.c lib
 SRCS_unit/test_config      := config lib testlib
 SRCS_unit/test_eval        := eval policy geo config lib
 SRCS_unit/test_eval_table  := eval policy geo config lib testlib

@@ -74,6 +74,7 @@ struct actx {
 	bool have_glob;
 	struct hmap verdicts;		/* run key -> verdict + 1 */
 	struct hmap seen;		/* violation group -> 1 */
+	size_t n_seen;			/* groups in seen set to 1 (none: audit_seen is false) */
 	uint32_t marks[64];		/* marks the programs left, by index (the verdict cache's) */
 	size_t n_marks;
 	struct hmap memo;		/* (ingress, source class, destination class) -> first shape that passes */

@@ -43,6 +43,7 @@ struct nmatch {
 	uint32_t mask;			/* & on the left, 0xffffffff none */
 	struct nval *v;
 	size_t n;
+	bool iif_any;			/* F_IIF: a name of v holds the bound interface (bind_iif) */
 };
 
 enum skind { S_ACCEPT, S_DROP, S_RETURN, S_JUMP, S_GOTO, S_NOTRACK, S_DNAT, S_REDIRECT, S_MARK, S_CTMARK,
@@ -55,6 +56,7 @@ struct nstmt {
 	bool map_iif;			/* value from a map on iifname */
 	struct { char name[32]; uint32_t val; } *map;
 	size_t n_map;
+	uint32_t iif_val;		/* map_iif: the bound interface's value (bind_iif) */
 	uint32_t value;
 	int family;			/* dnat address */
 	rp_u128 addr;
@@ -89,6 +91,11 @@ struct nft_model {
 	struct nchain *c;
 	size_t nc;
 	size_t rules;
+	bool reads_saddr;		/* a rule matches on the source address */
+	/* the input interface last asked about, and the answers that
+	 * depend on it alone, in each match and map (bind_iif) */
+	bool bound, bound_null;
+	char *bound_iif;
 };
 
 /* ---- reading values ---- */
@@ -518,6 +525,10 @@ int nft_build(struct nft_model **out, const char *json, char *why, size_t whylen
 	/* chains in the order the hooks run them; rules keep theirs */
 	if (!err)
 		qsort(n->c, n->nc, sizeof(*n->c), cmp_chain);
+	for (size_t i = 0; !err && i < n->nc; i++)
+		for (size_t j = 0; j < n->c[i].nr; j++)
+			for (size_t k = 0; k < n->c[i].r[j].nm; k++)
+				n->reads_saddr |= n->c[i].r[j].m[k].f == F_SADDR;
 out:
 	json_object_put(root);
 	if (err) {
@@ -545,6 +556,7 @@ void nft_free(struct nft_model *n)
 		free(n->c[i].r);
 	}
 	free(n->c);
+	free(n->bound_iif);
 	free(n);
 }
 
@@ -555,12 +567,7 @@ size_t nft_rules(const struct nft_model *n)
 
 bool nft_reads_saddr(const struct nft_model *n)
 {
-	for (size_t i = 0; n && i < n->nc; i++)
-		for (size_t j = 0; j < n->c[i].nr; j++)
-			for (size_t k = 0; k < n->c[i].r[j].nm; k++)
-				if (n->c[i].r[j].m[k].f == F_SADDR)
-					return true;
-	return false;
+	return n && n->reads_saddr;
 }
 
 /* ---- evaluating ---- */
@@ -607,7 +614,8 @@ static bool match(const struct nmatch *m, const struct state *st)
 	if (m->family && m->family != p->family)
 		return false;
 	switch (m->f) {
-	case F_IIF: name = p->iif; break;
+	case F_IIF:	/* bound for p->iif by the caller (bind_iif) */
+		return m->op == OP_NE ? !m->iif_any : m->iif_any;
 	case F_OIF: name = st->oif ? st->oif : ""; break;
 	case F_L4: x = p->proto; break;
 	case F_NFPROTO: name = p->family == AF_INET ? "ipv4" : "ipv6"; break;
@@ -647,6 +655,49 @@ static bool match(const struct nmatch *m, const struct state *st)
 		}
 	}
 	return m->op == OP_NE ? !any : any;
+}
+
+/* What depends on the input interface alone — whether an iifname match
+ * holds, the value a map on iifname gives — computed once for iif and
+ * kept in the model until another interface is asked about: the walk of
+ * one ingress point asks about that one only, and rempart's own ruleset
+ * names every tenant interface in a set or a map.  The answers are those
+ * match() and run_chain() computed name by name (the model is not to be
+ * shared between threads). */
+static void bind_iif(const struct nft_model *cn, const char *iif)
+{
+	struct nft_model *n = (struct nft_model *)cn;
+
+	if (n->bound && (iif ? !n->bound_null && !strcmp(n->bound_iif, iif) : n->bound_null))
+		return;
+	free(n->bound_iif);
+	n->bound_iif = iif ? strdup(iif) : NULL;
+	n->bound_null = !iif;
+	n->bound = !iif || n->bound_iif;	/* no copy: bound again at the next call */
+	for (size_t i = 0; i < n->nc; i++)
+		for (size_t k = 0; k < n->c[i].nr; k++) {
+			struct nrule *r = &n->c[i].r[k];
+
+			for (size_t j = 0; j < r->nm; j++) {
+				struct nmatch *m = &r->m[j];
+
+				if (m->f != F_IIF)
+					continue;
+				m->iif_any = false;
+				for (size_t e = 0; iif && e < m->n && !m->iif_any; e++)
+					m->iif_any = m->v[e].is_name && name_eq(m->v[e].name, iif);
+			}
+			for (size_t j = 0; j < r->ns; j++) {
+				struct nstmt *s = &r->s[j];
+
+				if (!s->map_iif)
+					continue;
+				s->iif_val = 0;
+				for (size_t e = 0; iif && e < s->n_map; e++)
+					if (name_eq(s->map[e].name, iif))
+						s->iif_val = s->map[e].val;
+			}
+		}
 }
 
 enum res { R_NEXT, R_ACCEPT, R_DROP, R_RETURN };
@@ -721,12 +772,8 @@ static enum res run_chain(const struct nft_model *n, const struct nchain *c, str
 			case S_CTMARK: {
 				uint32_t v = s->from_ct ? st->ctmark : s->value;
 
-				if (s->map_iif) {
-					v = 0;
-					for (size_t j = 0; j < s->n_map; j++)
-						if (name_eq(s->map[j].name, st->p->iif))
-							v = s->map[j].val;
-				}
+				if (s->map_iif)
+					v = s->iif_val;	/* bound for p->iif (bind_iif) */
 				if (s->k == S_MARK) {
 					st->mark = v;
 					if (st->o) {
@@ -773,6 +820,7 @@ void nft_prerouting(const struct nft_model *n, const struct nft_pkt *p, struct n
 	memset(o, 0, sizeof(*o));
 	if (!n)
 		return;
+	bind_iif(n, p->iif);
 	for (int h = 0; h < 2; h++)
 		for (size_t i = 0; i < n->nc; i++) {
 			const struct nchain *c = &n->c[i];
@@ -799,6 +847,7 @@ bool nft_forward_drops(const struct nft_model *n, const struct nft_pkt *p, const
 
 	if (!n)
 		return false;
+	bind_iif(n, p->iif);
 	for (int h = 0; h < 2; h++)
 		for (size_t i = 0; i < n->nc; i++) {
 			const struct nchain *c = &n->c[i];
@@ -815,10 +864,52 @@ bool nft_forward_drops(const struct nft_model *n, const struct nft_pkt *p, const
 
 /* ---- cuts ---- */
 
-int nft_cuts(const struct nft_model *n, int family, rp_u128 **v, size_t *nv, size_t *cap, struct rt_l4 *l4)
+/* Can rule r hold for some packet entering at iif (family)?  False only
+ * when one of its input-interface matches refuses iif itself: every answer
+ * the model gives for such a packet skips r (run_chain evaluates the same
+ * match with the same name). */
+static bool rule_may_see(const struct nrule *r, int family, const char *iif)
 {
-	for (size_t i = 0; n && i < n->nc; i++)
-		for (size_t k = 0; k < n->c[i].nr; k++)
+	struct nft_pkt p = { .iif = iif, .family = family };
+	struct state st = { .p = &p };
+
+	for (size_t j = 0; iif && j < r->nm; j++)
+		if (r->m[j].f == F_IIF && !match(&r->m[j], &st))
+			return false;
+	return true;
+}
+
+/* Can chain c be run for a packet entering at iif?  Base chains of hooks
+ * the model never runs (input, output) cannot; neither can a netdev
+ * ingress chain of other devices.  Regular chains (reached by jump) can. */
+static bool chain_may_see(const struct nchain *c, int family, const char *iif)
+{
+	switch (c->hook) {
+	case H_NONE:
+	case H_FWD:
+	case H_POST:
+		return true;
+	case H_PRE:
+		return !iif || chain_applies(c, family, H_PRE, iif);
+	case H_INGRESS:
+		return !iif || chain_applies(c, family, H_INGRESS, iif);
+	case H_OTHER:
+		return !iif;
+	}
+	return true;
+}
+
+int nft_cuts(const struct nft_model *n, int family, const char *iif, rp_u128 **v, size_t *nv, size_t *cap,
+	     struct rt_l4 *l4)
+{
+	if (n && iif)
+		bind_iif(n, iif);
+	for (size_t i = 0; n && i < n->nc; i++) {
+		if (!chain_may_see(&n->c[i], family, iif))
+			continue;
+		for (size_t k = 0; k < n->c[i].nr; k++) {
+			if (!rule_may_see(&n->c[i].r[k], family, iif))
+				continue;
 			for (size_t j = 0; j < n->c[i].r[k].nm; j++) {
 				const struct nmatch *m = &n->c[i].r[k].m[j];
 
@@ -855,5 +946,7 @@ int nft_cuts(const struct nft_model *n, int family, rp_u128 **v, size_t *nv, siz
 					}
 				}
 			}
+		}
+	}
 	return 0;
 }

@@ -19,6 +19,9 @@
 #include "lib/addrnum.h"
 #include "audit/audit_route.h"
 
+/* The model remembers the answers that depend on the input interface
+ * alone for the last one asked about (a walk asks about one at a time):
+ * not to be used by two threads at once. */
 struct nft_model;
 
 /* json NULL (no nft): an empty model.  0, or -EOPNOTSUPP with why naming
@@ -56,8 +59,13 @@ struct nft_out {
 void nft_prerouting(const struct nft_model *n, const struct nft_pkt *p, struct nft_out *o);
 /* The forward hook: does a rule drop the packet going out of oif? */
 bool nft_forward_drops(const struct nft_model *n, const struct nft_pkt *p, const char *oif);
-/* Where the model's matches may change their answer: address boundaries
- * (range starts) of one family, added to *v; protocols and port
- * boundaries, added to *l4. */
-int nft_cuts(const struct nft_model *n, int family, rp_u128 **v, size_t *nv, size_t *cap, struct rt_l4 *l4);
+/* Where the model's matches may change their answer for a packet that
+ * enters at iif (NULL: at any interface): address boundaries (range
+ * starts) of one family, added to *v; protocols and port boundaries, added
+ * to *l4.  Left out: the rules whose input-interface match refuses iif,
+ * the base chains never run for it (input and output hooks, another
+ * device's ingress) — nothing they match can tell two of its packets
+ * apart. */
+int nft_cuts(const struct nft_model *n, int family, const char *iif, rp_u128 **v, size_t *nv, size_t *cap,
+	     struct rt_l4 *l4);
 #endif

@@ -33,6 +33,8 @@ bool audit_seen(struct actx *a, const char *kind, const struct ingress *in, int 
 	uint32_t *slot;
 	bool added;
 
+	if (!a->n_seen)
+		return false;	/* no violation yet: asked for every piece of a clean state */
 	snprintf(key, sizeof(key), "%s|%s|%d|%d", kind, in->name, reaches, oif);
 	slot = hmap_get_or_add(&a->seen, key, strlen(key), &added);
 	return slot && !added && *slot;
@@ -54,6 +56,7 @@ void audit_add(struct actx *a, const char *kind, const struct ingress *in, int f
 	if (!slot || *slot)
 		return;
 	*slot = 1;
+	a->n_seen++;
 	p = realloc(r->v, (r->n + 1) * sizeof(*p));
 	if (!p)
 		return;

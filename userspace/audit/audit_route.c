@@ -96,13 +96,15 @@ static void raw_emit(struct raw_vec *s, rp_u128 lo, rp_u128 hi, uint8_t kind, co
 	}
 }
 
-/* Do the rule's selectors other than the destination match p (whose
- * input interface is named iifname)? */
-static bool static_match(const struct rt_rule *r, const struct rt_pkt *p, const char *iifname)
+/* Do the rule's selectors other than the destination match p?  Its input
+ * interface by name, as the kernel compares it: the loopback for the
+ * gateway's own lookups (LOOPBACK_IFINDEX), else the model's interface of
+ * that index; one the model does not know matches no rule's `iif`. */
+static bool static_match(const struct rt_rule *r, const struct rt_pkt *p)
 {
 	const struct nl_fib_rule *x = &r->r;
 
-	if (x->iif[0] && strcmp(x->iif, iifname))
+	if (x->iif[0] && !(p->iif == LOOPBACK_IFINDEX ? r->iif_lo : r->iif_index && r->iif_index == p->iif))
 		return false;
 	if (x->oif[0])
 		return false;	/* input lookups have no output interface */
@@ -129,14 +131,14 @@ static const char *reject_why(uint8_t type)
 
 /* Route the undecided set `in` from rule index i on; what stays undecided
  * after the last rule has no route. */
-static void walk_rules(const struct rt_model *m, const struct rt_pkt *p, const char *iifname, size_t i,
-		       struct ivec *in, struct raw_vec *out)
+static void walk_rules(const struct rt_model *m, const struct rt_pkt *p, size_t i, struct ivec *in,
+		       struct raw_vec *out)
 {
 	int f = rt_fi(p->family);
 
 	for (; i < m->n_rules[f] && in->n && !out->err; i++) {
 		const struct rt_rule *r = &m->rules[f][i];
-		bool st = static_match(r, p, iifname), inv = r->r.flags & FIB_RULE_INVERT;
+		bool st = static_match(r, p), inv = r->r.flags & FIB_RULE_INVERT;
 		struct ivec match = { 0 }, rest = { 0 };
 
 		/* A rule whose other selectors refuse p matches nothing of it
@@ -191,7 +193,7 @@ static void walk_rules(const struct rt_model *m, const struct rt_pkt *p, const c
 				free(rest.v);
 				continue;
 			}
-			walk_rules(m, p, iifname, (size_t)r->target, &match, out);
+			walk_rules(m, p, (size_t)r->target, &match, out);
 			break;
 		case FR_ACT_TO_TBL: {
 			const struct rt_table *t = r->table >= 0 ? &m->tables[r->table] : NULL;
@@ -279,13 +281,11 @@ static int cmp_raw(const void *a, const void *b)
 static int raw_partition(const struct rt_model *m, const struct rt_pkt *p, rp_u128 lo, rp_u128 hi,
 			 struct raw_vec *out)
 {
-	const struct rt_dev *d = p->iif == LOOPBACK_IFINDEX ? NULL : rt_dev_of(m, p->iif);
 	struct ivec in = { 0 };
 
 	if (iv_push(&in, lo, hi))
 		return -ENOMEM;
-	/* an interface the model does not know matches no rule's iif */
-	walk_rules(m, p, p->iif == LOOPBACK_IFINDEX ? "lo" : d ? d->name : "\x01", 0, &in, out);
+	walk_rules(m, p, 0, &in, out);
 	if (out->err)
 		return out->err;
 	qsort(out->v, out->n, sizeof(*out->v), cmp_raw);

@@ -348,6 +348,10 @@ int rt_build(struct rt_model **out, const struct rt_input *in, char *why, size_t
 		an_range(r->family, r->dst, r->dst_len, &v->dst_lo, &v->dst_hi);
 		v->table = rt_table_index(m, r->family, r->table);
 		v->target = -1;
+		v->iif_lo = r->iif[0] && !strcmp(r->iif, "lo");
+		for (size_t k = 0; r->iif[0] && k < m->n_devs && !v->iif_index; k++)
+			if (!strcmp(m->devs[k].name, r->iif))
+				v->iif_index = m->devs[k].ifindex;
 	}
 	for (int f = 0; f < 2; f++)
 		for (size_t i = 0; i < m->n_rules[f]; i++) {

@@ -38,6 +38,11 @@ struct rt_rule {
 	rp_u128 src_lo, src_hi, dst_lo, dst_hi;
 	int table;			/* index in m->tables, -1 none */
 	int target;			/* goto: index in the family's rules, -1 unresolved */
+	/* the `iif` selector resolved once: the ifindex of the model's
+	 * interface of that name (0: none), and whether it is "lo" (the
+	 * loopback, whose index a lookup from the gateway itself uses) */
+	int iif_index;
+	bool iif_lo;
 };
 
 struct rt_model {

@@ -572,7 +572,7 @@ static int walk_family(struct actx *a, const struct ingress *in, int family, uin
 	err = rt_cuts(a->M, family, &cuts, &ncuts);
 	cap = ncuts;
 	if (!err)
-		err = nft_cuts(a->N, family, &cuts, &ncuts, &cap, nl4);
+		err = nft_cuts(a->N, family, in->name, &cuts, &ncuts, &cap, nl4);
 	if (err)
 		goto out;
 	qsort(cuts, ncuts, sizeof(*cuts), cmp_u128);
