@@ -181,7 +181,9 @@ int main(void)
 
 	/* incremental: nothing changed, nothing sent; one new flow, one record */
 	n = ha_flows_export(&fa, &cfg, false, collect, &dg2);
-	tap_result(n == 0, "haflows: a pass with nothing changed sends nothing (%d)", n);
+	tap_result(n == 0 && dg2.n == 1 && dg2.len[0] == HA_FLOWS_HDR && ha_flows_apply(&fb, &cfg, dg2.b[0], dg2.len[0]) == 0,
+		   "haflows: a pass with nothing changed sends no record, one empty datagram the standby takes (%d, %u)",
+		   n, dg2.n);
 	open2.sport = reply2.dport = 6001;
 	passes(tun, false, "dptun1", &open2);
 	n = ha_flows_export(&fa, &cfg, false, collect, &dg2);
@@ -210,7 +212,7 @@ int main(void)
 		   ha_flows_apply(&fb, &cfg, bad, forged(bad, 51, 1, 105) - 1) == -EINVAL &&
 		   ha_flows_apply(&fb, &cfg, bad, 10) == -EINVAL,
 		   "haflows: another vrid, a short datagram, a truncated header: not a datagram of ours");
-	tap_result(fb.lost == 98, "haflows: the jump from datagram 1 to 100 counted 98 lost, 100..104 none (%llu)",
+	tap_result(fb.lost == 97, "haflows: the jump from datagram 2 to 100 counted 97 lost, 100..104 none (%llu)",
 		   (unsigned long long)fb.lost);
 	{	/* the refusal is what kept bad_a out: the same flow written
 		 * straight into the table lets it in */

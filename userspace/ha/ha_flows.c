@@ -112,9 +112,9 @@ struct batch {
 	void *ctx;
 };
 
-static void flush(struct batch *b)
+static void flush(struct batch *b, bool heartbeat)
 {
-	if (!b->n)
+	if (!b->n && !heartbeat)
 		return;
 	memcpy(b->buf, HA_FLOWS_MAGIC, 4);
 	b->buf[4] = b->vrid;
@@ -132,7 +132,7 @@ static void add(struct batch *b, const struct rec *r)
 {
 	rec_put(b->buf + HA_FLOWS_HDR + b->n * HA_FLOWS_REC, r);
 	if (++b->n == HA_FLOWS_PER_DGRAM)
-		flush(b);
+		flush(b, false);
 }
 
 static int open_table(int family, uint32_t table)
@@ -239,7 +239,9 @@ int ha_flows_export(struct ha_flows *f, const struct rp_config *cfg, bool full,
 		memcpy(r.dst, w.dst, 16);
 		add(&b, &r);
 	}
-	flush(&b);
+	/* nothing sent in this pass: an empty datagram says the active is
+	 * there and its state unchanged (the standby's sync lag) */
+	flush(&b, f->sent == sent0);
 	free(exp);
 	free(f->seen);
 	f->seen = cur;
@@ -327,8 +329,8 @@ int ha_flows_apply(struct ha_flows *f, const struct rp_config *cfg, const uint8_
 
 	if (len < HA_FLOWS_HDR || memcmp(buf, HA_FLOWS_MAGIC, 4) || buf[4] != cfg->ha.vrid)
 		return -EINVAL;
-	n = buf[5];
-	if (!n || n > HA_FLOWS_PER_DGRAM || len != HA_FLOWS_HDR + (size_t)n * HA_FLOWS_REC)
+	n = buf[5];	/* 0: a pass with nothing new */
+	if (n > HA_FLOWS_PER_DGRAM || len != HA_FLOWS_HDR + (size_t)n * HA_FLOWS_REC)
 		return -EINVAL;
 	seq = (uint64_t)get32(buf + 8) << 32 | get32(buf + 12);
 	if (f->seq_rx && seq > f->seq_rx + 1)

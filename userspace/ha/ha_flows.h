@@ -45,7 +45,9 @@ typedef void (*ha_flows_send_fn)(void *ctx, const uint8_t *buf, size_t len);
 
 /* The active's pass: read every tenant's tables, send the records that are
  * new or whose expiry moved by half its timeout since they were last sent
- * (all of them when full).  Returns the records sent, or -errno. */
+ * (all of them when full); a pass with nothing to send sends one empty
+ * datagram (the standby's sync lag stays the pass's period).  Returns the
+ * records sent, or -errno. */
 int ha_flows_export(struct ha_flows *f, const struct rp_config *cfg, bool full,
 		    ha_flows_send_fn send, void *ctx);
 /* One datagram from the peer (magic, vrid and length checked): each record
