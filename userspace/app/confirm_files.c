@@ -235,34 +235,6 @@ static void keys_free(char **keys, size_t n)
 	free(keys);
 }
 
-/* SRC's keys/ into TMP (a snapshot being built). */
-static int keys_copy(const char *src, const char *tmp)
-{
-	char p[PATH_MAX + 32];
-	char **keys;
-	size_t n;
-	int err = keys_list(src, &keys, &n);
-
-	if (err || !n)
-		return err;
-	snprintf(p, sizeof(p), "%s/keys", tmp);
-	err = mkdir(p, 0700) ? -errno : 0;
-	if (!err) {
-		char a[PATH_MAX + 64], b[PATH_MAX + 64];
-
-		snprintf(a, sizeof(a), "%s/keys/list", src);
-		snprintf(b, sizeof(b), "%s/keys/list", tmp);
-		err = copy_file(a, b);
-		for (size_t i = 0; i < n && !err; i++) {
-			snprintf(a, sizeof(a), "%s/keys/%zu", src, i);
-			snprintf(b, sizeof(b), "%s/keys/%zu", tmp, i);
-			err = key_copy(a, b, NULL);
-		}
-	}
-	keys_free(keys, n);
-	return err;
-}
-
 int snap_keys_restore(const char *snap, char *why, size_t whylen)
 {
 	char p[PATH_MAX + 32];
@@ -347,27 +319,87 @@ int snap_save(const char *dir, const char *main, const char *tenants, const char
 	return err ? err : snap_commit(dir, tmp);
 }
 
+/* b as the same file as a: a hard link, or a copy where linking fails.  A
+ * snapshot's files are never written in place (every write replaces a file
+ * by rename()), so a link is a copy that costs no data write and no fsync. */
+static int link_or_copy(const char *a, const char *b)
+{
+	return link(a, b) ? copy_file(a, b) : 0;
+}
+
+/* SRC's keys/ (its list and the files the list names) into TMP/keys. */
+static int keys_link(const char *src, const char *tmp)
+{
+	char a[PATH_MAX + 64], b[PATH_MAX + 64];
+	char **keys;
+	size_t n;
+	int err = keys_list(src, &keys, &n);
+
+	if (err || !n)
+		return err;
+	snprintf(b, sizeof(b), "%s/keys", tmp);
+	err = mkdir(b, 0700) ? -errno : 0;
+	if (!err) {
+		snprintf(a, sizeof(a), "%s/keys/list", src);
+		snprintf(b, sizeof(b), "%s/keys/list", tmp);
+		err = link_or_copy(a, b);
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		snprintf(a, sizeof(a), "%s/keys/%zu", src, i);
+		snprintf(b, sizeof(b), "%s/keys/%zu", tmp, i);
+		err = link_or_copy(a, b);
+	}
+	keys_free(keys, n);
+	return err;
+}
+
+/* Snapshot SRC into DST (replaced whole), with its keys: its configuration,
+ * .ini files, keys and source, as links to SRC's files.  Nothing else of
+ * SRC (a history entry's meta) comes along. */
 int snap_copy(const char *src, const char *dst)
 {
-	char main[PATH_MAX], tenants[PATH_MAX], source[2 * PATH_MAX + 32];
-	char p[PATH_MAX];
+	char tmp[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+	struct dirent *e;
+	DIR *dir;
 	int err;
 
-	statedir_path(p, src, SD_SNAP_SOURCE);
-	err = read_text(p, source, sizeof(source));
+	snprintf(tmp, sizeof(tmp), "%s.new.%d", dst, (int)getpid());
+	rm_rf(tmp);
+	statedir_path(a, src, SD_SNAP_SOURCE);
+	statedir_path(b, tmp, SD_SNAP_TENANTS);
+	err = access(a, F_OK) ? -errno : mkdir_p(b, 0700);
 	if (err)
 		return err;
-	statedir_path(main, src, SD_SNAP_CONFIG);
-	statedir_path(tenants, src, SD_SNAP_TENANTS);
-	err = snap_prepare(dst, main, tenants, source, NULL, 0, p);
-	if (err)
-		return err;
-	err = keys_copy(src, p);
+	statedir_path(b, tmp, SD_SNAP_SOURCE);
+	err = link_or_copy(a, b);
+	if (!err) {
+		statedir_path(a, src, SD_SNAP_CONFIG);
+		statedir_path(b, tmp, SD_SNAP_CONFIG);
+		err = link_or_copy(a, b);
+	}
+	statedir_path(a, src, SD_SNAP_TENANTS);
+	dir = err ? NULL : opendir(a);
+	if (!err && !dir && errno != ENOENT)
+		err = -errno;
+	while (dir && !err && (e = readdir(dir))) {
+		char x[PATH_MAX + 256], y[PATH_MAX + 256];
+
+		if (!is_ini(e->d_name))
+			continue;
+		statedir_path(b, tmp, SD_SNAP_TENANTS);
+		snprintf(x, sizeof(x), "%s/%s", a, e->d_name);
+		snprintf(y, sizeof(y), "%s/%s", b, e->d_name);
+		err = link_or_copy(x, y);
+	}
+	if (dir)
+		closedir(dir);
+	if (!err)
+		err = keys_link(src, tmp);
 	if (err) {
-		rm_rf(p);
+		rm_rf(tmp);
 		return err;
 	}
-	return snap_commit(dst, p);
+	return snap_commit(dst, tmp);
 }
 
 /* "config PATH\ntenants DIR\n" */

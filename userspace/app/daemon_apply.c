@@ -15,6 +15,7 @@
 #include "app/site_conf.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_maps.h"
+#include "lib/clock.h"
 #include "lib/fnv.h"
 #include "lib/log.h"
 #include "net/net.h"
@@ -85,6 +86,7 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 	enum change_kind kind = e && e->kind ? e->kind : CH_APPLY;
 	struct dp_precompiled *pc;
 	struct change_lock lock;
+	double t0 = clock_ms();
 	int err;
 
 	err = change_lock(cfg->state_dir, &lock, d);
@@ -96,10 +98,13 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 		change_unlock(&lock, CH_NONE);
 		return -ESTALE;
 	}
+	pr_debug("enforce: change lock taken (%.1f ms)", clock_ms() - t0);
 	attach_first(cfg, geo);
+	pr_debug("enforce: programs attached first (%.1f ms)", clock_ms() - t0);
 	/* the policy compiles on the other core while the network changes */
 	pc = dp_precompile_start(cfg);
 	err = net_apply(cfg, &hooks, d);
+	pr_debug("enforce: network applied (%.1f ms)", clock_ms() - t0);
 	/* NULL when [geo] names no file, as `apply` does, or when the files
 	 * were not read (unchanged since loaded: daemon_load()) */
 	if (!err)
@@ -114,7 +119,9 @@ int daemon_enforce(const struct rp_config *cfg, const struct geo_db *geo, struct
 				cfg->state_dir, strerror(-r));
 		rekey_tidy_switched(cfg);
 	}
+	pr_debug("enforce: dataplane applied, keys kept (%.1f ms)", clock_ms() - t0);
 	change_unlock(&lock, kind);
+	pr_debug("enforce: change lock released (%.1f ms)", clock_ms() - t0);
 	if (e)
 		e->seq = lock.seq;
 	return err;

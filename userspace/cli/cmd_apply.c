@@ -135,6 +135,7 @@ static int cmd_apply(int argc, char **argv, struct globals *g)
 	err = confirm_record_begin(&cfg, &rec, &d);
 	if (err)
 		goto fail;
+	pr_debug("apply: snapshot started (%.1f ms)", clock_ms() - t0);
 	if ((cfg.geo_ipv4 || cfg.geo_ipv6) && dataplane_geo_unchanged(&cfg)) {
 		pr_debug("apply: geo database files unchanged since loaded: not read");
 	} else if (cfg.geo_ipv4 || cfg.geo_ipv6) {
@@ -153,6 +154,7 @@ static int cmd_apply(int argc, char **argv, struct globals *g)
 		goto fail;
 	pr_debug("apply: applied configuration recorded (%.1f ms)", clock_ms() - t0);
 	pid = pidfile_hup(cfg.state_dir, cfg.path);
+	pr_debug("apply: done (%.1f ms)", clock_ms() - t0);
 	if (json)
 		print_outcome(g, true, NULL, pid, armed ? confirm_s : 0);
 	if (pid && !json)	/* its metrics, events and reloads follow the new config */

@@ -84,6 +84,26 @@ int file_replace(const char *path, const struct iovec *iov, size_t n, mode_t mod
 	return err;
 }
 
+bool file_holds(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	bool same = false;
+	size_t n;
+	char *have;
+
+	if (fd < 0)
+		return false;
+	if (!fstat(fd, &sb) && S_ISREG(sb.st_mode) && (sb.st_mode & 07777) == mode &&
+	    (size_t)sb.st_size == len) {
+		have = fd_read_all(fd, &n);
+		same = have && n == len && !memcmp(have, data, len);
+		free(have);
+	}
+	close(fd);
+	return same;
+}
+
 /* The whole of fd, NUL-terminated (it may hold NULs: *len says where it
  * ends); NULL with errno. */
 char *fd_read_all(int fd, size_t *len)

@@ -29,6 +29,9 @@ int file_write_all(const char *path, const void *data, size_t len, mode_t mode);
  * survive a crash, like the operator's config).  0 or a negative errno;
  * the temporary file is gone on failure. */
 int file_replace(const char *path, const struct iovec *iov, size_t n, mode_t mode, bool durable);
+/* Whether path is a regular file of mode (permission bits) holding exactly
+ * the len bytes of data: a rewrite (and its fsync) would change nothing. */
+bool file_holds(const char *path, const void *data, size_t len, mode_t mode);
 /* TO (an absolute path) relative to the directory FROM_DIR (absolute, no
  * trailing '/'), into buf: "/etc/r/keys/a.psk" from "/etc/r/tenants.d" is
  * "../keys/a.psk".  Lexical: both normalized.  0 or -errno. */

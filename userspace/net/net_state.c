@@ -249,8 +249,13 @@ int net_state_save(const struct net_state *st, const char *state_dir)
 		return -ENOMEM;
 	}
 	/* 0600: it holds fingerprints of key material; synced before the
-	 * rename: `down` after a crash must find what was made */
-	err = file_replace(path, &(struct iovec){ text, len }, 1, 0600, true);
+	 * rename: `down` after a crash must find what was made.  The same
+	 * text (an apply that changed no link, address, route or peer) is
+	 * not written again: no fsync on a policy-only change. */
+	if (file_holds(path, text, len, 0600))
+		err = 0;
+	else
+		err = file_replace(path, &(struct iovec){ text, len }, 1, 0600, true);
 	free(text);
 	return err;
 }
