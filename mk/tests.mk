@@ -37,6 +37,7 @@ SRCS_unit/test_packet      := testlib lib
 SRCS_unit/test_route_plan  := net/route_plan.c net/tenant.c kernel config lib testlib
 SRCS_unit/test_sites       := app net kernel/wg config lib
 SRCS_unit/test_tn_netdrv   := net kernel/wg kernel policy config lib
+SRCS_unit/test_wg_pid      := kernel/wg kernel lib
 SRCS_unit/test_x25519      := lib
 SRCS_bpf/test_audit        := audit net dataplane kernel/wg kernel policy geo config lib
 SRCS_bpf/test_dataplane    := dataplane policy eval config lib
