@@ -10,8 +10,9 @@
 # reaches the cloud host; the loss window (longest time without an answer)
 # and the time until the site has a fresh handshake are printed (# lines).
 # Then the crashed one comes back and takes over (fail back), and its
-# uplink is taken down: roles and denied probes checked, traffic SKIPped
-# (WireGuard roaming after a fail back: docs/ha.md).
+# uplink is taken down: the same checks.  Throughout, the site keeps
+# sending to public_endpoint (no roaming to a gateway's own address), and a
+# loss window must stay below HA_LOSS_MAX ms (3000).
 #
 #   rp-ha-site 198.18.1.50 ─┐                       ┌─ rp-ha-cloud 10.20.1.10
 #     (LAN 10.120.1.10)     br-up (rp-ha-sw)  br-cl ┘   (default via 10.20.1.1)
@@ -269,6 +270,9 @@ while True:
     time.sleep(0.02)
 '
 handshake() { ip netns exec rp-ha-site wg show wg-hs latest-handshakes | awk '{print $2}'; }
+# where the site sends: public_endpoint, never a gateway's own address
+# (WireGuard leaves the uplink only from public_endpoint: docs/ha.md)
+site_ep() { ip netns exec rp-ha-site wg show wg-hs endpoints | awk '{print $2}'; }
 # gap LOG T0_US: the longest time without an answer in a `ping -D` log
 # (between two answers, or from the last answer before T0 to the first
 # after), in ms; the pings sent and answered
@@ -316,6 +320,8 @@ failover() {
 	hs=$(handshake)
 	check "lab_ha: after $how, the site has a fresh handshake (with $to)" test "$hs" != "$hs0"
 	echo "# $how: the site's fresh handshake came $(( hs - t0 / 1000000 )) s after the switch (handshake time, 1 s resolution)"
+	check "lab_ha: after $how, the site still sends to public_endpoint ($(site_ep))" \
+		test "$(site_ep)" = 198.18.1.1:51810
 	wait $(pid_of ping-$to) 2>/dev/null
 	read -r lost tx rx < <(gap "$ST/logs/ping-$to" "$t0")
 	check "lab_ha: after $how, traffic resumes (pings answered after the switch)" test "$lost" -ge 0
@@ -332,9 +338,7 @@ wait_for 10 eval '[ -s "$ST/udp-count" ] && [ "$(udp | cut -d" " -f1)" -gt 0 ]'
 read -r ok0 bad0 < <(udp)
 check "lab_ha: denied probes never reached the cloud host before the switch" test "${bad0:-x}" = 0
 # crash-a: a's rempart and its WireGuard (supervisors, wireguard-go) die
-# at once; its keepalived follows rempart (PR_SET_PDEATHSIG).  A rempart
-# killed alone leaves a's wireguard-go running: it answers the site from
-# a's own address and the site roams there (docs/ha.md, not built).
+# at once; its keepalived follows rempart (PR_SET_PDEATHSIG).
 crash() { # G: SIGKILL every process of gateway G but keepalived
 	local p
 	for p in $(ip netns pids rp-ha-$1); do
@@ -358,9 +362,12 @@ check "lab_ha: a restarted takes the addresses back (higher priority)" is_role a
 wait_for 5 is_role b standby
 check "lab_ha: b is standby again" is_role b standby
 wait_for 20 pinged
+check "lab_ha: after the fail back, the site reaches the cloud host" pinged
+check "lab_ha: after the fail back, the site still sends to public_endpoint ($(site_ep))" \
+	test "$(site_ep)" = 198.18.1.1:51810
 
 upa() { ip -n rp-ha-a link set gw-up down; }
-failover upa b "b, standby since the fail back, still holds the site's session and answers it from its own address, where the site roams: docs/ha.md, not built"
+failover upa b
 read -r ok2 bad2 < <(udp)
 check "lab_ha: not one denied probe passed during the second switch" test "${bad2:-x}" = 0
 check "lab_ha: a with its uplink down is in fault" is_role a fault
@@ -370,8 +377,7 @@ echo "# loss windows: $LOSS"
 # a crash of the active (rempart and its WireGuard, as crash-a), each
 # measured by the virtual address on the other gateway (polled every
 # 10 ms), the crashed one restarted and failed back to; then min, median
-# and max, and the denied probes that passed.  (Loss windows after a fail
-# back depend on WireGuard roaming: docs/ha.md.)
+# and max, and the denied probes that passed.
 rounds=${HA_FAILOVERS:-0}
 if [ "$rounds" -gt 0 ]; then
 	ip -n rp-ha-a link set gw-up up

@@ -176,6 +176,26 @@ int main(void)
 			   "ha: keepalived -t finds nothing wrong but the absent interfaces");
 	}
 	free(text);
+	text = NULL;
+	err = ha_nft_text(&cfg, &text);
+	tap_result(!err && text && has(text, "type filter hook output priority 0;") &&
+		   has(text, "oifname \"eth0\" udp sport { 51810, 51820 } ip saddr != 198.51.100.10 "
+			     "ip saddr set 198.51.100.10\n") &&
+		   has(text, "oifname \"eth0\" udp sport { 51810, 51820 } ip saddr 198.51.100.10 "
+			     "fib saddr type != local drop\n"),
+		   "ha: WireGuard leaves the uplink from public_endpoint, and only while it is here");
+	if (!text || getuid() || system("command -v nft >/dev/null 2>&1")) {
+		tap_skip("ha: nft -c (needs root and nft)");
+	} else {
+		char cmd[256];
+		int rc;
+
+		scratch_put(dir, "ha.nft", text);
+		snprintf(cmd, sizeof(cmd), "nft -c -f %s/ha.nft", dir);
+		rc = system(cmd);
+		tap_result(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "ha: nft -c accepts the table");
+	}
+	free(text);
 	role_file(dir);
 	sync_hints(&cfg);
 	config_free(&cfg);

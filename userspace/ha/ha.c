@@ -161,6 +161,18 @@ static void start_sync(struct ha *h, const struct rp_config *cfg)
 			cfg->ha.sync_interface, strerror(-err));
 }
 
+/* Without the table the pair still works, but a gateway that is not active
+ * may lure sites to its own address (docs/ha.md). */
+static void start_nft(const struct rp_config *cfg)
+{
+	struct diag d = { 0 };
+
+	if (ha_nft_apply(cfg, &d))
+		pr_err("%s: WireGuard may leave the uplink from this gateway's own address",
+		       d.n ? d.msgs[0] : "ha: table inet rempart_ha");
+	diag_free(&d);
+}
+
 int ha_start(struct ha *h, const struct rp_config *cfg, struct diag *d)
 {
 	const char *bin = getenv("RP_KEEPALIVED");
@@ -184,6 +196,8 @@ int ha_start(struct ha *h, const struct rp_config *cfg, struct diag *d)
 		err = write_conf(h, cfg, d);
 	if (!err)
 		err = open_fifo(h, d);
+	if (!err)
+		start_nft(cfg);
 	if (!err)
 		start_sync(h, cfg);
 	if (!err && (err = spawn(h)))
@@ -236,6 +250,8 @@ void ha_stop(struct ha *h)
 int ha_reconfigure(struct ha *h, const struct rp_config *cfg, struct diag *d)
 {
 	if (!cfg->ha.enabled) {
+		if (h->on)
+			ha_nft_remove();
 		ha_stop(h);
 		return 0;
 	}
@@ -246,6 +262,7 @@ int ha_reconfigure(struct ha *h, const struct rp_config *cfg, struct diag *d)
 	if (write_conf(h, cfg, d))
 		return -EIO;
 	h->cfg = cfg;
+	start_nft(cfg);		/* the listen ports may have changed */
 	ha_sync_close(h);	/* peer or sync_interface may have changed */
 	start_sync(h, cfg);
 	if (h->pid)

@@ -91,6 +91,14 @@ void ha_sync_takeover(struct ha *h);
 int ha_sync_parse(struct ha *h, const struct rp_config *cfg, const uint8_t *buf, size_t len);
 bool ha_hint_endpoint_ok(const struct sockaddr_storage *ss);
 
+/* WireGuard out of the uplink only from public_endpoint, and only while
+ * it is here (ha_nft.c): table inet rempart_ha.  ha_nft_text gives the
+ * ruleset (allocated), ha_nft_apply loads it (0 or -errno with a message
+ * in *d), ha_nft_remove deletes the table if there. */
+int ha_nft_text(const struct rp_config *cfg, char **buf);
+int ha_nft_apply(const struct rp_config *cfg, struct diag *d);
+void ha_nft_remove(void);
+
 /* The role the running daemon recorded in STATE_DIR (ha.role), and when
  * it changed (unix seconds); HA_FAULT when no daemon records one.
  * 0 or -errno. */

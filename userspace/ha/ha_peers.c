@@ -335,9 +335,53 @@ int ha_sync_tick(struct ha *h)
 	return (int)(h->sync_next - now) + 1;
 }
 
-/* One "set" of tenant T's tunnel: every hinted peer that CUR has; STEP 0:
- * the hinted endpoint, keepalive 0; 1: keepalive on (the send); 2: the
- * configured keepalive back, where it is 0.  *n: the peers in it. */
+/* A peer of CUR that has had a session here: the site's current session
+ * is with the gateway that was active, so this one is stale, and with a
+ * session WireGuard would send a keepalive on it instead of a handshake.
+ * Such a peer is removed (its sessions with it) and added back as it was. */
+static bool stale_session(const wg_peer *c)
+{
+	return c->last_handshake_time.tv_sec || c->last_handshake_time.tv_nsec;
+}
+
+/* C as a peer to add back: its preshared key and allowed IPs. */
+static wg_peer *readd(const wg_peer *c)
+{
+	wg_peer *q = calloc(1, sizeof(*q));
+	wg_allowedip *a;
+
+	if (!q)
+		return NULL;
+	memcpy(q->public_key, c->public_key, 32);
+	memcpy(q->preshared_key, c->preshared_key, 32);
+	q->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_HAS_PRESHARED_KEY | WGPEER_REPLACE_ALLOWEDIPS;
+	wg_for_each_allowedip((wg_peer *)c, a) {
+		wg_allowedip *b = calloc(1, sizeof(*b));
+
+		if (!b) {
+			wg_allowedip *nx;
+
+			for (a = q->first_allowedip; a; a = nx) {
+				nx = a->next_allowedip;
+				free(a);
+			}
+			explicit_bzero(q, sizeof(*q));
+			free(q);
+			return NULL;
+		}
+		b->family = a->family;
+		b->cidr = a->cidr;
+		memcpy(&b->ip6, &a->ip6, sizeof(b->ip6));
+		wg_peer_append_allowedip(q, b);
+	}
+	return q;
+}
+
+/* One "set" of tenant T's tunnel: every hinted peer that CUR has.  STEP 0:
+ * the peers with a stale session removed; 1: those added back, and every
+ * hinted peer given the hinted endpoint, keepalive 0; 2: keepalive on (the
+ * send); 3: the configured keepalive back, where it is 0.  *n: the peers
+ * in it. */
 static wg_device *takeover_set(const struct ha *h, const struct rp_tenant *t, const wg_device *cur,
 			       int step, int *n)
 {
@@ -354,16 +398,22 @@ static wg_device *takeover_set(const struct ha *h, const struct rp_tenant *t, co
 
 		if (x->tenant != t->id || !(c = wg_device_find_peer(cur, x->key)))
 			continue;
-		if (step == 2 && c->persistent_keepalive_interval)
+		if ((step == 0 && !stale_session(c)) || (step == 3 && c->persistent_keepalive_interval))
 			continue;
-		if (!(q = calloc(1, sizeof(*q))))
+		q = step == 1 && stale_session(c) ? readd(c) : calloc(1, sizeof(*q));
+		if (!q)
 			break;
 		memcpy(q->public_key, x->key, 32);
-		q->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_HAS_PERSISTENT_KEEPALIVE_INTERVAL;
-		q->persistent_keepalive_interval =
-			step != 1 ? 0 : c->persistent_keepalive_interval ? c->persistent_keepalive_interval
-									  : HA_KICK_KEEPALIVE;
-		if (step == 0)
+		q->flags |= WGPEER_HAS_PUBLIC_KEY;
+		if (step == 0) {
+			q->flags |= WGPEER_REMOVE_ME;
+		} else {
+			q->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE_INTERVAL;
+			q->persistent_keepalive_interval =
+				step != 2 ? 0 : c->persistent_keepalive_interval
+						? c->persistent_keepalive_interval : HA_KICK_KEEPALIVE;
+		}
+		if (step == 1)
 			memcpy(&q->endpoint, &x->ep, x->ep.ss_family == AF_INET ?
 			       sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
 		wg_device_append_peer(set, q);
@@ -376,8 +426,6 @@ static wg_device *takeover_set(const struct ha *h, const struct rp_tenant *t, co
 	return set;
 }
 
-/* The configured keepalive of a peer in step 2 is put back only where it
- * is 0: a configured one was set back already by step 1. */
 void ha_sync_takeover(struct ha *h)
 {
 	const struct rp_config *cfg = h->cfg;
@@ -393,7 +441,7 @@ void ha_sync_takeover(struct ha *h)
 
 		if (wg->get(t->tunnel_interface, &cur) || !cur)
 			continue;
-		for (int step = 0; step < 3 && !err; step++) {
+		for (int step = 0; step < 4 && !err; step++) {
 			int m;
 			wg_device *set = takeover_set(h, t, cur, step, &m);
 
@@ -401,7 +449,7 @@ void ha_sync_takeover(struct ha *h)
 				continue;
 			err = wg->set(set);
 			wg_device_wipe_free(set);
-			if (step == 1 && !err)
+			if (step == 2 && !err)
 				n = m;
 		}
 		wg_device_wipe_free(cur);
