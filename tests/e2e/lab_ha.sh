@@ -384,6 +384,8 @@ if [ "$rounds" -gt 0 ]; then
 	wait_for 20 is_role a active
 	vip_on() { ip -n rp-ha-$1 addr show gw-up | grep -q 198.18.1.1/32; }
 	: >"$ST/rounds"
+	: >"$ST/marks"
+	bg ping-rounds ip netns exec rp-ha-site ping -n -D -i $IV -w $((rounds * 40 + 30)) -I 10.120.1.10 10.20.1.10
 	for r in $(seq "$rounds"); do
 		if ! wait_for 30 eval 'is_role a active && is_role b standby'; then
 			fail "lab_ha: round $r: a did not come back: $(grep -v 'rempart: event' "$ST/logs/rempart-a" | tail -n 1)"
@@ -395,18 +397,46 @@ if [ "$rounds" -gt 0 ]; then
 		for i in $(seq 1000); do vip_on b && break; sleep 0.01; done
 		t1=${EPOCHREALTIME/./}
 		echo "$(( (t1 - t0) / 1000 ))" >>"$ST/rounds"
+		echo "crash $t0" >>"$ST/marks"
 		echo "# round $r: a crashed: b holds the address after $(( (t1 - t0) / 1000 )) ms"
 		# what was killed is gone (a tun device still held by a dying
 		# wireguard-go makes the next one fail to start)
 		wait_for 10 eval '[ -z "$(ip netns pids rp-ha-a)" ]'
+		echo "restart ${EPOCHREALTIME/./}" >>"$ST/marks"
 		bg rempart-a nsenter --net=/run/netns/rp-ha-a --mount=$ST/ns/a -- \
 			env RP_WG_BACKEND=wireguard-go "$REMPART" -c "$ST/cfg-a" run --log-events 0
 	done
-	[ -s "$ST/rounds" ] && python3 - "$ST/rounds" <<'PY'
-import statistics, sys
+	wait_for 30 eval 'is_role a active && is_role b standby'
+	sleep 3
+	echo "end ${EPOCHREALTIME/./}" >>"$ST/marks"
+	kill -INT "$(pid_of ping-rounds)" 2>/dev/null
+	sleep 1
+	# per round: the longest time without an answer from the crash to
+	# a's restart (the failover) and from there to the next crash (the
+	# fail back)
+	[ -s "$ST/rounds" ] && python3 - "$ST/rounds" "$ST/marks" "$ST/logs/ping-rounds" "$LOSS_MAX" >"$ST/rounds.out" <<'PY'
+import re, statistics, sys
 v = sorted(int(l) for l in open(sys.argv[1]) if l.strip())
 print("# %d failovers, virtual address moved after (ms): min %d median %g max %d" % (len(v), v[0], statistics.median(v), v[-1]))
+marks = [(l.split()[0], int(l.split()[1]) / 1e6) for l in open(sys.argv[2]) if l.strip()]
+ts = [float(m.group(1)) for m in (re.match(r"\[(\d+\.\d+)\] \d+ bytes from", l) for l in open(sys.argv[3])) if m]
+def loss(a, b):
+    # the longest gap between answers that overlaps [a, b]
+    g = [y - x for x, y in zip(ts, ts[1:]) if y > a and x < b]
+    return int(max(g) * 1000) if g else 999999
+fo, fb = [], []
+for k, (what, t) in enumerate(marks[:-1]):
+    (fo if what == "crash" else fb).append(loss(t, marks[k + 1][1]))
+for name, w in (("failover (crash)", fo), ("fail back", fb)):
+    if w:
+        s = sorted(w)
+        print("# %d x %s: loss window (ms): min %d median %g max %d" % (len(s), name, s[0], statistics.median(s), s[-1]))
+print("worst %d" % max(fo + fb))
 PY
+	grep '^#' "$ST/rounds.out"
+	worst=$(sed -n 's/^worst //p' "$ST/rounds.out")
+	check "lab_ha: every loss window of the $rounds rounds is below ${LOSS_MAX} ms (worst ${worst:-?} ms)" \
+		test "${worst:-99999}" -ge 0 -a "${worst:-99999}" -lt "$LOSS_MAX"
 	read -r okr badr < <(udp)
 	check "lab_ha: not one denied probe passed during $rounds more switches" test "${badr:-x}" = 0
 fi
