@@ -372,32 +372,6 @@ read -r ok2 bad2 < <(udp)
 check "lab_ha: not one denied probe passed during the second switch" test "${bad2:-x}" = 0
 check "lab_ha: a with its uplink down is in fault" is_role a fault
 
-# freeze: every process of the active's namespace SIGSTOPped (a hung
-# gateway: its addresses stay configured, nothing answers); then thawed,
-# it takes the addresses back
-ip -n rp-ha-a link set gw-up up
-wait_for 20 eval 'is_role a active && is_role b standby'
-check "lab_ha: a with its uplink back is active again" is_role a active
-wait_for 20 pinged
-frozen=
-freezea() { local p; for p in $(ip netns pids rp-ha-a); do kill -STOP "$p" 2>/dev/null && frozen="$frozen $p"; done; }
-# is_role reads what a's (frozen, alive) daemon recorded: b's role decides
-failover freezea b
-for p in $frozen; do kill -CONT "$p" 2>/dev/null; done
-wait_for 10 eval 'is_role a active && is_role b standby'
-# not checked (docs/ha.md, "After a freeze"): the roles, and the loss
-# window (15 s in the runs so far)
-echo "# thaw: after 10 s, a is $(role a), b is $(role b) (a should be active again)"
-wait_for 30 pinged
-check "lab_ha: thawed, the site reaches the cloud host" pinged
-read -r ok3 bad3 < <(udp)
-check "lab_ha: not one denied probe passed during the freeze and the thaw" test "${bad3:-x}" = 0
-echo "# loss windows: $LOSS"
-# the live audit reads the ruleset: [ha]'s table (output hook) must not
-# make it give up
-check "lab_ha: the live audit is not stopped by table inet rempart_ha" \
-	eval '! grep -h "cannot be judged" "$ST"/logs/rempart-* | grep -q rempart_ha'
-
 # HA_FAILOVERS=N (measurement, not part of `make check`): N more rounds of
 # a crash of the active (rempart and its WireGuard, as crash-a), each
 # measured by the virtual address on the other gateway (polled every
@@ -465,3 +439,29 @@ PY
 	read -r okr badr < <(udp)
 	check "lab_ha: not one denied probe passed during $rounds more switches" test "${badr:-x}" = 0
 fi
+
+# freeze: every process of the active's namespace SIGSTOPped (a hung
+# gateway: its addresses stay configured, nothing answers); then thawed,
+# it takes the addresses back
+ip -n rp-ha-a link set gw-up up	# (after upa, when no rounds ran)
+wait_for 20 eval 'is_role a active && is_role b standby'
+check "lab_ha: a with its uplink back is active again" is_role a active
+wait_for 20 pinged
+frozen=
+freezea() { local p; for p in $(ip netns pids rp-ha-a); do kill -STOP "$p" 2>/dev/null && frozen="$frozen $p"; done; }
+# is_role reads what a's (frozen, alive) daemon recorded: b's role decides
+failover freezea b
+for p in $frozen; do kill -CONT "$p" 2>/dev/null; done
+wait_for 10 eval 'is_role a active && is_role b standby'
+# not checked (docs/ha.md, "After a freeze"): the roles, and the loss
+# window (15 s in the runs so far)
+echo "# thaw: after 10 s, a is $(role a), b is $(role b) (a should be active again)"
+wait_for 30 pinged
+check "lab_ha: thawed, the site reaches the cloud host" pinged
+read -r ok3 bad3 < <(udp)
+check "lab_ha: not one denied probe passed during the freeze and the thaw" test "${bad3:-x}" = 0
+echo "# loss windows: $LOSS"
+# the live audit reads the ruleset: [ha]'s table (output hook) must not
+# make it give up
+check "lab_ha: the live audit is not stopped by table inet rempart_ha" \
+	eval '! grep -h "cannot be judged" "$ST"/logs/rempart-* | grep -q rempart_ha'
