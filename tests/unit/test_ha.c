@@ -2,7 +2,9 @@
 /* test_ha.c — keepalived's configuration from [ha] (ha/ha_conf.c): what it
  * holds for a pair with an untagged and a VLAN tenant, and that keepalived
  * itself accepts it (`keepalived -t`, when installed). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,62 @@ static void role_file(const char *dir)
 	tap_result(!strcmp(ha_role_name(HA_ACTIVE), "active") &&
 		   !strcmp(ha_role_name(HA_STANDBY), "standby") &&
 		   !strcmp(ha_role_name(HA_FAULT), "fault"), "ha: role names as status prints them");
+}
+
+/* One sync datagram as the active sends it (ha_peers.c): magic, vrid,
+ * count, then entries of tenant id, key, family, port, address. */
+static size_t dgram(uint8_t *buf, uint8_t vrid, const uint8_t (*eps)[7], size_t n)
+{
+	memcpy(buf, "RPE1", 4);
+	buf[4] = vrid;
+	buf[5] = (uint8_t)n;
+	buf[6] = buf[7] = 0;
+	for (size_t k = 0; k < n; k++) {
+		uint8_t *p = buf + 8 + k * 56;
+		uint32_t id = htonl(10);
+
+		memset(p, 0, 56);
+		memcpy(p, &id, 4);
+		memset(p + 4, 0x40 + (int)k, 32);	/* the key */
+		p[36] = 4;
+		memcpy(p + 38, &eps[k][4], 2);		/* port, network order */
+		memcpy(p + 40, eps[k], 4);
+	}
+	return 8 + n * 56;
+}
+
+static void sync_hints(const struct rp_config *cfg)
+{
+	/* address (4), port (2, network order), unused */
+	static const uint8_t eps[][7] = {
+		{ 198, 18, 1, 50, 0xca, 0x6c, 0 },	/* 198.18.1.50:51820 */
+		{ 127, 0, 0, 1, 0xca, 0x6c, 0 },	/* loopback: refused */
+		{ 224, 0, 0, 5, 0xca, 0x6c, 0 },	/* multicast: refused */
+		{ 198, 18, 1, 51, 0, 0, 0 },		/* no port: refused */
+	};
+	uint8_t buf[8 + 4 * 56];
+	struct ha h = { .sync_fd = -1 };
+	size_t len;
+	int n;
+
+	len = dgram(buf, cfg->ha.vrid, eps, 4);
+	n = ha_sync_parse(&h, cfg, buf, len);
+	tap_result(n == 4 && h.n_hints == 1 && h.hints[0].tenant == 10,
+		   "ha sync: a datagram's hints are kept, but loopback, multicast and portless "
+		   "endpoints (%d entries, %zu kept)", n, h.n_hints);
+	n = ha_sync_parse(&h, cfg, buf, len);
+	tap_result(n == 4 && h.n_hints == 1, "ha sync: the newest hint per (tenant, key) only");
+	tap_result(ha_sync_parse(&h, cfg, buf, len - 1) == -EINVAL,
+		   "ha sync: a truncated datagram is refused");
+	len = dgram(buf, (uint8_t)(cfg->ha.vrid + 1), eps, 1);
+	tap_result(ha_sync_parse(&h, cfg, buf, len) == -EINVAL,
+		   "ha sync: another VRRP instance's datagram is refused");
+	buf[0] = 'X';
+	len = dgram(buf, cfg->ha.vrid, eps, 1);
+	buf[0] = 'X';
+	tap_result(ha_sync_parse(&h, cfg, buf, len) == -EINVAL,
+		   "ha sync: a datagram without the magic is refused");
+	ha_sync_close(&h);
 }
 
 int main(void)
@@ -118,7 +176,28 @@ int main(void)
 			   "ha: keepalived -t finds nothing wrong but the absent interfaces");
 	}
 	free(text);
+	text = NULL;
+	err = ha_nft_text(&cfg, &text);
+	tap_result(!err && text && has(text, "type filter hook output priority 0;") &&
+		   has(text, "oifname \"eth0\" udp sport { 51810, 51820 } ip saddr != 198.51.100.10 "
+			     "ip saddr set 198.51.100.10\n") &&
+		   has(text, "oifname \"eth0\" udp sport { 51810, 51820 } ip saddr 198.51.100.10 "
+			     "fib saddr type != local drop\n"),
+		   "ha: WireGuard leaves the uplink from public_endpoint, and only while it is here");
+	if (!text || getuid() || system("command -v nft >/dev/null 2>&1")) {
+		tap_skip("ha: nft -c (needs root and nft)");
+	} else {
+		char cmd[256];
+		int rc;
+
+		scratch_put(dir, "ha.nft", text);
+		snprintf(cmd, sizeof(cmd), "nft -c -f %s/ha.nft", dir);
+		rc = system(cmd);
+		tap_result(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "ha: nft -c accepts the table");
+	}
+	free(text);
 	role_file(dir);
+	sync_hints(&cfg);
 	config_free(&cfg);
 out:
 	diag_free(&d);

@@ -73,7 +73,10 @@ struct nrule {
 	char where[128];
 };
 
-enum hook { H_NONE, H_PRE, H_FWD, H_POST, H_INGRESS, H_OTHER };
+/* H_LOCAL: input and output, which no forwarded packet goes through (their
+ * rules are not read: e.g. [ha]'s source rewrite of the gateway's own
+ * WireGuard packets, ha/ha_nft.c) */
+enum hook { H_NONE, H_PRE, H_FWD, H_POST, H_INGRESS, H_LOCAL, H_OTHER };
 
 struct nchain {
 	char family[8], table[64], name[64];
@@ -399,7 +402,8 @@ static int add_chain(struct nft_model *n, json_object *o, char *why, size_t whyl
 		const char *h = json_object_get_string(x);
 
 		c->hook = !strcmp(h, "prerouting") ? H_PRE : !strcmp(h, "forward") ? H_FWD :
-			  !strcmp(h, "postrouting") ? H_POST : !strcmp(h, "ingress") ? H_INGRESS : H_OTHER;
+			  !strcmp(h, "postrouting") ? H_POST : !strcmp(h, "ingress") ? H_INGRESS :
+			  !strcmp(h, "input") || !strcmp(h, "output") ? H_LOCAL : H_OTHER;
 	}
 	if (json_object_object_get_ex(o, "type", &x))
 		c->nat = !strcmp(json_object_get_string(x), "nat");
@@ -441,7 +445,7 @@ static int add_rule(struct nft_model *n, json_object *o, char *why, size_t whyle
 	if (json_object_object_get_ex(o, "chain", &x))
 		ch = json_object_get_string(x);
 	c = chain_find(n, fam, tab, ch);
-	if (!c || !json_object_object_get_ex(o, "expr", &expr))
+	if (!c || c->hook == H_LOCAL || !json_object_object_get_ex(o, "expr", &expr))
 		return 0;
 	r = realloc(c->r, (c->nr + 1) * sizeof(*r));
 	if (!r)

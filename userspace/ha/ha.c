@@ -63,6 +63,8 @@ static void set_role(struct ha *h, enum ha_role r, const char *why)
 	h->transitions++;
 	h->since = clock_ms();
 	record_role(h);
+	if (r == HA_ACTIVE)
+		ha_sync_takeover(h);
 }
 
 static int write_health(struct ha *h)
@@ -148,6 +150,29 @@ static int spawn(struct ha *h)
 	return 0;
 }
 
+/* Without the sync the pair still works: the sites re-handshake on their
+ * own after a switch (~15 s). */
+static void start_sync(struct ha *h, const struct rp_config *cfg)
+{
+	int err = ha_sync_open(h, cfg);
+
+	if (err)
+		pr_warn("ha: peer endpoint sync off: udp/%d on %s: %s", HA_SYNC_PORT,
+			cfg->ha.sync_interface, strerror(-err));
+}
+
+/* Without the table the pair still works, but a gateway that is not active
+ * may lure sites to its own address (docs/ha.md). */
+static void start_nft(const struct rp_config *cfg)
+{
+	struct diag d = { 0 };
+
+	if (ha_nft_apply(cfg, &d))
+		pr_err("%s: WireGuard may leave the uplink from this gateway's own address",
+		       d.n ? d.msgs[0] : "ha: table inet rempart_ha");
+	diag_free(&d);
+}
+
 int ha_start(struct ha *h, const struct rp_config *cfg, struct diag *d)
 {
 	const char *bin = getenv("RP_KEEPALIVED");
@@ -156,7 +181,9 @@ int ha_start(struct ha *h, const struct rp_config *cfg, struct diag *d)
 	if (!cfg->ha.enabled)
 		return 0;
 	h->fifo = -1;
+	h->sync_fd = -1;
 	h->on = true;
+	h->cfg = cfg;
 	h->state_dir = strdup(cfg->state_dir);
 	h->keepalived = strdup(bin && *bin ? bin : HA_KEEPALIVED);
 	if (!h->state_dir || !h->keepalived)
@@ -169,6 +196,10 @@ int ha_start(struct ha *h, const struct rp_config *cfg, struct diag *d)
 		err = write_conf(h, cfg, d);
 	if (!err)
 		err = open_fifo(h, d);
+	if (!err)
+		start_nft(cfg);
+	if (!err)
+		start_sync(h, cfg);
 	if (!err && (err = spawn(h)))
 		diag_add(d, "ha: cannot start keepalived: %s", strerror(-err));
 	if (err)
@@ -205,6 +236,7 @@ void ha_stop(struct ha *h)
 	if (h->fifo >= 0)
 		close(h->fifo);
 	h->fifo = -1;
+	ha_sync_close(h);
 	statedir_path(path, h->state_dir, SD_HA_ROLE);
 	unlink(path);
 	pr_info("ha: keepalived stopped");
@@ -212,11 +244,14 @@ void ha_stop(struct ha *h)
 	free(h->keepalived);
 	memset(h, 0, sizeof(*h));
 	h->fifo = -1;
+	h->sync_fd = -1;
 }
 
 int ha_reconfigure(struct ha *h, const struct rp_config *cfg, struct diag *d)
 {
 	if (!cfg->ha.enabled) {
+		if (h->on)
+			ha_nft_remove();
 		ha_stop(h);
 		return 0;
 	}
@@ -226,6 +261,10 @@ int ha_reconfigure(struct ha *h, const struct rp_config *cfg, struct diag *d)
 	}
 	if (write_conf(h, cfg, d))
 		return -EIO;
+	h->cfg = cfg;
+	start_nft(cfg);		/* the listen ports may have changed */
+	ha_sync_close(h);	/* peer or sync_interface may have changed */
+	start_sync(h, cfg);
 	if (h->pid)
 		kill(h->pid, SIGHUP);	/* keepalived reloads its configuration */
 	return 0;
@@ -275,10 +314,12 @@ static void read_fifo(struct ha *h)
 
 int ha_tick(struct ha *h)
 {
-	int status;
+	int status, sync;
 
 	if (!h->on)
 		return -1;
+	/* the peer's newest hints first: a takeover read below uses them */
+	sync = ha_sync_tick(h);
 	if (h->fifo >= 0)
 		read_fifo(h);
 	if (h->pid && waitpid(h->pid, &status, WNOHANG) == h->pid) {
@@ -302,7 +343,7 @@ int ha_tick(struct ha *h)
 			return HA_RESTART_MS;
 		}
 	}
-	return -1;
+	return sync;
 }
 
 void ha_set_health(struct ha *h, bool healthy)

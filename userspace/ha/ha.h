@@ -10,11 +10,19 @@
 #define REMPART_HA_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include "config/config.h"
 #include "lib/diag.h"
 
 enum ha_role { HA_FAULT = -1, HA_STANDBY = 0, HA_ACTIVE = 1 };
+
+/* Where a site was last seen on the active (peer endpoint sync). */
+struct ha_hint {
+	uint32_t tenant;		/* its tenant's id */
+	uint8_t key[32];		/* the site's public key */
+	struct sockaddr_storage ep;	/* its endpoint there */
+};
 
 struct ha {
 	bool on;			/* [ha] is configured and keepalived supervised */
@@ -30,7 +38,20 @@ struct ha {
 	double restart_at;		/* ms: start keepalived again then (0: none due) */
 	unsigned restarts;
 	bool healthy;			/* what the track file says */
+	/* peer endpoint sync (ha_peers.c) */
+	const struct rp_config *cfg;	/* the daemon's, for the sync */
+	int sync_fd;			/* UDP, HA_SYNC_PORT on sync_interface; -1 */
+	double sync_next;		/* ms: the active's next export */
+	double sync_rx;			/* ms: the last hints received (0: none) */
+	uint64_t sync_bad;		/* datagrams refused */
+	struct ha_hint *hints;		/* the newest endpoint per (tenant, key) */
+	size_t n_hints;
 };
+
+/* The sync's UDP port on sync_interface (IANA's ha-cluster), and the most
+ * (tenant, site key) hints kept. */
+#define HA_SYNC_PORT 694
+#define HA_MAX_HINTS 65536
 
 /* The role's name in status and logs: "active", "standby", "fault". */
 const char *ha_role_name(enum ha_role r);
@@ -56,6 +77,27 @@ int ha_tick(struct ha *h);
 void ha_set_health(struct ha *h, bool healthy);
 /* Stop keepalived (SIGTERM, then SIGKILL after 2 s) and forget the role. */
 void ha_stop(struct ha *h);
+
+/* Peer endpoint sync (ha_peers.c): open and close the socket; every turn
+ * of the loop, read the peer's hints and, while active, send ours each
+ * second (returns the poll timeout it wants, -1: none); at takeover, call
+ * every hinted site.  ha_sync_parse takes one datagram (the number of
+ * entries, or -EINVAL); ha_hint_endpoint_ok says whether an endpoint may
+ * be used. */
+int ha_sync_open(struct ha *h, const struct rp_config *cfg);
+void ha_sync_close(struct ha *h);
+int ha_sync_tick(struct ha *h);
+void ha_sync_takeover(struct ha *h);
+int ha_sync_parse(struct ha *h, const struct rp_config *cfg, const uint8_t *buf, size_t len);
+bool ha_hint_endpoint_ok(const struct sockaddr_storage *ss);
+
+/* WireGuard out of the uplink only from public_endpoint, and only while
+ * it is here (ha_nft.c): table inet rempart_ha.  ha_nft_text gives the
+ * ruleset (allocated), ha_nft_apply loads it (0 or -errno with a message
+ * in *d), ha_nft_remove deletes the table if there. */
+int ha_nft_text(const struct rp_config *cfg, char **buf);
+int ha_nft_apply(const struct rp_config *cfg, struct diag *d);
+void ha_nft_remove(void);
 
 /* The role the running daemon recorded in STATE_DIR (ha.role), and when
  * it changed (unix seconds); HA_FAULT when no daemon records one.

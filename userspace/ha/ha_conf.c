@@ -16,7 +16,10 @@
  *   - track_file: rempart's health ("0" while the daemon enforces the
  *     policy, anything else FAULT);
  *   - vrrp_notify_fifo: role changes, read by the daemon (ha.c).
- * Both gateways start as BACKUP; the higher priority preempts. */
+ * Both gateways start as BACKUP; the higher priority preempts, 2 s after it
+ * starts or sees a lower-priority master (preempt_delay): long enough to
+ * receive the sites' endpoints from the active (ha_peers.c), so that a
+ * fail back calls the sites at once too. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -79,6 +82,7 @@ int ha_conf_text(const struct rp_config *cfg, const char *state_dir, char **buf)
 		"\tvirtual_router_id %u\n"
 		"\tpriority %u\n"
 		"\tadvert_int %s\n"
+		"\tpreempt_delay 2\n"
 		"\tunicast_peer {\n\t\t%s\n\t}\n",
 		ha->sync_interface, ha->vrid, ha->priority, HA_ADVERT_INT, a);
 	fprintf(f, "\ttrack_interface {\n\t\t%s\n", cfg->uplink);

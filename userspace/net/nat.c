@@ -256,8 +256,9 @@ out:
 	return text;
 }
 
-/* Run `nft ARGS` with INPUT on stdin; stderr's first line goes to why. */
-static int run_nft(const char *const argv[], const char *input, char *why, size_t whylen)
+/* Run `nft ARGS` with INPUT on stdin; stderr's first line goes to why
+ * (net.h). */
+int nft_run(const char *const argv[], const char *input, char *why, size_t whylen)
 {
 	int in[2], errp[2], status;
 	size_t off = 0, ilen = input ? strlen(input) : 0;
@@ -332,7 +333,7 @@ bool nat_present(void)
 	const char *argv[] = { "nft", "list", "table", "inet", RP_NFT_TABLE, NULL };
 	char why[256];
 
-	return run_nft(argv, NULL, why, sizeof(why)) == 0;
+	return nft_run(argv, NULL, why, sizeof(why)) == 0;
 }
 
 int nat_apply(const struct rp_config *cfg, bool verify, bool *changed, struct diag *d)
@@ -368,7 +369,7 @@ int nat_apply(const struct rp_config *cfg, bool verify, bool *changed, struct di
 		err = -ENOMEM;
 		goto out;
 	}
-	err = run_nft(argv, script, why, sizeof(why));
+	err = nft_run(argv, script, why, sizeof(why));
 	if (err) {
 		diag_add(d, "egress NAT: nftables refused table inet %s: %s", RP_NFT_TABLE, why);
 		goto out;
@@ -390,7 +391,7 @@ int nat_down(struct diag *d)
 
 	if (!nat_present())
 		return 0;
-	err = run_nft(argv, NULL, why, sizeof(why));
+	err = nft_run(argv, NULL, why, sizeof(why));
 	if (err)
 		diag_add(d, "egress NAT: cannot delete table inet %s: %s", RP_NFT_TABLE, why);
 	return err;

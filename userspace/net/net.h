@@ -69,4 +69,8 @@ int net_down(const char *state_dir, struct diag *d);
 void net_cloud_ifname(const struct rp_tenant *t, char *buf, size_t len);
 uint32_t net_tenant_table(const struct rp_tenant *t);
 bool net_rule_priority_ours(uint32_t priority);
+
+/* Run `nft ARGV...` (argv[0] "nft") with INPUT (may be NULL) on its stdin:
+ * 0, or -errno / -EIO with nft's first error line in why (net/nat.c). */
+int nft_run(const char *const argv[], const char *input, char *why, size_t whylen);
 #endif

@@ -32,6 +32,7 @@
 #include "lib/statedir.h"
 
 #define WG_GO_BIN "wireguard-go"
+#define WG_SV_ARGV0 "rempart-wg-supervise"
 #define START_TIMEOUT_MS 30000	/* a hundred starting at once on two cores */
 
 extern char **environ;
@@ -57,7 +58,30 @@ static void write_pid(const char *path, int pid)
 	file_replace(path, &(struct iovec){ text, (size_t)len }, 1, 0644, false);
 }
 
-/* The supervisor's pid: > 0, or -ENOENT / -ESRCH. */
+/* Is PID a live process started as `ARGV0 IFNAME`?  kill(pid, 0) alone is
+ * not enough: it succeeds on a zombie (a SIGKILLed supervisor whose reaper
+ * has not waited for it yet: seconds on a busy machine) and on whatever
+ * process reuses the pid of a dead one (pid_max can be 32768).  Either made
+ * an apply right after a crash take the tunnel for running and start no
+ * wireguard-go.  A zombie's cmdline reads empty; another process's differs. */
+static bool pid_is(int pid, const char *argv0, const char *ifname)
+{
+	char path[64], buf[128];
+	size_t len0 = strlen(argv0), lenif = strlen(ifname);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == (ssize_t)(len0 + 1 + lenif + 1) && !memcmp(buf, argv0, len0 + 1) &&
+	       !memcmp(buf + len0 + 1, ifname, lenif + 1);
+}
+
+/* The supervisor's pid: > 0, or -ENOENT (no pid file) / -ESRCH (gone). */
 static int wgs_pid(const char *ifname, const char *state_dir)
 {
 	char path[4096];
@@ -67,9 +91,7 @@ static int wgs_pid(const char *ifname, const char *state_dir)
 	pid = read_pid(path);
 	if (pid < 0)
 		return pid;
-	if (kill(pid, 0) && errno == ESRCH)
-		return -ESRCH;
-	return pid;
+	return pid_is(pid, WG_SV_ARGV0, ifname) ? pid : -ESRCH;
 }
 
 void wgs_notify(const char *ifname, const char *state_dir)
@@ -146,7 +168,7 @@ static void raise_inotify_limit(void)
 int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whylen)
 {
 	char dir[4096], envbuf[2][4200], logpath[4096], pidpath[4096];
-	char *argv[] = { "rempart-wg-supervise", (char *)ifname, NULL };
+	char *argv[] = { WG_SV_ARGV0, (char *)ifname, NULL };
 	char **envp = NULL;
 	size_t n = 0;
 	pid_t child;
@@ -246,16 +268,16 @@ int wgs_stop(const char *ifname, const char *state_dir)
 	if (pid > 0) {
 		kill(pid, SIGTERM);
 		deadline = clock_ms() + 3000;
-		while (kill(pid, 0) == 0 && clock_ms() < deadline)
+		while (pid_is(pid, WG_SV_ARGV0, ifname) && clock_ms() < deadline)
 			sleep_ms(10);
-		if (kill(pid, 0) == 0)
+		if (pid_is(pid, WG_SV_ARGV0, ifname))
 			kill(pid, SIGKILL);
 	}
 	statedir_wg_path(path, state_dir, ifname, SD_WG_PID);
 	unlink(path);
 	statedir_wg_path(path, state_dir, ifname, SD_WG_GOPID);
 	pid = read_pid(path);
-	if (pid > 0 && kill(pid, 0) == 0)
+	if (pid > 0 && pid_is(pid, WG_GO_BIN, ifname))
 		kill(pid, SIGTERM);
 	unlink(path);
 	return 0;
