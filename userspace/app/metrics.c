@@ -14,6 +14,7 @@
 #include "config/country.h"
 #include "dataplane/dataplane_flows.h"
 #include "eval/reason.h"
+#include "lib/clock.h"
 #include "lib/lazylib.h"
 #include "lib/log.h"
 #include "lib/version.h"
@@ -234,10 +235,24 @@ static void render_events(const struct metrics_state *st, FILE *f, int ncpu)
 		close(fd);
 }
 
+/* rempart_ha_sync_lag_seconds: the standby's time since the active's last
+ * flow-sync datagram (one comes every pass, empty when nothing changed);
+ * 0 on the active; NaN before the first. */
+static const char *ha_lag(const struct ha *h, char *buf, size_t len)
+{
+	if (h->role == HA_ACTIVE)
+		return "0";
+	if (!h->flows.rx_ms)
+		return "NaN";
+	snprintf(buf, len, "%.3f", (clock_ms() - h->flows.rx_ms) / 1000.0);
+	return buf;
+}
+
 int metrics_render(const struct metrics_state *st, FILE *f)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct rp_counter *buf;
+	char lag[32];
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
@@ -285,10 +300,11 @@ int metrics_render(const struct metrics_state *st, FILE *f)
 			   "# TYPE rempart_ha_transitions_total counter\n"
 			   "rempart_ha_transitions_total %llu\n"
 			   "# HELP rempart_ha_sync_lag_seconds Age of the flow state synced from the peer: "
-			   "NaN, flow sync is not built (docs/ha.md).\n"
+			   "on the standby, the time since the active's last flow-sync datagram (NaN: none "
+			   "yet); 0 on the active, which is the source (docs/ha.md).\n"
 			   "# TYPE rempart_ha_sync_lag_seconds gauge\n"
-			   "rempart_ha_sync_lag_seconds NaN\n",
-			(int)st->ha->role, (unsigned long long)st->ha->transitions);
+			   "rempart_ha_sync_lag_seconds %s\n",
+			(int)st->ha->role, (unsigned long long)st->ha->transitions, ha_lag(st->ha, lag, sizeof(lag)));
 	return ferror(f) ? -EIO : 0;
 }
 

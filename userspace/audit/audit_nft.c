@@ -897,6 +897,7 @@ static bool chain_may_see(const struct nchain *c, int family, const char *iif)
 		return !iif || chain_applies(c, family, H_PRE, iif);
 	case H_INGRESS:
 		return !iif || chain_applies(c, family, H_INGRESS, iif);
+	case H_LOCAL:	/* input, output: never run, their rules not read */
 	case H_OTHER:
 		return !iif;
 	}

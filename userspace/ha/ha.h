@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include "config/config.h"
+#include "ha/ha_flows.h"
 #include "lib/diag.h"
 
 enum ha_role { HA_FAULT = -1, HA_STANDBY = 0, HA_ACTIVE = 1 };
@@ -44,6 +45,7 @@ struct ha {
 	double sync_next;		/* ms: the active's next export */
 	double sync_rx;			/* ms: the last hints received (0: none) */
 	uint64_t sync_bad;		/* datagrams refused */
+	struct ha_flows flows;		/* flow sync (ha_flows.c) over the same socket */
 	struct ha_hint *hints;		/* the newest endpoint per (tenant, key) */
 	size_t n_hints;
 };

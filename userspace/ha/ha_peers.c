@@ -161,6 +161,7 @@ void ha_sync_close(struct ha *h)
 	free(h->hints);
 	h->hints = NULL;
 	h->n_hints = 0;
+	ha_flows_free(&h->flows);
 }
 
 /* Encode one entry at P. */
@@ -300,7 +301,8 @@ static bool from_peer(const struct rp_ha *ha, const struct sockaddr_storage *fro
 
 static void receive(struct ha *h, const struct rp_config *cfg)
 {
-	uint8_t buf[8 + HA_PER_DGRAM * HA_ENTRY_LEN + 1];
+	uint8_t buf[(8 + HA_PER_DGRAM * HA_ENTRY_LEN > HA_FLOWS_DGRAM ? 8 + HA_PER_DGRAM * HA_ENTRY_LEN
+								       : HA_FLOWS_DGRAM) + 1];
 	char ctl[128];
 
 	for (int budget = 1024; budget > 0; budget--) {
@@ -313,15 +315,31 @@ static void receive(struct ha *h, const struct rp_config *cfg)
 
 		if (len < 0)
 			return;
-		if (!from_peer(&cfg->ha, &from, &m) || ha_sync_parse(h, cfg, buf, (size_t)len) < 0)
+		if (!from_peer(&cfg->ha, &from, &m))
 			h->sync_bad++;
+		else if (len >= 4 && !memcmp(buf, HA_FLOWS_MAGIC, 4)) {
+			if (ha_flows_apply(&h->flows, cfg, buf, (size_t)len) < 0)
+				h->sync_bad++;
+		} else if (ha_sync_parse(h, cfg, buf, (size_t)len) < 0) {
+			h->sync_bad++;
+		}
 	}
+}
+
+static void flows_send(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct ha *h = ctx;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+
+	peer_sockaddr(&h->cfg->ha, &to, &tolen);
+	sendto(h->sync_fd, buf, len, 0, (struct sockaddr *)&to, tolen);
 }
 
 int ha_sync_tick(struct ha *h)
 {
 	const struct rp_config *cfg = h->cfg;
-	double now = clock_ms();
+	double now = clock_ms(), next;
 
 	if (!cfg || h->sync_fd < 0)
 		return -1;
@@ -332,7 +350,16 @@ int ha_sync_tick(struct ha *h)
 		export(h, cfg);
 		h->sync_next = now + HA_SYNC_EVERY_MS;
 	}
-	return (int)(h->sync_next - now) + 1;
+	if (now >= h->flows.next_ms) {
+		bool full = now >= h->flows.full_ms;
+
+		ha_flows_export(&h->flows, cfg, full, flows_send, h);
+		h->flows.next_ms = now + HA_FLOWS_EVERY_MS;
+		if (full)
+			h->flows.full_ms = now + HA_FLOWS_FULL_MS;
+	}
+	next = h->sync_next < h->flows.next_ms ? h->sync_next : h->flows.next_ms;
+	return (int)(next - now) + 1;
 }
 
 /* A peer of CUR that has had a session here: the site's current session
