@@ -26,15 +26,10 @@
 #include <netinet/in.h>
 #include "audit/audit_nft.h"
 #include "tap.h"
+#include "xorshift.h"
 
 static uint64_t rs;
-static uint64_t rnd64(void)
-{
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return rs;
-}
+static uint64_t rnd64(void) { return xorshift64(&rs); }
 static unsigned rnd(unsigned n) { return n ? rnd64() % n : 0; }
 static int chance(unsigned pct) { return rnd(100) < pct; }
 

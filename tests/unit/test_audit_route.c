@@ -31,15 +31,10 @@
 #include "audit/audit_route.h"
 #include "kernel/netlink_fib.h"
 #include "tap.h"
+#include "xorshift.h"
 
 static uint64_t rs;
-static uint64_t rnd64(void)
-{
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return rs;
-}
+static uint64_t rnd64(void) { return xorshift64(&rs); }
 static unsigned rnd(unsigned n) { return n ? rnd64() % n : 0; }
 static int chance(unsigned pct) { return rnd(100) < pct; }
 
