@@ -183,6 +183,13 @@ to = 10.20.1.10/32
 proto = udp
 ports = 5353
 action = allow
+
+[rule push]
+from = sites
+to = 10.20.1.10/32
+proto = udp
+ports = 5454
+action = allow
 EOF
 for g in a b; do
 	if [ $g = a ]; then prio=150 peer=192.0.2.2; else prio=100 peer=192.0.2.1; fi
@@ -334,6 +341,41 @@ failover() {
 	LOSS="${LOSS:-}$how=${lost}ms "
 }
 
+# a stream that only flow state carries: the site says one datagram to
+# the cloud host's 5454 (rule push), the cloud host then streams to it every
+# 20 ms and the site never speaks again.  The gateway lets the stream in as
+# replies of that one flow: after a switch only if the new active has the
+# flow (flow sync, docs/ha.md); the site's LAN logs each arrival's time
+bg pusher ip netns exec rp-ha-cloud python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.20.1.10", 5454))
+_, to = s.recvfrom(64)
+while True:
+    try: s.sendto(b"push", to)
+    except OSError: pass
+    time.sleep(0.02)
+'
+bg pushed ip netns exec rp-ha-site python3 -u -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.120.1.10", 40555))
+time.sleep(0.5)
+s.sendto(b"open", ("10.20.1.10", 5454))
+f = open(sys.argv[1], "a", buffering=1)
+while True:
+    s.recv(64); f.write("%.3f\n" % time.time())
+' "$ST/push-times"
+pushes() { wc -l <"$ST/push-times" 2>/dev/null || echo 0; }
+# push_gap FROM_S: the longest time without a pushed datagram since FROM_S
+# (unix seconds), in ms; -1 if none arrived after it
+push_gap() {
+	awk -v t0="$1" '$1 >= t0 - 1 { if (p && $1 - p > g) g = $1 - p; p = $1; if ($1 > t0) after = 1 }
+		END { if (!after) print -1; else printf "%d\n", g * 1000 }' "$ST/push-times"
+}
+wait_for 10 eval '[ "$(pushes)" -gt 20 ]'
+check "lab_ha: the cloud host's stream reaches the site (flow state: the site spoke once)" \
+	eval '[ "$(pushes)" -gt 20 ]'
+PUSH_T0=$(date +%s.%N)
+
 wait_for 10 eval '[ -s "$ST/udp-count" ] && [ "$(udp | cut -d" " -f1)" -gt 0 ]'
 read -r ok0 bad0 < <(udp)
 check "lab_ha: denied probes never reached the cloud host before the switch" test "${bad0:-x}" = 0
@@ -350,11 +392,16 @@ failover crasha b
 read -r ok1 bad1 < <(udp)
 check "lab_ha: allowed probes passed around the first switch ($ok0 -> $ok1)" test "${ok1:-0}" -gt "${ok0:-0}"
 check "lab_ha: not one denied probe passed during the first switch" test "${bad1:-x}" = 0
+pg=$(push_gap "$PUSH_T0")
+echo "# crasha: the cloud-to-site stream (flow state only) went $pg ms without a datagram"
+check "lab_ha: the stream that only flow state carries survives the crash (flow sync): longest gap $pg ms < ${LOSS_MAX} ms" \
+	test "$pg" -ge 0 -a "$pg" -lt "$LOSS_MAX"
 check "lab_ha: a's keepalived went with its rempart (PR_SET_PDEATHSIG)" \
 	eval '! ip -n rp-ha-a addr show | grep -q "198.18.1.1/\|10.20.1.1/"'
 
 # a comes back (as a restarted daemon would) and preempts: fail back
 wait_for 10 eval '[ -z "$(ip netns pids rp-ha-a)" ]'
+PUSH_T1=$(date +%s.%N)
 bg rempart-a2 nsenter --net=/run/netns/rp-ha-a --mount=$ST/ns/a -- \
 	env RP_WG_BACKEND=wireguard-go "$REMPART" -c "$ST/cfg-a" run --log-events 0
 wait_for 30 is_role a active
@@ -365,6 +412,10 @@ wait_for 20 pinged
 check "lab_ha: after the fail back, the site reaches the cloud host" pinged
 check "lab_ha: after the fail back, the site still sends to public_endpoint ($(site_ep))" \
 	test "$(site_ep)" = 198.18.1.1:51810
+sleep 1
+pg=$(push_gap "$PUSH_T1")
+check "lab_ha: the stream still arrives after the fail back (a, restarted, got the flow from b): gap $pg ms" \
+	test "$pg" -ge 0 -a "$pg" -lt "$LOSS_MAX"
 
 upa() { ip -n rp-ha-a link set gw-up down; }
 failover upa b

@@ -25,7 +25,8 @@
 #define HA_FLOWS_PER_DGRAM 26
 #define HA_FLOWS_DGRAM (HA_FLOWS_HDR + HA_FLOWS_PER_DGRAM * HA_FLOWS_REC)
 #define HA_FLOWS_EVERY_MS 200		/* the active's pass */
-#define HA_FLOWS_FULL_MS 10000		/* and a full one this often */
+#define HA_FLOWS_FULL_MS 1000		/* and a full one this often: a restarted
+					 * standby is whole before it can preempt (2 s) */
 
 struct ha_flow_seen;			/* ha_flows.c */
 
