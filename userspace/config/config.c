@@ -278,6 +278,17 @@ static void ha_check(struct rp_config *cfg, struct ini_file *f, struct diag *d, 
 			ini_get(f, "ha", "peer"), cfg->ha.peer.family == AF_INET ? "IPv4" : "IPv6",
 			ep.family == AF_INET ? "IPv4" : "IPv6");
 	}
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct rp_tenant *t = &cfg->tenants[i];
+
+		if (t->listen_port != RP_HA_SYNC_PORT && t->next_listen_port != RP_HA_SYNC_PORT)
+			continue;
+		w.section = "ha";
+		w.key = "sync_interface";
+		cfg_err(&w, "udp/%d carries the pair's sync, but it is tenant %s's %s (%s)", RP_HA_SYNC_PORT,
+			t->name, t->listen_port == RP_HA_SYNC_PORT ? "listen_port" : "next_listen_port",
+			t->file ? t->file : t->name);
+	}
 	if (!cfg->ha.sync_interface)
 		goto out;
 	w.section = "ha";

@@ -130,6 +130,9 @@ int rp_tunnel_owner(const struct rp_config *cfg, const char *ifname, bool *next)
 
 /* [ha] (docs/ha.md): an active/standby pair; keepalived does VRRP.
  * enabled is false when rempart.ini has no [ha]; then the rest is zero. */
+/* The pair's sync (peer endpoints, flows): UDP on sync_interface. */
+#define RP_HA_SYNC_PORT 694
+
 struct rp_ha {
 	bool enabled;
 	struct rp_addr peer;		/* the other gateway, over sync_interface */

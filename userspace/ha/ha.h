@@ -52,7 +52,7 @@ struct ha {
 
 /* The sync's UDP port on sync_interface (IANA's ha-cluster), and the most
  * (tenant, site key) hints kept. */
-#define HA_SYNC_PORT 694
+#define HA_SYNC_PORT RP_HA_SYNC_PORT
 #define HA_MAX_HINTS 65536
 
 /* The role's name in status and logs: "active", "standby", "fault". */
