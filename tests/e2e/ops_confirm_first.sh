@@ -146,8 +146,10 @@ check "ops_confirm_first: no confirm: the rollback happened by itself" \
 kstate >"$T/k.after"
 check "ops_confirm_first: the namespace's links, addresses, routes, rules and forwarding are as before the apply" \
 	diff -u "$T/k.before" "$T/k.after"
-check "ops_confirm_first: the tunnel's wireguard-go is gone" \
-	bash -c "for p in $wgpids; do ! kill -0 \$p 2>/dev/null || exit 1; done"
+# gone: no such process, or a zombie its parent has not reaped yet (kill -0
+# succeeds on one; rempart no longer waits for the reaper: kernel/wg)
+gone() { local p; for p in "$@"; do [ ! -e /proc/$p ] || grep -q '^State:[[:space:]]*Z' /proc/$p/status 2>/dev/null || return 1; done; }
+check "ops_confirm_first: the tunnel's wireguard-go is gone" wait_for 5 gone $wgpids
 check "ops_confirm_first: the programs stay attached to the uplink and the cloud interface" \
 	bash -c "nsenter --net=/run/netns/$NS ip link show dev $UP | grep -q ' xdp' &&
 		 nsenter --net=/run/netns/$NS ip link show dev $CL | grep -q ' xdp'"
