@@ -111,6 +111,18 @@ static size_t forged(uint8_t *b, uint8_t vrid, unsigned n, uint64_t seq)
 	return HA_FLOWS_HDR + n * HA_FLOWS_REC;
 }
 
+static uint8_t bad[HA_FLOWS_DGRAM];
+
+/* One datagram (sequence SEQ, vrid 51) holding one record a host on the
+ * sync link could forge, applied; the records written. */
+static int claim(struct ha_flows *fb, const struct rp_config *cfg, uint64_t seq, uint32_t table,
+		 uint16_t zone, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		 uint8_t proto)
+{
+	put_rec(bad + HA_FLOWS_HDR, table, zone, src, sport, dst, dport, proto);
+	return ha_flows_apply(fb, cfg, bad, forged(bad, 51, 1, seq));
+}
+
 int main(void)
 {
 	/* alpha's site opens https to its cloud (rule web); the reply comes back */
@@ -127,12 +139,10 @@ int main(void)
 	struct rp_config cfg;
 	struct ha_flows fa = { 0 }, fb = { 0 };
 	static struct dgrams dg, dg2;
-	static uint8_t bad[HA_FLOWS_DGRAM];
 	struct diag d = { 0 };
 	struct fx f;
 	int tun, cl, n, got, err;
 	unsigned emptied;
-	size_t len;
 
 	if (geteuid() != 0) {
 		tap_skip("test_haflows: needs root (BPF, namespaces)");
@@ -190,23 +200,17 @@ int main(void)
 	tap_result(n == 1, "haflows: one new connection, one record (%d)", n);
 
 	/* records a host on the sync link could forge */
-	put_rec(bad + HA_FLOWS_HDR, 10, 10, "10.120.1.5", 6100, "10.20.1.10", 22, 6);
-	len = forged(bad, 51, 1, 100);
-	n = ha_flows_apply(&fb, &cfg, bad, len);
+	n = claim(&fb, &cfg, 100, 10, 10, "10.120.1.5", 6100, "10.20.1.10", 22, 6);
 	tap_result(n == 0 && !passes(cl, true, "dpcloud", &bad_a),
 		   "haflows: a record of a connection the policy forbids (site to cloud port 22) is refused, "
 		   "its 'reply' still dropped (%d written)", n);
-	put_rec(bad + HA_FLOWS_HDR, 10, 20, "10.120.1.5", 7000, "10.21.0.54", 53, 17);
-	n = ha_flows_apply(&fb, &cfg, bad, forged(bad, 51, 1, 101));
+	n = claim(&fb, &cfg, 101, 10, 20, "10.120.1.5", 7000, "10.21.0.54", 53, 17);
 	tap_result(n == 0, "haflows: a record under beta's zone off beta's share is refused (%d)", n);
-	put_rec(bad + HA_FLOWS_HDR, 10, 20, "10.120.1.5", 7000, "10.21.0.53", 53, 17);
-	n = ha_flows_apply(&fb, &cfg, bad, forged(bad, 51, 1, 102));
+	n = claim(&fb, &cfg, 102, 10, 20, "10.120.1.5", 7000, "10.21.0.53", 53, 17);
 	tap_result(n == 1, "haflows: the same under beta's share (udp 53 to 10.21.0.53) is taken (%d)", n);
-	put_rec(bad + HA_FLOWS_HDR, 0, 0, "198.51.100.2", 40000, "203.0.113.9", 22, 6);
-	n = ha_flows_apply(&fb, &cfg, bad, forged(bad, 51, 1, 103));
+	n = claim(&fb, &cfg, 103, 0, 0, "198.51.100.2", 40000, "203.0.113.9", 22, 6);
 	tap_result(n == 0, "haflows: a record for the gateway's own table is refused (%d)", n);
-	put_rec(bad + HA_FLOWS_HDR, 20, 20, "10.120.1.5", 6000, "10.20.1.10", 443, 6);
-	n = ha_flows_apply(&fb, &cfg, bad, forged(bad, 51, 1, 104));
+	n = claim(&fb, &cfg, 104, 20, 20, "10.120.1.5", 6000, "10.20.1.10", 443, 6);
 	tap_result(n == 0, "haflows: alpha's connection claimed for beta's table is refused (%d)", n);
 	tap_result(ha_flows_apply(&fb, &cfg, bad, forged(bad, 52, 1, 105)) == -EINVAL &&
 		   ha_flows_apply(&fb, &cfg, bad, forged(bad, 51, 1, 105) - 1) == -EINVAL &&
@@ -230,6 +234,26 @@ int main(void)
 			bpf_map_delete_elem(fd, &k);
 			close(fd);
 		}
+	}
+	{	/* more flows than one batch of the active's read (256): all sent */
+		struct rp_flow4_key k = { .zone = 10, .proto = 17, .dport = 53 };
+		struct rp_flow_val v = { .expires_ns = ~0ull >> 1, .owner = 10 };
+		struct ha_flows fc = { 0 };
+		static struct dgrams dg3;
+		int fd = bpf_obj_get(RP_PIN_DIR "/rp_flow4_t10"), put = 0;
+
+		inet_pton(AF_INET, "10.120.1.7", &k.src);
+		inet_pton(AF_INET, "10.20.0.53", &k.dst);
+		for (unsigned i = 0; fd >= 0 && i < 700; i++) {
+			k.sport = 10000 + i;
+			put += !bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+		}
+		if (fd >= 0)
+			close(fd);
+		n = ha_flows_export(&fc, &cfg, true, collect, &dg3);
+		tap_result(put == 700 && n >= 700, "haflows: a full pass over 700+ flows (three batches) sends "
+			   "them all (%d of %d put)", n, put);
+		ha_flows_free(&fc);
 	}
 	ha_flows_free(&fa);
 	ha_flows_free(&fb);

@@ -143,58 +143,94 @@ static int open_table(int family, uint32_t table)
 	return bpf_obj_get(path);
 }
 
-/* Append every live flow of one table to *v (growing it). */
-static int read_table(uint32_t table, int family, uint64_t now, struct ha_flow_seen **v, size_t *n,
-		      size_t *cap, uint64_t **exp)
+/* Append one live flow (kernel key K of FAMILY, expiry E) to *v. */
+static int push_seen(uint32_t table, int family, const void *k, uint64_t e, struct ha_flow_seen **v,
+		     size_t *n, size_t *cap)
 {
-	union { struct rp_flow4_key k4; struct rp_flow_key k6; } k, next;
-	struct rp_flow_val val;
-	int fd = open_table(family, table);
-	void *prev = NULL;
+	struct ha_flow_seen *x;
+	struct rp_flow_key w;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		struct ha_flow_seen *nv = realloc(*v, nc * sizeof(**v));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	x = &(*v)[(*n)++];
+	memset(x, 0, sizeof(*x));
+	put32(x->id, table);
+	x->id[4] = (uint8_t)family;
+	if (family == 4) {
+		const struct rp_flow4_key *k4 = k;
+
+		w = (struct rp_flow_key){ .zone = k4->zone, .family = 4, .proto = k4->proto,
+					  .sport = k4->sport, .dport = k4->dport };
+		memcpy(w.src, &k4->src, 4);
+		memcpy(w.dst, &k4->dst, 4);
+	} else {
+		memcpy(&w, k, sizeof(w));
+		w.family = 6;	/* the kernel's key says AF_INET6 */
+	}
+	memcpy(x->id + 8, &w, sizeof(w));
+	x->sent_exp = e;	/* this pass's expiry until export compares it */
+	return 0;
+}
+
+/* Append every live flow of one table to *v: BPF_MAP_LOOKUP_BATCH, 256 at
+ * a time (1.6 ms per 10,000 flows against 66 ms key by key,
+ * bench/bench_scaleout.sh); key by key where the kernel has no batch. */
+static int read_table(uint32_t table, int family, uint64_t now, struct ha_flow_seen **v, size_t *n,
+		      size_t *cap)
+{
+	enum { B = 256 };
+	union fk { struct rp_flow4_key k4; struct rp_flow_key k6; };
+	static union fk keys[B];
+	static struct rp_flow_val vals[B];
+	size_t ksz = family == 4 ? sizeof(struct rp_flow4_key) : sizeof(struct rp_flow_key);
+	int fd = open_table(family, table), err = 0;
+	__u32 in = 0, out = 0, count;
+	void *inp = NULL;
 
 	if (fd < 0)
 		return 0;	/* no table of that family for this tenant */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &val) || val.expires_ns <= now)
-			continue;
-		if (*n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 1024;
-			struct ha_flow_seen *nv = realloc(*v, nc * sizeof(**v));
-			uint64_t *ne;
+	for (;;) {
+		int r;
 
-			if (nv)
-				*v = nv;
-			ne = nv ? realloc(*exp, nc * sizeof(**exp)) : NULL;
-			if (!ne) {
-				close(fd);
-				return -ENOMEM;
-			}
-			*exp = ne;
-			*cap = nc;
+		count = B;
+		r = bpf_map_lookup_batch(fd, inp, &out, keys, vals, &count, NULL);
+		if (r && errno != ENOENT) {
+			if (inp || (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP))
+				err = -errno;
+			break;
 		}
-		memset(&(*v)[*n], 0, sizeof(**v));
-		put32((*v)[*n].id, table);
-		(*v)[*n].id[4] = (uint8_t)family;
-		if (family == 4) {
-			struct rp_flow_key w = { .zone = k.k4.zone, .family = 4, .proto = k.k4.proto,
-						 .sport = k.k4.sport, .dport = k.k4.dport };
-
-			memcpy(w.src, &k.k4.src, 4);
-			memcpy(w.dst, &k.k4.dst, 4);
-			memcpy((*v)[*n].id + 8, &w, sizeof(w));
-		} else {
-			struct rp_flow_key w = k.k6;
-
-			w.family = 6;	/* the kernel's key says AF_INET6 */
-			memcpy((*v)[*n].id + 8, &w, sizeof(w));
+		for (__u32 i = 0; i < count && !err; i++)
+			if (vals[i].expires_ns > now)
+				err = push_seen(table, family, (const uint8_t *)keys + i * ksz,
+						vals[i].expires_ns, v, n, cap);
+		if (r || err) {
+			close(fd);
+			return err;
 		}
-		(*exp)[*n] = val.expires_ns;
-		(*n)++;
+		in = out;
+		inp = &in;
+	}
+	if (!err && !inp) {	/* no batch here: key by key */
+		union fk k, next;
+		struct rp_flow_val val;
+		void *prev = NULL;
+
+		while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+			k = next;
+			prev = &k;
+			if (!bpf_map_lookup_elem(fd, &k, &val) && val.expires_ns > now)
+				err = push_seen(table, family, &k, val.expires_ns, v, n, cap);
+		}
 	}
 	close(fd);
-	return 0;
+	return err;
 }
 
 int ha_flows_export(struct ha_flows *f, const struct rp_config *cfg, bool full,
@@ -202,22 +238,19 @@ int ha_flows_export(struct ha_flows *f, const struct rp_config *cfg, bool full,
 {
 	struct batch b = { .vrid = cfg->ha.vrid, .f = f, .send = send, .ctx = ctx };
 	struct ha_flow_seen *cur = NULL;
-	uint64_t *exp = NULL, now = now_ns();
+	uint64_t now = now_ns();
 	size_t n = 0, cap = 0;
 	uint64_t sent0 = f->sent;
 	int err = 0;
 
 	for (size_t i = 0; i < cfg->n_tenants && !err; i++)
 		for (int fam = 4; fam <= 6 && !err; fam += 2)
-			err = read_table(cfg->tenants[i].id, fam, now, &cur, &n, &cap, &exp);
+			err = read_table(cfg->tenants[i].id, fam, now, &cur, &n, &cap);
 	if (err) {
 		free(cur);
-		free(exp);
 		return err;
 	}
-	/* sort the pass (its expiry along) to find each flow's last send */
-	for (size_t i = 0; i < n; i++)
-		cur[i].sent_exp = exp[i];
+	/* sorted, to find each flow's last send in the previous pass */
 	qsort(cur, n, sizeof(*cur), seen_cmp);
 	for (size_t i = 0; i < n; i++) {
 		struct ha_flow_seen *old = f->seen ? bsearch(&cur[i], f->seen, f->n_seen, sizeof(*cur),
@@ -242,7 +275,6 @@ int ha_flows_export(struct ha_flows *f, const struct rp_config *cfg, bool full,
 	/* nothing sent in this pass: an empty datagram says the active is
 	 * there and its state unchanged (the standby's sync lag) */
 	flush(&b, f->sent == sent0);
-	free(exp);
 	free(f->seen);
 	f->seen = cur;
 	f->n_seen = n;
