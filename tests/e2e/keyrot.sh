@@ -5,8 +5,8 @@
 # watching.  During the overlap (next_private_key_file, next_listen_port):
 # the second tunnel wn-NAME is a tunnel of the tenant everywhere (programs,
 # rules, the uplink's geo-fence on its port, explain, audit, status); site
-# A moves to the next key under a 20 ms ping from its LAN (at most one
-# packet lost) while site B stays on the current one, and both reach their
+# A moves to the next key under a 20 ms ping from its LAN (at most two
+# packets lost) while site B stays on the current one, and both reach their
 # cloud; what A sends through wn-NAME to another tenant is dropped and
 # counted; the rotation ends (the next key and port become the tenant's)
 # by `apply` under a 50 ms ping from both sites: the gateway calls them at
@@ -246,7 +246,9 @@ rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/pingA.log")
 lost=$(( ${tx:-0} - ${rx:-0} ))
 ms=$(grep "keyrot: site a of tenant st is on $NEXT" "$T/run.log" | tail -1 | sed -n 's/.*follow, \([0-9.-]*\) ms.*/\1/p')
 echo "# A's move: ${tx:-?} pings every 20 ms, $lost lost; its routes followed $ms ms after its first handshake on $NEXT"
-check "keyrot: A's move under a 20 ms ping: at most one packet lost ($lost of ${tx:-?})" test -n "$tx" -a "$lost" -le 1
+# as in sites_router's rekey: one ping in the window as a rule, two on a
+# loaded machine; an outage would lose dozens
+check "keyrot: A's move under a 20 ms ping: at most two packets lost ($lost of ${tx:-?})" test -n "$tx" -a "$lost" -le 2
 check "keyrot: A's routes go through $NEXT" \
 	bash -c "nsenter --net=/run/netns/$GW ip route show table 1017 | grep -q '^10.120.7.0/24 dev $NEXT'"
 check "keyrot: B's routes still go through $TUN" \

@@ -5,7 +5,7 @@
 # host behind it; its WAN is in an allowed country (FR in the suite's geo
 # file).  Then: the LAN reaches the cloud over IPv4 and IPv6 (TCP, UDP), the
 # router pings the gateway's tunnel address, the cloud its cloud address,
-# `site rekey` under a continuous ping (20 ms) loses at most one packet and
+# `site rekey` under a continuous ping (20 ms) loses at most two packets and
 # the previous key gets no handshake afterwards (figures over RS_REKEY_RUNS
 # runs), a rekey is rolled back by `apply --confirm`, and every bad input
 # gets one clear error and changes nothing.
