@@ -197,6 +197,10 @@ int main(int argc, char **argv)
 		repeat = strtoul(argv[2], NULL, 0);
 	if (rounds < 1)
 		rounds = 1;
+	if (rounds > 64) {	/* the per-round arrays hold 64 */
+		fprintf(stderr, "bench_dataplane: DP_ROUNDS %d: at most 64 rounds, 64 taken\n", rounds);
+		rounds = 64;
+	}
 	if (getenv("DP_OBJ") && read_obj(getenv("DP_OBJ")))
 		return 1;
 	if (getenv("DP_COUNTS"))
