@@ -12,3 +12,10 @@ wait_for() {
 	for ((i = 0; i < t * 20; i++)); do "$@" && return 0; sleep 0.05; done
 	return 1
 }
+# ping_lost LOG: sets tx, rx and lost from ping's summary in LOG (tx empty
+# when ping printed none)
+ping_lost() {
+	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$1")
+	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$1")
+	lost=$(( ${tx:-0} - ${rx:-0} ))
+}

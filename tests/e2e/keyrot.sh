@@ -241,9 +241,7 @@ ip netns exec "$RA" wg syncconf "$WQA" <(wg-quick strip "$T/a-next.conf")
 wait_for 10 grep -q "keyrot: site a of tenant st is on $NEXT" "$T/run.log" ||
 	fail "keyrot: the daemon never routed A through $NEXT: $(tail -2 "$T/run.log" | tr '\n' ' ')"
 wait $ping_pid; ping_pid=
-tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/pingA.log")
-rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/pingA.log")
-lost=$(( ${tx:-0} - ${rx:-0} ))
+ping_lost "$T/pingA.log"
 ms=$(grep "keyrot: site a of tenant st is on $NEXT" "$T/run.log" | tail -1 | sed -n 's/.*follow, \([0-9.-]*\) ms.*/\1/p')
 echo "# A's move: ${tx:-?} pings every 20 ms, $lost lost; its routes followed $ms ms after its first handshake on $NEXT"
 # as in sites_router's rekey: one ping in the window as a rule, two on a
@@ -308,9 +306,7 @@ end_losses() { # HOW LOG
 	wait $ping2_pid; ping2_pid=
 	for x in A B; do
 		case $x in A) from="from A's LAN" ;; B) from="from router B" ;; esac
-		tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/pingEnd$x.log")
-		rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/pingEnd$x.log")
-		lost=$(( ${tx:-0} - ${rx:-0} ))
+		ping_lost "$T/pingEnd$x.log"
 		echo "# the rotation's end by $1: site $x: ${tx:-?} pings every 50 ms $from, $lost lost"
 		check "keyrot: the rotation's end by $1 under a 50 ms ping: site $x lost at most 2 ($lost of ${tx:-?})" \
 			test -n "$tx" -a "$lost" -le 2 || grep -i 'keyrot\|^net:' "$2" | tail -25 | sed 's/^/#   /'

@@ -48,9 +48,7 @@ sys.exit(not (s["rekey_pending"] and s["last_handshake"] > 0 and s["tunnel_ip"] 
 		fail "sites_router: rekey $n: the gateway never saw the site switch: $(tail -2 "$T/run.log" | tr '\n' ' ')"
 	fi
 	wait $ping_pid; ping_pid=
-	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/ping$n.log")
-	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/ping$n.log")
-	lost=$(( ${tx:-0} - ${rx:-0} ))
+	ping_lost "$T/ping$n.log"
 	ms=$(grep 'rekey: site rtr of tenant st switched' "$T/run.log" | tail -1 | sed -n 's/.*moved to it \([0-9.-]*\) ms.*/\1/p')
 	echo "# rekey run $n: ${tx:-?} pings every 20 ms, $lost lost; the site's addresses moved to the new key $ms ms after its first handshake"
 	echo "$n $lost $ms" >>"$T/figures"
