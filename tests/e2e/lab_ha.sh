@@ -634,6 +634,38 @@ tcp_survived thaw "$t0" "$t1"
 read -r ok3 bad3 < <(udp)
 check "lab_ha: not one denied probe passed during the freeze and the thaw" test "${bad3:-x}" = 0
 
+# split brain: the sync link cut while both are healthy (a's end of the
+# veth down: b sees no carrier).  Neither gives up (keepalived does not
+# track the sync link: dont_track_primary), both hold the addresses; the
+# probes run throughout and the denied ones never pass.  Then the link is
+# back: VRRP elects a again and traffic works.
+sleep 1
+bg ping-split ip netns exec rp-ha-site ping -n -D -i $IV -w 20 -I 10.120.1.10 10.20.1.10
+sleep 1
+T_SPLIT=${EPOCHREALTIME/./}
+ip -n rp-ha-a link set ha-sync down
+wait_for 10 eval 'is_role a active && is_role b active'
+check "lab_ha: the sync link cut, both are active (split brain)" eval 'is_role a active && is_role b active'
+echo "# split: $(( (${EPOCHREALTIME/./} - T_SPLIT) / 1000 )) ms after the cut, a is $(role a), b is $(role b)"
+sleep 5
+T_HEAL=${EPOCHREALTIME/./}
+ip -n rp-ha-a link set ha-sync up
+wait_for 10 eval 'is_role a active && is_role b standby'
+t1=${EPOCHREALTIME/./}
+echo "# split: $(( (t1 - T_HEAL) / 1000 )) ms after the link came back, a is $(role a), b is $(role b)"
+check "lab_ha: the sync link back, VRRP elects one again (a active, b standby)" \
+	eval 'is_role a active && is_role b standby'
+wait_for 20 pinged
+echo "# split: a ping answered $(( (${EPOCHREALTIME/./} - T_HEAL) / 1000 )) ms after the link came back"
+check "lab_ha: after the split brain, the site reaches the cloud host" pinged
+wait $(pid_of ping-split) 2>/dev/null
+read -r lost tx rx < <(gap "$ST/logs/ping-split" "$T_SPLIT")
+read -r alive stall dead < <(tcp_after "$T_SPLIT" "$t1")
+echo "# split: a renewed the sessions $(( $(renews) - renew0 )) time(s) since the thaw"
+echo "# split: loss window $lost ms over the cut and the heal ($rx of $tx answered); TCP: $alive of $TCP_N alive, longest stall $stall ms"
+read -r ok4 bad4 < <(udp)
+check "lab_ha: not one denied probe passed during the split brain" test "${bad4:-x}" = 0
+
 echo "# loss windows: $LOSS"
 echo "# long-lived TCP connections alive after each switch (and the longest stall): $TCPS"
 # the live audit reads the ruleset: [ha]'s table (output hook) must not
