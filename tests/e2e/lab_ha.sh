@@ -190,6 +190,13 @@ to = 10.20.1.10/32
 proto = udp
 ports = 5454
 action = allow
+
+[rule echo]
+from = sites
+to = 10.20.1.10/32
+proto = tcp
+ports = 7777
+action = allow
 EOF
 for g in a b; do
 	if [ $g = a ]; then prio=150 peer=192.0.2.2; else prio=100 peer=192.0.2.1; fi
@@ -297,6 +304,44 @@ PY
 }
 udp() { cat "$ST/udp-count" 2>/dev/null; }
 
+# long-lived TCP connections (started below): TCP_N connections from the
+# site's LAN to the cloud host's echo server, a line every 100 ms on each;
+# the client logs "I TIME" for every echo and "dead I WHY" when one breaks.
+# tcp_after T0_US T1_US: the connections that echoed after T1 and are not
+# dead, the longest time a connection went without an echo since T0 (ms),
+# the dead ones
+TCP_N=4
+tcp_after() {
+	python3 - "$ST/tcp-echoes" "$1" "$2" "$TCP_N" 2>/dev/null <<'PY'
+import sys
+t0, t1, n = int(sys.argv[2]) / 1e6, int(sys.argv[3]) / 1e6, int(sys.argv[4])
+last, stall, late, dead = {}, 0, set(), set()
+for l in open(sys.argv[1]):
+    w = l.split()
+    if w[0] == "dead":
+        dead.add(int(w[1]))
+    elif w[0] != "connected":
+        i, t = int(w[0]), float(w[1])
+        if t > t0 and i in last:
+            stall = max(stall, t - last[i])
+        last[i] = t
+        if t > t1:
+            late.add(i)
+ok = [i for i in range(n) if i in late and i not in dead]
+print(len(ok), int(stall * 1000), len(dead))
+PY
+}
+# tcp_survived HOW T0_US T1_US: every connection echoes after the switch
+tcp_survived() {
+	local alive stall dead from=$2 to=$3
+	wait_for 15 eval '[ "$(tcp_after "$from" "$to" | cut -d" " -f1)" = "$TCP_N" ]'
+	read -r alive stall dead < <(tcp_after "$from" "$to")
+	echo "# $1: $alive of $TCP_N long-lived TCP connections alive after the switch (longest stall $stall ms; $dead broken)"
+	check "lab_ha: after $1, every long-lived TCP connection survives ($alive of $TCP_N echo after the switch)" \
+		test "$alive" = "$TCP_N"
+	TCPS="${TCPS:-}$1=$alive/$TCP_N,${stall}ms "
+}
+
 # failover HOW NEW_ACTIVE [WHY]: HOW kills or cuts the active; measures and
 # checks; with WHY, the traffic checks are SKIPped for that reason
 failover() {
@@ -317,7 +362,7 @@ failover() {
 	check "lab_ha: after $how, rempart_ha_transitions_total counts on $to (${tr0:-?} before)" \
 		eval '[ "$(metric $to rempart_ha_transitions_total)" -gt "${tr0:-99}" ]'
 	{ echo "# $how +$(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms"; ip -n rp-ha-a -br addr; ip -n rp-ha-b -br addr
-	  for g in a b; do echo "$g: $(ip netns pids rp-ha-$g | xargs -r ps -o pid=,args= -p | grep -c keepalived) keepalived"; done; } >>"$ST/logs/diag"
+	  for g in a b; do echo "$g: $(ip netns pids rp-ha-$g | xargs -r ps -o pid=,args= -p | grep -c keepalived) keepalived"; done; } >>"$ST/logs/diag" 2>&1
 	if [ -n "$why" ]; then
 		skip "lab_ha: after $how, traffic and handshake ($why)"
 		wait $(pid_of ping-$to) 2>/dev/null
@@ -339,6 +384,7 @@ failover() {
 	# waiting ~15 s for it (docs/ha.md); 3 s leaves room for a busy machine
 	check "lab_ha: after $how, the loss window is below ${LOSS_MAX} ms ($lost ms)" test "$lost" -lt "$LOSS_MAX"
 	LOSS="${LOSS:-}$how=${lost}ms "
+	tcp_survived "$how" "$t0" "$t1"
 }
 
 # a stream that only flow state carries: the site says one datagram to
@@ -376,6 +422,61 @@ check "lab_ha: the cloud host's stream reaches the site (flow state: the site sp
 	eval '[ "$(pushes)" -gt 20 ]'
 PUSH_T0=$(date +%s.%N)
 
+bg tcp-echo ip netns exec rp-ha-cloud python3 -c '
+import socketserver
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line)
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+S(("10.20.1.10", 7777), H).serve_forever()
+'
+sleep 0.5
+bg tcp-client ip netns exec rp-ha-site python3 -u -c '
+import select, socket, sys, time
+f, n = open(sys.argv[1], "a", buffering=1), int(sys.argv[2])
+socks = []
+for i in range(n):
+    s = socket.create_connection(("10.20.1.10", 7777), timeout=10, source_address=("10.120.1.10", 0))
+    s.setblocking(False)
+    socks.append(s)
+f.write("connected %d\n" % n)
+alive, nxt, seq = set(range(n)), 0, 0
+def dead(i, why):
+    f.write("dead %d %s\n" % (i, why))
+    alive.discard(i)
+while alive:
+    now = time.time()
+    if now >= nxt:
+        seq += 1
+        for i in list(alive):
+            try:
+                socks[i].send(b"%d %d\n" % (i, seq))
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                dead(i, e)
+        nxt = now + 0.1
+    r, _, _ = select.select([socks[i] for i in alive], [], [], 0.05)
+    for s in r:
+        i = socks.index(s)
+        try:
+            d = s.recv(4096)
+        except OSError as e:
+            dead(i, e)
+            continue
+        if not d:
+            dead(i, "eof")
+            continue
+        f.write("%d %.3f\n" % (i, time.time()))
+' "$ST/tcp-echoes" $TCP_N
+T_TCP=${EPOCHREALTIME/./}
+wait_for 10 eval '[ "$(tcp_after "$T_TCP" "$T_TCP" | cut -d" " -f1)" = "$TCP_N" ]'
+check "lab_ha: $TCP_N long-lived TCP connections from the site's LAN echo through the active" \
+	eval '[ "$(tcp_after "$T_TCP" "$T_TCP" | cut -d" " -f1)" = "$TCP_N" ]'
+
 wait_for 10 eval '[ -s "$ST/udp-count" ] && [ "$(udp | cut -d" " -f1)" -gt 0 ]'
 read -r ok0 bad0 < <(udp)
 check "lab_ha: denied probes never reached the cloud host before the switch" test "${bad0:-x}" = 0
@@ -404,6 +505,7 @@ wait_for 10 eval '[ -z "$(ip netns pids rp-ha-a)" ]'
 PUSH_T1=$(date +%s.%N)
 bg rempart-a2 nsenter --net=/run/netns/rp-ha-a --mount=$ST/ns/a -- \
 	env RP_WG_BACKEND=wireguard-go "$REMPART" -c "$ST/cfg-a" run --log-events 0
+T_FB=${EPOCHREALTIME/./}
 wait_for 30 is_role a active
 check "lab_ha: a restarted takes the addresses back (higher priority)" is_role a active
 wait_for 5 is_role b standby
@@ -416,6 +518,7 @@ sleep 1
 pg=$(push_gap "$PUSH_T1")
 check "lab_ha: the stream still arrives after the fail back (a, restarted, got the flow from b): gap $pg ms" \
 	test "$pg" -ge 0 -a "$pg" -lt "$LOSS_MAX"
+tcp_survived "fail back" "$T_FB" "${EPOCHREALTIME/./}"
 
 upa() { ip -n rp-ha-a link set gw-up down; }
 failover upa b
@@ -502,16 +605,69 @@ frozen=
 freezea() { local p; for p in $(ip netns pids rp-ha-a); do kill -STOP "$p" 2>/dev/null && frozen="$frozen $p"; done; }
 # is_role reads what a's (frozen, alive) daemon recorded: b's role decides
 failover freezea b
+# the thaw: a's keepalived and daemon still hold that a is active, and a's
+# WireGuard holds sessions the site no longer uses (it re-handshook with b).
+# b's sync datagrams, queued on a's socket while it was frozen, tell a's
+# daemon that both were active: it calls every site again, as at a takeover
+# (docs/ha.md "After a freeze"); keepalived's re-election makes b standby.
+renews() { cat "$ST"/logs/rempart-a* | grep -c "the peer was active too"; }
+renew0=$(renews)
+bg ping-thaw ip netns exec rp-ha-site ping -n -D -i $IV -w 12 -I 10.120.1.10 10.20.1.10
+sleep 2
+t0=${EPOCHREALTIME/./}
 for p in $frozen; do kill -CONT "$p" 2>/dev/null; done
 wait_for 10 eval 'is_role a active && is_role b standby'
-# not checked (docs/ha.md, "After a freeze"): the roles, and the loss
-# window (15 s in the runs so far)
-echo "# thaw: after 10 s, a is $(role a), b is $(role b) (a should be active again)"
+t1=${EPOCHREALTIME/./}
+echo "# thaw: after $(( (t1 - t0) / 1000 )) ms, a is $(role a), b is $(role b)"
+check "lab_ha: thawed, a is active and b standby again (one active)" eval 'is_role a active && is_role b standby'
+check "lab_ha: thawed, a renewed the sessions (the peer was active too)" \
+	test "$(renews)" -gt "$renew0"
+wait $(pid_of ping-thaw) 2>/dev/null
+read -r lost tx rx < <(gap "$ST/logs/ping-thaw" "$t0")
+echo "# thaw: loss window $lost ms ($rx of $tx answered)"
+check "lab_ha: thawed, traffic resumes within ${LOSS_MAX} ms ($lost ms; ~15,000 before the renewal)" \
+	test "$lost" -ge 0 -a "$lost" -lt "$LOSS_MAX"
+LOSS="${LOSS:-}thaw=${lost}ms "
 wait_for 30 pinged
 check "lab_ha: thawed, the site reaches the cloud host" pinged
+tcp_survived thaw "$t0" "$t1"
 read -r ok3 bad3 < <(udp)
 check "lab_ha: not one denied probe passed during the freeze and the thaw" test "${bad3:-x}" = 0
+
+# split brain: the sync link cut while both are healthy (a's end of the
+# veth down: b sees no carrier).  Neither gives up (keepalived does not
+# track the sync link: dont_track_primary), both hold the addresses; the
+# probes run throughout and the denied ones never pass.  Then the link is
+# back: VRRP elects a again and traffic works.
+sleep 1
+bg ping-split ip netns exec rp-ha-site ping -n -D -i $IV -w 20 -I 10.120.1.10 10.20.1.10
+sleep 1
+T_SPLIT=${EPOCHREALTIME/./}
+ip -n rp-ha-a link set ha-sync down
+wait_for 10 eval 'is_role a active && is_role b active'
+check "lab_ha: the sync link cut, both are active (split brain)" eval 'is_role a active && is_role b active'
+echo "# split: $(( (${EPOCHREALTIME/./} - T_SPLIT) / 1000 )) ms after the cut, a is $(role a), b is $(role b)"
+sleep 5
+T_HEAL=${EPOCHREALTIME/./}
+ip -n rp-ha-a link set ha-sync up
+wait_for 10 eval 'is_role a active && is_role b standby'
+t1=${EPOCHREALTIME/./}
+echo "# split: $(( (t1 - T_HEAL) / 1000 )) ms after the link came back, a is $(role a), b is $(role b)"
+check "lab_ha: the sync link back, VRRP elects one again (a active, b standby)" \
+	eval 'is_role a active && is_role b standby'
+wait_for 20 pinged
+echo "# split: a ping answered $(( (${EPOCHREALTIME/./} - T_HEAL) / 1000 )) ms after the link came back"
+check "lab_ha: after the split brain, the site reaches the cloud host" pinged
+wait $(pid_of ping-split) 2>/dev/null
+read -r lost tx rx < <(gap "$ST/logs/ping-split" "$T_SPLIT")
+read -r alive stall dead < <(tcp_after "$T_SPLIT" "$t1")
+echo "# split: a renewed the sessions $(( $(renews) - renew0 )) time(s) since the thaw"
+echo "# split: loss window $lost ms over the cut and the heal ($rx of $tx answered); TCP: $alive of $TCP_N alive, longest stall $stall ms"
+read -r ok4 bad4 < <(udp)
+check "lab_ha: not one denied probe passed during the split brain" test "${bad4:-x}" = 0
+
 echo "# loss windows: $LOSS"
+echo "# long-lived TCP connections alive after each switch (and the longest stall): $TCPS"
 # the live audit reads the ruleset: [ha]'s table (output hook) must not
 # make it give up
 check "lab_ha: the live audit is not stopped by table inet rempart_ha" \

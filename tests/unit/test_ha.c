@@ -4,6 +4,7 @@
  * itself accepts it (`keepalived -t`, when installed). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,68 @@ static void sync_hints(const struct rp_config *cfg)
 	ha_sync_close(&h);
 }
 
+/* Both active (ha_peers.c): the peer's datagram reaching the active
+ * renews its sessions, but not right after its own takeover (the old
+ * active's last words), not twice within HA_RENEW_EVERY_MS, never on a
+ * standby. */
+static void renew_rule(void)
+{
+	struct ha h = { .sync_fd = -1, .role = HA_ACTIVE, .since = 100000 };
+	bool early, first, again, later, standby;
+
+	early = ha_sync_renew_due(&h, 100000 + HA_RENEW_AFTER_MS - 1, "test");
+	first = ha_sync_renew_due(&h, 100000 + HA_RENEW_AFTER_MS, "test") &&
+		h.renew_at == 100000 + HA_RENEW_AFTER_MS + HA_RENEW_DELAY_MS;
+	again = ha_sync_renew_due(&h, 100000 + HA_RENEW_AFTER_MS + HA_RENEW_EVERY_MS - 1, "test");
+	later = ha_sync_renew_due(&h, 100000 + HA_RENEW_AFTER_MS + HA_RENEW_EVERY_MS, "test");
+	h.role = HA_STANDBY;
+	standby = ha_sync_renew_due(&h, 1e9, "test");
+	tap_result(!early && first && !again && later && !standby && h.renewals == 2,
+		   "ha: the peer active too renews the sessions %d ms later: not within %d ms of "
+		   "the takeover, at most every %d ms, never on a standby", HA_RENEW_DELAY_MS,
+		   HA_RENEW_AFTER_MS, HA_RENEW_EVERY_MS);
+}
+
+/* keepalived's notify FIFO as the daemon reads it (ha.c): states change
+ * the role; MASTER_RX_LOWER_PRI (the master heard the peer as master too:
+ * a thaw, a healed split brain) is no state: the role stays active and the
+ * sessions are renewed.  Read as a state, it made a thawed gateway "fault"
+ * while it held the addresses (lab_ha, before the fix). */
+static void fifo_lines(const char *dir)
+{
+	struct ha h = { .on = true, .sync_fd = -1, .role = HA_STANDBY };
+	int fds[2];
+	bool master, rx_lower, renewed, backup, fault;
+
+	if (pipe(fds)) {
+		tap_result(false, "ha fifo: pipe: %s", strerror(errno));
+		return;
+	}
+	h.fifo = fds[0];
+	h.state_dir = (char *)dir;
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+#define LINE(text) ((void)!write(fds[1], text, strlen(text)), ha_tick(&h))
+	LINE("INSTANCE \"rempart\" MASTER 150\n");
+	master = h.role == HA_ACTIVE;
+	h.since -= HA_RENEW_AFTER_MS;	/* active for a while */
+	LINE("INSTANCE \"rempart\" MASTER_RX_LOWER_PRI 150\n");
+	rx_lower = h.role == HA_ACTIVE;
+	renewed = h.renewals == 1;
+	LINE("INSTANCE \"rempart\" BACK");	/* a line in two reads */
+	LINE("UP 150\n");
+	backup = h.role == HA_STANDBY;
+	LINE("INSTANCE \"rempart\" FAULT 150\nINSTANCE \"rempart\" SOMETHING_NEW 150\n");
+	fault = h.role == HA_FAULT;
+#undef LINE
+	tap_result(master && rx_lower && renewed && backup && fault && h.transitions == 3,
+		   "ha fifo: MASTER, BACKUP, FAULT change the role; MASTER_RX_LOWER_PRI keeps it "
+		   "active and renews the sessions (master %d, after rx_lower %d, renewed %d, "
+		   "backup %d, fault %d, %llu transitions)", master, rx_lower, renewed, backup, fault,
+		   (unsigned long long)h.transitions);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	struct rp_config cfg;
@@ -148,6 +211,9 @@ int main(void)
 		   "ha: unicast to peer out of sync_interface");
 	tap_result(has(text, "virtual_router_id 51\n") && has(text, "priority 150\n") &&
 		   has(text, "state BACKUP\n"), "ha: vrid and priority, starting as BACKUP");
+	tap_result(has(text, "\tdont_track_primary\n") && has(text, "\tvrrp_higher_prio_send_advert\n"),
+		   "ha: a cut sync link makes no FAULT; the loser of a split brain's "
+		   "re-election makes the winner announce itself");
 	tap_result(has(text, "198.51.100.10/32 dev eth0\n"),
 		   "ha: public_endpoint is a virtual address on the uplink");
 	tap_result(has(text, "10.20.0.1/24 dev eth1.110 noprefixroute\n") &&
@@ -198,6 +264,8 @@ int main(void)
 	free(text);
 	role_file(dir);
 	sync_hints(&cfg);
+	renew_rule();
+	fifo_lines(dir);
 	config_free(&cfg);
 out:
 	diag_free(&d);

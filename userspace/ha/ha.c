@@ -58,10 +58,13 @@ static void set_role(struct ha *h, enum ha_role r, const char *why)
 {
 	if (r == h->role)
 		return;
+	if (h->role == HA_ACTIVE)
+		ha_sync_goodbye(h);	/* before the role changes: sent as the active */
 	pr_info("ha: %s -> %s (%s)", ha_role_name(h->role), ha_role_name(r), why);
 	h->role = r;
 	h->transitions++;
 	h->since = clock_ms();
+	h->renew_at = 0;	/* a takeover calls the sites itself; a standby does not */
 	record_role(h);
 	if (r == HA_ACTIVE)
 		ha_sync_takeover(h);
@@ -275,20 +278,28 @@ int ha_fd(const struct ha *h)
 	return h->on ? h->fifo : -1;
 }
 
-/* One line of the FIFO: INSTANCE "rempart" MASTER 150 */
+/* One line of the FIFO: INSTANCE "rempart" MASTER 150.  MASTER, BACKUP,
+ * FAULT, STOP and DELETED are states.  MASTER_RX_LOWER_PRI is not: the
+ * master heard a lower priority's advert, i.e. the peer was master too (it
+ * took over while this gateway was frozen, or the sync link was cut); the
+ * peer steps back, and the sites' sessions may be with it: renew them.
+ * (Read as a state, it made a thawed gateway "fault" while it held the
+ * addresses.)  Anything else is no change of role. */
 static void fifo_line(struct ha *h, const char *line)
 {
-	char type[16], name[64], state[16];
+	char type[16], name[64], state[32];
 
-	if (sscanf(line, "%15s %63s %15s", type, name, state) != 3 || strcmp(type, "INSTANCE"))
+	if (sscanf(line, "%15s %63s %31s", type, name, state) != 3 || strcmp(type, "INSTANCE"))
 		return;
 	if (!strcmp(state, "MASTER"))
 		set_role(h, HA_ACTIVE, "keepalived: MASTER");
 	else if (!strcmp(state, "BACKUP"))
 		set_role(h, HA_STANDBY, "keepalived: BACKUP");
-	else
+	else if (!strcmp(state, "FAULT") || !strcmp(state, "STOP") || !strcmp(state, "DELETED"))
 		set_role(h, HA_FAULT, !strcmp(state, "FAULT") ? "keepalived: FAULT" :
-			 "keepalived: STOP");
+			 !strcmp(state, "STOP") ? "keepalived: STOP" : "keepalived: DELETED");
+	else if (!strcmp(state, "MASTER_RX_LOWER_PRI"))
+		ha_sync_renew_due(h, clock_ms(), "keepalived heard the peer as master too");
 }
 
 static void read_fifo(struct ha *h)

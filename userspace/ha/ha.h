@@ -48,6 +48,12 @@ struct ha {
 	struct ha_flows flows;		/* flow sync (ha_flows.c) over the same socket */
 	struct ha_hint *hints;		/* the newest endpoint per (tenant, key) */
 	size_t n_hints;
+	/* both active (ha_peers.c): the peer's datagrams (only an active
+	 * sends) reached this active one: renew the sessions */
+	bool peer_was_active;		/* a datagram from the peer this turn */
+	double renew_next;		/* ms: no renewal before then */
+	double renew_at;		/* ms: renew then (0: none due) */
+	uint64_t renewals;		/* sessions renewed after both were active */
 };
 
 /* The sync's UDP port on sync_interface (IANA's ha-cluster), and the most
@@ -90,6 +96,21 @@ int ha_sync_open(struct ha *h, const struct rp_config *cfg);
 void ha_sync_close(struct ha *h);
 int ha_sync_tick(struct ha *h);
 void ha_sync_takeover(struct ha *h);
+/* The peer's datagrams reached this gateway while it is active, or its
+ * keepalived heard the peer's advert as master (MASTER_RX_LOWER_PRI): both
+ * were active (it was frozen, or the sync link was cut).  Whichever gateway the
+ * sites went to meanwhile, their sessions may be with the other: call every
+ * site again as at a takeover, unless this gateway became active less than
+ * HA_RENEW_AFTER_MS ago (the old active's last datagrams) or renewed less
+ * than HA_RENEW_EVERY_MS ago.  true if a renewal is now due, HA_RENEW_DELAY_MS
+ * later (ha_sync_tick makes the call). */
+#define HA_RENEW_AFTER_MS 1000
+#define HA_RENEW_EVERY_MS 5000
+#define HA_RENEW_DELAY_MS 500	/* the call is made this much later (ha_sync_tick) */
+bool ha_sync_renew_due(struct ha *h, double now_ms, const char *why);
+/* The active steps down: one last flow datagram tells the peer it was
+ * active (a split brain's loser renews nothing; the winner does). */
+void ha_sync_goodbye(struct ha *h);
 int ha_sync_parse(struct ha *h, const struct rp_config *cfg, const uint8_t *buf, size_t len);
 bool ha_hint_endpoint_ok(const struct sockaddr_storage *ss);
 

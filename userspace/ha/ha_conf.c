@@ -15,7 +15,15 @@
  *     puts the instance in FAULT: it gives the addresses up);
  *   - track_file: rempart's health ("0" while the daemon enforces the
  *     policy, anything else FAULT);
- *   - vrrp_notify_fifo: role changes, read by the daemon (ha.c).
+ *   - vrrp_notify_fifo: role changes, read by the daemon (ha.c);
+ *   - the sync link itself is not tracked (dont_track_primary): a cut
+ *     sync link makes both gateways active (split brain: isolation holds,
+ *     docs/ha.md), where tracking it would put both in FAULT and cut every
+ *     site off;
+ *   - a master that sees a higher priority sends one last advert before it
+ *     steps back (vrrp_higher_prio_send_advert): the winner, seeing a lower
+ *     priority, sends its gratuitous ARPs/NAs again, so that the segments
+ *     forget the loser after a split brain or a thaw.
  * Both gateways start as BACKUP; the higher priority preempts, 2 s after it
  * starts or sees a lower-priority master (preempt_delay): long enough to
  * receive the sites' endpoints from the active (ha_peers.c), so that a
@@ -70,6 +78,7 @@ int ha_conf_text(const struct rp_config *cfg, const char *state_dir, char **buf)
 		"\tvrrp_garp_master_repeat 3\n"
 		"\tvrrp_garp_master_refresh 10\n"
 		"\tvrrp_garp_master_refresh_repeat 1\n"
+		"\tvrrp_higher_prio_send_advert\n"
 		"\tscript_user root\n"
 		"\tenable_script_security\n"
 		"}\n\n", cfg->name, path);
@@ -83,6 +92,7 @@ int ha_conf_text(const struct rp_config *cfg, const char *state_dir, char **buf)
 		"\tpriority %u\n"
 		"\tadvert_int %s\n"
 		"\tpreempt_delay 2\n"
+		"\tdont_track_primary\n"
 		"\tunicast_peer {\n\t\t%s\n\t}\n",
 		ha->sync_interface, ha->vrid, ha->priority, HA_ADVERT_INT, a);
 	fprintf(f, "\ttrack_interface {\n\t\t%s\n", cfg->uplink);

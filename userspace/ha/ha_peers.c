@@ -320,8 +320,12 @@ static void receive(struct ha *h, const struct rp_config *cfg)
 		else if (len >= 4 && !memcmp(buf, HA_FLOWS_MAGIC, 4)) {
 			if (ha_flows_apply(&h->flows, cfg, buf, (size_t)len) < 0)
 				h->sync_bad++;
+			else
+				h->peer_was_active = true;
 		} else if (ha_sync_parse(h, cfg, buf, (size_t)len) < 0) {
 			h->sync_bad++;
+		} else {
+			h->peer_was_active = true;
 		}
 	}
 }
@@ -343,9 +347,16 @@ int ha_sync_tick(struct ha *h)
 
 	if (!cfg || h->sync_fd < 0)
 		return -1;
+	h->peer_was_active = false;
 	receive(h, cfg);
 	if (h->role != HA_ACTIVE)
 		return -1;
+	if (h->peer_was_active)
+		ha_sync_renew_due(h, now, "its sync datagrams");
+	if (h->renew_at && now >= h->renew_at) {
+		h->renew_at = 0;
+		ha_sync_takeover(h);
+	}
 	if (now >= h->sync_next) {
 		export(h, cfg);
 		h->sync_next = now + HA_SYNC_EVERY_MS;
@@ -359,7 +370,42 @@ int ha_sync_tick(struct ha *h)
 			h->flows.full_ms = now + HA_FLOWS_FULL_MS;
 	}
 	next = h->sync_next < h->flows.next_ms ? h->sync_next : h->flows.next_ms;
+	if (h->renew_at && h->renew_at < next)
+		next = h->renew_at;
 	return (int)(next - now) + 1;
+}
+
+/* Only an active gateway sends sync datagrams, so one from the peer while
+ * this one is active means both were (keepalived's MASTER_RX_LOWER_PRI
+ * says the same, ha.c): this gateway was frozen (SIGSTOP, a
+ * hung VM) while the peer took over, or the sync link was cut.  The sites
+ * may have a session with the peer only, which this gateway cannot
+ * decrypt; WireGuard on the site notices after ~15 s.  Renewing here is
+ * what the takeover does.  The old active's last datagrams after a normal
+ * takeover arrive within HA_RENEW_AFTER_MS of it and are no reason; a
+ * host on the sync link that forges datagrams can make the active renew
+ * at most every HA_RENEW_EVERY_MS (one handshake per site), no more than
+ * it can do by VRRP there.  The call waits HA_RENEW_DELAY_MS: by then the
+ * peer has heard this one's adverts and stepped back, and this one's
+ * gratuitous ARPs/NAs have moved the segments back here, so the sites'
+ * answers to the call come here, not to the peer (which would drop them,
+ * and WireGuard would call again only 5 s later). */
+bool ha_sync_renew_due(struct ha *h, double now, const char *why)
+{
+	if (h->role != HA_ACTIVE || now - h->since < HA_RENEW_AFTER_MS || now < h->renew_next)
+		return false;
+	h->renew_next = now + HA_RENEW_EVERY_MS;
+	h->renew_at = now + HA_RENEW_DELAY_MS;
+	h->renewals++;
+	pr_warn("ha: the peer was active too (%s: this gateway was frozen, or the sync link cut): "
+		"calling every site again in %d ms", why, HA_RENEW_DELAY_MS);
+	return true;
+}
+
+void ha_sync_goodbye(struct ha *h)
+{
+	if (h->cfg && h->sync_fd >= 0)
+		ha_flows_export(&h->flows, h->cfg, false, flows_send, h);
 }
 
 /* Every hinted peer is removed and added back as it was before it is
