@@ -210,7 +210,10 @@ _Static_assert(sizeof(struct rp_state) == 16, "rp_state layout");
  * Node and atom ids are absolute: slot s owns ids [s * PER_SLOT,
  * (s + 1) * PER_SLOT), id 0 of each region unused.  Roots are in
  * rp_tenant_cfg (tenant 0 of a slot: the gateway-wide prefixes:
- * management, every tenant's networks and site prefixes). */
+ * management, every tenant's networks and site prefixes).  Nodes with the
+ * same entries are one node, shared within a trie and across tries (the
+ * compiler's trie_share()): the tries are a graph without cycles, a child's
+ * id always larger than its parent's. */
 #define RP_NODE_STRIDE 256
 #define RP_NODES_PER_SLOT 16384
 #define RP_ATOMS_PER_SLOT 262144

@@ -49,6 +49,7 @@ SRCS_bpf/test_inc          := dataplane kernel policy config lib
 SRCS_bpf/test_loader       := dataplane kernel policy geo config lib
 SRCS_bpf/test_haflows      := ha dataplane kernel eval policy geo config lib
 SRCS_bpf/test_swap         := dataplane kernel policy config lib
+SRCS_bpf/test_trie_share   := policy config lib
 SRCS_bpf/test_verifier     := none
 SRCS_fuzz/fuzz_config      := config lib
 SRCS_fuzz/fuzz_geo         := geo config lib

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include "fixture_cfg.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/dataplane_flows.h"
 #include "dataplane/dataplane_maps.h"
 #include "ha/ha_flows.h"
 #include "tap.h"
@@ -244,15 +245,37 @@ int main(void)
 
 		inet_pton(AF_INET, "10.120.1.7", &k.src);
 		inet_pton(AF_INET, "10.20.0.53", &k.dst);
+		struct diag gd = { 0 };
+		cpu_set_t one, all;
+		int grown = -1;
+
+		/* from one CPU: the LRU hands each CPU its free entries in
+		 * batches, a second CPU's batch would make this one evict early */
+		CPU_ZERO(&one);
+		CPU_SET(0, &one);
+		sched_getaffinity(0, sizeof(all), &all);
+		sched_setaffinity(0, sizeof(one), &one);
 		for (unsigned i = 0; fd >= 0 && i < 700; i++) {
+			if (i == 200) {
+				/* the table starts at 256 entries (two CPUs):
+				 * the daemon's pass grows it, as it does
+				 * under load (dp_flow_tables_grow) */
+				close(fd);
+				grown = dp_flow_tables_grow(&f.m, &cfg, &gd);
+				unlink(RP_PIN_DIR "/rp_flow4_t10");
+				fd = pin_table(&f, 10) ? -1 : bpf_obj_get(RP_PIN_DIR "/rp_flow4_t10");
+			}
 			k.sport = 10000 + i;
-			put += !bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+			put += fd >= 0 && !bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 		}
 		if (fd >= 0)
 			close(fd);
+		sched_setaffinity(0, sizeof(all), &all);
+		diag_free(&gd);
 		n = ha_flows_export(&fc, &cfg, true, collect, &dg3);
-		tap_result(put == 700 && n >= 700, "haflows: a full pass over 700+ flows (three batches) sends "
-			   "them all (%d of %d put)", n, put);
+		tap_result(put == 700 && n >= 700 && grown >= 1,
+			   "haflows: a full pass over 700+ flows (three batches, the table grown after 200) "
+			   "sends them all (%d of %d put, %d tables grown)", n, put, grown);
 		ha_flows_free(&fc);
 	}
 	ha_flows_free(&fa);

@@ -21,7 +21,12 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <time.h>
+#include <bpf/libbpf.h>
 #include "dataplane/dataplane.h"
+#include "dataplane/dataplane_flows.h"
+#include "dataplane/dataplane_maps.h"
 #include "fixture_cfg.h"
 #include "geo/geo.h"
 #include "tap.h"
@@ -236,6 +241,118 @@ static unsigned pow2(unsigned long long n)
 	return p;
 }
 
+/* The entries a new flow table starts with (dp_flow_table_first()): 128
+ * per possible CPU, at least 256, at most the table's ceiling. */
+static unsigned flow_first(unsigned ceil)
+{
+	unsigned n = pow2(128ull * libbpf_num_possible_cpus());
+
+	n = n < 256 ? 256 : n;
+	return n < ceil ? n : ceil;
+}
+
+/* n flows into the pinned table `name` (rp_flow4_t*), from `from` on,
+ * expiring at exp. */
+static int flows_put(const char *name, unsigned from, unsigned n, __u64 exp)
+{
+	struct rp_flow_val v = { .expires_ns = exp, .owner = 10 };
+	char path[256];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, name);
+	if ((fd = bpf_obj_get(path)) < 0)
+		return -errno;
+	for (unsigned i = from; i < from + n && !err; i++) {
+		struct rp_flow4_key k = { .zone = 10, .proto = 17, .src = htonl(0x0a780000 + i),
+					  .dst = htonl(0x0a140101) };
+
+		err = bpf_map_update_elem(fd, &k, &v, BPF_ANY) ? -errno : 0;
+	}
+	close(fd);
+	return err;
+}
+
+/* Flows found again in the pinned table name, of those flows_put() made
+ * (from, n). */
+static unsigned flows_found(const char *name, unsigned from, unsigned n)
+{
+	struct rp_flow_val v;
+	unsigned found = 0;
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", RP_PIN_DIR, name);
+	if ((fd = bpf_obj_get(path)) < 0)
+		return 0;
+	for (unsigned i = from; i < from + n; i++) {
+		struct rp_flow4_key k = { .zone = 10, .proto = 17, .src = htonl(0x0a780000 + i),
+					  .dst = htonl(0x0a140101) };
+
+		found += !bpf_map_lookup_elem(fd, &k, &v);
+	}
+	close(fd);
+	return found;
+}
+
+static int grow_pass(const struct rp_config *cfg)
+{
+	struct diag d = { 0 };
+	struct dp_maps m;
+	int n;
+
+	if (dp_maps_open_pinned(&m, RP_PIN_DIR))
+		return -ENOENT;
+	n = dp_flow_tables_grow(&m, cfg, &d);
+	dp_maps_close(&m);
+	diag_free(&d);
+	return n;
+}
+
+/* The daemon's pass (app/flow_grow.c) over alpha's IPv4 table (id 10):
+ * expired flows or fewer live ones than half of it grow nothing; live ones
+ * filling half of it grow it fourfold, flows kept, up to ceil, no more. */
+static void flows_grow(const struct rp_config *cfg, unsigned ceil)
+{
+	const char *t = "rp_flow4_t10";
+	unsigned cap0 = pinned_max(t), id0 = pinned_id(t), cap1, cap2;
+	cpu_set_t one, all;
+	struct timespec ts;
+	__u64 now;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	/* filled from one CPU: the LRU hands each CPU its free entries in
+	 * batches, a second CPU's batch would make this one evict early */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	sched_getaffinity(0, sizeof(all), &all);
+	sched_setaffinity(0, sizeof(one), &one);
+	/* as many expired flows as live ones (alpha's flow fk among them),
+	 * together half of it */
+	n = flows_put(t, 0, cap0 / 4, 1) ?: flows_put(t, 100000, cap0 / 4 - 1, now + 3600e9) ?:
+		grow_pass(cfg);
+	tap_result(n == 0 && pinned_max(t) == cap0 && pinned_id(t) == id0,
+		   "size: flows: %u expired and %u live flows in a table of %u: not grown (%d)", cap0 / 4,
+		   cap0 / 4, cap0, n);
+	/* live ones filling half */
+	n = flows_put(t, 100000 + cap0 / 4 - 1, cap0 / 4 + 1, now + 3600e9) ?: grow_pass(cfg);
+	cap1 = pinned_max(t);
+	tap_result(n >= 1 && cap1 == (4 * cap0 < ceil ? 4 * cap0 : ceil) && pinned_id(t) != id0 &&
+		   flows_found(t, 100000, cap0 / 2) == cap0 / 2,
+		   "size: flows: %u live flows in alpha's table of %u: grown by the pass to %u (ceiling %u), "
+		   "all %u found in it", cap0 / 2 + 1, cap0, cap1, ceil, flows_found(t, 100000, cap0 / 2));
+	/* live ones beyond the ceiling: grown to it, no more */
+	n = flows_put(t, 200000, ceil, now + 3600e9) ?: grow_pass(cfg);
+	cap2 = pinned_max(t);
+	tap_result(n >= 1 && cap2 == ceil && grow_pass(cfg) == 0 && pinned_max(t) == ceil,
+		   "size: flows: %u flows more: grown to the ceiling %u, no further (%u -> %u, pass %d)", ceil,
+		   ceil, cap1, cap2, n);
+	sched_setaffinity(0, sizeof(all), &all);
+	tap_result(pinned_max("rp_flow6_t10") == cap0 && pinned_max("rp_flow4_t20") == cap0,
+		   "size: flows: alpha's IPv6 table and beta's IPv4 one kept their %u entries", cap0);
+}
+
 /* A frame the policy allows (alpha's cloud to a site, TCP 22: rule c2s),
  * run over and over through the program attached to dpcloud at that moment
  * (the pinned link's), while the main thread applies. */
@@ -349,8 +466,8 @@ static void grow(struct rp_config *cfg)
 		   cnt0 == (pow2(2ull * (max_id + 1) * RP_R__COUNT) > 16 * RP_R__COUNT ?
 			    pow2(2ull * (max_id + 1) * RP_R__COUNT) : 16 * RP_R__COUNT) &&
 		   pinned_max(RP_PIN_RULES) == 1024 &&
-		   pinned_max(RP_PIN_ATOMS) == 2048 && ft0 == 1024 && pinned_max("rp_flow6_t10") == 1024 &&
-		   pinned_max("rp_flow4_t0") == 1024 &&
+		   pinned_max(RP_PIN_ATOMS) == 2048 && ft0 == flow_first(1024) &&
+		   pinned_max("rp_flow6_t10") == flow_first(1024) && pinned_max("rp_flow4_t0") == flow_first(1024) &&
 		   pinned_max(RP_PIN_TENANTS) == (pow2(4ull * (max_id + 1)) > 64 ? pow2(4ull * (max_id + 1)) : 64),
 		   "size: maps sized from the configuration: rp_nodes %u, rp_rule_counters %u, rp_counters %u "
 		   "and rp_tenants %u (tenant ids up to %u), rp_rules %u, rp_atoms %u, alpha's flow tables "
@@ -418,12 +535,13 @@ static void grow(struct rp_config *cfg)
 		   pinned_max(RP_PIN_TENANTS), cnt0, pinned_max(RP_PIN_COUNTERS));
 	fd = bpf_obj_get(path);
 	fv.expires_ns = 0;
-	tap_result(pinned_max("rp_flow4_t10") == pow2(64 * (s0 + 20)) && fd >= 0 &&
-		   !bpf_map_lookup_elem(fd, &fk, &fv) && fv.expires_ns == ~0ull,
-		   "size: alpha's flow table grown %u -> %u entries (%zu sites), its flow kept", ft0,
-		   pinned_max("rp_flow4_t10"), s0 + 20);
+	tap_result(pinned_max("rp_flow4_t10") == ft0 && fd >= 0 && !bpf_map_lookup_elem(fd, &fk, &fv) &&
+		   fv.expires_ns == ~0ull,
+		   "size: 20 sites more: alpha's flow table kept (%u entries: the load grows it), its flow too",
+		   pinned_max("rp_flow4_t10"));
 	if (fd >= 0)
 		close(fd);
+	flows_grow(cfg, pow2(64 * (s0 + 20)));
 	tap_result(c0 > 0 && pinned_counter(10, RP_R_GEO_SITE) == c0,
 		   "size: counters carried over into the grown rp_counters (%llu)", c0);
 	runs = 0;

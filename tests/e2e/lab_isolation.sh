@@ -224,6 +224,10 @@ if want 4.15 && need_rempart "4.15 flow state"; then
 	gopid=$(cat "$LAB_STATE/var/wg/$WGA.gopid" 2>/dev/null)
 	[ -n "$gopid" ] && taskset -a -p -c 0 "$gopid" >/dev/null
 	taskset -c 0 ip netns exec rp-cloud-b "$PY" "$LABNET" probe tcp "$B1_4" 80 --sport $S --timeout 1 >/dev/null 2>&1
+	# alpha's flow tables start small (docs/dataplane.md "Map sizes"): the
+	# daemon grows them under the sweep, keeping bravo's flows
+	ca0=$(nsx rp-gw curl -s --max-time 5 http://127.0.0.1:9542/metrics |
+		sed -n 's/^rempart_flow_table_capacity{table="alpha"} //p')
 	# site alpha-1 sweeps: more flows than any flow table holds
 	before=$(counter alpha allowed)
 	t0=$SECONDS
@@ -260,5 +264,9 @@ if want 4.15 && need_rempart "4.15 flow state"; then
 	fa=$(echo "$m" | sed -n 's/^rempart_flows{tenant="alpha"} //p')
 	check "4.15 metrics: alpha's sweep evicted in alpha's table only (alpha ${ea:-?}, bravo ${eb:-?}; rempart_flows alpha ${fa:-?})" \
 		test "${ea:-0}" -gt 0 -a "${eb:-x}" = 0 -a -n "$fa"
+	ca1=$(echo "$m" | sed -n 's/^rempart_flow_table_capacity{table="alpha"} //p')
+	cb=$(echo "$m" | sed -n 's/^rempart_flow_table_capacity{table="bravo"} //p')
+	check "4.15 the daemon grew alpha's flow tables under the sweep (${ca0:-?} -> ${ca1:-?} entries, v4 + v6; bravo's ${cb:-?}), or they started at their ceiling" \
+		test "${ca1:-0}" -gt "${ca0:-0}" -o "${ca0:-0}" -ge 2048
 fi
 [ "$T_FAILS" = 0 ]

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include "app/changelock.h"
+#include "app/flow_grow.h"
 #include "app/confirm.h"
 #include "app/daemon.h"
 #include "app/daemon_audit.h"
@@ -63,6 +64,7 @@ struct daemon {
 	struct site_watch sites;	/* sites up and down, logged */
 	struct metrics_rules rules;	/* the per-rule series, by name */
 	struct ha ha;			/* [ha]: keepalived supervised (docs/ha.md) */
+	struct flow_grow fg;		/* flow tables grown under load */
 	int sfd;
 };
 
@@ -384,6 +386,8 @@ static int loop(struct daemon *dm)
 				gateway_addrs(dm);
 		}
 		daemon_audit_tick(&dm->audit);
+		if (!dm->paused)
+			flow_grow_tick(&dm->fg, &dm->cfg);
 		if (!(p[0].revents & POLLIN))
 			continue;
 		if (read(dm->sfd, &si, sizeof(si)) != sizeof(si))

@@ -136,15 +136,14 @@ static int grace_period(const struct dp_maps *m)
 	return bpf_map_update_elem(m->sync, &zero, &inner, BPF_ANY) ? -errno : 0;
 }
 
-/* A new map for `table` in outer, sized for cfg (dp_flow_table_size()):
- * empty, or, replacing OLD (>= 0, too small), holding its flows: copied,
- * swapped in (one update of the outer map), and once no program can still
- * write into the old one (a grace period, m's rp_sync), what they added
- * meanwhile copied too.  No reply finds its flow missing. */
-static int create(const struct dp_maps *m, int outer, bool v6, __u32 table, int old,
-		  const struct rp_config *cfg, struct diag *d)
+/* A new map for `table` in outer of `want` entries: empty, or, replacing
+ * OLD (>= 0, too small), holding its flows: copied, swapped in (one update
+ * of the outer map), and once no program can still write into the old one
+ * (a grace period, m's rp_sync), what they added meanwhile copied too.  No
+ * reply finds its flow missing. */
+static int create(const struct dp_maps *m, int outer, bool v6, __u32 table, int old, unsigned want,
+		  struct diag *d)
 {
-	unsigned want = dp_flow_table_size(cfg, table);
 	char name[16];
 	int fd, err = 0;
 
@@ -281,12 +280,15 @@ int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, st
 			if (!want)
 				continue;
 			if (have[t] && checked[fam][t] != have[t]) {
-				/* a table smaller than cfg wants (more sites, more
-				 * NAT tenants): a larger one with its flows */
+				/* a table smaller than a new one would start
+				 * (one made by an older rempart, more CPUs): a
+				 * larger one with its flows.  Otherwise it is
+				 * kept, whatever its size: the load grows it
+				 * (dp_flow_tables_grow()). */
 				int fd = open_table(fam, t, have[t]);
 
-				if (fd >= 0 && inner_max(fd) < dp_flow_table_size(cfg, t))
-					err = create(m, outer, fam, t, fd, cfg, d);
+				if (fd >= 0 && inner_max(fd) < dp_flow_table_first(cfg, t))
+					err = create(m, outer, fam, t, fd, dp_flow_table_first(cfg, t), d);
 				else
 					checked[fam][t] = have[t];
 				if (fd >= 0)
@@ -294,7 +296,7 @@ int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, st
 				continue;
 			}
 			if (!have[t])
-				err = create(m, outer, fam, t, -1, cfg, d);
+				err = create(m, outer, fam, t, -1, dp_flow_table_first(cfg, t), d);
 		}
 	}
 	free(have);
@@ -397,6 +399,36 @@ out:
 	free(keys);
 	free(vals);
 	return err;
+}
+
+int dp_flow_tables_grow(const struct dp_maps *m, const struct rp_config *cfg, struct diag *d)
+{
+	int n = 0, err = 0;
+
+	for (int fam = 0; fam < 2 && !err; fam++) {
+		int outer = fam ? m->flowt6 : m->flowt4;
+		size_t ksz = fam ? sizeof(struct rp_flow_key) : sizeof(struct rp_flow4_key);
+
+		for (__u32 t = 0; t < RP_FLOW_TABLES && !err; t++) {
+			struct dp_flow_usage u = { 0 };
+			unsigned cap, ceil, want;
+			int fd;
+
+			if (!wanted(cfg, t) || (fd = inner_fd(outer, fam, t)) < 0)
+				continue;
+			cap = inner_max(fd);
+			ceil = dp_flow_table_size(cfg, t);
+			if (cap && cap < ceil && !scan(fd, ksz, &u, NULL) && u.live * 2 >= cap) {
+				want = cap * 4ull < ceil ? cap * 4 : ceil;
+				while (want < ceil && u.live * 2 >= want)
+					want *= 2;
+				err = create(m, outer, fam, t, fd, want, d);
+				n += !err;
+			}
+			close(fd);
+		}
+	}
+	return err ? err : n;
 }
 
 int dp_flow_usage(int flowt4, int flowt6, int stats, __u32 table, struct dp_flow_usage *u,

@@ -10,9 +10,18 @@
 #include "lib/diag.h"
 
 /* Give the gateway, the NAT and every tenant of cfg its tables (empty ones
- * where they are missing or of another size), and remove the tables of
- * tenants cfg no longer has. */
+ * of dp_flow_table_first() entries where they are missing; a table smaller
+ * than that is replaced, its flows kept; a larger one is kept), and remove
+ * the tables of tenants cfg no longer has. */
 int dp_flow_tables_sync(const struct dp_maps *m, const struct rp_config *cfg, struct diag *d);
+
+/* Grow the tables of cfg whose live flows (not expired) fill half of them
+ * or more, each family alone: replaced by one four times larger (more if
+ * the live flows need it), at most dp_flow_table_size(), the flows kept
+ * (what the programs record meanwhile too, after a grace period).  Called
+ * by the daemon every few seconds (app/flow_grow.c), under the change lock.
+ * The number of tables grown, or -errno with the reason in d. */
+int dp_flow_tables_grow(const struct dp_maps *m, const struct rp_config *cfg, struct diag *d);
 
 /* Into m's (new, empty) rp_flowt4/rp_flowt6: the tables of cfg that the
  * maps pinned in old_dir hold (an upgrade that made its flow maps anew:

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "dataplane/dataplane_maps.h"
 #include "dataplane/dataplane_size.h"
 
@@ -26,14 +27,21 @@ static const struct {
 };
 
 /* Flow tables are preallocated LRU maps (an LRU hash cannot be
- * BPF_F_NO_PREALLOC): ~120 bytes an IPv6 entry, ~96 an IPv4 one.  A
- * tenant's table holds 64 entries per site per family: connections idle
+ * BPF_F_NO_PREALLOC): ~120 bytes an IPv6 entry, ~96 an IPv4 one, used or
+ * not.  A table starts small (dp_flow_table_first()) and is grown by
+ * replacement under load (dp_flow_tables_grow()) up to its ceiling: for a
+ * tenant 64 entries per site per family.  When full, the connections idle
  * the longest are pushed out first, and only by the tenant's own. */
 #define FRAGS_PER_TENANT 128
 #define FLOW_PER_SITE 64
 #define FLOW_TENANT_MIN 1024
 #define FLOW_GATEWAY 1024
 #define FLOW_NAT_PER_TENANT 1024
+/* The kernel's LRU hands each CPU its free entries in batches of 128
+ * (LOCAL_FREE_TARGET, kernel/bpf/bpf_lru_list.c): a table smaller than 128
+ * per possible CPU could push flows out before it is full. */
+#define FLOW_FIRST_PER_CPU 128
+#define FLOW_FIRST_MIN 256
 
 const char *dp_sized_name(enum dp_sized i)
 {
@@ -163,4 +171,15 @@ unsigned dp_flow_table_size(const struct rp_config *cfg, unsigned table)
 		if (cfg->tenants[i].id == table)
 			n = (unsigned long long)FLOW_PER_SITE * cfg->tenants[i].n_sites;
 	return clamp(pow2_at_least(n), FLOW_TENANT_MIN, RP_FLOW_TENANT_MAX);
+}
+
+unsigned dp_flow_table_first(const struct rp_config *cfg, unsigned table)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	unsigned ceil = dp_flow_table_size(cfg, table);
+	unsigned first = pow2_at_least((unsigned long long)FLOW_FIRST_PER_CPU * (ncpu > 0 ? ncpu : 1));
+
+	if (first < FLOW_FIRST_MIN)
+		first = FLOW_FIRST_MIN;
+	return first < ceil ? first : ceil;
 }

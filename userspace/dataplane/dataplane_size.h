@@ -54,10 +54,14 @@ struct dp_maps;
 int dp_sizes_check(const struct dp_maps *m, const struct rp_config *cfg, const struct rp_policy *p,
 		   struct diag *d);
 
-/* Entries of a flow table of cfg (docs/dataplane.md "Map sizes"):
- * a tenant's, per family: 64 per site, at least 1024, at most
- * RP_FLOW_TENANT_MAX, a power of two; the gateway's 1024; the NAT table
- * 1024 per tenant with egress = nat, at least 1024, at most
+/* The most entries a flow table of cfg grows to, per family
+ * (docs/dataplane.md "Map sizes"): a tenant's 64 per site, at least 1024,
+ * at most RP_FLOW_TENANT_MAX, a power of two; the gateway's 1024; the NAT
+ * table 1024 per tenant with egress = nat, at least 1024, at most
  * RP_FLOW_NAT_MAX. */
 unsigned dp_flow_table_size(const struct rp_config *cfg, unsigned table);
+/* The entries a new flow table starts with: 128 per possible CPU (the
+ * kernel LRU's per-CPU batch), at least 256, a power of two, at most the
+ * ceiling above.  dp_flow_tables_grow() grows it under load. */
+unsigned dp_flow_table_first(const struct rp_config *cfg, unsigned table);
 #endif

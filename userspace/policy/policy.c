@@ -740,6 +740,8 @@ int policy_compile(const struct rp_config *cfg, unsigned slot, policy_ifindex_fn
 			goto out;
 	}
 	err = compile_gateway(cfg, out, &atoms, d);
+	if (!err)
+		err = trie_share(out, d);
 out:
 	hmap_free(&atoms);
 	for (size_t i = 0; i < warn.n; i++)

@@ -65,6 +65,10 @@ size_t policy_nodes_per_slot(void);
 void policy_set_nodes_per_slot(size_t n);
 size_t policy_atoms_per_slot(void);
 void policy_set_atoms_per_slot(size_t n);
+/* Identical trie nodes are made one once the policy is compiled (the tries
+ * become a graph without cycles; policy_trie.c, trie_share()): on unless
+ * turned off here, per thread (a test compares both). */
+void policy_set_node_sharing(bool on);
 /* The rp_atoms key of a slot's atom (local id). */
 uint32_t policy_atom_key(unsigned slot, uint32_t atom);
 /* Fill a map value from a compiled rule table. */

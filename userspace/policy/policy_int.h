@@ -84,6 +84,9 @@ int cmp_u32(const void *a, const void *b);
 /* tries (policy_trie.c) */
 int atom_id(struct tctx *x, const struct rp_atom *a, uint32_t *id);
 int build_trie(struct tctx *x, uint32_t *root);
+/* Once every trie is built: identical nodes made one, the rest renumbered,
+ * the slot's node count checked.  0, -ENOSPC (said in d), -ENOMEM. */
+int trie_share(struct rp_policy *o, struct diag *d);
 /* port tables (policy_rules.c) */
 int add_table(struct tctx *x, int kind, uint16_t tenant, uint32_t sc, uint32_t dc,
 	      const struct cand *cs, size_t n, const char *what);

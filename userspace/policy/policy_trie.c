@@ -68,6 +68,8 @@ void policy_set_nodes_per_slot(size_t n)
 	nodes_per_slot = n ? n : RP_NODES_PER_SLOT;
 }
 
+#define MAX_NODES (1u << 24)
+
 static uint32_t *node_at(struct rp_policy *o, uint32_t abs)
 {
 	return o->nodes + (size_t)(abs - o->slot * nodes_per_slot) * RP_NODE_STRIDE;
@@ -79,10 +81,11 @@ static int node_new(struct tctx *x, uint32_t fill, uint32_t *abs)
 
 	if (!o->n_nodes)
 		o->n_nodes = 1;	/* local id 0: "no node" */
-	if (o->n_nodes >= nodes_per_slot) {
-		diag_add(x->d, "policy: address tries need more than the %zu nodes per slot that rp_nodes "
-			    "holds (the maps are made anew, larger, by `rempart apply`)", nodes_per_slot - 1);
-		return nodes_per_slot >= (1u << 24) ? -E2BIG : -ENOSPC;
+	/* a slot's node count is checked once its nodes are shared
+	 * (trie_share): until then ids may pass it */
+	if (o->n_nodes >= MAX_NODES) {
+		diag_add(x->d, "policy: address tries need more than %u nodes", MAX_NODES - 1);
+		return -E2BIG;
 	}
 	if (o->n_nodes + 1 > o->cap_nodes) {
 		size_t nc = o->cap_nodes ? o->cap_nodes * 2 : 64;
@@ -150,3 +153,101 @@ int build_trie(struct tctx *x, uint32_t *root)
 	return err;
 }
 
+
+/* Nodes with the same 256 entries (children included) are made one: the
+ * tries become a graph without cycles whose lookups read what the tree's
+ * did (the same entries, level by level), in fewer nodes: a /64 site
+ * prefix's chain below its tenant's /48 is a node or two per site, the
+ * same for every site of the same address class.  Done once the policy is
+ * compiled, when no node changes any more.  A child's id is larger than
+ * its parent's (made after it, in its trie), so going down from the last
+ * id, every child is already shared when its parent is looked at.  The
+ * nodes left keep their order, renumbered from 1, roots with them. */
+static __thread bool share_nodes = true;
+
+void policy_set_node_sharing(bool on)
+{
+	share_nodes = on;
+}
+
+static uint64_t node_hash(const uint32_t *n)
+{
+	uint64_t h[4] = { 1, 2, 3, 4 };
+
+	for (unsigned i = 0; i < RP_NODE_STRIDE; i += 4)
+		for (unsigned k = 0; k < 4; k++)
+			h[k] = (h[k] ^ n[i + k]) * 0x9e3779b97f4a7c15ull;
+	return (h[0] ^ h[1] >> 17 ^ h[2] >> 31 ^ h[3] >> 47) * 0xff51afd7ed558ccdull;
+}
+
+int trie_share(struct rp_policy *o, struct diag *d)
+{
+	size_t n = o->n_nodes, cap = 1, k = 1;
+	uint32_t base = o->slot * nodes_per_slot, *canon, *tab;
+	const size_t nb = RP_NODE_STRIDE * sizeof(*o->nodes);
+
+	if (!share_nodes || n <= 2)
+		goto check;
+	while (cap < 2 * n)
+		cap <<= 1;
+	canon = calloc(n, sizeof(*canon));
+	tab = calloc(cap, sizeof(*tab));
+	if (!canon || !tab) {
+		free(canon);
+		free(tab);
+		return -ENOMEM;
+	}
+	for (size_t i = n - 1; i >= 1; i--) {
+		uint32_t *nd = o->nodes + i * RP_NODE_STRIDE;
+		size_t j;
+
+		for (unsigned e = 0; e < RP_NODE_STRIDE; e++)
+			if (nd[e] & RP_NODE_CHILD)
+				nd[e] = RP_NODE_CHILD | (base + canon[(nd[e] & ~RP_NODE_CHILD) - base]);
+		for (j = node_hash(nd) & (cap - 1); tab[j]; j = (j + 1) & (cap - 1))
+			if (!memcmp(o->nodes + (size_t)tab[j] * RP_NODE_STRIDE, nd, nb))
+				break;
+		if (!tab[j])
+			tab[j] = i;
+		canon[i] = tab[j];
+	}
+	/* new ids (in tab's place: canon[i] == i for the nodes kept) */
+	free(tab);
+	tab = calloc(n, sizeof(*tab));
+	if (!tab) {
+		free(canon);
+		return -ENOMEM;
+	}
+	for (size_t i = 1; i < n; i++)
+		if (canon[i] == i)
+			tab[i] = k++;
+	for (size_t i = 1; i < n; i++) {
+		uint32_t *nd;
+
+		if (canon[i] != i)
+			continue;
+		nd = o->nodes + (size_t)tab[i] * RP_NODE_STRIDE;
+		if (tab[i] != i)
+			memmove(nd, o->nodes + i * RP_NODE_STRIDE, nb);
+		for (unsigned e = 0; e < RP_NODE_STRIDE; e++)
+			if (nd[e] & RP_NODE_CHILD)
+				nd[e] = RP_NODE_CHILD | (base + tab[(nd[e] & ~RP_NODE_CHILD) - base]);
+	}
+	for (size_t t = 0; t < o->n_tenants; t++) {
+		uint32_t *r[2] = { &o->tenants[t].v.root4, &o->tenants[t].v.root6 };
+
+		for (int f = 0; f < 2; f++)
+			if (*r[f])
+				*r[f] = base + tab[canon[*r[f] - base]];
+	}
+	o->n_nodes = k;
+	free(canon);
+	free(tab);
+check:
+	if (o->n_nodes > nodes_per_slot) {
+		diag_add(d, "policy: address tries need more than the %zu nodes per slot that rp_nodes "
+			    "holds (the maps are made anew, larger, by `rempart apply`)", nodes_per_slot - 1);
+		return -ENOSPC;
+	}
+	return 0;
+}
