@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include "config/config.h"
+#include "ha/ha_conntrackd.h"
 #include "ha/ha_flows.h"
 #include "lib/diag.h"
 
@@ -48,6 +49,7 @@ struct ha {
 	struct ha_flows flows;		/* flow sync (ha_flows.c) over the same socket */
 	struct ha_hint *hints;		/* the newest endpoint per (tenant, key) */
 	size_t n_hints;
+	struct ha_ct ct;		/* conntrackd, for NAT tenants (ha_conntrackd.c) */
 };
 
 /* The sync's UDP port on sync_interface (IANA's ha-cluster), and the most
