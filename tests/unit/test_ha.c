@@ -156,9 +156,10 @@ static void conntrackd_conf(struct rp_config *cfg, const char *dir)
 	tap_result(text && has(text, "oifname \"eth0\" ct mark & 0xffff0000 == 0x52500000 meta nfproto ipv4 "
 				     "meta l4proto { tcp, udp } snat ip to 198.51.100.10:") &&
 		   has(text, "meta nfproto ipv4 snat ip to 198.51.100.10\n") &&
-		   strstr(text, "snat ip to") < strstr(text, "masquerade"),
+		   strstr(text, "snat ip to") < strstr(text, "masquerade") &&
+		   has(text, "oifname \"eth0\" ct state new tcp flags & (fin | syn | rst | ack) != syn drop\n"),
 		   "ha nat: the uplink's NATed connections take public_endpoint (the virtual address), "
-		   "before masquerade");
+		   "before masquerade; no NATed TCP connection is picked up mid-stream");
 	if (!text || getuid() || system("command -v nft >/dev/null 2>&1")) {
 		tap_skip("ha nat: nft -c (needs root and nft)");
 	} else {

@@ -236,7 +236,11 @@ static int ct_create(struct mnl_socket *nl, const struct ct_moved *m, uint16_t z
 	mnl_attr_put_u16(nlh, CTA_PROTONAT_PORT_MAX, m->reply.dport);
 	mnl_attr_nest_end(nlh, pn);
 	mnl_attr_nest_end(nlh, nat);
-	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(m->status & (IPS_SEEN_REPLY | IPS_ASSURED)));
+	/* the status as dumped: a bit that differs from what the kernel set
+	 * on the new entry (confirmed, NAT done) is refused (-EBUSY) */
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(m->status & (IPS_CONFIRMED | IPS_NAT_MASK |
+							     IPS_NAT_DONE_MASK | IPS_SEEN_REPLY |
+							     IPS_ASSURED)));
 	mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(m->timeout));
 	mnl_attr_put_u32(nlh, CTA_MARK, htonl(m->mark));
 	if (m->info_len)

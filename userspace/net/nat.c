@@ -226,6 +226,13 @@ char *nat_ruleset(const struct rp_config *cfg)
 		fprintf(f, " notrack\n\t}\n");
 	}
 	fprintf(f, "\tchain forward_mark {\n\t\ttype filter hook forward priority mangle; policy accept;\n");
+	/* With [ha], a NATed TCP connection that conntrack does not know
+	 * (the new active before conntrackd's commit, docs/ha.md) is not
+	 * picked up mid-stream: it would get a new NAT port and the far end
+	 * would reset it; dropped, its retransmission finds the synced entry */
+	if (cfg->ha.enabled)
+		fprintf(f, "\t\toifname \"%s\" ct state new tcp flags & (fin | syn | rst | ack) != syn drop\n",
+			cfg->uplink);
 	k = 0;
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
