@@ -93,7 +93,7 @@ pkgs=(
 	"$kernel" systemd systemd-sysv udev dbus kmod
 	libbpf1 libelf1 zlib1g libmnl0 libiniparser1 libmaxminddb0 libjson-c5
 	libmicrohttpd12 libsystemd0 libqrencode4 libssl3
-	wireguard-tools nftables iproute2 tor-geoipdb bpftool keepalived
+	wireguard-tools nftables iproute2 tor-geoipdb bpftool keepalived conntrack conntrackd
 	iputils-ping procps e2fsprogs dosfstools
 	openssh-server systemd-timesyncd systemd-journal-remote
 )
@@ -113,6 +113,7 @@ mmdebstrap --quiet --variant=minbase --mode=root \
 	--customize-hook='systemctl --root="$1" enable ssh.service systemd-timesyncd.service systemd-journal-upload.service >/dev/null 2>&1' \
 	--customize-hook='systemctl --root="$1" disable ssh.socket systemd-journal-remote.socket systemd-journal-remote.service >/dev/null 2>&1 || :' \
 	--customize-hook='systemctl --root="$1" disable apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || :' \
+	--customize-hook='systemctl --root="$1" disable conntrackd.service >/dev/null 2>&1 || :' \
 	--customize-hook='mkdir -p "$1/etc/rempart" && chmod 0755 "$1/etc/rempart"' \
 	--customize-hook='rm -f "$1"/etc/ssh/ssh_host_* "$1"/var/log/*.log; : > "$1/etc/machine-id"' \
 	"$suite" "$root" "$sources"

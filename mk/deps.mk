@@ -7,7 +7,7 @@ DEB_PACKAGES := \
 	wireguard-tools wireguard-go tor-geoipdb iproute2 nftables iptables ipset \
 	python3 python3-scapy tcpdump prometheus systemd procps psmisc kmod \
 	netcat-openbsd socat iputils-ping curl groff-base man-db bash-completion \
-	ethtool iperf3 cpio patch keepalived
+	ethtool iperf3 cpio patch keepalived conntrack conntrackd
 
 # bench/plot.py draws make bench's figures; make check installs it too, so
 # that its suite (benchplot) runs rather than skips.

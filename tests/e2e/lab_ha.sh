@@ -198,6 +198,8 @@ proto = tcp
 ports = 7777
 action = allow
 EOF
+# a NAT tenant's connection to the internet through the pair (conntrackd)
+. tests/e2e/lab_ha_nat.sh
 for g in a b; do
 	if [ $g = a ]; then prio=150 peer=192.0.2.2; else prio=100 peer=192.0.2.1; fi
 	cat >"$ST/cfg-$g/rempart.ini" <<EOF
@@ -489,7 +491,9 @@ crash() { # G: SIGKILL every process of gateway G but keepalived
 	done
 }
 crasha() { crash a; }
+nat_before
 failover crasha b
+nat_after
 read -r ok1 bad1 < <(udp)
 check "lab_ha: allowed probes passed around the first switch ($ok0 -> $ok1)" test "${ok1:-0}" -gt "${ok0:-0}"
 check "lab_ha: not one denied probe passed during the first switch" test "${bad1:-x}" = 0

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* test_ha.c — keepalived's configuration from [ha] (ha/ha_conf.c): what it
  * holds for a pair with an untagged and a VLAN tenant, and that keepalived
- * itself accepts it (`keepalived -t`, when installed). */
+ * itself accepts it (`keepalived -t`, when installed); conntrackd's for the
+ * NAT tenant (ha/ha_conntrackd.c) and the NAT to public_endpoint
+ * (net/nat.c, `nft -c`). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include "config/config.h"
 #include "ha/ha.h"
 #include "lib/diag.h"
+#include "net/net_priv.h"
 #include "scratch.h"
 #include "tap.h"
 
@@ -30,7 +33,9 @@ static const char *bravo_ini =
 	"[tenant]\nname = bravo\nid = 20\ncloud_interface = eth1\nvlan = 120\n"
 	"cloud_address = 10.30.0.1/24\ncloud_prefixes = 10.30.0.0/16\n"
 	"tunnel_address = 100.64.20.1/24\nlisten_port = 51820\n"
-	"private_key_file = bravo.key\n";
+	"private_key_file = bravo.key\negress = nat\n"
+	"[site b1]\npublic_key = zLz93zfAx93OJ2RxgSy+X8MxvFIiiLz3Y8oL8kuEglI=\n"
+	"allowed_ips = 10.130.1.0/24\n";
 
 static int has(const char *text, const char *what)
 {
@@ -182,6 +187,60 @@ static void fifo_lines(const char *dir)
 	close(fds[1]);
 }
 
+/* conntrackd for the NAT tenant (bravo), and the NAT to public_endpoint. */
+static void conntrackd_conf(struct rp_config *cfg, const char *dir)
+{
+	struct rp_addr me;
+	char *text = NULL;
+	int err;
+
+	tap_result(ha_ct_wanted(cfg), "ha conntrackd: wanted with [ha] and a tenant with egress = nat");
+	cfg->tenants[1].egress = RP_EGRESS_NONE;
+	tap_result(!ha_ct_wanted(cfg), "ha conntrackd: not without a NAT tenant");
+	cfg->tenants[1].egress = RP_EGRESS_NAT;
+	addr_parse("192.0.2.1", &me);
+	err = ha_ct_text(cfg, "/var/lib/rempart-ha-test", &me, &text);
+	tap_result(!err && text, "ha conntrackd: conntrackd.conf written");
+	if (!text)
+		return;
+	tap_result(has(text, "Mode FTFW {\n\t\tStartupResync on\n") &&
+		   has(text, "UDP {\n\t\tIPv4_address 192.0.2.1\n\t\tIPv4_Destination_Address 192.0.2.2\n"
+			     "\t\tPort 3780\n\t\tInterface eth9\n\t\tChecksum on\n"),
+		   "ha conntrackd: FTFW, unicast UDP/3780 to peer over sync_interface, resync at start");
+	tap_result(has(text, "LockFile /var/lib/rempart-ha-test/conntrackd.lock\n") &&
+		   has(text, "Path /var/lib/rempart-ha-test/conntrackd.ctl\n") &&
+		   has(text, "LogFile off\n"), "ha conntrackd: lock and control socket in the state directory");
+	tap_result(has(text, "Address Accept {\n\t\t\t# tenant bravo\n\t\t\tIPv4_address 10.30.0.0/16\n"
+			     "\t\t\tIPv4_address 100.64.20.0/24\n\t\t\tIPv4_address 10.130.1.0/24\n") &&
+		   !has(text, "10.20.0.0/16") && has(text, "Protocol Accept {\n\t\t\tTCP\n\t\t\tUDP\n"),
+		   "ha conntrackd: only the NAT tenant's sources (cloud, tunnel, sites), TCP and UDP");
+	free(text);
+	text = nat_ruleset(cfg);
+	tap_result(text && has(text, "oifname \"eth0\" ct mark & 0xffff0000 == 0x52500000 meta nfproto ipv4 "
+				     "meta l4proto { tcp, udp } snat ip to 198.51.100.10:") &&
+		   has(text, "meta nfproto ipv4 snat ip to 198.51.100.10\n") &&
+		   strstr(text, "snat ip to") < strstr(text, "masquerade") &&
+		   has(text, "oifname \"eth0\" ct state new tcp flags & (fin | syn | rst | ack) != syn drop\n"),
+		   "ha nat: the uplink's NATed connections take public_endpoint (the virtual address), "
+		   "before masquerade; no NATed TCP connection is picked up mid-stream");
+	if (!text || getuid() || system("command -v nft >/dev/null 2>&1")) {
+		tap_skip("ha nat: nft -c (needs root and nft)");
+	} else {
+		char cmd[256], *script = NULL;
+		int rc;
+
+		if (asprintf(&script, "table inet %s\ndelete table inet %s\n%s", RP_NFT_TABLE,
+			     RP_NFT_TABLE, text) > 0) {
+			scratch_put(dir, "nat.nft", script);
+			snprintf(cmd, sizeof(cmd), "nft -c -f %s/nat.nft", dir);
+			rc = system(cmd);
+			tap_result(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "ha nat: nft -c accepts the table");
+		}
+		free(script);
+	}
+	free(text);
+}
+
 int main(void)
 {
 	struct rp_config cfg;
@@ -266,6 +325,7 @@ int main(void)
 	sync_hints(&cfg);
 	renew_rule();
 	fifo_lines(dir);
+	conntrackd_conf(&cfg, dir);
 	config_free(&cfg);
 out:
 	diag_free(&d);

@@ -281,13 +281,20 @@ static void ha_check(struct rp_config *cfg, struct ini_file *f, struct diag *d, 
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
 
-		if (t->listen_port != RP_HA_SYNC_PORT && t->next_listen_port != RP_HA_SYNC_PORT)
-			continue;
-		w.section = "ha";
-		w.key = "sync_interface";
-		cfg_err(&w, "udp/%d carries the pair's sync, but it is tenant %s's %s (%s)", RP_HA_SYNC_PORT,
-			t->name, t->listen_port == RP_HA_SYNC_PORT ? "listen_port" : "next_listen_port",
-			t->file ? t->file : t->name);
+		static const int sync_ports[] = { RP_HA_SYNC_PORT, RP_HA_CT_PORT };
+
+		for (size_t k = 0; k < 2; k++) {
+			int port = sync_ports[k];
+
+			if (t->listen_port != port && t->next_listen_port != port)
+				continue;
+			w.section = "ha";
+			w.key = "sync_interface";
+			cfg_err(&w, "udp/%d carries the pair's %s, but it is tenant %s's %s (%s)", port,
+				k ? "conntrack sync" : "sync", t->name,
+				t->listen_port == port ? "listen_port" : "next_listen_port",
+				t->file ? t->file : t->name);
+		}
 	}
 	if (!cfg->ha.sync_interface)
 		goto out;

@@ -132,6 +132,9 @@ int rp_tunnel_owner(const struct rp_config *cfg, const char *ifname, bool *next)
  * enabled is false when rempart.ini has no [ha]; then the rest is zero. */
 /* The pair's sync (peer endpoints, flows): UDP on sync_interface. */
 #define RP_HA_SYNC_PORT 694
+/* conntrackd's sync of the NAT tenants' conntrack (ha/ha_conntrackd.c): UDP
+ * on sync_interface too. */
+#define RP_HA_CT_PORT 3780
 
 struct rp_ha {
 	bool enabled;

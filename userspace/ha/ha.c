@@ -68,6 +68,7 @@ static void set_role(struct ha *h, enum ha_role r, const char *why)
 	record_role(h);
 	if (r == HA_ACTIVE)
 		ha_sync_takeover(h);
+	ha_ct_role(&h->ct, r);
 }
 
 static int write_health(struct ha *h)
@@ -176,6 +177,18 @@ static void start_nft(const struct rp_config *cfg)
 	diag_free(&d);
 }
 
+/* Without conntrackd the pair still works, but the NAT tenants' NATed
+ * connections break at a switch (docs/ha.md). */
+static void start_ct(struct ha *h, const struct rp_config *cfg, bool restart)
+{
+	struct diag d = { 0 };
+
+	if (restart ? ha_ct_reconfigure(&h->ct, cfg, &d) : ha_ct_start(&h->ct, cfg, &d))
+		pr_err("%s: NATed connections will not survive a switch",
+		       d.n ? d.msgs[0] : "ha: conntrackd");
+	diag_free(&d);
+}
+
 int ha_start(struct ha *h, const struct rp_config *cfg, struct diag *d)
 {
 	const char *bin = getenv("RP_KEEPALIVED");
@@ -205,6 +218,8 @@ int ha_start(struct ha *h, const struct rp_config *cfg, struct diag *d)
 		start_sync(h, cfg);
 	if (!err && (err = spawn(h)))
 		diag_add(d, "ha: cannot start keepalived: %s", strerror(-err));
+	if (!err)
+		start_ct(h, cfg, false);
 	if (err)
 		set_role(h, HA_FAULT, "keepalived not started");
 	return err;
@@ -236,6 +251,7 @@ void ha_stop(struct ha *h)
 	if (!h->on)
 		return;
 	kill_keepalived(h);
+	ha_ct_stop(&h->ct);
 	if (h->fifo >= 0)
 		close(h->fifo);
 	h->fifo = -1;
@@ -268,6 +284,7 @@ int ha_reconfigure(struct ha *h, const struct rp_config *cfg, struct diag *d)
 	start_nft(cfg);		/* the listen ports may have changed */
 	ha_sync_close(h);	/* peer or sync_interface may have changed */
 	start_sync(h, cfg);
+	start_ct(h, cfg, true);
 	if (h->pid)
 		kill(h->pid, SIGHUP);	/* keepalived reloads its configuration */
 	return 0;
@@ -325,12 +342,15 @@ static void read_fifo(struct ha *h)
 
 int ha_tick(struct ha *h)
 {
-	int status, sync;
+	int status, sync, ct;
 
 	if (!h->on)
 		return -1;
 	/* the peer's newest hints first: a takeover read below uses them */
 	sync = ha_sync_tick(h);
+	ct = ha_ct_tick(&h->ct);
+	if (ct >= 0 && (sync < 0 || ct < sync))
+		sync = ct;
 	if (h->fifo >= 0)
 		read_fifo(h);
 	if (h->pid && waitpid(h->pid, &status, WNOHANG) == h->pid) {

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include "config/config.h"
+#include "ha/ha_conntrackd.h"
 #include "ha/ha_flows.h"
 #include "lib/diag.h"
 
@@ -54,6 +55,7 @@ struct ha {
 	double renew_next;		/* ms: no renewal before then */
 	double renew_at;		/* ms: renew then (0: none due) */
 	uint64_t renewals;		/* sessions renewed after both were active */
+	struct ha_ct ct;		/* conntrackd, for NAT tenants (ha_conntrackd.c) */
 };
 
 /* The sync's UDP port on sync_interface (IANA's ha-cluster), and the most

@@ -80,6 +80,9 @@
 #define SD_HA_FIFO		"ha.fifo"
 #define SD_HA_HEALTH		"ha.health"
 #define SD_HA_ROLE		"ha.role"
+#define SD_HA_CT_CONF		"conntrackd.conf"
+#define SD_HA_CT_LOCK		"conntrackd.lock"
+#define SD_HA_CT_CTL		"conntrackd.ctl"
 /* In a snapshot directory (applied/, rejected/, confirm/previous/,
  * history/N/). */
 #define SD_SNAP_CONFIG		"rempart.ini"

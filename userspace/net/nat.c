@@ -23,7 +23,8 @@
  *    packet mark, and the rule "fwmark RP_MARK_BASE|id lookup 1000+id"
  *    routes them in the tenant's own table (its cloud prefixes overlap
  *    other tenants');
- *  - postrouting: marked connections are masqueraded to the uplink address,
+ *  - postrouting: marked connections are masqueraded to the uplink address
+ *    (with [ha], source-NATed to public_endpoint, the virtual address),
  *    TCP and UDP to the NAT source ports (gw_nat_ports(): above the kernel's
  *    ephemeral range and clear of every port the gateway serves: listen
  *    ports, management, metrics), so that a NATed connection never holds a
@@ -53,6 +54,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include "lib/addr.h"
 #include "lib/fileutil.h"
 #include "lib/statedir.h"
 #include "net/net_priv.h"
@@ -133,6 +137,30 @@ static void masquerade(FILE *f, const char *oif, unsigned int lo, unsigned int h
 		oif, RP_MARK_MASK, RP_MARK_BASE);
 }
 
+/* With [ha], the uplink's NATed connections take public_endpoint, the
+ * virtual address that moves to the active gateway, as their source
+ * (docs/ha.md "NAT state: conntrackd"): masquerade would take this
+ * gateway's own address, and the replies of a connection that conntrackd
+ * carried over to the other gateway would still go to this one.  The
+ * other family is masqueraded as without [ha]. */
+static void snat_endpoint(FILE *f, const struct rp_config *cfg, unsigned int lo, unsigned int hi)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct rp_addr ep;
+	bool v6;
+
+	if (!cfg->ha.enabled || !cfg->public_endpoint || addr_parse(cfg->public_endpoint, &ep))
+		return;
+	v6 = ep.family == AF_INET6;
+	addr_format(&ep, a, sizeof(a));
+	fprintf(f, "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x meta nfproto %s "
+		   "meta l4proto { tcp, udp } snat %s to %s%s%s:%u-%u\n", cfg->uplink, RP_MARK_MASK,
+		RP_MARK_BASE, v6 ? "ipv6" : "ipv4", v6 ? "ip6" : "ip", v6 ? "[" : "", a, v6 ? "]" : "",
+		lo, hi);
+	fprintf(f, "\t\toifname \"%s\" ct mark & 0x%08x == 0x%08x meta nfproto %s snat %s to %s\n",
+		cfg->uplink, RP_MARK_MASK, RP_MARK_BASE, v6 ? "ipv6" : "ipv4", v6 ? "ip6" : "ip", a);
+}
+
 char *nat_ruleset(const struct rp_config *cfg)
 {
 	char *text = NULL;
@@ -198,6 +226,13 @@ char *nat_ruleset(const struct rp_config *cfg)
 		fprintf(f, " notrack\n\t}\n");
 	}
 	fprintf(f, "\tchain forward_mark {\n\t\ttype filter hook forward priority mangle; policy accept;\n");
+	/* With [ha], a NATed TCP connection that conntrack does not know
+	 * (the new active before conntrackd's commit, docs/ha.md) is not
+	 * picked up mid-stream: it would get a new NAT port and the far end
+	 * would reset it; dropped, its retransmission finds the synced entry */
+	if (cfg->ha.enabled)
+		fprintf(f, "\t\toifname \"%s\" ct state new tcp flags & (fin | syn | rst | ack) != syn drop\n",
+			cfg->uplink);
 	k = 0;
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rp_tenant *t = &cfg->tenants[i];
@@ -231,6 +266,7 @@ char *nat_ruleset(const struct rp_config *cfg)
 		RP_MARK_MASK, RP_MARK_BASE);
 	fprintf(f, "\tchain egress_nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	gw_nat_ports(cfg, &lo, &hi);
+	snat_endpoint(f, cfg, lo, hi);
 	masquerade(f, cfg->uplink, lo, hi);
 	for (size_t p = 0; p < cfg->n_tenants; p++) {
 		if (!share_provider(cfg, p))
