@@ -268,14 +268,26 @@ int main(void)
 			k.sport = 10000 + i;
 			put += fd >= 0 && !bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 		}
+		/* what the table holds: the LRU may push a few out before it
+		 * is full (its free entries go to CPUs in batches; CI saw 61 of
+		 * 700 gone once), and a flow pushed out is not one to send */
+		int held = 0;
+		struct rp_flow4_key cur, nxt;
+
+		for (int r = fd >= 0 ? bpf_map_get_next_key(fd, NULL, &nxt) : -1; !r;
+		     r = bpf_map_get_next_key(fd, &cur, &nxt)) {
+			cur = nxt;
+			held += cur.dst == k.dst && cur.sport >= 10000 && cur.sport < 10700;
+		}
 		if (fd >= 0)
 			close(fd);
 		sched_setaffinity(0, sizeof(all), &all);
 		diag_free(&gd);
 		n = ha_flows_export(&fc, &cfg, true, collect, &dg3);
-		tap_result(put == 700 && n >= 700 && grown >= 1,
-			   "haflows: a full pass over 700+ flows (three batches, the table grown after 200) "
-			   "sends them all (%d of %d put, %d tables grown)", n, put, grown);
+		tap_result(put == 700 && held > 512 && n >= held && grown >= 1,
+			   "haflows: a full pass over 500+ flows (three batches, the table grown after 200) "
+			   "sends every one the table holds (%d sent, %d of %d put held, %d tables grown)",
+			   n, held, put, grown);
 		ha_flows_free(&fc);
 	}
 	ha_flows_free(&fa);
