@@ -236,12 +236,41 @@ int net_start_devices(struct apply *a, wg_device **cur)
 	return 0;
 }
 
+/* A tunnel set up before its configuration holds a port the kernel (or
+ * wireguard-go) picked at random from the ephemeral range, and it may be the
+ * listen_port another tenant wants (51820 is in Linux's default range): a
+ * device refused with EADDRINUSE waits until the others have taken their own
+ * ports, which frees the random ones, then is set again. */
+static int wg_set_one(struct apply *a, size_t i, wg_device *set, unsigned int n)
+{
+	const struct rp_tenant *t = &a->cfg->tenants[i];
+	int err = a->wg->set(set);
+
+	if (err == -EADDRINUSE)
+		return err;
+	if (err) {
+		diag_add(a->d, "tenant %s: WireGuard device %s refused the configuration: %s", t->name,
+			 t->tunnel_interface, strerror(-err));
+		return err;
+	}
+	a->changes += n;
+	a->wg->changed(t->tunnel_interface, a->cfg->state_dir);
+	return 0;
+}
+
 int net_configure_wg(struct apply *a, wg_device **cur)
 {
+	size_t nt = a->cfg->n_tenants, waiting = 0;
+	wg_device **later = calloc(nt ? nt : 1, sizeof(*later));
+	unsigned int *later_n = calloc(nt ? nt : 1, sizeof(*later_n));
 	char why[256];
 	int err = 0;
 
-	for (size_t i = 0; i < a->cfg->n_tenants; i++) {
+	if (!later || !later_n) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nt; i++) {
 		const struct rp_tenant *t = &a->cfg->tenants[i];
 		wg_device *set = NULL;
 		unsigned int n = 0;
@@ -254,33 +283,75 @@ int net_configure_wg(struct apply *a, wg_device **cur)
 			if (err) {
 				diag_add(a->d, "tenant %s: cannot read WireGuard device %s: %s", t->name,
 					 t->tunnel_interface, strerror(-err));
-				return err;
+				goto out;
 			}
 		}
 		err = net_wg_diff(t, cur[i], &set, &n, why, sizeof(why));
 		if (err) {
 			diag_add(a->d, "tenant %s: %s", t->name, why[0] ? why : strerror(-err));
-			return err;
+			goto out;
 		}
 		if (!set)
 			continue;
-		err = a->wg->set(set);
-		wg_device_wipe_free(set);
-		if (err) {
-			diag_add(a->d, "tenant %s: WireGuard device %s refused the configuration: %s%s",
-				 t->name, t->tunnel_interface, strerror(-err),
-				 err == -EADDRINUSE ? " (listen_port in use?)" : "");
-			return err;
-		}
+		/* the device as it was, restored if the apply is undone (also
+		 * when a set is refused half way: wireguard-go takes the
+		 * private key before it fails on the port) */
 		u = net_journal(a, U_WG_RESTORE);
-		if (!u)
-			return -ENOMEM;
+		if (!u) {
+			wg_device_wipe_free(set);
+			err = -ENOMEM;
+			goto out;
+		}
 		u->dev = cur[i];
 		cur[i] = NULL;
-		a->changes += n;
-		a->wg->changed(t->tunnel_interface, a->cfg->state_dir);
+		err = wg_set_one(a, i, set, n);
+		if (err == -EADDRINUSE) {
+			later[i] = set;
+			later_n[i] = n;
+			waiting++;
+			continue;
+		}
+		wg_device_wipe_free(set);
+		if (err)
+			goto out;
 	}
-	return 0;
+	/* again while a round takes a port: each success frees the random
+	 * port its device held */
+	for (bool moved = true; waiting && moved;) {
+		moved = false;
+		for (size_t i = 0; i < nt; i++) {
+			if (!later[i])
+				continue;
+			err = wg_set_one(a, i, later[i], later_n[i]);
+			if (err == -EADDRINUSE)
+				continue;
+			wg_device_wipe_free(later[i]);
+			later[i] = NULL;
+			waiting--;
+			if (err)
+				goto out;
+			moved = true;
+		}
+	}
+	err = 0;
+	for (size_t i = 0; i < nt; i++) {
+		const struct rp_tenant *t = &a->cfg->tenants[i];
+
+		if (!later[i])
+			continue;
+		diag_add(a->d, "tenant %s: WireGuard device %s cannot listen on port %u: another "
+			 "socket of this host holds it (listen_port in use)", t->name,
+			 t->tunnel_interface, t->listen_port);
+		err = -EADDRINUSE;
+		break;
+	}
+out:
+	for (size_t i = 0; later && i < nt; i++)
+		if (later[i])
+			wg_device_wipe_free(later[i]);
+	free(later);
+	free(later_n);
+	return err;
 }
 
 /* Links rempart created that the config no longer names. */
