@@ -202,9 +202,7 @@ static int write_conf(struct ha_ct *c, const struct rp_config *cfg, bool *change
 	return err;
 }
 
-/* The child's side of a fork: default signals, its own process group,
- * SIGTERM when the daemon dies.  false: the daemon is already gone. */
-static bool child_setup(pid_t parent, bool own_group)
+bool ha_child_setup(pid_t parent, bool own_group)
 {
 	sigset_t none;
 
@@ -234,7 +232,7 @@ static int spawn(struct ha_ct *c)
 	if (p < 0)
 		return -errno;
 	if (p == 0) {
-		if (!child_setup(parent, true))
+		if (!ha_child_setup(parent, true))
 			_exit(1);
 		execl(c->bin, "conntrackd", "-C", conf, (char *)NULL);
 		fprintf(stderr, "ha: cannot run %s: %s\n", c->bin, strerror(errno));
@@ -302,7 +300,7 @@ static void hook_start(struct ha_ct *c, int role)
 		return;
 	}
 	if (p == 0) {
-		if (child_setup(parent, false))
+		if (ha_child_setup(parent, false))
 			hook_run(c, role);
 		_exit(0);
 	}

@@ -32,6 +32,12 @@ struct ha_ct {
 	unsigned restarts;
 };
 
+/* The child's side of a fork of the daemon (keepalived, conntrackd, a role
+ * change): default signal mask and dispositions, its own process group
+ * when OWN_GROUP, SIGTERM when the daemon dies (PR_SET_PDEATHSIG).  false:
+ * the daemon PARENT is already gone. */
+bool ha_child_setup(pid_t parent, bool own_group);
+
 /* Whether the pair syncs conntrack: [ha] and a tenant with egress = nat. */
 bool ha_ct_wanted(const struct rp_config *cfg);
 /* conntrackd.conf for cfg into *buf (allocated), with LOCAL this gateway's
