@@ -1,7 +1,8 @@
 #!/bin/bash
 # lab_ha.sh — an [ha] pair under traffic (docs/ha.md, SPEC §4.16): two
 # gateways, each `rempart run` with keepalived, on a shared uplink segment
-# and a shared cloud segment (bridges), a sync veth between them; a site
+# and a shared cloud segment (bridges), a sync segment (a bridge too: a
+# gateway that goes leaves the other's end in place, as a NIC); a site
 # (wireguard-go) and a cloud host.  Under a 20 ms ping from the site's LAN
 # to the cloud host, with a UDP probe the policy denies and one it allows
 # sent every 20 ms: the active crashes (rempart and its WireGuard
@@ -10,7 +11,9 @@
 # reaches the cloud host; the loss window (longest time without an answer)
 # and the time until the site has a fresh handshake are printed (# lines).
 # Then the crashed one comes back and takes over (fail back), and its
-# uplink is taken down: the same checks.  Throughout, the site keeps
+# uplink is taken down, its namespace frozen and thawed, its end of the
+# sync link cut (split brain), and last its whole namespace deleted (every
+# process killed, keepalived too): the same checks.  Throughout, the site keeps
 # sending to public_endpoint (no roaming to a gateway's own address), and a
 # loss window must stay below HA_LOSS_MAX ms (3000).
 #
@@ -18,7 +21,8 @@
 #     (LAN 10.120.1.10)     br-up (rp-ha-sw)  br-cl ┘   (default via 10.20.1.1)
 #                    gw-up ─┤  ├─ gw-up      gw-cl ─┤├─ gw-cl
 #            rp-ha-a 198.18.1.2   rp-ha-b 198.18.1.3
-#                 └── ha-sync 192.0.2.1/30 ── 192.0.2.2/30 ──┘
+#      ha-sync 192.0.2.1/30 ─┐   ┌─ ha-sync 192.0.2.2/30
+#                           br-sy (rp-ha-sw)
 #   virtual: 198.18.1.1 (public_endpoint), 10.20.1.1/24 (cloud_address)
 set -u
 cd "$(dirname "$0")/../.."
@@ -64,7 +68,7 @@ teardown() {
 	if [ -d "$ST/ns" ]; then
 		for g in a b; do
 			for f in "$ST"/pids/rempart-$g*; do [ -f "$f" ] && stop_pid "$(cat "$f")"; done
-			[ -e "$ST/ns/$g" ] && [ -d "$ST/cfg-$g" ] && timeout 20 nsenter --net=/run/netns/rp-ha-$g \
+			[ -e /run/netns/rp-ha-$g ] && [ -e "$ST/ns/$g" ] && [ -d "$ST/cfg-$g" ] && timeout 20 nsenter --net=/run/netns/rp-ha-$g \
 				--mount=$ST/ns/$g -- "$REMPART" -c "$ST/cfg-$g" down >>"$ST/logs/down" 2>&1
 		done
 	fi
@@ -127,6 +131,8 @@ ip -n rp-ha-sw link add br-up type bridge
 ip -n rp-ha-sw link add br-cl type bridge
 ip -n rp-ha-sw link set br-up up
 ip -n rp-ha-sw link set br-cl up
+ip -n rp-ha-sw link add br-sy type bridge
+ip -n rp-ha-sw link set br-sy up
 port() { # NS IFNAME SWPORT BRIDGE
 	ip link add "$2" netns "$1" type veth peer name "$3" netns rp-ha-sw
 	ip -n rp-ha-sw link set "$3" master "$4" up
@@ -137,7 +143,8 @@ port rp-ha-a gw-cl ca br-cl
 port rp-ha-b gw-cl cb br-cl
 port rp-ha-site up0 us br-up
 port rp-ha-cloud eth0 cc br-cl
-ip link add ha-sync netns rp-ha-a type veth peer name ha-sync netns rp-ha-b
+port rp-ha-a ha-sync sa br-sy
+port rp-ha-b ha-sync sb br-sy
 ip -n rp-ha-a addr add 198.18.1.2/24 dev gw-up
 ip -n rp-ha-b addr add 198.18.1.3/24 dev gw-up
 ip -n rp-ha-a addr add 192.0.2.1/30 dev ha-sync
@@ -638,8 +645,9 @@ tcp_survived thaw "$t0" "$t1"
 read -r ok3 bad3 < <(udp)
 check "lab_ha: not one denied probe passed during the freeze and the thaw" test "${bad3:-x}" = 0
 
-# split brain: the sync link cut while both are healthy (a's end of the
-# veth down: b sees no carrier).  Neither gives up (keepalived does not
+# split brain: the sync link cut while both are healthy (a's end of it
+# down: b keeps its carrier, on the switch, and hears no advert).  Neither
+# gives up (keepalived does not
 # track the sync link: dont_track_primary), both hold the addresses; the
 # probes run throughout and the denied ones never pass.  Then the link is
 # back: VRRP elects a again and traffic works.
@@ -669,6 +677,32 @@ echo "# split: a renewed the sessions $(( $(renews) - renew0 )) time(s) since th
 echo "# split: loss window $lost ms over the cut and the heal ($rx of $tx answered); TCP: $alive of $TCP_N alive, longest stall $stall ms"
 read -r ok4 bad4 < <(udp)
 check "lab_ha: not one denied probe passed during the split brain" test "${bad4:-x}" = 0
+
+# the namespace deleted: a, active again, goes whole.  Every process of
+# its namespace is SIGKILLed (keepalived too: no last advert, b waits for
+# the master-down timer), the network namespace deleted and a's mount
+# namespace unmounted (its sysfs mount holds the network namespace: it
+# would live on until then).  b's end of the sync link stays, as a NIC
+# whose peer is gone.
+wait_for 20 eval 'is_role a active && is_role b standby'
+check "lab_ha: before the namespace is deleted, a is active and b standby" \
+	eval 'is_role a active && is_role b standby'
+wait_for 20 pinged
+dela() {
+	local p round
+	for round in 1 2; do	# again for what forked meanwhile
+		for p in $(ip netns pids rp-ha-a); do kill -KILL "$p" 2>/dev/null; done
+	done
+	ip netns del rp-ha-a
+	umount "$ST/ns/a" 2>/dev/null || umount -l "$ST/ns/a"
+}
+a_gone() { ! ip -n rp-ha-sw -br link | grep -q '^\(ua\|ca\|na\|sa\)@'; }
+failover dela b
+wait_for 10 a_gone
+check "lab_ha: a's namespace is really gone (its switch ports ua, ca, na, sa went with it)" a_gone
+check "lab_ha: b's end of the sync link is still there" eval 'ip -n rp-ha-b link show ha-sync >/dev/null 2>&1'
+read -r ok5 bad5 < <(udp)
+check "lab_ha: not one denied probe passed when a's namespace was deleted" test "${bad5:-x}" = 0
 
 echo "# loss windows: $LOSS"
 echo "# long-lived TCP connections alive after each switch (and the longest stall): $TCPS"
