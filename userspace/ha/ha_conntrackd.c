@@ -22,9 +22,12 @@
  *
  * Role changes, as conntrackd's primary-backup.sh:
  *   active:  -c (commit the external cache into the kernel), then the
- *            committed entries are moved into their tenant's zone
- *            (ha_ct_zone.c), -f (flush both caches), -R (resync the
- *            internal cache from the kernel), -B (bulk send to the peer);
+ *            committed entries are moved into their tenant's zone and every
+ *            NATed TCP entry made liberal (ha_ct_zone.c: one left from an
+ *            earlier time as the active is stale), -f (flush both caches),
+ *            -R (resync the internal cache from the kernel), -B (bulk send
+ *            to the peer); again when the peer turns out to have been
+ *            active too (a thaw, a healed split brain: ha_sync_renew_due);
  *   standby: -t (purge timer on the kernel's entries: those of a former
  *            active go unless refreshed), -n (resync from the peer);
  *   fault:   -t.
@@ -287,6 +290,13 @@ static void hook_run(const struct ha_ct *c, int role)
 			else
 				pr_info("ha: conntrackd: %d NATed connections committed into their "
 					"tenants' zones (%.0f ms)", moved, clock_ms() - t0);
+			moved = ha_ct_liberal();
+			if (moved < 0)
+				pr_warn("ha: the NATed TCP entries keep their window tracking: %s",
+					strerror(-moved));
+			else
+				pr_info("ha: conntrackd: %d NATed TCP entries made liberal "
+					"(the window a stale one tracked is past)", moved);
 		}
 	}
 }

@@ -65,4 +65,9 @@ void ha_ct_stop(struct ha_ct *c);
  * same tuple, NAT, state, mark and timeout.  The number moved, or
  * -errno. */
 int ha_ct_rezone(void);
+/* Make every NATed TCP entry of a tenant (any zone) liberal in both
+ * directions (IP_CT_TCP_FLAG_BE_LIBERAL): one left from an earlier time as
+ * the active, stale since the connection went on through the peer, passes
+ * again instead of being invalid.  The number changed, or -errno. */
+int ha_ct_liberal(void);
 #endif

@@ -399,6 +399,9 @@ bool ha_sync_renew_due(struct ha *h, double now, const char *why)
 	h->renewals++;
 	pr_warn("ha: the peer was active too (%s: this gateway was frozen, or the sync link cut): "
 		"calling every site again in %d ms", why, HA_RENEW_DELAY_MS);
+	/* the NAT state too: the peer's connections from its conntrackd, and
+	 * this gateway's own entries, stale since, made liberal */
+	ha_ct_role(&h->ct, 1);
 	return true;
 }
 
