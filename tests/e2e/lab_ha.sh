@@ -394,6 +394,7 @@ failover() {
 	check "lab_ha: after $how, the loss window is below ${LOSS_MAX} ms ($lost ms)" test "$lost" -lt "$LOSS_MAX"
 	LOSS="${LOSS:-}$how=${lost}ms "
 	tcp_survived "$how" "$t0" "$t1"
+	nat_survived "$how" "$t0" "$t1"
 }
 
 # a stream that only flow state carries: the site says one datagram to
@@ -529,9 +530,19 @@ sleep 1
 pg=$(push_gap "$PUSH_T1")
 check "lab_ha: the stream still arrives after the fail back (a, restarted, got the flow from b): gap $pg ms" \
 	test "$pg" -ge 0 -a "$pg" -lt "$LOSS_MAX"
-tcp_survived "fail back" "$T_FB" "${EPOCHREALTIME/./}"
+T_FB1=${EPOCHREALTIME/./}
+tcp_survived "fail back" "$T_FB" "$T_FB1"
+nat_survived "fail back" "$T_FB" "$T_FB1"
 
 upa() { ip -n rp-ha-a link set gw-up down; }
+# the uplink back: the kernel dropped the routes through it when it went
+# down, and the host's network configuration puts the default route back
+# (the NAT tenant's way out: rempart's watch copies it into the tenant's
+# table again); without it, a active again black-holes the NAT tenant
+uplink_up() {
+	ip -n rp-ha-$1 link set gw-up up
+	ip -n rp-ha-$1 route replace default via 198.18.1.99 dev gw-up
+}
 failover upa b
 read -r ok2 bad2 < <(udp)
 check "lab_ha: not one denied probe passed during the second switch" test "${bad2:-x}" = 0
@@ -544,7 +555,7 @@ check "lab_ha: a with its uplink down is in fault" is_role a fault
 # and max, and the denied probes that passed.
 rounds=${HA_FAILOVERS:-0}
 if [ "$rounds" -gt 0 ]; then
-	ip -n rp-ha-a link set gw-up up
+	uplink_up a
 	wait_for 20 is_role a active
 	vip_on() { ip -n rp-ha-$1 addr show gw-up | grep -q 198.18.1.1/32; }
 	: >"$ST/rounds"
@@ -608,7 +619,7 @@ fi
 # freeze: every process of the active's namespace SIGSTOPped (a hung
 # gateway: its addresses stay configured, nothing answers); then thawed,
 # it takes the addresses back
-ip -n rp-ha-a link set gw-up up	# (after upa, when no rounds ran)
+uplink_up a	# (after upa, when no rounds ran)
 wait_for 20 eval 'is_role a active && is_role b standby'
 check "lab_ha: a with its uplink back is active again" is_role a active
 wait_for 20 pinged
@@ -642,6 +653,7 @@ LOSS="${LOSS:-}thaw=${lost}ms "
 wait_for 30 pinged
 check "lab_ha: thawed, the site reaches the cloud host" pinged
 tcp_survived thaw "$t0" "$t1"
+nat_survived thaw "$t0" "$t1"
 read -r ok3 bad3 < <(udp)
 check "lab_ha: not one denied probe passed during the freeze and the thaw" test "${bad3:-x}" = 0
 
@@ -675,6 +687,7 @@ read -r lost tx rx < <(gap "$ST/logs/ping-split" "$T_SPLIT")
 read -r alive stall dead < <(tcp_after "$T_SPLIT" "$t1")
 echo "# split: a renewed the sessions $(( $(renews) - renew0 )) time(s) since the thaw"
 echo "# split: loss window $lost ms over the cut and the heal ($rx of $tx answered); TCP: $alive of $TCP_N alive, longest stall $stall ms"
+nat_survived split "$T_SPLIT" "$t1" report
 read -r ok4 bad4 < <(udp)
 check "lab_ha: not one denied probe passed during the split brain" test "${bad4:-x}" = 0
 
@@ -706,6 +719,7 @@ check "lab_ha: not one denied probe passed when a's namespace was deleted" test 
 
 echo "# loss windows: $LOSS"
 echo "# long-lived TCP connections alive after each switch (and the longest stall): $TCPS"
+echo "# the NATed TCP connection's longest stall over each switch: $NATS"
 # the live audit reads the ruleset: [ha]'s table (output hook) must not
 # make it give up
 check "lab_ha: the live audit is not stopped by table inet rempart_ha" \
