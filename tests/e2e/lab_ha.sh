@@ -627,6 +627,7 @@ frozen=
 freezea() { local p; for p in $(ip netns pids rp-ha-a); do kill -STOP "$p" 2>/dev/null && frozen="$frozen $p"; done; }
 # is_role reads what a's (frozen, alive) daemon recorded: b's role decides
 failover freezea b
+nat_freeze_open
 # the thaw: a's keepalived and daemon still hold that a is active, and a's
 # WireGuard holds sessions the site no longer uses (it re-handshook with b).
 # b's sync datagrams, queued on a's socket while it was frozen, tell a's
@@ -654,6 +655,7 @@ wait_for 30 pinged
 check "lab_ha: thawed, the site reaches the cloud host" pinged
 tcp_survived thaw "$t0" "$t1"
 nat_survived thaw "$t0" "$t1"
+nat_thaw_second "$t1"
 read -r ok3 bad3 < <(udp)
 check "lab_ha: not one denied probe passed during the freeze and the thaw" test "${bad3:-x}" = 0
 

@@ -101,8 +101,8 @@ while True:
 # the cloud host's long-lived connection (started by nat_before, once the
 # pair is up): a line every 100 ms, each echo's time logged; "dead" and
 # the reason when the connection breaks
-nat_client() {
-	bg nat-client ip netns exec rp-ha-nc python3 -u -c '
+nat_client() { # [LOG [NAME]]
+	bg "${2:-nat-client}" ip netns exec rp-ha-nc python3 -u -c '
 import socket, sys, time
 f = open(sys.argv[1], "a", buffering=1)
 try:
@@ -116,7 +116,7 @@ try:
         time.sleep(0.1)
 except OSError as e:
     f.write("dead %s\n" % e)
-' "$ST/nat-echoes"
+' "${1:-$ST/nat-echoes}"
 }
 nat_echoes() { grep -c '^[0-9]' "$ST/nat-echoes" 2>/dev/null || echo 0; }
 # the tenant's NATed connection in G's kernel conntrack (one line)
@@ -184,6 +184,30 @@ nat_survived() {
 	check "lab_ha: after $how, the NATed TCP connection echoes again ($n echoes after the switch)" \
 		test "$n" -gt 5
 	nat_reopen "$how"
+}
+# a second connection, opened through b while a is frozen: a thawed has no
+# entry for it in its kernel, only in conntrackd's external cache (b's
+# conntrackd sent it); it lives on through a only if a commits it again
+# when it learns that b was active too (the renewal)
+nat_freeze_open() {
+	nat_client "$ST/nat-echoes2" nat-client2
+	wait_for 10 eval '[ "$(grep -c "^[0-9]" "$ST/nat-echoes2")" -gt 10 ]'
+	check "lab_ha: while a is frozen, a second NATed TCP connection opens through b ($(nat_ct b | grep -v " sport=$(sed -n 's/^port //p' "$ST/nat-echoes") " | cut -c1-60))" \
+		eval '[ "$(grep -c "^[0-9]" "$ST/nat-echoes2")" -gt 10 ]'
+}
+# nat_thaw_second T1_US: it echoes after the thaw, through a
+nat_thaw_second() {
+	local t1 n gap why
+	t1=$(awk -v t="$1" 'BEGIN { printf "%.6f", t / 1e6 }')
+	wait_for 15 eval '[ "$(awk -v t="$t1" "\$1 ~ /^[0-9]/ && \$1 > t" "$ST/nat-echoes2" | wc -l)" -gt 5 ] || grep -q "^dead" "$ST/nat-echoes2"'
+	n=$(awk -v t="$t1" '$1 ~ /^[0-9]/ && $1 > t' "$ST/nat-echoes2" | wc -l)
+	gap=$(awk -v t0="$t1" '$1 ~ /^[0-9]/ { if (p && $1 > t0 - 3 && $1 - p > g) g = $1 - p; p = $1 }
+		END { printf "%d\n", g * 1000 }' "$ST/nat-echoes2")
+	why=$(grep '^dead' "$ST/nat-echoes2" || echo 'not reset')
+	echo "# thaw: the NATed TCP connection opened through b during the freeze went $gap ms without an echo ($n echoes after the thaw; $why)"
+	check "lab_ha: thawed, the NATed connection opened during the freeze echoes through a (committed at the renewal; $n echoes, $why)" \
+		test "$n" -gt 5 -a "$why" = "not reset"
+	kill "$(pid_of nat-client2)" 2>/dev/null
 }
 # nat_reopen HOW: a connection that broke is replaced by a new one (its
 # log kept as nat-echoes.HOW), so that each switch after it is checked on

@@ -27,7 +27,8 @@
  *            earlier time as the active is stale), -f (flush both caches),
  *            -R (resync the internal cache from the kernel), -B (bulk send
  *            to the peer); again when the peer turns out to have been
- *            active too (a thaw, a healed split brain: ha_sync_renew_due);
+ *            active too (a thaw, a healed split brain), with the sites'
+ *            renewal (ha_sync_tick);
  *   standby: -t (purge timer on the kernel's entries: those of a former
  *            active go unless refreshed), -n (resync from the peer);
  *   fault:   -t.

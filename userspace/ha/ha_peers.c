@@ -356,6 +356,10 @@ int ha_sync_tick(struct ha *h)
 	if (h->renew_at && now >= h->renew_at) {
 		h->renew_at = 0;
 		ha_sync_takeover(h);
+		/* the NAT state too, by then received from the peer's
+		 * conntrackd: the connections it carried committed here, and
+		 * this gateway's own entries, stale since, made liberal */
+		ha_ct_role(&h->ct, 1);
 	}
 	if (now >= h->sync_next) {
 		export(h, cfg);
@@ -399,9 +403,6 @@ bool ha_sync_renew_due(struct ha *h, double now, const char *why)
 	h->renewals++;
 	pr_warn("ha: the peer was active too (%s: this gateway was frozen, or the sync link cut): "
 		"calling every site again in %d ms", why, HA_RENEW_DELAY_MS);
-	/* the NAT state too: the peer's connections from its conntrackd, and
-	 * this gateway's own entries, stale since, made liberal */
-	ha_ct_role(&h->ct, 1);
 	return true;
 }
 
