@@ -27,7 +27,7 @@
  * left from an earlier time as the active is stale: the connection went on
  * through the peer, and its sequence numbers are past the window the entry
  * tracked.  Its packets are then invalid to conntrack and are not NATed:
- * the connection dies (lab: the fail back, the thaw, a second takeover).
+ * the connection dies (lab: the fail back, 2 of 2 runs).
  * So on becoming active every NATed TCP entry of a tenant is made liberal
  * (IP_CT_TCP_FLAG_BE_LIBERAL both ways, ha_ct_liberal), as an entry
  * committed without window data is in effect: only its tuple, NAT and
