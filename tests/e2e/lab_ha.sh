@@ -1,7 +1,8 @@
 #!/bin/bash
 # lab_ha.sh — an [ha] pair under traffic (docs/ha.md, SPEC §4.16): two
 # gateways, each `rempart run` with keepalived, on a shared uplink segment
-# and a shared cloud segment (bridges), a sync veth between them; a site
+# and a shared cloud segment (bridges), a sync segment (a bridge too: a
+# gateway that goes leaves the other's end in place, as a NIC); a site
 # (wireguard-go) and a cloud host.  Under a 20 ms ping from the site's LAN
 # to the cloud host, with a UDP probe the policy denies and one it allows
 # sent every 20 ms: the active crashes (rempart and its WireGuard
@@ -10,7 +11,9 @@
 # reaches the cloud host; the loss window (longest time without an answer)
 # and the time until the site has a fresh handshake are printed (# lines).
 # Then the crashed one comes back and takes over (fail back), and its
-# uplink is taken down: the same checks.  Throughout, the site keeps
+# uplink is taken down, its namespace frozen and thawed, its end of the
+# sync link cut (split brain), and last its whole namespace deleted (every
+# process killed, keepalived too): the same checks.  Throughout, the site keeps
 # sending to public_endpoint (no roaming to a gateway's own address), and a
 # loss window must stay below HA_LOSS_MAX ms (3000).
 #
@@ -18,7 +21,8 @@
 #     (LAN 10.120.1.10)     br-up (rp-ha-sw)  br-cl ┘   (default via 10.20.1.1)
 #                    gw-up ─┤  ├─ gw-up      gw-cl ─┤├─ gw-cl
 #            rp-ha-a 198.18.1.2   rp-ha-b 198.18.1.3
-#                 └── ha-sync 192.0.2.1/30 ── 192.0.2.2/30 ──┘
+#      ha-sync 192.0.2.1/30 ─┐   ┌─ ha-sync 192.0.2.2/30
+#                           br-sy (rp-ha-sw)
 #   virtual: 198.18.1.1 (public_endpoint), 10.20.1.1/24 (cloud_address)
 set -u
 cd "$(dirname "$0")/../.."
@@ -64,7 +68,7 @@ teardown() {
 	if [ -d "$ST/ns" ]; then
 		for g in a b; do
 			for f in "$ST"/pids/rempart-$g*; do [ -f "$f" ] && stop_pid "$(cat "$f")"; done
-			[ -e "$ST/ns/$g" ] && [ -d "$ST/cfg-$g" ] && timeout 20 nsenter --net=/run/netns/rp-ha-$g \
+			[ -e /run/netns/rp-ha-$g ] && [ -e "$ST/ns/$g" ] && [ -d "$ST/cfg-$g" ] && timeout 20 nsenter --net=/run/netns/rp-ha-$g \
 				--mount=$ST/ns/$g -- "$REMPART" -c "$ST/cfg-$g" down >>"$ST/logs/down" 2>&1
 		done
 	fi
@@ -127,6 +131,8 @@ ip -n rp-ha-sw link add br-up type bridge
 ip -n rp-ha-sw link add br-cl type bridge
 ip -n rp-ha-sw link set br-up up
 ip -n rp-ha-sw link set br-cl up
+ip -n rp-ha-sw link add br-sy type bridge
+ip -n rp-ha-sw link set br-sy up
 port() { # NS IFNAME SWPORT BRIDGE
 	ip link add "$2" netns "$1" type veth peer name "$3" netns rp-ha-sw
 	ip -n rp-ha-sw link set "$3" master "$4" up
@@ -137,7 +143,8 @@ port rp-ha-a gw-cl ca br-cl
 port rp-ha-b gw-cl cb br-cl
 port rp-ha-site up0 us br-up
 port rp-ha-cloud eth0 cc br-cl
-ip link add ha-sync netns rp-ha-a type veth peer name ha-sync netns rp-ha-b
+port rp-ha-a ha-sync sa br-sy
+port rp-ha-b ha-sync sb br-sy
 ip -n rp-ha-a addr add 198.18.1.2/24 dev gw-up
 ip -n rp-ha-b addr add 198.18.1.3/24 dev gw-up
 ip -n rp-ha-a addr add 192.0.2.1/30 dev ha-sync
@@ -387,6 +394,7 @@ failover() {
 	check "lab_ha: after $how, the loss window is below ${LOSS_MAX} ms ($lost ms)" test "$lost" -lt "$LOSS_MAX"
 	LOSS="${LOSS:-}$how=${lost}ms "
 	tcp_survived "$how" "$t0" "$t1"
+	nat_survived "$how" "$t0" "$t1"
 }
 
 # a stream that only flow state carries: the site says one datagram to
@@ -522,9 +530,19 @@ sleep 1
 pg=$(push_gap "$PUSH_T1")
 check "lab_ha: the stream still arrives after the fail back (a, restarted, got the flow from b): gap $pg ms" \
 	test "$pg" -ge 0 -a "$pg" -lt "$LOSS_MAX"
-tcp_survived "fail back" "$T_FB" "${EPOCHREALTIME/./}"
+T_FB1=${EPOCHREALTIME/./}
+tcp_survived "fail back" "$T_FB" "$T_FB1"
+nat_survived "fail back" "$T_FB" "$T_FB1"
 
 upa() { ip -n rp-ha-a link set gw-up down; }
+# the uplink back: the kernel dropped the routes through it when it went
+# down, and the host's network configuration puts the default route back
+# (the NAT tenant's way out: rempart's watch copies it into the tenant's
+# table again); without it, a active again black-holes the NAT tenant
+uplink_up() {
+	ip -n rp-ha-$1 link set gw-up up
+	ip -n rp-ha-$1 route replace default via 198.18.1.99 dev gw-up
+}
 failover upa b
 read -r ok2 bad2 < <(udp)
 check "lab_ha: not one denied probe passed during the second switch" test "${bad2:-x}" = 0
@@ -537,7 +555,7 @@ check "lab_ha: a with its uplink down is in fault" is_role a fault
 # and max, and the denied probes that passed.
 rounds=${HA_FAILOVERS:-0}
 if [ "$rounds" -gt 0 ]; then
-	ip -n rp-ha-a link set gw-up up
+	uplink_up a
 	wait_for 20 is_role a active
 	vip_on() { ip -n rp-ha-$1 addr show gw-up | grep -q 198.18.1.1/32; }
 	: >"$ST/rounds"
@@ -601,7 +619,7 @@ fi
 # freeze: every process of the active's namespace SIGSTOPped (a hung
 # gateway: its addresses stay configured, nothing answers); then thawed,
 # it takes the addresses back
-ip -n rp-ha-a link set gw-up up	# (after upa, when no rounds ran)
+uplink_up a	# (after upa, when no rounds ran)
 wait_for 20 eval 'is_role a active && is_role b standby'
 check "lab_ha: a with its uplink back is active again" is_role a active
 wait_for 20 pinged
@@ -609,6 +627,7 @@ frozen=
 freezea() { local p; for p in $(ip netns pids rp-ha-a); do kill -STOP "$p" 2>/dev/null && frozen="$frozen $p"; done; }
 # is_role reads what a's (frozen, alive) daemon recorded: b's role decides
 failover freezea b
+nat_freeze_open
 # the thaw: a's keepalived and daemon still hold that a is active, and a's
 # WireGuard holds sessions the site no longer uses (it re-handshook with b).
 # b's sync datagrams, queued on a's socket while it was frozen, tell a's
@@ -635,11 +654,14 @@ LOSS="${LOSS:-}thaw=${lost}ms "
 wait_for 30 pinged
 check "lab_ha: thawed, the site reaches the cloud host" pinged
 tcp_survived thaw "$t0" "$t1"
+nat_survived thaw "$t0" "$t1"
+nat_thaw_second "$t1"
 read -r ok3 bad3 < <(udp)
 check "lab_ha: not one denied probe passed during the freeze and the thaw" test "${bad3:-x}" = 0
 
-# split brain: the sync link cut while both are healthy (a's end of the
-# veth down: b sees no carrier).  Neither gives up (keepalived does not
+# split brain: the sync link cut while both are healthy (a's end of it
+# down: b keeps its carrier, on the switch, and hears no advert).  Neither
+# gives up (keepalived does not
 # track the sync link: dont_track_primary), both hold the addresses; the
 # probes run throughout and the denied ones never pass.  Then the link is
 # back: VRRP elects a again and traffic works.
@@ -667,11 +689,39 @@ read -r lost tx rx < <(gap "$ST/logs/ping-split" "$T_SPLIT")
 read -r alive stall dead < <(tcp_after "$T_SPLIT" "$t1")
 echo "# split: a renewed the sessions $(( $(renews) - renew0 )) time(s) since the thaw"
 echo "# split: loss window $lost ms over the cut and the heal ($rx of $tx answered); TCP: $alive of $TCP_N alive, longest stall $stall ms"
+nat_survived split "$T_SPLIT" "$t1" report
 read -r ok4 bad4 < <(udp)
 check "lab_ha: not one denied probe passed during the split brain" test "${bad4:-x}" = 0
 
+# the namespace deleted: a, active again, goes whole.  Every process of
+# its namespace is SIGKILLed (keepalived too: no last advert, b waits for
+# the master-down timer), the network namespace deleted and a's mount
+# namespace unmounted (its sysfs mount holds the network namespace: it
+# would live on until then).  b's end of the sync link stays, as a NIC
+# whose peer is gone.
+wait_for 20 eval 'is_role a active && is_role b standby'
+check "lab_ha: before the namespace is deleted, a is active and b standby" \
+	eval 'is_role a active && is_role b standby'
+wait_for 20 pinged
+dela() {
+	local p round
+	for round in 1 2; do	# again for what forked meanwhile
+		for p in $(ip netns pids rp-ha-a); do kill -KILL "$p" 2>/dev/null; done
+	done
+	ip netns del rp-ha-a
+	umount "$ST/ns/a" 2>/dev/null || umount -l "$ST/ns/a"
+}
+a_gone() { ! ip -n rp-ha-sw -br link | grep -q '^\(ua\|ca\|na\|sa\)@'; }
+failover dela b
+wait_for 10 a_gone
+check "lab_ha: a's namespace is really gone (its switch ports ua, ca, na, sa went with it)" a_gone
+check "lab_ha: b's end of the sync link is still there" eval 'ip -n rp-ha-b link show ha-sync >/dev/null 2>&1'
+read -r ok5 bad5 < <(udp)
+check "lab_ha: not one denied probe passed when a's namespace was deleted" test "${bad5:-x}" = 0
+
 echo "# loss windows: $LOSS"
 echo "# long-lived TCP connections alive after each switch (and the longest stall): $TCPS"
+echo "# the NATed TCP connection's longest stall over each switch: $NATS"
 # the live audit reads the ruleset: [ha]'s table (output hook) must not
 # make it give up
 check "lab_ha: the live audit is not stopped by table inet rempart_ha" \

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -134,14 +133,7 @@ static int spawn(struct ha *h)
 	if (p < 0)
 		return -errno;
 	if (p == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);	/* the daemon blocks some */
-		signal(SIGPIPE, SIG_DFL);
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
+		if (!ha_child_setup(parent, true))
 			_exit(1);
 		execl(h->keepalived, "keepalived", "-n", "-l", "-G", "-P", "-f", conf, "-p", pid,
 		      "-r", vpid, (char *)NULL);

@@ -22,9 +22,13 @@
  *
  * Role changes, as conntrackd's primary-backup.sh:
  *   active:  -c (commit the external cache into the kernel), then the
- *            committed entries are moved into their tenant's zone
- *            (ha_ct_zone.c), -f (flush both caches), -R (resync the
- *            internal cache from the kernel), -B (bulk send to the peer);
+ *            committed entries are moved into their tenant's zone and every
+ *            NATed TCP entry made liberal (ha_ct_zone.c: one left from an
+ *            earlier time as the active is stale), -f (flush both caches),
+ *            -R (resync the internal cache from the kernel), -B (bulk send
+ *            to the peer); again when the peer turns out to have been
+ *            active too (a thaw, a healed split brain), with the sites'
+ *            renewal (ha_sync_tick);
  *   standby: -t (purge timer on the kernel's entries: those of a former
  *            active go unless refreshed), -n (resync from the peer);
  *   fault:   -t.
@@ -202,9 +206,7 @@ static int write_conf(struct ha_ct *c, const struct rp_config *cfg, bool *change
 	return err;
 }
 
-/* The child's side of a fork: default signals, its own process group,
- * SIGTERM when the daemon dies.  false: the daemon is already gone. */
-static bool child_setup(pid_t parent, bool own_group)
+bool ha_child_setup(pid_t parent, bool own_group)
 {
 	sigset_t none;
 
@@ -234,7 +236,7 @@ static int spawn(struct ha_ct *c)
 	if (p < 0)
 		return -errno;
 	if (p == 0) {
-		if (!child_setup(parent, true))
+		if (!ha_child_setup(parent, true))
 			_exit(1);
 		execl(c->bin, "conntrackd", "-C", conf, (char *)NULL);
 		fprintf(stderr, "ha: cannot run %s: %s\n", c->bin, strerror(errno));
@@ -289,6 +291,13 @@ static void hook_run(const struct ha_ct *c, int role)
 			else
 				pr_info("ha: conntrackd: %d NATed connections committed into their "
 					"tenants' zones (%.0f ms)", moved, clock_ms() - t0);
+			moved = ha_ct_liberal();
+			if (moved < 0)
+				pr_warn("ha: the NATed TCP entries keep their window tracking: %s",
+					strerror(-moved));
+			else
+				pr_info("ha: conntrackd: %d NATed TCP entries made liberal "
+					"(the window a stale one tracked is past)", moved);
 		}
 	}
 }
@@ -302,7 +311,7 @@ static void hook_start(struct ha_ct *c, int role)
 		return;
 	}
 	if (p == 0) {
-		if (child_setup(parent, false))
+		if (ha_child_setup(parent, false))
 			hook_run(c, role);
 		_exit(0);
 	}

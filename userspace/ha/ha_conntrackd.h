@@ -32,6 +32,12 @@ struct ha_ct {
 	unsigned restarts;
 };
 
+/* The child's side of a fork of the daemon (keepalived, conntrackd, a role
+ * change): default signal mask and dispositions, its own process group
+ * when OWN_GROUP, SIGTERM when the daemon dies (PR_SET_PDEATHSIG).  false:
+ * the daemon PARENT is already gone. */
+bool ha_child_setup(pid_t parent, bool own_group);
+
 /* Whether the pair syncs conntrack: [ha] and a tenant with egress = nat. */
 bool ha_ct_wanted(const struct rp_config *cfg);
 /* conntrackd.conf for cfg into *buf (allocated), with LOCAL this gateway's
@@ -59,4 +65,9 @@ void ha_ct_stop(struct ha_ct *c);
  * same tuple, NAT, state, mark and timeout.  The number moved, or
  * -errno. */
 int ha_ct_rezone(void);
+/* Make every NATed TCP entry of a tenant (any zone) liberal in both
+ * directions (IP_CT_TCP_FLAG_BE_LIBERAL): one left from an earlier time as
+ * the active, stale since the connection went on through the peer, passes
+ * again instead of being invalid.  The number changed, or -errno. */
+int ha_ct_liberal(void);
 #endif

@@ -20,8 +20,20 @@
  * (CTA_NAT_SRC: the kernel sets the reply tuple and the NAT status), the
  * TCP state, the mark and the remaining timeout.  An entry the tenant's
  * traffic already made in its zone meanwhile (a packet between the commit
- * and this) is replaced.  TCP and UDP only: the NAT ports are theirs. */
+ * and this) is replaced.  TCP and UDP only: the NAT ports are theirs.
+ *
+ * An entry the kernel already holds is not committed over (conntrackd's
+ * create fails: its reply tuple, in the default zone, is taken), and one
+ * left from an earlier time as the active is stale: the connection went on
+ * through the peer, and its sequence numbers are past the window the entry
+ * tracked.  Its packets are then invalid to conntrack and are not NATed:
+ * the connection dies (lab: the fail back, 2 of 2 runs).
+ * So on becoming active every NATed TCP entry of a tenant is made liberal
+ * (IP_CT_TCP_FLAG_BE_LIBERAL both ways, ha_ct_liberal), as an entry
+ * committed without window data is in effect: only its tuple, NAT and
+ * state are kept. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +41,7 @@
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
@@ -50,11 +63,6 @@ struct ct_moved {
 	uint32_t status, mark, timeout;
 	uint16_t info_len;
 	uint8_t info[128];		/* CTA_PROTOINFO's payload, as dumped */
-};
-
-struct ct_list {
-	struct ct_moved *v;
-	size_t n, cap;
 };
 
 static int attr_cb(const struct nlattr *a, void *data)
@@ -100,8 +108,14 @@ static int parse_tuple(const struct nlattr *nest, uint8_t family, struct ct_tupl
 	return 0;
 }
 
+struct ct_list {
+	struct ct_moved *v;
+	size_t n, cap;
+	bool any_zone;		/* keep entries in a tenant's zone too */
+};
+
 /* One dumped entry: kept if a tenant's NATed TCP or UDP connection sits in
- * the default zone. */
+ * the default zone (or in any zone, with any_zone). */
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[CTA_MAX + 1] = { 0 };
@@ -123,7 +137,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	    !(m.status & IPS_SRC_NAT) || !m.timeout)
 		return MNL_CB_OK;
 	if (parse_tuple(tb[CTA_TUPLE_ORIG], m.family, &m.orig) ||
-	    parse_tuple(tb[CTA_TUPLE_REPLY], m.family, &m.reply) || m.orig.zone ||
+	    parse_tuple(tb[CTA_TUPLE_REPLY], m.family, &m.reply) || (m.orig.zone && !l->any_zone) ||
 	    (m.orig.proto != IPPROTO_TCP && m.orig.proto != IPPROTO_UDP))
 		return MNL_CB_OK;
 	if (tb[CTA_PROTOINFO]) {
@@ -248,14 +262,15 @@ static int ct_create(struct mnl_socket *nl, const struct ct_moved *m, uint16_t z
 	return ct_talk(nl, nlh);
 }
 
-int ha_ct_rezone(void)
+/* Dump the tenants' NATed entries (by their mark) into *l on a new socket
+ * *nlp; 0 or -errno (the socket closed). */
+static int ct_dump(struct ct_list *l, struct mnl_socket **nlp, uint32_t *seqp)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct ct_list l = { 0 };
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
-	uint32_t seq = (uint32_t)time(NULL), portid;
-	int moved = 0, err = 0;
+	uint32_t seq = *seqp, portid;
+	int err = 0;
 	ssize_t n;
 
 	nl = mnl_socket_open(NETLINK_NETFILTER);
@@ -274,7 +289,7 @@ int ha_ct_rezone(void)
 		goto out;
 	}
 	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		int r = mnl_cb_run(buf, n, seq, portid, dump_cb, &l);
+		int r = mnl_cb_run(buf, n, seq, portid, dump_cb, l);
 
 		if (r < 0) {
 			err = -errno;
@@ -283,9 +298,29 @@ int ha_ct_rezone(void)
 		if (r == MNL_CB_STOP)
 			break;
 	}
-	if (n < 0) {
+	if (n < 0)
 		err = -errno;
-		goto out;
+out:
+	if (err) {
+		mnl_socket_close(nl);
+		return err;
+	}
+	*nlp = nl;
+	*seqp = seq;
+	return 0;
+}
+
+int ha_ct_rezone(void)
+{
+	struct ct_list l = { 0 };
+	struct mnl_socket *nl;
+	uint32_t seq = (uint32_t)time(NULL);
+	int moved = 0, err;
+
+	err = ct_dump(&l, &nl, &seq);
+	if (err) {
+		free(l.v);
+		return err;
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		const struct ct_moved *m = &l.v[i];
@@ -305,8 +340,56 @@ int ha_ct_rezone(void)
 		else if (!err)
 			err = r;
 	}
-out:
 	free(l.v);
 	mnl_socket_close(nl);
 	return err && !moved ? err : moved;
+}
+
+/* IP_CT_TCP_FLAG_BE_LIBERAL set in both directions of one entry (an
+ * update: no NLM_F_CREATE), found by its original tuple and zone. */
+static int ct_liberal(struct mnl_socket *nl, const struct ct_moved *m, uint32_t seq)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_NEW, 0, m->family, seq);
+	struct nf_ct_tcp_flags f = { .flags = IP_CT_TCP_FLAG_BE_LIBERAL,
+				     .mask = IP_CT_TCP_FLAG_BE_LIBERAL };
+	struct nlattr *pi, *tcp;
+
+	put_tuple(nlh, CTA_TUPLE_ORIG, m->family, m->orig.src, m->orig.dst, m->orig.proto,
+		  m->orig.sport, m->orig.dport, m->orig.zone);
+	pi = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+	tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+	mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, sizeof(f), &f);
+	mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_REPLY, sizeof(f), &f);
+	mnl_attr_nest_end(nlh, tcp);
+	mnl_attr_nest_end(nlh, pi);
+	return ct_talk(nl, nlh);
+}
+
+int ha_ct_liberal(void)
+{
+	struct ct_list l = { .any_zone = true };
+	struct mnl_socket *nl;
+	uint32_t seq = (uint32_t)time(NULL);
+	int done = 0, err;
+
+	err = ct_dump(&l, &nl, &seq);
+	if (err) {
+		free(l.v);
+		return err;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		int r;
+
+		if (l.v[i].orig.proto != IPPROTO_TCP)
+			continue;
+		r = ct_liberal(nl, &l.v[i], ++seq);
+		if (!r)
+			done++;
+		else if (r != -ENOENT && !err)	/* gone meanwhile: nothing to do */
+			err = r;
+	}
+	free(l.v);
+	mnl_socket_close(nl);
+	return err && !done ? err : done;
 }

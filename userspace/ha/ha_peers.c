@@ -356,6 +356,10 @@ int ha_sync_tick(struct ha *h)
 	if (h->renew_at && now >= h->renew_at) {
 		h->renew_at = 0;
 		ha_sync_takeover(h);
+		/* the NAT state too, by then received from the peer's
+		 * conntrackd: the connections it carried committed here, and
+		 * this gateway's own entries, stale since, made liberal */
+		ha_ct_role(&h->ct, 1);
 	}
 	if (now >= h->sync_next) {
 		export(h, cfg);
