@@ -719,6 +719,12 @@ check "lab_ha: b's end of the sync link is still there" eval 'ip -n rp-ha-b link
 read -r ok5 bad5 < <(udp)
 check "lab_ha: not one denied probe passed when a's namespace was deleted" test "${bad5:-x}" = 0
 
+# the active's isolation proven from its live state (the [ha] table, the
+# NAT tenant's zones and conntrackd's entries in place)
+out=$(rp b audit 2>&1)
+rc=$?
+echo "# audit on b (active, NAT tenant, after the switches): exit $rc: $(echo "$out" | tail -n 1)"
+check "lab_ha: rempart audit on the active proves its isolation (exit $rc: $(echo "$out" | grep -v '^  ' | tail -n 1))" test $rc = 0
 echo "# loss windows: $LOSS"
 echo "# long-lived TCP connections alive after each switch (and the longest stall): $TCPS"
 echo "# the NATed TCP connection's longest stall over each switch: $NATS"
