@@ -124,23 +124,15 @@ static int open_fifo(struct ha *h, struct diag *d)
 static int spawn(struct ha *h)
 {
 	char conf[PATH_MAX], pid[PATH_MAX], vpid[PATH_MAX];
-	pid_t parent = getpid(), p;
+	pid_t p;
 
 	statedir_path(conf, h->state_dir, SD_HA_CONF);
 	statedir_path(pid, h->state_dir, SD_HA_PID);
 	statedir_path(vpid, h->state_dir, SD_HA_VRRP_PID);
-	p = fork();
+	p = ha_spawn(h->keepalived, (char *const[]){ "keepalived", "-n", "-l", "-G", "-P", "-f", conf,
+						      "-p", pid, "-r", vpid, NULL });
 	if (p < 0)
-		return -errno;
-	if (p == 0) {
-		if (!ha_child_setup(parent, true))
-			_exit(1);
-		execl(h->keepalived, "keepalived", "-n", "-l", "-G", "-P", "-f", conf, "-p", pid,
-		      "-r", vpid, (char *)NULL);
-		fprintf(stderr, "ha: cannot run %s: %s\n", h->keepalived, strerror(errno));
-		_exit(127);
-	}
-	setpgid(p, p);
+		return p;
 	h->pid = p;
 	pr_info("ha: keepalived started (pid %d, %s)", (int)p, conf);
 	return 0;

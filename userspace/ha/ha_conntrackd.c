@@ -220,10 +220,27 @@ bool ha_child_setup(pid_t parent, bool own_group)
 	return getppid() == parent;
 }
 
+pid_t ha_spawn(const char *bin, char *const argv[])
+{
+	pid_t parent = getpid(), p = fork();
+
+	if (p < 0)
+		return -errno;
+	if (p == 0) {
+		if (!ha_child_setup(parent, true))
+			_exit(1);
+		execv(bin, argv);
+		fprintf(stderr, "ha: cannot run %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	setpgid(p, p);
+	return p;
+}
+
 static int spawn(struct ha_ct *c)
 {
 	char conf[PATH_MAX], path[PATH_MAX];
-	pid_t parent = getpid(), p;
+	pid_t p;
 
 	statedir_path(conf, c->state_dir, SD_HA_CT_CONF);
 	/* ours is not running (reaped or never started): what a killed one
@@ -232,17 +249,9 @@ static int spawn(struct ha_ct *c)
 	unlink(path);
 	statedir_path(path, c->state_dir, SD_HA_CT_CTL);
 	unlink(path);
-	p = fork();
+	p = ha_spawn(c->bin, (char *const[]){ "conntrackd", "-C", conf, NULL });
 	if (p < 0)
-		return -errno;
-	if (p == 0) {
-		if (!ha_child_setup(parent, true))
-			_exit(1);
-		execl(c->bin, "conntrackd", "-C", conf, (char *)NULL);
-		fprintf(stderr, "ha: cannot run %s: %s\n", c->bin, strerror(errno));
-		_exit(127);
-	}
-	setpgid(p, p);
+		return p;
 	c->pid = p;
 	pr_info("ha: conntrackd started (pid %d, %s)", (int)p, conf);
 	return 0;

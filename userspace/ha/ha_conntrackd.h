@@ -37,6 +37,9 @@ struct ha_ct {
  * when OWN_GROUP, SIGTERM when the daemon dies (PR_SET_PDEATHSIG).  false:
  * the daemon PARENT is already gone. */
 bool ha_child_setup(pid_t parent, bool own_group);
+/* Start BIN with ARGV as a supervised child of the daemon (ha_child_setup,
+ * its own process group): its pid, or -errno when fork fails. */
+pid_t ha_spawn(const char *bin, char *const argv[]);
 
 /* Whether the pair syncs conntrack: [ha] and a tenant with egress = nat. */
 bool ha_ct_wanted(const struct rp_config *cfg);
