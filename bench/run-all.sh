@@ -9,7 +9,7 @@
 # BENCH_PLOT_NOTE adds a line to their captions).  BENCHES=a,b runs only
 # bench_a.sh and bench_b.sh.  Results, not pass/fail: exits non-zero only
 # when a benchmark itself fails.
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-$PWD/build}
 export REMPART=${REMPART:-$BUILD/rempart}

@@ -21,7 +21,9 @@ endef
 $(foreach b,$(patsubst bench/%.c,%,$(BENCH_SRCS)),$(eval $(call BENCH_RULE,$(b))))
 
 .PHONY: bench bench-bins bench-plot
-bench-bins: $(BENCH_BINS)
+# everything a benchmark runs: rempart, the tests' drivers (bench_apply),
+# the comparison's translator and sender (mk/compare.mk, part of `tests`)
+bench-bins: tests $(BENCH_BINS)
 
 bench:
 	$(Q)$(MAKE) --no-print-directory deps EXTRA_DEB_PACKAGES="$(EXTRA_DEB_PACKAGES) $(BENCH_DEB_PACKAGES)"
