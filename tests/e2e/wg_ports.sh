@@ -108,12 +108,24 @@ for round in 1 2 3; do
 	check "wg-ports: down after apply $round leaves no tunnel" eval '! ip -n $NS link show wg-p1 >/dev/null 2>&1'
 done
 
+# a descriptor the caller has open (a lock around the apply, a pipe) is not
+# kept by the tunnels' supervisors and wireguard-go after apply returns
+out=$(gw env RP_WG_BACKEND=wireguard-go "$REMPART" -c "$T/etc" apply 2>&1 9>"$T/caller-fd")
+rc=$?
+check "wg-ports: apply with a descriptor of the caller's open on fd 9 (rc $rc)" test $rc = 0
+holders=$(for f in /proc/[0-9]*/fd/*; do
+	[ "$(readlink "$f" 2>/dev/null)" = "$T/caller-fd" ] && { f=${f#/proc/}; echo "${f%%/*}"; }
+done | sort -u | tr '\n' ' ')
+check "wg-ports: ... no process keeps the caller's descriptor after apply (held by: ${holders:-none})" test -z "$holders"
+gw "$REMPART" -c "$T/etc" down >/dev/null 2>&1
+
 # a socket that is not one of the tunnels holds the port: one clear error
 gw python3 -c '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 61003)); time.sleep(60)' &
 HOLDER=$!
-sleep 0.5
+# until it holds the port (python's start takes long on a busy machine)
+for i in $(seq 100); do gw ss -Hlun 'sport = :61003' | grep -q . && break; sleep 0.1; done
 out=$(gw env RP_WG_BACKEND=wireguard-go "$REMPART" -c "$T/etc" apply 2>&1)
 rc=$?
 check "wg-ports: a foreign socket on t3's listen_port fails the apply (rc $rc)" test $rc != 0

@@ -229,6 +229,7 @@ pid_t ha_spawn(const char *bin, char *const argv[])
 	if (p == 0) {
 		if (!ha_child_setup(parent, true))
 			_exit(1);
+		close_range(3, ~0U, 0);	/* the daemon's maps and sockets stay its own */
 		execv(bin, argv);
 		fprintf(stderr, "ha: cannot run %s: %s\n", bin, strerror(errno));
 		_exit(127);

@@ -230,6 +230,10 @@ int wgs_spawn(const char *ifname, const char *state_dir, char *why, size_t whyle
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* nothing the caller had open (a lock, a pipe, the daemon's
+		 * maps and sockets) outlives it in the supervisor or in
+		 * wireguard-go */
+		close_range(3, ~0U, 0);
 		execve("/proc/self/exe", argv, envp);
 		_exit(127);
 	}
