@@ -10,20 +10,21 @@ that the figures quoted are the run's own, never copied by hand.  The
 targets are issue 18's; met or not is decided here from the figures.
 Text outside the markers is left alone.
 """
-import json
 import os
 import re
 import subprocess
 import sys
 
+import plot  # bench/plot.py: its load() reads a results file (matplotlib only when drawing)
+
 
 def load(path):
-    d = json.load(open(path))
+    machine, results = plot.load(path)
     r = {}
-    for x in d['results']:	# a metric two benchmarks give: the comparison's (rounds), not bench_kmem's
+    for x in results:	# a metric two benchmarks give: the comparison's (rounds), not bench_kmem's
         if x['metric'] not in r or x.get('bench') != 'kmem':
             r[x['metric']] = x
-    return d['machine'], r
+    return machine, r
 
 
 def fmt(v, nd=None):
